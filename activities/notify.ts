@@ -1,0 +1,95 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import type { JetStreamClient } from 'nats';
+import { headers as natsHeaders } from 'nats';
+import {
+  CLOUDEVENT_CONTENT_TYPE,
+  OutboundData,
+  SUBJECTS,
+  SteeringData,
+  describeIssues,
+  eventType,
+  slug,
+  type AgencyId,
+  type CloudEvent,
+  type OutboundEventName,
+} from '../domain/index.js';
+
+/** One outbound event, fully decided by the workflow: the activity only delivers it. */
+export interface AgencyNotice {
+  operationId: string;
+  municipality: string;
+  agency: AgencyId;
+  event: OutboundEventName;
+  /** Deterministic: the CloudEvent id and the Nats-Msg-Id, so a retried delivery is deduplicated. */
+  eventId: string;
+  time: string;
+  data: unknown;
+}
+
+export interface SteeringNotice {
+  operationId: string;
+  municipality: string;
+  event: keyof typeof SteeringData;
+  eventId: string;
+  time: string;
+  data: unknown;
+}
+
+export interface DeliveryReceipt {
+  stream: string;
+  seq: number;
+  /** True when JetStream had already stored this event id: a retry, not a second event. */
+  duplicate: boolean;
+}
+
+export function sourceFor(municipality: string): string {
+  return `/los/${slug(municipality)}`;
+}
+
+export function encodeCloudEvent(event: CloudEvent): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(event));
+}
+
+export function createNotifyActivities(js: JetStreamClient) {
+  const publish = async (subject: string, name: string, notice: Omit<AgencyNotice, 'agency' | 'event'>, data: unknown): Promise<DeliveryReceipt> => {
+    const event: CloudEvent = {
+      specversion: '1.0',
+      id: notice.eventId,
+      source: sourceFor(notice.municipality),
+      type: eventType(name),
+      subject: notice.operationId,
+      time: notice.time,
+      datacontenttype: 'application/json',
+      dataschema: `/schemas/${eventType(name)}.json`,
+      data,
+    };
+    const h = natsHeaders();
+    h.set('Content-Type', CLOUDEVENT_CONTENT_TYPE);
+    const ack = await js.publish(subject, encodeCloudEvent(event), { msgID: notice.eventId, headers: h });
+    return { stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate };
+  };
+
+  return {
+    /** Publishes one event to one agency's own subject. */
+    async notifyAgency(notice: AgencyNotice): Promise<DeliveryReceipt> {
+      const schema = OutboundData[notice.event];
+      const parsed = schema.safeParse(notice.data);
+      // A payload that breaks the contract is a bug in the engine: retrying cannot fix it.
+      if (!parsed.success) {
+        throw ApplicationFailure.nonRetryable(`${notice.event} payload breaks the contract: ${describeIssues(parsed.error)}`, 'ContractViolation');
+      }
+      return publish(SUBJECTS.toAgency(notice.agency, notice.event), notice.event, notice, parsed.data);
+    },
+
+    /** Tells the LOS steering group about a missed deadline. */
+    async notifySteeringGroup(notice: SteeringNotice): Promise<DeliveryReceipt> {
+      const parsed = SteeringData[notice.event].safeParse(notice.data);
+      if (!parsed.success) {
+        throw ApplicationFailure.nonRetryable(`${notice.event} payload breaks the contract: ${describeIssues(parsed.error)}`, 'ContractViolation');
+      }
+      return publish(SUBJECTS.toSteeringGroup(notice.event), `steering_${notice.event}`, notice, parsed.data);
+    },
+  };
+}
+
+export type NotifyActivities = ReturnType<typeof createNotifyActivities>;

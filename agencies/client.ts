@@ -1,0 +1,183 @@
+import { connect, headers as natsHeaders, type ConnectionOptions, type Consumer, type ConsumerMessages, type JsMsg, type NatsConnection } from 'nats';
+import {
+  ANSWER_TO,
+  CLOUDEVENT_CONTENT_TYPE,
+  CloudEvent,
+  InboundData,
+  OutboundData,
+  SUBJECTS,
+  describeIssues,
+  eventType,
+  type AgencyId,
+  type Correlation,
+  type InboundDataOf,
+  type InboundEventName,
+  type Outcome,
+  type OutboundDataOf,
+  type OutboundEventName,
+} from '../domain/index.js';
+
+/**
+ * The client an agency system uses to take part in LOS: it reads the agency's own events through its own
+ * durable consumer and answers as itself. A message is acknowledged only after the handler succeeded, so a
+ * crash in the agency system means redelivery, not loss.
+ */
+
+export interface ReceivedEvent<E extends OutboundEventName = OutboundEventName> {
+  id: string;
+  name: E;
+  operationId: string;
+  time: string;
+  data: OutboundDataOf<E>;
+  /** How many times JetStream has delivered this message (1 the first time). */
+  deliveryCount: number;
+}
+
+export type EventHandler<E extends OutboundEventName> = (event: ReceivedEvent<E>, agency: AgencyClient) => Promise<void> | void;
+
+export interface AgencyCredentials {
+  user: string;
+  pass: string;
+}
+
+export interface ConnectAgencyOptions {
+  agency: AgencyId;
+  servers: string | string[];
+  credentials?: AgencyCredentials;
+  /** Delay before a message whose handler failed is offered again. */
+  retryDelayMs?: number;
+}
+
+
+/** The received request an answer of kind `A` replies to, e.g. `RequestFor<'mandate_accepted'>`. */
+export type RequestFor<A extends InboundEventName> = ReceivedEvent<(typeof ANSWER_TO)[A]>;
+
+/** What the agency itself contributes to an answer; the correlation always comes from the request. */
+export type AnswerFields<A extends InboundEventName> = Omit<InboundDataOf<A>, 'correlation'>;
+
+export interface AgencyClient {
+  readonly agency: AgencyId;
+  on<E extends OutboundEventName>(event: E, handler: EventHandler<E>): AgencyClient;
+  /** Starts reading the agency's events; handlers should be registered first. */
+  start(): Promise<void>;
+  /** The low-level send; prefer the reply helpers below, which copy the correlation from the request. */
+  answer<E extends InboundEventName>(event: E, operationId: string, data: InboundDataOf<E>): Promise<void>;
+  /** Takes part in the operation, naming the legal tools the agency brings and a contact function. */
+  accept(request: RequestFor<'mandate_accepted'>, fields: AnswerFields<'mandate_accepted'>): Promise<void>;
+  /** Declines the mandate; the reason goes onto the operation's timeline. */
+  decline(request: RequestFor<'mandate_declined'>, reason: string): Promise<void>;
+  provideInformation(request: RequestFor<'information_provided'>, answer: string): Promise<void>;
+  confirmReadiness(request: RequestFor<'readiness_confirmed'>, fields?: AnswerFields<'readiness_confirmed'>): Promise<void>;
+  reportFindings(request: RequestFor<'findings_reported'>, fields: AnswerFields<'findings_reported'>): Promise<void>;
+  reportOutcome(request: RequestFor<'outcome_reported'>, outcomes: Outcome[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function connectAgency(options: ConnectAgencyOptions): Promise<AgencyClient> {
+  const connectOptions: ConnectionOptions = {
+    servers: options.servers,
+    name: `los-agency-${options.agency}`,
+    // Each agency user may only subscribe to its own inbox prefix.
+    inboxPrefix: `_INBOX_${options.agency}`,
+    ...(options.credentials ? { user: options.credentials.user, pass: options.credentials.pass } : {}),
+  };
+  const nc: NatsConnection = await connect(connectOptions);
+  const js = nc.jetstream();
+  const handlers = new Map<OutboundEventName, EventHandler<OutboundEventName>>();
+  let messages: ConsumerMessages | undefined;
+  let loop: Promise<void> | undefined;
+
+  const reply = <A extends InboundEventName>(answer: A, request: RequestFor<A>, fields: AnswerFields<A>): Promise<void> => {
+    // The types already forbid a mismatch; this guards callers in plain JavaScript or with widened types.
+    if (request.name !== ANSWER_TO[answer]) {
+      return Promise.reject(new Error(`${answer} answers a ${ANSWER_TO[answer]} event, not ${request.name} (event ${request.id})`));
+    }
+    const correlation = (request.data as { correlation: Correlation }).correlation;
+    // Correlation last, so no extra field can override it; its operationId is what the bridge checks the subject against.
+    const data = { ...fields, correlation } as InboundDataOf<A>;
+    return client.answer(answer, correlation.operationId, data);
+  };
+
+  const client: AgencyClient = {
+    agency: options.agency,
+    on(event, handler) {
+      handlers.set(event, handler as unknown as EventHandler<OutboundEventName>);
+      return client;
+    },
+    async start() {
+      const consumer: Consumer = await js.consumers.get(SUBJECTS.streamOut, SUBJECTS.agencyConsumer(options.agency));
+      messages = await consumer.consume({ max_messages: 64 });
+      loop = (async () => {
+        for await (const msg of messages!) await deliver(msg);
+      })();
+    },
+    async answer(event, operationId, data) {
+      const parsed = InboundData[event].safeParse(data);
+      if (!parsed.success) throw new Error(`${event} rejected before sending: ${describeIssues(parsed.error, data)}`);
+      const correlation = (parsed.data as { correlation: Correlation }).correlation;
+      // Deterministic id: an answer sent twice (say, after a crash) is the same event, applied once.
+      const id = `${options.agency}.${correlation.operationId}.${correlation.requestId}.${event}`;
+      const cloudEvent: CloudEvent = {
+        specversion: '1.0',
+        id,
+        source: `/los/agency/${options.agency}`,
+        type: eventType(event),
+        subject: operationId,
+        time: new Date().toISOString(),
+        datacontenttype: 'application/json',
+        dataschema: `/schemas/${eventType(event)}.json`,
+        data: parsed.data,
+      };
+      const h = natsHeaders();
+      h.set('Content-Type', CLOUDEVENT_CONTENT_TYPE);
+      await js.publish(SUBJECTS.fromAgency(options.agency, event), new TextEncoder().encode(JSON.stringify(cloudEvent)), { msgID: id, headers: h });
+    },
+    accept: (request, fields) => reply('mandate_accepted', request, fields),
+    decline: (request, reason) => reply('mandate_declined', request, { reason }),
+    provideInformation: (request, answer) => reply('information_provided', request, { answer }),
+    confirmReadiness: (request, fields = {}) => reply('readiness_confirmed', request, fields),
+    reportFindings: (request, fields) => reply('findings_reported', request, fields),
+    reportOutcome: (request, outcomes) => reply('outcome_reported', request, { outcomes }),
+    async close() {
+      messages?.stop();
+      await loop?.catch(() => undefined);
+      await nc.drain();
+    },
+  };
+
+  const deliver = async (msg: JsMsg) => {
+    const name = msg.subject.split('.').pop() as OutboundEventName;
+    const schema = OutboundData[name];
+    const envelope = CloudEvent.safeParse(safeJson(msg.data));
+    const data = schema && envelope.success ? schema.safeParse(envelope.data.data) : undefined;
+    if (!schema || !envelope.success || !data?.success) {
+      // The engine sent something this client cannot read: keep it for a person instead of guessing.
+      msg.term();
+      return;
+    }
+    const handler = handlers.get(name);
+    if (!handler) {
+      msg.ack();
+      return;
+    }
+    try {
+      await handler(
+        { id: envelope.data.id, name, operationId: envelope.data.subject, time: envelope.data.time, data: data.data, deliveryCount: msg.info.redeliveryCount },
+        client,
+      );
+      msg.ack();
+    } catch {
+      msg.nak(options.retryDelayMs ?? 2_000);
+    }
+  };
+
+  return client;
+}
+
+function safeJson(bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,287 @@
+import type { HistoryCost } from './history.js';
+import type { RawJetStreamResult } from './raw-jetstream.js';
+import type { MachineUsage } from './processes.js';
+import type { ScaleCheckpoint } from './scale.js';
+import type { Versions } from './stack.js';
+import { mib, round, type Percentiles } from './stats.js';
+
+/** The result file's shape, and the two ways it is shown: a summary table and a Markdown report. */
+
+export interface PhaseReport {
+  offeredRatePerSecond?: number;
+  concurrency?: number;
+  durationSeconds: number;
+  started: number;
+  completed: number;
+  failed: number;
+  throughputPerSecond: number;
+  throughputMethod: 'steady window' | 'whole phase';
+  windowSeconds: number;
+  drainSeconds: number;
+  lifecycleMs?: Percentiles;
+  /** Where the lifecycle's time went, per step, over the completed operations. */
+  stepsMs: Record<string, Percentiles | undefined>;
+  assessRoundTripMs?: Percentiles;
+  notifyAllMs?: Percentiles;
+  notifyAllFromSendMs?: Percentiles;
+  notifyEachMs?: Percentiles;
+  answerMs?: Percentiles;
+  answerProbesUnresolved?: number;
+  eventsDeliveredPerSecond: number;
+  /** State queries the bench sent per operation: the coordinator's polling and, in the open loop, the answer probes. */
+  stateQueriesPerOperation: number;
+  cpuSeconds: Record<string, number>;
+  machine?: MachineUsage;
+  cpuMsPerOperation: Record<string, number>;
+  peakRssBytes: Record<string, number>;
+  errors: Record<string, number>;
+}
+
+export interface BenchResult {
+  runId: string;
+  startedAt: string;
+  finishedAt: string;
+  wallSeconds: number;
+  settings: { quick: boolean; rate: number; duration: number; concurrency: number; open: number; rawEvents: number; warmup: number; historySample: number };
+  machine: { cores: number; availableParallelism: number; cpuModel: string; memoryMiB: number; loadAverageAtStart: number[]; loadAverageAtEnd: number[] };
+  versions: Versions;
+  stack: { temporal: string; nats: string; engine: string };
+  lifecycle: {
+    categories: string[];
+    agencies: string[];
+    secondWave: number;
+    config: Record<string, unknown>;
+    actionLeadMs: number;
+    perOperation: { activities: number; signals: number; timers: number; coordinatorDecisions: number; agencyAnswers: number };
+  };
+  openLoop: PhaseReport;
+  closedLoop: PhaseReport;
+  baseline: {
+    concurrency: number;
+    durationSeconds: number;
+    started: number;
+    completed: number;
+    failed: number;
+    throughputPerSecond: number;
+    throughputMethod: 'steady window' | 'whole phase';
+    lifecycleMs?: Percentiles;
+    cpuSeconds: Record<string, number>;
+    machine?: MachineUsage;
+    cpuMsPerOperation: Record<string, number>;
+    errors: Record<string, number>;
+    cost?: HistoryCost;
+    losToBaselineThroughput?: number;
+  };
+  rawJetStream: RawJetStreamResult & { notifyCostRatio?: number };
+  cost?: HistoryCost;
+  memory: {
+    peakResetAfterStartup: boolean;
+    /** The worker's sticky-cache bound (MAX_CACHED_WORKFLOWS). */
+    cachedWorkflows: number;
+    workerPeakThroughputBytes?: number;
+    workerRssAfterThroughputBytes?: number;
+    bridgePeakThroughputBytes?: number;
+    /** VmHWM when the worker first polled: start-up, including bundling the workflows. */
+    workerStartupPeakBytes?: number;
+    workerRssAtReadyBytes?: number;
+  };
+  scale?: {
+    requested: number;
+    registered: number;
+    failed: number;
+    assessmentDeadline: string;
+    checkpoints: ScaleCheckpoint[];
+    databaseBefore?: { db: number; wal: number; shm: number; total: number };
+    cpuSeconds: Record<string, number>;
+    machine?: MachineUsage;
+  };
+}
+
+const na = 'n/a';
+const ms = (p: Percentiles | undefined) => (p ? `${round(p.p50, 1)} / ${round(p.p95, 1)} / ${round(p.p99, 1)} ms` : na);
+const perSecond = (n: number) => `${round(n, 2)}/s`;
+const rateOf = (p: { throughputPerSecond: number; throughputMethod: string }) => `${perSecond(p.throughputPerSecond)}${p.throughputMethod === 'steady window' ? '' : ' (whole-phase estimate)'}`;
+const times = (r: number | undefined) => (r === undefined ? na : `${round(r, 2)}×`);
+const bytes = (b: number | undefined) => (b === undefined ? na : `${mib(b)} MiB`);
+const mean = (s: { mean: number; min: number; max: number } | undefined) => (s ? `${round(s.mean, 1)} (${s.min}–${s.max})` : na);
+const machineLine = (m: MachineUsage | undefined, cores: number) =>
+  m ? `Machine: ${round(m.busyCores, 2)} of ${cores} cores busy on average, ${round(m.otherCores, 2)} of them outside the processes under test; ${round(m.iowaitCores, 2)} cores waiting on the disk.` : '';
+const cpuLine = (perOp: Record<string, number>) =>
+  Object.entries(perOp)
+    .map(([name, value]) => `${name} ${round(value, 0)}`)
+    .join(', ') || na;
+
+function summaryRows(r: BenchResult): [string, string][] {
+  const n = r.lifecycle.agencies.length;
+  const rows: [string, string][] = [
+    [`Throughput, open loop (offered ${r.openLoop.offeredRatePerSecond}/s for ${r.openLoop.durationSeconds}s)`, `${rateOf(r.openLoop)} (${r.openLoop.completed} done, ${r.openLoop.failed} failed)`],
+    [`Throughput, closed loop (${r.closedLoop.concurrency} in flight)`, `${rateOf(r.closedLoop)} (${r.closedLoop.completed} done, ${r.closedLoop.failed} failed)`],
+    [`Baseline bare workflow, same shape (${r.baseline.concurrency} in flight)`, `${rateOf(r.baseline)} → LOS/baseline ${times(r.baseline.losToBaselineThroughput)}`],
+    ['Lifecycle latency p50/p95/p99, open loop (includes 2 s of timers)', ms(r.openLoop.lifecycleMs)],
+    [`Notify latency p50/p95/p99, open loop (assess returned → all ${n} hold request)`, ms(r.openLoop.notifyAllMs)],
+    ['Notify latency p50/p95/p99, closed loop', ms(r.closedLoop.notifyAllMs)],
+    ['Answer latency p50/p95/p99, open loop (answer acked → state query shows it)', ms(r.openLoop.answerMs)],
+    ['Per-event notify p50 (assess returned → one agency holds it), open loop', r.openLoop.notifyEachMs ? `${round(r.openLoop.notifyEachMs.p50, 1)} ms` : na],
+    ['Raw JetStream publish → receive p50/p95/p99', ms(r.rawJetStream.publishToReceiveMs)],
+    ['Notify cost ratio (per-event notify p50 / raw p50)', times(r.rawJetStream.notifyCostRatio)],
+    ['History events per operation, mean (min–max) [baseline]', `${mean(r.cost?.events)} [${mean(r.baseline.cost?.events)}]`],
+    ['Workflow tasks per operation, mean (min–max) [baseline]', `${mean(r.cost?.workflowTasks)} [${mean(r.baseline.cost?.workflowTasks)}]`],
+    ['CPU ms per operation, closed loop', cpuLine(r.closedLoop.cpuMsPerOperation)],
+    ['CPU ms per operation, baseline', cpuLine(r.baseline.cpuMsPerOperation)],
+    [
+      'Machine during the closed loop (cores busy / by other processes / iowait)',
+      r.closedLoop.machine ? `${round(r.closedLoop.machine.busyCores, 2)} / ${round(r.closedLoop.machine.otherCores, 2)} / ${round(r.closedLoop.machine.iowaitCores, 2)} of ${r.machine.cores}` : na,
+    ],
+    ['Worker peak RSS during the load phases', bytes(r.memory.workerPeakThroughputBytes)],
+  ];
+  for (const c of r.scale?.checkpoints ?? []) {
+    rows.push([`Scale: ${c.open} open operations${c.settled ? '' : ' (not settled)'}`, `worker RSS ${bytes(c.workerRssBytes)} (peak ${bytes(c.workerPeakBytes)}), database ${bytes(c.database?.total)}`]);
+  }
+  return rows;
+}
+
+/** A plain-text table for the terminal. */
+export function renderSummary(r: BenchResult): string {
+  const rows = summaryRows(r);
+  const width = Math.max(...rows.map(([label]) => label.length));
+  const header = `LOS engine benchmark ${r.runId}${r.settings.quick ? ' (quick)' : ''}: ${r.machine.cores} cores, Node ${r.versions.node}, Temporal ${r.versions.temporalServer ?? '?'}, nats-server ${r.versions.natsServer ?? '?'}`;
+  const line = '-'.repeat(Math.min(160, width + 50));
+  return [header, line, ...rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`), line].join('\n');
+}
+
+const mdTable = (head: string[], rows: (string | number)[][]) => [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.join(' | ')} |`)].join('\n');
+
+function percentileRows(label: string, p: Percentiles | undefined): (string | number)[] {
+  return p ? [label, p.count, round(p.p50), round(p.p95), round(p.p99), round(p.max)] : [label, 0, na, na, na, na];
+}
+
+export function renderMarkdown(r: BenchResult): string {
+  const n = r.lifecycle.agencies.length;
+  const phase = (name: string, p: PhaseReport) =>
+    [
+      `### ${name}`,
+      '',
+      `${p.started} started, ${p.completed} completed, ${p.failed} failed. Throughput ${perSecond(p.throughputPerSecond)} (${p.throughputMethod}, ${round(p.windowSeconds)} s); drain ${round(p.drainSeconds)} s. ${round(p.eventsDeliveredPerSecond, 1)} events delivered to agencies per second; ${round(p.stateQueriesPerOperation, 1)} state queries per operation (their cost is in the figures).`,
+      '',
+      mdTable(['latency (ms)', 'n', 'p50', 'p95', 'p99', 'max'], [
+        percentileRows('lifecycle (register → workflow result)', p.lifecycleMs),
+        percentileRows('assess update round trip', p.assessRoundTripMs),
+        percentileRows(`notify: assess returned → all ${n} hold their mandate request`, p.notifyAllMs),
+        percentileRows(`notify: assess sent → all ${n} hold their mandate request`, p.notifyAllFromSendMs),
+        percentileRows('notify, per event: assess returned → this agency holds it', p.notifyEachMs),
+        ...(p.answerMs !== undefined || p.answerProbesUnresolved !== undefined ? [percentileRows('answer: acked by JetStream → state query shows it', p.answerMs)] : []),
+      ]),
+      '',
+      mdTable(['lifecycle step (ms)', 'n', 'p50', 'p95', 'p99', 'max'], Object.entries(p.stepsMs).map(([step, q]) => percentileRows(step, q))),
+      '',
+      `CPU seconds in the phase: ${Object.entries(p.cpuSeconds).map(([k, v]) => `${k} ${round(v, 1)}`).join(', ') || na}; per completed operation (ms): ${cpuLine(p.cpuMsPerOperation)}.`,
+      machineLine(p.machine, r.machine.cores),
+      `Peak RSS sampled in the phase: ${Object.entries(p.peakRssBytes).map(([k, v]) => `${k} ${mib(v)} MiB`).join(', ') || na}.`,
+      ...(p.answerProbesUnresolved ? [`Answer probes never resolved: ${p.answerProbesUnresolved}.`] : []),
+      ...(Object.keys(p.errors).length > 0 ? ['', 'Failures:', ...Object.entries(p.errors).map(([e, c]) => `- ${c} × ${e}`)] : []),
+      '',
+    ].join('\n');
+
+  const cost = (c: HistoryCost | undefined) =>
+    c
+      ? [
+          ['history events', mean(c.events)],
+          ['workflow tasks completed', mean(c.workflowTasks)],
+          ['activities scheduled', mean(c.activities)],
+          ['timers started', mean(c.timers)],
+          ['updates accepted', mean(c.updates)],
+          ['signals', mean(c.signals)],
+          ['history size, JSON bytes', mean(c.historyJsonBytes)],
+        ]
+      : [];
+  const losCost = cost(r.cost);
+  const baseCost = cost(r.baseline.cost);
+
+  const scale = r.scale;
+  return [
+    `# LOS engine benchmark ${r.runId}${r.settings.quick ? ' (quick run)' : ''}`,
+    '',
+    `${r.startedAt} → ${r.finishedAt} (${round(r.wallSeconds, 0)} s). Figures are measurements on this machine, not targets; see bench/README.md for how to read them.`,
+    '',
+    '## Machine and versions',
+    '',
+    mdTable(['', ''], [
+      ['cores', `${r.machine.cores} (available parallelism ${r.machine.availableParallelism}), ${r.machine.cpuModel}`],
+      ['memory', `${r.machine.memoryMiB} MiB`],
+      ['load average at start / end', `${r.machine.loadAverageAtStart.map((l) => round(l, 2)).join(', ')} / ${r.machine.loadAverageAtEnd.map((l) => round(l, 2)).join(', ')}`],
+      ['OS', r.versions.os],
+      ['Node', r.versions.node],
+      ['Temporal CLI', r.versions.temporalCli ?? na],
+      ['Temporal server', r.versions.temporalServer ?? na],
+      ['nats-server', r.versions.natsServer ?? na],
+      ['Temporal TypeScript SDK', r.versions.temporalSdk],
+      ['nats.js', r.versions.natsJs],
+      ['Temporal', r.stack.temporal],
+      ['NATS', r.stack.nats],
+      ['processes', r.stack.engine],
+    ]),
+    '',
+    '## Settings',
+    '',
+    `Open loop ${r.settings.rate}/s for ${r.settings.duration} s; closed loop ${r.settings.concurrency} in flight for ${r.settings.duration} s; ${r.settings.warmup} warm-up operations; scale run ${r.settings.open} operations; raw JetStream ${r.settings.rawEvents} events; ${r.settings.historySample} histories sampled per workflow type.`,
+    '',
+    `Each operation: tip categories ${r.lifecycle.categories.join(', ')} → ${n} candidate agencies in the national catalogue (${r.lifecycle.agencies.join(', ')}), all accepting at once; the second wave notifies the other ${r.lifecycle.secondWave}. Action scheduled ${r.lifecycle.actionLeadMs} ms ahead, follow-up after ${String(r.lifecycle.config.followUpAfter)}. Per operation: ${r.lifecycle.perOperation.activities} notifications (activities), ${r.lifecycle.perOperation.agencyAnswers} agency answers (updates via the bridge), ${r.lifecycle.perOperation.coordinatorDecisions} coordinator decisions (updates), ${r.lifecycle.perOperation.timers} lifecycle timers.`,
+    '',
+    '## Summary',
+    '',
+    mdTable(['figure', 'value'], summaryRows(r)),
+    '',
+    '## Load phases',
+    '',
+    phase(`Open loop: ${r.openLoop.offeredRatePerSecond}/s offered`, r.openLoop),
+    phase(`Closed loop: ${r.closedLoop.concurrency} in flight`, r.closedLoop),
+    '### Baseline: a bare workflow of the same shape',
+    '',
+    `bench/baseline-workflow.ts, its own worker in the bench process: ${r.lifecycle.perOperation.activities} no-op activities, ${r.lifecycle.perOperation.signals} signals sent by the bench client (${r.lifecycle.perOperation.agencyAnswers} answers, ${r.lifecycle.perOperation.coordinatorDecisions} decisions), ${r.lifecycle.perOperation.timers} timers of the same length. ${r.baseline.started} started, ${r.baseline.completed} completed, ${r.baseline.failed} failed; throughput ${perSecond(r.baseline.throughputPerSecond)} (${r.baseline.throughputMethod}); lifecycle ${ms(r.baseline.lifecycleMs)}. LOS closed-loop throughput / baseline: ${times(r.baseline.losToBaselineThroughput)}. CPU ms per operation: ${cpuLine(r.baseline.cpuMsPerOperation)}. ${machineLine(r.baseline.machine, r.machine.cores)}`,
+    ...(Object.keys(r.baseline.errors).length > 0 ? ['', 'Failures:', ...Object.entries(r.baseline.errors).map(([e, c]) => `- ${c} × ${e}`)] : []),
+    '',
+    '### Raw JetStream',
+    '',
+    `${r.rawJetStream.events} events of ${r.rawJetStream.bytesPerEvent} bytes (a real mandate-request CloudEvent with the same headers and Nats-Msg-Id), one at a time, to a file-backed stream on the same nats-server, read by a pull consumer. Publish → ack ${ms(r.rawJetStream.publishAckMs)}; publish → received ${ms(r.rawJetStream.publishToReceiveMs)}; awaited publish loop ${round(r.rawJetStream.publishLoopPerSecond, 0)} events/s. Notify cost ratio (LOS per-event notify p50 / raw publish → received p50): ${times(r.rawJetStream.notifyCostRatio)}.`,
+    '',
+    '## Cost per operation',
+    '',
+    `From ${r.cost?.sampled ?? 0} LOS and ${r.baseline.cost?.sampled ?? 0} baseline histories (fetchHistory), mean (min–max):`,
+    '',
+    mdTable(['', 'LOS operation', 'baseline'], losCost.map(([label, value], i) => [label!, value!, baseCost[i]?.[1] ?? na])),
+    '',
+    '## Memory',
+    '',
+    `Worker peak RSS during warm-up and the load phases: ${bytes(r.memory.workerPeakThroughputBytes)} (RSS after them ${bytes(r.memory.workerRssAfterThroughputBytes)}); bridge ${bytes(r.memory.bridgePeakThroughputBytes)}. ${
+      r.memory.peakResetAfterStartup ? 'VmHWM was reset once the worker was polling, so start-up (bundling the workflows) is not in this peak' : 'VmHWM could not be reset, so the peak is the highest RSS sampled every 250 ms'
+    }. At start-up (bundling the workflows) the worker peaked at ${bytes(r.memory.workerStartupPeakBytes)} and held ${bytes(r.memory.workerRssAtReadyBytes)} once polling. The worker keeps at most ${r.memory.cachedWorkflows} operations in its sticky cache (MAX_CACHED_WORKFLOWS).`,
+    '',
+    ...(scale
+      ? [
+          `## Scale: ${scale.registered} operations left open`,
+          '',
+          `Registered and left in assessment (assessment deadline ${scale.assessmentDeadline}, so each holds a durable reminder timer); ${scale.failed} registrations failed. Database before the scale run: ${bytes(scale.databaseBefore?.total)} (it already holds the load phases' histories). CPU seconds: ${Object.entries(scale.cpuSeconds).map(([k, v]) => `${k} ${round(v, 1)}`).join(', ') || na}. ${machineLine(scale.machine, r.machine.cores)}`,
+          '',
+          'Registrations/s is how fast the bench started workflows; taken into assessment/s is how fast the worker ran their first workflow task (since the previous checkpoint), which is what the checkpoint waits for.',
+          '',
+          mdTable(
+            ['open', 'settled', 's since start', 'registrations/s', 'taken into assessment/s', 'worker CPU s', 'worker RSS', 'worker peak', 'bridge RSS', 'SQLite db', 'db-wal', 'total on disk'],
+            scale.checkpoints.map((c, i) => {
+              const previous = scale.checkpoints[i - 1];
+              const taken = (c.open - (previous?.open ?? 0)) / (c.secondsSinceStart - (previous?.secondsSinceStart ?? 0));
+              return [c.open, c.settled ? 'yes' : 'no', round(c.secondsSinceStart), round(c.registrationsPerSecond), round(taken), c.workerCpuSeconds === undefined ? na : round(c.workerCpuSeconds), bytes(c.workerRssBytes), bytes(c.workerPeakBytes), bytes(c.bridgeRssBytes), bytes(c.database?.db), bytes(c.database?.wal), bytes(c.database?.total)];
+            }),
+          ),
+          '',
+        ]
+      : []),
+    '## Caveats',
+    '',
+    `- ${r.machine.cores} cores are shared by the Temporal server, nats-server, the worker, the bridge and the bench process (coordinator, ${r.lifecycle.agencies.length + r.lifecycle.secondWave} simulated agencies, baseline worker). Every figure is what this whole stack achieves together on them, not what any one part could do alone; the CPU split above shows where the time went.`,
+    '- The dev server runs on SQLite. A production Temporal (PostgreSQL or Cassandra, several history shards) behaves differently in throughput, latency and disk use.',
+    '- Latencies are taken with performance.now() in the bench process; answer latency is polled (10 ms between state queries) and ends when the query response arrives, so it includes one query round trip and up to one poll interval.',
+    '- The baseline answers with signals sent straight from the client; LOS answers travel agency → JetStream → bridge → update. The baseline worker shares the bench process with the client; the LOS worker has its own process.',
+    `- Load average at start: ${r.machine.loadAverageAtStart.map((l) => round(l, 2)).join(', ')}. Other work on the machine during the run changes the figures.`,
+    '',
+  ].join('\n');
+}

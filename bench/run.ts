@@ -1,0 +1,344 @@
+/**
+ * `npm run bench`: how fast, how costly and how large the engine is on this machine, in one run. See
+ * bench/README.md for what each figure means. Figures are reported, never asserted.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Command, InvalidArgumentError } from 'commander';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { defaultBehaviour, startSimulatedAgency, type SimulatedAgency } from '../agencies/index.js';
+import { loadCatalogueFile } from '../coordinator/index.js';
+import { AGENCY_IDS, candidateAgencies } from '../domain/index.js';
+import { PROJECT_ROOT } from '../scripts/temporal-cli.js';
+import { DEFAULT_MAX_CACHED_WORKFLOWS } from '../workers/worker.js';
+import { BaselineRunner, baselinePlan, planCounts } from './baseline.js';
+import { historyCost } from './history.js';
+import { closedLoop, openLoop, type Completion, type LoadResult } from './load.js';
+import { ACTION_LEAD_MS, AgencyWatch, LIFECYCLE_CATEGORIES, LIFECYCLE_CONFIG, LIFECYCLE_STEPS, PhaseRecorder, runLifecycle, type LifecycleContext, type LifecycleSample } from './operations.js';
+import { CpuMeter, MemorySampler, readMemory, resetPeak, sqliteSize, type MachineUsage } from './processes.js';
+import { measureRawJetStream } from './raw-jetstream.js';
+import { renderMarkdown, renderSummary, type BenchResult, type PhaseReport } from './report.js';
+import { runScale, terminateAll } from './scale.js';
+import { readVersions, startEngineProcess, startStack, waitUntilReady } from './stack.js';
+import { percentiles } from './stats.js';
+
+interface Settings {
+  quick: boolean;
+  rate: number;
+  duration: number;
+  concurrency: number;
+  open: number;
+  rawEvents: number;
+  warmup: number;
+  historySample: number;
+  keep: boolean;
+}
+
+const positiveInt = (value: string) => {
+  const n = Number(value.replace(/[_,]/g, ''));
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`"${value}" is not a whole number ≥ 0`);
+  return n;
+};
+const positiveNumber = (value: string) => {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`"${value}" is not a number > 0`);
+  return n;
+};
+const rate = (value: string) => {
+  const match = /^(\d+(?:\.\d+)?)(?:\/s)?$/.exec(value.trim());
+  if (!match || Number(match[1]) <= 0) throw new InvalidArgumentError(`"${value}" is not a rate such as 2/s`);
+  return Number(match[1]);
+};
+
+function readSettings(): Settings {
+  const program = new Command()
+    .name('bench')
+    .description('Throughput, latency, cost per operation and memory of the LOS engine, with baselines, in one run.')
+    .option('--quick', 'small numbers everywhere: a sanity run of under two minutes')
+    .option('--rate <r>', 'open-loop arrival rate in operations per second, e.g. 2/s', rate)
+    .option('--duration <s>', 'seconds each load phase offers load', positiveNumber)
+    .option('--concurrency <c>', 'operations in flight in the closed-loop (maximum throughput) phases', positiveInt)
+    .option('--open <n>', 'operations left open in the scale run (0 skips it)', positiveInt)
+    .option('--raw-events <n>', 'events in the raw JetStream publish loop', positiveInt)
+    .option('--keep', 'keep the scratch directory (server database, logs) after the run')
+    .parse();
+  const flags = program.opts<Partial<Settings>>();
+  const quick = flags.quick ?? false;
+  const defaults = quick
+    ? { rate: 1, duration: 10, concurrency: 4, open: 300, rawEvents: 200, warmup: 2, historySample: 5 }
+    : // 1/s is sustainable on a 2-core machine (whose maximum is about 1.1–1.6/s), so the open loop measures latency, not a backlog.
+      { rate: 1, duration: 60, concurrency: 20, open: 10_000, rawEvents: 2_000, warmup: 4, historySample: 20 };
+  return {
+    quick,
+    rate: flags.rate ?? defaults.rate,
+    duration: flags.duration ?? defaults.duration,
+    concurrency: Math.max(1, flags.concurrency ?? defaults.concurrency),
+    open: flags.open ?? defaults.open,
+    rawEvents: Math.max(1, flags.rawEvents ?? defaults.rawEvents),
+    warmup: defaults.warmup,
+    historySample: defaults.historySample,
+    keep: flags.keep ?? false,
+  };
+}
+
+const log = (line: string) => console.error(`[bench] ${line}`);
+
+function lifecyclePhase(
+  result: LoadResult<LifecycleSample>,
+  recorder: PhaseRecorder,
+  cpuSeconds: Record<string, number>,
+  machine: MachineUsage | undefined,
+  peakRss: Record<string, number>,
+  extra: Pick<PhaseReport, 'offeredRatePerSecond' | 'concurrency' | 'durationSeconds'>,
+  probed: boolean,
+): PhaseReport {
+  const done = result.samples.filter((s) => s.ok);
+  const all = <K extends keyof LifecycleSample>(key: K) => done.map((s) => s[key] as number);
+  const phaseSeconds = (result.drainedAt - result.startedAt) / 1000;
+  return {
+    ...extra,
+    started: result.samples.length,
+    completed: result.completed,
+    failed: result.failed,
+    throughputPerSecond: result.throughputPerSecond,
+    throughputMethod: result.throughputMethod,
+    windowSeconds: result.windowSeconds,
+    drainSeconds: (result.drainedAt - result.arrivalsEndedAt) / 1000,
+    lifecycleMs: percentiles(all('lifecycleMs')),
+    stepsMs: Object.fromEntries(LIFECYCLE_STEPS.map((step) => [step, percentiles(done.map((s) => s.stepsMs![step]))])),
+    assessRoundTripMs: percentiles(all('assessRoundTripMs')),
+    notifyAllMs: percentiles(all('notifyAllMs')),
+    notifyAllFromSendMs: percentiles(all('notifyAllFromSendMs')),
+    notifyEachMs: percentiles(done.flatMap((s) => s.notifyEachMs ?? [])),
+    ...(probed ? { answerMs: percentiles(recorder.answerLatencyMs), answerProbesUnresolved: recorder.answerProbesUnresolved } : {}),
+    eventsDeliveredPerSecond: recorder.eventsDelivered / phaseSeconds,
+    stateQueriesPerOperation: result.samples.length > 0 ? recorder.stateQueries / result.samples.length : 0,
+    cpuSeconds,
+    ...(machine ? { machine } : {}),
+    cpuMsPerOperation: Object.fromEntries(Object.entries(cpuSeconds).map(([name, s]) => [name, result.completed > 0 ? (s * 1000) / result.completed : 0])),
+    peakRssBytes: peakRss,
+    errors: summariseErrors(result.samples),
+  };
+}
+
+function summariseErrors(samples: Completion[]): Record<string, number> {
+  const errors: Record<string, number> = {};
+  for (const s of samples) if (!s.ok) errors[s.error ?? 'unknown'] = (errors[s.error ?? 'unknown'] ?? 0) + 1;
+  return errors;
+}
+
+/** Evenly spread over the run, so the sample covers start, middle and end. */
+function sampleIds(ids: string[], count: number): string[] {
+  if (ids.length <= count) return ids;
+  return Array.from({ length: count }, (_, i) => ids[Math.floor((i * ids.length) / count)]!);
+}
+
+async function main() {
+  const settings = readSettings();
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const startedAt = new Date();
+  const benchStart = performance.now();
+  const loadAtStart = loadavg();
+  const runId = startedAt.getTime().toString(36);
+  const scratch = mkdtempSync(join(tmpdir(), 'los-bench-'));
+  const taskQueue = `los-bench-${runId}`;
+  log(`run ${runId}${settings.quick ? ' (quick)' : ''}; scratch ${scratch}`);
+
+  const stack = await startStack(scratch, log);
+  const worker = startEngineProcess('worker', stack, taskQueue, scratch);
+  const bridge = startEngineProcess('bridge', stack, taskQueue, scratch);
+  const agencies: SimulatedAgency[] = [];
+  let baselineConnection: NativeConnection | undefined;
+  try {
+    const pids = () => ({
+      server: stack.temporal?.process.pid,
+      nats: stack.nats?.process.pid,
+      worker: worker.child.pid,
+      bridge: bridge.child.pid,
+      bench: process.pid,
+    });
+    const sampler = new MemorySampler(pids);
+    const cpu = new CpuMeter(pids);
+    const versions = await readVersions(stack);
+
+    const catalogue = loadCatalogueFile();
+    const candidates = candidateAgencies(LIFECYCLE_CATEGORIES, catalogue);
+    const secondWave = catalogue.agencies.length - candidates.length;
+    const plan = baselinePlan(candidates.length, secondWave, ACTION_LEAD_MS, 1_000);
+    const baseline = new BaselineRunner(stack.client, `${taskQueue}-baseline`, runId, plan, candidates.length);
+    baselineConnection = await NativeConnection.connect({ address: stack.temporalAddress });
+    log('bundling workflows: the LOS worker (child process) and the baseline worker (here)');
+    const baselineWorker = await baseline.createWorker(baselineConnection);
+    await waitUntilReady(worker, bridge, stack, taskQueue);
+    const workerStartup = readMemory(worker.child.pid!);
+    // Start-up (webpack bundling the workflows) is not running operations; its peak is reported on its own.
+    const peakReset = resetPeak(worker.child.pid!) && resetPeak(bridge.child.pid!);
+    sampler.start();
+    // The worker child reads the same variable (workers/config.ts); unset, it keeps the engine's default.
+    const cachedWorkflows = Number(process.env.MAX_CACHED_WORKFLOWS ?? DEFAULT_MAX_CACHED_WORKFLOWS);
+
+    const watch = new AgencyWatch();
+    for (const agency of AGENCY_IDS) {
+      agencies.push(await startSimulatedAgency(agency, defaultBehaviour(agency), { servers: stack.natsUrl, onEvent: watch.onEvent, onAnswer: watch.onAnswer }));
+    }
+    const ctx: LifecycleContext = { client: stack.client, catalogue, taskQueue, runId, watch, agencies: candidates };
+    let tipIndex = 0;
+    const lifecycle = (probeAnswers: boolean) => () => runLifecycle(ctx, tipIndex++, { probeAnswers });
+
+    log(`warm-up: ${settings.warmup} operations`);
+    watch.beginPhase();
+    const warm = await Promise.all(Array.from({ length: settings.warmup }, lifecycle(false)));
+    if (warm.some((s) => !s.ok)) throw new Error(`warm-up failed: ${Object.keys(summariseErrors(warm)).join('; ')}`);
+
+    log(`open loop: ${settings.rate}/s for ${settings.duration}s, answers probed`);
+    let recorder = watch.beginPhase();
+    sampler.takePeaks();
+    cpu.begin();
+    const open = await openLoop(settings.rate, settings.duration, lifecycle(true));
+    const openLoopReport = lifecyclePhase(open, recorder, cpu.end(), cpu.machine(), sampler.takePeaks(), { offeredRatePerSecond: settings.rate, durationSeconds: settings.duration }, true);
+    log(`  ${open.completed} completed, ${open.failed} failed, ${openLoopReport.throughputPerSecond.toFixed(2)}/s`);
+
+    log(`closed loop: ${settings.concurrency} in flight for ${settings.duration}s`);
+    recorder = watch.beginPhase();
+    cpu.begin();
+    const closed = await closedLoop(settings.concurrency, settings.duration, lifecycle(false));
+    const closedLoopReport = lifecyclePhase(closed, recorder, cpu.end(), cpu.machine(), sampler.takePeaks(), { concurrency: settings.concurrency, durationSeconds: settings.duration }, false);
+    log(`  ${closed.completed} completed, ${closed.failed} failed, ${closedLoopReport.throughputPerSecond.toFixed(2)}/s`);
+    const workerAfterThroughput = readMemory(worker.child.pid!);
+    const bridgeAfterThroughput = readMemory(bridge.child.pid!);
+
+    log('cost per operation: reading histories');
+    const losIds = closed.samples.filter((s) => s.ok && s.operationId).map((s) => s.operationId!);
+    const cost = await historyCost(stack.client, sampleIds(losIds, settings.historySample));
+
+    log(`baseline: the same shape as a bare workflow, ${settings.concurrency} in flight for ${settings.duration}s`);
+    const baselineRunning = baselineWorker.run();
+    cpu.begin();
+    const baselineLoad = await closedLoop(settings.concurrency, settings.duration, (i) => baseline.runOne(i));
+    const baselineCpu = cpu.end();
+    const baselineMachine = cpu.machine();
+    baselineWorker.shutdown();
+    await baselineRunning;
+    sampler.takePeaks();
+    log(`  ${baselineLoad.completed} completed, ${baselineLoad.failed} failed, ${baselineLoad.throughputPerSecond.toFixed(2)}/s`);
+    const baselineCost = await historyCost(stack.client, sampleIds(baselineLoad.samples.filter((s) => s.ok).map((s) => s.workflowId), settings.historySample));
+
+    log(`raw JetStream: ${settings.rawEvents} events`);
+    const raw = await measureRawJetStream(stack.nc, settings.rawEvents, runId);
+
+    let scale: BenchResult['scale'];
+    if (settings.open > 0) {
+      log(`scale: ${settings.open} operations left open in assessment`);
+      const scaleCtx: LifecycleContext = { ...ctx, runId: `${runId}-open` };
+      cpu.begin();
+      const databaseBefore = stack.dbFile ? sqliteSize(stack.dbFile) : undefined;
+      const run = await runScale(scaleCtx, settings.open, { worker: worker.child.pid!, bridge: bridge.child.pid! }, stack.dbFile, log);
+      const scaleCpu = cpu.end();
+      const scaleMachine = cpu.machine();
+      scale = {
+        requested: run.requested,
+        registered: run.registered,
+        failed: run.failed,
+        assessmentDeadline: run.assessmentDeadline,
+        checkpoints: run.checkpoints,
+        ...(databaseBefore ? { databaseBefore } : {}),
+        cpuSeconds: scaleCpu,
+        ...(scaleMachine ? { machine: scaleMachine } : {}),
+      };
+      if (!stack.temporal) {
+        log(`terminating the ${run.workflowIds.length} open operations on the external server`);
+        await terminateAll(scaleCtx, run.workflowIds);
+      }
+    }
+
+    const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined && b > 0 ? a / b : undefined);
+    const result: BenchResult = {
+      runId,
+      startedAt: startedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+      wallSeconds: (performance.now() - benchStart) / 1000,
+      settings: { quick: settings.quick, rate: settings.rate, duration: settings.duration, concurrency: settings.concurrency, open: settings.open, rawEvents: settings.rawEvents, warmup: settings.warmup, historySample: settings.historySample },
+      machine: {
+        cores: cpus().length,
+        availableParallelism: availableParallelism(),
+        cpuModel: cpus()[0]?.model ?? 'unknown',
+        memoryMiB: Math.round(totalmem() / 2 ** 20),
+        loadAverageAtStart: loadAtStart,
+        loadAverageAtEnd: loadavg(),
+      },
+      versions,
+      stack: {
+        temporal: stack.temporal ? `dev server started by the bench (SQLite, headless) at ${stack.temporalAddress}` : `external at ${stack.temporalAddress}`,
+        nats: stack.nats ? `nats-server started by the bench at ${stack.natsUrl}` : `external at ${stack.natsUrl}`,
+        engine: 'worker and bridge as child processes (node --import tsx workers/main.ts worker, and … bridge); agencies, coordinator and baseline worker in the bench process',
+      },
+      lifecycle: {
+        categories: [...LIFECYCLE_CATEGORIES],
+        agencies: candidates,
+        secondWave,
+        config: LIFECYCLE_CONFIG,
+        actionLeadMs: ACTION_LEAD_MS,
+        perOperation: { ...planCounts(plan), coordinatorDecisions: 3, agencyAnswers: 4 * candidates.length },
+      },
+      openLoop: openLoopReport,
+      closedLoop: closedLoopReport,
+      baseline: {
+        concurrency: settings.concurrency,
+        durationSeconds: settings.duration,
+        started: baselineLoad.samples.length,
+        completed: baselineLoad.completed,
+        failed: baselineLoad.failed,
+        throughputPerSecond: baselineLoad.throughputPerSecond,
+        throughputMethod: baselineLoad.throughputMethod,
+        lifecycleMs: percentiles(baselineLoad.samples.filter((s) => s.ok).map((s) => s.finishedAt - s.startedAt)),
+        cpuSeconds: baselineCpu,
+        ...(baselineMachine ? { machine: baselineMachine } : {}),
+        cpuMsPerOperation: Object.fromEntries(Object.entries(baselineCpu).map(([name, s]) => [name, baselineLoad.completed > 0 ? (s * 1000) / baselineLoad.completed : 0])),
+        errors: summariseErrors(baselineLoad.samples),
+        ...(baselineCost ? { cost: baselineCost } : {}),
+        losToBaselineThroughput: ratio(closedLoopReport.throughputPerSecond, baselineLoad.throughputPerSecond),
+      },
+      rawJetStream: {
+        ...raw,
+        notifyCostRatio: ratio(openLoopReport.notifyEachMs?.p50, raw.publishToReceiveMs.p50),
+      },
+      ...(cost ? { cost } : {}),
+      memory: {
+        peakResetAfterStartup: peakReset,
+        cachedWorkflows,
+        ...(workerAfterThroughput ? { workerPeakThroughputBytes: peakReset ? workerAfterThroughput.peakBytes : Math.max(openLoopReport.peakRssBytes.worker ?? 0, closedLoopReport.peakRssBytes.worker ?? 0), workerRssAfterThroughputBytes: workerAfterThroughput.rssBytes } : {}),
+        ...(bridgeAfterThroughput ? { bridgePeakThroughputBytes: peakReset ? bridgeAfterThroughput.peakBytes : Math.max(openLoopReport.peakRssBytes.bridge ?? 0, closedLoopReport.peakRssBytes.bridge ?? 0) } : {}),
+        ...(workerStartup ? { workerStartupPeakBytes: workerStartup.peakBytes, workerRssAtReadyBytes: workerStartup.rssBytes } : {}),
+      },
+      ...(scale ? { scale } : {}),
+    };
+    sampler.stop();
+
+    const outDir = join(PROJECT_ROOT, 'bench', 'results');
+    mkdirSync(outDir, { recursive: true });
+    const stamp = `${startedAt.toISOString().replace(/[:.]/g, '-')}${settings.quick ? '-quick' : ''}`;
+    const json = `${JSON.stringify(result, null, 2)}\n`;
+    const markdown = renderMarkdown(result);
+    for (const name of [stamp, 'latest']) {
+      writeFileSync(join(outDir, `${name}.json`), json);
+      writeFileSync(join(outDir, `${name}.md`), markdown);
+    }
+    console.log(renderSummary(result));
+    log(`written: bench/results/${stamp}.{json,md} and bench/results/latest.{json,md}`);
+  } finally {
+    for (const agency of agencies) await agency.stop().catch(() => undefined);
+    await worker.stop();
+    await bridge.stop();
+    await baselineConnection?.close().catch(() => undefined);
+    await stack.stop();
+    if (settings.keep) log(`scratch kept: ${scratch}`);
+    else rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(`bench failed: ${(err as Error).stack ?? err}`);
+  process.exit(1);
+});

@@ -1,0 +1,178 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { openSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { connect, type NatsConnection } from 'nats';
+import { AGENCY_IDS, SUBJECTS } from '../domain/index.js';
+import { startNatsServer, stopProcess, startTemporalDevServer, type NatsServer, type TemporalDevServer } from '../scripts/dev-stack.js';
+import { PROJECT_ROOT, findTemporalCli } from '../scripts/temporal-cli.js';
+import { ensureTopology } from '../workers/index.js';
+import { sleep } from './stats.js';
+
+/**
+ * The servers and engine processes under test. Temporal and NATS are started here unless TEMPORAL_ADDRESS
+ * and NATS_URL name running ones. The LOS worker and the bridge always run as child processes
+ * (`workers/main.ts`), as in production, so the worker's memory is its own and can be read from /proc.
+ */
+
+export interface EngineProcess {
+  role: 'worker' | 'bridge';
+  child: ChildProcess;
+  logFile: string;
+  stop(): Promise<void>;
+}
+
+export interface BenchStack {
+  temporalAddress: string;
+  natsUrl: string;
+  /** The dev server's SQLite file, when this run started the server (or TEMPORAL_DB_FILE names it). */
+  dbFile?: string;
+  temporal?: TemporalDevServer;
+  nats?: NatsServer;
+  connection: Connection;
+  client: Client;
+  nc: NatsConnection;
+  stop(): Promise<void>;
+}
+
+export async function startStack(scratch: string, log: (line: string) => void): Promise<BenchStack> {
+  const external = { temporal: process.env.TEMPORAL_ADDRESS, nats: process.env.NATS_URL };
+  let temporal: TemporalDevServer | undefined;
+  let nats: NatsServer | undefined;
+  let dbFile = process.env.TEMPORAL_DB_FILE;
+  if (!external.temporal) {
+    dbFile = join(scratch, 'temporal.db');
+    log(`starting the Temporal dev server (SQLite ${dbFile})`);
+    temporal = await startTemporalDevServer({ dbFile, headless: true, logFile: join(scratch, 'temporal.log') });
+  } else log(`using the Temporal server at ${external.temporal}`);
+  try {
+    if (!external.nats) {
+      log('starting nats-server with JetStream');
+      nats = await startNatsServer({ storeDir: join(scratch, 'nats'), logFile: join(scratch, 'nats.log') });
+    } else log(`using nats-server at ${external.nats}`);
+  } catch (err) {
+    await temporal?.stop();
+    throw err;
+  }
+  const temporalAddress = external.temporal ?? temporal!.address;
+  const natsUrl = external.nats ?? nats!.url;
+  const connection = await Connection.connect({ address: temporalAddress });
+  const client = new Client({ connection });
+  const nc = await connect({ servers: natsUrl, name: 'los-bench' });
+  // The agencies' consumers must exist before the simulated agencies connect; the engine processes create the
+  // same topology again, idempotently.
+  await ensureTopology(await nc.jetstreamManager(), { agencies: AGENCY_IDS });
+  return {
+    temporalAddress,
+    natsUrl,
+    ...(dbFile ? { dbFile } : {}),
+    ...(temporal ? { temporal } : {}),
+    ...(nats ? { nats } : {}),
+    connection,
+    client,
+    nc,
+    async stop() {
+      await nc.drain().catch(() => undefined);
+      await connection.close().catch(() => undefined);
+      await nats?.stop();
+      await temporal?.stop();
+    },
+  };
+}
+
+/** `node --import tsx workers/main.ts <role>`, configured only through the environment, like a deployment. */
+export function startEngineProcess(role: 'worker' | 'bridge', stack: BenchStack, taskQueue: string, scratch: string): EngineProcess {
+  const logFile = join(scratch, `${role}.log`);
+  const out = openSync(logFile, 'a');
+  const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'workers', 'main.ts'), role], {
+    cwd: PROJECT_ROOT,
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: stack.temporalAddress,
+      NATS_URL: stack.natsUrl,
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      // Per-operation info lines would cost the worker CPU the benchmark means to measure.
+      LOG_LEVEL: 'warn',
+      SHUTDOWN_GRACE_SECONDS: '5',
+    },
+    stdio: ['ignore', out, out],
+  });
+  return {
+    role,
+    child,
+    logFile,
+    stop: () => stopProcess(child, 15_000),
+  };
+}
+
+function exitedError(engine: EngineProcess): Error {
+  let tail = '';
+  try {
+    tail = readFileSync(engine.logFile, 'utf8').trim().split('\n').slice(-5).join('\n');
+  } catch {
+    // no log yet
+  }
+  return new Error(`the ${engine.role} exited with code ${engine.child.exitCode}; see ${engine.logFile}\n${tail}`);
+}
+
+/** Ready means polling: the worker has workflow-task pollers on its queue, the bridge a pull request waiting. */
+export async function waitUntilReady(worker: EngineProcess, bridge: EngineProcess, stack: BenchStack, taskQueue: string, timeoutMs = 180_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const jsm = await stack.nc.jetstreamManager();
+  let workerReady = false;
+  let bridgeReady = false;
+  while (!(workerReady && bridgeReady)) {
+    for (const engine of [worker, bridge]) if (engine.child.exitCode !== null) throw exitedError(engine);
+    if (Date.now() > deadline) throw new Error(`engine not ready after ${timeoutMs / 1000}s (worker ${workerReady}, bridge ${bridgeReady}); see ${worker.logFile} and ${bridge.logFile}`);
+    if (!workerReady) {
+      const described = await stack.client.workflowService
+        .describeTaskQueue({ namespace: 'default', taskQueue: { name: taskQueue }, taskQueueType: 1 /* TASK_QUEUE_TYPE_WORKFLOW */ })
+        .catch(() => undefined);
+      workerReady = (described?.pollers?.length ?? 0) > 0;
+    }
+    if (!bridgeReady) {
+      const info = await jsm.consumers.info(SUBJECTS.streamIn, SUBJECTS.bridgeConsumer).catch(() => undefined);
+      bridgeReady = (info?.num_waiting ?? 0) > 0;
+    }
+    if (!(workerReady && bridgeReady)) await sleep(250);
+  }
+}
+
+export interface Versions {
+  node: string;
+  temporalCli?: string;
+  temporalServer?: string;
+  natsServer?: string;
+  temporalSdk: string;
+  natsJs: string;
+  os: string;
+}
+
+function packageVersion(name: string): string {
+  try {
+    return (JSON.parse(readFileSync(join(PROJECT_ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+export async function readVersions(stack: BenchStack): Promise<Versions> {
+  let temporalCli: string | undefined;
+  try {
+    const cli = findTemporalCli();
+    if (cli) temporalCli = spawnSync(cli, ['--version'], { encoding: 'utf8' }).stdout.trim();
+  } catch {
+    // no CLI: the server was given by address
+  }
+  const system = await stack.client.workflowService.getSystemInfo({}).catch(() => undefined);
+  const osRelease = spawnSync('uname', ['-sr'], { encoding: 'utf8' }).stdout?.trim();
+  return {
+    node: process.version,
+    ...(temporalCli ? { temporalCli } : {}),
+    ...(system?.serverVersion ? { temporalServer: system.serverVersion } : {}),
+    ...(stack.nc.info?.version ? { natsServer: stack.nc.info.version } : {}),
+    temporalSdk: packageVersion('@temporalio/worker'),
+    natsJs: packageVersion('nats'),
+    os: osRelease || process.platform,
+  };
+}

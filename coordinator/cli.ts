@@ -1,0 +1,431 @@
+import { readFile } from 'node:fs/promises';
+import {
+  Client,
+  Connection,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+  isGrpcServiceError,
+  type WorkflowExecutionInfo,
+} from '@temporalio/client';
+import { NamespaceNotFoundError, type UpdateDefinition } from '@temporalio/common';
+import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import type { z } from 'zod';
+import {
+  AGENCY_IDS,
+  AssessmentDecision,
+  CallOffAction,
+  CancelOperation,
+  CloseOperation,
+  OrderReinspection,
+  PHASES,
+  QuorumDecision,
+  RescheduleAction,
+  ScheduleAction,
+  Tip,
+  parseWith,
+  type AgencyId,
+  type OperationState,
+  type Phase,
+} from '../domain/index.js';
+import {
+  TASK_QUEUE,
+  assessUpdate,
+  callOffUpdate,
+  cancelUpdate,
+  closeUpdate,
+  decideQuorumUpdate,
+  reinspectUpdate,
+  rescheduleUpdate,
+  scheduleUpdate,
+  searchAttributes,
+  stateQuery,
+  timelineQuery,
+} from '../workflows/definitions.js';
+import { InvalidInputError, loadCatalogueFile, registerTip } from './operations.js';
+import { operationsQuery, temporalCliCommand } from './queries.js';
+import { operationReport, operationsTable, type ListedOperation } from './render.js';
+
+/**
+ * `los`: the coordinator's command line. Every decision is parsed here with the same domain schema the
+ * workflow's update validator uses, so a bad decision fails at once, without a server; the validator stays
+ * the authority on what the operation allows now.
+ *
+ * Exit codes: 0 done; 1 the input or the decision was rejected (or names no operation); 2 Temporal, or the
+ * operation's worker, could not be reached in time.
+ */
+
+const CONNECT_TIMEOUT = '3 seconds';
+/** A query or update needs a worker to answer; without one the call would wait forever. */
+const CALL_TIMEOUT_MS = 15_000;
+
+const GRPC_DEADLINE_EXCEEDED = 4;
+const GRPC_UNAVAILABLE = 14;
+
+class Unreachable extends Error {
+  override name = 'Unreachable';
+}
+
+interface CommonOptions {
+  address: string;
+  namespace: string;
+  json?: boolean;
+}
+
+/** What a command prints: `text` for a person, `json` (one document) with --json. */
+interface Output {
+  text: string;
+  json: unknown;
+}
+
+interface Failure {
+  message: string;
+  exitCode: 1 | 2;
+}
+
+function grpcCode(err: unknown): number | undefined {
+  // The gRPC status sits under the SDK's own error, in the cause chain.
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if (isGrpcServiceError(e)) return e.code;
+  }
+  return undefined;
+}
+
+function classify(err: unknown, options: CommonOptions): Failure {
+  if (err instanceof InvalidInputError) return { message: err.message, exitCode: 1 };
+  // The validator's message already names the decision and the field.
+  if (err instanceof WorkflowUpdateFailedError) return { message: err.cause?.message ?? err.message, exitCode: 1 };
+  if (err instanceof WorkflowNotFoundError) return { message: `operation "${err.workflowId}" not found in namespace "${options.namespace}"`, exitCode: 1 };
+  if (err instanceof NamespaceNotFoundError) return { message: `namespace "${err.namespace}" not found at ${options.address}`, exitCode: 1 };
+  if (err instanceof Unreachable) return { message: err.message, exitCode: 2 };
+  const noWorker = `no answer within ${CALL_TIMEOUT_MS / 1000} s: is a worker polling the operation's task queue?`;
+  if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
+    return { message: `${noWorker} The decision may still be applied when one does; check with \`los show\``, exitCode: 2 };
+  }
+  if (grpcCode(err) === GRPC_DEADLINE_EXCEEDED) return { message: noWorker, exitCode: 2 };
+  if (grpcCode(err) === GRPC_UNAVAILABLE) return { message: `lost the connection to Temporal at ${options.address}: ${(err as Error).message}`, exitCode: 2 };
+  return { message: err instanceof Error ? err.message : String(err), exitCode: 1 };
+}
+
+async function withClient<T>(options: CommonOptions, work: (client: Client) => Promise<T>): Promise<T> {
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({ address: options.address, connectTimeout: CONNECT_TIMEOUT });
+  } catch (err) {
+    throw new Unreachable(`cannot reach Temporal at ${options.address}: ${(err as Error).message}`);
+  }
+  try {
+    const client = new Client({ connection, namespace: options.namespace });
+    return await client.withDeadline(Date.now() + CALL_TIMEOUT_MS, () => work(client));
+  } finally {
+    await connection.close();
+  }
+}
+
+function parsed<S extends z.ZodType>(schema: S, input: unknown, what: string): z.infer<S> {
+  const result = parseWith(schema, input, what);
+  if (!result.ok) throw new InvalidInputError(result.error);
+  return result.value;
+}
+
+/** Which options a decision needs: command-line shape only; what the values may be is the schema's call. */
+function requireOptions<O extends object>(command: string, options: O, names: (keyof O & string)[]) {
+  const missing = names.filter((name) => {
+    const value: unknown = options[name];
+    return value === undefined || (Array.isArray(value) && value.length === 0);
+  });
+  if (missing.length > 0) throw new InvalidInputError(`${command} needs ${missing.map((name) => `--${name}`).join(' and ')}`);
+}
+
+const repeatable = (value: string, previous: string[] = []) => [...previous, value];
+
+async function readTip(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    if (path === '-') {
+      const chunks: Buffer[] = [];
+      for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+      text = Buffer.concat(chunks).toString('utf8');
+    } else {
+      text = await readFile(path, 'utf8');
+    }
+  } catch (err) {
+    throw new InvalidInputError(`tip file ${path}: could not be read: ${(err as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new InvalidInputError(`tip file ${path}: not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+/** Decisions only make sense on a running operation; an ended one gets a plain answer, not an RPC error. */
+async function runningOperation(client: Client, operationId: string) {
+  const handle = client.workflow.getHandle(operationId);
+  const description = await handle.describe();
+  const status = description.status.name;
+  if (status !== 'RUNNING') {
+    const phase = description.typedSearchAttributes.get(searchAttributes.phase);
+    // A completed operation's phase says how it ended; a terminated or timed-out one only where it stopped.
+    const how = status === 'COMPLETED' && phase ? phase : `${status.toLowerCase().replaceAll('_', ' ')}${phase ? ` in phase ${phase}` : ''}`;
+    throw new InvalidInputError(`operation "${operationId}" has ended (${how}); it takes no more decisions`);
+  }
+  return handle;
+}
+
+async function decide<T>(
+  options: CommonOptions,
+  operationId: string,
+  update: UpdateDefinition<OperationState, [T]>,
+  decision: T,
+  done: string,
+): Promise<Output> {
+  return withClient(options, async (client) => {
+    const handle = await runningOperation(client, operationId);
+    await handle.executeUpdate(update, { args: [decision] });
+    // The main loop may already have moved on from what the update returned; show where it stands now.
+    const state = await handle.query(stateQuery);
+    return {
+      text: `${done}: ${operationId} is in phase ${state.phase}, waiting for ${state.waitingFor}`,
+      json: { operationId, decision, state },
+    };
+  });
+}
+
+function listed(info: WorkflowExecutionInfo): ListedOperation {
+  const attributes = info.typedSearchAttributes;
+  const nextDeadline = attributes.get(searchAttributes.nextDeadline);
+  const phase = attributes.get(searchAttributes.phase);
+  const overdue = attributes.get(searchAttributes.overdue);
+  const municipality = attributes.get(searchAttributes.municipality);
+  return {
+    operationId: info.workflowId,
+    status: info.status.name,
+    ...(phase !== undefined ? { phase } : {}),
+    ...(overdue !== undefined ? { overdue } : {}),
+    ...(nextDeadline !== undefined ? { nextDeadline: nextDeadline.toISOString() } : {}),
+    ...(municipality !== undefined ? { municipality } : {}),
+    agencies: attributes.get(searchAttributes.agencies) ?? [],
+    startedAt: info.startTime.toISOString(),
+  };
+}
+
+function buildProgram(perform: (options: CommonOptions, work: () => Promise<Output>) => Promise<void>): Command {
+  const program = new Command('los')
+    .description('Coordinate LOS operations: register tips, make the decisions each phase needs, and follow them.')
+    .exitOverride()
+    .showHelpAfterError('(add --help for usage)');
+
+  /** Every command talks to Temporal the same way and can answer in JSON. */
+  const command = (parent: Command, nameAndArgs: string, description: string) =>
+    parent
+      .command(nameAndArgs)
+      .description(description)
+      .addOption(new Option('--address <host:port>', 'Temporal frontend address').env('TEMPORAL_ADDRESS').default('127.0.0.1:7233'))
+      .addOption(new Option('--namespace <name>', 'Temporal namespace').env('TEMPORAL_NAMESPACE').default('default'))
+      .option('--json', 'print one JSON document on stdout');
+
+  const tip = program.command('tip').description('Tips (the start of every operation).');
+  command(tip, 'register <file>', 'Register a tip from a JSON file (or - for stdin) and print the operation ID.')
+    .option('--task-queue <name>', 'task queue of the operation workers', TASK_QUEUE)
+    .option('--catalogue <file>', "the municipality's mandate catalogue (default: the national one)")
+    .action((file: string, options: CommonOptions & { taskQueue: string; catalogue?: string }) =>
+      perform(options, async () => {
+        // Parsed before connecting: a bad tip is named field by field even when no server is reachable.
+        const rawTip = await readTip(file);
+        parsed(Tip, rawTip, 'tip');
+        const catalogue = options.catalogue === undefined ? undefined : loadCatalogue(options.catalogue);
+        return withClient(options, async (client) => {
+          const registration = await registerTip(client, rawTip, { taskQueue: options.taskQueue, ...(catalogue ? { catalogue } : {}) });
+          return {
+            text: registration.started
+              ? `started operation ${registration.operationId}`
+              : `tip already registered: operation ${registration.operationId} exists; nothing started`,
+            json: { operationId: registration.operationId, started: registration.started },
+          };
+        });
+      }),
+    );
+
+  command(program, 'assess <operation>', 'Assessment decision: proceed, dismiss (--reason) or request-info (--agency …, --question).')
+    .addArgument(new Argument('<decision>', 'the decision').choices(['proceed', 'dismiss', 'request-info']))
+    .option('--reason <text>', 'why the tip is dismissed')
+    .option('--agency <agency>', 'agency asked for information (repeatable)', repeatable)
+    .option('--question <text>', 'what the agencies are asked')
+    .option('--note <text>', 'a note recorded with proceed')
+    .action((operationId: string, choice: string, options: CommonOptions & { reason?: string; agency?: string[]; question?: string; note?: string }) =>
+      perform(options, async () => {
+        let input: unknown;
+        if (choice === 'dismiss') {
+          requireOptions('assess dismiss', options, ['reason']);
+          input = { decision: 'dismiss', reason: options.reason };
+        } else if (choice === 'request-info') {
+          requireOptions('assess request-info', options, ['agency', 'question']);
+          input = { decision: 'request_info', agencies: options.agency, question: options.question };
+        } else {
+          input = { decision: 'proceed', ...(options.note !== undefined ? { note: options.note } : {}) };
+        }
+        const decision = parsed(AssessmentDecision, input, 'assessment');
+        return decide(options, operationId, assessUpdate, decision, 'assessment recorded');
+      }),
+    );
+
+  command(program, 'quorum <operation>', 'When too few agencies accepted: proceed, dismiss (--reason) or request-again (--agency …).')
+    .addArgument(new Argument('<decision>', 'the decision').choices(['proceed', 'dismiss', 'request-again']))
+    .option('--reason <text>', 'why the operation is dismissed')
+    .option('--agency <agency>', 'agency asked again for its mandate (repeatable)', repeatable)
+    .action((operationId: string, choice: string, options: CommonOptions & { reason?: string; agency?: string[] }) =>
+      perform(options, async () => {
+        let input: unknown;
+        if (choice === 'dismiss') {
+          requireOptions('quorum dismiss', options, ['reason']);
+          input = { decision: 'dismiss', reason: options.reason };
+        } else if (choice === 'request-again') {
+          requireOptions('quorum request-again', options, ['agency']);
+          input = { decision: 'request_again', agencies: options.agency };
+        } else {
+          input = { decision: 'proceed' };
+        }
+        const decision = parsed(QuorumDecision, input, 'quorum decision');
+        return decide(options, operationId, decideQuorumUpdate, decision, 'quorum decision recorded');
+      }),
+    );
+
+  command(program, 'schedule <operation>', 'Schedule the joint action.')
+    .requiredOption('--at <iso>', 'start time, ISO 8601 with offset, e.g. 2026-03-12T19:00:00+01:00')
+    .requiredOption('--place <text>', 'where the action takes place')
+    .requiredOption('--lead <agency>', 'lead agency; must have accepted its mandate')
+    .action((operationId: string, options: CommonOptions & { at: string; place: string; lead: string }) =>
+      perform(options, async () => {
+        const plan = parsed(ScheduleAction, { at: options.at, place: options.place, lead: options.lead }, 'schedule');
+        return decide(options, operationId, scheduleUpdate, plan, 'joint action scheduled');
+      }),
+    );
+
+  command(program, 'reschedule <operation>', 'Move a scheduled joint action that has not started.')
+    .requiredOption('--at <iso>', 'new start time, ISO 8601 with offset')
+    .option('--place <text>', 'new place, if it changes')
+    .requiredOption('--reason <text>', 'why it moves; every participant is told')
+    .action((operationId: string, options: CommonOptions & { at: string; place?: string; reason: string }) =>
+      perform(options, async () => {
+        const change = parsed(RescheduleAction, { at: options.at, reason: options.reason, ...(options.place !== undefined ? { place: options.place } : {}) }, 'reschedule');
+        return decide(options, operationId, rescheduleUpdate, change, 'joint action rescheduled');
+      }),
+    );
+
+  command(program, 'call-off <operation>', 'Call off a scheduled joint action, e.g. when the Police ask to hold back.')
+    .requiredOption('--reason <text>', 'why; every participant is told')
+    .action((operationId: string, options: CommonOptions & { reason: string }) =>
+      perform(options, async () => decide(options, operationId, callOffUpdate, parsed(CallOffAction, { reason: options.reason }, 'call off'), 'joint action called off')),
+    );
+
+  command(program, 'reinspect <operation>', 'At follow-up: order a new joint action instead of closing.')
+    .requiredOption('--reason <text>', 'why a re-inspection is needed')
+    .action((operationId: string, options: CommonOptions & { reason: string }) =>
+      perform(options, async () =>
+        decide(options, operationId, reinspectUpdate, parsed(OrderReinspection, { reason: options.reason }, 'reinspection'), 're-inspection ordered'),
+      ),
+    );
+
+  command(program, 'close <operation>', 'At follow-up: close the operation with an outcome summary.')
+    .requiredOption('--summary <text>', 'the outcome in the coordinator’s words')
+    .action((operationId: string, options: CommonOptions & { summary: string }) =>
+      perform(options, async () => decide(options, operationId, closeUpdate, parsed(CloseOperation, { summary: options.summary }, 'close'), 'close recorded')),
+    );
+
+  command(program, 'cancel <operation>', 'Cancel the operation in any phase; every agency already involved is told.')
+    .requiredOption('--reason <text>', 'why')
+    .action((operationId: string, options: CommonOptions & { reason: string }) =>
+      perform(options, async () => decide(options, operationId, cancelUpdate, parsed(CancelOperation, { reason: options.reason }, 'cancel'), 'cancellation recorded')),
+    );
+
+  command(program, 'show <operation>', 'Phase, what it waits for, the next deadline, the agencies’ answers and the timeline.').action(
+    (operationId: string, options: CommonOptions) =>
+      perform(options, () =>
+        withClient(options, async (client) => {
+          const handle = client.workflow.getHandle(operationId);
+          // One after the other: a query left in flight would retry on the connection after it is closed.
+          const state = await handle.query(stateQuery);
+          const timeline = await handle.query(timelineQuery);
+          return { text: operationReport(state, timeline, Date.now()), json: { state, timeline } };
+        }),
+      ),
+  );
+
+  command(program, 'list', 'List operations through Temporal visibility; prints the query for the UI or the temporal CLI.')
+    .addOption(new Option('--phase <phase>', 'only operations in this phase').choices(PHASES))
+    .option('--overdue', 'only operations with a missed deadline')
+    .option('--municipality <name>', 'only operations in this municipality')
+    .addOption(new Option('--agency <agency>', 'only operations involving this agency').choices(AGENCY_IDS))
+    .option('--limit <n>', 'at most this many operations', positiveInteger, 50)
+    .action((options: CommonOptions & { phase?: Phase; overdue?: boolean; municipality?: string; agency?: AgencyId; limit: number }) =>
+      perform(options, () => {
+        const query = operationsQuery({
+          ...(options.phase ? { phase: options.phase } : {}),
+          ...(options.overdue ? { overdue: true } : {}),
+          ...(options.municipality !== undefined ? { municipality: options.municipality.trim() } : {}),
+          ...(options.agency ? { agency: options.agency } : {}),
+        });
+        return withClient(options, async (client) => {
+          const operations: ListedOperation[] = [];
+          for await (const info of client.workflow.list({ query, pageSize: options.limit })) {
+            operations.push(listed(info));
+            if (operations.length >= options.limit) break;
+          }
+          const more = operations.length >= options.limit ? ` (the first ${options.limit}; --limit for more)` : '';
+          return {
+            text: [
+              `Query: ${query}`,
+              `  paste it into the Temporal UI's workflow search, or run:`,
+              `  ${temporalCliCommand(query, options.namespace)}`,
+              '',
+              operationsTable(operations, Date.now()),
+              '',
+              `${operations.length} operation${operations.length === 1 ? '' : 's'}${more}`,
+            ].join('\n'),
+            json: { query, operations },
+          };
+        });
+      }),
+    );
+
+  return program;
+}
+
+function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number of at least 1');
+  return n;
+}
+
+function loadCatalogue(path: string) {
+  try {
+    return loadCatalogueFile(path);
+  } catch (err) {
+    throw new InvalidInputError((err as Error).message);
+  }
+}
+
+/** Runs one command line (argv as in process.argv) and returns the exit code. */
+export async function runCli(argv: string[]): Promise<number> {
+  let exitCode = 0;
+  const perform = async (options: CommonOptions, work: () => Promise<Output>) => {
+    try {
+      const output = await work();
+      process.stdout.write(`${options.json ? JSON.stringify(output.json, null, 2) : output.text}\n`);
+    } catch (err) {
+      const failure = classify(err, options);
+      exitCode = failure.exitCode;
+      if (options.json) process.stdout.write(`${JSON.stringify({ error: failure }, null, 2)}\n`);
+      else process.stderr.write(`error: ${failure.message}\n`);
+    }
+  };
+  try {
+    await buildProgram(perform).parseAsync(argv);
+  } catch (err) {
+    // Commander has already printed what was wrong with the command line (or the help that was asked for).
+    if (err instanceof CommanderError) return err.exitCode;
+    throw err;
+  }
+  return exitCode;
+}

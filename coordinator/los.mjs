@@ -1,0 +1,8 @@
+#!/usr/bin/env node
+// The `los` command. The coordinator code is TypeScript; tsx (a runtime dependency) compiles it on load, so
+// the CLI runs from a checkout with no build step.
+import { register } from 'tsx/esm/api';
+
+register();
+const { runCli } = await import('./cli.ts');
+process.exitCode = await runCli(process.argv);

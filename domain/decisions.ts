@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import { AgencyId } from './agencies.js';
+
+/** Coordinator decisions. Each is one schema, parsed by the CLI, the typed client and the update validator. */
+
+const Reason = z.string().trim().min(3, 'must give a reason of at least 3 characters').max(2_000);
+
+const DistinctAgencies = z
+  .array(AgencyId)
+  .min(1, 'must name at least one agency')
+  .refine((list) => new Set(list).size === list.length, 'names an agency twice');
+
+/** Bedömning: proceed to mandate matching, dismiss, or ask named agencies for more first. */
+export const AssessmentDecision = z.discriminatedUnion('decision', [
+  z.object({ decision: z.literal('proceed'), note: z.string().max(2_000).optional() }),
+  z.object({ decision: z.literal('dismiss'), reason: Reason }),
+  z.object({
+    decision: z.literal('request_info'),
+    agencies: DistinctAgencies,
+    question: z.string().trim().min(5, 'must ask a question of at least 5 characters').max(2_000),
+  }),
+]);
+export type AssessmentDecision = z.infer<typeof AssessmentDecision>;
+
+/** When too few agencies accept, the coordinator decides how to go on. */
+export const QuorumDecision = z.discriminatedUnion('decision', [
+  z.object({ decision: z.literal('proceed') }),
+  z.object({ decision: z.literal('dismiss'), reason: Reason }),
+  z.object({ decision: z.literal('request_again'), agencies: DistinctAgencies }),
+]);
+export type QuorumDecision = z.infer<typeof QuorumDecision>;
+
+export const ScheduleAction = z.object({
+  at: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' }),
+  place: z.string().trim().min(1, 'must say where the action takes place').max(300),
+  lead: AgencyId,
+});
+export type ScheduleAction = z.infer<typeof ScheduleAction>;
+
+/** Move a scheduled action that has not started; everyone taking part is told. */
+export const RescheduleAction = z.object({
+  at: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' }),
+  place: z.string().trim().min(1).max(300).optional(),
+  reason: Reason,
+});
+export type RescheduleAction = z.infer<typeof RescheduleAction>;
+
+/** Call off a scheduled action, e.g. when the Police ask to hold back for an ongoing investigation. */
+export const CallOffAction = z.object({ reason: Reason });
+export type CallOffAction = z.infer<typeof CallOffAction>;
+
+/** At follow-up, order a new joint action instead of closing: the loop back in the lifecycle. */
+export const OrderReinspection = z.object({ reason: Reason });
+export type OrderReinspection = z.infer<typeof OrderReinspection>;
+
+export const CloseOperation = z.object({
+  summary: z.string().trim().min(3, 'must summarise the result in at least 3 characters').max(5_000),
+});
+export type CloseOperation = z.infer<typeof CloseOperation>;
+
+export const CancelOperation = z.object({ reason: Reason });
+export type CancelOperation = z.infer<typeof CancelOperation>;

@@ -1,0 +1,171 @@
+import { z } from 'zod';
+import { ActivityCategory, AgencyId } from './agencies.js';
+import { Outcome } from './outcomes.js';
+import { Urgency } from './tip.js';
+import { describeIssues } from './validation.js';
+
+/**
+ * The agency event contract. Every event is a CloudEvents 1.0 structured-mode JSON event; `data` is one of
+ * the schemas below, chosen by the event name. Outbound events go to `los.v1.to.<agency>.<event>`, answers
+ * come back on `los.v1.from.<agency>.<event>`. Subjects never carry personal data.
+ */
+
+export const Correlation = z.object({
+  operationId: z.string().min(1).max(200),
+  requestId: z.string().min(1).max(200),
+});
+export type Correlation = z.infer<typeof Correlation>;
+
+const IsoTime = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' });
+
+/** Need to know: the minimum an agency that has not accepted a mandate may see. */
+export const EntityNotice = z.object({
+  orgNumber: z.string(),
+  name: z.string(),
+  address: z.string(),
+});
+
+const MinimumCase = {
+  correlation: Correlation,
+  entity: EntityNotice,
+  categories: z.array(ActivityCategory),
+  municipality: z.string(),
+};
+
+export const ActionPlan = z.object({ at: IsoTime, place: z.string(), lead: AgencyId });
+export type ActionPlan = z.infer<typeof ActionPlan>;
+
+export const OutboundData = {
+  mandate_requested: z.object({ ...MinimumCase, tools: z.array(z.string()), answerBy: IsoTime }),
+  information_requested: z.object({ ...MinimumCase, question: z.string(), answerBy: IsoTime }),
+  /** Only participants get a briefing, and only a briefing carries the description. */
+  briefing: z.object({ ...MinimumCase, description: z.string(), urgency: Urgency, action: ActionPlan, participants: z.array(AgencyId) }),
+  action_started: z.object({ correlation: Correlation, action: ActionPlan }),
+  action_rescheduled: z.object({ correlation: Correlation, action: ActionPlan, reason: z.string() }),
+  action_called_off: z.object({ correlation: Correlation, reason: z.string() }),
+  /** A nudge for an open request whose deadline is near; answering the original request is enough. */
+  reminder: z.object({ correlation: Correlation, awaiting: z.string(), answerBy: IsoTime }),
+  /** The "second wave": agencies that were not on site hear of the operation, with the minimum data only. */
+  second_wave_notice: z.object({ ...MinimumCase, actionDate: IsoTime }),
+  findings_requested: z.object({ correlation: Correlation, reportBy: IsoTime }),
+  outcome_requested: z.object({ correlation: Correlation, reportBy: IsoTime }),
+  operation_closed: z.object({ correlation: Correlation, summary: z.string() }),
+  operation_cancelled: z.object({ correlation: Correlation, reason: z.string() }),
+} as const;
+export type OutboundEventName = keyof typeof OutboundData;
+export type OutboundDataOf<E extends OutboundEventName> = z.infer<(typeof OutboundData)[E]>;
+
+/** Events for the LOS steering group (styrgruppen), which is told when a deadline is missed. */
+export const SteeringData = {
+  deadline_missed: z.object({
+    operationId: z.string(),
+    deadline: z.enum(['assessment', 'mandate_answers', 'findings', 'outcomes']),
+    dueAt: IsoTime,
+    waitingFor: z.array(z.string()),
+  }),
+} as const;
+
+const ContactFunction = z.string().trim().min(2, 'must name a function such as "tillsynsenheten", not a person').max(200);
+
+export const InboundData = {
+  mandate_accepted: z.object({
+    correlation: Correlation,
+    tools: z.array(z.string().min(1)).min(1, 'must name at least one legal tool the agency brings'),
+    contactFunction: ContactFunction,
+  }),
+  mandate_declined: z.object({ correlation: Correlation, reason: z.string().trim().min(3, 'must give a reason').max(2_000) }),
+  information_provided: z.object({ correlation: Correlation, answer: z.string().trim().min(1).max(20_000) }),
+  readiness_confirmed: z.object({ correlation: Correlation, staff: z.number().int().positive().max(500).optional() }),
+  findings_reported: z.object({
+    correlation: Correlation,
+    findings: z.string().trim().min(1).max(20_000),
+    sanctions: z.array(Outcome).default([]),
+  }),
+  outcome_reported: z.object({ correlation: Correlation, outcomes: z.array(Outcome).min(1, 'must report at least one outcome (use kind "none")') }),
+} as const;
+export type InboundEventName = keyof typeof InboundData;
+export const InboundEventName = z.enum(Object.keys(InboundData) as [InboundEventName, ...InboundEventName[]]);
+export type InboundDataOf<E extends InboundEventName> = z.infer<(typeof InboundData)[E]>;
+
+/**
+ * Which request each answer replies to. The workflow matches answers to open requests with it, the agency
+ * client types its reply helpers from it, and the generated asyncapi.yaml names the pairs from it.
+ */
+export const ANSWER_TO = {
+  mandate_accepted: 'mandate_requested',
+  mandate_declined: 'mandate_requested',
+  information_provided: 'information_requested',
+  readiness_confirmed: 'briefing',
+  findings_reported: 'findings_requested',
+  outcome_reported: 'outcome_requested',
+} as const satisfies Record<InboundEventName, OutboundEventName>;
+
+/** The outbound events that open a request an agency must answer. */
+export type RequestEventName = (typeof ANSWER_TO)[InboundEventName];
+
+export const CLOUDEVENT_CONTENT_TYPE = 'application/cloudevents+json';
+export const EVENT_TYPE_PREFIX = 'se.los.';
+
+export function eventType(name: string): string {
+  return `${EVENT_TYPE_PREFIX}${name.replace(/_/g, '.')}.v1`;
+}
+
+/** CloudEvents 1.0 attributes, structured mode. */
+export const CloudEvent = z.object({
+  specversion: z.literal('1.0'),
+  id: z.string().min(1).max(300),
+  source: z.string().min(1).max(300),
+  type: z.string().regex(/^se\.los\.[a-z.]+\.v\d+$/, 'must be a versioned LOS event type such as se.los.mandate.accepted.v1'),
+  subject: z.string().min(1).max(200),
+  time: IsoTime,
+  datacontenttype: z.literal('application/json').default('application/json'),
+  dataschema: z.string().optional(),
+  data: z.unknown(),
+});
+export type CloudEvent = z.infer<typeof CloudEvent>;
+
+/** An inbound answer after validation, as the bridge hands it to the workflow. */
+export type AgencyAnswer = {
+  [E in InboundEventName]: { eventId: string; agency: AgencyId; name: E; receivedAt: string; data: InboundDataOf<E> };
+}[InboundEventName];
+
+/** The answer as the bridge hands it to the workflow; the workflow's update validator parses it again. */
+export const AgencyAnswerEnvelope = z.object({
+  eventId: z.string().min(1).max(300),
+  agency: AgencyId,
+  name: InboundEventName,
+  receivedAt: IsoTime,
+  data: z.unknown(),
+});
+
+export function parseAgencyAnswer(input: unknown): { ok: true; value: AgencyAnswer } | { ok: false; error: string } {
+  const envelope = AgencyAnswerEnvelope.safeParse(input);
+  if (!envelope.success) return { ok: false, error: `answer rejected: ${describeIssues(envelope.error, input)}` };
+  const data = InboundData[envelope.data.name].safeParse(envelope.data.data);
+  if (!data.success) return { ok: false, error: `answer rejected: data: ${describeIssues(data.error, envelope.data.data)}` };
+  return { ok: true, value: { ...envelope.data, data: data.data } as AgencyAnswer };
+}
+
+export const SUBJECTS = {
+  streamOut: 'LOS_OUT',
+  streamIn: 'LOS_IN',
+  streamDeadLetter: 'LOS_DEAD_LETTER',
+  toAgency: (agency: string, event: string) => `los.v1.to.${agency}.${event}`,
+  toSteeringGroup: (event: string) => `los.v1.to.steering_group.${event}`,
+  fromAgency: (agency: string, event: string) => `los.v1.from.${agency}.${event}`,
+  deadLetter: (origin: string) => `los.v1.dead_letter.${origin}`,
+  /** Each agency reads only through its own durable consumer. */
+  agencyConsumer: (agency: string) => `agency_${agency}`,
+  steeringConsumer: 'steering_group',
+  bridgeConsumer: 'bridge',
+  allOut: 'los.v1.to.>',
+  allIn: 'los.v1.from.>',
+  allDeadLetter: 'los.v1.dead_letter.>',
+} as const;
+
+/** Parses `los.v1.from.<agency>.<event>`: the subject, not the payload, says who is speaking. */
+export function parseInboundSubject(subject: string): { agency: string; event: string } | undefined {
+  const parts = subject.split('.');
+  if (parts.length !== 5 || parts[0] !== 'los' || parts[1] !== 'v1' || parts[2] !== 'from') return undefined;
+  return { agency: parts[3]!, event: parts[4]! };
+}

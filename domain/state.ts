@@ -1,0 +1,158 @@
+import type { AgencyId } from './agencies.js';
+import type { ActionPlan, RequestEventName } from './events.js';
+import type { Outcome } from './outcomes.js';
+import type { Phase } from './phases.js';
+
+/** What is known about one agency within one operation. */
+export interface AgencyStatus {
+  agency: AgencyId;
+  mandate: 'not_asked' | 'requested' | 'accepted' | 'declined' | 'no_answer';
+  tools: string[];
+  contactFunction?: string;
+  declineReason?: string;
+  ready: boolean;
+  findings: 'not_asked' | 'requested' | 'reported' | 'missing';
+  sanctions: Outcome[];
+  outcomes: 'not_asked' | 'requested' | 'reported' | 'missing';
+  reportedOutcomes: Outcome[];
+  /** Final outcomes of earlier joint actions, kept when a re-inspection starts a new one. */
+  settledOutcomes: Outcome[];
+}
+
+/** One open request to an agency: the answer must echo `requestId` in its correlation key. */
+export interface PendingRequest {
+  requestId: string;
+  agency: AgencyId;
+  awaiting: Awaiting;
+  dueAt: string;
+}
+
+/** What an open request waits for, named for people (timeline, reminders, the state query). */
+export const AWAITING_BY_REQUEST = {
+  mandate_requested: 'mandate_answer',
+  information_requested: 'information',
+  briefing: 'readiness',
+  findings_requested: 'findings',
+  outcome_requested: 'outcome',
+} as const satisfies Record<RequestEventName, string>;
+export type Awaiting = (typeof AWAITING_BY_REQUEST)[RequestEventName];
+
+export interface Deadline {
+  what: 'assessment' | 'mandate_answers' | 'action_start' | 'findings' | 'follow_up' | 'outcomes';
+  dueAt: string;
+}
+
+/** The answer to the state query: what an operator or coordinator needs to see at a glance. */
+export interface OperationState {
+  operationId: string;
+  phase: Phase;
+  municipality: string;
+  categories: string[];
+  agencies: AgencyStatus[];
+  pending: PendingRequest[];
+  nextDeadline?: Deadline;
+  overdue: boolean;
+  /** What the operation is waiting for right now, in words. */
+  waitingFor: string;
+  action?: ActionPlan;
+  outcome?: OutcomeSummary;
+  endReason?: string;
+  /** Which joint action this is: 2 and up after a re-inspection. */
+  actionNumber: number;
+  /** Agencies that got the second-wave notice at follow-up. */
+  secondWave: AgencyId[];
+}
+
+export type TimelineKind =
+  | 'phase_changed'
+  | 'decision'
+  | 'notified'
+  | 'answer'
+  | 'late_answer'
+  | 'answer_ignored'
+  | 'no_answer'
+  | 'reminder'
+  | 'escalated'
+  | 'deadline'
+  | 'continued';
+
+/** The operation's record: every decision, answer and deadline event, in order. */
+export interface TimelineEntry {
+  at: string;
+  kind: TimelineKind;
+  agency?: AgencyId | 'steering_group';
+  text: string;
+}
+
+export interface OutcomeSummary {
+  participants: AgencyId[];
+  declined: AgencyId[];
+  noAnswer: AgencyId[];
+  finesSek: number;
+  sanctionFeesSek: number;
+  taxReassessedSek: number;
+  assetsSeizedSek: number;
+  licencesRevoked: number;
+  closureOrders: number;
+  criminalReports: number;
+  agenciesWithoutOutcomeReport: AgencyId[];
+  coordinatorSummary?: string;
+}
+
+/** Totals over what the agencies reported, from the action's sanctions and the follow-up's outcomes. */
+export function summariseOutcomes(agencies: readonly AgencyStatus[], coordinatorSummary?: string): OutcomeSummary {
+  const summary: OutcomeSummary = {
+    participants: agencies.filter((a) => a.mandate === 'accepted').map((a) => a.agency),
+    declined: agencies.filter((a) => a.mandate === 'declined').map((a) => a.agency),
+    noAnswer: agencies.filter((a) => a.mandate === 'no_answer').map((a) => a.agency),
+    finesSek: 0,
+    sanctionFeesSek: 0,
+    taxReassessedSek: 0,
+    assetsSeizedSek: 0,
+    licencesRevoked: 0,
+    closureOrders: 0,
+    criminalReports: 0,
+    agenciesWithoutOutcomeReport: agencies.filter((a) => a.outcomes === 'missing' || a.outcomes === 'requested').map((a) => a.agency),
+    ...(coordinatorSummary === undefined ? {} : { coordinatorSummary }),
+  };
+  // The follow-up's outcomes are the final word; an agency that never reported them counts with what it
+  // reported on the day of the action. Counting both would count one seizure twice.
+  const finalOutcomes = agencies.flatMap((a) => [...a.settledOutcomes, ...currentRoundOutcomes(a)]);
+  for (const outcome of finalOutcomes) {
+    switch (outcome.kind) {
+      case 'fine':
+        summary.finesSek += outcome.amountSek;
+        break;
+      case 'sanction_fee':
+        summary.sanctionFeesSek += outcome.amountSek;
+        break;
+      case 'tax_reassessment':
+        summary.taxReassessedSek += outcome.amountSek;
+        break;
+      case 'assets_seized':
+        summary.assetsSeizedSek += outcome.valueSek;
+        break;
+      case 'licence_revoked':
+        summary.licencesRevoked += 1;
+        break;
+      case 'closure_order':
+        summary.closureOrders += 1;
+        break;
+      case 'criminal_report':
+        summary.criminalReports += 1;
+        break;
+      case 'none':
+        break;
+    }
+  }
+  return summary;
+}
+
+/** The final outcomes of the current joint action: follow-up outcomes if reported, else the action-day sanctions. */
+export function currentRoundOutcomes(agency: AgencyStatus): Outcome[] {
+  return agency.outcomes === 'reported' ? agency.reportedOutcomes : agency.sanctions;
+}
+
+export function quorumMet(agencies: readonly AgencyStatus[], quorum: number): boolean {
+  return agencies.filter((a) => a.mandate === 'accepted').length >= quorum;
+}

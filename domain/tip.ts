@@ -1,0 +1,77 @@
+import { z } from 'zod';
+import { ActivityCategory, AgencyId } from './agencies.js';
+import { checkOrgNumber } from './orgNumber.js';
+import { sha256Hex } from './sha256.js';
+
+/**
+ * A tip (underrättelse): the start of every operation. It names a business, what it is suspected of, and
+ * where the information came from. A protected source is kept inside the workflow and nowhere else.
+ */
+export const OrgNumber = z.string().transform((value, ctx) => {
+  const check = checkOrgNumber(value);
+  if (!check.ok) {
+    ctx.addIssue({ code: 'custom', message: check.reason });
+    return z.NEVER;
+  }
+  return check.normalized;
+});
+
+export const Entity = z.object({
+  orgNumber: OrgNumber,
+  name: z.string().trim().min(1, 'must name the business').max(200),
+  address: z.string().trim().min(1, 'must give the premises address').max(300),
+  municipality: z.string().trim().min(1, 'must name the municipality').max(100),
+});
+export type Entity = z.infer<typeof Entity>;
+
+export const Urgency = z.enum(['low', 'normal', 'high', 'critical']);
+export type Urgency = z.infer<typeof Urgency>;
+
+export const TipSource = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('agency'), agency: AgencyId, protected: z.boolean().default(false), reference: z.string().max(200).optional() }),
+  z.object({ kind: z.literal('municipal_inspector'), protected: z.boolean().default(false), reference: z.string().max(200).optional() }),
+  z.object({ kind: z.literal('public'), protected: z.boolean().default(true), reference: z.string().max(200).optional() }),
+]);
+export type TipSource = z.infer<typeof TipSource>;
+
+export const Tip = z.object({
+  entity: Entity,
+  categories: z.array(ActivityCategory).min(1, 'must name at least one suspected activity').refine(
+    (list) => new Set(list).size === list.length,
+    'lists a category twice',
+  ),
+  description: z.string().trim().min(1, 'must describe what was observed').max(20_000),
+  urgency: Urgency,
+  source: TipSource,
+  receivedAt: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' }),
+});
+export type Tip = z.infer<typeof Tip>;
+export type TipInput = z.input<typeof Tip>;
+
+/**
+ * The operation ID is derived from the tip's content, so registering the same tip twice finds the running
+ * operation instead of starting a second one. It is a hash, so the ID (which operators see everywhere)
+ * carries no org number or other personal data.
+ */
+export function operationIdFor(tip: Tip): string {
+  const canonical = JSON.stringify([
+    tip.entity.orgNumber,
+    tip.entity.municipality.toLowerCase(),
+    [...tip.categories].sort(),
+    tip.description.replace(/\s+/g, ' ').toLowerCase(),
+    tip.source.kind,
+    tip.source.reference ?? '',
+    Date.parse(tip.receivedAt),
+  ]);
+  return `los-${slug(tip.entity.municipality)}-${sha256Hex(canonical).slice(0, 20)}`;
+}
+
+/** A name as a lower-case ASCII token, e.g. "Umeå" → "umea": for IDs and CloudEvent sources. */
+export function slug(text: string): string {
+  return text
+    .toLowerCase()
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
+}

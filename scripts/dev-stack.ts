@@ -1,0 +1,204 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { accessSync, constants, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { delimiter, dirname, join } from 'node:path';
+import { Connection } from '@temporalio/client';
+import { connect } from 'nats';
+import { DEFAULT_ENGINE_USER, natsAuthConfig } from '../workers/natsAuth.js';
+import { SEARCH_ATTRIBUTE_FLAGS } from '../workflows/definitions.js';
+import { ensureTemporalCli } from './temporal-cli.js';
+
+/**
+ * The embedded stack: the Temporal CLI's dev server (SQLite and the Web UI) and a nats-server with
+ * JetStream, each on a loopback port, each stopped cleanly.
+ */
+
+export interface RunningProcess {
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export interface TemporalDevServer extends RunningProcess {
+  address: string;
+  uiUrl?: string;
+  namespace: string;
+}
+
+export interface NatsServer extends RunningProcess {
+  url: string;
+}
+
+export async function freePort(preferred?: number): Promise<number> {
+  const tryPort = (port: number) =>
+    new Promise<number | undefined>((resolvePort) => {
+      const server = createServer();
+      server.once('error', () => resolvePort(undefined));
+      server.listen(port, '127.0.0.1', () => {
+        const address = server.address();
+        server.close(() => resolvePort(typeof address === 'object' && address ? address.port : undefined));
+      });
+    });
+  if (preferred !== undefined) {
+    const port = await tryPort(preferred);
+    if (port !== undefined) return port;
+  }
+  const port = await tryPort(0);
+  if (port === undefined) throw new Error('no free loopback port');
+  return port;
+}
+
+/** Stops a child with SIGTERM, and SIGKILL if it has not exited after `graceMs`. */
+export function stopProcess(child: ChildProcess, graceMs = 10_000): Promise<void> {
+  return new Promise<void>((resolveStop) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolveStop();
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolveStop();
+    });
+    if (!child.kill('SIGTERM')) {
+      clearTimeout(timer);
+      resolveStop();
+    }
+  });
+}
+
+async function waitFor<T>(what: string, child: ChildProcess, attempt: () => Promise<T>, timeoutMs: number, logFile?: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${what} exited with code ${child.exitCode}${logFile ? `; see ${logFile}` : ''}`);
+    try {
+      return await attempt();
+    } catch (err) {
+      lastError = err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  throw new Error(`${what} did not become ready in ${timeoutMs / 1000}s: ${(lastError as Error)?.message}${logFile ? `; see ${logFile}` : ''}`);
+}
+
+export interface TemporalDevServerOptions {
+  /** SQLite file; the directory is created. */
+  dbFile: string;
+  port?: number;
+  uiPort?: number;
+  /** Run without the Web UI (tests). */
+  headless?: boolean;
+  logFile?: string;
+  namespace?: string;
+}
+
+export async function startTemporalDevServer(options: TemporalDevServerOptions): Promise<TemporalDevServer> {
+  const cli = ensureTemporalCli();
+  mkdirSync(dirname(options.dbFile), { recursive: true });
+  const namespace = options.namespace ?? 'default';
+  const port = await freePort(options.port);
+  const uiPort = options.headless ? undefined : await freePort(options.uiPort);
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--db-filename', options.dbFile, '--namespace', namespace, '--log-level', 'warn'];
+  if (uiPort === undefined) args.push('--headless');
+  else args.push('--ui-port', String(uiPort), '--ui-ip', '127.0.0.1');
+  for (const [name, type] of Object.entries(SEARCH_ATTRIBUTE_FLAGS)) args.push('--search-attribute', `${name}=${type}`);
+  const log = options.logFile ? openSync(options.logFile, 'a') : 'ignore';
+  const child = spawn(cli, args, { stdio: ['ignore', log, log] });
+  const address = `127.0.0.1:${port}`;
+  await waitFor(
+    'the Temporal dev server',
+    child,
+    async () => {
+      const connection = await Connection.connect({ address, connectTimeout: 1_000 });
+      try {
+        await connection.workflowService.describeNamespace({ namespace });
+      } finally {
+        await connection.close();
+      }
+    },
+    60_000,
+    options.logFile,
+  );
+  return {
+    process: child,
+    address,
+    namespace,
+    ...(uiPort === undefined ? {} : { uiUrl: `http://localhost:${uiPort}` }),
+    stop: () => stopProcess(child),
+  };
+}
+
+export function findNatsServer(): string {
+  const candidates = [process.env.NATS_SERVER, ...(process.env.PATH ?? '').split(delimiter).map((d) => d && join(d, 'nats-server')), '/usr/sbin/nats-server'];
+  for (const candidate of candidates) {
+    if (!candidate) continue;
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // try the next place
+    }
+  }
+  throw new Error('nats-server (≥ 2.9, with JetStream) was not found on PATH or at /usr/sbin/nats-server. Install it with `apt-get install nats-server` or set NATS_SERVER.');
+}
+
+export interface NatsServerOptions {
+  storeDir: string;
+  port?: number;
+  logFile?: string;
+  /** Extra arguments, e.g. `-c generated.conf`. */
+  args?: string[];
+  /** The user the readiness probe connects as, when the config file requires authentication. */
+  credentials?: { user: string; pass: string };
+}
+
+export async function startNatsServer(options: NatsServerOptions): Promise<NatsServer> {
+  mkdirSync(options.storeDir, { recursive: true });
+  const port = await freePort(options.port);
+  const args = ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', options.storeDir, ...(options.args ?? [])];
+  const log = options.logFile ? openSync(options.logFile, 'a') : 'ignore';
+  const child = spawn(findNatsServer(), args, { stdio: ['ignore', log, log] });
+  const url = `nats://127.0.0.1:${port}`;
+  await waitFor(
+    'nats-server',
+    child,
+    async () => {
+      const nc = await connect({ servers: url, reconnect: false, timeout: 1_000, ...(options.credentials ?? {}) });
+      try {
+        await (await nc.jetstreamManager()).getAccountInfo();
+      } finally {
+        await nc.close();
+      }
+    },
+    20_000,
+    options.logFile,
+  );
+  return { process: child, url, stop: () => stopProcess(child) };
+}
+
+export interface SecuredNatsServer {
+  server: NatsServer;
+  engine: { user: string; pass: string };
+  agency(agency: string): { user: string; pass: string };
+}
+
+/**
+ * A nats-server that enforces need to know: one user per agency and an engine user, with fresh random
+ * passwords written to a private config in the store's directory (never to the repository).
+ */
+export async function startSecuredNatsServer(options: NatsServerOptions & { agencies: readonly string[] }): Promise<SecuredNatsServer> {
+  const secret = () => randomBytes(24).toString('hex');
+  const engine = { user: DEFAULT_ENGINE_USER, pass: secret() };
+  const agencyPasswords = Object.fromEntries(options.agencies.map((agency) => [agency, secret()]));
+  mkdirSync(options.storeDir, { recursive: true });
+  const configPath = join(dirname(options.storeDir), 'nats-auth.conf');
+  writeFileSync(configPath, natsAuthConfig({ agencies: options.agencies, engine: { user: engine.user, password: engine.pass }, agencyPasswords }), { mode: 0o600 });
+  const server = await startNatsServer({ ...options, args: [...(options.args ?? []), '-c', configPath], credentials: engine });
+  return {
+    server,
+    engine,
+    agency: (agency) => {
+      const pass = agencyPasswords[agency];
+      if (pass === undefined) throw new Error(`no NATS user for agency "${agency}"`);
+      return { user: agency, pass };
+    },
+  };
+}

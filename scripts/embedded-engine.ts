@@ -1,0 +1,118 @@
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { connect, type NatsConnection } from 'nats';
+import { defaultBehaviour, startSimulatedAgency, type AgencyBehaviour, type SimulatedAgency, type SimulatedAgencyOptions } from '../agencies/index.js';
+import { loadCatalogueFile, registerTip, type RegisterOptions } from '../coordinator/index.js';
+import { AGENCY_IDS, type AgencyId, type TipInput } from '../domain/index.js';
+import { createOperationWorker, ensureTopology, startBridge, startDeadLetterWatcher } from '../workers/index.js';
+import { startNatsServer, startSecuredNatsServer, type NatsServer } from './dev-stack.js';
+
+/**
+ * The whole engine in one process, on a given Temporal server and a nats-server of its own: worker, bridge,
+ * dead-letter watcher, and simulated agencies on demand. Tests, the history recorder and the benchmark use it.
+ */
+export interface EmbeddedEngine {
+  client: Client;
+  nc: NatsConnection;
+  nats: NatsServer;
+  taskQueue: string;
+  deadLetters: { reason: string; subject: string }[];
+  register(tip: TipInput, options?: RegisterOptions): ReturnType<typeof registerTip>;
+  /** Stops nats-server; the returned function starts it again on the same port and store. */
+  pauseNats(): Promise<() => Promise<void>>;
+  startAgencies(
+    behaviours?: Partial<Record<AgencyId, AgencyBehaviour>>,
+    watch?: Pick<SimulatedAgencyOptions, 'onEvent' | 'onAnswer'>,
+  ): Promise<Map<AgencyId, SimulatedAgency>>;
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedEngineOptions {
+  temporalAddress: string;
+  /** Directory for this engine's nats-server store and log. */
+  scratchDir: string;
+  taskQueue: string;
+  workflowBundle?: { code: string } | { codePath: string };
+  maxDeliver?: number;
+  ackWaitMs?: number;
+  /** Run nats-server with one user per agency and an engine user, so need to know is enforced by the server. */
+  auth?: boolean;
+  /** Called for every dead letter, from the bridge and from delivery advisories alike. */
+  onDeadLetter?: (reason: string, subject: string) => void;
+}
+
+export async function startEmbeddedEngine(options: EmbeddedEngineOptions): Promise<EmbeddedEngine> {
+  const natsOptions = { storeDir: join(options.scratchDir, 'nats'), logFile: join(options.scratchDir, 'nats.log') };
+  const secured = options.auth ? await startSecuredNatsServer({ ...natsOptions, agencies: AGENCY_IDS }) : undefined;
+  let nats = secured ? secured.server : await startNatsServer(natsOptions);
+  const nc = await connect({ servers: nats.url, name: `los-engine-${options.taskQueue}`, ...(secured ? secured.engine : {}) });
+  await ensureTopology(await nc.jetstreamManager(), {
+    agencies: AGENCY_IDS,
+    ackWaitMs: options.ackWaitMs ?? 5_000,
+    ...(options.maxDeliver ? { maxDeliver: options.maxDeliver } : {}),
+  });
+  const workerConnection = await NativeConnection.connect({ address: options.temporalAddress });
+  const worker: Worker = await createOperationWorker({
+    connection: workerConnection,
+    nc,
+    taskQueue: options.taskQueue,
+    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : {}),
+  });
+  const running = worker.run();
+  const connection = await Connection.connect({ address: options.temporalAddress });
+  const client = new Client({ connection });
+  const deadLetters: EmbeddedEngine['deadLetters'] = [];
+  const onDeadLetter = (reason: string, subject: string) => {
+    deadLetters.push({ reason, subject });
+    options.onDeadLetter?.(reason, subject);
+  };
+  const bridge = await startBridge({ nc, client, retryDelayMs: 500, onDeadLetter });
+  const watcher = await startDeadLetterWatcher({ nc, onDeadLetter });
+  const agencies: SimulatedAgency[] = [];
+  const catalogue = loadCatalogueFile();
+
+  return {
+    client,
+    nc,
+    get nats() {
+      return nats;
+    },
+    async pauseNats() {
+      if (secured) throw new Error('pauseNats: not supported with auth (a restart would need the same passwords)');
+      const port = Number(new URL(nats.url).port);
+      await nats.stop();
+      return async () => {
+        nats = await startNatsServer({ ...natsOptions, port });
+        if (nats.url !== `nats://127.0.0.1:${port}`) throw new Error(`nats-server came back on ${nats.url}, not port ${port}`);
+      };
+    },
+    taskQueue: options.taskQueue,
+    deadLetters,
+    register: (tip, registerOptions = {}) => registerTip(client, tip, { catalogue, taskQueue: options.taskQueue, ...registerOptions }),
+    async startAgencies(behaviours = {}, watch = {}) {
+      const started = new Map<AgencyId, SimulatedAgency>();
+      for (const agency of AGENCY_IDS) {
+        const simulated = await startSimulatedAgency(agency, behaviours[agency] ?? defaultBehaviour(agency), {
+          servers: nats.url,
+          ...watch,
+          ...(secured ? { credentials: secured.agency(agency) } : {}),
+        });
+        agencies.push(simulated);
+        started.set(agency, simulated);
+      }
+      return started;
+    },
+    async stop() {
+      for (const agency of agencies) await agency.stop();
+      await bridge.stop();
+      await watcher.stop();
+      worker.shutdown();
+      await running;
+      await nc.drain();
+      await connection.close();
+      await workerConnection.close();
+      await nats.stop();
+    },
+  };
+}

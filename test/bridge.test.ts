@@ -1,0 +1,88 @@
+import { headers as natsHeaders } from 'nats';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SUBJECTS } from '../domain/index.js';
+import { judgeInbound } from '../workers/index.js';
+import { assessUpdate, stateQuery, timelineQuery } from '../workflows/definitions.js';
+import { deadLetters, eventually, sampleTip, startTestEngine, type TestEngine } from './engine.js';
+
+/** The NATS → Temporal bridge: bad agency input is rejected by name and dead-lettered, never dropped. */
+let engine: TestEngine;
+
+beforeAll(async () => {
+  engine = await startTestEngine('bridge');
+});
+afterAll(async () => {
+  await engine?.stop();
+});
+
+const encoder = new TextEncoder();
+
+function cloudEvent(operationId: string, type: string, data: unknown, id = `test.${Math.random()}`) {
+  return encoder.encode(
+    JSON.stringify({ specversion: '1.0', id, source: '/los/agency/polisen', type, subject: operationId, time: new Date().toISOString(), datacontenttype: 'application/json', data }),
+  );
+}
+
+describe('bridge', () => {
+  it('judges inbound messages without any server: the subject names the agency, the schema names the field', () => {
+    expect(judgeInbound('los.v1.from.fbi.mandate_accepted', encoder.encode('{}'))).toEqual({ kind: 'reject', reason: 'subject agency "fbi" is not a known agency' });
+    expect(judgeInbound('los.v1.from.polisen.mandate_accepted', encoder.encode('{"trunc'))).toMatchObject({ kind: 'reject', reason: expect.stringMatching(/^body is not JSON/) });
+    const missingContact = cloudEvent('op-1', 'se.los.mandate.accepted.v1', { correlation: { operationId: 'op-1', requestId: 'r' }, tools: ['x'] });
+    expect(judgeInbound('los.v1.from.polisen.mandate_accepted', missingContact)).toMatchObject({ kind: 'reject', reason: expect.stringMatching(/^data: contactFunction: /) });
+    const otherOperation = cloudEvent('op-1', 'se.los.mandate.declined.v1', { correlation: { operationId: 'op-2', requestId: 'r' }, reason: 'not ours' });
+    expect(judgeInbound('los.v1.from.polisen.mandate_declined', otherOperation)).toMatchObject({ kind: 'reject', reason: expect.stringContaining('differs from the event subject') });
+  });
+
+  it('dead-letters an invalid agency answer with the reason, and the operation is unaffected', async () => {
+    const { handle, operationId } = await engine.register(sampleTip());
+    await eventually(() => handle.query(stateQuery), (s) => s.phase === 'assessment');
+    const h = natsHeaders();
+    h.set('Content-Type', 'application/cloudevents+json');
+    const js = engine.nc.jetstream();
+    await js.publish(SUBJECTS.fromAgency('polisen', 'mandate_accepted'), cloudEvent(operationId, 'se.los.mandate.accepted.v1', { correlation: { operationId, requestId: 'mandate-1-polisen' }, tools: [] }), { headers: h });
+    await js.publish(SUBJECTS.fromAgency('polisen', 'information_provided'), encoder.encode('\u0000\u00ff not json'), { headers: h });
+    await js.publish(SUBJECTS.fromAgency('polisen', 'mandate_declined'), cloudEvent('los-nowhere-0000', 'se.los.mandate.declined.v1', { correlation: { operationId: 'los-nowhere-0000', requestId: 'r' }, reason: 'No.' }));
+
+    const letters = (await deadLetters(engine.nc, 3)).slice(0, 3);
+    expect(letters.map((l) => l.original)).toEqual([
+      'los.v1.from.polisen.mandate_accepted',
+      'los.v1.from.polisen.information_provided',
+      'los.v1.from.polisen.mandate_declined',
+    ]);
+    expect(letters[0]!.reason).toMatch(/^data: tools: must name at least one legal tool/);
+    expect(letters[0]!.reason).toContain('contactFunction');
+    expect(letters[1]!.reason).toMatch(/^body is not JSON/);
+    expect(letters[2]!.reason).toBe('operation "los-nowhere-0000" is unknown or already closed');
+    expect(letters[0]!.body).toContain('"tools":[]');
+
+    // Nothing invalid reached the workflow.
+    const timeline = await handle.query(timelineQuery);
+    expect(timeline.filter((e) => e.kind === 'answer' || e.kind === 'answer_ignored')).toEqual([]);
+    // Every inbound message was acknowledged: none waits for redelivery.
+    const info = await (await engine.nc.jetstreamManager()).consumers.info(SUBJECTS.streamIn, SUBJECTS.bridgeConsumer);
+    expect(info.num_ack_pending + info.num_pending).toBe(0);
+    await handle.executeUpdate(assessUpdate, { args: [{ decision: 'dismiss', reason: 'test finished' }] });
+  });
+
+  it('applies a valid answer once even when the agency sends it twice', async () => {
+    await engine.startAgencies({ polisen: { mandate: { accept: true, contactFunction: 'LOS-samordnare' } } });
+    const { handle, operationId } = await engine.register(sampleTip({ categories: ['smuggling'] }), { config: { mandateDeadline: '20s' } });
+    await eventually(() => handle.query(stateQuery), (s) => s.phase === 'assessment');
+    await handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
+    await eventually(() => handle.query(stateQuery), (s) => s.agencies.find((a) => a.agency === 'polisen')?.mandate === 'accepted');
+    // A replayed copy of Polisen's answer, same CloudEvent id, sent without the JetStream dedupe header.
+    const id = `polisen.${operationId}.mandate-1-polisen.mandate_accepted`;
+    await engine.nc.jetstream().publish(
+      SUBJECTS.fromAgency('polisen', 'mandate_accepted'),
+      cloudEvent(operationId, 'se.los.mandate.accepted.v1', { correlation: { operationId, requestId: 'mandate-1-polisen' }, tools: ['criminal_investigation'], contactFunction: 'LOS-samordnare' }, id),
+    );
+    const info = await eventually(
+      async () => (await engine.nc.jetstreamManager()).consumers.info(SUBJECTS.streamIn, SUBJECTS.bridgeConsumer),
+      (i) => i.num_ack_pending + i.num_pending === 0 && i.delivered.stream_seq >= 2,
+    );
+    expect(info.delivered.stream_seq).toBeGreaterThanOrEqual(2);
+    const answers = (await handle.query(timelineQuery)).filter((e) => e.agency === 'polisen' && (e.kind === 'answer' || e.kind === 'late_answer' || e.kind === 'answer_ignored'));
+    expect(answers.map((e) => e.text)).toEqual(['mandate accepted; brings criminal_investigation']);
+    await handle.terminate('test done');
+  });
+});

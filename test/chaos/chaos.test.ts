@@ -1,0 +1,258 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { connect, type NatsConnection } from 'nats';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_BEHAVIOURS, startSimulatedAgency, defaultBehaviour, type SimulatedAgency } from '../../agencies/index.js';
+import { loadCatalogueFile, registerTip } from '../../coordinator/index.js';
+import { AGENCY_IDS, type AgencyId, type OperationState, type TipInput } from '../../domain/index.js';
+import { freePort, startNatsServer, startTemporalDevServer, type NatsServer, type TemporalDevServer } from '../../scripts/dev-stack.js';
+import { PROJECT_ROOT } from '../../scripts/temporal-cli.js';
+import { ensureTopology, startBridge, startDeadLetterWatcher, type Bridge, type DeadLetterWatcher } from '../../workers/index.js';
+import { assessUpdate, cancelUpdate, closeUpdate, scheduleUpdate, stateQuery } from '../../workflows/definitions.js';
+import type { losOperation } from '../../workflows/index.js';
+
+/**
+ * Chaos: operations in flight across all phases while the worker is SIGKILLed and restarted, nats-server is
+ * restarted on the same store, and the Temporal dev server is restarted on the same SQLite file. Afterwards
+ * every operation must have reached its planned end, every agency must have received every expected event
+ * exactly once by CloudEvent id (at-least-once underneath), no answer may be lost, and no workflow task may
+ * have failed for good. CHAOS_OPERATIONS, CHAOS_WORKER_KILLS, CHAOS_NATS_RESTARTS and CHAOS_TEMPORAL_RESTARTS
+ * size the run (defaults: the full suite; CI may pass smaller numbers).
+ */
+const OPERATIONS = Number(process.env.CHAOS_OPERATIONS ?? 50);
+const WORKER_KILLS = Number(process.env.CHAOS_WORKER_KILLS ?? 3);
+const NATS_RESTARTS = Number(process.env.CHAOS_NATS_RESTARTS ?? 2);
+const TEMPORAL_RESTARTS = Number(process.env.CHAOS_TEMPORAL_RESTARTS ?? 1);
+const TASK_QUEUE = 'los-chaos';
+// Deadlines far longer than any outage here, so that chaos never turns a late answer into "no answer".
+const CONFIG = {
+  mandateDeadline: '10 minutes',
+  findingsDeadline: '10 minutes',
+  followUpAfter: '2s',
+  outcomeDeadline: '10 minutes',
+  reminderFraction: 0.99,
+};
+
+type Plan = 'closed' | 'dismissed' | 'cancelled';
+type Handle = WorkflowHandle<typeof losOperation>;
+interface Operation {
+  id: string;
+  plan: Plan;
+  handle: Handle;
+  done: boolean;
+}
+
+const CATEGORY_SETS: TipInput['categories'][] = [
+  ['smuggling'],
+  ['tax_fraud'],
+  ['money_laundering', 'unlicensed_alcohol', 'labour_exploitation'],
+  ['fire_safety', 'building_violation'],
+  ['work_permit_violation', 'benefit_fraud'],
+];
+
+function chaosTip(index: number): TipInput {
+  return {
+    entity: { orgNumber: '556703-7485', name: `Verksamhet ${index} AB`, address: `Storgatan ${index}, Umeå`, municipality: 'Umeå' },
+    categories: CATEGORY_SETS[index % CATEGORY_SETS.length]!,
+    description: `Chaos operation ${index}: suspected activity observed.`,
+    urgency: 'normal',
+    source: { kind: 'municipal_inspector', protected: false },
+    receivedAt: new Date(Date.UTC(2026, 10, 1) + index * 60_000).toISOString(),
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const randomBetween = (min: number, max: number) => min + Math.random() * (max - min);
+
+describe('chaos', () => {
+  let scratch: string;
+  let temporal: TemporalDevServer;
+  let nats: NatsServer;
+  let natsPort: number;
+  let temporalPort: number;
+  let nc: NatsConnection;
+  let client: Client;
+  let connection: Connection;
+  let bridge: Bridge;
+  let watcher: DeadLetterWatcher;
+  let worker: ChildProcess | undefined;
+  const agencies = new Map<AgencyId, SimulatedAgency>();
+  const counts = { workerKills: 0, natsRestarts: 0, temporalRestarts: 0, workerStarts: 0 };
+
+  const startWorker = () => {
+    counts.workerStarts += 1;
+    worker = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts', 'worker'], {
+      cwd: PROJECT_ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', TEMPORAL_ADDRESS: temporal.address, NATS_URL: nats.url, TEMPORAL_TASK_QUEUE: TASK_QUEUE, LOG_LEVEL: 'warn' },
+      stdio: 'ignore',
+    });
+  };
+
+  beforeAll(async () => {
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
+    scratch = mkdtempSync(join(tmpdir(), 'los-chaos-'));
+    temporalPort = await freePort();
+    natsPort = await freePort();
+    temporal = await startTemporalDevServer({ dbFile: join(scratch, 'temporal.db'), port: temporalPort, headless: true, logFile: join(scratch, 'temporal.log') });
+    nats = await startNatsServer({ storeDir: join(scratch, 'nats'), port: natsPort, logFile: join(scratch, 'nats.log') });
+    nc = await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+    await ensureTopology(await nc.jetstreamManager(), { agencies: AGENCY_IDS, ackWaitMs: 5_000 });
+    connection = await Connection.connect({ address: temporal.address });
+    client = new Client({ connection });
+    bridge = await startBridge({ nc, client, retryDelayMs: 500, applyTimeoutMs: 5_000 });
+    watcher = await startDeadLetterWatcher({ nc });
+    for (const agency of AGENCY_IDS) {
+      agencies.set(agency, await startSimulatedAgency(agency, DEMO_BEHAVIOURS[agency] ?? defaultBehaviour(agency), { servers: nats.url }));
+    }
+    startWorker();
+  });
+
+  afterAll(async () => {
+    worker?.kill('SIGKILL');
+    for (const agency of agencies.values()) await agency.stop().catch(() => undefined);
+    await bridge?.stop();
+    await watcher?.stop();
+    await nc?.close();
+    await connection?.close();
+    await nats?.stop();
+    await temporal?.stop();
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('brings every operation to its planned end through worker kills and server restarts, with every event delivered once', async () => {
+    const catalogue = loadCatalogueFile();
+    const operations: Operation[] = [];
+    for (let i = 0; i < OPERATIONS; i++) {
+      const plan: Plan = i % 10 === 3 ? 'dismissed' : i % 10 === 7 ? 'cancelled' : 'closed';
+      const { handle, operationId } = await registerTip(client, chaosTip(i), { config: CONFIG, catalogue, taskQueue: TASK_QUEUE });
+      operations.push({ id: operationId, plan, handle, done: false });
+    }
+
+    // The coordinator: moves each operation on whenever it is waiting for a decision, tolerating outages.
+    let steering = true;
+    const coordinator = (async () => {
+      while (steering && operations.some((o) => !o.done)) {
+        for (const op of operations.filter((o) => !o.done)) {
+          try {
+            const described = await op.handle.describe();
+            if (described.status.name !== 'RUNNING') {
+              op.done = true;
+              continue;
+            }
+            const state: OperationState = await op.handle.query(stateQuery);
+            if (state.phase === 'assessment' && state.waitingFor.startsWith('assessment decision')) {
+              await op.handle.executeUpdate(assessUpdate, {
+                args: [op.plan === 'dismissed' ? { decision: 'dismiss', reason: 'Chaos: dismissed by plan.' } : { decision: 'proceed' }],
+              });
+            } else if (state.phase === 'joint_action' && state.waitingFor === 'schedule decision') {
+              if (op.plan === 'cancelled') await op.handle.executeUpdate(cancelUpdate, { args: [{ reason: 'Chaos: cancelled by plan.' }] });
+              else await op.handle.executeUpdate(scheduleUpdate, { args: [{ at: new Date(Date.now() + 2_000).toISOString(), place: 'Storgatan', lead: state.agencies.find((a) => a.mandate === 'accepted')!.agency }] });
+            } else if (state.waitingFor === 'closing decision') {
+              await op.handle.executeUpdate(closeUpdate, { args: [{ summary: 'Chaos: closed by plan.' }] });
+            }
+          } catch {
+            // A server is down or a decision raced another; the next round tries again.
+          }
+        }
+        await sleep(300);
+      }
+    })();
+
+    // The chaos, at random moments while operations are in flight.
+    const faults: (() => Promise<void>)[] = [];
+    for (let i = 0; i < WORKER_KILLS; i++) {
+      faults.push(async () => {
+        worker?.kill('SIGKILL');
+        counts.workerKills += 1;
+        await sleep(randomBetween(500, 2_000));
+        startWorker();
+      });
+    }
+    for (let i = 0; i < NATS_RESTARTS; i++) {
+      faults.push(async () => {
+        await nats.stop();
+        await sleep(randomBetween(300, 1_500));
+        nats = await startNatsServer({ storeDir: join(scratch, 'nats'), port: natsPort, logFile: join(scratch, 'nats.log') });
+        counts.natsRestarts += 1;
+      });
+    }
+    for (let i = 0; i < TEMPORAL_RESTARTS; i++) {
+      faults.push(async () => {
+        await temporal.stop();
+        await sleep(randomBetween(300, 1_500));
+        temporal = await startTemporalDevServer({ dbFile: join(scratch, 'temporal.db'), port: temporalPort, headless: true, logFile: join(scratch, 'temporal.log') });
+        counts.temporalRestarts += 1;
+      });
+    }
+    faults.sort(() => Math.random() - 0.5);
+    for (const fault of faults) {
+      await sleep(randomBetween(1_500, 5_000));
+      await fault();
+    }
+
+    const deadline = Date.now() + 10 * 60_000;
+    while (operations.some((o) => !o.done) && Date.now() < deadline) await sleep(500);
+    steering = false;
+    await coordinator;
+
+    // Every operation reached its planned end.
+    const ends: Record<string, number> = {};
+    const wrongEnds: string[] = [];
+    let failedTasks = 0;
+    let histories = 0;
+    for (const op of operations) {
+      const result = await op.handle.result();
+      ends[result.phase] = (ends[result.phase] ?? 0) + 1;
+      if (result.phase !== op.plan) wrongEnds.push(`${op.id}: ${result.phase}, planned ${op.plan}`);
+      // Workflow tasks may fail transiently (a killed worker); none may fail for good, so every run completed.
+      for await (const run of client.workflow.list({ query: `WorkflowId = '${op.id}'` })) {
+        const history = await client.workflow.getHandle(op.id, run.runId).fetchHistory();
+        histories += 1;
+        failedTasks += history.events?.filter((e) => e.workflowTaskFailedEventAttributes).length ?? 0;
+      }
+    }
+    expect(wrongEnds).toEqual([]);
+
+    // No answer lost, and every agency got every expected event exactly once by CloudEvent id.
+    let delivered = 0;
+    let distinct = 0;
+    const problems: string[] = [];
+    for (const op of operations) {
+      const state = await op.handle.query(stateQuery);
+      const participants = state.agencies.filter((a) => a.mandate === 'accepted').map((a) => a.agency);
+      for (const a of state.agencies) {
+        if (a.mandate === 'no_answer' || a.mandate === 'requested') problems.push(`${op.id}/${a.agency}: mandate answer lost (${a.mandate})`);
+        if (op.plan === 'closed' && a.mandate === 'accepted' && (a.findings !== 'reported' || a.outcomes !== 'reported')) {
+          problems.push(`${op.id}/${a.agency}: findings ${a.findings}, outcomes ${a.outcomes}`);
+        }
+      }
+      for (const [agency, simulated] of agencies) {
+        const events = simulated.received.filter((e) => e.operationId === op.id && e.name !== 'reminder');
+        delivered += events.length;
+        const ids = new Set(events.map((e) => e.id));
+        distinct += ids.size;
+        const names = [...ids].map((id) => events.find((e) => e.id === id)!.name).sort();
+        const expected: string[] = [];
+        const involved = state.agencies.some((a) => a.agency === agency);
+        if (involved) expected.push('mandate_requested');
+        if (op.plan === 'closed' && participants.includes(agency)) {
+          expected.push('briefing', 'action_started', 'findings_requested', 'outcome_requested', 'operation_closed');
+        }
+        if (op.plan === 'closed' && state.secondWave.includes(agency)) expected.push('second_wave_notice');
+        if (op.plan === 'cancelled' && involved) expected.push('operation_cancelled');
+        if (JSON.stringify(names) !== JSON.stringify(expected.sort())) problems.push(`${op.id}/${agency}: got ${names.join(',')}; expected ${expected.join(',')}`);
+      }
+    }
+    console.log(
+      `chaos: ${OPERATIONS} operations, ends ${JSON.stringify(ends)}; worker kills ${counts.workerKills} (starts ${counts.workerStarts}), ` +
+        `nats restarts ${counts.natsRestarts}, temporal restarts ${counts.temporalRestarts}; events delivered ${delivered} ` +
+        `(distinct ${distinct}, redeliveries ${delivered - distinct}); histories ${histories}; transient workflow task failures ${failedTasks}`,
+    );
+    expect(problems).toEqual([]);
+    expect(counts).toMatchObject({ workerKills: WORKER_KILLS, natsRestarts: NATS_RESTARTS, temporalRestarts: TEMPORAL_RESTARTS });
+  });
+});

@@ -1,0 +1,102 @@
+import { mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import type { NatsConnection } from 'nats';
+import { inject } from 'vitest';
+import type { SimulatedAgency } from '../agencies/index.js';
+import { SUBJECTS, type AgencyId, type TipInput } from '../domain/index.js';
+import { DEAD_LETTER_REASON_HEADER, ORIGINAL_SUBJECT_HEADER } from '../workers/index.js';
+import { startEmbeddedEngine, type EmbeddedEngine } from '../scripts/embedded-engine.js';
+
+/**
+ * A real engine for server-backed tests: the run's Temporal dev server, a nats-server of this test file's own,
+ * a worker on a task queue of its own, and the bridge. Nothing is mocked.
+ */
+let runtimeInstalled = false;
+
+export type TestEngine = EmbeddedEngine;
+
+export async function startTestEngine(name: string, options: { maxDeliver?: number; auth?: boolean } = {}): Promise<TestEngine> {
+  if (!runtimeInstalled) {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+    runtimeInstalled = true;
+  }
+  return startEmbeddedEngine({
+    temporalAddress: inject('temporalAddress'),
+    scratchDir: mkdtempSync(join(inject('scratchDir'), `${name}-`)),
+    taskQueue: `los-test-${name}`,
+    workflowBundle: { codePath: inject('workflowBundlePath') },
+    ...options,
+  });
+}
+
+let tipCounter = 0;
+
+/** A realistic tip; each call differs in its receipt time, so each is a new operation. */
+export function sampleTip(overrides: Partial<TipInput> = {}): TipInput {
+  tipCounter += 1;
+  return {
+    entity: { orgNumber: '556703-7485', name: 'Restaurang Norrsken AB', address: 'Storgatan 12, 903 26 Umeå', municipality: 'Umeå' },
+    categories: ['money_laundering', 'unlicensed_alcohol', 'labour_exploitation'],
+    description: 'Serves alcohol after licence hours; staff appear to work without contracts.',
+    urgency: 'high',
+    source: { kind: 'public', protected: true, reference: 'SECRET-SOURCE-REF-7731' },
+    receivedAt: new Date(Date.UTC(2026, 10, 1, 8, 0, 0) + tipCounter * 1000 + process.pid * 1_000_000).toISOString(),
+    ...overrides,
+  };
+}
+
+/** Polls a condition on live state; server-backed tests wait on behaviour, never on fixed sleeps. */
+export async function eventually<T>(probe: () => Promise<T>, test: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T = await probe();
+  while (!test(last)) {
+    if (Date.now() > deadline) throw new Error(`condition not met in ${timeoutMs} ms; last value: ${JSON.stringify(last).slice(0, 2_000)}`);
+    await new Promise((r) => setTimeout(r, 150));
+    last = await probe();
+  }
+  return last;
+}
+
+/** What each simulated agency has received for one operation, by event name, in order. */
+export function receivedFor(agencies: Map<AgencyId, SimulatedAgency>, operationId: string): Partial<Record<AgencyId, string[]>> {
+  const out: Partial<Record<AgencyId, string[]>> = {};
+  for (const [agency, simulated] of agencies) {
+    const names = simulated.received.filter((e) => e.operationId === operationId).map((e) => e.name);
+    if (names.length > 0) out[agency] = names;
+  }
+  return out;
+}
+
+export interface StoredMessage {
+  subject: string;
+  text: string;
+  /** A header value, or '' when the message has none by that name. */
+  header(name: string): string;
+}
+
+/** Every message a stream holds now, oldest first, read by sequence (no consumer is left behind). */
+export async function readStream(nc: NatsConnection, stream: string): Promise<StoredMessage[]> {
+  const jsm = await nc.jetstreamManager();
+  const { state } = await jsm.streams.info(stream);
+  const out: StoredMessage[] = [];
+  if (state.messages === 0) return out;
+  for (let seq = state.first_seq; seq <= state.last_seq; seq++) {
+    const stored = await jsm.streams.getMessage(stream, { seq }).catch(() => undefined);
+    if (!stored) continue; // deleted or aged out
+    out.push({ subject: stored.subject, text: new TextDecoder().decode(stored.data), header: (name) => stored.header?.get(name) ?? '' });
+  }
+  return out;
+}
+
+/** The dead-letter stream once it holds at least `min` messages: subject, reason, original subject, body. */
+export async function deadLetters(nc: NatsConnection, min: number) {
+  const jsm = await nc.jetstreamManager();
+  await eventually(() => jsm.streams.info(SUBJECTS.streamDeadLetter), (i) => i.state.messages >= min, 30_000);
+  return (await readStream(nc, SUBJECTS.streamDeadLetter)).map((m) => ({
+    subject: m.subject,
+    reason: m.header(DEAD_LETTER_REASON_HEADER),
+    original: m.header(ORIGINAL_SUBJECT_HEADER),
+    body: m.text,
+  }));
+}

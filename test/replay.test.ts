@@ -1,0 +1,41 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { PROJECT_ROOT } from '../scripts/temporal-cli.js';
+
+/**
+ * Determinism guard: recorded histories of representative operations must replay on the current workflow
+ * code. A change that alters the commands an old history produced fails here; put it behind `patched()`.
+ */
+const DIR = join(PROJECT_ROOT, 'test', 'histories');
+const manifest = JSON.parse(readFileSync(join(DIR, 'manifest.json'), 'utf8')) as Record<string, { workflowId: string; scenario: string }>;
+const files = readdirSync(DIR).filter((f) => f.endsWith('.json') && f !== 'manifest.json').sort();
+
+describe('replay of recorded histories', () => {
+  it('has a recorded history for every representative path', () => {
+    expect(Object.keys(manifest).sort()).toEqual(files);
+    const scenarios = new Set(files.map((f) => manifest[f]!.scenario));
+    expect([...scenarios].sort()).toEqual(['called-off-and-rescheduled', 'continue-as-new', 'dismissed', 'full-lifecycle', 'quorum-not-met', 'reinspection']);
+    expect(files.filter((f) => f.startsWith('continue-as-new.run')).length).toBeGreaterThan(1);
+  });
+
+  it('replays every recorded history on the current workflow code without a determinism error', async () => {
+    try {
+      Runtime.install({ logger: new DefaultLogger('WARN') });
+    } catch {
+      // installed already by another test in this process
+    }
+    const histories = files.map((file) => ({ workflowId: manifest[file]!.workflowId, history: historyFromJSON(JSON.parse(readFileSync(join(DIR, file), 'utf8'))) }));
+    const failures: string[] = [];
+    let replayed = 0;
+    for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath: inject('workflowBundlePath') } }, histories)) {
+      replayed += 1;
+      if (result.error) failures.push(`${result.workflowId}: ${result.error.message.slice(0, 500)}`);
+    }
+    expect(failures).toEqual([]);
+    expect(replayed).toBe(files.length);
+  });
+});

@@ -1,0 +1,108 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import type { SimulatedAgency } from '../agencies/index.js';
+import { loadCatalogueFile } from '../coordinator/index.js';
+import { Tip, candidateAgencies, type AgencyId } from '../domain/index.js';
+import { freePort } from '../scripts/dev-stack.js';
+import { PROJECT_ROOT } from '../scripts/temporal-cli.js';
+import { assessUpdate, stateQuery } from '../workflows/definitions.js';
+import { eventually, receivedFor, sampleTip, startTestEngine, type TestEngine } from './engine.js';
+
+/** The worker as operators run it: a separate process, configured by the environment, stopped by SIGTERM. */
+let engine: TestEngine;
+let agencies: Map<AgencyId, SimulatedAgency>;
+const TASK_QUEUE = 'los-test-process-worker';
+
+beforeAll(async () => {
+  engine = await startTestEngine('process');
+  agencies = await engine.startAgencies();
+});
+afterAll(async () => {
+  await engine?.stop();
+});
+
+interface RunningWorker {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+function startWorkerProcess(env: Record<string, string>): RunningWorker {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts', 'worker'], {
+    cwd: PROJECT_ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
+  return { child, output: () => output, exited };
+}
+
+const baseEnv = () => ({
+  TEMPORAL_ADDRESS: inject('temporalAddress'),
+  NATS_URL: engine.nats.url,
+  TEMPORAL_TASK_QUEUE: TASK_QUEUE,
+  SHUTDOWN_GRACE_SECONDS: '10',
+});
+
+describe('worker process', () => {
+  it('refuses to start on a bad variable, naming it in one line, without a stack trace', async () => {
+    const worker = startWorkerProcess({ ...baseEnv(), NATS_URL: 'localhost:4222', METRICS_BIND_ADDRESS: 'everywhere' });
+    expect(await worker.exited).toBe(1);
+    expect(worker.output().trim()).toBe(
+      'configuration rejected: NATS_URL: must be a nats:// or tls:// URL; METRICS_BIND_ADDRESS: must be host:port, e.g. 0.0.0.0:9464',
+    );
+  });
+
+  it('serves Prometheus metrics, drains on SIGTERM without losing an activity, and logs no personal data', async () => {
+    const metricsPort = await freePort();
+    const first = startWorkerProcess({ ...baseEnv(), METRICS_BIND_ADDRESS: `127.0.0.1:${metricsPort}` });
+    await eventually(async () => first.output(), (out) => out.includes('"worker started"'), 60_000);
+
+    const tipInput = sampleTip();
+    const { handle, operationId } = await engine.register(tipInput, { taskQueue: TASK_QUEUE, config: { mandateDeadline: '30s' } });
+    await eventually(() => handle.query(stateQuery), (s) => s.phase === 'assessment', 20_000);
+
+    const metrics = await eventually(
+      async () => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text(),
+      (text) => text.includes(`task_queue="${TASK_QUEUE}"`),
+    );
+    expect(metrics).toMatch(/^temporal_\w+/m);
+
+    // With NATS down, the mandate requests cannot be delivered: the worker is stopped while they are owed.
+    const resumeNats = await engine.pauseNats();
+    await handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
+    const owed = await eventually(
+      async () => (await handle.describe()).raw.pendingActivities ?? [],
+      (activities) => activities.length > 0,
+    );
+    expect(owed.length).toBeGreaterThan(0);
+    first.child.kill('SIGTERM');
+    await resumeNats();
+    expect(await first.exited).toBe(0);
+    expect(first.output()).toContain('"worker stopped"');
+
+    const second = startWorkerProcess(baseEnv());
+    const state = await eventually(() => handle.query(stateQuery), (s) => s.phase === 'joint_action', 60_000);
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+
+    // Every candidate got its mandate request exactly once, across the two workers.
+    const tip = Tip.parse(tipInput);
+    const candidates = candidateAgencies(tip.categories, loadCatalogueFile());
+    const received = receivedFor(agencies, operationId);
+    for (const agency of candidates) expect(received[agency], agency).toEqual(['mandate_requested']);
+    // …and every answer reached the operation: none is left requested or counted as silent.
+    expect(state.agencies.map((a) => a.mandate).filter((m) => m !== 'accepted' && m !== 'declined')).toEqual([]);
+
+    // Logs are JSON lines and carry no personal data from the tip.
+    const lines = (first.output() + second.output()).split('\n').filter((l) => l.trim() !== '');
+    for (const line of lines) expect(() => JSON.parse(line), line).not.toThrow();
+    for (const secret of [tip.entity.orgNumber, tipInput.entity.orgNumber, tip.entity.name, tip.entity.address, tip.description, tip.source.reference!]) {
+      expect(lines.filter((l) => l.includes(secret))).toEqual([]);
+    }
+  });
+});

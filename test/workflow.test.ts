@@ -1,0 +1,139 @@
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InvalidInputError } from '../coordinator/index.js';
+import { SUBJECTS, type AgencyId } from '../domain/index.js';
+import { assessUpdate, decideQuorumUpdate, scheduleUpdate, searchAttributes, stateQuery, timelineQuery } from '../workflows/definitions.js';
+import { eventually, sampleTip, startTestEngine, type TestEngine } from './engine.js';
+
+/** Operation workflow against the real Temporal dev server and a real nats-server. */
+let engine: TestEngine;
+
+beforeAll(async () => {
+  engine = await startTestEngine('workflow');
+});
+afterAll(async () => {
+  await engine?.stop();
+});
+
+async function rejection(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (err) {
+    expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
+    return (err as WorkflowUpdateFailedError).cause?.message ?? '';
+  }
+  throw new Error('the update was accepted, but should have been rejected');
+}
+
+describe('operation workflow', () => {
+  it('recognises a tip registered twice and starts no second operation', async () => {
+    const tip = sampleTip();
+    const first = await engine.register(tip);
+    const second = await engine.register({ ...tip, entity: { ...tip.entity, orgNumber: '5567037485' } });
+    expect(first.started).toBe(true);
+    expect(second).toMatchObject({ started: false, operationId: first.operationId });
+    const runs = [];
+    for await (const run of engine.client.workflow.list({ query: `WorkflowId = '${first.operationId}'` })) runs.push(run);
+    expect(runs).toHaveLength(1);
+    // Operators see a summary in domain words, with no org number or name in it.
+    const described = await first.handle.describe();
+    const summary = await described.staticSummary();
+    expect(summary).toBe('LOS operation in Umeå: money_laundering, unlicensed_alcohol, labour_exploitation (urgency high)');
+    expect(JSON.stringify(described.typedSearchAttributes)).not.toMatch(/5567037485|Norrsken/);
+  });
+
+  it('rejects a malformed tip before anything starts, naming the field', async () => {
+    const tip = sampleTip();
+    await expect(engine.register({ ...tip, entity: { ...tip.entity, orgNumber: '556703-7484' } })).rejects.toThrow(
+      new InvalidInputError('tip rejected: entity.orgNumber "556703-7484": Luhn check digit should be 5'),
+    );
+    await expect(engine.register({ ...tip, categories: [] })).rejects.toThrow(/categories: must name at least one suspected activity/);
+  });
+
+  it('rejects an invalid decision in the validator, naming the field, and keeps the operation waiting', async () => {
+    const { handle } = await engine.register(sampleTip());
+    await eventually(() => handle.query(stateQuery), (s) => s.phase === 'assessment');
+    expect(await rejection(handle.executeUpdate(assessUpdate, { args: [{ decision: 'dismiss' } as never] }))).toMatch(/^assessment rejected: reason: /);
+    expect(
+      await rejection(handle.executeUpdate(assessUpdate, { args: [{ decision: 'request_info', agencies: ['interpol' as AgencyId], question: 'Anything known?' }] })),
+    ).toMatch(/agencies\.0 "interpol": Invalid option/);
+    expect(await rejection(handle.executeUpdate(scheduleUpdate, { args: [{ at: new Date(Date.now() + 60_000).toISOString(), place: 'x', lead: 'polisen' }] }))).toBe(
+      'schedule rejected: the operation is in phase assessment, not joint_action',
+    );
+    // Rejected updates never reach the history: the operation is unharmed and still waits for its decision.
+    const state = await handle.query(stateQuery);
+    expect(state).toMatchObject({ phase: 'assessment', waitingFor: 'assessment decision' });
+    const history = await handle.fetchHistory();
+    expect(history.events?.some((e) => e.workflowExecutionUpdateAcceptedEventAttributes)).toBe(false);
+    await handle.terminate('test done');
+  });
+
+  it('reminds, then escalates to the steering group when the assessment deadline passes, and stays in assessment', async () => {
+    const steering = engine.nc.subscribe('los.v1.to.steering_group.>');
+    const { handle, operationId } = await engine.register(sampleTip(), { config: { assessmentDeadline: '2s', reminderFraction: 0.5 } });
+    const state = await eventually(() => handle.query(stateQuery), (s) => s.overdue, 15_000);
+    expect(state.phase).toBe('assessment');
+    const kinds = (await handle.query(timelineQuery)).map((e) => e.kind);
+    expect(kinds.indexOf('reminder')).toBeGreaterThan(-1);
+    expect(kinds.indexOf('escalated')).toBeGreaterThan(kinds.indexOf('reminder'));
+    const described = await handle.describe();
+    expect(described.typedSearchAttributes.get(searchAttributes.overdue)).toBe(true);
+    expect(described.typedSearchAttributes.get(searchAttributes.phase)).toBe('assessment');
+    for await (const msg of steering) {
+      const event = msg.json<{ type: string; subject: string; data: { deadline: string } }>();
+      expect(event).toMatchObject({ type: 'se.los.steering.deadline.missed.v1', subject: operationId, data: { deadline: 'assessment' } });
+      break;
+    }
+    steering.unsubscribe();
+    // The decision is still owed and still accepted after escalation.
+    await handle.executeUpdate(assessUpdate, { args: [{ decision: 'dismiss', reason: 'No indication of organised crime after all.' }] });
+    expect(await handle.result()).toMatchObject({ phase: 'dismissed', endReason: 'No indication of organised crime after all.' });
+  });
+
+  it('lets the coordinator decide when fewer agencies accept than the quorum needs', async () => {
+    await engine.startAgencies({
+      polisen: { mandate: { accept: true, contactFunction: 'LOS-samordnare' } },
+      tullverket: { mandate: { accept: false, reason: 'No customs angle.' } },
+    });
+    const silentTip = sampleTip({ categories: ['smuggling'] }); // candidates: polisen, tullverket
+    const { handle } = await engine.register(silentTip, { config: { mandateDeadline: '3s' } });
+    await eventually(() => handle.query(stateQuery), (s) => s.phase === 'assessment');
+    await handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
+    const state = await eventually(() => handle.query(stateQuery), (s) => s.waitingFor === 'quorum decision', 15_000);
+    expect(Object.fromEntries(state.agencies.map((a) => [a.agency, a.mandate]))).toEqual({ polisen: 'accepted', tullverket: 'declined' });
+    expect(await rejection(handle.executeUpdate(decideQuorumUpdate, { args: [{ decision: 'request_again', agencies: [] }] }))).toMatch(
+      /agencies: must name at least one agency/,
+    );
+    await handle.executeUpdate(decideQuorumUpdate, { args: [{ decision: 'dismiss', reason: 'Only one agency can act.' }] });
+    expect(await handle.result()).toMatchObject({ phase: 'dismissed' });
+  });
+});
+
+describe('mandate deadline', () => {
+  it('counts an agency that never answers as no answer, and goes ahead when the others make quorum', async () => {
+    // An engine of its own, so that no agency system started by another test answers for Länsstyrelsen.
+    const silent = await startTestEngine('silent');
+    try {
+      await silent.startAgencies({
+        lansstyrelsen: { mandate: { accept: true, contactFunction: 'AML-tillsyn' }, ignore: ['mandate_requested'] },
+      });
+      const { handle } = await silent.register(sampleTip({ categories: ['money_laundering'] }), { config: { mandateDeadline: '3s' } });
+      await eventually(() => handle.query(stateQuery), (s) => s.phase === 'assessment');
+      await handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
+      const state = await eventually(() => handle.query(stateQuery), (s) => s.phase === 'joint_action', 15_000);
+      expect(Object.fromEntries(state.agencies.map((a) => [a.agency, a.mandate]))).toEqual({
+        polisen: 'accepted',
+        kronofogden: 'accepted',
+        lansstyrelsen: 'no_answer',
+      });
+      const timeline = await handle.query(timelineQuery);
+      expect(timeline.filter((e) => e.kind === 'no_answer').map((e) => e.agency)).toEqual(['lansstyrelsen']);
+      await handle.terminate('test done');
+      const info = await (await silent.nc.jetstreamManager()).consumers.info(SUBJECTS.streamOut, SUBJECTS.agencyConsumer('lansstyrelsen'));
+      // It did receive the request; it chose not to answer.
+      expect(info.delivered.consumer_seq).toBeGreaterThanOrEqual(1);
+    } finally {
+      await silent.stop();
+    }
+  });
+});

@@ -1,0 +1,37 @@
+import { z } from 'zod';
+import { describeIssues } from '../domain/index.js';
+
+const HostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:9464');
+
+/** The engine's configuration, read from the environment once at start and validated. */
+export const EngineEnv = z.object({
+  TEMPORAL_ADDRESS: HostPort.default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).optional(),
+  NATS_URL: z.string().regex(/^(nats|tls):\/\/.+/, 'must be a nats:// or tls:// URL').default('nats://127.0.0.1:4222'),
+  NATS_USER: z.string().min(1).optional(),
+  NATS_PASSWORD: z.string().min(1).optional(),
+  /** A municipality's own mandate catalogue; the national default when unset. */
+  LOS_CATALOGUE: z.string().min(1).optional(),
+  /** Prometheus endpoint of the worker (Temporal's own metrics), e.g. 0.0.0.0:9464. */
+  METRICS_BIND_ADDRESS: HostPort.optional(),
+  /** Health endpoint of the bridge, e.g. 0.0.0.0:8081. */
+  HEALTH_BIND_ADDRESS: HostPort.optional(),
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
+  /** Operations the worker keeps in memory between their events (about 2 MiB each); the rest are replayed on demand. */
+  MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).default(250),
+  /** How long a stopping worker lets in-flight activities finish. */
+  SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(1).max(600).default(30),
+});
+export type EngineEnv = z.infer<typeof EngineEnv>;
+
+/** The parsed configuration, or a one-line error naming each bad variable. */
+export function readEngineEnv(env: Record<string, string | undefined>): { ok: true; value: EngineEnv } | { ok: false; error: string } {
+  const parsed = EngineEnv.safeParse(env);
+  if (parsed.success) {
+    if (parsed.data.NATS_USER && !parsed.data.NATS_PASSWORD) return { ok: false, error: 'configuration rejected: NATS_PASSWORD: required when NATS_USER is set' };
+    return { ok: true, value: parsed.data };
+  }
+  // Values are not echoed: a variable may hold a secret.
+  return { ok: false, error: `configuration rejected: ${describeIssues(parsed.error)}` };
+}

@@ -1,0 +1,74 @@
+import { headers as natsHeaders, type ConsumerMessages, type JsMsg, type NatsConnection } from 'nats';
+import { SUBJECTS } from '../domain/index.js';
+import { DEAD_LETTER_REASON_HEADER, ORIGINAL_SUBJECT_HEADER } from './bridge.js';
+import { ADVISORY_STREAM, DEAD_LETTER_WATCHER } from './jetstream.js';
+
+/**
+ * Turns JetStream's advisories into dead letters: when a reader has failed on a message `max_deliver` times,
+ * or terminated it as unreadable, the message itself is copied to the dead-letter stream with the reason.
+ * JetStream would otherwise stop offering it, silently.
+ */
+
+interface DeliveryAdvisory {
+  type: string;
+  stream: string;
+  consumer: string;
+  stream_seq: number;
+  deliveries?: number;
+}
+
+export interface DeadLetterWatcher {
+  stop(): Promise<void>;
+}
+
+export async function startDeadLetterWatcher(options: { nc: NatsConnection; onDeadLetter?: (reason: string, subject: string) => void }): Promise<DeadLetterWatcher> {
+  const js = options.nc.jetstream();
+  const jsm = await options.nc.jetstreamManager();
+  const consumer = await js.consumers.get(ADVISORY_STREAM, DEAD_LETTER_WATCHER);
+  const messages: ConsumerMessages = await consumer.consume({ max_messages: 32 });
+
+  const handle = async (msg: JsMsg) => {
+    let advisory: DeliveryAdvisory;
+    try {
+      advisory = msg.json<DeliveryAdvisory>();
+    } catch {
+      msg.term();
+      return;
+    }
+    const reason = advisory.type.includes('terminated')
+      ? `${advisory.consumer} rejected the message as unreadable`
+      : `delivery to ${advisory.consumer} failed ${advisory.deliveries ?? 'max'} times`;
+    const h = natsHeaders();
+    h.set(DEAD_LETTER_REASON_HEADER, reason);
+    let body: Uint8Array;
+    try {
+      const original = await jsm.streams.getMessage(advisory.stream, { seq: advisory.stream_seq });
+      h.set(ORIGINAL_SUBJECT_HEADER, original.subject);
+      body = original.data;
+    } catch {
+      // The original has aged out of its stream; the advisory itself is the record that it was lost.
+      h.set(ORIGINAL_SUBJECT_HEADER, `${advisory.stream}#${advisory.stream_seq} (no longer stored)`);
+      body = msg.data;
+    }
+    try {
+      await js.publish(SUBJECTS.deadLetter(advisory.consumer), body, {
+        headers: h,
+        msgID: `dead-letter.${advisory.stream}.${advisory.stream_seq}.${advisory.consumer}`,
+      });
+      options.onDeadLetter?.(reason, h.get(ORIGINAL_SUBJECT_HEADER));
+      msg.ack();
+    } catch {
+      msg.nak(2_000);
+    }
+  };
+
+  const loop = (async () => {
+    for await (const msg of messages) await handle(msg);
+  })();
+  return {
+    async stop() {
+      messages.stop();
+      await loop.catch(() => undefined);
+    },
+  };
+}

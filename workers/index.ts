@@ -1,0 +1,10 @@
+/** The engine's processes: the Temporal worker and the NATS → Temporal bridge. */
+export { createOperationWorker, WORKFLOWS_PATH } from './worker.js';
+export type { OperationWorkerOptions } from './worker.js';
+export { DEAD_LETTER_REASON_HEADER, MAX_ANSWER_BYTES, ORIGINAL_SUBJECT_HEADER, judgeInbound, startBridge } from './bridge.js';
+export type { Bridge, BridgeOptions } from './bridge.js';
+export { ensureTopology } from './jetstream.js';
+export type { TopologyOptions } from './jetstream.js';
+export { startDeadLetterWatcher } from './deadLetters.js';
+export type { DeadLetterWatcher } from './deadLetters.js';
+export { ADVISORY_STREAM, DEAD_LETTER_WATCHER } from './jetstream.js';

@@ -1,0 +1,98 @@
+/**
+ * The engine's process entry point: `tsx workers/main.ts worker|bridge`. Configuration comes from the
+ * environment and is validated at start. SIGTERM/SIGINT drain: the worker stops polling and lets in-flight
+ * activities finish; the bridge stops taking messages and finishes (and acknowledges) the ones it holds.
+ */
+import { createServer } from 'node:http';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Runtime } from '@temporalio/worker';
+import { connect } from 'nats';
+import { loadCatalogueFile } from '../coordinator/index.js';
+import { startBridge } from './bridge.js';
+import { readEngineEnv } from './config.js';
+import { startDeadLetterWatcher } from './deadLetters.js';
+import { ensureTopology } from './jetstream.js';
+import { createLogger, temporalLogger } from './logger.js';
+import { createOperationWorker } from './worker.js';
+
+async function main() {
+  const role = process.argv[2];
+  if (role !== 'worker' && role !== 'bridge') {
+    console.error('usage: tsx workers/main.ts worker|bridge');
+    process.exit(1);
+  }
+  const config = readEngineEnv(process.env);
+  if (!config.ok) {
+    console.error(config.error);
+    process.exit(1);
+  }
+  const env = config.value;
+  const logger = createLogger({ level: env.LOG_LEVEL, name: `los-${role}` });
+  Runtime.install({
+    logger: temporalLogger(logger, env.LOG_LEVEL === 'debug' || env.LOG_LEVEL === 'trace' ? 'DEBUG' : 'INFO'),
+    ...(env.METRICS_BIND_ADDRESS ? { telemetryOptions: { metrics: { prometheus: { bindAddress: env.METRICS_BIND_ADDRESS } } } } : {}),
+  });
+  const catalogue = loadCatalogueFile(env.LOS_CATALOGUE);
+  const nc = await connect({
+    servers: env.NATS_URL,
+    name: `los-${role}`,
+    ...(env.NATS_USER ? { user: env.NATS_USER, pass: env.NATS_PASSWORD ?? '' } : {}),
+  });
+  await ensureTopology(await nc.jetstreamManager(), { agencies: catalogue.agencies.map((a) => a.id) });
+
+  if (role === 'worker') {
+    const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
+    // The Temporal runtime handles SIGTERM/SIGINT itself: it stops polling and waits for in-flight tasks.
+    const worker = await createOperationWorker({
+      connection,
+      nc,
+      namespace: env.TEMPORAL_NAMESPACE,
+      ...(env.TEMPORAL_TASK_QUEUE ? { taskQueue: env.TEMPORAL_TASK_QUEUE } : {}),
+      shutdownGraceTime: `${env.SHUTDOWN_GRACE_SECONDS}s`,
+      maxCachedWorkflows: env.MAX_CACHED_WORKFLOWS,
+    });
+    logger.info({ taskQueue: worker.options.taskQueue, metrics: env.METRICS_BIND_ADDRESS ?? null }, 'worker started');
+    await worker.run();
+    await nc.drain();
+    await connection.close();
+    logger.info('worker stopped');
+    return;
+  }
+
+  const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
+  const client = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
+  const bridge = await startBridge({
+    nc,
+    client,
+    onApplied: (answer, receipt) => logger.info({ operationId: answer.data.correlation.operationId, agency: answer.agency, event: answer.name, outcome: receipt.outcome }, 'answer applied'),
+    // The reason can quote agency input, so only the subject is logged; the reason is in the dead letter.
+    onDeadLetter: (_reason, subject) => logger.warn({ subject }, 'answer dead-lettered'),
+  });
+  const watcher = await startDeadLetterWatcher({ nc, onDeadLetter: (_reason, subject) => logger.warn({ subject }, 'delivery dead-lettered') });
+  const health = env.HEALTH_BIND_ADDRESS ? serveHealth(env.HEALTH_BIND_ADDRESS, () => !nc.isClosed()) : undefined;
+  logger.info('bridge started');
+  await new Promise<void>((resolveStop) => {
+    process.once('SIGTERM', () => resolveStop());
+    process.once('SIGINT', () => resolveStop());
+  });
+  logger.info('bridge draining');
+  await bridge.stop();
+  await watcher.stop();
+  health?.close();
+  await nc.drain();
+  await connection.close();
+  logger.info('bridge stopped');
+}
+
+function serveHealth(bindAddress: string, healthy: () => boolean) {
+  const [host, port] = bindAddress.split(':') as [string, string];
+  return createServer((req, res) => {
+    const ok = req.url === '/healthz' && healthy();
+    res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ok\n' : 'unhealthy\n');
+  }).listen(Number(port), host);
+}
+
+main().catch((err) => {
+  console.error(`los ${process.argv[2] ?? ''} failed: ${(err as Error).message}`);
+  process.exit(2);
+});

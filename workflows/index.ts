@@ -1,0 +1,2 @@
+/** The workflows the worker registers. Everything here runs in Temporal's deterministic sandbox. */
+export { losOperation } from './operation.js';
