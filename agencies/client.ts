@@ -79,6 +79,9 @@ export async function connectAgency(options: ConnectAgencyOptions): Promise<Agen
     name: `los-agency-${options.agency}`,
     // Each agency user may only subscribe to its own inbox prefix.
     inboxPrefix: `_INBOX_${options.agency}`,
+    // An agency system runs for years: it rides out nats-server restarts and upgrades rather than giving up.
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 1_000,
     ...(options.credentials ? { user: options.credentials.user, pass: options.credentials.pass } : {}),
   };
   const nc: NatsConnection = await connect(connectOptions);

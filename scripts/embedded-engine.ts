@@ -1,11 +1,11 @@
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
-import { connect, type NatsConnection } from 'nats';
+import type { NatsConnection } from 'nats';
 import { defaultBehaviour, startSimulatedAgency, type AgencyBehaviour, type SimulatedAgency, type SimulatedAgencyOptions } from '../agencies/index.js';
 import { loadCatalogueFile, registerTip, type RegisterOptions } from '../coordinator/index.js';
 import { AGENCY_IDS, type AgencyId, type TipInput } from '../domain/index.js';
-import { createOperationWorker, ensureTopology, startBridge, startDeadLetterWatcher } from '../workers/index.js';
+import { connectEngineNats, createOperationWorker, ensureTopology, startBridge, startDeadLetterWatcher } from '../workers/index.js';
 import { startNatsServer, startSecuredNatsServer, type NatsServer } from './dev-stack.js';
 
 /**
@@ -46,7 +46,7 @@ export async function startEmbeddedEngine(options: EmbeddedEngineOptions): Promi
   const natsOptions = { storeDir: join(options.scratchDir, 'nats'), logFile: join(options.scratchDir, 'nats.log') };
   const secured = options.auth ? await startSecuredNatsServer({ ...natsOptions, agencies: AGENCY_IDS }) : undefined;
   let nats = secured ? secured.server : await startNatsServer(natsOptions);
-  const nc = await connect({ servers: nats.url, name: `los-engine-${options.taskQueue}`, ...(secured ? secured.engine : {}) });
+  const nc = await connectEngineNats({ servers: nats.url, name: `los-engine-${options.taskQueue}`, ...(secured ? secured.engine : {}) });
   await ensureTopology(await nc.jetstreamManager(), {
     agencies: AGENCY_IDS,
     ackWaitMs: options.ackWaitMs ?? 5_000,

@@ -1,10 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import type { SimulatedAgency } from '../agencies/index.js';
 import { loadCatalogueFile } from '../coordinator/index.js';
 import { Tip, candidateAgencies, type AgencyId } from '../domain/index.js';
-import { freePort } from '../scripts/dev-stack.js';
+import { freePort, startNatsServer, startTemporalDevServer } from '../scripts/dev-stack.js';
 import { PROJECT_ROOT } from '../scripts/temporal-cli.js';
 import { assessUpdate, stateQuery } from '../workflows/definitions.js';
 import { eventually, receivedFor, sampleTip, startTestEngine, type TestEngine } from './engine.js';
@@ -103,6 +106,29 @@ describe('worker process', () => {
     for (const line of lines) expect(() => JSON.parse(line), line).not.toThrow();
     for (const secret of [tip.entity.orgNumber, tipInput.entity.orgNumber, tip.entity.name, tip.entity.address, tip.description, tip.source.reference!]) {
       expect(lines.filter((l) => l.includes(secret))).toEqual([]);
+    }
+  });
+
+  it('waits for a nats-server and a Temporal server that are not up yet, instead of exiting', async () => {
+    const scratch = mkdtempSync(join(tmpdir(), 'los-late-servers-'));
+    const [natsPort, temporalPort] = [await freePort(), await freePort()];
+    const worker = startWorkerProcess({ ...baseEnv(), NATS_URL: `nats://127.0.0.1:${natsPort}`, TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}` });
+    const servers: { stop(): Promise<void> }[] = [];
+    try {
+      await new Promise((resolveLater) => setTimeout(resolveLater, 2_000));
+      expect(worker.child.exitCode).toBeNull();
+      servers.push(await startNatsServer({ storeDir: join(scratch, 'nats'), port: natsPort }));
+      const waiting = await eventually(async () => worker.output(), (out) => out.includes('"what":"Temporal"'), 30_000);
+      expect(waiting).toContain('not ready yet');
+      expect(waiting).not.toContain('"worker started"');
+      servers.push(await startTemporalDevServer({ dbFile: join(scratch, 'temporal.db'), port: temporalPort, headless: true }));
+      await eventually(async () => worker.output(), (out) => out.includes('"worker started"'), 60_000);
+      worker.child.kill('SIGTERM');
+      expect(await worker.exited).toBe(0);
+    } finally {
+      worker.child.kill('SIGKILL');
+      for (const server of servers.reverse()) await server.stop();
+      rmSync(scratch, { recursive: true, force: true });
     }
   });
 });

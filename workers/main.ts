@@ -5,15 +5,15 @@
  */
 import { createServer } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Runtime } from '@temporalio/worker';
-import { connect } from 'nats';
+import { bundleWorkflowCode, NativeConnection, Runtime } from '@temporalio/worker';
 import { loadCatalogueFile } from '../coordinator/index.js';
 import { startBridge } from './bridge.js';
 import { readEngineEnv } from './config.js';
 import { startDeadLetterWatcher } from './deadLetters.js';
 import { ensureTopology } from './jetstream.js';
 import { createLogger, temporalLogger } from './logger.js';
-import { createOperationWorker } from './worker.js';
+import { connectEngineNats, untilReady } from './startup.js';
+import { createOperationWorker, WORKFLOWS_PATH } from './worker.js';
 
 async function main() {
   const role = process.argv[2];
@@ -33,24 +33,33 @@ async function main() {
     ...(env.METRICS_BIND_ADDRESS ? { telemetryOptions: { metrics: { prometheus: { bindAddress: env.METRICS_BIND_ADDRESS } } } } : {}),
   });
   const catalogue = loadCatalogueFile(env.LOS_CATALOGUE);
-  const nc = await connect({
+  // nats-server or Temporal may be down or restarting while this process starts: wait for them, do not exit.
+  const nc = await connectEngineNats({
     servers: env.NATS_URL,
     name: `los-${role}`,
     ...(env.NATS_USER ? { user: env.NATS_USER, pass: env.NATS_PASSWORD ?? '' } : {}),
   });
-  await ensureTopology(await nc.jetstreamManager(), { agencies: catalogue.agencies.map((a) => a.id) });
+  await untilReady('JetStream topology', async () => ensureTopology(await nc.jetstreamManager(), { agencies: catalogue.agencies.map((a) => a.id) }), logger);
 
   if (role === 'worker') {
-    const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
+    // Bundled once, so that waiting for Temporal below does not bundle again on every try.
+    const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: Runtime.instance().logger });
+    const connection = await untilReady('Temporal', () => NativeConnection.connect({ address: env.TEMPORAL_ADDRESS }), logger);
     // The Temporal runtime handles SIGTERM/SIGINT itself: it stops polling and waits for in-flight tasks.
-    const worker = await createOperationWorker({
-      connection,
-      nc,
-      namespace: env.TEMPORAL_NAMESPACE,
-      ...(env.TEMPORAL_TASK_QUEUE ? { taskQueue: env.TEMPORAL_TASK_QUEUE } : {}),
-      shutdownGraceTime: `${env.SHUTDOWN_GRACE_SECONDS}s`,
-      maxCachedWorkflows: env.MAX_CACHED_WORKFLOWS,
-    });
+    const worker = await untilReady(
+      'Temporal worker',
+      () =>
+        createOperationWorker({
+          connection,
+          nc,
+          workflowBundle,
+          namespace: env.TEMPORAL_NAMESPACE,
+          ...(env.TEMPORAL_TASK_QUEUE ? { taskQueue: env.TEMPORAL_TASK_QUEUE } : {}),
+          shutdownGraceTime: `${env.SHUTDOWN_GRACE_SECONDS}s`,
+          maxCachedWorkflows: env.MAX_CACHED_WORKFLOWS,
+        }),
+      logger,
+    );
     logger.info({ taskQueue: worker.options.taskQueue, metrics: env.METRICS_BIND_ADDRESS ?? null }, 'worker started');
     await worker.run();
     await nc.drain();
@@ -59,7 +68,7 @@ async function main() {
     return;
   }
 
-  const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
+  const connection = await untilReady('Temporal', () => Connection.connect({ address: env.TEMPORAL_ADDRESS }), logger);
   const client = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
   const bridge = await startBridge({
     nc,

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
@@ -83,14 +83,37 @@ describe('chaos', () => {
   const agencies = new Map<AgencyId, SimulatedAgency>();
   const counts = { workerKills: 0, natsRestarts: 0, temporalRestarts: 0, workerStarts: 0 };
 
+  // Like the compose file's `restart: unless-stopped`: a worker that exits by itself is started again, and
+  // counted, because the engine's processes are meant to wait out a server restart, not die of it.
+  const unplannedExits: string[] = [];
+  let plannedKill = false;
   const startWorker = () => {
     counts.workerStarts += 1;
-    worker = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts', 'worker'], {
+    const logFile = join(scratch, `worker-${counts.workerStarts}.log`);
+    const log = openSync(logFile, 'a');
+    const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts', 'worker'], {
       cwd: PROJECT_ROOT,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', TEMPORAL_ADDRESS: temporal.address, NATS_URL: nats.url, TEMPORAL_TASK_QUEUE: TASK_QUEUE, LOG_LEVEL: 'warn' },
-      stdio: 'ignore',
+      stdio: ['ignore', log, log],
     });
+    closeSync(log);
+    child.once('exit', (code, signal) => {
+      if (plannedKill && worker === child) return;
+      if (worker !== child) return;
+      unplannedExits.push(`worker ${counts.workerStarts} exited (${signal ?? code}): ${readFileSync(logFile, 'utf8').slice(-1_500)}`);
+      if (stopping) return;
+      setTimeout(() => {
+        if (!stopping && worker === child) startWorker();
+      }, 1_000);
+    });
+    plannedKill = false;
+    worker = child;
   };
+  const killWorker = () => {
+    plannedKill = true;
+    worker?.kill('SIGKILL');
+  };
+  let stopping = false;
 
   beforeAll(async () => {
     Runtime.install({ logger: new DefaultLogger('ERROR') });
@@ -112,7 +135,8 @@ describe('chaos', () => {
   });
 
   afterAll(async () => {
-    worker?.kill('SIGKILL');
+    stopping = true;
+    killWorker();
     for (const agency of agencies.values()) await agency.stop().catch(() => undefined);
     await bridge?.stop();
     await watcher?.stop();
@@ -166,7 +190,7 @@ describe('chaos', () => {
     const faults: (() => Promise<void>)[] = [];
     for (let i = 0; i < WORKER_KILLS; i++) {
       faults.push(async () => {
-        worker?.kill('SIGKILL');
+        killWorker();
         counts.workerKills += 1;
         await sleep(randomBetween(500, 2_000));
         startWorker();
@@ -194,10 +218,18 @@ describe('chaos', () => {
       await fault();
     }
 
-    const deadline = Date.now() + 10 * 60_000;
+    const deadline = Date.now() + 8 * 60_000;
     while (operations.some((o) => !o.done) && Date.now() < deadline) await sleep(500);
     steering = false;
     await coordinator;
+
+    // An operation that did not end is reported with where it stands, rather than waited for without end.
+    const stuck: string[] = [];
+    for (const op of operations.filter((o) => !o.done)) {
+      const state = await op.handle.query(stateQuery).catch((err: Error) => ({ phase: '?', waitingFor: err.message }));
+      stuck.push(`${op.id} (plan ${op.plan}): ${state.phase}, waiting for ${state.waitingFor}`);
+    }
+    expect({ stuck, unplannedExits }).toEqual({ stuck: [], unplannedExits: [] });
 
     // Every operation reached its planned end.
     const ends: Record<string, number> = {};

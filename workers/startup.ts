@@ -1,0 +1,36 @@
+/**
+ * Starting up before the servers are there. In production the worker and the bridge are started by a
+ * supervisor that does not know whether nats-server and Temporal are up yet (they restart too), so a process
+ * waits for them instead of exiting; once connected it keeps reconnecting for as long as it runs.
+ */
+import { connect, type ConnectionOptions, type NatsConnection } from 'nats';
+import type { EngineLogger } from './logger.js';
+
+export interface RetryOptions {
+  /** First pause after a failure; it doubles up to `maxDelayMs`. */
+  initialDelayMs?: number;
+  maxDelayMs?: number;
+  /** Give up after this long (default: never). */
+  giveUpAfterMs?: number;
+}
+
+/** Runs `attempt` until it succeeds, logging each failure (the message only) with what was being tried. */
+export async function untilReady<T>(what: string, attempt: () => Promise<T>, logger: EngineLogger, options: RetryOptions = {}): Promise<T> {
+  const started = Date.now();
+  let delay = options.initialDelayMs ?? 250;
+  for (let tries = 1; ; tries++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (options.giveUpAfterMs !== undefined && Date.now() - started + delay > options.giveUpAfterMs) throw err;
+      logger.warn({ what, tries, retryInMs: delay, error: (err as Error).message }, 'not ready yet, retrying');
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      delay = Math.min(delay * 2, options.maxDelayMs ?? 5_000);
+    }
+  }
+}
+
+/** An engine process's NATS connection: waits for the first connect and never stops reconnecting. */
+export function connectEngineNats(options: ConnectionOptions): Promise<NatsConnection> {
+  return connect({ waitOnFirstConnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 1_000, ...options });
+}
