@@ -25,7 +25,7 @@ import {
   Tip,
   parseWith,
   type AgencyId,
-  type OperationState,
+  type DecisionReceipt,
   type Phase,
 } from '../domain/index.js';
 import {
@@ -176,7 +176,7 @@ async function runningOperation(client: Client, operationId: string) {
 async function decide<T>(
   options: CommonOptions,
   operationId: string,
-  update: UpdateDefinition<OperationState, [T]>,
+  update: UpdateDefinition<DecisionReceipt, [T]>,
   decision: T,
   done: string,
 ): Promise<Output> {

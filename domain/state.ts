@@ -63,6 +63,12 @@ export interface OperationState {
   secondWave: AgencyId[];
 }
 
+/**
+ * What a coordinator decision returns: where the operation stands right after it. Small on purpose, because
+ * every update's result is stored in the operation's history; the whole state is one query away.
+ */
+export type DecisionReceipt = Pick<OperationState, 'operationId' | 'phase' | 'waitingFor' | 'nextDeadline' | 'overdue'>;
+
 export type TimelineKind =
   | 'phase_changed'
   | 'decision'

@@ -104,7 +104,9 @@ describe('operation workflow', () => {
     expect(await rejection(handle.executeUpdate(decideQuorumUpdate, { args: [{ decision: 'request_again', agencies: [] }] }))).toMatch(
       /agencies: must name at least one agency/,
     );
-    await handle.executeUpdate(decideQuorumUpdate, { args: [{ decision: 'dismiss', reason: 'Only one agency can act.' }] });
+    // A decision answers with a small receipt, not the whole state: every update result is kept in history.
+    const receipt = await handle.executeUpdate(decideQuorumUpdate, { args: [{ decision: 'dismiss', reason: 'Only one agency can act.' }] });
+    expect(receipt).toEqual({ operationId: state.operationId, phase: 'mandate_matching', waitingFor: 'quorum decision', overdue: false });
     expect(await handle.result()).toMatchObject({ phase: 'dismissed' });
   });
 });

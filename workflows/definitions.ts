@@ -9,6 +9,7 @@ import type {
   CallOffAction,
   CancelOperation,
   CloseOperation,
+  DecisionReceipt,
   Deadline,
   MandateCatalogue,
   OperationConfig,
@@ -93,14 +94,14 @@ export interface OperationResult {
   outcome?: OutcomeSummary;
 }
 
-export const assessUpdate = defineUpdate<OperationState, [AssessmentDecision]>('assess');
-export const decideQuorumUpdate = defineUpdate<OperationState, [QuorumDecision]>('decideQuorum');
-export const scheduleUpdate = defineUpdate<OperationState, [ScheduleAction]>('schedule');
-export const rescheduleUpdate = defineUpdate<OperationState, [RescheduleAction]>('reschedule');
-export const callOffUpdate = defineUpdate<OperationState, [CallOffAction]>('callOff');
-export const reinspectUpdate = defineUpdate<OperationState, [OrderReinspection]>('reinspect');
-export const closeUpdate = defineUpdate<OperationState, [CloseOperation]>('close');
-export const cancelUpdate = defineUpdate<OperationState, [CancelOperation]>('cancel');
+export const assessUpdate = defineUpdate<DecisionReceipt, [AssessmentDecision]>('assess');
+export const decideQuorumUpdate = defineUpdate<DecisionReceipt, [QuorumDecision]>('decideQuorum');
+export const scheduleUpdate = defineUpdate<DecisionReceipt, [ScheduleAction]>('schedule');
+export const rescheduleUpdate = defineUpdate<DecisionReceipt, [RescheduleAction]>('reschedule');
+export const callOffUpdate = defineUpdate<DecisionReceipt, [CallOffAction]>('callOff');
+export const reinspectUpdate = defineUpdate<DecisionReceipt, [OrderReinspection]>('reinspect');
+export const closeUpdate = defineUpdate<DecisionReceipt, [CloseOperation]>('close');
+export const cancelUpdate = defineUpdate<DecisionReceipt, [CancelOperation]>('cancel');
 
 /** What became of an agency's answer: applied, recorded as late, or recognised as a duplicate. */
 export interface AnswerReceipt {

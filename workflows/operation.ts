@@ -45,6 +45,7 @@ import {
   type Correlation,
   type Deadline,
   type OperationState,
+  type DecisionReceipt,
   type OutboundDataOf,
   type OutboundEventName,
   type Awaiting,
@@ -232,6 +233,11 @@ export async function losOperation(input: OperationInput): Promise<OperationResu
     actionNumber: memory.rounds.action,
     secondWave: [...memory.secondWave],
   });
+
+  const receipt = (): DecisionReceipt => {
+    const deadline = nextDeadline();
+    return { operationId, phase: memory.phase, waitingFor: waitingFor(), overdue: memory.overdue, ...(deadline ? { nextDeadline: deadline } : {}) };
+  };
 
   // --- notifications --------------------------------------------------------------------------------------
   const notify = async <E extends OutboundEventName>(agency: AgencyId, event: E, eventKey: string, data: OutboundDataOf<E>) => {
@@ -445,7 +451,7 @@ export async function losOperation(input: OperationInput): Promise<OperationResu
       // Asking for information leaves the decision owed; the requests go out before the update returns.
       if (decision.decision === 'request_info') await requestInformation(decision.agencies, decision.question);
       else memory.assessment = decision;
-      return state();
+      return receipt();
     },
     {
       validator: (raw) => {
@@ -463,7 +469,7 @@ export async function losOperation(input: OperationInput): Promise<OperationResu
       const decision = parseOrReject(QuorumDecision, raw, 'quorum decision');
       memory.quorumDecision = decision;
       record('decision', `quorum: ${decision.decision}${decision.decision === 'dismiss' ? ` (${decision.reason})` : ''}`);
-      return state();
+      return receipt();
     },
     {
       validator: (raw) => {
@@ -484,7 +490,7 @@ export async function losOperation(input: OperationInput): Promise<OperationResu
       const plan = parseOrReject(ScheduleAction, raw, 'schedule');
       memory.action = { plan: { at: new Date(plan.at).toISOString(), place: plan.place, lead: plan.lead }, revision: 0 };
       record('decision', `joint action #${memory.rounds.action} scheduled for ${memory.action.plan.at}, led by ${plan.lead}`);
-      return state();
+      return receipt();
     },
     {
       validator: (raw) => {
@@ -515,7 +521,7 @@ export async function losOperation(input: OperationInput): Promise<OperationResu
       await notifyAll(participants(), (agency) =>
         notify(agency, 'action_rescheduled', `${key}-${agency}`, { correlation: { operationId, requestId: `${key}-${agency}` }, action: plan, reason: change.reason }),
       );
-      return state();
+      return receipt();
     },
     {
       validator: (raw) => {
@@ -541,7 +547,7 @@ export async function losOperation(input: OperationInput): Promise<OperationResu
       await notifyAll(participants(), (agency) =>
         notify(agency, 'action_called_off', `${key}-${agency}`, { correlation: { operationId, requestId: `${key}-${agency}` }, reason }),
       );
-      return state();
+      return receipt();
     },
     {
       validator: (raw) => {
@@ -557,7 +563,7 @@ export async function losOperation(input: OperationInput): Promise<OperationResu
     (raw) => {
       memory.reinspection = parseOrReject(OrderReinspection, raw, 'reinspection');
       record('decision', `re-inspection ordered: ${memory.reinspection.reason}`);
-      return state();
+      return receipt();
     },
     {
       validator: (raw) => {
@@ -573,7 +579,7 @@ export async function losOperation(input: OperationInput): Promise<OperationResu
     (raw) => {
       memory.closeRequest = parseOrReject(CloseOperation, raw, 'close');
       record('decision', 'operation closed by the coordinator');
-      return state();
+      return receipt();
     },
     {
       validator: (raw) => {
@@ -589,7 +595,7 @@ export async function losOperation(input: OperationInput): Promise<OperationResu
     (raw) => {
       memory.cancelRequest = parseOrReject(CancelOperation, raw, 'cancel').reason;
       record('decision', `cancelled: ${memory.cancelRequest}`);
-      return state();
+      return receipt();
     },
     {
       validator: (raw) => {

@@ -187,36 +187,34 @@ describe('chaos', () => {
     })();
 
     // The chaos, at random moments while operations are in flight.
-    const faults: (() => Promise<void>)[] = [];
-    for (let i = 0; i < WORKER_KILLS; i++) {
-      faults.push(async () => {
+    // One lane per kind of fault, the lanes running at once, so that faults also overlap: a worker may be
+    // restarted while nats-server or Temporal is down, as happens when a whole host reboots.
+    const lane = async (times: number, fault: () => Promise<void>) => {
+      for (let i = 0; i < times; i++) {
+        await sleep(randomBetween(1_500, 8_000));
+        await fault();
+      }
+    };
+    await Promise.all([
+      lane(WORKER_KILLS, async () => {
         killWorker();
         counts.workerKills += 1;
         await sleep(randomBetween(500, 2_000));
         startWorker();
-      });
-    }
-    for (let i = 0; i < NATS_RESTARTS; i++) {
-      faults.push(async () => {
+      }),
+      lane(NATS_RESTARTS, async () => {
         await nats.stop();
         await sleep(randomBetween(300, 1_500));
         nats = await startNatsServer({ storeDir: join(scratch, 'nats'), port: natsPort, logFile: join(scratch, 'nats.log') });
         counts.natsRestarts += 1;
-      });
-    }
-    for (let i = 0; i < TEMPORAL_RESTARTS; i++) {
-      faults.push(async () => {
+      }),
+      lane(TEMPORAL_RESTARTS, async () => {
         await temporal.stop();
         await sleep(randomBetween(300, 1_500));
         temporal = await startTemporalDevServer({ dbFile: join(scratch, 'temporal.db'), port: temporalPort, headless: true, logFile: join(scratch, 'temporal.log') });
         counts.temporalRestarts += 1;
-      });
-    }
-    faults.sort(() => Math.random() - 0.5);
-    for (const fault of faults) {
-      await sleep(randomBetween(1_500, 5_000));
-      await fault();
-    }
+      }),
+    ]);
 
     const deadline = Date.now() + 8 * 60_000;
     while (operations.some((o) => !o.done) && Date.now() < deadline) await sleep(500);
