@@ -1,9 +1,10 @@
 import { z } from 'zod';
+import { Text } from './text.js';
 import { AgencyId } from './agencies.js';
 
 /** Coordinator decisions. Each is one schema, parsed by the CLI, the typed client and the update validator. */
 
-const Reason = z.string().trim().min(3, 'must give a reason of at least 3 characters').max(2_000);
+const Reason = Text(3, 2_000, 'must give a reason of at least 3 characters');
 
 const DistinctAgencies = z
   .array(AgencyId)
@@ -17,7 +18,7 @@ export const AssessmentDecision = z.discriminatedUnion('decision', [
   z.object({
     decision: z.literal('request_info'),
     agencies: DistinctAgencies,
-    question: z.string().trim().min(5, 'must ask a question of at least 5 characters').max(2_000),
+    question: Text(5, 2_000, 'must ask a question of at least 5 characters'),
   }),
 ]);
 export type AssessmentDecision = z.infer<typeof AssessmentDecision>;
@@ -32,7 +33,7 @@ export type QuorumDecision = z.infer<typeof QuorumDecision>;
 
 export const ScheduleAction = z.object({
   at: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' }),
-  place: z.string().trim().min(1, 'must say where the action takes place').max(300),
+  place: Text(1, 300, 'must say where the action takes place'),
   lead: AgencyId,
 });
 export type ScheduleAction = z.infer<typeof ScheduleAction>;
@@ -40,7 +41,7 @@ export type ScheduleAction = z.infer<typeof ScheduleAction>;
 /** Move a scheduled action that has not started; everyone taking part is told. */
 export const RescheduleAction = z.object({
   at: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' }),
-  place: z.string().trim().min(1).max(300).optional(),
+  place: Text(1, 300).optional(),
   reason: Reason,
 });
 export type RescheduleAction = z.infer<typeof RescheduleAction>;
@@ -54,7 +55,7 @@ export const OrderReinspection = z.object({ reason: Reason });
 export type OrderReinspection = z.infer<typeof OrderReinspection>;
 
 export const CloseOperation = z.object({
-  summary: z.string().trim().min(3, 'must summarise the result in at least 3 characters').max(5_000),
+  summary: Text(3, 5_000, 'must summarise the result in at least 3 characters'),
 });
 export type CloseOperation = z.infer<typeof CloseOperation>;
 

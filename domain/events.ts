@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Text } from './text.js';
 import { ActivityCategory, AgencyId } from './agencies.js';
 import { Outcome } from './outcomes.js';
 import { Urgency } from './tip.js';
@@ -65,7 +66,7 @@ export const SteeringData = {
   }),
 } as const;
 
-const ContactFunction = z.string().trim().min(2, 'must name a function such as "tillsynsenheten", not a person').max(200);
+const ContactFunction = Text(2, 200, 'must name a function such as "tillsynsenheten", not a person');
 
 export const InboundData = {
   mandate_accepted: z.object({
@@ -73,12 +74,12 @@ export const InboundData = {
     tools: z.array(z.string().min(1)).min(1, 'must name at least one legal tool the agency brings'),
     contactFunction: ContactFunction,
   }),
-  mandate_declined: z.object({ correlation: Correlation, reason: z.string().trim().min(3, 'must give a reason').max(2_000) }),
-  information_provided: z.object({ correlation: Correlation, answer: z.string().trim().min(1).max(20_000) }),
+  mandate_declined: z.object({ correlation: Correlation, reason: Text(3, 2_000, 'must give a reason') }),
+  information_provided: z.object({ correlation: Correlation, answer: Text(1, 20_000) }),
   readiness_confirmed: z.object({ correlation: Correlation, staff: z.number().int().positive().max(500).optional() }),
   findings_reported: z.object({
     correlation: Correlation,
-    findings: z.string().trim().min(1).max(20_000),
+    findings: Text(1, 20_000),
     sanctions: z.array(Outcome).default([]),
   }),
   outcome_reported: z.object({ correlation: Correlation, outcomes: z.array(Outcome).min(1, 'must report at least one outcome (use kind "none")') }),

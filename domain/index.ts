@@ -26,6 +26,7 @@ export * from './orgNumber.js';
 export * from './outcomes.js';
 export * from './phases.js';
 export * from './state.js';
+export * from './text.js';
 export * from './tip.js';
 export * from './validation.js';
 export * from './workingDays.js';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Text } from './text.js';
 import { ActivityCategory, AgencyId } from './agencies.js';
 import { checkOrgNumber } from './orgNumber.js';
 import { sha256Hex } from './sha256.js';
@@ -18,9 +19,9 @@ export const OrgNumber = z.string().transform((value, ctx) => {
 
 export const Entity = z.object({
   orgNumber: OrgNumber,
-  name: z.string().trim().min(1, 'must name the business').max(200),
-  address: z.string().trim().min(1, 'must give the premises address').max(300),
-  municipality: z.string().trim().min(1, 'must name the municipality').max(100),
+  name: Text(1, 200, 'must name the business'),
+  address: Text(1, 300, 'must give the premises address'),
+  municipality: Text(1, 100, 'must name the municipality'),
 });
 export type Entity = z.infer<typeof Entity>;
 
@@ -40,7 +41,7 @@ export const Tip = z.object({
     (list) => new Set(list).size === list.length,
     'lists a category twice',
   ),
-  description: z.string().trim().min(1, 'must describe what was observed').max(20_000),
+  description: Text(1, 20_000, 'must describe what was observed'),
   urgency: Urgency,
   source: TipSource,
   receivedAt: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' }),
