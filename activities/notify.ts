@@ -1,8 +1,10 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { JetStreamClient } from 'nats';
+import type { z } from 'zod';
 import { headers as natsHeaders } from 'nats';
 import {
   CLOUDEVENT_CONTENT_TYPE,
+  CoordinatorData,
   OutboundData,
   SUBJECTS,
   SteeringData,
@@ -30,6 +32,15 @@ export interface SteeringNotice {
   operationId: string;
   municipality: string;
   event: keyof typeof SteeringData;
+  eventId: string;
+  time: string;
+  data: unknown;
+}
+
+export interface CoordinatorNotice {
+  operationId: string;
+  municipality: string;
+  event: keyof typeof CoordinatorData;
   eventId: string;
   time: string;
   data: unknown;
@@ -69,25 +80,30 @@ export function createNotifyActivities(js: JetStreamClient) {
     return { stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate };
   };
 
+  // A payload that breaks the contract is a bug in the engine: retrying cannot fix it.
+  const checked = (event: string, schema: z.ZodType, data: unknown): unknown => {
+    const parsed = schema.safeParse(data);
+    if (!parsed.success) throw ApplicationFailure.nonRetryable(`${event} payload breaks the contract: ${describeIssues(parsed.error)}`, 'ContractViolation');
+    return parsed.data;
+  };
+
   return {
     /** Publishes one event to one agency's own subject. */
     async notifyAgency(notice: AgencyNotice): Promise<DeliveryReceipt> {
-      const schema = OutboundData[notice.event];
-      const parsed = schema.safeParse(notice.data);
-      // A payload that breaks the contract is a bug in the engine: retrying cannot fix it.
-      if (!parsed.success) {
-        throw ApplicationFailure.nonRetryable(`${notice.event} payload breaks the contract: ${describeIssues(parsed.error)}`, 'ContractViolation');
-      }
-      return publish(SUBJECTS.toAgency(notice.agency, notice.event), notice.event, notice, parsed.data);
+      const data = checked(notice.event, OutboundData[notice.event], notice.data);
+      return publish(SUBJECTS.toAgency(notice.agency, notice.event), notice.event, notice, data);
     },
 
     /** Tells the LOS steering group about a missed deadline. */
     async notifySteeringGroup(notice: SteeringNotice): Promise<DeliveryReceipt> {
-      const parsed = SteeringData[notice.event].safeParse(notice.data);
-      if (!parsed.success) {
-        throw ApplicationFailure.nonRetryable(`${notice.event} payload breaks the contract: ${describeIssues(parsed.error)}`, 'ContractViolation');
-      }
-      return publish(SUBJECTS.toSteeringGroup(notice.event), `steering_${notice.event}`, notice, parsed.data);
+      const data = checked(notice.event, SteeringData[notice.event], notice.data);
+      return publish(SUBJECTS.toSteeringGroup(notice.event), `steering_${notice.event}`, notice, data);
+    },
+
+    /** Reminds the municipality's coordinator of a decision that is nearly due. */
+    async notifyCoordinator(notice: CoordinatorNotice): Promise<DeliveryReceipt> {
+      const data = checked(notice.event, CoordinatorData[notice.event], notice.data);
+      return publish(SUBJECTS.toCoordinator(notice.event), `coordinator_${notice.event}`, notice, data);
     },
   };
 }

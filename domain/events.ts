@@ -147,17 +147,28 @@ export function parseAgencyAnswer(input: unknown): { ok: true; value: AgencyAnsw
   return { ok: true, value: { ...envelope.data, data: data.data } as AgencyAnswer };
 }
 
+/** Events for the municipality's LOS coordinator, who owes the operation's decisions. */
+export const CoordinatorData = {
+  decision_due: z.object({
+    operationId: z.string(),
+    decision: z.enum(['assessment']),
+    dueAt: IsoTime,
+  }),
+} as const;
+
 export const SUBJECTS = {
   streamOut: 'LOS_OUT',
   streamIn: 'LOS_IN',
   streamDeadLetter: 'LOS_DEAD_LETTER',
   toAgency: (agency: string, event: string) => `los.v1.to.${agency}.${event}`,
   toSteeringGroup: (event: string) => `los.v1.to.steering_group.${event}`,
+  toCoordinator: (event: string) => `los.v1.to.coordinator.${event}`,
   fromAgency: (agency: string, event: string) => `los.v1.from.${agency}.${event}`,
   deadLetter: (origin: string) => `los.v1.dead_letter.${origin}`,
   /** Each agency reads only through its own durable consumer. */
   agencyConsumer: (agency: string) => `agency_${agency}`,
   steeringConsumer: 'steering_group',
+  coordinatorConsumer: 'coordinator',
   bridgeConsumer: 'bridge',
   allOut: 'los.v1.to.>',
   allIn: 'los.v1.from.>',

@@ -86,7 +86,8 @@ export type TimelineKind =
 export interface TimelineEntry {
   at: string;
   kind: TimelineKind;
-  agency?: AgencyId | 'steering_group';
+  /** The agency concerned, or the steering group or coordinator when an event went to them. */
+  agency?: AgencyId | 'steering_group' | 'coordinator';
   text: string;
 }
 

@@ -20,6 +20,7 @@ import {
   OutboundData,
   SUBJECTS,
   SteeringData,
+  CoordinatorData,
   eventType,
   type InboundEventName,
   type OutboundEventName,
@@ -35,6 +36,7 @@ export const ASYNCAPI_FILE = 'asyncapi.yaml';
 const GENERATED_NOTE = `Generated from domain/events.ts by scripts/generate-contract.ts; do not edit. Regenerate with: ${REGENERATE_COMMAND}`;
 
 type SteeringEventName = keyof typeof SteeringData;
+type CoordinatorEventName = keyof typeof CoordinatorData;
 
 // Typed over every event name, so adding an event without saying what it means fails the typecheck.
 const OUTBOUND_SUMMARY: Record<OutboundEventName, string> = {
@@ -54,6 +56,9 @@ const OUTBOUND_SUMMARY: Record<OutboundEventName, string> = {
 const STEERING_SUMMARY: Record<SteeringEventName, string> = {
   deadline_missed: 'A deadline passed with a decision or answers still owed; the LOS steering group is told.',
 };
+const COORDINATOR_SUMMARY: Record<CoordinatorEventName, string> = {
+  decision_due: "A decision the coordinator owes is nearly due (at the reminder fraction of its deadline); the municipality's LOS coordinator is reminded.",
+};
 const INBOUND_SUMMARY: Record<InboundEventName, string> = {
   mandate_accepted: 'The agency takes part, naming the legal tools it brings and a contact function (a function, never a person).',
   mandate_declined: 'The agency does not take part, with a reason.',
@@ -63,7 +68,7 @@ const INBOUND_SUMMARY: Record<InboundEventName, string> = {
   outcome_reported: 'What the control led to in the end: at least one outcome, kind "none" if nothing.',
 };
 
-type Direction = 'to_agency' | 'to_steering_group' | 'from_agency';
+type Direction = 'to_agency' | 'to_steering_group' | 'to_coordinator' | 'from_agency';
 
 /** One event of the contract, as it appears on the wire. */
 export interface ContractEvent {
@@ -93,7 +98,8 @@ export function contractEvents(): ContractEvent[] {
       schema,
       summary: OUTBOUND_SUMMARY[name],
     })),
-    // activities/notify.ts names the steering event type `steering_<name>`; the subject keeps the bare name.
+    // activities/notify.ts names the steering and coordinator event types `steering_<name>` and
+    // `coordinator_<name>`; the subject keeps the bare name.
     ...entries(SteeringData).map(([name, schema]) => ({
       name,
       type: eventType(`steering_${name}`),
@@ -101,6 +107,14 @@ export function contractEvents(): ContractEvent[] {
       address: SUBJECTS.toSteeringGroup(name),
       schema,
       summary: STEERING_SUMMARY[name],
+    })),
+    ...entries(CoordinatorData).map(([name, schema]) => ({
+      name,
+      type: eventType(`coordinator_${name}`),
+      direction: 'to_coordinator' as const,
+      address: SUBJECTS.toCoordinator(name),
+      schema,
+      summary: COORDINATOR_SUMMARY[name],
     })),
     ...entries(InboundData).map(([name, schema]) => ({
       name,
@@ -171,9 +185,10 @@ function withoutDialect(schema: Record<string, unknown>): Record<string, unknown
   return rest;
 }
 
-const CHANNEL_PREFIX: Record<Direction, string> = { to_agency: 'toAgency', to_steering_group: 'toSteeringGroup', from_agency: 'fromAgency' };
+const CHANNEL_PREFIX: Record<Direction, string> = { to_agency: 'toAgency', to_steering_group: 'toSteeringGroup', to_coordinator: 'toCoordinator', from_agency: 'fromAgency' };
 const channelId = (event: ContractEvent) => `${CHANNEL_PREFIX[event.direction]}_${event.name}`;
-const messageId = (event: ContractEvent) => (event.direction === 'to_steering_group' ? `steering_${event.name}` : event.name);
+const MESSAGE_PREFIX: Record<Direction, string> = { to_agency: '', to_steering_group: 'steering_', to_coordinator: 'coordinator_', from_agency: '' };
+const messageId = (event: ContractEvent) => `${MESSAGE_PREFIX[event.direction]}${event.name}`;
 const DEAD_LETTER_ID = 'dead_letter_inbound';
 
 function repliesTo(answer: string): string | undefined {
@@ -194,6 +209,8 @@ function operationDescription(event: ContractEvent): string {
     }
     case 'to_steering_group':
       return `The engine tells the LOS steering group: ${event.summary}`;
+    case 'to_coordinator':
+      return `The engine tells the municipality's LOS coordinator: ${event.summary}`;
     case 'from_agency':
       return (
         `The bridge receives ${event.name}, a reply to ${repliesTo(event.name)}. The subject's agency is who speaks; ` +
@@ -208,6 +225,8 @@ function channelDescription(event: ContractEvent): string {
       return `Stored in stream ${SUBJECTS.streamOut}. Each agency reads only its own subjects, through its durable consumer ${SUBJECTS.agencyConsumer('{agency}')}.`;
     case 'to_steering_group':
       return `Stored in stream ${SUBJECTS.streamOut}; the steering group reads through the durable consumer ${SUBJECTS.steeringConsumer}.`;
+    case 'to_coordinator':
+      return `Stored in stream ${SUBJECTS.streamOut}; the coordinator's tools read through the durable consumer ${SUBJECTS.coordinatorConsumer}.`;
     case 'from_agency':
       return `Stored in stream ${SUBJECTS.streamIn}; an agency publishes only on its own subjects. The bridge reads through the durable consumer ${SUBJECTS.bridgeConsumer}.`;
   }

@@ -82,6 +82,14 @@ const scenarios: Record<string, { tip: TipInput; config?: OperationConfigInput; 
       await h.executeUpdate(assessUpdate, { args: [{ decision: 'dismiss', reason: 'Already handled by the Police.' }] });
     },
   },
+  'assessment-overdue': {
+    tip: tip('Assessment overdue: the coordinator decides only after the reminder and the escalation.', ['smuggling']),
+    config: { ...FAST, assessmentDeadline: '2s', reminderFraction: 0.5 },
+    drive: async (h) => {
+      await until(h, (s) => s.overdue);
+      await h.executeUpdate(assessUpdate, { args: [{ decision: 'dismiss', reason: 'Handled by the Police after all.' }] });
+    },
+  },
   'quorum-not-met': {
     tip: tip('Quorum not met: only customs and police are candidates.', ['smuggling']),
     config: { ...FAST, quorum: 3 },

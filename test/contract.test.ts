@@ -15,6 +15,7 @@ import {
   OutboundData,
   SUBJECTS,
   SteeringData,
+  CoordinatorData,
   eventType,
   type AgencyId,
   type InboundEventName,
@@ -200,6 +201,9 @@ const OUTBOUND_EXAMPLES: { [E in OutboundEventName]: z.input<(typeof OutboundDat
 const STEERING_EXAMPLES: { [E in keyof typeof SteeringData]: z.input<(typeof SteeringData)[E]> } = {
   deadline_missed: { operationId, deadline: 'findings', dueAt: answerBy, waitingFor: ['polisen', 'skatteverket'] },
 };
+const COORDINATOR_EXAMPLES: { [E in keyof typeof CoordinatorData]: z.input<(typeof CoordinatorData)[E]> } = {
+  decision_due: { operationId, decision: 'assessment', dueAt: answerBy },
+};
 const INBOUND_EXAMPLES: { [E in InboundEventName]: z.input<(typeof InboundData)[E]> } = {
   mandate_accepted: { correlation: correlation('mandate-1-skatteverket'), tools: ['staff register control'], contactFunction: 'kontrollenheten, personalliggare' },
   mandate_declined: { correlation: correlation('mandate-1-lansstyrelsen'), reason: 'A restaurant is not under our anti-money-laundering supervision.' },
@@ -210,8 +214,12 @@ const INBOUND_EXAMPLES: { [E in InboundEventName]: z.input<(typeof InboundData)[
 };
 
 function exampleFor(event: ContractEvent): Json {
-  const examples: Record<string, unknown> =
-    event.direction === 'to_agency' ? OUTBOUND_EXAMPLES : event.direction === 'from_agency' ? INBOUND_EXAMPLES : STEERING_EXAMPLES;
+  const examples: Record<string, unknown> = {
+    to_agency: OUTBOUND_EXAMPLES,
+    from_agency: INBOUND_EXAMPLES,
+    to_steering_group: STEERING_EXAMPLES,
+    to_coordinator: COORDINATOR_EXAMPLES,
+  }[event.direction];
   return structuredClone(examples[event.name]) as Json;
 }
 
@@ -220,6 +228,7 @@ const BROKEN: { type: string; why: string; data: unknown }[] = [
   { type: eventType('mandate_requested'), why: 'an unknown activity category', data: { ...OUTBOUND_EXAMPLES.mandate_requested, categories: ['arson'] } },
   { type: eventType('mandate_requested'), why: 'a deadline that is not a date-time', data: { ...OUTBOUND_EXAMPLES.mandate_requested, answerBy: 'next Friday' } },
   { type: eventType('briefing'), why: 'a lead that is not an agency', data: { ...OUTBOUND_EXAMPLES.briefing, action: { ...action, lead: 'fbi' } } },
+  { type: eventType('coordinator_decision_due'), why: 'a decision that is not the coordinator’s', data: { ...COORDINATOR_EXAMPLES.decision_due, decision: 'lunch' } },
   { type: eventType('steering_deadline_missed'), why: 'an unknown kind of deadline', data: { ...STEERING_EXAMPLES.deadline_missed, deadline: 'lunch' } },
   { type: eventType('mandate_accepted'), why: 'no legal tools', data: { ...INBOUND_EXAMPLES.mandate_accepted, tools: [] } },
   { type: eventType('mandate_accepted'), why: 'a one-letter contact function', data: { ...INBOUND_EXAMPLES.mandate_accepted, contactFunction: 'x' } },
@@ -261,11 +270,12 @@ describe('generated contract files', () => {
     expect(generateContract()).toEqual(generateContract());
   });
 
-  it('cover every outbound, steering and inbound event, plus the envelope and the AsyncAPI document', () => {
+  it('cover every outbound, steering, coordinator and inbound event, plus the envelope and the AsyncAPI document', () => {
     const paths = generateContract().map((file) => file.path);
     const expected = [
       ...Object.keys(OutboundData).map((name) => schemaFileFor(eventType(name))),
       ...Object.keys(SteeringData).map((name) => schemaFileFor(eventType(`steering_${name}`))),
+      ...Object.keys(CoordinatorData).map((name) => schemaFileFor(eventType(`coordinator_${name}`))),
       ...Object.keys(InboundData).map((name) => schemaFileFor(eventType(name))),
       ENVELOPE_SCHEMA_FILE,
       ASYNCAPI_FILE,
@@ -342,7 +352,7 @@ describe('payload schemas', () => {
   });
 
   it('requires data.correlation with operationId and requestId on every event an agency sends or receives', () => {
-    for (const event of events.filter((e) => e.direction !== 'to_steering_group')) {
+    for (const event of events.filter((e) => e.direction === 'to_agency' || e.direction === 'from_agency')) {
       const schema = readJson(schemaFileFor(event.type));
       const correlationSchema = (schema.properties as Record<string, Json>).correlation!;
       expect(schema.required, event.type).toContain('correlation');
@@ -449,7 +459,7 @@ function writeRunnableSample(dir: string): string {
 describe('integration guide', () => {
   it('names every event, its CloudEvents type and its subject', () => {
     const text = guide();
-    const names = [...Object.keys(OutboundData), ...Object.keys(InboundData), ...Object.keys(SteeringData)];
+    const names = [...Object.keys(OutboundData), ...Object.keys(InboundData), ...Object.keys(SteeringData), ...Object.keys(CoordinatorData)];
     const wanted = [
       ...names.map((name) => `\`${name}\``),
       ...events.flatMap((event) => [event.type, `\`${event.address}\``]),

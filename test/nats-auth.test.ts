@@ -229,7 +229,7 @@ describe('need to know, enforced by nats-server', () => {
 
     const consumers: string[] = [];
     for await (const c of (await engine.jetstreamManager()).consumers.list(SUBJECTS.streamOut)) consumers.push(c.name);
-    expect(consumers.sort()).toEqual([...AGENCIES.map((a) => SUBJECTS.agencyConsumer(a)), SUBJECTS.steeringConsumer].sort());
+    expect(consumers.sort()).toEqual([...AGENCIES.map((a) => SUBJECTS.agencyConsumer(a)), SUBJECTS.steeringConsumer, SUBJECTS.coordinatorConsumer].sort());
   });
 
   it('lets the bridge, as the engine user, read an answer and dead-letter it when its operation is unknown', async () => {

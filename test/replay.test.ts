@@ -18,7 +18,7 @@ describe('replay of recorded histories', () => {
   it('has a recorded history for every representative path', () => {
     expect(Object.keys(manifest).sort()).toEqual(files);
     const scenarios = new Set(files.map((f) => manifest[f]!.scenario));
-    expect([...scenarios].sort()).toEqual(['called-off-and-rescheduled', 'continue-as-new', 'dismissed', 'full-lifecycle', 'quorum-not-met', 'reinspection']);
+    expect([...scenarios].sort()).toEqual(['assessment-overdue', 'called-off-and-rescheduled', 'continue-as-new', 'dismissed', 'full-lifecycle', 'quorum-not-met', 'reinspection']);
     expect(files.filter((f) => f.startsWith('continue-as-new.run')).length).toBeGreaterThan(1);
   });
 

@@ -1,4 +1,5 @@
 import { WorkflowUpdateFailedError } from '@temporalio/client';
+import type { Subscription } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../coordinator/index.js';
 import { SUBJECTS, type AgencyId } from '../domain/index.js';
@@ -14,6 +15,14 @@ beforeAll(async () => {
 afterAll(async () => {
   await engine?.stop();
 });
+
+async function nextMessage(subscription: Subscription): Promise<{ type: string; source: string; subject: string; time: string; data: { operationId: string; decision: string; dueAt: string } }> {
+  for await (const msg of subscription) {
+    subscription.unsubscribe();
+    return msg.json();
+  }
+  throw new Error('the subscription ended without a message');
+}
 
 async function rejection(promise: Promise<unknown>): Promise<string> {
   try {
@@ -68,12 +77,14 @@ describe('operation workflow', () => {
     await handle.terminate('test done');
   });
 
-  it('reminds, then escalates to the steering group when the assessment deadline passes, and stays in assessment', async () => {
+  it('reminds the coordinator, then escalates to the steering group when the assessment deadline passes, and stays in assessment', async () => {
+    const coordinator = engine.nc.subscribe(SUBJECTS.toCoordinator('>'));
     const steering = engine.nc.subscribe('los.v1.to.steering_group.>');
     const { handle, operationId } = await engine.register(sampleTip(), { config: { assessmentDeadline: '2s', reminderFraction: 0.5 } });
     const state = await eventually(() => handle.query(stateQuery), (s) => s.overdue, 15_000);
     expect(state.phase).toBe('assessment');
-    const kinds = (await handle.query(timelineQuery)).map((e) => e.kind);
+    const timeline = await handle.query(timelineQuery);
+    const kinds = timeline.map((e) => e.kind);
     expect(kinds.indexOf('reminder')).toBeGreaterThan(-1);
     expect(kinds.indexOf('escalated')).toBeGreaterThan(kinds.indexOf('reminder'));
     const described = await handle.describe();
@@ -85,6 +96,11 @@ describe('operation workflow', () => {
       break;
     }
     steering.unsubscribe();
+    // The reminder went out to the coordinator's subject, before the deadline, naming the decision owed.
+    const reminder = await nextMessage(coordinator);
+    expect(reminder).toMatchObject({ type: 'se.los.coordinator.decision.due.v1', source: '/los/umea', subject: operationId, data: { operationId, decision: 'assessment' } });
+    expect(Date.parse(reminder.time)).toBeLessThan(Date.parse(reminder.data.dueAt));
+    expect(timeline.find((e) => e.kind === 'reminder')).toMatchObject({ agency: 'coordinator', text: 'assessment decision still owed; coordinator reminded' });
     // The decision is still owed and still accepted after escalation.
     await handle.executeUpdate(assessUpdate, { args: [{ decision: 'dismiss', reason: 'No indication of organised crime after all.' }] });
     expect(await handle.result()).toMatchObject({ phase: 'dismissed', endReason: 'No indication of organised crime after all.' });

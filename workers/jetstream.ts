@@ -3,7 +3,7 @@ import { SUBJECTS } from '../domain/index.js';
 
 /**
  * The JetStream topology, created idempotently by whichever engine process starts first.
- * - LOS_OUT: every event to agencies and the steering group; each reader has its own durable consumer.
+ * - LOS_OUT: every event to agencies, the steering group and the coordinator; each reader has its own durable consumer.
  * - LOS_IN: every answer from agencies; the bridge is its only reader.
  * - LOS_DEAD_LETTER: what could not be applied, with the reason; nothing is dropped silently.
  */
@@ -68,7 +68,8 @@ export async function ensureTopology(jsm: JetStreamManager, options: TopologyOpt
   for (const agency of options.agencies) {
     await consumer(SUBJECTS.streamOut, SUBJECTS.agencyConsumer(agency), `los.v1.to.${agency}.>`, agencyMaxDeliver);
   }
-  await consumer(SUBJECTS.streamOut, SUBJECTS.steeringConsumer, 'los.v1.to.steering_group.>', agencyMaxDeliver);
+  await consumer(SUBJECTS.streamOut, SUBJECTS.steeringConsumer, SUBJECTS.toSteeringGroup('>'), agencyMaxDeliver);
+  await consumer(SUBJECTS.streamOut, SUBJECTS.coordinatorConsumer, SUBJECTS.toCoordinator('>'), agencyMaxDeliver);
   // The bridge dead-letters permanent failures itself; a passing one (Temporal down) must be retried for as
   // long as it lasts, so its deliveries are unbounded.
   await consumer(SUBJECTS.streamIn, SUBJECTS.bridgeConsumer, SUBJECTS.allIn, -1);

@@ -4,6 +4,7 @@ import {
   condition,
   continueAsNew,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -12,7 +13,7 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { z } from 'zod';
-import type { AgencyNotice, NotifyActivities, SteeringNotice } from '../activities/index.js';
+import type { AgencyNotice, CoordinatorNotice, NotifyActivities, SteeringNotice } from '../activities/index.js';
 import {
   AssessmentDecision,
   CallOffAction,
@@ -83,7 +84,16 @@ const NOTIFY_OPTIONS = {
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 } as const satisfies ActivityOptions;
 
-const { notifyAgency, notifySteeringGroup } = proxyActivities<NotifyActivities>(NOTIFY_OPTIONS);
+const { notifyAgency, notifySteeringGroup, notifyCoordinator } = proxyActivities<NotifyActivities>(NOTIFY_OPTIONS);
+
+/**
+ * Patch markers (see README, "Changing workflow code"). Operations that passed the marked point before the
+ * change replay the old path; new ones take the new path.
+ */
+const PATCHES = {
+  /** The assessment reminder goes out to the coordinator's subject, not only onto the timeline. */
+  coordinatorReminder: 'coordinator-reminder-v1',
+} as const;
 
 /**
  * The workflow sandbox replaces Date with the time of the current workflow task, identical on replay, so
@@ -281,6 +291,19 @@ export async function losOperation(input: OperationInput): Promise<OperationResu
     };
     const receipt = await notifySteeringGroup.executeWithOptions({ ...NOTIFY_OPTIONS, summary: `${deadline} deadline missed → steering group` }, [notice]);
     record('escalated', `${deadline} deadline passed; steering group told${receipt.duplicate ? ' (already delivered)' : ''}`, 'steering_group');
+  };
+
+  const remindCoordinator = async (decision: 'assessment', dueAt: string) => {
+    const notice: CoordinatorNotice = {
+      operationId,
+      municipality,
+      event: 'decision_due',
+      eventId: `${operationId}.${decision}.decision_due`,
+      time: iso(nowMs()),
+      data: { operationId, decision, dueAt },
+    };
+    const receipt = await notifyCoordinator.executeWithOptions({ ...NOTIFY_OPTIONS, summary: `${decision} decision due → coordinator` }, [notice]);
+    record('reminder', `${decision} decision still owed; coordinator reminded${receipt.duplicate ? ' (already delivered)' : ''}`, 'coordinator');
   };
 
   const pendingOf = (awaiting: Awaiting) => [...pending.values()].filter((p) => p.awaiting === awaiting);
@@ -638,7 +661,10 @@ export async function losOperation(input: OperationInput): Promise<OperationResu
       const result = await awaitWithDeadline(
         decided,
         'assessment',
-        async () => record('reminder', 'assessment decision still owed'),
+        async () => {
+          if (!patched(PATCHES.coordinatorReminder)) return record('reminder', 'assessment decision still owed');
+          await remindCoordinator('assessment', memory.deadline!.dueAt);
+        },
         async () => {
           // Escalated, never silently closed: the decision is still owed.
           await escalate('assessment', memory.deadline!.dueAt, ['coordinator']);
