@@ -14,6 +14,12 @@ export interface AgencyBehaviour {
   outcomes?: Outcome[];
   /** Stay silent on these requests, to exercise deadlines. */
   ignore?: ReadonlyArray<ReceivedEvent['name']>;
+  /**
+   * How long the agency's system works on each event before it answers and acknowledges, drawn at random
+   * between min and max milliseconds; the default answers at once. A fault in that window leaves the
+   * event unacknowledged, so it is delivered again.
+   */
+  thinkMs?: { min: number; max: number };
 }
 
 export interface SimulatedAgency {
@@ -37,16 +43,22 @@ export async function startSimulatedAgency(agency: AgencyId, behaviour: AgencyBe
     ...(options.credentials ? { credentials: options.credentials } : {}),
   });
   const received: ReceivedEvent[] = [];
-  const seen = (event: ReceivedEvent) => {
+  const think = behaviour.thinkMs;
+  const seen = async (event: ReceivedEvent) => {
     received.push(event);
     options.onEvent?.(agency, event);
+    if (think) await new Promise((resolveLater) => setTimeout(resolveLater, think.min + Math.random() * (think.max - think.min)));
     return !(behaviour.ignore ?? []).includes(event.name);
+  };
+  /** Events that need no answer are only noted. */
+  const noteOnly = async (event: ReceivedEvent) => {
+    await seen(event);
   };
   const answered = (answer: string, operationId: string, detail?: string) => options.onAnswer?.(agency, answer, operationId, detail);
 
   client
     .on('mandate_requested', async (event) => {
-      if (!seen(event)) return;
+      if (!(await seen(event))) return;
       if (behaviour.mandate.accept) {
         await client.accept(event, {
           tools: event.data.tools.length > 0 ? event.data.tools : ['general_supervision'],
@@ -59,33 +71,33 @@ export async function startSimulatedAgency(agency: AgencyId, behaviour: AgencyBe
       }
     })
     .on('information_requested', async (event) => {
-      if (!seen(event)) return;
+      if (!(await seen(event))) return;
       await client.provideInformation(event, 'Registered activity matches; no open cases that require holding back.');
       answered('information_provided', event.operationId);
     })
     .on('briefing', async (event) => {
-      if (!seen(event)) return;
+      if (!(await seen(event))) return;
       await client.confirmReadiness(event, { staff: 2 });
       answered('readiness_confirmed', event.operationId);
     })
-    .on('action_started', (event) => void seen(event))
+    .on('action_started', noteOnly)
     .on('findings_requested', async (event) => {
-      if (!seen(event)) return;
+      if (!(await seen(event))) return;
       const findings = behaviour.findings ?? { text: 'Inspection carried out; nothing to remark.', sanctions: [] };
       await client.reportFindings(event, { findings: findings.text, sanctions: findings.sanctions });
       answered('findings_reported', event.operationId);
     })
     .on('outcome_requested', async (event) => {
-      if (!seen(event)) return;
+      if (!(await seen(event))) return;
       await client.reportOutcome(event, behaviour.outcomes && behaviour.outcomes.length > 0 ? behaviour.outcomes : [{ kind: 'none' }]);
       answered('outcome_reported', event.operationId);
     })
-    .on('action_rescheduled', (event) => void seen(event))
-    .on('action_called_off', (event) => void seen(event))
-    .on('reminder', (event) => void seen(event))
-    .on('second_wave_notice', (event) => void seen(event))
-    .on('operation_closed', (event) => void seen(event))
-    .on('operation_cancelled', (event) => void seen(event));
+    .on('action_rescheduled', noteOnly)
+    .on('action_called_off', noteOnly)
+    .on('reminder', noteOnly)
+    .on('second_wave_notice', noteOnly)
+    .on('operation_closed', noteOnly)
+    .on('operation_cancelled', noteOnly);
   await client.start();
 
   return { agency, received, stop: () => client.close() };

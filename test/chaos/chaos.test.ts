@@ -6,7 +6,7 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_BEHAVIOURS, startSimulatedAgency, defaultBehaviour, type SimulatedAgency } from '../../agencies/index.js';
+import { defaultBehaviour, startSimulatedAgency, type SimulatedAgency } from '../../agencies/index.js';
 import { loadCatalogueFile, registerTip } from '../../coordinator/index.js';
 import { AGENCY_IDS, type AgencyId, type OperationState, type TipInput } from '../../domain/index.js';
 import { freePort, startNatsServer, startTemporalDevServer, type NatsServer, type TemporalDevServer } from '../../scripts/dev-stack.js';
@@ -129,7 +129,8 @@ describe('chaos', () => {
     bridge = await startBridge({ nc, client, retryDelayMs: 500, applyTimeoutMs: 5_000 });
     watcher = await startDeadLetterWatcher({ nc });
     for (const agency of AGENCY_IDS) {
-      agencies.set(agency, await startSimulatedAgency(agency, DEMO_BEHAVIOURS[agency] ?? defaultBehaviour(agency), { servers: nats.url }));
+      // Each event takes its agency a moment, so that faults also catch events received but not yet acknowledged.
+      agencies.set(agency, await startSimulatedAgency(agency, { ...defaultBehaviour(agency), thinkMs: { min: 20, max: 250 } }, { servers: nats.url }));
     }
     startWorker();
   });
