@@ -60,6 +60,12 @@ describe('worker process', () => {
     );
   });
 
+  it('stops with exit code 2, naming the namespace, when the Temporal namespace does not exist: waiting cannot fix that', async () => {
+    const worker = startWorkerProcess({ ...baseEnv(), TEMPORAL_NAMESPACE: 'no-such-namespace' });
+    expect(await worker.exited).toBe(2);
+    expect(worker.output()).toMatch(/^los worker failed: Namespace no-such-namespace was not found/m);
+  });
+
   it('serves Prometheus metrics, drains on SIGTERM without losing an activity, and logs no personal data', async () => {
     const metricsPort = await freePort();
     const first = startWorkerProcess({ ...baseEnv(), METRICS_BIND_ADDRESS: `127.0.0.1:${metricsPort}` });

@@ -12,7 +12,7 @@ import { readEngineEnv } from './config.js';
 import { startDeadLetterWatcher } from './deadLetters.js';
 import { ensureTopology } from './jetstream.js';
 import { createLogger, temporalLogger } from './logger.js';
-import { connectEngineNats, untilReady } from './startup.js';
+import { connectEngineNats, misconfigured, untilReady } from './startup.js';
 import { createOperationWorker, WORKFLOWS_PATH } from './worker.js';
 
 async function main() {
@@ -39,7 +39,7 @@ async function main() {
     name: `los-${role}`,
     ...(env.NATS_USER ? { user: env.NATS_USER, pass: env.NATS_PASSWORD ?? '' } : {}),
   });
-  await untilReady('JetStream topology', async () => ensureTopology(await nc.jetstreamManager(), { agencies: catalogue.agencies.map((a) => a.id) }), logger);
+  await untilReady('JetStream topology', async () => ensureTopology(await nc.jetstreamManager(), { agencies: catalogue.agencies.map((a) => a.id) }), logger, { permanent: misconfigured.nats });
 
   if (role === 'worker') {
     // Bundled once, so that waiting for Temporal below does not bundle again on every try.
@@ -59,6 +59,7 @@ async function main() {
           maxCachedWorkflows: env.MAX_CACHED_WORKFLOWS,
         }),
       logger,
+      { permanent: misconfigured.temporal },
     );
     logger.info({ taskQueue: worker.options.taskQueue, metrics: env.METRICS_BIND_ADDRESS ?? null }, 'worker started');
     await worker.run();

@@ -12,9 +12,20 @@ export interface RetryOptions {
   maxDelayMs?: number;
   /** Give up after this long (default: never). */
   giveUpAfterMs?: number;
+  /** A failure no wait can fix (a wrong namespace, a refused permission): rethrown at once. */
+  permanent?: (err: Error) => boolean;
 }
 
-/** Runs `attempt` until it succeeds, logging each failure (the message only) with what was being tried. */
+/** Failures of configuration rather than availability, as Temporal and nats-server word them. */
+export const misconfigured = {
+  temporal: (err: Error) => /namespace .* not found|permission ?denied|unauthenticated|unauthori[sz]ed/i.test(err.message),
+  nats: (err: Error) => /permissions? violation|authori[sz]ation/i.test(err.message),
+};
+
+/**
+ * Runs `attempt` until it succeeds, logging each failure (the message only) with what was being tried. A
+ * failure `options.permanent` recognises ends the wait at once.
+ */
 export async function untilReady<T>(what: string, attempt: () => Promise<T>, logger: EngineLogger, options: RetryOptions = {}): Promise<T> {
   const started = Date.now();
   let delay = options.initialDelayMs ?? 250;
@@ -22,6 +33,7 @@ export async function untilReady<T>(what: string, attempt: () => Promise<T>, log
     try {
       return await attempt();
     } catch (err) {
+      if (options.permanent?.(err as Error)) throw err;
       if (options.giveUpAfterMs !== undefined && Date.now() - started + delay > options.giveUpAfterMs) throw err;
       logger.warn({ what, tries, retryInMs: delay, error: (err as Error).message }, 'not ready yet, retrying');
       await new Promise((resolve) => setTimeout(resolve, delay));
