@@ -80,6 +80,16 @@ describe('full LOS lifecycle', () => {
       expect.stringMatching(/^mandate declined: /),
     ]);
 
+    // The record reads in order: an agency's first answer comes after its mandate request went out, and
+    // every notification on the record was delivered (none is left "sending").
+    for (const agency of [...participants, ...declined]) {
+      const notified = timeline.findIndex((e) => e.kind === 'notified' && e.agency === agency && e.text === 'mandate_requested');
+      const answered = timeline.findIndex((e) => e.kind === 'answer' && e.agency === agency);
+      expect(notified, agency).toBeGreaterThan(-1);
+      expect(answered, agency).toBeGreaterThan(notified);
+    }
+    expect(timeline.filter((e) => e.kind === 'notified' && e.text.endsWith('(sending)'))).toEqual([]);
+
     // Each agency received exactly the events it should, each once.
     const expectedFor = (agency: AgencyId): string[] => {
       if (participants.includes(agency)) return ['mandate_requested', 'briefing', 'action_started', 'findings_requested', 'outcome_requested', 'operation_closed'];

@@ -168,8 +168,10 @@ export async function losOperation(input: OperationInput): Promise<OperationResu
   const seenAnswerIds = new Set<string>(memory.seenAnswerIds);
 
   // --- the record and what operators see -----------------------------------------------------------------
-  const record = (kind: TimelineKind, text: string, agency?: TimelineEntry['agency']) => {
-    memory.timeline.push({ at: iso(nowMs()), kind, text, ...(agency ? { agency } : {}) });
+  const record = (kind: TimelineKind, text: string, agency?: TimelineEntry['agency']): TimelineEntry => {
+    const entry: TimelineEntry = { at: iso(nowMs()), kind, text, ...(agency ? { agency } : {}) };
+    memory.timeline.push(entry);
+    return entry;
   };
 
   const involvedAgencies = () => [...new Set([...agencies.keys(), ...memory.secondWave])].sort();
@@ -261,8 +263,11 @@ export async function losOperation(input: OperationInput): Promise<OperationResu
       time: iso(nowMs()),
       data,
     };
+    // On the record when it is sent, so that an agency's immediate answer never appears above it; the entry
+    // says "sending" until JetStream has stored the event.
+    const entry = record('notified', `${event} (sending)`, agency);
     const receipt = await notifyAgency.executeWithOptions({ ...NOTIFY_OPTIONS, summary: `${event.replace(/_/g, ' ')} → ${agency}` }, [notice]);
-    record('notified', `${event}${receipt.duplicate ? ' (already delivered)' : ''}`, agency);
+    entry.text = `${event}${receipt.duplicate ? ' (already delivered)' : ''}`;
   };
 
   const notifyAll = (targets: AgencyId[], send: (agency: AgencyId) => Promise<void>) => Promise.all(targets.map(send));
@@ -662,8 +667,8 @@ export async function losOperation(input: OperationInput): Promise<OperationResu
         decided,
         'assessment',
         async () => {
-          if (!patched(PATCHES.coordinatorReminder)) return record('reminder', 'assessment decision still owed');
-          await remindCoordinator('assessment', memory.deadline!.dueAt);
+          if (patched(PATCHES.coordinatorReminder)) await remindCoordinator('assessment', memory.deadline!.dueAt);
+          else record('reminder', 'assessment decision still owed');
         },
         async () => {
           // Escalated, never silently closed: the decision is still owed.
