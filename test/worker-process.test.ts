@@ -31,8 +31,8 @@ interface RunningWorker {
   exited: Promise<number | null>;
 }
 
-function startWorkerProcess(env: Record<string, string>): RunningWorker {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts', 'worker'], {
+function startWorkerProcess(env: Record<string, string>, role: 'worker' | 'bridge' = 'worker'): RunningWorker {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts', role], {
     cwd: PROJECT_ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -135,6 +135,26 @@ describe('worker process', () => {
       worker.child.kill('SIGKILL');
       for (const server of servers.reverse()) await server.stop();
       rmSync(scratch, { recursive: true, force: true });
+    }
+  });
+
+  it('the bridge reports itself unhealthy while nats-server is away, and healthy again once it is back', async () => {
+    const healthPort = await freePort();
+    const bridge = startWorkerProcess({ ...baseEnv(), HEALTH_BIND_ADDRESS: `127.0.0.1:${healthPort}` }, 'bridge');
+    const status = async () => (await fetch(`http://127.0.0.1:${healthPort}/healthz`).catch(() => undefined))?.status ?? 0;
+    try {
+      await eventually(status, (code) => code === 200, 60_000);
+      const resumeNats = await engine.pauseNats();
+      try {
+        await eventually(status, (code) => code === 503, 20_000);
+      } finally {
+        await resumeNats();
+      }
+      await eventually(status, (code) => code === 200, 30_000);
+      bridge.child.kill('SIGTERM');
+      expect(await bridge.exited).toBe(0);
+    } finally {
+      bridge.child.kill('SIGKILL');
     }
   });
 });

@@ -12,7 +12,7 @@ import { readEngineEnv } from './config.js';
 import { startDeadLetterWatcher } from './deadLetters.js';
 import { ensureTopology } from './jetstream.js';
 import { createLogger, temporalLogger } from './logger.js';
-import { connectEngineNats, misconfigured, untilReady } from './startup.js';
+import { connectEngineNats, misconfigured, trackNatsConnection, untilReady } from './startup.js';
 import { createOperationWorker, WORKFLOWS_PATH } from './worker.js';
 
 async function main() {
@@ -79,7 +79,9 @@ async function main() {
     onDeadLetter: (_reason, subject) => logger.warn({ subject }, 'answer dead-lettered'),
   });
   const watcher = await startDeadLetterWatcher({ nc, onDeadLetter: (_reason, subject) => logger.warn({ subject }, 'delivery dead-lettered') });
-  const health = env.HEALTH_BIND_ADDRESS ? serveHealth(env.HEALTH_BIND_ADDRESS, () => !nc.isClosed()) : undefined;
+  // Unhealthy while nats-server is out of reach: the bridge keeps reconnecting, and an orchestrator can see it.
+  const natsConnected = trackNatsConnection(nc);
+  const health = env.HEALTH_BIND_ADDRESS ? serveHealth(env.HEALTH_BIND_ADDRESS, natsConnected) : undefined;
   logger.info('bridge started');
   await new Promise<void>((resolveStop) => {
     process.once('SIGTERM', () => resolveStop());
