@@ -16,8 +16,8 @@ export interface AgencyBehaviour {
   ignore?: ReadonlyArray<ReceivedEvent['name']>;
   /**
    * How long the agency's system works on each event before it answers and acknowledges, drawn at random
-   * between min and max milliseconds; the default answers at once. A fault in that window leaves the
-   * event unacknowledged, so it is delivered again.
+   * between min and max milliseconds; the default answers at once. The chaos suite uses it so that faults
+   * also land while events are being worked on.
    */
   thinkMs?: { min: number; max: number };
 }

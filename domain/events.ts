@@ -155,6 +155,8 @@ export const CoordinatorData = {
     dueAt: IsoTime,
   }),
 } as const;
+/** The decisions the coordinator is reminded of. */
+export type DueDecision = z.infer<typeof CoordinatorData.decision_due>['decision'];
 
 export const SUBJECTS = {
   streamOut: 'LOS_OUT',

@@ -87,43 +87,36 @@ function entries<K extends string, V>(record: Record<K, V>): [K, V][] {
   return Object.entries(record) as [K, V][];
 }
 
+/**
+ * What tells the directions apart on the wire. activities/notify.ts names the steering and coordinator event
+ * types `steering_<name>` and `coordinator_<name>`; the subject keeps the bare name.
+ */
+const MESSAGE_PREFIX: Record<Direction, string> = { to_agency: '', to_steering_group: 'steering_', to_coordinator: 'coordinator_', from_agency: '' };
+const ADDRESS: Record<Direction, (name: string) => string> = {
+  to_agency: (name) => SUBJECTS.toAgency('{agency}', name),
+  to_steering_group: (name) => SUBJECTS.toSteeringGroup(name),
+  to_coordinator: (name) => SUBJECTS.toCoordinator(name),
+  from_agency: (name) => SUBJECTS.fromAgency('{agency}', name),
+};
+
+function eventsOf<K extends string>(data: Record<K, z.ZodObject>, direction: Direction, summaries: Record<K, string>): ContractEvent[] {
+  return entries(data).map(([name, schema]) => ({
+    name,
+    type: eventType(`${MESSAGE_PREFIX[direction]}${name}`),
+    direction,
+    address: ADDRESS[direction](name),
+    schema,
+    summary: summaries[name],
+  }));
+}
+
 /** Every event in the contract, in the order domain/events.ts declares them. */
 export function contractEvents(): ContractEvent[] {
   return [
-    ...entries(OutboundData).map(([name, schema]) => ({
-      name,
-      type: eventType(name),
-      direction: 'to_agency' as const,
-      address: SUBJECTS.toAgency('{agency}', name),
-      schema,
-      summary: OUTBOUND_SUMMARY[name],
-    })),
-    // activities/notify.ts names the steering and coordinator event types `steering_<name>` and
-    // `coordinator_<name>`; the subject keeps the bare name.
-    ...entries(SteeringData).map(([name, schema]) => ({
-      name,
-      type: eventType(`steering_${name}`),
-      direction: 'to_steering_group' as const,
-      address: SUBJECTS.toSteeringGroup(name),
-      schema,
-      summary: STEERING_SUMMARY[name],
-    })),
-    ...entries(CoordinatorData).map(([name, schema]) => ({
-      name,
-      type: eventType(`coordinator_${name}`),
-      direction: 'to_coordinator' as const,
-      address: SUBJECTS.toCoordinator(name),
-      schema,
-      summary: COORDINATOR_SUMMARY[name],
-    })),
-    ...entries(InboundData).map(([name, schema]) => ({
-      name,
-      type: eventType(name),
-      direction: 'from_agency' as const,
-      address: SUBJECTS.fromAgency('{agency}', name),
-      schema,
-      summary: INBOUND_SUMMARY[name],
-    })),
+    ...eventsOf(OutboundData, 'to_agency', OUTBOUND_SUMMARY),
+    ...eventsOf(SteeringData, 'to_steering_group', STEERING_SUMMARY),
+    ...eventsOf(CoordinatorData, 'to_coordinator', COORDINATOR_SUMMARY),
+    ...eventsOf(InboundData, 'from_agency', INBOUND_SUMMARY),
   ];
 }
 
@@ -187,7 +180,6 @@ function withoutDialect(schema: Record<string, unknown>): Record<string, unknown
 
 const CHANNEL_PREFIX: Record<Direction, string> = { to_agency: 'toAgency', to_steering_group: 'toSteeringGroup', to_coordinator: 'toCoordinator', from_agency: 'fromAgency' };
 const channelId = (event: ContractEvent) => `${CHANNEL_PREFIX[event.direction]}_${event.name}`;
-const MESSAGE_PREFIX: Record<Direction, string> = { to_agency: '', to_steering_group: 'steering_', to_coordinator: 'coordinator_', from_agency: '' };
 const messageId = (event: ContractEvent) => `${MESSAGE_PREFIX[event.direction]}${event.name}`;
 const DEAD_LETTER_ID = 'dead_letter_inbound';
 

@@ -13,6 +13,8 @@ import { findNatsServer, startNatsServer, type NatsServer } from '../scripts/dev
 import { PROJECT_ROOT } from '../scripts/temporal-cli.js';
 import { DEFAULT_ENGINE_USER, ENGINE_PASSWORD_ENV, agencyPasswordEnv, loadNatsPasswords, natsAuthConfig } from '../workers/natsAuth.js';
 import { ORIGINAL_SUBJECT_HEADER, ensureTopology, startBridge } from '../workers/index.js';
+import { createLogger } from '../workers/logger.js';
+import { misconfigured, untilReady } from '../workers/startup.js';
 import { eventually, readStream } from './engine.js';
 
 /**
@@ -230,6 +232,18 @@ describe('need to know, enforced by nats-server', () => {
     const consumers: string[] = [];
     for await (const c of (await engine.jetstreamManager()).consumers.list(SUBJECTS.streamOut)) consumers.push(c.name);
     expect(consumers.sort()).toEqual([...AGENCIES.map((a) => SUBJECTS.agencyConsumer(a)), SUBJECTS.steeringConsumer, SUBJECTS.coordinatorConsumer].sort());
+  });
+
+  it('stops an engine process given an agency user at once, instead of waiting for rights it will never get', async () => {
+    const { nc } = await connectAs('polisen');
+    const warnings: string[] = [];
+    const logger = createLogger({ destination: { write: (line: string) => void warnings.push(line) } });
+    const setup = untilReady('JetStream topology', async () => ensureTopology(await nc.jetstreamManager(), { agencies: AGENCIES }), logger, {
+      permanent: misconfigured.nats,
+    });
+    const outcome = await Promise.race([setup.then(() => 'set up', (err: unknown) => err), new Promise((resolveLater) => setTimeout(() => resolveLater('still waiting'), 5_000))]);
+    expect(outcome).toMatchObject(VIOLATION);
+    expect(warnings).toEqual([]);
   });
 
   it('lets the bridge, as the engine user, read an answer and dead-letter it when its operation is unknown', async () => {

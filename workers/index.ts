@@ -8,5 +8,4 @@ export type { TopologyOptions } from './jetstream.js';
 export { startDeadLetterWatcher } from './deadLetters.js';
 export type { DeadLetterWatcher } from './deadLetters.js';
 export { ADVISORY_STREAM, DEAD_LETTER_WATCHER } from './jetstream.js';
-export { connectEngineNats, misconfigured, untilReady } from './startup.js';
-export type { RetryOptions } from './startup.js';
+export { connectEngineNats } from './startup.js';

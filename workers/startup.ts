@@ -7,11 +7,6 @@ import { connect, Events, type ConnectionOptions, type NatsConnection } from 'na
 import type { EngineLogger } from './logger.js';
 
 export interface RetryOptions {
-  /** First pause after a failure; it doubles up to `maxDelayMs`. */
-  initialDelayMs?: number;
-  maxDelayMs?: number;
-  /** Give up after this long (default: never). */
-  giveUpAfterMs?: number;
   /** A failure no wait can fix (a wrong namespace, a refused permission): rethrown at once. */
   permanent?: (err: Error) => boolean;
 }
@@ -27,17 +22,16 @@ export const misconfigured = {
  * failure `options.permanent` recognises ends the wait at once.
  */
 export async function untilReady<T>(what: string, attempt: () => Promise<T>, logger: EngineLogger, options: RetryOptions = {}): Promise<T> {
-  const started = Date.now();
-  let delay = options.initialDelayMs ?? 250;
+  // The pause doubles from a quarter second up to five seconds, and the wait has no end.
+  let delay = 250;
   for (let tries = 1; ; tries++) {
     try {
       return await attempt();
     } catch (err) {
       if (options.permanent?.(err as Error)) throw err;
-      if (options.giveUpAfterMs !== undefined && Date.now() - started + delay > options.giveUpAfterMs) throw err;
       logger.warn({ what, tries, retryInMs: delay, error: (err as Error).message }, 'not ready yet, retrying');
       await new Promise((resolve) => setTimeout(resolve, delay));
-      delay = Math.min(delay * 2, options.maxDelayMs ?? 5_000);
+      delay = Math.min(delay * 2, 5_000);
     }
   }
 }

@@ -47,6 +47,7 @@ import {
   type Deadline,
   type OperationState,
   type DecisionReceipt,
+  type DueDecision,
   type OutboundDataOf,
   type OutboundEventName,
   type Awaiting,
@@ -298,7 +299,7 @@ export async function losOperation(input: OperationInput): Promise<OperationResu
     record('escalated', `${deadline} deadline passed; steering group told${receipt.duplicate ? ' (already delivered)' : ''}`, 'steering_group');
   };
 
-  const remindCoordinator = async (decision: 'assessment', dueAt: string) => {
+  const remindCoordinator = async (decision: DueDecision, dueAt: string) => {
     const notice: CoordinatorNotice = {
       operationId,
       municipality,

@@ -87,9 +87,11 @@ describe('chaos', () => {
   // counted, because the engine's processes are meant to wait out a server restart, not die of it.
   const unplannedExits: string[] = [];
   let plannedKill = false;
+  let stopping = false;
   const startWorker = () => {
     counts.workerStarts += 1;
-    const logFile = join(scratch, `worker-${counts.workerStarts}.log`);
+    const number = counts.workerStarts;
+    const logFile = join(scratch, `worker-${number}.log`);
     const log = openSync(logFile, 'a');
     const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts', 'worker'], {
       cwd: PROJECT_ROOT,
@@ -98,10 +100,9 @@ describe('chaos', () => {
     });
     closeSync(log);
     child.once('exit', (code, signal) => {
-      if (plannedKill && worker === child) return;
-      if (worker !== child) return;
-      unplannedExits.push(`worker ${counts.workerStarts} exited (${signal ?? code}): ${readFileSync(logFile, 'utf8').slice(-1_500)}`);
-      if (stopping) return;
+      // A replaced worker, or the current one killed on purpose, is not an unplanned exit.
+      if (worker !== child || plannedKill) return;
+      unplannedExits.push(`worker ${number} exited (${signal ?? code}): ${readFileSync(logFile, 'utf8').slice(-1_500)}`);
       setTimeout(() => {
         if (!stopping && worker === child) startWorker();
       }, 1_000);
@@ -113,7 +114,6 @@ describe('chaos', () => {
     plannedKill = true;
     worker?.kill('SIGKILL');
   };
-  let stopping = false;
 
   beforeAll(async () => {
     Runtime.install({ logger: new DefaultLogger('ERROR') });
