@@ -53,6 +53,24 @@ export interface DeliveryReceipt {
   duplicate: boolean;
 }
 
+/** One event of a fan-out, fully decided by the workflow. */
+export interface Delivery {
+  /** An agency, or the steering group, or the municipality's coordinator. */
+  to: AgencyId | 'steering_group' | 'coordinator';
+  event: string;
+  /** Deterministic: the CloudEvent id and the Nats-Msg-Id, so a retried batch stores each event once. */
+  eventId: string;
+  data: unknown;
+}
+
+/** One fan-out: the events one step of an operation sends, delivered by one activity. */
+export interface DeliveryBatch {
+  operationId: string;
+  municipality: string;
+  time: string;
+  events: Delivery[];
+}
+
 export function sourceFor(municipality: string): string {
   return `/los/${slug(municipality)}`;
 }
@@ -62,7 +80,7 @@ export function encodeCloudEvent(event: CloudEvent): Uint8Array {
 }
 
 export function createNotifyActivities(js: JetStreamClient) {
-  const publish = async (subject: string, name: string, notice: Omit<AgencyNotice, 'agency' | 'event'>, data: unknown): Promise<DeliveryReceipt> => {
+  const publish = async (subject: string, name: string, notice: Omit<AgencyNotice, 'agency' | 'event' | 'data'>, data: unknown): Promise<DeliveryReceipt> => {
     const event: CloudEvent = {
       specversion: '1.0',
       id: notice.eventId,
@@ -87,8 +105,38 @@ export function createNotifyActivities(js: JetStreamClient) {
     return parsed.data;
   };
 
+  const route = (delivery: Delivery): { subject: string; name: string; schema: z.ZodType } => {
+    if (delivery.to === 'steering_group') {
+      const event = delivery.event as keyof typeof SteeringData;
+      return { subject: SUBJECTS.toSteeringGroup(event), name: `steering_${event}`, schema: SteeringData[event] };
+    }
+    if (delivery.to === 'coordinator') {
+      const event = delivery.event as keyof typeof CoordinatorData;
+      return { subject: SUBJECTS.toCoordinator(event), name: `coordinator_${event}`, schema: CoordinatorData[event] };
+    }
+    const event = delivery.event as OutboundEventName;
+    return { subject: SUBJECTS.toAgency(delivery.to, event), name: event, schema: OutboundData[event] };
+  };
+
   return {
-    /** Publishes one event to one agency's own subject. */
+    /**
+     * Publishes one fan-out. Every payload is checked before anything is sent, so a contract breach sends
+     * nothing; the publishes then go out together. A retry after a partial failure republishes the batch,
+     * and JetStream stores only the events it has not stored yet (same Nats-Msg-Id), so nobody gets one twice.
+     */
+    async deliver(batch: DeliveryBatch): Promise<Array<{ duplicate: boolean }>> {
+      const routed = batch.events.map((delivery) => {
+        const { subject, name, schema } = route(delivery);
+        if (!schema) throw ApplicationFailure.nonRetryable(`${delivery.event} is not an event for ${delivery.to}`, 'ContractViolation');
+        return { subject, name, delivery, data: checked(delivery.event, schema, delivery.data) };
+      });
+      const receipts = await Promise.all(
+        routed.map(({ subject, name, delivery, data }) => publish(subject, name, { operationId: batch.operationId, municipality: batch.municipality, eventId: delivery.eventId, time: batch.time }, data)),
+      );
+      return receipts.map((r) => ({ duplicate: r.duplicate }));
+    },
+
+    /** Publishes one event to one agency's own subject. (v1 operations; v2 delivers whole fan-outs.) */
     async notifyAgency(notice: AgencyNotice): Promise<DeliveryReceipt> {
       const data = checked(notice.event, OutboundData[notice.event], notice.data);
       return publish(SUBJECTS.toAgency(notice.agency, notice.event), notice.event, notice, data);

@@ -1,5 +1,6 @@
 import { ANSWER_TO, type AgencyAnswer } from './events.js';
-import { AWAITING_BY_REQUEST, type PendingRequest } from './state.js';
+import { AWAITING_BY_REQUEST } from './stages.js';
+import type { PendingRequest } from './state.js';
 
 /** What an incoming answer is, measured against the operation's requests. */
 export type AnswerMatch =

@@ -1,7 +1,8 @@
 import type { AgencyId } from './agencies.js';
-import type { ActionPlan, RequestEventName } from './events.js';
+import type { ActionPlan } from './events.js';
 import type { Outcome } from './outcomes.js';
 import type { Phase } from './phases.js';
+import type { Awaiting, DeadlineName } from './stages.js';
 
 /** What is known about one agency within one operation. */
 export interface AgencyStatus {
@@ -27,18 +28,9 @@ export interface PendingRequest {
   dueAt: string;
 }
 
-/** What an open request waits for, named for people (timeline, reminders, the state query). */
-export const AWAITING_BY_REQUEST = {
-  mandate_requested: 'mandate_answer',
-  information_requested: 'information',
-  briefing: 'readiness',
-  findings_requested: 'findings',
-  outcome_requested: 'outcome',
-} as const satisfies Record<RequestEventName, string>;
-export type Awaiting = (typeof AWAITING_BY_REQUEST)[RequestEventName];
-
+/** The next deadline, named after the stage it ends. */
 export interface Deadline {
-  what: 'assessment' | 'mandate_answers' | 'action_start' | 'findings' | 'follow_up' | 'outcomes';
+  what: DeadlineName;
   dueAt: string;
 }
 

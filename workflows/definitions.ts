@@ -1,6 +1,7 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type {
+  DeadlineName,
   AgencyAnswer,
   AgencyId,
   AgencyStatus,
@@ -10,7 +11,6 @@ import type {
   CancelOperation,
   CloseOperation,
   DecisionReceipt,
-  Deadline,
   MandateCatalogue,
   OperationConfig,
   OperationState,
@@ -18,6 +18,7 @@ import type {
   OutcomeSummary,
   PendingRequest,
   Phase,
+  Stage,
   QuorumDecision,
   RescheduleAction,
   ScheduleAction,
@@ -33,29 +34,35 @@ import type {
 
 export const TASK_QUEUE = 'los-operations';
 
-/** Where the operation stands between two events: finer than the phase, so it can resume exactly. */
-export type Stage =
-  | 'assessment'
-  | 'mandate_answers'
-  | 'quorum_decision'
-  | 'awaiting_schedule'
-  | 'awaiting_start'
-  | 'findings'
-  | 'follow_up_wait'
-  | 'outcomes'
-  | 'closing_decision'
-  | 'ended';
+export type { Stage };
 
+/** A deadline as the operation keeps it: when it started, when it falls, and how far it has been acted on. */
 export interface DeadlineMemory {
-  what: Deadline['what'];
+  what: DeadlineName;
   startedAt: string;
   dueAt: string;
   reminded: boolean;
   missed: boolean;
 }
 
+/**
+ * A coordinator decision that has been admitted but not yet acted on. Update handlers only record intent;
+ * the stage that owns the decision acts on it, so every effect happens in one place, in order.
+ */
+export type Intent =
+  | { kind: 'assessment'; decision: AssessmentDecision }
+  | { kind: 'quorum decision'; decision: QuorumDecision }
+  | { kind: 'schedule'; plan: ActionPlan }
+  | { kind: 'reschedule'; change: RescheduleAction }
+  | { kind: 'call off'; reason: string }
+  | { kind: 'reinspection'; reason: string }
+  | { kind: 'close'; summary: string }
+  | { kind: 'cancel'; reason: string };
+
 /** Everything an operation knows, carried whole across continue-as-new so that nothing is lost. */
 export interface OperationMemory {
+  /** The workflow code that wrote it: v1 memory resumes on the frozen v1 code. */
+  version: 2;
   phase: Phase;
   stage: Stage;
   timeline: TimelineEntry[];
@@ -68,11 +75,7 @@ export interface OperationMemory {
   deadline?: DeadlineMemory;
   rounds: { information: number; mandate: number; action: number };
   action?: { plan: ActionPlan; revision: number };
-  assessment?: AssessmentDecision;
-  quorumDecision?: QuorumDecision;
-  closeRequest?: CloseOperation;
-  reinspection?: OrderReinspection;
-  cancelRequest?: string;
+  intents: Intent[];
   endReason?: string;
   coordinatorSummary?: string;
   continuedAsNew: number;

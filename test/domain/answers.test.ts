@@ -24,7 +24,7 @@ const book = (open: PendingRequest[], closed: PendingRequest[] = [], seen: strin
 });
 
 describe('matching an answer to its request', () => {
-  const mandate = request('mandate-1-polisen', 'polisen', 'mandate_answer');
+  const mandate = request('mandate-1-polisen', 'polisen', 'mandate_answers');
 
   it('takes an answer that echoes an open request, from the agency asked, of the kind it waits for', () => {
     expect(matchAnswer(declined('e1', 'polisen', 'mandate-1-polisen'), book([mandate]))).toEqual({ kind: 'open', request: mandate });

@@ -1,0 +1,93 @@
+import type { AgencyId } from './agencies.js';
+import type { AssessmentDecision, QuorumDecision, RescheduleAction, ScheduleAction } from './decisions.js';
+import { isTerminal, type Phase } from './phases.js';
+import type { Stage } from './stages.js';
+
+/**
+ * When each coordinator decision is admissible. The workflow's update validators ask these rules before a
+ * decision reaches the history; a refusal is a sentence the coordinator can act on.
+ */
+export type DecisionName = 'assessment' | 'quorum decision' | 'schedule' | 'reschedule' | 'call off' | 'reinspection' | 'close' | 'cancel';
+
+export interface DecisionContext {
+  phase: Phase;
+  stage: Stage;
+  /** Decisions taken and not yet acted on: a second one of the same kind waits for the first. */
+  intended: ReadonlySet<DecisionName>;
+  /** Agencies that accepted a mandate. */
+  participants: readonly AgencyId[];
+  /** Agencies in the operation's mandate catalogue. */
+  catalogue: readonly AgencyId[];
+  /** Temporal's clock, in ms. */
+  now: number;
+  /** What the operation waits for, in words, for refusals. */
+  waitingFor: string;
+}
+
+/** The reason a decision is refused now, or undefined when it is admissible. */
+export type Refusal = string | undefined;
+
+function common(what: DecisionName, ctx: DecisionContext, phase: Phase): Refusal {
+  if (ctx.phase !== phase) return `${what} rejected: the operation is in phase ${ctx.phase}, not ${phase}`;
+  if (ctx.intended.has('cancel')) return `${what} rejected: the operation is being cancelled`;
+  return undefined;
+}
+
+function unknownAgency(agencies: readonly AgencyId[], ctx: DecisionContext): Refusal {
+  const index = agencies.findIndex((agency) => !ctx.catalogue.includes(agency));
+  return index < 0 ? undefined : `agencies.${index} "${agencies[index]}": not in this municipality's mandate catalogue`;
+}
+
+function inFuture(what: DecisionName, at: string, ctx: DecisionContext): Refusal {
+  return Date.parse(at) <= ctx.now ? `${what} rejected: at "${at}" is not in the future` : undefined;
+}
+
+export const admissible = {
+  assessment(decision: AssessmentDecision, ctx: DecisionContext): Refusal {
+    const refusal = common('assessment', ctx, 'assessment');
+    if (refusal) return refusal;
+    if (ctx.intended.has('assessment')) return 'assessment rejected: the assessment decision has already been made';
+    return decision.decision === 'request_info' ? unknownAgency(decision.agencies, ctx) : undefined;
+  },
+  quorum(decision: QuorumDecision, ctx: DecisionContext): Refusal {
+    if (ctx.stage !== 'quorum_decision' || ctx.intended.has('quorum decision') || ctx.intended.has('cancel')) {
+      return 'quorum decision rejected: no quorum decision is owed now';
+    }
+    return decision.decision === 'request_again' ? unknownAgency(decision.agencies, ctx) : undefined;
+  },
+  schedule(plan: ScheduleAction, ctx: DecisionContext): Refusal {
+    const refusal = common('schedule', ctx, 'joint_action');
+    if (refusal) return refusal;
+    if (ctx.stage !== 'schedule_decision' || ctx.intended.has('schedule')) return 'schedule rejected: the action is already scheduled; use reschedule';
+    const early = inFuture('schedule', plan.at, ctx);
+    if (early) return early;
+    if (!ctx.participants.includes(plan.lead)) {
+      return `schedule rejected: lead "${plan.lead}" has not accepted a mandate (participants: ${ctx.participants.join(', ')})`;
+    }
+    return undefined;
+  },
+  reschedule(change: RescheduleAction, ctx: DecisionContext): Refusal {
+    const refusal = common('reschedule', ctx, 'joint_action');
+    if (refusal) return refusal;
+    if (ctx.stage !== 'action_start' || ctx.intended.has('call off')) return 'reschedule rejected: no scheduled action is waiting to start';
+    return inFuture('reschedule', change.at, ctx);
+  },
+  callOff(ctx: DecisionContext): Refusal {
+    const refusal = common('call off', ctx, 'joint_action');
+    if (refusal) return refusal;
+    return ctx.stage !== 'action_start' || ctx.intended.has('call off') ? 'call off rejected: no scheduled action is waiting to start' : undefined;
+  },
+  /** Close and re-inspection answer the same question; only one of them can be owed at a time. */
+  closing(what: 'reinspection' | 'close', ctx: DecisionContext): Refusal {
+    const refusal = common(what, ctx, 'follow_up');
+    if (refusal) return refusal;
+    if (ctx.stage !== 'closing_decision' || ctx.intended.has('close') || ctx.intended.has('reinspection')) {
+      return `${what} rejected: still waiting for ${ctx.waitingFor}`;
+    }
+    return undefined;
+  },
+  cancel(ctx: DecisionContext): Refusal {
+    if (isTerminal(ctx.phase) || ctx.stage === 'ended') return `cancel rejected: the operation is already ${ctx.phase}`;
+    return ctx.intended.has('cancel') ? 'cancel rejected: the operation is already being cancelled' : undefined;
+  },
+};

@@ -1,0 +1,64 @@
+import type { AgencyId } from './agencies.js';
+import type { OutboundEventName, RequestEventName } from './events.js';
+
+/**
+ * The id scheme: the dedupe contract with agencies, written once. The same logical event always gets the
+ * same id, which is both its CloudEvent id and its Nats-Msg-Id, so a retried delivery is stored once and an
+ * agency can recognise a redelivery. A request id is unique within its operation only; an event id is
+ * unique everywhere because it starts with the operation id.
+ */
+const REQUEST_PREFIX = {
+  mandate_requested: 'mandate',
+  information_requested: 'info',
+  briefing: 'briefing',
+  findings_requested: 'findings',
+  outcome_requested: 'outcome',
+} as const satisfies Record<RequestEventName, string>;
+
+/** The correlation key an agency echoes in its answer: `<kind>-<round>-<agency>`, e.g. `mandate-1-polisen`. */
+export function requestId(event: RequestEventName, round: number, agency: AgencyId): string {
+  return `${REQUEST_PREFIX[event]}-${round}-${agency}`;
+}
+
+/** The events that open no request: each has its own key within the operation. */
+export type NoticeKey =
+  | { event: 'action_started'; round: number; agency: AgencyId }
+  | { event: 'action_rescheduled'; round: number; revision: number; agency: AgencyId }
+  | { event: 'action_called_off'; round: number; agency: AgencyId }
+  | { event: 'second_wave_notice'; round: number; agency: AgencyId }
+  | { event: 'operation_closed'; agency: AgencyId }
+  | { event: 'operation_cancelled'; agency: AgencyId }
+  | { event: 'reminder'; requestId: string };
+
+export function noticeKey(key: NoticeKey): string {
+  switch (key.event) {
+    case 'action_started':
+      return `action-${key.round}-${key.agency}`;
+    case 'action_rescheduled':
+      return `action-${key.round}-r${key.revision}-${key.agency}`;
+    case 'action_called_off':
+      return `action-${key.round}-called-off-${key.agency}`;
+    case 'second_wave_notice':
+      return `second-wave-${key.round}-${key.agency}`;
+    case 'operation_closed':
+      return `closed-${key.agency}`;
+    case 'operation_cancelled':
+      return `cancelled-${key.agency}`;
+    case 'reminder':
+      return `${key.requestId}.reminder`;
+  }
+}
+
+/** The CloudEvent id and Nats-Msg-Id of an event to an agency. */
+export function agencyEventId(operationId: string, key: string, event: OutboundEventName): string {
+  return `${operationId}.${key}.${event}`;
+}
+
+/** A missed deadline is reported once per joint action (a re-inspection can miss the same deadline again). */
+export function steeringEventId(operationId: string, deadline: string, actionRound: number): string {
+  return `${operationId}.${deadline}-${actionRound}.deadline_missed`;
+}
+
+export function coordinatorEventId(operationId: string, decision: string): string {
+  return `${operationId}.${decision}.decision_due`;
+}

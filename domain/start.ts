@@ -1,0 +1,19 @@
+import { z } from 'zod';
+import { MandateCatalogue } from './catalogue.js';
+import { OperationConfig } from './config.js';
+import { Tip } from './tip.js';
+import nationalCatalogue from './mandate-catalogue.json' with { type: 'json' };
+
+/**
+ * What starts an operation, however it is started (the typed client, `los`, the Temporal CLI, the UI's
+ * "Start Workflow", another SDK): the workflow parses it with this schema and applies the same defaults the
+ * typed client does, so a start that skips the client is neither trusted nor stuck.
+ */
+export const OperationStart = z.object({
+  tip: Tip,
+  config: OperationConfig.default(OperationConfig.parse({})),
+  /** The snapshot of the mandate catalogue the operation runs on; the national one when none is given. */
+  catalogue: MandateCatalogue.default(nationalCatalogue as MandateCatalogue),
+});
+export type OperationStart = z.infer<typeof OperationStart>;
+export type OperationStartInput = z.input<typeof OperationStart>;

@@ -1,0 +1,51 @@
+import { ApplicationFailure, setHandler } from '@temporalio/workflow';
+import { applyAnswerToRecord, matchAnswer, parseAgencyAnswer, type AgencyAnswer } from '../domain/index.js';
+import { agencyAnswerUpdate, type AnswerReceipt } from './definitions.js';
+import type { Operation } from './operation-state.js';
+
+function parseOrReject(raw: unknown): AgencyAnswer {
+  const parsed = parseAgencyAnswer(raw);
+  if (!parsed.ok) throw ApplicationFailure.nonRetryable(parsed.error, 'InvalidInput');
+  return parsed.value;
+}
+
+/**
+ * Agency answers, handed over by the bridge. The validator refuses what the operation cannot take, so the
+ * bridge dead-letters it with the reason; an accepted answer is applied at once and needs no stage.
+ */
+export function handleAnswers(op: Operation): void {
+  const match = (answer: AgencyAnswer) =>
+    matchAnswer(answer, { operationId: op.operationId, open: op.pending, closed: op.closedRequests, seen: op.seenAnswerIds });
+
+  const apply = (answer: AgencyAnswer): AnswerReceipt => {
+    const found = match(answer);
+    if (found.kind === 'duplicate') return { outcome: 'duplicate' }; // at-least-once underneath; applied once here
+    op.seenAnswerIds.add(answer.eventId);
+    if (found.kind === 'unmatched') {
+      // The validator rejects these; only a caller that skips validation gets here.
+      op.record('answer_ignored', `${answer.name}: ${found.reason}`, answer.agency);
+      return { outcome: 'ignored' };
+    }
+    if (found.kind === 'late') {
+      // A late answer is on the record but does not reopen the stage.
+      op.record('late_answer', `${answer.name} after the deadline`, answer.agency);
+      return { outcome: 'late' };
+    }
+    op.closeRequest(found.request);
+    const { record, text } = applyAnswerToRecord(op.agency(answer.agency), answer);
+    op.update(record);
+    op.record('answer', text, answer.agency);
+    op.publishStatus();
+    return { outcome: 'applied' };
+  };
+
+  setHandler(agencyAnswerUpdate, (raw) => apply(parseOrReject(raw)), {
+    validator: (raw) => {
+      const answer = parseOrReject(raw);
+      if (op.seenAnswerIds.has(answer.eventId)) return;
+      if (op.memory.stage === 'ended') throw ApplicationFailure.nonRetryable(`answer rejected: the operation is already ${op.memory.phase}`, 'NotAllowedNow');
+      const found = match(answer);
+      if (found.kind === 'unmatched') throw ApplicationFailure.nonRetryable(`answer rejected: ${found.reason}`, 'NotAllowedNow');
+    },
+  });
+}

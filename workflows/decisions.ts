@@ -1,0 +1,155 @@
+import { ApplicationFailure, setHandler } from '@temporalio/workflow';
+import type { z } from 'zod';
+import {
+  AssessmentDecision,
+  CallOffAction,
+  CancelOperation,
+  CloseOperation,
+  OrderReinspection,
+  QuorumDecision,
+  RescheduleAction,
+  ScheduleAction,
+  admissible,
+  describeIssues,
+  type Refusal,
+} from '../domain/index.js';
+import {
+  assessUpdate,
+  callOffUpdate,
+  cancelUpdate,
+  closeUpdate,
+  decideQuorumUpdate,
+  reinspectUpdate,
+  rescheduleUpdate,
+  scheduleUpdate,
+} from './definitions.js';
+import type { Operation } from './operation-state.js';
+
+/** Validators must be synchronous and throw ApplicationFailure, so the update is rejected, not the task. */
+function parseOrReject<S extends z.ZodType>(schema: S, input: unknown, what: string): z.infer<S> {
+  const result = schema.safeParse(input);
+  if (!result.success) throw ApplicationFailure.nonRetryable(`${what} rejected: ${describeIssues(result.error, input)}`, 'InvalidInput');
+  return result.data;
+}
+
+function refuse(refusal: Refusal): void {
+  if (refusal !== undefined) throw ApplicationFailure.nonRetryable(refusal, 'NotAllowedNow');
+}
+
+/**
+ * The coordinator's decisions. Each validator parses with the decision's schema and asks the admissibility
+ * rule; each handler only records the decision on the timeline and as intent. The stage that owns the
+ * decision acts on it, so every effect (a notification, a phase move) happens in one place, in order.
+ */
+export function handleDecisions(op: Operation): void {
+  const reasonOf = (decision: { decision: string; reason?: string }) => (decision.decision === 'dismiss' ? ` (${decision.reason})` : '');
+
+  setHandler(
+    assessUpdate,
+    (raw) => {
+      const decision = parseOrReject(AssessmentDecision, raw, 'assessment');
+      op.record('decision', `assessment: ${decision.decision}${reasonOf(decision)}`);
+      op.intend({ kind: 'assessment', decision });
+      return op.receipt();
+    },
+    { validator: (raw) => refuse(admissible.assessment(parseOrReject(AssessmentDecision, raw, 'assessment'), op.decisionContext())) },
+  );
+
+  setHandler(
+    decideQuorumUpdate,
+    (raw) => {
+      const decision = parseOrReject(QuorumDecision, raw, 'quorum decision');
+      op.record('decision', `quorum: ${decision.decision}${reasonOf(decision)}`);
+      op.intend({ kind: 'quorum decision', decision });
+      return op.receipt();
+    },
+    { validator: (raw) => refuse(admissible.quorum(parseOrReject(QuorumDecision, raw, 'quorum decision'), op.decisionContext())) },
+  );
+
+  setHandler(
+    scheduleUpdate,
+    (raw) => {
+      const plan = parseOrReject(ScheduleAction, raw, 'schedule');
+      const at = new Date(plan.at).toISOString();
+      op.record('decision', `joint action #${op.memory.rounds.action} scheduled for ${at}, led by ${plan.lead}`);
+      op.intend({ kind: 'schedule', plan: { at, place: plan.place, lead: plan.lead } });
+      return op.receipt();
+    },
+    { validator: (raw) => refuse(admissible.schedule(parseOrReject(ScheduleAction, raw, 'schedule'), op.decisionContext())) },
+  );
+
+  setHandler(
+    rescheduleUpdate,
+    (raw) => {
+      const change = parseOrReject(RescheduleAction, raw, 'reschedule');
+      op.record('decision', `joint action #${op.memory.rounds.action} rescheduled to ${new Date(change.at).toISOString()}: ${change.reason}`);
+      op.intend({ kind: 'reschedule', change });
+      return op.receipt();
+    },
+    { validator: (raw) => refuse(admissible.reschedule(parseOrReject(RescheduleAction, raw, 'reschedule'), op.decisionContext())) },
+  );
+
+  setHandler(
+    callOffUpdate,
+    (raw) => {
+      const { reason } = parseOrReject(CallOffAction, raw, 'call off');
+      op.record('decision', `joint action #${op.memory.rounds.action} called off: ${reason}`);
+      op.intend({ kind: 'call off', reason });
+      return op.receipt();
+    },
+    {
+      validator: (raw) => {
+        parseOrReject(CallOffAction, raw, 'call off');
+        refuse(admissible.callOff(op.decisionContext()));
+      },
+    },
+  );
+
+  setHandler(
+    reinspectUpdate,
+    (raw) => {
+      const { reason } = parseOrReject(OrderReinspection, raw, 'reinspection');
+      op.record('decision', `re-inspection ordered: ${reason}`);
+      op.intend({ kind: 'reinspection', reason });
+      return op.receipt();
+    },
+    {
+      validator: (raw) => {
+        parseOrReject(OrderReinspection, raw, 'reinspection');
+        refuse(admissible.closing('reinspection', op.decisionContext()));
+      },
+    },
+  );
+
+  setHandler(
+    closeUpdate,
+    (raw) => {
+      const { summary } = parseOrReject(CloseOperation, raw, 'close');
+      op.record('decision', 'operation closed by the coordinator');
+      op.intend({ kind: 'close', summary });
+      return op.receipt();
+    },
+    {
+      validator: (raw) => {
+        parseOrReject(CloseOperation, raw, 'close');
+        refuse(admissible.closing('close', op.decisionContext()));
+      },
+    },
+  );
+
+  setHandler(
+    cancelUpdate,
+    (raw) => {
+      const { reason } = parseOrReject(CancelOperation, raw, 'cancel');
+      op.record('decision', `cancelled: ${reason}`);
+      op.intend({ kind: 'cancel', reason });
+      return op.receipt();
+    },
+    {
+      validator: (raw) => {
+        parseOrReject(CancelOperation, raw, 'cancel');
+        refuse(admissible.cancel(op.decisionContext()));
+      },
+    },
+  );
+}

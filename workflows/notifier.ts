@@ -1,0 +1,112 @@
+import { proxyLocalActivities, type LocalActivityOptions } from '@temporalio/workflow';
+import type { Delivery, NotifyActivities } from '../activities/index.js';
+import {
+  agencyEventId,
+  coordinatorEventId,
+  noticeKey,
+  steeringEventId,
+  type AgencyId,
+  type Correlation,
+  type DueDecision,
+  type NoticeKey,
+  type OutboundDataOf,
+  type OutboundEventName,
+  type RequestEventName,
+  type TimelineEntry,
+  type TimelineKind,
+} from '../domain/index.js';
+import { iso, nowMs, type Operation } from './operation-state.js';
+
+/**
+ * A fan-out is one local activity: it publishes in the same workflow task that decided it, so a round of
+ * requests costs one marker in the history instead of an activity and a workflow task per agency.
+ */
+const DELIVERY_OPTIONS = {
+  startToCloseTimeout: '15 seconds',
+  // A notification must eventually arrive: NATS being down for a while only delays it. Event ids are fixed,
+  // so a retry after a lost acknowledgement is deduplicated by JetStream, never delivered twice.
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+  // Longer backoffs wait on a durable timer rather than in the worker's memory.
+  localRetryThreshold: '10 seconds',
+} as const satisfies LocalActivityOptions;
+
+const { deliver } = proxyLocalActivities<NotifyActivities>(DELIVERY_OPTIONS);
+
+interface Outgoing extends Delivery {
+  kind: TimelineKind;
+  text: string;
+  agency: TimelineEntry['agency'];
+}
+
+/** Collects the events of one step and sends them as one batch. The only caller of activities. */
+export class Fanout {
+  private readonly events: Outgoing[] = [];
+
+  constructor(private readonly op: Operation) {}
+
+  /** An event that opens a request; the request is open before the event goes out. */
+  request<E extends RequestEventName>(agency: AgencyId, event: E, round: number, dueMs: number, data: (c: Correlation) => OutboundDataOf<E>): this {
+    const correlation = this.op.openRequest(event, round, agency, dueMs);
+    return this.agencyEvent(agency, event, correlation.requestId, data(correlation));
+  }
+
+  /** An event that opens no request: its key is its correlation key too. */
+  notice<E extends OutboundEventName>(key: NoticeKey & { agency: AgencyId }, event: E, data: (c: Correlation) => OutboundDataOf<E>): this {
+    const id = noticeKey(key);
+    return this.agencyEvent(key.agency, event, id, data({ operationId: this.op.operationId, requestId: id }));
+  }
+
+  reminder(agency: AgencyId, requestId: string, data: OutboundDataOf<'reminder'>): this {
+    return this.agencyEvent(agency, 'reminder', noticeKey({ event: 'reminder', requestId }), data);
+  }
+
+  deadlineMissed(deadline: 'assessment' | 'mandate_answers' | 'findings' | 'outcomes', dueAt: string, waitingOn: string[]): this {
+    const { operationId } = this.op;
+    this.events.push({
+      to: 'steering_group',
+      event: 'deadline_missed',
+      eventId: steeringEventId(operationId, deadline, this.op.memory.rounds.action),
+      data: { operationId, deadline, dueAt, waitingFor: waitingOn },
+      kind: 'escalated',
+      text: `${deadline} deadline passed; steering group told`,
+      agency: 'steering_group',
+    });
+    return this;
+  }
+
+  decisionDue(decision: DueDecision, dueAt: string): this {
+    const { operationId } = this.op;
+    this.events.push({
+      to: 'coordinator',
+      event: 'decision_due',
+      eventId: coordinatorEventId(operationId, decision),
+      data: { operationId, decision, dueAt },
+      kind: 'reminder',
+      text: `${decision} decision still owed; coordinator reminded`,
+      agency: 'coordinator',
+    });
+    return this;
+  }
+
+  private agencyEvent(agency: AgencyId, event: OutboundEventName, key: string, data: unknown): this {
+    this.events.push({ to: agency, event, eventId: agencyEventId(this.op.operationId, key, event), data, kind: 'notified', text: event, agency });
+    return this;
+  }
+
+  /**
+   * Each event is on the record when it is sent, so an agency's immediate answer never appears above it;
+   * the entry says "sending" until JetStream has stored the event.
+   */
+  async send(): Promise<void> {
+    this.op.publishStatus();
+    if (this.events.length === 0) return;
+    const entries = this.events.map((e) => this.op.record(e.kind, `${e.text} (sending)`, e.agency));
+    const receipts = await deliver({
+      operationId: this.op.operationId,
+      municipality: this.op.municipality,
+      time: iso(nowMs()),
+      events: this.events.map(({ to, event, eventId, data }) => ({ to, event, eventId, data })),
+    });
+    receipts.forEach((receipt, i) => (entries[i]!.text = `${this.events[i]!.text}${receipt.duplicate ? ' (already delivered)' : ''}`));
+  }
+}

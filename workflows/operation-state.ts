@@ -1,0 +1,303 @@
+import { ApplicationFailure, log, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  AWAITING_BY_REQUEST,
+  STAGES,
+  moveStage,
+  newAgencyRecord,
+  recordMissing,
+  requestId,
+  summariseOutcomes,
+  transition,
+  waitingFor,
+  type AgencyId,
+  type AgencyStatus,
+  type Awaiting,
+  type Correlation,
+  type DecisionContext,
+  type DecisionName,
+  type DecisionReceipt,
+  type Deadline,
+  type DeadlineName,
+  type MandateCatalogue,
+  type OperationConfig,
+  type OperationState,
+  type PendingRequest,
+  type PhaseEvent,
+  type RequestEventName,
+  type Stage,
+  type StageEvent,
+  type TimelineEntry,
+  type TimelineKind,
+  type Tip,
+} from '../domain/index.js';
+import { searchAttributes, type Intent, type OperationMemory } from './definitions.js';
+
+/**
+ * The workflow sandbox replaces Date with the time of the current workflow task, identical on replay, so
+ * this is Temporal's deterministic clock, not the wall clock.
+ */
+export const nowMs = (): number => Date.now();
+export const iso = (ms: number): string => new Date(ms).toISOString();
+
+export function freshMemory(): OperationMemory {
+  return {
+    version: 2,
+    phase: 'tip',
+    stage: 'assessment',
+    timeline: [],
+    agencies: [],
+    pending: [],
+    closedRequests: [],
+    seenAnswerIds: [],
+    secondWave: [],
+    overdue: false,
+    rounds: { information: 0, mandate: 0, action: 1 },
+    intents: [],
+    continuedAsNew: 0,
+  };
+}
+
+type IntentOf<K extends Intent['kind']> = Extract<Intent, { kind: K }>;
+
+/**
+ * One operation's state and the moves on it that every part of the workflow shares: the record, the stage
+ * machine, the agencies' records and open requests, and what operators see. Rules come from domain/.
+ */
+export class Operation {
+  readonly operationId = workflowInfo().workflowId;
+  readonly municipality: string;
+  readonly agencies: Map<AgencyId, AgencyStatus>;
+  readonly pending: Map<string, PendingRequest>;
+  readonly closedRequests: Map<string, PendingRequest>;
+  readonly seenAnswerIds: Set<string>;
+  private published: { phase?: string; agencies?: string; deadline?: string | null; overdue?: boolean } = {};
+
+  constructor(
+    readonly tip: Tip,
+    readonly config: OperationConfig,
+    readonly catalogue: MandateCatalogue,
+    readonly memory: OperationMemory,
+  ) {
+    this.municipality = tip.entity.municipality;
+    this.agencies = new Map(memory.agencies.map((a) => [a.agency, a]));
+    this.pending = new Map(memory.pending.map((p) => [p.requestId, p]));
+    this.closedRequests = new Map(memory.closedRequests.map((p) => [p.requestId, p]));
+    this.seenAnswerIds = new Set(memory.seenAnswerIds);
+  }
+
+  // --- the record ---------------------------------------------------------------------------------------
+  record(kind: TimelineKind, text: string, agency?: TimelineEntry['agency']): TimelineEntry {
+    const entry: TimelineEntry = { at: iso(nowMs()), kind, text, ...(agency ? { agency } : {}) };
+    this.memory.timeline.push(entry);
+    return entry;
+  }
+
+  // --- agencies and their requests ----------------------------------------------------------------------
+  agency(agency: AgencyId): AgencyStatus {
+    let entry = this.agencies.get(agency);
+    if (!entry) {
+      entry = newAgencyRecord(agency);
+      this.agencies.set(agency, entry);
+    }
+    return entry;
+  }
+
+  update(record: AgencyStatus): void {
+    this.agencies.set(record.agency, record);
+  }
+
+  participants(): AgencyId[] {
+    return [...this.agencies.values()].filter((a) => a.mandate === 'accepted').map((a) => a.agency);
+  }
+
+  /** LosAgencies: the agencies taking part, and those asked something they have not answered yet. */
+  involvedAgencies(): AgencyId[] {
+    return [...new Set([...this.participants(), ...[...this.pending.values()].map((p) => p.agency)])].sort();
+  }
+
+  pendingOf(awaiting: Awaiting): PendingRequest[] {
+    return [...this.pending.values()].filter((p) => p.awaiting === awaiting);
+  }
+
+  /** Opens a request; the answer must echo its correlation key. */
+  openRequest(event: RequestEventName, round: number, agency: AgencyId, dueMs: number): Correlation {
+    const id = requestId(event, round, agency);
+    this.pending.set(id, { requestId: id, agency, awaiting: AWAITING_BY_REQUEST[event], dueAt: iso(dueMs) });
+    return { operationId: this.operationId, requestId: id };
+  }
+
+  closeRequest(request: PendingRequest): void {
+    this.pending.delete(request.requestId);
+    this.closedRequests.set(request.requestId, request);
+  }
+
+  /** Closes every still-open request of a kind as missing, and says who was missing. */
+  expire(awaiting: Awaiting): AgencyId[] {
+    const missing: AgencyId[] = [];
+    for (const open of this.pendingOf(awaiting)) {
+      this.closeRequest(open);
+      this.update(recordMissing(this.agency(open.agency), awaiting));
+      missing.push(open.agency);
+      this.record('no_answer', `no ${awaiting.replace('_', ' ')} by ${open.dueAt}`, open.agency);
+    }
+    this.publishStatus();
+    return missing;
+  }
+
+  // --- intents ------------------------------------------------------------------------------------------
+  intend(intent: Intent): void {
+    this.memory.intents.push(intent);
+  }
+
+  hasIntent(...kinds: Intent['kind'][]): boolean {
+    return this.memory.intents.some((i) => kinds.includes(i.kind));
+  }
+
+  /** Takes the oldest intent of a kind, for the stage that acts on it. */
+  takeIntent<K extends Intent['kind']>(kind: K): IntentOf<K> | undefined {
+    const index = this.memory.intents.findIndex((i) => i.kind === kind);
+    if (index < 0) return undefined;
+    return this.memory.intents.splice(index, 1)[0] as IntentOf<K>;
+  }
+
+  get cancelling(): boolean {
+    return this.hasIntent('cancel');
+  }
+
+  decisionContext(): DecisionContext {
+    const intended = new Set<DecisionName>(
+      this.memory.intents.filter((i) => !(i.kind === 'assessment' && i.decision.decision === 'request_info') && i.kind !== 'reschedule').map((i) => i.kind),
+    );
+    return {
+      phase: this.memory.phase,
+      stage: this.memory.stage,
+      intended,
+      participants: this.participants(),
+      catalogue: this.catalogue.agencies.map((a) => a.id),
+      now: nowMs(),
+      waitingFor: this.waitingFor(),
+    };
+  }
+
+  // --- phase and stage ----------------------------------------------------------------------------------
+  /** Moves the phase; the phase machine in domain/ decides whether the move is possible at all. */
+  move(event: PhaseEvent): void {
+    const result = transition(this.memory.phase, event);
+    if (!result.ok) throw ApplicationFailure.nonRetryable(`internal: ${result.reason}`, 'PhaseRule');
+    this.record('phase_changed', `${this.memory.phase} → ${result.to}`);
+    log.info('phase changed', { operationId: this.operationId, from: this.memory.phase, to: result.to });
+    this.memory.phase = result.to;
+  }
+
+  /** Moves the stage by the stage machine, and starts the new stage's deadline if it has one. */
+  advance(event: StageEvent, deadline?: { what: DeadlineName; dueMs: number; reminded?: boolean }): void {
+    const result = moveStage(this.memory.stage, event);
+    if (!result.ok) throw ApplicationFailure.nonRetryable(`internal: ${result.reason}`, 'StageRule');
+    this.enter(result.to, deadline);
+  }
+
+  enter(stage: Stage, deadline?: { what: DeadlineName; dueMs: number; reminded?: boolean }): void {
+    this.memory.stage = stage;
+    this.memory.deadline = deadline
+      ? { what: deadline.what, startedAt: iso(nowMs()), dueAt: iso(deadline.dueMs), reminded: deadline.reminded ?? false, missed: false }
+      : undefined;
+    this.publishStatus();
+  }
+
+  /** Ends the operation: the phase moves to its end, nothing is owed any more, operators' views let it go. */
+  end(event: PhaseEvent, stageEvent: StageEvent, reason?: string): void {
+    this.move(event);
+    if (reason !== undefined) this.memory.endReason = reason;
+    for (const open of [...this.pending.values()]) this.closeRequest(open);
+    this.memory.overdue = false;
+    this.advance(stageEvent);
+  }
+
+  // --- what people see ----------------------------------------------------------------------------------
+  nextDeadline(): Deadline | undefined {
+    const deadline = this.memory.deadline;
+    return deadline ? { what: deadline.what, dueAt: deadline.dueAt } : undefined;
+  }
+
+  waitingFor(): string {
+    return waitingFor(this.memory.stage, [...new Set([...this.pending.values()].map((p) => p.agency))]);
+  }
+
+  /**
+   * Search attributes and the UI's current details: no personal data, no entity identifiers. Only what has
+   * changed is upserted, since each upsert is an event in the history.
+   */
+  publishStatus(): void {
+    const { memory } = this;
+    const deadline = this.nextDeadline();
+    const next = {
+      phase: memory.phase,
+      agencies: this.involvedAgencies().join(','),
+      deadline: deadline?.dueAt ?? null,
+      overdue: memory.overdue,
+    };
+    const changes = [];
+    if (next.phase !== this.published.phase) changes.push({ key: searchAttributes.phase, value: memory.phase });
+    if (next.agencies !== this.published.agencies) changes.push({ key: searchAttributes.agencies, value: this.involvedAgencies() });
+    if (next.deadline !== this.published.deadline) changes.push({ key: searchAttributes.nextDeadline, value: deadline ? new Date(deadline.dueAt) : null });
+    if (next.overdue !== this.published.overdue) changes.push({ key: searchAttributes.overdue, value: memory.overdue });
+    if (this.published.phase === undefined) changes.push({ key: searchAttributes.municipality, value: this.municipality });
+    if (changes.length > 0) upsertSearchAttributes(changes);
+    this.published = next;
+    setCurrentDetails(this.currentDetails());
+  }
+
+  /** Separate paragraphs, so the UI shows one fact per line; the static facts repeat for continued runs. */
+  private currentDetails(): string {
+    const { memory, tip } = this;
+    const deadline = this.nextDeadline();
+    const action = memory.action && STAGES[memory.stage].phase === 'joint_action' ? memory.action.plan : undefined;
+    return [
+      `**Phase:** ${memory.phase}${memory.overdue ? ' (overdue)' : ''}`,
+      `**Waiting for:** ${this.waitingFor()}`,
+      `**Next deadline:** ${deadline ? `${deadline.what} at ${deadline.dueAt}` : 'none'}`,
+      ...(action ? [`**Joint action:** #${memory.rounds.action} at ${action.at}, lead ${action.lead}`] : []),
+      `**Municipality:** ${this.municipality} · **Suspected activity:** ${tip.categories.join(', ')} · **Urgency:** ${tip.urgency}`,
+    ].join('\n\n');
+  }
+
+  summary() {
+    return summariseOutcomes([...this.agencies.values()], this.memory.coordinatorSummary);
+  }
+
+  view(): OperationState {
+    const { memory } = this;
+    const deadline = this.nextDeadline();
+    return {
+      operationId: this.operationId,
+      phase: memory.phase,
+      municipality: this.municipality,
+      categories: [...this.tip.categories],
+      agencies: [...this.agencies.values()].map((a) => ({ ...a })),
+      pending: [...this.pending.values()],
+      ...(deadline ? { nextDeadline: deadline } : {}),
+      overdue: memory.overdue,
+      waitingFor: this.waitingFor(),
+      ...(memory.action ? { action: memory.action.plan } : {}),
+      ...(memory.phase === 'closed' || memory.phase === 'follow_up' ? { outcome: this.summary() } : {}),
+      ...(memory.endReason ? { endReason: memory.endReason } : {}),
+      actionNumber: memory.rounds.action,
+      secondWave: [...memory.secondWave],
+    };
+  }
+
+  receipt(): DecisionReceipt {
+    const deadline = this.nextDeadline();
+    return { operationId: this.operationId, phase: this.memory.phase, waitingFor: this.waitingFor(), overdue: this.memory.overdue, ...(deadline ? { nextDeadline: deadline } : {}) };
+  }
+
+  snapshot(): OperationMemory {
+    return {
+      ...this.memory,
+      agencies: [...this.agencies.values()],
+      pending: [...this.pending.values()],
+      closedRequests: [...this.closedRequests.values()],
+      seenAnswerIds: [...this.seenAnswerIds],
+    };
+  }
+}

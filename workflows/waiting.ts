@@ -1,0 +1,54 @@
+import { condition, workflowInfo } from '@temporalio/workflow';
+import { reminderTime } from '../domain/index.js';
+import { nowMs, type Operation } from './operation-state.js';
+
+export type WaitResult = 'done' | 'timeout' | 'interrupted';
+
+/** Months-long operations must not outgrow their history: the main loop continues as new when this holds. */
+export function continueAsNewDue(op: Operation): boolean {
+  const info = workflowInfo();
+  return info.continueAsNewSuggested || (op.config.historyEventLimit !== undefined && info.historyLength >= op.config.historyEventLimit);
+}
+
+/**
+ * Waits until `done`, or until `untilMs` passes (a durable timer). Returns 'interrupted' early when the main
+ * loop must look first: a cancellation, or a due continue-as-new.
+ */
+export async function waitFor(op: Operation, done: () => boolean, untilMs?: number, summary?: string): Promise<WaitResult> {
+  const interrupted = () => op.cancelling || continueAsNewDue(op);
+  const wake = () => done() || interrupted();
+  if (untilMs === undefined) await condition(wake);
+  else if (untilMs > nowMs()) await condition(wake, untilMs - nowMs(), summary ? { summary } : {});
+  if (done()) return 'done';
+  return interrupted() ? 'interrupted' : 'timeout';
+}
+
+export interface DeadlineHandlers {
+  /** At the configured fraction of the deadline, while not done. */
+  remind: () => Promise<void>;
+  /** At the deadline, while not done: 'continue' moves on, 'keep_waiting' waits on for `done`. */
+  missed: () => Promise<'continue' | 'keep_waiting'>;
+}
+
+/**
+ * The shape of every deadline: wait, remind at the configured fraction, and at the deadline act on what is
+ * missing. What has been done is kept in the operation's deadline, so a continued run does not repeat it.
+ */
+export async function awaitWithDeadline(op: Operation, done: () => boolean, label: string, on: DeadlineHandlers): Promise<'done' | 'interrupted'> {
+  const deadline = op.memory.deadline;
+  if (deadline && !deadline.reminded) {
+    const at = reminderTime(Date.parse(deadline.startedAt), Date.parse(deadline.dueAt), op.config.reminderFraction);
+    const outcome = await waitFor(op, done, at, `${label}: reminder`);
+    if (outcome !== 'timeout') return outcome;
+    deadline.reminded = true;
+    await on.remind();
+  }
+  if (deadline && !deadline.missed) {
+    const outcome = await waitFor(op, done, Date.parse(deadline.dueAt), `${label}: deadline`);
+    if (outcome !== 'timeout') return outcome;
+    deadline.missed = true;
+    op.record('deadline', `${label} deadline passed`);
+    if ((await on.missed()) === 'continue') return 'done';
+  }
+  return (await waitFor(op, done)) === 'done' ? 'done' : 'interrupted';
+}
