@@ -98,10 +98,17 @@ async function main() {
   };
   showPhase({ phase: 'tip' });
   /** The coordinator's view: poll the state query, print each phase change, until the test holds. */
+  let phaseEntriesShown = 0;
   const until = async (test: (s: OperationState) => boolean) => {
     for (;;) {
       const current = await handle.query(stateQuery);
-      showPhase(current);
+      // Phases can pass faster than a poll: the timeline has every move, in order.
+      const moves = (await handle.query(timelineQuery)).filter((e) => e.kind === 'phase_changed');
+      for (const move of moves.slice(phaseEntriesShown)) {
+        const to = move.text.split(' → ')[1] as Phase;
+        showPhase(to === current.phase ? current : { phase: to });
+      }
+      phaseEntriesShown = moves.length;
       if (test(current)) return current;
       await new Promise((r) => setTimeout(r, 200));
     }

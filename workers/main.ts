@@ -5,7 +5,7 @@
  */
 import { createServer } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, Runtime } from '@temporalio/worker';
+import { bundleWorkflowCode, makeTelemetryFilterString, NativeConnection, Runtime } from '@temporalio/worker';
 import { loadCatalogueFile } from '../coordinator/index.js';
 import { startBridge } from './bridge.js';
 import { readEngineEnv } from './config.js';
@@ -30,7 +30,11 @@ async function main() {
   const logger = createLogger({ level: env.LOG_LEVEL, name: `los-${role}` });
   Runtime.install({
     logger: temporalLogger(logger, env.LOG_LEVEL === 'debug' || env.LOG_LEVEL === 'trace' ? 'DEBUG' : 'INFO'),
-    ...(env.METRICS_BIND_ADDRESS ? { telemetryOptions: { metrics: { prometheus: { bindAddress: env.METRICS_BIND_ADDRESS } } } } : {}),
+    telemetryOptions: {
+      // The SDK core's own warnings go through the same JSON logger, not to stderr as ANSI text.
+      logging: { forward: {}, filter: makeTelemetryFilterString({ core: 'WARN' }) },
+      ...(env.METRICS_BIND_ADDRESS ? { metrics: { prometheus: { bindAddress: env.METRICS_BIND_ADDRESS } } } : {}),
+    },
   });
   const catalogue = loadCatalogueFile(env.LOS_CATALOGUE);
   // nats-server or Temporal may be down or restarting while this process starts: wait for them, do not exit.
