@@ -11,7 +11,7 @@ import {
   type OperationConfigInput,
 } from '../domain/index.js';
 import { TASK_QUEUE, searchAttributes, type OperationInput, type OperationResult } from '../workflows/definitions.js';
-import type { losOperation } from '../workflows/index.js';
+import type { losOperationV2 } from '../workflows/index.js';
 
 /** The typed client coordinators (and the demo, and the CLI to come) use to start and steer operations. */
 
@@ -36,7 +36,7 @@ export interface Registration {
   operationId: string;
   /** False when this exact tip was registered before: the existing operation is returned, none is started. */
   started: boolean;
-  handle: WorkflowHandle<typeof losOperation>;
+  handle: WorkflowHandle<typeof losOperationV2>;
 }
 
 export interface RegisterOptions {
@@ -53,7 +53,7 @@ export async function registerTip(client: Client, rawTip: unknown, options: Regi
   const operationId = operationIdFor(tip.value);
   const input: OperationInput = { tip: tip.value, config: config.value, catalogue: options.catalogue ?? loadCatalogueFile() };
   try {
-    const handle = await client.workflow.start<typeof losOperation>('losOperation', {
+    const handle = await client.workflow.start<typeof losOperationV2>('losOperationV2', {
       workflowId: operationId,
       taskQueue: options.taskQueue ?? TASK_QUEUE,
       args: [input],
@@ -75,7 +75,7 @@ export async function registerTip(client: Client, rawTip: unknown, options: Regi
     return { operationId, started: true, handle };
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) {
-      return { operationId, started: false, handle: client.workflow.getHandle<typeof losOperation>(operationId) };
+      return { operationId, started: false, handle: client.workflow.getHandle<typeof losOperationV2>(operationId) };
     }
     throw err;
   }

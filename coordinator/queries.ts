@@ -22,7 +22,8 @@ export const involvingAgency = (agency: AgencyId) => `${searchAttributes.agencie
 export const OVERDUE = `${searchAttributes.overdue.name} = true`;
 export const onTaskQueue = (taskQueue: string) => `TaskQueue = ${quote(taskQueue)}`;
 /** Every LOS operation; what `los list` asks for when given no filter. */
-export const ALL_OPERATIONS = `WorkflowType = 'losOperation'`;
+// v1 operations (workflow type losOperation) are listed until the last of them has ended.
+export const ALL_OPERATIONS = `WorkflowType IN ('losOperationV2', 'losOperation')`;
 
 /** Each clause is a single comparison, so joining with AND needs no parentheses. */
 export function allOf(...clauses: string[]): string {

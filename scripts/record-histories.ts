@@ -21,12 +21,12 @@ import {
   scheduleUpdate,
   stateQuery,
 } from '../workflows/definitions.js';
-import type { losOperation } from '../workflows/index.js';
+import type { losOperationV2 } from '../workflows/index.js';
 import { startEmbeddedEngine } from './embedded-engine.js';
 import { startTemporalDevServer } from './dev-stack.js';
 import { PROJECT_ROOT } from './temporal-cli.js';
 
-type Handle = WorkflowHandle<typeof losOperation>;
+type Handle = WorkflowHandle<typeof losOperationV2>;
 const OUT = join(PROJECT_ROOT, 'test', 'histories');
 const FAST: OperationConfigInput = { mandateDeadline: '5s', findingsDeadline: '5s', followUpAfter: '1s', outcomeDeadline: '5s' };
 const inSeconds = (s: number) => new Date(Date.now() + s * 1000).toISOString();
@@ -141,6 +141,7 @@ async function main() {
   const engine = await startEmbeddedEngine({ temporalAddress: temporal.address, scratchDir: scratch, taskQueue: 'los-record' });
   await engine.startAgencies(DEMO_BEHAVIOURS);
   mkdirSync(OUT, { recursive: true });
+  // Only the current code's histories are re-recorded; test/histories/v1 stays as v1 recorded it.
   for (const file of readdirSync(OUT)) if (file.endsWith('.json')) rmSync(join(OUT, file));
   // The workflow ID is part of what a workflow sees (it derives event ids from it), so replay needs it.
   const manifest: Record<string, { workflowId: string; scenario: string }> = {};

@@ -10,11 +10,18 @@ import { PROJECT_ROOT } from '../scripts/temporal-cli.js';
  * Determinism guard: recorded histories of representative operations must replay on the current workflow
  * code. A change that alters the commands an old history produced fails here; put it behind `patched()`.
  */
-const DIR = join(PROJECT_ROOT, 'test', 'histories');
-const manifest = JSON.parse(readFileSync(join(DIR, 'manifest.json'), 'utf8')) as Record<string, { workflowId: string; scenario: string }>;
-const files = readdirSync(DIR).filter((f) => f.endsWith('.json') && f !== 'manifest.json').sort();
+/** Histories of the current code (v2), and of the frozen v1 code that operations started before v2 still run on. */
+const SETS = [
+  { name: 'v2', dir: join(PROJECT_ROOT, 'test', 'histories') },
+  { name: 'v1', dir: join(PROJECT_ROOT, 'test', 'histories', 'v1') },
+].map(({ name, dir }) => ({
+  name,
+  dir,
+  manifest: JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Record<string, { workflowId: string; scenario: string }>,
+  files: readdirSync(dir).filter((f) => f.endsWith('.json') && f !== 'manifest.json').sort(),
+}));
 
-describe('replay of recorded histories', () => {
+describe.each(SETS)('replay of recorded $name histories', ({ dir, manifest, files }) => {
   it('has a recorded history for every representative path', () => {
     expect(Object.keys(manifest).sort()).toEqual(files);
     const scenarios = new Set(files.map((f) => manifest[f]!.scenario));
@@ -28,7 +35,7 @@ describe('replay of recorded histories', () => {
     } catch {
       // installed already by another test in this process
     }
-    const histories = files.map((file) => ({ workflowId: manifest[file]!.workflowId, history: historyFromJSON(JSON.parse(readFileSync(join(DIR, file), 'utf8'))) }));
+    const histories = files.map((file) => ({ workflowId: manifest[file]!.workflowId, history: historyFromJSON(JSON.parse(readFileSync(join(dir, file), 'utf8'))) }));
     const failures: string[] = [];
     let replayed = 0;
     for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath: inject('workflowBundlePath') } }, histories)) {

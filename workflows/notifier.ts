@@ -1,4 +1,4 @@
-import { proxyLocalActivities, type LocalActivityOptions } from '@temporalio/workflow';
+import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { Delivery, NotifyActivities } from '../activities/index.js';
 import {
   agencyEventId,
@@ -18,19 +18,18 @@ import {
 import { iso, nowMs, type Operation } from './operation-state.js';
 
 /**
- * A fan-out is one local activity: it publishes in the same workflow task that decided it, so a round of
- * requests costs one marker in the history instead of an activity and a workflow task per agency.
+ * A fan-out is one activity: a round of requests costs one activity in the history, not one per agency. It
+ * is a regular activity, not a local one: agencies answer while it runs, and answers (updates) arriving
+ * during a local activity are ordered differently on replay than they were live.
  */
 const DELIVERY_OPTIONS = {
-  startToCloseTimeout: '15 seconds',
+  startToCloseTimeout: '30 seconds',
   // A notification must eventually arrive: NATS being down for a while only delays it. Event ids are fixed,
-  // so a retry after a lost acknowledgement is deduplicated by JetStream, never delivered twice.
+  // so a retried batch is deduplicated by JetStream, never delivered twice.
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
-  // Longer backoffs wait on a durable timer rather than in the worker's memory.
-  localRetryThreshold: '10 seconds',
-} as const satisfies LocalActivityOptions;
+} as const satisfies ActivityOptions;
 
-const { deliver } = proxyLocalActivities<NotifyActivities>(DELIVERY_OPTIONS);
+const { deliver } = proxyActivities<NotifyActivities>(DELIVERY_OPTIONS);
 
 interface Outgoing extends Delivery {
   kind: TimelineKind;
@@ -98,7 +97,7 @@ export class Fanout {
    * the entry says "sending" until JetStream has stored the event.
    */
   async send(): Promise<void> {
-    this.op.publishStatus();
+    this.op.flushStatus();
     if (this.events.length === 0) return;
     const entries = this.events.map((e) => this.op.record(e.kind, `${e.text} (sending)`, e.agency));
     const receipts = await deliver({

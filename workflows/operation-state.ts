@@ -223,25 +223,27 @@ export class Operation {
     return waitingFor(this.memory.stage, [...new Set([...this.pending.values()].map((p) => p.agency))]);
   }
 
-  /**
-   * Search attributes and the UI's current details: no personal data, no entity identifiers. Only what has
-   * changed is upserted, since each upsert is an event in the history.
-   */
+  /** The UI's current details at once (they cost no history event); search attributes at the next flush. */
   publishStatus(): void {
+    setCurrentDetails(this.currentDetails());
+  }
+
+  /**
+   * Search attributes: no personal data, no entity identifiers. Upserted only where they changed, and only
+   * when the workflow is about to wait or send, since each upsert is an event in the history: one step of
+   * straight-line code leaves at most one.
+   */
+  flushStatus(): void {
     const { memory } = this;
     const deadline = this.nextDeadline();
-    const next = {
-      phase: memory.phase,
-      agencies: this.involvedAgencies().join(','),
-      deadline: deadline?.dueAt ?? null,
-      overdue: memory.overdue,
-    };
+    const involved = this.involvedAgencies();
+    const next = { phase: memory.phase, agencies: involved.join(','), deadline: deadline?.dueAt ?? null, overdue: memory.overdue };
     const changes = [];
+    if (this.published.phase === undefined) changes.push({ key: searchAttributes.municipality, value: this.municipality });
     if (next.phase !== this.published.phase) changes.push({ key: searchAttributes.phase, value: memory.phase });
-    if (next.agencies !== this.published.agencies) changes.push({ key: searchAttributes.agencies, value: this.involvedAgencies() });
+    if (next.agencies !== this.published.agencies) changes.push({ key: searchAttributes.agencies, value: involved });
     if (next.deadline !== this.published.deadline) changes.push({ key: searchAttributes.nextDeadline, value: deadline ? new Date(deadline.dueAt) : null });
     if (next.overdue !== this.published.overdue) changes.push({ key: searchAttributes.overdue, value: memory.overdue });
-    if (this.published.phase === undefined) changes.push({ key: searchAttributes.municipality, value: this.municipality });
     if (changes.length > 0) upsertSearchAttributes(changes);
     this.published = next;
     setCurrentDetails(this.currentDetails());

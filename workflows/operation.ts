@@ -1,22 +1,11 @@
-import { ApplicationFailure, allHandlersFinished, condition, continueAsNew, patched, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, allHandlersFinished, condition, continueAsNew, setHandler } from '@temporalio/workflow';
 import { OperationStart, deadlineAfter, describeIssues } from '../domain/index.js';
 import { handleAnswers } from './answers.js';
 import { handleDecisions } from './decisions.js';
 import { stateQuery, timelineQuery, type OperationInput, type OperationResult } from './definitions.js';
-import { losOperationV1 } from './legacy/operation-v1.js';
-import type { OperationInput as OperationInputV1 } from './legacy/v1-rules.js';
 import { freshMemory, nowMs, Operation } from './operation-state.js';
 import { cancelOperation, stagesOf } from './stages.js';
 import { continueAsNewDue } from './waiting.js';
-
-/**
- * Patch markers (README, "Changing workflow code"). Operations that passed the marked point before the
- * change replay the old path; new ones take the new path.
- */
-const PATCHES = {
-  /** Workflow code v2: the restructured operation. v1 operations (and their continued runs) stay on v1. */
-  restructured: 'operation-v2',
-} as const;
 
 /** The start input, checked as the typed client checks it: a bad start fails at once, naming the field. */
 function parseStart(input: unknown): OperationInput {
@@ -26,18 +15,15 @@ function parseStart(input: unknown): OperationInput {
 }
 
 /**
- * One LOS operation: one tip carried through assessment, mandate matching, joint action and follow-up.
+ * One LOS operation (workflow code v2; v1 operations finish on the frozen `losOperation`, legacy/): one tip carried through assessment, mandate matching, joint action and follow-up.
  * The main loop runs one stage at a time (workflows/stages.ts); coordinator decisions and agency answers
  * arrive as updates (decisions.ts, answers.ts); the state and its rules live in operation-state.ts and
  * domain/. Every stage keeps its deadline in memory, so the operation can continue-as-new at any stage
  * boundary and resume exactly where it was.
  */
-export async function losOperation(input: OperationInput | OperationInputV1): Promise<OperationResult> {
-  const continuedV1 = input?.memory !== undefined && (input.memory as { version?: number }).version !== 2;
-  if (continuedV1 || !patched(PATCHES.restructured)) return losOperationV1(input as OperationInputV1);
-
-  const { tip, config, catalogue } = input.memory ? (input as OperationInput) : parseStart(input);
-  const op = new Operation(tip, config, catalogue, (input as OperationInput).memory ?? freshMemory());
+export async function losOperationV2(input: OperationInput): Promise<OperationResult> {
+  const { tip, config, catalogue } = input?.memory ? input : parseStart(input);
+  const op = new Operation(tip, config, catalogue, input.memory ?? freshMemory());
   handleAnswers(op);
   handleDecisions(op);
   setHandler(stateQuery, () => op.view());
@@ -62,13 +48,15 @@ export async function losOperation(input: OperationInput | OperationInputV1): Pr
     if (continueAsNewDue(op)) {
       // Months-long operations must not outgrow their history: carry everything into a fresh run.
       await condition(allHandlersFinished);
+      op.flushStatus();
       op.memory.continuedAsNew += 1;
-      return continueAsNew<typeof losOperation>({ tip, config, catalogue, memory: op.snapshot() });
+      return continueAsNew<typeof losOperationV2>({ tip, config, catalogue, memory: op.snapshot() });
     }
     await stages[op.memory.stage]();
   }
 
   await condition(allHandlersFinished);
+  op.flushStatus();
   return {
     operationId: op.operationId,
     phase: op.memory.phase,

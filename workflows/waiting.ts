@@ -17,6 +17,8 @@ export function continueAsNewDue(op: Operation): boolean {
 export async function waitFor(op: Operation, done: () => boolean, untilMs?: number, summary?: string): Promise<WaitResult> {
   const interrupted = () => op.cancelling || continueAsNewDue(op);
   const wake = () => done() || interrupted();
+  op.flushStatus();
+  if (wake()) return done() ? 'done' : 'interrupted';
   if (untilMs === undefined) await condition(wake);
   else if (untilMs > nowMs()) await condition(wake, untilMs - nowMs(), summary ? { summary } : {});
   if (done()) return 'done';

@@ -13,7 +13,7 @@ import { freePort, startNatsServer, startTemporalDevServer, type NatsServer, typ
 import { PROJECT_ROOT } from '../../scripts/temporal-cli.js';
 import { ensureTopology, startBridge, startDeadLetterWatcher, type Bridge, type DeadLetterWatcher } from '../../workers/index.js';
 import { assessUpdate, cancelUpdate, closeUpdate, scheduleUpdate, stateQuery } from '../../workflows/definitions.js';
-import type { losOperation } from '../../workflows/index.js';
+import type { losOperationV2 } from '../../workflows/index.js';
 
 /**
  * Chaos: operations in flight across all phases while the worker is SIGKILLed and restarted, nats-server is
@@ -38,7 +38,7 @@ const CONFIG = {
 };
 
 type Plan = 'closed' | 'dismissed' | 'cancelled';
-type Handle = WorkflowHandle<typeof losOperation>;
+type Handle = WorkflowHandle<typeof losOperationV2>;
 interface Operation {
   id: string;
   plan: Plan;

@@ -158,14 +158,15 @@ function freshMemory(): OperationMemory {
 
 /**
  * FROZEN: the operation as it ran before the restructure (workflow code v1). Operations started on it, and
- * their continue-as-new runs, finish on this code; `losOperation` routes them here. Never change it; delete
- * it once no v1 operation is open (README, "Changing workflow code").
+ * their continue-as-new runs, finish on this code: it stays registered as the `losOperation` workflow type while new operations start
+ * as `losOperationV2`. Never change it; delete it once no v1 operation is open (README, "Changing workflow
+ * code").
  *
  * One LOS operation: one tip carried through assessment, mandate matching, joint action and follow-up.
  * The main loop runs one stage at a time; every stage keeps its deadline in `memory`, so the operation can
  * continue-as-new at any stage boundary and resume exactly where it was.
  */
-export async function losOperationV1(input: OperationInput): Promise<OperationResult> {
+export async function losOperation(input: OperationInput): Promise<OperationResult> {
   const { tip, config, catalogue } = input;
   const operationId = workflowInfo().workflowId;
   const municipality = tip.entity.municipality;
@@ -854,7 +855,7 @@ export async function losOperationV1(input: OperationInput): Promise<OperationRe
       // Months-long operations must not outgrow their history: carry everything into a fresh run.
       await condition(allHandlersFinished);
       memory.continuedAsNew += 1;
-      return continueAsNew<typeof losOperationV1>({ tip, config, catalogue, memory: snapshot() });
+      return continueAsNew<typeof losOperation>({ tip, config, catalogue, memory: snapshot() });
     }
     await stages[memory.stage]();
   }
