@@ -385,7 +385,10 @@ describe('asyncapi.yaml', () => {
     const walk = (node: unknown): void => {
       if (Array.isArray(node)) node.forEach(walk);
       else if (node && typeof node === 'object') {
-        for (const [key, value] of Object.entries(node)) key === '$ref' ? refs.push(value as string) : walk(value);
+        for (const [key, value] of Object.entries(node)) {
+          if (key === '$ref') refs.push(value as string);
+          else walk(value);
+        }
       }
     };
     walk(root);
