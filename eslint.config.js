@@ -40,7 +40,8 @@ export default tseslint.config(
         {
           paths: nodeBuiltins.map((name) => ({
             name,
-            message: 'Workflow code runs in a deterministic sandbox and domain/ is imported by it: no Node built-ins here. Do this in an activity or the caller.',
+            message:
+              'Workflow code runs in a deterministic sandbox and domain/ is imported by it: no Node built-ins here. Do this in an activity or the caller.',
           })),
         },
       ],
@@ -54,9 +55,18 @@ export default tseslint.config(
         'error',
         { selector: "CallExpression[callee.object.name='Date'][callee.property.name='now']", message: 'domain/ has no clock: take the time as an argument.' },
         { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'domain/ has no clock: take the time as an argument.' },
-        { selector: "CallExpression[callee.object.name='Math'][callee.property.name='random']", message: 'domain/ is deterministic: take randomness as an argument.' },
+        {
+          selector: "CallExpression[callee.object.name='Math'][callee.property.name='random']",
+          message: 'domain/ is deterministic: take randomness as an argument.',
+        },
       ],
-      'no-restricted-globals': ['error', ...['process', 'Buffer', 'require', '__dirname', '__filename'].map((name) => ({ name, message: 'domain/ runs in the workflow sandbox, which has no Node globals.' }))],
+      'no-restricted-globals': [
+        'error',
+        ...['process', 'Buffer', 'require', '__dirname', '__filename'].map((name) => ({
+          name,
+          message: 'domain/ runs in the workflow sandbox, which has no Node globals.',
+        })),
+      ],
     },
   },
   {
