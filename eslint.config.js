@@ -33,16 +33,32 @@ export default tseslint.config(
     },
   },
   {
-    files: ['workflows/**/*.ts', 'domain/**/*.ts'],
+    // bench/baseline-workflow.ts is bundled into the sandbox too.
+    files: ['workflows/**/*.ts', 'domain/**/*.ts', 'bench/baseline-workflow.ts'],
     rules: {
-      'no-restricted-imports': [
+      '@typescript-eslint/no-restricted-imports': [
         'error',
         {
-          paths: nodeBuiltins.map((name) => ({
-            name,
-            message:
-              'Workflow code runs in a deterministic sandbox and domain/ is imported by it: no Node built-ins here. Do this in an activity or the caller.',
-          })),
+          paths: [
+            ...nodeBuiltins.map((name) => ({
+              name,
+              message:
+                'Workflow code runs in a deterministic sandbox and domain/ is imported by it: no Node built-ins here. Do this in an activity or the caller.',
+            })),
+            // Their types describe what the workflow talks to; their code runs only outside the sandbox.
+            ...['@temporalio/client', '@temporalio/worker', '@temporalio/activity', '@temporalio/testing'].map((name) => ({
+              name,
+              allowTypeImports: true,
+              message: 'Outside the workflow sandbox only; import its types with `import type`.',
+            })),
+          ],
+          patterns: [
+            {
+              group: ['**/activities/**', '**/workers/**', '**/coordinator/**', '**/agencies/**', '**/scripts/**', '**/bench/**', '**/test/**'],
+              allowTypeImports: true,
+              message: 'Node-side code: workflows/ and domain/ may import only its types (`import type`), as the samples do with activities.',
+            },
+          ],
         },
       ],
     },
