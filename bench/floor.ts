@@ -32,7 +32,13 @@ export class FloorChannel {
   static async open(natsUrl: string, runId: string): Promise<FloorChannel> {
     const nc = await connect({ servers: natsUrl, name: 'los-bench-floor' });
     const jsm = await jetstreamManager(nc);
-    await jsm.streams.add({ name: STREAM, subjects: ['los.bench.floor.>'], retention: RetentionPolicy.Limits, storage: StorageType.File, duplicate_window: nanos(120_000) });
+    await jsm.streams.add({
+      name: STREAM,
+      subjects: ['los.bench.floor.>'],
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      duplicate_window: nanos(120_000),
+    });
     await jsm.consumers.add(STREAM, { durable_name: CONSUMER, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, max_ack_pending: IN_FLIGHT });
     return new FloorChannel(nc, mandateRequestEvent(runId));
   }
