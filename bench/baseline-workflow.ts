@@ -1,9 +1,16 @@
 import { condition, defineSignal, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
 
 /**
- * The floor the LOS workflow is compared with: the same number of activities, signals and timers per
- * operation, in the same order, with no domain logic, no search attributes and no payload worth the name.
- * Whatever the LOS operation costs beyond this is the price of its rules, its record and its UI status.
+ * The two workflows the LOS operation is compared with, both driven by the same plan of the LOS lifecycle.
+ *
+ * - `baselineOperation`, the bare workflow: the same number of activities, signals and timers per
+ *   operation, in the same order, with no domain logic, no search attributes and no payload worth the name.
+ *   Its activities publish nothing.
+ * - `floorOperation`, the floor: the least a hand-tuned workflow needs to do the same logical work. One
+ *   activity per fan-out publishes every notice of it to JetStream (deterministic Nats-Msg-Id each), agencies
+ *   read them from their stream and answer with one signal each, and the timers are the same.
+ *
+ * Whatever the LOS operation costs beyond these is the price of its rules, its record and its UI status.
  */
 
 export const decisionSignal = defineSignal('decision');
@@ -12,7 +19,7 @@ export const answerSignal = defineSignal('answer');
 export type BaselineStep =
   /** Wait for the coordinator's next decision. */
   | { kind: 'decision' }
-  /** Run this many no-op activities at once; the bench answers each `answered` one with a signal. */
+  /** Notify this many agencies at once; the `answered` ones answer each with a signal. */
   | { kind: 'notify'; answered: number; plain: number }
   /** Wait until this many answers have arrived in all. */
   | { kind: 'answers'; total: number }
@@ -22,12 +29,27 @@ export interface BaselineActivities {
   deliverNotice(answered: boolean): Promise<void>;
 }
 
-const { deliverNotice } = proxyActivities<BaselineActivities>({ startToCloseTimeout: '30 seconds' });
+/** One fan-out of the floor: `batch` numbers it within the operation, so its message ids are deterministic. */
+export interface FloorFanOut {
+  batch: number;
+  answered: number;
+  plain: number;
+}
 
-export async function baselineOperation(plan: BaselineStep[]): Promise<{ decisions: number; answers: number }> {
+export interface FloorActivities {
+  /** Publishes every notice of the fan-out to JetStream; a retry republishes only what the stream has not stored. */
+  publishFanOut(fanOut: FloorFanOut): Promise<void>;
+}
+
+const { deliverNotice } = proxyActivities<BaselineActivities>({ startToCloseTimeout: '30 seconds' });
+const { publishFanOut } = proxyActivities<FloorActivities>({ startToCloseTimeout: '30 seconds' });
+
+/** Walks the plan; `notify` carries out each notify step, numbered from 0. */
+async function runPlan(plan: BaselineStep[], notify: (step: Extract<BaselineStep, { kind: 'notify' }>, index: number) => Promise<unknown>) {
   let decisions = 0;
   let answers = 0;
   let decisionsNeeded = 0;
+  let fanOuts = 0;
   setHandler(decisionSignal, () => void (decisions += 1));
   setHandler(answerSignal, () => void (answers += 1));
   for (const step of plan) {
@@ -37,7 +59,7 @@ export async function baselineOperation(plan: BaselineStep[]): Promise<{ decisio
         await condition(() => decisions >= decisionsNeeded);
         break;
       case 'notify':
-        await Promise.all([...Array<boolean>(step.answered).fill(true), ...Array<boolean>(step.plain).fill(false)].map((answered) => deliverNotice(answered)));
+        await notify(step, fanOuts++);
         break;
       case 'answers':
         await condition(() => answers >= step.total);
@@ -48,4 +70,14 @@ export async function baselineOperation(plan: BaselineStep[]): Promise<{ decisio
     }
   }
   return { decisions, answers };
+}
+
+export function baselineOperation(plan: BaselineStep[]): Promise<{ decisions: number; answers: number }> {
+  return runPlan(plan, (step) =>
+    Promise.all([...Array<boolean>(step.answered).fill(true), ...Array<boolean>(step.plain).fill(false)].map((answered) => deliverNotice(answered))),
+  );
+}
+
+export function floorOperation(plan: BaselineStep[]): Promise<{ decisions: number; answers: number }> {
+  return runPlan(plan, (step, batch) => publishFanOut({ batch, answered: step.answered, plain: step.plain }));
 }

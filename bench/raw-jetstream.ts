@@ -26,14 +26,10 @@ export interface RawJetStreamResult {
   publishLoopPerSecond: number;
 }
 
-export async function measureRawJetStream(nc: NatsConnection, events: number, runId: string): Promise<RawJetStreamResult> {
-  const jsm = await nc.jetstreamManager();
-  const js = nc.jetstream();
-  await jsm.streams.add({ name: STREAM, subjects: ['los.bench.raw.>'], retention: RetentionPolicy.Limits, storage: StorageType.File, duplicate_window: nanos(60_000) });
-  await jsm.consumers.add(STREAM, { durable_name: CONSUMER, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, filter_subject: 'los.bench.raw.>' });
-
+/** A real mandate-request CloudEvent as the engine encodes it, with the given id: what one notice weighs. */
+export function mandateRequestEvent(runId: string): (id: string) => Uint8Array {
   const tip = Tip.parse(benchTip(runId, 0, LIFECYCLE_CATEGORIES));
-  const eventFor = (id: string) =>
+  return (id) =>
     encodeCloudEvent({
       specversion: '1.0',
       id,
@@ -45,6 +41,15 @@ export async function measureRawJetStream(nc: NatsConnection, events: number, ru
       dataschema: `/schemas/${eventType('mandate_requested')}.json`,
       data: mandateRequest(tip, { operationId: 'los-umea-bench', requestId: `mandate-1-polisen` }, ['criminal_investigation', 'aliens_act_check'], new Date().toISOString()),
     });
+}
+
+export async function measureRawJetStream(nc: NatsConnection, events: number, runId: string): Promise<RawJetStreamResult> {
+  const jsm = await nc.jetstreamManager();
+  const js = nc.jetstream();
+  await jsm.streams.add({ name: STREAM, subjects: ['los.bench.raw.>'], retention: RetentionPolicy.Limits, storage: StorageType.File, duplicate_window: nanos(60_000) });
+  await jsm.consumers.add(STREAM, { durable_name: CONSUMER, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, filter_subject: 'los.bench.raw.>' });
+
+  const eventFor = mandateRequestEvent(runId);
 
   const waiting = new Map<string, (at: number) => void>();
   const messages = await (await js.consumers.get(STREAM, CONSUMER)).consume({ max_messages: 64 });

@@ -37,12 +37,31 @@ export interface PhaseReport {
   errors: Record<string, number>;
 }
 
+/** A comparison workflow's closed loop (bench/baseline-workflow.ts): the bare baseline or the floor. */
+export interface ComparisonReport {
+  concurrency: number;
+  durationSeconds: number;
+  started: number;
+  completed: number;
+  failed: number;
+  throughputPerSecond: number;
+  throughputMethod: 'steady window' | 'whole phase';
+  lifecycleMs?: Percentiles;
+  cpuSeconds: Record<string, number>;
+  machine?: MachineUsage;
+  cpuMsPerOperation: Record<string, number>;
+  errors: Record<string, number>;
+  cost?: HistoryCost;
+  /** LOS closed-loop throughput over this one's. */
+  losRatio?: number;
+}
+
 export interface BenchResult {
   runId: string;
   startedAt: string;
   finishedAt: string;
   wallSeconds: number;
-  settings: { quick: boolean; rate: number; duration: number; concurrency: number; open: number; rawEvents: number; warmup: number; historySample: number };
+  settings: { quick: boolean; rate: number; notifyRate: number; duration: number; concurrency: number; open: number; rawEvents: number; warmup: number; historySample: number };
   machine: { cores: number; availableParallelism: number; cpuModel: string; memoryMiB: number; loadAverageAtStart: number[]; loadAverageAtEnd: number[] };
   versions: Versions;
   stack: { temporal: string; nats: string; engine: string };
@@ -52,26 +71,15 @@ export interface BenchResult {
     secondWave: number;
     config: Record<string, unknown>;
     actionLeadMs: number;
-    perOperation: { activities: number; signals: number; timers: number; coordinatorDecisions: number; agencyAnswers: number };
+    /** Notices to agencies, the fan-outs they form, signals (answers and decisions) and lifecycle timers of the plan the comparisons run. */
+    perOperation: { notices: number; fanOuts: number; signals: number; timers: number; coordinatorDecisions: number; agencyAnswers: number };
   };
   openLoop: PhaseReport;
   closedLoop: PhaseReport;
-  baseline: {
-    concurrency: number;
-    durationSeconds: number;
-    started: number;
-    completed: number;
-    failed: number;
-    throughputPerSecond: number;
-    throughputMethod: 'steady window' | 'whole phase';
-    lifecycleMs?: Percentiles;
-    cpuSeconds: Record<string, number>;
-    machine?: MachineUsage;
-    cpuMsPerOperation: Record<string, number>;
-    errors: Record<string, number>;
-    cost?: HistoryCost;
-    losToBaselineThroughput?: number;
-  };
+  /** The second open loop, at settings.notifyRate, without answer probes. */
+  notifyLoop: PhaseReport;
+  baseline: ComparisonReport;
+  floor: ComparisonReport;
   rawJetStream: RawJetStreamResult & { notifyCostRatio?: number };
   cost?: HistoryCost;
   memory: {
@@ -111,22 +119,32 @@ const cpuLine = (perOp: Record<string, number>) =>
     .map(([name, value]) => `${name} ${round(value, 0)}`)
     .join(', ') || na;
 
+/** One line that says what machine the figures come from and how busy it was. */
+export function machineSummary(r: BenchResult): string {
+  const load = (l: number[]) => l.map((x) => round(x, 2)).join(' ');
+  const busy = r.closedLoop.machine ? `; closed loop: ${round(r.closedLoop.machine.busyCores, 2)} cores busy, ${round(r.closedLoop.machine.otherCores, 2)} by other processes` : '';
+  return `Machine: ${r.machine.cores} × ${r.machine.cpuModel}, ${r.machine.memoryMiB} MiB, ${r.versions.os}; load average ${load(r.machine.loadAverageAtStart)} at start, ${load(r.machine.loadAverageAtEnd)} at end${busy}`;
+}
+
 function summaryRows(r: BenchResult): [string, string][] {
   const n = r.lifecycle.agencies.length;
   const rows: [string, string][] = [
     [`Throughput, open loop (offered ${r.openLoop.offeredRatePerSecond}/s for ${r.openLoop.durationSeconds}s)`, `${rateOf(r.openLoop)} (${r.openLoop.completed} done, ${r.openLoop.failed} failed)`],
     [`Throughput, closed loop (${r.closedLoop.concurrency} in flight)`, `${rateOf(r.closedLoop)} (${r.closedLoop.completed} done, ${r.closedLoop.failed} failed)`],
-    [`Baseline bare workflow, same shape (${r.baseline.concurrency} in flight)`, `${rateOf(r.baseline)} → LOS/baseline ${times(r.baseline.losToBaselineThroughput)}`],
+    [`Floor: same logical work, hand-tuned (${r.floor.concurrency} in flight)`, `${rateOf(r.floor)} → LOS/floor ${times(r.floor.losRatio)}`],
+    [`Baseline bare workflow, same shape (${r.baseline.concurrency} in flight)`, `${rateOf(r.baseline)} → LOS/baseline ${times(r.baseline.losRatio)}`],
     ['Lifecycle latency p50/p95/p99, open loop (includes 2 s of timers)', ms(r.openLoop.lifecycleMs)],
-    [`Notify latency p50/p95/p99, open loop (assess returned → all ${n} hold request)`, ms(r.openLoop.notifyAllMs)],
+    [`Notify latency p50/p95/p99, open loop at ${r.openLoop.offeredRatePerSecond}/s (assess returned → all ${n} hold request)`, ms(r.openLoop.notifyAllMs)],
+    [`Notify latency p50/p95/p99, open loop at ${r.notifyLoop.offeredRatePerSecond}/s (${rateOf(r.notifyLoop)} done)`, ms(r.notifyLoop.notifyAllMs)],
     ['Notify latency p50/p95/p99, closed loop', ms(r.closedLoop.notifyAllMs)],
-    ['Answer latency p50/p95/p99, open loop (answer acked → state query shows it)', ms(r.openLoop.answerMs)],
+    [`Answer latency p50/p95/p99, open loop at ${r.openLoop.offeredRatePerSecond}/s (answer acked → state query shows it)`, ms(r.openLoop.answerMs)],
     ['Per-event notify p50 (assess returned → one agency holds it), open loop', r.openLoop.notifyEachMs ? `${round(r.openLoop.notifyEachMs.p50, 1)} ms` : na],
     ['Raw JetStream publish → receive p50/p95/p99', ms(r.rawJetStream.publishToReceiveMs)],
     ['Notify cost ratio (per-event notify p50 / raw p50)', times(r.rawJetStream.notifyCostRatio)],
-    ['History events per operation, mean (min–max) [baseline]', `${mean(r.cost?.events)} [${mean(r.baseline.cost?.events)}]`],
-    ['Workflow tasks per operation, mean (min–max) [baseline]', `${mean(r.cost?.workflowTasks)} [${mean(r.baseline.cost?.workflowTasks)}]`],
+    ['History events per operation, mean (min–max) [floor; baseline]', `${mean(r.cost?.events)} [${mean(r.floor.cost?.events)}; ${mean(r.baseline.cost?.events)}]`],
+    ['Workflow tasks per operation, mean (min–max) [floor; baseline]', `${mean(r.cost?.workflowTasks)} [${mean(r.floor.cost?.workflowTasks)}; ${mean(r.baseline.cost?.workflowTasks)}]`],
     ['CPU ms per operation, closed loop', cpuLine(r.closedLoop.cpuMsPerOperation)],
+    ['CPU ms per operation, floor', cpuLine(r.floor.cpuMsPerOperation)],
     ['CPU ms per operation, baseline', cpuLine(r.baseline.cpuMsPerOperation)],
     [
       'Machine during the closed loop (cores busy / by other processes / iowait)',
@@ -135,7 +153,7 @@ function summaryRows(r: BenchResult): [string, string][] {
     ['Worker peak RSS during the load phases', bytes(r.memory.workerPeakThroughputBytes)],
   ];
   for (const c of r.scale?.checkpoints ?? []) {
-    rows.push([`Scale: ${c.open} open operations${c.settled ? '' : ' (not settled)'}`, `worker RSS ${bytes(c.workerRssBytes)} (peak ${bytes(c.workerPeakBytes)}), database ${bytes(c.database?.total)}`]);
+    rows.push([`Scale: ${c.open} open operations, cache ${r.memory.cachedWorkflows}${c.settled ? '' : ' (not settled)'}`, `worker RSS ${bytes(c.workerRssBytes)} (peak ${bytes(c.workerPeakBytes)}), database ${bytes(c.database?.total)}`]);
   }
   return rows;
 }
@@ -146,7 +164,7 @@ export function renderSummary(r: BenchResult): string {
   const width = Math.max(...rows.map(([label]) => label.length));
   const header = `LOS engine benchmark ${r.runId}${r.settings.quick ? ' (quick)' : ''}: ${r.machine.cores} cores, Node ${r.versions.node}, Temporal ${r.versions.temporalServer ?? '?'}, nats-server ${r.versions.natsServer ?? '?'}`;
   const line = '-'.repeat(Math.min(160, width + 50));
-  return [header, line, ...rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`), line].join('\n');
+  return [header, machineSummary(r), line, ...rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`), line].join('\n');
 }
 
 const mdTable = (head: string[], rows: (string | number)[][]) => [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.join(' | ')} |`)].join('\n');
@@ -196,12 +214,15 @@ export function renderMarkdown(r: BenchResult): string {
       : [];
   const losCost = cost(r.cost);
   const baseCost = cost(r.baseline.cost);
+  const floorCost = cost(r.floor.cost);
 
   const scale = r.scale;
   return [
     `# LOS engine benchmark ${r.runId}${r.settings.quick ? ' (quick run)' : ''}`,
     '',
     `${r.startedAt} → ${r.finishedAt} (${round(r.wallSeconds, 0)} s). Figures are measurements on this machine, not targets; see bench/README.md for how to read them.`,
+    '',
+    machineSummary(r),
     '',
     '## Machine and versions',
     '',
@@ -223,9 +244,9 @@ export function renderMarkdown(r: BenchResult): string {
     '',
     '## Settings',
     '',
-    `Open loop ${r.settings.rate}/s for ${r.settings.duration} s; closed loop ${r.settings.concurrency} in flight for ${r.settings.duration} s; ${r.settings.warmup} warm-up operations; scale run ${r.settings.open} operations; raw JetStream ${r.settings.rawEvents} events; ${r.settings.historySample} histories sampled per workflow type.`,
+    `Open loop ${r.settings.rate}/s for ${r.settings.duration} s, then ${r.settings.notifyRate}/s for ${r.settings.duration} s; closed loop ${r.settings.concurrency} in flight for ${r.settings.duration} s; ${r.settings.warmup} warm-up operations; scale run ${r.settings.open} operations; raw JetStream ${r.settings.rawEvents} events; ${r.settings.historySample} histories sampled per workflow type.`,
     '',
-    `Each operation: tip categories ${r.lifecycle.categories.join(', ')} → ${n} candidate agencies in the national catalogue (${r.lifecycle.agencies.join(', ')}), all accepting at once; the second wave notifies the other ${r.lifecycle.secondWave}. Action scheduled ${r.lifecycle.actionLeadMs} ms ahead, follow-up after ${String(r.lifecycle.config.followUpAfter)}. Per operation: ${r.lifecycle.perOperation.activities} notifications (activities), ${r.lifecycle.perOperation.agencyAnswers} agency answers (updates via the bridge), ${r.lifecycle.perOperation.coordinatorDecisions} coordinator decisions (updates), ${r.lifecycle.perOperation.timers} lifecycle timers.`,
+    `Each operation: tip categories ${r.lifecycle.categories.join(', ')} → ${n} candidate agencies in the national catalogue (${r.lifecycle.agencies.join(', ')}), all accepting at once; the second wave notifies the other ${r.lifecycle.secondWave}. Action scheduled ${r.lifecycle.actionLeadMs} ms ahead, follow-up after ${String(r.lifecycle.config.followUpAfter)}. Per operation: ${r.lifecycle.perOperation.notices} notifications in ${r.lifecycle.perOperation.fanOuts} fan-outs, ${r.lifecycle.perOperation.agencyAnswers} agency answers (updates via the bridge), ${r.lifecycle.perOperation.coordinatorDecisions} coordinator decisions (updates), ${r.lifecycle.perOperation.timers} lifecycle timers.`,
     '',
     '## Summary',
     '',
@@ -234,10 +255,16 @@ export function renderMarkdown(r: BenchResult): string {
     '## Load phases',
     '',
     phase(`Open loop: ${r.openLoop.offeredRatePerSecond}/s offered`, r.openLoop),
+    phase(`Open loop for notify latency: ${r.notifyLoop.offeredRatePerSecond}/s offered`, r.notifyLoop),
     phase(`Closed loop: ${r.closedLoop.concurrency} in flight`, r.closedLoop),
+    '### Floor: the same logical work, hand-tuned',
+    '',
+    `bench/baseline-workflow.ts (\`floorOperation\`) and bench/floor.ts, its own worker in the bench process: ${r.lifecycle.perOperation.fanOuts} activities, one per fan-out, each publishing its notices (${r.lifecycle.perOperation.notices} in all, real mandate-request CloudEvents with Nats-Msg-Id) to a file-backed JetStream stream; the agencies read and ack every notice and answer the ${r.lifecycle.perOperation.agencyAnswers} that ask with one signal each; ${r.lifecycle.perOperation.coordinatorDecisions} decisions as signals; ${r.lifecycle.perOperation.timers} timers of the same length. ${r.floor.started} started, ${r.floor.completed} completed, ${r.floor.failed} failed; throughput ${perSecond(r.floor.throughputPerSecond)} (${r.floor.throughputMethod}); lifecycle ${ms(r.floor.lifecycleMs)}. LOS closed-loop throughput / floor: ${times(r.floor.losRatio)}. CPU ms per operation: ${cpuLine(r.floor.cpuMsPerOperation)}. ${machineLine(r.floor.machine, r.machine.cores)}`,
+    ...(Object.keys(r.floor.errors).length > 0 ? ['', 'Failures:', ...Object.entries(r.floor.errors).map(([e, c]) => `- ${c} × ${e}`)] : []),
+    '',
     '### Baseline: a bare workflow of the same shape',
     '',
-    `bench/baseline-workflow.ts, its own worker in the bench process: ${r.lifecycle.perOperation.activities} no-op activities, ${r.lifecycle.perOperation.signals} signals sent by the bench client (${r.lifecycle.perOperation.agencyAnswers} answers, ${r.lifecycle.perOperation.coordinatorDecisions} decisions), ${r.lifecycle.perOperation.timers} timers of the same length. ${r.baseline.started} started, ${r.baseline.completed} completed, ${r.baseline.failed} failed; throughput ${perSecond(r.baseline.throughputPerSecond)} (${r.baseline.throughputMethod}); lifecycle ${ms(r.baseline.lifecycleMs)}. LOS closed-loop throughput / baseline: ${times(r.baseline.losToBaselineThroughput)}. CPU ms per operation: ${cpuLine(r.baseline.cpuMsPerOperation)}. ${machineLine(r.baseline.machine, r.machine.cores)}`,
+    `bench/baseline-workflow.ts (\`baselineOperation\`), its own worker in the bench process: ${r.lifecycle.perOperation.notices} no-op activities, one per notice, ${r.lifecycle.perOperation.signals} signals sent by the bench client (${r.lifecycle.perOperation.agencyAnswers} answers, ${r.lifecycle.perOperation.coordinatorDecisions} decisions), ${r.lifecycle.perOperation.timers} timers of the same length. ${r.baseline.started} started, ${r.baseline.completed} completed, ${r.baseline.failed} failed; throughput ${perSecond(r.baseline.throughputPerSecond)} (${r.baseline.throughputMethod}); lifecycle ${ms(r.baseline.lifecycleMs)}. LOS closed-loop throughput / baseline: ${times(r.baseline.losRatio)}. CPU ms per operation: ${cpuLine(r.baseline.cpuMsPerOperation)}. ${machineLine(r.baseline.machine, r.machine.cores)}`,
     ...(Object.keys(r.baseline.errors).length > 0 ? ['', 'Failures:', ...Object.entries(r.baseline.errors).map(([e, c]) => `- ${c} × ${e}`)] : []),
     '',
     '### Raw JetStream',
@@ -246,9 +273,9 @@ export function renderMarkdown(r: BenchResult): string {
     '',
     '## Cost per operation',
     '',
-    `From ${r.cost?.sampled ?? 0} LOS and ${r.baseline.cost?.sampled ?? 0} baseline histories (fetchHistory), mean (min–max):`,
+    `From ${r.cost?.sampled ?? 0} LOS, ${r.floor.cost?.sampled ?? 0} floor and ${r.baseline.cost?.sampled ?? 0} baseline histories (fetchHistory), mean (min–max):`,
     '',
-    mdTable(['', 'LOS operation', 'baseline'], losCost.map(([label, value], i) => [label!, value!, baseCost[i]?.[1] ?? na])),
+    mdTable(['', 'LOS operation', 'floor', 'baseline'], losCost.map(([label, value], i) => [label!, value!, floorCost[i]?.[1] ?? na, baseCost[i]?.[1] ?? na])),
     '',
     '## Memory',
     '',
@@ -277,10 +304,10 @@ export function renderMarkdown(r: BenchResult): string {
       : []),
     '## Caveats',
     '',
-    `- ${r.machine.cores} cores are shared by the Temporal server, nats-server, the worker, the bridge and the bench process (coordinator, ${r.lifecycle.agencies.length + r.lifecycle.secondWave} simulated agencies, baseline worker). Every figure is what this whole stack achieves together on them, not what any one part could do alone; the CPU split above shows where the time went.`,
+    `- ${r.machine.cores} cores are shared by the Temporal server, nats-server, the worker, the bridge and the bench process (coordinator, ${r.lifecycle.agencies.length + r.lifecycle.secondWave} simulated agencies, the baseline and floor workers and the floor's agencies). Every figure is what this whole stack achieves together on them, not what any one part could do alone; the CPU split above shows where the time went.`,
     '- The dev server runs on SQLite. A production Temporal (PostgreSQL or Cassandra, several history shards) behaves differently in throughput, latency and disk use.',
     '- Latencies are taken with performance.now() in the bench process; answer latency is polled (10 ms between state queries) and ends when the query response arrives, so it includes one query round trip and up to one poll interval.',
-    '- The baseline answers with signals sent straight from the client; LOS answers travel agency → JetStream → bridge → update. The baseline worker shares the bench process with the client; the LOS worker has its own process.',
+    '- The baseline answers with signals sent straight from the client; the floor answers with a signal once its agency has read the notice from JetStream; LOS answers travel agency → JetStream → bridge → update. The baseline and floor workers share the bench process with the client; the LOS worker has its own process.',
     `- Load average at start: ${r.machine.loadAverageAtStart.map((l) => round(l, 2)).join(', ')}. Other work on the machine during the run changes the figures.`,
     '',
   ].join('\n');

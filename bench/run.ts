@@ -7,19 +7,20 @@ import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError } from 'commander';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { defaultBehaviour, startSimulatedAgency, type SimulatedAgency } from '../agencies/index.js';
 import { loadCatalogueFile } from '../coordinator/index.js';
 import { AGENCY_IDS, candidateAgencies } from '../domain/index.js';
 import { PROJECT_ROOT } from '../scripts/temporal-cli.js';
 import { DEFAULT_MAX_CACHED_WORKFLOWS } from '../workers/worker.js';
-import { BaselineRunner, baselinePlan, planCounts } from './baseline.js';
+import { BaselineRunner, baselinePlan, floorPlan, planCounts, type BaselineSample } from './baseline.js';
+import { FloorChannel } from './floor.js';
 import { historyCost } from './history.js';
 import { closedLoop, openLoop, type Completion, type LoadResult } from './load.js';
 import { ACTION_LEAD_MS, AgencyWatch, LIFECYCLE_CATEGORIES, LIFECYCLE_CONFIG, LIFECYCLE_STEPS, PhaseRecorder, runLifecycle, type LifecycleContext, type LifecycleSample } from './operations.js';
 import { CpuMeter, MemorySampler, readMemory, resetPeak, sqliteSize, type MachineUsage } from './processes.js';
 import { measureRawJetStream } from './raw-jetstream.js';
-import { renderMarkdown, renderSummary, type BenchResult, type PhaseReport } from './report.js';
+import { renderMarkdown, renderSummary, type BenchResult, type ComparisonReport, type PhaseReport } from './report.js';
 import { runScale, terminateAll } from './scale.js';
 import { readVersions, startEngineProcess, startStack, waitUntilReady } from './stack.js';
 import { percentiles } from './stats.js';
@@ -27,6 +28,7 @@ import { percentiles } from './stats.js';
 interface Settings {
   quick: boolean;
   rate: number;
+  notifyRate: number;
   duration: number;
   concurrency: number;
   open: number;
@@ -56,8 +58,9 @@ function readSettings(): Settings {
   const program = new Command()
     .name('bench')
     .description('Throughput, latency, cost per operation and memory of the LOS engine, with baselines, in one run.')
-    .option('--quick', 'small numbers everywhere: a sanity run of under two minutes')
+    .option('--quick', 'small numbers everywhere: a sanity run of about three minutes')
     .option('--rate <r>', 'open-loop arrival rate in operations per second, e.g. 2/s', rate)
+    .option('--notify-rate <r>', 'arrival rate of the second open loop, which measures notify latency under more load', rate)
     .option('--duration <s>', 'seconds each load phase offers load', positiveNumber)
     .option('--concurrency <c>', 'operations in flight in the closed-loop (maximum throughput) phases', positiveInt)
     .option('--open <n>', 'operations left open in the scale run (0 skips it)', positiveInt)
@@ -67,12 +70,13 @@ function readSettings(): Settings {
   const flags = program.opts<Partial<Settings>>();
   const quick = flags.quick ?? false;
   const defaults = quick
-    ? { rate: 1, duration: 10, concurrency: 4, open: 300, rawEvents: 200, warmup: 2, historySample: 5 }
+    ? { rate: 1, notifyRate: 2, duration: 10, concurrency: 4, open: 300, rawEvents: 200, warmup: 2, historySample: 5 }
     : // 1/s is sustainable on a 2-core machine (whose maximum is about 1.1–1.6/s), so the open loop measures latency, not a backlog.
-      { rate: 1, duration: 60, concurrency: 20, open: 10_000, rawEvents: 2_000, warmup: 4, historySample: 20 };
+      { rate: 1, notifyRate: 2, duration: 60, concurrency: 20, open: 10_000, rawEvents: 2_000, warmup: 4, historySample: 20 };
   return {
     quick,
     rate: flags.rate ?? defaults.rate,
+    notifyRate: flags.notifyRate ?? defaults.notifyRate,
     duration: flags.duration ?? defaults.duration,
     concurrency: Math.max(1, flags.concurrency ?? defaults.concurrency),
     open: flags.open ?? defaults.open,
@@ -129,6 +133,31 @@ function summariseErrors(samples: Completion[]): Record<string, number> {
   return errors;
 }
 
+/** A comparison workflow's closed loop, with the same concurrency and duration as the LOS closed loop. */
+function comparisonPhase(
+  load: LoadResult<BaselineSample>,
+  cpuSeconds: Record<string, number>,
+  machine: MachineUsage | undefined,
+  cost: ComparisonReport['cost'],
+  settings: Settings,
+): Omit<ComparisonReport, 'losRatio'> {
+  return {
+    concurrency: settings.concurrency,
+    durationSeconds: settings.duration,
+    started: load.samples.length,
+    completed: load.completed,
+    failed: load.failed,
+    throughputPerSecond: load.throughputPerSecond,
+    throughputMethod: load.throughputMethod,
+    lifecycleMs: percentiles(load.samples.filter((s) => s.ok).map((s) => s.finishedAt - s.startedAt)),
+    cpuSeconds,
+    ...(machine ? { machine } : {}),
+    cpuMsPerOperation: Object.fromEntries(Object.entries(cpuSeconds).map(([name, s]) => [name, load.completed > 0 ? (s * 1000) / load.completed : 0])),
+    errors: summariseErrors(load.samples),
+    ...(cost ? { cost } : {}),
+  };
+}
+
 /** Evenly spread over the run, so the sample covers start, middle and end. */
 function sampleIds(ids: string[], count: number): string[] {
   if (ids.length <= count) return ids;
@@ -151,6 +180,7 @@ async function main() {
   const bridge = startEngineProcess('bridge', stack, taskQueue, scratch);
   const agencies: SimulatedAgency[] = [];
   let baselineConnection: NativeConnection | undefined;
+  let floorChannel: FloorChannel | undefined;
   try {
     const pids = () => ({
       server: stack.temporal?.process.pid,
@@ -168,9 +198,12 @@ async function main() {
     const secondWave = catalogue.agencies.length - candidates.length;
     const plan = baselinePlan(candidates.length, secondWave, ACTION_LEAD_MS, 1_000);
     const baseline = new BaselineRunner(stack.client, `${taskQueue}-baseline`, runId, plan, candidates.length);
+    const floor = new BaselineRunner(stack.client, `${taskQueue}-floor`, runId, floorPlan(plan), candidates.length, 'floor');
+    floorChannel = await FloorChannel.open(stack.natsUrl, runId);
     baselineConnection = await NativeConnection.connect({ address: stack.temporalAddress });
-    log('bundling workflows: the LOS worker (child process) and the baseline worker (here)');
+    log('bundling workflows: the LOS worker (child process), the baseline and the floor workers (here)');
     const baselineWorker = await baseline.createWorker(baselineConnection);
+    const floorWorker = await floor.createWorker(baselineConnection, floorChannel.activities);
     await waitUntilReady(worker, bridge, stack, taskQueue);
     const workerStartup = readMemory(worker.child.pid!);
     // Start-up (webpack bundling the workflows) is not running operations; its peak is reported on its own.
@@ -200,6 +233,14 @@ async function main() {
     const openLoopReport = lifecyclePhase(open, recorder, cpu.end(), cpu.machine(), sampler.takePeaks(), { offeredRatePerSecond: settings.rate, durationSeconds: settings.duration }, true);
     log(`  ${open.completed} completed, ${open.failed} failed, ${openLoopReport.throughputPerSecond.toFixed(2)}/s`);
 
+    log(`open loop for notify latency: ${settings.notifyRate}/s for ${settings.duration}s`);
+    recorder = watch.beginPhase();
+    sampler.takePeaks();
+    cpu.begin();
+    const notifyLoad = await openLoop(settings.notifyRate, settings.duration, lifecycle(false));
+    const notifyLoopReport = lifecyclePhase(notifyLoad, recorder, cpu.end(), cpu.machine(), sampler.takePeaks(), { offeredRatePerSecond: settings.notifyRate, durationSeconds: settings.duration }, false);
+    log(`  ${notifyLoad.completed} completed, ${notifyLoad.failed} failed, ${notifyLoopReport.throughputPerSecond.toFixed(2)}/s`);
+
     log(`closed loop: ${settings.concurrency} in flight for ${settings.duration}s`);
     recorder = watch.beginPhase();
     cpu.begin();
@@ -213,17 +254,27 @@ async function main() {
     const losIds = closed.samples.filter((s) => s.ok && s.operationId).map((s) => s.operationId!);
     const cost = await historyCost(stack.client, sampleIds(losIds, settings.historySample));
 
+    /** A comparison workflow's closed loop, with the LOS closed loop's concurrency and duration. */
+    const compare = async (runner: BaselineRunner, comparisonWorker: Worker): Promise<Omit<ComparisonReport, 'losRatio'>> => {
+      const running = comparisonWorker.run();
+      cpu.begin();
+      const load = await closedLoop(settings.concurrency, settings.duration, (i) => runner.runOne(i));
+      const cpuSeconds = cpu.end();
+      const machine = cpu.machine();
+      comparisonWorker.shutdown();
+      await running;
+      sampler.takePeaks();
+      log(`  ${load.completed} completed, ${load.failed} failed, ${load.throughputPerSecond.toFixed(2)}/s`);
+      const cost = await historyCost(stack.client, sampleIds(load.samples.filter((s) => s.ok).map((s) => s.workflowId), settings.historySample));
+      return comparisonPhase(load, cpuSeconds, machine, cost, settings);
+    };
+
+    log(`floor: the same logical work, hand-tuned (one activity per fan-out, published to JetStream), ${settings.concurrency} in flight for ${settings.duration}s`);
+    await floorChannel.startAgencies((workflowId) => floor.answer(workflowId));
+    const floorReport = await compare(floor, floorWorker);
+
     log(`baseline: the same shape as a bare workflow, ${settings.concurrency} in flight for ${settings.duration}s`);
-    const baselineRunning = baselineWorker.run();
-    cpu.begin();
-    const baselineLoad = await closedLoop(settings.concurrency, settings.duration, (i) => baseline.runOne(i));
-    const baselineCpu = cpu.end();
-    const baselineMachine = cpu.machine();
-    baselineWorker.shutdown();
-    await baselineRunning;
-    sampler.takePeaks();
-    log(`  ${baselineLoad.completed} completed, ${baselineLoad.failed} failed, ${baselineLoad.throughputPerSecond.toFixed(2)}/s`);
-    const baselineCost = await historyCost(stack.client, sampleIds(baselineLoad.samples.filter((s) => s.ok).map((s) => s.workflowId), settings.historySample));
+    const baselineReport = await compare(baseline, baselineWorker);
 
     log(`raw JetStream: ${settings.rawEvents} events`);
     const raw = await measureRawJetStream(stack.nc, settings.rawEvents, runId);
@@ -259,7 +310,7 @@ async function main() {
       startedAt: startedAt.toISOString(),
       finishedAt: new Date().toISOString(),
       wallSeconds: (performance.now() - benchStart) / 1000,
-      settings: { quick: settings.quick, rate: settings.rate, duration: settings.duration, concurrency: settings.concurrency, open: settings.open, rawEvents: settings.rawEvents, warmup: settings.warmup, historySample: settings.historySample },
+      settings: { quick: settings.quick, rate: settings.rate, notifyRate: settings.notifyRate, duration: settings.duration, concurrency: settings.concurrency, open: settings.open, rawEvents: settings.rawEvents, warmup: settings.warmup, historySample: settings.historySample },
       machine: {
         cores: cpus().length,
         availableParallelism: availableParallelism(),
@@ -272,7 +323,7 @@ async function main() {
       stack: {
         temporal: stack.temporal ? `dev server started by the bench (SQLite, headless) at ${stack.temporalAddress}` : `external at ${stack.temporalAddress}`,
         nats: stack.nats ? `nats-server started by the bench at ${stack.natsUrl}` : `external at ${stack.natsUrl}`,
-        engine: 'worker and bridge as child processes (node --import tsx workers/main.ts worker, and … bridge); agencies, coordinator and baseline worker in the bench process',
+        engine: 'worker and bridge as child processes (node --import tsx workers/main.ts worker, and … bridge); agencies, coordinator, baseline and floor workers in the bench process',
       },
       lifecycle: {
         categories: [...LIFECYCLE_CATEGORIES],
@@ -280,26 +331,13 @@ async function main() {
         secondWave,
         config: LIFECYCLE_CONFIG,
         actionLeadMs: ACTION_LEAD_MS,
-        perOperation: { ...planCounts(plan), coordinatorDecisions: 3, agencyAnswers: 4 * candidates.length },
+        perOperation: { ...planCounts(plan), fanOuts: planCounts(floorPlan(plan)).fanOuts, coordinatorDecisions: 3, agencyAnswers: 4 * candidates.length },
       },
       openLoop: openLoopReport,
       closedLoop: closedLoopReport,
-      baseline: {
-        concurrency: settings.concurrency,
-        durationSeconds: settings.duration,
-        started: baselineLoad.samples.length,
-        completed: baselineLoad.completed,
-        failed: baselineLoad.failed,
-        throughputPerSecond: baselineLoad.throughputPerSecond,
-        throughputMethod: baselineLoad.throughputMethod,
-        lifecycleMs: percentiles(baselineLoad.samples.filter((s) => s.ok).map((s) => s.finishedAt - s.startedAt)),
-        cpuSeconds: baselineCpu,
-        ...(baselineMachine ? { machine: baselineMachine } : {}),
-        cpuMsPerOperation: Object.fromEntries(Object.entries(baselineCpu).map(([name, s]) => [name, baselineLoad.completed > 0 ? (s * 1000) / baselineLoad.completed : 0])),
-        errors: summariseErrors(baselineLoad.samples),
-        ...(baselineCost ? { cost: baselineCost } : {}),
-        losToBaselineThroughput: ratio(closedLoopReport.throughputPerSecond, baselineLoad.throughputPerSecond),
-      },
+      notifyLoop: notifyLoopReport,
+      baseline: { ...baselineReport, losRatio: ratio(closedLoopReport.throughputPerSecond, baselineReport.throughputPerSecond) },
+      floor: { ...floorReport, losRatio: ratio(closedLoopReport.throughputPerSecond, floorReport.throughputPerSecond) },
       rawJetStream: {
         ...raw,
         notifyCostRatio: ratio(openLoopReport.notifyEachMs?.p50, raw.publishToReceiveMs.p50),
@@ -331,6 +369,7 @@ async function main() {
     for (const agency of agencies) await agency.stop().catch(() => undefined);
     await worker.stop();
     await bridge.stop();
+    await floorChannel?.close().catch(() => undefined);
     await baselineConnection?.close().catch(() => undefined);
     await stack.stop();
     if (settings.keep) log(`scratch kept: ${scratch}`);

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { NatsConnection } from 'nats';
-import { inject } from 'vitest';
+import { inject, vi } from 'vitest';
 import type { SimulatedAgency } from '../agencies/index.js';
 import { SUBJECTS, type AgencyId, type TipInput } from '../domain/index.js';
 import { DEAD_LETTER_REASON_HEADER, ORIGINAL_SUBJECT_HEADER } from '../workers/index.js';
@@ -46,16 +46,20 @@ export function sampleTip(overrides: Partial<TipInput> = {}): TipInput {
   };
 }
 
-/** Polls a condition on live state; server-backed tests wait on behaviour, never on fixed sleeps. */
-export async function eventually<T>(probe: () => Promise<T>, test: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T = await probe();
-  while (!test(last)) {
-    if (Date.now() > deadline) throw new Error(`condition not met in ${timeoutMs} ms; last value: ${JSON.stringify(last).slice(0, 2_000)}`);
-    await new Promise((r) => setTimeout(r, 150));
-    last = await probe();
-  }
-  return last;
+/**
+ * Polls a condition on live state with vitest's `vi.waitFor`; server-backed tests wait on behaviour, never on
+ * fixed sleeps. A probe that throws (a query before the first workflow task) is asked again until the timeout.
+ * Returns the first value that passes; on timeout the error shows the last value seen.
+ */
+export function eventually<T>(probe: () => Promise<T>, test: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
+  return vi.waitFor(
+    async () => {
+      const value = await probe();
+      if (!test(value)) throw new Error(`condition not met in ${timeoutMs} ms; last value: ${JSON.stringify(value)?.slice(0, 2_000)}`);
+      return value;
+    },
+    { timeout: timeoutMs, interval: 150 },
+  );
 }
 
 /** What each simulated agency has received for one operation, by event name, in order. */
