@@ -29,7 +29,8 @@ export type PhaseEvent =
   | 'closed'
   | 'cancelled';
 
-const MOVES: Partial<Record<Phase, Partial<Record<PhaseEvent, Phase>>>> = {
+/** The phase moves, also read by the stage machine's tests to check that both machines agree. */
+export const MOVES: Partial<Record<Phase, Partial<Record<PhaseEvent, Phase>>>> = {
   tip: { tip_registered: 'assessment' },
   assessment: { assessed_proceed: 'mandate_matching', assessed_dismiss: 'dismissed' },
   mandate_matching: { quorum_met: 'joint_action', quorum_overridden: 'joint_action', quorum_dismiss: 'dismissed' },
