@@ -15,6 +15,7 @@ import {
 import type { z } from 'zod';
 import type { AgencyNotice, CoordinatorNotice, NotifyActivities, SteeringNotice } from '../activities/index.js';
 import {
+  AmendTip,
   AssessmentDecision,
   CallOffAction,
   CancelOperation,
@@ -23,8 +24,12 @@ import {
   QuorumDecision,
   RescheduleAction,
   ScheduleAction,
+  actionTimeProblem,
   applicableTools,
   briefing,
+  correctionNotices,
+  formatStockholm,
+  tipCorrections,
   candidateAgencies,
   currentRoundOutcomes,
   deadlineAfter,
@@ -58,7 +63,9 @@ import {
   type TimelineKind,
 } from '../domain/index.js';
 import {
+  TIP_UNCHANGED,
   agencyAnswerUpdate,
+  amendTipUpdate,
   assessUpdate,
   callOffUpdate,
   cancelUpdate,
@@ -74,6 +81,7 @@ import {
   type OperationInput,
   type OperationMemory,
   type AnswerReceipt,
+  type CorrectionReceipt,
   type OperationResult,
   type Stage,
 } from './definitions.js';
@@ -159,7 +167,9 @@ function freshMemory(): OperationMemory {
  * continue-as-new at any stage boundary and resume exactly where it was.
  */
 export async function losOperation(input: OperationInput): Promise<OperationResult> {
-  const { tip, config, catalogue } = input;
+  const { config, catalogue } = input;
+  // The tip can be corrected (amendTip); continue-as-new carries the corrected one.
+  let tip = input.tip;
   const operationId = workflowInfo().workflowId;
   const municipality = tip.entity.municipality;
   const memory: OperationMemory = input.memory ?? freshMemory();
@@ -199,8 +209,8 @@ export async function losOperation(input: OperationInput): Promise<OperationResu
       [
         `**Phase:** ${memory.phase}${memory.overdue ? ' (overdue)' : ''}`,
         `**Waiting for:** ${waitingFor()}`,
-        `**Next deadline:** ${deadline ? `${deadline.what} at ${deadline.dueAt}` : 'none'}`,
-        `**Joint action:** ${memory.action ? `#${memory.rounds.action} at ${memory.action.plan.at}, lead ${memory.action.plan.lead}` : 'not scheduled'}`,
+        `**Next deadline:** ${deadline ? `${deadline.what} at ${formatStockholm(deadline.dueAt)}` : 'none'}`,
+        `**Joint action:** ${memory.action ? `#${memory.rounds.action} at ${formatStockholm(memory.action.plan.at)}, lead ${memory.action.plan.lead}` : 'not scheduled'}`,
       ].join('\n'),
     );
   };
@@ -510,7 +520,8 @@ export async function losOperation(input: OperationInput): Promise<OperationResu
   );
 
   const validateActionTime = (what: string, at: string) => {
-    if (Date.parse(at) <= nowMs()) reject(`${what} rejected: at "${at}" is not in the future`);
+    const problem = actionTimeProblem(Date.parse(at), nowMs());
+    if (problem) reject(`${what} rejected: at "${at}" ${problem}`);
   };
 
   setHandler(
@@ -631,6 +642,42 @@ export async function losOperation(input: OperationInput): Promise<OperationResu
         parseOrReject(CancelOperation, raw, 'cancel');
         if (isTerminal(memory.phase)) reject(`cancel rejected: the operation is already ${memory.phase}`);
         if (memory.cancelRequest !== undefined) reject('cancel rejected: the operation is already being cancelled');
+      },
+    },
+  );
+
+  // Corrections are applied, never dropped: agencies that hold the changed data hear of it, and only of that.
+  const dataHolders = () => ({
+    told: involvedAgencies(),
+    briefed: [...new Set([...pending.values(), ...closedRequests.values()].filter((p) => p.awaiting === 'readiness').map((p) => p.agency))].sort(),
+  });
+  setHandler(
+    amendTipUpdate,
+    async (raw): Promise<CorrectionReceipt> => {
+      const corrected = parseOrReject(AmendTip, raw, 'correction').tip;
+      const check = tipCorrections(tip, corrected);
+      if (!check.ok || check.changed.length === 0) return { ...receipt(), changed: [], told: [] }; // the validator refuses these
+      const notices = correctionNotices(corrected, check.changed, dataHolders());
+      const urgency = tip.urgency !== corrected.urgency ? ` (urgency ${tip.urgency} → ${corrected.urgency})` : '';
+      tip = corrected;
+      memory.corrections = (memory.corrections ?? 0) + 1;
+      const key = `correction-${memory.corrections}`;
+      record('decision', `tip corrected: ${check.changed.join(', ')}${urgency}; ${notices.length > 0 ? `told ${notices.map((n) => n.agency).join(', ')}` : 'no agency holds the changed data'}`);
+      await Promise.all(
+        notices.map(({ agency, corrected: values }) =>
+          notify(agency, 'tip_corrected', `${key}-${agency}`, { correlation: { operationId, requestId: `${key}-${agency}` }, corrected: values }),
+        ),
+      );
+      return { ...receipt(), changed: check.changed, told: notices.map((n) => n.agency) };
+    },
+    {
+      validator: (raw) => {
+        const corrected = parseOrReject(AmendTip, raw, 'correction').tip;
+        if (memory.stage === 'ended') reject(`correction rejected: the operation is already ${memory.phase}`);
+        if (memory.cancelRequest !== undefined) reject('correction rejected: the operation is being cancelled');
+        const check = tipCorrections(tip, corrected);
+        if (!check.ok) reject(`correction rejected: ${check.reason}`);
+        if (check.changed.length === 0) throw ApplicationFailure.nonRetryable('correction rejected: nothing differs from the registered tip', TIP_UNCHANGED);
       },
     },
   );
