@@ -7,7 +7,7 @@ export const QUOTE_LIMIT = 100;
  * A value as an error message quotes it: JSON-quoted (so control characters show as escapes), invisible
  * formatting characters escaped too, and cut to about `QUOTE_LIMIT` characters with the full length said.
  */
-export function quote(value: string | number, limit: number = QUOTE_LIMIT): string {
+export function quoteValue(value: string | number, limit: number = QUOTE_LIMIT): string {
   if (typeof value === 'number') return String(value);
   const chars = [...value];
   const shown = chars.length > limit ? `${chars.slice(0, limit).join('')}…` : value;
@@ -21,7 +21,7 @@ export function describeIssues(error: z.ZodError, input?: unknown, fieldName: (p
     .map((issue) => {
       const path = fieldName(issue.path.map(String).join('.') || '(root)');
       const value = input === undefined ? undefined : valueAt(input, issue.path);
-      const shown = typeof value === 'string' || typeof value === 'number' ? ` ${quote(value)}` : '';
+      const shown = typeof value === 'string' || typeof value === 'number' ? ` ${quoteValue(value)}` : '';
       return `${path}${shown}: ${issue.message}`;
     })
     .join('; ');

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Entity, Line, Text, nonBlankPattern, parseWith, quote, textPattern } from '../../domain/index.js';
+import { Entity, Line, Text, nonBlankPattern, parseWith, quoteValue, textPattern } from '../../domain/index.js';
 
 const FORBIDDEN = [
   ...Array.from({ length: 0x20 }, (_, i) => String.fromCharCode(i)).filter((c) => !'\t\n\r'.includes(c)),
@@ -68,7 +68,7 @@ describe('free text', () => {
     const result = parseWith(Entity, { orgNumber: huge, name: 'a', address: 'b', municipality: 'c' }, 'tip');
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.error.length).toBeLessThan(300);
-    expect(quote('a\u202eb\u001b')).toBe('"a\\u202eb\\u001b"');
-    expect(quote('y'.repeat(150))).toBe(`"${'y'.repeat(100)}…" (150 characters)`);
+    expect(quoteValue('a\u202eb\u001b')).toBe('"a\\u202eb\\u001b"');
+    expect(quoteValue('y'.repeat(150))).toBe(`"${'y'.repeat(100)}…" (150 characters)`);
   });
 });
