@@ -34,6 +34,8 @@ export interface EmbeddedEngineOptions {
   /** Directory for this engine's nats-server store and log. */
   scratchDir: string;
   taskQueue: string;
+  /** Loopback port for this engine's nats-server. @default a free port */
+  natsPort?: number;
   workflowBundle?: { code: string } | { codePath: string };
   maxDeliver?: number;
   ackWaitMs?: number;
@@ -49,7 +51,7 @@ export interface EmbeddedEngineOptions {
 }
 
 export async function startEmbeddedEngine(options: EmbeddedEngineOptions): Promise<EmbeddedEngine> {
-  const natsOptions = { storeDir: join(options.scratchDir, 'nats'), logFile: join(options.scratchDir, 'nats.log') };
+  const natsOptions = { storeDir: join(options.scratchDir, 'nats'), logFile: join(options.scratchDir, 'nats.log'), ...(options.natsPort ? { port: options.natsPort } : {}) };
   const secured = options.auth ? await startSecuredNatsServer({ ...natsOptions, agencies: AGENCY_IDS }) : undefined;
   let nats = secured ? secured.server : await startNatsServer(natsOptions);
   const nc = await connectEngineNats({ servers: nats.url, name: `los-engine-${options.taskQueue}`, ...(secured ? secured.engine : {}) });
