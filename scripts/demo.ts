@@ -4,13 +4,14 @@
  * in the catalogue, registers a tip, and acts as the coordinator through all five phases.
  * `npm run demo -- --help` lists the options. SIGINT or SIGTERM at any moment stops everything it started.
  */
-import { writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { DEMO_BEHAVIOURS } from '../agencies/index.js';
-import { loadCatalogueFile } from '../coordinator/index.js';
+import { ENTITY_KEY_FILE_ENV, entityKeyFromEnvironment, loadCatalogueFile } from '../coordinator/index.js';
 import { SUBJECTS, agencyName, formatStockholm, type OperationState, type Phase, type TipInput } from '../domain/index.js';
 import { TASK_QUEUE, assessUpdate, closeUpdate, scheduleUpdate, stateQuery, timelineQuery } from '../workflows/definitions.js';
 import { startTemporalDevServer } from './dev-stack.js';
@@ -31,7 +32,8 @@ Options:
 
 Environment:
   LOS_DEMO_DATA_DIR      where the stack keeps its data (default .data/)
-  LOS_ENTITY_KEY         key of the pseudonymous entity reference (default: a fresh random key per run)
+  LOS_ENTITY_KEY         key of the pseudonymous entity reference (or LOS_ENTITY_KEY_FILE); default: a fresh
+                         random key per run, written to <data dir>/entity.key for los
 
 SIGINT or SIGTERM at any moment stops everything the demo started and exits 0.`;
 
@@ -121,7 +123,17 @@ async function main() {
   say('Bundling the workflow code and starting the worker, the bridge and nats-server…');
   const deadLetter = (reason: string, subject: string) => say(`  ✗ dead letter from ${subject}: ${reason}`);
   // Need to know, enforced by nats-server: every agency system logs in as itself and reads only its own events.
+  // The entity-reference key: the environment's, or a fresh one kept (owner-readable only) beside the demo's data,
+  // so that \`los\` can be pointed at it with LOS_ENTITY_KEY_FILE while --keep holds the stack up.
+  const entityKeyFile = join(DATA, 'entity.key');
+  let entityKey = entityKeyFromEnvironment();
+  if (entityKey === undefined) {
+    entityKey = randomBytes(32).toString('hex');
+    mkdirSync(DATA, { recursive: true });
+    writeFileSync(entityKeyFile, `${entityKey}\n`, { mode: 0o600 });
+  }
   const engine = await startEmbeddedEngine({
+    entityKey,
     temporalAddress: temporal.address,
     scratchDir: DATA,
     taskQueue: TASK_QUEUE,
@@ -247,6 +259,7 @@ Outcome summary for ${result.operationId}
 
   if (keep) {
     say(`--keep: everything stays up. Temporal UI: ${temporal.uiUrl}/namespaces/${temporal.namespace}/workflows/${result.operationId}`);
+    if (!entityKeyFromEnvironment()) say(`To use \`los\` on this stack: export TEMPORAL_ADDRESS=${temporal.address} ${ENTITY_KEY_FILE_ENV}=${entityKeyFile}`);
     say('Press Ctrl-C (or send SIGTERM) to stop.');
     return;
   }
