@@ -48,7 +48,7 @@ import {
   stateQuery,
   timelineQuery,
 } from '../workflows/definitions.js';
-import { SetupError } from './entityReference.js';
+import { SetupError, requireEntityKey } from './entityReference.js';
 import { InvalidInputError, loadCatalogueFile, registerTip, type Registration } from './operations.js';
 import { operationsQuery, searchAttributesCreateCommand, temporalCliCommand } from './queries.js';
 import { operationReport, operationsTable, type ListedOperation } from './render.js';
@@ -332,8 +332,9 @@ function buildProgram(perform: (options: CommonOptions, work: () => Promise<Outp
       const config = configFrom(options);
       const catalogue = options.catalogue === undefined ? undefined : loadCatalogue(options.catalogue);
       const echo = readAsLocal('receivedAt', (rawTip as { receivedAt?: unknown }).receivedAt, parsedTip.receivedAt);
+      const entityKey = requireEntityKey();
       return withClient(options, async (client) => {
-        const registration = await registerTip(client, rawTip, { taskQueue: options.taskQueue, config, ...(catalogue ? { catalogue } : {}) });
+        const registration = await registerTip(client, rawTip, { taskQueue: options.taskQueue, config, entityKey, ...(catalogue ? { catalogue } : {}) });
         return registrationOutput(registration, echo);
       });
     }),

@@ -25,8 +25,9 @@ const HOW_TO_SET =
 
 /** The key from the environment: `LOS_ENTITY_KEY`, or the file `LOS_ENTITY_KEY_FILE` names. */
 export function entityKeyFromEnvironment(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  let key = env[ENTITY_KEY_ENV];
-  const file = env[ENTITY_KEY_FILE_ENV];
+  // An empty variable counts as unset, as a shell's `LOS_ENTITY_KEY=` means.
+  let key = env[ENTITY_KEY_ENV] || undefined;
+  const file = env[ENTITY_KEY_FILE_ENV] || undefined;
   if (key === undefined && file !== undefined) {
     try {
       key = readFileSync(file, 'utf8');

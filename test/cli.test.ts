@@ -25,9 +25,13 @@ let scratch: string;
 let agencies: Awaited<ReturnType<TestEngine['startAgencies']>>;
 
 function los(...args: string[]): Promise<Run> {
+  return losWith({}, ...args);
+}
+
+function losWith(env: NodeJS.ProcessEnv, ...args: string[]): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [LOS, ...args], {
-      env: { ...process.env, TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_NAMESPACE: 'default' },
+      env: { ...process.env, TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_NAMESPACE: 'default', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -410,6 +414,12 @@ describe('los --json for every failure', () => {
     expect(json<{ error: { message: string } }>(missing).error.message).toBe("required option '--at <time>' not specified");
     const huge = await los('assess', 'los-x', 'y'.repeat(5_000), '--json');
     expect(json<{ error: { message: string } }>(huge).error.message.length).toBeLessThan(400);
+  });
+
+  it('refuses to register without the entity key, saying how to set one, before contacting any server', async () => {
+    const run = await losWith({ LOS_ENTITY_KEY: '', LOS_ENTITY_KEY_FILE: '' }, 'tip', 'register', tipFile(vindelnTip()), '--address', UNREACHABLE, '--json');
+    expect(run.code).toBe(2);
+    expect(json<{ error: { message: string } }>(run).error.message).toMatch(/^no entity key: set LOS_ENTITY_KEY to the engine's entity key, or LOS_ENTITY_KEY_FILE to a file holding it /);
   });
 
   it("keeps Temporal's cause and turns missing search attributes into advice naming them and the command", { timeout: 60_000 }, async () => {
