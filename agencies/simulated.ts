@@ -97,7 +97,8 @@ export async function startSimulatedAgency(agency: AgencyId, behaviour: AgencyBe
     .on('reminder', noteOnly)
     .on('second_wave_notice', noteOnly)
     .on('operation_closed', noteOnly)
-    .on('operation_cancelled', noteOnly);
+    .on('operation_cancelled', noteOnly)
+    .on('tip_corrected', noteOnly);
   await client.start();
 
   return { agency, received, stop: () => client.close() };

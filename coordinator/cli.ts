@@ -17,18 +17,24 @@ import {
   CallOffAction,
   CancelOperation,
   CloseOperation,
+  OperationConfig,
   OrderReinspection,
   PHASES,
   QuorumDecision,
   RescheduleAction,
   ScheduleAction,
   Tip,
+  actionTimeProblem,
+  formatStockholm,
   parseWith,
+  quoteValue,
+  readInstant,
   type AgencyId,
   type DecisionReceipt,
   type Phase,
 } from '../domain/index.js';
 import {
+  SEARCH_ATTRIBUTE_FLAGS,
   TASK_QUEUE,
   assessUpdate,
   callOffUpdate,
@@ -42,8 +48,9 @@ import {
   stateQuery,
   timelineQuery,
 } from '../workflows/definitions.js';
-import { InvalidInputError, loadCatalogueFile, registerTip } from './operations.js';
-import { operationsQuery, temporalCliCommand } from './queries.js';
+import { SetupError, requireEntityKey } from './entityReference.js';
+import { InvalidInputError, loadCatalogueFile, registerTip, type Registration } from './operations.js';
+import { operationsQuery, searchAttributesCreateCommand, temporalCliCommand } from './queries.js';
 import { operationReport, operationsTable, type ListedOperation } from './render.js';
 
 /**
@@ -52,7 +59,8 @@ import { operationReport, operationsTable, type ListedOperation } from './render
  * the authority on what the operation allows now.
  *
  * Exit codes: 0 done; 1 the input or the decision was rejected (or names no operation); 2 Temporal, or the
- * operation's worker, could not be reached in time.
+ * operation's worker, could not be reached in time, or the setup is incomplete (a namespace without the LOS
+ * search attributes, no entity key).
  */
 
 const CONNECT_TIMEOUT = '3 seconds';
@@ -72,15 +80,42 @@ interface CommonOptions {
   json?: boolean;
 }
 
-/** What a command prints: `text` for a person, `json` (one document) with --json. */
+/** What a command prints: `text` for a person, `json` (one document) with --json; warnings go to stderr. */
 interface Output {
   text: string;
   json: unknown;
+  warnings?: string[];
 }
 
 interface Failure {
   message: string;
   exitCode: 1 | 2;
+  /** Facts behind the message, for --json (e.g. how an operation ended). */
+  details?: Record<string, unknown>;
+}
+
+/** A refusal that carries facts a program reading --json wants separately from the message. */
+class Refused extends InvalidInputError {
+  constructor(
+    message: string,
+    readonly details: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+}
+
+/** Every distinct message down the cause chain: Temporal's own reason sits under the SDK's summary. */
+function withCauses(err: unknown): string {
+  const messages: string[] = [];
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if (e.message && !messages.some((m) => m.includes(e.message))) messages.push(e.message);
+  }
+  return clipQuoted(messages.join(': ') || String(err));
+}
+
+/** Quoted values inside a message (commander's, Temporal's) are cut like every rejected value is. */
+function clipQuoted(message: string): string {
+  return message.replace(/'([^']{100})[^']+'/g, (_all, head: string) => `'${head}…'`).replace(/"([^"]{100})[^"]+"/g, (_all, head: string) => `"${head}…"`);
 }
 
 function grpcCode(err: unknown): number | undefined {
@@ -92,7 +127,9 @@ function grpcCode(err: unknown): number | undefined {
 }
 
 function classify(err: unknown, options: CommonOptions): Failure {
+  if (err instanceof Refused) return { message: err.message, exitCode: 1, details: err.details };
   if (err instanceof InvalidInputError) return { message: err.message, exitCode: 1 };
+  if (err instanceof SetupError) return { message: err.message, exitCode: 2 };
   // The validator's message already names the decision and the field.
   if (err instanceof WorkflowUpdateFailedError) return { message: err.cause?.message ?? err.message, exitCode: 1 };
   if (err instanceof WorkflowNotFoundError) return { message: `operation "${err.workflowId}" not found in namespace "${options.namespace}"`, exitCode: 1 };
@@ -104,7 +141,36 @@ function classify(err: unknown, options: CommonOptions): Failure {
   }
   if (grpcCode(err) === GRPC_DEADLINE_EXCEEDED) return { message: noWorker, exitCode: 2 };
   if (grpcCode(err) === GRPC_UNAVAILABLE) return { message: `lost the connection to Temporal at ${options.address}: ${(err as Error).message}`, exitCode: 2 };
-  return { message: err instanceof Error ? err.message : String(err), exitCode: 1 };
+  return { message: withCauses(err), exitCode: 1 };
+}
+
+/** The search attribute a Temporal error says the namespace lacks, if that is what it says. */
+function missingSearchAttribute(err: unknown): string | undefined {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    const match = /no mapping defined for search attribute (\w+)|'(\w+)' is not a valid search attribute/.exec(e.message);
+    if (match) return match[1] ?? match[2];
+  }
+  return undefined;
+}
+
+/**
+ * A namespace without the LOS search attributes is a setup error with a known fix: name every missing one
+ * (Temporal names only the first) and the command that creates them.
+ */
+async function explainSetup(err: unknown, connection: Connection, options: CommonOptions): Promise<unknown> {
+  const named = missingSearchAttribute(err);
+  if (named === undefined) return err;
+  let missing = [named];
+  try {
+    const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace: options.namespace });
+    missing = Object.keys(SEARCH_ATTRIBUTE_FLAGS).filter((name) => !(name in (customAttributes ?? {})));
+  } catch {
+    // Listing needs operator rights; the attribute Temporal named is then all we can say.
+  }
+  return new SetupError(
+    `namespace "${options.namespace}" lacks the LOS search attribute${missing.length === 1 ? '' : 's'} ${missing.join(', ')} ` +
+      `(Temporal: ${withCauses(err)}); create ${missing.length === 1 ? 'it' : 'them'} with: ${searchAttributesCreateCommand(options.namespace, options.address, missing)}`,
+  );
 }
 
 async function withClient<T>(options: CommonOptions, work: (client: Client) => Promise<T>): Promise<T> {
@@ -117,6 +183,8 @@ async function withClient<T>(options: CommonOptions, work: (client: Client) => P
   try {
     const client = new Client({ connection, namespace: options.namespace });
     return await client.withDeadline(Date.now() + CALL_TIMEOUT_MS, () => work(client));
+  } catch (err) {
+    throw await explainSetup(err, connection, options);
   } finally {
     await connection.close();
   }
@@ -192,6 +260,25 @@ async function decide<T>(
   });
 }
 
+/** The client-side check of an action time; the workflow's validator, on Temporal's clock, has the last word. */
+function checkActionTime(what: string, at: string) {
+  const problem = actionTimeProblem(Date.parse(at), Date.now());
+  if (problem) throw new InvalidInputError(`${what} rejected: at ${quoteValue(at)} ${problem}`);
+}
+
+async function withEcho(echo: string | undefined, output: Promise<Output>): Promise<Output> {
+  const done = await output;
+  return echo ? { ...done, warnings: [echo, ...(done.warnings ?? [])] } : done;
+}
+
+/** The entity reference an operation was registered with; older operations have none. */
+async function entityRefOf(client: Client, operationId: string): Promise<string> {
+  const description = await client.workflow.getHandle(operationId).describe();
+  const entityRef = description.typedSearchAttributes.get(searchAttributes.entityRef);
+  if (entityRef === undefined) throw new InvalidInputError(`operation "${operationId}" has no entity reference (${searchAttributes.entityRef.name}): it was registered before references existed`);
+  return entityRef;
+}
+
 function listed(info: WorkflowExecutionInfo): ListedOperation {
   const attributes = info.typedSearchAttributes;
   const nextDeadline = attributes.get(searchAttributes.nextDeadline);
@@ -210,11 +297,18 @@ function listed(info: WorkflowExecutionInfo): ListedOperation {
   };
 }
 
-function buildProgram(perform: (options: CommonOptions, work: () => Promise<Output>) => Promise<void>): Command {
+function buildProgram(perform: (options: CommonOptions, work: () => Promise<Output>) => Promise<void>, json: boolean): Command {
   const program = new Command('los')
     .description('Coordinate LOS operations: register tips, make the decisions each phase needs, and follow them.')
     .exitOverride()
-    .showHelpAfterError('(add --help for usage)');
+    .showHelpAfterError('(add --help for usage)')
+    .configureOutput({
+      // With --json, the mistake goes out as the JSON document (runCli), not as text on stderr.
+      writeErr: (text) => {
+        if (!json) process.stderr.write(text);
+      },
+      outputError: (text, write) => write(clipQuoted(text)),
+    });
 
   /** Every command talks to Temporal the same way and can answer in JSON. */
   const command = (parent: Command, nameAndArgs: string, description: string) =>
@@ -226,26 +320,25 @@ function buildProgram(perform: (options: CommonOptions, work: () => Promise<Outp
       .option('--json', 'print one JSON document on stdout');
 
   const tip = program.command('tip').description('Tips (the start of every operation).');
-  command(tip, 'register <file>', 'Register a tip from a JSON file (or - for stdin) and print the operation ID.')
+  const register = command(tip, 'register <file>', 'Register a tip from a JSON file (or - for stdin) and print the operation ID.')
     .option('--task-queue <name>', 'task queue of the operation workers', TASK_QUEUE)
-    .option('--catalogue <file>', "the municipality's mandate catalogue (default: the national one)")
-    .action((file: string, options: CommonOptions & { taskQueue: string; catalogue?: string }) =>
-      perform(options, async () => {
-        // Parsed before connecting: a bad tip is named field by field even when no server is reachable.
-        const rawTip = await readTip(file);
-        parsed(Tip, rawTip, 'tip');
-        const catalogue = options.catalogue === undefined ? undefined : loadCatalogue(options.catalogue);
-        return withClient(options, async (client) => {
-          const registration = await registerTip(client, rawTip, { taskQueue: options.taskQueue, ...(catalogue ? { catalogue } : {}) });
-          return {
-            text: registration.started
-              ? `started operation ${registration.operationId}`
-              : `tip already registered: operation ${registration.operationId} exists; nothing started`,
-            json: { operationId: registration.operationId, started: registration.started },
-          };
-        });
-      }),
-    );
+    .option('--catalogue <file>', "the municipality's mandate catalogue (default: the national one)");
+  for (const [option, description] of CONFIG_OPTIONS) register.option(option, description);
+  register.action((file: string, options: CommonOptions & ConfigOptions & { taskQueue: string; catalogue?: string }) =>
+    perform(options, async () => {
+      // Parsed before connecting: a bad tip or deadline is named field by field even when no server is reachable.
+      const rawTip = await readTip(file);
+      const parsedTip = parsed(Tip, rawTip, 'tip');
+      const config = configFrom(options);
+      const catalogue = options.catalogue === undefined ? undefined : loadCatalogue(options.catalogue);
+      const echo = readAsLocal('receivedAt', (rawTip as { receivedAt?: unknown }).receivedAt, parsedTip.receivedAt);
+      const entityKey = requireEntityKey();
+      return withClient(options, async (client) => {
+        const registration = await registerTip(client, rawTip, { taskQueue: options.taskQueue, config, entityKey, ...(catalogue ? { catalogue } : {}) });
+        return registrationOutput(registration, echo);
+      });
+    }),
+  );
 
   command(program, 'assess <operation>', 'Assessment decision: proceed, dismiss (--reason) or request-info (--agency …, --question).')
     .addArgument(new Argument('<decision>', 'the decision').choices(['proceed', 'dismiss', 'request-info']))
@@ -292,24 +385,26 @@ function buildProgram(perform: (options: CommonOptions, work: () => Promise<Outp
     );
 
   command(program, 'schedule <operation>', 'Schedule the joint action.')
-    .requiredOption('--at <iso>', 'start time, ISO 8601 with offset, e.g. 2026-03-12T19:00:00+01:00')
+    .requiredOption('--at <time>', 'start time, e.g. 2026-03-12T19:00 (Stockholm time) or 2026-03-12T19:00:00+01:00; within two years')
     .requiredOption('--place <text>', 'where the action takes place')
     .requiredOption('--lead <agency>', 'lead agency; must have accepted its mandate')
     .action((operationId: string, options: CommonOptions & { at: string; place: string; lead: string }) =>
       perform(options, async () => {
         const plan = parsed(ScheduleAction, { at: options.at, place: options.place, lead: options.lead }, 'schedule');
-        return decide(options, operationId, scheduleUpdate, plan, 'joint action scheduled');
+        checkActionTime('schedule', plan.at);
+        return withEcho(readAsLocal('--at', options.at, plan.at), decide(options, operationId, scheduleUpdate, plan, 'joint action scheduled'));
       }),
     );
 
   command(program, 'reschedule <operation>', 'Move a scheduled joint action that has not started.')
-    .requiredOption('--at <iso>', 'new start time, ISO 8601 with offset')
+    .requiredOption('--at <time>', 'new start time, e.g. 2026-03-12T19:00 (Stockholm time) or with an offset')
     .option('--place <text>', 'new place, if it changes')
     .requiredOption('--reason <text>', 'why it moves; every participant is told')
     .action((operationId: string, options: CommonOptions & { at: string; place?: string; reason: string }) =>
       perform(options, async () => {
         const change = parsed(RescheduleAction, { at: options.at, reason: options.reason, ...(options.place !== undefined ? { place: options.place } : {}) }, 'reschedule');
-        return decide(options, operationId, rescheduleUpdate, change, 'joint action rescheduled');
+        checkActionTime('reschedule', change.at);
+        return withEcho(readAsLocal('--at', options.at, change.at), decide(options, operationId, rescheduleUpdate, change, 'joint action rescheduled'));
       }),
     );
 
@@ -357,16 +452,20 @@ function buildProgram(perform: (options: CommonOptions, work: () => Promise<Outp
     .option('--overdue', 'only operations with a missed deadline')
     .option('--municipality <name>', 'only operations in this municipality')
     .addOption(new Option('--agency <agency>', 'only operations involving this agency').choices(AGENCY_IDS))
+    .option('--same-business <operation>', 'only operations about the same business as this one (same entity reference)')
     .option('--limit <n>', 'at most this many operations', positiveInteger, 50)
-    .action((options: CommonOptions & { phase?: Phase; overdue?: boolean; municipality?: string; agency?: AgencyId; limit: number }) =>
-      perform(options, () => {
-        const query = operationsQuery({
-          ...(options.phase ? { phase: options.phase } : {}),
-          ...(options.overdue ? { overdue: true } : {}),
-          ...(options.municipality !== undefined ? { municipality: options.municipality.trim() } : {}),
-          ...(options.agency ? { agency: options.agency } : {}),
-        });
-        return withClient(options, async (client) => {
+    .action((options: CommonOptions & { phase?: Phase; overdue?: boolean; municipality?: string; agency?: AgencyId; sameBusiness?: string; limit: number }) =>
+      perform(options, () =>
+        withClient(options, async (client) => {
+          const entityRef = options.sameBusiness === undefined ? undefined : await entityRefOf(client, options.sameBusiness);
+          const query = operationsQuery({
+            ...(options.phase ? { phase: options.phase } : {}),
+            ...(options.overdue ? { overdue: true } : {}),
+            // Stored NFC-normalised, so "Umeå" typed with a combining ring finds it too.
+            ...(options.municipality !== undefined ? { municipality: options.municipality.normalize('NFC').trim() } : {}),
+            ...(options.agency ? { agency: options.agency } : {}),
+            ...(entityRef !== undefined ? { entityRef } : {}),
+          });
           const operations: ListedOperation[] = [];
           for await (const info of client.workflow.list({ query, pageSize: options.limit })) {
             operations.push(listed(info));
@@ -385,11 +484,87 @@ function buildProgram(perform: (options: CommonOptions, work: () => Promise<Outp
             ].join('\n'),
             json: { query, operations },
           };
-        });
-      }),
+        }),
+      ),
     );
 
   return program;
+}
+
+/** The operation's deadlines and periods, as `los tip register` options; checked with OperationConfig. */
+const CONFIG_OPTIONS: [string, string][] = [
+  ['--assessment-deadline <duration>', 'time for the assessment decision (default "10 working days")'],
+  ['--information-deadline <duration>', 'time an agency has to answer an information request (default "5 working days")'],
+  ['--mandate-deadline <duration>', 'time agencies have to accept or decline (default "5 working days")'],
+  ['--findings-deadline <duration>', 'time after the action to report findings (default "10 working days")'],
+  ['--follow-up-after <duration>', 'follow-up period after the action (default "90 days")'],
+  ['--outcome-deadline <duration>', 'time to report outcomes once asked (default "20 working days")'],
+  ['--reminder-fraction <fraction>', 'remind when this fraction of a deadline has passed (default 0.5)'],
+  ['--quorum <n>', 'agencies that must accept (default 2)'],
+];
+type ConfigOptions = Partial<Record<'assessmentDeadline' | 'informationDeadline' | 'mandateDeadline' | 'findingsDeadline' | 'followUpAfter' | 'outcomeDeadline' | 'reminderFraction' | 'quorum', string>>;
+
+const optionName = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+function configFrom(options: ConfigOptions) {
+  const numeric = (value: string | undefined) => (value === undefined ? undefined : value.trim() !== '' && Number.isFinite(Number(value)) ? Number(value) : value);
+  const given = {
+    assessmentDeadline: options.assessmentDeadline,
+    informationDeadline: options.informationDeadline,
+    mandateDeadline: options.mandateDeadline,
+    findingsDeadline: options.findingsDeadline,
+    followUpAfter: options.followUpAfter,
+    outcomeDeadline: options.outcomeDeadline,
+    reminderFraction: numeric(options.reminderFraction),
+    quorum: numeric(options.quorum),
+  };
+  const config = Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined));
+  const result = parseWith(OperationConfig, config, 'tip register', optionName);
+  if (!result.ok) throw new InvalidInputError(result.error);
+  return config;
+}
+
+/** How a time typed without an offset was read, said back so the coordinator can check it. */
+function readAsLocal(field: string, typed: unknown, stored: string): string | undefined {
+  if (typeof typed !== 'string') return undefined;
+  const reading = readInstant(typed);
+  return reading.ok && reading.readAsLocal ? `${field} ${quoteValue(typed)} read as Stockholm time: ${stored}` : undefined;
+}
+
+function registrationOutput(registration: Registration, echo: string | undefined): Output {
+  const { operationId, outcome } = registration;
+  const warnings = [
+    ...(echo ? [echo] : []),
+    ...registration.sameBusiness.map(
+      (other) =>
+        `warning: another open operation concerns the same business: ${other.operationId} (${other.phase ?? 'phase unknown'}, ${other.municipality ?? 'municipality unknown'}); ` +
+        `\`los list --same-business ${operationId}\` lists them`,
+    ),
+  ];
+  const json = { operationId, outcome, started: registration.started, entityRef: registration.entityRef, sameBusiness: registration.sameBusiness };
+  if (outcome === 'ended') {
+    const ended = registration.ended!;
+    const when = ended.at ? ` on ${formatStockholm(ended.at)}` : '';
+    const why = ended.reason ? ` (${quoteValue(ended.reason)})` : '';
+    throw new Refused(
+      `tip already registered as operation ${operationId}, which has ended: ${ended.how}${when}${why}; nothing started and nothing corrected. ` +
+        'If the case has come back, register it as a new tip, with the time it came back as receivedAt.',
+      { ...json, ended },
+    );
+  }
+  if (outcome === 'corrected') {
+    const { changed, told } = registration.correction!;
+    return {
+      text: `tip already registered as operation ${operationId}: corrected ${changed.join(', ')}; ${told.length > 0 ? `told ${told.join(', ')}` : 'no agency holds the changed data'}`,
+      json: { ...json, correction: { changed, told } },
+      warnings,
+    };
+  }
+  return {
+    text: outcome === 'started' ? `started operation ${operationId}` : `tip already registered: operation ${operationId} exists; nothing started`,
+    json,
+    warnings,
+  };
 }
 
 function positiveInteger(value: string): number {
@@ -412,7 +587,14 @@ export async function runCli(argv: string[]): Promise<number> {
   const perform = async (options: CommonOptions, work: () => Promise<Output>) => {
     try {
       const output = await work();
-      process.stdout.write(`${options.json ? JSON.stringify(output.json, null, 2) : output.text}\n`);
+      const warnings = output.warnings ?? [];
+      if (options.json) {
+        const json = warnings.length > 0 && typeof output.json === 'object' && output.json !== null ? { ...output.json, warnings } : output.json;
+        process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+      } else {
+        process.stdout.write(`${output.text}\n`);
+        for (const warning of warnings) process.stderr.write(`${warning}\n`);
+      }
     } catch (err) {
       const failure = classify(err, options);
       exitCode = failure.exitCode;
@@ -420,12 +602,21 @@ export async function runCli(argv: string[]): Promise<number> {
       else process.stderr.write(`error: ${failure.message}\n`);
     }
   };
+  // A command-line mistake is a failure like any other: with --json, one JSON document on stdout and nothing
+  // on stderr. Commander finds the mistake before any action runs, so --json is looked for in argv itself.
+  const json = argv.slice(2).includes('--json');
+  const program = buildProgram(perform, json);
   try {
-    await buildProgram(perform).parseAsync(argv);
+    await program.parseAsync(argv);
   } catch (err) {
-    // Commander has already printed what was wrong with the command line (or the help that was asked for).
-    if (err instanceof CommanderError) return err.exitCode;
-    throw err;
+    if (!(err instanceof CommanderError)) throw err;
+    const asked = err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version';
+    if (json && !asked) {
+      const failure: Failure = { message: clipQuoted(err.message.replace(/^error: /, '')), exitCode: 1 };
+      process.stdout.write(`${JSON.stringify({ error: failure }, null, 2)}\n`);
+      return failure.exitCode;
+    }
+    return asked ? 0 : 1;
   }
   return exitCode;
 }

@@ -1,6 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
-import { WorkflowIdReusePolicy } from '@temporalio/common';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowUpdateFailedError,
+  type Client,
+  type WorkflowExecutionDescription,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import { ApplicationFailure, WorkflowIdReusePolicy } from '@temporalio/common';
 import {
   OperationConfig,
   Tip,
@@ -9,11 +15,22 @@ import {
   parseWith,
   type MandateCatalogue,
   type OperationConfigInput,
+  type Phase,
 } from '../domain/index.js';
-import { TASK_QUEUE, searchAttributes, type OperationInput, type OperationResult } from '../workflows/definitions.js';
+import {
+  TASK_QUEUE,
+  TIP_UNCHANGED,
+  amendTipUpdate,
+  searchAttributes,
+  type CorrectionReceipt,
+  type OperationInput,
+  type OperationResult,
+} from '../workflows/definitions.js';
 import type { losOperationV2 } from '../workflows/index.js';
+import { entityReference, requireEntityKey } from './entityReference.js';
+import { allOf, quote } from './queries.js';
 
-/** The typed client coordinators (and the demo, and the CLI to come) use to start and steer operations. */
+/** The typed client coordinators (the CLI, the demo, tests) use to start and steer operations. */
 
 export const DEFAULT_CATALOGUE_PATH = new URL('../domain/mandate-catalogue.json', import.meta.url).pathname;
 
@@ -32,53 +49,133 @@ export class InvalidInputError extends Error {
   override name = 'InvalidInputError';
 }
 
+/** How an operation ended, for a person: "cancelled", "closed", "terminated in phase assessment"… */
+export interface EndedOperation {
+  how: string;
+  /** When it ended (ISO instant). */
+  at?: string;
+  reason?: string;
+}
+
+/** Another open operation about the same business (same entity reference). */
+export interface ParallelOperation {
+  operationId: string;
+  phase?: string;
+  municipality?: string;
+}
+
 export interface Registration {
   operationId: string;
-  /** False when this exact tip was registered before: the existing operation is returned, none is started. */
+  /**
+   * `started`: a new operation. The same tip again finds the existing one: `unchanged` when nothing differs,
+   * `corrected` when the correctable fields differed and were applied (`amendTip`), `ended` when the
+   * operation has ended and takes no correction; none of these starts a second operation.
+   */
+  outcome: 'started' | 'unchanged' | 'corrected' | 'ended';
+  /** True only for `started`. */
   started: boolean;
   handle: WorkflowHandle<typeof losOperationV2>;
+  /** The pseudonymous entity reference (search attribute `LosEntityRef`). */
+  entityRef: string;
+  /** Other open operations about the same business; empty when there are none. */
+  sameBusiness: ParallelOperation[];
+  correction?: CorrectionReceipt;
+  ended?: EndedOperation;
 }
 
 export interface RegisterOptions {
   config?: OperationConfigInput;
   catalogue?: MandateCatalogue;
   taskQueue?: string;
+  /** The key of the entity reference; default: `LOS_ENTITY_KEY` / `LOS_ENTITY_KEY_FILE` from the environment. */
+  entityKey?: string;
 }
 
 export async function registerTip(client: Client, rawTip: unknown, options: RegisterOptions = {}): Promise<Registration> {
-  const tip = parseWith(Tip, rawTip, 'tip');
-  if (!tip.ok) throw new InvalidInputError(tip.error);
+  const parsedTip = parseWith(Tip, rawTip, 'tip');
+  if (!parsedTip.ok) throw new InvalidInputError(parsedTip.error);
+  const tip = parsedTip.value;
   const config = parseWith(OperationConfig, options.config ?? {}, 'operation config');
   if (!config.ok) throw new InvalidInputError(config.error);
-  const operationId = operationIdFor(tip.value);
-  const input: OperationInput = { tip: tip.value, config: config.value, catalogue: options.catalogue ?? loadCatalogueFile() };
+  const entityRef = entityReference(tip.entity.orgNumber, options.entityKey ?? requireEntityKey());
+  const operationId = operationIdFor(tip);
+  const input: OperationInput = { tip, config: config.value, catalogue: options.catalogue ?? loadCatalogueFile() };
+  const sameBusiness = () => openOperationsAbout(client, entityRef, operationId);
+  let handle: WorkflowHandle<typeof losOperationV2>;
   try {
-    const handle = await client.workflow.start<typeof losOperationV2>('losOperationV2', {
+    handle = await client.workflow.start<typeof losOperationV2>('losOperationV2', {
       workflowId: operationId,
       taskQueue: options.taskQueue ?? TASK_QUEUE,
       args: [input],
       // The same tip never starts a second operation, not even after the first one ended.
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
       // What operators read in the UI's list: domain words, no entity identifiers or other personal data.
-      staticSummary: `LOS operation in ${tip.value.entity.municipality}: ${tip.value.categories.join(', ')} (urgency ${tip.value.urgency})`,
+      staticSummary: `LOS operation in ${tip.entity.municipality}: ${tip.categories.join(', ')} (urgency ${tip.urgency})`,
       staticDetails: [
-        `**Municipality:** ${tip.value.entity.municipality}`,
-        `**Suspected activity:** ${tip.value.categories.join(', ')}`,
-        `**Urgency:** ${tip.value.urgency}`,
-        `**Tip source:** ${tip.value.source.kind}${tip.value.source.protected ? ' (protected)' : ''}`,
+        `**Municipality:** ${tip.entity.municipality}`,
+        `**Suspected activity:** ${tip.categories.join(', ')}`,
+        `**Urgency:** ${tip.urgency}`,
+        `**Tip source:** ${tip.source.kind}${tip.source.protected ? ' (protected)' : ''}`,
       ].join('\n'),
       typedSearchAttributes: [
         { key: searchAttributes.phase, value: 'tip' },
-        { key: searchAttributes.municipality, value: tip.value.entity.municipality },
+        { key: searchAttributes.municipality, value: tip.entity.municipality },
+        { key: searchAttributes.entityRef, value: entityRef },
       ],
     });
-    return { operationId, started: true, handle };
   } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) {
-      return { operationId, started: false, handle: client.workflow.getHandle<typeof losOperationV2>(operationId) };
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    const existing = client.workflow.getHandle<typeof losOperationV2>(operationId);
+    const registration = { operationId, started: false, handle: existing, entityRef };
+    const description = await existing.describe();
+    if (description.status.name !== 'RUNNING') {
+      return { ...registration, outcome: 'ended', sameBusiness: await sameBusiness(), ended: await howItEnded(existing, description) };
     }
-    throw err;
+    // Corrections are never dropped: the running operation applies them and tells who holds the old data.
+    try {
+      const correction = await existing.executeUpdate(amendTipUpdate, { args: [{ tip }] });
+      return { ...registration, outcome: 'corrected', correction, sameBusiness: await sameBusiness() };
+    } catch (updateErr) {
+      const unchanged = updateErr instanceof WorkflowUpdateFailedError && updateErr.cause instanceof ApplicationFailure && updateErr.cause.type === TIP_UNCHANGED;
+      if (!unchanged) throw updateErr;
+      return { ...registration, outcome: 'unchanged', sameBusiness: await sameBusiness() };
+    }
   }
+  return { operationId, outcome: 'started', started: true, handle, entityRef, sameBusiness: await sameBusiness() };
+}
+
+/** Every open operation with this entity reference except `exceptId`, from visibility (eventually consistent). */
+export async function openOperationsAbout(client: Client, entityRef: string, exceptId?: string): Promise<ParallelOperation[]> {
+  const found: ParallelOperation[] = [];
+  const query = allOf(`${searchAttributes.entityRef.name} = ${quote(entityRef)}`, `ExecutionStatus = 'Running'`);
+  for await (const info of client.workflow.list({ query, pageSize: 20 })) {
+    if (info.workflowId === exceptId) continue;
+    const phase = info.typedSearchAttributes.get(searchAttributes.phase);
+    const municipality = info.typedSearchAttributes.get(searchAttributes.municipality);
+    found.push({ operationId: info.workflowId, ...(phase !== undefined ? { phase } : {}), ...(municipality !== undefined ? { municipality } : {}) });
+    if (found.length >= 20) break;
+  }
+  return found;
+}
+
+/** How, when and why an operation ended: its result for a completed one, the failure's message otherwise. */
+export async function howItEnded(handle: WorkflowHandle<typeof losOperationV2>, description: WorkflowExecutionDescription): Promise<EndedOperation> {
+  const at = description.closeTime?.toISOString();
+  const status = description.status.name;
+  const phase = description.typedSearchAttributes.get(searchAttributes.phase) as Phase | undefined;
+  if (status === 'COMPLETED') {
+    const result: OperationResult = await handle.result();
+    return { how: result.phase, ...(at ? { at } : {}), ...(result.endReason !== undefined ? { reason: result.endReason } : {}) };
+  }
+  let reason: string | undefined;
+  try {
+    await handle.result();
+  } catch (err) {
+    // A terminated operation's reason is the terminate request's, carried as the failure's cause.
+    const cause = (err as Error).cause as Error | undefined;
+    reason = cause?.message || (err as Error).message;
+  }
+  return { how: `${status.toLowerCase().replaceAll('_', ' ')}${phase ? ` in phase ${phase}` : ''}`, ...(at ? { at } : {}), ...(reason ? { reason } : {}) };
 }
 
 export type { OperationResult };

@@ -1,5 +1,5 @@
 import type { AgencyId, Phase } from '../domain/index.js';
-import { searchAttributes } from '../workflows/definitions.js';
+import { SEARCH_ATTRIBUTE_FLAGS, searchAttributes } from '../workflows/definitions.js';
 
 /**
  * Temporal visibility queries over the operation's search attributes. `los list`, the operator guide's saved
@@ -19,6 +19,8 @@ export const inPhase = (phase: Phase) => `${searchAttributes.phase.name} = ${quo
 export const inMunicipality = (municipality: string) => `${searchAttributes.municipality.name} = ${quote(municipality)}`;
 /** LosAgencies is a keyword list: `=` matches when the agency is anywhere in it. */
 export const involvingAgency = (agency: AgencyId) => `${searchAttributes.agencies.name} = ${quote(agency)}`;
+/** Operations about the same business: the same pseudonymous entity reference. */
+export const aboutEntity = (entityRef: string) => `${searchAttributes.entityRef.name} = ${quote(entityRef)}`;
 export const OVERDUE = `${searchAttributes.overdue.name} = true`;
 export const onTaskQueue = (taskQueue: string) => `TaskQueue = ${quote(taskQueue)}`;
 /** Every LOS operation; what `los list` asks for when given no filter. */
@@ -35,6 +37,8 @@ export interface ListFilter {
   overdue?: boolean;
   municipality?: string;
   agency?: AgencyId;
+  /** The pseudonymous entity reference (`los list --same-business` looks it up from an operation). */
+  entityRef?: string;
 }
 
 export function operationsQuery(filter: ListFilter): string {
@@ -43,6 +47,7 @@ export function operationsQuery(filter: ListFilter): string {
     ...(filter.overdue ? [OVERDUE] : []),
     ...(filter.municipality !== undefined ? [inMunicipality(filter.municipality)] : []),
     ...(filter.agency ? [involvingAgency(filter.agency)] : []),
+    ...(filter.entityRef !== undefined ? [aboutEntity(filter.entityRef)] : []),
   ];
   return clauses.length > 0 ? allOf(...clauses) : ALL_OPERATIONS;
 }
@@ -58,4 +63,10 @@ export const OPERATOR_VIEWS = {
 export function temporalCliCommand(query: string, namespace: string): string {
   const shellQuoted = `"${query.replace(/[\\"$`]/g, (c) => `\\${c}`)}"`;
   return `temporal workflow list --namespace ${namespace} --query ${shellQuoted}`;
+}
+
+/** The `temporal` command that registers search attributes on a namespace (all of LOS's, or those named). */
+export function searchAttributesCreateCommand(namespace: string, address: string, names: string[] = Object.keys(SEARCH_ATTRIBUTE_FLAGS)): string {
+  const pairs = names.map((name) => `--name ${name} --type ${SEARCH_ATTRIBUTE_FLAGS[name] ?? 'Keyword'}`).join(' ');
+  return `temporal operator search-attribute create --address ${address} --namespace ${namespace} ${pairs}`;
 }

@@ -1,6 +1,6 @@
-import type { AgencyStatus, OperationState, Outcome, OutcomeSummary, TimelineEntry } from '../domain/index.js';
+import { formatStockholm, type AgencyStatus, type OperationState, type Outcome, type OutcomeSummary, type TimelineEntry } from '../domain/index.js';
 
-/** How the CLI shows an operation to a person: aligned columns, times in UTC with how far off they are. */
+/** How the CLI shows an operation to a person: aligned columns, Stockholm local times with how far off they are. */
 
 export function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((header, i) => Math.max(header.length, ...rows.map((row) => (row[i] ?? '').length)));
@@ -12,10 +12,8 @@ export function table(headers: string[], rows: string[][]): string {
   return [line(headers), ...rows.map(line)].join('\n');
 }
 
-/** Whole seconds in UTC: the timeline is read by people in one country, but deadlines are compared in UTC. */
-export function utc(iso: string): string {
-  return new Date(iso).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
+/** Whole seconds of Swedish local time, with the zone: "2026-03-12 19:00:00 CET". JSON output keeps the instants. */
+export const local = (iso: string) => formatStockholm(iso);
 
 export function relative(iso: string, nowMs: number): string {
   const deltaMs = Date.parse(iso) - nowMs;
@@ -76,8 +74,8 @@ export function agenciesTable(agencies: AgencyStatus[]): string {
 export function timelineTable(timeline: TimelineEntry[]): string {
   if (timeline.length === 0) return '(nothing recorded yet)';
   return table(
-    ['AT (UTC)', 'KIND', 'AGENCY', 'WHAT'],
-    timeline.map((entry) => [utc(entry.at), entry.kind.replaceAll('_', ' '), entry.agency ?? '', entry.text]),
+    ['AT (Stockholm)', 'KIND', 'AGENCY', 'WHAT'],
+    timeline.map((entry) => [local(entry.at), entry.kind.replaceAll('_', ' '), entry.agency ?? '', entry.text]),
   );
 }
 
@@ -102,9 +100,9 @@ export function operationReport(state: OperationState, timeline: TimelineEntry[]
     ['Suspected', state.categories.join(', ')],
     ['Phase', state.phase],
     ['Waiting for', state.waitingFor],
-    ['Next deadline', deadline ? `${deadline.what.replaceAll('_', ' ')} at ${utc(deadline.dueAt)} (${relative(deadline.dueAt, nowMs)})` : 'none'],
+    ['Next deadline', deadline ? `${deadline.what.replaceAll('_', ' ')} at ${local(deadline.dueAt)} (${relative(deadline.dueAt, nowMs)})` : 'none'],
     ['Overdue', state.overdue ? 'YES: the steering group has been told' : 'no'],
-    ['Joint action', state.action ? `#${state.actionNumber} at ${utc(state.action.at)}, ${state.action.place}, lead ${state.action.lead}` : 'not scheduled'],
+    ['Joint action', state.action ? `#${state.actionNumber} at ${local(state.action.at)}, ${state.action.place}, lead ${state.action.lead}` : 'not scheduled'],
   ];
   if (state.secondWave.length > 0) facts.push(['Second wave', state.secondWave.join(', ')]);
   if (state.endReason !== undefined) facts.push(['Ended', state.endReason]);
@@ -135,14 +133,15 @@ export interface ListedOperation {
 export function operationsTable(operations: ListedOperation[], nowMs: number): string {
   if (operations.length === 0) return '(no operations match)';
   return table(
-    ['OPERATION', 'STATUS', 'PHASE', 'OVERDUE', 'NEXT DEADLINE (UTC)', 'MUNICIPALITY', 'AGENCIES'],
+    ['OPERATION', 'STATUS', 'PHASE', 'OVERDUE', 'NEXT DEADLINE (Stockholm)', 'MUNICIPALITY', 'STARTED (Stockholm)', 'AGENCIES'],
     operations.map((op) => [
       op.operationId,
       op.status.toLowerCase(),
       op.phase ?? '-',
       op.overdue ? 'yes' : 'no',
-      op.nextDeadline ? `${utc(op.nextDeadline)} (${relative(op.nextDeadline, nowMs)})` : '-',
+      op.nextDeadline ? `${local(op.nextDeadline)} (${relative(op.nextDeadline, nowMs)})` : '-',
       op.municipality ?? '-',
+      local(op.startedAt),
       op.agencies.join(', ') || '-',
     ]),
   );

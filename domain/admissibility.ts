@@ -1,5 +1,6 @@
 import type { AgencyId } from './agencies.js';
 import type { AssessmentDecision, QuorumDecision, RescheduleAction, ScheduleAction } from './decisions.js';
+import { actionTimeProblem } from './localTime.js';
 import { isTerminal, type Phase } from './phases.js';
 import type { Stage } from './stages.js';
 
@@ -7,7 +8,7 @@ import type { Stage } from './stages.js';
  * When each coordinator decision is admissible. The workflow's update validators ask these rules before a
  * decision reaches the history; a refusal is a sentence the coordinator can act on.
  */
-export type DecisionName = 'assessment' | 'quorum decision' | 'schedule' | 'reschedule' | 'call off' | 'reinspection' | 'close' | 'cancel';
+export type DecisionName = 'assessment' | 'quorum decision' | 'schedule' | 'reschedule' | 'call off' | 'reinspection' | 'close' | 'cancel' | 'correction';
 
 export interface DecisionContext {
   phase: Phase;
@@ -39,7 +40,8 @@ function unknownAgency(agencies: readonly AgencyId[], ctx: DecisionContext): Ref
 }
 
 function inFuture(what: DecisionName, at: string, ctx: DecisionContext): Refusal {
-  return Date.parse(at) <= ctx.now ? `${what} rejected: at "${at}" is not in the future` : undefined;
+  const problem = actionTimeProblem(Date.parse(at), ctx.now);
+  return problem ? `${what} rejected: at "${at}" ${problem}` : undefined;
 }
 
 export const admissible = {

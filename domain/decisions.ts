@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { Text } from './text.js';
+import { Line, Text } from './text.js';
+import { Instant } from './localTime.js';
+import { Tip } from './tip.js';
 import { AgencyId } from './agencies.js';
 
 /** Coordinator decisions. Each is one schema, parsed by the CLI, the typed client and the update validator. */
@@ -13,7 +15,7 @@ const DistinctAgencies = z
 
 /** Bedömning: proceed to mandate matching, dismiss, or ask named agencies for more first. */
 export const AssessmentDecision = z.discriminatedUnion('decision', [
-  z.object({ decision: z.literal('proceed'), note: z.string().max(2_000).optional() }),
+  z.object({ decision: z.literal('proceed'), note: Text(1, 2_000).optional() }),
   z.object({ decision: z.literal('dismiss'), reason: Reason }),
   z.object({
     decision: z.literal('request_info'),
@@ -32,16 +34,17 @@ export const QuorumDecision = z.discriminatedUnion('decision', [
 export type QuorumDecision = z.infer<typeof QuorumDecision>;
 
 export const ScheduleAction = z.object({
-  at: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' }),
-  place: Text(1, 300, 'must say where the action takes place'),
+  /** With an offset, or without one and then read as Stockholm time; how far ahead is the validator's call. */
+  at: Instant,
+  place: Line(1, 300, 'must say where the action takes place'),
   lead: AgencyId,
 });
 export type ScheduleAction = z.infer<typeof ScheduleAction>;
 
 /** Move a scheduled action that has not started; everyone taking part is told. */
 export const RescheduleAction = z.object({
-  at: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' }),
-  place: Text(1, 300).optional(),
+  at: Instant,
+  place: Line(1, 300).optional(),
   reason: Reason,
 });
 export type RescheduleAction = z.infer<typeof RescheduleAction>;
@@ -61,3 +64,11 @@ export type CloseOperation = z.infer<typeof CloseOperation>;
 
 export const CancelOperation = z.object({ reason: Reason });
 export type CancelOperation = z.infer<typeof CancelOperation>;
+
+/**
+ * A correction of the tip: the same tip (same identity fields, so the same operation) registered again with
+ * a corrected business name, address, urgency or protection flag. The whole tip is sent and parsed with the
+ * one tip schema, so a correction is checked exactly as a registration is.
+ */
+export const AmendTip = z.object({ tip: Tip });
+export type AmendTip = z.infer<typeof AmendTip>;

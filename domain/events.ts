@@ -40,7 +40,23 @@ export const OutboundData = {
   mandate_requested: z.object({ ...MinimumCase, tools: z.array(z.string()), answerBy: IsoTime }),
   information_requested: z.object({ ...MinimumCase, question: z.string(), answerBy: IsoTime }),
   /** Only participants get a briefing, and only a briefing carries the description. */
-  briefing: z.object({ ...MinimumCase, description: z.string(), urgency: Urgency, action: ActionPlan, participants: z.array(AgencyId) }),
+  briefing: z.object({
+    ...MinimumCase,
+    description: z.string(),
+    urgency: Urgency,
+    action: ActionPlan,
+    /** The action's start as Stockholm wall time with its offset, e.g. 2026-03-12T19:00:00+01:00 (same instant as action.at). */
+    actionLocalTime: z.string().regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+0[12]:00$/).meta({ description: 'action.at as Europe/Stockholm wall time with its offset' }),
+    participants: z.array(AgencyId),
+  }),
+  /**
+   * The tip was corrected after this agency received it. Need to know: each agency hears only of the fields
+   * it already holds (name and address: every agency told of the operation; urgency: briefed agencies).
+   */
+  tip_corrected: z.object({
+    correlation: Correlation,
+    corrected: z.object({ name: z.string().optional(), address: z.string().optional(), urgency: Urgency.optional() }),
+  }),
   action_started: z.object({ correlation: Correlation, action: ActionPlan }),
   action_rescheduled: z.object({ correlation: Correlation, action: ActionPlan, reason: z.string() }),
   action_called_off: z.object({ correlation: Correlation, reason: z.string() }),

@@ -28,6 +28,7 @@ export type NoticeKey =
   | { event: 'second_wave_notice'; round: number; agency: AgencyId }
   | { event: 'operation_closed'; agency: AgencyId }
   | { event: 'operation_cancelled'; agency: AgencyId }
+  | { event: 'tip_corrected'; number: number; agency: AgencyId }
   | { event: 'reminder'; requestId: string };
 
 export function noticeKey(key: NoticeKey): string {
@@ -44,6 +45,8 @@ export function noticeKey(key: NoticeKey): string {
       return `closed-${key.agency}`;
     case 'operation_cancelled':
       return `cancelled-${key.agency}`;
+    case 'tip_corrected':
+      return `correction-${key.number}-${key.agency}`;
     case 'reminder':
       return `${key.requestId}.reminder`;
   }

@@ -11,16 +11,19 @@
  * - uppföljning: follow-up of outcomes.
  * - styrgrupp: the LOS steering group, which hears of missed deadlines.
  * - organisationsnummer: the Swedish company registration number, with a Luhn check digit.
+ * - svensk tid (Europe/Stockholm): the local time every time shown to a person is given in.
  * - allmänna helgdagar: Swedish public holidays, which working-day deadlines skip.
  */
 export * from './agencies.js';
 export * from './answers.js';
 export * from './catalogue.js';
 export * from './config.js';
+export * from './corrections.js';
 export * from './deadlines.js';
 export * from './decisions.js';
 export * from './durations.js';
 export * from './events.js';
+export * from './localTime.js';
 export * from './needToKnow.js';
 export * from './orgNumber.js';
 export * from './outcomes.js';

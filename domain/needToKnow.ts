@@ -1,6 +1,7 @@
 import type { ActivityCategory, AgencyId } from './agencies.js';
 import type { ActionPlan, Correlation, OutboundDataOf } from './events.js';
 import type { Tip } from './tip.js';
+import { stockholmIso } from './localTime.js';
 
 /**
  * Need to know (lag 2016:774): agencies in the cooperation may share information despite secrecy, but only
@@ -27,7 +28,7 @@ export function informationRequest(tip: Tip, correlation: Correlation, question:
 
 /** Only agencies that accepted a mandate are briefed, and only the briefing carries the description. */
 export function briefing(tip: Tip, correlation: Correlation, action: ActionPlan, participants: AgencyId[]): OutboundDataOf<'briefing'> {
-  return { ...minimumCase(tip, correlation), description: tip.description, urgency: tip.urgency, action, participants };
+  return { ...minimumCase(tip, correlation), description: tip.description, urgency: tip.urgency, action, actionLocalTime: stockholmIso(action.at), participants };
 }
 
 /** Second wave: agencies that were not on site learn only what a mandate request would have told them. */

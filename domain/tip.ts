@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { Text } from './text.js';
+import { Line, Text } from './text.js';
+import { Instant } from './localTime.js';
 import { ActivityCategory, AgencyId } from './agencies.js';
 import { checkOrgNumber } from './orgNumber.js';
 import { sha256Hex } from './sha256.js';
@@ -19,9 +20,9 @@ export const OrgNumber = z.string().transform((value, ctx) => {
 
 export const Entity = z.object({
   orgNumber: OrgNumber,
-  name: Text(1, 200, 'must name the business'),
-  address: Text(1, 300, 'must give the premises address'),
-  municipality: Text(1, 100, 'must name the municipality'),
+  name: Line(1, 200, 'must name the business'),
+  address: Line(1, 300, 'must give the premises address'),
+  municipality: Line(1, 100, 'must name the municipality'),
 });
 export type Entity = z.infer<typeof Entity>;
 
@@ -29,9 +30,9 @@ export const Urgency = z.enum(['low', 'normal', 'high', 'critical']);
 export type Urgency = z.infer<typeof Urgency>;
 
 export const TipSource = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('agency'), agency: AgencyId, protected: z.boolean().default(false), reference: z.string().max(200).optional() }),
-  z.object({ kind: z.literal('municipal_inspector'), protected: z.boolean().default(false), reference: z.string().max(200).optional() }),
-  z.object({ kind: z.literal('public'), protected: z.boolean().default(true), reference: z.string().max(200).optional() }),
+  z.object({ kind: z.literal('agency'), agency: AgencyId, protected: z.boolean().default(false), reference: Line(1, 200).optional() }),
+  z.object({ kind: z.literal('municipal_inspector'), protected: z.boolean().default(false), reference: Line(1, 200).optional() }),
+  z.object({ kind: z.literal('public'), protected: z.boolean().default(true), reference: Line(1, 200).optional() }),
 ]);
 export type TipSource = z.infer<typeof TipSource>;
 
@@ -44,18 +45,34 @@ export const Tip = z.object({
   description: Text(1, 20_000, 'must describe what was observed'),
   urgency: Urgency,
   source: TipSource,
-  receivedAt: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' }),
+  /** With an offset, or without one and then read as Stockholm time. */
+  receivedAt: Instant,
 });
 export type Tip = z.infer<typeof Tip>;
 export type TipInput = z.input<typeof Tip>;
 
 /**
- * The operation ID is derived from the tip's content, so registering the same tip twice finds the running
- * operation instead of starting a second one. It is a hash, so the ID (which operators see everywhere)
- * carries no org number or other personal data.
+ * A tip's identity: the fields that make it this tip and not another. The operation ID is a hash of exactly
+ * these, so registering the same tip twice finds the running operation instead of starting a second one.
+ * Everything else (`CORRECTABLE_TIP_FIELDS`) can be corrected on the running operation with `amendTip`.
  */
-export function operationIdFor(tip: Tip): string {
-  const canonical = JSON.stringify([
+export const TIP_IDENTITY_FIELDS = [
+  'entity.orgNumber',
+  'entity.municipality',
+  'categories',
+  'description',
+  'source.kind',
+  'source.reference',
+  'receivedAt',
+] as const;
+
+/** What a later registration of the same tip may change: it is applied as a correction, never dropped. */
+export const CORRECTABLE_TIP_FIELDS = ['entity.name', 'entity.address', 'urgency', 'source.protected'] as const;
+export type CorrectableTipField = (typeof CORRECTABLE_TIP_FIELDS)[number];
+
+/** The identity fields in a canonical form: case, spacing and offset spelling do not make a new tip. */
+export function tipIdentity(tip: Tip): unknown[] {
+  return [
     tip.entity.orgNumber,
     tip.entity.municipality.toLowerCase(),
     [...tip.categories].sort(),
@@ -63,8 +80,15 @@ export function operationIdFor(tip: Tip): string {
     tip.source.kind,
     tip.source.reference ?? '',
     Date.parse(tip.receivedAt),
-  ]);
-  return `los-${slug(tip.entity.municipality)}-${sha256Hex(canonical).slice(0, 20)}`;
+  ];
+}
+
+/**
+ * The operation ID: a hash of the tip's identity, so the ID (which operators see everywhere) carries no org
+ * number or other personal data.
+ */
+export function operationIdFor(tip: Tip): string {
+  return `los-${slug(tip.entity.municipality)}-${sha256Hex(JSON.stringify(tipIdentity(tip))).slice(0, 20)}`;
 }
 
 /** A name as a lower-case ASCII token, e.g. "Umeå" → "umea": for IDs and CloudEvent sources. */

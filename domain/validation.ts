@@ -1,12 +1,27 @@
 import type { z } from 'zod';
 
+/** How much of a rejected value an error message quotes: enough to recognise it, never a whole document. */
+export const QUOTE_LIMIT = 100;
+
+/**
+ * A value as an error message quotes it: JSON-quoted (so control characters show as escapes), invisible
+ * formatting characters escaped too, and cut to about `QUOTE_LIMIT` characters with the full length said.
+ */
+export function quoteValue(value: string | number, limit: number = QUOTE_LIMIT): string {
+  if (typeof value === 'number') return String(value);
+  const chars = [...value];
+  const shown = chars.length > limit ? `${chars.slice(0, limit).join('')}…` : value;
+  const quoted = JSON.stringify(shown).replace(/[\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return chars.length > limit ? `${quoted} (${chars.length} characters)` : quoted;
+}
+
 /** One line per problem: `entity.orgNumber "5566778899": Luhn check digit should be 7`. */
-export function describeIssues(error: z.ZodError, input?: unknown): string {
+export function describeIssues(error: z.ZodError, input?: unknown, fieldName: (path: string) => string = (path) => path): string {
   return error.issues
     .map((issue) => {
-      const path = issue.path.map(String).join('.') || '(root)';
+      const path = fieldName(issue.path.map(String).join('.') || '(root)');
       const value = input === undefined ? undefined : valueAt(input, issue.path);
-      const shown = typeof value === 'string' || typeof value === 'number' ? ` ${JSON.stringify(value)}` : '';
+      const shown = typeof value === 'string' || typeof value === 'number' ? ` ${quoteValue(value)}` : '';
       return `${path}${shown}: ${issue.message}`;
     })
     .join('; ');
@@ -24,8 +39,8 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
 
 /** Parse with a schema and, on failure, a message that names every field and its reason. */
-export function parseWith<S extends z.ZodType>(schema: S, input: unknown, what: string): Parsed<z.infer<S>> {
+export function parseWith<S extends z.ZodType>(schema: S, input: unknown, what: string, fieldName?: (path: string) => string): Parsed<z.infer<S>> {
   const result = schema.safeParse(input);
   if (result.success) return { ok: true, value: result.data };
-  return { ok: false, error: `${what} rejected: ${describeIssues(result.error, input)}` };
+  return { ok: false, error: `${what} rejected: ${describeIssues(result.error, input, fieldName)}` };
 }

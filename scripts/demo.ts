@@ -2,25 +2,105 @@
  * `npm run demo`: one realistic LOS operation, end to end, on the real stack. It starts the Temporal dev
  * server (with its Web UI) and nats-server, the worker, the bridge and a simulated system for every agency
  * in the catalogue, registers a tip, and acts as the coordinator through all five phases.
- * `npm run demo -- --keep` leaves everything running afterwards so the UI can be explored.
+ * `npm run demo -- --help` lists the options. SIGINT or SIGTERM at any moment stops everything it started.
  */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { DEMO_BEHAVIOURS } from '../agencies/index.js';
-import { loadCatalogueFile } from '../coordinator/index.js';
-import { SUBJECTS, agencyName, type OperationState, type Phase, type TipInput } from '../domain/index.js';
+import { ENTITY_KEY_FILE_ENV, entityKeyFromEnvironment, loadCatalogueFile } from '../coordinator/index.js';
+import { SUBJECTS, agencyName, formatStockholm, type OperationState, type Phase, type TipInput } from '../domain/index.js';
 import { TASK_QUEUE, assessUpdate, closeUpdate, scheduleUpdate, stateQuery, timelineQuery } from '../workflows/definitions.js';
 import { startTemporalDevServer } from './dev-stack.js';
 import { startEmbeddedEngine } from './embedded-engine.js';
 import { PROJECT_ROOT } from './temporal-cli.js';
 
-const keep = process.argv.includes('--keep');
+const USAGE = `Usage: npm run demo -- [options]
+
+Runs one LOS operation through all five phases on a local stack (Temporal dev server with its Web UI,
+nats-server, worker, bridge, 13 simulated agency systems), then stops everything it started.
+
+Options:
+  --keep                 leave everything running afterwards to explore the UI; Ctrl-C (or SIGTERM) stops it
+  --temporal-port <n>    Temporal frontend port (default 7233, or a free one if taken)
+  --ui-port <n>          Temporal Web UI port (default 8233, or a free one if taken)
+  --nats-port <n>        nats-server port (default: a free one)
+  --help                 show this help
+
+Environment:
+  LOS_DEMO_DATA_DIR      where the stack keeps its data (default .data/)
+  LOS_ENTITY_KEY         key of the pseudonymous entity reference (or LOS_ENTITY_KEY_FILE); default: a fresh
+                         random key per run, written to <data dir>/entity.key for los
+
+SIGINT or SIGTERM at any moment stops everything the demo started and exits 0.`;
+
+function port(name: string, value: string | undefined, fallback?: number): number | undefined {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 65_535) {
+    console.error(`demo: --${name} ${JSON.stringify(value)}: must be a port number from 1 to 65535\n\n${USAGE}`);
+    process.exit(2);
+  }
+  return n;
+}
+
+let args: ReturnType<typeof parseDemoArgs>;
+function parseDemoArgs() {
+  return parseArgs({
+    options: {
+      keep: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+      'temporal-port': { type: 'string' },
+      'ui-port': { type: 'string' },
+      'nats-port': { type: 'string' },
+    },
+    strict: true,
+  }).values;
+}
+try {
+  args = parseDemoArgs();
+} catch (err) {
+  console.error(`demo: ${(err as Error).message}\n\n${USAGE}`);
+  process.exit(2);
+}
+if (args.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const keep = args.keep;
+const ports = {
+  temporal: port('temporal-port', args['temporal-port'], 7233)!,
+  ui: port('ui-port', args['ui-port'], 8233)!,
+  nats: port('nats-port', args['nats-port']),
+};
 // Tests point the demo at a scratch directory; by default the stack keeps its data in .data/.
 const DATA = process.env.LOS_DEMO_DATA_DIR ?? join(PROJECT_ROOT, '.data');
 const t0 = Date.now();
 const stamp = () => `[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s]`;
 const say = (line: string) => console.log(`${stamp()} ${line}`);
+
+/** Everything the demo started, stopped in reverse order exactly once: at the end, on a signal, or on failure. */
+const started: (() => Promise<void>)[] = [];
+let stopping: Promise<void> | undefined;
+const stopAll = () =>
+  (stopping ??= (async () => {
+    for (const stop of started.reverse()) {
+      // Written synchronously: the process exits right after, and a pipe would lose a pending write.
+      await stop().catch((err: unknown) => writeSync(2, `demo: while stopping: ${(err as Error).message}\n`));
+    }
+  })());
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    say(`${signal}: stopping everything the demo started…`);
+    void stopAll().then(() => {
+      say('Stopped cleanly.');
+      process.exit(0);
+    });
+  });
+}
 
 const PHASE_NAMES: Record<Phase, string> = {
   tip: 'tip (registered)',
@@ -34,14 +114,34 @@ const PHASE_NAMES: Record<Phase, string> = {
 };
 
 async function main() {
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  // The demo owns SIGINT and SIGTERM (it stops everything it started), so the SDK must not react to them first.
+  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
   say('Starting the embedded stack: Temporal dev server (SQLite + Web UI) and nats-server with JetStream…');
-  const temporal = await startTemporalDevServer({ dbFile: join(DATA, 'temporal.db'), port: 7233, uiPort: 8233, logFile: join(DATA, 'temporal.log') });
+  const temporal = await startTemporalDevServer({ dbFile: join(DATA, 'temporal.db'), port: ports.temporal, uiPort: ports.ui, logFile: join(DATA, 'temporal.log') });
+  started.push(() => temporal.stop());
   const catalogue = loadCatalogueFile();
   say('Bundling the workflow code and starting the worker, the bridge and nats-server…');
   const deadLetter = (reason: string, subject: string) => say(`  ✗ dead letter from ${subject}: ${reason}`);
   // Need to know, enforced by nats-server: every agency system logs in as itself and reads only its own events.
-  const engine = await startEmbeddedEngine({ temporalAddress: temporal.address, scratchDir: DATA, taskQueue: TASK_QUEUE, auth: true, onDeadLetter: deadLetter });
+  // The entity-reference key: the environment's, or a fresh one kept (owner-readable only) beside the demo's data,
+  // so that \`los\` can be pointed at it with LOS_ENTITY_KEY_FILE while --keep holds the stack up.
+  const entityKeyFile = join(DATA, 'entity.key');
+  let entityKey = entityKeyFromEnvironment();
+  if (entityKey === undefined) {
+    entityKey = randomBytes(32).toString('hex');
+    mkdirSync(DATA, { recursive: true });
+    writeFileSync(entityKeyFile, `${entityKey}\n`, { mode: 0o600 });
+  }
+  const engine = await startEmbeddedEngine({
+    entityKey,
+    temporalAddress: temporal.address,
+    scratchDir: DATA,
+    taskQueue: TASK_QUEUE,
+    auth: true,
+    onDeadLetter: deadLetter,
+    ...(ports.nats ? { natsPort: ports.nats } : {}),
+  });
+  started.push(() => engine.stop());
   say(`Temporal at ${temporal.address}, UI at ${temporal.uiUrl}; NATS at ${engine.nats.url} with one user per agency`);
   const agencies = await engine.startAgencies(DEMO_BEHAVIOURS, {
     onEvent: (agency, event) => say(`  → ${agency.padEnd(20)} ${event.name}${event.name === 'briefing' ? ' (with the full description)' : ''}`),
@@ -51,6 +151,7 @@ async function main() {
   say(`Worker, bridge and ${agencies.size} simulated agency systems are up.`);
   // The steering group's events are read through its own durable consumer, like any recipient's.
   const steering = await (await nc.jetstream().consumers.get(SUBJECTS.streamOut, SUBJECTS.steeringConsumer)).consume();
+  started.push(async () => steering.stop());
   void (async () => {
     for await (const msg of steering) {
       say(`  → steering group       ${msg.subject.split('.').pop()}`);
@@ -94,7 +195,7 @@ async function main() {
   const showPhase = (state: OperationState | { phase: Phase; nextDeadline?: OperationState['nextDeadline'] }) => {
     if (state.phase === lastPhase) return;
     lastPhase = state.phase;
-    say(`PHASE → ${PHASE_NAMES[state.phase]}${state.nextDeadline ? `; next deadline: ${state.nextDeadline.what} at ${state.nextDeadline.dueAt}` : ''}`);
+    say(`PHASE → ${PHASE_NAMES[state.phase]}${state.nextDeadline ? `; next deadline: ${state.nextDeadline.what} at ${formatStockholm(state.nextDeadline.dueAt)}` : ''}`);
   };
   showPhase({ phase: 'tip' });
   /** The coordinator's view: poll the state query, print each phase change, until the test holds. */
@@ -134,7 +235,7 @@ async function main() {
     say(`Coordinator tries Länsstyrelsen as lead and is refused: ${err.cause?.message}`);
   }
   const at = new Date(Date.now() + 5_000).toISOString();
-  say(`Coordinator: schedules the joint action at ${at}, led by ${agencyName('polisen', catalogue)}.`);
+  say(`Coordinator: schedules the joint action at ${formatStockholm(at)}, led by ${agencyName('polisen', catalogue)}.`);
   await handle.executeUpdate(scheduleUpdate, { args: [{ at, place: tip.entity.address, lead: 'polisen' }] });
 
   await until((s) => s.phase === 'follow_up' && s.waitingFor === 'closing decision');
@@ -163,24 +264,21 @@ Outcome summary for ${result.operationId}
 `);
   say(`Finished in ${((Date.now() - t0) / 1000).toFixed(1)}s.`);
 
-  const shutdown = async () => {
-    steering.stop();
-    await engine.stop();
-    await temporal.stop();
-  };
   if (keep) {
     say(`--keep: everything stays up. Temporal UI: ${temporal.uiUrl}/namespaces/${temporal.namespace}/workflows/${result.operationId}`);
-    say('Press Ctrl-C to stop.');
-    await new Promise<void>((resolveSignal) => {
-      process.once('SIGINT', () => resolveSignal());
-      process.once('SIGTERM', () => resolveSignal());
-    });
+    if (!entityKeyFromEnvironment()) say(`To use \`los\` on this stack: export TEMPORAL_ADDRESS=${temporal.address} ${ENTITY_KEY_FILE_ENV}=${entityKeyFile}`);
+    say('Press Ctrl-C (or send SIGTERM) to stop.');
+    return;
   }
-  await shutdown();
+  await stopAll();
   say('Stopped cleanly.');
 }
 
-main().catch((err) => {
-  console.error(`demo failed: ${(err as Error).stack ?? err}`);
-  process.exit(1);
-});
+/** A failure stops everything too; one while stopping is the stop's own doing (calls cut off mid-flight). */
+const fail = (err: unknown) => {
+  if (stopping) return;
+  writeSync(2, `demo failed: ${(err as Error).stack ?? String(err)}\n`);
+  void stopAll().finally(() => process.exit(1));
+};
+process.on('uncaughtException', fail);
+main().catch(fail);

@@ -1,9 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { NatsConnection } from 'nats';
 import { defaultBehaviour, startSimulatedAgency, type AgencyBehaviour, type SimulatedAgency, type SimulatedAgencyOptions } from '../agencies/index.js';
-import { loadCatalogueFile, registerTip, type RegisterOptions } from '../coordinator/index.js';
+import { entityKeyFromEnvironment, loadCatalogueFile, registerTip, type RegisterOptions } from '../coordinator/index.js';
 import { AGENCY_IDS, type AgencyId, type TipInput } from '../domain/index.js';
 import { connectEngineNats, createOperationWorker, ensureTopology, startBridge, startDeadLetterWatcher } from '../workers/index.js';
 import { startNatsServer, startSecuredNatsServer, type NatsServer } from './dev-stack.js';
@@ -33,6 +34,8 @@ export interface EmbeddedEngineOptions {
   /** Directory for this engine's nats-server store and log. */
   scratchDir: string;
   taskQueue: string;
+  /** Loopback port for this engine's nats-server. @default a free port */
+  natsPort?: number;
   workflowBundle?: { code: string } | { codePath: string };
   maxDeliver?: number;
   ackWaitMs?: number;
@@ -40,10 +43,15 @@ export interface EmbeddedEngineOptions {
   auth?: boolean;
   /** Called for every dead letter, from the bridge and from delivery advisories alike. */
   onDeadLetter?: (reason: string, subject: string) => void;
+  /**
+   * The key of the pseudonymous entity reference.
+   * @default `LOS_ENTITY_KEY` / `LOS_ENTITY_KEY_FILE` from the environment, else a fresh random key for this engine
+   */
+  entityKey?: string;
 }
 
 export async function startEmbeddedEngine(options: EmbeddedEngineOptions): Promise<EmbeddedEngine> {
-  const natsOptions = { storeDir: join(options.scratchDir, 'nats'), logFile: join(options.scratchDir, 'nats.log') };
+  const natsOptions = { storeDir: join(options.scratchDir, 'nats'), logFile: join(options.scratchDir, 'nats.log'), ...(options.natsPort ? { port: options.natsPort } : {}) };
   const secured = options.auth ? await startSecuredNatsServer({ ...natsOptions, agencies: AGENCY_IDS }) : undefined;
   let nats = secured ? secured.server : await startNatsServer(natsOptions);
   const nc = await connectEngineNats({ servers: nats.url, name: `los-engine-${options.taskQueue}`, ...(secured ? secured.engine : {}) });
@@ -71,6 +79,7 @@ export async function startEmbeddedEngine(options: EmbeddedEngineOptions): Promi
   const watcher = await startDeadLetterWatcher({ nc, onDeadLetter });
   const agencies: SimulatedAgency[] = [];
   const catalogue = loadCatalogueFile();
+  const entityKey = options.entityKey ?? entityKeyFromEnvironment() ?? randomBytes(32).toString('hex');
 
   return {
     client,
@@ -89,7 +98,7 @@ export async function startEmbeddedEngine(options: EmbeddedEngineOptions): Promi
     },
     taskQueue: options.taskQueue,
     deadLetters,
-    register: (tip, registerOptions = {}) => registerTip(client, tip, { catalogue, taskQueue: options.taskQueue, ...registerOptions }),
+    register: (tip, registerOptions = {}) => registerTip(client, tip, { catalogue, taskQueue: options.taskQueue, entityKey, ...registerOptions }),
     async startAgencies(behaviours = {}, watch = {}) {
       const started = new Map<AgencyId, SimulatedAgency>();
       for (const agency of AGENCY_IDS) {

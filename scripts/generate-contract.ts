@@ -42,7 +42,8 @@ type CoordinatorEventName = keyof typeof CoordinatorData;
 const OUTBOUND_SUMMARY: Record<OutboundEventName, string> = {
   mandate_requested: 'The agency is asked whether its legal tools apply. Need to know: it carries only entity, categories and municipality.',
   information_requested: 'The coordinator asks the agency a question before deciding on the tip.',
-  briefing: 'The joint action is planned: time, place, lead agency, participants and the description. Only agencies that accepted get it.',
+  briefing: 'The joint action is planned: time (as an instant and as Stockholm wall time), place, lead agency, participants and the description. Only agencies that accepted get it.',
+  tip_corrected: 'The coordinator corrected the tip. Need to know: an agency hears only of the fields it already holds (name and address, or the urgency once briefed).',
   action_started: 'The joint action has started at its scheduled time.',
   action_rescheduled: 'The joint action has a new time or place, with the reason.',
   action_called_off: 'The joint action will not take place, with the reason.',

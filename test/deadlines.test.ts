@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_BEHAVIOURS, connectAgency, type SimulatedAgency } from '../agencies/index.js';
 import { SUBJECTS, type AgencyId } from '../domain/index.js';
-import { assessUpdate, closeUpdate, scheduleUpdate, stateQuery, timelineQuery } from '../workflows/definitions.js';
+import { assessUpdate, closeUpdate, scheduleUpdate, searchAttributes, stateQuery, timelineQuery } from '../workflows/definitions.js';
 import { eventually, receivedFor, sampleTip, startTestEngine, type TestEngine } from './engine.js';
 
 /**
@@ -83,7 +83,7 @@ describe('deadlines', () => {
 
 describe('long operations', () => {
   it('continues as new when the history grows, and loses nothing: state, timeline and deliveries carry over', async () => {
-    const { handle, operationId } = await engine.register(sampleTip(), {
+    const { handle, operationId, entityRef } = await engine.register(sampleTip(), {
       config: { mandateDeadline: '8s', findingsDeadline: '8s', followUpAfter: '1s', outcomeDeadline: '8s', historyEventLimit: 60 },
     });
     const firstRun = (await handle.describe()).runId;
@@ -100,6 +100,8 @@ describe('long operations', () => {
     for await (const run of engine.client.workflow.list({ query: `WorkflowId = '${operationId}'` })) runs.push(run);
     expect(runs.length).toBeGreaterThan(1);
     expect((await handle.describe()).runId).not.toBe(firstRun);
+    // The entity reference the client set at start is kept by every run, through the workflow's own upserts.
+    expect(runs.map((run) => run.typedSearchAttributes.get(searchAttributes.entityRef))).toEqual(runs.map(() => entityRef));
 
     const timeline = await handle.query(timelineQuery);
     expect(timeline.filter((e) => e.kind === 'continued').length).toBe(runs.length - 1);

@@ -1,8 +1,10 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
+import { freePort } from '../scripts/dev-stack.js';
 import { PROJECT_ROOT } from '../scripts/temporal-cli.js';
 
 /** The README's main job: `npm run demo` carries one operation through all five phases and stops cleanly. */
@@ -31,5 +33,53 @@ describe('demo', () => {
     for (const secret of ['5567037485', '556703-7485', 'Restaurang Norrsken', 'Storgatan 12', 'Serves alcohol after licence hours']) {
       expect(output.includes(secret), secret).toBe(false);
     }
+  }, 180_000);
+});
+
+function demo(args: string[], dataDir?: string) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/demo.ts', ...args], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, ...(dataDir ? { LOS_DEMO_DATA_DIR: dataDir } : {}) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk) => (output += chunk));
+  child.stderr.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<number | null>((resolveExit) => child.once('exit', resolveExit));
+  return { child, exited, output: () => output };
+}
+
+/** Whether nothing listens on a loopback port any more. */
+const portIsFree = (port: number) =>
+  new Promise<boolean>((resolveFree) => {
+    const server = createServer();
+    server.once('error', () => resolveFree(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolveFree(true)));
+  });
+
+describe('demo options and signals', () => {
+  it('documents its options with --help and starts nothing', async () => {
+    const run = demo(['--help']);
+    expect(await run.exited).toBe(0);
+    for (const option of ['--keep', '--temporal-port', '--ui-port', '--nats-port', 'SIGTERM']) expect(run.output()).toContain(option);
+    const bad = demo(['--temporal-port', 'seventy']);
+    expect(await bad.exited).toBe(2);
+    expect(bad.output()).toContain('demo: --temporal-port "seventy": must be a port number from 1 to 65535');
+  }, 30_000);
+
+  it('runs on the ports it is given, and SIGTERM stops everything it started', async () => {
+    const [temporalPort, uiPort, natsPort] = [await freePort(), await freePort(), await freePort()];
+    const run = demo(['--keep', '--temporal-port', String(temporalPort), '--ui-port', String(uiPort), '--nats-port', String(natsPort)], mkdtempSync(join(inject('scratchDir'), 'demo-term-')));
+    const deadline = Date.now() + 120_000;
+    while (!run.output().includes('Tip registered as operation') && Date.now() < deadline) {
+      if (run.child.exitCode !== null) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(run.output()).toContain(`Temporal at 127.0.0.1:${temporalPort}, UI at http://localhost:${uiPort}; NATS at nats://127.0.0.1:${natsPort}`);
+    run.child.kill('SIGTERM');
+    expect(await run.exited, run.output()).toBe(0);
+    expect(run.output()).toContain('SIGTERM: stopping everything the demo started');
+    expect(run.output()).toContain('Stopped cleanly.');
+    for (const port of [temporalPort, uiPort, natsPort]) expect(await portIsFree(port), `port ${port}: ${run.output()}`).toBe(true);
   }, 180_000);
 });

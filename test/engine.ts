@@ -21,6 +21,8 @@ export async function startTestEngine(name: string, options: { maxDeliver?: numb
     Runtime.install({ logger: new DefaultLogger('WARN') });
     runtimeInstalled = true;
   }
+  // One key for the run, so the engine and every \`los\` child process compute the same entity references.
+  process.env.LOS_ENTITY_KEY ??= inject('entityKey');
   return startEmbeddedEngine({
     temporalAddress: inject('temporalAddress'),
     scratchDir: mkdtempSync(join(inject('scratchDir'), `${name}-`)),

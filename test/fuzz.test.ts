@@ -43,7 +43,8 @@ function namesEveryField(message: string): boolean {
   // Quoted values may contain anything, "; " included, so they are blanked before splitting.
   const body = message.replace(/^[\w ]+ rejected: /, '').replace(/"(?:[^"\\]|\\.)*"/g, '""');
   // The value is shown for strings (quoted) and numbers; `(root)` names an input that is not an object at all.
-  return body.split('; ').every((part) => /^(\(root\)|[\w]+(\.[\w]+)*)( (".*"|-?[\d.e+-]+|Infinity|NaN))?: .+/s.test(part));
+  // A long value is quoted cut short, with its length: `description "xxx…" (20001 characters): …`.
+  return body.split('; ').every((part) => /^(\(root\)|[\w]+(\.[\w]+)*)( (".*"( \(\d+ characters\))?|-?[\d.e+-]+|Infinity|NaN))?: .+/s.test(part));
 }
 
 const validTip = () => sampleTip();

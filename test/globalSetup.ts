@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +12,8 @@ declare module 'vitest' {
     temporalAddress: string;
     workflowBundlePath: string;
     scratchDir: string;
+    /** The entity-reference key of this run (tests generate one; it is never in the repository). */
+    entityKey: string;
   }
 }
 
@@ -24,6 +27,7 @@ export default async function setup(project: TestProject) {
   project.provide('temporalAddress', temporal.address);
   project.provide('workflowBundlePath', bundlePath);
   project.provide('scratchDir', scratch);
+  project.provide('entityKey', randomBytes(32).toString('hex'));
   return async () => {
     await temporal.stop();
     rmSync(scratch, { recursive: true, force: true });

@@ -1,6 +1,7 @@
 import { ApplicationFailure, setHandler } from '@temporalio/workflow';
 import type { z } from 'zod';
 import {
+  AmendTip,
   AssessmentDecision,
   CallOffAction,
   CancelOperation,
@@ -10,10 +11,14 @@ import {
   RescheduleAction,
   ScheduleAction,
   admissible,
+  correctionNotices,
   describeIssues,
+  tipCorrections,
   type Refusal,
 } from '../domain/index.js';
 import {
+  TIP_UNCHANGED,
+  amendTipUpdate,
   assessUpdate,
   callOffUpdate,
   cancelUpdate,
@@ -22,6 +27,7 @@ import {
   reinspectUpdate,
   rescheduleUpdate,
   scheduleUpdate,
+  type CorrectionReceipt,
 } from './definitions.js';
 import type { Operation } from './operation-state.js';
 
@@ -133,6 +139,38 @@ export function handleDecisions(op: Operation): void {
       validator: (raw) => {
         parseOrReject(CloseOperation, raw, 'close');
         refuse(admissible.closing('close', op.decisionContext()));
+      },
+    },
+  );
+
+  // Corrections are applied, never dropped: agencies that hold the changed data hear of it, and only of that.
+  const dataHolders = () => ({
+    told: op.involvedAgencies(),
+    briefed: [...new Set([...op.pending.values(), ...op.closedRequests.values()].filter((p) => p.awaiting === 'readiness').map((p) => p.agency))].sort(),
+  });
+  setHandler(
+    amendTipUpdate,
+    (raw): CorrectionReceipt => {
+      const corrected = parseOrReject(AmendTip, raw, 'correction').tip;
+      const check = tipCorrections(op.tip, corrected);
+      if (!check.ok || check.changed.length === 0) return { ...op.receipt(), changed: [], told: [] }; // the validator refuses these
+      const notices = correctionNotices(corrected, check.changed, dataHolders());
+      const urgency = op.tip.urgency !== corrected.urgency ? ` (urgency ${op.tip.urgency} → ${corrected.urgency})` : '';
+      op.tip = corrected;
+      const number = (op.memory.corrections = (op.memory.corrections ?? 0) + 1);
+      const told = notices.map((n) => n.agency);
+      op.record('decision', `tip corrected: ${check.changed.join(', ')}${urgency}; ${told.length > 0 ? `told ${told.join(', ')}` : 'no agency holds the changed data'}`);
+      op.intend({ kind: 'correction', number, notices });
+      return { ...op.receipt(), changed: check.changed, told };
+    },
+    {
+      validator: (raw) => {
+        const corrected = parseOrReject(AmendTip, raw, 'correction').tip;
+        if (op.memory.stage === 'ended') refuse(`correction rejected: the operation is already ${op.memory.phase}`);
+        if (op.cancelling) refuse('correction rejected: the operation is being cancelled');
+        const check = tipCorrections(op.tip, corrected);
+        if (!check.ok) refuse(`correction rejected: ${check.reason}`);
+        else if (check.changed.length === 0) throw ApplicationFailure.nonRetryable('correction rejected: nothing differs from the registered tip', TIP_UNCHANGED);
       },
     },
   );

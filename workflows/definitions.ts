@@ -3,6 +3,9 @@ import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type {
   DeadlineName,
   AgencyAnswer,
+  AmendTip,
+  CorrectableTipField,
+  CorrectionNotice,
   AgencyId,
   AgencyStatus,
   ActionPlan,
@@ -57,7 +60,9 @@ export type Intent =
   | { kind: 'call off'; reason: string }
   | { kind: 'reinspection'; reason: string }
   | { kind: 'close'; summary: string }
-  | { kind: 'cancel'; reason: string };
+  | { kind: 'cancel'; reason: string }
+  /** A corrected tip is applied at once; the agencies holding the changed data are told by the main loop. */
+  | { kind: 'correction'; number: number; notices: CorrectionNotice[] };
 
 /** Everything an operation knows, carried whole across continue-as-new so that nothing is lost. */
 export interface OperationMemory {
@@ -78,6 +83,8 @@ export interface OperationMemory {
   intents: Intent[];
   endReason?: string;
   coordinatorSummary?: string;
+  /** How many corrections of the tip were applied (absent in operations that never had one). */
+  corrections?: number;
   continuedAsNew: number;
 }
 
@@ -106,6 +113,18 @@ export const reinspectUpdate = defineUpdate<DecisionReceipt, [OrderReinspection]
 export const closeUpdate = defineUpdate<DecisionReceipt, [CloseOperation]>('close');
 export const cancelUpdate = defineUpdate<DecisionReceipt, [CancelOperation]>('cancel');
 
+/** What a correction of the tip changed, and which agencies were told (each only of what it holds). */
+export interface CorrectionReceipt extends DecisionReceipt {
+  changed: CorrectableTipField[];
+  told: AgencyId[];
+}
+/**
+ * A corrected tip (same identity, so the same operation). The validator refuses one that changes nothing
+ * with the failure type `TIP_UNCHANGED`, so a plain re-registration leaves no trace in the history.
+ */
+export const amendTipUpdate = defineUpdate<CorrectionReceipt, [AmendTip]>('amendTip');
+export const TIP_UNCHANGED = 'TipUnchanged';
+
 /** What became of an agency's answer: applied, recorded as late, or recognised as a duplicate. */
 export interface AnswerReceipt {
   outcome: 'applied' | 'late' | 'duplicate' | 'ignored';
@@ -128,6 +147,12 @@ export const searchAttributes = {
   agencies: defineSearchAttributeKey('LosAgencies', SearchAttributeType.KEYWORD_LIST),
   nextDeadline: defineSearchAttributeKey('LosNextDeadline', SearchAttributeType.DATETIME),
   overdue: defineSearchAttributeKey('LosOverdue', SearchAttributeType.BOOL),
+  /**
+   * The pseudonymous entity reference: HMAC-SHA-256 of the normalised org number under a key only the engine
+   * holds (coordinator/entityReference.ts). Operations about the same business share it; without the key it
+   * reveals nothing, not even to someone who hashes every org number. Set by the client at start.
+   */
+  entityRef: defineSearchAttributeKey('LosEntityRef', SearchAttributeType.KEYWORD),
 } as const;
 
 const CLI_TYPE_NAMES: Record<string, string> = {

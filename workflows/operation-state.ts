@@ -2,6 +2,7 @@ import { ApplicationFailure, log, setCurrentDetails, upsertSearchAttributes, wor
 import {
   AWAITING_BY_REQUEST,
   STAGES,
+  formatStockholm,
   moveStage,
   newAgencyRecord,
   recordMissing,
@@ -73,7 +74,8 @@ export class Operation {
   private published: { phase?: string; agencies?: string; deadline?: string | null; overdue?: boolean } = {};
 
   constructor(
-    readonly tip: Tip,
+    /** Correctable (amendTip): stages always read the current one. */
+    public tip: Tip,
     readonly config: OperationConfig,
     readonly catalogue: MandateCatalogue,
     readonly memory: OperationMemory,
@@ -257,8 +259,8 @@ export class Operation {
     return [
       `**Phase:** ${memory.phase}${memory.overdue ? ' (overdue)' : ''}`,
       `**Waiting for:** ${this.waitingFor()}`,
-      `**Next deadline:** ${deadline ? `${deadline.what} at ${deadline.dueAt}` : 'none'}`,
-      ...(action ? [`**Joint action:** #${memory.rounds.action} at ${action.at}, lead ${action.lead}`] : []),
+      `**Next deadline:** ${deadline ? `${deadline.what} at ${formatStockholm(deadline.dueAt)}` : 'none'}`,
+      ...(action ? [`**Joint action:** #${memory.rounds.action} at ${formatStockholm(action.at)}, lead ${action.lead}`] : []),
       `**Municipality:** ${this.municipality} · **Suspected activity:** ${tip.categories.join(', ')} · **Urgency:** ${tip.urgency}`,
     ].join('\n\n');
   }

@@ -4,7 +4,7 @@ import { handleAnswers } from './answers.js';
 import { handleDecisions } from './decisions.js';
 import { stateQuery, timelineQuery, type OperationInput, type OperationResult } from './definitions.js';
 import { freshMemory, nowMs, Operation } from './operation-state.js';
-import { cancelOperation, stagesOf } from './stages.js';
+import { cancelOperation, sendCorrections, stagesOf } from './stages.js';
 import { continueAsNewDue } from './waiting.js';
 
 /** The start input, checked as the typed client checks it: a bad start fails at once, naming the field. */
@@ -45,12 +45,13 @@ export async function losOperationV2(input: OperationInput): Promise<OperationRe
       await cancelOperation(op);
       break;
     }
+    if (op.hasIntent('correction')) await sendCorrections(op);
     if (continueAsNewDue(op)) {
       // Months-long operations must not outgrow their history: carry everything into a fresh run.
       await condition(allHandlersFinished);
       op.flushStatus();
       op.memory.continuedAsNew += 1;
-      return continueAsNew<typeof losOperationV2>({ tip, config, catalogue, memory: op.snapshot() });
+      return continueAsNew<typeof losOperationV2>({ tip: op.tip, config, catalogue, memory: op.snapshot() });
     }
     await stages[op.memory.stage]();
   }

@@ -24,7 +24,7 @@ import { awaitWithDeadline, waitFor } from './waiting.js';
  * Returning hands control back to the main loop, which runs whichever stage the operation is at.
  */
 export function stagesOf(op: Operation): Record<WorkingStage, () => Promise<void>> {
-  const { tip, config, catalogue, memory } = op;
+  const { config, catalogue, memory } = op;
 
   const escalate = async (deadline: 'assessment' | 'findings' | 'outcomes', waitingOn: string[]) => {
     memory.overdue = true;
@@ -48,7 +48,7 @@ export function stagesOf(op: Operation): Record<WorkingStage, () => Promise<void
     const fanout = new Fanout(op);
     for (const agency of targets) {
       op.agency(agency);
-      fanout.request(agency, 'information_requested', round, dueMs, (c) => informationRequest(tip, c, question, iso(dueMs)));
+      fanout.request(agency, 'information_requested', round, dueMs, (c) => informationRequest(op.tip, c, question, iso(dueMs)));
     }
     await fanout.send();
   };
@@ -60,7 +60,7 @@ export function stagesOf(op: Operation): Record<WorkingStage, () => Promise<void
     const fanout = new Fanout(op);
     for (const agency of targets) {
       op.update({ ...op.agency(agency), mandate: 'requested' });
-      fanout.request(agency, 'mandate_requested', round, dueMs, (c) => mandateRequest(tip, c, applicableTools(agency, tip.categories, catalogue), iso(dueMs)));
+      fanout.request(agency, 'mandate_requested', round, dueMs, (c) => mandateRequest(op.tip, c, applicableTools(agency, op.tip.categories, catalogue), iso(dueMs)));
     }
     await fanout.send();
   };
@@ -82,7 +82,7 @@ export function stagesOf(op: Operation): Record<WorkingStage, () => Promise<void
       memory.overdue = false;
       if (decision.decision === 'dismiss') return op.end('assessed_dismiss', 'dismissed', decision.reason);
       op.move('assessed_proceed');
-      const candidates = candidateAgencies(tip.categories, catalogue);
+      const candidates = candidateAgencies(op.tip.categories, catalogue);
       op.record('decision', `candidates from the mandate catalogue: ${candidates.join(', ')}`);
       await requestMandates(candidates, 'assessed_proceed');
     },
@@ -125,7 +125,7 @@ export function stagesOf(op: Operation): Record<WorkingStage, () => Promise<void
       const fanout = new Fanout(op);
       for (const agency of team) {
         op.update({ ...op.agency(agency), ready: false });
-        fanout.request(agency, 'briefing', round, Date.parse(plan.at), (c) => briefing(tip, c, plan, team));
+        fanout.request(agency, 'briefing', round, Date.parse(plan.at), (c) => briefing(op.tip, c, plan, team));
       }
       await fanout.send();
     },
@@ -199,7 +199,7 @@ export function stagesOf(op: Operation): Record<WorkingStage, () => Promise<void
       const others = secondWaveRecipients(catalogue, team, memory.secondWave);
       memory.secondWave.push(...others);
       const actionDate = memory.action!.plan.at;
-      for (const agency of others) fanout.notice({ event: 'second_wave_notice', round, agency }, 'second_wave_notice', (c) => secondWaveNotice(tip, c, actionDate));
+      for (const agency of others) fanout.notice({ event: 'second_wave_notice', round, agency }, 'second_wave_notice', (c) => secondWaveNotice(op.tip, c, actionDate));
       await fanout.send();
     },
 
@@ -244,5 +244,15 @@ export async function cancelOperation(op: Operation): Promise<void> {
   op.end('cancelled', 'cancelled', reason);
   const fanout = new Fanout(op);
   for (const agency of told) fanout.notice({ event: 'operation_cancelled', agency }, 'operation_cancelled', (c) => ({ correlation: c, reason }));
+  await fanout.send();
+}
+
+/** Agencies that already hold data a correction changed hear the new values, and only those (need to know). */
+export async function sendCorrections(op: Operation): Promise<void> {
+  const fanout = new Fanout(op);
+  for (let intent = op.takeIntent('correction'); intent; intent = op.takeIntent('correction')) {
+    const { number, notices } = intent;
+    for (const { agency, corrected } of notices) fanout.notice({ event: 'tip_corrected', number, agency }, 'tip_corrected', (c) => ({ correlation: c, corrected }));
+  }
   await fanout.send();
 }

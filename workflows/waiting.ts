@@ -12,10 +12,10 @@ export function continueAsNewDue(op: Operation): boolean {
 
 /**
  * Waits until `done`, or until `untilMs` passes (a durable timer). Returns 'interrupted' early when the main
- * loop must look first: a cancellation, or a due continue-as-new.
+ * loop must look first: a cancellation, a correction to pass on, or a due continue-as-new.
  */
 export async function waitFor(op: Operation, done: () => boolean, untilMs?: number, summary?: string): Promise<WaitResult> {
-  const interrupted = () => op.cancelling || continueAsNewDue(op);
+  const interrupted = () => op.cancelling || op.hasIntent('correction') || continueAsNewDue(op);
   const wake = () => done() || interrupted();
   op.flushStatus();
   if (wake()) return done() ? 'done' : 'interrupted';
