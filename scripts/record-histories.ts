@@ -12,6 +12,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { DEMO_BEHAVIOURS } from '../agencies/index.js';
 import type { OperationConfigInput, OperationState, TipInput } from '../domain/index.js';
 import {
+  amendTipUpdate,
   assessUpdate,
   callOffUpdate,
   closeUpdate,
@@ -71,6 +72,10 @@ const scenarios: Record<string, { tip: TipInput; config?: OperationConfigInput; 
       await h.executeUpdate(assessUpdate, { args: [{ decision: 'request_info', agencies: ['polisen'], question: 'Any reason to hold back?' }] });
       await until(h, (s) => s.pending.length === 0);
       await h.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
+      await until(h, (s) => s.waitingFor === 'schedule decision');
+      // A corrected address reaches every agency already told of the operation.
+      const registered = scenarios['full-lifecycle']!.tip;
+      await h.executeUpdate(amendTipUpdate, { args: [{ tip: { ...registered, entity: { ...registered.entity, address: 'Storgatan 14, 903 26 Umeå' } } }] });
       await actAndClose(h);
       await h.executeUpdate(closeUpdate, { args: [{ summary: 'Licence revoked; tax reassessed.' }] });
     },

@@ -145,7 +145,7 @@ export function handleDecisions(op: Operation): void {
 
   // Corrections are applied, never dropped: agencies that hold the changed data hear of it, and only of that.
   const dataHolders = () => ({
-    told: op.involvedAgencies(),
+    told: op.toldAgencies(),
     briefed: [...new Set([...op.pending.values(), ...op.closedRequests.values()].filter((p) => p.awaiting === 'readiness').map((p) => p.agency))].sort(),
   });
   setHandler(

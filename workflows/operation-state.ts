@@ -117,6 +117,11 @@ export class Operation {
     return [...new Set([...this.participants(), ...[...this.pending.values()].map((p) => p.agency)])].sort();
   }
 
+  /** Every agency that has heard of the operation: asked anything, or told in the second wave. */
+  toldAgencies(): AgencyId[] {
+    return [...new Set([...this.agencies.keys(), ...this.memory.secondWave])].sort();
+  }
+
   pendingOf(awaiting: Awaiting): PendingRequest[] {
     return [...this.pending.values()].filter((p) => p.awaiting === awaiting);
   }

@@ -240,7 +240,7 @@ export function stagesOf(op: Operation): Record<WorkingStage, () => Promise<void
 /** Every agency that has heard of the operation hears that it is off; nobody else learns it existed. */
 export async function cancelOperation(op: Operation): Promise<void> {
   const { reason } = op.takeIntent('cancel')!;
-  const told = [...new Set([...op.agencies.keys(), ...op.memory.secondWave])].sort();
+  const told = op.toldAgencies();
   op.end('cancelled', 'cancelled', reason);
   const fanout = new Fanout(op);
   for (const agency of told) fanout.notice({ event: 'operation_cancelled', agency }, 'operation_cancelled', (c) => ({ correlation: c, reason }));
