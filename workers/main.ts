@@ -28,14 +28,6 @@ async function main() {
   }
   const env = config.value;
   const logger = createLogger({ level: env.LOG_LEVEL, name: `los-${role}` });
-  Runtime.install({
-    logger: temporalLogger(logger, env.LOG_LEVEL === 'debug' || env.LOG_LEVEL === 'trace' ? 'DEBUG' : 'INFO'),
-    telemetryOptions: {
-      // The SDK core's own warnings go through the same JSON logger, not to stderr as ANSI text.
-      logging: { forward: {}, filter: makeTelemetryFilterString({ core: 'WARN' }) },
-      ...(env.METRICS_BIND_ADDRESS ? { metrics: { prometheus: { bindAddress: env.METRICS_BIND_ADDRESS } } } : {}),
-    },
-  });
   const catalogue = loadCatalogueFile(env.LOS_CATALOGUE);
   // nats-server or Temporal may be down or restarting while this process starts: wait for them, do not exit.
   const nc = await connectEngineNats({
@@ -46,6 +38,16 @@ async function main() {
   await untilReady('JetStream topology', async () => ensureTopology(await nc.jetstreamManager(), { agencies: catalogue.agencies.map((a) => a.id) }), logger, { permanent: misconfigured.nats });
 
   if (role === 'worker') {
+    // Only the worker has a native runtime; installed in the bridge, its log forwarding would keep the
+    // process alive after the bridge has stopped.
+    Runtime.install({
+      logger: temporalLogger(logger, env.LOG_LEVEL === 'debug' || env.LOG_LEVEL === 'trace' ? 'DEBUG' : 'INFO'),
+      telemetryOptions: {
+        // The SDK core's own warnings go through the same JSON logger, not to stderr as ANSI text.
+        logging: { forward: {}, filter: makeTelemetryFilterString({ core: 'WARN' }) },
+        ...(env.METRICS_BIND_ADDRESS ? { metrics: { prometheus: { bindAddress: env.METRICS_BIND_ADDRESS } } } : {}),
+      },
+    });
     // Bundled once, so that waiting for Temporal below does not bundle again on every try.
     const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: Runtime.instance().logger });
     const connection = await untilReady('Temporal', () => NativeConnection.connect({ address: env.TEMPORAL_ADDRESS }), logger);
