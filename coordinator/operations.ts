@@ -11,7 +11,6 @@ import {
   OperationConfig,
   Tip,
   loadCatalogue,
-  operationIdFor,
   parseWith,
   type MandateCatalogue,
   type OperationConfigInput,
@@ -28,6 +27,7 @@ import {
 } from '../workflows/definitions.js';
 import type { losOperationV2 } from '../workflows/index.js';
 import { entityReference, requireEntityKey } from './entityReference.js';
+import { operationIdFor } from './operation-id.js';
 import { allOf, quote } from './queries.js';
 
 /** The typed client coordinators (the CLI, the demo, tests) use to start and steer operations. */

@@ -3,7 +3,6 @@ import { Line, Text } from './text.js';
 import { Instant } from './localTime.js';
 import { ActivityCategory, AgencyId } from './agencies.js';
 import { checkOrgNumber } from './orgNumber.js';
-import { sha256Hex } from './sha256.js';
 
 /**
  * A tip (underrättelse): the start of every operation. It names a business, what it is suspected of, and
@@ -81,14 +80,6 @@ export function tipIdentity(tip: Tip): unknown[] {
     tip.source.reference ?? '',
     Date.parse(tip.receivedAt),
   ];
-}
-
-/**
- * The operation ID: a hash of the tip's identity, so the ID (which operators see everywhere) carries no org
- * number or other personal data.
- */
-export function operationIdFor(tip: Tip): string {
-  return `los-${slug(tip.entity.municipality)}-${sha256Hex(JSON.stringify(tipIdentity(tip))).slice(0, 20)}`;
 }
 
 /** A name as a lower-case ASCII token, e.g. "Umeå" → "umea": for IDs and CloudEvent sources. */

@@ -5,11 +5,11 @@ import {
   OperationConfig,
   ScheduleAction,
   Tip,
-  operationIdFor,
   parseDuration,
   parseWith,
   type TipInput,
 } from '../../domain/index.js';
+import { operationIdFor } from '../../coordinator/operation-id.js';
 
 const tip: TipInput = {
   entity: { orgNumber: '556703-7485', name: 'Restaurang Norrsken AB', address: 'Storgatan 12, Umeå', municipality: 'Umeå' },
