@@ -2,6 +2,7 @@
  * `npm run bench`: how fast, how costly and how large the engine is on this machine, in one run. See
  * bench/README.md for what each figure means. Figures are reported, never asserted.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -165,6 +166,8 @@ function sampleIds(ids: string[], count: number): string[] {
 }
 
 async function main() {
+  // The coordinator (this process) keys the pseudonymous entity reference; a run of its own needs a key of its own.
+  process.env.LOS_ENTITY_KEY ??= randomBytes(32).toString('hex');
   const settings = readSettings();
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const startedAt = new Date();

@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_CACHED_WORKFLOWS } from './worker.js';
 import { z } from 'zod';
 import { describeIssues } from '../domain/index.js';
 
@@ -19,7 +20,7 @@ export const EngineEnv = z.object({
   HEALTH_BIND_ADDRESS: HostPort.optional(),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
   /** Operations the worker keeps in memory between their events (about 2 MiB each); the rest are replayed on demand. */
-  MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).default(250),
+  MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).default(DEFAULT_MAX_CACHED_WORKFLOWS),
   /** How long a stopping worker lets in-flight activities finish. */
   SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(1).max(600).default(30),
 });
