@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +24,8 @@ import type { losOperationV2 } from '../../workflows/index.js';
  * have failed for good. CHAOS_OPERATIONS, CHAOS_WORKER_KILLS, CHAOS_NATS_RESTARTS and CHAOS_TEMPORAL_RESTARTS
  * size the run (defaults: the full suite; CI may pass smaller numbers).
  */
+// The coordinator's key for the pseudonymous entity reference: one per run.
+const ENTITY_KEY = randomBytes(32).toString('hex');
 const OPERATIONS = Number(process.env.CHAOS_OPERATIONS ?? 50);
 const WORKER_KILLS = Number(process.env.CHAOS_WORKER_KILLS ?? 3);
 const NATS_RESTARTS = Number(process.env.CHAOS_NATS_RESTARTS ?? 2);
@@ -153,7 +156,7 @@ describe('chaos', () => {
     const operations: Operation[] = [];
     for (let i = 0; i < OPERATIONS; i++) {
       const plan: Plan = i % 10 === 3 ? 'dismissed' : i % 10 === 7 ? 'cancelled' : 'closed';
-      const { handle, operationId } = await registerTip(client, chaosTip(i), { config: CONFIG, catalogue, taskQueue: TASK_QUEUE });
+      const { handle, operationId } = await registerTip(client, chaosTip(i), { config: CONFIG, catalogue, taskQueue: TASK_QUEUE, entityKey: ENTITY_KEY });
       operations.push({ id: operationId, plan, handle, done: false });
     }
 
