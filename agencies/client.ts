@@ -1,4 +1,5 @@
-import { connect, headers as natsHeaders, type ConnectionOptions, type Consumer, type ConsumerMessages, type JsMsg, type NatsConnection } from 'nats';
+import { jetstream, type Consumer, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { connect, headers as natsHeaders, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
 import {
   ANSWER_TO,
   CLOUDEVENT_CONTENT_TYPE,
@@ -74,7 +75,7 @@ export interface AgencyClient {
 }
 
 export async function connectAgency(options: ConnectAgencyOptions): Promise<AgencyClient> {
-  const connectOptions: ConnectionOptions = {
+  const connectOptions: NodeConnectionOptions = {
     servers: options.servers,
     name: `los-agency-${options.agency}`,
     // Each agency user may only subscribe to its own inbox prefix.
@@ -85,7 +86,7 @@ export async function connectAgency(options: ConnectAgencyOptions): Promise<Agen
     ...(options.credentials ? { user: options.credentials.user, pass: options.credentials.pass } : {}),
   };
   const nc: NatsConnection = await connect(connectOptions);
-  const js = nc.jetstream();
+  const js = jetstream(nc);
   const handlers = new Map<OutboundEventName, EventHandler<OutboundEventName>>();
   let messages: ConsumerMessages | undefined;
   let loop: Promise<void> | undefined;
@@ -165,7 +166,7 @@ export async function connectAgency(options: ConnectAgencyOptions): Promise<Agen
     }
     try {
       await handler(
-        { id: envelope.data.id, name, operationId: envelope.data.subject, time: envelope.data.time, data: data.data, deliveryCount: msg.info.redeliveryCount },
+        { id: envelope.data.id, name, operationId: envelope.data.subject, time: envelope.data.time, data: data.data, deliveryCount: msg.info.deliveryCount },
         client,
       );
       msg.ack();

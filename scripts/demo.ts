@@ -5,6 +5,7 @@
  * `npm run demo -- --keep` leaves everything running afterwards so the UI can be explored.
  */
 import { join } from 'node:path';
+import { jetstream } from '@nats-io/jetstream';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { DEMO_BEHAVIOURS } from '../agencies/index.js';
@@ -50,7 +51,7 @@ async function main() {
   const { nc } = engine;
   say(`Worker, bridge and ${agencies.size} simulated agency systems are up.`);
   // The steering group's events are read through its own durable consumer, like any recipient's.
-  const steering = await (await nc.jetstream().consumers.get(SUBJECTS.streamOut, SUBJECTS.steeringConsumer)).consume();
+  const steering = await (await jetstream(nc).consumers.get(SUBJECTS.streamOut, SUBJECTS.steeringConsumer)).consume();
   void (async () => {
     for await (const msg of steering) {
       say(`  → steering group       ${msg.subject.split('.').pop()}`);

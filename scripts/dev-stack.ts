@@ -1,12 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { delimiter, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Connection } from '@temporalio/client';
-import { connect } from 'nats';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import { DEFAULT_ENGINE_USER, natsAuthConfig } from '../workers/natsAuth.js';
 import { SEARCH_ATTRIBUTE_FLAGS } from '../workflows/definitions.js';
+import { natsServerBinary } from './nats-server-binary.js';
 import { ensureTemporalCli } from './temporal-cli.js';
 
 /**
@@ -126,20 +128,6 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
   };
 }
 
-export function findNatsServer(): string {
-  const candidates = [process.env.NATS_SERVER, ...(process.env.PATH ?? '').split(delimiter).map((d) => d && join(d, 'nats-server')), '/usr/sbin/nats-server'];
-  for (const candidate of candidates) {
-    if (!candidate) continue;
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // try the next place
-    }
-  }
-  throw new Error('nats-server (≥ 2.9, with JetStream) was not found on PATH or at /usr/sbin/nats-server. Install it with `apt-get install nats-server` or set NATS_SERVER.');
-}
-
 export interface NatsServerOptions {
   storeDir: string;
   port?: number;
@@ -155,7 +143,7 @@ export async function startNatsServer(options: NatsServerOptions): Promise<NatsS
   const port = await freePort(options.port);
   const args = ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', options.storeDir, ...(options.args ?? [])];
   const log = options.logFile ? openSync(options.logFile, 'a') : 'ignore';
-  const child = spawn(findNatsServer(), args, { stdio: ['ignore', log, log] });
+  const child = spawn(natsServerBinary(), args, { stdio: ['ignore', log, log] });
   const url = `nats://127.0.0.1:${port}`;
   await waitFor(
     'nats-server',
@@ -163,7 +151,7 @@ export async function startNatsServer(options: NatsServerOptions): Promise<NatsS
     async () => {
       const nc = await connect({ servers: url, reconnect: false, timeout: 1_000, ...(options.credentials ?? {}) });
       try {
-        await (await nc.jetstreamManager()).getAccountInfo();
+        await (await jetstreamManager(nc)).getAccountInfo();
       } finally {
         await nc.close();
       }

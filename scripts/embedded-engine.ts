@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
-import type { NatsConnection } from 'nats';
+import { jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { defaultBehaviour, startSimulatedAgency, type AgencyBehaviour, type SimulatedAgency, type SimulatedAgencyOptions } from '../agencies/index.js';
 import { loadCatalogueFile, registerTip, type RegisterOptions } from '../coordinator/index.js';
 import { AGENCY_IDS, type AgencyId, type TipInput } from '../domain/index.js';
@@ -47,7 +48,7 @@ export async function startEmbeddedEngine(options: EmbeddedEngineOptions): Promi
   const secured = options.auth ? await startSecuredNatsServer({ ...natsOptions, agencies: AGENCY_IDS }) : undefined;
   let nats = secured ? secured.server : await startNatsServer(natsOptions);
   const nc = await connectEngineNats({ servers: nats.url, name: `los-engine-${options.taskQueue}`, ...(secured ? secured.engine : {}) });
-  await ensureTopology(await nc.jetstreamManager(), {
+  await ensureTopology(await jetstreamManager(nc), {
     agencies: AGENCY_IDS,
     ackWaitMs: options.ackWaitMs ?? 5_000,
     ...(options.maxDeliver ? { maxDeliver: options.maxDeliver } : {}),

@@ -1,4 +1,5 @@
-import { headers as natsHeaders } from 'nats';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { headers as natsHeaders } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SUBJECTS } from '../domain/index.js';
 import { judgeInbound } from '../workers/index.js';
@@ -38,7 +39,7 @@ describe('bridge', () => {
     await eventually(() => handle.query(stateQuery), (s) => s.phase === 'assessment');
     const h = natsHeaders();
     h.set('Content-Type', 'application/cloudevents+json');
-    const js = engine.nc.jetstream();
+    const js = jetstream(engine.nc);
     await js.publish(SUBJECTS.fromAgency('polisen', 'mandate_accepted'), cloudEvent(operationId, 'se.los.mandate.accepted.v1', { correlation: { operationId, requestId: 'mandate-1-polisen' }, tools: [] }), { headers: h });
     await js.publish(SUBJECTS.fromAgency('polisen', 'information_provided'), encoder.encode('\u0000\u00ff not json'), { headers: h });
     await js.publish(SUBJECTS.fromAgency('polisen', 'mandate_declined'), cloudEvent('los-nowhere-0000', 'se.los.mandate.declined.v1', { correlation: { operationId: 'los-nowhere-0000', requestId: 'r' }, reason: 'No.' }));
@@ -59,7 +60,7 @@ describe('bridge', () => {
     const timeline = await handle.query(timelineQuery);
     expect(timeline.filter((e) => e.kind === 'answer' || e.kind === 'answer_ignored')).toEqual([]);
     // Every inbound message was acknowledged: none waits for redelivery.
-    const info = await (await engine.nc.jetstreamManager()).consumers.info(SUBJECTS.streamIn, SUBJECTS.bridgeConsumer);
+    const info = await (await jetstreamManager(engine.nc)).consumers.info(SUBJECTS.streamIn, SUBJECTS.bridgeConsumer);
     expect(info.num_ack_pending + info.num_pending).toBe(0);
     await handle.executeUpdate(assessUpdate, { args: [{ decision: 'dismiss', reason: 'test finished' }] });
   });
@@ -72,12 +73,12 @@ describe('bridge', () => {
     await eventually(() => handle.query(stateQuery), (s) => s.agencies.find((a) => a.agency === 'polisen')?.mandate === 'accepted');
     // A replayed copy of Polisen's answer, same CloudEvent id, sent without the JetStream dedupe header.
     const id = `polisen.${operationId}.mandate-1-polisen.mandate_accepted`;
-    await engine.nc.jetstream().publish(
+    await jetstream(engine.nc).publish(
       SUBJECTS.fromAgency('polisen', 'mandate_accepted'),
       cloudEvent(operationId, 'se.los.mandate.accepted.v1', { correlation: { operationId, requestId: 'mandate-1-polisen' }, tools: ['criminal_investigation'], contactFunction: 'LOS-samordnare' }, id),
     );
     const info = await eventually(
-      async () => (await engine.nc.jetstreamManager()).consumers.info(SUBJECTS.streamIn, SUBJECTS.bridgeConsumer),
+      async () => (await jetstreamManager(engine.nc)).consumers.info(SUBJECTS.streamIn, SUBJECTS.bridgeConsumer),
       (i) => i.num_ack_pending + i.num_pending === 0 && i.delivered.stream_seq >= 2,
     );
     expect(info.delivered.stream_seq).toBeGreaterThanOrEqual(2);

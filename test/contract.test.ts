@@ -1,7 +1,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { AckPolicy, DeliverPolicy, connect, type JsMsg, type NatsConnection } from 'nats';
+import { jetstreamManager, jetstream, AckPolicy, DeliverPolicy, type JsMsg } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import ts from 'typescript';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -508,7 +509,7 @@ describe('reply helpers against a real nats-server', () => {
     const scratch = mkdtempSync(join(inject('scratchDir'), 'contract-'));
     nats = await startNatsServer({ storeDir: join(scratch, 'nats'), logFile: join(scratch, 'nats.log') });
     nc = await connect({ servers: nats.url, name: 'los-contract-test' });
-    await ensureTopology(await nc.jetstreamManager(), { agencies: AGENCY_IDS, ackWaitMs: 5_000 });
+    await ensureTopology(await jetstreamManager(nc), { agencies: AGENCY_IDS, ackWaitMs: 5_000 });
   });
   afterAll(async () => {
     for (const client of clients) await client.close();
@@ -525,7 +526,7 @@ describe('reply helpers against a real nats-server', () => {
   /** Sends one request to an agency the way the engine does: through the notify activity. */
   const sendRequest = async <E extends OutboundEventName>(agency: AgencyId, event: E, data: z.input<(typeof OutboundData)[E]>) => {
     const requestId = (data as { correlation: { requestId: string } }).correlation.requestId;
-    await createNotifyActivities(nc.jetstream()).notifyAgency({
+    await createNotifyActivities(jetstream(nc)).notifyAgency({
       operationId: (data as { correlation: { operationId: string } }).correlation.operationId,
       municipality: 'Umeå',
       agency,
@@ -538,14 +539,14 @@ describe('reply helpers against a real nats-server', () => {
 
   /** Every answer stored in LOS_IN under a filter, once `count` have arrived. */
   const answersIn = async (filter: string, count: number): Promise<JsMsg[]> => {
-    const jsm = await nc.jetstreamManager();
+    const jsm = await jetstreamManager(nc);
     const stored = async () => {
       const info = await jsm.streams.info(SUBJECTS.streamIn, { subjects_filter: filter });
       return Object.values(info.state.subjects ?? {}).reduce((sum, n) => sum + n, 0);
     };
     await eventually(stored, (n) => n >= count, 20_000);
     const consumer = await jsm.consumers.add(SUBJECTS.streamIn, { ack_policy: AckPolicy.None, deliver_policy: DeliverPolicy.All, filter_subject: filter });
-    const reader = await nc.jetstream().consumers.get(SUBJECTS.streamIn, consumer.name);
+    const reader = await jetstream(nc).consumers.get(SUBJECTS.streamIn, consumer.name);
     const out: JsMsg[] = [];
     for await (const msg of await reader.fetch({ max_messages: count, expires: 2_000 })) {
       out.push(msg);
@@ -633,7 +634,7 @@ describe('reply helpers against a real nats-server', () => {
     await expect(tullverket.decline(mandate, 'no')).rejects.toThrow(/^mandate_declined rejected before sending: reason "no": must give a reason/);
     await expect(tullverket.reportOutcome(mandate as never, [{ kind: 'none' }])).rejects.toThrow('outcome_reported answers a outcome_requested event, not mandate_requested');
 
-    const info = await (await nc.jetstreamManager()).streams.info(SUBJECTS.streamIn, { subjects_filter: 'los.v1.from.tullverket.>' });
+    const info = await (await jetstreamManager(nc)).streams.info(SUBJECTS.streamIn, { subjects_filter: 'los.v1.from.tullverket.>' });
     expect(info.state.subjects ?? {}).toEqual({});
   });
 

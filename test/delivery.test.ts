@@ -1,4 +1,5 @@
-import { headers as natsHeaders } from 'nats';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { headers as natsHeaders } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNotifyActivities } from '../activities/index.js';
 import { connectAgency } from '../agencies/index.js';
@@ -30,7 +31,7 @@ const notice = (eventId: string, requestId: string) => ({
 
 describe('delivery', () => {
   it('stores a retried notification once: same event id, same Nats-Msg-Id, JetStream reports the duplicate', async () => {
-    const { notifyAgency } = createNotifyActivities(engine.nc.jetstream());
+    const { notifyAgency } = createNotifyActivities(jetstream(engine.nc));
     const first = await notifyAgency(notice('los-test-op.dedupe.mandate_requested', 'dedupe'));
     const retry = await notifyAgency(notice('los-test-op.dedupe.mandate_requested', 'dedupe'));
     expect(first.duplicate).toBe(false);
@@ -38,7 +39,7 @@ describe('delivery', () => {
   });
 
   it('redelivers an event whose handler crashed, and acknowledges it once the handler succeeds', async () => {
-    const { notifyAgency } = createNotifyActivities(engine.nc.jetstream());
+    const { notifyAgency } = createNotifyActivities(jetstream(engine.nc));
     const attempts: number[] = [];
     const agency = await connectAgency({ agency: 'migrationsverket', servers: engine.nats.url, retryDelayMs: 200 });
     agency.on('mandate_requested', (event) => {
@@ -50,7 +51,7 @@ describe('delivery', () => {
     await eventually(async () => attempts, (a) => a.length >= 2);
     expect(attempts).toEqual([1, 2]);
     const info = await eventually(
-      async () => (await engine.nc.jetstreamManager()).consumers.info(SUBJECTS.streamOut, SUBJECTS.agencyConsumer('migrationsverket')),
+      async () => (await jetstreamManager(engine.nc)).consumers.info(SUBJECTS.streamOut, SUBJECTS.agencyConsumer('migrationsverket')),
       (i) => i.num_ack_pending === 0,
     );
     expect(info.num_redelivered).toBe(0);
@@ -58,7 +59,7 @@ describe('delivery', () => {
   });
 
   it('dead-letters an event an agency system fails on max_deliver times, with the reason', async () => {
-    const { notifyAgency } = createNotifyActivities(engine.nc.jetstream());
+    const { notifyAgency } = createNotifyActivities(jetstream(engine.nc));
     const agency = await connectAgency({ agency: 'tullverket', servers: engine.nats.url, retryDelayMs: 100 });
     agency.on('mandate_requested', () => {
       throw new Error('always fails');
@@ -94,7 +95,7 @@ describe('delivery', () => {
           data: { correlation: { operationId: op, requestId }, reason: 'Not for us.' },
         }),
       );
-    const js = engine.nc.jetstream();
+    const js = jetstream(engine.nc);
     // Nothing was asked of Polisen yet: the assessment is still open.
     await js.publish(SUBJECTS.fromAgency('polisen', 'mandate_declined'), answer(operationId, 'mandate-1-polisen', 'unmatched-1'), { headers: h });
     // The operation must still be open when the bridge judges that answer.

@@ -1,3 +1,4 @@
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -263,8 +264,8 @@ describe('against the real servers', () => {
 
   it('dead-letters every invalid inbound message with its reason', async () => {
     const bodies = fc.sample(invalidInbound, SERVER_RUNS);
-    const js = engine.nc.jetstream();
-    const jsm = await engine.nc.jetstreamManager();
+    const js = jetstream(engine.nc);
+    const jsm = await jetstreamManager(engine.nc);
     const before = (await jsm.streams.info(SUBJECTS.streamDeadLetter)).state.messages;
     for (const body of bodies) {
       // nats-server refuses bodies over its max_payload (1 MiB) itself; those never reach the stream.

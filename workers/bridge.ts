@@ -1,5 +1,6 @@
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { headers as natsHeaders, type ConsumerMessages, type JsMsg, type NatsConnection } from 'nats';
+import { jetstream, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import {
   AgencyId,
   CloudEvent,
@@ -76,7 +77,7 @@ export function judgeInbound(subject: string, body: Uint8Array): Verdict {
 }
 
 export async function startBridge(options: BridgeOptions): Promise<Bridge> {
-  const js = options.nc.jetstream();
+  const js = jetstream(options.nc);
   const consumer = await js.consumers.get(SUBJECTS.streamIn, SUBJECTS.bridgeConsumer);
   const messages: ConsumerMessages = await consumer.consume({ max_messages: 64 });
 

@@ -1,4 +1,5 @@
-import { AckPolicy, DeliverPolicy, DiscardPolicy, RetentionPolicy, StorageType, nanos, type ConsumerConfig, type JetStreamManager, type StreamConfig } from 'nats';
+import { AckPolicy, DeliverPolicy, DiscardPolicy, RetentionPolicy, StorageType, type ConsumerConfig, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
+import { nanos } from '@nats-io/transport-node';
 import { SUBJECTS } from '../domain/index.js';
 
 /**
@@ -12,7 +13,7 @@ const DAY = 24 * 60 * 60 * 1000;
 export const ADVISORY_STREAM = 'LOS_ADVISORIES';
 export const DEAD_LETTER_WATCHER = 'dead_letter_watcher';
 
-const streams: Partial<StreamConfig>[] = [
+const streams: (Partial<StreamConfig> & { name: string })[] = [
   { name: SUBJECTS.streamOut, subjects: [SUBJECTS.allOut], max_age: nanos(365 * DAY) },
   { name: SUBJECTS.streamIn, subjects: [SUBJECTS.allIn], max_age: nanos(365 * DAY) },
   { name: SUBJECTS.streamDeadLetter, subjects: [SUBJECTS.allDeadLetter], max_age: nanos(365 * DAY) },
@@ -37,7 +38,7 @@ export interface TopologyOptions {
 
 export async function ensureTopology(jsm: JetStreamManager, options: TopologyOptions): Promise<void> {
   for (const stream of streams) {
-    const config: Partial<StreamConfig> = {
+    const config = {
       ...stream,
       retention: RetentionPolicy.Limits,
       storage: StorageType.File,
@@ -46,8 +47,8 @@ export async function ensureTopology(jsm: JetStreamManager, options: TopologyOpt
       duplicate_window: nanos(DAY),
     };
     try {
-      await jsm.streams.info(stream.name!);
-      await jsm.streams.update(stream.name!, config);
+      await jsm.streams.info(stream.name);
+      await jsm.streams.update(stream.name, config);
     } catch (err) {
       if (!isNotFound(err)) throw err;
       await jsm.streams.add(config);

@@ -4,6 +4,7 @@
  * activities finish; the bridge stops taking messages and finishes (and acknowledges) the ones it holds.
  */
 import { createServer } from 'node:http';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Runtime } from '@temporalio/worker';
 import { loadCatalogueFile } from '../coordinator/index.js';
@@ -39,7 +40,7 @@ async function main() {
     name: `los-${role}`,
     ...(env.NATS_USER ? { user: env.NATS_USER, pass: env.NATS_PASSWORD ?? '' } : {}),
   });
-  await untilReady('JetStream topology', async () => ensureTopology(await nc.jetstreamManager(), { agencies: catalogue.agencies.map((a) => a.id) }), logger, { permanent: misconfigured.nats });
+  await untilReady('JetStream topology', async () => ensureTopology(await jetstreamManager(nc), { agencies: catalogue.agencies.map((a) => a.id) }), logger, { permanent: misconfigured.nats });
 
   if (role === 'worker') {
     // Bundled once, so that waiting for Temporal below does not bundle again on every try.
