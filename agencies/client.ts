@@ -155,8 +155,10 @@ export async function connectAgency(options: ConnectAgencyOptions): Promise<Agen
     const envelope = CloudEvent.safeParse(safeJson(msg.data));
     const data = schema && envelope.success ? schema.safeParse(envelope.data.data) : undefined;
     if (!schema || !envelope.success || !data?.success) {
-      // The engine sent something this client cannot read: keep it for a person instead of guessing.
-      msg.term();
+      // The engine sent something this client cannot read: keep it for a person instead of guessing. The
+      // reason (field paths only, no values) reaches the engine's dead letter through the terminate advisory.
+      const why = !schema ? `no schema for event "${name}"` : !envelope.success ? `envelope: ${describeIssues(envelope.error)}` : `data: ${describeIssues(data!.error!)}`;
+      msg.term(`unreadable: ${why}`.slice(0, 1_000));
       return;
     }
     const handler = handlers.get(name);

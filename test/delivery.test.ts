@@ -78,6 +78,21 @@ describe('delivery', () => {
     await agency.close();
   });
 
+  it('dead-letters an event an agency system cannot read, with the reason it gave when it terminated the message', async () => {
+    const agency = await connectAgency({ agency: 'kronofogden', servers: engine.nats.url });
+    agency.on('mandate_requested', () => undefined);
+    await agency.start();
+    const unreadable = { ...notice('los-test-op.unreadable.mandate_requested', 'unreadable'), agency: 'kronofogden' as const };
+    const event = { specversion: '1.0', id: unreadable.eventId, source: '/los/umea', type: 'se.los.mandate.requested.v1', subject: 'los-test-op', time: unreadable.time, data: { correlation: { operationId: 'los-test-op', requestId: 'unreadable' } } };
+    await jetstream(engine.nc).publish(SUBJECTS.toAgency('kronofogden', 'mandate_requested'), encoder.encode(JSON.stringify(event)), { msgID: unreadable.eventId });
+    const letters = await eventually(() => deadLetters(engine.nc, 1), (l) => l.some((e) => e.subject === 'los.v1.dead_letter.agency_kronofogden'));
+    const letter = letters.find((e) => e.subject === 'los.v1.dead_letter.agency_kronofogden')!;
+    expect(letter.original).toBe('los.v1.to.kronofogden.mandate_requested');
+    // The reason names the fields, never their values.
+    expect(letter.reason).toMatch(/^agency_kronofogden rejected the message as unreadable: unreadable: data: entity: .*answerBy: /);
+    await agency.close();
+  });
+
   it('dead-letters answers whose correlation key matches no request, and answers to a closed operation', async () => {
     const { handle, operationId } = await engine.register(sampleTip());
     await eventually(() => handle.query(stateQuery), (s) => s.phase === 'assessment');

@@ -16,6 +16,8 @@ interface DeliveryAdvisory {
   consumer: string;
   stream_seq: number;
   deliveries?: number;
+  /** nats-server ≥ 2.11: the reason the reader gave with its terminate. */
+  reason?: string;
 }
 
 export interface DeadLetterWatcher {
@@ -37,7 +39,7 @@ export async function startDeadLetterWatcher(options: { nc: NatsConnection; onDe
       return;
     }
     const reason = advisory.type.includes('terminated')
-      ? `${advisory.consumer} rejected the message as unreadable`
+      ? `${advisory.consumer} rejected the message as unreadable${advisory.reason ? `: ${advisory.reason}` : ''}`
       : `delivery to ${advisory.consumer} failed ${advisory.deliveries ?? 'max'} times`;
     const h = natsHeaders();
     h.set(DEAD_LETTER_REASON_HEADER, reason);
