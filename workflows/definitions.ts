@@ -8,6 +8,8 @@ import type {
   AssessmentDecision,
   CallOffAction,
   CancelOperation,
+  ClosedRequest,
+  ConflictLog,
   CloseOperation,
   DecisionReceipt,
   Deadline,
@@ -61,7 +63,9 @@ export interface OperationMemory {
   timeline: TimelineEntry[];
   agencies: AgencyStatus[];
   pending: PendingRequest[];
-  closedRequests: PendingRequest[];
+  closedRequests: ClosedRequest[];
+  /** Conflicting answers per request (absent in operations started before answer-conflicts-v1). */
+  conflicts?: ConflictLog[];
   seenAnswerIds: string[];
   secondWave: AgencyId[];
   overdue: boolean;
@@ -103,9 +107,9 @@ export const reinspectUpdate = defineUpdate<DecisionReceipt, [OrderReinspection]
 export const closeUpdate = defineUpdate<DecisionReceipt, [CloseOperation]>('close');
 export const cancelUpdate = defineUpdate<DecisionReceipt, [CancelOperation]>('cancel');
 
-/** What became of an agency's answer: applied, recorded as late, or recognised as a duplicate. */
+/** What became of an agency's answer: applied, recorded as late or conflicting, or recognised as a duplicate. */
 export interface AnswerReceipt {
-  outcome: 'applied' | 'late' | 'duplicate' | 'ignored';
+  outcome: 'applied' | 'late' | 'conflicting' | 'duplicate' | 'ignored';
 }
 
 /**

@@ -35,6 +35,9 @@ import {
   parseAgencyAnswer,
   AWAITING_BY_REQUEST,
   matchAnswer,
+  describeConflict,
+  firstAnswer,
+  recordConflict,
   quorumMet,
   reminderTime,
   secondWaveNotice,
@@ -43,6 +46,8 @@ import {
   type AgencyAnswer,
   type AgencyId,
   type AgencyStatus,
+  type ClosedRequest,
+  type ConflictLog,
   type Correlation,
   type Deadline,
   type OperationState,
@@ -94,6 +99,8 @@ const { notifyAgency, notifySteeringGroup, notifyCoordinator } = proxyActivities
 const PATCHES = {
   /** The assessment reminder goes out to the coordinator's subject, not only onto the timeline. */
   coordinatorReminder: 'coordinator-reminder-v1',
+  /** A second, different answer to an answered request is a conflict on the record, not a late answer. */
+  answerConflicts: 'answer-conflicts-v1',
 } as const;
 
 /**
@@ -165,7 +172,8 @@ export async function losOperation(input: OperationInput): Promise<OperationResu
   const memory: OperationMemory = input.memory ?? freshMemory();
   const agencies = new Map<AgencyId, AgencyStatus>(memory.agencies.map((a) => [a.agency, a]));
   const pending = new Map<string, PendingRequest>(memory.pending.map((p) => [p.requestId, p]));
-  const closedRequests = new Map<string, PendingRequest>(memory.closedRequests.map((p) => [p.requestId, p]));
+  const closedRequests = new Map<string, ClosedRequest>(memory.closedRequests.map((p) => [p.requestId, p]));
+  const conflicts = new Map<string, ConflictLog>((memory.conflicts ?? []).map((c) => [c.requestId, c]));
   const seenAnswerIds = new Set<string>(memory.seenAnswerIds);
 
   // --- the record and what operators see -----------------------------------------------------------------
@@ -398,13 +406,21 @@ export async function losOperation(input: OperationInput): Promise<OperationResu
       record('answer_ignored', `${answer.name}: ${match.reason}`, answer.agency);
       return { outcome: 'ignored' };
     }
-    if (match.kind === 'late') {
+    if (match.kind === 'conflicting' && patched(PATCHES.answerConflicts)) {
+      // The first answer stored stands; a different one is kept on the record (bounded) and never applied.
+      const { log, kept } = recordConflict(conflicts.get(match.request.requestId), answer);
+      conflicts.set(log.requestId, log);
+      const text = describeConflict(answer, match.first, log, kept);
+      if (text) record('conflicting_answer', text, answer.agency);
+      return { outcome: 'conflicting' };
+    }
+    if (match.kind === 'late' || match.kind === 'conflicting') {
       // A late answer is on the record but does not reopen the phase.
       record('late_answer', `${answer.name} after the deadline`, answer.agency);
       return { outcome: 'late' };
     }
     pending.delete(match.request.requestId);
-    closedRequests.set(match.request.requestId, match.request);
+    closedRequests.set(match.request.requestId, { ...match.request, answeredBy: firstAnswer(answer) });
     const agency = status(answer.agency);
     switch (answer.name) {
       case 'mandate_accepted':
@@ -444,7 +460,8 @@ export async function losOperation(input: OperationInput): Promise<OperationResu
     validator: (raw) => {
       const answer = parseOrRejectAnswer(raw);
       if (seenAnswerIds.has(answer.eventId)) return;
-      if (memory.stage === 'ended') reject(`answer rejected: the operation is already ${memory.phase}`);
+      // Its own failure type, so the bridge can tell the agency "operation closed" rather than "no such request".
+      if (memory.stage === 'ended') throw ApplicationFailure.nonRetryable(`answer rejected: the operation is already ${memory.phase}`, 'OperationEnded');
       const match = matchAnswerHere(answer);
       if (match.kind === 'unmatched') reject(`answer rejected: ${match.reason}`);
     },
@@ -825,6 +842,7 @@ export async function losOperation(input: OperationInput): Promise<OperationResu
     agencies: [...agencies.values()],
     pending: [...pending.values()],
     closedRequests: [...closedRequests.values()],
+    ...(conflicts.size > 0 ? { conflicts: [...conflicts.values()] } : {}),
     seenAnswerIds: [...seenAnswerIds],
   });
 
