@@ -53,7 +53,7 @@ describe('bridge', () => {
     expect(letters[0]!.reason).toMatch(/^data: tools: must name at least one legal tool/);
     expect(letters[0]!.reason).toContain('contactFunction');
     expect(letters[1]!.reason).toMatch(/^body is not JSON/);
-    expect(letters[2]!.reason).toBe('operation "los-nowhere-0000" is unknown or already closed');
+    expect(letters[2]!.reason).toBe('unknown operation "los-nowhere-0000"');
     expect(letters[0]!.body).toContain('"tools":[]');
 
     // Nothing invalid reached the workflow.

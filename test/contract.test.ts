@@ -198,6 +198,14 @@ const OUTBOUND_EXAMPLES: { [E in OutboundEventName]: z.input<(typeof OutboundDat
   outcome_requested: { correlation: correlation('outcome-1-skatteverket'), reportBy: answerBy },
   operation_closed: { correlation: correlation('closed-skatteverket'), summary: 'Licence revoked; tax reassessed by 840 000 kr.' },
   operation_cancelled: { correlation: correlation('cancelled-skatteverket'), reason: 'Registered twice by mistake.' },
+  answer_not_applied: {
+    answerId: 'skatteverket.los-umea-3f9a1c2b7d.mandate-1-skatteverket.mandate_declined',
+    answerSubject: 'los.v1.from.skatteverket.mandate_declined',
+    streamSequence: 42,
+    reason: 'conflicting',
+    detail: 'mandate_declined conflicts with the first answer to mandate-1-skatteverket (mandate_accepted), which stands',
+    correlation: correlation('mandate-1-skatteverket'),
+  },
 };
 const STEERING_EXAMPLES: { [E in keyof typeof SteeringData]: z.input<(typeof SteeringData)[E]> } = {
   deadline_missed: { operationId, deadline: 'findings', dueAt: answerBy, waitingFor: ['polisen', 'skatteverket'] },

@@ -5,7 +5,7 @@ import { createNotifyActivities } from '../activities/index.js';
 import { connectAgency } from '../agencies/index.js';
 import { SUBJECTS, Tip, mandateRequest } from '../domain/index.js';
 import { assessUpdate, stateQuery, timelineQuery } from '../workflows/definitions.js';
-import { deadLetters, eventually, sampleTip, startTestEngine, type TestEngine } from './engine.js';
+import { deadLetters, eventually, readStream, sampleTip, startTestEngine, type TestEngine } from './engine.js';
 
 /** JetStream delivery guarantees, end to end on a real nats-server: dedupe, redelivery, dead letters. */
 let engine: TestEngine;
@@ -123,8 +123,18 @@ describe('delivery', () => {
     const inbound = letters.filter((e) => e.subject === 'los.v1.dead_letter.inbound').map((e) => e.reason);
     expect(inbound).toEqual([
       'answer rejected: correlation.requestId "mandate-1-polisen" matches no request to polisen awaiting mandate_declined',
-      `operation "${operationId}" is unknown or already closed`,
+      expect.stringMatching(new RegExp(`^operation "${operationId}" closed on \\d{4}-\\d\\d-\\d\\dT`)),
     ]);
+    // Polisen is told on its own subject, with each answer's id and the reason.
+    const told = await eventually(
+      async () => (await readStream(engine.nc, SUBJECTS.streamOut)).filter((m) => m.subject === SUBJECTS.toAgency('polisen', 'answer_not_applied')).map((m) => JSON.parse(m.text)),
+      (t) => t.length >= 2,
+    );
+    expect(told.map((e) => [e.type, e.data.answerId, e.data.reason])).toEqual([
+      ['se.los.answer.not.applied.v1', 'unmatched-1', 'no_matching_request'],
+      ['se.los.answer.not.applied.v1', 'closed-1', 'operation_closed'],
+    ]);
+    expect(told[1].data.detail).toMatch(/closed on /);
     const timeline = await handle.query(timelineQuery);
     expect(timeline.filter((e) => e.agency === 'polisen')).toEqual([]);
   });
