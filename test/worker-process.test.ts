@@ -138,6 +138,42 @@ describe('worker process', () => {
     }
   });
 
+  it('SIGTERM ends the worker and the bridge within the grace period while nats-server is away', async () => {
+    const env = { ...baseEnv(), SHUTDOWN_GRACE_SECONDS: '3' };
+    const healthPort = await freePort();
+    const worker = startWorkerProcess(env);
+    const bridge = startWorkerProcess({ ...env, HEALTH_BIND_ADDRESS: `127.0.0.1:${healthPort}` }, 'bridge');
+    const status = async () => (await fetch(`http://127.0.0.1:${healthPort}/healthz`).catch(() => undefined))?.status ?? 0;
+    try {
+      await eventually(async () => worker.output() + bridge.output(), (out) => out.includes('"worker started"') && out.includes('"bridge started"'), 60_000);
+      const resumeNats = await engine.pauseNats();
+      try {
+        await eventually(status, (code) => code === 503, 20_000);
+        worker.child.kill('SIGTERM');
+        bridge.child.kill('SIGTERM');
+        // Exit codes: 0 when the drain finished, 1 when the grace period ran out first; either way, the process is gone.
+        expect([0, 1]).toContain(await worker.exited);
+        expect([0, 1]).toContain(await bridge.exited);
+      } finally {
+        await resumeNats();
+      }
+    } finally {
+      worker.child.kill('SIGKILL');
+      bridge.child.kill('SIGKILL');
+    }
+  });
+
+  it('SIGTERM ends a process still waiting for its servers at once', async () => {
+    const worker = startWorkerProcess({ ...baseEnv(), NATS_URL: `nats://127.0.0.1:${await freePort()}` });
+    try {
+      await eventually(async () => worker.output(), (out) => out.includes('"worker starting"'), 30_000);
+      worker.child.kill('SIGTERM');
+      expect(await worker.exited).toBe(0);
+    } finally {
+      worker.child.kill('SIGKILL');
+    }
+  });
+
   it('the bridge reports itself unhealthy while nats-server is away, and healthy again once it is back', async () => {
     const healthPort = await freePort();
     const bridge = startWorkerProcess({ ...baseEnv(), HEALTH_BIND_ADDRESS: `127.0.0.1:${healthPort}` }, 'bridge');

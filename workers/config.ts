@@ -20,7 +20,9 @@ export const EngineEnv = z.object({
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
   /** Operations the worker keeps in memory between their events (about 2 MiB each); the rest are replayed on demand. */
   MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).default(250),
-  /** How long a stopping worker lets in-flight activities finish. */
+  /** The bridge reports itself unhealthy when its backlog has only grown for this long. */
+  HEALTH_BACKLOG_WINDOW_SECONDS: z.coerce.number().int().min(1).max(3_600).default(60),
+  /** How long a stopping process may drain (the worker: in-flight activities) before it exits regardless. */
   SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(1).max(600).default(30),
 });
 export type EngineEnv = z.infer<typeof EngineEnv>;
