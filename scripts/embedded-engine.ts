@@ -6,7 +6,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { defaultBehaviour, startSimulatedAgency, type AgencyBehaviour, type SimulatedAgency, type SimulatedAgencyOptions } from '../agencies/index.js';
 import { loadCatalogueFile, registerTip, type RegisterOptions } from '../coordinator/index.js';
 import { AGENCY_IDS, type AgencyId, type TipInput } from '../domain/index.js';
-import { connectEngineNats, createOperationWorker, ensureTopology, startBridge, startDeadLetterWatcher } from '../workers/index.js';
+import { connectEngineNats, createOperationWorker, ensureTopology, startBridge, startDeadLetterWatcher, type Bridge } from '../workers/index.js';
 import { startNatsServer, startSecuredNatsServer, type NatsServer } from './dev-stack.js';
 
 /**
@@ -19,6 +19,8 @@ export interface EmbeddedEngine {
   nats: NatsServer;
   taskQueue: string;
   deadLetters: { reason: string; subject: string }[];
+  /** The bridge this engine started (stop() stops it too). */
+  bridge: Bridge;
   register(tip: TipInput, options?: RegisterOptions): ReturnType<typeof registerTip>;
   /** Stops nats-server; the returned function starts it again on the same port and store. */
   pauseNats(): Promise<() => Promise<void>>;
@@ -90,6 +92,7 @@ export async function startEmbeddedEngine(options: EmbeddedEngineOptions): Promi
     },
     taskQueue: options.taskQueue,
     deadLetters,
+    bridge,
     register: (tip, registerOptions = {}) => registerTip(client, tip, { catalogue, taskQueue: options.taskQueue, ...registerOptions }),
     async startAgencies(behaviours = {}, watch = {}) {
       const started = new Map<AgencyId, SimulatedAgency>();

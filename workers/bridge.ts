@@ -1,5 +1,5 @@
 import { ApplicationFailure, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { jetstream, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import {
   AgencyId,
@@ -164,6 +164,7 @@ class Recent<V> {
 
 export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   const js = jetstream(options.nc);
+  const jsm = await jetstreamManager(options.nc);
   const consumer = await js.consumers.get(SUBJECTS.streamIn, SUBJECTS.bridgeConsumer);
   const { config } = await consumer.info(true);
   const messages: ConsumerMessages = await consumer.consume({ max_messages: 256, group: BRIDGE_GROUP });
@@ -293,31 +294,64 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   };
 
   const lanes = new OperationLanes<Held>(options.concurrency ?? 32, work);
+  const toLane = (held: Held) => lanes.push(held.verdict.kind === 'apply' ? held.verdict.operationId : `#${held.msg.seq}`, held);
+
+  // Taking over. When this replica is pinned (at start, or after another one stopped or died), answers the
+  // previous holder took but never settled are still out, and come back only as they time out, in no fixed
+  // order. Until every unsettled answer is in this replica's hands, it holds what it gets; then it lanes them
+  // all in stream order. From then on it holds everything unsettled itself, so the stored order is kept.
+  let pinId: string | undefined;
+  let catchingUp: Held[] | undefined = [];
+  const catchUp = async () => {
+    if (!catchingUp) return;
+    const info = await consumer.info().catch(() => undefined);
+    if (!catchingUp || !info || info.num_ack_pending > catchingUp.length) return;
+    const inOrder = catchingUp.sort((a, b) => a.msg.seq - b.msg.seq);
+    catchingUp = undefined;
+    inOrder.forEach(toLane);
+  };
+
   // Held answers wait behind their operation's head; telling the server they are in progress keeps them from
   // being redelivered (and so reordered) while they wait.
   const ackWaitMs = Number(config.ack_wait) / 1e6;
-  const keepAlive = setInterval(() => lanes.forEachHeld(({ msg }) => msg.working()), Math.max(250, ackWaitMs / 3));
+  const keepAlive = setInterval(() => {
+    lanes.forEachHeld(({ msg }) => msg.working());
+    catchingUp?.forEach(({ msg }) => msg.working());
+  }, Math.max(250, ackWaitMs / 3));
+  const catchUpTimer = setInterval(() => void catchUp(), 250);
 
   const loop = (async () => {
     for await (const msg of messages) {
-      const verdict = judgeInbound(msg.subject, msg.data);
+      const pinned = msg.headers?.get('Nats-Pin-Id') || undefined;
+      if (pinned !== pinId) {
+        pinId = pinned;
+        catchingUp ??= [];
+      }
+      const held = { msg, verdict: judgeInbound(msg.subject, msg.data) };
       // Rejections need no order: each gets a lane of its own.
-      lanes.push(verdict.kind === 'apply' ? verdict.operationId : `#${msg.seq}`, { msg, verdict });
+      if (catchingUp) catchingUp.push(held);
+      else toLane(held);
     }
   })();
 
+  let stopped: Promise<void> | undefined;
   return {
     held: () => lanes.size(),
-    async stop() {
-      messages.stop();
-      await loop.catch(() => undefined);
-      // In-flight heads finish; what is left goes back to the stream in order, for the next pinned replica.
-      stopping = true;
-      const left = await lanes.stop();
-      for (const { msg } of left) msg.nak();
-      clearInterval(keepAlive);
-    },
+    stop: () => (stopped ??= stop()),
   };
+
+  async function stop() {
+    messages.stop();
+    await loop.catch(() => undefined);
+    // In-flight heads finish; what is left goes back to the stream in order, for the next pinned replica.
+    stopping = true;
+    clearInterval(catchUpTimer);
+    const left = [...(await lanes.stop()), ...(catchingUp ?? [])];
+    for (const { msg } of left) msg.nak();
+    clearInterval(keepAlive);
+    // Hands the pin over at once instead of after the pin timeout.
+    await jsm.consumers.unpin(SUBJECTS.streamIn, SUBJECTS.bridgeConsumer, BRIDGE_GROUP).catch(() => undefined);
+  }
 }
 
 function isCompletedWorkflowError(err: unknown): boolean {
