@@ -1,5 +1,5 @@
 import { jetstream, type Consumer, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
-import { connect, headers as natsHeaders, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
+import { connect, headers as natsHeaders, nkeyAuthenticator, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
 import {
   ANSWER_TO,
   CLOUDEVENT_CONTENT_TYPE,
@@ -36,9 +36,9 @@ export interface ReceivedEvent<E extends OutboundEventName = OutboundEventName> 
 
 export type EventHandler<E extends OutboundEventName> = (event: ReceivedEvent<E>, agency: AgencyClient) => Promise<void> | void;
 
+/** The agency's NKEY seed (`SU…`), given to it when its account was set up; the server holds only the public key. */
 export interface AgencyCredentials {
-  user: string;
-  pass: string;
+  nkeySeed: string;
 }
 
 export interface ConnectAgencyOptions {
@@ -47,6 +47,13 @@ export interface ConnectAgencyOptions {
   credentials?: AgencyCredentials;
   /** Delay before a message whose handler failed is offered again. */
   retryDelayMs?: number;
+  /**
+   * Where the agency's JetStream calls go.
+   * @default SUBJECTS.agencyApiPrefix ("LOS.API") with credentials (an account of its own); "$JS.API" without (a dev server without accounts)
+   */
+  apiPrefix?: string;
+  /** TLS, e.g. `{ caFile }` naming the CA that signed the server's certificate (required for `tls://`). */
+  tls?: { caFile?: string; certFile?: string; keyFile?: string };
 }
 
 
@@ -79,14 +86,16 @@ export async function connectAgency(options: ConnectAgencyOptions): Promise<Agen
     servers: options.servers,
     name: `los-agency-${options.agency}`,
     // Each agency user may only subscribe to its own inbox prefix.
-    inboxPrefix: `_INBOX_${options.agency}`,
+    inboxPrefix: SUBJECTS.inboxPrefix(options.agency),
     // An agency system runs for years: it rides out nats-server restarts and upgrades rather than giving up.
     maxReconnectAttempts: -1,
     reconnectTimeWait: 1_000,
-    ...(options.credentials ? { user: options.credentials.user, pass: options.credentials.pass } : {}),
+    ...(options.credentials ? { authenticator: nkeyAuthenticator(new TextEncoder().encode(options.credentials.nkeySeed)) } : {}),
+    ...(options.tls ? { tls: options.tls } : {}),
   };
   const nc: NatsConnection = await connect(connectOptions);
-  const js = jetstream(nc);
+  // Through the agency's account, whose imports carry exactly its own consumer's calls under this prefix.
+  const js = jetstream(nc, { apiPrefix: options.apiPrefix ?? (options.credentials ? SUBJECTS.agencyApiPrefix : '$JS.API') });
   const handlers = new Map<OutboundEventName, EventHandler<OutboundEventName>>();
   let messages: ConsumerMessages | undefined;
   let loop: Promise<void> | undefined;

@@ -195,6 +195,13 @@ export const SUBJECTS = {
   steeringConsumer: 'steering_group',
   coordinatorConsumer: 'coordinator',
   bridgeConsumer: 'bridge',
+  /**
+   * The JetStream API prefix an agency uses: its account imports exactly its own consumer's calls under it
+   * (an account's own `$JS.API` is answered locally, and agency accounts have no JetStream of their own).
+   */
+  agencyApiPrefix: 'LOS.API',
+  /** The only inbox an agency (or the steering group's, the coordinator's reader) may subscribe under. */
+  inboxPrefix: (reader: string) => `_INBOX_${reader}`,
   allOut: 'los.v1.to.>',
   allIn: 'los.v1.from.>',
   allDeadLetter: 'los.v1.dead_letter.>',

@@ -43,15 +43,14 @@ async function main() {
   const deadLetter = (reason: string, subject: string) => say(`  ✗ dead letter from ${subject}: ${reason}`);
   // Need to know, enforced by nats-server: every agency system logs in as itself and reads only its own events.
   const engine = await startEmbeddedEngine({ temporalAddress: temporal.address, scratchDir: DATA, taskQueue: TASK_QUEUE, auth: true, onDeadLetter: deadLetter });
-  say(`Temporal at ${temporal.address}, UI at ${temporal.uiUrl}; NATS at ${engine.nats.url} with one user per agency`);
+  say(`Temporal at ${temporal.address}, UI at ${temporal.uiUrl}; NATS at ${engine.nats.url} with one account per agency (NKEYs)`);
   const agencies = await engine.startAgencies(DEMO_BEHAVIOURS, {
     onEvent: (agency, event) => say(`  → ${agency.padEnd(20)} ${event.name}${event.name === 'briefing' ? ' (with the full description)' : ''}`),
     onAnswer: (agency, answer, _operation, detail) => say(`  ← ${agency.padEnd(20)} ${answer}${detail ? `: ${detail}` : ''}`),
   });
-  const { nc } = engine;
   say(`Worker, bridge and ${agencies.size} simulated agency systems are up.`);
   // The steering group's events are read through its own durable consumer, like any recipient's.
-  const steering = await (await jetstream(nc).consumers.get(SUBJECTS.streamOut, SUBJECTS.steeringConsumer)).consume();
+  const steering = await (await jetstream(await engine.connectAs('steering_group')).consumers.get(SUBJECTS.streamOut, SUBJECTS.steeringConsumer)).consume();
   void (async () => {
     for await (const msg of steering) {
       say(`  → steering group       ${msg.subject.split('.').pop()}`);

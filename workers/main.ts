@@ -5,7 +5,7 @@
  */
 import { createServer } from 'node:http';
 import { jetstreamManager } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
+import { nkeyAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { SUBJECTS } from '../domain/index.js';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Runtime } from '@temporalio/worker';
@@ -14,6 +14,7 @@ import { startBridge } from './bridge.js';
 import { readEngineEnv } from './config.js';
 import { startDeadLetterWatcher } from './deadLetters.js';
 import { BacklogMonitor, type HealthReport } from './health.js';
+import { readSeedFile } from './natsAuth.js';
 import { ensureTopology } from './jetstream.js';
 import { createLogger, temporalLogger } from './logger.js';
 import { connectEngineNats, misconfigured, trackNatsConnection, untilReady } from './startup.js';
@@ -64,7 +65,8 @@ async function main() {
   const nc = await connectEngineNats({
     servers: env.NATS_URL,
     name: `los-${role}`,
-    ...(env.NATS_USER ? { user: env.NATS_USER, pass: env.NATS_PASSWORD ?? '' } : {}),
+    ...(env.NATS_NKEY_SEED_FILE ? { authenticator: nkeyAuthenticator(new TextEncoder().encode(readSeedFile(env.NATS_NKEY_SEED_FILE))) } : {}),
+    ...(env.NATS_TLS_CA_FILE ? { tls: { caFile: env.NATS_TLS_CA_FILE } } : {}),
   });
   await untilReady('JetStream topology', async () => ensureTopology(await jetstreamManager(nc), { agencies: catalogue.agencies.map((a) => a.id) }), logger, { permanent: misconfigured.nats });
 
