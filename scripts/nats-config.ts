@@ -2,8 +2,9 @@
  * `tsx scripts/nats-config.ts`: everything nats-server needs to enforce need to know between LOS agencies.
  *
  * - `keys <dir>`: an NKEY for every identity (the engine's worker, bridge, operator, steering group and
- *   coordinator, and each agency in the catalogue), the seed in `<dir>/<identity>.nk` (mode 0600; hand each
- *   agency its own) and the public keys in `<dir>/public-keys.json`. Keys already there are kept.
+ *   coordinator, and each agency in the catalogue): the seeds in `<dir>/engine/<identity>.nk` and
+ *   `<dir>/agencies/<agency>.nk` (mode 0600; hand each agency its own, out of band) and the public keys in
+ *   `<dir>/public-keys.json`. Keys already there are kept.
  * - `dev-tls <dir> --host <name>`: a development CA and a server certificate for `<name>` (openssl), for the
  *   demo and docker-compose; production uses the organisation's own CA.
  * - `config <out> --public-keys <file>`: the nats-server config: one account per agency and the engine's,
@@ -35,7 +36,7 @@ program
   .action((dir: string, options: { catalogue?: string }) => {
     const agencies = agenciesOf(options.catalogue);
     const fresh = freshSeeds(agencies);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    for (const sub of ['engine', 'agencies']) mkdirSync(join(dir, sub), { recursive: true, mode: 0o700 });
     const identities: [NatsIdentity, string][] = [
       ...ENGINE_IDENTITIES.map((identity): [NatsIdentity, string] => [identity, fresh.engine[identity]]),
       ...agencies.map((agency): [NatsIdentity, string] => [`agency:${agency}`, fresh.agencies[agency]!]),

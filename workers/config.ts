@@ -22,6 +22,14 @@ export const EngineEnv = z.object({
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
   /** Operations the worker keeps in memory between their events (about 2 MiB each); the rest are replayed on demand. */
   MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).default(250),
+  /** How long LOS_OUT keeps an event for its reader: agencies must consume within this many days. */
+  LOS_RETENTION_OUT_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  /** How long LOS_IN keeps an answer (the bridge settles it within seconds). */
+  LOS_RETENTION_IN_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  /** How long a dead letter is kept for an operator. */
+  LOS_RETENTION_DEAD_LETTER_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  /** The most each of LOS_OUT, LOS_IN and LOS_DEAD_LETTER may hold, in MiB. */
+  LOS_STREAM_MAX_MIB: z.coerce.number().int().min(16).max(1_048_576).default(1024),
   /** The bridge reports itself unhealthy when its backlog has only grown for this long. */
   HEALTH_BACKLOG_WINDOW_SECONDS: z.coerce.number().int().min(1).max(3_600).default(60),
   /** How long a stopping process may drain (the worker: in-flight activities) before it exits regardless. */

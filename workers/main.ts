@@ -68,7 +68,14 @@ async function main() {
     ...(env.NATS_NKEY_SEED_FILE ? { authenticator: nkeyAuthenticator(new TextEncoder().encode(readSeedFile(env.NATS_NKEY_SEED_FILE))) } : {}),
     ...(env.NATS_TLS_CA_FILE ? { tls: { caFile: env.NATS_TLS_CA_FILE } } : {}),
   });
-  await untilReady('JetStream topology', async () => ensureTopology(await jetstreamManager(nc), { agencies: catalogue.agencies.map((a) => a.id) }), logger, { permanent: misconfigured.nats });
+  const DAY_MS = 86_400_000;
+  const retention = {
+    outMaxAgeMs: env.LOS_RETENTION_OUT_DAYS * DAY_MS,
+    inMaxAgeMs: env.LOS_RETENTION_IN_DAYS * DAY_MS,
+    deadLetterMaxAgeMs: env.LOS_RETENTION_DEAD_LETTER_DAYS * DAY_MS,
+    maxBytesPerStream: env.LOS_STREAM_MAX_MIB * 1024 * 1024,
+  };
+  await untilReady('JetStream topology', async () => ensureTopology(await jetstreamManager(nc), { agencies: catalogue.agencies.map((a) => a.id), retention }), logger, { permanent: misconfigured.nats });
 
   if (role === 'worker') {
     // Bundled once, so that waiting for Temporal below does not bundle again on every try.

@@ -237,9 +237,12 @@ export function publicKeys(seeds: NatsSeeds): NatsAccountsOptions['publicKeys'] 
   };
 }
 
-/** The file name of an identity's seed (or public key, `.pub`) in a keys directory. */
+/**
+ * Where an identity's seed lives in a keys directory: the engine's under `engine/`, the agencies' under
+ * `agencies/`, so the engine's processes can be given the one without the other.
+ */
 export function seedFileName(identity: NatsIdentity): string {
-  return identity.startsWith('agency:') ? `agency-${identity.slice('agency:'.length)}.nk` : `engine-${identity}.nk`;
+  return identity.startsWith('agency:') ? `agencies/${identity.slice('agency:'.length)}.nk` : `engine/${identity}.nk`;
 }
 
 /** Reads a seed file (what NATS_NKEY_SEED_FILE names), refusing anything that is not a user seed. */
