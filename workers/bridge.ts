@@ -90,8 +90,16 @@ export function agencySource(agency: string): string {
   return `/los/agency/${agency}`;
 }
 
+/** The headers an answer must carry; both are checked. */
+export interface AnswerHeaders {
+  /** `Content-Type`: application/cloudevents+json. */
+  contentType?: string;
+  /** `Nats-Msg-Id`: the CloudEvent id, so that JetStream stores an answer sent twice once. */
+  msgId?: string;
+}
+
 /** Pure: what the bridge will do with one inbound message. */
-export function judgeInbound(subject: string, body: Uint8Array): Verdict {
+export function judgeInbound(subject: string, body: Uint8Array, headers: AnswerHeaders = {}): Verdict {
   const route = parseInboundSubject(subject);
   const agency = AgencyId.safeParse(route?.agency);
   // The subject is the identity (only that agency's NATS user can publish there), so a rejection still has an addressee.
@@ -123,6 +131,8 @@ export function judgeInbound(subject: string, body: Uint8Array): Verdict {
   if (correlation.operationId !== envelope.data.subject) {
     return { kind: 'reject', reason: `data.correlation.operationId "${correlation.operationId}" differs from the event subject "${envelope.data.subject}"`, ...read };
   }
+  if (headers.contentType !== CLOUDEVENT_CONTENT_TYPE) return { kind: 'reject', reason: `header Content-Type must be ${CLOUDEVENT_CONTENT_TYPE}, not ${JSON.stringify(headers.contentType ?? null)}`, ...read };
+  if (headers.msgId !== envelope.data.id) return { kind: 'reject', reason: `header Nats-Msg-Id must be the CloudEvent id "${envelope.data.id}", not ${JSON.stringify(headers.msgId ?? null)}`, ...read };
   return {
     kind: 'apply',
     operationId: envelope.data.subject,
@@ -327,7 +337,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
         pinId = pinned;
         catchingUp ??= [];
       }
-      const held = { msg, verdict: judgeInbound(msg.subject, msg.data) };
+      const held = { msg, verdict: judgeInbound(msg.subject, msg.data, { contentType: msg.headers?.get('Content-Type'), msgId: msg.headers?.get('Nats-Msg-Id') }) };
       // Rejections need no order: each gets a lane of its own.
       if (catchingUp) catchingUp.push(held);
       else toLane(held);
