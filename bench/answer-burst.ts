@@ -26,7 +26,7 @@ export async function measureAnswerBurst(ctx: LifecycleContext, nc: NatsConnecti
   const settled = new Map<string, (at: number) => void>();
   const told = nc.subscribe(SUBJECTS.toAgency('*', 'answer_not_applied'), {
     callback: (_err, msg) => {
-      const answerId = msg.json<{ data: { answerId: string | null } }>().data.answerId;
+      const answerId = msg.json<{ data: { answerId?: string } }>().data.answerId;
       if (answerId) settled.get(answerId)?.(performance.now());
     },
   });

@@ -63,8 +63,8 @@ export const OutboundData = {
   operation_cancelled: z.object({ correlation: Correlation, reason: z.string() }),
   /** One of the agency's own answers was not applied; nothing about it changed the operation. */
   answer_not_applied: z.object({
-    /** The answer's CloudEvent id, or null when the body could not be read as a CloudEvent. */
-    answerId: z.string().nullable(),
+    /** The answer's CloudEvent id; absent when the body could not be read as a CloudEvent. */
+    answerId: z.string().optional(),
     /** The subject the answer was published on. */
     answerSubject: z.string(),
     /** Its sequence in the LOS_IN stream: identifies even an unreadable answer. */

@@ -199,7 +199,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   const notApplied = async (msg: JsMsg, readable: Readable, reason: NotAppliedReason, detail: string) => {
     if (readable.agency) {
       const data: OutboundDataOf<'answer_not_applied'> = OutboundData.answer_not_applied.parse({
-        answerId: readable.answerId ?? null,
+        ...(readable.answerId ? { answerId: readable.answerId } : {}),
         answerSubject: msg.subject,
         streamSequence: msg.seq,
         reason,
