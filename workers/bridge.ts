@@ -315,7 +315,8 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   const catchUp = async () => {
     if (!catchingUp) return;
     const info = await consumer.info().catch(() => undefined);
-    if (!catchingUp || !info || info.num_ack_pending > catchingUp.length) return;
+    // Unsettled answers the server counts, against those this replica holds (waiting here or in its lanes).
+    if (!catchingUp || !info || info.num_ack_pending > catchingUp.length + lanes.size()) return;
     const inOrder = catchingUp.sort((a, b) => a.msg.seq - b.msg.seq);
     catchingUp = undefined;
     inOrder.forEach(toLane);
@@ -333,7 +334,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   const loop = (async () => {
     for await (const msg of messages) {
       const pinned = msg.headers?.get('Nats-Pin-Id') || undefined;
-      if (pinned !== pinId) {
+      if (pinned && pinned !== pinId) {
         pinId = pinned;
         catchingUp ??= [];
       }
