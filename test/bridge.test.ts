@@ -32,6 +32,15 @@ describe('bridge', () => {
     expect(judgeInbound('los.v1.from.polisen.mandate_accepted', missingContact)).toMatchObject({ kind: 'reject', reason: expect.stringMatching(/^data: contactFunction: /) });
     const otherOperation = cloudEvent('op-1', 'se.los.mandate.declined.v1', { correlation: { operationId: 'op-2', requestId: 'r' }, reason: 'not ours' });
     expect(judgeInbound('los.v1.from.polisen.mandate_declined', otherOperation)).toMatchObject({ kind: 'reject', reason: expect.stringContaining('differs from the event subject') });
+    // The subject says who speaks; a CloudEvent source naming another agency is refused, not believed.
+    const posing = encoder.encode(
+      JSON.stringify({ specversion: '1.0', id: 'x', source: '/los/agency/skatteverket', type: 'se.los.mandate.declined.v1', subject: 'op-1', time: new Date().toISOString(), data: { correlation: { operationId: 'op-1', requestId: 'r' }, reason: 'not ours' } }),
+    );
+    expect(judgeInbound('los.v1.from.polisen.mandate_declined', posing)).toMatchObject({
+      kind: 'reject',
+      reason: 'source "/los/agency/skatteverket" is not /los/agency/polisen, the agency of the subject',
+      agency: 'polisen',
+    });
   });
 
   it('dead-letters an invalid agency answer with the reason, and the operation is unaffected', async () => {
