@@ -1,5 +1,7 @@
 # The worker and bridge image. One image, two commands (see docker-compose.yml).
 FROM node:20-bookworm-slim
+# openssl: `nats-config dev-tls` makes the development CA with it.
+RUN apt-get update && apt-get install -y --no-install-recommends openssl && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund

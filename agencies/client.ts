@@ -1,4 +1,5 @@
-import { connect, headers as natsHeaders, type ConnectionOptions, type Consumer, type ConsumerMessages, type JsMsg, type NatsConnection } from 'nats';
+import { jetstream, type Consumer, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { connect, headers as natsHeaders, nkeyAuthenticator, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
 import {
   ANSWER_TO,
   CLOUDEVENT_CONTENT_TYPE,
@@ -35,9 +36,9 @@ export interface ReceivedEvent<E extends OutboundEventName = OutboundEventName> 
 
 export type EventHandler<E extends OutboundEventName> = (event: ReceivedEvent<E>, agency: AgencyClient) => Promise<void> | void;
 
+/** The agency's NKEY seed (`SU…`), given to it when its account was set up; the server holds only the public key. */
 export interface AgencyCredentials {
-  user: string;
-  pass: string;
+  nkeySeed: string;
 }
 
 export interface ConnectAgencyOptions {
@@ -46,6 +47,13 @@ export interface ConnectAgencyOptions {
   credentials?: AgencyCredentials;
   /** Delay before a message whose handler failed is offered again. */
   retryDelayMs?: number;
+  /**
+   * Where the agency's JetStream calls go.
+   * @default SUBJECTS.agencyApiPrefix ("LOS.API") with credentials (an account of its own); "$JS.API" without (a dev server without accounts)
+   */
+  apiPrefix?: string;
+  /** TLS, e.g. `{ caFile }` naming the CA that signed the server's certificate (required for `tls://`). */
+  tls?: { caFile?: string; certFile?: string; keyFile?: string };
 }
 
 
@@ -74,18 +82,20 @@ export interface AgencyClient {
 }
 
 export async function connectAgency(options: ConnectAgencyOptions): Promise<AgencyClient> {
-  const connectOptions: ConnectionOptions = {
+  const connectOptions: NodeConnectionOptions = {
     servers: options.servers,
     name: `los-agency-${options.agency}`,
     // Each agency user may only subscribe to its own inbox prefix.
-    inboxPrefix: `_INBOX_${options.agency}`,
+    inboxPrefix: SUBJECTS.inboxPrefix(options.agency),
     // An agency system runs for years: it rides out nats-server restarts and upgrades rather than giving up.
     maxReconnectAttempts: -1,
     reconnectTimeWait: 1_000,
-    ...(options.credentials ? { user: options.credentials.user, pass: options.credentials.pass } : {}),
+    ...(options.credentials ? { authenticator: nkeyAuthenticator(new TextEncoder().encode(options.credentials.nkeySeed)) } : {}),
+    ...(options.tls ? { tls: options.tls } : {}),
   };
   const nc: NatsConnection = await connect(connectOptions);
-  const js = nc.jetstream();
+  // Through the agency's account, whose imports carry exactly its own consumer's calls under this prefix.
+  const js = jetstream(nc, { apiPrefix: options.apiPrefix ?? (options.credentials ? SUBJECTS.agencyApiPrefix : '$JS.API') });
   const handlers = new Map<OutboundEventName, EventHandler<OutboundEventName>>();
   let messages: ConsumerMessages | undefined;
   let loop: Promise<void> | undefined;
@@ -154,8 +164,10 @@ export async function connectAgency(options: ConnectAgencyOptions): Promise<Agen
     const envelope = CloudEvent.safeParse(safeJson(msg.data));
     const data = schema && envelope.success ? schema.safeParse(envelope.data.data) : undefined;
     if (!schema || !envelope.success || !data?.success) {
-      // The engine sent something this client cannot read: keep it for a person instead of guessing.
-      msg.term();
+      // The engine sent something this client cannot read: keep it for a person instead of guessing. The
+      // reason (field paths only, no values) reaches the engine's dead letter through the terminate advisory.
+      const why = !schema ? `no schema for event "${name}"` : !envelope.success ? `envelope: ${describeIssues(envelope.error)}` : `data: ${describeIssues(data!.error!)}`;
+      msg.term(`unreadable: ${why}`.slice(0, 1_000));
       return;
     }
     const handler = handlers.get(name);
@@ -165,7 +177,7 @@ export async function connectAgency(options: ConnectAgencyOptions): Promise<Agen
     }
     try {
       await handler(
-        { id: envelope.data.id, name, operationId: envelope.data.subject, time: envelope.data.time, data: data.data, deliveryCount: msg.info.redeliveryCount },
+        { id: envelope.data.id, name, operationId: envelope.data.subject, time: envelope.data.time, data: data.data, deliveryCount: msg.info.deliveryCount },
         client,
       );
       msg.ack();

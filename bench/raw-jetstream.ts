@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, headers as natsHeaders, nanos, type NatsConnection } from 'nats';
+import { jetstreamManager, jetstream, AckPolicy, DeliverPolicy, RetentionPolicy, StorageType } from '@nats-io/jetstream';
+import { headers as natsHeaders, nanos, type NatsConnection } from '@nats-io/transport-node';
 import { encodeCloudEvent } from '../activities/index.js';
 import { CLOUDEVENT_CONTENT_TYPE, Tip, eventType, mandateRequest } from '../domain/index.js';
 import { benchTip, LIFECYCLE_CATEGORIES } from './operations.js';
@@ -44,8 +45,8 @@ export function mandateRequestEvent(runId: string): (id: string) => Uint8Array {
 }
 
 export async function measureRawJetStream(nc: NatsConnection, events: number, runId: string): Promise<RawJetStreamResult> {
-  const jsm = await nc.jetstreamManager();
-  const js = nc.jetstream();
+  const jsm = await jetstreamManager(nc);
+  const js = jetstream(nc);
   await jsm.streams.add({ name: STREAM, subjects: ['los.bench.raw.>'], retention: RetentionPolicy.Limits, storage: StorageType.File, duplicate_window: nanos(60_000) });
   await jsm.consumers.add(STREAM, { durable_name: CONSUMER, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, filter_subject: 'los.bench.raw.>' });
 

@@ -1,4 +1,5 @@
 import type { HistoryCost } from './history.js';
+import type { AnswerBurstResult } from './answer-burst.js';
 import type { RawJetStreamResult } from './raw-jetstream.js';
 import type { MachineUsage } from './processes.js';
 import type { ScaleCheckpoint } from './scale.js';
@@ -81,6 +82,8 @@ export interface BenchResult {
   baseline: ComparisonReport;
   floor: ComparisonReport;
   rawJetStream: RawJetStreamResult & { notifyCostRatio?: number };
+  /** Absent in results from before issue 10. */
+  answerBurst?: AnswerBurstResult;
   cost?: HistoryCost;
   memory: {
     peakResetAfterStartup: boolean;
@@ -141,6 +144,8 @@ function summaryRows(r: BenchResult): [string, string][] {
     ['Per-event notify p50 (assess returned → one agency holds it), open loop', r.openLoop.notifyEachMs ? `${round(r.openLoop.notifyEachMs.p50, 1)} ms` : na],
     ['Raw JetStream publish → receive p50/p95/p99', ms(r.rawJetStream.publishToReceiveMs)],
     ['Notify cost ratio (per-event notify p50 / raw p50)', times(r.rawJetStream.notifyCostRatio)],
+    ['Bystander answer during a 300-answer burst p50/p95/p99', r.answerBurst ? ms(r.answerBurst.bystanderMs) : na],
+    ['300-answer burst drained p50/p95/p99', r.answerBurst ? ms(r.answerBurst.burstDrainMs) : na],
     ['History events per operation, mean (min–max) [floor; baseline]', `${mean(r.cost?.events)} [${mean(r.floor.cost?.events)}; ${mean(r.baseline.cost?.events)}]`],
     ['Workflow tasks per operation, mean (min–max) [floor; baseline]', `${mean(r.cost?.workflowTasks)} [${mean(r.floor.cost?.workflowTasks)}; ${mean(r.baseline.cost?.workflowTasks)}]`],
     ['CPU ms per operation, closed loop', cpuLine(r.closedLoop.cpuMsPerOperation)],

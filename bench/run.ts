@@ -20,6 +20,7 @@ import { historyCost } from './history.js';
 import { closedLoop, openLoop, type Completion, type LoadResult } from './load.js';
 import { ACTION_LEAD_MS, AgencyWatch, LIFECYCLE_CATEGORIES, LIFECYCLE_CONFIG, LIFECYCLE_STEPS, PhaseRecorder, runLifecycle, type LifecycleContext, type LifecycleSample } from './operations.js';
 import { CpuMeter, MemorySampler, readMemory, resetPeak, sqliteSize, type MachineUsage } from './processes.js';
+import { measureAnswerBurst } from './answer-burst.js';
 import { measureRawJetStream } from './raw-jetstream.js';
 import { renderMarkdown, renderSummary, type BenchResult, type ComparisonReport, type PhaseReport } from './report.js';
 import { runScale, terminateAll } from './scale.js';
@@ -279,6 +280,11 @@ async function main() {
     log(`baseline: the same shape as a bare workflow, ${settings.concurrency} in flight for ${settings.duration}s`);
     const baselineReport = await compare(baseline, baselineWorker);
 
+    const burstRounds = settings.quick ? 3 : 20;
+    log(`answer burst: ${burstRounds} rounds of 300 answers to one operation, with a bystander answer to another`);
+    const answerBurst = await measureAnswerBurst(ctx, stack.nc, { rounds: burstRounds, burstSize: 300, busy: candidates[0]!, bystander: candidates[1]! });
+    log(`  bystander p99 ${answerBurst.bystanderMs.p99.toFixed(0)} ms; burst drained in p50 ${answerBurst.burstDrainMs.p50.toFixed(0)} ms`);
+
     log(`raw JetStream: ${settings.rawEvents} events`);
     const raw = await measureRawJetStream(stack.nc, settings.rawEvents, runId);
 
@@ -346,6 +352,7 @@ async function main() {
         notifyCostRatio: ratio(openLoopReport.notifyEachMs?.p50, raw.publishToReceiveMs.p50),
       },
       ...(cost ? { cost } : {}),
+      answerBurst,
       memory: {
         peakResetAfterStartup: peakReset,
         cachedWorkflows,

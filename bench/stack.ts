@@ -2,7 +2,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { connect, type NatsConnection } from 'nats';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { AGENCY_IDS, SUBJECTS } from '../domain/index.js';
 import { startNatsServer, stopProcess, startTemporalDevServer, type NatsServer, type TemporalDevServer } from '../scripts/dev-stack.js';
 import { PROJECT_ROOT, findTemporalCli } from '../scripts/temporal-cli.js';
@@ -61,7 +62,7 @@ export async function startStack(scratch: string, log: (line: string) => void): 
   const nc = await connect({ servers: natsUrl, name: 'los-bench' });
   // The agencies' consumers must exist before the simulated agencies connect; the engine processes create the
   // same topology again, idempotently.
-  await ensureTopology(await nc.jetstreamManager(), { agencies: AGENCY_IDS });
+  await ensureTopology(await jetstreamManager(nc), { agencies: AGENCY_IDS });
   return {
     temporalAddress,
     natsUrl,
@@ -118,7 +119,7 @@ function exitedError(engine: EngineProcess): Error {
 /** Ready means polling: the worker has workflow-task pollers on its queue, the bridge a pull request waiting. */
 export async function waitUntilReady(worker: EngineProcess, bridge: EngineProcess, stack: BenchStack, taskQueue: string, timeoutMs = 180_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  const jsm = await stack.nc.jetstreamManager();
+  const jsm = await jetstreamManager(stack.nc);
   let workerReady = false;
   let bridgeReady = false;
   while (!(workerReady && bridgeReady)) {

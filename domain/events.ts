@@ -17,6 +17,15 @@ export const Correlation = z.object({
 });
 export type Correlation = z.infer<typeof Correlation>;
 
+/**
+ * Why an answer was not applied. `invalid`: it breaks the contract (subject, envelope, source, data);
+ * `unknown_operation`: no operation has that id; `operation_closed`: the operation has ended;
+ * `no_matching_request`: nothing asked this agency for this answer; `conflicting`: the request already has a
+ * different first answer, which stands; `late`: the request's deadline had passed.
+ */
+export const NotAppliedReason = z.enum(['invalid', 'unknown_operation', 'operation_closed', 'no_matching_request', 'conflicting', 'late']);
+export type NotAppliedReason = z.infer<typeof NotAppliedReason>;
+
 const IsoTime = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' });
 
 /** Need to know: the minimum an agency that has not accepted a mandate may see. */
@@ -68,6 +77,20 @@ export const OutboundData = {
   outcome_requested: z.object({ correlation: Correlation, reportBy: IsoTime }),
   operation_closed: z.object({ correlation: Correlation, summary: z.string() }),
   operation_cancelled: z.object({ correlation: Correlation, reason: z.string() }),
+  /** One of the agency's own answers was not applied; nothing about it changed the operation. */
+  answer_not_applied: z.object({
+    /** The answer's CloudEvent id; absent when the body could not be read as a CloudEvent. */
+    answerId: z.string().optional(),
+    /** The subject the answer was published on. */
+    answerSubject: z.string(),
+    /** Its sequence in the LOS_IN stream: identifies even an unreadable answer. */
+    streamSequence: z.number().int().positive(),
+    reason: NotAppliedReason,
+    /** For people: what exactly was wrong, e.g. the field and why, or the date the operation closed. */
+    detail: z.string(),
+    /** The answer's correlation, when it could be read. */
+    correlation: Correlation.optional(),
+  }),
 } as const;
 export type OutboundEventName = keyof typeof OutboundData;
 export type OutboundDataOf<E extends OutboundEventName> = z.infer<(typeof OutboundData)[E]>;
@@ -188,6 +211,13 @@ export const SUBJECTS = {
   steeringConsumer: 'steering_group',
   coordinatorConsumer: 'coordinator',
   bridgeConsumer: 'bridge',
+  /**
+   * The JetStream API prefix an agency uses: its account imports exactly its own consumer's calls under it
+   * (an account's own `$JS.API` is answered locally, and agency accounts have no JetStream of their own).
+   */
+  agencyApiPrefix: 'LOS.API',
+  /** The only inbox an agency (or the steering group's, the coordinator's reader) may subscribe under. */
+  inboxPrefix: (reader: string) => `_INBOX_${reader}`,
   allOut: 'los.v1.to.>',
   allIn: 'los.v1.from.>',
   allDeadLetter: 'los.v1.dead_letter.>',

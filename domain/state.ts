@@ -67,6 +67,7 @@ export type TimelineKind =
   | 'notified'
   | 'answer'
   | 'late_answer'
+  | 'conflicting_answer'
   | 'answer_ignored'
   | 'no_answer'
   | 'reminder'

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { jetstream } from '@nats-io/jetstream';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { DEMO_BEHAVIOURS } from '../agencies/index.js';
@@ -142,15 +143,14 @@ async function main() {
     ...(ports.nats ? { natsPort: ports.nats } : {}),
   });
   started.push(() => engine.stop());
-  say(`Temporal at ${temporal.address}, UI at ${temporal.uiUrl}; NATS at ${engine.nats.url} with one user per agency`);
+  say(`Temporal at ${temporal.address}, UI at ${temporal.uiUrl}; NATS at ${engine.nats.url} with one account per agency (NKEYs)`);
   const agencies = await engine.startAgencies(DEMO_BEHAVIOURS, {
     onEvent: (agency, event) => say(`  → ${agency.padEnd(20)} ${event.name}${event.name === 'briefing' ? ' (with the full description)' : ''}`),
     onAnswer: (agency, answer, _operation, detail) => say(`  ← ${agency.padEnd(20)} ${answer}${detail ? `: ${detail}` : ''}`),
   });
-  const { nc } = engine;
   say(`Worker, bridge and ${agencies.size} simulated agency systems are up.`);
   // The steering group's events are read through its own durable consumer, like any recipient's.
-  const steering = await (await nc.jetstream().consumers.get(SUBJECTS.streamOut, SUBJECTS.steeringConsumer)).consume();
+  const steering = await (await jetstream(await engine.connectAs('steering_group')).consumers.get(SUBJECTS.streamOut, SUBJECTS.steeringConsumer)).consume();
   started.push(async () => steering.stop());
   void (async () => {
     for await (const msg of steering) {

@@ -1,12 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { accessSync, constants, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { delimiter, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Connection } from '@temporalio/client';
-import { connect } from 'nats';
-import { DEFAULT_ENGINE_USER, natsAuthConfig } from '../workers/natsAuth.js';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect, nkeyAuthenticator } from '@nats-io/transport-node';
+import { freshSeeds, natsAccountsConfig, publicKeys, type EngineIdentity, type NatsSeeds } from '../workers/natsAuth.js';
 import { SEARCH_ATTRIBUTE_FLAGS } from '../workflows/definitions.js';
+import { natsServerBinary } from './nats-server-binary.js';
 import { ensureTemporalCli } from './temporal-cli.js';
 
 /**
@@ -126,44 +127,41 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
   };
 }
 
-export function findNatsServer(): string {
-  const candidates = [process.env.NATS_SERVER, ...(process.env.PATH ?? '').split(delimiter).map((d) => d && join(d, 'nats-server')), '/usr/sbin/nats-server'];
-  for (const candidate of candidates) {
-    if (!candidate) continue;
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // try the next place
-    }
-  }
-  throw new Error('nats-server (≥ 2.9, with JetStream) was not found on PATH or at /usr/sbin/nats-server. Install it with `apt-get install nats-server` or set NATS_SERVER.');
-}
-
 export interface NatsServerOptions {
   storeDir: string;
   port?: number;
   logFile?: string;
   /** Extra arguments, e.g. `-c generated.conf`. */
   args?: string[];
-  /** The user the readiness probe connects as, when the config file requires authentication. */
-  credentials?: { user: string; pass: string };
+  /** The NKEY seed the readiness probe connects with, when the config file requires authentication. */
+  nkeySeed?: string;
+  /** A config as `nats-config config` writes it, which says where to listen and store; `url` is where that is. */
+  completeConfig?: { path: string; url: string; caFile?: string };
 }
 
 export async function startNatsServer(options: NatsServerOptions): Promise<NatsServer> {
   mkdirSync(options.storeDir, { recursive: true });
   const port = await freePort(options.port);
-  const args = ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', options.storeDir, ...(options.args ?? [])];
+  // A complete config file (listen, store_dir, TLS) is given alone: nats-server refuses a store_dir given twice.
+  const args = options.completeConfig
+    ? ['-c', options.completeConfig.path]
+    : ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', options.storeDir, ...(options.args ?? [])];
   const log = options.logFile ? openSync(options.logFile, 'a') : 'ignore';
-  const child = spawn(findNatsServer(), args, { stdio: ['ignore', log, log] });
-  const url = `nats://127.0.0.1:${port}`;
+  const child = spawn(natsServerBinary(), args, { stdio: ['ignore', log, log] });
+  const url = options.completeConfig ? options.completeConfig.url : `nats://127.0.0.1:${port}`;
   await waitFor(
     'nats-server',
     child,
     async () => {
-      const nc = await connect({ servers: url, reconnect: false, timeout: 1_000, ...(options.credentials ?? {}) });
+      const nc = await connect({
+        servers: url,
+        reconnect: false,
+        timeout: 1_000,
+        ...(options.nkeySeed ? { authenticator: nkeyAuthenticator(new TextEncoder().encode(options.nkeySeed)) } : {}),
+        ...(options.completeConfig?.caFile ? { tls: { caFile: options.completeConfig.caFile } } : {}),
+      });
       try {
-        await (await nc.jetstreamManager()).getAccountInfo();
+        await (await jetstreamManager(nc)).getAccountInfo();
       } finally {
         await nc.close();
       }
@@ -176,29 +174,34 @@ export async function startNatsServer(options: NatsServerOptions): Promise<NatsS
 
 export interface SecuredNatsServer {
   server: NatsServer;
-  engine: { user: string; pass: string };
-  agency(agency: string): { user: string; pass: string };
+  seeds: NatsSeeds;
+  /** The config file the server runs with (public keys only); a restart on the same port uses it again. */
+  configArgs: string[];
+  engine(identity: EngineIdentity): { nkeySeed: string };
+  agency(agency: string): { nkeySeed: string };
 }
 
 /**
- * A nats-server that enforces need to know: one user per agency and an engine user, with fresh random
- * passwords written to a private config in the store's directory (never to the repository).
+ * A nats-server that enforces need to know: one account per agency and the engine's, every identity with a
+ * fresh NKEY. The config (public keys only) is written next to the store, never to the repository; the seeds
+ * stay in this process.
  */
 export async function startSecuredNatsServer(options: NatsServerOptions & { agencies: readonly string[] }): Promise<SecuredNatsServer> {
-  const secret = () => randomBytes(24).toString('hex');
-  const engine = { user: DEFAULT_ENGINE_USER, pass: secret() };
-  const agencyPasswords = Object.fromEntries(options.agencies.map((agency) => [agency, secret()]));
+  const seeds = freshSeeds(options.agencies);
   mkdirSync(options.storeDir, { recursive: true });
-  const configPath = join(dirname(options.storeDir), 'nats-auth.conf');
-  writeFileSync(configPath, natsAuthConfig({ agencies: options.agencies, engine: { user: engine.user, password: engine.pass }, agencyPasswords }), { mode: 0o600 });
-  const server = await startNatsServer({ ...options, args: [...(options.args ?? []), '-c', configPath], credentials: engine });
+  const configPath = join(dirname(options.storeDir), 'nats-accounts.conf');
+  writeFileSync(configPath, natsAccountsConfig({ agencies: options.agencies, publicKeys: publicKeys(seeds) }), { mode: 0o600 });
+  const configArgs = [...(options.args ?? []), '-c', configPath];
+  const server = await startNatsServer({ ...options, args: configArgs, nkeySeed: seeds.engine.worker });
   return {
     server,
-    engine,
+    seeds,
+    configArgs,
+    engine: (identity) => ({ nkeySeed: seeds.engine[identity] }),
     agency: (agency) => {
-      const pass = agencyPasswords[agency];
-      if (pass === undefined) throw new Error(`no NATS user for agency "${agency}"`);
-      return { user: agency, pass };
+      const nkeySeed = seeds.agencies[agency];
+      if (nkeySeed === undefined) throw new Error(`no NATS account for agency "${agency}"`);
+      return { nkeySeed };
     },
   };
 }

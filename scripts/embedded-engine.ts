@@ -2,11 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
-import type { NatsConnection } from 'nats';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { nkeyAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { defaultBehaviour, startSimulatedAgency, type AgencyBehaviour, type SimulatedAgency, type SimulatedAgencyOptions } from '../agencies/index.js';
 import { entityKeyFromEnvironment, loadCatalogueFile, registerTip, type RegisterOptions } from '../coordinator/index.js';
-import { AGENCY_IDS, type AgencyId, type TipInput } from '../domain/index.js';
-import { connectEngineNats, createOperationWorker, ensureTopology, startBridge, startDeadLetterWatcher } from '../workers/index.js';
+import { AGENCY_IDS, SUBJECTS, type AgencyId, type TipInput } from '../domain/index.js';
+import type { EngineIdentity } from '../workers/natsAuth.js';
+import { connectEngineNats, createOperationWorker, ensureTopology, startBridge, startDeadLetterWatcher, type Bridge } from '../workers/index.js';
 import { startNatsServer, startSecuredNatsServer, type NatsServer } from './dev-stack.js';
 
 /**
@@ -19,6 +21,13 @@ export interface EmbeddedEngine {
   nats: NatsServer;
   taskQueue: string;
   deadLetters: { reason: string; subject: string }[];
+  /**
+   * A connection as one of the engine's identities (with auth; without, a plain one), closed by stop(). The
+   * steering group's and the coordinator's readers use their own inbox prefix, as their permissions require.
+   */
+  connectAs(identity: EngineIdentity): Promise<NatsConnection>;
+  /** The bridge this engine started (stop() stops it too). */
+  bridge: Bridge;
   register(tip: TipInput, options?: RegisterOptions): ReturnType<typeof registerTip>;
   /** Stops nats-server; the returned function starts it again on the same port and store. */
   pauseNats(): Promise<() => Promise<void>>;
@@ -54,8 +63,11 @@ export async function startEmbeddedEngine(options: EmbeddedEngineOptions): Promi
   const natsOptions = { storeDir: join(options.scratchDir, 'nats'), logFile: join(options.scratchDir, 'nats.log'), ...(options.natsPort ? { port: options.natsPort } : {}) };
   const secured = options.auth ? await startSecuredNatsServer({ ...natsOptions, agencies: AGENCY_IDS }) : undefined;
   let nats = secured ? secured.server : await startNatsServer(natsOptions);
-  const nc = await connectEngineNats({ servers: nats.url, name: `los-engine-${options.taskQueue}`, ...(secured ? secured.engine : {}) });
-  await ensureTopology(await nc.jetstreamManager(), {
+  // With accounts, the worker and the bridge are separate identities, each with only its own rights.
+  const as = (identity: 'worker' | 'bridge') => (secured ? { authenticator: nkeyAuthenticator(new TextEncoder().encode(secured.engine(identity).nkeySeed)) } : {});
+  const nc = await connectEngineNats({ servers: nats.url, name: `los-worker-${options.taskQueue}`, ...as('worker') });
+  const bridgeNc = secured ? await connectEngineNats({ servers: nats.url, name: `los-bridge-${options.taskQueue}`, ...as('bridge') }) : nc;
+  await ensureTopology(await jetstreamManager(nc), {
     agencies: AGENCY_IDS,
     ackWaitMs: options.ackWaitMs ?? 5_000,
     ...(options.maxDeliver ? { maxDeliver: options.maxDeliver } : {}),
@@ -75,9 +87,10 @@ export async function startEmbeddedEngine(options: EmbeddedEngineOptions): Promi
     deadLetters.push({ reason, subject });
     options.onDeadLetter?.(reason, subject);
   };
-  const bridge = await startBridge({ nc, client, retryDelayMs: 500, onDeadLetter });
-  const watcher = await startDeadLetterWatcher({ nc, onDeadLetter });
+  const bridge = await startBridge({ nc: bridgeNc, client, retryDelayMs: 500, onDeadLetter });
+  const watcher = await startDeadLetterWatcher({ nc: bridgeNc, onDeadLetter });
   const agencies: SimulatedAgency[] = [];
+  const extraConnections: NatsConnection[] = [];
   const catalogue = loadCatalogueFile();
   const entityKey = options.entityKey ?? entityKeyFromEnvironment() ?? randomBytes(32).toString('hex');
 
@@ -88,16 +101,27 @@ export async function startEmbeddedEngine(options: EmbeddedEngineOptions): Promi
       return nats;
     },
     async pauseNats() {
-      if (secured) throw new Error('pauseNats: not supported with auth (a restart would need the same passwords)');
       const port = Number(new URL(nats.url).port);
       await nats.stop();
       return async () => {
-        nats = await startNatsServer({ ...natsOptions, port });
+        nats = await startNatsServer({ ...natsOptions, port, ...(secured ? { args: secured.configArgs, nkeySeed: secured.seeds.engine.worker } : {}) });
         if (nats.url !== `nats://127.0.0.1:${port}`) throw new Error(`nats-server came back on ${nats.url}, not port ${port}`);
       };
     },
     taskQueue: options.taskQueue,
     deadLetters,
+    bridge,
+    async connectAs(identity) {
+      const reader = identity === 'steering_group' || identity === 'coordinator';
+      const extra = await connectEngineNats({
+        servers: nats.url,
+        name: `los-${identity}-${options.taskQueue}`,
+        ...(secured ? { authenticator: nkeyAuthenticator(new TextEncoder().encode(secured.engine(identity).nkeySeed)) } : {}),
+        ...(reader ? { inboxPrefix: SUBJECTS.inboxPrefix(identity) } : {}),
+      });
+      extraConnections.push(extra);
+      return extra;
+    },
     register: (tip, registerOptions = {}) => registerTip(client, tip, { catalogue, taskQueue: options.taskQueue, entityKey, ...registerOptions }),
     async startAgencies(behaviours = {}, watch = {}) {
       const started = new Map<AgencyId, SimulatedAgency>();
@@ -118,6 +142,8 @@ export async function startEmbeddedEngine(options: EmbeddedEngineOptions): Promi
       await watcher.stop();
       worker.shutdown();
       await running;
+      for (const extra of extraConnections) await extra.drain().catch(() => undefined);
+      if (bridgeNc !== nc) await bridgeNc.drain();
       await nc.drain();
       await connection.close();
       await workerConnection.close();

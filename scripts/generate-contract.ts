@@ -53,6 +53,8 @@ const OUTBOUND_SUMMARY: Record<OutboundEventName, string> = {
   outcome_requested: 'Follow-up: report what the control led to by reportBy.',
   operation_closed: 'The coordinator closed the operation, with an outcome summary.',
   operation_cancelled: 'The operation was cancelled, with the reason.',
+  answer_not_applied:
+    'One of your answers was not applied, with its id, its LOS_IN sequence and why: invalid, unknown_operation, operation_closed, no_matching_request, conflicting (the first answer to the request stands) or late.',
 };
 const STEERING_SUMMARY: Record<SteeringEventName, string> = {
   deadline_missed: 'A deadline passed with a decision or answers still owed; the LOS steering group is told.',

@@ -11,7 +11,7 @@ const TOOLS_BIN = join(PROJECT_ROOT, '.tools', 'bin');
 // v1.5.1 is the newest tag whose go.mod has no `replace` directive, so `go install` can build it.
 const CLI_VERSIONS = ['v1.5.1', 'v1.4.1'];
 
-function executable(path: string): boolean {
+export function executable(path: string): boolean {
   try {
     accessSync(path, constants.X_OK);
     return true;

@@ -1,4 +1,5 @@
-import { headers as natsHeaders } from 'nats';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { headers as natsHeaders } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SUBJECTS } from '../domain/index.js';
 import { judgeInbound } from '../workers/index.js';
@@ -31,6 +32,15 @@ describe('bridge', () => {
     expect(judgeInbound('los.v1.from.polisen.mandate_accepted', missingContact)).toMatchObject({ kind: 'reject', reason: expect.stringMatching(/^data: contactFunction: /) });
     const otherOperation = cloudEvent('op-1', 'se.los.mandate.declined.v1', { correlation: { operationId: 'op-2', requestId: 'r' }, reason: 'not ours' });
     expect(judgeInbound('los.v1.from.polisen.mandate_declined', otherOperation)).toMatchObject({ kind: 'reject', reason: expect.stringContaining('differs from the event subject') });
+    // The subject says who speaks; a CloudEvent source naming another agency is refused, not believed.
+    const posing = encoder.encode(
+      JSON.stringify({ specversion: '1.0', id: 'x', source: '/los/agency/skatteverket', type: 'se.los.mandate.declined.v1', subject: 'op-1', time: new Date().toISOString(), data: { correlation: { operationId: 'op-1', requestId: 'r' }, reason: 'not ours' } }),
+    );
+    expect(judgeInbound('los.v1.from.polisen.mandate_declined', posing)).toMatchObject({
+      kind: 'reject',
+      reason: 'source "/los/agency/skatteverket" is not /los/agency/polisen, the agency of the subject',
+      agency: 'polisen',
+    });
   });
 
   it('dead-letters an invalid agency answer with the reason, and the operation is unaffected', async () => {
@@ -38,10 +48,10 @@ describe('bridge', () => {
     await eventually(() => handle.query(stateQuery), (s) => s.phase === 'assessment');
     const h = natsHeaders();
     h.set('Content-Type', 'application/cloudevents+json');
-    const js = engine.nc.jetstream();
+    const js = jetstream(engine.nc);
     await js.publish(SUBJECTS.fromAgency('polisen', 'mandate_accepted'), cloudEvent(operationId, 'se.los.mandate.accepted.v1', { correlation: { operationId, requestId: 'mandate-1-polisen' }, tools: [] }), { headers: h });
     await js.publish(SUBJECTS.fromAgency('polisen', 'information_provided'), encoder.encode('\u0000\u00ff not json'), { headers: h });
-    await js.publish(SUBJECTS.fromAgency('polisen', 'mandate_declined'), cloudEvent('los-nowhere-0000', 'se.los.mandate.declined.v1', { correlation: { operationId: 'los-nowhere-0000', requestId: 'r' }, reason: 'No.' }));
+    await js.publish(SUBJECTS.fromAgency('polisen', 'mandate_declined'), cloudEvent('los-nowhere-0000', 'se.los.mandate.declined.v1', { correlation: { operationId: 'los-nowhere-0000', requestId: 'r' }, reason: 'No.' }, 'nowhere-1'), { headers: h, msgID: 'nowhere-1' });
 
     const letters = (await deadLetters(engine.nc, 3)).slice(0, 3);
     expect(letters.map((l) => l.original)).toEqual([
@@ -52,14 +62,14 @@ describe('bridge', () => {
     expect(letters[0]!.reason).toMatch(/^data: tools: must name at least one legal tool/);
     expect(letters[0]!.reason).toContain('contactFunction');
     expect(letters[1]!.reason).toMatch(/^body is not JSON/);
-    expect(letters[2]!.reason).toBe('operation "los-nowhere-0000" is unknown or already closed');
+    expect(letters[2]!.reason).toBe('unknown operation "los-nowhere-0000"');
     expect(letters[0]!.body).toContain('"tools":[]');
 
     // Nothing invalid reached the workflow.
     const timeline = await handle.query(timelineQuery);
     expect(timeline.filter((e) => e.kind === 'answer' || e.kind === 'answer_ignored')).toEqual([]);
     // Every inbound message was acknowledged: none waits for redelivery.
-    const info = await (await engine.nc.jetstreamManager()).consumers.info(SUBJECTS.streamIn, SUBJECTS.bridgeConsumer);
+    const info = await (await jetstreamManager(engine.nc)).consumers.info(SUBJECTS.streamIn, SUBJECTS.bridgeConsumer);
     expect(info.num_ack_pending + info.num_pending).toBe(0);
     await handle.executeUpdate(assessUpdate, { args: [{ decision: 'dismiss', reason: 'test finished' }] });
   });
@@ -70,17 +80,17 @@ describe('bridge', () => {
     await eventually(() => handle.query(stateQuery), (s) => s.phase === 'assessment');
     await handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
     await eventually(() => handle.query(stateQuery), (s) => s.agencies.find((a) => a.agency === 'polisen')?.mandate === 'accepted');
-    // A replayed copy of Polisen's answer, same CloudEvent id, sent without the JetStream dedupe header.
+    // A replayed copy of Polisen's answer, same CloudEvent id and so the same Nats-Msg-Id: stored once.
     const id = `polisen.${operationId}.mandate-1-polisen.mandate_accepted`;
-    await engine.nc.jetstream().publish(
+    const h = natsHeaders();
+    h.set('Content-Type', 'application/cloudevents+json');
+    const ack = await jetstream(engine.nc).publish(
       SUBJECTS.fromAgency('polisen', 'mandate_accepted'),
       cloudEvent(operationId, 'se.los.mandate.accepted.v1', { correlation: { operationId, requestId: 'mandate-1-polisen' }, tools: ['criminal_investigation'], contactFunction: 'LOS-samordnare' }, id),
+      { headers: h, msgID: id },
     );
-    const info = await eventually(
-      async () => (await engine.nc.jetstreamManager()).consumers.info(SUBJECTS.streamIn, SUBJECTS.bridgeConsumer),
-      (i) => i.num_ack_pending + i.num_pending === 0 && i.delivered.stream_seq >= 2,
-    );
-    expect(info.delivered.stream_seq).toBeGreaterThanOrEqual(2);
+    expect(ack.duplicate).toBe(true);
+    await eventually(async () => (await jetstreamManager(engine.nc)).consumers.info(SUBJECTS.streamIn, SUBJECTS.bridgeConsumer), (i) => i.num_ack_pending + i.num_pending === 0);
     const answers = (await handle.query(timelineQuery)).filter((e) => e.agency === 'polisen' && (e.kind === 'answer' || e.kind === 'late_answer' || e.kind === 'answer_ignored'));
     expect(answers.map((e) => e.text)).toEqual(['mandate accepted; brings criminal_investigation']);
     await handle.terminate('test done');

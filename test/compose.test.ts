@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { loadCatalogueFile } from '../coordinator/index.js';
 import { PROJECT_ROOT } from '../scripts/temporal-cli.js';
 import { EngineEnv } from '../workers/config.js';
 import { SEARCH_ATTRIBUTE_FLAGS } from '../workflows/definitions.js';
@@ -58,7 +57,7 @@ describe('docker-compose.yml', () => {
     expect(services['temporal-ui']!.ports).toContain('8080:8080');
     expect(services.nats!.ports).toContain('4222:4222');
     expect(services.worker!.environment!.TEMPORAL_ADDRESS).toBe('temporal:7233');
-    expect(services.worker!.environment!.NATS_URL).toBe('nats://nats:4222');
+    expect(services.worker!.environment!.NATS_URL).toBe('tls://nats:4222');
   });
 
   it('configures the worker and bridge only with variables the engine reads, and valid values', () => {
@@ -78,12 +77,22 @@ describe('docker-compose.yml', () => {
     expect(registered).toEqual(SEARCH_ATTRIBUTE_FLAGS);
   });
 
-  it('gives nats-server one user per catalogue agency, with passwords from the environment', () => {
-    const env = services['nats-config']!.environment!;
-    const expected = ['LOS_NATS_ENGINE_PASSWORD', ...loadCatalogueFile().agencies.map((a) => `LOS_NATS_PASSWORD_${a.id.toUpperCase()}`)];
-    expect(Object.keys(env).sort()).toEqual(expected.sort());
-    for (const value of Object.values(env)) expect(String(value)).toMatch(/^\$\{\w+:\?/);
+  it('gives nats-server the generated accounts and TLS, and the worker and the bridge their own NKEYs, over TLS', () => {
+    const script = String(services['nats-config']!.command);
+    expect(script).toContain('nats-config.ts keys /keys');
+    expect(script).toContain('nats-config.ts dev-tls /tls --host nats');
+    expect(script).toMatch(/nats-config\.ts config \/config\/nats\.conf .*--tls-cert \/tls\/server\.pem --tls-key \/tls\/server-key\.pem/);
     expect(services.nats!.command).toEqual(expect.arrayContaining(['-c', '/config/nats.conf']));
-    expect(services.worker!.environment!.NATS_USER).toBe('los_engine');
+    expect(services.nats!.volumes).toEqual(expect.arrayContaining(['nats-config:/config:ro', 'nats-tls:/tls:ro']));
+    for (const [name, identity] of [['worker', 'worker'], ['bridge', 'bridge']] as const) {
+      const env = services[name]!.environment!;
+      expect(env.NATS_URL, name).toBe('tls://nats:4222');
+      expect(env.NATS_NKEY_SEED_FILE, name).toBe(`/keys/${identity}.nk`);
+      expect(services[name]!.volumes, name).toEqual(expect.arrayContaining(['nats-keys-engine:/keys:ro', 'nats-tls:/tls:ro']));
+      // The agencies' seeds are kept apart from the engine's processes.
+      expect(JSON.stringify(services[name]!.volumes), name).not.toContain('nats-keys-agencies');
+    }
+    // Nothing secret about NATS in the file: no password variables at all.
+    expect(readFileSync(join(PROJECT_ROOT, 'docker-compose.yml'), 'utf8')).not.toMatch(/NATS_PASSWORD|LOS_NATS_/);
   });
 });

@@ -1,7 +1,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { AckPolicy, DeliverPolicy, connect, type JsMsg, type NatsConnection } from 'nats';
+import { jetstreamManager, jetstream, AckPolicy, DeliverPolicy, type JsMsg } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { DiagnosticSeverity, Parser } from '@asyncapi/parser';
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsPlugin from 'ajv-formats';
@@ -14,6 +15,7 @@ import {
   AGENCY_IDS,
   CloudEvent,
   InboundData,
+  NotAppliedReason,
   OutboundData,
   SUBJECTS,
   SteeringData,
@@ -100,12 +102,20 @@ const OUTBOUND_EXAMPLES: { [E in OutboundEventName]: z.input<(typeof OutboundDat
   action_started: { correlation: correlation('action-1-skatteverket'), action },
   action_rescheduled: { correlation: correlation('action-1-skatteverket'), action, reason: 'Polisen asked to hold back for an ongoing investigation.' },
   action_called_off: { correlation: correlation('action-1-skatteverket'), reason: 'The business has closed down.' },
-  reminder: { correlation: correlation('mandate-1-skatteverket'), awaiting: 'mandate_answer', answerBy },
+  reminder: { correlation: correlation('mandate-1-skatteverket'), awaiting: 'mandate_answers', answerBy },
   second_wave_notice: { correlation: correlation('second-wave-kronofogden'), ...minimumCase, actionDate: at },
   findings_requested: { correlation: correlation('findings-1-skatteverket'), reportBy: answerBy },
   outcome_requested: { correlation: correlation('outcome-1-skatteverket'), reportBy: answerBy },
   operation_closed: { correlation: correlation('closed-skatteverket'), summary: 'Licence revoked; tax reassessed by 840 000 kr.' },
   operation_cancelled: { correlation: correlation('cancelled-skatteverket'), reason: 'Registered twice by mistake.' },
+  answer_not_applied: {
+    answerId: 'skatteverket.los-umea-3f9a1c2b7d.mandate-1-skatteverket.mandate_declined',
+    answerSubject: 'los.v1.from.skatteverket.mandate_declined',
+    streamSequence: 42,
+    reason: 'conflicting',
+    detail: 'mandate_declined conflicts with the first answer to mandate-1-skatteverket (mandate_accepted), which stands',
+    correlation: correlation('mandate-1-skatteverket'),
+  },
 };
 const STEERING_EXAMPLES: { [E in keyof typeof SteeringData]: z.input<(typeof SteeringData)[E]> } = {
   deadline_missed: { operationId, deadline: 'findings', dueAt: answerBy, waitingFor: ['polisen', 'skatteverket'] },
@@ -264,7 +274,8 @@ describe('payload schemas', () => {
     for (const event of events.filter((e) => e.direction === 'to_agency' || e.direction === 'from_agency')) {
       const schema = readJson(schemaFileFor(event.type));
       const correlationSchema = (schema.properties as Record<string, Json>).correlation!;
-      expect(schema.required, event.type).toContain('correlation');
+      // answer_not_applied echoes the answer's correlation when it could be read; an unreadable answer has none.
+      if (event.name !== 'answer_not_applied') expect(schema.required, event.type).toContain('correlation');
       expect(correlationSchema.required, event.type).toEqual(['operationId', 'requestId']);
     }
     expect(readJson(schemaFileFor(eventType('steering_deadline_missed'))).required).toContain('operationId');
@@ -382,6 +393,35 @@ describe('integration guide', () => {
     expect(wanted.filter((term) => !text.includes(term)), `${GUIDE} never mentions these`).toEqual([]);
   });
 
+  it('lists every field of every event an agency receives or sends, in the row for that event', () => {
+    const section = /### Every field of every event([\s\S]*?)\n##/.exec(guide())?.[1] ?? '';
+    const rows = new Map([...section.matchAll(/^\| `(\w+)` \| (.*) \|$/gm)].map((m) => [m[1]!, m[2]!]));
+    const missing: string[] = [];
+    for (const [name, schema] of [...Object.entries(OutboundData), ...Object.entries(InboundData)]) {
+      for (const field of Object.keys((schema as unknown as { shape: Record<string, unknown> }).shape)) {
+        if (!new RegExp(`\`${field}\\??\``).test(rows.get(name) ?? '')) missing.push(`${name}.${field}`);
+      }
+    }
+    expect(missing, `${GUIDE}: fields without a word in "Every field of every event"`).toEqual([]);
+  });
+
+  it('tells a developer without TypeScript the inbox prefix, the API calls, the headers, the limits and every reason', () => {
+    const text = guide();
+    const wanted = [
+      SUBJECTS.inboxPrefix('<agency>'),
+      `${SUBJECTS.agencyApiPrefix}.CONSUMER.INFO.LOS_OUT.agency_<agency>`,
+      `${SUBJECTS.agencyApiPrefix}.CONSUMER.MSG.NEXT.LOS_OUT.agency_<agency>`,
+      '$JS.ACK.LOS_OUT.agency_<agency>.>',
+      'unique across operations',
+      'are dropped',
+      '64 KiB',
+      'Consume within 30 days',
+      'los.v1.dead_letter.agency_<agency>',
+      ...NotAppliedReason.options.map((reason) => `| \`${reason}\` |`),
+    ];
+    expect(wanted.filter((term) => !text.includes(term)), `${GUIDE} never mentions these`).toEqual([]);
+  });
+
   it('names every reply helper of the agency client', () => {
     const helpers = ['accept', 'decline', 'provideInformation', 'confirmReadiness', 'reportFindings', 'reportOutcome'];
     expect(helpers.filter((helper) => !guide().includes(`\`${helper}(request`))).toEqual([]);
@@ -418,7 +458,7 @@ describe('reply helpers against a real nats-server', () => {
     const scratch = mkdtempSync(join(inject('scratchDir'), 'contract-'));
     nats = await startNatsServer({ storeDir: join(scratch, 'nats'), logFile: join(scratch, 'nats.log') });
     nc = await connect({ servers: nats.url, name: 'los-contract-test' });
-    await ensureTopology(await nc.jetstreamManager(), { agencies: AGENCY_IDS, ackWaitMs: 5_000 });
+    await ensureTopology(await jetstreamManager(nc), { agencies: AGENCY_IDS, ackWaitMs: 5_000 });
   });
   afterAll(async () => {
     for (const client of clients) await client.close();
@@ -435,7 +475,7 @@ describe('reply helpers against a real nats-server', () => {
   /** Sends one request to an agency the way the engine does: through the notify activity. */
   const sendRequest = async <E extends OutboundEventName>(agency: AgencyId, event: E, data: z.input<(typeof OutboundData)[E]>) => {
     const requestId = (data as { correlation: { requestId: string } }).correlation.requestId;
-    await createNotifyActivities(nc.jetstream()).notifyAgency({
+    await createNotifyActivities(jetstream(nc)).notifyAgency({
       operationId: (data as { correlation: { operationId: string } }).correlation.operationId,
       municipality: 'Umeå',
       agency,
@@ -448,14 +488,14 @@ describe('reply helpers against a real nats-server', () => {
 
   /** Every answer stored in LOS_IN under a filter, once `count` have arrived. */
   const answersIn = async (filter: string, count: number): Promise<JsMsg[]> => {
-    const jsm = await nc.jetstreamManager();
+    const jsm = await jetstreamManager(nc);
     const stored = async () => {
       const info = await jsm.streams.info(SUBJECTS.streamIn, { subjects_filter: filter });
       return Object.values(info.state.subjects ?? {}).reduce((sum, n) => sum + n, 0);
     };
     await eventually(stored, (n) => n >= count, 20_000);
     const consumer = await jsm.consumers.add(SUBJECTS.streamIn, { ack_policy: AckPolicy.None, deliver_policy: DeliverPolicy.All, filter_subject: filter });
-    const reader = await nc.jetstream().consumers.get(SUBJECTS.streamIn, consumer.name);
+    const reader = await jetstream(nc).consumers.get(SUBJECTS.streamIn, consumer.name);
     const out: JsMsg[] = [];
     for await (const msg of await reader.fetch({ max_messages: count, expires: 2_000 })) {
       out.push(msg);
@@ -496,7 +536,7 @@ describe('reply helpers against a real nats-server', () => {
     await sendRequest('lansstyrelsen', 'mandate_requested', declined);
 
     const stored = [...(await answersIn('los.v1.from.polisen.>', 5)), ...(await answersIn('los.v1.from.lansstyrelsen.>', 1))];
-    const verdicts = stored.map((msg) => ({ msg, verdict: judgeInbound(msg.subject, msg.data) }));
+    const verdicts = stored.map((msg) => ({ msg, verdict: judgeInbound(msg.subject, msg.data, { contentType: msg.headers?.get('Content-Type'), msgId: msg.headers?.get('Nats-Msg-Id') }) }));
     const answered = verdicts.map(({ msg, verdict }) => {
       if (verdict.kind !== 'apply') throw new Error(`the bridge would dead-letter ${msg.subject}: ${verdict.reason}`);
       expect(verdict.operationId).toBe(op);
@@ -543,7 +583,7 @@ describe('reply helpers against a real nats-server', () => {
     await expect(tullverket.decline(mandate, 'no')).rejects.toThrow(/^mandate_declined rejected before sending: reason "no": must give a reason/);
     await expect(tullverket.reportOutcome(mandate as never, [{ kind: 'none' }])).rejects.toThrow('outcome_reported answers a outcome_requested event, not mandate_requested');
 
-    const info = await (await nc.jetstreamManager()).streams.info(SUBJECTS.streamIn, { subjects_filter: 'los.v1.from.tullverket.>' });
+    const info = await (await jetstreamManager(nc)).streams.info(SUBJECTS.streamIn, { subjects_filter: 'los.v1.from.tullverket.>' });
     expect(info.state.subjects ?? {}).toEqual({});
   });
 
@@ -569,7 +609,7 @@ describe('reply helpers against a real nats-server', () => {
         throw new Error(`${err.message}\nagency system output:\n${output}`);
       });
       const names = stored.map((msg) => {
-        const verdict = judgeInbound(msg.subject, msg.data);
+        const verdict = judgeInbound(msg.subject, msg.data, { contentType: msg.headers?.get('Content-Type'), msgId: msg.headers?.get('Nats-Msg-Id') });
         if (verdict.kind !== 'apply') throw new Error(`the bridge would dead-letter ${msg.subject}: ${verdict.reason}`);
         return `${verdict.answer.name}:${verdict.answer.data.correlation.requestId}`;
       });

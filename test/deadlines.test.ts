@@ -1,3 +1,4 @@
+import { jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_BEHAVIOURS, connectAgency, type SimulatedAgency } from '../agencies/index.js';
 import { SUBJECTS, type AgencyId } from '../domain/index.js';
@@ -118,7 +119,7 @@ describe('long operations', () => {
     const received = [...agencies.values()].flatMap((a) => a.received.filter((e) => e.operationId === operationId));
     expect(new Set(received.map((e) => e.id)).size).toBe(received.length);
     expect(received.filter((e) => e.name === 'operation_closed').length).toBe(result.outcome!.participants.length);
-    const info = await (await engine.nc.jetstreamManager()).streams.info(SUBJECTS.streamOut);
+    const info = await (await jetstreamManager(engine.nc)).streams.info(SUBJECTS.streamOut);
     expect(info.state.messages).toBeGreaterThan(0);
   });
 });

@@ -1,7 +1,8 @@
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import type { NatsConnection } from 'nats';
+import { jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { inject, vi } from 'vitest';
 import type { SimulatedAgency } from '../agencies/index.js';
 import { SUBJECTS, type AgencyId, type TipInput } from '../domain/index.js';
@@ -83,7 +84,7 @@ export interface StoredMessage {
 
 /** Every message a stream holds now, oldest first, read by sequence (no consumer is left behind). */
 export async function readStream(nc: NatsConnection, stream: string): Promise<StoredMessage[]> {
-  const jsm = await nc.jetstreamManager();
+  const jsm = await jetstreamManager(nc);
   const { state } = await jsm.streams.info(stream);
   const out: StoredMessage[] = [];
   if (state.messages === 0) return out;
@@ -97,7 +98,7 @@ export async function readStream(nc: NatsConnection, stream: string): Promise<St
 
 /** The dead-letter stream once it holds at least `min` messages: subject, reason, original subject, body. */
 export async function deadLetters(nc: NatsConnection, min: number) {
-  const jsm = await nc.jetstreamManager();
+  const jsm = await jetstreamManager(nc);
   await eventually(() => jsm.streams.info(SUBJECTS.streamDeadLetter), (i) => i.state.messages >= min, 30_000);
   return (await readStream(nc, SUBJECTS.streamDeadLetter)).map((m) => ({
     subject: m.subject,

@@ -1,3 +1,5 @@
+import { MAX_MSG_SIZE } from '../workers/jetstream.js';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -220,7 +222,14 @@ describe('bridge inbound messages', () => {
   });
 
   it('accepts the valid answer it is mutated from', () => {
-    expect(judgeInbound('los.v1.from.polisen.mandate_accepted', encoder.encode(JSON.stringify(validAnswer()))).kind).toBe('apply');
+    const headers = { contentType: 'application/cloudevents+json', msgId: validAnswer().id };
+    expect(judgeInbound('los.v1.from.polisen.mandate_accepted', encoder.encode(JSON.stringify(validAnswer())), headers).kind).toBe('apply');
+    // The same answer without its required headers is refused, naming the header.
+    expect(judgeInbound('los.v1.from.polisen.mandate_accepted', encoder.encode(JSON.stringify(validAnswer())), { ...headers, msgId: undefined })).toMatchObject({
+      kind: 'reject',
+      reason: 'header Nats-Msg-Id must be the CloudEvent id "polisen.answer.1", not null',
+    });
+    expect(judgeInbound('los.v1.from.polisen.mandate_accepted', encoder.encode(JSON.stringify(validAnswer())), { ...headers, contentType: 'application/json' }).kind).toBe('reject');
   });
 
   it('refuses any subject that is not an agency answer', () => {
@@ -264,15 +273,21 @@ describe('against the real servers', () => {
 
   it('dead-letters every invalid inbound message with its reason', async () => {
     const bodies = fc.sample(invalidInbound, SERVER_RUNS);
-    const js = engine.nc.jetstream();
-    const jsm = await engine.nc.jetstreamManager();
+    const js = jetstream(engine.nc);
+    const jsm = await jetstreamManager(engine.nc);
     const before = (await jsm.streams.info(SUBJECTS.streamDeadLetter)).state.messages;
+    let stored = 0;
     for (const body of bodies) {
-      // nats-server refuses bodies over its max_payload (1 MiB) itself; those never reach the stream.
-      await js.publish(SUBJECTS.fromAgency('polisen', 'mandate_accepted'), body);
+      // LOS_IN refuses bodies over its max_msg_size (64 KiB) itself: those never reach the stream, or the disk.
+      const refused = await js.publish(SUBJECTS.fromAgency('polisen', 'mandate_accepted'), body).then(
+        () => false,
+        (err: Error) => /message size exceeds maximum/.test(err.message),
+      );
+      expect(refused, `${body.byteLength} bytes`).toBe(body.byteLength > MAX_MSG_SIZE.in);
+      if (!refused) stored += 1;
     }
-    const info = await eventually(() => jsm.streams.info(SUBJECTS.streamDeadLetter), (i) => i.state.messages - before >= bodies.length, 30_000);
-    expect(info.state.messages - before).toBe(bodies.length);
+    const info = await eventually(() => jsm.streams.info(SUBJECTS.streamDeadLetter), (i) => i.state.messages - before >= stored, 30_000);
+    expect(info.state.messages - before).toBe(stored);
     const letters = await readStream(engine.nc, SUBJECTS.streamDeadLetter);
     expect(letters.filter((m) => m.header(DEAD_LETTER_REASON_HEADER).length > 0).length).toBe(info.state.messages);
   });

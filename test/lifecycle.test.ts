@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Worker } from '@temporalio/worker';
-import { connect } from 'nats';
+import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { DEMO_BEHAVIOURS, type SimulatedAgency } from '../agencies/index.js';

@@ -1,44 +1,44 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { AckPolicy, connect, type NatsConnection, type Status } from 'nats';
+import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { PermissionViolationError, connect, nkeyAuthenticator, type NatsConnection, type Status } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createNotifyActivities } from '../activities/index.js';
 import { connectAgency, type AgencyClient } from '../agencies/index.js';
 import { loadCatalogueFile } from '../coordinator/index.js';
 import { SUBJECTS, type AgencyId, type OutboundDataOf } from '../domain/index.js';
-import { findNatsServer, startNatsServer, type NatsServer } from '../scripts/dev-stack.js';
+import { freePort, startNatsServer, type NatsServer } from '../scripts/dev-stack.js';
+import { natsServerBinary } from '../scripts/nats-server-binary.js';
 import { PROJECT_ROOT } from '../scripts/temporal-cli.js';
-import { DEFAULT_ENGINE_USER, ENGINE_PASSWORD_ENV, agencyPasswordEnv, loadNatsPasswords, natsAuthConfig } from '../workers/natsAuth.js';
+import { DEFAULT_RETENTION, MAX_MSG_SIZE } from '../workers/jetstream.js';
+import { DEFAULT_ACCOUNT_LIMITS, ENGINE_IDENTITIES, natsAccountsConfig, readSeedFile, seedFileName, type EngineIdentity } from '../workers/natsAuth.js';
 import { ORIGINAL_SUBJECT_HEADER, ensureTopology, startBridge } from '../workers/index.js';
 import { createLogger } from '../workers/logger.js';
 import { misconfigured, untilReady } from '../workers/startup.js';
 import { eventually, readStream } from './engine.js';
 
 /**
- * Need to know, enforced by nats-server: the config written by scripts/nats-config.ts gives each agency a user
- * that reads only its own consumer and answers only as itself. Every refusal here comes from the real server.
+ * Need to know, enforced by nats-server with the config `npm run nats-config` writes: one account per agency and
+ * the engine's, NKEY identities, TLS. Every refusal here comes from the real server.
  */
 
 const AGENCIES = loadCatalogueFile().agencies.map((a) => a.id);
-const ENGINE_USER = DEFAULT_ENGINE_USER;
-// Random per run, with every punctuation character the renderer accepts, to prove the server reads them literally.
-const password = () => `${randomBytes(18).toString('base64url')}.~+/=:@%!*,^&()[]{}<>?|-`;
-const passwordsEnv: Record<string, string> = { [ENGINE_PASSWORD_ENV]: password() };
-for (const agency of AGENCIES) passwordsEnv[agencyPasswordEnv(agency)] = password();
-const passwords = loadNatsPasswords({ agencies: AGENCIES, env: passwordsEnv });
-
 const encoder = new TextEncoder();
-const VIOLATION = { code: 'PERMISSIONS_VIOLATION' };
+const VIOLATION = { message: expect.stringContaining('Permissions Violation') };
 
 let scratch: string;
-let configPath: string;
-let fullConfigPath: string;
+let keysDir: string;
 let nats: NatsServer;
-let engine: NatsConnection;
+let worker: NatsConnection;
 const opened: { close(): Promise<void> }[] = [];
+
+function cli(...args: string[]) {
+  execFileSync(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'scripts', 'nats-config.ts'), ...args], { cwd: PROJECT_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+}
+const seed = (identity: EngineIdentity | `agency:${string}`) => readSeedFile(join(keysDir, seedFileName(identity)));
+const auth = (identity: EngineIdentity | `agency:${string}`) => ({ authenticator: nkeyAuthenticator(encoder.encode(seed(identity))) });
 
 function mandateRequest(operationId: string, requestId: string): OutboundDataOf<'mandate_requested'> {
   return {
@@ -52,7 +52,7 @@ function mandateRequest(operationId: string, requestId: string): OutboundDataOf<
 }
 
 async function notify(agency: AgencyId, operationId: string, requestId: string) {
-  return createNotifyActivities(engine.jetstream()).notifyAgency({
+  return createNotifyActivities(jetstream(worker)).notifyAgency({
     operationId,
     municipality: 'Umeå',
     agency,
@@ -63,9 +63,10 @@ async function notify(agency: AgencyId, operationId: string, requestId: string) 
   });
 }
 
-/** A bare connection as an agency user, recording what the server reports on it. */
-async function connectAs(agency: AgencyId): Promise<{ nc: NatsConnection; statuses: Status[] }> {
-  const nc = await connect({ servers: nats.url, user: agency, pass: passwords.agencies[agency]!, inboxPrefix: `_INBOX_${agency}` });
+/** A bare connection as an identity, recording what the server reports on it. */
+async function connectAs(identity: EngineIdentity | `agency:${string}`): Promise<{ nc: NatsConnection; statuses: Status[] }> {
+  const reader = identity.startsWith('agency:') ? identity.slice('agency:'.length) : identity === 'steering_group' || identity === 'coordinator' ? identity : undefined;
+  const nc = await connect({ servers: nats.url, ...auth(identity), ...(reader ? { inboxPrefix: SUBJECTS.inboxPrefix(reader) } : {}) });
   opened.push(nc);
   const statuses: Status[] = [];
   void (async () => {
@@ -75,79 +76,123 @@ async function connectAs(agency: AgencyId): Promise<{ nc: NatsConnection; status
 }
 
 async function agencyClient(agency: AgencyId): Promise<AgencyClient> {
-  const client = await connectAgency({ agency, servers: nats.url, credentials: { user: agency, pass: passwords.agencies[agency]! } });
+  const client = await connectAgency({ agency, servers: nats.url, credentials: { nkeySeed: seed(`agency:${agency}`) } });
   opened.push(client);
   return client;
 }
 
 const violationReported = (statuses: Status[], operation: 'publish' | 'subscription', subject: string) =>
-  statuses.some((s) => s.type === 'error' && s.data === 'PERMISSIONS_VIOLATION' && s.permissionContext?.operation === operation && s.permissionContext.subject === subject);
+  statuses.some((s) => s.type === 'error' && s.error instanceof PermissionViolationError && s.error.operation === operation && s.error.subject === subject);
 
-function writeNatsConfig(...args: string[]) {
-  execFileSync(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'scripts', 'nats-config.ts'), ...args], {
-    cwd: PROJECT_ROOT,
-    env: { ...process.env, ...passwordsEnv },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+/** Every subject some stream stores for this agency, with its count: what another agency could have polluted. */
+async function storedFor(agency: AgencyId) {
+  const jsm = await jetstreamManager(worker);
+  const count = async (stream: string, filter: string) => Object.values((await jsm.streams.info(stream, { subjects_filter: filter })).state.subjects ?? {}).reduce((a, b) => a + b, 0);
+  return {
+    out: await count(SUBJECTS.streamOut, `los.v1.to.${agency}.>`),
+    in: await count(SUBJECTS.streamIn, `los.v1.from.${agency}.>`),
+    deadLetters: (await jsm.streams.info(SUBJECTS.streamDeadLetter)).state.messages,
+  };
 }
 
 beforeAll(async () => {
   scratch = mkdtempSync(join(inject('scratchDir'), 'nats-auth-'));
-  configPath = join(scratch, 'auth.conf');
-  fullConfigPath = join(scratch, 'nats.conf');
-  // The CLI as an operator runs it, passwords from the environment only.
-  writeNatsConfig(configPath, '--auth-only');
-  writeNatsConfig(fullConfigPath, '--store-dir', join(scratch, 'jetstream-full'), '--listen', '127.0.0.1:14222');
+  keysDir = join(scratch, 'keys');
+  // The CLI as an operator runs it: keys (seeds stay in keysDir), development TLS, then the config.
+  cli('keys', keysDir);
+  cli('dev-tls', join(scratch, 'tls'), '--host', 'localhost', '127.0.0.1');
+  const port = await freePort();
+  cli('config', join(scratch, 'nats.conf'), '--public-keys', join(keysDir, 'public-keys.json'), '--listen', `127.0.0.1:${port}`, '--store-dir', join(scratch, 'jetstream'), '--no-tls');
   nats = await startNatsServer({
     storeDir: join(scratch, 'jetstream'),
     logFile: join(scratch, 'nats.log'),
-    args: ['-c', configPath],
-    credentials: { user: ENGINE_USER, pass: passwords.engine },
+    completeConfig: { path: join(scratch, 'nats.conf'), url: `nats://127.0.0.1:${port}` },
+    nkeySeed: seed('worker'),
   });
-  engine = await connect({ servers: nats.url, user: ENGINE_USER, pass: passwords.engine, name: 'los-engine-test-nats-auth' });
-  await ensureTopology(await engine.jetstreamManager(), { agencies: AGENCIES, ackWaitMs: 5_000 });
+  worker = await connect({ servers: nats.url, ...auth('worker'), name: 'los-worker-test-nats-auth' });
+  await ensureTopology(await jetstreamManager(worker), { agencies: AGENCIES, ackWaitMs: 5_000 });
   await notify('polisen', 'los-umea-auth-1', 'mandate-1-polisen');
   await notify('skatteverket', 'los-umea-auth-1', 'mandate-1-skatteverket');
 });
 
 afterAll(async () => {
   for (const connection of opened) await connection.close().catch(() => undefined);
-  await engine?.drain();
+  await worker?.drain();
   await nats?.stop();
 });
 
-describe('NATS users rendered from the catalogue', () => {
-  it('writes a complete config that nats-server accepts, readable by its owner only, with a user for the engine and each agency', () => {
-    expect(statSync(fullConfigPath).mode & 0o777).toBe(0o600);
-    const text = readFileSync(fullConfigPath, 'utf8');
-    expect(text).toContain(`store_dir: "${join(scratch, 'jetstream-full')}"`);
-    const users = [...text.matchAll(/^\s*user: "([^"]+)"$/gm)].map((m) => m[1]);
-    expect(users).toEqual([ENGINE_USER, ...AGENCIES]);
-    // -t: nats-server parses the whole file, users and permissions included, and exits non-zero on any error.
-    const check = spawnSync(findNatsServer(), ['-t', '-c', fullConfigPath], { encoding: 'utf8' });
-    expect({ status: check.status, stderr: check.stderr.trim() }).toEqual({ status: 0, stderr: `nats-server: configuration file ${fullConfigPath} is valid` });
+describe('the NATS config rendered from the catalogue', () => {
+  it('has one account per agency and one for the engine, NKEY users only, and nothing secret in it', () => {
+    const text = readFileSync(join(scratch, 'nats.conf'), 'utf8');
+    const accounts = [...text.matchAll(/^ {2}(\w+): \{$/gm)].map((m) => m[1]);
+    expect(accounts).toEqual(['LOS_ENGINE', ...AGENCIES.map((a) => `AGENCY_${a.toUpperCase()}`)]);
+    expect([...text.matchAll(/nkey: (U[A-Z2-7]{55})$/gm)]).toHaveLength(ENGINE_IDENTITIES.length + AGENCIES.length);
+    expect(text).not.toMatch(/password|\bS[UA][A-Z2-7]{50,}/);
+    // The seeds are the secrets: each in its own file, readable by its owner only.
+    for (const file of readdirSync(keysDir).filter((f) => f.endsWith('.nk'))) expect(statSync(join(keysDir, file)).mode & 0o777, file).toBe(0o600);
+    const check = spawnSync(natsServerBinary(), ['-t', '-c', join(scratch, 'nats.conf')], { encoding: 'utf8' });
+    expect(check.status, check.stderr).toBe(0);
   });
 
-  it('names the environment variable that is missing', () => {
-    const env = { ...passwordsEnv };
-    delete env.LOS_NATS_PASSWORD_KRONOFOGDEN;
-    expect(() => loadNatsPasswords({ agencies: AGENCIES, env })).toThrow('NATS password missing: set LOS_NATS_PASSWORD_KRONOFOGDEN (the password for agency kronofogden)');
+  it('refuses an agency id that would widen a subject, a key that is not a user key, and one key for two identities', () => {
+    const keys = JSON.parse(readFileSync(join(keysDir, 'public-keys.json'), 'utf8'));
+    expect(() => natsAccountsConfig({ agencies: ['skatte*'], publicKeys: { ...keys, agencies: { 'skatte*': keys.agencies.polisen } } })).toThrow('agency id "skatte*" cannot be a NATS subject token');
+    expect(() => natsAccountsConfig({ agencies: ['polisen'], publicKeys: { ...keys, agencies: { polisen: 'AB' + keys.agencies.polisen.slice(2) } } })).toThrow('is not a user public key');
+    expect(() => natsAccountsConfig({ agencies: ['polisen'], publicKeys: { ...keys, agencies: { polisen: keys.engine.worker } } })).toThrow('is used twice');
   });
 
-  it('refuses an agency id that would widen a subject permission, and a password the config cannot hold', () => {
-    const engineUser = { user: ENGINE_USER, password: password() };
-    expect(() => natsAuthConfig({ agencies: ['skatte*'], engine: engineUser, agencyPasswords: { 'skatte*': password() } })).toThrow(
-      'agency id "skatte*" cannot be a NATS subject token',
-    );
-    expect(() => natsAuthConfig({ agencies: ['polisen'], engine: engineUser, agencyPasswords: { polisen: 'pa$$word"with quotes' } })).toThrow(
-      'NATS password for agency "polisen" contains a character',
-    );
-    expect(() => natsAuthConfig({ agencies: ['polisen'], engine: engineUser, agencyPasswords: {} })).toThrow('no NATS password given for agency "polisen"');
+  it('requires TLS off loopback, and a TLS server takes a client that trusts its development CA', async () => {
+    expect(() => cli('config', join(scratch, 'open.conf'), '--public-keys', join(keysDir, 'public-keys.json'), '--listen', '0.0.0.0:4222', '--no-tls')).toThrow(/only for a loopback listener/);
+    const port = await freePort();
+    const tls = join(scratch, 'tls');
+    cli('config', join(scratch, 'tls.conf'), '--public-keys', join(keysDir, 'public-keys.json'), '--listen', `127.0.0.1:${port}`, '--store-dir', join(scratch, 'jetstream-tls'), '--tls-cert', join(tls, 'server.pem'), '--tls-key', join(tls, 'server-key.pem'), '--tls-ca', join(tls, 'ca.pem'));
+    const secure = await startNatsServer({ storeDir: join(scratch, 'jetstream-tls'), completeConfig: { path: join(scratch, 'tls.conf'), url: `tls://127.0.0.1:${port}`, caFile: join(tls, 'ca.pem') }, nkeySeed: seed('worker') });
+    try {
+      const nc = await connect({ servers: `tls://127.0.0.1:${port}`, tls: { caFile: join(tls, 'ca.pem') }, ...auth('agency:polisen'), inboxPrefix: SUBJECTS.inboxPrefix('polisen') });
+      expect(nc.info?.tls_required).toBe(true);
+      await nc.close();
+      // A client that does not trust the CA is turned away.
+      await expect(connect({ servers: `tls://127.0.0.1:${port}`, ...auth('agency:polisen'), reconnect: false, timeout: 2_000 })).rejects.toThrow();
+    } finally {
+      await secure.stop();
+    }
+  });
+});
+
+describe('retention and limits, read back from the server', () => {
+  it('keeps events, answers and dead letters 30 days by default, bounded in bytes and message size', async () => {
+    const jsm = await jetstreamManager(worker);
+    const config = async (stream: string) => (await jsm.streams.info(stream)).config;
+    const days = (nanos: number) => nanos / 1e9 / 86_400;
+    for (const [stream, maxMsgSize] of [
+      [SUBJECTS.streamOut, MAX_MSG_SIZE.out],
+      [SUBJECTS.streamIn, MAX_MSG_SIZE.in],
+      [SUBJECTS.streamDeadLetter, MAX_MSG_SIZE.deadLetter],
+    ] as const) {
+      expect(await config(stream), stream).toMatchObject({ max_bytes: DEFAULT_RETENTION.maxBytesPerStream, max_msg_size: maxMsgSize });
+      expect(days(Number((await config(stream)).max_age)), stream).toBe(30);
+    }
+    expect((await config(SUBJECTS.streamIn)).max_msg_size).toBe(64 * 1024);
+  });
+
+  it('takes a shorter retention when configured, and gives the engine account a storage budget', async () => {
+    await ensureTopology(await jetstreamManager(worker), { agencies: AGENCIES, ackWaitMs: 5_000, retention: { outMaxAgeMs: 7 * 86_400_000 } });
+    const jsm = await jetstreamManager(worker);
+    expect(Number((await jsm.streams.info(SUBJECTS.streamOut)).config.max_age) / 1e9 / 86_400).toBe(7);
+    expect((await jsm.getAccountInfo()).limits.max_storage).toBe(DEFAULT_ACCOUNT_LIMITS.engineMaxFileBytes);
+    await ensureTopology(jsm, { agencies: AGENCIES, ackWaitMs: 5_000 });
+  });
+
+  it('refuses an oversized answer before it is stored', async () => {
+    const { nc } = await connectAs('agency:tullverket');
+    const before = await storedFor('tullverket');
+    await expect(jetstream(nc).publish(SUBJECTS.fromAgency('tullverket', 'mandate_declined'), new Uint8Array(70 * 1024))).rejects.toThrow();
+    expect(await storedFor('tullverket')).toEqual(before);
   });
 });
 
 describe('need to know, enforced by nats-server', () => {
-  it('delivers an agency its own events through its own consumer and takes its answer', async () => {
+  it('delivers an agency its own events through its own consumer and takes its answer, across accounts', async () => {
     const polisen = await agencyClient('polisen');
     const received: string[] = [];
     polisen.on('mandate_requested', async (event, agency) => {
@@ -157,110 +202,125 @@ describe('need to know, enforced by nats-server', () => {
     await polisen.start();
 
     await eventually(async () => received, (r) => r.includes('los-umea-auth-1'));
-    const jsm = await engine.jetstreamManager();
-    const answer = await eventually(
-      () => jsm.streams.getMessage(SUBJECTS.streamIn, { last_by_subj: SUBJECTS.fromAgency('polisen', 'mandate_accepted') }).catch(() => undefined),
-      (m) => m !== undefined,
-    );
+    const jsm = await jetstreamManager(worker);
+    const answer = await eventually(() => jsm.streams.getMessage(SUBJECTS.streamIn, { last_by_subj: SUBJECTS.fromAgency('polisen', 'mandate_accepted') }).catch(() => null), (m) => m !== null);
     expect(answer!.json<{ data: { correlation: { requestId: string } } }>().data.correlation.requestId).toBe('mandate-1-polisen');
-    // The acknowledgement reached the server too, so the event is not offered again.
+    // The acknowledgement crossed the accounts too, so the event is not offered again.
     await eventually(() => jsm.consumers.info(SUBJECTS.streamOut, SUBJECTS.agencyConsumer('polisen')), (c) => c.num_ack_pending === 0 && c.num_pending === 0);
   });
 
   it("refuses an agency another agency's consumer, which hands out nothing", async () => {
-    const { nc, statuses } = await connectAs('polisen');
-    const info = `$JS.API.CONSUMER.INFO.LOS_OUT.agency_skatteverket`;
-    await expect(nc.jetstream().consumers.get(SUBJECTS.streamOut, SUBJECTS.agencyConsumer('skatteverket'))).rejects.toMatchObject({
-      ...VIOLATION,
-      message: expect.stringContaining(`Permissions Violation for Publish to "${info}"`),
-    });
-    const next = '$JS.API.CONSUMER.MSG.NEXT.LOS_OUT.agency_skatteverket';
+    const { nc, statuses } = await connectAs('agency:polisen');
+    const info = 'LOS.API.CONSUMER.INFO.LOS_OUT.agency_skatteverket';
+    await expect(jetstream(nc, { apiPrefix: SUBJECTS.agencyApiPrefix }).consumers.get(SUBJECTS.streamOut, SUBJECTS.agencyConsumer('skatteverket'))).rejects.toMatchObject(VIOLATION);
+    await expect(jetstream(nc).consumers.get(SUBJECTS.streamOut, SUBJECTS.agencyConsumer('skatteverket'))).rejects.toMatchObject(VIOLATION);
+    const next = 'LOS.API.CONSUMER.MSG.NEXT.LOS_OUT.agency_skatteverket';
     await expect(nc.request(next, encoder.encode(JSON.stringify({ batch: 1, expires: 1_000_000_000 })), { timeout: 2_000 })).rejects.toMatchObject(VIOLATION);
     await eventually(async () => statuses, (s) => violationReported(s, 'publish', info) && violationReported(s, 'publish', next));
-
-    const skatteverket = await (await engine.jetstreamManager()).consumers.info(SUBJECTS.streamOut, SUBJECTS.agencyConsumer('skatteverket'));
+    const skatteverket = await (await jetstreamManager(worker)).consumers.info(SUBJECTS.streamOut, SUBJECTS.agencyConsumer('skatteverket'));
     expect(skatteverket.delivered.consumer_seq).toBe(0);
-    expect(skatteverket.num_pending).toBe(1);
   });
 
-  it("refuses an agency a subscription to another agency's subject", async () => {
-    const { nc, statuses } = await connectAs('polisen');
-    const subject = 'los.v1.to.skatteverket.>';
-    const sub = nc.subscribe(subject);
-    const outcome = (async () => {
-      for await (const msg of sub) return `received ${msg.subject}`;
-      return 'closed without error';
-    })();
-    const refused = expect(outcome).rejects.toMatchObject({ ...VIOLATION, message: expect.stringContaining(`Permissions Violation for Subscription to "${subject}"`) });
-    await notify('skatteverket', 'los-umea-auth-2', 'mandate-1-skatteverket');
-    await refused;
-    expect(violationReported(statuses, 'subscription', subject)).toBe(true);
-  });
-
-  it('refuses an agency answering as another, and LOS_IN does not grow', async () => {
-    const { nc, statuses } = await connectAs('polisen');
-    const jsm = await engine.jetstreamManager();
-    const before = await jsm.streams.info(SUBJECTS.streamIn);
+  it("refuses an agency answering as another, and a subscription to another agency's subject", async () => {
+    const { nc, statuses } = await connectAs('agency:polisen');
+    const before = await storedFor('skatteverket');
     const forged = SUBJECTS.fromAgency('skatteverket', 'mandate_accepted');
-    await expect(nc.jetstream().publish(forged, encoder.encode('{}'))).rejects.toMatchObject({ ...VIOLATION, message: expect.stringContaining(`Permissions Violation for Publish to "${forged}"`) });
-    nc.publish(forged, encoder.encode('{}'));
-    // A round trip after both attempts: the server has handled them by the time it answers.
+    await expect(jetstream(nc).publish(forged, encoder.encode('{}'))).rejects.toMatchObject(VIOLATION);
+    nc.subscribe('los.v1.to.skatteverket.>');
     await nc.flush();
-    expect(violationReported(statuses, 'publish', forged)).toBe(true);
-    const after = await jsm.streams.info(SUBJECTS.streamIn, { subjects_filter: SUBJECTS.allIn });
-    expect(after.state.messages).toBe(before.state.messages);
-    expect(Object.keys(after.state.subjects ?? {})).not.toContain(forged);
+    await eventually(async () => statuses, (s) => violationReported(s, 'publish', forged) && violationReported(s, 'subscription', 'los.v1.to.skatteverket.>'));
+    expect(await storedFor('skatteverket')).toEqual(before);
   });
 
-  it('refuses the engine answering as an agency: answers come from agency users only', async () => {
-    await expect(engine.jetstream().publish(SUBJECTS.fromAgency('polisen', 'mandate_declined'), encoder.encode('{}'))).rejects.toMatchObject(VIOLATION);
+  it('refuses the worker answering as an agency: answers come from agency accounts only', async () => {
+    await expect(jetstream(worker).publish(SUBJECTS.fromAgency('polisen', 'mandate_declined'), encoder.encode('{}'))).rejects.toMatchObject(VIOLATION);
   });
 
   it('refuses an agency creating or deleting consumers and streams', async () => {
-    const { nc } = await connectAs('polisen');
-    // Even the JetStream account check is outside an agency's rights.
-    await expect(nc.jetstreamManager()).rejects.toMatchObject(VIOLATION);
-    const jsm = await nc.jetstreamManager({ checkAPI: false });
-    await expect(jsm.consumers.add(SUBJECTS.streamOut, { durable_name: 'copy_of_skatteverket', ack_policy: AckPolicy.Explicit, filter_subject: 'los.v1.to.skatteverket.>' })).rejects.toMatchObject(
-      VIOLATION,
-    );
-    await expect(jsm.consumers.add(SUBJECTS.streamOut, { ack_policy: AckPolicy.None, filter_subject: 'los.v1.to.skatteverket.>' })).rejects.toMatchObject(VIOLATION);
+    const { nc } = await connectAs('agency:polisen');
+    await expect(jetstreamManager(nc)).rejects.toMatchObject(VIOLATION);
+    const jsm = await jetstreamManager(nc, { checkAPI: false });
+    await expect(jsm.consumers.add(SUBJECTS.streamOut, { durable_name: 'copy_of_skatteverket', ack_policy: AckPolicy.Explicit, filter_subject: 'los.v1.to.skatteverket.>' })).rejects.toMatchObject(VIOLATION);
     await expect(jsm.consumers.delete(SUBJECTS.streamOut, SUBJECTS.agencyConsumer('skatteverket'))).rejects.toMatchObject(VIOLATION);
-    await expect(jsm.consumers.delete(SUBJECTS.streamOut, SUBJECTS.agencyConsumer('polisen'))).rejects.toMatchObject(VIOLATION);
     await expect(jsm.streams.delete(SUBJECTS.streamOut)).rejects.toMatchObject(VIOLATION);
-
-    const consumers: string[] = [];
-    for await (const c of (await engine.jetstreamManager()).consumers.list(SUBJECTS.streamOut)) consumers.push(c.name);
-    expect(consumers.sort()).toEqual([...AGENCIES.map((a) => SUBJECTS.agencyConsumer(a)), SUBJECTS.steeringConsumer, SUBJECTS.coordinatorConsumer].sort());
   });
 
-  it('stops an engine process given an agency user at once, instead of waiting for rights it will never get', async () => {
-    const { nc } = await connectAs('polisen');
-    const warnings: string[] = [];
-    const logger = createLogger({ destination: { write: (line: string) => void warnings.push(line) } });
-    const setup = untilReady('JetStream topology', async () => ensureTopology(await nc.jetstreamManager(), { agencies: AGENCIES }), logger, {
-      permanent: misconfigured.nats,
+  describe('reflection: a reply subject names a subject in the agency’s own account, never in another', () => {
+    const victim: AgencyId = 'kronofogden';
+    const targets = [SUBJECTS.toAgency(victim, 'briefing'), SUBJECTS.fromAgency(victim, 'mandate_accepted'), SUBJECTS.deadLetter('inbound')];
+
+    it('a publish of its own answer with a foreign reply-to leaves nothing in any other stream', async () => {
+      const { nc } = await connectAs('agency:polisen');
+      const before = await storedFor(victim);
+      for (const reply of targets) nc.publish(SUBJECTS.fromAgency('polisen', 'readiness_confirmed'), encoder.encode('{}'), { reply });
+      await nc.flush();
+      // The answers themselves arrived in LOS_IN (and, being invalid, will be dead-lettered as polisen's by the bridge, not here).
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await storedFor(victim)).toEqual(before);
     });
-    const outcome = await Promise.race([setup.then(() => 'set up', (err: unknown) => err), new Promise((resolveLater) => setTimeout(() => resolveLater('still waiting'), 5_000))]);
-    expect(outcome).toMatchObject(VIOLATION);
-    expect(warnings).toEqual([]);
+
+    it('a consumer-info request and a pull request with a foreign reply-to leave nothing in any other stream', async () => {
+      const { nc } = await connectAs('agency:polisen');
+      const before = await storedFor(victim);
+      await notify('polisen', 'los-umea-auth-reflect', 'mandate-1-polisen');
+      for (const reply of targets) {
+        nc.publish(`${SUBJECTS.agencyApiPrefix}.CONSUMER.INFO.LOS_OUT.${SUBJECTS.agencyConsumer('polisen')}`, encoder.encode(''), { reply });
+        nc.publish(`${SUBJECTS.agencyApiPrefix}.CONSUMER.MSG.NEXT.LOS_OUT.${SUBJECTS.agencyConsumer('polisen')}`, encoder.encode(JSON.stringify({ batch: 1, no_wait: true })), { reply });
+      }
+      await nc.flush();
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await storedFor(victim)).toEqual(before);
+    });
   });
 
-  it('lets the bridge, as the engine user, read an answer and dead-letter it when its operation is unknown', async () => {
-    const connection = await Connection.connect({ address: inject('temporalAddress') });
-    const deadLetters: string[] = [];
-    const bridge = await startBridge({ nc: engine, client: new Client({ connection }), retryDelayMs: 500, onDeadLetter: (_reason, subject) => deadLetters.push(subject) });
-    try {
-      const arbetsmiljoverket = await agencyClient('arbetsmiljoverket');
-      await arbetsmiljoverket.answer('mandate_declined', 'los-umea-nowhere', { correlation: { operationId: 'los-umea-nowhere', requestId: 'mandate-1-arbetsmiljoverket' }, reason: 'No workplace on site.' });
-      const subject = SUBJECTS.fromAgency('arbetsmiljoverket', 'mandate_declined');
-      await eventually(async () => deadLetters, (d) => d.includes(subject));
-      // The bridge works on several messages at once, so earlier answers may be dead-lettered around this one.
-      const letters = await readStream(engine, SUBJECTS.streamDeadLetter);
-      expect(letters.map((m) => m.header(ORIGINAL_SUBJECT_HEADER))).toContain(subject);
-    } finally {
-      await bridge.stop();
-      await connection.close();
-    }
+  describe('the engine’s separate identities', () => {
+    it('lets the operator read stream state and dead letters, but not the events', async () => {
+      const { nc } = await connectAs('operator');
+      const jsm = await jetstreamManager(nc);
+      expect((await jsm.streams.info(SUBJECTS.streamOut)).state.messages).toBeGreaterThan(0);
+      expect((await jsm.consumers.info(SUBJECTS.streamOut, SUBJECTS.agencyConsumer('polisen'))).name).toBe(SUBJECTS.agencyConsumer('polisen'));
+      await expect(jsm.streams.getMessage(SUBJECTS.streamOut, { seq: 1 })).rejects.toMatchObject(VIOLATION);
+      await expect(jsm.consumers.delete(SUBJECTS.streamOut, SUBJECTS.agencyConsumer('polisen'))).rejects.toMatchObject(VIOLATION);
+      await expect(jetstream(nc).publish(SUBJECTS.toAgency('polisen', 'briefing'), encoder.encode('{}'))).rejects.toMatchObject(VIOLATION);
+    });
+
+    it("lets the steering group read its own consumer and nobody else's", async () => {
+      const { nc } = await connectAs('steering_group');
+      await expect(jetstream(nc).consumers.get(SUBJECTS.streamOut, SUBJECTS.steeringConsumer)).resolves.toBeDefined();
+      await expect(jetstream(nc).consumers.get(SUBJECTS.streamOut, SUBJECTS.agencyConsumer('polisen'))).rejects.toMatchObject(VIOLATION);
+    });
+
+    it('stops an engine process given an agency identity at once, instead of waiting for rights it will never get', async () => {
+      const { nc } = await connectAs('agency:polisen');
+      const warnings: string[] = [];
+      const logger = createLogger({ destination: { write: (line: string) => void warnings.push(line) } });
+      const setup = untilReady('JetStream topology', async () => ensureTopology(await jetstreamManager(nc), { agencies: AGENCIES }), logger, { permanent: misconfigured.nats });
+      const outcome = await Promise.race([setup.then(() => 'set up', (err: unknown) => err), new Promise((resolveLater) => setTimeout(() => resolveLater('still waiting'), 5_000))]);
+      expect(outcome).toMatchObject(VIOLATION);
+      expect(warnings).toEqual([]);
+    });
+
+    it('lets the bridge, as its own identity, read an answer, dead-letter it and tell the agency', async () => {
+      const { nc: bridgeNc } = await connectAs('bridge');
+      const connection = await Connection.connect({ address: inject('temporalAddress') });
+      const deadLetters: string[] = [];
+      const bridge = await startBridge({ nc: bridgeNc, client: new Client({ connection }), retryDelayMs: 500, onDeadLetter: (_reason, subject) => deadLetters.push(subject) });
+      try {
+        const arbetsmiljoverket = await agencyClient('arbetsmiljoverket');
+        await arbetsmiljoverket.answer('mandate_declined', 'los-umea-nowhere', { correlation: { operationId: 'los-umea-nowhere', requestId: 'mandate-1-arbetsmiljoverket' }, reason: 'No workplace on site.' });
+        const subject = SUBJECTS.fromAgency('arbetsmiljoverket', 'mandate_declined');
+        await eventually(async () => deadLetters, (d) => d.includes(subject));
+        const letters = await readStream(worker, SUBJECTS.streamDeadLetter);
+        expect(letters.map((m) => m.header(ORIGINAL_SUBJECT_HEADER))).toContain(subject);
+        const told = await eventually(
+          async () => (await readStream(worker, SUBJECTS.streamOut)).filter((m) => m.subject === SUBJECTS.toAgency('arbetsmiljoverket', 'answer_not_applied')),
+          (t) => t.length > 0,
+        );
+        expect(JSON.parse(told[0]!.text).data).toMatchObject({ reason: 'unknown_operation', answerId: 'arbetsmiljoverket.los-umea-nowhere.mandate-1-arbetsmiljoverket.mandate_declined' });
+      } finally {
+        await bridge.stop();
+        await connection.close();
+      }
+    });
   });
 });

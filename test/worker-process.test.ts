@@ -2,11 +2,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { jetstream } from '@nats-io/jetstream';
+import { headers as natsHeaders } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import type { SimulatedAgency } from '../agencies/index.js';
 import { loadCatalogueFile } from '../coordinator/index.js';
-import { Tip, candidateAgencies, type AgencyId } from '../domain/index.js';
+import { SUBJECTS, Tip, candidateAgencies, type AgencyId } from '../domain/index.js';
 import { freePort, startNatsServer, startTemporalDevServer } from '../scripts/dev-stack.js';
 import { PROJECT_ROOT } from '../scripts/temporal-cli.js';
 import { assessUpdate, stateQuery } from '../workflows/definitions.js';
@@ -135,6 +137,78 @@ describe('worker process', () => {
       worker.child.kill('SIGKILL');
       for (const server of servers.reverse()) await server.stop();
       rmSync(scratch, { recursive: true, force: true });
+    }
+  });
+
+  it('SIGTERM ends the worker and the bridge within the grace period while nats-server is away', async () => {
+    const env = { ...baseEnv(), SHUTDOWN_GRACE_SECONDS: '3' };
+    const healthPort = await freePort();
+    const worker = startWorkerProcess(env);
+    const bridge = startWorkerProcess({ ...env, HEALTH_BIND_ADDRESS: `127.0.0.1:${healthPort}` }, 'bridge');
+    const status = async () => (await fetch(`http://127.0.0.1:${healthPort}/healthz`).catch(() => undefined))?.status ?? 0;
+    try {
+      await eventually(async () => worker.output() + bridge.output(), (out) => out.includes('"worker started"') && out.includes('"bridge started"'), 60_000);
+      const resumeNats = await engine.pauseNats();
+      try {
+        await eventually(status, (code) => code === 503, 20_000);
+        worker.child.kill('SIGTERM');
+        bridge.child.kill('SIGTERM');
+        // Exit codes: 0 when the drain finished, 1 when the grace period ran out first; either way, the process is gone.
+        expect([0, 1]).toContain(await worker.exited);
+        expect([0, 1]).toContain(await bridge.exited);
+      } finally {
+        await resumeNats();
+      }
+    } finally {
+      worker.child.kill('SIGKILL');
+      bridge.child.kill('SIGKILL');
+    }
+  });
+
+  it('SIGTERM ends a process still waiting for its servers at once', async () => {
+    const worker = startWorkerProcess({ ...baseEnv(), NATS_URL: `nats://127.0.0.1:${await freePort()}` });
+    try {
+      await eventually(async () => worker.output(), (out) => out.includes('"worker starting"'), 30_000);
+      worker.child.kill('SIGTERM');
+      expect(await worker.exited).toBe(0);
+    } finally {
+      worker.child.kill('SIGKILL');
+    }
+  });
+
+  it('the bridge reports a backlog that keeps growing as unhealthy, with its size', async () => {
+    const healthPort = await freePort();
+    const bridge = startWorkerProcess({ ...baseEnv(), HEALTH_BIND_ADDRESS: `127.0.0.1:${healthPort}`, HEALTH_BACKLOG_WINDOW_SECONDS: '3' }, 'bridge');
+    const health = async () => {
+      const res = await fetch(`http://127.0.0.1:${healthPort}/healthz`).catch(() => undefined);
+      return res ? { status: res.status, body: (await res.json()) as { backlog: number | null; backlogGrowing: boolean } } : { status: 0, body: { backlog: null, backlogGrowing: false } };
+    };
+    // An operation no worker runs: every answer to it waits in its lane, and the backlog only grows.
+    const operationId = `los-umea-stuck-${process.pid}`;
+    await engine.client.workflow.start('losOperation', { taskQueue: 'los-test-nobody-polls', workflowId: operationId, args: [{}] });
+    const js = jetstream(engine.nc);
+    let sending = true;
+    const sender = (async () => {
+      for (let i = 0; sending; i++) {
+        const id = `stuck-${i}`;
+        const h = natsHeaders();
+        h.set('Content-Type', 'application/cloudevents+json');
+        const body = { specversion: '1.0', id, source: '/los/agency/polisen', type: 'se.los.mandate.declined.v1', subject: operationId, time: new Date().toISOString(), data: { correlation: { operationId, requestId: 'mandate-1-polisen' }, reason: 'Not ours.' } };
+        await js.publish(SUBJECTS.fromAgency('polisen', 'mandate_declined'), new TextEncoder().encode(JSON.stringify(body)), { headers: h, msgID: id });
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    })();
+    try {
+      await eventually(async () => (await health()).status, (code) => code === 200, 60_000);
+      const unhealthy = await eventually(health, (h) => h.status === 503, 30_000);
+      expect(unhealthy.body.backlogGrowing).toBe(true);
+      expect(unhealthy.body.backlog).toBeGreaterThan(0);
+    } finally {
+      sending = false;
+      await sender;
+      await engine.client.workflow.getHandle(operationId).terminate('test done').catch(() => undefined);
+      bridge.child.kill('SIGTERM');
+      await bridge.exited;
     }
   });
 

@@ -1,5 +1,6 @@
 import { WorkflowUpdateFailedError } from '@temporalio/client';
-import type { Subscription } from 'nats';
+import { jetstreamManager } from '@nats-io/jetstream';
+import type { Subscription } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../coordinator/index.js';
 import { SUBJECTS, type AgencyId } from '../domain/index.js';
@@ -147,7 +148,7 @@ describe('mandate deadline', () => {
       const timeline = await handle.query(timelineQuery);
       expect(timeline.filter((e) => e.kind === 'no_answer').map((e) => e.agency)).toEqual(['lansstyrelsen']);
       await handle.terminate('test done');
-      const info = await (await silent.nc.jetstreamManager()).consumers.info(SUBJECTS.streamOut, SUBJECTS.agencyConsumer('lansstyrelsen'));
+      const info = await (await jetstreamManager(silent.nc)).consumers.info(SUBJECTS.streamOut, SUBJECTS.agencyConsumer('lansstyrelsen'));
       // It did receive the request; it chose not to answer.
       expect(info.delivered.consumer_seq).toBeGreaterThanOrEqual(1);
     } finally {

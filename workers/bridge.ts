@@ -1,73 +1,138 @@
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { headers as natsHeaders, type ConsumerMessages, type JsMsg, type NatsConnection } from 'nats';
+import { ApplicationFailure, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import {
   AgencyId,
+  CLOUDEVENT_CONTENT_TYPE,
   CloudEvent,
+  Correlation,
   InboundData,
   InboundEventName,
+  OutboundData,
   SUBJECTS,
   describeIssues,
+  eventType,
   parseInboundSubject,
   type AgencyAnswer,
+  type NotAppliedReason,
+  type OutboundDataOf,
 } from '../domain/index.js';
 import { agencyAnswerUpdate, type AnswerReceipt } from '../workflows/definitions.js';
+import { OperationLanes } from './lanes.js';
 
 /**
  * The NATS → Temporal bridge. It translates and validates; it owns no rules. Each answer is checked against
  * the one schema for its event and handed to its operation as an update, whose validator decides whether the
  * correlation key matches a request. Anything that cannot be applied goes to the dead-letter stream with the
- * reason, then is acknowledged: never dropped, never retried forever.
+ * reason and back to the agency as `answer_not_applied`, then is acknowledged: never dropped, never retried
+ * forever.
+ *
+ * Order: answers for one operation are applied one at a time, in the order LOS_IN stored them (one lane per
+ * operation; a passing failure holds the lane and is retried in place, never nak'ed behind later answers).
+ * Different operations proceed in parallel, so a burst on one cannot stall another. Several replicas share the
+ * `bridge` consumer as a pinned-client priority group: one replica is active, the others stand by, and the pin
+ * moves only after every message the old one held has gone back to the stream (see workers/jetstream.ts).
  */
 
 export interface BridgeOptions {
   nc: NatsConnection;
   client: Client;
-  /** Delay before retrying a message that failed for a passing reason, e.g. Temporal unreachable. */
+  /**
+   * Pause before retrying an answer that failed for a passing reason (Temporal unreachable).
+   * @default 2000
+   */
   retryDelayMs?: number;
-  /** How long one answer may take to reach its operation before the message is offered again later. */
+  /**
+   * How long one answer may take to reach its operation before it is tried again.
+   * @default 20000
+   */
   applyTimeoutMs?: number;
-  /** Answers handled at once; each operation applies its own answers one by one. */
+  /**
+   * Operations worked on at once; each applies its own answers one by one.
+   * @default 32
+   */
   concurrency?: number;
   onApplied?: (answer: AgencyAnswer, receipt: AnswerReceipt) => void;
   onDeadLetter?: (reason: string, subject: string) => void;
+  /** Every answer that was not applied, after the agency has been told. */
+  onNotApplied?: (reason: NotAppliedReason, subject: string) => void;
 }
 
 export interface Bridge {
+  /** Messages taken from LOS_IN and not yet settled. */
+  held(): number;
   stop(): Promise<void>;
 }
 
 export const DEAD_LETTER_REASON_HEADER = 'Los-Dead-Letter-Reason';
 export const ORIGINAL_SUBJECT_HEADER = 'Los-Original-Subject';
-
-type Verdict = { kind: 'apply'; answer: AgencyAnswer; operationId: string } | { kind: 'reject'; reason: string };
+/** On a dead letter whose body was cut to DEAD_LETTER_BODY_BYTES: the original size in bytes. */
+export const ORIGINAL_SIZE_HEADER = 'Los-Original-Size';
+/** The priority group the bridge replicas pull in; one of them is pinned at a time. */
+export const BRIDGE_GROUP = 'bridge';
 
 /** No legitimate answer comes near this; a larger body is refused before it is parsed. */
 export const MAX_ANSWER_BYTES = 64 * 1024;
+/** A dead letter keeps at most this much of the original body, so no agency can fill the disk with them. */
+export const DEAD_LETTER_BODY_BYTES = 64 * 1024;
+
+/** What can be read from a message even when it is rejected: enough to tell the agency which answer it was. */
+interface Readable {
+  agency?: AgencyId;
+  answerId?: string;
+  correlation?: Correlation;
+}
+
+type Verdict = { kind: 'apply'; answer: AgencyAnswer; operationId: string } | ({ kind: 'reject'; reason: string } & Readable);
+
+/** The CloudEvent `source` an agency's answer must carry: the agency of the subject it was published on. */
+export function agencySource(agency: string): string {
+  return `/los/agency/${agency}`;
+}
+
+/** The headers an answer must carry; both are checked. */
+export interface AnswerHeaders {
+  /** `Content-Type`: application/cloudevents+json. */
+  contentType?: string;
+  /** `Nats-Msg-Id`: the CloudEvent id, so that JetStream stores an answer sent twice once. */
+  msgId?: string;
+}
 
 /** Pure: what the bridge will do with one inbound message. */
-export function judgeInbound(subject: string, body: Uint8Array): Verdict {
-  if (body.byteLength > MAX_ANSWER_BYTES) return { kind: 'reject', reason: `body is ${body.byteLength} bytes, over the ${MAX_ANSWER_BYTES}-byte limit` };
+export function judgeInbound(subject: string, body: Uint8Array, headers: AnswerHeaders = {}): Verdict {
   const route = parseInboundSubject(subject);
+  const agency = AgencyId.safeParse(route?.agency);
+  // The subject is the identity (only that agency's NATS user can publish there), so a rejection still has an addressee.
+  const who: Readable = agency.success ? { agency: agency.data } : {};
+  if (body.byteLength > MAX_ANSWER_BYTES) return { kind: 'reject', reason: `body is ${body.byteLength} bytes, over the ${MAX_ANSWER_BYTES}-byte limit`, ...who };
   if (!route) return { kind: 'reject', reason: `subject ${subject} is not los.v1.from.<agency>.<event>` };
-  const agency = AgencyId.safeParse(route.agency);
   if (!agency.success) return { kind: 'reject', reason: `subject agency "${route.agency}" is not a known agency` };
   const name = InboundEventName.safeParse(route.event);
-  if (!name.success) return { kind: 'reject', reason: `subject event "${route.event}" is not an answer agencies can send` };
+  if (!name.success) return { kind: 'reject', reason: `subject event "${route.event}" is not an answer agencies can send`, ...who };
 
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder().decode(body));
   } catch (err) {
-    return { kind: 'reject', reason: `body is not JSON: ${(err as Error).message}` };
+    return { kind: 'reject', reason: `body is not JSON: ${(err as Error).message}`, ...who };
   }
   const envelope = CloudEvent.safeParse(json);
-  if (!envelope.success) return { kind: 'reject', reason: `envelope: ${describeIssues(envelope.error, json)}` };
+  if (!envelope.success) return { kind: 'reject', reason: `envelope: ${describeIssues(envelope.error, json)}`, ...who, ...readableId(json) };
+  const read: Readable = { ...who, answerId: envelope.data.id, ...readableCorrelation(envelope.data.data) };
+  if (envelope.data.source !== agencySource(agency.data)) {
+    return { kind: 'reject', reason: `source "${envelope.data.source}" is not ${agencySource(agency.data)}, the agency of the subject`, ...read };
+  }
+  if (envelope.data.type !== eventType(name.data)) {
+    return { kind: 'reject', reason: `type "${envelope.data.type}" is not ${eventType(name.data)}, the event of the subject`, ...read };
+  }
   const data = InboundData[name.data].safeParse(envelope.data.data);
-  if (!data.success) return { kind: 'reject', reason: `data: ${describeIssues(data.error, envelope.data.data)}` };
+  if (!data.success) return { kind: 'reject', reason: `data: ${describeIssues(data.error, envelope.data.data)}`, ...read };
   const correlation = (data.data as { correlation: { operationId: string } }).correlation;
   if (correlation.operationId !== envelope.data.subject) {
-    return { kind: 'reject', reason: `data.correlation.operationId "${correlation.operationId}" differs from the event subject "${envelope.data.subject}"` };
+    return { kind: 'reject', reason: `data.correlation.operationId "${correlation.operationId}" differs from the event subject "${envelope.data.subject}"`, ...read };
   }
+  if (headers.contentType !== CLOUDEVENT_CONTENT_TYPE) return { kind: 'reject', reason: `header Content-Type must be ${CLOUDEVENT_CONTENT_TYPE}, not ${JSON.stringify(headers.contentType ?? null)}`, ...read };
+  if (headers.msgId !== envelope.data.id) return { kind: 'reject', reason: `header Nats-Msg-Id must be the CloudEvent id "${envelope.data.id}", not ${JSON.stringify(headers.msgId ?? null)}`, ...read };
   return {
     kind: 'apply',
     operationId: envelope.data.subject,
@@ -75,24 +140,95 @@ export function judgeInbound(subject: string, body: Uint8Array): Verdict {
   };
 }
 
+function readableId(json: unknown): Readable {
+  const id = (json as { id?: unknown } | null)?.id;
+  return typeof id === 'string' && id.length > 0 && id.length <= 300 ? { answerId: id } : {};
+}
+
+function readableCorrelation(data: unknown): Readable {
+  const parsed = Correlation.safeParse((data as { correlation?: unknown } | null)?.correlation);
+  return parsed.success ? { correlation: parsed.data } : {};
+}
+
+interface Held {
+  msg: JsMsg;
+  verdict: Verdict;
+}
+
+/** A failure Temporal or NATS may get over by itself: the answer is tried again, in its place. */
+class PassingFailure extends Error {}
+
+/** Remembers the last `size` keys; enough to settle a burst of repeats without asking Temporal each time. */
+class Recent<V> {
+  private readonly entries = new Map<string, V>();
+  constructor(private readonly size: number) {}
+  get(key: string): V | undefined {
+    return this.entries.get(key);
+  }
+  set(key: string, value: V): void {
+    this.entries.delete(key);
+    this.entries.set(key, value);
+    if (this.entries.size > this.size) this.entries.delete(this.entries.keys().next().value!);
+  }
+}
+
 export async function startBridge(options: BridgeOptions): Promise<Bridge> {
-  const js = options.nc.jetstream();
+  const js = jetstream(options.nc);
+  const jsm = await jetstreamManager(options.nc);
   const consumer = await js.consumers.get(SUBJECTS.streamIn, SUBJECTS.bridgeConsumer);
-  const messages: ConsumerMessages = await consumer.consume({ max_messages: 64 });
+  const { config } = await consumer.info(true);
+  const messages: ConsumerMessages = await consumer.consume({ max_messages: 256, group: BRIDGE_GROUP });
+  const retryDelayMs = options.retryDelayMs ?? 2_000;
+  let stopping = false;
+
+  // Answers already applied, and operations known to be unknown or ended: settled without a Temporal update.
+  const applied = new Recent<true>(10_000);
+  const settledOperations = new Recent<{ reason: 'unknown_operation' | 'operation_closed'; detail: string }>(10_000);
 
   const deadLetter = async (msg: JsMsg, reason: string) => {
     const h = natsHeaders();
     h.set(DEAD_LETTER_REASON_HEADER, reason.replace(/[\r\n]+/g, ' ').slice(0, 4_000));
     h.set(ORIGINAL_SUBJECT_HEADER, msg.subject);
+    if (msg.data.byteLength > DEAD_LETTER_BODY_BYTES) h.set(ORIGINAL_SIZE_HEADER, String(msg.data.byteLength));
     // Keyed by the inbound stream sequence, so a redelivered message is dead-lettered once.
-    await js.publish(SUBJECTS.deadLetter('inbound'), msg.data, { headers: h, msgID: `dead-letter.${msg.info.stream}.${msg.seq}` });
+    await js.publish(SUBJECTS.deadLetter('inbound'), msg.data.subarray(0, DEAD_LETTER_BODY_BYTES), { headers: h, msgID: `dead-letter.${msg.info.stream}.${msg.seq}` });
     options.onDeadLetter?.(reason, msg.subject);
   };
 
-  const apply = async (operationId: string, answer: AgencyAnswer): Promise<AnswerReceipt> => {
+  /** Tells the agency, on its own subject, that one of its answers was not applied and why. */
+  const notApplied = async (msg: JsMsg, readable: Readable, reason: NotAppliedReason, detail: string) => {
+    if (readable.agency) {
+      const data: OutboundDataOf<'answer_not_applied'> = OutboundData.answer_not_applied.parse({
+        ...(readable.answerId ? { answerId: readable.answerId } : {}),
+        answerSubject: msg.subject,
+        streamSequence: msg.seq,
+        reason,
+        detail: detail.slice(0, 4_000),
+        ...(readable.correlation ? { correlation: readable.correlation } : {}),
+      });
+      const id = `not-applied.${msg.info.stream}.${msg.seq}`;
+      const event: CloudEvent = {
+        specversion: '1.0',
+        id,
+        source: '/los/engine',
+        type: eventType('answer_not_applied'),
+        subject: readable.correlation?.operationId ?? 'unknown',
+        time: new Date().toISOString(),
+        datacontenttype: 'application/json',
+        dataschema: `/schemas/${eventType('answer_not_applied')}.json`,
+        data,
+      };
+      const h = natsHeaders();
+      h.set('Content-Type', CLOUDEVENT_CONTENT_TYPE);
+      await js.publish(SUBJECTS.toAgency(readable.agency, 'answer_not_applied'), new TextEncoder().encode(JSON.stringify(event)), { msgID: id, headers: h });
+    }
+    options.onNotApplied?.(reason, msg.subject);
+  };
+
+  const update = async (operationId: string, answer: AgencyAnswer): Promise<AnswerReceipt> => {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, rejectTimeout) => {
-      timer = setTimeout(() => rejectTimeout(new Error('timed out waiting for the operation')), options.applyTimeoutMs ?? 20_000);
+      timer = setTimeout(() => rejectTimeout(new PassingFailure('timed out waiting for the operation')), options.applyTimeoutMs ?? 20_000);
     });
     try {
       return await Promise.race([options.client.workflow.getHandle(operationId).executeUpdate(agencyAnswerUpdate, { args: [answer] }), timeout]);
@@ -101,46 +237,132 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     }
   };
 
-  const handle = async (msg: JsMsg) => {
-    const verdict = judgeInbound(msg.subject, msg.data);
+  /** Why an operation takes no answers: it never existed, or it ended (and when). */
+  const whyEnded = async (operationId: string): Promise<{ reason: 'unknown_operation' | 'operation_closed'; detail: string }> => {
     try {
-      if (verdict.kind === 'reject') {
-        await deadLetter(msg, verdict.reason);
-      } else {
-        try {
-          const receipt = await apply(verdict.operationId, verdict.answer);
-          options.onApplied?.(verdict.answer, receipt);
-        } catch (err) {
-          if (err instanceof WorkflowUpdateFailedError) await deadLetter(msg, err.cause?.message ?? err.message);
-          else if (err instanceof WorkflowNotFoundError || isCompletedWorkflowError(err)) {
-            await deadLetter(msg, `operation "${verdict.operationId}" is unknown or already closed`);
-          } else throw err;
-        }
-      }
-      msg.ack();
-    } catch {
-      // Temporal or NATS is unreachable for now: offer the message again later, acknowledge nothing half-done.
-      msg.nak(options.retryDelayMs ?? 2_000);
+      const described = await options.client.workflow.getHandle(operationId).describe();
+      const closed = described.closeTime ? ` on ${described.closeTime.toISOString()}` : '';
+      return { reason: 'operation_closed', detail: `operation "${operationId}" closed${closed}` };
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return { reason: 'unknown_operation', detail: `unknown operation "${operationId}"` };
+      throw new PassingFailure((err as Error).message);
     }
   };
 
-  const inFlight = new Set<Promise<void>>();
-  const limit = options.concurrency ?? 16;
+  const reject = async (msg: JsMsg, readable: Readable, reason: NotAppliedReason, detail: string) => {
+    await deadLetter(msg, detail);
+    await notApplied(msg, readable, reason, detail);
+  };
+
+  /** Settles one message for good (applied, told, dead-lettered), or throws PassingFailure to be tried again. */
+  const settle = async (msg: JsMsg, verdict: Verdict) => {
+    if (verdict.kind === 'reject') return reject(msg, verdict, 'invalid', verdict.reason);
+    const { answer, operationId } = verdict;
+    const readable: Readable = { agency: answer.agency, answerId: answer.eventId, correlation: answer.data.correlation };
+    if (applied.get(`${operationId}/${answer.eventId}`)) return;
+    const known = settledOperations.get(operationId);
+    if (known) return reject(msg, readable, known.reason, known.detail);
+    let receipt: AnswerReceipt;
+    try {
+      receipt = await update(operationId, answer);
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
+        const type = err.cause.type;
+        if (type === 'InvalidInput') return reject(msg, readable, 'invalid', err.cause.message);
+        if (type !== 'OperationEnded') return reject(msg, readable, 'no_matching_request', err.cause.message);
+      } else if (!(err instanceof WorkflowNotFoundError || isCompletedWorkflowError(err))) {
+        throw new PassingFailure((err as Error).message);
+      }
+      const ended = await whyEnded(operationId);
+      settledOperations.set(operationId, ended);
+      return reject(msg, readable, ended.reason, ended.detail);
+    }
+    applied.set(`${operationId}/${answer.eventId}`, true);
+    options.onApplied?.(answer, receipt);
+    if (receipt.outcome === 'conflicting') {
+      await notApplied(msg, readable, 'conflicting', `${answer.name} conflicts with the first answer to ${answer.data.correlation.requestId}, which stands`);
+    } else if (receipt.outcome === 'late') {
+      await notApplied(msg, readable, 'late', `${answer.name} arrived after the deadline of ${answer.data.correlation.requestId}`);
+    }
+  };
+
+  /** One lane's head: settled and acknowledged, retried in place while the failure passes. */
+  const work = async ({ msg, verdict }: Held) => {
+    for (;;) {
+      try {
+        await settle(msg, verdict);
+        msg.ack();
+        return true;
+      } catch {
+        // Temporal or NATS is unreachable for now. The lane waits, and later answers of this operation wait behind it.
+        if (stopping) return false;
+        msg.working();
+        await new Promise((resolveLater) => setTimeout(resolveLater, retryDelayMs));
+        if (stopping) return false;
+      }
+    }
+  };
+
+  const lanes = new OperationLanes<Held>(options.concurrency ?? 32, work);
+  const toLane = (held: Held) => lanes.push(held.verdict.kind === 'apply' ? held.verdict.operationId : `#${held.msg.seq}`, held);
+
+  // Taking over. When this replica is pinned (at start, or after another one stopped or died), answers the
+  // previous holder took but never settled are still out, and come back only as they time out, in no fixed
+  // order. Until every unsettled answer is in this replica's hands, it holds what it gets; then it lanes them
+  // all in stream order. From then on it holds everything unsettled itself, so the stored order is kept.
+  let pinId: string | undefined;
+  let catchingUp: Held[] | undefined = [];
+  const catchUp = async () => {
+    if (!catchingUp) return;
+    const info = await consumer.info().catch(() => undefined);
+    // Unsettled answers the server counts, against those this replica holds (waiting here or in its lanes).
+    if (!catchingUp || !info || info.num_ack_pending > catchingUp.length + lanes.size()) return;
+    const inOrder = catchingUp.sort((a, b) => a.msg.seq - b.msg.seq);
+    catchingUp = undefined;
+    inOrder.forEach(toLane);
+  };
+
+  // Held answers wait behind their operation's head; telling the server they are in progress keeps them from
+  // being redelivered (and so reordered) while they wait.
+  const ackWaitMs = Number(config.ack_wait) / 1e6;
+  const keepAlive = setInterval(() => {
+    lanes.forEachHeld(({ msg }) => msg.working());
+    catchingUp?.forEach(({ msg }) => msg.working());
+  }, Math.max(250, ackWaitMs / 3));
+  const catchUpTimer = setInterval(() => void catchUp(), 250);
+
   const loop = (async () => {
     for await (const msg of messages) {
-      const work = handle(msg).finally(() => inFlight.delete(work));
-      inFlight.add(work);
-      if (inFlight.size >= limit) await Promise.race(inFlight);
+      const pinned = msg.headers?.get('Nats-Pin-Id') || undefined;
+      if (pinned && pinned !== pinId) {
+        pinId = pinned;
+        catchingUp ??= [];
+      }
+      const held = { msg, verdict: judgeInbound(msg.subject, msg.data, { contentType: msg.headers?.get('Content-Type'), msgId: msg.headers?.get('Nats-Msg-Id') }) };
+      // Rejections need no order: each gets a lane of its own.
+      if (catchingUp) catchingUp.push(held);
+      else toLane(held);
     }
-    await Promise.all(inFlight);
   })();
 
+  let stopped: Promise<void> | undefined;
   return {
-    async stop() {
-      messages.stop();
-      await loop.catch(() => undefined);
-    },
+    held: () => lanes.size(),
+    stop: () => (stopped ??= stop()),
   };
+
+  async function stop() {
+    messages.stop();
+    await loop.catch(() => undefined);
+    // In-flight heads finish; what is left goes back to the stream in order, for the next pinned replica.
+    stopping = true;
+    clearInterval(catchUpTimer);
+    const left = [...(await lanes.stop()), ...(catchingUp ?? [])];
+    for (const { msg } of left) msg.nak();
+    clearInterval(keepAlive);
+    // Hands the pin over at once instead of after the pin timeout.
+    await jsm.consumers.unpin(SUBJECTS.streamIn, SUBJECTS.bridgeConsumer, BRIDGE_GROUP).catch(() => undefined);
+  }
 }
 
 function isCompletedWorkflowError(err: unknown): boolean {

@@ -10,8 +10,10 @@ export const EngineEnv = z.object({
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).optional(),
   NATS_URL: z.string().regex(/^(nats|tls):\/\/.+/, 'must be a nats:// or tls:// URL').default('nats://127.0.0.1:4222'),
-  NATS_USER: z.string().min(1).optional(),
-  NATS_PASSWORD: z.string().min(1).optional(),
+  /** The file holding this process's NKEY seed (`SU…`): the worker's or the bridge's identity in the engine account. */
+  NATS_NKEY_SEED_FILE: z.string().min(1).optional(),
+  /** The CA that signed nats-server's certificate, for a `tls://` NATS_URL with a private CA. */
+  NATS_TLS_CA_FILE: z.string().min(1).optional(),
   /** A municipality's own mandate catalogue; the national default when unset. */
   LOS_CATALOGUE: z.string().min(1).optional(),
   /** Prometheus endpoint of the worker (Temporal's own metrics), e.g. 0.0.0.0:9464. */
@@ -21,7 +23,17 @@ export const EngineEnv = z.object({
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
   /** Operations the worker keeps in memory between their events (about 2 MiB each); the rest are replayed on demand. */
   MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).default(DEFAULT_MAX_CACHED_WORKFLOWS),
-  /** How long a stopping worker lets in-flight activities finish. */
+  /** How long LOS_OUT keeps an event for its reader: agencies must consume within this many days. */
+  LOS_RETENTION_OUT_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  /** How long LOS_IN keeps an answer (the bridge settles it within seconds). */
+  LOS_RETENTION_IN_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  /** How long a dead letter is kept for an operator. */
+  LOS_RETENTION_DEAD_LETTER_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  /** The most each of LOS_OUT, LOS_IN and LOS_DEAD_LETTER may hold, in MiB. */
+  LOS_STREAM_MAX_MIB: z.coerce.number().int().min(16).max(1_048_576).default(1024),
+  /** The bridge reports itself unhealthy when its backlog has only grown for this long. */
+  HEALTH_BACKLOG_WINDOW_SECONDS: z.coerce.number().int().min(1).max(3_600).default(60),
+  /** How long a stopping process may drain (the worker: in-flight activities) before it exits regardless. */
   SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(1).max(600).default(30),
 });
 export type EngineEnv = z.infer<typeof EngineEnv>;
@@ -30,7 +42,7 @@ export type EngineEnv = z.infer<typeof EngineEnv>;
 export function readEngineEnv(env: Record<string, string | undefined>): { ok: true; value: EngineEnv } | { ok: false; error: string } {
   const parsed = EngineEnv.safeParse(env);
   if (parsed.success) {
-    if (parsed.data.NATS_USER && !parsed.data.NATS_PASSWORD) return { ok: false, error: 'configuration rejected: NATS_PASSWORD: required when NATS_USER is set' };
+    if (parsed.data.NATS_TLS_CA_FILE && !parsed.data.NATS_URL.startsWith('tls://')) return { ok: false, error: 'configuration rejected: NATS_TLS_CA_FILE: given, but NATS_URL is not a tls:// URL' };
     return { ok: true, value: parsed.data };
   }
   // Values are not echoed: a variable may hold a secret.

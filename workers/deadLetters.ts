@@ -1,4 +1,5 @@
-import { headers as natsHeaders, type ConsumerMessages, type JsMsg, type NatsConnection } from 'nats';
+import { jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { SUBJECTS } from '../domain/index.js';
 import { DEAD_LETTER_REASON_HEADER, ORIGINAL_SUBJECT_HEADER } from './bridge.js';
 import { ADVISORY_STREAM, DEAD_LETTER_WATCHER } from './jetstream.js';
@@ -15,6 +16,8 @@ interface DeliveryAdvisory {
   consumer: string;
   stream_seq: number;
   deliveries?: number;
+  /** nats-server ≥ 2.11: the reason the reader gave with its terminate. */
+  reason?: string;
 }
 
 export interface DeadLetterWatcher {
@@ -22,8 +25,8 @@ export interface DeadLetterWatcher {
 }
 
 export async function startDeadLetterWatcher(options: { nc: NatsConnection; onDeadLetter?: (reason: string, subject: string) => void }): Promise<DeadLetterWatcher> {
-  const js = options.nc.jetstream();
-  const jsm = await options.nc.jetstreamManager();
+  const js = jetstream(options.nc);
+  const jsm = await jetstreamManager(options.nc);
   const consumer = await js.consumers.get(ADVISORY_STREAM, DEAD_LETTER_WATCHER);
   const messages: ConsumerMessages = await consumer.consume({ max_messages: 32 });
 
@@ -36,16 +39,16 @@ export async function startDeadLetterWatcher(options: { nc: NatsConnection; onDe
       return;
     }
     const reason = advisory.type.includes('terminated')
-      ? `${advisory.consumer} rejected the message as unreadable`
+      ? `${advisory.consumer} rejected the message as unreadable${advisory.reason ? `: ${advisory.reason}` : ''}`
       : `delivery to ${advisory.consumer} failed ${advisory.deliveries ?? 'max'} times`;
     const h = natsHeaders();
     h.set(DEAD_LETTER_REASON_HEADER, reason);
     let body: Uint8Array;
-    try {
-      const original = await jsm.streams.getMessage(advisory.stream, { seq: advisory.stream_seq });
+    const original = await jsm.streams.getMessage(advisory.stream, { seq: advisory.stream_seq }).catch(() => null);
+    if (original) {
       h.set(ORIGINAL_SUBJECT_HEADER, original.subject);
       body = original.data;
-    } catch {
+    } else {
       // The original has aged out of its stream; the advisory itself is the record that it was lost.
       h.set(ORIGINAL_SUBJECT_HEADER, `${advisory.stream}#${advisory.stream_seq} (no longer stored)`);
       body = msg.data;

@@ -1,5 +1,7 @@
-import { AckPolicy, DeliverPolicy, DiscardPolicy, RetentionPolicy, StorageType, nanos, type ConsumerConfig, type JetStreamManager, type StreamConfig } from 'nats';
+import { AckPolicy, DeliverPolicy, DiscardPolicy, RetentionPolicy, StorageType, type ConsumerConfig, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
+import { nanos } from '@nats-io/transport-node';
 import { SUBJECTS } from '../domain/index.js';
+import { BRIDGE_GROUP, DEAD_LETTER_BODY_BYTES, MAX_ANSWER_BYTES } from './bridge.js';
 
 /**
  * The JetStream topology, created idempotently by whichever engine process starts first.
@@ -8,36 +10,95 @@ import { SUBJECTS } from '../domain/index.js';
  * - LOS_DEAD_LETTER: what could not be applied, with the reason; nothing is dropped silently.
  */
 const DAY = 24 * 60 * 60 * 1000;
+const KiB = 1024;
+const MiB = 1024 * KiB;
 
 export const ADVISORY_STREAM = 'LOS_ADVISORIES';
 export const DEAD_LETTER_WATCHER = 'dead_letter_watcher';
 
-const streams: Partial<StreamConfig>[] = [
-  { name: SUBJECTS.streamOut, subjects: [SUBJECTS.allOut], max_age: nanos(365 * DAY) },
-  { name: SUBJECTS.streamIn, subjects: [SUBJECTS.allIn], max_age: nanos(365 * DAY) },
-  { name: SUBJECTS.streamDeadLetter, subjects: [SUBJECTS.allDeadLetter], max_age: nanos(365 * DAY) },
-  // Advisories are plain NATS messages: kept in a stream, none is missed while the watcher restarts.
-  {
-    name: ADVISORY_STREAM,
-    subjects: [
-      `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${SUBJECTS.streamOut}.>`,
-      `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${SUBJECTS.streamIn}.>`,
-      `$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.${SUBJECTS.streamOut}.>`,
-    ],
-    max_age: nanos(30 * DAY),
-  },
-];
+/**
+ * How long and how much each stream keeps. Events carry personal data (org number, name, address,
+ * description), so they are kept only as long as an agency needs to consume them, not for the operation's life:
+ * the operation's own record is in Temporal.
+ */
+export interface RetentionOptions {
+  /**
+   * How long LOS_OUT keeps an event for its reader; an agency must consume within this.
+   * @default 30 days
+   */
+  outMaxAgeMs?: number;
+  /**
+   * How long LOS_IN keeps an answer after it arrived (the bridge applies it within seconds).
+   * @default 30 days
+   */
+  inMaxAgeMs?: number;
+  /**
+   * How long a dead letter is kept for an operator to look at.
+   * @default 30 days
+   */
+  deadLetterMaxAgeMs?: number;
+  /**
+   * The most each of LOS_OUT, LOS_IN and LOS_DEAD_LETTER may hold; the oldest messages go first beyond it.
+   * @default 1 GiB
+   */
+  maxBytesPerStream?: number;
+}
+
+export const DEFAULT_RETENTION = {
+  outMaxAgeMs: 30 * DAY,
+  inMaxAgeMs: 30 * DAY,
+  deadLetterMaxAgeMs: 30 * DAY,
+  maxBytesPerStream: 1024 * MiB,
+} as const satisfies Required<RetentionOptions>;
+
+/** The largest single message each stream takes; answers are refused by the server beyond MAX_ANSWER_BYTES. */
+export const MAX_MSG_SIZE = {
+  // A briefing carries the description (up to 20 000 characters) and the minimum case.
+  out: 256 * KiB,
+  in: MAX_ANSWER_BYTES,
+  // At most DEAD_LETTER_BODY_BYTES of the original body, plus the reason headers.
+  deadLetter: DEAD_LETTER_BODY_BYTES + 8 * KiB,
+} as const;
+
+function streamsFor(retention: Required<RetentionOptions>): (Partial<StreamConfig> & { name: string })[] {
+  const limits = (maxAgeMs: number, maxMsgSize: number) => ({ max_age: nanos(maxAgeMs), max_bytes: retention.maxBytesPerStream, max_msg_size: maxMsgSize });
+  return [
+    { name: SUBJECTS.streamOut, subjects: [SUBJECTS.allOut], ...limits(retention.outMaxAgeMs, MAX_MSG_SIZE.out) },
+    { name: SUBJECTS.streamIn, subjects: [SUBJECTS.allIn], ...limits(retention.inMaxAgeMs, MAX_MSG_SIZE.in) },
+    { name: SUBJECTS.streamDeadLetter, subjects: [SUBJECTS.allDeadLetter], ...limits(retention.deadLetterMaxAgeMs, MAX_MSG_SIZE.deadLetter) },
+    // Advisories are plain NATS messages: kept in a stream, none is missed while the watcher restarts.
+    {
+      name: ADVISORY_STREAM,
+      subjects: [
+        `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${SUBJECTS.streamOut}.>`,
+        `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${SUBJECTS.streamIn}.>`,
+        `$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.${SUBJECTS.streamOut}.>`,
+      ],
+      max_age: nanos(retention.deadLetterMaxAgeMs),
+      max_bytes: 64 * MiB,
+      max_msg_size: 16 * KiB,
+    },
+  ];
+}
+
+/**
+ * Answers the bridge may hold unsettled. They wait in memory behind their operation's head, so a burst on one
+ * operation does not stop the consumer from handing out other operations' answers.
+ */
+export const BRIDGE_MAX_ACK_PENDING = 10_000;
 
 export interface TopologyOptions {
   agencies: readonly string[];
   /** How long a reader may hold a message before it is redelivered. */
   ackWaitMs?: number;
   maxDeliver?: number;
+  retention?: RetentionOptions;
 }
 
 export async function ensureTopology(jsm: JetStreamManager, options: TopologyOptions): Promise<void> {
-  for (const stream of streams) {
-    const config: Partial<StreamConfig> = {
+  const retention = { ...DEFAULT_RETENTION, ...options.retention };
+  for (const stream of streamsFor(retention)) {
+    const config = {
       ...stream,
       retention: RetentionPolicy.Limits,
       storage: StorageType.File,
@@ -46,21 +107,23 @@ export async function ensureTopology(jsm: JetStreamManager, options: TopologyOpt
       duplicate_window: nanos(DAY),
     };
     try {
-      await jsm.streams.info(stream.name!);
-      await jsm.streams.update(stream.name!, config);
+      await jsm.streams.info(stream.name);
+      await jsm.streams.update(stream.name, config);
     } catch (err) {
       if (!isNotFound(err)) throw err;
       await jsm.streams.add(config);
     }
   }
-  const consumer = (stream: string, durable: string, filter: string, maxDeliver: number) =>
+  const ackWaitMs = options.ackWaitMs ?? 30_000;
+  const consumer = (stream: string, durable: string, filter: string, maxDeliver: number, extra: Partial<ConsumerConfig> = {}) =>
     ensureConsumer(jsm, stream, {
       durable_name: durable,
       ack_policy: AckPolicy.Explicit,
       deliver_policy: DeliverPolicy.All,
       filter_subject: filter,
-      ack_wait: nanos(options.ackWaitMs ?? 30_000),
+      ack_wait: nanos(ackWaitMs),
       max_deliver: maxDeliver,
+      ...extra,
     });
   // An agency system that keeps failing on a message gets it a bounded number of times; then it is
   // dead-lettered (via the MAX_DELIVERIES advisory) for a person to look at.
@@ -72,7 +135,15 @@ export async function ensureTopology(jsm: JetStreamManager, options: TopologyOpt
   await consumer(SUBJECTS.streamOut, SUBJECTS.coordinatorConsumer, SUBJECTS.toCoordinator('>'), agencyMaxDeliver);
   // The bridge dead-letters permanent failures itself; a passing one (Temporal down) must be retried for as
   // long as it lasts, so its deliveries are unbounded.
-  await consumer(SUBJECTS.streamIn, SUBJECTS.bridgeConsumer, SUBJECTS.allIn, -1);
+  // Bridge replicas pull as one pinned-client group: one is active at a time. The pin moves only after twice
+  // the ack wait without a pull, by when every answer the old replica held is back in the stream, ahead of
+  // newer ones, so a new replica still applies each operation's answers in stored order.
+  await consumer(SUBJECTS.streamIn, SUBJECTS.bridgeConsumer, SUBJECTS.allIn, -1, {
+    max_ack_pending: BRIDGE_MAX_ACK_PENDING,
+    priority_groups: [BRIDGE_GROUP],
+    priority_policy: 'pinned_client',
+    priority_timeout: nanos(2 * ackWaitMs),
+  });
   await consumer(ADVISORY_STREAM, DEAD_LETTER_WATCHER, '>', -1);
 }
 
@@ -81,7 +152,8 @@ async function ensureConsumer(jsm: JetStreamManager, stream: string, config: Par
     await jsm.consumers.add(stream, config);
   } catch (err) {
     if (!(err instanceof Error && /already exists|already in use/i.test(err.message))) throw err;
-    await jsm.consumers.update(stream, config.durable_name, { ack_wait: config.ack_wait, max_deliver: config.max_deliver });
+    const { ack_wait, max_deliver, max_ack_pending, priority_groups, priority_policy, priority_timeout } = config;
+    await jsm.consumers.update(stream, config.durable_name, { ack_wait, max_deliver, ...(max_ack_pending ? { max_ack_pending } : {}), ...(priority_groups ? { priority_groups, priority_policy, priority_timeout } : {}) } as Partial<ConsumerConfig>);
   }
 }
 

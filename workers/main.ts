@@ -4,12 +4,17 @@
  * activities finish; the bridge stops taking messages and finishes (and acknowledges) the ones it holds.
  */
 import { createServer } from 'node:http';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { nkeyAuthenticator, type NatsConnection } from '@nats-io/transport-node';
+import { SUBJECTS } from '../domain/index.js';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, makeTelemetryFilterString, NativeConnection, Runtime } from '@temporalio/worker';
 import { loadCatalogueFile } from '../coordinator/index.js';
 import { startBridge } from './bridge.js';
 import { readEngineEnv } from './config.js';
 import { startDeadLetterWatcher } from './deadLetters.js';
+import { BacklogMonitor, type HealthReport } from './health.js';
+import { readSeedFile } from './natsAuth.js';
 import { ensureTopology } from './jetstream.js';
 import { createLogger, temporalLogger } from './logger.js';
 import { connectEngineNats, misconfigured, trackNatsConnection, untilReady } from './startup.js';
@@ -28,19 +33,50 @@ async function main() {
   }
   const env = config.value;
   const logger = createLogger({ level: env.LOG_LEVEL, name: `los-${role}` });
+  const graceMs = env.SHUTDOWN_GRACE_SECONDS * 1000;
+  // SIGTERM always ends the process within the grace period, whatever state NATS or Temporal is in: before the
+  // process has started there is nothing to drain, and after, a watchdog ends a drain that cannot finish.
+  let started = false;
+  let requestStop!: () => void;
+  const stopRequested = new Promise<void>((resolveStop) => (requestStop = resolveStop));
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (!started) {
+      logger.info({ signal }, `${role} stopped before it started`);
+      process.exit(0);
+    }
+    logger.info({ signal, graceSeconds: env.SHUTDOWN_GRACE_SECONDS }, `${role} draining`);
+    setTimeout(() => {
+      logger.warn({ graceSeconds: env.SHUTDOWN_GRACE_SECONDS }, `${role} could not drain within the grace period; exiting`);
+      process.exit(1);
+    }, graceMs + 5_000).unref();
+    requestStop();
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  logger.info(`${role} starting`);
   const catalogue = loadCatalogueFile(env.LOS_CATALOGUE);
   // nats-server or Temporal may be down or restarting while this process starts: wait for them, do not exit.
   const nc = await connectEngineNats({
     servers: env.NATS_URL,
     name: `los-${role}`,
-    ...(env.NATS_USER ? { user: env.NATS_USER, pass: env.NATS_PASSWORD ?? '' } : {}),
+    ...(env.NATS_NKEY_SEED_FILE ? { authenticator: nkeyAuthenticator(new TextEncoder().encode(readSeedFile(env.NATS_NKEY_SEED_FILE))) } : {}),
+    ...(env.NATS_TLS_CA_FILE ? { tls: { caFile: env.NATS_TLS_CA_FILE } } : {}),
   });
-  await untilReady('JetStream topology', async () => ensureTopology(await nc.jetstreamManager(), { agencies: catalogue.agencies.map((a) => a.id) }), logger, { permanent: misconfigured.nats });
+  const DAY_MS = 86_400_000;
+  const retention = {
+    outMaxAgeMs: env.LOS_RETENTION_OUT_DAYS * DAY_MS,
+    inMaxAgeMs: env.LOS_RETENTION_IN_DAYS * DAY_MS,
+    deadLetterMaxAgeMs: env.LOS_RETENTION_DEAD_LETTER_DAYS * DAY_MS,
+    maxBytesPerStream: env.LOS_STREAM_MAX_MIB * 1024 * 1024,
+  };
+  await untilReady('JetStream topology', async () => ensureTopology(await jetstreamManager(nc), { agencies: catalogue.agencies.map((a) => a.id), retention }), logger, { permanent: misconfigured.nats });
 
   if (role === 'worker') {
     // Only the worker has a native runtime; installed in the bridge, its log forwarding would keep the
     // process alive after the bridge has stopped.
     Runtime.install({
+      // The signals are this process's to handle (above); the worker is shut down from there.
+      shutdownSignals: [],
       logger: temporalLogger(logger, env.LOG_LEVEL === 'debug' || env.LOG_LEVEL === 'trace' ? 'DEBUG' : 'INFO'),
       telemetryOptions: {
         // The SDK core's own warnings go through the same JSON logger, not to stderr as ANSI text.
@@ -68,10 +104,14 @@ async function main() {
       { permanent: misconfigured.temporal },
     );
     logger.info({ taskQueue: worker.options.taskQueue, metrics: env.METRICS_BIND_ADDRESS ?? null }, 'worker started');
+    started = true;
+    // Stops polling and lets in-flight activities run on for the grace time.
+    void stopRequested.then(() => worker.shutdown());
     await worker.run();
-    await nc.drain();
+    await closeNats(nc);
     await connection.close();
     logger.info('worker stopped');
+    exitSoon();
     return;
   }
 
@@ -80,33 +120,58 @@ async function main() {
   const bridge = await startBridge({
     nc,
     client,
+    onNotApplied: (reason, subject) => logger.info({ subject, reason }, 'answer not applied; agency told'),
     onApplied: (answer, receipt) => logger.info({ operationId: answer.data.correlation.operationId, agency: answer.agency, event: answer.name, outcome: receipt.outcome }, 'answer applied'),
     // The reason can quote agency input, so only the subject is logged; the reason is in the dead letter.
     onDeadLetter: (_reason, subject) => logger.warn({ subject }, 'answer dead-lettered'),
   });
   const watcher = await startDeadLetterWatcher({ nc, onDeadLetter: (_reason, subject) => logger.warn({ subject }, 'delivery dead-lettered') });
-  // Unhealthy while nats-server is out of reach: the bridge keeps reconnecting, and an orchestrator can see it.
+  // Unhealthy while nats-server is out of reach (the bridge keeps reconnecting) or while the backlog of
+  // answers keeps growing: an orchestrator can see both.
   const natsConnected = trackNatsConnection(nc);
-  const health = env.HEALTH_BIND_ADDRESS ? serveHealth(env.HEALTH_BIND_ADDRESS, natsConnected) : undefined;
+  const backlog = new BacklogMonitor(env.HEALTH_BACKLOG_WINDOW_SECONDS * 1000);
+  const jsm = await jetstreamManager(nc);
+  const sampling = setInterval(() => {
+    jsm.consumers
+      .info(SUBJECTS.streamIn, SUBJECTS.bridgeConsumer)
+      .then((info) => backlog.record({ atMs: Date.now(), backlog: info.num_pending + info.num_ack_pending }))
+      .catch(() => undefined);
+  }, Math.max(200, (env.HEALTH_BACKLOG_WINDOW_SECONDS * 1000) / 12));
+  const health = env.HEALTH_BIND_ADDRESS ? serveHealth(env.HEALTH_BIND_ADDRESS, () => backlog.report(natsConnected())) : undefined;
   logger.info('bridge started');
-  await new Promise<void>((resolveStop) => {
-    process.once('SIGTERM', () => resolveStop());
-    process.once('SIGINT', () => resolveStop());
-  });
-  logger.info('bridge draining');
+  started = true;
+  await stopRequested;
+  clearInterval(sampling);
   await bridge.stop();
   await watcher.stop();
   health?.close();
-  await nc.drain();
+  await closeNats(nc);
   await connection.close();
   logger.info('bridge stopped');
+  exitSoon();
 }
 
-function serveHealth(bindAddress: string, healthy: () => boolean) {
+/** Everything is drained: a handle left open (a reconnect timer, a socket) must not keep the process alive. */
+function exitSoon() {
+  setTimeout(() => process.exit(0), 1_000).unref();
+}
+
+/** Drains the connection when nats-server is there to drain to, and closes it regardless after a few seconds. */
+async function closeNats(nc: NatsConnection): Promise<void> {
+  if (nc.isClosed()) return;
+  let timer: NodeJS.Timeout | undefined;
+  const drained = (async () => nc.drain())().catch(() => undefined);
+  await Promise.race([drained, new Promise<void>((resolveLater) => (timer = setTimeout(resolveLater, 5_000)))]);
+  clearTimeout(timer);
+  if (!nc.isClosed()) await (async () => nc.close())().catch(() => undefined);
+}
+
+function serveHealth(bindAddress: string, report: () => HealthReport) {
   const [host, port] = bindAddress.split(':') as [string, string];
   return createServer((req, res) => {
-    const ok = req.url === '/healthz' && healthy();
-    res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ok\n' : 'unhealthy\n');
+    if (req.url !== '/healthz') return void res.writeHead(404).end();
+    const now = report();
+    res.writeHead(now.healthy ? 200 : 503, { 'content-type': 'application/json' }).end(`${JSON.stringify(now)}\n`);
   }).listen(Number(port), host);
 }
 

@@ -1,185 +1,283 @@
 import { readFileSync } from 'node:fs';
+import { createUser, fromPublic, fromSeed } from '@nats-io/nkeys';
 import { SUBJECTS } from '../domain/index.js';
 
 /**
- * Need to know, enforced by nats-server rather than by the goodwill of each agency system: one user per
- * agency that can read only its own durable consumer and answer only as itself, and one engine user for the
- * worker, the bridge and the JetStream topology. Everything here is single-account (`authorization { users }`),
- * so it works on nats-server 2.9.
+ * Need to know, enforced by nats-server rather than by the goodwill of each agency system. Every agency has an
+ * account of its own, and the engine has one (LOS_ENGINE) that holds every stream. The engine account exports
+ * to each agency exactly four things, privately: publishing its answers (`los.v1.from.<agency>.*`, into LOS_IN,
+ * with the acknowledgement as the response), the info and next-message requests of its own durable consumer,
+ * and acknowledging that consumer's messages. Nothing else crosses: a reply subject an agency names is a subject
+ * in its own account, which has no streams, so no response can be reflected into another agency's stream or
+ * the engine's. Agency accounts have no JetStream of their own and a payload limit, so no agency can fill the
+ * disk; the engine account's JetStream has a storage budget.
  *
- * Passwords are rendered in plain text. That is acceptable for the dev stack, where the file is written with
- * mode 0600; a production deployment should put bcrypt hashes (natscli: `nats server passwd`) in the file
- * instead and keep the plain passwords only in the clients' secrets.
+ * Every identity logs in with an NKEY: the config holds only public keys, and each seed stays with its owner.
  */
+
+/** The engine's identities, each with only the rights it uses. */
+export const ENGINE_IDENTITIES = ['worker', 'bridge', 'operator', 'steering_group', 'coordinator'] as const;
+export type EngineIdentity = (typeof ENGINE_IDENTITIES)[number];
+export type NatsIdentity = EngineIdentity | `agency:${string}`;
+
+export const ENGINE_ACCOUNT = 'LOS_ENGINE';
+export function agencyAccount(agency: string): string {
+  return `AGENCY_${agency.toUpperCase()}`;
+}
 
 export interface NatsUserPermissions {
   publish: string[];
   subscribe: string[];
 }
 
-export interface NatsPasswords {
-  engine: string;
-  agencies: Record<string, string>;
-}
-
-export interface NatsAuthOptions {
-  agencies: readonly string[];
-  engine: { user: string; password: string };
-  /** One password per agency in `agencies`; the agency's NATS user name is its agency id. */
-  agencyPasswords: Readonly<Record<string, string>>;
-}
-
-export const DEFAULT_ENGINE_USER = 'los_engine';
-export const ENGINE_PASSWORD_ENV = 'LOS_NATS_ENGINE_PASSWORD';
-export const MIN_PASSWORD_LENGTH = 16;
-
-export function agencyPasswordEnv(agency: string): string {
-  return `LOS_NATS_PASSWORD_${agency.toUpperCase()}`;
-}
-
-/** The inbox prefix `connectAgency` uses; an agency may subscribe to nothing else. */
-export function agencyInboxPrefix(agency: string): string {
-  return `_INBOX_${agency}`;
-}
-
 // An id becomes a subject token: a dot, `*` or `>` in it would grant other agencies' subjects.
 const AGENCY_TOKEN = /^[a-z][a-z0-9_]*$/;
-const USER_NAME = /^[A-Za-z0-9_-]+$/;
-// Passwords are written inside double quotes. Quotes and backslashes are lexer syntax and `$` marks variables
-// in nats-server config: refusing them (and whitespace) is safer than proving each one is taken literally.
-const PASSWORD = /^[A-Za-z0-9._~+/=:@%!*,^&()[\]{}<>?|-]+$/;
+
+/**
+ * What reading one durable pull consumer of LOS_OUT takes: its info, its next messages, acking them. `api` is
+ * `$JS.API` inside the engine account, and SUBJECTS.agencyApiPrefix for an agency, whose account imports these.
+ */
+function consumerReader(consumer: string, api = '$JS.API'): string[] {
+  const stream = SUBJECTS.streamOut;
+  return [`${api}.CONSUMER.INFO.${stream}.${consumer}`, `${api}.CONSUMER.MSG.NEXT.${stream}.${consumer}`, `$JS.ACK.${stream}.${consumer}.>`];
+}
 
 export function agencyPermissions(agency: string): NatsUserPermissions {
   assertAgencyToken(agency);
-  const consumer = SUBJECTS.agencyConsumer(agency);
-  const stream = SUBJECTS.streamOut;
   return {
-    publish: [
-      // `js.consumers.get()` looks the consumer up before `consume()` starts pulling.
-      `$JS.API.CONSUMER.INFO.${stream}.${consumer}`,
-      `$JS.API.CONSUMER.MSG.NEXT.${stream}.${consumer}`,
-      // nats-server 2.9 acks as $JS.ACK.<stream>.<consumer>.<counts…>; ack, nak and term all publish here.
-      `$JS.ACK.${stream}.${consumer}.>`,
-      // An answer is los.v1.from.<agency>.<event>, exactly five tokens: the bridge rejects anything longer.
-      SUBJECTS.fromAgency(agency, '*'),
-    ],
+    // An answer is los.v1.from.<agency>.<event>, exactly five tokens: the bridge rejects anything longer.
+    publish: [...consumerReader(SUBJECTS.agencyConsumer(agency), SUBJECTS.agencyApiPrefix), SUBJECTS.fromAgency(agency, '*')],
     // Pull deliveries, heartbeats and publish acks all arrive on the agency's own inbox.
-    subscribe: [`${agencyInboxPrefix(agency)}.>`],
+    subscribe: [`${SUBJECTS.inboxPrefix(agency)}.>`],
   };
 }
 
-/**
- * The engine creates and updates streams and consumers, so it needs the whole JetStream API. It publishes
- * only outbound events and dead letters: an agency's answer must come from that agency's own user.
- */
-export function enginePermissions(): NatsUserPermissions {
-  return {
-    publish: ['$JS.API.>', '$JS.ACK.>', SUBJECTS.allOut, SUBJECTS.allDeadLetter],
-    subscribe: ['_INBOX.>'],
-  };
+/** Each engine identity's rights inside the engine account. */
+export function enginePermissions(identity: EngineIdentity): NatsUserPermissions {
+  switch (identity) {
+    // The worker sets up the topology and publishes the outbound events; it never answers as an agency.
+    case 'worker':
+      return { publish: ['$JS.API.>', SUBJECTS.allOut], subscribe: ['_INBOX.>'] };
+    // The bridge sets up the topology too (whichever starts first), reads LOS_IN and the advisories, writes dead
+    // letters and tells agencies about answers not applied; no other outbound event.
+    case 'bridge':
+      return {
+        publish: ['$JS.API.>', `$JS.ACK.${SUBJECTS.streamIn}.${SUBJECTS.bridgeConsumer}.>`, '$JS.ACK.LOS_ADVISORIES.>', SUBJECTS.allDeadLetter, SUBJECTS.toAgency('*', 'answer_not_applied')],
+        subscribe: ['_INBOX.>'],
+      };
+    // Read-only: stream and consumer state, and the dead letters; never the events themselves.
+    case 'operator':
+      return {
+        publish: [
+          '$JS.API.INFO',
+          '$JS.API.STREAM.NAMES',
+          '$JS.API.STREAM.LIST',
+          '$JS.API.STREAM.INFO.*',
+          '$JS.API.CONSUMER.NAMES.*',
+          '$JS.API.CONSUMER.LIST.*',
+          '$JS.API.CONSUMER.INFO.*.*',
+          `$JS.API.STREAM.MSG.GET.${SUBJECTS.streamDeadLetter}`,
+        ],
+        subscribe: ['_INBOX.>'],
+      };
+    case 'steering_group':
+      return { publish: consumerReader(SUBJECTS.steeringConsumer), subscribe: [`${SUBJECTS.inboxPrefix('steering_group')}.>`] };
+    case 'coordinator':
+      return { publish: consumerReader(SUBJECTS.coordinatorConsumer), subscribe: [`${SUBJECTS.inboxPrefix('coordinator')}.>`] };
+  }
 }
 
-/** Renders the `authorization { users = [...] }` block for nats-server's config file. */
-export function natsAuthConfig(options: NatsAuthOptions): string {
-  const engineUser = options.engine.user;
-  if (!USER_NAME.test(engineUser)) throw new Error(`NATS engine user "${engineUser}" must use only letters, digits, "_" and "-"`);
-  assertPassword(options.engine.password, `the engine user "${engineUser}"`);
-  const users: string[] = [renderUser(engineUser, options.engine.password, enginePermissions())];
+/** The JetStream and payload limits of each account. */
+export interface AccountLimits {
+  /**
+   * Disk the engine account's streams may use in all.
+   * @default 8 GiB
+   */
+  engineMaxFileBytes?: number;
+  /**
+   * The largest message an agency may publish; an answer is at most 64 KiB of JSON.
+   * @default 65536
+   */
+  agencyMaxPayload?: number;
+}
+
+export const DEFAULT_ACCOUNT_LIMITS = { engineMaxFileBytes: 8 * 1024 ** 3, agencyMaxPayload: 64 * 1024 } as const satisfies Required<AccountLimits>;
+
+export interface NatsAccountsOptions {
+  agencies: readonly string[];
+  /** The NKEY public key (`U…`) of every engine identity and agency. */
+  publicKeys: { engine: Record<EngineIdentity, string>; agencies: Readonly<Record<string, string>> };
+  limits?: AccountLimits;
+}
+
+/** Renders the `accounts { … }` block: one account per agency and the engine's, with NKEY users. */
+export function natsAccountsConfig(options: NatsAccountsOptions): string {
+  const limits = { ...DEFAULT_ACCOUNT_LIMITS, ...options.limits };
   const seen = new Set<string>();
+  const keys = new Set<string>();
+  const userKey = (key: string | undefined, whose: string) => {
+    if (key === undefined) throw new Error(`no NKEY public key given for ${whose}`);
+    assertUserPublicKey(key, whose);
+    if (keys.has(key)) throw new Error(`the NKEY public key of ${whose} is used twice: each identity needs its own key`);
+    keys.add(key);
+    return key;
+  };
+  const engineUsers = ENGINE_IDENTITIES.map((identity) => renderUser(userKey(options.publicKeys.engine[identity], `the engine's ${identity}`), enginePermissions(identity)));
+  const exports: string[] = [];
+  const agencyAccounts: string[] = [];
   for (const agency of options.agencies) {
     assertAgencyToken(agency);
-    if (agency === engineUser) throw new Error(`NATS engine user "${engineUser}" has the same name as an agency; choose another engine user name`);
-    if (seen.has(agency)) throw new Error(`agency "${agency}" is listed twice; each agency has exactly one NATS user`);
+    if (seen.has(agency)) throw new Error(`agency "${agency}" is listed twice; each agency has exactly one account`);
     seen.add(agency);
-    const password = options.agencyPasswords[agency];
-    if (password === undefined) throw new Error(`no NATS password given for agency "${agency}"`);
-    assertPassword(password, `agency "${agency}"`);
-    users.push(renderUser(agency, password, agencyPermissions(agency)));
+    const account = agencyAccount(agency);
+    const consumer = SUBJECTS.agencyConsumer(agency);
+    // [subject in the engine account, subject in the agency's account, response type]
+    const api = (call: string) => [`$JS.API.${call}.${SUBJECTS.streamOut}.${consumer}`, `${SUBJECTS.agencyApiPrefix}.${call}.${SUBJECTS.streamOut}.${consumer}`] as const;
+    const services: [string, string, string?][] = [
+      [SUBJECTS.fromAgency(agency, '*'), SUBJECTS.fromAgency(agency, '*')],
+      [...api('CONSUMER.INFO')],
+      [...api('CONSUMER.MSG.NEXT'), 'stream'],
+      [`$JS.ACK.${SUBJECTS.streamOut}.${consumer}.>`, `$JS.ACK.${SUBJECTS.streamOut}.${consumer}.>`],
+    ];
+    for (const [subject, , responseType] of services) {
+      exports.push(`      { service: ${JSON.stringify(subject)}, accounts: [${account}]${responseType ? `, response_type: ${responseType}` : ''} }`);
+    }
+    agencyAccounts.push(
+      [
+        `  ${account}: {`,
+        `    limits: { max_payload: ${limits.agencyMaxPayload} }`,
+        '    users: [',
+        renderUser(userKey(options.publicKeys.agencies[agency], `agency "${agency}"`), agencyPermissions(agency)),
+        '    ]',
+        '    imports: [',
+        ...services.map(([subject, to]) => `      { service: { account: ${ENGINE_ACCOUNT}, subject: ${JSON.stringify(subject)} }${to !== subject ? `, to: ${JSON.stringify(to)}` : ''} }`),
+        '    ]',
+        '  }',
+      ].join('\n'),
+    );
   }
   return [
-    '# Need to know: each agency user reads only its own consumer and answers only as itself.',
-    '# Passwords are in plain text (dev stack); keep this file private (mode 0600).',
-    'authorization {',
-    '  users = [',
-    ...users,
-    '  ]',
+    '# Need to know: one account per agency and one for the engine; users log in with NKEYs (public keys only here).',
+    'accounts {',
+    `  ${ENGINE_ACCOUNT}: {`,
+    `    jetstream: { max_file: ${limits.engineMaxFileBytes}, max_mem: 268435456 }`,
+    '    users: [',
+    ...engineUsers,
+    '    ]',
+    '    exports: [',
+    ...exports,
+    '    ]',
+    '  }',
+    ...agencyAccounts,
     '}',
     '',
   ].join('\n');
 }
 
-export interface NatsServerConfigOptions extends NatsAuthOptions {
+export interface NatsTls {
+  certFile: string;
+  keyFile: string;
+  /** The CA clients' certificates would be checked against; the server's own chain for clients to trust. */
+  caFile?: string;
+}
+
+export interface NatsServerConfigOptions extends NatsAccountsOptions {
   /** `host:port` clients connect to. */
   listen: string;
   /** Where JetStream keeps the streams. */
   storeDir: string;
+  /** Required in production; the embedded dev stack listens on loopback only and goes without. */
+  tls?: NatsTls;
 }
 
-/** A complete nats-server config: listener, JetStream and the users. */
+/** A complete nats-server config: listener, TLS, JetStream and the accounts. */
 export function natsServerConfig(options: NatsServerConfigOptions): string {
+  const tls = options.tls
+    ? [
+        'tls {',
+        `  cert_file: ${quoted(options.tls.certFile, 'TLS certificate file')}`,
+        `  key_file: ${quoted(options.tls.keyFile, 'TLS key file')}`,
+        ...(options.tls.caFile ? [`  ca_file: ${quoted(options.tls.caFile, 'TLS CA file')}`] : []),
+        '  timeout: 2',
+        '}',
+      ]
+    : [];
   return [
     `listen: ${quoted(options.listen, 'listen address')}`,
+    ...tls,
     'jetstream {',
     `  store_dir: ${quoted(options.storeDir, 'JetStream store directory')}`,
     '}',
-    natsAuthConfig(options),
+    natsAccountsConfig(options),
   ].join('\n');
 }
 
-export interface LoadNatsPasswordsOptions {
-  agencies: readonly string[];
-  /** A JSON file `{ "engine": "…", "agencies": { "<agency id>": "…" } }`; when given, the environment is not read. */
-  file?: string;
-  env?: NodeJS.ProcessEnv;
+/** NKEY seeds for every identity: made fresh for the dev stack, read from files in production. */
+export interface NatsSeeds {
+  engine: Record<EngineIdentity, string>;
+  agencies: Record<string, string>;
+}
+
+export function freshSeeds(agencies: readonly string[]): NatsSeeds {
+  const seed = () => new TextDecoder().decode(createUser().getSeed());
+  return {
+    engine: Object.fromEntries(ENGINE_IDENTITIES.map((identity) => [identity, seed()])) as Record<EngineIdentity, string>,
+    agencies: Object.fromEntries(agencies.map((agency) => [agency, seed()])),
+  };
+}
+
+export function publicKeyOf(seed: string): string {
+  return fromSeed(new TextEncoder().encode(seed.trim())).getPublicKey();
+}
+
+export function publicKeys(seeds: NatsSeeds): NatsAccountsOptions['publicKeys'] {
+  return {
+    engine: Object.fromEntries(ENGINE_IDENTITIES.map((identity) => [identity, publicKeyOf(seeds.engine[identity])])) as Record<EngineIdentity, string>,
+    agencies: Object.fromEntries(Object.entries(seeds.agencies).map(([agency, seed]) => [agency, publicKeyOf(seed)])),
+  };
 }
 
 /**
- * The passwords for the engine and every agency, from a JSON file or from `LOS_NATS_ENGINE_PASSWORD` and
- * `LOS_NATS_PASSWORD_<AGENCY>`. Never defaulted: a missing password is an error naming where to put it.
+ * Where an identity's seed lives in a keys directory: the engine's under `engine/`, the agencies' under
+ * `agencies/`, so the engine's processes can be given the one without the other.
  */
-export function loadNatsPasswords(options: LoadNatsPasswordsOptions): NatsPasswords {
-  if (options.file !== undefined) return passwordsFromFile(options.file, options.agencies);
-  const env = options.env ?? process.env;
-  const required = (name: string, whose: string) => {
-    const value = env[name];
-    if (value === undefined || value === '') throw new Error(`NATS password missing: set ${name} (the password for ${whose})`);
-    return value;
-  };
-  const agencies: Record<string, string> = {};
-  for (const agency of options.agencies) agencies[agency] = required(agencyPasswordEnv(agency), `agency ${agency}`);
-  return { engine: required(ENGINE_PASSWORD_ENV, 'the engine user'), agencies };
+export function seedFileName(identity: NatsIdentity): string {
+  return identity.startsWith('agency:') ? `agencies/${identity.slice('agency:'.length)}.nk` : `engine/${identity}.nk`;
 }
 
-function passwordsFromFile(path: string, agencies: readonly string[]): NatsPasswords {
-  let json: unknown;
+/** Reads a seed file (what NATS_NKEY_SEED_FILE names), refusing anything that is not a user seed. */
+export function readSeedFile(path: string): string {
+  let text: string;
   try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
+    text = readFileSync(path, 'utf8').trim();
   } catch (err) {
-    throw new Error(`NATS password file ${path} could not be read: ${(err as Error).message}`);
+    throw new Error(`NKEY seed file ${path} could not be read: ${(err as Error).message}`);
   }
-  const file = (json ?? {}) as { engine?: unknown; agencies?: Record<string, unknown> };
-  if (typeof file.engine !== 'string' || file.engine === '') throw new Error(`NATS password file ${path} has no "engine" password`);
-  const out: Record<string, string> = {};
-  for (const agency of agencies) {
-    const value = file.agencies?.[agency];
-    if (typeof value !== 'string' || value === '') throw new Error(`NATS password file ${path} has no password for agency ${agency} (at "agencies.${agency}")`);
-    out[agency] = value;
-  }
-  return { engine: file.engine, agencies: out };
+  if (!text.startsWith('SU')) throw new Error(`NKEY seed file ${path} does not hold a user seed (it should start with "SU")`);
+  publicKeyOf(text);
+  return text;
 }
 
-function renderUser(user: string, password: string, permissions: NatsUserPermissions): string {
+function renderUser(nkey: string, permissions: NatsUserPermissions): string {
   const list = (subjects: string[]) => `[${subjects.map((s) => JSON.stringify(s)).join(', ')}]`;
   return [
-    '    {',
-    `      user: ${JSON.stringify(user)}`,
-    `      password: "${password}"`,
-    '      permissions: {',
-    `        publish: { allow: ${list(permissions.publish)} }`,
-    `        subscribe: { allow: ${list(permissions.subscribe)} }`,
+    '      {',
+    `        nkey: ${nkey}`,
+    '        permissions: {',
+    `          publish: { allow: ${list(permissions.publish)} }`,
+    `          subscribe: { allow: ${list(permissions.subscribe)} }`,
+    '        }',
     '      }',
-    '    }',
   ].join('\n');
+}
+
+function assertUserPublicKey(key: string, whose: string): void {
+  try {
+    if (!key.startsWith('U')) throw new Error('not a user key');
+    fromPublic(key);
+  } catch {
+    throw new Error(`the NKEY public key of ${whose} is not a user public key ("U…", 56 characters)`);
+  }
 }
 
 function quoted(value: string, what: string): string {
@@ -191,9 +289,3 @@ function assertAgencyToken(agency: string): void {
   if (!AGENCY_TOKEN.test(agency)) throw new Error(`agency id "${agency}" cannot be a NATS subject token: use lower-case letters, digits and "_"`);
 }
 
-function assertPassword(password: string, whose: string): void {
-  if (password.length < MIN_PASSWORD_LENGTH) throw new Error(`NATS password for ${whose} is too short: use at least ${MIN_PASSWORD_LENGTH} characters`);
-  if (!PASSWORD.test(password)) {
-    throw new Error(`NATS password for ${whose} contains a character the nats-server config cannot hold literally (quote, backslash, "$" or whitespace)`);
-  }
-}

@@ -3,7 +3,7 @@
  * supervisor that does not know whether nats-server and Temporal are up yet (they restart too), so a process
  * waits for them instead of exiting; once connected it keeps reconnecting for as long as it runs.
  */
-import { connect, Events, type ConnectionOptions, type NatsConnection } from 'nats';
+import { connect, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
 import type { EngineLogger } from './logger.js';
 
 export interface RetryOptions {
@@ -37,7 +37,7 @@ export async function untilReady<T>(what: string, attempt: () => Promise<T>, log
 }
 
 /** An engine process's NATS connection: waits for the first connect and never stops reconnecting. */
-export function connectEngineNats(options: ConnectionOptions): Promise<NatsConnection> {
+export function connectEngineNats(options: NodeConnectionOptions): Promise<NatsConnection> {
   return connect({ waitOnFirstConnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 1_000, ...options });
 }
 
@@ -46,8 +46,8 @@ export function trackNatsConnection(nc: NatsConnection): () => boolean {
   let connected = true;
   void (async () => {
     for await (const status of nc.status()) {
-      if (status.type === Events.Disconnect) connected = false;
-      else if (status.type === Events.Reconnect) connected = true;
+      if (status.type === 'disconnect') connected = false;
+      else if (status.type === 'reconnect') connected = true;
     }
   })();
   return () => connected && !nc.isClosed();

@@ -1,5 +1,6 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import type { NatsConnection } from 'nats';
+import { jetstream } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { createNotifyActivities } from '../activities/index.js';
 import { TASK_QUEUE } from '../workflows/definitions.js';
 
@@ -35,7 +36,7 @@ export async function createOperationWorker(options: OperationWorkerOptions): Pr
     connection: options.connection,
     namespace: options.namespace ?? 'default',
     taskQueue: options.taskQueue ?? TASK_QUEUE,
-    activities: createNotifyActivities(options.nc.jetstream()),
+    activities: createNotifyActivities(jetstream(options.nc)),
     shutdownGraceTime: options.shutdownGraceTime ?? '30s',
     maxCachedWorkflows: options.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS,
     ...workflowSource,

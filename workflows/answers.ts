@@ -1,5 +1,5 @@
 import { ApplicationFailure, setHandler } from '@temporalio/workflow';
-import { applyAnswerToRecord, matchAnswer, parseAgencyAnswer, type AgencyAnswer } from '../domain/index.js';
+import { applyAnswerToRecord, describeConflict, firstAnswer, matchAnswer, parseAgencyAnswer, recordConflict, type AgencyAnswer } from '../domain/index.js';
 import { agencyAnswerUpdate, type AnswerReceipt } from './definitions.js';
 import type { Operation } from './operation-state.js';
 
@@ -26,12 +26,20 @@ export function handleAnswers(op: Operation): void {
       op.record('answer_ignored', `${answer.name}: ${found.reason}`, answer.agency);
       return { outcome: 'ignored' };
     }
+    if (found.kind === 'conflicting') {
+      // The first answer stored stands; a different one is kept on the record (bounded) and never applied.
+      const { log, kept } = recordConflict(op.conflicts.get(found.request.requestId), answer);
+      op.conflicts.set(log.requestId, log);
+      const text = describeConflict(answer, found.first, log, kept);
+      if (text) op.record('conflicting_answer', text, answer.agency);
+      return { outcome: 'conflicting' };
+    }
     if (found.kind === 'late') {
       // A late answer is on the record but does not reopen the stage.
       op.record('late_answer', `${answer.name} after the deadline`, answer.agency);
       return { outcome: 'late' };
     }
-    op.closeRequest(found.request);
+    op.closeRequest(found.request, firstAnswer(answer));
     const { record, text } = applyAnswerToRecord(op.agency(answer.agency), answer);
     op.update(record);
     op.record('answer', text, answer.agency);
@@ -43,7 +51,8 @@ export function handleAnswers(op: Operation): void {
     validator: (raw) => {
       const answer = parseOrReject(raw);
       if (op.seenAnswerIds.has(answer.eventId)) return;
-      if (op.memory.stage === 'ended') throw ApplicationFailure.nonRetryable(`answer rejected: the operation is already ${op.memory.phase}`, 'NotAllowedNow');
+      // Its own failure type, so the bridge can tell the agency "operation closed" rather than "no such request".
+      if (op.memory.stage === 'ended') throw ApplicationFailure.nonRetryable(`answer rejected: the operation is already ${op.memory.phase}`, 'OperationEnded');
       const found = match(answer);
       if (found.kind === 'unmatched') throw ApplicationFailure.nonRetryable(`answer rejected: ${found.reason}`, 'NotAllowedNow');
     },

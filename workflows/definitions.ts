@@ -12,6 +12,8 @@ import type {
   AssessmentDecision,
   CallOffAction,
   CancelOperation,
+  ClosedRequest,
+  ConflictLog,
   CloseOperation,
   DecisionReceipt,
   MandateCatalogue,
@@ -73,7 +75,9 @@ export interface OperationMemory {
   timeline: TimelineEntry[];
   agencies: AgencyStatus[];
   pending: PendingRequest[];
-  closedRequests: PendingRequest[];
+  closedRequests: ClosedRequest[];
+  /** Conflicting answers per request (absent in operations started before answer-conflicts-v1). */
+  conflicts?: ConflictLog[];
   seenAnswerIds: string[];
   secondWave: AgencyId[];
   overdue: boolean;
@@ -125,9 +129,9 @@ export interface CorrectionReceipt extends DecisionReceipt {
 export const amendTipUpdate = defineUpdate<CorrectionReceipt, [AmendTip]>('amendTip');
 export const TIP_UNCHANGED = 'TipUnchanged';
 
-/** What became of an agency's answer: applied, recorded as late, or recognised as a duplicate. */
+/** What became of an agency's answer: applied, recorded as late or conflicting, or recognised as a duplicate. */
 export interface AnswerReceipt {
-  outcome: 'applied' | 'late' | 'duplicate' | 'ignored';
+  outcome: 'applied' | 'late' | 'conflicting' | 'duplicate' | 'ignored';
 }
 
 /**

@@ -13,6 +13,9 @@ import {
   type AgencyId,
   type AgencyStatus,
   type Awaiting,
+  type ClosedRequest,
+  type ConflictLog,
+  type FirstAnswer,
   type Correlation,
   type DecisionContext,
   type DecisionName,
@@ -69,7 +72,9 @@ export class Operation {
   readonly municipality: string;
   readonly agencies: Map<AgencyId, AgencyStatus>;
   readonly pending: Map<string, PendingRequest>;
-  readonly closedRequests: Map<string, PendingRequest>;
+  readonly closedRequests: Map<string, ClosedRequest>;
+  /** Conflicting answers per request: the first answer stands, later different ones are kept (bounded). */
+  readonly conflicts: Map<string, ConflictLog>;
   readonly seenAnswerIds: Set<string>;
   private published: { phase?: string; agencies?: string; deadline?: string | null; overdue?: boolean } = {};
 
@@ -84,6 +89,7 @@ export class Operation {
     this.agencies = new Map(memory.agencies.map((a) => [a.agency, a]));
     this.pending = new Map(memory.pending.map((p) => [p.requestId, p]));
     this.closedRequests = new Map(memory.closedRequests.map((p) => [p.requestId, p]));
+    this.conflicts = new Map((memory.conflicts ?? []).map((c) => [c.requestId, c]));
     this.seenAnswerIds = new Set(memory.seenAnswerIds);
   }
 
@@ -133,9 +139,10 @@ export class Operation {
     return { operationId: this.operationId, requestId: id };
   }
 
-  closeRequest(request: PendingRequest): void {
+  /** Closes a request, by its first answer or by its deadline. */
+  closeRequest(request: PendingRequest, answeredBy?: FirstAnswer): void {
     this.pending.delete(request.requestId);
-    this.closedRequests.set(request.requestId, request);
+    this.closedRequests.set(request.requestId, answeredBy ? { ...request, answeredBy } : request);
   }
 
   /** Closes every still-open request of a kind as missing, and says who was missing. */
@@ -306,6 +313,7 @@ export class Operation {
       agencies: [...this.agencies.values()],
       pending: [...this.pending.values()],
       closedRequests: [...this.closedRequests.values()],
+      ...(this.conflicts.size > 0 ? { conflicts: [...this.conflicts.values()] } : {}),
       seenAnswerIds: [...this.seenAnswerIds],
     };
   }

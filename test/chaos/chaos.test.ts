@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { connect, type NatsConnection } from 'nats';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultBehaviour, startSimulatedAgency, type SimulatedAgency } from '../../agencies/index.js';
 import { loadCatalogueFile, registerTip } from '../../coordinator/index.js';
@@ -126,7 +127,7 @@ describe('chaos', () => {
     temporal = await startTemporalDevServer({ dbFile: join(scratch, 'temporal.db'), port: temporalPort, headless: true, logFile: join(scratch, 'temporal.log') });
     nats = await startNatsServer({ storeDir: join(scratch, 'nats'), port: natsPort, logFile: join(scratch, 'nats.log') });
     nc = await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
-    await ensureTopology(await nc.jetstreamManager(), { agencies: AGENCY_IDS, ackWaitMs: 5_000 });
+    await ensureTopology(await jetstreamManager(nc), { agencies: AGENCY_IDS, ackWaitMs: 5_000 });
     connection = await Connection.connect({ address: temporal.address });
     client = new Client({ connection });
     bridge = await startBridge({ nc, client, retryDelayMs: 500, applyTimeoutMs: 5_000 });

@@ -1,0 +1,71 @@
+import { performance } from 'node:perf_hooks';
+import { jetstream } from '@nats-io/jetstream';
+import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
+import { CLOUDEVENT_CONTENT_TYPE, SUBJECTS, eventType, type AgencyId } from '../domain/index.js';
+import { registerWaiting, type LifecycleContext } from './operations.js';
+import { percentiles, type Percentiles } from './stats.js';
+
+/**
+ * Head-of-line blocking, measured: a burst of answers to one operation, then one answer from another agency
+ * to another operation (the bystander). The figure is how long the bystander's answer takes to be settled:
+ * from its publish until the bridge has judged it with its operation and told the agency (answer_not_applied,
+ * as every answer here names a request that does not exist, so burst and bystander take the same path: one
+ * Temporal update each, rejected by the validator). Without lanes per operation it waited behind the burst.
+ */
+export interface AnswerBurstResult {
+  rounds: number;
+  burstSize: number;
+  /** Bystander publish → settled, one sample per round. */
+  bystanderMs: Percentiles;
+  /** First burst publish → the last burst answer settled, one sample per round. */
+  burstDrainMs: Percentiles;
+}
+
+export async function measureAnswerBurst(ctx: LifecycleContext, nc: NatsConnection, options: { rounds: number; burstSize: number; busy: AgencyId; bystander: AgencyId }): Promise<AnswerBurstResult> {
+  const js = jetstream(nc);
+  const settled = new Map<string, (at: number) => void>();
+  const told = nc.subscribe(SUBJECTS.toAgency('*', 'answer_not_applied'), {
+    callback: (_err, msg) => {
+      const answerId = msg.json<{ data: { answerId?: string } }>().data.answerId;
+      if (answerId) settled.get(answerId)?.(performance.now());
+    },
+  });
+  const publish = (agency: AgencyId, operationId: string, id: string) => {
+    const h = natsHeaders();
+    h.set('Content-Type', CLOUDEVENT_CONTENT_TYPE);
+    const event = {
+      specversion: '1.0',
+      id,
+      source: `/los/agency/${agency}`,
+      type: eventType('mandate_declined'),
+      subject: operationId,
+      time: new Date().toISOString(),
+      datacontenttype: 'application/json',
+      data: { correlation: { operationId, requestId: `no-such-request-${id}` }, reason: 'Burst from the benchmark.' },
+    };
+    return js.publish(SUBJECTS.fromAgency(agency, 'mandate_declined'), new TextEncoder().encode(JSON.stringify(event)), { headers: h, msgID: id });
+  };
+  const whenSettled = (id: string) => new Promise<number>((resolveSettled) => settled.set(id, resolveSettled));
+
+  const bystanderMs: number[] = [];
+  const burstDrainMs: number[] = [];
+  try {
+    for (let round = 0; round < options.rounds; round++) {
+      const [busyOperation, bystanderOperation] = await Promise.all([registerWaiting(ctx, 900_000 + round * 2, '1 hour'), registerWaiting(ctx, 900_001 + round * 2, '1 hour')]);
+      const burstIds = Array.from({ length: options.burstSize }, (_, i) => `bench-burst-${ctx.runId}-${round}-${i}`);
+      const lastSettled = whenSettled(burstIds.at(-1)!);
+      const burstStart = performance.now();
+      await Promise.all(burstIds.map((id) => publish(options.busy, busyOperation, id)));
+      const bystanderId = `bench-bystander-${ctx.runId}-${round}`;
+      const bystanderSettled = whenSettled(bystanderId);
+      const sentAt = performance.now();
+      await publish(options.bystander, bystanderOperation, bystanderId);
+      bystanderMs.push((await bystanderSettled) - sentAt);
+      burstDrainMs.push((await lastSettled) - burstStart);
+      for (const operationId of [busyOperation, bystanderOperation]) await ctx.client.workflow.getHandle(operationId).terminate('answer burst measured').catch(() => undefined);
+    }
+  } finally {
+    told.unsubscribe();
+  }
+  return { rounds: options.rounds, burstSize: options.burstSize, bystanderMs: percentiles(bystanderMs)!, burstDrainMs: percentiles(burstDrainMs)! };
+}

@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { BacklogMonitor, backlogKeepsGrowing } from '../workers/health.js';
+
+const series = (...backlogs: number[]) => backlogs.map((backlog, i) => ({ atMs: i * 10_000, backlog }));
+
+describe('bridge health: a backlog that keeps growing', () => {
+  it('calls a backlog that only rose over the whole window growing', () => {
+    expect(backlogKeepsGrowing(series(0, 5, 5, 9, 14, 20, 31), 60_000)).toBe(true);
+  });
+
+  it('does not when it fell once in the window: the bridge is working it off', () => {
+    expect(backlogKeepsGrowing(series(0, 5, 9, 4, 14, 20, 31), 60_000)).toBe(false);
+  });
+
+  it('does not for a level backlog, nor before the samples reach back over the window', () => {
+    expect(backlogKeepsGrowing(series(7, 7, 7, 7, 7, 7, 7), 60_000)).toBe(false);
+    expect(backlogKeepsGrowing(series(0, 10, 20), 60_000)).toBe(false);
+  });
+
+  it('reports unhealthy while NATS is away or the backlog grows, with the backlog it saw', () => {
+    const monitor = new BacklogMonitor(60_000);
+    for (const sample of series(0, 5, 5, 9, 14, 20, 31)) monitor.record(sample);
+    expect(monitor.report(true)).toEqual({ healthy: false, nats: 'connected', backlog: 31, backlogGrowing: true });
+    monitor.record({ atMs: 70_000, backlog: 2 });
+    expect(monitor.report(true)).toEqual({ healthy: true, nats: 'connected', backlog: 2, backlogGrowing: false });
+    expect(monitor.report(false).healthy).toBe(false);
+  });
+});

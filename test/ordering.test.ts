@@ -1,0 +1,157 @@
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { headers as natsHeaders } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadCatalogueFile } from '../coordinator/index.js';
+import { SUBJECTS, candidateAgencies, eventType, type AgencyId, type InboundEventName } from '../domain/index.js';
+import { startBridge } from '../workers/index.js';
+import { assessUpdate, stateQuery, timelineQuery } from '../workflows/definitions.js';
+import { eventually, readStream, sampleTip, startTestEngine, type TestEngine } from './engine.js';
+
+/**
+ * Order per operation, concurrency across operations: the first answer LOS_IN stored is the one that counts,
+ * a burst on one operation does not hold up another, and a second bridge replica keeps the order.
+ */
+let engine: TestEngine;
+
+beforeAll(async () => {
+  engine = await startTestEngine('ordering');
+});
+afterAll(async () => {
+  await engine?.stop();
+});
+
+const encoder = new TextEncoder();
+const ALL_CATEGORIES = ['money_laundering', 'labour_exploitation', 'tax_fraud', 'unlicensed_alcohol', 'food_safety', 'fire_safety', 'building_violation', 'illegal_gathering_place', 'benefit_fraud', 'smuggling', 'debt_evasion', 'work_permit_violation'] as const;
+const everyAgency = candidateAgencies(ALL_CATEGORIES, loadCatalogueFile());
+
+/** An operation waiting for mandate answers from every agency in the catalogue. */
+async function operationAskingEveryone() {
+  const registered = await engine.register(sampleTip({ categories: [...ALL_CATEGORIES] }), { config: { mandateDeadline: '1 hour', quorum: 2 } });
+  await eventually(() => registered.handle.query(stateQuery), (s) => s.phase === 'assessment');
+  await registered.handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
+  await eventually(() => registered.handle.query(stateQuery), (s) => s.pending.filter((p) => p.awaiting === 'mandate_answers').length === everyAgency.length);
+  return registered;
+}
+
+function answer(agency: AgencyId, operationId: string, name: InboundEventName, id: string, extra: Record<string, unknown>) {
+  const h = natsHeaders();
+  h.set('Content-Type', 'application/cloudevents+json');
+  const body = {
+    specversion: '1.0',
+    id,
+    source: `/los/agency/${agency}`,
+    type: eventType(name),
+    subject: operationId,
+    time: new Date().toISOString(),
+    datacontenttype: 'application/json',
+    data: { correlation: { operationId, requestId: `mandate-1-${agency}` }, ...extra },
+  };
+  return { subject: SUBJECTS.fromAgency(agency, name), body: encoder.encode(JSON.stringify(body)), headers: h, id };
+}
+
+const accept = (agency: AgencyId, operationId: string, n = 0) =>
+  answer(agency, operationId, 'mandate_accepted', `${agency}.${operationId}.accept.${n}`, { tools: ['criminal_investigation'], contactFunction: 'LOS-samordnare' });
+const decline = (agency: AgencyId, operationId: string, n = 0) => answer(agency, operationId, 'mandate_declined', `${agency}.${operationId}.decline.${n}`, { reason: `Changed our mind (${n}).` });
+
+/** Publishes in this order on one connection, so LOS_IN stores them in this order. */
+async function publishInOrder(messages: ReturnType<typeof answer>[]) {
+  const js = jetstream(engine.nc);
+  await Promise.all(messages.map((m) => js.publish(m.subject, m.body, { headers: m.headers, msgID: m.id })));
+}
+
+async function bridgeSettledEverything() {
+  const jsm = await jetstreamManager(engine.nc);
+  await eventually(() => jsm.consumers.info(SUBJECTS.streamIn, SUBJECTS.bridgeConsumer), (i) => i.num_pending + i.num_ack_pending === 0, 90_000);
+}
+
+async function notAppliedTo(agency: AgencyId) {
+  return (await readStream(engine.nc, SUBJECTS.streamOut))
+    .filter((m) => m.subject === SUBJECTS.toAgency(agency, 'answer_not_applied'))
+    .map((m) => JSON.parse(m.text) as { data: { answerId: string; reason: string } });
+}
+
+async function expectAcceptKept(operations: { handle: Awaited<ReturnType<typeof operationAskingEveryone>>['handle'] }[], agencies: readonly AgencyId[]) {
+  for (const { handle } of operations) {
+    const state = await handle.query(stateQuery);
+    for (const agency of agencies) expect(state.agencies.find((a) => a.agency === agency)?.mandate, `${handle.workflowId} ${agency}`).toBe('accepted');
+    const timeline = await handle.query(timelineQuery);
+    expect(timeline.filter((e) => e.kind === 'late_answer')).toEqual([]);
+    const conflicts = timeline.filter((e) => e.kind === 'conflicting_answer');
+    expect(conflicts.map((e) => e.agency).sort()).toEqual([...agencies].sort());
+    for (const entry of conflicts) expect(entry.text).toMatch(/^mandate_declined not applied: it conflicts with the first answer \(mandate_accepted\), which stands; it said \{"reason":"Changed our mind/);
+  }
+}
+
+describe('the first stored answer counts', () => {
+  it('keeps the accept when an agency sends accept and then decline back to back, 50 times over, and tells it the decline was not applied', async () => {
+    const operations = await Promise.all(Array.from({ length: Math.ceil(50 / everyAgency.length) }, () => operationAskingEveryone()));
+    const pairs = operations.flatMap(({ operationId }) => everyAgency.map((agency) => ({ agency, operationId }))).slice(0, 50);
+    expect(pairs).toHaveLength(50);
+    await publishInOrder(pairs.flatMap(({ agency, operationId }) => [accept(agency, operationId), decline(agency, operationId)]));
+    await bridgeSettledEverything();
+
+    for (const { handle, operationId } of operations) {
+      const asked = pairs.filter((p) => p.operationId === operationId).map((p) => p.agency);
+      await expectAcceptKept([{ handle }], asked);
+    }
+    // Every decline came back to its agency as answer_not_applied, reason conflicting, carrying its id.
+    for (const { agency, operationId } of pairs) {
+      const told = await notAppliedTo(agency);
+      expect(told.filter((t) => t.data.answerId === `${agency}.${operationId}.decline.0`).map((t) => t.data.reason)).toEqual(['conflicting']);
+    }
+  });
+
+  it('lets a bystander operation through while 300 answers to one request are worked off', async () => {
+    const [busy, bystander] = await Promise.all([operationAskingEveryone(), operationAskingEveryone()]);
+    const agency = everyAgency[0]!;
+    const other = everyAgency[1]!;
+    await publishInOrder([accept(agency, busy.operationId), ...Array.from({ length: 299 }, (_, i) => decline(agency, busy.operationId, i + 1))]);
+    await publishInOrder([accept(other, bystander.operationId)]);
+    await eventually(() => bystander.handle.query(stateQuery), (s) => s.agencies.find((a) => a.agency === other)?.mandate === 'accepted', 60_000);
+    // The bystander's answer was applied while the burst was still being worked off, not after it.
+    const settledOfBurst = (await notAppliedTo(agency)).filter((t) => t.data.answerId.startsWith(`${agency}.${busy.operationId}.decline.`)).length;
+    expect(settledOfBurst).toBeLessThan(299);
+
+    await bridgeSettledEverything();
+    const state = await busy.handle.query(stateQuery);
+    expect(state.agencies.find((a) => a.agency === agency)?.mandate).toBe('accepted');
+    // Content kept for the first few conflicts, the rest counted: the timeline does not grow with the flood.
+    const conflicts = (await busy.handle.query(timelineQuery)).filter((e) => e.kind === 'conflicting_answer');
+    expect(conflicts.length).toBeLessThanOrEqual(4);
+    expect(conflicts.at(-1)!.text).toMatch(/counted, their content not kept$/);
+    expect((await notAppliedTo(agency)).filter((t) => t.data.answerId.startsWith(`${agency}.${busy.operationId}.decline.`))).toHaveLength(299);
+  });
+
+  it('settles repeats of an applied answer without a Temporal update each', async () => {
+    const { handle, operationId } = await operationAskingEveryone();
+    const agency = everyAgency[2]!;
+    await publishInOrder([accept(agency, operationId)]);
+    await eventually(() => handle.query(stateQuery), (s) => s.agencies.find((a) => a.agency === agency)?.mandate === 'accepted');
+    const updates = async () => ((await handle.fetchHistory()).events ?? []).filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes).length;
+    const before = await updates();
+    // The same answer id 100 times over: JetStream stores it once (Nats-Msg-Id), the bridge settles any copy it still sees.
+    await publishInOrder(Array.from({ length: 100 }, () => accept(agency, operationId)));
+    await bridgeSettledEverything();
+    expect(await updates()).toBe(before);
+  });
+
+  it('keeps the order when a second bridge replica takes over from the first', async () => {
+    const applied: string[] = [];
+    const standby = await startBridge({ nc: engine.nc, client: engine.client, retryDelayMs: 500, onApplied: (a) => applied.push(a.eventId) });
+    try {
+      const operations = await Promise.all([operationAskingEveryone(), operationAskingEveryone()]);
+      const [first, second] = [everyAgency.slice(0, 6), everyAgency.slice(6)];
+      const pairs = (agencies: readonly AgencyId[]) => operations.flatMap(({ operationId }) => agencies.flatMap((agency) => [accept(agency, operationId), decline(agency, operationId)]));
+      await publishInOrder(pairs(first));
+      // The active replica stops with answers in hand; what it has not settled goes back to the stream.
+      await engine.bridge.stop();
+      await publishInOrder(pairs(second));
+      await bridgeSettledEverything();
+      expect(applied.length).toBeGreaterThan(0);
+      await expectAcceptKept(operations, everyAgency);
+    } finally {
+      await standby.stop();
+    }
+  });
+});
+
