@@ -3,16 +3,17 @@ import type { JetStreamClient } from '@nats-io/jetstream';
 import type { z } from 'zod';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import {
+  cloudEvent,
   CLOUDEVENT_CONTENT_TYPE,
   CoordinatorData,
-  OutboundData,
-  SUBJECTS,
-  SteeringData,
   describeIssues,
-  eventType,
-  slug,
+  encodeCloudEvent,
+  HEADERS,
+  OutboundData,
+  SOURCES,
+  SteeringData,
+  SUBJECTS,
   type AgencyId,
-  type CloudEvent,
   type OutboundEventName,
 } from '../domain/index.js';
 
@@ -71,29 +72,11 @@ export interface DeliveryBatch {
   events: Delivery[];
 }
 
-export function sourceFor(municipality: string): string {
-  return `/los/${slug(municipality)}`;
-}
-
-export function encodeCloudEvent(event: CloudEvent): Uint8Array {
-  return new TextEncoder().encode(JSON.stringify(event));
-}
-
 export function createNotifyActivities(js: JetStreamClient) {
   const publish = async (subject: string, name: string, notice: Omit<AgencyNotice, 'agency' | 'event' | 'data'>, data: unknown): Promise<DeliveryReceipt> => {
-    const event: CloudEvent = {
-      specversion: '1.0',
-      id: notice.eventId,
-      source: sourceFor(notice.municipality),
-      type: eventType(name),
-      subject: notice.operationId,
-      time: notice.time,
-      datacontenttype: 'application/json',
-      dataschema: `/schemas/${eventType(name)}.json`,
-      data,
-    };
+    const event = cloudEvent({ id: notice.eventId, source: SOURCES.municipality(notice.municipality), name, subject: notice.operationId, time: notice.time, data });
     const h = natsHeaders();
-    h.set('Content-Type', CLOUDEVENT_CONTENT_TYPE);
+    h.set(HEADERS.contentType, CLOUDEVENT_CONTENT_TYPE);
     const ack = await js.publish(subject, encodeCloudEvent(event), { msgID: notice.eventId, headers: h });
     return { stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate };
   };

@@ -2,20 +2,23 @@ import { jetstream, type Consumer, type ConsumerMessages, type JsMsg } from '@na
 import { connect, headers as natsHeaders, nkeyAuthenticator, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
 import {
   ANSWER_TO,
-  CLOUDEVENT_CONTENT_TYPE,
+  cloudEvent,
   CloudEvent,
+  CLOUDEVENT_CONTENT_TYPE,
+  describeIssues,
+  encodeCloudEvent,
+  HEADERS,
   InboundData,
   OutboundData,
+  SOURCES,
   SUBJECTS,
-  describeIssues,
-  eventType,
   type AgencyId,
   type Correlation,
   type InboundDataOf,
   type InboundEventName,
-  type Outcome,
   type OutboundDataOf,
   type OutboundEventName,
+  type Outcome,
 } from '../domain/index.js';
 
 /**
@@ -130,20 +133,10 @@ export async function connectAgency(options: ConnectAgencyOptions): Promise<Agen
       const correlation = (parsed.data as { correlation: Correlation }).correlation;
       // Deterministic id: an answer sent twice (say, after a crash) is the same event, applied once.
       const id = `${options.agency}.${correlation.operationId}.${correlation.requestId}.${event}`;
-      const cloudEvent: CloudEvent = {
-        specversion: '1.0',
-        id,
-        source: `/los/agency/${options.agency}`,
-        type: eventType(event),
-        subject: operationId,
-        time: new Date().toISOString(),
-        datacontenttype: 'application/json',
-        dataschema: `/schemas/${eventType(event)}.json`,
-        data: parsed.data,
-      };
+      const answer = cloudEvent({ id, source: SOURCES.agency(options.agency), name: event, subject: operationId, time: new Date().toISOString(), data: parsed.data });
       const h = natsHeaders();
-      h.set('Content-Type', CLOUDEVENT_CONTENT_TYPE);
-      await js.publish(SUBJECTS.fromAgency(options.agency, event), new TextEncoder().encode(JSON.stringify(cloudEvent)), { msgID: id, headers: h });
+      h.set(HEADERS.contentType, CLOUDEVENT_CONTENT_TYPE);
+      await js.publish(SUBJECTS.fromAgency(options.agency, event), encodeCloudEvent(answer), { msgID: id, headers: h });
     },
     accept: (request, fields) => reply('mandate_accepted', request, fields),
     decline: (request, reason) => reply('mandate_declined', request, { reason }),

@@ -1,8 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { jetstreamManager, jetstream, AckPolicy, DeliverPolicy, RetentionPolicy, StorageType } from '@nats-io/jetstream';
 import { headers as natsHeaders, nanos, type NatsConnection } from '@nats-io/transport-node';
-import { encodeCloudEvent } from '../activities/index.js';
-import { CLOUDEVENT_CONTENT_TYPE, Tip, eventType, mandateRequest } from '../domain/index.js';
+import { CLOUDEVENT_CONTENT_TYPE, Tip, encodeCloudEvent, eventType, mandateRequest } from '../domain/index.js';
 import { benchTip, LIFECYCLE_CATEGORIES } from './operations.js';
 import { percentiles, type Percentiles } from './stats.js';
 

@@ -39,3 +39,4 @@ export * from './ids.js';
 export * from './rounds.js';
 export * from './stages.js';
 export * from './start.js';
+export * from './contract.js';

@@ -3,16 +3,20 @@ import { jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import {
   AgencyId,
-  CLOUDEVENT_CONTENT_TYPE,
+  cloudEvent,
   CloudEvent,
+  CLOUDEVENT_CONTENT_TYPE,
   Correlation,
+  describeIssues,
+  encodeCloudEvent,
+  eventType,
+  HEADERS,
   InboundData,
   InboundEventName,
   OutboundData,
-  SUBJECTS,
-  describeIssues,
-  eventType,
   parseInboundSubject,
+  SOURCES,
+  SUBJECTS,
   type AgencyAnswer,
   type NotAppliedReason,
   type OutboundDataOf,
@@ -64,10 +68,10 @@ export interface Bridge {
   stop(): Promise<void>;
 }
 
-export const DEAD_LETTER_REASON_HEADER = 'Los-Dead-Letter-Reason';
-export const ORIGINAL_SUBJECT_HEADER = 'Los-Original-Subject';
+export const DEAD_LETTER_REASON_HEADER = HEADERS.deadLetterReason;
+export const ORIGINAL_SUBJECT_HEADER = HEADERS.originalSubject;
 /** On a dead letter whose body was cut to DEAD_LETTER_BODY_BYTES: the original size in bytes. */
-export const ORIGINAL_SIZE_HEADER = 'Los-Original-Size';
+export const ORIGINAL_SIZE_HEADER = HEADERS.originalSize;
 /** The priority group the bridge replicas pull in; one of them is pinned at a time. */
 export const BRIDGE_GROUP = 'bridge';
 
@@ -84,11 +88,6 @@ interface Readable {
 }
 
 type Verdict = { kind: 'apply'; answer: AgencyAnswer; operationId: string } | ({ kind: 'reject'; reason: string } & Readable);
-
-/** The CloudEvent `source` an agency's answer must carry: the agency of the subject it was published on. */
-export function agencySource(agency: string): string {
-  return `/los/agency/${agency}`;
-}
 
 /** The headers an answer must carry; both are checked. */
 export interface AnswerHeaders {
@@ -119,8 +118,8 @@ export function judgeInbound(subject: string, body: Uint8Array, headers: AnswerH
   const envelope = CloudEvent.safeParse(json);
   if (!envelope.success) return { kind: 'reject', reason: `envelope: ${describeIssues(envelope.error, json)}`, ...who, ...readableId(json) };
   const read: Readable = { ...who, answerId: envelope.data.id, ...readableCorrelation(envelope.data.data) };
-  if (envelope.data.source !== agencySource(agency.data)) {
-    return { kind: 'reject', reason: `source "${envelope.data.source}" is not ${agencySource(agency.data)}, the agency of the subject`, ...read };
+  if (envelope.data.source !== SOURCES.agency(agency.data)) {
+    return { kind: 'reject', reason: `source "${envelope.data.source}" is not ${SOURCES.agency(agency.data)}, the agency of the subject`, ...read };
   }
   if (envelope.data.type !== eventType(name.data)) {
     return { kind: 'reject', reason: `type "${envelope.data.type}" is not ${eventType(name.data)}, the event of the subject`, ...read };
@@ -207,20 +206,10 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
         ...(readable.correlation ? { correlation: readable.correlation } : {}),
       });
       const id = `not-applied.${msg.info.stream}.${msg.seq}`;
-      const event: CloudEvent = {
-        specversion: '1.0',
-        id,
-        source: '/los/engine',
-        type: eventType('answer_not_applied'),
-        subject: readable.correlation?.operationId ?? 'unknown',
-        time: new Date().toISOString(),
-        datacontenttype: 'application/json',
-        dataschema: `/schemas/${eventType('answer_not_applied')}.json`,
-        data,
-      };
+      const event = cloudEvent({ id, source: SOURCES.engine, name: 'answer_not_applied', subject: readable.correlation?.operationId ?? 'unknown', time: new Date().toISOString(), data });
       const h = natsHeaders();
-      h.set('Content-Type', CLOUDEVENT_CONTENT_TYPE);
-      await js.publish(SUBJECTS.toAgency(readable.agency, 'answer_not_applied'), new TextEncoder().encode(JSON.stringify(event)), { msgID: id, headers: h });
+      h.set(HEADERS.contentType, CLOUDEVENT_CONTENT_TYPE);
+      await js.publish(SUBJECTS.toAgency(readable.agency, 'answer_not_applied'), encodeCloudEvent(event), { msgID: id, headers: h });
     }
     options.onNotApplied?.(reason, msg.subject);
   };
@@ -338,7 +327,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
         pinId = pinned;
         catchingUp ??= [];
       }
-      const held = { msg, verdict: judgeInbound(msg.subject, msg.data, { contentType: msg.headers?.get('Content-Type'), msgId: msg.headers?.get('Nats-Msg-Id') }) };
+      const held = { msg, verdict: judgeInbound(msg.subject, msg.data, { contentType: msg.headers?.get(HEADERS.contentType), msgId: msg.headers?.get(HEADERS.msgId) }) };
       // Rejections need no order: each gets a lane of its own.
       if (catchingUp) catchingUp.push(held);
       else toLane(held);

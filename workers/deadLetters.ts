@@ -1,7 +1,6 @@
 import { jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
-import { SUBJECTS } from '../domain/index.js';
-import { DEAD_LETTER_REASON_HEADER, ORIGINAL_SUBJECT_HEADER } from './bridge.js';
+import { HEADERS, SUBJECTS } from '../domain/index.js';
 import { ADVISORY_STREAM, DEAD_LETTER_WATCHER } from './jetstream.js';
 
 /**
@@ -42,15 +41,15 @@ export async function startDeadLetterWatcher(options: { nc: NatsConnection; onDe
       ? `${advisory.consumer} rejected the message as unreadable${advisory.reason ? `: ${advisory.reason}` : ''}`
       : `delivery to ${advisory.consumer} failed ${advisory.deliveries ?? 'max'} times`;
     const h = natsHeaders();
-    h.set(DEAD_LETTER_REASON_HEADER, reason);
+    h.set(HEADERS.deadLetterReason, reason);
     let body: Uint8Array;
     const original = await jsm.streams.getMessage(advisory.stream, { seq: advisory.stream_seq }).catch(() => null);
     if (original) {
-      h.set(ORIGINAL_SUBJECT_HEADER, original.subject);
+      h.set(HEADERS.originalSubject, original.subject);
       body = original.data;
     } else {
       // The original has aged out of its stream; the advisory itself is the record that it was lost.
-      h.set(ORIGINAL_SUBJECT_HEADER, `${advisory.stream}#${advisory.stream_seq} (no longer stored)`);
+      h.set(HEADERS.originalSubject, `${advisory.stream}#${advisory.stream_seq} (no longer stored)`);
       body = msg.data;
     }
     try {
@@ -58,7 +57,7 @@ export async function startDeadLetterWatcher(options: { nc: NatsConnection; onDe
         headers: h,
         msgID: `dead-letter.${advisory.stream}.${advisory.stream_seq}.${advisory.consumer}`,
       });
-      options.onDeadLetter?.(reason, h.get(ORIGINAL_SUBJECT_HEADER));
+      options.onDeadLetter?.(reason, h.get(HEADERS.originalSubject));
       msg.ack();
     } catch {
       msg.nak(2_000);

@@ -1,0 +1,101 @@
+import { z } from 'zod';
+import { slug } from './tip.js';
+
+/**
+ * The wire contract's every fact, once: subjects, stream and consumer names, headers, CloudEvent sources and
+ * construction. The notify activity, the bridge and the agency client all build and read events with these;
+ * the payload schemas (one per event) are in events.ts, the id scheme in ids.ts.
+ */
+
+const IsoTime = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' });
+
+export const CLOUDEVENT_CONTENT_TYPE = 'application/cloudevents+json';
+export const EVENT_TYPE_PREFIX = 'se.los.';
+
+export function eventType(name: string): string {
+  return `${EVENT_TYPE_PREFIX}${name.replace(/_/g, '.')}.v1`;
+}
+
+/** CloudEvents 1.0 attributes, structured mode. */
+export const CloudEvent = z.object({
+  specversion: z.literal('1.0'),
+  id: z.string().min(1).max(300),
+  source: z.string().min(1).max(300),
+  type: z.string().regex(/^se\.los\.[a-z.]+\.v\d+$/, 'must be a versioned LOS event type such as se.los.mandate.accepted.v1'),
+  subject: z.string().min(1).max(200),
+  time: IsoTime,
+  datacontenttype: z.literal('application/json').default('application/json'),
+  dataschema: z.string().optional(),
+  data: z.unknown(),
+});
+export type CloudEvent = z.infer<typeof CloudEvent>;
+
+/** The NATS headers of the contract. Body carries data; headers carry metadata. */
+export const HEADERS = {
+  contentType: 'Content-Type',
+  /** JetStream's dedupe key: always the CloudEvent id. */
+  msgId: 'Nats-Msg-Id',
+  deadLetterReason: 'Los-Dead-Letter-Reason',
+  originalSubject: 'Los-Original-Subject',
+  originalSize: 'Los-Original-Size',
+} as const;
+
+/** Who speaks: a CloudEvent's `source`. The bridge checks an answer's against the agency of its subject. */
+export const SOURCES = {
+  engine: '/los/engine',
+  municipality: (municipality: string) => `/los/${slug(municipality)}`,
+  agency: (agency: string) => `/los/agency/${agency}`,
+} as const;
+
+/** A structured-mode CloudEvent of the contract, with its versioned type and schema. */
+export function cloudEvent(event: { id: string; source: string; name: string; subject: string; time: string; data: unknown }): CloudEvent {
+  const type = eventType(event.name);
+  return {
+    specversion: '1.0',
+    id: event.id,
+    source: event.source,
+    type,
+    subject: event.subject,
+    time: event.time,
+    datacontenttype: 'application/json',
+    dataschema: `/schemas/${type}.json`,
+    data: event.data,
+  };
+}
+
+export function encodeCloudEvent(event: CloudEvent): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(event));
+}
+
+export const SUBJECTS = {
+  streamOut: 'LOS_OUT',
+  streamIn: 'LOS_IN',
+  streamDeadLetter: 'LOS_DEAD_LETTER',
+  toAgency: (agency: string, event: string) => `los.v1.to.${agency}.${event}`,
+  toSteeringGroup: (event: string) => `los.v1.to.steering_group.${event}`,
+  toCoordinator: (event: string) => `los.v1.to.coordinator.${event}`,
+  fromAgency: (agency: string, event: string) => `los.v1.from.${agency}.${event}`,
+  deadLetter: (origin: string) => `los.v1.dead_letter.${origin}`,
+  /** Each agency reads only through its own durable consumer. */
+  agencyConsumer: (agency: string) => `agency_${agency}`,
+  steeringConsumer: 'steering_group',
+  coordinatorConsumer: 'coordinator',
+  bridgeConsumer: 'bridge',
+  /**
+   * The JetStream API prefix an agency uses: its account imports exactly its own consumer's calls under it
+   * (an account's own `$JS.API` is answered locally, and agency accounts have no JetStream of their own).
+   */
+  agencyApiPrefix: 'LOS.API',
+  /** The only inbox an agency (or the steering group's, the coordinator's reader) may subscribe under. */
+  inboxPrefix: (reader: string) => `_INBOX_${reader}`,
+  allOut: 'los.v1.to.>',
+  allIn: 'los.v1.from.>',
+  allDeadLetter: 'los.v1.dead_letter.>',
+} as const;
+
+/** Parses `los.v1.from.<agency>.<event>`: the subject, not the payload, says who is speaking. */
+export function parseInboundSubject(subject: string): { agency: string; event: string } | undefined {
+  const parts = subject.split('.');
+  if (parts.length !== 5 || parts[0] !== 'los' || parts[1] !== 'v1' || parts[2] !== 'from') return undefined;
+  return { agency: parts[3]!, event: parts[4]! };
+}
