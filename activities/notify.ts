@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { JetStreamClient } from 'nats';
 import type { z } from 'zod';
+import { ErasedError, type KeyStore } from '../workers/keys.js';
 import { headers as natsHeaders } from 'nats';
 import {
   CLOUDEVENT_CONTENT_TYPE,
@@ -61,7 +62,10 @@ export function encodeCloudEvent(event: CloudEvent): Uint8Array {
   return new TextEncoder().encode(JSON.stringify(event));
 }
 
-export function createNotifyActivities(js: JetStreamClient) {
+/** What the notify activity needs of the key store: unsealing, just before the contract check. */
+export type Unsealer = Pick<KeyStore, 'unsealDeep'>;
+
+export function createNotifyActivities(js: JetStreamClient, keys: Unsealer) {
   const publish = async (subject: string, name: string, notice: Omit<AgencyNotice, 'agency' | 'event'>, data: unknown): Promise<DeliveryReceipt> => {
     const event: CloudEvent = {
       specversion: '1.0',
@@ -81,28 +85,38 @@ export function createNotifyActivities(js: JetStreamClient) {
   };
 
   // A payload that breaks the contract is a bug in the engine: retrying cannot fix it.
-  const checked = (event: string, schema: z.ZodType, data: unknown): unknown => {
-    const parsed = schema.safeParse(data);
+  const checked = async (event: string, schema: z.ZodType, data: unknown): Promise<unknown> => {
+    // The workflow holds personal fields sealed; an agency receives them in plaintext on its own subject.
+    const parsed = schema.safeParse(await unsealed(data));
     if (!parsed.success) throw ApplicationFailure.nonRetryable(`${event} payload breaks the contract: ${describeIssues(parsed.error)}`, 'ContractViolation');
     return parsed.data;
+  };
+
+  const unsealed = async (data: unknown) => {
+    try {
+      return await keys.unsealDeep(data);
+    } catch (err) {
+      if (err instanceof ErasedError) throw ApplicationFailure.nonRetryable(`cannot notify: the operation's personal data was ${err.message}`, 'Erased');
+      throw err;
+    }
   };
 
   return {
     /** Publishes one event to one agency's own subject. */
     async notifyAgency(notice: AgencyNotice): Promise<DeliveryReceipt> {
-      const data = checked(notice.event, OutboundData[notice.event], notice.data);
+      const data = await checked(notice.event, OutboundData[notice.event], notice.data);
       return publish(SUBJECTS.toAgency(notice.agency, notice.event), notice.event, notice, data);
     },
 
     /** Tells the LOS steering group about a missed deadline. */
     async notifySteeringGroup(notice: SteeringNotice): Promise<DeliveryReceipt> {
-      const data = checked(notice.event, SteeringData[notice.event], notice.data);
+      const data = await checked(notice.event, SteeringData[notice.event], notice.data);
       return publish(SUBJECTS.toSteeringGroup(notice.event), `steering_${notice.event}`, notice, data);
     },
 
     /** Reminds the municipality's coordinator of a decision that is nearly due. */
     async notifyCoordinator(notice: CoordinatorNotice): Promise<DeliveryReceipt> {
-      const data = checked(notice.event, CoordinatorData[notice.event], notice.data);
+      const data = await checked(notice.event, CoordinatorData[notice.event], notice.data);
       return publish(SUBJECTS.toCoordinator(notice.event), `coordinator_${notice.event}`, notice, data);
     },
   };

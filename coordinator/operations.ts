@@ -9,7 +9,10 @@ import {
   parseWith,
   type MandateCatalogue,
   type OperationConfigInput,
+  type PlainTip,
 } from '../domain/index.js';
+import type { KeyStore } from '../workers/keys.js';
+import { assertPlain, sealTip } from './sealing.js';
 import { TASK_QUEUE, searchAttributes, type OperationInput, type OperationResult } from '../workflows/definitions.js';
 import type { losOperation } from '../workflows/index.js';
 
@@ -40,18 +43,28 @@ export interface Registration {
 }
 
 export interface RegisterOptions {
+  /** The key store: the operation's data key is created here and the tip sealed with it before it starts. */
+  keys: Pick<KeyStore, 'createDataKey' | 'seal'>;
   config?: OperationConfigInput;
   catalogue?: MandateCatalogue;
   taskQueue?: string;
 }
 
-export async function registerTip(client: Client, rawTip: unknown, options: RegisterOptions = {}): Promise<Registration> {
+export async function registerTip(client: Client, rawTip: unknown, options: RegisterOptions): Promise<Registration> {
   const tip = parseWith(Tip, rawTip, 'tip');
   if (!tip.ok) throw new InvalidInputError(tip.error);
   const config = parseWith(OperationConfig, options.config ?? {}, 'operation config');
   if (!config.ok) throw new InvalidInputError(config.error);
-  const operationId = operationIdFor(tip.value);
-  const input: OperationInput = { tip: tip.value, config: config.value, catalogue: options.catalogue ?? loadCatalogueFile() };
+  try {
+    assertPlain(rawTip, 'tip');
+  } catch (err) {
+    throw new InvalidInputError((err as Error).message);
+  }
+  const plain = tip.value as PlainTip;
+  const operationId = operationIdFor(plain);
+  await options.keys.createDataKey(operationId, plain.entity.municipality);
+  const sealed = await sealTip(options.keys, operationId, plain);
+  const input: OperationInput = { tip: sealed, config: config.value, catalogue: options.catalogue ?? loadCatalogueFile() };
   try {
     const handle = await client.workflow.start<typeof losOperation>('losOperation', {
       workflowId: operationId,

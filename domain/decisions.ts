@@ -1,10 +1,13 @@
 import { z } from 'zod';
 import { Text } from './text.js';
 import { AgencyId } from './agencies.js';
+import { Sealable } from './sealed.js';
+
+// Free text is personal data: each field may be a Sealed value in its place (see sealed.ts).
 
 /** Coordinator decisions. Each is one schema, parsed by the CLI, the typed client and the update validator. */
 
-const Reason = Text(3, 2_000, 'must give a reason of at least 3 characters');
+const Reason = Sealable(Text(3, 2_000, 'must give a reason of at least 3 characters'));
 
 const DistinctAgencies = z
   .array(AgencyId)
@@ -13,12 +16,12 @@ const DistinctAgencies = z
 
 /** Bedömning: proceed to mandate matching, dismiss, or ask named agencies for more first. */
 export const AssessmentDecision = z.discriminatedUnion('decision', [
-  z.object({ decision: z.literal('proceed'), note: z.string().max(2_000).optional() }),
+  z.object({ decision: z.literal('proceed'), note: Sealable(z.string().max(2_000)).optional() }),
   z.object({ decision: z.literal('dismiss'), reason: Reason }),
   z.object({
     decision: z.literal('request_info'),
     agencies: DistinctAgencies,
-    question: Text(5, 2_000, 'must ask a question of at least 5 characters'),
+    question: Sealable(Text(5, 2_000, 'must ask a question of at least 5 characters')),
   }),
 ]);
 export type AssessmentDecision = z.infer<typeof AssessmentDecision>;
@@ -33,7 +36,7 @@ export type QuorumDecision = z.infer<typeof QuorumDecision>;
 
 export const ScheduleAction = z.object({
   at: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' }),
-  place: Text(1, 300, 'must say where the action takes place'),
+  place: Sealable(Text(1, 300, 'must say where the action takes place')),
   lead: AgencyId,
 });
 export type ScheduleAction = z.infer<typeof ScheduleAction>;
@@ -41,7 +44,7 @@ export type ScheduleAction = z.infer<typeof ScheduleAction>;
 /** Move a scheduled action that has not started; everyone taking part is told. */
 export const RescheduleAction = z.object({
   at: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' }),
-  place: Text(1, 300).optional(),
+  place: Sealable(Text(1, 300)).optional(),
   reason: Reason,
 });
 export type RescheduleAction = z.infer<typeof RescheduleAction>;
@@ -55,7 +58,7 @@ export const OrderReinspection = z.object({ reason: Reason });
 export type OrderReinspection = z.infer<typeof OrderReinspection>;
 
 export const CloseOperation = z.object({
-  summary: Text(3, 5_000, 'must summarise the result in at least 3 characters'),
+  summary: Sealable(Text(3, 5_000, 'must summarise the result in at least 3 characters')),
 });
 export type CloseOperation = z.infer<typeof CloseOperation>;
 

@@ -3,6 +3,7 @@ import { Text } from './text.js';
 import { ActivityCategory, AgencyId } from './agencies.js';
 import { checkOrgNumber } from './orgNumber.js';
 import { sha256Hex } from './sha256.js';
+import { Sealable, type Plain } from './sealed.js';
 
 /**
  * A tip (underrättelse): the start of every operation. It names a business, what it is suspected of, and
@@ -18,9 +19,10 @@ export const OrgNumber = z.string().transform((value, ctx) => {
 });
 
 export const Entity = z.object({
-  orgNumber: OrgNumber,
-  name: Text(1, 200, 'must name the business'),
-  address: Text(1, 300, 'must give the premises address'),
+  orgNumber: Sealable(OrgNumber),
+  name: Sealable(Text(1, 200, 'must name the business')),
+  address: Sealable(Text(1, 300, 'must give the premises address')),
+  // Not sealed: operators see which municipality an operation belongs to, and access is decided by it.
   municipality: Text(1, 100, 'must name the municipality'),
 });
 export type Entity = z.infer<typeof Entity>;
@@ -29,9 +31,9 @@ export const Urgency = z.enum(['low', 'normal', 'high', 'critical']);
 export type Urgency = z.infer<typeof Urgency>;
 
 export const TipSource = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('agency'), agency: AgencyId, protected: z.boolean().default(false), reference: z.string().max(200).optional() }),
-  z.object({ kind: z.literal('municipal_inspector'), protected: z.boolean().default(false), reference: z.string().max(200).optional() }),
-  z.object({ kind: z.literal('public'), protected: z.boolean().default(true), reference: z.string().max(200).optional() }),
+  z.object({ kind: z.literal('agency'), agency: AgencyId, protected: z.boolean().default(false), reference: Sealable(z.string().max(200)).optional() }),
+  z.object({ kind: z.literal('municipal_inspector'), protected: z.boolean().default(false), reference: Sealable(z.string().max(200)).optional() }),
+  z.object({ kind: z.literal('public'), protected: z.boolean().default(true), reference: Sealable(z.string().max(200)).optional() }),
 ]);
 export type TipSource = z.infer<typeof TipSource>;
 
@@ -41,20 +43,23 @@ export const Tip = z.object({
     (list) => new Set(list).size === list.length,
     'lists a category twice',
   ),
-  description: Text(1, 20_000, 'must describe what was observed'),
+  description: Sealable(Text(1, 20_000, 'must describe what was observed')),
   urgency: Urgency,
   source: TipSource,
   receivedAt: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' }),
 });
+/** A tip as the workflow holds it: its personal fields may be (and from the coordinator's client are) sealed. */
 export type Tip = z.infer<typeof Tip>;
-export type TipInput = z.input<typeof Tip>;
+/** A tip as a coordinator writes it, before sealing. */
+export type PlainTip = Plain<Tip>;
+export type TipInput = Plain<z.input<typeof Tip>>;
 
 /**
  * The operation ID is derived from the tip's content, so registering the same tip twice finds the running
  * operation instead of starting a second one. It is a hash, so the ID (which operators see everywhere)
  * carries no org number or other personal data.
  */
-export function operationIdFor(tip: Tip): string {
+export function operationIdFor(tip: PlainTip): string {
   const canonical = JSON.stringify([
     tip.entity.orgNumber,
     tip.entity.municipality.toLowerCase(),

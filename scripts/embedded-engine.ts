@@ -6,6 +6,8 @@ import { defaultBehaviour, startSimulatedAgency, type AgencyBehaviour, type Simu
 import { loadCatalogueFile, registerTip, type RegisterOptions } from '../coordinator/index.js';
 import { AGENCY_IDS, type AgencyId, type TipInput } from '../domain/index.js';
 import { connectEngineNats, createOperationWorker, ensureTopology, startBridge, startDeadLetterWatcher } from '../workers/index.js';
+import { clientDataConverter } from '../workers/codec.js';
+import { generateMasterKey, openKeyStore, readMasterKeyring, type KeyStore, type MasterKeyring } from '../workers/keys.js';
 import { startNatsServer, startSecuredNatsServer, type NatsServer } from './dev-stack.js';
 
 /**
@@ -13,12 +15,17 @@ import { startNatsServer, startSecuredNatsServer, type NatsServer } from './dev-
  * dead-letter watcher, and simulated agencies on demand. Tests, the history recorder and the benchmark use it.
  */
 export interface EmbeddedEngine {
+  /** A client with the engine's codec: what the coordinator's `los` uses. */
   client: Client;
+  /** The key store (master key, data keys, the bridge's signing key). */
+  keys: KeyStore;
+  /** Credentials of the engine's NATS user, for another key-store connection (e.g. a codec server). */
+  natsEngineCredentials?: { user: string; pass: string };
   nc: NatsConnection;
   nats: NatsServer;
   taskQueue: string;
   deadLetters: { reason: string; subject: string }[];
-  register(tip: TipInput, options?: RegisterOptions): ReturnType<typeof registerTip>;
+  register(tip: TipInput, options?: Partial<RegisterOptions>): ReturnType<typeof registerTip>;
   /** Stops nats-server; the returned function starts it again on the same port and store. */
   pauseNats(): Promise<() => Promise<void>>;
   startAgencies(
@@ -40,6 +47,8 @@ export interface EmbeddedEngineOptions {
   auth?: boolean;
   /** Called for every dead letter, from the bridge and from delivery advisories alike. */
   onDeadLetter?: (reason: string, subject: string) => void;
+  /** The master keyring; a fresh random master key when not given. */
+  keyring?: MasterKeyring;
 }
 
 export async function startEmbeddedEngine(options: EmbeddedEngineOptions): Promise<EmbeddedEngine> {
@@ -52,28 +61,37 @@ export async function startEmbeddedEngine(options: EmbeddedEngineOptions): Promi
     ackWaitMs: options.ackWaitMs ?? 5_000,
     ...(options.maxDeliver ? { maxDeliver: options.maxDeliver } : {}),
   });
+  const keyStore = await openKeyStore({
+    servers: nats.url,
+    keyring: options.keyring ?? readMasterKeyring({ LOS_MASTER_KEY: generateMasterKey() }),
+    ...(secured ? secured.engine : {}),
+  });
+  const keys = keyStore.keys;
   const workerConnection = await NativeConnection.connect({ address: options.temporalAddress });
   const worker: Worker = await createOperationWorker({
     connection: workerConnection,
     nc,
+    keys,
     taskQueue: options.taskQueue,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : {}),
   });
   const running = worker.run();
   const connection = await Connection.connect({ address: options.temporalAddress });
-  const client = new Client({ connection });
+  const client = new Client({ connection, dataConverter: clientDataConverter(keys) });
   const deadLetters: EmbeddedEngine['deadLetters'] = [];
   const onDeadLetter = (reason: string, subject: string) => {
     deadLetters.push({ reason, subject });
     options.onDeadLetter?.(reason, subject);
   };
-  const bridge = await startBridge({ nc, client, retryDelayMs: 500, onDeadLetter });
+  const bridge = await startBridge({ nc, client, keys, retryDelayMs: 500, onDeadLetter });
   const watcher = await startDeadLetterWatcher({ nc, onDeadLetter });
   const agencies: SimulatedAgency[] = [];
   const catalogue = loadCatalogueFile();
 
   return {
     client,
+    keys,
+    ...(secured ? { natsEngineCredentials: secured.engine } : {}),
     nc,
     get nats() {
       return nats;
@@ -89,7 +107,7 @@ export async function startEmbeddedEngine(options: EmbeddedEngineOptions): Promi
     },
     taskQueue: options.taskQueue,
     deadLetters,
-    register: (tip, registerOptions = {}) => registerTip(client, tip, { catalogue, taskQueue: options.taskQueue, ...registerOptions }),
+    register: (tip, registerOptions = {}) => registerTip(client, tip, { catalogue, taskQueue: options.taskQueue, keys, ...registerOptions }),
     async startAgencies(behaviours = {}, watch = {}) {
       const started = new Map<AgencyId, SimulatedAgency>();
       for (const agency of AGENCY_IDS) {
@@ -110,6 +128,7 @@ export async function startEmbeddedEngine(options: EmbeddedEngineOptions): Promi
       worker.shutdown();
       await running;
       await nc.drain();
+      await keyStore.close();
       await connection.close();
       await workerConnection.close();
       await nats.stop();

@@ -1,8 +1,14 @@
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { ed25519 } from '@noble/curves/ed25519.js';
 import { headers as natsHeaders, type ConsumerMessages, type JsMsg, type NatsConnection } from 'nats';
 import {
+  ANSWER_FREE_TEXT,
   AgencyId,
   CloudEvent,
+  SIGNATURE_FIELD,
+  bytesToBase64Url,
+  signedBytes,
   InboundData,
   InboundEventName,
   SUBJECTS,
@@ -11,6 +17,7 @@ import {
   type AgencyAnswer,
 } from '../domain/index.js';
 import { agencyAnswerUpdate, type AnswerReceipt } from '../workflows/definitions.js';
+import type { KeyStore } from './keys.js';
 
 /**
  * The NATS → Temporal bridge. It translates and validates; it owns no rules. Each answer is checked against
@@ -22,6 +29,8 @@ import { agencyAnswerUpdate, type AnswerReceipt } from '../workflows/definitions
 export interface BridgeOptions {
   nc: NatsConnection;
   client: Client;
+  /** Seals the answer's free text with the operation's data key and signs what is forwarded. */
+  keys: Pick<KeyStore, 'seal' | 'bridgeSigningKey'>;
   /** Delay before retrying a message that failed for a passing reason, e.g. Temporal unreachable. */
   retryDelayMs?: number;
   /** How long one answer may take to reach its operation before the message is offered again later. */
@@ -75,6 +84,22 @@ export function judgeInbound(subject: string, body: Uint8Array): Verdict {
   };
 }
 
+/**
+ * What the bridge forwards: the validated answer with its free text sealed (personal data never reaches
+ * Temporal in plaintext), signed with the bridge's key (only what came in under an agency's own NATS identity
+ * and passed through here is taken by the workflow).
+ */
+export async function forwardAnswer(keys: BridgeOptions['keys'], operationId: string, answer: AgencyAnswer): Promise<AgencyAnswer> {
+  const data: Record<string, unknown> = { ...answer.data };
+  for (const field of ANSWER_FREE_TEXT[answer.name] as readonly string[]) {
+    if (typeof data[field] === 'string') data[field] = await keys.seal(operationId, data[field]);
+  }
+  const unsigned = { ...answer, data } as AgencyAnswer & Record<string, unknown>;
+  delete unsigned[SIGNATURE_FIELD];
+  const { secretKey } = await keys.bridgeSigningKey();
+  return { ...unsigned, [SIGNATURE_FIELD]: bytesToBase64Url(ed25519.sign(signedBytes(unsigned), secretKey)) } as AgencyAnswer;
+}
+
 export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   const js = options.nc.jetstream();
   const consumer = await js.consumers.get(SUBJECTS.streamIn, SUBJECTS.bridgeConsumer);
@@ -95,7 +120,8 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       timer = setTimeout(() => rejectTimeout(new Error('timed out waiting for the operation')), options.applyTimeoutMs ?? 20_000);
     });
     try {
-      return await Promise.race([options.client.workflow.getHandle(operationId).executeUpdate(agencyAnswerUpdate, { args: [answer] }), timeout]);
+      const forwarded = await forwardAnswer(options.keys, operationId, answer);
+      return await Promise.race([options.client.workflow.getHandle(operationId).executeUpdate(agencyAnswerUpdate, { args: [forwarded] }), timeout]);
     } finally {
       clearTimeout(timer);
     }
@@ -111,6 +137,8 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
           const receipt = await apply(verdict.operationId, verdict.answer);
           options.onApplied?.(verdict.answer, receipt);
         } catch (err) {
+          // The operation is still loading the bridge's key (its first moments): offer the answer again.
+          if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === 'NotReady') throw err;
           if (err instanceof WorkflowUpdateFailedError) await deadLetter(msg, err.cause?.message ?? err.message);
           else if (err instanceof WorkflowNotFoundError || isCompletedWorkflowError(err)) {
             await deadLetter(msg, `operation "${verdict.operationId}" is unknown or already closed`);

@@ -14,6 +14,8 @@ import { ensureTopology } from './jetstream.js';
 import { createLogger, temporalLogger } from './logger.js';
 import { connectEngineNats, misconfigured, trackNatsConnection, untilReady } from './startup.js';
 import { createOperationWorker, WORKFLOWS_PATH } from './worker.js';
+import { FAILURE_CONVERTER_PATH, clientDataConverter } from './codec.js';
+import { openKeyStore, readMasterKeyring } from './keys.js';
 
 async function main() {
   const role = process.argv[2];
@@ -39,11 +41,15 @@ async function main() {
     name: `los-${role}`,
     ...(env.NATS_USER ? { user: env.NATS_USER, pass: env.NATS_PASSWORD ?? '' } : {}),
   });
+  // The master key comes from the environment or a file, never from the repository.
+  const keyring = readMasterKeyring(process.env);
+  const keyStore = await untilReady('key store', () => openKeyStore({ servers: env.NATS_URL, keyring, name: `los-${role}-keys`, ...(env.NATS_USER ? { user: env.NATS_USER, pass: env.NATS_PASSWORD ?? '' } : {}) }), logger, { permanent: misconfigured.nats });
+  const keys = keyStore.keys;
   await untilReady('JetStream topology', async () => ensureTopology(await nc.jetstreamManager(), { agencies: catalogue.agencies.map((a) => a.id) }), logger, { permanent: misconfigured.nats });
 
   if (role === 'worker') {
     // Bundled once, so that waiting for Temporal below does not bundle again on every try.
-    const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: Runtime.instance().logger });
+    const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, failureConverterPath: FAILURE_CONVERTER_PATH, logger: Runtime.instance().logger });
     const connection = await untilReady('Temporal', () => NativeConnection.connect({ address: env.TEMPORAL_ADDRESS }), logger);
     // The Temporal runtime handles SIGTERM/SIGINT itself: it stops polling and waits for in-flight tasks.
     const worker = await untilReady(
@@ -52,6 +58,7 @@ async function main() {
         createOperationWorker({
           connection,
           nc,
+          keys,
           workflowBundle,
           namespace: env.TEMPORAL_NAMESPACE,
           ...(env.TEMPORAL_TASK_QUEUE ? { taskQueue: env.TEMPORAL_TASK_QUEUE } : {}),
@@ -64,16 +71,18 @@ async function main() {
     logger.info({ taskQueue: worker.options.taskQueue, metrics: env.METRICS_BIND_ADDRESS ?? null }, 'worker started');
     await worker.run();
     await nc.drain();
+    await keyStore.close();
     await connection.close();
     logger.info('worker stopped');
     return;
   }
 
   const connection = await untilReady('Temporal', () => Connection.connect({ address: env.TEMPORAL_ADDRESS }), logger);
-  const client = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
+  const client = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE, dataConverter: clientDataConverter(keys) });
   const bridge = await startBridge({
     nc,
     client,
+    keys,
     onApplied: (answer, receipt) => logger.info({ operationId: answer.data.correlation.operationId, agency: answer.agency, event: answer.name, outcome: receipt.outcome }, 'answer applied'),
     // The reason can quote agency input, so only the subject is logged; the reason is in the dead letter.
     onDeadLetter: (_reason, subject) => logger.warn({ subject }, 'answer dead-lettered'),
@@ -92,6 +101,7 @@ async function main() {
   await watcher.stop();
   health?.close();
   await nc.drain();
+  await keyStore.close();
   await connection.close();
   logger.info('bridge stopped');
 }

@@ -74,7 +74,8 @@ export function agencyPermissions(agency: string): NatsUserPermissions {
  */
 export function enginePermissions(): NatsUserPermissions {
   return {
-    publish: ['$JS.API.>', '$JS.ACK.>', SUBJECTS.allOut, SUBJECTS.allDeadLetter],
+    // $KV.LOS_KEYS: the key store (workers/keys.ts); los.v1.audit: the decode access log (workers/audit.ts).
+    publish: ['$JS.API.>', '$JS.ACK.>', SUBJECTS.allOut, SUBJECTS.allDeadLetter, '$KV.LOS_KEYS.>', 'los.v1.audit.>'],
     subscribe: ['_INBOX.>'],
   };
 }

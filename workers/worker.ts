@@ -1,11 +1,15 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { NatsConnection } from 'nats';
-import { createNotifyActivities } from '../activities/index.js';
+import { createKeyActivities, createNotifyActivities } from '../activities/index.js';
+import { engineDataConverter } from './codec.js';
+import type { KeyStore } from './keys.js';
 import { TASK_QUEUE } from '../workflows/definitions.js';
 
 export interface OperationWorkerOptions {
   connection: NativeConnection;
   nc: NatsConnection;
+  /** Unseals for the notify activity, serves the bridge's public key and destroys data keys at erasure. */
+  keys: KeyStore;
   namespace?: string;
   taskQueue?: string;
   /** A pre-built bundle (tests bundle once per run); otherwise the worker bundles `workflows/` itself. */
@@ -32,7 +36,8 @@ export async function createOperationWorker(options: OperationWorkerOptions): Pr
     connection: options.connection,
     namespace: options.namespace ?? 'default',
     taskQueue: options.taskQueue ?? TASK_QUEUE,
-    activities: createNotifyActivities(options.nc.jetstream()),
+    activities: { ...createNotifyActivities(options.nc.jetstream(), options.keys), ...createKeyActivities(options.keys) },
+    dataConverter: engineDataConverter(options.keys),
     shutdownGraceTime: options.shutdownGraceTime ?? '30s',
     maxCachedWorkflows: options.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS,
     ...workflowSource,

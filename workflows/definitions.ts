@@ -4,7 +4,7 @@ import type {
   AgencyAnswer,
   AgencyId,
   AgencyStatus,
-  ActionPlan,
+  HeldActionPlan,
   AssessmentDecision,
   CallOffAction,
   CancelOperation,
@@ -19,6 +19,7 @@ import type {
   PendingRequest,
   Phase,
   QuorumDecision,
+  Sealed,
   RescheduleAction,
   ScheduleAction,
   TimelineEntry,
@@ -67,15 +68,19 @@ export interface OperationMemory {
   overdue: boolean;
   deadline?: DeadlineMemory;
   rounds: { information: number; mandate: number; action: number };
-  action?: { plan: ActionPlan; revision: number };
+  action?: { plan: HeldActionPlan; revision: number };
   assessment?: AssessmentDecision;
   quorumDecision?: QuorumDecision;
   closeRequest?: CloseOperation;
   reinspection?: OrderReinspection;
-  cancelRequest?: string;
-  endReason?: string;
-  coordinatorSummary?: string;
+  cancelRequest?: string | Sealed;
+  endReason?: string | Sealed;
+  coordinatorSummary?: string | Sealed;
   continuedAsNew: number;
+  /** Set when this operation takes agency answers only with the bridge's signature (patch signed-answers-v1). */
+  signedAnswers?: boolean;
+  /** The bridge's public key, from an activity (so a replay sees the same one); carried across continue-as-new. */
+  bridgeKey?: string;
 }
 
 export interface OperationInput {
@@ -90,7 +95,7 @@ export interface OperationInput {
 export interface OperationResult {
   operationId: string;
   phase: Phase;
-  endReason?: string;
+  endReason?: string | Sealed;
   outcome?: OutcomeSummary;
 }
 

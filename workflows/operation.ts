@@ -10,10 +10,12 @@ import {
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
+  ParentClosePolicy,
+  startChild,
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { z } from 'zod';
-import type { AgencyNotice, CoordinatorNotice, NotifyActivities, SteeringNotice } from '../activities/index.js';
+import type { AgencyNotice, CoordinatorNotice, KeyActivities, NotifyActivities, SteeringNotice } from '../activities/index.js';
 import {
   AssessmentDecision,
   CallOffAction,
@@ -48,7 +50,7 @@ import {
   type OperationState,
   type DecisionReceipt,
   type DueDecision,
-  type OutboundDataOf,
+  type HeldOutboundData,
   type OutboundEventName,
   type Awaiting,
   type PendingRequest,
@@ -56,6 +58,9 @@ import {
   type RequestEventName,
   type TimelineEntry,
   type TimelineKind,
+  type Sealed,
+  inline,
+  verifyAnswer,
 } from '../domain/index.js';
 import {
   agencyAnswerUpdate,
@@ -77,6 +82,7 @@ import {
   type OperationResult,
   type Stage,
 } from './definitions.js';
+import { eraseOperationData } from './erasure.js';
 
 const NOTIFY_OPTIONS = {
   startToCloseTimeout: '30 seconds',
@@ -86,6 +92,7 @@ const NOTIFY_OPTIONS = {
 } as const satisfies ActivityOptions;
 
 const { notifyAgency, notifySteeringGroup, notifyCoordinator } = proxyActivities<NotifyActivities>(NOTIFY_OPTIONS);
+const { bridgePublicKey } = proxyActivities<KeyActivities>({ startToCloseTimeout: '30 seconds', retry: { maximumInterval: '1 minute' } });
 
 /**
  * Patch markers (see README, "Changing workflow code"). Operations that passed the marked point before the
@@ -94,7 +101,13 @@ const { notifyAgency, notifySteeringGroup, notifyCoordinator } = proxyActivities
 const PATCHES = {
   /** The assessment reminder goes out to the coordinator's subject, not only onto the timeline. */
   coordinatorReminder: 'coordinator-reminder-v1',
+  /** Agency answers count only with the bridge's signature (issue 9). */
+  signedAnswers: 'signed-answers-v1',
+  /** An ended operation starts its erasure: the data key is destroyed after the retention (issue 9). */
+  erasure: 'erase-operation-data-v1',
 } as const;
+
+const DEFAULT_RETENTION = '90 days';
 
 /**
  * The workflow sandbox replaces Date with the time of the current workflow task, identical on replay, so
@@ -253,7 +266,7 @@ export async function losOperation(input: OperationInput): Promise<OperationResu
   };
 
   // --- notifications --------------------------------------------------------------------------------------
-  const notify = async <E extends OutboundEventName>(agency: AgencyId, event: E, eventKey: string, data: OutboundDataOf<E>) => {
+  const notify = async <E extends OutboundEventName>(agency: AgencyId, event: E, eventKey: string, data: HeldOutboundData<E>) => {
     const notice: AgencyNotice = {
       operationId,
       municipality,
@@ -278,7 +291,7 @@ export async function losOperation(input: OperationInput): Promise<OperationResu
     requestId: string,
     dueMs: number,
     event: E,
-    data: (correlation: Correlation) => OutboundDataOf<E>,
+    data: (correlation: Correlation) => HeldOutboundData<E>,
   ) => {
     pending.set(requestId, { requestId, agency, awaiting: AWAITING_BY_REQUEST[event], dueAt: iso(dueMs) });
     await notify(agency, event, requestId, data({ operationId, requestId }));
@@ -416,10 +429,10 @@ export async function losOperation(input: OperationInput): Promise<OperationResu
       case 'mandate_declined':
         agency.mandate = 'declined';
         agency.declineReason = answer.data.reason;
-        record('answer', `mandate declined: ${answer.data.reason}`, answer.agency);
+        record('answer', `mandate declined: ${inline(answer.data.reason)}`, answer.agency);
         break;
       case 'information_provided':
-        record('answer', `information provided: ${answer.data.answer}`, answer.agency);
+        record('answer', `information provided: ${inline(answer.data.answer)}`, answer.agency);
         break;
       case 'readiness_confirmed':
         agency.ready = true;
@@ -442,6 +455,13 @@ export async function losOperation(input: OperationInput): Promise<OperationResu
 
   setHandler(agencyAnswerUpdate, (raw) => applyAnswer(parseOrRejectAnswer(raw)), {
     validator: (raw) => {
+      if (memory.signedAnswers) {
+        // A Temporal client is not an agency: only the bridge, which read the answer under the agency's own
+        // NATS identity, can sign it.
+        if (memory.bridgeKey === undefined) throw ApplicationFailure.retryable("answer not taken yet: the operation is still loading the bridge's key", 'NotReady');
+        const signed = verifyAnswer(raw, memory.bridgeKey);
+        if (!signed.ok) throw ApplicationFailure.nonRetryable(`answer rejected: ${signed.reason}`, 'Unsigned');
+      }
       const answer = parseOrRejectAnswer(raw);
       if (seenAnswerIds.has(answer.eventId)) return;
       if (memory.stage === 'ended') reject(`answer rejected: the operation is already ${memory.phase}`);
@@ -461,7 +481,7 @@ export async function losOperation(input: OperationInput): Promise<OperationResu
     if (memory.cancelRequest !== undefined) reject(`${what} rejected: the operation is being cancelled`);
   };
 
-  const requestInformation = async (targets: AgencyId[], question: string) => {
+  const requestInformation = async (targets: AgencyId[], question: string | Sealed) => {
     memory.rounds.information += 1;
     const round = memory.rounds.information;
     const dueMs = deadlineAfter(nowMs(), config.informationDeadline);
@@ -476,7 +496,7 @@ export async function losOperation(input: OperationInput): Promise<OperationResu
     assessUpdate,
     async (raw) => {
       const decision = parseOrReject(AssessmentDecision, raw, 'assessment');
-      record('decision', `assessment: ${decision.decision}${decision.decision === 'dismiss' ? ` (${decision.reason})` : ''}`);
+      record('decision', `assessment: ${decision.decision}${decision.decision === 'dismiss' ? ` (${inline(decision.reason)})` : ''}`);
       // Asking for information leaves the decision owed; the requests go out before the update returns.
       if (decision.decision === 'request_info') await requestInformation(decision.agencies, decision.question);
       else memory.assessment = decision;
@@ -497,7 +517,7 @@ export async function losOperation(input: OperationInput): Promise<OperationResu
     (raw) => {
       const decision = parseOrReject(QuorumDecision, raw, 'quorum decision');
       memory.quorumDecision = decision;
-      record('decision', `quorum: ${decision.decision}${decision.decision === 'dismiss' ? ` (${decision.reason})` : ''}`);
+      record('decision', `quorum: ${decision.decision}${decision.decision === 'dismiss' ? ` (${inline(decision.reason)})` : ''}`);
       return receipt();
     },
     {
@@ -542,7 +562,7 @@ export async function losOperation(input: OperationInput): Promise<OperationResu
       current.plan = { ...current.plan, at: new Date(change.at).toISOString(), ...(change.place ? { place: change.place } : {}) };
       current.revision += 1;
       const plan = current.plan;
-      record('decision', `joint action #${memory.rounds.action} rescheduled to ${plan.at}: ${change.reason}`);
+      record('decision', `joint action #${memory.rounds.action} rescheduled to ${plan.at}: ${inline(change.reason)}`);
       memory.deadline = { what: 'action_start', startedAt: iso(nowMs()), dueAt: plan.at, reminded: true, missed: false };
       for (const open of pendingOf('readiness')) open.dueAt = plan.at;
       publishStatus();
@@ -567,7 +587,7 @@ export async function losOperation(input: OperationInput): Promise<OperationResu
     async (raw) => {
       const { reason } = parseOrReject(CallOffAction, raw, 'call off');
       const key = `action-${memory.rounds.action}-called-off`;
-      record('decision', `joint action #${memory.rounds.action} called off: ${reason}`);
+      record('decision', `joint action #${memory.rounds.action} called off: ${inline(reason)}`);
       expire('readiness', () => undefined);
       memory.action = undefined;
       // The operation stays in joint action: the coordinator schedules anew, or cancels.
@@ -591,7 +611,7 @@ export async function losOperation(input: OperationInput): Promise<OperationResu
     reinspectUpdate,
     (raw) => {
       memory.reinspection = parseOrReject(OrderReinspection, raw, 'reinspection');
-      record('decision', `re-inspection ordered: ${memory.reinspection.reason}`);
+      record('decision', `re-inspection ordered: ${inline(memory.reinspection.reason)}`);
       return receipt();
     },
     {
@@ -623,7 +643,7 @@ export async function losOperation(input: OperationInput): Promise<OperationResu
     cancelUpdate,
     (raw) => {
       memory.cancelRequest = parseOrReject(CancelOperation, raw, 'cancel').reason;
-      record('decision', `cancelled: ${memory.cancelRequest}`);
+      record('decision', `cancelled: ${inline(memory.cancelRequest)}`);
       return receipt();
     },
     {
@@ -636,7 +656,7 @@ export async function losOperation(input: OperationInput): Promise<OperationResu
   );
 
   // --- the stages -----------------------------------------------------------------------------------------
-  const end = (event: PhaseEvent, reason?: string) => {
+  const end = (event: PhaseEvent, reason?: string | Sealed) => {
     move(event);
     if (reason !== undefined) memory.endReason = reason;
     pending.clear();
@@ -829,6 +849,10 @@ export async function losOperation(input: OperationInput): Promise<OperationResu
   });
 
   // --- the lifecycle --------------------------------------------------------------------------------------
+  if (memory.bridgeKey === undefined && patched(PATCHES.signedAnswers)) {
+    memory.signedAnswers = true; // before the await: an answer arriving meanwhile is held back, not taken unsigned
+    memory.bridgeKey = await bridgePublicKey();
+  }
   if (!input.memory) {
     record('decision', `tip registered: ${tip.categories.join(', ')}; urgency ${tip.urgency}; source ${tip.source.kind}${tip.source.protected ? ' (protected)' : ''}`);
     move('tip_registered');
@@ -853,6 +877,14 @@ export async function losOperation(input: OperationInput): Promise<OperationResu
   }
 
   await condition(allHandlersFinished);
+  if (patched(PATCHES.erasure)) {
+    // Kept no longer than needed: the erasure outlives this workflow and destroys the data key after the retention.
+    await startChild(eraseOperationData, {
+      workflowId: `${operationId}.erasure`,
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      args: [{ operationId, retention: config.retention ?? DEFAULT_RETENTION }],
+    });
+  }
   return {
     operationId,
     phase: memory.phase,
