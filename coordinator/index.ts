@@ -4,3 +4,4 @@ export type { RegisterOptions, Registration } from './operations.js';
 export { runCli } from './cli.js';
 export { OPERATOR_VIEWS, allOf, onTaskQueue, operationsQuery, quote, temporalCliCommand } from './queries.js';
 export type { ListFilter } from './queries.js';
+export { DECISION_FREE_TEXT, assertPlain, sealDecision, sealTip } from './sealing.js';
