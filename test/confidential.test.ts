@@ -3,7 +3,8 @@ import type { temporal } from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_BEHAVIOURS, type AgencyBehaviour } from '../agencies/index.js';
 import { sealDecision } from '../coordinator/index.js';
-import type { AgencyId } from '../domain/index.js';
+import type { UpdateDefinition } from '@temporalio/common';
+import type { AgencyId, DecisionReceipt } from '../domain/index.js';
 import { assessUpdate, closeUpdate, rescheduleUpdate, scheduleUpdate, stateQuery, timelineQuery } from '../workflows/definitions.js';
 import { eventually, sampleTip, startTestEngine, type TestEngine } from './engine.js';
 
@@ -65,8 +66,8 @@ describe('confidential by design', () => {
     const { handle, operationId } = await engine.register(tip, {
       config: { mandateDeadline: '8s', findingsDeadline: '8s', followUpAfter: '1s', outcomeDeadline: '8s', historyEventLimit: 50, retention: '1 day' },
     });
-    const decide = async <T extends object>(update: Parameters<typeof handle.executeUpdate>[0], decision: T) =>
-      handle.executeUpdate(update as never, { args: [await sealDecision(engine.keys, operationId, decision)] as never });
+    const decide = async <T extends object>(update: UpdateDefinition<DecisionReceipt, [T]>, decision: T) =>
+      handle.executeUpdate(update, { args: [await sealDecision(engine.keys, operationId, decision)] });
 
     await eventually(() => handle.query(stateQuery), (s) => s.phase === 'assessment');
     await decide(assessUpdate, { decision: 'request_info', agencies: ['polisen'], question: MARKERS.question });
@@ -96,12 +97,12 @@ describe('confidential by design', () => {
     // The raw history of every run, and of the erasure workflow, read without any codec.
     const raw = new Client({ connection: engine.client.connection });
     const histories: temporal.api.history.v1.IHistory[] = [];
-    let runId: string | undefined = handle.firstExecutionRunId;
+    // From the last run back to the first: each run names the run it continued.
+    let runId: string | undefined = (await raw.workflow.getHandle(operationId).describe()).runId;
     while (runId) {
       const history = await raw.workflow.getHandle(operationId, runId).fetchHistory();
       histories.push(history);
-      const last = history.events?.at(-1);
-      runId = last?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+      runId = history.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
     }
     expect(histories.length, 'the operation continued as new at least once').toBeGreaterThan(1);
     histories.push(await raw.workflow.getHandle(`${operationId}.erasure`).fetchHistory());

@@ -319,16 +319,22 @@ export class KeyStore {
   /**
    * Replaces every Sealed value in a JSON value, and every inline sealed token in its strings, with the
    * plaintext. `may(op)` decides per operation; a value it refuses stays sealed. Throws ErasedError when an
-   * operation's key was destroyed.
+   * operation's key was destroyed, unless `onErased` gives what to show instead.
    */
-  async unsealDeep<T>(value: T, may: (operationId: string) => boolean | Promise<boolean> = () => true): Promise<T> {
+  async unsealDeep<T>(value: T, may: (operationId: string) => boolean | Promise<boolean> = () => true, onErased?: (err: ErasedError) => unknown): Promise<T> {
     const keys = new Map<string, Promise<Buffer>>();
     const keyFor = (op: string) => {
       if (!keys.has(op)) keys.set(op, this.dataKey(op));
       return keys.get(op)!;
     };
     const open = async (s: Sealed): Promise<unknown> => {
-      const key = await keyFor(s.op);
+      let key: Buffer;
+      try {
+        key = await keyFor(s.op);
+      } catch (err) {
+        if (err instanceof ErasedError && onErased) return onErased(err);
+        throw err;
+      }
       const box = Buffer.concat([Buffer.from(s.iv, 'base64url'), Buffer.from(s.ct, 'base64url')]);
       return JSON.parse(decrypt(key, box, s.op).toString('utf8'));
     };
@@ -377,7 +383,7 @@ export interface KeyStoreConnection {
  * Its own NATS connection (nats.js 3.x, which the key-value client needs), so the key store does not depend on
  * the rest of the engine's NATS client. Close it with `close()`.
  */
-export async function openKeyStore(options: KeyStoreConnection): Promise<{ keys: KeyStore; close(): Promise<void> }> {
+export async function openKeyStore(options: KeyStoreConnection): Promise<{ keys: KeyStore; nc: NatsConnection; close(): Promise<void> }> {
   const { connect } = await import('@nats-io/transport-node');
   const nc = await connect({
     servers: options.servers,
@@ -386,5 +392,5 @@ export async function openKeyStore(options: KeyStoreConnection): Promise<{ keys:
     ...(options.user ? { user: options.user, pass: options.pass ?? '' } : {}),
   });
   const keys = await KeyStore.open({ nc, keyring: options.keyring });
-  return { keys, close: () => nc.drain() };
+  return { keys, nc, close: () => nc.drain() };
 }
