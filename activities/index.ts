@@ -1,5 +1,5 @@
 /** Activities do I/O and nothing else: every decision was made in the workflow from domain rules. */
-export { createNotifyActivities, encodeCloudEvent, sourceFor } from './notify.js';
+export { PLAINTEXT_ONLY, createNotifyActivities, encodeCloudEvent, sourceFor } from './notify.js';
 export type { AgencyNotice, CoordinatorNotice, DeliveryReceipt, NotifyActivities, SteeringNotice } from './notify.js';
 export { createKeyActivities } from './keys.js';
 export type { KeyActivities } from './keys.js';

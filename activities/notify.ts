@@ -6,6 +6,7 @@ import { headers as natsHeaders } from 'nats';
 import {
   CLOUDEVENT_CONTENT_TYPE,
   CoordinatorData,
+  containsSealed,
   OutboundData,
   SUBJECTS,
   SteeringData,
@@ -64,6 +65,14 @@ export function encodeCloudEvent(event: CloudEvent): Uint8Array {
 
 /** What the notify activity needs of the key store: unsealing, just before the contract check. */
 export type Unsealer = Pick<KeyStore, 'unsealDeep'>;
+
+/** For a publisher without keys (tests of delivery): plaintext passes, a sealed value is refused. */
+export const PLAINTEXT_ONLY: Unsealer = {
+  async unsealDeep<T>(value: T): Promise<T> {
+    if (containsSealed(value)) throw ApplicationFailure.nonRetryable('cannot notify: the event holds sealed data and this process has no key store', 'NoKeys');
+    return value;
+  },
+};
 
 export function createNotifyActivities(js: JetStreamClient, keys: Unsealer) {
   const publish = async (subject: string, name: string, notice: Omit<AgencyNotice, 'agency' | 'event'>, data: unknown): Promise<DeliveryReceipt> => {

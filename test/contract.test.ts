@@ -7,7 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { z } from 'zod';
 import { connectAgency, type AgencyClient, type ReceivedEvent } from '../agencies/client.js';
-import { createNotifyActivities } from '../activities/notify.js';
+import { PLAINTEXT_ONLY, createNotifyActivities } from '../activities/notify.js';
 import {
   AGENCY_IDS,
   CloudEvent,
@@ -525,7 +525,7 @@ describe('reply helpers against a real nats-server', () => {
   /** Sends one request to an agency the way the engine does: through the notify activity. */
   const sendRequest = async <E extends OutboundEventName>(agency: AgencyId, event: E, data: z.input<(typeof OutboundData)[E]>) => {
     const requestId = (data as { correlation: { requestId: string } }).correlation.requestId;
-    await createNotifyActivities(nc.jetstream()).notifyAgency({
+    await createNotifyActivities(nc.jetstream(), PLAINTEXT_ONLY).notifyAgency({
       operationId: (data as { correlation: { operationId: string } }).correlation.operationId,
       municipality: 'Umeå',
       agency,

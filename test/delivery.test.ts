@@ -1,6 +1,6 @@
 import { headers as natsHeaders } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNotifyActivities } from '../activities/index.js';
+import { createNotifyActivities, PLAINTEXT_ONLY } from '../activities/index.js';
 import { connectAgency } from '../agencies/index.js';
 import { SUBJECTS, Tip, mandateRequest } from '../domain/index.js';
 import { assessUpdate, stateQuery, timelineQuery } from '../workflows/definitions.js';
@@ -30,7 +30,7 @@ const notice = (eventId: string, requestId: string) => ({
 
 describe('delivery', () => {
   it('stores a retried notification once: same event id, same Nats-Msg-Id, JetStream reports the duplicate', async () => {
-    const { notifyAgency } = createNotifyActivities(engine.nc.jetstream());
+    const { notifyAgency } = createNotifyActivities(engine.nc.jetstream(), PLAINTEXT_ONLY);
     const first = await notifyAgency(notice('los-test-op.dedupe.mandate_requested', 'dedupe'));
     const retry = await notifyAgency(notice('los-test-op.dedupe.mandate_requested', 'dedupe'));
     expect(first.duplicate).toBe(false);
@@ -38,7 +38,7 @@ describe('delivery', () => {
   });
 
   it('redelivers an event whose handler crashed, and acknowledges it once the handler succeeds', async () => {
-    const { notifyAgency } = createNotifyActivities(engine.nc.jetstream());
+    const { notifyAgency } = createNotifyActivities(engine.nc.jetstream(), PLAINTEXT_ONLY);
     const attempts: number[] = [];
     const agency = await connectAgency({ agency: 'migrationsverket', servers: engine.nats.url, retryDelayMs: 200 });
     agency.on('mandate_requested', (event) => {
@@ -58,7 +58,7 @@ describe('delivery', () => {
   });
 
   it('dead-letters an event an agency system fails on max_deliver times, with the reason', async () => {
-    const { notifyAgency } = createNotifyActivities(engine.nc.jetstream());
+    const { notifyAgency } = createNotifyActivities(engine.nc.jetstream(), PLAINTEXT_ONLY);
     const agency = await connectAgency({ agency: 'tullverket', servers: engine.nats.url, retryDelayMs: 100 });
     agency.on('mandate_requested', () => {
       throw new Error('always fails');

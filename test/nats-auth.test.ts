@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { AckPolicy, connect, type NatsConnection, type Status } from 'nats';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createNotifyActivities } from '../activities/index.js';
+import { createNotifyActivities, PLAINTEXT_ONLY } from '../activities/index.js';
 import { connectAgency, type AgencyClient } from '../agencies/index.js';
 import { loadCatalogueFile } from '../coordinator/index.js';
 import { SUBJECTS, type AgencyId, type OutboundDataOf } from '../domain/index.js';
@@ -52,7 +52,7 @@ function mandateRequest(operationId: string, requestId: string): OutboundDataOf<
 }
 
 async function notify(agency: AgencyId, operationId: string, requestId: string) {
-  return createNotifyActivities(engine.jetstream()).notifyAgency({
+  return createNotifyActivities(engine.jetstream(), PLAINTEXT_ONLY).notifyAgency({
     operationId,
     municipality: 'Umeå',
     agency,

@@ -17,7 +17,7 @@ import {
   type AgencyAnswer,
 } from '../domain/index.js';
 import { agencyAnswerUpdate, type AnswerReceipt } from '../workflows/definitions.js';
-import type { KeyStore } from './keys.js';
+import { NoDataKeyError, type KeyStore } from './keys.js';
 
 /**
  * The NATS → Temporal bridge. It translates and validates; it owns no rules. Each answer is checked against
@@ -140,7 +140,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
           // The operation is still loading the bridge's key (its first moments): offer the answer again.
           if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === 'NotReady') throw err;
           if (err instanceof WorkflowUpdateFailedError) await deadLetter(msg, err.cause?.message ?? err.message);
-          else if (err instanceof WorkflowNotFoundError || isCompletedWorkflowError(err)) {
+          else if (err instanceof WorkflowNotFoundError || err instanceof NoDataKeyError || isCompletedWorkflowError(err)) {
             await deadLetter(msg, `operation "${verdict.operationId}" is unknown or already closed`);
           } else throw err;
         }

@@ -1,8 +1,11 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { DataConverter, Payload, PayloadCodec } from '@temporalio/common';
-import { temporal } from '@temporalio/proto';
+import protobufs from '@temporalio/proto';
 import { DefaultFailureConverter } from '@temporalio/common';
 import type { KeyStore } from './keys.js';
+
+// CommonJS: a named ESM import of it fails under plain Node (the `los` launcher).
+const { temporal } = protobufs;
 
 /**
  * The payload codec: defence in depth around the sealed fields, and the only protection for what is not
