@@ -1,5 +1,6 @@
 import type { HistoryCost } from './history.js';
 import type { RawJetStreamResult } from './raw-jetstream.js';
+import type { CodecCostResult } from './codec.js';
 import type { MachineUsage } from './processes.js';
 import type { ScaleCheckpoint } from './scale.js';
 import type { Versions } from './stack.js';
@@ -73,6 +74,8 @@ export interface BenchResult {
     losToBaselineThroughput?: number;
   };
   rawJetStream: RawJetStreamResult & { notifyCostRatio?: number };
+  /** Sealing and the payload codec per operation, with and without (issue 9). */
+  codecCost?: CodecCostResult;
   cost?: HistoryCost;
   memory: {
     peakResetAfterStartup: boolean;
@@ -124,6 +127,12 @@ function summaryRows(r: BenchResult): [string, string][] {
     ['Per-event notify p50 (assess returned → one agency holds it), open loop', r.openLoop.notifyEachMs ? `${round(r.openLoop.notifyEachMs.p50, 1)} ms` : na],
     ['Raw JetStream publish → receive p50/p95/p99', ms(r.rawJetStream.publishToReceiveMs)],
     ['Notify cost ratio (per-event notify p50 / raw p50)', times(r.rawJetStream.notifyCostRatio)],
+    ...(r.codecCost
+      ? ([
+          ['Start input per operation, plain p50/p95', `${r.codecCost.plainMs.p50.toFixed(3)} / ${r.codecCost.plainMs.p95.toFixed(3)} ms`],
+          ['Start input per operation, sealed + codec p50/p95', `${r.codecCost.encryptedMs.p50.toFixed(3)} / ${r.codecCost.encryptedMs.p95.toFixed(3)} ms`],
+        ] as [string, string][])
+      : []),
     ['History events per operation, mean (min–max) [baseline]', `${mean(r.cost?.events)} [${mean(r.baseline.cost?.events)}]`],
     ['Workflow tasks per operation, mean (min–max) [baseline]', `${mean(r.cost?.workflowTasks)} [${mean(r.baseline.cost?.workflowTasks)}]`],
     ['CPU ms per operation, closed loop', cpuLine(r.closedLoop.cpuMsPerOperation)],

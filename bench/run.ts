@@ -16,7 +16,8 @@ import { DEFAULT_MAX_CACHED_WORKFLOWS } from '../workers/worker.js';
 import { BaselineRunner, baselinePlan, planCounts } from './baseline.js';
 import { historyCost } from './history.js';
 import { closedLoop, openLoop, type Completion, type LoadResult } from './load.js';
-import { ACTION_LEAD_MS, AgencyWatch, LIFECYCLE_CATEGORIES, LIFECYCLE_CONFIG, LIFECYCLE_STEPS, PhaseRecorder, runLifecycle, type LifecycleContext, type LifecycleSample } from './operations.js';
+import { measureCodecCost } from './codec.js';
+import { ACTION_LEAD_MS, AgencyWatch, LIFECYCLE_CATEGORIES, benchTip, LIFECYCLE_CONFIG, LIFECYCLE_STEPS, PhaseRecorder, runLifecycle, type LifecycleContext, type LifecycleSample } from './operations.js';
 import { CpuMeter, MemorySampler, readMemory, resetPeak, sqliteSize, type MachineUsage } from './processes.js';
 import { measureRawJetStream } from './raw-jetstream.js';
 import { renderMarkdown, renderSummary, type BenchResult, type PhaseReport } from './report.js';
@@ -183,7 +184,7 @@ async function main() {
     for (const agency of AGENCY_IDS) {
       agencies.push(await startSimulatedAgency(agency, defaultBehaviour(agency), { servers: stack.natsUrl, onEvent: watch.onEvent, onAnswer: watch.onAnswer }));
     }
-    const ctx: LifecycleContext = { client: stack.client, catalogue, taskQueue, runId, watch, agencies: candidates };
+    const ctx: LifecycleContext = { client: stack.client, keys: stack.keys, catalogue, taskQueue, runId, watch, agencies: candidates };
     let tipIndex = 0;
     const lifecycle = (probeAnswers: boolean) => () => runLifecycle(ctx, tipIndex++, { probeAnswers });
 
@@ -227,6 +228,9 @@ async function main() {
 
     log(`raw JetStream: ${settings.rawEvents} events`);
     const raw = await measureRawJetStream(stack.nc, settings.rawEvents, runId);
+
+    log('codec cost: sealing and the payload codec, with and without, per operation');
+    const codecCost = await measureCodecCost(stack.keys, benchTip(runId, 0, LIFECYCLE_CATEGORIES));
 
     let scale: BenchResult['scale'];
     if (settings.open > 0) {
@@ -304,6 +308,7 @@ async function main() {
         ...raw,
         notifyCostRatio: ratio(openLoopReport.notifyEachMs?.p50, raw.publishToReceiveMs.p50),
       },
+      codecCost,
       ...(cost ? { cost } : {}),
       memory: {
         peakResetAfterStartup: peakReset,

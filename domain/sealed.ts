@@ -42,13 +42,15 @@ function looksSealed(value: unknown): boolean {
  * A field that holds personal data: the plaintext schema (validated at the client or the bridge, before
  * sealing, with its own messages) or a Sealed value in its place (all the workflow can check).
  */
-export function Sealable<S extends z.ZodType>(plain: S) {
-  return z.unknown().transform((value, ctx): z.output<S> | Sealed => {
+export function Sealable<S extends z.ZodType>(plain: S): z.ZodType<z.output<S> | Sealed, z.input<S> | Sealed> {
+  const schema = z.unknown().transform((value, ctx): z.output<S> | Sealed => {
     const result = (looksSealed(value) ? Sealed : plain).safeParse(value);
     if (result.success) return result.data as z.output<S> | Sealed;
     for (const issue of result.error.issues) ctx.addIssue({ ...issue } as Parameters<typeof ctx.addIssue>[0]);
     return z.NEVER;
   });
+  // Typed by what it accepts: a coordinator writes the plaintext's input; the workflow may get a Sealed.
+  return schema as unknown as z.ZodType<z.output<S> | Sealed, z.input<S> | Sealed>;
 }
 
 /** The type with every Sealed stripped out: what an entitled reader sees after unsealing. */

@@ -81,7 +81,7 @@ describe('master-key rotation', () => {
     // The old master key is retired: nothing needs it any more.
     engine.keys.useKeyring([second[0]] as MasterKeyring);
 
-    await handle.executeUpdate(assessUpdate, { args: [await sealDecision(engine.keys, operationId, { decision: 'proceed', note: 'after rotation' })] });
+    await handle.executeUpdate(assessUpdate, { args: [await sealDecision(engine.keys, operationId, { decision: 'proceed' as const, note: 'after rotation' })] });
     // Polisen is silent on mandates here; enough others accept.
     await eventually(() => handle.query(stateQuery), (s) => s.phase === 'joint_action' && s.waitingFor === 'schedule decision', 30_000);
     await handle.executeUpdate(scheduleUpdate, {

@@ -6,6 +6,7 @@ import { Client, Connection } from '@temporalio/client';
 import { AckPolicy, connect, type NatsConnection, type Status } from 'nats';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createNotifyActivities, PLAINTEXT_ONLY } from '../activities/index.js';
+import { generateMasterKey, openKeyStore, readMasterKeyring } from '../workers/keys.js';
 import { connectAgency, type AgencyClient } from '../agencies/index.js';
 import { loadCatalogueFile } from '../coordinator/index.js';
 import { SUBJECTS, type AgencyId, type OutboundDataOf } from '../domain/index.js';
@@ -249,7 +250,9 @@ describe('need to know, enforced by nats-server', () => {
   it('lets the bridge, as the engine user, read an answer and dead-letter it when its operation is unknown', async () => {
     const connection = await Connection.connect({ address: inject('temporalAddress') });
     const deadLetters: string[] = [];
-    const bridge = await startBridge({ nc: engine, client: new Client({ connection }), retryDelayMs: 500, onDeadLetter: (_reason, subject) => deadLetters.push(subject) });
+    // The key store, as the engine user: the bridge seals and signs what it forwards.
+    const store = await openKeyStore({ servers: nats.url, user: ENGINE_USER, pass: passwords.engine, keyring: readMasterKeyring({ LOS_MASTER_KEY: generateMasterKey() }) });
+    const bridge = await startBridge({ nc: engine, client: new Client({ connection }), keys: store.keys, retryDelayMs: 500, onDeadLetter: (_reason, subject) => deadLetters.push(subject) });
     try {
       const arbetsmiljoverket = await agencyClient('arbetsmiljoverket');
       await arbetsmiljoverket.answer('mandate_declined', 'los-umea-nowhere', { correlation: { operationId: 'los-umea-nowhere', requestId: 'mandate-1-arbetsmiljoverket' }, reason: 'No workplace on site.' });
@@ -260,6 +263,7 @@ describe('need to know, enforced by nats-server', () => {
       expect(letters.map((m) => m.header(ORIGINAL_SUBJECT_HEADER))).toContain(subject);
     } finally {
       await bridge.stop();
+      await store.close();
       await connection.close();
     }
   });
