@@ -83,7 +83,9 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
 
   const authenticate = async (req: IncomingMessage, payloads: JsonPayload[]): Promise<Reader> => {
     const header = req.headers.authorization ?? '';
-    const token = /^Bearer (.+)$/i.exec(header)?.[1];
+    // The Temporal UI sends no Authorization header of its own: in a browser the token is the cookie set by /login.
+    const cookie = /(?:^|;\s*)los_token=([^;]+)/.exec(req.headers.cookie ?? '')?.[1];
+    const token = /^Bearer (.+)$/i.exec(header)?.[1] ?? cookie;
     try {
       if (!token) throw new AccessDenied('no bearer token: every request to the codec server must carry one');
       return await options.verifier.verify(token);
@@ -140,6 +142,14 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
       try {
         if (!cors(req, res)) throw new HttpError(403, `origin ${req.headers.origin} is not the Temporal UI's`);
         if (req.method === 'OPTIONS') return void res.writeHead(204).end();
+        if (req.method === 'GET' && req.url?.startsWith('/login?token=')) {
+          // For the browser: checks the token and keeps it in an HttpOnly cookie the UI's codec calls carry
+          // (turn on "include cross-origin credentials" in the UI's codec settings).
+          const token = new URL(req.url, 'http://codec').searchParams.get('token') ?? '';
+          const reader = await options.verifier.verify(token);
+          res.setHeader('Set-Cookie', `los_token=${token}; HttpOnly; SameSite=Lax; Path=/`);
+          return send(200, { message: `signed in as ${reader.sub} (${reader.role})` });
+        }
         if (req.method !== 'POST' || (req.url !== '/encode' && req.url !== '/decode')) throw new HttpError(404, 'POST /encode or /decode');
         const { payloads } = await readBody(req);
         const reader = await authenticate(req, payloads);

@@ -20,6 +20,17 @@ export const EngineEnv = z.object({
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
   /** Operations the worker keeps in memory between their events (about 2 MiB each); the rest are replayed on demand. */
   MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).default(250),
+  /** The master key (base64 of 32 bytes; several comma-separated, current first, during a rotation). Never in the repository. */
+  LOS_MASTER_KEY: z.string().min(1).optional(),
+  /** Or a file holding it, one key per line, current first. */
+  LOS_MASTER_KEY_FILE: z.string().min(1).optional(),
+  /** Codec server: where it listens, e.g. 0.0.0.0:8234. */
+  CODEC_BIND_ADDRESS: HostPort.optional(),
+  /** Codec server: the Temporal UI's origin, the only one CORS answers, e.g. http://127.0.0.1:8233. */
+  LOS_UI_ORIGIN: z.string().url().optional(),
+  /** Codec server and `los show`: the token issuer's public key (JWK), inline or as a file. */
+  LOS_TOKEN_ISSUER_JWK: z.string().min(1).optional(),
+  LOS_TOKEN_ISSUER_JWK_FILE: z.string().min(1).optional(),
   /** How long a stopping worker lets in-flight activities finish. */
   SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(1).max(600).default(30),
 });

@@ -3,7 +3,12 @@
  * environment and is validated at start. SIGTERM/SIGINT drain: the worker stops polling and lets in-flight
  * activities finish; the bridge stops taking messages and finishes (and acknowledges) the ones it holds.
  */
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import type { JWK } from 'jose';
+import { tokenVerifier } from './access.js';
+import { AuditLog } from './audit.js';
+import { startCodecServer } from './codecServer.js';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Runtime } from '@temporalio/worker';
 import { loadCatalogueFile } from '../coordinator/index.js';
@@ -19,8 +24,8 @@ import { openKeyStore, readMasterKeyring } from './keys.js';
 
 async function main() {
   const role = process.argv[2];
-  if (role !== 'worker' && role !== 'bridge') {
-    console.error('usage: tsx workers/main.ts worker|bridge');
+  if (role !== 'worker' && role !== 'bridge' && role !== 'codec') {
+    console.error('usage: tsx workers/main.ts worker|bridge|codec');
     process.exit(1);
   }
   const config = readEngineEnv(process.env);
@@ -46,6 +51,30 @@ async function main() {
   const keyStore = await untilReady('key store', () => openKeyStore({ servers: env.NATS_URL, keyring, name: `los-${role}-keys`, ...(env.NATS_USER ? { user: env.NATS_USER, pass: env.NATS_PASSWORD ?? '' } : {}) }), logger, { permanent: misconfigured.nats });
   const keys = keyStore.keys;
   await untilReady('JetStream topology', async () => ensureTopology(await nc.jetstreamManager(), { agencies: catalogue.agencies.map((a) => a.id) }), logger, { permanent: misconfigured.nats });
+
+  if (role === 'codec') {
+    // The codec server for the Temporal UI and CLI: decodes only for entitled readers, every attempt logged.
+    const jwkText = env.LOS_TOKEN_ISSUER_JWK ?? (env.LOS_TOKEN_ISSUER_JWK_FILE ? readFileSync(env.LOS_TOKEN_ISSUER_JWK_FILE, 'utf8') : undefined);
+    if (!jwkText) throw new Error('codec server: set LOS_TOKEN_ISSUER_JWK or LOS_TOKEN_ISSUER_JWK_FILE (the token issuer public key)');
+    const [host, port] = (env.CODEC_BIND_ADDRESS ?? '127.0.0.1:8234').split(':') as [string, string];
+    const server = await startCodecServer({
+      keys,
+      audit: await AuditLog.open(keyStore.nc),
+      verifier: await tokenVerifier(JSON.parse(jwkText) as JWK),
+      host,
+      port: Number(port),
+      ...(env.LOS_UI_ORIGIN ? { uiOrigin: env.LOS_UI_ORIGIN } : {}),
+    });
+    logger.info({ url: server.url, uiOrigin: env.LOS_UI_ORIGIN ?? null }, 'codec server started');
+    await new Promise<void>((resolveStop) => {
+      process.once('SIGTERM', () => resolveStop());
+      process.once('SIGINT', () => resolveStop());
+    });
+    await server.close();
+    await keyStore.close();
+    await nc.drain();
+    return;
+  }
 
   if (role === 'worker') {
     // Bundled once, so that waiting for Temporal below does not bundle again on every try.
