@@ -17,7 +17,7 @@ import {
   type AgencyAnswer,
 } from '../domain/index.js';
 import { agencyAnswerUpdate, type AnswerReceipt } from '../workflows/definitions.js';
-import { NoDataKeyError, type KeyStore } from './keys.js';
+import type { KeyStore } from './keys.js';
 
 /**
  * The NATS → Temporal bridge. It translates and validates; it owns no rules. Each answer is checked against
@@ -30,7 +30,7 @@ export interface BridgeOptions {
   nc: NatsConnection;
   client: Client;
   /** Seals the answer's free text with the operation's data key and signs what is forwarded. */
-  keys: Pick<KeyStore, 'seal' | 'bridgeSigningKey'>;
+  keys: Pick<KeyStore, 'sealIfKeyed' | 'bridgeSigningKey'>;
   /** Delay before retrying a message that failed for a passing reason, e.g. Temporal unreachable. */
   retryDelayMs?: number;
   /** How long one answer may take to reach its operation before the message is offered again later. */
@@ -92,7 +92,8 @@ export function judgeInbound(subject: string, body: Uint8Array): Verdict {
 export async function forwardAnswer(keys: BridgeOptions['keys'], operationId: string, answer: AgencyAnswer): Promise<AgencyAnswer> {
   const data: Record<string, unknown> = { ...answer.data };
   for (const field of ANSWER_FREE_TEXT[answer.name] as readonly string[]) {
-    if (typeof data[field] === 'string') data[field] = await keys.seal(operationId, data[field]);
+    // An operation started before sealing has no data key: its answers go on in plaintext, as it holds them.
+    if (typeof data[field] === 'string') data[field] = await keys.sealIfKeyed(operationId, data[field]);
   }
   const unsigned = { ...answer, data } as AgencyAnswer & Record<string, unknown>;
   delete unsigned[SIGNATURE_FIELD];
@@ -140,7 +141,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
           // The operation is still loading the bridge's key (its first moments): offer the answer again.
           if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === 'NotReady') throw err;
           if (err instanceof WorkflowUpdateFailedError) await deadLetter(msg, err.cause?.message ?? err.message);
-          else if (err instanceof WorkflowNotFoundError || err instanceof NoDataKeyError || isCompletedWorkflowError(err)) {
+          else if (err instanceof WorkflowNotFoundError || isCompletedWorkflowError(err)) {
             await deadLetter(msg, `operation "${verdict.operationId}" is unknown or already closed`);
           } else throw err;
         }

@@ -206,6 +206,19 @@ export class KeyStore {
     }
   }
 
+  /**
+   * Seals with the operation's key, or leaves the value as it is when the operation has no key because it
+   * was started before sealing existed (it already holds plaintext; its payloads are protected by the codec).
+   */
+  async sealIfKeyed(operationId: string, value: string): Promise<string | Sealed> {
+    try {
+      return await this.seal(operationId, value);
+    } catch (err) {
+      if (err instanceof NoDataKeyError) return value;
+      throw err;
+    }
+  }
+
   async dataKeyInfo(operationId: string): Promise<DataKeyInfo | undefined> {
     const found = await this.read(opKey(operationId));
     if (!found) return undefined;
