@@ -2,8 +2,10 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { z } from 'zod';
 import { headers as natsHeaders } from '@nats-io/transport-node';
+import { ErasedError, type KeyStore } from '../workers/keys.js';
 import {
   cloudEvent,
+  containsSealed,
   CLOUDEVENT_CONTENT_TYPE,
   CoordinatorData,
   describeIssues,
@@ -70,9 +72,34 @@ export interface DeliveryBatch {
   municipality: string;
   time: string;
   events: Delivery[];
+  /** Asked by an operation that does not hold the bridge's public key yet (its first fan-out). */
+  wantBridgeKey?: boolean;
 }
 
-export function createNotifyActivities(js: JetStreamClient) {
+export interface DeliveryResult {
+  receipts: Array<{ duplicate: boolean }>;
+  /** The bridge's public key, when asked for: agency answers count only with its signature. */
+  bridgeKey?: string;
+}
+
+/**
+ * What the notify activity needs of the key store: unsealing, just before the contract check, and the bridge's
+ * public key, which a fan-out hands back to the workflow so that it can check agency answers.
+ */
+export type Unsealer = Pick<KeyStore, 'unsealDeep' | 'bridgePublicKey'>;
+
+/** For a publisher without keys (tests of delivery): plaintext passes, a sealed value is refused. */
+export const PLAINTEXT_ONLY: Unsealer = {
+  async unsealDeep<T>(value: T): Promise<T> {
+    if (containsSealed(value)) throw ApplicationFailure.nonRetryable('cannot notify: the event holds sealed data and this process has no key store', 'NoKeys');
+    return value;
+  },
+  async bridgePublicKey(): Promise<string> {
+    throw ApplicationFailure.nonRetryable('this process has no key store, so no bridge key', 'NoKeys');
+  },
+};
+
+export function createNotifyActivities(js: JetStreamClient, keys: Unsealer) {
   const publish = async (subject: string, name: string, notice: Omit<AgencyNotice, 'agency' | 'event' | 'data'>, data: unknown): Promise<DeliveryReceipt> => {
     const event = cloudEvent({ id: notice.eventId, source: SOURCES.municipality(notice.municipality), name, subject: notice.operationId, time: notice.time, data });
     const h = natsHeaders();
@@ -81,9 +108,19 @@ export function createNotifyActivities(js: JetStreamClient) {
     return { stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate };
   };
 
+  const unsealed = async (data: unknown) => {
+    try {
+      return await keys.unsealDeep(data);
+    } catch (err) {
+      if (err instanceof ErasedError) throw ApplicationFailure.nonRetryable(`cannot notify: the operation's personal data was ${err.message}`, 'Erased');
+      throw err;
+    }
+  };
+
   // A payload that breaks the contract is a bug in the engine: retrying cannot fix it.
-  const checked = (event: string, schema: z.ZodType, data: unknown): unknown => {
-    const parsed = schema.safeParse(data);
+  const checked = async (event: string, schema: z.ZodType, data: unknown): Promise<unknown> => {
+    // The workflow holds personal fields sealed; an agency receives them in plaintext on its own subject.
+    const parsed = schema.safeParse(await unsealed(data));
     if (!parsed.success) throw ApplicationFailure.nonRetryable(`${event} payload breaks the contract: ${describeIssues(parsed.error)}`, 'ContractViolation');
     return parsed.data;
   };
@@ -107,33 +144,35 @@ export function createNotifyActivities(js: JetStreamClient) {
      * nothing; the publishes then go out together. A retry after a partial failure republishes the batch,
      * and JetStream stores only the events it has not stored yet (same Nats-Msg-Id), so nobody gets one twice.
      */
-    async deliver(batch: DeliveryBatch): Promise<Array<{ duplicate: boolean }>> {
-      const routed = batch.events.map((delivery) => {
-        const { subject, name, schema } = route(delivery);
-        if (!schema) throw ApplicationFailure.nonRetryable(`${delivery.event} is not an event for ${delivery.to}`, 'ContractViolation');
-        return { subject, name, delivery, data: checked(delivery.event, schema, delivery.data) };
-      });
+    async deliver(batch: DeliveryBatch): Promise<DeliveryResult> {
+      const routed = await Promise.all(
+        batch.events.map(async (delivery) => {
+          const { subject, name, schema } = route(delivery);
+          if (!schema) throw ApplicationFailure.nonRetryable(`${delivery.event} is not an event for ${delivery.to}`, 'ContractViolation');
+          return { subject, name, delivery, data: await checked(delivery.event, schema, delivery.data) };
+        }),
+      );
       const receipts = await Promise.all(
         routed.map(({ subject, name, delivery, data }) => publish(subject, name, { operationId: batch.operationId, municipality: batch.municipality, eventId: delivery.eventId, time: batch.time }, data)),
       );
-      return receipts.map((r) => ({ duplicate: r.duplicate }));
+      return { receipts: receipts.map((r) => ({ duplicate: r.duplicate })), ...(batch.wantBridgeKey ? { bridgeKey: await keys.bridgePublicKey() } : {}) };
     },
 
     /** Publishes one event to one agency's own subject. (v1 operations; v2 delivers whole fan-outs.) */
     async notifyAgency(notice: AgencyNotice): Promise<DeliveryReceipt> {
-      const data = checked(notice.event, OutboundData[notice.event], notice.data);
+      const data = await checked(notice.event, OutboundData[notice.event], notice.data);
       return publish(SUBJECTS.toAgency(notice.agency, notice.event), notice.event, notice, data);
     },
 
     /** Tells the LOS steering group about a missed deadline. */
     async notifySteeringGroup(notice: SteeringNotice): Promise<DeliveryReceipt> {
-      const data = checked(notice.event, SteeringData[notice.event], notice.data);
+      const data = await checked(notice.event, SteeringData[notice.event], notice.data);
       return publish(SUBJECTS.toSteeringGroup(notice.event), `steering_${notice.event}`, notice, data);
     },
 
     /** Reminds the municipality's coordinator of a decision that is nearly due. */
     async notifyCoordinator(notice: CoordinatorNotice): Promise<DeliveryReceipt> {
-      const data = checked(notice.event, CoordinatorData[notice.event], notice.data);
+      const data = await checked(notice.event, CoordinatorData[notice.event], notice.data);
       return publish(SUBJECTS.toCoordinator(notice.event), `coordinator_${notice.event}`, notice, data);
     },
   };

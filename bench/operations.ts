@@ -7,6 +7,7 @@ import { assessUpdate, closeUpdate, scheduleUpdate, stateQuery } from '../workfl
 import type { losOperationV2 } from '../workflows/index.js';
 import type { Completion } from './load.js';
 import { sleep } from './stats.js';
+import type { KeyStore } from '../workers/keys.js';
 
 /**
  * Drives LOS operations through their whole lifecycle, as the coordinator would, and times what the
@@ -234,6 +235,8 @@ export class AgencyWatch {
 
 export interface LifecycleContext {
   client: Client;
+  /** The key store: each tip is sealed with its operation's data key, as `los` does. */
+  keys: KeyStore;
   catalogue: MandateCatalogue;
   taskQueue: string;
   runId: string;
@@ -298,6 +301,7 @@ export async function runLifecycle(ctx: LifecycleContext, index: number, options
   });
   const drive = async (): Promise<LifecycleSample> => {
     const { handle, operationId: id, started } = await registerTip(ctx.client, benchTip(ctx.runId, index, LIFECYCLE_CATEGORIES), {
+      keys: ctx.keys,
       catalogue: ctx.catalogue,
       taskQueue: ctx.taskQueue,
       config: LIFECYCLE_CONFIG,
@@ -367,6 +371,7 @@ export async function runLifecycle(ctx: LifecycleContext, index: number, options
 /** Registers a tip and leaves it waiting for its assessment: the shape of most open operations in practice. */
 export async function registerWaiting(ctx: LifecycleContext, index: number, assessmentDeadline: string): Promise<string> {
   const { operationId } = await registerTip(ctx.client, benchTip(ctx.runId, index, LIFECYCLE_CATEGORIES), {
+    keys: ctx.keys,
     catalogue: ctx.catalogue,
     taskQueue: ctx.taskQueue,
     config: { ...LIFECYCLE_CONFIG, assessmentDeadline },

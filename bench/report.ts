@@ -1,6 +1,7 @@
 import type { HistoryCost } from './history.js';
 import type { AnswerBurstResult } from './answer-burst.js';
 import type { RawJetStreamResult } from './raw-jetstream.js';
+import type { CodecCostResult } from './codec.js';
 import type { MachineUsage } from './processes.js';
 import type { ScaleCheckpoint } from './scale.js';
 import type { Versions } from './stack.js';
@@ -84,6 +85,8 @@ export interface BenchResult {
   rawJetStream: RawJetStreamResult & { notifyCostRatio?: number };
   /** Absent in results from before issue 10. */
   answerBurst?: AnswerBurstResult;
+  /** Sealing and the payload codec per operation, with and without (issue 9). */
+  codecCost?: CodecCostResult;
   cost?: HistoryCost;
   memory: {
     peakResetAfterStartup: boolean;
@@ -146,6 +149,12 @@ function summaryRows(r: BenchResult): [string, string][] {
     ['Notify cost ratio (per-event notify p50 / raw p50)', times(r.rawJetStream.notifyCostRatio)],
     ['Bystander answer during a 300-answer burst p50/p95/p99', r.answerBurst ? ms(r.answerBurst.bystanderMs) : na],
     ['300-answer burst drained p50/p95/p99', r.answerBurst ? ms(r.answerBurst.burstDrainMs) : na],
+    ...(r.codecCost
+      ? ([
+          ['Start input per operation, plain p50/p95', `${r.codecCost.plainMs.p50.toFixed(3)} / ${r.codecCost.plainMs.p95.toFixed(3)} ms`],
+          ['Start input per operation, sealed + codec p50/p95', `${r.codecCost.encryptedMs.p50.toFixed(3)} / ${r.codecCost.encryptedMs.p95.toFixed(3)} ms`],
+        ] as [string, string][])
+      : []),
     ['History events per operation, mean (min–max) [floor; baseline]', `${mean(r.cost?.events)} [${mean(r.floor.cost?.events)}; ${mean(r.baseline.cost?.events)}]`],
     ['Workflow tasks per operation, mean (min–max) [floor; baseline]', `${mean(r.cost?.workflowTasks)} [${mean(r.floor.cost?.workflowTasks)}; ${mean(r.baseline.cost?.workflowTasks)}]`],
     ['CPU ms per operation, closed loop', cpuLine(r.closedLoop.cpuMsPerOperation)],

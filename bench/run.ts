@@ -18,7 +18,8 @@ import { BaselineRunner, baselinePlan, floorPlan, planCounts, type BaselineSampl
 import { FloorChannel } from './floor.js';
 import { historyCost } from './history.js';
 import { closedLoop, openLoop, type Completion, type LoadResult } from './load.js';
-import { ACTION_LEAD_MS, AgencyWatch, LIFECYCLE_CATEGORIES, LIFECYCLE_CONFIG, LIFECYCLE_STEPS, PhaseRecorder, runLifecycle, type LifecycleContext, type LifecycleSample } from './operations.js';
+import { measureCodecCost } from './codec.js';
+import { ACTION_LEAD_MS, AgencyWatch, LIFECYCLE_CATEGORIES, benchTip, LIFECYCLE_CONFIG, LIFECYCLE_STEPS, PhaseRecorder, runLifecycle, type LifecycleContext, type LifecycleSample } from './operations.js';
 import { CpuMeter, MemorySampler, readMemory, resetPeak, sqliteSize, type MachineUsage } from './processes.js';
 import { measureAnswerBurst } from './answer-burst.js';
 import { measureRawJetStream } from './raw-jetstream.js';
@@ -220,7 +221,7 @@ async function main() {
     for (const agency of AGENCY_IDS) {
       agencies.push(await startSimulatedAgency(agency, defaultBehaviour(agency), { servers: stack.natsUrl, onEvent: watch.onEvent, onAnswer: watch.onAnswer }));
     }
-    const ctx: LifecycleContext = { client: stack.client, catalogue, taskQueue, runId, watch, agencies: candidates };
+    const ctx: LifecycleContext = { client: stack.client, keys: stack.keys, catalogue, taskQueue, runId, watch, agencies: candidates };
     let tipIndex = 0;
     const lifecycle = (probeAnswers: boolean) => () => runLifecycle(ctx, tipIndex++, { probeAnswers });
 
@@ -288,6 +289,9 @@ async function main() {
     log(`raw JetStream: ${settings.rawEvents} events`);
     const raw = await measureRawJetStream(stack.nc, settings.rawEvents, runId);
 
+    log('codec cost: sealing and the payload codec, with and without, per operation');
+    const codecCost = await measureCodecCost(stack.keys, benchTip(runId, 0, LIFECYCLE_CATEGORIES));
+
     let scale: BenchResult['scale'];
     if (settings.open > 0) {
       log(`scale: ${settings.open} operations left open in assessment`);
@@ -351,6 +355,7 @@ async function main() {
         ...raw,
         notifyCostRatio: ratio(openLoopReport.notifyEachMs?.p50, raw.publishToReceiveMs.p50),
       },
+      codecCost,
       ...(cost ? { cost } : {}),
       answerBurst,
       memory: {

@@ -8,6 +8,8 @@ import { AGENCY_IDS, SUBJECTS } from '../domain/index.js';
 import { startNatsServer, stopProcess, startTemporalDevServer, type NatsServer, type TemporalDevServer } from '../scripts/dev-stack.js';
 import { PROJECT_ROOT, findTemporalCli } from '../scripts/temporal-cli.js';
 import { ensureTopology } from '../workers/index.js';
+import { clientDataConverter } from '../workers/codec.js';
+import { generateMasterKey, openKeyStore, readMasterKeyring, type KeyStore } from '../workers/keys.js';
 import { sleep } from './stats.js';
 
 /**
@@ -33,6 +35,9 @@ export interface BenchStack {
   connection: Connection;
   client: Client;
   nc: NatsConnection;
+  /** The run's master key (generated), shared with the engine processes, and the key store it opens. */
+  masterKey: string;
+  keys: KeyStore;
   stop(): Promise<void>;
 }
 
@@ -57,8 +62,10 @@ export async function startStack(scratch: string, log: (line: string) => void): 
   }
   const temporalAddress = external.temporal ?? temporal!.address;
   const natsUrl = external.nats ?? nats!.url;
+  const masterKey = process.env.LOS_MASTER_KEY ?? generateMasterKey();
+  const store = await openKeyStore({ servers: natsUrl, keyring: readMasterKeyring({ LOS_MASTER_KEY: masterKey }), name: 'los-bench-keys' });
   const connection = await Connection.connect({ address: temporalAddress });
-  const client = new Client({ connection });
+  const client = new Client({ connection, dataConverter: clientDataConverter(store.keys) });
   const nc = await connect({ servers: natsUrl, name: 'los-bench' });
   // The agencies' consumers must exist before the simulated agencies connect; the engine processes create the
   // same topology again, idempotently.
@@ -72,8 +79,11 @@ export async function startStack(scratch: string, log: (line: string) => void): 
     connection,
     client,
     nc,
+    masterKey,
+    keys: store.keys,
     async stop() {
       await nc.drain().catch(() => undefined);
+      await store.close().catch(() => undefined);
       await connection.close().catch(() => undefined);
       await nats?.stop();
       await temporal?.stop();
@@ -91,6 +101,7 @@ export function startEngineProcess(role: 'worker' | 'bridge', stack: BenchStack,
       ...process.env,
       TEMPORAL_ADDRESS: stack.temporalAddress,
       NATS_URL: stack.natsUrl,
+      LOS_MASTER_KEY: stack.masterKey,
       TEMPORAL_TASK_QUEUE: taskQueue,
       // Per-operation info lines would cost the worker CPU the benchmark means to measure.
       LOG_LEVEL: 'warn',

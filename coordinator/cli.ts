@@ -48,8 +48,14 @@ import {
   stateQuery,
   timelineQuery,
 } from '../workflows/definitions.js';
+import { readFileSync } from 'node:fs';
+import { AccessDenied, readAs, tokenVerifier } from '../workers/access.js';
+import { AuditLog } from '../workers/audit.js';
+import { clientDataConverter } from '../workers/codec.js';
+import { ErasedError, openKeyStore, readMasterKeyring, type KeyStore } from '../workers/keys.js';
 import { SetupError, requireEntityKey } from './entityReference.js';
 import { InvalidInputError, loadCatalogueFile, registerTip, type Registration } from './operations.js';
+import { sealDecision } from './sealing.js';
 import { operationsQuery, searchAttributesCreateCommand, temporalCliCommand } from './queries.js';
 import { operationReport, operationsTable, type ListedOperation } from './render.js';
 
@@ -78,6 +84,14 @@ interface CommonOptions {
   address: string;
   namespace: string;
   json?: boolean;
+  /** nats-server with the key store and the access log (NATS_URL; NATS_USER and NATS_PASSWORD from the environment). */
+  nats: string;
+}
+
+/** What sealing and reading need: the key store and the access log on NATS. The master key comes from the environment. */
+interface Vault {
+  keys: KeyStore;
+  audit: AuditLog;
 }
 
 /** What a command prints: `text` for a person, `json` (one document) with --json; warnings go to stderr. */
@@ -130,6 +144,7 @@ function classify(err: unknown, options: CommonOptions): Failure {
   if (err instanceof Refused) return { message: err.message, exitCode: 1, details: err.details };
   if (err instanceof InvalidInputError) return { message: err.message, exitCode: 1 };
   if (err instanceof SetupError) return { message: err.message, exitCode: 2 };
+  if (err instanceof AccessDenied || err instanceof ErasedError) return { message: err.message, exitCode: 1 };
   // The validator's message already names the decision and the field.
   if (err instanceof WorkflowUpdateFailedError) return { message: err.cause?.message ?? err.message, exitCode: 1 };
   if (err instanceof WorkflowNotFoundError) return { message: `operation "${err.workflowId}" not found in namespace "${options.namespace}"`, exitCode: 1 };
@@ -173,7 +188,33 @@ async function explainSetup(err: unknown, connection: Connection, options: Commo
   );
 }
 
-async function withClient<T>(options: CommonOptions, work: (client: Client) => Promise<T>): Promise<T> {
+async function withVault<T>(options: CommonOptions, work: (vault: Vault) => Promise<T>): Promise<T> {
+  let keyring;
+  try {
+    keyring = readMasterKeyring(process.env);
+  } catch (err) {
+    throw new InvalidInputError((err as Error).message);
+  }
+  let store: Awaited<ReturnType<typeof openKeyStore>>;
+  try {
+    store = await openKeyStore({
+      servers: options.nats,
+      keyring,
+      name: 'los-cli',
+      ...(process.env.NATS_USER ? { user: process.env.NATS_USER, pass: process.env.NATS_PASSWORD ?? '' } : {}),
+    });
+  } catch (err) {
+    throw new Unreachable(`cannot reach the key store on nats-server at ${options.nats}: ${(err as Error).message}`);
+  }
+  try {
+    return await work({ keys: store.keys, audit: await AuditLog.open(store.nc) });
+  } finally {
+    await store.close();
+  }
+}
+
+/** A Temporal client; with a vault it encrypts what it sends and decrypts what it reads (the payload codec). */
+async function withClient<T>(options: CommonOptions, work: (client: Client) => Promise<T>, vault?: Vault): Promise<T> {
   let connection: Connection;
   try {
     connection = await Connection.connect({ address: options.address, connectTimeout: CONNECT_TIMEOUT });
@@ -181,7 +222,7 @@ async function withClient<T>(options: CommonOptions, work: (client: Client) => P
     throw new Unreachable(`cannot reach Temporal at ${options.address}: ${(err as Error).message}`);
   }
   try {
-    const client = new Client({ connection, namespace: options.namespace });
+    const client = new Client({ connection, namespace: options.namespace, ...(vault ? { dataConverter: clientDataConverter(vault.keys) } : {}) });
     return await client.withDeadline(Date.now() + CALL_TIMEOUT_MS, () => work(client));
   } catch (err) {
     throw await explainSetup(err, connection, options);
@@ -248,16 +289,17 @@ async function decide<T>(
   decision: T,
   done: string,
 ): Promise<Output> {
-  return withClient(options, async (client) => {
+  return withVault(options, (vault) => withClient(options, async (client) => {
     const handle = await runningOperation(client, operationId);
-    await handle.executeUpdate(update, { args: [decision] });
+    // Free text is personal data: sealed with the operation's key before it reaches Temporal.
+    await handle.executeUpdate(update, { args: [await sealDecision(vault.keys, operationId, decision as object) as T] });
     // The main loop may already have moved on from what the update returned; show where it stands now.
     const state = await handle.query(stateQuery);
     return {
       text: `${done}: ${operationId} is in phase ${state.phase}, waiting for ${state.waitingFor}`,
       json: { operationId, decision, state },
     };
-  });
+  }, vault));
 }
 
 /** The client-side check of an action time; the workflow's validator, on Temporal's clock, has the last word. */
@@ -317,6 +359,7 @@ function buildProgram(perform: (options: CommonOptions, work: () => Promise<Outp
       .description(description)
       .addOption(new Option('--address <host:port>', 'Temporal frontend address').env('TEMPORAL_ADDRESS').default('127.0.0.1:7233'))
       .addOption(new Option('--namespace <name>', 'Temporal namespace').env('TEMPORAL_NAMESPACE').default('default'))
+      .addOption(new Option('--nats <url>', 'nats-server holding the key store and the access log').env('NATS_URL').default('nats://127.0.0.1:4222'))
       .option('--json', 'print one JSON document on stdout');
 
   const tip = program.command('tip').description('Tips (the start of every operation).');
@@ -333,10 +376,16 @@ function buildProgram(perform: (options: CommonOptions, work: () => Promise<Outp
       const catalogue = options.catalogue === undefined ? undefined : loadCatalogue(options.catalogue);
       const echo = readAsLocal('receivedAt', (rawTip as { receivedAt?: unknown }).receivedAt, parsedTip.receivedAt);
       const entityKey = requireEntityKey();
-      return withClient(options, async (client) => {
-        const registration = await registerTip(client, rawTip, { taskQueue: options.taskQueue, config, entityKey, ...(catalogue ? { catalogue } : {}) });
-        return registrationOutput(registration, echo);
-      });
+      return withVault(options, (vault) =>
+        withClient(
+          options,
+          async (client) => {
+            const registration = await registerTip(client, rawTip, { keys: vault.keys, taskQueue: options.taskQueue, config, entityKey, ...(catalogue ? { catalogue } : {}) });
+            return registrationOutput(registration, echo);
+          },
+          vault,
+        ),
+      );
     }),
   );
 
@@ -434,17 +483,54 @@ function buildProgram(perform: (options: CommonOptions, work: () => Promise<Outp
       perform(options, async () => decide(options, operationId, cancelUpdate, parsed(CancelOperation, { reason: options.reason }, 'cancel'), 'cancellation recorded')),
     );
 
-  command(program, 'show <operation>', 'Phase, what it waits for, the next deadline, the agencies’ answers and the timeline.').action(
+  command(program, 'show <operation>', 'Phase, what it waits for, the next deadline, the agencies’ answers and the timeline.')
+    .addOption(new Option('--token <jwt>', 'your access token; without one, personal fields show as (sealed)').env('LOS_TOKEN'))
+    .action((operationId: string, options: CommonOptions & { token?: string }) =>
+      perform(options, () =>
+        withVault(options, (vault) =>
+          withClient(
+            options,
+            async (client) => {
+              const handle = client.workflow.getHandle(operationId);
+              // One after the other: a query left in flight would retry on the connection after it is closed.
+              let state = await handle.query(stateQuery);
+              let timeline = await handle.query(timelineQuery);
+              if (options.token) {
+                // The same rights as the codec server, and the read is on the access log.
+                const reader = await (await tokenVerifier(issuerJwk())).verify(options.token);
+                [state, timeline] = (await readAs(vault.keys, vault.audit, { reader, action: 'show', operationId, values: [state, timeline], payloads: [] })) as [typeof state, typeof timeline];
+              }
+              return { text: operationReport(state, timeline, Date.now()), json: { state, timeline } };
+            },
+            vault,
+          ),
+        ),
+      ),
+    );
+
+  command(program, 'audit <operation>', 'The access log of one operation: who read its personal data, in which role, when, allowed or refused.').action(
     (operationId: string, options: CommonOptions) =>
       perform(options, () =>
-        withClient(options, async (client) => {
-          const handle = client.workflow.getHandle(operationId);
-          // One after the other: a query left in flight would retry on the connection after it is closed.
-          const state = await handle.query(stateQuery);
-          const timeline = await handle.query(timelineQuery);
-          return { text: operationReport(state, timeline, Date.now()), json: { state, timeline } };
+        withVault(options, async ({ audit }) => {
+          const records = await audit.forOperation(operationId);
+          const lines = records.map((r) => `${r.at}  ${r.allowed ? 'allowed' : 'REFUSED'}  ${r.action}  ${r.who} (${r.role})  ${r.payloads.length} payload(s)  ${r.detail}`);
+          return { text: lines.length > 0 ? lines.join('\n') : `no recorded access to ${operationId}`, json: { operationId, records } };
         }),
       ),
+  );
+
+  const keysCommand = program.command('keys').description('The key store: master-key rotation.');
+  command(keysCommand, 'rotate', 'Re-wrap every data key with the current master key (LOS_MASTER_KEY: new key first, then the old ones).').action((options: CommonOptions) =>
+    perform(options, () =>
+      withVault(options, async ({ keys }) => {
+        const { rewrapped, entries } = await keys.rotate();
+        const inUse = await keys.masterKeysInUse();
+        return {
+          text: `re-wrapped ${rewrapped} of ${entries} keys with master key ${keys.currentMasterKeyId}; master keys in use: ${Object.entries(inUse).map(([id, n]) => `${id} (${n})`).join(', ') || 'none'}`,
+          json: { rewrapped, entries, currentMasterKeyId: keys.currentMasterKeyId, inUse },
+        };
+      }),
+    ),
   );
 
   command(program, 'list', 'List operations through Temporal visibility; prints the query for the UI or the temporal CLI.')
@@ -565,6 +651,13 @@ function registrationOutput(registration: Registration, echo: string | undefined
     json,
     warnings,
   };
+}
+
+/** The token issuer's public key (JWK): LOS_TOKEN_ISSUER_JWK (JSON) or LOS_TOKEN_ISSUER_JWK_FILE. */
+function issuerJwk() {
+  const text = process.env.LOS_TOKEN_ISSUER_JWK ?? (process.env.LOS_TOKEN_ISSUER_JWK_FILE ? readFileSync(process.env.LOS_TOKEN_ISSUER_JWK_FILE, 'utf8') : undefined);
+  if (!text) throw new InvalidInputError('a token needs the issuer key to check it: set LOS_TOKEN_ISSUER_JWK or LOS_TOKEN_ISSUER_JWK_FILE');
+  return JSON.parse(text) as import('jose').JWK;
 }
 
 function positiveInteger(value: string): number {

@@ -6,3 +6,4 @@ export { ENTITY_KEY_ENV, ENTITY_KEY_FILE_ENV, SetupError, entityKeyFromEnvironme
 export { runCli } from './cli.js';
 export { OPERATOR_VIEWS, allOf, onTaskQueue, operationsQuery, quote, temporalCliCommand } from './queries.js';
 export type { ListFilter } from './queries.js';
+export { DECISION_FREE_TEXT, assertPlain, sealDecision, sealTip } from './sealing.js';

@@ -15,7 +15,9 @@ import {
   type MandateCatalogue,
   type OperationConfigInput,
   type Phase,
+  type PlainTip,
 } from '../domain/index.js';
+import type { KeyStore } from '../workers/keys.js';
 import {
   TASK_QUEUE,
   TIP_UNCHANGED,
@@ -29,6 +31,7 @@ import type { losOperationV2 } from '../workflows/index.js';
 import { entityReference, requireEntityKey } from './entityReference.js';
 import { operationIdFor } from './operation-id.js';
 import { allOf, quote } from './queries.js';
+import { assertPlain, sealTip } from './sealing.js';
 
 /** The typed client coordinators (the CLI, the demo, tests) use to start and steer operations. */
 
@@ -84,6 +87,8 @@ export interface Registration {
 }
 
 export interface RegisterOptions {
+  /** The key store: the operation's data key is created here and the tip sealed with it before it starts. */
+  keys: Pick<KeyStore, 'createDataKey' | 'seal'>;
   config?: OperationConfigInput;
   catalogue?: MandateCatalogue;
   taskQueue?: string;
@@ -91,15 +96,23 @@ export interface RegisterOptions {
   entityKey?: string;
 }
 
-export async function registerTip(client: Client, rawTip: unknown, options: RegisterOptions = {}): Promise<Registration> {
+export async function registerTip(client: Client, rawTip: unknown, options: RegisterOptions): Promise<Registration> {
   const parsedTip = parseWith(Tip, rawTip, 'tip');
   if (!parsedTip.ok) throw new InvalidInputError(parsedTip.error);
-  const tip = parsedTip.value;
   const config = parseWith(OperationConfig, options.config ?? {}, 'operation config');
   if (!config.ok) throw new InvalidInputError(config.error);
+  try {
+    assertPlain(rawTip, 'tip');
+  } catch (err) {
+    throw new InvalidInputError((err as Error).message);
+  }
+  const tip = parsedTip.value as PlainTip;
   const entityRef = entityReference(tip.entity.orgNumber, options.entityKey ?? requireEntityKey());
   const operationId = operationIdFor(tip);
-  const input: OperationInput = { tip, config: config.value, catalogue: options.catalogue ?? loadCatalogueFile() };
+  // Personal fields are sealed with the operation's own data key before anything reaches Temporal.
+  await options.keys.createDataKey(operationId, tip.entity.municipality);
+  const sealed = await sealTip(options.keys, operationId, tip);
+  const input: OperationInput = { tip: sealed, config: config.value, catalogue: options.catalogue ?? loadCatalogueFile() };
   const sameBusiness = () => openOperationsAbout(client, entityRef, operationId);
   let handle: WorkflowHandle<typeof losOperationV2>;
   try {
@@ -133,7 +146,7 @@ export async function registerTip(client: Client, rawTip: unknown, options: Regi
     }
     // Corrections are never dropped: the running operation applies them and tells who holds the old data.
     try {
-      const correction = await existing.executeUpdate(amendTipUpdate, { args: [{ tip }] });
+      const correction = await existing.executeUpdate(amendTipUpdate, { args: [{ tip: sealed }] });
       return { ...registration, outcome: 'corrected', correction, sameBusiness: await sameBusiness() };
     } catch (updateErr) {
       const unchanged = updateErr instanceof WorkflowUpdateFailedError && updateErr.cause instanceof ApplicationFailure && updateErr.cause.type === TIP_UNCHANGED;

@@ -1,4 +1,11 @@
-import { formatStockholm, type AgencyStatus, type OperationState, type Outcome, type OutcomeSummary, type TimelineEntry } from '../domain/index.js';
+import { INLINE_SEALED, formatStockholm, type AgencyStatus, type OperationState, type Outcome, type OutcomeSummary, type Sealed, type TimelineEntry } from '../domain/index.js';
+
+/** Text the reader is not entitled to (or that was erased) stays sealed; it shows as such, never as ciphertext. */
+export function shown(value: string | Sealed | undefined, fallback = '-'): string {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string') return '(sealed)';
+  return value.replace(INLINE_SEALED, '(sealed)');
+}
 
 /** How the CLI shows an operation to a person: aligned columns, Stockholm local times with how far off they are. */
 
@@ -62,11 +69,11 @@ export function agenciesTable(agencies: AgencyStatus[]): string {
       a.agency,
       a.mandate.replaceAll('_', ' '),
       a.tools.join(', ') || '-',
-      a.contactFunction ?? '-',
+      shown(a.contactFunction),
       a.ready ? 'yes' : 'no',
       reportColumn(a.findings, a.sanctions),
       reportColumn(a.outcomes, a.reportedOutcomes),
-      a.declineReason ?? '',
+      shown(a.declineReason, ''),
     ]),
   );
 }
@@ -75,7 +82,7 @@ export function timelineTable(timeline: TimelineEntry[]): string {
   if (timeline.length === 0) return '(nothing recorded yet)';
   return table(
     ['AT (Stockholm)', 'KIND', 'AGENCY', 'WHAT'],
-    timeline.map((entry) => [local(entry.at), entry.kind.replaceAll('_', ' '), entry.agency ?? '', entry.text]),
+    timeline.map((entry) => [local(entry.at), entry.kind.replaceAll('_', ' '), entry.agency ?? '', shown(entry.text)]),
   );
 }
 
@@ -102,10 +109,10 @@ export function operationReport(state: OperationState, timeline: TimelineEntry[]
     ['Waiting for', state.waitingFor],
     ['Next deadline', deadline ? `${deadline.what.replaceAll('_', ' ')} at ${local(deadline.dueAt)} (${relative(deadline.dueAt, nowMs)})` : 'none'],
     ['Overdue', state.overdue ? 'YES: the steering group has been told' : 'no'],
-    ['Joint action', state.action ? `#${state.actionNumber} at ${local(state.action.at)}, ${state.action.place}, lead ${state.action.lead}` : 'not scheduled'],
+    ['Joint action', state.action ? `#${state.actionNumber} at ${local(state.action.at)}, ${shown(state.action.place)}, lead ${state.action.lead}` : 'not scheduled'],
   ];
   if (state.secondWave.length > 0) facts.push(['Second wave', state.secondWave.join(', ')]);
-  if (state.endReason !== undefined) facts.push(['Ended', state.endReason]);
+  if (state.endReason !== undefined) facts.push(['Ended', shown(state.endReason)]);
   if (state.outcome) facts.push(['Outcome', describeSummary(state.outcome)]);
   const width = Math.max(...facts.map(([label]) => label.length));
   return [

@@ -29,6 +29,11 @@ export const OperationConfig = z.object({
    * grows large; this bound exists so that tests (and cautious operators) can force it early.
    */
   historyEventLimit: z.number().int().min(50).optional(),
+  /**
+   * How long the operation's personal data is kept after it ends; then its data key is destroyed, which
+   * erases that data from every history, backup and archive. The non-personal record stays.
+   */
+  retention: Duration.default('90 days'),
 });
 export type OperationConfig = z.infer<typeof OperationConfig>;
 export type OperationConfigInput = z.input<typeof OperationConfig>;

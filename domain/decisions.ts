@@ -3,10 +3,13 @@ import { Line, Text } from './text.js';
 import { Instant } from './localTime.js';
 import { Tip } from './tip.js';
 import { AgencyId } from './agencies.js';
+import { Sealable } from './sealed.js';
+
+// Free text is personal data: each field may be a Sealed value in its place (see sealed.ts).
 
 /** Coordinator decisions. Each is one schema, parsed by the CLI, the typed client and the update validator. */
 
-const Reason = Text(3, 2_000, 'must give a reason of at least 3 characters');
+const Reason = Sealable(Text(3, 2_000, 'must give a reason of at least 3 characters'));
 
 const DistinctAgencies = z
   .array(AgencyId)
@@ -15,12 +18,12 @@ const DistinctAgencies = z
 
 /** Bedömning: proceed to mandate matching, dismiss, or ask named agencies for more first. */
 export const AssessmentDecision = z.discriminatedUnion('decision', [
-  z.object({ decision: z.literal('proceed'), note: Text(1, 2_000).optional() }),
+  z.object({ decision: z.literal('proceed'), note: Sealable(Text(1, 2_000)).optional() }),
   z.object({ decision: z.literal('dismiss'), reason: Reason }),
   z.object({
     decision: z.literal('request_info'),
     agencies: DistinctAgencies,
-    question: Text(5, 2_000, 'must ask a question of at least 5 characters'),
+    question: Sealable(Text(5, 2_000, 'must ask a question of at least 5 characters')),
   }),
 ]);
 export type AssessmentDecision = z.infer<typeof AssessmentDecision>;
@@ -36,7 +39,7 @@ export type QuorumDecision = z.infer<typeof QuorumDecision>;
 export const ScheduleAction = z.object({
   /** With an offset, or without one and then read as Stockholm time; how far ahead is the validator's call. */
   at: Instant,
-  place: Line(1, 300, 'must say where the action takes place'),
+  place: Sealable(Line(1, 300, 'must say where the action takes place')),
   lead: AgencyId,
 });
 export type ScheduleAction = z.infer<typeof ScheduleAction>;
@@ -44,7 +47,7 @@ export type ScheduleAction = z.infer<typeof ScheduleAction>;
 /** Move a scheduled action that has not started; everyone taking part is told. */
 export const RescheduleAction = z.object({
   at: Instant,
-  place: Line(1, 300).optional(),
+  place: Sealable(Line(1, 300)).optional(),
   reason: Reason,
 });
 export type RescheduleAction = z.infer<typeof RescheduleAction>;
@@ -58,7 +61,7 @@ export const OrderReinspection = z.object({ reason: Reason });
 export type OrderReinspection = z.infer<typeof OrderReinspection>;
 
 export const CloseOperation = z.object({
-  summary: Text(3, 5_000, 'must summarise the result in at least 3 characters'),
+  summary: Sealable(Text(3, 5_000, 'must summarise the result in at least 3 characters')),
 });
 export type CloseOperation = z.infer<typeof CloseOperation>;
 

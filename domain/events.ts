@@ -4,6 +4,7 @@ import { ActivityCategory, AgencyId } from './agencies.js';
 import { Outcome } from './outcomes.js';
 import { Urgency } from './tip.js';
 import { describeIssues } from './validation.js';
+import { Sealable, SIGNATURE_FIELD, type MaySeal, type SealFields, type Sealed } from './sealed.js';
 
 /**
  * The agency event contract. Every event is a CloudEvents 1.0 structured-mode JSON event; `data` is one of
@@ -44,6 +45,10 @@ const MinimumCase = {
 
 export const ActionPlan = z.object({ at: IsoTime, place: z.string(), lead: AgencyId });
 export type ActionPlan = z.infer<typeof ActionPlan>;
+/** The plan as the workflow holds it: the place is the coordinator's free text, sealed. */
+export type HeldActionPlan = Omit<ActionPlan, 'place'> & { place: string | Sealed };
+/** What the workflow hands the notify activity: the contract's data, with personal fields still sealed. */
+export type HeldOutboundData<E extends OutboundEventName> = MaySeal<OutboundDataOf<E>>;
 
 export const OutboundData = {
   mandate_requested: z.object({ ...MinimumCase, tools: z.array(z.string()), answerBy: IsoTime }),
@@ -125,7 +130,30 @@ export const InboundData = {
 } as const;
 export type InboundEventName = keyof typeof InboundData;
 export const InboundEventName = z.enum(Object.keys(InboundData) as [InboundEventName, ...InboundEventName[]]);
+
+/**
+ * The answer's free text (personal data: a contact, a reason, findings) as the bridge forwards it to the
+ * workflow: sealed. The same schemas as on NATS, with those fields allowed to be Sealed.
+ */
+export const ANSWER_FREE_TEXT = {
+  mandate_accepted: ['contactFunction'],
+  mandate_declined: ['reason'],
+  information_provided: ['answer'],
+  readiness_confirmed: [],
+  findings_reported: ['findings'],
+  outcome_reported: [],
+} as const satisfies Record<InboundEventName, readonly string[]>;
+
+function sealableFields<S extends z.ZodObject>(schema: S, fields: readonly string[]) {
+  const shape = schema.shape as Record<string, z.ZodType>;
+  return schema.extend(Object.fromEntries(fields.map((field) => [field, Sealable(shape[field]!)])));
+}
+
+export const ForwardedData = Object.fromEntries(
+  Object.entries(InboundData).map(([name, schema]) => [name, sealableFields(schema, ANSWER_FREE_TEXT[name as InboundEventName])]),
+) as unknown as { [E in InboundEventName]: z.ZodType<ForwardedDataOf<E>> };
 export type InboundDataOf<E extends InboundEventName> = z.infer<(typeof InboundData)[E]>;
+export type ForwardedDataOf<E extends InboundEventName> = SealFields<InboundDataOf<E>, (typeof ANSWER_FREE_TEXT)[E][number]>;
 
 /**
  * Which request each answer replies to. The workflow matches answers to open requests with it, the agency
@@ -144,9 +172,9 @@ export const ANSWER_TO = {
 export type RequestEventName = (typeof ANSWER_TO)[InboundEventName];
 
 
-/** An inbound answer after validation, as the bridge hands it to the workflow. */
+/** An inbound answer after validation, as the bridge hands it to the workflow (free text sealed, signed). */
 export type AgencyAnswer = {
-  [E in InboundEventName]: { eventId: string; agency: AgencyId; name: E; receivedAt: string; data: InboundDataOf<E> };
+  [E in InboundEventName]: { eventId: string; agency: AgencyId; name: E; receivedAt: string; data: ForwardedDataOf<E>; signature?: string };
 }[InboundEventName];
 
 /** The answer as the bridge hands it to the workflow; the workflow's update validator parses it again. */
@@ -156,12 +184,13 @@ export const AgencyAnswerEnvelope = z.object({
   name: InboundEventName,
   receivedAt: IsoTime,
   data: z.unknown(),
+  [SIGNATURE_FIELD]: z.string().max(200).optional(),
 });
 
 export function parseAgencyAnswer(input: unknown): { ok: true; value: AgencyAnswer } | { ok: false; error: string } {
   const envelope = AgencyAnswerEnvelope.safeParse(input);
   if (!envelope.success) return { ok: false, error: `answer rejected: ${describeIssues(envelope.error, input)}` };
-  const data = InboundData[envelope.data.name].safeParse(envelope.data.data);
+  const data = ForwardedData[envelope.data.name].safeParse(envelope.data.data);
   if (!data.success) return { ok: false, error: `answer rejected: data: ${describeIssues(data.error, envelope.data.data)}` };
   return { ok: true, value: { ...envelope.data, data: data.data } as AgencyAnswer };
 }

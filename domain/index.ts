@@ -28,6 +28,7 @@ export * from './needToKnow.js';
 export * from './orgNumber.js';
 export * from './outcomes.js';
 export * from './phases.js';
+export * from './sealed.js';
 export * from './state.js';
 export * from './text.js';
 export * from './tip.js';

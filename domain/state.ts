@@ -1,5 +1,6 @@
 import type { AgencyId } from './agencies.js';
-import type { ActionPlan } from './events.js';
+import type { HeldActionPlan } from './events.js';
+import type { Sealed } from './sealed.js';
 import type { Outcome } from './outcomes.js';
 import type { Phase } from './phases.js';
 import type { Awaiting, DeadlineName } from './stages.js';
@@ -9,8 +10,8 @@ export interface AgencyStatus {
   agency: AgencyId;
   mandate: 'not_asked' | 'requested' | 'accepted' | 'declined' | 'no_answer';
   tools: string[];
-  contactFunction?: string;
-  declineReason?: string;
+  contactFunction?: string | Sealed;
+  declineReason?: string | Sealed;
   ready: boolean;
   findings: 'not_asked' | 'requested' | 'reported' | 'missing';
   sanctions: Outcome[];
@@ -46,9 +47,9 @@ export interface OperationState {
   overdue: boolean;
   /** What the operation is waiting for right now, in words. */
   waitingFor: string;
-  action?: ActionPlan;
+  action?: HeldActionPlan;
   outcome?: OutcomeSummary;
-  endReason?: string;
+  endReason?: string | Sealed;
   /** Which joint action this is: 2 and up after a re-inspection. */
   actionNumber: number;
   /** Agencies that got the second-wave notice at follow-up. */
@@ -96,11 +97,11 @@ export interface OutcomeSummary {
   closureOrders: number;
   criminalReports: number;
   agenciesWithoutOutcomeReport: AgencyId[];
-  coordinatorSummary?: string;
+  coordinatorSummary?: string | Sealed;
 }
 
 /** Totals over what the agencies reported, from the action's sanctions and the follow-up's outcomes. */
-export function summariseOutcomes(agencies: readonly AgencyStatus[], coordinatorSummary?: string): OutcomeSummary {
+export function summariseOutcomes(agencies: readonly AgencyStatus[], coordinatorSummary?: string | Sealed): OutcomeSummary {
   const summary: OutcomeSummary = {
     participants: agencies.filter((a) => a.mandate === 'accepted').map((a) => a.agency),
     declined: agencies.filter((a) => a.mandate === 'declined').map((a) => a.agency),

@@ -3,6 +3,7 @@ import { Line, Text } from './text.js';
 import { Instant } from './localTime.js';
 import { ActivityCategory, AgencyId } from './agencies.js';
 import { checkOrgNumber } from './orgNumber.js';
+import { Sealable, type Plain } from './sealed.js';
 
 /**
  * A tip (underrättelse): the start of every operation. It names a business, what it is suspected of, and
@@ -18,9 +19,10 @@ export const OrgNumber = z.string().transform((value, ctx) => {
 });
 
 export const Entity = z.object({
-  orgNumber: OrgNumber,
-  name: Line(1, 200, 'must name the business'),
-  address: Line(1, 300, 'must give the premises address'),
+  orgNumber: Sealable(OrgNumber),
+  name: Sealable(Line(1, 200, 'must name the business')),
+  address: Sealable(Line(1, 300, 'must give the premises address')),
+  // Not sealed: operators see which municipality an operation belongs to, and access is decided by it.
   municipality: Line(1, 100, 'must name the municipality'),
 });
 export type Entity = z.infer<typeof Entity>;
@@ -29,9 +31,9 @@ export const Urgency = z.enum(['low', 'normal', 'high', 'critical']);
 export type Urgency = z.infer<typeof Urgency>;
 
 export const TipSource = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('agency'), agency: AgencyId, protected: z.boolean().default(false), reference: Line(1, 200).optional() }),
-  z.object({ kind: z.literal('municipal_inspector'), protected: z.boolean().default(false), reference: Line(1, 200).optional() }),
-  z.object({ kind: z.literal('public'), protected: z.boolean().default(true), reference: Line(1, 200).optional() }),
+  z.object({ kind: z.literal('agency'), agency: AgencyId, protected: z.boolean().default(false), reference: Sealable(Line(1, 200)).optional() }),
+  z.object({ kind: z.literal('municipal_inspector'), protected: z.boolean().default(false), reference: Sealable(Line(1, 200)).optional() }),
+  z.object({ kind: z.literal('public'), protected: z.boolean().default(true), reference: Sealable(Line(1, 200)).optional() }),
 ]);
 export type TipSource = z.infer<typeof TipSource>;
 
@@ -41,14 +43,17 @@ export const Tip = z.object({
     (list) => new Set(list).size === list.length,
     'lists a category twice',
   ),
-  description: Text(1, 20_000, 'must describe what was observed'),
+  description: Sealable(Text(1, 20_000, 'must describe what was observed')),
   urgency: Urgency,
   source: TipSource,
   /** With an offset, or without one and then read as Stockholm time. */
   receivedAt: Instant,
 });
+/** A tip as the workflow holds it: its personal fields may be (and from the coordinator's client are) sealed. */
 export type Tip = z.infer<typeof Tip>;
-export type TipInput = z.input<typeof Tip>;
+/** A tip as a coordinator writes it, before sealing. */
+export type PlainTip = Plain<Tip>;
+export type TipInput = Plain<z.input<typeof Tip>>;
 
 /**
  * A tip's identity: the fields that make it this tip and not another. The operation ID is a hash of exactly
@@ -70,7 +75,7 @@ export const CORRECTABLE_TIP_FIELDS = ['entity.name', 'entity.address', 'urgency
 export type CorrectableTipField = (typeof CORRECTABLE_TIP_FIELDS)[number];
 
 /** The identity fields in a canonical form: case, spacing and offset spelling do not make a new tip. */
-export function tipIdentity(tip: Tip): unknown[] {
+export function tipIdentity(tip: PlainTip): unknown[] {
   return [
     tip.entity.orgNumber,
     tip.entity.municipality.toLowerCase(),

@@ -12,10 +12,14 @@ import { jetstream } from '@nats-io/jetstream';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { DEMO_BEHAVIOURS } from '../agencies/index.js';
-import { ENTITY_KEY_FILE_ENV, entityKeyFromEnvironment, loadCatalogueFile } from '../coordinator/index.js';
+import { ENTITY_KEY_FILE_ENV, entityKeyFromEnvironment, loadCatalogueFile, sealDecision } from '../coordinator/index.js';
 import { SUBJECTS, agencyName, formatStockholm, type OperationState, type Phase, type TipInput } from '../domain/index.js';
+import { createDevIssuer, readAs, tokenVerifier, type Reader } from '../workers/access.js';
+import { AuditLog } from '../workers/audit.js';
+import { startCodecServer } from '../workers/codecServer.js';
+import { KeyStore, generateMasterKey, readMasterKeyring } from '../workers/keys.js';
 import { TASK_QUEUE, assessUpdate, closeUpdate, scheduleUpdate, stateQuery, timelineQuery } from '../workflows/definitions.js';
-import { startTemporalDevServer } from './dev-stack.js';
+import { freePort, startTemporalDevServer } from './dev-stack.js';
 import { startEmbeddedEngine } from './embedded-engine.js';
 import { PROJECT_ROOT } from './temporal-cli.js';
 
@@ -118,8 +122,24 @@ async function main() {
   // The demo owns SIGINT and SIGTERM (it stops everything it started), so the SDK must not react to them first.
   Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
   say('Starting the embedded stack: Temporal dev server (SQLite + Web UI) and nats-server with JetStream…');
-  const temporal = await startTemporalDevServer({ dbFile: join(DATA, 'temporal.db'), port: ports.temporal, uiPort: ports.ui, logFile: join(DATA, 'temporal.log') });
+  // The master key is generated for this run and kept only in .data/ (git-ignored, mode 0600), for `los`.
+  const masterKey = generateMasterKey();
+  const masterKeyFile = join(DATA, 'master.key');
+  const codecPort = await freePort(8234);
+  const codecUrl = `http://127.0.0.1:${codecPort}`;
+  const temporal = await startTemporalDevServer({
+    dbFile: join(DATA, 'temporal.db'),
+    port: ports.temporal,
+    uiPort: ports.ui,
+    logFile: join(DATA, 'temporal.log'),
+    // The UI decodes through the codec server; the history retention matches the operations' retention.
+    uiCodecEndpoint: codecUrl,
+    historyRetention: '90 days',
+  });
   started.push(() => temporal.stop());
+  mkdirSync(DATA, { recursive: true });
+  writeFileSync(masterKeyFile, `${masterKey}\n`, { mode: 0o600 });
+  const keyring = readMasterKeyring({ LOS_MASTER_KEY: masterKey });
   const catalogue = loadCatalogueFile();
   say('Bundling the workflow code and starting the worker, the bridge and nats-server…');
   const deadLetter = (reason: string, subject: string) => say(`  ✗ dead letter from ${subject}: ${reason}`);
@@ -135,6 +155,7 @@ async function main() {
   }
   const engine = await startEmbeddedEngine({
     entityKey,
+    keyring,
     temporalAddress: temporal.address,
     scratchDir: DATA,
     taskQueue: TASK_QUEUE,
@@ -143,6 +164,15 @@ async function main() {
     ...(ports.nats ? { natsPort: ports.nats } : {}),
   });
   started.push(() => engine.stop());
+  // The codec server, with a development token issuer and the access log, on the engine's key store.
+  const codecKeys = await KeyStore.open({ nc: await engine.connectAs('worker'), keyring });
+  const audit = await AuditLog.open(await engine.connectAs('worker'));
+  const issuer = await createDevIssuer();
+  const codec = await startCodecServer({ keys: codecKeys, audit, verifier: await tokenVerifier(issuer.publicJwk), uiOrigin: new URL(temporal.uiUrl!).origin, port: codecPort });
+  started.push(() => codec.close());
+  writeFileSync(join(DATA, 'issuer.jwk.json'), JSON.stringify(issuer.publicJwk));
+  const coordinator: Reader = { sub: 'demo.coordinator@umea', role: 'coordinator', municipality: 'Umeå' };
+  const coordinatorToken = await issuer.mint(coordinator, '12h');
   say(`Temporal at ${temporal.address}, UI at ${temporal.uiUrl}; NATS at ${engine.nats.url} with one account per agency (NKEYs)`);
   const agencies = await engine.startAgencies(DEMO_BEHAVIOURS, {
     onEvent: (agency, event) => say(`  → ${agency.padEnd(20)} ${event.name}${event.name === 'briefing' ? ' (with the full description)' : ''}`),
@@ -184,13 +214,15 @@ async function main() {
     outcomeDeadline: '6s',
   };
 
-  const registration = await engine.register(tip, { config });
+  const registration = await engine.register(tip, { config: { ...config, retention: '90 days' } });
   say(`Tip registered as operation ${registration.operationId}`);
   say(`Temporal UI: ${temporal.uiUrl}/namespaces/${temporal.namespace}/workflows/${registration.operationId}`);
-  const again = await engine.register(tip, { config });
+  const again = await engine.register(tip, { config: { ...config, retention: '90 days' } });
   say(`Registering the same tip again: ${again.started ? 'started a second operation (wrong!)' : `recognised, still ${again.operationId}`}`);
 
   const handle = registration.handle;
+  // The coordinator's decisions: free text sealed with the operation's key before it reaches Temporal.
+  const sealed = <T extends object>(decision: T) => sealDecision(engine.keys, registration.operationId, decision);
   let lastPhase: Phase | undefined;
   const showPhase = (state: OperationState | { phase: Phase; nextDeadline?: OperationState['nextDeadline'] }) => {
     if (state.phase === lastPhase) return;
@@ -218,31 +250,32 @@ async function main() {
   await until((s) => s.phase === 'assessment');
   say('Coordinator: asks Polisen first whether an ongoing investigation requires holding back.');
   await handle.executeUpdate(assessUpdate, {
-    args: [{ decision: 'request_info', agencies: ['polisen'], question: 'Is there an ongoing investigation that requires holding back?' }],
+    args: [await sealed({ decision: 'request_info' as const, agencies: ['polisen' as const], question: 'Is there an ongoing investigation that requires holding back?' })],
   });
   await until((s) => !s.pending.some((p) => p.awaiting === 'information'));
   say('Coordinator: assessment decision is "proceed".');
-  await handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed', note: 'Police see no reason to hold back.' }] });
+  await handle.executeUpdate(assessUpdate, { args: [await sealed({ decision: 'proceed' as const, note: 'Police see no reason to hold back.' })] });
 
   const matched = await until((s) => s.phase === 'joint_action');
   const accepted = matched.agencies.filter((a) => a.mandate === 'accepted').map((a) => a.agency);
   say(`Mandates: ${accepted.length} accepted (${accepted.join(', ')}); ${matched.agencies.filter((a) => a.mandate === 'declined').map((a) => a.agency).join(', ') || 'none'} declined.`);
 
   try {
-    await handle.executeUpdate(scheduleUpdate, { args: [{ at: new Date(Date.now() + 5_000).toISOString(), place: tip.entity.address, lead: 'lansstyrelsen' }] });
+    await handle.executeUpdate(scheduleUpdate, { args: [await sealed({ at: new Date(Date.now() + 5_000).toISOString(), place: tip.entity.address, lead: 'lansstyrelsen' as const })] });
   } catch (err) {
     if (!(err instanceof WorkflowUpdateFailedError)) throw err;
     say(`Coordinator tries Länsstyrelsen as lead and is refused: ${err.cause?.message}`);
   }
   const at = new Date(Date.now() + 5_000).toISOString();
   say(`Coordinator: schedules the joint action at ${formatStockholm(at)}, led by ${agencyName('polisen', catalogue)}.`);
-  await handle.executeUpdate(scheduleUpdate, { args: [{ at, place: tip.entity.address, lead: 'polisen' }] });
+  await handle.executeUpdate(scheduleUpdate, { args: [await sealed({ at, place: tip.entity.address, lead: 'polisen' as const })] });
 
   await until((s) => s.phase === 'follow_up' && s.waitingFor === 'closing decision');
   say('Coordinator: all outcomes are in; closes the operation.');
-  await handle.executeUpdate(closeUpdate, { args: [{ summary: 'Licence revoked, tax reassessed, assets seized; criminal reports filed with the Police.' }] });
+  await handle.executeUpdate(closeUpdate, { args: [await sealed({ summary: 'Licence revoked, tax reassessed, assets seized; criminal reports filed with the Police.' })] });
 
-  const result = await handle.result();
+  // The coordinator reads the sealed summary with the same rights as the codec server; the read is logged.
+  const [result] = (await readAs(codecKeys, audit, { reader: coordinator, action: 'show', operationId: registration.operationId, values: [await handle.result()], payloads: [] })) as [Awaited<ReturnType<typeof handle.result>>];
   const timeline = await handle.query(timelineQuery).catch(() => []);
   say(`PHASE → ${PHASE_NAMES[result.phase]}`);
   const o = result.outcome!;
@@ -262,11 +295,17 @@ Outcome summary for ${result.operationId}
   timeline entries    ${timeline.length}
   coordinator         ${o.coordinatorSummary ?? '-'}
 `);
+  say(`Access log of ${result.operationId}: ${(await audit.forOperation(result.operationId)).length} record(s) (los audit ${result.operationId}).`);
   say(`Finished in ${((Date.now() - t0) / 1000).toFixed(1)}s.`);
 
   if (keep) {
     say(`--keep: everything stays up. Temporal UI: ${temporal.uiUrl}/namespaces/${temporal.namespace}/workflows/${result.operationId}`);
     if (!entityKeyFromEnvironment()) say(`To use \`los\` on this stack: export TEMPORAL_ADDRESS=${temporal.address} ${ENTITY_KEY_FILE_ENV}=${entityKeyFile}`);
+    say(`Who can see what: the UI shows phase, deadlines and summary to anyone; personal fields only through the codec server at ${codecUrl}.`);
+    say(`  In a browser, sign in to the codec server as the Umeå coordinator: ${codecUrl}/login?token=${coordinatorToken}`);
+    say('  then turn on "include cross-origin credentials" in the UI\'s codec settings.');
+    say(`  CLI: temporal workflow show -w ${result.operationId} --codec-endpoint ${codecUrl} --codec-auth "Bearer ${coordinatorToken}"`);
+    say(`  los: LOS_MASTER_KEY_FILE=${masterKeyFile} LOS_TOKEN_ISSUER_JWK_FILE=${join(DATA, 'issuer.jwk.json')} LOS_TOKEN=<token> npm run los -- show ${result.operationId}`);
     say('Press Ctrl-C (or send SIGTERM) to stop.');
     return;
   }

@@ -3,6 +3,8 @@ import { mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { Connection } from '@temporalio/client';
+import Long from 'long';
+import { parseDuration } from '../domain/durations.js';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, nkeyAuthenticator } from '@nats-io/transport-node';
 import { freshSeeds, natsAccountsConfig, publicKeys, type EngineIdentity, type NatsSeeds } from '../workers/natsAuth.js';
@@ -89,6 +91,27 @@ export interface TemporalDevServerOptions {
   headless?: boolean;
   logFile?: string;
   namespace?: string;
+  /** The codec server the Web UI calls to decode payloads (`--ui-codec-endpoint`). */
+  uiCodecEndpoint?: string;
+  /**
+   * How long closed workflows' histories are kept, e.g. "90 days": set to the operations' retention, so that a
+   * history goes when its personal data is erased. At least one day (Temporal's minimum).
+   */
+  historyRetention?: string;
+}
+
+/** Sets a namespace's history retention for closed workflows (Temporal keeps at least one day). */
+export async function setHistoryRetention(address: string, namespace: string, retention: string): Promise<number> {
+  const ms = parseDuration(retention);
+  if (ms === undefined) throw new Error(`history retention "${retention}" is not a duration such as "90 days"`);
+  const seconds = Math.max(24 * 3600, Math.ceil(ms / 1000));
+  const connection = await Connection.connect({ address });
+  try {
+    await connection.workflowService.updateNamespace({ namespace, config: { workflowExecutionRetentionTtl: { seconds: Long.fromNumber(seconds) } } });
+  } finally {
+    await connection.close();
+  }
+  return seconds;
 }
 
 export async function startTemporalDevServer(options: TemporalDevServerOptions): Promise<TemporalDevServer> {
@@ -100,6 +123,7 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--db-filename', options.dbFile, '--namespace', namespace, '--log-level', 'warn'];
   if (uiPort === undefined) args.push('--headless');
   else args.push('--ui-port', String(uiPort), '--ui-ip', '127.0.0.1');
+  if (uiPort !== undefined && options.uiCodecEndpoint) args.push('--ui-codec-endpoint', options.uiCodecEndpoint);
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTE_FLAGS)) args.push('--search-attribute', `${name}=${type}`);
   const log = options.logFile ? openSync(options.logFile, 'a') : 'ignore';
   const child = spawn(cli, args, { stdio: ['ignore', log, log] });
@@ -118,6 +142,7 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
     60_000,
     options.logFile,
   );
+  if (options.historyRetention) await setHistoryRetention(address, namespace, options.historyRetention);
   return {
     process: child,
     address,

@@ -9,6 +9,8 @@ import { entityKeyFromEnvironment, loadCatalogueFile, registerTip, type Register
 import { AGENCY_IDS, SUBJECTS, type AgencyId, type TipInput } from '../domain/index.js';
 import type { EngineIdentity } from '../workers/natsAuth.js';
 import { connectEngineNats, createOperationWorker, ensureTopology, startBridge, startDeadLetterWatcher, type Bridge } from '../workers/index.js';
+import { clientDataConverter } from '../workers/codec.js';
+import { KeyStore, generateMasterKey, readMasterKeyring, type MasterKeyring } from '../workers/keys.js';
 import { startNatsServer, startSecuredNatsServer, type NatsServer } from './dev-stack.js';
 
 /**
@@ -16,7 +18,11 @@ import { startNatsServer, startSecuredNatsServer, type NatsServer } from './dev-
  * dead-letter watcher, and simulated agencies on demand. Tests, the history recorder and the benchmark use it.
  */
 export interface EmbeddedEngine {
+  /** A client with the engine's codec: what the coordinator's `los` uses. */
   client: Client;
+  /** The key store (master key, data keys, the bridge's signing key). */
+  keys: KeyStore;
+  /** Credentials of the engine's NATS user, for another key-store connection (e.g. a codec server). */
   nc: NatsConnection;
   nats: NatsServer;
   taskQueue: string;
@@ -28,7 +34,7 @@ export interface EmbeddedEngine {
   connectAs(identity: EngineIdentity): Promise<NatsConnection>;
   /** The bridge this engine started (stop() stops it too). */
   bridge: Bridge;
-  register(tip: TipInput, options?: RegisterOptions): ReturnType<typeof registerTip>;
+  register(tip: TipInput, options?: Partial<RegisterOptions>): ReturnType<typeof registerTip>;
   /** Stops nats-server; the returned function starts it again on the same port and store. */
   pauseNats(): Promise<() => Promise<void>>;
   startAgencies(
@@ -57,6 +63,8 @@ export interface EmbeddedEngineOptions {
    * @default `LOS_ENTITY_KEY` / `LOS_ENTITY_KEY_FILE` from the environment, else a fresh random key for this engine
    */
   entityKey?: string;
+  /** The master keyring; a fresh random master key when not given. */
+  keyring?: MasterKeyring;
 }
 
 export async function startEmbeddedEngine(options: EmbeddedEngineOptions): Promise<EmbeddedEngine> {
@@ -64,7 +72,7 @@ export async function startEmbeddedEngine(options: EmbeddedEngineOptions): Promi
   const secured = options.auth ? await startSecuredNatsServer({ ...natsOptions, agencies: AGENCY_IDS }) : undefined;
   let nats = secured ? secured.server : await startNatsServer(natsOptions);
   // With accounts, the worker and the bridge are separate identities, each with only its own rights.
-  const as = (identity: 'worker' | 'bridge') => (secured ? { authenticator: nkeyAuthenticator(new TextEncoder().encode(secured.engine(identity).nkeySeed)) } : {});
+  const as = (identity: EngineIdentity) => (secured ? { authenticator: nkeyAuthenticator(new TextEncoder().encode(secured.engine(identity).nkeySeed)) } : {});
   const nc = await connectEngineNats({ servers: nats.url, name: `los-worker-${options.taskQueue}`, ...as('worker') });
   const bridgeNc = secured ? await connectEngineNats({ servers: nats.url, name: `los-bridge-${options.taskQueue}`, ...as('bridge') }) : nc;
   await ensureTopology(await jetstreamManager(nc), {
@@ -72,22 +80,25 @@ export async function startEmbeddedEngine(options: EmbeddedEngineOptions): Promi
     ackWaitMs: options.ackWaitMs ?? 5_000,
     ...(options.maxDeliver ? { maxDeliver: options.maxDeliver } : {}),
   });
+  // The key store lives in the engine account, reached through the worker's connection.
+  const keys = await KeyStore.open({ nc, keyring: options.keyring ?? readMasterKeyring({ LOS_MASTER_KEY: generateMasterKey() }) });
   const workerConnection = await NativeConnection.connect({ address: options.temporalAddress });
   const worker: Worker = await createOperationWorker({
     connection: workerConnection,
     nc,
+    keys,
     taskQueue: options.taskQueue,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : {}),
   });
   const running = worker.run();
   const connection = await Connection.connect({ address: options.temporalAddress });
-  const client = new Client({ connection });
+  const client = new Client({ connection, dataConverter: clientDataConverter(keys) });
   const deadLetters: EmbeddedEngine['deadLetters'] = [];
   const onDeadLetter = (reason: string, subject: string) => {
     deadLetters.push({ reason, subject });
     options.onDeadLetter?.(reason, subject);
   };
-  const bridge = await startBridge({ nc: bridgeNc, client, retryDelayMs: 500, onDeadLetter });
+  const bridge = await startBridge({ nc: bridgeNc, client, keys, retryDelayMs: 500, onDeadLetter });
   const watcher = await startDeadLetterWatcher({ nc: bridgeNc, onDeadLetter });
   const agencies: SimulatedAgency[] = [];
   const extraConnections: NatsConnection[] = [];
@@ -96,6 +107,7 @@ export async function startEmbeddedEngine(options: EmbeddedEngineOptions): Promi
 
   return {
     client,
+    keys,
     nc,
     get nats() {
       return nats;
@@ -122,7 +134,7 @@ export async function startEmbeddedEngine(options: EmbeddedEngineOptions): Promi
       extraConnections.push(extra);
       return extra;
     },
-    register: (tip, registerOptions = {}) => registerTip(client, tip, { catalogue, taskQueue: options.taskQueue, entityKey, ...registerOptions }),
+    register: (tip, registerOptions = {}) => registerTip(client, tip, { catalogue, taskQueue: options.taskQueue, entityKey, keys, ...registerOptions }),
     async startAgencies(behaviours = {}, watch = {}) {
       const started = new Map<AgencyId, SimulatedAgency>();
       for (const agency of AGENCY_IDS) {

@@ -9,6 +9,8 @@ import { stockholmWallTime, type OperationState, type TimelineEntry, type TipInp
 import { SEARCH_ATTRIBUTE_FLAGS, stateQuery, timelineQuery } from '../workflows/definitions.js';
 import { findTemporalCli } from '../scripts/temporal-cli.js';
 import { eventually, receivedFor, sampleTip, startTestEngine, type TestEngine } from './engine.js';
+import { generateMasterKey, readMasterKeyring } from '../workers/keys.js';
+import { createDevIssuer, type Reader } from '../workers/access.js';
 
 /** The `los` command as an operator runs it: the real launcher in a child process, the real dev server and worker. */
 const LOS = fileURLToPath(new URL('../coordinator/los.mjs', import.meta.url));
@@ -21,6 +23,8 @@ interface Run {
 }
 
 let engine: TestEngine;
+/** The engine's master key: `los` seals with the same key store. */
+const MASTER_KEY = generateMasterKey();
 let scratch: string;
 let agencies: Awaited<ReturnType<TestEngine['startAgencies']>>;
 
@@ -31,7 +35,7 @@ function los(...args: string[]): Promise<Run> {
 function losWith(env: NodeJS.ProcessEnv, ...args: string[]): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [LOS, ...args], {
-      env: { ...process.env, TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_NAMESPACE: 'default', ...env },
+      env: { ...process.env, TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_NAMESPACE: 'default', NATS_URL: engine.nats.url, LOS_MASTER_KEY: MASTER_KEY, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -66,7 +70,7 @@ const stateOf = (operationId: string) => engine.client.workflow.getHandle(operat
 const until = (operationId: string, test: (s: OperationState) => boolean) => eventually(() => stateOf(operationId), test, 30_000);
 
 beforeAll(async () => {
-  engine = await startTestEngine('cli');
+  engine = await startTestEngine('cli', { keyring: readMasterKeyring({ LOS_MASTER_KEY: MASTER_KEY }) });
   agencies = await engine.startAgencies(DEMO_BEHAVIOURS);
   scratch = mkdtempSync(join(inject('scratchDir'), 'cli-tips-'));
 });
@@ -97,8 +101,23 @@ describe('los, from tip to a scheduled joint action', () => {
     // Participants still confirming readiness may be named after "action start".
     expect(scheduled.stdout).toMatch(new RegExp(`^joint action scheduled: ${operationId} is in phase joint_action, waiting for action start\\b`));
 
-    const shown = await los('show', operationId!);
+    // Without a token the record shows, the personal fields do not.
+    const sealedView = await los('show', operationId!);
+    expect(sealedView.code, sealedView.stderr).toBe(0);
+    expect(sealedView.stdout.split('\n').find((r) => r.startsWith('polisen '))).toContain('(sealed)');
+    expect(sealedView.stdout).not.toContain('LOS-samordnare');
+
+    // A coordinator of the operation's municipality reads everything; an operator is refused; both are logged.
+    const issuer = await createDevIssuer();
+    const asReader = async (reader: Reader) => ({ LOS_TOKEN: await issuer.mint(reader), LOS_TOKEN_ISSUER_JWK: JSON.stringify(issuer.publicJwk) });
+    const refused = await losWith(await asReader({ sub: 'olle.operator', role: 'operator' }), 'show', operationId!);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/operators may not decode personal data/);
+    const shown = await losWith(await asReader({ sub: 'kari.coordinator@vindeln', role: 'coordinator', municipality: MUNICIPALITY }), 'show', operationId!);
     expect(shown.code, shown.stderr).toBe(0);
+    const audit = await los('audit', operationId!);
+    expect(audit.stdout).toMatch(/REFUSED +show +olle\.operator \(operator\)/);
+    expect(audit.stdout).toMatch(/allowed +show +kari\.coordinator@vindeln \(coordinator\)/);
     expect(shown.stdout).toMatch(/^Phase +joint_action$/m);
     expect(shown.stdout).toMatch(/^Waiting for +action start\b/m);
     // Swedish local time, with the zone, wherever a person reads a time.

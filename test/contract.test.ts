@@ -10,7 +10,7 @@ import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { z } from 'zod';
 import { connectAgency, type AgencyClient, type ReceivedEvent } from '../agencies/client.js';
-import { createNotifyActivities } from '../activities/notify.js';
+import { PLAINTEXT_ONLY, createNotifyActivities } from '../activities/notify.js';
 import {
   AGENCY_IDS,
   CloudEvent,
@@ -475,7 +475,7 @@ describe('reply helpers against a real nats-server', () => {
   /** Sends one request to an agency the way the engine does: through the notify activity. */
   const sendRequest = async <E extends OutboundEventName>(agency: AgencyId, event: E, data: z.input<(typeof OutboundData)[E]>) => {
     const requestId = (data as { correlation: { requestId: string } }).correlation.requestId;
-    await createNotifyActivities(jetstream(nc)).notifyAgency({
+    await createNotifyActivities(jetstream(nc), PLAINTEXT_ONLY).notifyAgency({
       operationId: (data as { correlation: { operationId: string } }).correlation.operationId,
       municipality: 'Umeå',
       agency,

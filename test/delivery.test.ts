@@ -1,7 +1,7 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNotifyActivities } from '../activities/index.js';
+import { createNotifyActivities, PLAINTEXT_ONLY } from '../activities/index.js';
 import { connectAgency } from '../agencies/index.js';
 import { SUBJECTS, Tip, mandateRequest } from '../domain/index.js';
 import { assessUpdate, stateQuery, timelineQuery } from '../workflows/definitions.js';
@@ -31,7 +31,7 @@ const notice = (eventId: string, requestId: string) => ({
 
 describe('delivery', () => {
   it('stores a retried notification once: same event id, same Nats-Msg-Id, JetStream reports the duplicate', async () => {
-    const { notifyAgency } = createNotifyActivities(jetstream(engine.nc));
+    const { notifyAgency } = createNotifyActivities(jetstream(engine.nc), PLAINTEXT_ONLY);
     const first = await notifyAgency(notice('los-test-op.dedupe.mandate_requested', 'dedupe'));
     const retry = await notifyAgency(notice('los-test-op.dedupe.mandate_requested', 'dedupe'));
     expect(first.duplicate).toBe(false);
@@ -39,7 +39,7 @@ describe('delivery', () => {
   });
 
   it('redelivers an event whose handler crashed, and acknowledges it once the handler succeeds', async () => {
-    const { notifyAgency } = createNotifyActivities(jetstream(engine.nc));
+    const { notifyAgency } = createNotifyActivities(jetstream(engine.nc), PLAINTEXT_ONLY);
     const attempts: number[] = [];
     const agency = await connectAgency({ agency: 'migrationsverket', servers: engine.nats.url, retryDelayMs: 200 });
     agency.on('mandate_requested', (event) => {
@@ -59,7 +59,7 @@ describe('delivery', () => {
   });
 
   it('dead-letters an event an agency system fails on max_deliver times, with the reason', async () => {
-    const { notifyAgency } = createNotifyActivities(jetstream(engine.nc));
+    const { notifyAgency } = createNotifyActivities(jetstream(engine.nc), PLAINTEXT_ONLY);
     const agency = await connectAgency({ agency: 'tullverket', servers: engine.nats.url, retryDelayMs: 100 });
     agency.on('mandate_requested', () => {
       throw new Error('always fails');

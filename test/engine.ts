@@ -8,6 +8,7 @@ import type { SimulatedAgency } from '../agencies/index.js';
 import { SUBJECTS, type AgencyId, type TipInput } from '../domain/index.js';
 import { DEAD_LETTER_REASON_HEADER, ORIGINAL_SUBJECT_HEADER } from '../workers/index.js';
 import { startEmbeddedEngine, type EmbeddedEngine } from '../scripts/embedded-engine.js';
+import type { MasterKeyring } from '../workers/keys.js';
 
 /**
  * A real engine for server-backed tests: the run's Temporal dev server, a nats-server of this test file's own,
@@ -17,7 +18,7 @@ let runtimeInstalled = false;
 
 export type TestEngine = EmbeddedEngine;
 
-export async function startTestEngine(name: string, options: { maxDeliver?: number; auth?: boolean } = {}): Promise<TestEngine> {
+export async function startTestEngine(name: string, options: { maxDeliver?: number; auth?: boolean; keyring?: MasterKeyring } = {}): Promise<TestEngine> {
   if (!runtimeInstalled) {
     Runtime.install({ logger: new DefaultLogger('WARN') });
     runtimeInstalled = true;

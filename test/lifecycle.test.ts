@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { DEMO_BEHAVIOURS, type SimulatedAgency } from '../agencies/index.js';
 import { loadCatalogueFile } from '../coordinator/index.js';
-import { AGENCY_IDS, SUBJECTS, Tip, candidateAgencies, type AgencyId, type Outcome } from '../domain/index.js';
+import { AGENCY_IDS, SUBJECTS, Tip, candidateAgencies, type AgencyId, type Outcome, type PlainTip } from '../domain/index.js';
+import { engineDataConverter } from '../workers/codec.js';
 import { assessUpdate, closeUpdate, scheduleUpdate, stateQuery, timelineQuery } from '../workflows/definitions.js';
 import { eventually, readStream, sampleTip, startTestEngine, type TestEngine } from './engine.js';
 
@@ -27,7 +28,7 @@ afterAll(async () => {
 describe('full LOS lifecycle', () => {
   it('carries a tip through all five phases, tells each agency exactly what it should hear once, and closes with a summary', async () => {
     const tipInput = sampleTip();
-    const tip = Tip.parse(tipInput);
+    const tip = Tip.parse(tipInput) as PlainTip;
     const catalogue = loadCatalogueFile();
     const { handle, operationId } = await engine.register(tipInput, {
       config: { mandateDeadline: '8s', findingsDeadline: '8s', followUpAfter: '1s', outcomeDeadline: '8s' },
@@ -117,6 +118,6 @@ describe('full LOS lifecycle', () => {
 
     // The recorded history replays on the current workflow code: determinism holds.
     const history = await handle.fetchHistory();
-    await Worker.runReplayHistory({ workflowBundle: { code: readFileSync(inject('workflowBundlePath'), 'utf8') } }, history, operationId);
+    await Worker.runReplayHistory({ workflowBundle: { code: readFileSync(inject('workflowBundlePath'), 'utf8') }, dataConverter: engineDataConverter(engine.keys) }, history, operationId);
   });
 });

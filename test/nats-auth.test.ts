@@ -5,7 +5,8 @@ import { Client, Connection } from '@temporalio/client';
 import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { PermissionViolationError, connect, nkeyAuthenticator, type NatsConnection, type Status } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createNotifyActivities } from '../activities/index.js';
+import { createNotifyActivities, PLAINTEXT_ONLY } from '../activities/index.js';
+import { KeyStore, generateMasterKey, readMasterKeyring } from '../workers/keys.js';
 import { connectAgency, type AgencyClient } from '../agencies/index.js';
 import { loadCatalogueFile } from '../coordinator/index.js';
 import { SUBJECTS, type AgencyId, type OutboundDataOf } from '../domain/index.js';
@@ -52,7 +53,7 @@ function mandateRequest(operationId: string, requestId: string): OutboundDataOf<
 }
 
 async function notify(agency: AgencyId, operationId: string, requestId: string) {
-  return createNotifyActivities(jetstream(worker)).notifyAgency({
+  return createNotifyActivities(jetstream(worker), PLAINTEXT_ONLY).notifyAgency({
     operationId,
     municipality: 'Umeå',
     agency,
@@ -304,7 +305,8 @@ describe('need to know, enforced by nats-server', () => {
       const { nc: bridgeNc } = await connectAs('bridge');
       const connection = await Connection.connect({ address: inject('temporalAddress') });
       const deadLetters: string[] = [];
-      const bridge = await startBridge({ nc: bridgeNc, client: new Client({ connection }), retryDelayMs: 500, onDeadLetter: (_reason, subject) => deadLetters.push(subject) });
+      const store = await KeyStore.open({ nc: bridgeNc, keyring: readMasterKeyring({ LOS_MASTER_KEY: generateMasterKey() }) });
+      const bridge = await startBridge({ nc: bridgeNc, client: new Client({ connection }), keys: store, retryDelayMs: 500, onDeadLetter: (_reason, subject) => deadLetters.push(subject) });
       try {
         const arbetsmiljoverket = await agencyClient('arbetsmiljoverket');
         await arbetsmiljoverket.answer('mandate_declined', 'los-umea-nowhere', { correlation: { operationId: 'los-umea-nowhere', requestId: 'mandate-1-arbetsmiljoverket' }, reason: 'No workplace on site.' });

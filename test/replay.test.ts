@@ -4,7 +4,9 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
+import { randomBytes } from 'node:crypto';
 import { PROJECT_ROOT } from '../scripts/temporal-cli.js';
+import { engineDataConverter } from '../workers/codec.js';
 
 /**
  * Determinism guard: recorded histories of representative operations must replay on the current workflow
@@ -38,7 +40,10 @@ describe.each(SETS)('replay of recorded $name histories', ({ dir, manifest, file
     const histories = files.map((file) => ({ workflowId: manifest[file]!.workflowId, history: historyFromJSON(JSON.parse(readFileSync(join(dir, file), 'utf8'))) }));
     const failures: string[] = [];
     let replayed = 0;
-    for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath: inject('workflowBundlePath') } }, histories)) {
+    // With the payload codec on, as every worker now runs: plaintext payloads recorded before it pass through.
+    const payloadKey = randomBytes(32);
+    const dataConverter = engineDataConverter({ payloadKey: async () => payloadKey });
+    for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath: inject('workflowBundlePath') }, dataConverter }, histories)) {
       replayed += 1;
       if (result.error) failures.push(`${result.workflowId}: ${result.error.message.slice(0, 500)}`);
     }

@@ -8,11 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import type { SimulatedAgency } from '../agencies/index.js';
 import { loadCatalogueFile } from '../coordinator/index.js';
-import { SUBJECTS, Tip, candidateAgencies, type AgencyId } from '../domain/index.js';
+import { SUBJECTS, Tip, candidateAgencies, type AgencyId, type PlainTip } from '../domain/index.js';
 import { freePort, startNatsServer, startTemporalDevServer } from '../scripts/dev-stack.js';
 import { PROJECT_ROOT } from '../scripts/temporal-cli.js';
 import { assessUpdate, stateQuery } from '../workflows/definitions.js';
 import { eventually, receivedFor, sampleTip, startTestEngine, type TestEngine } from './engine.js';
+import { generateMasterKey, readMasterKeyring } from '../workers/keys.js';
 
 /** The worker as operators run it: a separate process, configured by the environment, stopped by SIGTERM. */
 let engine: TestEngine;
@@ -20,7 +21,7 @@ let agencies: Map<AgencyId, SimulatedAgency>;
 const TASK_QUEUE = 'los-test-process-worker';
 
 beforeAll(async () => {
-  engine = await startTestEngine('process');
+  engine = await startTestEngine('process', { keyring: readMasterKeyring({ LOS_MASTER_KEY: MASTER_KEY }) });
   agencies = await engine.startAgencies();
 });
 afterAll(async () => {
@@ -46,7 +47,11 @@ function startWorkerProcess(env: Record<string, string>, role: 'worker' | 'bridg
   return { child, output: () => output, exited };
 }
 
+/** The worker processes and this file's engine share the master key, as a deployment's processes do. */
+const MASTER_KEY = generateMasterKey();
+
 const baseEnv = () => ({
+  LOS_MASTER_KEY: MASTER_KEY,
   TEMPORAL_ADDRESS: inject('temporalAddress'),
   NATS_URL: engine.nats.url,
   TEMPORAL_TASK_QUEUE: TASK_QUEUE,
@@ -102,7 +107,7 @@ describe('worker process', () => {
     expect(await second.exited).toBe(0);
 
     // Every candidate got its mandate request exactly once, across the two workers.
-    const tip = Tip.parse(tipInput);
+    const tip = Tip.parse(tipInput) as PlainTip;
     const candidates = candidateAgencies(tip.categories, loadCatalogueFile());
     const received = receivedFor(agencies, operationId);
     for (const agency of candidates) expect(received[agency], agency).toEqual(['mandate_requested']);

@@ -1,7 +1,12 @@
 import { ApplicationFailure, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
+import { ed25519 } from '@noble/curves/ed25519.js';
 import {
+  ANSWER_FREE_TEXT,
+  SIGNATURE_FIELD,
+  bytesToBase64Url,
+  signedBytes,
   AgencyId,
   cloudEvent,
   CloudEvent,
@@ -22,6 +27,7 @@ import {
   type OutboundDataOf,
 } from '../domain/index.js';
 import { agencyAnswerUpdate, type AnswerReceipt } from '../workflows/definitions.js';
+import type { KeyStore } from './keys.js';
 import { OperationLanes } from './lanes.js';
 
 /**
@@ -41,6 +47,8 @@ import { OperationLanes } from './lanes.js';
 export interface BridgeOptions {
   nc: NatsConnection;
   client: Client;
+  /** Seals the answer's free text with the operation's data key and signs what is forwarded. */
+  keys: Pick<KeyStore, 'sealIfKeyed' | 'bridgeSigningKey'>;
   /**
    * Pause before retrying an answer that failed for a passing reason (Temporal unreachable).
    * @default 2000
@@ -171,6 +179,23 @@ class Recent<V> {
   }
 }
 
+/**
+ * What the bridge forwards: the validated answer with its free text sealed (personal data never reaches
+ * Temporal in plaintext), signed with the bridge's key (only what came in under an agency's own NATS identity
+ * and passed through here is taken by the workflow).
+ */
+export async function forwardAnswer(keys: BridgeOptions['keys'], operationId: string, answer: AgencyAnswer): Promise<AgencyAnswer> {
+  const data: Record<string, unknown> = { ...answer.data };
+  for (const field of ANSWER_FREE_TEXT[answer.name] as readonly string[]) {
+    // An operation started before sealing has no data key: its answers go on in plaintext, as it holds them.
+    if (typeof data[field] === 'string') data[field] = await keys.sealIfKeyed(operationId, data[field]);
+  }
+  const unsigned = { ...answer, data } as AgencyAnswer & Record<string, unknown>;
+  delete unsigned[SIGNATURE_FIELD];
+  const { secretKey } = await keys.bridgeSigningKey();
+  return { ...unsigned, [SIGNATURE_FIELD]: bytesToBase64Url(ed25519.sign(signedBytes(unsigned), secretKey)) } as AgencyAnswer;
+}
+
 export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   const js = jetstream(options.nc);
   const jsm = await jetstreamManager(options.nc);
@@ -220,7 +245,8 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       timer = setTimeout(() => rejectTimeout(new PassingFailure('timed out waiting for the operation')), options.applyTimeoutMs ?? 20_000);
     });
     try {
-      return await Promise.race([options.client.workflow.getHandle(operationId).executeUpdate(agencyAnswerUpdate, { args: [answer] }), timeout]);
+      const forwarded = await forwardAnswer(options.keys, operationId, answer);
+      return await Promise.race([options.client.workflow.getHandle(operationId).executeUpdate(agencyAnswerUpdate, { args: [forwarded] }), timeout]);
     } finally {
       clearTimeout(timer);
     }
@@ -257,6 +283,8 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
         const type = err.cause.type;
+        // The operation has not yet been handed the bridge's key (its first moments): try again, in place.
+        if (type === 'NotReady') throw new PassingFailure(err.cause.message);
         if (type === 'InvalidInput') return reject(msg, readable, 'invalid', err.cause.message);
         if (type !== 'OperationEnded') return reject(msg, readable, 'no_matching_request', err.cause.message);
       } else if (!(err instanceof WorkflowNotFoundError || isCompletedWorkflowError(err))) {

@@ -33,6 +33,17 @@ export const EngineEnv = z.object({
   LOS_STREAM_MAX_MIB: z.coerce.number().int().min(16).max(1_048_576).default(1024),
   /** The bridge reports itself unhealthy when its backlog has only grown for this long. */
   HEALTH_BACKLOG_WINDOW_SECONDS: z.coerce.number().int().min(1).max(3_600).default(60),
+  /** The master key (base64 of 32 bytes; several comma-separated, current first, during a rotation). Never in the repository. */
+  LOS_MASTER_KEY: z.string().min(1).optional(),
+  /** Or a file holding it, one key per line, current first. */
+  LOS_MASTER_KEY_FILE: z.string().min(1).optional(),
+  /** Codec server: where it listens, e.g. 0.0.0.0:8234. */
+  CODEC_BIND_ADDRESS: HostPort.optional(),
+  /** Codec server: the Temporal UI's origin, the only one CORS answers, e.g. http://127.0.0.1:8233. */
+  LOS_UI_ORIGIN: z.string().url().optional(),
+  /** Codec server and `los show`: the token issuer's public key (JWK), inline or as a file. */
+  LOS_TOKEN_ISSUER_JWK: z.string().min(1).optional(),
+  LOS_TOKEN_ISSUER_JWK_FILE: z.string().min(1).optional(),
   /** How long a stopping process may drain (the worker: in-flight activities) before it exits regardless. */
   SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(1).max(600).default(30),
 });

@@ -3,10 +3,15 @@
  * environment and is validated at start. SIGTERM/SIGINT drain: the worker stops polling and lets in-flight
  * activities finish; the bridge stops taking messages and finishes (and acknowledges) the ones it holds.
  */
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { nkeyAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { SUBJECTS } from '../domain/index.js';
+import type { JWK } from 'jose';
+import { tokenVerifier } from './access.js';
+import { AuditLog } from './audit.js';
+import { startCodecServer } from './codecServer.js';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, makeTelemetryFilterString, NativeConnection, Runtime } from '@temporalio/worker';
 import { loadCatalogueFile } from '../coordinator/index.js';
@@ -19,11 +24,13 @@ import { ensureTopology } from './jetstream.js';
 import { createLogger, temporalLogger } from './logger.js';
 import { connectEngineNats, misconfigured, trackNatsConnection, untilReady } from './startup.js';
 import { createOperationWorker, WORKFLOWS_PATH } from './worker.js';
+import { FAILURE_CONVERTER_PATH, clientDataConverter } from './codec.js';
+import { openKeyStore, readMasterKeyring } from './keys.js';
 
 async function main() {
   const role = process.argv[2];
-  if (role !== 'worker' && role !== 'bridge') {
-    console.error('usage: tsx workers/main.ts worker|bridge');
+  if (role !== 'worker' && role !== 'bridge' && role !== 'codec') {
+    console.error('usage: tsx workers/main.ts worker|bridge|codec');
     process.exit(1);
   }
   const config = readEngineEnv(process.env);
@@ -70,6 +77,34 @@ async function main() {
     maxBytesPerStream: env.LOS_STREAM_MAX_MIB * 1024 * 1024,
   };
   await untilReady('JetStream topology', async () => ensureTopology(await jetstreamManager(nc), { agencies: catalogue.agencies.map((a) => a.id), retention }), logger, { permanent: misconfigured.nats });
+  // The master key comes from the environment or a file, never from the repository; the data keys it wraps
+  // live in the engine's own key-value bucket.
+  const keyring = readMasterKeyring(process.env);
+  const keys = await untilReady('key store', () => KeyStore.open({ nc, keyring }), logger, { permanent: misconfigured.nats });
+
+  if (role === 'codec') {
+    // The codec server for the Temporal UI and CLI: decodes only for entitled readers, every attempt logged.
+    const jwkText = env.LOS_TOKEN_ISSUER_JWK ?? (env.LOS_TOKEN_ISSUER_JWK_FILE ? readFileSync(env.LOS_TOKEN_ISSUER_JWK_FILE, 'utf8') : undefined);
+    if (!jwkText) throw new Error('codec server: set LOS_TOKEN_ISSUER_JWK or LOS_TOKEN_ISSUER_JWK_FILE (the token issuer public key)');
+    const [host, port] = (env.CODEC_BIND_ADDRESS ?? '127.0.0.1:8234').split(':') as [string, string];
+    const server = await startCodecServer({
+      keys,
+      audit: await AuditLog.open(keyStore.nc),
+      verifier: await tokenVerifier(JSON.parse(jwkText) as JWK),
+      host,
+      port: Number(port),
+      ...(env.LOS_UI_ORIGIN ? { uiOrigin: env.LOS_UI_ORIGIN } : {}),
+    });
+    logger.info({ url: server.url, uiOrigin: env.LOS_UI_ORIGIN ?? null }, 'codec server started');
+    await new Promise<void>((resolveStop) => {
+      process.once('SIGTERM', () => resolveStop());
+      process.once('SIGINT', () => resolveStop());
+    });
+    await server.close();
+    await keyStore.close();
+    await nc.drain();
+    return;
+  }
 
   if (role === 'worker') {
     // Only the worker has a native runtime; installed in the bridge, its log forwarding would keep the
@@ -85,7 +120,7 @@ async function main() {
       },
     });
     // Bundled once, so that waiting for Temporal below does not bundle again on every try.
-    const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: Runtime.instance().logger });
+    const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, failureConverterPath: FAILURE_CONVERTER_PATH, logger: Runtime.instance().logger });
     const connection = await untilReady('Temporal', () => NativeConnection.connect({ address: env.TEMPORAL_ADDRESS }), logger);
     // The Temporal runtime handles SIGTERM/SIGINT itself: it stops polling and waits for in-flight tasks.
     const worker = await untilReady(
@@ -94,6 +129,7 @@ async function main() {
         createOperationWorker({
           connection,
           nc,
+          keys,
           workflowBundle,
           namespace: env.TEMPORAL_NAMESPACE,
           ...(env.TEMPORAL_TASK_QUEUE ? { taskQueue: env.TEMPORAL_TASK_QUEUE } : {}),
@@ -116,11 +152,12 @@ async function main() {
   }
 
   const connection = await untilReady('Temporal', () => Connection.connect({ address: env.TEMPORAL_ADDRESS }), logger);
-  const client = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
+  const client = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE, dataConverter: clientDataConverter(keys) });
   const bridge = await startBridge({
     nc,
     client,
     onNotApplied: (reason, subject) => logger.info({ subject, reason }, 'answer not applied; agency told'),
+    keys,
     onApplied: (answer, receipt) => logger.info({ operationId: answer.data.correlation.operationId, agency: answer.agency, event: answer.name, outcome: receipt.outcome }, 'answer applied'),
     // The reason can quote agency input, so only the subject is logged; the reason is in the dead letter.
     onDeadLetter: (_reason, subject) => logger.warn({ subject }, 'answer dead-lettered'),

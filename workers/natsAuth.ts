@@ -56,13 +56,14 @@ export function agencyPermissions(agency: string): NatsUserPermissions {
 export function enginePermissions(identity: EngineIdentity): NatsUserPermissions {
   switch (identity) {
     // The worker sets up the topology and publishes the outbound events; it never answers as an agency.
+    // $KV.LOS_KEYS is the key store (workers/keys.ts), los.v1.audit the decode access log (workers/audit.ts).
     case 'worker':
-      return { publish: ['$JS.API.>', SUBJECTS.allOut], subscribe: ['_INBOX.>'] };
+      return { publish: ['$JS.API.>', SUBJECTS.allOut, '$KV.LOS_KEYS.>', 'los.v1.audit.>'], subscribe: ['_INBOX.>'] };
     // The bridge sets up the topology too (whichever starts first), reads LOS_IN and the advisories, writes dead
     // letters and tells agencies about answers not applied; no other outbound event.
     case 'bridge':
       return {
-        publish: ['$JS.API.>', `$JS.ACK.${SUBJECTS.streamIn}.${SUBJECTS.bridgeConsumer}.>`, '$JS.ACK.LOS_ADVISORIES.>', SUBJECTS.allDeadLetter, SUBJECTS.toAgency('*', 'answer_not_applied')],
+        publish: ['$JS.API.>', `$JS.ACK.${SUBJECTS.streamIn}.${SUBJECTS.bridgeConsumer}.>`, '$JS.ACK.LOS_ADVISORIES.>', SUBJECTS.allDeadLetter, SUBJECTS.toAgency('*', 'answer_not_applied'), '$KV.LOS_KEYS.>'],
         subscribe: ['_INBOX.>'],
       };
     // Read-only: stream and consumer state, and the dead letters; never the events themselves.

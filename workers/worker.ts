@@ -1,12 +1,16 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { createNotifyActivities } from '../activities/index.js';
+import { createKeyActivities, createNotifyActivities } from '../activities/index.js';
+import { engineDataConverter } from './codec.js';
+import type { KeyStore } from './keys.js';
 import { TASK_QUEUE } from '../workflows/definitions.js';
 
 export interface OperationWorkerOptions {
   connection: NativeConnection;
   nc: NatsConnection;
+  /** Unseals for the notify activity, serves the bridge's public key and destroys data keys at erasure. */
+  keys: KeyStore;
   namespace?: string;
   taskQueue?: string;
   /** A pre-built bundle (tests bundle once per run); otherwise the worker bundles `workflows/` itself. */
@@ -36,7 +40,8 @@ export async function createOperationWorker(options: OperationWorkerOptions): Pr
     connection: options.connection,
     namespace: options.namespace ?? 'default',
     taskQueue: options.taskQueue ?? TASK_QUEUE,
-    activities: createNotifyActivities(jetstream(options.nc)),
+    activities: { ...createNotifyActivities(jetstream(options.nc), options.keys), ...createKeyActivities(options.keys) },
+    dataConverter: engineDataConverter(options.keys),
     shutdownGraceTime: options.shutdownGraceTime ?? '30s',
     maxCachedWorkflows: options.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS,
     ...workflowSource,

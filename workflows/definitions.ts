@@ -8,7 +8,7 @@ import type {
   CorrectionNotice,
   AgencyId,
   AgencyStatus,
-  ActionPlan,
+  HeldActionPlan,
   AssessmentDecision,
   CallOffAction,
   CancelOperation,
@@ -25,6 +25,7 @@ import type {
   Phase,
   Stage,
   QuorumDecision,
+  Sealed,
   RescheduleAction,
   ScheduleAction,
   TimelineEntry,
@@ -57,12 +58,12 @@ export interface DeadlineMemory {
 export type Intent =
   | { kind: 'assessment'; decision: AssessmentDecision }
   | { kind: 'quorum decision'; decision: QuorumDecision }
-  | { kind: 'schedule'; plan: ActionPlan }
+  | { kind: 'schedule'; plan: HeldActionPlan }
   | { kind: 'reschedule'; change: RescheduleAction }
-  | { kind: 'call off'; reason: string }
-  | { kind: 'reinspection'; reason: string }
-  | { kind: 'close'; summary: string }
-  | { kind: 'cancel'; reason: string }
+  | { kind: 'call off'; reason: string | Sealed }
+  | { kind: 'reinspection'; reason: string | Sealed }
+  | { kind: 'close'; summary: string | Sealed }
+  | { kind: 'cancel'; reason: string | Sealed }
   /** A corrected tip is applied at once; the agencies holding the changed data are told by the main loop. */
   | { kind: 'correction'; number: number; notices: CorrectionNotice[] };
 
@@ -83,12 +84,14 @@ export interface OperationMemory {
   overdue: boolean;
   deadline?: DeadlineMemory;
   rounds: { information: number; mandate: number; action: number };
-  action?: { plan: ActionPlan; revision: number };
+  action?: { plan: HeldActionPlan; revision: number };
   intents: Intent[];
-  endReason?: string;
-  coordinatorSummary?: string;
+  endReason?: string | Sealed;
+  coordinatorSummary?: string | Sealed;
   /** How many corrections of the tip were applied (absent in operations that never had one). */
   corrections?: number;
+  /** The bridge's public key, handed back by the first fan-out: agency answers count only with its signature. */
+  bridgeKey?: string;
   continuedAsNew: number;
 }
 
@@ -104,7 +107,7 @@ export interface OperationInput {
 export interface OperationResult {
   operationId: string;
   phase: Phase;
-  endReason?: string;
+  endReason?: string | Sealed;
   outcome?: OutcomeSummary;
 }
 

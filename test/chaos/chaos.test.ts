@@ -14,6 +14,8 @@ import { AGENCY_IDS, type AgencyId, type OperationState, type TipInput } from '.
 import { freePort, startNatsServer, startTemporalDevServer, type NatsServer, type TemporalDevServer } from '../../scripts/dev-stack.js';
 import { PROJECT_ROOT } from '../../scripts/temporal-cli.js';
 import { ensureTopology, startBridge, startDeadLetterWatcher, type Bridge, type DeadLetterWatcher } from '../../workers/index.js';
+import { clientDataConverter } from '../../workers/codec.js';
+import { generateMasterKey, openKeyStore, readMasterKeyring } from '../../workers/keys.js';
 import { assessUpdate, cancelUpdate, closeUpdate, scheduleUpdate, stateQuery } from '../../workflows/definitions.js';
 import type { losOperationV2 } from '../../workflows/index.js';
 
@@ -82,6 +84,9 @@ describe('chaos', () => {
   let client: Client;
   let connection: Connection;
   let bridge: Bridge;
+  let keyStore: Awaited<ReturnType<typeof openKeyStore>>;
+  /** The worker processes, the bridge and the client share the master key. */
+  const MASTER_KEY = generateMasterKey();
   let watcher: DeadLetterWatcher;
   let worker: ChildProcess | undefined;
   const agencies = new Map<AgencyId, SimulatedAgency>();
@@ -99,7 +104,7 @@ describe('chaos', () => {
     const log = openSync(logFile, 'a');
     const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts', 'worker'], {
       cwd: PROJECT_ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', TEMPORAL_ADDRESS: temporal.address, NATS_URL: nats.url, TEMPORAL_TASK_QUEUE: TASK_QUEUE, LOG_LEVEL: 'warn' },
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', TEMPORAL_ADDRESS: temporal.address, NATS_URL: nats.url, LOS_MASTER_KEY: MASTER_KEY, TEMPORAL_TASK_QUEUE: TASK_QUEUE, LOG_LEVEL: 'warn' },
       stdio: ['ignore', log, log],
     });
     closeSync(log);
@@ -129,8 +134,9 @@ describe('chaos', () => {
     nc = await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
     await ensureTopology(await jetstreamManager(nc), { agencies: AGENCY_IDS, ackWaitMs: 5_000 });
     connection = await Connection.connect({ address: temporal.address });
-    client = new Client({ connection });
-    bridge = await startBridge({ nc, client, retryDelayMs: 500, applyTimeoutMs: 5_000 });
+    keyStore = await openKeyStore({ servers: nats.url, keyring: readMasterKeyring({ LOS_MASTER_KEY: MASTER_KEY }) });
+    client = new Client({ connection, dataConverter: clientDataConverter(keyStore.keys) });
+    bridge = await startBridge({ nc, client, keys: keyStore.keys, retryDelayMs: 500, applyTimeoutMs: 5_000 });
     watcher = await startDeadLetterWatcher({ nc });
     for (const agency of AGENCY_IDS) {
       // Each event takes its agency a moment, so that faults also catch events received but not yet acknowledged.
@@ -144,6 +150,7 @@ describe('chaos', () => {
     killWorker();
     for (const agency of agencies.values()) await agency.stop().catch(() => undefined);
     await bridge?.stop();
+    await keyStore?.close().catch(() => undefined);
     await watcher?.stop();
     await nc?.close();
     await connection?.close();
@@ -157,7 +164,7 @@ describe('chaos', () => {
     const operations: Operation[] = [];
     for (let i = 0; i < OPERATIONS; i++) {
       const plan: Plan = i % 10 === 3 ? 'dismissed' : i % 10 === 7 ? 'cancelled' : 'closed';
-      const { handle, operationId } = await registerTip(client, chaosTip(i), { config: CONFIG, catalogue, taskQueue: TASK_QUEUE, entityKey: ENTITY_KEY });
+      const { handle, operationId } = await registerTip(client, chaosTip(i), { keys: keyStore.keys, config: CONFIG, catalogue, taskQueue: TASK_QUEUE, entityKey: ENTITY_KEY });
       operations.push({ id: operationId, plan, handle, done: false });
     }
 

@@ -1,0 +1,126 @@
+import { readFileSync } from 'node:fs';
+import { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { DEMO_BEHAVIOURS } from '../agencies/index.js';
+import { sealDecision } from '../coordinator/index.js';
+import { isSealed, type AgencyAnswer, type Sealed } from '../domain/index.js';
+import { forwardAnswer } from '../workers/bridge.js';
+import { engineDataConverter } from '../workers/codec.js';
+import { ErasedError, generateMasterKey, readMasterKeyring, type MasterKeyring } from '../workers/keys.js';
+import { agencyAnswerUpdate, assessUpdate, cancelUpdate, closeUpdate, scheduleUpdate, stateQuery, timelineQuery } from '../workflows/definitions.js';
+import { eventually, sampleTip, startTestEngine, type TestEngine } from './engine.js';
+
+/** Envelope encryption at work: signed answers only, master-key rotation mid-operation, erasure by key destruction. */
+let engine: TestEngine;
+const first = readMasterKeyring({ LOS_MASTER_KEY: generateMasterKey() });
+
+beforeAll(async () => {
+  engine = await startTestEngine('keys', { keyring: first });
+  // Polisen stays silent on mandate requests, so its request is open for the forged answer below.
+  await engine.startAgencies({ ...DEMO_BEHAVIOURS, polisen: { ...DEMO_BEHAVIOURS.polisen!, ignore: ['mandate_requested'] } });
+});
+afterAll(async () => {
+  await engine?.stop();
+});
+
+const replay = async (operationId: string) => {
+  const history = await engine.client.workflow.getHandle(operationId).fetchHistory();
+  await Worker.runReplayHistory({ workflowBundle: { code: readFileSync(inject('workflowBundlePath'), 'utf8') }, dataConverter: engineDataConverter(engine.keys) }, history, operationId);
+};
+
+describe('agency answers through Temporal', () => {
+  it('rejects an answer from a plain Temporal client, naming why, and applies the one the bridge signed', async () => {
+    const { handle, operationId } = await engine.register(sampleTip(), { config: { mandateDeadline: '60s' } });
+    await eventually(() => handle.query(stateQuery), (s) => s.phase === 'assessment');
+    await handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
+    await eventually(() => handle.query(stateQuery), (s) => s.pending.some((p) => p.agency === 'polisen' && p.awaiting === 'mandate_answer'));
+    const answer = {
+      eventId: `forged-${operationId}`,
+      agency: 'polisen',
+      name: 'mandate_accepted',
+      receivedAt: new Date().toISOString(),
+      data: { correlation: { operationId, requestId: 'mandate-1-polisen' }, tools: ['criminal_investigation'], contactFunction: 'forged contact' },
+    } as AgencyAnswer;
+
+    await expect(handle.executeUpdate(agencyAnswerUpdate, { args: [answer] })).rejects.toMatchObject({
+      cause: { message: expect.stringMatching(/answer rejected: it carries no bridge signature: agency answers are taken only from the NATS bridge/) },
+    });
+    const forged = { ...answer, signature: 'A'.repeat(86) };
+    await expect(handle.executeUpdate(agencyAnswerUpdate, { args: [forged] })).rejects.toMatchObject({
+      cause: { message: expect.stringMatching(/signature does not verify with the bridge's key/) },
+    });
+    // Tampering with a signed answer breaks its signature too.
+    const signed = await forwardAnswer(engine.keys, operationId, answer);
+    const altered = { ...signed, agency: 'skatteverket' } as AgencyAnswer;
+    await expect(handle.executeUpdate(agencyAnswerUpdate, { args: [altered] })).rejects.toMatchObject({ cause: { message: expect.stringMatching(/does not verify/) } });
+    expect((await handle.query(stateQuery)).agencies.find((a) => a.agency === 'polisen')?.mandate).toBe('requested');
+
+    expect(isSealed((signed.data as { contactFunction: unknown }).contactFunction)).toBe(true);
+    await expect(handle.executeUpdate(agencyAnswerUpdate, { args: [signed] })).resolves.toEqual({ outcome: 'applied' });
+    expect((await handle.query(stateQuery)).agencies.find((a) => a.agency === 'polisen')?.mandate).toBe('accepted');
+    await handle.executeUpdate(cancelUpdate, { args: [{ reason: 'test over' }] });
+    await handle.result();
+  });
+});
+
+describe('master-key rotation', () => {
+  it('re-wraps every data key mid-operation; the operation runs to its end on the new key alone and replays', async () => {
+    const { handle, operationId } = await engine.register(sampleTip(), {
+      config: { mandateDeadline: '8s', findingsDeadline: '8s', followUpAfter: '1s', outcomeDeadline: '8s' },
+    });
+    await eventually(() => handle.query(stateQuery), (s) => s.phase === 'assessment');
+    const before = await engine.keys.masterKeysInUse();
+    expect(Object.keys(before)).toEqual([first[0].id]);
+
+    const second = readMasterKeyring({ LOS_MASTER_KEY: `${generateMasterKey()},${first[0].key.toString('base64')}` });
+    engine.keys.useKeyring(second);
+    const rotation = await engine.keys.rotate();
+    expect(rotation.rewrapped).toBe(before[first[0].id]);
+    expect(await engine.keys.masterKeysInUse()).toEqual({ [second[0].id]: rotation.entries });
+    // The old master key is retired: nothing needs it any more.
+    engine.keys.useKeyring([second[0]] as MasterKeyring);
+
+    await handle.executeUpdate(assessUpdate, { args: [await sealDecision(engine.keys, operationId, { decision: 'proceed' as const, note: 'after rotation' })] });
+    // Polisen is silent on mandates here; enough others accept.
+    await eventually(() => handle.query(stateQuery), (s) => s.phase === 'joint_action' && s.waitingFor === 'schedule decision', 30_000);
+    await handle.executeUpdate(scheduleUpdate, {
+      args: [await sealDecision(engine.keys, operationId, { at: new Date(Date.now() + 1_500).toISOString(), place: 'Storgatan 12', lead: 'skatteverket' as const })],
+    });
+    await eventually(() => handle.query(stateQuery), (s) => s.waitingFor === 'closing decision', 40_000);
+    await handle.executeUpdate(closeUpdate, { args: [await sealDecision(engine.keys, operationId, { summary: 'closed after rotation' })] });
+    expect((await handle.result()).phase).toBe('closed');
+    // The briefing (sealed description, unsealed by the notify activity after the rotation) reached the participants.
+    const timeline = await handle.query(timelineQuery);
+    expect(timeline.filter((e) => e.kind === 'notified' && e.text === 'briefing').length).toBeGreaterThan(1);
+    await replay(operationId);
+  });
+});
+
+describe('erasure by key destruction', () => {
+  it('destroys the data key after the retention; decoding then fails with "erased on <date>", the non-personal record still reads', async () => {
+    const { handle, operationId } = await engine.register(sampleTip(), { config: { retention: '2s' } });
+    await eventually(() => handle.query(stateQuery), (s) => s.phase === 'assessment');
+    await handle.executeUpdate(cancelUpdate, { args: [await sealDecision(engine.keys, operationId, { reason: 'source withdrawn' })] });
+    const result = await handle.result();
+    expect(await engine.keys.unseal(result.endReason as Sealed)).toBe('source withdrawn');
+
+    const erasure = engine.client.workflow.getHandle(`${operationId}.erasure`);
+    const { erasedAt } = await erasure.result();
+    expect(Date.parse(erasedAt)).toBeGreaterThan((await handle.describe()).closeTime!.getTime());
+    // The retention is a durable timer in the erasure workflow's history, not a sleep in some process.
+    const timers = (await erasure.fetchHistory()).events!.flatMap((e) => (e.timerStartedEventAttributes ? [e.timerStartedEventAttributes] : []));
+    expect(timers).toHaveLength(1);
+    expect(Number(timers[0]!.startToFireTimeout!.seconds ?? 0) + (timers[0]!.startToFireTimeout!.nanos ?? 0) / 1e9).toBeGreaterThan(1);
+
+    await expect(engine.keys.unseal(result.endReason as Sealed)).rejects.toThrow(new ErasedError(operationId, erasedAt).message);
+    await expect(engine.keys.unsealDeep(await handle.query(timelineQuery))).rejects.toThrow(/^erased on \d{4}-\d\d-\d\dT/);
+    // The key is gone from the store: only a tombstone with the date remains.
+    expect(await engine.keys.dataKeyInfo(operationId)).toEqual({ operationId, state: 'erased', erasedAt, municipality: 'Umeå' });
+    // The non-personal record still reads, without any key.
+    const state = await handle.query(stateQuery);
+    expect(state).toMatchObject({ phase: 'cancelled', municipality: 'Umeå', categories: ['money_laundering', 'unlicensed_alcohol', 'labour_exploitation'] });
+    expect(isSealed(state.endReason)).toBe(true);
+    await replay(operationId);
+  });
+});

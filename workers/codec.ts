@@ -1,0 +1,91 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import type { DataConverter, Payload, PayloadCodec } from '@temporalio/common';
+import protobufs from '@temporalio/proto';
+import { DefaultFailureConverter } from '@temporalio/common';
+import type { KeyStore } from './keys.js';
+
+// CommonJS: a named ESM import of it fails under plain Node (the `los` launcher).
+const { temporal } = protobufs;
+
+/**
+ * The payload codec: defence in depth around the sealed fields, and the only protection for what is not
+ * sealed (failure messages and stack traces, decisions sent in plaintext from the Temporal CLI).
+ *
+ * Which payloads it encrypts: every payload except one whose value is a bare JSON string. In this engine
+ * only the user metadata (the static summary and details set by the coordinator's client, the current
+ * details set by the workflow) is a bare string; it is built from operator-visible facts only (phase,
+ * deadlines, municipality, categories, urgency), so operators read it in the UI without any key. Workflow
+ * and update inputs, results, activity inputs, query results and failure attributes are objects or arrays,
+ * and are encrypted. A payload that is not encrypted is decoded unchanged, so histories recorded before
+ * this codec existed still replay.
+ */
+
+export const ENCODING_ENCRYPTED = 'binary/encrypted';
+export const METADATA_KEY_ID = 'encryption-key-id';
+export const PAYLOAD_KEY_ID = 'codec.payload';
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function metadataString(payload: Payload, key: string): string | undefined {
+  const value = payload.metadata?.[key];
+  return value ? decoder.decode(value) : undefined;
+}
+
+/** A plain JSON string payload: user metadata, readable by operators. */
+export function isReadableMetadata(payload: Payload): boolean {
+  if (metadataString(payload, 'encoding') !== 'json/plain' || !payload.data) return false;
+  return payload.data[0] === 0x22; // '"': the JSON value is a string
+}
+
+export class LosPayloadCodec implements PayloadCodec {
+  private key?: Promise<Buffer>;
+
+  constructor(private readonly keys: Pick<KeyStore, 'payloadKey'>) {}
+
+  private payloadKey(): Promise<Buffer> {
+    this.key ??= this.keys.payloadKey();
+    return this.key;
+  }
+
+  async encode(payloads: Payload[]): Promise<Payload[]> {
+    return Promise.all(
+      payloads.map(async (payload) => {
+        if (isReadableMetadata(payload) || metadataString(payload, 'encoding') === ENCODING_ENCRYPTED) return payload;
+        const key = await this.payloadKey();
+        const iv = randomBytes(12);
+        const cipher = createCipheriv('aes-256-gcm', key, iv);
+        const plain = temporal.api.common.v1.Payload.encode(payload).finish();
+        const data = Buffer.concat([iv, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
+        return { metadata: { encoding: encoder.encode(ENCODING_ENCRYPTED), [METADATA_KEY_ID]: encoder.encode(PAYLOAD_KEY_ID) }, data };
+      }),
+    );
+  }
+
+  async decode(payloads: Payload[]): Promise<Payload[]> {
+    return Promise.all(
+      payloads.map(async (payload) => {
+        if (metadataString(payload, 'encoding') !== ENCODING_ENCRYPTED) return payload; // legacy or readable metadata
+        const box = Buffer.from(payload.data ?? new Uint8Array());
+        const key = await this.payloadKey();
+        const decipher = createDecipheriv('aes-256-gcm', key, box.subarray(0, 12));
+        decipher.setAuthTag(box.subarray(box.length - 16));
+        const plain = Buffer.concat([decipher.update(box.subarray(12, box.length - 16)), decipher.final()]);
+        return temporal.api.common.v1.Payload.decode(plain) as Payload;
+      }),
+    );
+  }
+}
+
+/** Bundled into the workflow code and loaded by the worker: failures with encodeCommonAttributes on. */
+export const FAILURE_CONVERTER_PATH = new URL('./failure-converter.cjs', import.meta.url).pathname;
+
+/** The data converter of every engine process and client that holds the master key. */
+export function engineDataConverter(keys: Pick<KeyStore, 'payloadKey'>): DataConverter {
+  return { payloadCodecs: [new LosPayloadCodec(keys)], failureConverterPath: FAILURE_CONVERTER_PATH };
+}
+
+/** The same for a Client, which takes the failure converter itself rather than a path. */
+export function clientDataConverter(keys: Pick<KeyStore, 'payloadKey'>) {
+  return { payloadCodecs: [new LosPayloadCodec(keys)], failureConverter: new DefaultFailureConverter({ encodeCommonAttributes: true }) };
+}

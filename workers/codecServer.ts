@@ -1,0 +1,180 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Payload } from '@temporalio/common';
+import { AccessDenied, fingerprint, readAs, type Reader, type TokenVerifier } from './access.js';
+import type { AuditLog } from './audit.js';
+import { ENCODING_ENCRYPTED, LosPayloadCodec } from './codec.js';
+import type { KeyStore } from './keys.js';
+
+/**
+ * The codec server the Temporal UI (`--ui-codec-endpoint`) and CLI (`temporal --codec-endpoint`) call:
+ * POST /encode and /decode with `{ payloads: [{ metadata: { key: base64 }, data: base64 }] }`. Every request
+ * carries a bearer JWT; decoding follows `readAs` (workers/access.ts) and every attempt is in the access log.
+ * CORS answers only the UI's own origin.
+ */
+
+export interface CodecServerOptions {
+  keys: KeyStore;
+  audit: AuditLog;
+  verifier: TokenVerifier;
+  /** The Temporal UI's origin, e.g. http://127.0.0.1:8233; no other origin gets CORS headers. */
+  uiOrigin?: string;
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+}
+
+export interface CodecServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+interface JsonPayload {
+  metadata?: Record<string, string>;
+  data?: string;
+}
+
+const MAX_BODY_BYTES = 8 * 1024 * 1024;
+
+function fromJson(p: JsonPayload): Payload {
+  return {
+    metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, new Uint8Array(Buffer.from(v, 'base64'))])),
+    data: new Uint8Array(Buffer.from(p.data ?? '', 'base64')),
+  };
+}
+
+function toJson(p: Payload): JsonPayload {
+  return {
+    metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+    data: Buffer.from(p.data ?? new Uint8Array()).toString('base64'),
+  };
+}
+
+const encodingOf = (p: Payload) => (p.metadata?.encoding ? Buffer.from(p.metadata.encoding).toString('utf8') : '');
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+async function readBody(req: IncomingMessage): Promise<{ payloads: JsonPayload[] }> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new HttpError(413, `body over ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  try {
+    const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { payloads?: unknown };
+    if (!Array.isArray(body.payloads)) throw new Error('payloads must be an array');
+    return { payloads: body.payloads as JsonPayload[] };
+  } catch (err) {
+    throw new HttpError(400, `body rejected: ${(err as Error).message}`);
+  }
+}
+
+export async function startCodecServer(options: CodecServerOptions): Promise<CodecServer> {
+  const codec = new LosPayloadCodec(options.keys);
+
+  const authenticate = async (req: IncomingMessage, payloads: JsonPayload[]): Promise<Reader> => {
+    const header = req.headers.authorization ?? '';
+    // The Temporal UI sends no Authorization header of its own: in a browser the token is the cookie set by /login.
+    const cookie = /(?:^|;\s*)los_token=([^;]+)/.exec(req.headers.cookie ?? '')?.[1];
+    const token = /^Bearer (.+)$/i.exec(header)?.[1] ?? cookie;
+    try {
+      if (!token) throw new AccessDenied('no bearer token: every request to the codec server must carry one');
+      return await options.verifier.verify(token);
+    } catch (err) {
+      // An attempt without a valid token is on the record too.
+      await options.audit.record({
+        at: new Date().toISOString(),
+        who: 'unauthenticated',
+        role: 'none',
+        action: req.url === '/encode' ? 'encode' : 'decode',
+        payloads: payloads.map((p, index) => ({ index, sha256: fingerprint(p.data ?? '') })),
+        allowed: false,
+        detail: `refused: ${(err as Error).message}`,
+      });
+      throw new HttpError(401, (err as Error).message);
+    }
+  };
+
+  const decode = async (reader: Reader, body: JsonPayload[]): Promise<JsonPayload[]> => {
+    const raw = body.map(fromJson);
+    const fingerprints = body.map((p, index) => ({ index, sha256: fingerprint(p.data ?? '') }));
+    const anyEncrypted = raw.some((p) => encodingOf(p) === ENCODING_ENCRYPTED);
+    const decoded = await codec.decode(raw);
+    const values = decoded.map((p) => (encodingOf(p) === 'json/plain' ? (JSON.parse(Buffer.from(p.data ?? new Uint8Array()).toString('utf8')) as unknown) : undefined));
+    const sealedInside = values.some((v) => v !== undefined && JSON.stringify(v).includes('"sealed":"los.v1"'));
+    if (!anyEncrypted && !sealedInside && !values.some((v) => typeof v === 'string' && v.includes('⟦'))) {
+      // Readable as stored (the summary and details): nothing personal, so anyone signed in sees it; still logged.
+      await options.audit.record({ at: new Date().toISOString(), who: reader.sub, role: reader.role, action: 'decode', payloads: fingerprints, allowed: true, detail: 'readable as stored' });
+      return body;
+    }
+    const read = await readAs(options.keys, options.audit, { reader, action: 'decode', values, payloads: fingerprints });
+    return decoded.map((p, i) =>
+      values[i] === undefined ? toJson(p) : toJson({ metadata: { encoding: new TextEncoder().encode('json/plain') }, data: new TextEncoder().encode(JSON.stringify(read[i])) }),
+    );
+  };
+
+  const cors = (req: IncomingMessage, res: ServerResponse): boolean => {
+    const origin = req.headers.origin;
+    if (!origin) return true; // not a browser: the CLI, curl
+    if (!options.uiOrigin || origin !== options.uiOrigin) return false;
+    res.setHeader('Access-Control-Allow-Origin', origin);
+    res.setHeader('Vary', 'Origin');
+    res.setHeader('Access-Control-Allow-Credentials', 'true');
+    res.setHeader('Access-Control-Allow-Methods', 'POST, OPTIONS');
+    res.setHeader('Access-Control-Allow-Headers', req.headers['access-control-request-headers'] ?? 'Content-Type, Authorization, X-Namespace');
+    return true;
+  };
+
+  const server: Server = createServer((req, res) => {
+    const send = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    };
+    void (async () => {
+      try {
+        if (!cors(req, res)) throw new HttpError(403, `origin ${req.headers.origin} is not the Temporal UI's`);
+        if (req.method === 'OPTIONS') return void res.writeHead(204).end();
+        if (req.method === 'GET' && req.url?.startsWith('/login?token=')) {
+          // For the browser: checks the token and keeps it in an HttpOnly cookie the UI's codec calls carry
+          // (turn on "include cross-origin credentials" in the UI's codec settings).
+          const token = new URL(req.url, 'http://codec').searchParams.get('token') ?? '';
+          const reader = await options.verifier.verify(token);
+          res.setHeader('Set-Cookie', `los_token=${token}; HttpOnly; SameSite=Lax; Path=/`);
+          return send(200, { message: `signed in as ${reader.sub} (${reader.role})` });
+        }
+        if (req.method !== 'POST' || (req.url !== '/encode' && req.url !== '/decode')) throw new HttpError(404, 'POST /encode or /decode');
+        const { payloads } = await readBody(req);
+        const reader = await authenticate(req, payloads);
+        if (req.url === '/encode') {
+          // Encoding reveals nothing, but only a coordinator sends decisions.
+          if (reader.role !== 'coordinator') throw new HttpError(403, `${reader.role} may not send input to operations`);
+          return send(200, { payloads: (await codec.encode(payloads.map(fromJson))).map(toJson) });
+        }
+        return send(200, { payloads: await decode(reader, payloads) });
+      } catch (err) {
+        if (err instanceof AccessDenied) return send(403, { message: err.message });
+        if (err instanceof HttpError) return send(err.status, { message: err.message });
+        send(500, { message: 'codec server error' });
+      }
+    })();
+  });
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${options.host ?? '127.0.0.1'}:${port}`,
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        // Keep-alive connections (the UI, fetch) would hold the close open.
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,413 @@
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { Kvm, type KV } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { INLINE_SEALED, SEALED_VERSION, bytesToBase64Url, isSealed, type Sealed } from '../domain/index.js';
+
+/**
+ * Envelope encryption. Each operation has its own AES-256 data key; the data key is stored only wrapped
+ * (AES-256-GCM) by a master key, in a JetStream key-value bucket that is part of the stack. The master key
+ * comes from the environment or a file, never from the repository. Destroying an operation's data key
+ * erases its personal data from every history, backup and archive at once.
+ */
+
+export const KEY_BUCKET = 'LOS_KEYS';
+export const MASTER_KEY_ENV = 'LOS_MASTER_KEY';
+export const MASTER_KEY_FILE_ENV = 'LOS_MASTER_KEY_FILE';
+
+/** Default retention of personal data after an operation ends. */
+export const DEFAULT_RETENTION = '90 days';
+
+export interface MasterKey {
+  /** A fingerprint, not the key: recorded with each wrapped data key so rotation knows what to re-wrap. */
+  id: string;
+  key: Buffer;
+}
+
+/** The current master key first, then older ones still needed to unwrap entries a rotation has not reached. */
+export type MasterKeyring = [MasterKey, ...MasterKey[]];
+
+export function masterKey(key: Buffer): MasterKey {
+  if (key.length !== 32) throw new Error(`master key rejected: must be 32 bytes (base64 of 32 random bytes), got ${key.length}`);
+  return { id: `mk-${createHash('sha256').update(key).digest('hex').slice(0, 12)}`, key };
+}
+
+export function generateMasterKey(): string {
+  return randomBytes(32).toString('base64');
+}
+
+/**
+ * `LOS_MASTER_KEY` (base64; several separated by commas, current first) or `LOS_MASTER_KEY_FILE` (one base64
+ * key per line, current first). Key material is never echoed in an error.
+ */
+export function readMasterKeyring(env: Record<string, string | undefined> = process.env): MasterKeyring {
+  let text = env[MASTER_KEY_ENV];
+  if (!text && env[MASTER_KEY_FILE_ENV]) {
+    try {
+      text = readFileSync(env[MASTER_KEY_FILE_ENV]!, 'utf8');
+    } catch (err) {
+      throw new Error(`${MASTER_KEY_FILE_ENV}: cannot read ${env[MASTER_KEY_FILE_ENV]}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
+  }
+  if (!text) throw new Error(`no master key: set ${MASTER_KEY_ENV} (base64 of 32 random bytes) or ${MASTER_KEY_FILE_ENV}`);
+  const keys = text
+    .split(/[\s,]+/)
+    .filter((line) => line.length > 0)
+    .map((line, i) => {
+      const bytes = Buffer.from(line, 'base64');
+      if (bytes.length !== 32) throw new Error(`master key ${i + 1} rejected: must be base64 of 32 bytes`);
+      return masterKey(bytes);
+    });
+  return keys as MasterKeyring;
+}
+
+/** "erased on <date>": the operation's data key was destroyed after its retention. */
+export class ErasedError extends Error {
+  override name = 'ErasedError';
+  constructor(
+    readonly operationId: string,
+    readonly erasedAt: string,
+  ) {
+    super(`erased on ${erasedAt}`);
+  }
+}
+
+export class NoDataKeyError extends Error {
+  override name = 'NoDataKeyError';
+}
+
+interface WrappedEntry {
+  kind: 'data_key' | 'bridge_signing_key' | 'payload_key';
+  masterKeyId: string;
+  /** iv | ciphertext | tag, base64url, AES-256-GCM under the master key with the KV key name as additional data. */
+  wrapped: string;
+  createdAt: string;
+  rotatedAt?: string;
+  /** Data keys: whose coordinators may read the operation. */
+  municipality?: string;
+  /** Bridge signing key: its public half, readable by the worker without unwrapping anything. */
+  publicKey?: string;
+}
+
+interface Tombstone {
+  kind: 'erased';
+  municipality?: string;
+  erasedAt: string;
+}
+
+type Entry = WrappedEntry | Tombstone;
+
+const opKey = (operationId: string) => `op.${operationId}`;
+const BRIDGE_KEY = 'bridge.signing';
+const PAYLOAD_KEY = 'codec.payload';
+
+function encrypt(key: Buffer, plaintext: Buffer, aad: string, iv: Buffer = randomBytes(12)): Buffer {
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(Buffer.from(aad, 'utf8'));
+  const ct = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  return Buffer.concat([iv, ct, cipher.getAuthTag()]);
+}
+
+function decrypt(key: Buffer, box: Buffer, aad: string): Buffer {
+  const decipher = createDecipheriv('aes-256-gcm', key, box.subarray(0, 12));
+  decipher.setAAD(Buffer.from(aad, 'utf8'));
+  decipher.setAuthTag(box.subarray(box.length - 16));
+  return Buffer.concat([decipher.update(box.subarray(12, box.length - 16)), decipher.final()]);
+}
+
+export interface KeyStoreOptions {
+  nc: NatsConnection;
+  keyring: MasterKeyring;
+  /** Replicas of the bucket; 1 on a single nats-server. */
+  replicas?: number;
+}
+
+export interface DataKeyInfo {
+  operationId: string;
+  municipality?: string;
+  state: 'active' | 'erased';
+  masterKeyId?: string;
+  erasedAt?: string;
+}
+
+export class KeyStore {
+  private readonly payloadKeyCache = new Map<string, Buffer>();
+  private bridgeKeyCache?: { secretKey: Uint8Array; publicKey: string };
+
+  private constructor(
+    private readonly kv: KV,
+    private keyring: MasterKeyring,
+  ) {}
+
+  /** Opens the bucket, creating it on first use. It keeps one value per key: a destroyed key leaves no history. */
+  static async open(options: KeyStoreOptions): Promise<KeyStore> {
+    const kv = await new Kvm(options.nc).create(KEY_BUCKET, { history: 1, replicas: options.replicas ?? 1 });
+    return new KeyStore(kv, options.keyring);
+  }
+
+  get currentMasterKeyId(): string {
+    return this.keyring[0].id;
+  }
+
+  /** The engine picks up a new keyring (after a rotation) without restarting. */
+  useKeyring(keyring: MasterKeyring) {
+    this.keyring = keyring;
+  }
+
+  private async read(name: string): Promise<{ entry: Entry; revision: number } | undefined> {
+    const stored = await this.kv.get(name);
+    if (!stored || stored.operation !== 'PUT' || stored.length === 0) return undefined;
+    return { entry: stored.json<Entry>(), revision: stored.revision };
+  }
+
+  private wrap(name: string, secret: Buffer): Pick<WrappedEntry, 'masterKeyId' | 'wrapped'> {
+    const current = this.keyring[0];
+    return { masterKeyId: current.id, wrapped: encrypt(current.key, secret, name).toString('base64url') };
+  }
+
+  private unwrap(name: string, entry: WrappedEntry): Buffer {
+    const master = this.keyring.find((k) => k.id === entry.masterKeyId);
+    if (!master) throw new Error(`${name} is wrapped by master key ${entry.masterKeyId}, which this process does not hold`);
+    return decrypt(master.key, Buffer.from(entry.wrapped, 'base64url'), name);
+  }
+
+  /** A secret kept in the bucket, created on first use; concurrent creators agree on the first one stored. */
+  private async sharedSecret(name: string, kind: WrappedEntry['kind'], make: () => { secret: Buffer; publicKey?: string }): Promise<{ secret: Buffer; entry: WrappedEntry }> {
+    for (;;) {
+      const found = await this.read(name);
+      if (found) {
+        if (found.entry.kind === 'erased') throw new Error(`${name} was destroyed`);
+        return { secret: this.unwrap(name, found.entry), entry: found.entry };
+      }
+      const made = make();
+      const entry: WrappedEntry = { kind, ...this.wrap(name, made.secret), createdAt: new Date().toISOString(), ...(made.publicKey ? { publicKey: made.publicKey } : {}) };
+      try {
+        await this.kv.create(name, JSON.stringify(entry));
+        return { secret: made.secret, entry };
+      } catch {
+        // Another process created it first: use theirs.
+      }
+    }
+  }
+
+  /** Creates the operation's data key, or finds the one a registration of the same tip created before. */
+  async createDataKey(operationId: string, municipality: string): Promise<void> {
+    const name = opKey(operationId);
+    const found = await this.read(name);
+    if (found?.entry.kind === 'erased') throw new ErasedError(operationId, found.entry.erasedAt);
+    if (found) return;
+    const entry: WrappedEntry = { kind: 'data_key', ...this.wrap(name, randomBytes(32)), municipality, createdAt: new Date().toISOString() };
+    try {
+      await this.kv.create(name, JSON.stringify(entry));
+    } catch (err) {
+      if (!(await this.read(name))) throw err;
+    }
+  }
+
+  /**
+   * Seals with the operation's key, or leaves the value as it is when the operation has no key because it
+   * was started before sealing existed (it already holds plaintext; its payloads are protected by the codec).
+   */
+  async sealIfKeyed(operationId: string, value: string): Promise<string | Sealed> {
+    try {
+      return await this.seal(operationId, value);
+    } catch (err) {
+      if (err instanceof NoDataKeyError) return value;
+      throw err;
+    }
+  }
+
+  async dataKeyInfo(operationId: string): Promise<DataKeyInfo | undefined> {
+    const found = await this.read(opKey(operationId));
+    if (!found) return undefined;
+    const { entry } = found;
+    return entry.kind === 'erased'
+      ? { operationId, state: 'erased', erasedAt: entry.erasedAt, ...(entry.municipality ? { municipality: entry.municipality } : {}) }
+      : { operationId, state: 'active', masterKeyId: entry.masterKeyId, ...(entry.municipality ? { municipality: entry.municipality } : {}) };
+  }
+
+  private async dataKey(operationId: string): Promise<Buffer> {
+    const name = opKey(operationId);
+    const found = await this.read(name);
+    if (!found) throw new NoDataKeyError(`operation "${operationId}" has no data key in ${KEY_BUCKET}`);
+    if (found.entry.kind === 'erased') throw new ErasedError(operationId, found.entry.erasedAt);
+    return this.unwrap(name, found.entry);
+  }
+
+  /**
+   * Erasure: the wrapped data key is replaced by a tombstone that keeps only the date and the municipality.
+   * The bucket holds one value per key, so the wrapped key is gone from the stream, not just hidden.
+   */
+  async destroyDataKey(operationId: string, at: Date = new Date()): Promise<{ erasedAt: string }> {
+    const name = opKey(operationId);
+    const found = await this.read(name);
+    if (found?.entry.kind === 'erased') return { erasedAt: found.entry.erasedAt };
+    const erasedAt = at.toISOString();
+    const tombstone: Tombstone = { kind: 'erased', erasedAt, ...(found?.entry.municipality ? { municipality: found.entry.municipality } : {}) };
+    await this.kv.put(name, JSON.stringify(tombstone));
+    return { erasedAt };
+  }
+
+  /**
+   * Master-key rotation: every entry wrapped by an older master key is unwrapped and wrapped again by the
+   * current one. The data keys themselves do not change, so running operations and their histories are
+   * untouched. Compare-and-set on the revision: an entry changed meanwhile (e.g. erased) is read again.
+   */
+  async rotate(): Promise<{ rewrapped: number; entries: number }> {
+    let rewrapped = 0;
+    let entries = 0;
+    const names: string[] = [];
+    for await (const name of await this.kv.keys()) names.push(name);
+    for (const name of names) {
+      for (;;) {
+        const found = await this.read(name);
+        if (!found) break;
+        entries += 1;
+        if (found.entry.kind === 'erased' || found.entry.masterKeyId === this.currentMasterKeyId) break;
+        const secret = this.unwrap(name, found.entry);
+        const entry: WrappedEntry = { ...found.entry, ...this.wrap(name, secret), rotatedAt: new Date().toISOString() };
+        try {
+          await this.kv.update(name, JSON.stringify(entry), found.revision);
+          rewrapped += 1;
+          break;
+        } catch {
+          entries -= 1; // changed meanwhile: read it again
+        }
+      }
+    }
+    return { rewrapped, entries };
+  }
+
+  /** Master-key ids still in use, by count: after a rotation only the current one should remain. */
+  async masterKeysInUse(): Promise<Record<string, number>> {
+    const counts: Record<string, number> = {};
+    for await (const name of await this.kv.keys()) {
+      const found = await this.read(name);
+      if (found && found.entry.kind !== 'erased') counts[found.entry.masterKeyId] = (counts[found.entry.masterKeyId] ?? 0) + 1;
+    }
+    return counts;
+  }
+
+  /** The bridge's Ed25519 key: the bridge signs what it forwards; the workflow verifies with the public half. */
+  async bridgeSigningKey(): Promise<{ secretKey: Uint8Array; publicKey: string }> {
+    if (this.bridgeKeyCache) return this.bridgeKeyCache;
+    const { secret, entry } = await this.sharedSecret(BRIDGE_KEY, 'bridge_signing_key', () => {
+      const secretKey = ed25519.utils.randomSecretKey();
+      return { secret: Buffer.from(secretKey), publicKey: bytesToBase64Url(ed25519.getPublicKey(secretKey)) };
+    });
+    this.bridgeKeyCache = { secretKey: new Uint8Array(secret), publicKey: entry.publicKey! };
+    return this.bridgeKeyCache;
+  }
+
+  async bridgePublicKey(): Promise<string> {
+    return (await this.bridgeSigningKey()).publicKey;
+  }
+
+  /** The payload codec's key (not per operation: the codec sees payloads, not operations). */
+  async payloadKey(): Promise<Buffer> {
+    const cached = this.payloadKeyCache.get(PAYLOAD_KEY);
+    if (cached) return cached;
+    const { secret } = await this.sharedSecret(PAYLOAD_KEY, 'payload_key', () => ({ secret: randomBytes(32) }));
+    this.payloadKeyCache.set(PAYLOAD_KEY, secret);
+    return secret;
+  }
+
+  // --- sealing ----------------------------------------------------------------------------------------------
+
+  /** Seals a JSON value with the operation's data key; the operation id is bound as additional data. */
+  async seal(operationId: string, value: unknown): Promise<Sealed> {
+    const key = await this.dataKey(operationId);
+    const plaintext = Buffer.from(JSON.stringify(value), 'utf8');
+    // A synthetic IV (an HMAC of the plaintext under the data key): the same value sealed twice for one operation
+    // gives the same sealed value, so the workflow can tell a corrected field from an unchanged one without
+    // ever seeing either. Equal plaintexts reveal only that they are equal, and only within one operation.
+    const iv = createHmac('sha256', key).update(operationId).update('\0').update(plaintext).digest().subarray(0, 12);
+    const box = encrypt(key, plaintext, operationId, iv);
+    return { sealed: SEALED_VERSION, op: operationId, iv: box.subarray(0, 12).toString('base64url'), ct: box.subarray(12).toString('base64url') };
+  }
+
+  async unseal<T = unknown>(sealed: Sealed): Promise<T> {
+    const key = await this.dataKey(sealed.op);
+    const box = Buffer.concat([Buffer.from(sealed.iv, 'base64url'), Buffer.from(sealed.ct, 'base64url')]);
+    return JSON.parse(decrypt(key, box, sealed.op).toString('utf8')) as T;
+  }
+
+  /**
+   * Replaces every Sealed value in a JSON value, and every inline sealed token in its strings, with the
+   * plaintext. `may(op)` decides per operation; a value it refuses stays sealed. Throws ErasedError when an
+   * operation's key was destroyed, unless `onErased` gives what to show instead.
+   */
+  async unsealDeep<T>(value: T, may: (operationId: string) => boolean | Promise<boolean> = () => true, onErased?: (err: ErasedError) => unknown): Promise<T> {
+    const keys = new Map<string, Promise<Buffer>>();
+    const keyFor = (op: string) => {
+      if (!keys.has(op)) keys.set(op, this.dataKey(op));
+      return keys.get(op)!;
+    };
+    const open = async (s: Sealed): Promise<unknown> => {
+      let key: Buffer;
+      try {
+        key = await keyFor(s.op);
+      } catch (err) {
+        if (err instanceof ErasedError && onErased) return onErased(err);
+        throw err;
+      }
+      const box = Buffer.concat([Buffer.from(s.iv, 'base64url'), Buffer.from(s.ct, 'base64url')]);
+      return JSON.parse(decrypt(key, box, s.op).toString('utf8'));
+    };
+    const walk = async (node: unknown): Promise<unknown> => {
+      if (isSealed(node)) return (await may(node.op)) ? open(node) : node;
+      if (typeof node === 'string') {
+        if (!node.includes('⟦')) return node;
+        let out = '';
+        let last = 0;
+        for (const match of node.matchAll(INLINE_SEALED)) {
+          const sealed: Sealed = { sealed: SEALED_VERSION, op: match[2]!, iv: match[3]!, ct: match[4]! };
+          out += node.slice(last, match.index) + ((await may(sealed.op)) ? String(await open(sealed)) : match[0]);
+          last = match.index! + match[0].length;
+        }
+        return out + node.slice(last);
+      }
+      if (Array.isArray(node)) return Promise.all(node.map(walk));
+      if (typeof node === 'object' && node !== null) {
+        const entries = await Promise.all(Object.entries(node).map(async ([k, v]) => [k, await walk(v)] as const));
+        return Object.fromEntries(entries);
+      }
+      return node;
+    };
+    return (await walk(value)) as T;
+  }
+}
+
+/** Every operation id a JSON value holds sealed data of: who is asking to read which operation. */
+export function sealedOperations(value: unknown, found = new Set<string>()): Set<string> {
+  if (isSealed(value)) found.add(value.op);
+  else if (typeof value === 'string') for (const m of value.matchAll(INLINE_SEALED)) found.add(m[2]!);
+  else if (Array.isArray(value)) for (const v of value) sealedOperations(v, found);
+  else if (typeof value === 'object' && value !== null) for (const v of Object.values(value)) sealedOperations(v, found);
+  return found;
+}
+
+export interface KeyStoreConnection {
+  servers: string;
+  user?: string;
+  pass?: string;
+  keyring: MasterKeyring;
+  name?: string;
+}
+
+/**
+ * Its own NATS connection (nats.js 3.x, which the key-value client needs), so the key store does not depend on
+ * the rest of the engine's NATS client. Close it with `close()`.
+ */
+export async function openKeyStore(options: KeyStoreConnection): Promise<{ keys: KeyStore; nc: NatsConnection; close(): Promise<void> }> {
+  const { connect } = await import('@nats-io/transport-node');
+  const nc = await connect({
+    servers: options.servers,
+    name: options.name ?? 'los-keys',
+    maxReconnectAttempts: -1,
+    ...(options.user ? { user: options.user, pass: options.pass ?? '' } : {}),
+  });
+  const keys = await KeyStore.open({ nc, keyring: options.keyring });
+  return { keys, nc, close: () => nc.drain() };
+}
