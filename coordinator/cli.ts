@@ -631,7 +631,7 @@ function registrationOutput(registration: Registration, echo: string | undefined
   if (outcome === 'ended') {
     const ended = registration.ended!;
     const when = ended.at ? ` on ${formatStockholm(ended.at)}` : '';
-    const why = ended.reason ? ` (${quoteValue(ended.reason)})` : '';
+    const why = ended.reason === undefined ? '' : typeof ended.reason === 'string' ? ` (${quoteValue(ended.reason)})` : ' (reason sealed)';
     throw new Refused(
       `tip already registered as operation ${operationId}, which has ended: ${ended.how}${when}${why}; nothing started and nothing corrected. ` +
         'If the case has come back, register it as a new tip, with the time it came back as receivedAt.',

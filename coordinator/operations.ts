@@ -15,6 +15,7 @@ import {
   type MandateCatalogue,
   type OperationConfigInput,
   type Phase,
+  type Sealed,
   type PlainTip,
 } from '../domain/index.js';
 import type { KeyStore } from '../workers/keys.js';
@@ -57,7 +58,7 @@ export interface EndedOperation {
   how: string;
   /** When it ended (ISO instant). */
   at?: string;
-  reason?: string;
+  reason?: string | Sealed;
 }
 
 /** Another open operation about the same business (same entity reference). */

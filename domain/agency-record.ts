@@ -1,5 +1,6 @@
 import type { AgencyId } from './agencies.js';
 import type { AgencyAnswer } from './events.js';
+import { inline } from './sealed.js';
 import type { AgencyStatus } from './state.js';
 
 /** What is known of an agency before it is asked anything. */
@@ -19,9 +20,9 @@ export function applyAnswerToRecord(record: AgencyStatus, answer: AgencyAnswer):
         text: `mandate accepted; brings ${answer.data.tools.join(', ')}`,
       };
     case 'mandate_declined':
-      return { record: { ...record, mandate: 'declined', declineReason: answer.data.reason }, text: `mandate declined: ${answer.data.reason}` };
+      return { record: { ...record, mandate: 'declined', declineReason: answer.data.reason }, text: `mandate declined: ${inline(answer.data.reason)}` };
     case 'information_provided':
-      return { record, text: `information provided: ${answer.data.answer}` };
+      return { record, text: `information provided: ${inline(answer.data.answer)}` };
     case 'readiness_confirmed':
       return { record: { ...record, ready: true }, text: 'readiness confirmed' };
     case 'findings_reported':

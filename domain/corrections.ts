@@ -1,6 +1,6 @@
 import type { AgencyId } from './agencies.js';
-import type { OutboundDataOf } from './events.js';
-import { CORRECTABLE_TIP_FIELDS, TIP_IDENTITY_FIELDS, tipIdentity, type CorrectableTipField, type Tip } from './tip.js';
+import type { HeldOutboundData } from './events.js';
+import { CORRECTABLE_TIP_FIELDS, TIP_IDENTITY_FIELDS, tipIdentity, type CorrectableTipField, type PlainTip, type Tip } from './tip.js';
 
 /**
  * Corrections of a registered tip (the `amendTip` decision). A correction is applied, never dropped: a
@@ -27,13 +27,26 @@ function fieldOf(tip: Tip, field: CorrectableTipField): unknown {
 
 /** Which correctable fields differ, or why the corrected tip is not the same tip at all. */
 export function tipCorrections(registered: Tip, corrected: Tip): CorrectionCheck {
-  const before = tipIdentity(registered);
-  const after = tipIdentity(corrected);
+  const before = identityOf(registered);
+  const after = identityOf(corrected);
   const differs = TIP_IDENTITY_FIELDS.filter((_, i) => JSON.stringify(before[i]) !== JSON.stringify(after[i]));
   if (differs.length > 0) {
     return { ok: false, reason: `${differs.join(', ')} ${differs.length === 1 ? 'differs' : 'differ'} from the registered tip: that is another tip, to be registered on its own` };
   }
-  return { ok: true, changed: CORRECTABLE_TIP_FIELDS.filter((field) => fieldOf(registered, field) !== fieldOf(corrected, field)) };
+  return { ok: true, changed: CORRECTABLE_TIP_FIELDS.filter((field) => JSON.stringify(fieldOf(registered, field)) !== JSON.stringify(fieldOf(corrected, field))) };
+}
+
+/**
+ * The identity fields as the workflow can compare them: sealed fields are sealed with a synthetic IV, so the
+ * same plaintext seals to the same value within one operation; plaintext fields are compared as tipIdentity
+ * compares them.
+ */
+function identityOf(tip: Tip): unknown[] {
+  const { entity, description, source } = tip;
+  if (typeof entity.orgNumber === 'string' && typeof description === 'string' && (source.reference === undefined || typeof source.reference === 'string')) {
+    return tipIdentity(tip as PlainTip);
+  }
+  return [entity.orgNumber, entity.municipality.toLowerCase(), [...tip.categories].sort(), description, source.kind, source.reference ?? '', Date.parse(tip.receivedAt)];
 }
 
 /**
@@ -57,7 +70,8 @@ export interface DataHolders {
 
 export interface CorrectionNotice {
   agency: AgencyId;
-  corrected: OutboundDataOf<'tip_corrected'>['corrected'];
+  /** Sealed where the tip holds them sealed; the notify activity unseals them for the agency. */
+  corrected: HeldOutboundData<'tip_corrected'>['corrected'];
 }
 
 /** One notice per agency that holds at least one changed field, carrying only the fields it holds. */

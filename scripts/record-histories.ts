@@ -12,7 +12,6 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { DEMO_BEHAVIOURS } from '../agencies/index.js';
 import type { OperationConfigInput, OperationState, TipInput } from '../domain/index.js';
 import {
-  amendTipUpdate,
   assessUpdate,
   callOffUpdate,
   closeUpdate,
@@ -75,7 +74,8 @@ const scenarios: Record<string, { tip: TipInput; config?: OperationConfigInput; 
       await until(h, (s) => s.waitingFor === 'schedule decision');
       // A corrected address reaches every agency already told of the operation.
       const registered = scenarios['full-lifecycle']!.tip;
-      await h.executeUpdate(amendTipUpdate, { args: [{ tip: { ...registered, entity: { ...registered.entity, address: 'Storgatan 14, 903 26 Umeå' } } }] });
+      // Registered again with the corrected address, as `los tip register` does: sealed, then applied as amendTip.
+      await recorder!.register({ ...registered, entity: { ...registered.entity, address: 'Storgatan 14, 903 26 Umeå' } }, { config: FAST });
       await actAndClose(h);
       await h.executeUpdate(closeUpdate, { args: [{ summary: 'Licence revoked; tax reassessed.' }] });
     },
@@ -139,11 +139,14 @@ const scenarios: Record<string, { tip: TipInput; config?: OperationConfigInput; 
   },
 };
 
+/** The engine recording, for scenarios that register again. */
+let recorder: Awaited<ReturnType<typeof startEmbeddedEngine>> | undefined;
+
 async function main() {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const scratch = mkdtempSync(join(tmpdir(), 'los-record-'));
   const temporal = await startTemporalDevServer({ dbFile: join(scratch, 'temporal.db'), headless: true, logFile: join(scratch, 'temporal.log') });
-  const engine = await startEmbeddedEngine({ temporalAddress: temporal.address, scratchDir: scratch, taskQueue: 'los-record' });
+  const engine = (recorder = await startEmbeddedEngine({ temporalAddress: temporal.address, scratchDir: scratch, taskQueue: 'los-record' }));
   await engine.startAgencies(DEMO_BEHAVIOURS);
   mkdirSync(OUT, { recursive: true });
   // Only the current code's histories are re-recorded; test/histories/v1 stays as v1 recorded it.

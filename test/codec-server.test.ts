@@ -8,7 +8,7 @@ import { findTemporalCli } from '../scripts/temporal-cli.js';
 import { createDevIssuer, tokenVerifier, type DevIssuer } from '../workers/access.js';
 import { AuditLog } from '../workers/audit.js';
 import { startCodecServer, type CodecServer } from '../workers/codecServer.js';
-import { generateMasterKey, openKeyStore, readMasterKeyring } from '../workers/keys.js';
+import { generateMasterKey, KeyStore, readMasterKeyring } from '../workers/keys.js';
 import { stateQuery } from '../workflows/definitions.js';
 import { eventually, sampleTip, startTestEngine, type TestEngine } from './engine.js';
 
@@ -31,11 +31,12 @@ beforeAll(async () => {
   const keyring = readMasterKeyring({ LOS_MASTER_KEY: generateMasterKey() });
   engine = await startTestEngine('codec-server', { keyring, auth: true });
   // The codec server is its own process in production: its own key-store connection and the same master key.
-  const store = await openKeyStore({ servers: engine.nats.url, keyring, ...(engine.natsEngineCredentials ?? {}) });
-  closeStore = store.close;
-  audit = await AuditLog.open(store.nc);
+  const nc = await engine.connectAs('worker');
+  const store = await KeyStore.open({ nc, keyring });
+  closeStore = async () => undefined;
+  audit = await AuditLog.open(nc);
   issuer = await createDevIssuer();
-  server = await startCodecServer({ keys: store.keys, audit, verifier: await tokenVerifier(issuer.publicJwk), uiOrigin: UI_ORIGIN });
+  server = await startCodecServer({ keys: store, audit, verifier: await tokenVerifier(issuer.publicJwk), uiOrigin: UI_ORIGIN });
 
   const registration = await engine.register(sampleTip({ entity: { orgNumber: '556703-7485', name: NAME, address: 'Storgatan 1, Umeå', municipality: 'Umeå' } }));
   operationId = registration.operationId;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SetupError, entityKeyFromEnvironment, entityReference, requireEntityKey } from '../coordinator/index.js';
-import { Tip, checkOrgNumber, type TipInput } from '../domain/index.js';
+import { Tip, checkOrgNumber, type PlainTip, type TipInput } from '../domain/index.js';
 
 const key = 'k'.repeat(32);
 const normalized = (written: string) => (checkOrgNumber(written) as { normalized: string }).normalized;
@@ -25,7 +25,7 @@ describe('pseudonymous entity reference', () => {
       source: { kind: 'public' },
       receivedAt: '2026-11-01T08:00:00Z',
     });
-    const ref = (municipality: string) => entityReference(Tip.parse(tip(municipality)).entity.orgNumber, key);
+    const ref = (municipality: string) => entityReference((Tip.parse(tip(municipality)) as PlainTip).entity.orgNumber, key);
     expect(ref('Umeå')).toBe(ref('Robertsfors'));
   });
 

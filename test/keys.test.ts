@@ -34,7 +34,7 @@ describe('agency answers through Temporal', () => {
     const { handle, operationId } = await engine.register(sampleTip(), { config: { mandateDeadline: '60s' } });
     await eventually(() => handle.query(stateQuery), (s) => s.phase === 'assessment');
     await handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
-    await eventually(() => handle.query(stateQuery), (s) => s.pending.some((p) => p.agency === 'polisen' && p.awaiting === 'mandate_answer'));
+    await eventually(() => handle.query(stateQuery), (s) => s.pending.some((p) => p.agency === 'polisen' && p.awaiting === 'mandate_answers'));
     const answer = {
       eventId: `forged-${operationId}`,
       agency: 'polisen',

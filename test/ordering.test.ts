@@ -137,7 +137,7 @@ describe('the first stored answer counts', () => {
 
   it('keeps the order when a second bridge replica takes over from the first', async () => {
     const applied: string[] = [];
-    const standby = await startBridge({ nc: engine.nc, client: engine.client, retryDelayMs: 500, onApplied: (a) => applied.push(a.eventId) });
+    const standby = await startBridge({ nc: engine.nc, client: engine.client, keys: engine.keys, retryDelayMs: 500, onApplied: (a) => applied.push(a.eventId) });
     try {
       const operations = await Promise.all([operationAskingEveryone(), operationAskingEveryone()]);
       const [first, second] = [everyAgency.slice(0, 6), everyAgency.slice(6)];

@@ -163,7 +163,15 @@ interface Held {
 }
 
 /** A failure Temporal or NATS may get over by itself: the answer is tried again, in its place. */
-class PassingFailure extends Error {}
+class PassingFailure extends Error {
+  constructor(
+    message: string,
+    /** How soon to try again; an operation that is only a moment from ready is tried again at once. */
+    readonly retryInMs?: number,
+  ) {
+    super(message);
+  }
+}
 
 /** Remembers the last `size` keys; enough to settle a burst of repeats without asking Temporal each time. */
 class Recent<V> {
@@ -284,7 +292,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
         const type = err.cause.type;
         // The operation has not yet been handed the bridge's key (its first moments): try again, in place.
-        if (type === 'NotReady') throw new PassingFailure(err.cause.message);
+        if (type === 'NotReady') throw new PassingFailure(err.cause.message, 100);
         if (type === 'InvalidInput') return reject(msg, readable, 'invalid', err.cause.message);
         if (type !== 'OperationEnded') return reject(msg, readable, 'no_matching_request', err.cause.message);
       } else if (!(err instanceof WorkflowNotFoundError || isCompletedWorkflowError(err))) {
@@ -310,11 +318,11 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
         await settle(msg, verdict);
         msg.ack();
         return true;
-      } catch {
+      } catch (err) {
         // Temporal or NATS is unreachable for now. The lane waits, and later answers of this operation wait behind it.
         if (stopping) return false;
         msg.working();
-        await new Promise((resolveLater) => setTimeout(resolveLater, retryDelayMs));
+        await new Promise((resolveLater) => setTimeout(resolveLater, (err instanceof PassingFailure ? err.retryInMs : undefined) ?? retryDelayMs));
         if (stopping) return false;
       }
     }

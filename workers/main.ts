@@ -25,7 +25,7 @@ import { createLogger, temporalLogger } from './logger.js';
 import { connectEngineNats, misconfigured, trackNatsConnection, untilReady } from './startup.js';
 import { createOperationWorker, WORKFLOWS_PATH } from './worker.js';
 import { FAILURE_CONVERTER_PATH, clientDataConverter } from './codec.js';
-import { openKeyStore, readMasterKeyring } from './keys.js';
+import { KeyStore, readMasterKeyring } from './keys.js';
 
 async function main() {
   const role = process.argv[2];
@@ -89,20 +89,18 @@ async function main() {
     const [host, port] = (env.CODEC_BIND_ADDRESS ?? '127.0.0.1:8234').split(':') as [string, string];
     const server = await startCodecServer({
       keys,
-      audit: await AuditLog.open(keyStore.nc),
+      audit: await AuditLog.open(nc),
       verifier: await tokenVerifier(JSON.parse(jwkText) as JWK),
       host,
       port: Number(port),
       ...(env.LOS_UI_ORIGIN ? { uiOrigin: env.LOS_UI_ORIGIN } : {}),
     });
     logger.info({ url: server.url, uiOrigin: env.LOS_UI_ORIGIN ?? null }, 'codec server started');
-    await new Promise<void>((resolveStop) => {
-      process.once('SIGTERM', () => resolveStop());
-      process.once('SIGINT', () => resolveStop());
-    });
+    started = true;
+    await stopRequested;
     await server.close();
-    await keyStore.close();
-    await nc.drain();
+    await closeNats(nc);
+    logger.info('codec stopped');
     return;
   }
 

@@ -1,5 +1,5 @@
 import { ApplicationFailure, setHandler } from '@temporalio/workflow';
-import { applyAnswerToRecord, describeConflict, firstAnswer, matchAnswer, parseAgencyAnswer, recordConflict, type AgencyAnswer } from '../domain/index.js';
+import { applyAnswerToRecord, describeConflict, firstAnswer, matchAnswer, parseAgencyAnswer, recordConflict, verifyAnswer, type AgencyAnswer } from '../domain/index.js';
 import { agencyAnswerUpdate, type AnswerReceipt } from './definitions.js';
 import type { Operation } from './operation-state.js';
 
@@ -49,6 +49,12 @@ export function handleAnswers(op: Operation): void {
 
   setHandler(agencyAnswerUpdate, (raw) => apply(parseOrReject(raw)), {
     validator: (raw) => {
+      // A Temporal client is not an agency: only the bridge, which read the answer under the agency's own NATS
+      // identity, can sign it. Until the first fan-out has brought the bridge's key, no agency can have answered.
+      const bridgeKey = op.memory.bridgeKey;
+      if (bridgeKey === undefined) throw ApplicationFailure.nonRetryable("answer not taken yet: the operation does not hold the bridge's key yet", 'NotReady');
+      const signed = verifyAnswer(raw, bridgeKey);
+      if (!signed.ok) throw ApplicationFailure.nonRetryable(`answer rejected: ${signed.reason}`, 'Unsigned');
       const answer = parseOrReject(raw);
       if (op.seenAnswerIds.has(answer.eventId)) return;
       // Its own failure type, so the bridge can tell the agency "operation closed" rather than "no such request".

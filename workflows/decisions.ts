@@ -13,6 +13,8 @@ import {
   admissible,
   correctionNotices,
   describeIssues,
+  inline,
+  type Sealed,
   tipCorrections,
   type Refusal,
 } from '../domain/index.js';
@@ -48,7 +50,8 @@ function refuse(refusal: Refusal): void {
  * decision acts on it, so every effect (a notification, a phase move) happens in one place, in order.
  */
 export function handleDecisions(op: Operation): void {
-  const reasonOf = (decision: { decision: string; reason?: string }) => (decision.decision === 'dismiss' ? ` (${decision.reason})` : '');
+  // Free text is sealed: the timeline holds it as an inline sealed token, readable only by the entitled.
+  const reasonOf = (decision: { decision: string; reason?: string | Sealed }) => (decision.decision === 'dismiss' && decision.reason !== undefined ? ` (${inline(decision.reason)})` : '');
 
   setHandler(
     assessUpdate,
@@ -88,7 +91,7 @@ export function handleDecisions(op: Operation): void {
     rescheduleUpdate,
     (raw) => {
       const change = parseOrReject(RescheduleAction, raw, 'reschedule');
-      op.record('decision', `joint action #${op.memory.rounds.action} rescheduled to ${new Date(change.at).toISOString()}: ${change.reason}`);
+      op.record('decision', `joint action #${op.memory.rounds.action} rescheduled to ${new Date(change.at).toISOString()}: ${inline(change.reason)}`);
       op.intend({ kind: 'reschedule', change });
       return op.receipt();
     },
@@ -99,7 +102,7 @@ export function handleDecisions(op: Operation): void {
     callOffUpdate,
     (raw) => {
       const { reason } = parseOrReject(CallOffAction, raw, 'call off');
-      op.record('decision', `joint action #${op.memory.rounds.action} called off: ${reason}`);
+      op.record('decision', `joint action #${op.memory.rounds.action} called off: ${inline(reason)}`);
       op.intend({ kind: 'call off', reason });
       return op.receipt();
     },
@@ -115,7 +118,7 @@ export function handleDecisions(op: Operation): void {
     reinspectUpdate,
     (raw) => {
       const { reason } = parseOrReject(OrderReinspection, raw, 'reinspection');
-      op.record('decision', `re-inspection ordered: ${reason}`);
+      op.record('decision', `re-inspection ordered: ${inline(reason)}`);
       op.intend({ kind: 'reinspection', reason });
       return op.receipt();
     },
@@ -179,7 +182,7 @@ export function handleDecisions(op: Operation): void {
     cancelUpdate,
     (raw) => {
       const { reason } = parseOrReject(CancelOperation, raw, 'cancel');
-      op.record('decision', `cancelled: ${reason}`);
+      op.record('decision', `cancelled: ${inline(reason)}`);
       op.intend({ kind: 'cancel', reason });
       return op.receipt();
     },

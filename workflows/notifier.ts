@@ -9,7 +9,7 @@ import {
   type Correlation,
   type DueDecision,
   type NoticeKey,
-  type OutboundDataOf,
+  type HeldOutboundData,
   type OutboundEventName,
   type RequestEventName,
   type TimelineEntry,
@@ -44,18 +44,18 @@ export class Fanout {
   constructor(private readonly op: Operation) {}
 
   /** An event that opens a request; the request is open before the event goes out. */
-  request<E extends RequestEventName>(agency: AgencyId, event: E, round: number, dueMs: number, data: (c: Correlation) => OutboundDataOf<E>): this {
+  request<E extends RequestEventName>(agency: AgencyId, event: E, round: number, dueMs: number, data: (c: Correlation) => HeldOutboundData<E>): this {
     const correlation = this.op.openRequest(event, round, agency, dueMs);
     return this.agencyEvent(agency, event, correlation.requestId, data(correlation));
   }
 
   /** An event that opens no request: its key is its correlation key too. */
-  notice<E extends OutboundEventName>(key: NoticeKey & { agency: AgencyId }, event: E, data: (c: Correlation) => OutboundDataOf<E>): this {
+  notice<E extends OutboundEventName>(key: NoticeKey & { agency: AgencyId }, event: E, data: (c: Correlation) => HeldOutboundData<E>): this {
     const id = noticeKey(key);
     return this.agencyEvent(key.agency, event, id, data({ operationId: this.op.operationId, requestId: id }));
   }
 
-  reminder(agency: AgencyId, requestId: string, data: OutboundDataOf<'reminder'>): this {
+  reminder(agency: AgencyId, requestId: string, data: HeldOutboundData<'reminder'>): this {
     return this.agencyEvent(agency, 'reminder', noticeKey({ event: 'reminder', requestId }), data);
   }
 
@@ -100,12 +100,15 @@ export class Fanout {
     this.op.flushStatus();
     if (this.events.length === 0) return;
     const entries = this.events.map((e) => this.op.record(e.kind, `${e.text} (sending)`, e.agency));
-    const receipts = await deliver({
+    const { receipts, bridgeKey } = await deliver({
       operationId: this.op.operationId,
       municipality: this.op.municipality,
       time: iso(nowMs()),
       events: this.events.map(({ to, event, eventId, data }) => ({ to, event, eventId, data })),
+      // The first fan-out brings back the bridge's public key, before any agency has heard of the operation.
+      ...(this.op.memory.bridgeKey === undefined ? { wantBridgeKey: true } : {}),
     });
+    if (bridgeKey !== undefined && this.op.memory.bridgeKey === undefined) this.op.memory.bridgeKey = bridgeKey;
     receipts.forEach((receipt, i) => (entries[i]!.text = `${this.events[i]!.text}${receipt.duplicate ? ' (already delivered)' : ''}`));
   }
 }

@@ -32,6 +32,7 @@ import {
   type StageEvent,
   type TimelineEntry,
   type TimelineKind,
+  type Sealed,
   type Tip,
 } from '../domain/index.js';
 import { searchAttributes, type Intent, type OperationMemory } from './definitions.js';
@@ -219,7 +220,7 @@ export class Operation {
   }
 
   /** Ends the operation: the phase moves to its end, nothing is owed any more, operators' views let it go. */
-  end(event: PhaseEvent, stageEvent: StageEvent, reason?: string): void {
+  end(event: PhaseEvent, stageEvent: StageEvent, reason?: string | Sealed): void {
     this.move(event);
     if (reason !== undefined) this.memory.endReason = reason;
     for (const open of [...this.pending.values()]) this.closeRequest(open);

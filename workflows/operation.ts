@@ -1,4 +1,5 @@
-import { ApplicationFailure, allHandlersFinished, condition, continueAsNew, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, ParentClosePolicy, allHandlersFinished, condition, continueAsNew, setHandler, startChild } from '@temporalio/workflow';
+import { eraseOperationData } from './erasure.js';
 import { OperationStart, deadlineAfter, describeIssues } from '../domain/index.js';
 import { handleAnswers } from './answers.js';
 import { handleDecisions } from './decisions.js';
@@ -58,6 +59,13 @@ export async function losOperationV2(input: OperationInput): Promise<OperationRe
 
   await condition(allHandlersFinished);
   op.flushStatus();
+  // Kept no longer than needed: the erasure outlives this workflow and destroys the data key after the retention.
+  await startChild(eraseOperationData, {
+    workflowId: `${op.operationId}.erasure`,
+    parentClosePolicy: ParentClosePolicy.ABANDON,
+    args: [{ operationId: op.operationId, retention: config.retention }],
+    staticSummary: `erases ${op.operationId}'s personal data after ${config.retention}`,
+  });
   return {
     operationId: op.operationId,
     phase: op.memory.phase,

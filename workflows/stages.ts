@@ -10,6 +10,7 @@ import {
   secondWaveRecipients,
   settleRound,
   type AgencyId,
+  type Sealed,
   type Awaiting,
   type StageEvent,
   type WorkingStage,
@@ -42,7 +43,7 @@ export function stagesOf(op: Operation): Record<WorkingStage, () => Promise<void
 
   const allAnswered = (awaiting: Awaiting) => () => op.pendingOf(awaiting).length === 0;
 
-  const requestInformation = async (targets: AgencyId[], question: string) => {
+  const requestInformation = async (targets: AgencyId[], question: string | Sealed) => {
     const round = ++memory.rounds.information;
     const dueMs = deadlineAfter(nowMs(), config.informationDeadline);
     const fanout = new Fanout(op);

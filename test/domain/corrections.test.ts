@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CORRECTABLE_TIP_FIELDS, TIP_IDENTITY_FIELDS, Tip, correctionNotices, tipCorrections, type TipInput } from '../../domain/index.js';
+import { CORRECTABLE_TIP_FIELDS, TIP_IDENTITY_FIELDS, Tip, correctionNotices, tipCorrections, type PlainTip, type TipInput } from '../../domain/index.js';
 import { operationIdFor } from '../../coordinator/operation-id.js';
 
 const input: TipInput = {
@@ -16,7 +16,7 @@ describe('corrections of a tip', () => {
   it('keeps identity and correctable fields apart: correcting never changes the operation', () => {
     expect(TIP_IDENTITY_FIELDS.filter((f) => (CORRECTABLE_TIP_FIELDS as readonly string[]).includes(f))).toEqual([]);
     const corrected = Tip.parse({ ...input, entity: { ...input.entity, name: 'Norrsken Krog AB', address: 'Storgatan 14, 903 26 Umeå' }, urgency: 'critical', source: { kind: 'public', protected: false } });
-    expect(operationIdFor(corrected)).toBe(operationIdFor(registered));
+    expect(operationIdFor(corrected as PlainTip)).toBe(operationIdFor(registered as PlainTip));
     expect(tipCorrections(registered, corrected)).toEqual({ ok: true, changed: ['entity.name', 'entity.address', 'urgency', 'source.protected'] });
     expect(tipCorrections(registered, registered)).toEqual({ ok: true, changed: [] });
   });

@@ -1,3 +1,5 @@
+// @ts-nocheck -- FROZEN v1 code: the domain types have moved on (sealed fields) since it was frozen; it runs only
+// operations started before v2, whose histories hold plaintext. test/replay.test.ts guards it by replay.
 import {
   ApplicationFailure,
   allHandlersFinished,
