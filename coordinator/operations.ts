@@ -89,7 +89,7 @@ export interface Registration {
 
 export interface RegisterOptions {
   /** The key store: the operation's data key is created here and the tip sealed with it before it starts. */
-  keys: Pick<KeyStore, 'createDataKey' | 'seal'>;
+  keys: Pick<KeyStore, 'createDataKey' | 'seal' | 'bridgePublicKey'>;
   config?: OperationConfigInput;
   catalogue?: MandateCatalogue;
   taskQueue?: string;
@@ -113,7 +113,7 @@ export async function registerTip(client: Client, rawTip: unknown, options: Regi
   // Personal fields are sealed with the operation's own data key before anything reaches Temporal.
   await options.keys.createDataKey(operationId, tip.entity.municipality);
   const sealed = await sealTip(options.keys, operationId, tip);
-  const input: OperationInput = { tip: sealed, config: config.value, catalogue: options.catalogue ?? loadCatalogueFile() };
+  const input: OperationInput = { tip: sealed, config: config.value, catalogue: options.catalogue ?? loadCatalogueFile(), bridgeKey: await options.keys.bridgePublicKey() };
   const sameBusiness = () => openOperationsAbout(client, entityRef, operationId);
   let handle: WorkflowHandle<typeof losOperationV2>;
   try {

@@ -100,6 +100,8 @@ export interface OperationInput {
   config: OperationConfig;
   /** The catalogue as it was when the operation started; later edits do not change a running operation. */
   catalogue: MandateCatalogue;
+  /** The bridge's public key, when the starter has it (domain/start.ts). */
+  bridgeKey?: string;
   /** Present after continue-as-new: the operation resumes exactly where it was. */
   memory?: OperationMemory;
 }

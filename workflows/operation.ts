@@ -23,8 +23,8 @@ function parseStart(input: unknown): OperationInput {
  * boundary and resume exactly where it was.
  */
 export async function losOperationV2(input: OperationInput): Promise<OperationResult> {
-  const { tip, config, catalogue } = input?.memory ? input : parseStart(input);
-  const op = new Operation(tip, config, catalogue, input.memory ?? freshMemory());
+  const { tip, config, catalogue, bridgeKey } = input?.memory ? input : parseStart(input);
+  const op = new Operation(tip, config, catalogue, input.memory ?? { ...freshMemory(), ...(bridgeKey ? { bridgeKey } : {}) });
   handleAnswers(op);
   handleDecisions(op);
   setHandler(stateQuery, () => op.view());

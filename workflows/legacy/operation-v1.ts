@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/ban-ts-comment -- the frozen v1 code below is type-checked no more */
 // @ts-nocheck -- FROZEN v1 code: the domain types have moved on (sealed fields) since it was frozen; it runs only
 // operations started before v2, whose histories hold plaintext. test/replay.test.ts guards it by replay.
 import {
