@@ -22,6 +22,7 @@ import {
   stateQuery,
 } from '../workflows/definitions.js';
 import type { losOperationV2 } from '../workflows/index.js';
+import { ENCODING_ENCRYPTED, LosPayloadCodec } from '../workers/codec.js';
 import { startEmbeddedEngine } from './embedded-engine.js';
 import { startTemporalDevServer } from './dev-stack.js';
 import { PROJECT_ROOT } from './temporal-cli.js';
@@ -139,6 +140,27 @@ const scenarios: Record<string, { tip: TipInput; config?: OperationConfigInput; 
   },
 };
 
+/** Every payload in a history, decoded by the codec (in place). */
+async function decodedPayloads<T>(value: T, codec: LosPayloadCodec): Promise<T> {
+  const visit = async (node: unknown): Promise<void> => {
+    if (node === null || typeof node !== 'object' || node instanceof Uint8Array) return;
+    for (const [key, child] of Object.entries(node)) {
+      const payload = child as { metadata?: Record<string, Uint8Array>; data?: Uint8Array } | null;
+      if (payload && typeof payload === 'object' && payload.metadata?.encoding && new TextDecoder().decode(payload.metadata.encoding) === ENCODING_ENCRYPTED) {
+        (node as Record<string, unknown>)[key] = (await codec.decode([payload as never]))[0];
+      } else if (Array.isArray(child)) {
+        for (let i = 0; i < child.length; i++) {
+          const item = child[i] as { metadata?: Record<string, Uint8Array> } | null;
+          if (item?.metadata?.encoding && new TextDecoder().decode(item.metadata.encoding) === ENCODING_ENCRYPTED) child[i] = (await codec.decode([item as never]))[0];
+          else await visit(item);
+        }
+      } else await visit(child);
+    }
+  };
+  await visit(value);
+  return value;
+}
+
 /** The engine recording, for scenarios that register again. */
 let recorder: Awaited<ReturnType<typeof startEmbeddedEngine>> | undefined;
 
@@ -163,7 +185,9 @@ async function main() {
       for await (const run of engine.client.workflow.list({ query: `WorkflowId = '${operationId}'` })) runs.push(run.runId);
       runs.reverse();
       for (const [index, runId] of runs.entries()) {
-        const history = await engine.client.workflow.getHandle(operationId, runId).fetchHistory();
+        // Recorded with the payload codec's layer taken off (personal fields stay sealed with this run's data keys,
+        // which the workflow never needs): a replay then needs no key of this run.
+        const history = await decodedPayloads(await engine.client.workflow.getHandle(operationId, runId).fetchHistory(), new LosPayloadCodec(engine.keys));
         const file = runs.length === 1 ? `${name}.json` : `${name}.run${index + 1}.json`;
         writeFileSync(join(OUT, file), `${historyToJSON(history)}\n`);
         manifest[file] = { workflowId: operationId, scenario: name };
