@@ -89,7 +89,7 @@ export interface Registration {
 
 export interface RegisterOptions {
   /** The key store: the operation's data key is created here and the tip sealed with it before it starts. */
-  keys: Pick<KeyStore, 'createDataKey' | 'seal' | 'bridgePublicKey'>;
+  keys: Pick<KeyStore, 'createDataKey' | 'seal' | 'unseal' | 'bridgePublicKey'>;
   config?: OperationConfigInput;
   catalogue?: MandateCatalogue;
   taskQueue?: string;
@@ -143,7 +143,12 @@ export async function registerTip(client: Client, rawTip: unknown, options: Regi
     const registration = { operationId, started: false, handle: existing, entityRef };
     const description = await existing.describe();
     if (description.status.name !== 'RUNNING') {
-      return { ...registration, outcome: 'ended', sameBusiness: await sameBusiness(), ended: await howItEnded(existing, description) };
+      const ended = await howItEnded(existing, description);
+      // The coordinator registering the tip again reads why it ended; erased by now, it says so.
+      if (ended.reason !== undefined && typeof ended.reason !== 'string') {
+        ended.reason = await options.keys.unseal<string>(ended.reason).catch((err: unknown) => (err instanceof Error && /erased/.test(err.message) ? err.message : '(sealed)'));
+      }
+      return { ...registration, outcome: 'ended', sameBusiness: await sameBusiness(), ended };
     }
     // Corrections are never dropped: the running operation applies them and tells who holds the old data.
     try {

@@ -1,5 +1,6 @@
 import { ANSWER_TO, type AgencyAnswer, type InboundEventName } from './events.js';
 import { sha256Hex } from './digest.js';
+import { inline, isSealed } from './sealed.js';
 import { AWAITING_BY_REQUEST } from './stages.js';
 import type { PendingRequest } from './state.js';
 
@@ -104,5 +105,6 @@ export function describeConflict(answer: AgencyAnswer, first: FirstAnswer, log: 
   const head = `${answer.name} not applied: it conflicts with the first answer (${first.name}), which stands`;
   if (!kept) return log.uncounted === 1 ? `${head}; further conflicting answers to this request are counted, their content not kept` : undefined;
   const { correlation: _correlation, ...said } = answer.data as Record<string, unknown>;
-  return `${head}; it said ${JSON.stringify(said).slice(0, 2_000)}`;
+  // Sealed free text stays sealed on the timeline, as an inline token only the entitled can read.
+  return `${head}; it said ${JSON.stringify(said, (_key, value: unknown) => (isSealed(value) ? inline(value) : value)).slice(0, 2_000)}`;
 }

@@ -74,7 +74,8 @@ async function expectAcceptKept(operations: { handle: Awaited<ReturnType<typeof 
   for (const { handle } of operations) {
     const state = await handle.query(stateQuery);
     for (const agency of agencies) expect(state.agencies.find((a) => a.agency === agency)?.mandate, `${handle.workflowId} ${agency}`).toBe('accepted');
-    const timeline = await handle.query(timelineQuery);
+    // Free text is sealed in the workflow; read as an entitled coordinator would.
+    const timeline = await engine.keys.unsealDeep(await handle.query(timelineQuery));
     expect(timeline.filter((e) => e.kind === 'late_answer')).toEqual([]);
     const conflicts = timeline.filter((e) => e.kind === 'conflicting_answer');
     expect(conflicts.map((e) => e.agency).sort()).toEqual([...agencies].sort());
