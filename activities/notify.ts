@@ -101,7 +101,14 @@ export const PLAINTEXT_ONLY: Unsealer = {
 
 export function createNotifyActivities(js: JetStreamClient, keys: Unsealer) {
   const publish = async (subject: string, name: string, notice: Omit<AgencyNotice, 'agency' | 'event' | 'data'>, data: unknown): Promise<DeliveryReceipt> => {
-    const event = cloudEvent({ id: notice.eventId, source: SOURCES.municipality(notice.municipality), name, subject: notice.operationId, time: notice.time, data });
+    const event = cloudEvent({
+      id: notice.eventId,
+      source: SOURCES.municipality(notice.municipality),
+      name,
+      subject: notice.operationId,
+      time: notice.time,
+      data,
+    });
     const h = natsHeaders();
     h.set(HEADERS.contentType, CLOUDEVENT_CONTENT_TYPE);
     const ack = await js.publish(subject, encodeCloudEvent(event), { msgID: notice.eventId, headers: h });
@@ -153,7 +160,9 @@ export function createNotifyActivities(js: JetStreamClient, keys: Unsealer) {
         }),
       );
       const receipts = await Promise.all(
-        routed.map(({ subject, name, delivery, data }) => publish(subject, name, { operationId: batch.operationId, municipality: batch.municipality, eventId: delivery.eventId, time: batch.time }, data)),
+        routed.map(({ subject, name, delivery, data }) =>
+          publish(subject, name, { operationId: batch.operationId, municipality: batch.municipality, eventId: delivery.eventId, time: batch.time }, data),
+        ),
       );
       return { receipts: receipts.map((r) => ({ duplicate: r.duplicate })), ...(batch.wantBridgeKey ? { bridgeKey: await keys.bridgePublicKey() } : {}) };
     },

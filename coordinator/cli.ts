@@ -289,17 +289,23 @@ async function decide<T>(
   decision: T,
   done: string,
 ): Promise<Output> {
-  return withVault(options, (vault) => withClient(options, async (client) => {
-    const handle = await runningOperation(client, operationId);
-    // Free text is personal data: sealed with the operation's key before it reaches Temporal.
-    await handle.executeUpdate(update, { args: [await sealDecision(vault.keys, operationId, decision as object) as T] });
-    // The main loop may already have moved on from what the update returned; show where it stands now.
-    const state = await handle.query(stateQuery);
-    return {
-      text: `${done}: ${operationId} is in phase ${state.phase}, waiting for ${state.waitingFor}`,
-      json: { operationId, decision, state },
-    };
-  }, vault));
+  return withVault(options, (vault) =>
+    withClient(
+      options,
+      async (client) => {
+        const handle = await runningOperation(client, operationId);
+        // Free text is personal data: sealed with the operation's key before it reaches Temporal.
+        await handle.executeUpdate(update, { args: [(await sealDecision(vault.keys, operationId, decision as object)) as T] });
+        // The main loop may already have moved on from what the update returned; show where it stands now.
+        const state = await handle.query(stateQuery);
+        return {
+          text: `${done}: ${operationId} is in phase ${state.phase}, waiting for ${state.waitingFor}`,
+          json: { operationId, decision, state },
+        };
+      },
+      vault,
+    ),
+  );
 }
 
 /** The client-side check of an action time; the workflow's validator, on Temporal's clock, has the last word. */
@@ -317,7 +323,10 @@ async function withEcho(echo: string | undefined, output: Promise<Output>): Prom
 async function entityRefOf(client: Client, operationId: string): Promise<string> {
   const description = await client.workflow.getHandle(operationId).describe();
   const entityRef = description.typedSearchAttributes.get(searchAttributes.entityRef);
-  if (entityRef === undefined) throw new InvalidInputError(`operation "${operationId}" has no entity reference (${searchAttributes.entityRef.name}): it was registered before references existed`);
+  if (entityRef === undefined)
+    throw new InvalidInputError(
+      `operation "${operationId}" has no entity reference (${searchAttributes.entityRef.name}): it was registered before references existed`,
+    );
   return entityRef;
 }
 
@@ -380,7 +389,13 @@ function buildProgram(perform: (options: CommonOptions, work: () => Promise<Outp
         withClient(
           options,
           async (client) => {
-            const registration = await registerTip(client, rawTip, { keys: vault.keys, taskQueue: options.taskQueue, config, entityKey, ...(catalogue ? { catalogue } : {}) });
+            const registration = await registerTip(client, rawTip, {
+              keys: vault.keys,
+              taskQueue: options.taskQueue,
+              config,
+              entityKey,
+              ...(catalogue ? { catalogue } : {}),
+            });
             return registrationOutput(registration, echo);
           },
           vault,
@@ -451,7 +466,11 @@ function buildProgram(perform: (options: CommonOptions, work: () => Promise<Outp
     .requiredOption('--reason <text>', 'why it moves; every participant is told')
     .action((operationId: string, options: CommonOptions & { at: string; place?: string; reason: string }) =>
       perform(options, async () => {
-        const change = parsed(RescheduleAction, { at: options.at, reason: options.reason, ...(options.place !== undefined ? { place: options.place } : {}) }, 'reschedule');
+        const change = parsed(
+          RescheduleAction,
+          { at: options.at, reason: options.reason, ...(options.place !== undefined ? { place: options.place } : {}) },
+          'reschedule',
+        );
         checkActionTime('reschedule', change.at);
         return withEcho(readAsLocal('--at', options.at, change.at), decide(options, operationId, rescheduleUpdate, change, 'joint action rescheduled'));
       }),
@@ -460,7 +479,9 @@ function buildProgram(perform: (options: CommonOptions, work: () => Promise<Outp
   command(program, 'call-off <operation>', 'Call off a scheduled joint action, e.g. when the Police ask to hold back.')
     .requiredOption('--reason <text>', 'why; every participant is told')
     .action((operationId: string, options: CommonOptions & { reason: string }) =>
-      perform(options, async () => decide(options, operationId, callOffUpdate, parsed(CallOffAction, { reason: options.reason }, 'call off'), 'joint action called off')),
+      perform(options, async () =>
+        decide(options, operationId, callOffUpdate, parsed(CallOffAction, { reason: options.reason }, 'call off'), 'joint action called off'),
+      ),
     );
 
   command(program, 'reinspect <operation>', 'At follow-up: order a new joint action instead of closing.')
@@ -480,7 +501,9 @@ function buildProgram(perform: (options: CommonOptions, work: () => Promise<Outp
   command(program, 'cancel <operation>', 'Cancel the operation in any phase; every agency already involved is told.')
     .requiredOption('--reason <text>', 'why')
     .action((operationId: string, options: CommonOptions & { reason: string }) =>
-      perform(options, async () => decide(options, operationId, cancelUpdate, parsed(CancelOperation, { reason: options.reason }, 'cancel'), 'cancellation recorded')),
+      perform(options, async () =>
+        decide(options, operationId, cancelUpdate, parsed(CancelOperation, { reason: options.reason }, 'cancel'), 'cancellation recorded'),
+      ),
     );
 
   command(program, 'show <operation>', 'Phase, what it waits for, the next deadline, the agencies’ answers and the timeline.')
@@ -498,7 +521,13 @@ function buildProgram(perform: (options: CommonOptions, work: () => Promise<Outp
               if (options.token) {
                 // The same rights as the codec server, and the read is on the access log.
                 const reader = await (await tokenVerifier(issuerJwk())).verify(options.token);
-                [state, timeline] = (await readAs(vault.keys, vault.audit, { reader, action: 'show', operationId, values: [state, timeline], payloads: [] })) as [typeof state, typeof timeline];
+                [state, timeline] = (await readAs(vault.keys, vault.audit, {
+                  reader,
+                  action: 'show',
+                  operationId,
+                  values: [state, timeline],
+                  payloads: [],
+                })) as [typeof state, typeof timeline];
               }
               return { text: operationReport(state, timeline, Date.now()), json: { state, timeline } };
             },
@@ -513,24 +542,31 @@ function buildProgram(perform: (options: CommonOptions, work: () => Promise<Outp
       perform(options, () =>
         withVault(options, async ({ audit }) => {
           const records = await audit.forOperation(operationId);
-          const lines = records.map((r) => `${r.at}  ${r.allowed ? 'allowed' : 'REFUSED'}  ${r.action}  ${r.who} (${r.role})  ${r.payloads.length} payload(s)  ${r.detail}`);
+          const lines = records.map(
+            (r) => `${r.at}  ${r.allowed ? 'allowed' : 'REFUSED'}  ${r.action}  ${r.who} (${r.role})  ${r.payloads.length} payload(s)  ${r.detail}`,
+          );
           return { text: lines.length > 0 ? lines.join('\n') : `no recorded access to ${operationId}`, json: { operationId, records } };
         }),
       ),
   );
 
   const keysCommand = program.command('keys').description('The key store: master-key rotation.');
-  command(keysCommand, 'rotate', 'Re-wrap every data key with the current master key (LOS_MASTER_KEY: new key first, then the old ones).').action((options: CommonOptions) =>
-    perform(options, () =>
-      withVault(options, async ({ keys }) => {
-        const { rewrapped, entries } = await keys.rotate();
-        const inUse = await keys.masterKeysInUse();
-        return {
-          text: `re-wrapped ${rewrapped} of ${entries} keys with master key ${keys.currentMasterKeyId}; master keys in use: ${Object.entries(inUse).map(([id, n]) => `${id} (${n})`).join(', ') || 'none'}`,
-          json: { rewrapped, entries, currentMasterKeyId: keys.currentMasterKeyId, inUse },
-        };
-      }),
-    ),
+  command(keysCommand, 'rotate', 'Re-wrap every data key with the current master key (LOS_MASTER_KEY: new key first, then the old ones).').action(
+    (options: CommonOptions) =>
+      perform(options, () =>
+        withVault(options, async ({ keys }) => {
+          const { rewrapped, entries } = await keys.rotate();
+          const inUse = await keys.masterKeysInUse();
+          return {
+            text: `re-wrapped ${rewrapped} of ${entries} keys with master key ${keys.currentMasterKeyId}; master keys in use: ${
+              Object.entries(inUse)
+                .map(([id, n]) => `${id} (${n})`)
+                .join(', ') || 'none'
+            }`,
+            json: { rewrapped, entries, currentMasterKeyId: keys.currentMasterKeyId, inUse },
+          };
+        }),
+      ),
   );
 
   command(program, 'list', 'List operations through Temporal visibility; prints the query for the UI or the temporal CLI.')
@@ -588,12 +624,18 @@ const CONFIG_OPTIONS: [string, string][] = [
   ['--reminder-fraction <fraction>', 'remind when this fraction of a deadline has passed (default 0.5)'],
   ['--quorum <n>', 'agencies that must accept (default 2)'],
 ];
-type ConfigOptions = Partial<Record<'assessmentDeadline' | 'informationDeadline' | 'mandateDeadline' | 'findingsDeadline' | 'followUpAfter' | 'outcomeDeadline' | 'reminderFraction' | 'quorum', string>>;
+type ConfigOptions = Partial<
+  Record<
+    'assessmentDeadline' | 'informationDeadline' | 'mandateDeadline' | 'findingsDeadline' | 'followUpAfter' | 'outcomeDeadline' | 'reminderFraction' | 'quorum',
+    string
+  >
+>;
 
 const optionName = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
 function configFrom(options: ConfigOptions) {
-  const numeric = (value: string | undefined) => (value === undefined ? undefined : value.trim() !== '' && Number.isFinite(Number(value)) ? Number(value) : value);
+  const numeric = (value: string | undefined) =>
+    value === undefined ? undefined : value.trim() !== '' && Number.isFinite(Number(value)) ? Number(value) : value;
   const given = {
     assessmentDeadline: options.assessmentDeadline,
     informationDeadline: options.informationDeadline,
@@ -655,7 +697,8 @@ function registrationOutput(registration: Registration, echo: string | undefined
 
 /** The token issuer's public key (JWK): LOS_TOKEN_ISSUER_JWK (JSON) or LOS_TOKEN_ISSUER_JWK_FILE. */
 function issuerJwk() {
-  const text = process.env.LOS_TOKEN_ISSUER_JWK ?? (process.env.LOS_TOKEN_ISSUER_JWK_FILE ? readFileSync(process.env.LOS_TOKEN_ISSUER_JWK_FILE, 'utf8') : undefined);
+  const text =
+    process.env.LOS_TOKEN_ISSUER_JWK ?? (process.env.LOS_TOKEN_ISSUER_JWK_FILE ? readFileSync(process.env.LOS_TOKEN_ISSUER_JWK_FILE, 'utf8') : undefined);
   if (!text) throw new InvalidInputError('a token needs the issuer key to check it: set LOS_TOKEN_ISSUER_JWK or LOS_TOKEN_ISSUER_JWK_FILE');
   return JSON.parse(text) as import('jose').JWK;
 }

@@ -113,7 +113,12 @@ export async function registerTip(client: Client, rawTip: unknown, options: Regi
   // Personal fields are sealed with the operation's own data key before anything reaches Temporal.
   await options.keys.createDataKey(operationId, tip.entity.municipality);
   const sealed = await sealTip(options.keys, operationId, tip);
-  const input: OperationInput = { tip: sealed, config: config.value, catalogue: options.catalogue ?? loadCatalogueFile(), bridgeKey: await options.keys.bridgePublicKey() };
+  const input: OperationInput = {
+    tip: sealed,
+    config: config.value,
+    catalogue: options.catalogue ?? loadCatalogueFile(),
+    bridgeKey: await options.keys.bridgePublicKey(),
+  };
   const sameBusiness = () => openOperationsAbout(client, entityRef, operationId);
   let handle: WorkflowHandle<typeof losOperationV2>;
   try {
@@ -146,7 +151,9 @@ export async function registerTip(client: Client, rawTip: unknown, options: Regi
       const ended = await howItEnded(existing, description);
       // The coordinator registering the tip again reads why it ended; erased by now, it says so.
       if (ended.reason !== undefined && typeof ended.reason !== 'string') {
-        ended.reason = await options.keys.unseal<string>(ended.reason).catch((err: unknown) => (err instanceof Error && /erased/.test(err.message) ? err.message : '(sealed)'));
+        ended.reason = await options.keys
+          .unseal<string>(ended.reason)
+          .catch((err: unknown) => (err instanceof Error && /erased/.test(err.message) ? err.message : '(sealed)'));
       }
       return { ...registration, outcome: 'ended', sameBusiness: await sameBusiness(), ended };
     }
@@ -155,7 +162,8 @@ export async function registerTip(client: Client, rawTip: unknown, options: Regi
       const correction = await existing.executeUpdate(amendTipUpdate, { args: [{ tip: sealed }] });
       return { ...registration, outcome: 'corrected', correction, sameBusiness: await sameBusiness() };
     } catch (updateErr) {
-      const unchanged = updateErr instanceof WorkflowUpdateFailedError && updateErr.cause instanceof ApplicationFailure && updateErr.cause.type === TIP_UNCHANGED;
+      const unchanged =
+        updateErr instanceof WorkflowUpdateFailedError && updateErr.cause instanceof ApplicationFailure && updateErr.cause.type === TIP_UNCHANGED;
       if (!unchanged) throw updateErr;
       return { ...registration, outcome: 'unchanged', sameBusiness: await sameBusiness() };
     }

@@ -1,4 +1,13 @@
-import { INLINE_SEALED, formatStockholm, type AgencyStatus, type OperationState, type Outcome, type OutcomeSummary, type Sealed, type TimelineEntry } from '../domain/index.js';
+import {
+  INLINE_SEALED,
+  formatStockholm,
+  type AgencyStatus,
+  type OperationState,
+  type Outcome,
+  type OutcomeSummary,
+  type Sealed,
+  type TimelineEntry,
+} from '../domain/index.js';
 
 /** Text the reader is not entitled to (or that was erased) stays sealed; it shows as such, never as ciphertext. */
 export function shown(value: string | Sealed | undefined, fallback = '-'): string {
@@ -109,7 +118,10 @@ export function operationReport(state: OperationState, timeline: TimelineEntry[]
     ['Waiting for', state.waitingFor],
     ['Next deadline', deadline ? `${deadline.what.replaceAll('_', ' ')} at ${local(deadline.dueAt)} (${relative(deadline.dueAt, nowMs)})` : 'none'],
     ['Overdue', state.overdue ? 'YES: the steering group has been told' : 'no'],
-    ['Joint action', state.action ? `#${state.actionNumber} at ${local(state.action.at)}, ${shown(state.action.place)}, lead ${state.action.lead}` : 'not scheduled'],
+    [
+      'Joint action',
+      state.action ? `#${state.actionNumber} at ${local(state.action.at)}, ${shown(state.action.place)}, lead ${state.action.lead}` : 'not scheduled',
+    ],
   ];
   if (state.secondWave.length > 0) facts.push(['Second wave', state.secondWave.join(', ')]);
   if (state.endReason !== undefined) facts.push(['Ended', shown(state.endReason)]);

@@ -12,7 +12,12 @@ export type Sealer = Pick<KeyStore, 'seal'>;
 
 export async function sealTip(keys: Sealer, operationId: string, tip: PlainTip): Promise<Tip> {
   const seal = (value: string): Promise<Sealed> => keys.seal(operationId, value);
-  const [orgNumber, name, address, description] = await Promise.all([seal(tip.entity.orgNumber), seal(tip.entity.name), seal(tip.entity.address), seal(tip.description)]);
+  const [orgNumber, name, address, description] = await Promise.all([
+    seal(tip.entity.orgNumber),
+    seal(tip.entity.name),
+    seal(tip.entity.address),
+    seal(tip.description),
+  ]);
   const reference = tip.source.reference === undefined ? undefined : await seal(tip.source.reference);
   return {
     ...tip,

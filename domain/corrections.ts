@@ -8,9 +8,7 @@ import { CORRECTABLE_TIP_FIELDS, TIP_IDENTITY_FIELDS, tipIdentity, type Correcta
  * in an identity field is another tip, with an operation of its own.
  */
 
-export type CorrectionCheck =
-  | { ok: true; changed: CorrectableTipField[] }
-  | { ok: false; reason: string };
+export type CorrectionCheck = { ok: true; changed: CorrectableTipField[] } | { ok: false; reason: string };
 
 function fieldOf(tip: Tip, field: CorrectableTipField): unknown {
   switch (field) {
@@ -31,9 +29,15 @@ export function tipCorrections(registered: Tip, corrected: Tip): CorrectionCheck
   const after = identityOf(corrected);
   const differs = TIP_IDENTITY_FIELDS.filter((_, i) => JSON.stringify(before[i]) !== JSON.stringify(after[i]));
   if (differs.length > 0) {
-    return { ok: false, reason: `${differs.join(', ')} ${differs.length === 1 ? 'differs' : 'differ'} from the registered tip: that is another tip, to be registered on its own` };
+    return {
+      ok: false,
+      reason: `${differs.join(', ')} ${differs.length === 1 ? 'differs' : 'differ'} from the registered tip: that is another tip, to be registered on its own`,
+    };
   }
-  return { ok: true, changed: CORRECTABLE_TIP_FIELDS.filter((field) => JSON.stringify(fieldOf(registered, field)) !== JSON.stringify(fieldOf(corrected, field))) };
+  return {
+    ok: true,
+    changed: CORRECTABLE_TIP_FIELDS.filter((field) => JSON.stringify(fieldOf(registered, field)) !== JSON.stringify(fieldOf(corrected, field))),
+  };
 }
 
 /**
@@ -46,7 +50,15 @@ function identityOf(tip: Tip): unknown[] {
   if (typeof entity.orgNumber === 'string' && typeof description === 'string' && (source.reference === undefined || typeof source.reference === 'string')) {
     return tipIdentity(tip as PlainTip);
   }
-  return [entity.orgNumber, entity.municipality.toLowerCase(), [...tip.categories].sort(), description, source.kind, source.reference ?? '', Date.parse(tip.receivedAt)];
+  return [
+    entity.orgNumber,
+    entity.municipality.toLowerCase(),
+    [...tip.categories].sort(),
+    description,
+    source.kind,
+    source.reference ?? '',
+    Date.parse(tip.receivedAt),
+  ];
 }
 
 /**
@@ -82,7 +94,11 @@ export function correctionNotices(corrected: Tip, changed: CorrectableTipField[]
     const holding = HELD_BY[field];
     if (holding === 'nobody') continue;
     const values: CorrectionNotice['corrected'] =
-      field === 'entity.name' ? { name: corrected.entity.name } : field === 'entity.address' ? { address: corrected.entity.address } : { urgency: corrected.urgency };
+      field === 'entity.name'
+        ? { name: corrected.entity.name }
+        : field === 'entity.address'
+          ? { address: corrected.entity.address }
+          : { urgency: corrected.urgency };
     for (const agency of holders[holding]) add(agency, values);
   }
   return [...byAgency.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([agency, values]) => ({ agency, corrected: values }));

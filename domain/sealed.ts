@@ -54,13 +54,7 @@ export function Sealable<S extends z.ZodType>(plain: S): z.ZodType<z.output<S> |
 }
 
 /** The type with every Sealed stripped out: what an entitled reader sees after unsealing. */
-export type Plain<T> = T extends Sealed
-  ? never
-  : T extends readonly (infer U)[]
-    ? Plain<U>[]
-    : T extends object
-      ? { [K in keyof T]: Plain<T[K]> }
-      : T;
+export type Plain<T> = T extends Sealed ? never : T extends readonly (infer U)[] ? Plain<U>[] : T extends object ? { [K in keyof T]: Plain<T[K]> } : T;
 
 /** The type with every string allowed to be Sealed: what the workflow may hold where plaintext would be. */
 export type MaySeal<T> = T extends string
@@ -166,5 +160,7 @@ export function verifyAnswer(raw: unknown, bridgePublicKey: string): { ok: true 
   } catch {
     valid = false;
   }
-  return valid ? { ok: true } : { ok: false, reason: "its signature does not verify with the bridge's key: it was not forwarded by the NATS bridge, or was altered" };
+  return valid
+    ? { ok: true }
+    : { ok: false, reason: "its signature does not verify with the bridge's key: it was not forwarded by the NATS bridge, or was altered" };
 }

@@ -18,7 +18,10 @@ export const OperationStart = z.object({
    * The bridge's public key (base64url Ed25519), read by the typed client from the engine's key store, so the
    * operation checks agency answers from its first moment. Without it, the first fan-out brings it.
    */
-  bridgeKey: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be a base64url Ed25519 public key').optional(),
+  bridgeKey: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{43}$/, 'must be a base64url Ed25519 public key')
+    .optional(),
 });
 export type OperationStart = z.infer<typeof OperationStart>;
 export type OperationStartInput = z.input<typeof OperationStart>;

@@ -168,7 +168,13 @@ async function main() {
   const codecKeys = await KeyStore.open({ nc: await engine.connectAs('worker'), keyring });
   const audit = await AuditLog.open(await engine.connectAs('worker'));
   const issuer = await createDevIssuer();
-  const codec = await startCodecServer({ keys: codecKeys, audit, verifier: await tokenVerifier(issuer.publicJwk), uiOrigin: new URL(temporal.uiUrl!).origin, port: codecPort });
+  const codec = await startCodecServer({
+    keys: codecKeys,
+    audit,
+    verifier: await tokenVerifier(issuer.publicJwk),
+    uiOrigin: new URL(temporal.uiUrl!).origin,
+    port: codecPort,
+  });
   started.push(() => codec.close());
   writeFileSync(join(DATA, 'issuer.jwk.json'), JSON.stringify(issuer.publicJwk));
   const coordinator: Reader = { sub: 'demo.coordinator@umea', role: 'coordinator', municipality: 'Umeå' };
@@ -227,7 +233,9 @@ async function main() {
   const showPhase = (state: OperationState | { phase: Phase; nextDeadline?: OperationState['nextDeadline'] }) => {
     if (state.phase === lastPhase) return;
     lastPhase = state.phase;
-    say(`PHASE → ${PHASE_NAMES[state.phase]}${state.nextDeadline ? `; next deadline: ${state.nextDeadline.what} at ${formatStockholm(state.nextDeadline.dueAt)}` : ''}`);
+    say(
+      `PHASE → ${PHASE_NAMES[state.phase]}${state.nextDeadline ? `; next deadline: ${state.nextDeadline.what} at ${formatStockholm(state.nextDeadline.dueAt)}` : ''}`,
+    );
   };
   showPhase({ phase: 'tip' });
   /** The coordinator's view: poll the state query, print each phase change, until the test holds. */
@@ -250,7 +258,13 @@ async function main() {
   await until((s) => s.phase === 'assessment');
   say('Coordinator: asks Polisen first whether an ongoing investigation requires holding back.');
   await handle.executeUpdate(assessUpdate, {
-    args: [await sealed({ decision: 'request_info' as const, agencies: ['polisen' as const], question: 'Is there an ongoing investigation that requires holding back?' })],
+    args: [
+      await sealed({
+        decision: 'request_info' as const,
+        agencies: ['polisen' as const],
+        question: 'Is there an ongoing investigation that requires holding back?',
+      }),
+    ],
   });
   await until((s) => !s.pending.some((p) => p.awaiting === 'information'));
   say('Coordinator: assessment decision is "proceed".');
@@ -258,10 +272,19 @@ async function main() {
 
   const matched = await until((s) => s.phase === 'joint_action');
   const accepted = matched.agencies.filter((a) => a.mandate === 'accepted').map((a) => a.agency);
-  say(`Mandates: ${accepted.length} accepted (${accepted.join(', ')}); ${matched.agencies.filter((a) => a.mandate === 'declined').map((a) => a.agency).join(', ') || 'none'} declined.`);
+  say(
+    `Mandates: ${accepted.length} accepted (${accepted.join(', ')}); ${
+      matched.agencies
+        .filter((a) => a.mandate === 'declined')
+        .map((a) => a.agency)
+        .join(', ') || 'none'
+    } declined.`,
+  );
 
   try {
-    await handle.executeUpdate(scheduleUpdate, { args: [await sealed({ at: new Date(Date.now() + 5_000).toISOString(), place: tip.entity.address, lead: 'lansstyrelsen' as const })] });
+    await handle.executeUpdate(scheduleUpdate, {
+      args: [await sealed({ at: new Date(Date.now() + 5_000).toISOString(), place: tip.entity.address, lead: 'lansstyrelsen' as const })],
+    });
   } catch (err) {
     if (!(err instanceof WorkflowUpdateFailedError)) throw err;
     say(`Coordinator tries Länsstyrelsen as lead and is refused: ${err.cause?.message}`);
@@ -272,10 +295,18 @@ async function main() {
 
   await until((s) => s.phase === 'follow_up' && s.waitingFor === 'closing decision');
   say('Coordinator: all outcomes are in; closes the operation.');
-  await handle.executeUpdate(closeUpdate, { args: [await sealed({ summary: 'Licence revoked, tax reassessed, assets seized; criminal reports filed with the Police.' })] });
+  await handle.executeUpdate(closeUpdate, {
+    args: [await sealed({ summary: 'Licence revoked, tax reassessed, assets seized; criminal reports filed with the Police.' })],
+  });
 
   // The coordinator reads the sealed summary with the same rights as the codec server; the read is logged.
-  const [result] = (await readAs(codecKeys, audit, { reader: coordinator, action: 'show', operationId: registration.operationId, values: [await handle.result()], payloads: [] })) as [Awaited<ReturnType<typeof handle.result>>];
+  const [result] = (await readAs(codecKeys, audit, {
+    reader: coordinator,
+    action: 'show',
+    operationId: registration.operationId,
+    values: [await handle.result()],
+    payloads: [],
+  })) as [Awaited<ReturnType<typeof handle.result>>];
   const timeline = await handle.query(timelineQuery).catch(() => []);
   say(`PHASE → ${PHASE_NAMES[result.phase]}`);
   const o = result.outcome!;
@@ -305,7 +336,9 @@ Outcome summary for ${result.operationId}
     say(`  In a browser, sign in to the codec server as the Umeå coordinator: ${codecUrl}/login?token=${coordinatorToken}`);
     say('  then turn on "include cross-origin credentials" in the UI\'s codec settings.');
     say(`  CLI: temporal workflow show -w ${result.operationId} --codec-endpoint ${codecUrl} --codec-auth "Bearer ${coordinatorToken}"`);
-    say(`  los: LOS_MASTER_KEY_FILE=${masterKeyFile} LOS_TOKEN_ISSUER_JWK_FILE=${join(DATA, 'issuer.jwk.json')} LOS_TOKEN=<token> npm run los -- show ${result.operationId}`);
+    say(
+      `  los: LOS_MASTER_KEY_FILE=${masterKeyFile} LOS_TOKEN_ISSUER_JWK_FILE=${join(DATA, 'issuer.jwk.json')} LOS_TOKEN=<token> npm run los -- show ${result.operationId}`,
+    );
     say('Press Ctrl-C (or send SIGTERM) to stop.');
     return;
   }

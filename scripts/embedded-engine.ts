@@ -68,7 +68,11 @@ export interface EmbeddedEngineOptions {
 }
 
 export async function startEmbeddedEngine(options: EmbeddedEngineOptions): Promise<EmbeddedEngine> {
-  const natsOptions = { storeDir: join(options.scratchDir, 'nats'), logFile: join(options.scratchDir, 'nats.log'), ...(options.natsPort ? { port: options.natsPort } : {}) };
+  const natsOptions = {
+    storeDir: join(options.scratchDir, 'nats'),
+    logFile: join(options.scratchDir, 'nats.log'),
+    ...(options.natsPort ? { port: options.natsPort } : {}),
+  };
   const secured = options.auth ? await startSecuredNatsServer({ ...natsOptions, agencies: AGENCY_IDS }) : undefined;
   let nats = secured ? secured.server : await startNatsServer(natsOptions);
   // With accounts, the worker and the bridge are separate identities, each with only its own rights.

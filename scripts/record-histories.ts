@@ -151,7 +151,8 @@ async function decodedPayloads<T>(value: T, codec: LosPayloadCodec): Promise<T> 
       } else if (Array.isArray(child)) {
         for (let i = 0; i < child.length; i++) {
           const item = child[i] as { metadata?: Record<string, Uint8Array> } | null;
-          if (item?.metadata?.encoding && new TextDecoder().decode(item.metadata.encoding) === ENCODING_ENCRYPTED) child[i] = (await codec.decode([item as never]))[0];
+          if (item?.metadata?.encoding && new TextDecoder().decode(item.metadata.encoding) === ENCODING_ENCRYPTED)
+            child[i] = (await codec.decode([item as never]))[0];
           else await visit(item);
         }
       } else await visit(child);

@@ -38,9 +38,14 @@ beforeAll(async () => {
   issuer = await createDevIssuer();
   server = await startCodecServer({ keys: store, audit, verifier: await tokenVerifier(issuer.publicJwk), uiOrigin: UI_ORIGIN });
 
-  const registration = await engine.register(sampleTip({ entity: { orgNumber: '556703-7485', name: NAME, address: 'Storgatan 1, Umeå', municipality: 'Umeå' } }));
+  const registration = await engine.register(
+    sampleTip({ entity: { orgNumber: '556703-7485', name: NAME, address: 'Storgatan 1, Umeå', municipality: 'Umeå' } }),
+  );
   operationId = registration.operationId;
-  await eventually(() => registration.handle.query(stateQuery), (s) => s.phase === 'assessment');
+  await eventually(
+    () => registration.handle.query(stateQuery),
+    (s) => s.phase === 'assessment',
+  );
   const raw = new Client({ connection: engine.client.connection });
   const history = await raw.workflow.getHandle(operationId).fetchHistory();
   const input = history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads! as temporal.api.common.v1.IPayload[];
@@ -111,7 +116,10 @@ describe('codec server', () => {
 
   it("answers CORS only for the Temporal UI's origin", async () => {
     const preflight = (origin: string) =>
-      fetch(`${server.url}/decode`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type,x-namespace' } });
+      fetch(`${server.url}/decode`, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type,x-namespace' },
+      });
     const ui = await preflight(UI_ORIGIN);
     expect(ui.status).toBe(204);
     expect(ui.headers.get('access-control-allow-origin')).toBe(UI_ORIGIN);
@@ -124,12 +132,30 @@ describe('codec server', () => {
     const cli = findTemporalCli()!;
     // Not spawnSync: the codec server answering the CLI runs in this very process.
     const show = (token: string) =>
-      promisify(execFile)(cli, ['workflow', 'show', '--address', inject('temporalAddress'), '--workflow-id', operationId, '--codec-endpoint', server.url, '--codec-auth', `Bearer ${token}`, '--output', 'json'], {
-        encoding: 'utf8',
-        timeout: 30_000,
-      }).catch((err: { stdout: string; stderr: string }) => ({ stdout: err.stdout, stderr: err.stderr }));
+      promisify(execFile)(
+        cli,
+        [
+          'workflow',
+          'show',
+          '--address',
+          inject('temporalAddress'),
+          '--workflow-id',
+          operationId,
+          '--codec-endpoint',
+          server.url,
+          '--codec-auth',
+          `Bearer ${token}`,
+          '--output',
+          'json',
+        ],
+        {
+          encoding: 'utf8',
+          timeout: 30_000,
+        },
+      ).catch((err: { stdout: string; stderr: string }) => ({ stdout: err.stdout, stderr: err.stderr }));
     // The JSON output carries each (decoded) payload's bytes in base64.
-    const payloadText = (out: { stdout: string }) => [...out.stdout.matchAll(/"data": "([A-Za-z0-9+/=]+)"/g)].map((m) => Buffer.from(m[1]!, 'base64').toString('utf8')).join('\n');
+    const payloadText = (out: { stdout: string }) =>
+      [...out.stdout.matchAll(/"data": "([A-Za-z0-9+/=]+)"/g)].map((m) => Buffer.from(m[1]!, 'base64').toString('utf8')).join('\n');
     const allowed = await show(await issuer.mint({ sub: 'anna.coordinator@umea', role: 'coordinator', municipality: 'Umeå' }));
     expect(payloadText(allowed)).toContain(NAME);
     const refusalsBefore = (await audit.forOperation(operationId)).filter((r) => r.who === 'cli.operator' && !r.allowed).length;

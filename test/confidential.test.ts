@@ -69,19 +69,35 @@ describe('confidential by design', () => {
     const decide = async <T extends object>(update: UpdateDefinition<DecisionReceipt, [T]>, decision: T) =>
       handle.executeUpdate(update, { args: [await sealDecision(engine.keys, operationId, decision)] });
 
-    await eventually(() => handle.query(stateQuery), (s) => s.phase === 'assessment');
+    await eventually(
+      () => handle.query(stateQuery),
+      (s) => s.phase === 'assessment',
+    );
     await decide(assessUpdate, { decision: 'request_info', agencies: ['polisen'], question: MARKERS.question });
-    await eventually(() => handle.query(timelineQuery), (t) => t.some((e) => e.text.startsWith('information provided')));
+    await eventually(
+      () => handle.query(timelineQuery),
+      (t) => t.some((e) => e.text.startsWith('information provided')),
+    );
     await decide(assessUpdate, { decision: 'proceed', note: MARKERS.note });
-    await eventually(() => handle.query(stateQuery), (s) => s.phase === 'joint_action' && s.waitingFor === 'schedule decision', 30_000);
+    await eventually(
+      () => handle.query(stateQuery),
+      (s) => s.phase === 'joint_action' && s.waitingFor === 'schedule decision',
+      30_000,
+    );
 
     // A failed update: the lead declined, so the workflow refuses it; its sealed place is in no failure either.
-    await expect(decide(scheduleUpdate, { at: new Date(Date.now() + 60_000).toISOString(), place: MARKERS.failedPlace, lead: 'lansstyrelsen' })).rejects.toMatchObject({
+    await expect(
+      decide(scheduleUpdate, { at: new Date(Date.now() + 60_000).toISOString(), place: MARKERS.failedPlace, lead: 'lansstyrelsen' }),
+    ).rejects.toMatchObject({
       cause: { message: expect.stringMatching(/lead "lansstyrelsen" has not accepted/) },
     });
     await decide(scheduleUpdate, { at: new Date(Date.now() + 3_000).toISOString(), place: MARKERS.place, lead: 'polisen' });
     await decide(rescheduleUpdate, { at: new Date(Date.now() + 4_000).toISOString(), reason: MARKERS.reschedule });
-    await eventually(() => handle.query(stateQuery), (s) => s.waitingFor === 'closing decision', 40_000);
+    await eventually(
+      () => handle.query(stateQuery),
+      (s) => s.waitingFor === 'closing decision',
+      40_000,
+    );
     await decide(closeUpdate, { summary: MARKERS.summary });
     const result = await handle.result();
     expect(result.phase).toBe('closed');
@@ -111,7 +127,9 @@ describe('confidential by design', () => {
     const leaked = Object.entries(MARKERS).filter(([, marker]) => text.includes(marker) || text.includes(marker.replace('-', '')));
     expect(leaked.map(([field]) => field)).toEqual([]);
     // Failures are encoded too: no plaintext message or stack trace.
-    const failures = histories.flatMap((h) => (h.events ?? []).map((e) => e.workflowTaskFailedEventAttributes?.failure ?? e.activityTaskFailedEventAttributes?.failure).filter(Boolean));
+    const failures = histories.flatMap((h) =>
+      (h.events ?? []).map((e) => e.workflowTaskFailedEventAttributes?.failure ?? e.activityTaskFailedEventAttributes?.failure).filter(Boolean),
+    );
     for (const failure of failures) expect(failure!.message).toBe('Encoded failure');
   });
 });

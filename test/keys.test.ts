@@ -26,15 +26,25 @@ afterAll(async () => {
 
 const replay = async (operationId: string) => {
   const history = await engine.client.workflow.getHandle(operationId).fetchHistory();
-  await Worker.runReplayHistory({ workflowBundle: { code: readFileSync(inject('workflowBundlePath'), 'utf8') }, dataConverter: engineDataConverter(engine.keys) }, history, operationId);
+  await Worker.runReplayHistory(
+    { workflowBundle: { code: readFileSync(inject('workflowBundlePath'), 'utf8') }, dataConverter: engineDataConverter(engine.keys) },
+    history,
+    operationId,
+  );
 };
 
 describe('agency answers through Temporal', () => {
   it('rejects an answer from a plain Temporal client, naming why, and applies the one the bridge signed', async () => {
     const { handle, operationId } = await engine.register(sampleTip(), { config: { mandateDeadline: '60s' } });
-    await eventually(() => handle.query(stateQuery), (s) => s.phase === 'assessment');
+    await eventually(
+      () => handle.query(stateQuery),
+      (s) => s.phase === 'assessment',
+    );
     await handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
-    await eventually(() => handle.query(stateQuery), (s) => s.pending.some((p) => p.agency === 'polisen' && p.awaiting === 'mandate_answers'));
+    await eventually(
+      () => handle.query(stateQuery),
+      (s) => s.pending.some((p) => p.agency === 'polisen' && p.awaiting === 'mandate_answers'),
+    );
     const answer = {
       eventId: `forged-${operationId}`,
       agency: 'polisen',
@@ -53,7 +63,9 @@ describe('agency answers through Temporal', () => {
     // Tampering with a signed answer breaks its signature too.
     const signed = await forwardAnswer(engine.keys, operationId, answer);
     const altered = { ...signed, agency: 'skatteverket' } as AgencyAnswer;
-    await expect(handle.executeUpdate(agencyAnswerUpdate, { args: [altered] })).rejects.toMatchObject({ cause: { message: expect.stringMatching(/does not verify/) } });
+    await expect(handle.executeUpdate(agencyAnswerUpdate, { args: [altered] })).rejects.toMatchObject({
+      cause: { message: expect.stringMatching(/does not verify/) },
+    });
     expect((await handle.query(stateQuery)).agencies.find((a) => a.agency === 'polisen')?.mandate).toBe('requested');
 
     expect(isSealed((signed.data as { contactFunction: unknown }).contactFunction)).toBe(true);
@@ -69,7 +81,10 @@ describe('master-key rotation', () => {
     const { handle, operationId } = await engine.register(sampleTip(), {
       config: { mandateDeadline: '8s', findingsDeadline: '8s', followUpAfter: '1s', outcomeDeadline: '8s' },
     });
-    await eventually(() => handle.query(stateQuery), (s) => s.phase === 'assessment');
+    await eventually(
+      () => handle.query(stateQuery),
+      (s) => s.phase === 'assessment',
+    );
     const before = await engine.keys.masterKeysInUse();
     expect(Object.keys(before)).toEqual([first[0].id]);
 
@@ -81,13 +96,25 @@ describe('master-key rotation', () => {
     // The old master key is retired: nothing needs it any more.
     engine.keys.useKeyring([second[0]] as MasterKeyring);
 
-    await handle.executeUpdate(assessUpdate, { args: [await sealDecision(engine.keys, operationId, { decision: 'proceed' as const, note: 'after rotation' })] });
-    // Polisen is silent on mandates here; enough others accept.
-    await eventually(() => handle.query(stateQuery), (s) => s.phase === 'joint_action' && s.waitingFor === 'schedule decision', 30_000);
-    await handle.executeUpdate(scheduleUpdate, {
-      args: [await sealDecision(engine.keys, operationId, { at: new Date(Date.now() + 1_500).toISOString(), place: 'Storgatan 12', lead: 'skatteverket' as const })],
+    await handle.executeUpdate(assessUpdate, {
+      args: [await sealDecision(engine.keys, operationId, { decision: 'proceed' as const, note: 'after rotation' })],
     });
-    await eventually(() => handle.query(stateQuery), (s) => s.waitingFor === 'closing decision', 40_000);
+    // Polisen is silent on mandates here; enough others accept.
+    await eventually(
+      () => handle.query(stateQuery),
+      (s) => s.phase === 'joint_action' && s.waitingFor === 'schedule decision',
+      30_000,
+    );
+    await handle.executeUpdate(scheduleUpdate, {
+      args: [
+        await sealDecision(engine.keys, operationId, { at: new Date(Date.now() + 1_500).toISOString(), place: 'Storgatan 12', lead: 'skatteverket' as const }),
+      ],
+    });
+    await eventually(
+      () => handle.query(stateQuery),
+      (s) => s.waitingFor === 'closing decision',
+      40_000,
+    );
     await handle.executeUpdate(closeUpdate, { args: [await sealDecision(engine.keys, operationId, { summary: 'closed after rotation' })] });
     expect((await handle.result()).phase).toBe('closed');
     // The briefing (sealed description, unsealed by the notify activity after the rotation) reached the participants.
@@ -100,7 +127,10 @@ describe('master-key rotation', () => {
 describe('erasure by key destruction', () => {
   it('destroys the data key after the retention; decoding then fails with "erased on <date>", the non-personal record still reads', async () => {
     const { handle, operationId } = await engine.register(sampleTip(), { config: { retention: '2s' } });
-    await eventually(() => handle.query(stateQuery), (s) => s.phase === 'assessment');
+    await eventually(
+      () => handle.query(stateQuery),
+      (s) => s.phase === 'assessment',
+    );
     await handle.executeUpdate(cancelUpdate, { args: [await sealDecision(engine.keys, operationId, { reason: 'source withdrawn' })] });
     const result = await handle.result();
     expect(await engine.keys.unseal(result.endReason as Sealed)).toBe('source withdrawn');

@@ -36,18 +36,43 @@ beforeAll(async () => {
   const codecPort = await freePort();
   const codecUrl = `http://127.0.0.1:${codecPort}`;
   // A dev server of its own: the shared one runs headless.
-  temporal = await startTemporalDevServer({ dbFile: join(scratch, 'temporal.db'), uiPort: await freePort(), logFile: join(scratch, 'temporal.log'), uiCodecEndpoint: codecUrl });
+  temporal = await startTemporalDevServer({
+    dbFile: join(scratch, 'temporal.db'),
+    uiPort: await freePort(),
+    logFile: join(scratch, 'temporal.log'),
+    uiCodecEndpoint: codecUrl,
+  });
   ui = temporal.uiUrl!.replace('localhost', '127.0.0.1');
   const keyring = readMasterKeyring({ LOS_MASTER_KEY: generateMasterKey() });
-  engine = await startEmbeddedEngine({ temporalAddress: temporal.address, scratchDir: scratch, taskQueue: 'los-test-ui', workflowBundle: { codePath: inject('workflowBundlePath') }, keyring });
+  engine = await startEmbeddedEngine({
+    temporalAddress: temporal.address,
+    scratchDir: scratch,
+    taskQueue: 'los-test-ui',
+    workflowBundle: { codePath: inject('workflowBundlePath') },
+    keyring,
+  });
   const store = await openKeyStore({ servers: engine.nats.url, keyring });
   closeStore = store.close;
   issuer = await createDevIssuer();
-  codec = await startCodecServer({ keys: store.keys, audit: await AuditLog.open(store.nc), verifier: await tokenVerifier(issuer.publicJwk), uiOrigin: new URL(ui).origin, port: codecPort });
-  const registration = await engine.register(sampleTip({ entity: { orgNumber: '556703-7485', name: NAME, address: 'Storgatan 1, Umeå', municipality: 'Umeå' } }));
+  codec = await startCodecServer({
+    keys: store.keys,
+    audit: await AuditLog.open(store.nc),
+    verifier: await tokenVerifier(issuer.publicJwk),
+    uiOrigin: new URL(ui).origin,
+    port: codecPort,
+  });
+  const registration = await engine.register(
+    sampleTip({ entity: { orgNumber: '556703-7485', name: NAME, address: 'Storgatan 1, Umeå', municipality: 'Umeå' } }),
+  );
   operationId = registration.operationId;
-  await eventually(() => registration.handle.query(stateQuery), (s) => s.phase === 'assessment');
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  await eventually(
+    () => registration.handle.query(stateQuery),
+    (s) => s.phase === 'assessment',
+  );
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
 }, 180_000);
 
 afterAll(async () => {
@@ -59,7 +84,10 @@ afterAll(async () => {
 });
 
 /** Opens the operation's page with the UI's codec settings (local storage) and returns its text once loaded. */
-async function operationPage(settings: { endpoint: string | null; includeCredentials: boolean }, token?: string): Promise<{ page: Page; text: () => Promise<string> }> {
+async function operationPage(
+  settings: { endpoint: string | null; includeCredentials: boolean },
+  token?: string,
+): Promise<{ page: Page; text: () => Promise<string> }> {
   const context = await browser.newContext();
   const page = await context.newPage();
   if (token) {

@@ -47,7 +47,8 @@ export async function tokenVerifier(publicJwk: JWK, issuer = TOKEN_ISSUER, audie
       }
       const claims = ReaderClaims.safeParse(payload);
       if (!claims.success) throw new AccessDenied(`token refused: ${claims.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-      if (claims.data.role === 'coordinator' && !claims.data.municipality) throw new AccessDenied('token refused: a coordinator token must name its municipality');
+      if (claims.data.role === 'coordinator' && !claims.data.municipality)
+        throw new AccessDenied('token refused: a coordinator token must name its municipality');
       return claims.data;
     },
   };
@@ -103,7 +104,16 @@ export async function readAs<T>(keys: KeyStore, audit: AuditLog, request: ReadRe
     const at = new Date().toISOString();
     const targets = operations.size > 0 ? [...operations] : [undefined];
     for (const operationId of targets) {
-      await audit.record({ at, who: reader.sub, role: reader.role, ...(operationId ? { operationId } : {}), action: request.action, payloads: request.payloads, allowed, detail });
+      await audit.record({
+        at,
+        who: reader.sub,
+        role: reader.role,
+        ...(operationId ? { operationId } : {}),
+        action: request.action,
+        payloads: request.payloads,
+        allowed,
+        detail,
+      });
     }
   };
   if (reader.role === 'operator') {
@@ -122,5 +132,13 @@ export async function readAs<T>(keys: KeyStore, audit: AuditLog, request: ReadRe
     }
   }
   await log(true, 'plaintext');
-  return Promise.all(request.values.map((value) => keys.unsealDeep(value, () => true, (err: ErasedError) => err.message)));
+  return Promise.all(
+    request.values.map((value) =>
+      keys.unsealDeep(
+        value,
+        () => true,
+        (err: ErasedError) => err.message,
+      ),
+    ),
+  );
 }

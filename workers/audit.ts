@@ -67,7 +67,7 @@ export class AuditLog {
   async forOperation(operationId: string): Promise<AccessRecord[]> {
     const jsm = await jetstreamManager(this.nc);
     const out: AccessRecord[] = [];
-    for (let seq = 1; ; ) {
+    for (let seq = 1; ;) {
       const stored = await jsm.direct.getMessage(AUDIT_STREAM, { seq, next_by_subj: auditSubject(operationId) }).catch(() => null);
       if (!stored || !(stored.seq >= seq)) break;
       out.push(AccessRecord.parse(stored.json()));

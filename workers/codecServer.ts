@@ -109,16 +109,28 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
     const fingerprints = body.map((p, index) => ({ index, sha256: fingerprint(p.data ?? '') }));
     const anyEncrypted = raw.some((p) => encodingOf(p) === ENCODING_ENCRYPTED);
     const decoded = await codec.decode(raw);
-    const values = decoded.map((p) => (encodingOf(p) === 'json/plain' ? (JSON.parse(Buffer.from(p.data ?? new Uint8Array()).toString('utf8')) as unknown) : undefined));
+    const values = decoded.map((p) =>
+      encodingOf(p) === 'json/plain' ? (JSON.parse(Buffer.from(p.data ?? new Uint8Array()).toString('utf8')) as unknown) : undefined,
+    );
     const sealedInside = values.some((v) => v !== undefined && JSON.stringify(v).includes('"sealed":"los.v1"'));
     if (!anyEncrypted && !sealedInside && !values.some((v) => typeof v === 'string' && v.includes('⟦'))) {
       // Readable as stored (the summary and details): nothing personal, so anyone signed in sees it; still logged.
-      await options.audit.record({ at: new Date().toISOString(), who: reader.sub, role: reader.role, action: 'decode', payloads: fingerprints, allowed: true, detail: 'readable as stored' });
+      await options.audit.record({
+        at: new Date().toISOString(),
+        who: reader.sub,
+        role: reader.role,
+        action: 'decode',
+        payloads: fingerprints,
+        allowed: true,
+        detail: 'readable as stored',
+      });
       return body;
     }
     const read = await readAs(options.keys, options.audit, { reader, action: 'decode', values, payloads: fingerprints });
     return decoded.map((p, i) =>
-      values[i] === undefined ? toJson(p) : toJson({ metadata: { encoding: new TextEncoder().encode('json/plain') }, data: new TextEncoder().encode(JSON.stringify(read[i])) }),
+      values[i] === undefined
+        ? toJson(p)
+        : toJson({ metadata: { encoding: new TextEncoder().encode('json/plain') }, data: new TextEncoder().encode(JSON.stringify(read[i])) }),
     );
   };
 

@@ -173,7 +173,11 @@ export class KeyStore {
   }
 
   /** A secret kept in the bucket, created on first use; concurrent creators agree on the first one stored. */
-  private async sharedSecret(name: string, kind: WrappedEntry['kind'], make: () => { secret: Buffer; publicKey?: string }): Promise<{ secret: Buffer; entry: WrappedEntry }> {
+  private async sharedSecret(
+    name: string,
+    kind: WrappedEntry['kind'],
+    make: () => { secret: Buffer; publicKey?: string },
+  ): Promise<{ secret: Buffer; entry: WrappedEntry }> {
     for (;;) {
       const found = await this.read(name);
       if (found) {
@@ -181,7 +185,12 @@ export class KeyStore {
         return { secret: this.unwrap(name, found.entry), entry: found.entry };
       }
       const made = make();
-      const entry: WrappedEntry = { kind, ...this.wrap(name, made.secret), createdAt: new Date().toISOString(), ...(made.publicKey ? { publicKey: made.publicKey } : {}) };
+      const entry: WrappedEntry = {
+        kind,
+        ...this.wrap(name, made.secret),
+        createdAt: new Date().toISOString(),
+        ...(made.publicKey ? { publicKey: made.publicKey } : {}),
+      };
       try {
         await this.kv.create(name, JSON.stringify(entry));
         return { secret: made.secret, entry };

@@ -1,5 +1,14 @@
 import { ApplicationFailure, setHandler } from '@temporalio/workflow';
-import { applyAnswerToRecord, describeConflict, firstAnswer, matchAnswer, parseAgencyAnswer, recordConflict, verifyAnswer, type AgencyAnswer } from '../domain/index.js';
+import {
+  applyAnswerToRecord,
+  describeConflict,
+  firstAnswer,
+  matchAnswer,
+  parseAgencyAnswer,
+  recordConflict,
+  verifyAnswer,
+  type AgencyAnswer,
+} from '../domain/index.js';
 import { agencyAnswerUpdate, type AnswerReceipt } from './definitions.js';
 import type { Operation } from './operation-state.js';
 

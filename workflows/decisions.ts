@@ -51,7 +51,8 @@ function refuse(refusal: Refusal): void {
  */
 export function handleDecisions(op: Operation): void {
   // Free text is sealed: the timeline holds it as an inline sealed token, readable only by the entitled.
-  const reasonOf = (decision: { decision: string; reason?: string | Sealed }) => (decision.decision === 'dismiss' && decision.reason !== undefined ? ` (${inline(decision.reason)})` : '');
+  const reasonOf = (decision: { decision: string; reason?: string | Sealed }) =>
+    decision.decision === 'dismiss' && decision.reason !== undefined ? ` (${inline(decision.reason)})` : '';
 
   setHandler(
     assessUpdate,
@@ -162,7 +163,10 @@ export function handleDecisions(op: Operation): void {
       op.tip = corrected;
       const number = (op.memory.corrections = (op.memory.corrections ?? 0) + 1);
       const told = notices.map((n) => n.agency);
-      op.record('decision', `tip corrected: ${check.changed.join(', ')}${urgency}; ${told.length > 0 ? `told ${told.join(', ')}` : 'no agency holds the changed data'}`);
+      op.record(
+        'decision',
+        `tip corrected: ${check.changed.join(', ')}${urgency}; ${told.length > 0 ? `told ${told.join(', ')}` : 'no agency holds the changed data'}`,
+      );
       op.intend({ kind: 'correction', number, notices });
       return { ...op.receipt(), changed: check.changed, told };
     },
@@ -173,7 +177,8 @@ export function handleDecisions(op: Operation): void {
         if (op.cancelling) refuse('correction rejected: the operation is being cancelled');
         const check = tipCorrections(op.tip, corrected);
         if (!check.ok) refuse(`correction rejected: ${check.reason}`);
-        else if (check.changed.length === 0) throw ApplicationFailure.nonRetryable('correction rejected: nothing differs from the registered tip', TIP_UNCHANGED);
+        else if (check.changed.length === 0)
+          throw ApplicationFailure.nonRetryable('correction rejected: nothing differs from the registered tip', TIP_UNCHANGED);
       },
     },
   );
