@@ -74,7 +74,14 @@ export interface DeliveryBatch {
 
 export function createNotifyActivities(js: JetStreamClient) {
   const publish = async (subject: string, name: string, notice: Omit<AgencyNotice, 'agency' | 'event' | 'data'>, data: unknown): Promise<DeliveryReceipt> => {
-    const event = cloudEvent({ id: notice.eventId, source: SOURCES.municipality(notice.municipality), name, subject: notice.operationId, time: notice.time, data });
+    const event = cloudEvent({
+      id: notice.eventId,
+      source: SOURCES.municipality(notice.municipality),
+      name,
+      subject: notice.operationId,
+      time: notice.time,
+      data,
+    });
     const h = natsHeaders();
     h.set(HEADERS.contentType, CLOUDEVENT_CONTENT_TYPE);
     const ack = await js.publish(subject, encodeCloudEvent(event), { msgID: notice.eventId, headers: h });
@@ -114,7 +121,9 @@ export function createNotifyActivities(js: JetStreamClient) {
         return { subject, name, delivery, data: checked(delivery.event, schema, delivery.data) };
       });
       const receipts = await Promise.all(
-        routed.map(({ subject, name, delivery, data }) => publish(subject, name, { operationId: batch.operationId, municipality: batch.municipality, eventId: delivery.eventId, time: batch.time }, data)),
+        routed.map(({ subject, name, delivery, data }) =>
+          publish(subject, name, { operationId: batch.operationId, municipality: batch.municipality, eventId: delivery.eventId, time: batch.time }, data),
+        ),
       );
       return receipts.map((r) => ({ duplicate: r.duplicate }));
     },

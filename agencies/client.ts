@@ -59,7 +59,6 @@ export interface ConnectAgencyOptions {
   tls?: { caFile?: string; certFile?: string; keyFile?: string };
 }
 
-
 /** The received request an answer of kind `A` replies to, e.g. `RequestFor<'mandate_accepted'>`. */
 export type RequestFor<A extends InboundEventName> = ReceivedEvent<(typeof ANSWER_TO)[A]>;
 
@@ -133,7 +132,14 @@ export async function connectAgency(options: ConnectAgencyOptions): Promise<Agen
       const correlation = (parsed.data as { correlation: Correlation }).correlation;
       // Deterministic id: an answer sent twice (say, after a crash) is the same event, applied once.
       const id = `${options.agency}.${correlation.operationId}.${correlation.requestId}.${event}`;
-      const answer = cloudEvent({ id, source: SOURCES.agency(options.agency), name: event, subject: operationId, time: new Date().toISOString(), data: parsed.data });
+      const answer = cloudEvent({
+        id,
+        source: SOURCES.agency(options.agency),
+        name: event,
+        subject: operationId,
+        time: new Date().toISOString(),
+        data: parsed.data,
+      });
       const h = natsHeaders();
       h.set(HEADERS.contentType, CLOUDEVENT_CONTENT_TYPE);
       await js.publish(SUBJECTS.fromAgency(options.agency, event), encodeCloudEvent(answer), { msgID: id, headers: h });
@@ -159,7 +165,11 @@ export async function connectAgency(options: ConnectAgencyOptions): Promise<Agen
     if (!schema || !envelope.success || !data?.success) {
       // The engine sent something this client cannot read: keep it for a person instead of guessing. The
       // reason (field paths only, no values) reaches the engine's dead letter through the terminate advisory.
-      const why = !schema ? `no schema for event "${name}"` : !envelope.success ? `envelope: ${describeIssues(envelope.error)}` : `data: ${describeIssues(data!.error!)}`;
+      const why = !schema
+        ? `no schema for event "${name}"`
+        : !envelope.success
+          ? `envelope: ${describeIssues(envelope.error)}`
+          : `data: ${describeIssues(data!.error!)}`;
       msg.term(`unreadable: ${why}`.slice(0, 1_000));
       return;
     }

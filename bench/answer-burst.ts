@@ -21,7 +21,11 @@ export interface AnswerBurstResult {
   burstDrainMs: Percentiles;
 }
 
-export async function measureAnswerBurst(ctx: LifecycleContext, nc: NatsConnection, options: { rounds: number; burstSize: number; busy: AgencyId; bystander: AgencyId }): Promise<AnswerBurstResult> {
+export async function measureAnswerBurst(
+  ctx: LifecycleContext,
+  nc: NatsConnection,
+  options: { rounds: number; burstSize: number; busy: AgencyId; bystander: AgencyId },
+): Promise<AnswerBurstResult> {
   const js = jetstream(nc);
   const settled = new Map<string, (at: number) => void>();
   const told = nc.subscribe(SUBJECTS.toAgency('*', 'answer_not_applied'), {
@@ -51,7 +55,10 @@ export async function measureAnswerBurst(ctx: LifecycleContext, nc: NatsConnecti
   const burstDrainMs: number[] = [];
   try {
     for (let round = 0; round < options.rounds; round++) {
-      const [busyOperation, bystanderOperation] = await Promise.all([registerWaiting(ctx, 900_000 + round * 2, '1 hour'), registerWaiting(ctx, 900_001 + round * 2, '1 hour')]);
+      const [busyOperation, bystanderOperation] = await Promise.all([
+        registerWaiting(ctx, 900_000 + round * 2, '1 hour'),
+        registerWaiting(ctx, 900_001 + round * 2, '1 hour'),
+      ]);
       const burstIds = Array.from({ length: options.burstSize }, (_, i) => `bench-burst-${ctx.runId}-${round}-${i}`);
       const lastSettled = whenSettled(burstIds.at(-1)!);
       const burstStart = performance.now();
@@ -62,7 +69,11 @@ export async function measureAnswerBurst(ctx: LifecycleContext, nc: NatsConnecti
       await publish(options.bystander, bystanderOperation, bystanderId);
       bystanderMs.push((await bystanderSettled) - sentAt);
       burstDrainMs.push((await lastSettled) - burstStart);
-      for (const operationId of [busyOperation, bystanderOperation]) await ctx.client.workflow.getHandle(operationId).terminate('answer burst measured').catch(() => undefined);
+      for (const operationId of [busyOperation, bystanderOperation])
+        await ctx.client.workflow
+          .getHandle(operationId)
+          .terminate('answer burst measured')
+          .catch(() => undefined);
     }
   } finally {
     told.unsubscribe();

@@ -45,7 +45,8 @@ export function floorPlan(plan: BaselineStep[]): BaselineStep[] {
   const out: BaselineStep[] = [];
   for (const step of plan) {
     const last = out[out.length - 1];
-    if (step.kind === 'notify' && last?.kind === 'notify') out[out.length - 1] = { kind: 'notify', answered: last.answered + step.answered, plain: last.plain + step.plain };
+    if (step.kind === 'notify' && last?.kind === 'notify')
+      out[out.length - 1] = { kind: 'notify', answered: last.answered + step.answered, plain: last.plain + step.plain };
     else out.push(step);
   }
   return out;
@@ -131,7 +132,11 @@ export class BaselineRunner {
     const startedAt = performance.now();
     try {
       // Both workflow types take the plan and return the same; baselineOperation stands for either.
-      const handle = await this.client.workflow.start<typeof baselineOperation>(WORKFLOW_TYPE[this.kind], { workflowId, taskQueue: this.taskQueue, args: [this.plan] });
+      const handle = await this.client.workflow.start<typeof baselineOperation>(WORKFLOW_TYPE[this.kind], {
+        workflowId,
+        taskQueue: this.taskQueue,
+        args: [this.plan],
+      });
       const op: Running = { handle, answersSent: 0 };
       this.running.set(workflowId, op);
       await handle.signal(decisionSignal);

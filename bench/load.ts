@@ -61,7 +61,11 @@ function summarise<S extends Completion>(mode: LoadResult<S>['mode'], samples: S
 }
 
 /** Operations arrive at a fixed rate whether or not earlier ones have finished, as tips do. */
-export async function openLoop<S extends Completion>(ratePerSecond: number, durationSeconds: number, runOne: (index: number) => Promise<S>): Promise<LoadResult<S>> {
+export async function openLoop<S extends Completion>(
+  ratePerSecond: number,
+  durationSeconds: number,
+  runOne: (index: number) => Promise<S>,
+): Promise<LoadResult<S>> {
   const total = Math.max(1, Math.round(ratePerSecond * durationSeconds));
   const startedAt = performance.now();
   const running: Promise<S>[] = [];
@@ -75,7 +79,11 @@ export async function openLoop<S extends Completion>(ratePerSecond: number, dura
 }
 
 /** `concurrency` operations in flight at all times: each loop starts the next as soon as its last one ends. */
-export async function closedLoop<S extends Completion>(concurrency: number, durationSeconds: number, runOne: (index: number) => Promise<S>): Promise<LoadResult<S>> {
+export async function closedLoop<S extends Completion>(
+  concurrency: number,
+  durationSeconds: number,
+  runOne: (index: number) => Promise<S>,
+): Promise<LoadResult<S>> {
   const startedAt = performance.now();
   const endAt = startedAt + durationSeconds * 1000;
   let next = 0;

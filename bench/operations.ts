@@ -297,7 +297,11 @@ export async function runLifecycle(ctx: LifecycleContext, index: number, options
     timer = setTimeout(() => reject(new Error(`operation did not finish within ${OPERATION_TIMEOUT_MS / 1000}s`)), OPERATION_TIMEOUT_MS);
   });
   const drive = async (): Promise<LifecycleSample> => {
-    const { handle, operationId: id, started } = await registerTip(ctx.client, benchTip(ctx.runId, index, LIFECYCLE_CATEGORIES), {
+    const {
+      handle,
+      operationId: id,
+      started,
+    } = await registerTip(ctx.client, benchTip(ctx.runId, index, LIFECYCLE_CATEGORIES), {
       catalogue: ctx.catalogue,
       taskQueue: ctx.taskQueue,
       config: LIFECYCLE_CONFIG,
@@ -338,9 +342,10 @@ export async function runLifecycle(ctx: LifecycleContext, index: number, options
     mark();
     const finishedAt = marks[marks.length - 1]!;
     const lastHeld = Math.max(...heldAt);
-    const stepsMs = Object.fromEntries(
-      LIFECYCLE_STEPS.map((step, i) => [step, i === 0 ? assessSentAt - startedAt : marks[i]! - marks[i - 1]!]),
-    ) as Record<LifecycleStep, number>;
+    const stepsMs = Object.fromEntries(LIFECYCLE_STEPS.map((step, i) => [step, i === 0 ? assessSentAt - startedAt : marks[i]! - marks[i - 1]!])) as Record<
+      LifecycleStep,
+      number
+    >;
     return {
       ok: true,
       operationId: id,

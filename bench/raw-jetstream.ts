@@ -39,15 +39,31 @@ export function mandateRequestEvent(runId: string): (id: string) => Uint8Array {
       time: new Date().toISOString(),
       datacontenttype: 'application/json',
       dataschema: `/schemas/${eventType('mandate_requested')}.json`,
-      data: mandateRequest(tip, { operationId: 'los-umea-bench', requestId: `mandate-1-polisen` }, ['criminal_investigation', 'aliens_act_check'], new Date().toISOString()),
+      data: mandateRequest(
+        tip,
+        { operationId: 'los-umea-bench', requestId: `mandate-1-polisen` },
+        ['criminal_investigation', 'aliens_act_check'],
+        new Date().toISOString(),
+      ),
     });
 }
 
 export async function measureRawJetStream(nc: NatsConnection, events: number, runId: string): Promise<RawJetStreamResult> {
   const jsm = await jetstreamManager(nc);
   const js = jetstream(nc);
-  await jsm.streams.add({ name: STREAM, subjects: ['los.bench.raw.>'], retention: RetentionPolicy.Limits, storage: StorageType.File, duplicate_window: nanos(60_000) });
-  await jsm.consumers.add(STREAM, { durable_name: CONSUMER, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, filter_subject: 'los.bench.raw.>' });
+  await jsm.streams.add({
+    name: STREAM,
+    subjects: ['los.bench.raw.>'],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    duplicate_window: nanos(60_000),
+  });
+  await jsm.consumers.add(STREAM, {
+    durable_name: CONSUMER,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    filter_subject: 'los.bench.raw.>',
+  });
 
   const eventFor = mandateRequestEvent(runId);
 

@@ -62,7 +62,17 @@ export interface BenchResult {
   startedAt: string;
   finishedAt: string;
   wallSeconds: number;
-  settings: { quick: boolean; rate: number; notifyRate: number; duration: number; concurrency: number; open: number; rawEvents: number; warmup: number; historySample: number };
+  settings: {
+    quick: boolean;
+    rate: number;
+    notifyRate: number;
+    duration: number;
+    concurrency: number;
+    open: number;
+    rawEvents: number;
+    warmup: number;
+    historySample: number;
+  };
   machine: { cores: number; availableParallelism: number; cpuModel: string; memoryMiB: number; loadAverageAtStart: number[]; loadAverageAtEnd: number[] };
   versions: Versions;
   stack: { temporal: string; nats: string; engine: string };
@@ -111,12 +121,15 @@ export interface BenchResult {
 const na = 'n/a';
 const ms = (p: Percentiles | undefined) => (p ? `${round(p.p50, 1)} / ${round(p.p95, 1)} / ${round(p.p99, 1)} ms` : na);
 const perSecond = (n: number) => `${round(n, 2)}/s`;
-const rateOf = (p: { throughputPerSecond: number; throughputMethod: string }) => `${perSecond(p.throughputPerSecond)}${p.throughputMethod === 'steady window' ? '' : ' (whole-phase estimate)'}`;
+const rateOf = (p: { throughputPerSecond: number; throughputMethod: string }) =>
+  `${perSecond(p.throughputPerSecond)}${p.throughputMethod === 'steady window' ? '' : ' (whole-phase estimate)'}`;
 const times = (r: number | undefined) => (r === undefined ? na : `${round(r, 2)}×`);
 const bytes = (b: number | undefined) => (b === undefined ? na : `${mib(b)} MiB`);
 const mean = (s: { mean: number; min: number; max: number } | undefined) => (s ? `${round(s.mean, 1)} (${s.min}–${s.max})` : na);
 const machineLine = (m: MachineUsage | undefined, cores: number) =>
-  m ? `Machine: ${round(m.busyCores, 2)} of ${cores} cores busy on average, ${round(m.otherCores, 2)} of them outside the processes under test; ${round(m.iowaitCores, 2)} cores waiting on the disk.` : '';
+  m
+    ? `Machine: ${round(m.busyCores, 2)} of ${cores} cores busy on average, ${round(m.otherCores, 2)} of them outside the processes under test; ${round(m.iowaitCores, 2)} cores waiting on the disk.`
+    : '';
 const cpuLine = (perOp: Record<string, number>) =>
   Object.entries(perOp)
     .map(([name, value]) => `${name} ${round(value, 0)}`)
@@ -125,15 +138,23 @@ const cpuLine = (perOp: Record<string, number>) =>
 /** One line that says what machine the figures come from and how busy it was. */
 export function machineSummary(r: BenchResult): string {
   const load = (l: number[]) => l.map((x) => round(x, 2)).join(' ');
-  const busy = r.closedLoop.machine ? `; closed loop: ${round(r.closedLoop.machine.busyCores, 2)} cores busy, ${round(r.closedLoop.machine.otherCores, 2)} by other processes` : '';
+  const busy = r.closedLoop.machine
+    ? `; closed loop: ${round(r.closedLoop.machine.busyCores, 2)} cores busy, ${round(r.closedLoop.machine.otherCores, 2)} by other processes`
+    : '';
   return `Machine: ${r.machine.cores} × ${r.machine.cpuModel}, ${r.machine.memoryMiB} MiB, ${r.versions.os}; load average ${load(r.machine.loadAverageAtStart)} at start, ${load(r.machine.loadAverageAtEnd)} at end${busy}`;
 }
 
 function summaryRows(r: BenchResult): [string, string][] {
   const n = r.lifecycle.agencies.length;
   const rows: [string, string][] = [
-    [`Throughput, open loop (offered ${r.openLoop.offeredRatePerSecond}/s for ${r.openLoop.durationSeconds}s)`, `${rateOf(r.openLoop)} (${r.openLoop.completed} done, ${r.openLoop.failed} failed)`],
-    [`Throughput, closed loop (${r.closedLoop.concurrency} in flight)`, `${rateOf(r.closedLoop)} (${r.closedLoop.completed} done, ${r.closedLoop.failed} failed)`],
+    [
+      `Throughput, open loop (offered ${r.openLoop.offeredRatePerSecond}/s for ${r.openLoop.durationSeconds}s)`,
+      `${rateOf(r.openLoop)} (${r.openLoop.completed} done, ${r.openLoop.failed} failed)`,
+    ],
+    [
+      `Throughput, closed loop (${r.closedLoop.concurrency} in flight)`,
+      `${rateOf(r.closedLoop)} (${r.closedLoop.completed} done, ${r.closedLoop.failed} failed)`,
+    ],
     [`Floor: same logical work, hand-tuned (${r.floor.concurrency} in flight)`, `${rateOf(r.floor)} → LOS/floor ${times(r.floor.losRatio)}`],
     [`Baseline bare workflow, same shape (${r.baseline.concurrency} in flight)`, `${rateOf(r.baseline)} → LOS/baseline ${times(r.baseline.losRatio)}`],
     ['Lifecycle latency p50/p95/p99, open loop (includes 2 s of timers)', ms(r.openLoop.lifecycleMs)],
@@ -146,19 +167,30 @@ function summaryRows(r: BenchResult): [string, string][] {
     ['Notify cost ratio (per-event notify p50 / raw p50)', times(r.rawJetStream.notifyCostRatio)],
     ['Bystander answer during a 300-answer burst p50/p95/p99', r.answerBurst ? ms(r.answerBurst.bystanderMs) : na],
     ['300-answer burst drained p50/p95/p99', r.answerBurst ? ms(r.answerBurst.burstDrainMs) : na],
-    ['History events per operation, mean (min–max) [floor; baseline]', `${mean(r.cost?.events)} [${mean(r.floor.cost?.events)}; ${mean(r.baseline.cost?.events)}]`],
-    ['Workflow tasks per operation, mean (min–max) [floor; baseline]', `${mean(r.cost?.workflowTasks)} [${mean(r.floor.cost?.workflowTasks)}; ${mean(r.baseline.cost?.workflowTasks)}]`],
+    [
+      'History events per operation, mean (min–max) [floor; baseline]',
+      `${mean(r.cost?.events)} [${mean(r.floor.cost?.events)}; ${mean(r.baseline.cost?.events)}]`,
+    ],
+    [
+      'Workflow tasks per operation, mean (min–max) [floor; baseline]',
+      `${mean(r.cost?.workflowTasks)} [${mean(r.floor.cost?.workflowTasks)}; ${mean(r.baseline.cost?.workflowTasks)}]`,
+    ],
     ['CPU ms per operation, closed loop', cpuLine(r.closedLoop.cpuMsPerOperation)],
     ['CPU ms per operation, floor', cpuLine(r.floor.cpuMsPerOperation)],
     ['CPU ms per operation, baseline', cpuLine(r.baseline.cpuMsPerOperation)],
     [
       'Machine during the closed loop (cores busy / by other processes / iowait)',
-      r.closedLoop.machine ? `${round(r.closedLoop.machine.busyCores, 2)} / ${round(r.closedLoop.machine.otherCores, 2)} / ${round(r.closedLoop.machine.iowaitCores, 2)} of ${r.machine.cores}` : na,
+      r.closedLoop.machine
+        ? `${round(r.closedLoop.machine.busyCores, 2)} / ${round(r.closedLoop.machine.otherCores, 2)} / ${round(r.closedLoop.machine.iowaitCores, 2)} of ${r.machine.cores}`
+        : na,
     ],
     ['Worker peak RSS during the load phases', bytes(r.memory.workerPeakThroughputBytes)],
   ];
   for (const c of r.scale?.checkpoints ?? []) {
-    rows.push([`Scale: ${c.open} open operations, cache ${r.memory.cachedWorkflows}${c.settled ? '' : ' (not settled)'}`, `worker RSS ${bytes(c.workerRssBytes)} (peak ${bytes(c.workerPeakBytes)}), database ${bytes(c.database?.total)}`]);
+    rows.push([
+      `Scale: ${c.open} open operations, cache ${r.memory.cachedWorkflows}${c.settled ? '' : ' (not settled)'}`,
+      `worker RSS ${bytes(c.workerRssBytes)} (peak ${bytes(c.workerPeakBytes)}), database ${bytes(c.database?.total)}`,
+    ]);
   }
   return rows;
 }
@@ -172,7 +204,8 @@ export function renderSummary(r: BenchResult): string {
   return [header, machineSummary(r), line, ...rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`), line].join('\n');
 }
 
-const mdTable = (head: string[], rows: (string | number)[][]) => [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.join(' | ')} |`)].join('\n');
+const mdTable = (head: string[], rows: (string | number)[][]) =>
+  [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.join(' | ')} |`)].join('\n');
 
 function percentileRows(label: string, p: Percentiles | undefined): (string | number)[] {
   return p ? [label, p.count, round(p.p50), round(p.p95), round(p.p99), round(p.max)] : [label, 0, na, na, na, na];
@@ -186,20 +219,36 @@ export function renderMarkdown(r: BenchResult): string {
       '',
       `${p.started} started, ${p.completed} completed, ${p.failed} failed. Throughput ${perSecond(p.throughputPerSecond)} (${p.throughputMethod}, ${round(p.windowSeconds)} s); drain ${round(p.drainSeconds)} s. ${round(p.eventsDeliveredPerSecond, 1)} events delivered to agencies per second; ${round(p.stateQueriesPerOperation, 1)} state queries per operation (their cost is in the figures).`,
       '',
-      mdTable(['latency (ms)', 'n', 'p50', 'p95', 'p99', 'max'], [
-        percentileRows('lifecycle (register → workflow result)', p.lifecycleMs),
-        percentileRows('assess update round trip', p.assessRoundTripMs),
-        percentileRows(`notify: assess returned → all ${n} hold their mandate request`, p.notifyAllMs),
-        percentileRows(`notify: assess sent → all ${n} hold their mandate request`, p.notifyAllFromSendMs),
-        percentileRows('notify, per event: assess returned → this agency holds it', p.notifyEachMs),
-        ...(p.answerMs !== undefined || p.answerProbesUnresolved !== undefined ? [percentileRows('answer: acked by JetStream → state query shows it', p.answerMs)] : []),
-      ]),
+      mdTable(
+        ['latency (ms)', 'n', 'p50', 'p95', 'p99', 'max'],
+        [
+          percentileRows('lifecycle (register → workflow result)', p.lifecycleMs),
+          percentileRows('assess update round trip', p.assessRoundTripMs),
+          percentileRows(`notify: assess returned → all ${n} hold their mandate request`, p.notifyAllMs),
+          percentileRows(`notify: assess sent → all ${n} hold their mandate request`, p.notifyAllFromSendMs),
+          percentileRows('notify, per event: assess returned → this agency holds it', p.notifyEachMs),
+          ...(p.answerMs !== undefined || p.answerProbesUnresolved !== undefined
+            ? [percentileRows('answer: acked by JetStream → state query shows it', p.answerMs)]
+            : []),
+        ],
+      ),
       '',
-      mdTable(['lifecycle step (ms)', 'n', 'p50', 'p95', 'p99', 'max'], Object.entries(p.stepsMs).map(([step, q]) => percentileRows(step, q))),
+      mdTable(
+        ['lifecycle step (ms)', 'n', 'p50', 'p95', 'p99', 'max'],
+        Object.entries(p.stepsMs).map(([step, q]) => percentileRows(step, q)),
+      ),
       '',
-      `CPU seconds in the phase: ${Object.entries(p.cpuSeconds).map(([k, v]) => `${k} ${round(v, 1)}`).join(', ') || na}; per completed operation (ms): ${cpuLine(p.cpuMsPerOperation)}.`,
+      `CPU seconds in the phase: ${
+        Object.entries(p.cpuSeconds)
+          .map(([k, v]) => `${k} ${round(v, 1)}`)
+          .join(', ') || na
+      }; per completed operation (ms): ${cpuLine(p.cpuMsPerOperation)}.`,
       machineLine(p.machine, r.machine.cores),
-      `Peak RSS sampled in the phase: ${Object.entries(p.peakRssBytes).map(([k, v]) => `${k} ${mib(v)} MiB`).join(', ') || na}.`,
+      `Peak RSS sampled in the phase: ${
+        Object.entries(p.peakRssBytes)
+          .map(([k, v]) => `${k} ${mib(v)} MiB`)
+          .join(', ') || na
+      }.`,
       ...(p.answerProbesUnresolved ? [`Answer probes never resolved: ${p.answerProbesUnresolved}.`] : []),
       ...(Object.keys(p.errors).length > 0 ? ['', 'Failures:', ...Object.entries(p.errors).map(([e, c]) => `- ${c} × ${e}`)] : []),
       '',
@@ -231,21 +280,27 @@ export function renderMarkdown(r: BenchResult): string {
     '',
     '## Machine and versions',
     '',
-    mdTable(['', ''], [
-      ['cores', `${r.machine.cores} (available parallelism ${r.machine.availableParallelism}), ${r.machine.cpuModel}`],
-      ['memory', `${r.machine.memoryMiB} MiB`],
-      ['load average at start / end', `${r.machine.loadAverageAtStart.map((l) => round(l, 2)).join(', ')} / ${r.machine.loadAverageAtEnd.map((l) => round(l, 2)).join(', ')}`],
-      ['OS', r.versions.os],
-      ['Node', r.versions.node],
-      ['Temporal CLI', r.versions.temporalCli ?? na],
-      ['Temporal server', r.versions.temporalServer ?? na],
-      ['nats-server', r.versions.natsServer ?? na],
-      ['Temporal TypeScript SDK', r.versions.temporalSdk],
-      ['nats.js', r.versions.natsJs],
-      ['Temporal', r.stack.temporal],
-      ['NATS', r.stack.nats],
-      ['processes', r.stack.engine],
-    ]),
+    mdTable(
+      ['', ''],
+      [
+        ['cores', `${r.machine.cores} (available parallelism ${r.machine.availableParallelism}), ${r.machine.cpuModel}`],
+        ['memory', `${r.machine.memoryMiB} MiB`],
+        [
+          'load average at start / end',
+          `${r.machine.loadAverageAtStart.map((l) => round(l, 2)).join(', ')} / ${r.machine.loadAverageAtEnd.map((l) => round(l, 2)).join(', ')}`,
+        ],
+        ['OS', r.versions.os],
+        ['Node', r.versions.node],
+        ['Temporal CLI', r.versions.temporalCli ?? na],
+        ['Temporal server', r.versions.temporalServer ?? na],
+        ['nats-server', r.versions.natsServer ?? na],
+        ['Temporal TypeScript SDK', r.versions.temporalSdk],
+        ['nats.js', r.versions.natsJs],
+        ['Temporal', r.stack.temporal],
+        ['NATS', r.stack.nats],
+        ['processes', r.stack.engine],
+      ],
+    ),
     '',
     '## Settings',
     '',
@@ -280,28 +335,63 @@ export function renderMarkdown(r: BenchResult): string {
     '',
     `From ${r.cost?.sampled ?? 0} LOS, ${r.floor.cost?.sampled ?? 0} floor and ${r.baseline.cost?.sampled ?? 0} baseline histories (fetchHistory), mean (min–max):`,
     '',
-    mdTable(['', 'LOS operation', 'floor', 'baseline'], losCost.map(([label, value], i) => [label!, value!, floorCost[i]?.[1] ?? na, baseCost[i]?.[1] ?? na])),
+    mdTable(
+      ['', 'LOS operation', 'floor', 'baseline'],
+      losCost.map(([label, value], i) => [label!, value!, floorCost[i]?.[1] ?? na, baseCost[i]?.[1] ?? na]),
+    ),
     '',
     '## Memory',
     '',
     `Worker peak RSS during warm-up and the load phases: ${bytes(r.memory.workerPeakThroughputBytes)} (RSS after them ${bytes(r.memory.workerRssAfterThroughputBytes)}); bridge ${bytes(r.memory.bridgePeakThroughputBytes)}. ${
-      r.memory.peakResetAfterStartup ? 'VmHWM was reset once the worker was polling, so start-up (bundling the workflows) is not in this peak' : 'VmHWM could not be reset, so the peak is the highest RSS sampled every 250 ms'
+      r.memory.peakResetAfterStartup
+        ? 'VmHWM was reset once the worker was polling, so start-up (bundling the workflows) is not in this peak'
+        : 'VmHWM could not be reset, so the peak is the highest RSS sampled every 250 ms'
     }. At start-up (bundling the workflows) the worker peaked at ${bytes(r.memory.workerStartupPeakBytes)} and held ${bytes(r.memory.workerRssAtReadyBytes)} once polling. The worker keeps at most ${r.memory.cachedWorkflows} operations in its sticky cache (MAX_CACHED_WORKFLOWS).`,
     '',
     ...(scale
       ? [
           `## Scale: ${scale.registered} operations left open`,
           '',
-          `Registered and left in assessment (assessment deadline ${scale.assessmentDeadline}, so each holds a durable reminder timer); ${scale.failed} registrations failed. Database before the scale run: ${bytes(scale.databaseBefore?.total)} (it already holds the load phases' histories). CPU seconds: ${Object.entries(scale.cpuSeconds).map(([k, v]) => `${k} ${round(v, 1)}`).join(', ') || na}. ${machineLine(scale.machine, r.machine.cores)}`,
+          `Registered and left in assessment (assessment deadline ${scale.assessmentDeadline}, so each holds a durable reminder timer); ${scale.failed} registrations failed. Database before the scale run: ${bytes(scale.databaseBefore?.total)} (it already holds the load phases' histories). CPU seconds: ${
+            Object.entries(scale.cpuSeconds)
+              .map(([k, v]) => `${k} ${round(v, 1)}`)
+              .join(', ') || na
+          }. ${machineLine(scale.machine, r.machine.cores)}`,
           '',
           'Registrations/s is how fast the bench started workflows; taken into assessment/s is how fast the worker ran their first workflow task (since the previous checkpoint), which is what the checkpoint waits for.',
           '',
           mdTable(
-            ['open', 'settled', 's since start', 'registrations/s', 'taken into assessment/s', 'worker CPU s', 'worker RSS', 'worker peak', 'bridge RSS', 'SQLite db', 'db-wal', 'total on disk'],
+            [
+              'open',
+              'settled',
+              's since start',
+              'registrations/s',
+              'taken into assessment/s',
+              'worker CPU s',
+              'worker RSS',
+              'worker peak',
+              'bridge RSS',
+              'SQLite db',
+              'db-wal',
+              'total on disk',
+            ],
             scale.checkpoints.map((c, i) => {
               const previous = scale.checkpoints[i - 1];
               const taken = (c.open - (previous?.open ?? 0)) / (c.secondsSinceStart - (previous?.secondsSinceStart ?? 0));
-              return [c.open, c.settled ? 'yes' : 'no', round(c.secondsSinceStart), round(c.registrationsPerSecond), round(taken), c.workerCpuSeconds === undefined ? na : round(c.workerCpuSeconds), bytes(c.workerRssBytes), bytes(c.workerPeakBytes), bytes(c.bridgeRssBytes), bytes(c.database?.db), bytes(c.database?.wal), bytes(c.database?.total)];
+              return [
+                c.open,
+                c.settled ? 'yes' : 'no',
+                round(c.secondsSinceStart),
+                round(c.registrationsPerSecond),
+                round(taken),
+                c.workerCpuSeconds === undefined ? na : round(c.workerCpuSeconds),
+                bytes(c.workerRssBytes),
+                bytes(c.workerPeakBytes),
+                bytes(c.bridgeRssBytes),
+                bytes(c.database?.db),
+                bytes(c.database?.wal),
+                bytes(c.database?.total),
+              ];
             }),
           ),
           '',

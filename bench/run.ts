@@ -18,7 +18,17 @@ import { BaselineRunner, baselinePlan, floorPlan, planCounts, type BaselineSampl
 import { FloorChannel } from './floor.js';
 import { historyCost } from './history.js';
 import { closedLoop, openLoop, type Completion, type LoadResult } from './load.js';
-import { ACTION_LEAD_MS, AgencyWatch, LIFECYCLE_CATEGORIES, LIFECYCLE_CONFIG, LIFECYCLE_STEPS, PhaseRecorder, runLifecycle, type LifecycleContext, type LifecycleSample } from './operations.js';
+import {
+  ACTION_LEAD_MS,
+  AgencyWatch,
+  LIFECYCLE_CATEGORIES,
+  LIFECYCLE_CONFIG,
+  LIFECYCLE_STEPS,
+  PhaseRecorder,
+  runLifecycle,
+  type LifecycleContext,
+  type LifecycleSample,
+} from './operations.js';
 import { CpuMeter, MemorySampler, readMemory, resetPeak, sqliteSize, type MachineUsage } from './processes.js';
 import { measureAnswerBurst } from './answer-burst.js';
 import { measureRawJetStream } from './raw-jetstream.js';
@@ -234,7 +244,15 @@ async function main() {
     sampler.takePeaks();
     cpu.begin();
     const open = await openLoop(settings.rate, settings.duration, lifecycle(true));
-    const openLoopReport = lifecyclePhase(open, recorder, cpu.end(), cpu.machine(), sampler.takePeaks(), { offeredRatePerSecond: settings.rate, durationSeconds: settings.duration }, true);
+    const openLoopReport = lifecyclePhase(
+      open,
+      recorder,
+      cpu.end(),
+      cpu.machine(),
+      sampler.takePeaks(),
+      { offeredRatePerSecond: settings.rate, durationSeconds: settings.duration },
+      true,
+    );
     log(`  ${open.completed} completed, ${open.failed} failed, ${openLoopReport.throughputPerSecond.toFixed(2)}/s`);
 
     log(`open loop for notify latency: ${settings.notifyRate}/s for ${settings.duration}s`);
@@ -242,14 +260,30 @@ async function main() {
     sampler.takePeaks();
     cpu.begin();
     const notifyLoad = await openLoop(settings.notifyRate, settings.duration, lifecycle(false));
-    const notifyLoopReport = lifecyclePhase(notifyLoad, recorder, cpu.end(), cpu.machine(), sampler.takePeaks(), { offeredRatePerSecond: settings.notifyRate, durationSeconds: settings.duration }, false);
+    const notifyLoopReport = lifecyclePhase(
+      notifyLoad,
+      recorder,
+      cpu.end(),
+      cpu.machine(),
+      sampler.takePeaks(),
+      { offeredRatePerSecond: settings.notifyRate, durationSeconds: settings.duration },
+      false,
+    );
     log(`  ${notifyLoad.completed} completed, ${notifyLoad.failed} failed, ${notifyLoopReport.throughputPerSecond.toFixed(2)}/s`);
 
     log(`closed loop: ${settings.concurrency} in flight for ${settings.duration}s`);
     recorder = watch.beginPhase();
     cpu.begin();
     const closed = await closedLoop(settings.concurrency, settings.duration, lifecycle(false));
-    const closedLoopReport = lifecyclePhase(closed, recorder, cpu.end(), cpu.machine(), sampler.takePeaks(), { concurrency: settings.concurrency, durationSeconds: settings.duration }, false);
+    const closedLoopReport = lifecyclePhase(
+      closed,
+      recorder,
+      cpu.end(),
+      cpu.machine(),
+      sampler.takePeaks(),
+      { concurrency: settings.concurrency, durationSeconds: settings.duration },
+      false,
+    );
     log(`  ${closed.completed} completed, ${closed.failed} failed, ${closedLoopReport.throughputPerSecond.toFixed(2)}/s`);
     const workerAfterThroughput = readMemory(worker.child.pid!);
     const bridgeAfterThroughput = readMemory(bridge.child.pid!);
@@ -269,11 +303,19 @@ async function main() {
       await running;
       sampler.takePeaks();
       log(`  ${load.completed} completed, ${load.failed} failed, ${load.throughputPerSecond.toFixed(2)}/s`);
-      const cost = await historyCost(stack.client, sampleIds(load.samples.filter((s) => s.ok).map((s) => s.workflowId), settings.historySample));
+      const cost = await historyCost(
+        stack.client,
+        sampleIds(
+          load.samples.filter((s) => s.ok).map((s) => s.workflowId),
+          settings.historySample,
+        ),
+      );
       return comparisonPhase(load, cpuSeconds, machine, cost, settings);
     };
 
-    log(`floor: the same logical work, hand-tuned (one activity per fan-out, published to JetStream), ${settings.concurrency} in flight for ${settings.duration}s`);
+    log(
+      `floor: the same logical work, hand-tuned (one activity per fan-out, published to JetStream), ${settings.concurrency} in flight for ${settings.duration}s`,
+    );
     await floorChannel.startAgencies((workflowId) => floor.answer(workflowId));
     const floorReport = await compare(floor, floorWorker);
 
@@ -319,7 +361,17 @@ async function main() {
       startedAt: startedAt.toISOString(),
       finishedAt: new Date().toISOString(),
       wallSeconds: (performance.now() - benchStart) / 1000,
-      settings: { quick: settings.quick, rate: settings.rate, notifyRate: settings.notifyRate, duration: settings.duration, concurrency: settings.concurrency, open: settings.open, rawEvents: settings.rawEvents, warmup: settings.warmup, historySample: settings.historySample },
+      settings: {
+        quick: settings.quick,
+        rate: settings.rate,
+        notifyRate: settings.notifyRate,
+        duration: settings.duration,
+        concurrency: settings.concurrency,
+        open: settings.open,
+        rawEvents: settings.rawEvents,
+        warmup: settings.warmup,
+        historySample: settings.historySample,
+      },
       machine: {
         cores: cpus().length,
         availableParallelism: availableParallelism(),
@@ -332,7 +384,8 @@ async function main() {
       stack: {
         temporal: stack.temporal ? `dev server started by the bench (SQLite, headless) at ${stack.temporalAddress}` : `external at ${stack.temporalAddress}`,
         nats: stack.nats ? `nats-server started by the bench at ${stack.natsUrl}` : `external at ${stack.natsUrl}`,
-        engine: 'worker and bridge as child processes (node --import tsx workers/main.ts worker, and … bridge); agencies, coordinator, baseline and floor workers in the bench process',
+        engine:
+          'worker and bridge as child processes (node --import tsx workers/main.ts worker, and … bridge); agencies, coordinator, baseline and floor workers in the bench process',
       },
       lifecycle: {
         categories: [...LIFECYCLE_CATEGORIES],
@@ -356,8 +409,21 @@ async function main() {
       memory: {
         peakResetAfterStartup: peakReset,
         cachedWorkflows,
-        ...(workerAfterThroughput ? { workerPeakThroughputBytes: peakReset ? workerAfterThroughput.peakBytes : Math.max(openLoopReport.peakRssBytes.worker ?? 0, closedLoopReport.peakRssBytes.worker ?? 0), workerRssAfterThroughputBytes: workerAfterThroughput.rssBytes } : {}),
-        ...(bridgeAfterThroughput ? { bridgePeakThroughputBytes: peakReset ? bridgeAfterThroughput.peakBytes : Math.max(openLoopReport.peakRssBytes.bridge ?? 0, closedLoopReport.peakRssBytes.bridge ?? 0) } : {}),
+        ...(workerAfterThroughput
+          ? {
+              workerPeakThroughputBytes: peakReset
+                ? workerAfterThroughput.peakBytes
+                : Math.max(openLoopReport.peakRssBytes.worker ?? 0, closedLoopReport.peakRssBytes.worker ?? 0),
+              workerRssAfterThroughputBytes: workerAfterThroughput.rssBytes,
+            }
+          : {}),
+        ...(bridgeAfterThroughput
+          ? {
+              bridgePeakThroughputBytes: peakReset
+                ? bridgeAfterThroughput.peakBytes
+                : Math.max(openLoopReport.peakRssBytes.bridge ?? 0, closedLoopReport.peakRssBytes.bridge ?? 0),
+            }
+          : {}),
         ...(workerStartup ? { workerStartupPeakBytes: workerStartup.peakBytes, workerRssAtReadyBytes: workerStartup.rssBytes } : {}),
       },
       ...(scale ? { scale } : {}),

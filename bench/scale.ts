@@ -112,7 +112,10 @@ export async function terminateAll(ctx: LifecycleContext, workflowIds: string[])
     Array.from({ length: 16 }, async () => {
       while (next < workflowIds.length) {
         const id = workflowIds[next++]!;
-        await ctx.client.workflow.getHandle(id).terminate('benchmark finished').catch(() => undefined);
+        await ctx.client.workflow
+          .getHandle(id)
+          .terminate('benchmark finished')
+          .catch(() => undefined);
       }
     }),
   );

@@ -124,7 +124,10 @@ export async function waitUntilReady(worker: EngineProcess, bridge: EngineProces
   let bridgeReady = false;
   while (!(workerReady && bridgeReady)) {
     for (const engine of [worker, bridge]) if (engine.child.exitCode !== null) throw exitedError(engine);
-    if (Date.now() > deadline) throw new Error(`engine not ready after ${timeoutMs / 1000}s (worker ${workerReady}, bridge ${bridgeReady}); see ${worker.logFile} and ${bridge.logFile}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `engine not ready after ${timeoutMs / 1000}s (worker ${workerReady}, bridge ${bridgeReady}); see ${worker.logFile} and ${bridge.logFile}`,
+      );
     if (!workerReady) {
       const described = await stack.client.workflowService
         .describeTaskQueue({ namespace: 'default', taskQueue: { name: taskQueue }, taskQueueType: 1 /* TASK_QUEUE_TYPE_WORKFLOW */ })

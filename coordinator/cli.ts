@@ -275,7 +275,10 @@ async function withEcho(echo: string | undefined, output: Promise<Output>): Prom
 async function entityRefOf(client: Client, operationId: string): Promise<string> {
   const description = await client.workflow.getHandle(operationId).describe();
   const entityRef = description.typedSearchAttributes.get(searchAttributes.entityRef);
-  if (entityRef === undefined) throw new InvalidInputError(`operation "${operationId}" has no entity reference (${searchAttributes.entityRef.name}): it was registered before references existed`);
+  if (entityRef === undefined)
+    throw new InvalidInputError(
+      `operation "${operationId}" has no entity reference (${searchAttributes.entityRef.name}): it was registered before references existed`,
+    );
   return entityRef;
 }
 
@@ -402,7 +405,11 @@ function buildProgram(perform: (options: CommonOptions, work: () => Promise<Outp
     .requiredOption('--reason <text>', 'why it moves; every participant is told')
     .action((operationId: string, options: CommonOptions & { at: string; place?: string; reason: string }) =>
       perform(options, async () => {
-        const change = parsed(RescheduleAction, { at: options.at, reason: options.reason, ...(options.place !== undefined ? { place: options.place } : {}) }, 'reschedule');
+        const change = parsed(
+          RescheduleAction,
+          { at: options.at, reason: options.reason, ...(options.place !== undefined ? { place: options.place } : {}) },
+          'reschedule',
+        );
         checkActionTime('reschedule', change.at);
         return withEcho(readAsLocal('--at', options.at, change.at), decide(options, operationId, rescheduleUpdate, change, 'joint action rescheduled'));
       }),
@@ -411,7 +418,9 @@ function buildProgram(perform: (options: CommonOptions, work: () => Promise<Outp
   command(program, 'call-off <operation>', 'Call off a scheduled joint action, e.g. when the Police ask to hold back.')
     .requiredOption('--reason <text>', 'why; every participant is told')
     .action((operationId: string, options: CommonOptions & { reason: string }) =>
-      perform(options, async () => decide(options, operationId, callOffUpdate, parsed(CallOffAction, { reason: options.reason }, 'call off'), 'joint action called off')),
+      perform(options, async () =>
+        decide(options, operationId, callOffUpdate, parsed(CallOffAction, { reason: options.reason }, 'call off'), 'joint action called off'),
+      ),
     );
 
   command(program, 'reinspect <operation>', 'At follow-up: order a new joint action instead of closing.')
@@ -431,7 +440,9 @@ function buildProgram(perform: (options: CommonOptions, work: () => Promise<Outp
   command(program, 'cancel <operation>', 'Cancel the operation in any phase; every agency already involved is told.')
     .requiredOption('--reason <text>', 'why')
     .action((operationId: string, options: CommonOptions & { reason: string }) =>
-      perform(options, async () => decide(options, operationId, cancelUpdate, parsed(CancelOperation, { reason: options.reason }, 'cancel'), 'cancellation recorded')),
+      perform(options, async () =>
+        decide(options, operationId, cancelUpdate, parsed(CancelOperation, { reason: options.reason }, 'cancel'), 'cancellation recorded'),
+      ),
     );
 
   command(program, 'show <operation>', 'Phase, what it waits for, the next deadline, the agencies’ answers and the timeline.').action(
@@ -502,12 +513,18 @@ const CONFIG_OPTIONS: [string, string][] = [
   ['--reminder-fraction <fraction>', 'remind when this fraction of a deadline has passed (default 0.5)'],
   ['--quorum <n>', 'agencies that must accept (default 2)'],
 ];
-type ConfigOptions = Partial<Record<'assessmentDeadline' | 'informationDeadline' | 'mandateDeadline' | 'findingsDeadline' | 'followUpAfter' | 'outcomeDeadline' | 'reminderFraction' | 'quorum', string>>;
+type ConfigOptions = Partial<
+  Record<
+    'assessmentDeadline' | 'informationDeadline' | 'mandateDeadline' | 'findingsDeadline' | 'followUpAfter' | 'outcomeDeadline' | 'reminderFraction' | 'quorum',
+    string
+  >
+>;
 
 const optionName = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
 function configFrom(options: ConfigOptions) {
-  const numeric = (value: string | undefined) => (value === undefined ? undefined : value.trim() !== '' && Number.isFinite(Number(value)) ? Number(value) : value);
+  const numeric = (value: string | undefined) =>
+    value === undefined ? undefined : value.trim() !== '' && Number.isFinite(Number(value)) ? Number(value) : value;
   const given = {
     assessmentDeadline: options.assessmentDeadline,
     informationDeadline: options.informationDeadline,

@@ -7,6 +7,8 @@ import { slug, tipIdentity, type Tip } from '../domain/index.js';
  * computes it with Node's crypto before the workflow starts; the workflow only receives it.
  */
 export function operationIdFor(tip: Tip): string {
-  const digest = createHash('sha256').update(JSON.stringify(tipIdentity(tip))).digest('hex');
+  const digest = createHash('sha256')
+    .update(JSON.stringify(tipIdentity(tip)))
+    .digest('hex');
   return `los-${slug(tip.entity.municipality)}-${digest.slice(0, 20)}`;
 }

@@ -7,15 +7,7 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import { ApplicationFailure, WorkflowIdReusePolicy } from '@temporalio/common';
-import {
-  OperationConfig,
-  Tip,
-  loadCatalogue,
-  parseWith,
-  type MandateCatalogue,
-  type OperationConfigInput,
-  type Phase,
-} from '../domain/index.js';
+import { OperationConfig, Tip, loadCatalogue, parseWith, type MandateCatalogue, type OperationConfigInput, type Phase } from '../domain/index.js';
 import {
   TASK_QUEUE,
   TIP_UNCHANGED,
@@ -136,7 +128,8 @@ export async function registerTip(client: Client, rawTip: unknown, options: Regi
       const correction = await existing.executeUpdate(amendTipUpdate, { args: [{ tip }] });
       return { ...registration, outcome: 'corrected', correction, sameBusiness: await sameBusiness() };
     } catch (updateErr) {
-      const unchanged = updateErr instanceof WorkflowUpdateFailedError && updateErr.cause instanceof ApplicationFailure && updateErr.cause.type === TIP_UNCHANGED;
+      const unchanged =
+        updateErr instanceof WorkflowUpdateFailedError && updateErr.cause instanceof ApplicationFailure && updateErr.cause.type === TIP_UNCHANGED;
       if (!unchanged) throw updateErr;
       return { ...registration, outcome: 'unchanged', sameBusiness: await sameBusiness() };
     }

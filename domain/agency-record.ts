@@ -4,7 +4,17 @@ import type { AgencyStatus } from './state.js';
 
 /** What is known of an agency before it is asked anything. */
 export function newAgencyRecord(agency: AgencyId): AgencyStatus {
-  return { agency, mandate: 'not_asked', tools: [], ready: false, findings: 'not_asked', sanctions: [], outcomes: 'not_asked', reportedOutcomes: [], settledOutcomes: [] };
+  return {
+    agency,
+    mandate: 'not_asked',
+    tools: [],
+    ready: false,
+    findings: 'not_asked',
+    sanctions: [],
+    outcomes: 'not_asked',
+    reportedOutcomes: [],
+    settledOutcomes: [],
+  };
 }
 
 /**

@@ -58,7 +58,8 @@ export function matchAnswer(answer: AgencyAnswer, book: RequestBook): AnswerMatc
   const { requestId, operationId } = answer.data.correlation;
   if (operationId !== book.operationId) return { kind: 'unmatched', reason: `correlation.operationId "${operationId}" is another operation` };
   const expected = AWAITING_BY_REQUEST[ANSWER_TO[answer.name]];
-  const fits = <R extends PendingRequest>(request: R | undefined): request is R => request !== undefined && request.agency === answer.agency && request.awaiting === expected;
+  const fits = <R extends PendingRequest>(request: R | undefined): request is R =>
+    request !== undefined && request.agency === answer.agency && request.awaiting === expected;
   const open = book.open.get(requestId);
   if (fits(open)) return { kind: 'open', request: open };
   const closed = book.closed.get(requestId);

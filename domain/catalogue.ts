@@ -45,9 +45,7 @@ export function loadCatalogue(data: unknown): MandateCatalogue {
 /** The agencies whose legal tools cover at least one of the tip's categories, in catalogue order. */
 export function candidateAgencies(categories: readonly ActivityCategory[], catalogue: MandateCatalogue): AgencyId[] {
   const wanted = new Set(categories);
-  return catalogue.agencies
-    .filter((agency) => agency.tools.some((tool) => tool.categories.some((c) => wanted.has(c))))
-    .map((agency) => agency.id);
+  return catalogue.agencies.filter((agency) => agency.tools.some((tool) => tool.categories.some((c) => wanted.has(c)))).map((agency) => agency.id);
 }
 
 /** The tools an agency could bring to these categories: what a mandate request asks it to consider. */

@@ -8,9 +8,7 @@ import { CORRECTABLE_TIP_FIELDS, TIP_IDENTITY_FIELDS, tipIdentity, type Correcta
  * in an identity field is another tip, with an operation of its own.
  */
 
-export type CorrectionCheck =
-  | { ok: true; changed: CorrectableTipField[] }
-  | { ok: false; reason: string };
+export type CorrectionCheck = { ok: true; changed: CorrectableTipField[] } | { ok: false; reason: string };
 
 function fieldOf(tip: Tip, field: CorrectableTipField): unknown {
   switch (field) {
@@ -31,7 +29,10 @@ export function tipCorrections(registered: Tip, corrected: Tip): CorrectionCheck
   const after = tipIdentity(corrected);
   const differs = TIP_IDENTITY_FIELDS.filter((_, i) => JSON.stringify(before[i]) !== JSON.stringify(after[i]));
   if (differs.length > 0) {
-    return { ok: false, reason: `${differs.join(', ')} ${differs.length === 1 ? 'differs' : 'differ'} from the registered tip: that is another tip, to be registered on its own` };
+    return {
+      ok: false,
+      reason: `${differs.join(', ')} ${differs.length === 1 ? 'differs' : 'differ'} from the registered tip: that is another tip, to be registered on its own`,
+    };
   }
   return { ok: true, changed: CORRECTABLE_TIP_FIELDS.filter((field) => fieldOf(registered, field) !== fieldOf(corrected, field)) };
 }
@@ -68,7 +69,11 @@ export function correctionNotices(corrected: Tip, changed: CorrectableTipField[]
     const holding = HELD_BY[field];
     if (holding === 'nobody') continue;
     const values: CorrectionNotice['corrected'] =
-      field === 'entity.name' ? { name: corrected.entity.name } : field === 'entity.address' ? { address: corrected.entity.address } : { urgency: corrected.urgency };
+      field === 'entity.name'
+        ? { name: corrected.entity.name }
+        : field === 'entity.address'
+          ? { address: corrected.entity.address }
+          : { urgency: corrected.urgency };
     for (const agency of holders[holding]) add(agency, values);
   }
   return [...byAgency.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([agency, values]) => ({ agency, corrected: values }));

@@ -55,7 +55,10 @@ export const OutboundData = {
     urgency: Urgency,
     action: ActionPlan,
     /** The action's start as Stockholm wall time with its offset, e.g. 2026-03-12T19:00:00+01:00 (same instant as action.at). */
-    actionLocalTime: z.string().regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+0[12]:00$/).meta({ description: 'action.at as Europe/Stockholm wall time with its offset' }),
+    actionLocalTime: z
+      .string()
+      .regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+0[12]:00$/)
+      .meta({ description: 'action.at as Europe/Stockholm wall time with its offset' }),
     participants: z.array(AgencyId),
   }),
   /**
@@ -143,7 +146,6 @@ export const ANSWER_TO = {
 /** The outbound events that open a request an agency must answer. */
 export type RequestEventName = (typeof ANSWER_TO)[InboundEventName];
 
-
 /** An inbound answer after validation, as the bridge hands it to the workflow. */
 export type AgencyAnswer = {
   [E in InboundEventName]: { eventId: string; agency: AgencyId; name: E; receivedAt: string; data: InboundDataOf<E> };
@@ -176,4 +178,3 @@ export const CoordinatorData = {
 } as const;
 /** The decisions the coordinator is reminded of. */
 export type DueDecision = z.infer<typeof CoordinatorData.decision_due>['decision'];
-

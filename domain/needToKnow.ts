@@ -28,7 +28,14 @@ export function informationRequest(tip: Tip, correlation: Correlation, question:
 
 /** Only agencies that accepted a mandate are briefed, and only the briefing carries the description. */
 export function briefing(tip: Tip, correlation: Correlation, action: ActionPlan, participants: AgencyId[]): OutboundDataOf<'briefing'> {
-  return { ...minimumCase(tip, correlation), description: tip.description, urgency: tip.urgency, action, actionLocalTime: stockholmIso(action.at), participants };
+  return {
+    ...minimumCase(tip, correlation),
+    description: tip.description,
+    urgency: tip.urgency,
+    action,
+    actionLocalTime: stockholmIso(action.at),
+    participants,
+  };
 }
 
 /** Second wave: agencies that were not on site learn only what a mandate request would have told them. */

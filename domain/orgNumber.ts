@@ -6,9 +6,7 @@
  * operation ID and the entity reference hash, so the same business is the same business however written.
  */
 
-export type OrgNumberCheck =
-  | { ok: true; normalized: string }
-  | { ok: false; reason: string };
+export type OrgNumberCheck = { ok: true; normalized: string } | { ok: false; reason: string };
 
 /** The century prefixes of the 12-digit form: 16 for legal persons, 18–20 for personnummer. */
 const CENTURY_PREFIXES = ['16', '18', '19', '20'];

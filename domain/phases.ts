@@ -3,16 +3,7 @@
  * insats, uppföljning) and three ends. The workflow asks this function before every move, so a move the
  * rules do not allow can never happen, whatever order events arrive in.
  */
-export const PHASES = [
-  'tip',
-  'assessment',
-  'mandate_matching',
-  'joint_action',
-  'follow_up',
-  'closed',
-  'dismissed',
-  'cancelled',
-] as const;
+export const PHASES = ['tip', 'assessment', 'mandate_matching', 'joint_action', 'follow_up', 'closed', 'dismissed', 'cancelled'] as const;
 export type Phase = (typeof PHASES)[number];
 
 export const TERMINAL_PHASES: readonly Phase[] = ['closed', 'dismissed', 'cancelled'];

@@ -37,10 +37,10 @@ export type TipSource = z.infer<typeof TipSource>;
 
 export const Tip = z.object({
   entity: Entity,
-  categories: z.array(ActivityCategory).min(1, 'must name at least one suspected activity').refine(
-    (list) => new Set(list).size === list.length,
-    'lists a category twice',
-  ),
+  categories: z
+    .array(ActivityCategory)
+    .min(1, 'must name at least one suspected activity')
+    .refine((list) => new Set(list).size === list.length, 'lists a category twice'),
   description: Text(1, 20_000, 'must describe what was observed'),
   urgency: Urgency,
   source: TipSource,

@@ -11,7 +11,10 @@ export function quoteValue(value: string | number, limit: number = QUOTE_LIMIT):
   if (typeof value === 'number') return String(value);
   const chars = [...value];
   const shown = chars.length > limit ? `${chars.slice(0, limit).join('')}…` : value;
-  const quoted = JSON.stringify(shown).replace(/[\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const quoted = JSON.stringify(shown).replace(
+    /[\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
   return chars.length > limit ? `${quoted} (${chars.length} characters)` : quoted;
 }
 

@@ -30,9 +30,7 @@ function calendarDate(days: number): { year: number; month: number; day: number 
   const z = days + 719_468;
   const era = Math.floor(z / 146_097);
   const dayOfEra = z - era * 146_097;
-  const yearOfEra = Math.floor(
-    (dayOfEra - Math.floor(dayOfEra / 1460) + Math.floor(dayOfEra / 36_524) - Math.floor(dayOfEra / 146_096)) / 365,
-  );
+  const yearOfEra = Math.floor((dayOfEra - Math.floor(dayOfEra / 1460) + Math.floor(dayOfEra / 36_524) - Math.floor(dayOfEra / 146_096)) / 365);
   const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100));
   const shiftedMonth = Math.floor((5 * dayOfYear + 2) / 153);
   const day = dayOfYear - Math.floor((153 * shiftedMonth + 2) / 5) + 1;
@@ -116,9 +114,7 @@ export function swedishPublicHolidays(year: number): SwedishHoliday[] {
     { days: dayNumber(year, 12, 31), name: 'nyårsafton' },
   ];
   // Pingstdagen can fall on or after nationaldagen, so the listed order is not always date order.
-  return holidays
-    .sort((x, y) => x.days - y.days)
-    .map(({ days, name }) => ({ date: isoDate(days), name }));
+  return holidays.sort((x, y) => x.days - y.days).map(({ days, name }) => ({ date: isoDate(days), name }));
 }
 
 /** 01:00 UTC on the last Sunday of the month: the EU moment for switching summer time on or off. */

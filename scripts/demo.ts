@@ -118,7 +118,12 @@ async function main() {
   // The demo owns SIGINT and SIGTERM (it stops everything it started), so the SDK must not react to them first.
   Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
   say('Starting the embedded stack: Temporal dev server (SQLite + Web UI) and nats-server with JetStream…');
-  const temporal = await startTemporalDevServer({ dbFile: join(DATA, 'temporal.db'), port: ports.temporal, uiPort: ports.ui, logFile: join(DATA, 'temporal.log') });
+  const temporal = await startTemporalDevServer({
+    dbFile: join(DATA, 'temporal.db'),
+    port: ports.temporal,
+    uiPort: ports.ui,
+    logFile: join(DATA, 'temporal.log'),
+  });
   started.push(() => temporal.stop());
   const catalogue = loadCatalogueFile();
   say('Bundling the workflow code and starting the worker, the bridge and nats-server…');
@@ -195,7 +200,9 @@ async function main() {
   const showPhase = (state: OperationState | { phase: Phase; nextDeadline?: OperationState['nextDeadline'] }) => {
     if (state.phase === lastPhase) return;
     lastPhase = state.phase;
-    say(`PHASE → ${PHASE_NAMES[state.phase]}${state.nextDeadline ? `; next deadline: ${state.nextDeadline.what} at ${formatStockholm(state.nextDeadline.dueAt)}` : ''}`);
+    say(
+      `PHASE → ${PHASE_NAMES[state.phase]}${state.nextDeadline ? `; next deadline: ${state.nextDeadline.what} at ${formatStockholm(state.nextDeadline.dueAt)}` : ''}`,
+    );
   };
   showPhase({ phase: 'tip' });
   /** The coordinator's view: poll the state query, print each phase change, until the test holds. */
@@ -226,10 +233,19 @@ async function main() {
 
   const matched = await until((s) => s.phase === 'joint_action');
   const accepted = matched.agencies.filter((a) => a.mandate === 'accepted').map((a) => a.agency);
-  say(`Mandates: ${accepted.length} accepted (${accepted.join(', ')}); ${matched.agencies.filter((a) => a.mandate === 'declined').map((a) => a.agency).join(', ') || 'none'} declined.`);
+  say(
+    `Mandates: ${accepted.length} accepted (${accepted.join(', ')}); ${
+      matched.agencies
+        .filter((a) => a.mandate === 'declined')
+        .map((a) => a.agency)
+        .join(', ') || 'none'
+    } declined.`,
+  );
 
   try {
-    await handle.executeUpdate(scheduleUpdate, { args: [{ at: new Date(Date.now() + 5_000).toISOString(), place: tip.entity.address, lead: 'lansstyrelsen' }] });
+    await handle.executeUpdate(scheduleUpdate, {
+      args: [{ at: new Date(Date.now() + 5_000).toISOString(), place: tip.entity.address, lead: 'lansstyrelsen' }],
+    });
   } catch (err) {
     if (!(err instanceof WorkflowUpdateFailedError)) throw err;
     say(`Coordinator tries Länsstyrelsen as lead and is refused: ${err.cause?.message}`);

@@ -60,11 +60,16 @@ export interface EmbeddedEngineOptions {
 }
 
 export async function startEmbeddedEngine(options: EmbeddedEngineOptions): Promise<EmbeddedEngine> {
-  const natsOptions = { storeDir: join(options.scratchDir, 'nats'), logFile: join(options.scratchDir, 'nats.log'), ...(options.natsPort ? { port: options.natsPort } : {}) };
+  const natsOptions = {
+    storeDir: join(options.scratchDir, 'nats'),
+    logFile: join(options.scratchDir, 'nats.log'),
+    ...(options.natsPort ? { port: options.natsPort } : {}),
+  };
   const secured = options.auth ? await startSecuredNatsServer({ ...natsOptions, agencies: AGENCY_IDS }) : undefined;
   let nats = secured ? secured.server : await startNatsServer(natsOptions);
   // With accounts, the worker and the bridge are separate identities, each with only its own rights.
-  const as = (identity: 'worker' | 'bridge') => (secured ? { authenticator: nkeyAuthenticator(new TextEncoder().encode(secured.engine(identity).nkeySeed)) } : {});
+  const as = (identity: 'worker' | 'bridge') =>
+    secured ? { authenticator: nkeyAuthenticator(new TextEncoder().encode(secured.engine(identity).nkeySeed)) } : {};
   const nc = await connectEngineNats({ servers: nats.url, name: `los-worker-${options.taskQueue}`, ...as('worker') });
   const bridgeNc = secured ? await connectEngineNats({ servers: nats.url, name: `los-bridge-${options.taskQueue}`, ...as('bridge') }) : nc;
   await ensureTopology(await jetstreamManager(nc), {

@@ -42,8 +42,10 @@ type CoordinatorEventName = keyof typeof CoordinatorData;
 const OUTBOUND_SUMMARY: Record<OutboundEventName, string> = {
   mandate_requested: 'The agency is asked whether its legal tools apply. Need to know: it carries only entity, categories and municipality.',
   information_requested: 'The coordinator asks the agency a question before deciding on the tip.',
-  briefing: 'The joint action is planned: time (as an instant and as Stockholm wall time), place, lead agency, participants and the description. Only agencies that accepted get it.',
-  tip_corrected: 'The coordinator corrected the tip. Need to know: an agency hears only of the fields it already holds (name and address, or the urgency once briefed).',
+  briefing:
+    'The joint action is planned: time (as an instant and as Stockholm wall time), place, lead agency, participants and the description. Only agencies that accepted get it.',
+  tip_corrected:
+    'The coordinator corrected the tip. Need to know: an agency hears only of the fields it already holds (name and address, or the urgency once briefed).',
   action_started: 'The joint action has started at its scheduled time.',
   action_rescheduled: 'The joint action has a new time or place, with the reason.',
   action_called_off: 'The joint action will not take place, with the reason.',
@@ -129,12 +131,35 @@ export function schemaFileFor(type: string): string {
 
 // JSON Schema keywords in a fixed order, so a zod upgrade that only reorders its output changes no file.
 const KEYWORD_ORDER = [
-  '$schema', '$id', '$comment', '$ref', 'title', 'description',
-  'type', 'const', 'enum', 'format', 'pattern', 'minLength', 'maxLength',
-  'minimum', 'exclusiveMinimum', 'maximum', 'exclusiveMaximum',
-  'items', 'minItems', 'maxItems',
-  'properties', 'required', 'additionalProperties',
-  'oneOf', 'anyOf', 'allOf', 'not', 'default', 'examples',
+  '$schema',
+  '$id',
+  '$comment',
+  '$ref',
+  'title',
+  'description',
+  'type',
+  'const',
+  'enum',
+  'format',
+  'pattern',
+  'minLength',
+  'maxLength',
+  'minimum',
+  'exclusiveMinimum',
+  'maximum',
+  'exclusiveMaximum',
+  'items',
+  'minItems',
+  'maxItems',
+  'properties',
+  'required',
+  'additionalProperties',
+  'oneOf',
+  'anyOf',
+  'allOf',
+  'not',
+  'default',
+  'examples',
 ];
 // Under these keywords the keys are field names: they keep the order events.ts declares them in.
 const NAME_MAPS = new Set(['properties', 'patternProperties', 'definitions', '$defs']);
@@ -181,7 +206,12 @@ function withoutDialect(schema: Record<string, unknown>): Record<string, unknown
   return rest;
 }
 
-const CHANNEL_PREFIX: Record<Direction, string> = { to_agency: 'toAgency', to_steering_group: 'toSteeringGroup', to_coordinator: 'toCoordinator', from_agency: 'fromAgency' };
+const CHANNEL_PREFIX: Record<Direction, string> = {
+  to_agency: 'toAgency',
+  to_steering_group: 'toSteeringGroup',
+  to_coordinator: 'toCoordinator',
+  from_agency: 'fromAgency',
+};
 const channelId = (event: ContractEvent) => `${CHANNEL_PREFIX[event.direction]}_${event.name}`;
 const messageId = (event: ContractEvent) => `${MESSAGE_PREFIX[event.direction]}${event.name}`;
 const DEAD_LETTER_ID = 'dead_letter_inbound';
@@ -248,9 +278,16 @@ function asyncApiDocument(events: ContractEvent[]): Record<string, unknown> {
     'dead-letter-headers': {
       type: 'object',
       properties: {
-        [DEAD_LETTER_REASON_HEADER]: { type: 'string', maxLength: 4000, description: 'Why the message could not be applied, naming the field, e.g. "data: tools: must name at least one legal tool the agency brings".' },
+        [DEAD_LETTER_REASON_HEADER]: {
+          type: 'string',
+          maxLength: 4000,
+          description: 'Why the message could not be applied, naming the field, e.g. "data: tools: must name at least one legal tool the agency brings".',
+        },
         [ORIGINAL_SUBJECT_HEADER]: { type: 'string', description: 'The subject the message arrived on, e.g. los.v1.from.polisen.mandate_accepted.' },
-        'Nats-Msg-Id': { type: 'string', description: `dead-letter.<stream>.<sequence>: a message redelivered from ${SUBJECTS.streamIn} is dead-lettered once.` },
+        'Nats-Msg-Id': {
+          type: 'string',
+          description: `dead-letter.<stream>.<sequence>: a message redelivered from ${SUBJECTS.streamIn} is dead-lettered once.`,
+        },
       },
       required: [DEAD_LETTER_REASON_HEADER, ORIGINAL_SUBJECT_HEADER, 'Nats-Msg-Id'],
     },

@@ -15,7 +15,16 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { dirname, join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { loadCatalogueFile } from '../coordinator/index.js';
-import { ENGINE_IDENTITIES, freshSeeds, natsServerConfig, publicKeyOf, readSeedFile, seedFileName, type NatsAccountsOptions, type NatsIdentity } from '../workers/natsAuth.js';
+import {
+  ENGINE_IDENTITIES,
+  freshSeeds,
+  natsServerConfig,
+  publicKeyOf,
+  readSeedFile,
+  seedFileName,
+  type NatsAccountsOptions,
+  type NatsIdentity,
+} from '../workers/natsAuth.js';
 import { PROJECT_ROOT } from './temporal-cli.js';
 
 const agenciesOf = (catalogue?: string) => loadCatalogueFile(catalogue).agencies.map((a) => a.id);
@@ -26,7 +35,9 @@ function writePrivate(path: string, text: string) {
   chmodSync(path, 0o600);
 }
 
-const program = new Command().name('nats-config').description('NKEYs, development TLS and the nats-server config that enforce need to know between LOS agencies.');
+const program = new Command()
+  .name('nats-config')
+  .description('NKEYs, development TLS and the nats-server config that enforce need to know between LOS agencies.');
 
 program
   .command('keys')
@@ -77,7 +88,23 @@ program
     openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '825', '-subj', '/CN=LOS development CA', '-keyout', 'ca-key.pem', '-out', 'ca.pem');
     openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${options.host[0]}`, '-keyout', 'server-key.pem', '-out', 'server.csr');
     writeFileSync(join(dir, 'server.ext'), `subjectAltName=${names}\nextendedKeyUsage=serverAuth\n`);
-    openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca-key.pem', '-CAcreateserial', '-days', '825', '-extfile', 'server.ext', '-out', 'server.pem');
+    openssl(
+      'x509',
+      '-req',
+      '-in',
+      'server.csr',
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca-key.pem',
+      '-CAcreateserial',
+      '-days',
+      '825',
+      '-extfile',
+      'server.ext',
+      '-out',
+      'server.pem',
+    );
     for (const key of ['ca-key.pem', 'server-key.pem']) chmodSync(join(dir, key), 0o600);
     console.error(`development CA and a server certificate for ${options.host.join(', ')} written to ${resolve(dir)}`);
   });
@@ -94,24 +121,32 @@ program
   .option('--tls-key <file>', 'server private key (PEM)')
   .option('--tls-ca <file>', 'CA certificate (PEM)')
   .option('--no-tls', 'no TLS: only for a server listening on loopback')
-  .action((out: string, options: { publicKeys: string; catalogue?: string; listen: string; storeDir: string; tlsCert?: string; tlsKey?: string; tlsCa?: string; tls: boolean }) => {
-    const agencies = agenciesOf(options.catalogue);
-    let keys: NatsAccountsOptions['publicKeys'];
-    try {
-      keys = JSON.parse(readFileSync(options.publicKeys, 'utf8')) as NatsAccountsOptions['publicKeys'];
-    } catch (err) {
-      throw new Error(`public keys file ${options.publicKeys} could not be read: ${(err as Error).message}`);
-    }
-    const tls = options.tlsCert && options.tlsKey ? { certFile: resolve(options.tlsCert), keyFile: resolve(options.tlsKey), ...(options.tlsCa ? { caFile: resolve(options.tlsCa) } : {}) } : undefined;
-    const loopback = /^(127\.|localhost:|\[::1\])/.test(options.listen);
-    if (!tls && options.tls) throw new Error('TLS is required: give --tls-cert and --tls-key (see `dev-tls`), or --no-tls for a loopback-only server');
-    if (!tls && !loopback) throw new Error(`--no-tls is only for a loopback listener, not ${options.listen}`);
-    const config = natsServerConfig({ agencies, publicKeys: keys, listen: options.listen, storeDir: resolve(options.storeDir), ...(tls ? { tls } : {}) });
-    const path = resolve(out);
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, config);
-    console.error(`nats-server config for the engine and ${agencies.length} agency accounts written to ${path}${tls ? ' (TLS)' : ''}`);
-  });
+  .action(
+    (
+      out: string,
+      options: { publicKeys: string; catalogue?: string; listen: string; storeDir: string; tlsCert?: string; tlsKey?: string; tlsCa?: string; tls: boolean },
+    ) => {
+      const agencies = agenciesOf(options.catalogue);
+      let keys: NatsAccountsOptions['publicKeys'];
+      try {
+        keys = JSON.parse(readFileSync(options.publicKeys, 'utf8')) as NatsAccountsOptions['publicKeys'];
+      } catch (err) {
+        throw new Error(`public keys file ${options.publicKeys} could not be read: ${(err as Error).message}`);
+      }
+      const tls =
+        options.tlsCert && options.tlsKey
+          ? { certFile: resolve(options.tlsCert), keyFile: resolve(options.tlsKey), ...(options.tlsCa ? { caFile: resolve(options.tlsCa) } : {}) }
+          : undefined;
+      const loopback = /^(127\.|localhost:|\[::1\])/.test(options.listen);
+      if (!tls && options.tls) throw new Error('TLS is required: give --tls-cert and --tls-key (see `dev-tls`), or --no-tls for a loopback-only server');
+      if (!tls && !loopback) throw new Error(`--no-tls is only for a loopback listener, not ${options.listen}`);
+      const config = natsServerConfig({ agencies, publicKeys: keys, listen: options.listen, storeDir: resolve(options.storeDir), ...(tls ? { tls } : {}) });
+      const path = resolve(out);
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, config);
+      console.error(`nats-server config for the engine and ${agencies.length} agency accounts written to ${path}${tls ? ' (TLS)' : ''}`);
+    },
+  );
 
 try {
   await program.parseAsync();

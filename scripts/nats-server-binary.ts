@@ -29,7 +29,11 @@ function recentEnough(version: [number, number, number] | undefined): boolean {
 
 /** The first fitting nats-server, and what was passed over on the way (for the error message). */
 export function findNatsServer(): { path?: string; passedOver: string[] } {
-  const candidates = [join(TOOLS_BIN, 'nats-server'), process.env.NATS_SERVER, ...(process.env.PATH ?? '').split(delimiter).map((dir) => dir && join(dir, 'nats-server'))];
+  const candidates = [
+    join(TOOLS_BIN, 'nats-server'),
+    process.env.NATS_SERVER,
+    ...(process.env.PATH ?? '').split(delimiter).map((dir) => dir && join(dir, 'nats-server')),
+  ];
   const passedOver: string[] = [];
   for (const candidate of candidates) {
     if (!candidate || !executable(candidate)) continue;

@@ -156,7 +156,11 @@ describe('los --json', () => {
 
     const decided = await los('assess', operationId, 'dismiss', '--reason', 'Already handled by the Police.', '--json');
     expect(decided.code, decided.stderr).toBe(0);
-    expect(JSON.parse(decided.stdout)).toMatchObject({ operationId, decision: { decision: 'dismiss', reason: 'Already handled by the Police.' }, state: { phase: 'dismissed' } });
+    expect(JSON.parse(decided.stdout)).toMatchObject({
+      operationId,
+      decision: { decision: 'dismiss', reason: 'Already handled by the Police.' },
+      state: { phase: 'dismissed' },
+    });
 
     const list = await eventually(
       () => los('list', '--municipality', MUNICIPALITY, '--phase', 'dismissed', '--json'),
@@ -174,7 +178,9 @@ describe('los --json', () => {
   it('reports a failure as a JSON document too', async () => {
     const run = await los('show', 'los-nowhere-00000000000000000000', '--json');
     expect(run.code).toBe(1);
-    expect(JSON.parse(run.stdout)).toEqual({ error: { message: 'operation "los-nowhere-00000000000000000000" not found in namespace "default"', exitCode: 1 } });
+    expect(JSON.parse(run.stdout)).toEqual({
+      error: { message: 'operation "los-nowhere-00000000000000000000" not found in namespace "default"', exitCode: 1 },
+    });
   });
 });
 
@@ -256,7 +262,9 @@ describe('los tip register never misleads', () => {
     );
     const asJson = await los('tip', 'register', tipFile(tip), '--task-queue', engine.taskQueue, '--json');
     expect(asJson.code).toBe(1);
-    const { error } = json<{ error: { message: string; exitCode: number; details: { outcome: string; ended: { how: string; at: string; reason: string } } } }>(asJson);
+    const { error } = json<{ error: { message: string; exitCode: number; details: { outcome: string; ended: { how: string; at: string; reason: string } } } }>(
+      asJson,
+    );
     expect(error.exitCode).toBe(1);
     expect(error.message).toContain('which has ended: cancelled on ');
     expect(error.details).toMatchObject({ operationId, outcome: 'ended', ended: { how: 'cancelled', reason: 'The owner closed the business.' } });
@@ -275,7 +283,10 @@ describe('los tip register never misleads', () => {
     expect(scheduled.code, scheduled.stderr).toBe(0);
     expect(scheduled.stderr).toMatch(new RegExp(`^--at "${at}" read as Stockholm time: ${at}:00\\+0[12]:00$`, 'm'));
     const state = await until(operationId, (s) => s.pending.filter((p) => p.awaiting === 'readiness').length === 0);
-    const participants = state.agencies.filter((a) => a.mandate === 'accepted').map((a) => a.agency).sort();
+    const participants = state.agencies
+      .filter((a) => a.mandate === 'accepted')
+      .map((a) => a.agency)
+      .sort();
     const told = state.agencies.map((a) => a.agency).sort();
 
     const corrected = { ...tip, urgency: 'critical' as const, entity: { ...tip.entity, address: 'Storgatan 14, 922 31 Vindeln' } };
@@ -307,7 +318,10 @@ describe('los tip register never misleads', () => {
       await los('tip', 'register', tipFile({ ...vindelnTip(), entity: { ...vindelnTip().entity, orgNumber } }), '--task-queue', engine.taskQueue, '--json'),
     );
     // Another municipality, another description, the org number written in its 12-digit form.
-    const elsewhere = sampleTip({ entity: { ...sampleTip().entity, orgNumber: '16202100-5448', municipality: 'Robertsfors' }, description: 'Cash-only bar in the back room.' });
+    const elsewhere = sampleTip({
+      entity: { ...sampleTip().entity, orgNumber: '16202100-5448', municipality: 'Robertsfors' },
+      description: 'Cash-only bar in the back room.',
+    });
     const elsewhereFile = tipFile(elsewhere);
     const secondId = json<{ operationId: string }>(await los('tip', 'register', elsewhereFile, '--task-queue', engine.taskQueue, '--json')).operationId;
     // Visibility is eventually consistent; every registration of the tip warns once the other one is visible.
@@ -319,7 +333,9 @@ describe('los tip register never misleads', () => {
     expect(second.stderr).toContain(`warning: another open operation concerns the same business: ${first.operationId} (`);
     expect(second.stderr).toContain(`\`los list --same-business ${secondId}\` lists them`);
 
-    const other = json<{ operationId: string; entityRef: string; sameBusiness: unknown[] }>(await los('tip', 'register', tipFile(vindelnTip()), '--task-queue', engine.taskQueue, '--json'));
+    const other = json<{ operationId: string; entityRef: string; sameBusiness: unknown[] }>(
+      await los('tip', 'register', tipFile(vindelnTip()), '--task-queue', engine.taskQueue, '--json'),
+    );
     const described = await engine.client.workflow.getHandle(secondId).describe();
     const secondRef = described.searchAttributes.LosEntityRef?.[0];
     // Stable across municipalities and written forms; different for another business; no org number in it.
@@ -390,13 +406,48 @@ describe('los refuses unclean input, naming the field, quoting little', () => {
   });
 
   it('refuses an action years ahead and a time that does not exist in Stockholm', async () => {
-    const far = await los('schedule', 'los-vindeln-00000000000000000000', '--at', '2099-06-01T10:00', '--place', 'Storgatan 12', '--lead', 'polisen', '--address', UNREACHABLE);
+    const far = await los(
+      'schedule',
+      'los-vindeln-00000000000000000000',
+      '--at',
+      '2099-06-01T10:00',
+      '--place',
+      'Storgatan 12',
+      '--lead',
+      'polisen',
+      '--address',
+      UNREACHABLE,
+    );
     expect(far.code).toBe(1);
     expect(far.stderr.trim()).toBe('error: schedule rejected: at "2099-06-01T10:00:00+02:00" is more than two years ahead');
-    const nine = await los('schedule', 'los-vindeln-00000000000000000000', '--at', '9999-06-01T10:00:00Z', '--place', 'Storgatan 12', '--lead', 'polisen', '--address', UNREACHABLE);
+    const nine = await los(
+      'schedule',
+      'los-vindeln-00000000000000000000',
+      '--at',
+      '9999-06-01T10:00:00Z',
+      '--place',
+      'Storgatan 12',
+      '--lead',
+      'polisen',
+      '--address',
+      UNREACHABLE,
+    );
     expect(nine.stderr.trim()).toBe('error: schedule rejected: at "9999-06-01T10:00:00Z": must lie between the years 2000 and 2099');
-    const gap = await los('schedule', 'los-vindeln-00000000000000000000', '--at', '2027-03-28T02:30', '--place', 'Storgatan 12', '--lead', 'polisen', '--address', UNREACHABLE);
-    expect(gap.stderr.trim()).toBe('error: schedule rejected: at "2027-03-28T02:30": does not exist in Stockholm: the clocks jump from 02:00 to 03:00 that night');
+    const gap = await los(
+      'schedule',
+      'los-vindeln-00000000000000000000',
+      '--at',
+      '2027-03-28T02:30',
+      '--place',
+      'Storgatan 12',
+      '--lead',
+      'polisen',
+      '--address',
+      UNREACHABLE,
+    );
+    expect(gap.stderr.trim()).toBe(
+      'error: schedule rejected: at "2027-03-28T02:30": does not exist in Stockholm: the clocks jump from 02:00 to 03:00 that night',
+    );
   });
 });
 
@@ -419,13 +470,17 @@ describe('los --json for every failure', () => {
   it('refuses to register without the entity key, saying how to set one, before contacting any server', async () => {
     const run = await losWith({ LOS_ENTITY_KEY: '', LOS_ENTITY_KEY_FILE: '' }, 'tip', 'register', tipFile(vindelnTip()), '--address', UNREACHABLE, '--json');
     expect(run.code).toBe(2);
-    expect(json<{ error: { message: string } }>(run).error.message).toMatch(/^no entity key: set LOS_ENTITY_KEY to the engine's entity key, or LOS_ENTITY_KEY_FILE to a file holding it /);
+    expect(json<{ error: { message: string } }>(run).error.message).toMatch(
+      /^no entity key: set LOS_ENTITY_KEY to the engine's entity key, or LOS_ENTITY_KEY_FILE to a file holding it /,
+    );
   });
 
   it("keeps Temporal's cause and turns missing search attributes into advice naming them and the command", { timeout: 60_000 }, async () => {
     const namespace = `los-bare-${process.pid}`;
     // A namespace made as an operator would, without the LOS search attributes.
-    execFileSync(findTemporalCli()!, ['operator', 'namespace', 'create', '--address', inject('temporalAddress'), '--namespace', namespace], { stdio: 'ignore' });
+    execFileSync(findTemporalCli()!, ['operator', 'namespace', 'create', '--address', inject('temporalAddress'), '--namespace', namespace], {
+      stdio: 'ignore',
+    });
     const file = tipFile(vindelnTip());
     const run = await eventually(
       () => los('tip', 'register', file, '--namespace', namespace, '--json'),
@@ -437,7 +492,9 @@ describe('los --json for every failure', () => {
     expect(message).toContain(`namespace "${namespace}" lacks the LOS search attributes ${names.join(', ')} (Temporal: Failed to start Workflow: `);
     // Temporal names one missing attribute, whichever its map yields first.
     expect(message).toMatch(/no mapping defined for search attribute Los(Phase|Municipality|EntityRef)/);
-    expect(message).toContain(`create them with: temporal operator search-attribute create --address ${inject('temporalAddress')} --namespace ${namespace} --name LosPhase --type Keyword`);
+    expect(message).toContain(
+      `create them with: temporal operator search-attribute create --address ${inject('temporalAddress')} --namespace ${namespace} --name LosPhase --type Keyword`,
+    );
     expect(message).toContain('--name LosEntityRef --type Keyword');
   });
 });

@@ -46,7 +46,10 @@ describe('docker-compose.yml', () => {
   });
 
   it('keeps the data in named volumes', () => {
-    for (const [service, mount] of [['postgresql', '/var/lib/postgresql/data'], ['nats', '/data']] as const) {
+    for (const [service, mount] of [
+      ['postgresql', '/var/lib/postgresql/data'],
+      ['nats', '/data'],
+    ] as const) {
       const volume = services[service]!.volumes!.find((v) => v.split(':')[1] === mount)!.split(':')[0]!;
       expect(compose.volumes).toHaveProperty(volume);
     }
@@ -63,7 +66,10 @@ describe('docker-compose.yml', () => {
   it('configures the worker and bridge only with variables the engine reads, and valid values', () => {
     for (const name of ['worker', 'bridge']) {
       const env = Object.fromEntries(Object.entries(services[name]!.environment!).map(([k, v]) => [k, String(v).replace(/^\$\{[^}]+\}$/, 'secret-from-env')]));
-      expect(Object.keys(env).filter((key) => !(key in EngineEnv.shape)), name).toEqual([]);
+      expect(
+        Object.keys(env).filter((key) => !(key in EngineEnv.shape)),
+        name,
+      ).toEqual([]);
       expect(EngineEnv.safeParse(env).success, name).toBe(true);
     }
     // The healthchecks probe the endpoints the processes are told to serve.
@@ -84,7 +90,10 @@ describe('docker-compose.yml', () => {
     expect(script).toMatch(/nats-config\.ts config \/config\/nats\.conf .*--tls-cert \/tls\/server\.pem --tls-key \/tls\/server-key\.pem/);
     expect(services.nats!.command).toEqual(expect.arrayContaining(['-c', '/config/nats.conf']));
     expect(services.nats!.volumes).toEqual(expect.arrayContaining(['nats-config:/config:ro', 'nats-tls:/tls:ro']));
-    for (const [name, identity] of [['worker', 'worker'], ['bridge', 'bridge']] as const) {
+    for (const [name, identity] of [
+      ['worker', 'worker'],
+      ['bridge', 'bridge'],
+    ] as const) {
       const env = services[name]!.environment!;
       expect(env.NATS_URL, name).toBe('tls://nats:4222');
       expect(env.NATS_NKEY_SEED_FILE, name).toBe(`/keys/${identity}.nk`);

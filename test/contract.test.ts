@@ -124,11 +124,19 @@ const COORDINATOR_EXAMPLES: { [E in keyof typeof CoordinatorData]: z.input<(type
   decision_due: { operationId, decision: 'assessment', dueAt: answerBy },
 };
 const INBOUND_EXAMPLES: { [E in InboundEventName]: z.input<(typeof InboundData)[E]> } = {
-  mandate_accepted: { correlation: correlation('mandate-1-skatteverket'), tools: ['staff register control'], contactFunction: 'kontrollenheten, personalliggare' },
+  mandate_accepted: {
+    correlation: correlation('mandate-1-skatteverket'),
+    tools: ['staff register control'],
+    contactFunction: 'kontrollenheten, personalliggare',
+  },
   mandate_declined: { correlation: correlation('mandate-1-lansstyrelsen'), reason: 'A restaurant is not under our anti-money-laundering supervision.' },
   information_provided: { correlation: correlation('info-1-skatteverket'), answer: 'No open tax audit; nothing requires holding back.' },
   readiness_confirmed: { correlation: correlation('briefing-1-skatteverket'), staff: 2 },
-  findings_reported: { correlation: correlation('findings-1-skatteverket'), findings: 'Staff register incomplete.', sanctions: [{ kind: 'sanction_fee', amountSek: 12_500 }] },
+  findings_reported: {
+    correlation: correlation('findings-1-skatteverket'),
+    findings: 'Staff register incomplete.',
+    sanctions: [{ kind: 'sanction_fee', amountSek: 12_500 }],
+  },
   outcome_reported: { correlation: correlation('outcome-1-skatteverket'), outcomes: [{ kind: 'tax_reassessment', amountSek: 840_000 }] },
 };
 
@@ -145,13 +153,25 @@ function exampleFor(event: ContractEvent): Json {
 /** Broken in one rule each: a rule that did not make it into the JSON Schema lets the example through. */
 const BROKEN: { type: string; why: string; data: unknown }[] = [
   { type: eventType('mandate_requested'), why: 'an unknown activity category', data: { ...OUTBOUND_EXAMPLES.mandate_requested, categories: ['arson'] } },
-  { type: eventType('mandate_requested'), why: 'a deadline that is not a date-time', data: { ...OUTBOUND_EXAMPLES.mandate_requested, answerBy: 'next Friday' } },
+  {
+    type: eventType('mandate_requested'),
+    why: 'a deadline that is not a date-time',
+    data: { ...OUTBOUND_EXAMPLES.mandate_requested, answerBy: 'next Friday' },
+  },
   { type: eventType('briefing'), why: 'a lead that is not an agency', data: { ...OUTBOUND_EXAMPLES.briefing, action: { ...action, lead: 'fbi' } } },
-  { type: eventType('coordinator_decision_due'), why: 'a decision that is not the coordinator’s', data: { ...COORDINATOR_EXAMPLES.decision_due, decision: 'lunch' } },
+  {
+    type: eventType('coordinator_decision_due'),
+    why: 'a decision that is not the coordinator’s',
+    data: { ...COORDINATOR_EXAMPLES.decision_due, decision: 'lunch' },
+  },
   { type: eventType('steering_deadline_missed'), why: 'an unknown kind of deadline', data: { ...STEERING_EXAMPLES.deadline_missed, deadline: 'lunch' } },
   { type: eventType('mandate_accepted'), why: 'no legal tools', data: { ...INBOUND_EXAMPLES.mandate_accepted, tools: [] } },
   { type: eventType('mandate_accepted'), why: 'a one-letter contact function', data: { ...INBOUND_EXAMPLES.mandate_accepted, contactFunction: 'x' } },
-  { type: eventType('mandate_accepted'), why: 'a contact function of one letter padded with spaces', data: { ...INBOUND_EXAMPLES.mandate_accepted, contactFunction: '  x  ' } },
+  {
+    type: eventType('mandate_accepted'),
+    why: 'a contact function of one letter padded with spaces',
+    data: { ...INBOUND_EXAMPLES.mandate_accepted, contactFunction: '  x  ' },
+  },
   { type: eventType('mandate_declined'), why: 'a reason of nothing but spaces', data: { ...INBOUND_EXAMPLES.mandate_declined, reason: '     ' } },
   { type: eventType('findings_reported'), why: 'findings of nothing but blank lines', data: { ...INBOUND_EXAMPLES.findings_reported, findings: '\n\t\n' } },
   { type: eventType('mandate_accepted'), why: 'a correlation without requestId', data: { ...INBOUND_EXAMPLES.mandate_accepted, correlation: { operationId } } },
@@ -286,7 +306,11 @@ describe('payload schemas', () => {
     const event = cloudEventFor(events[0]!, exampleFor(events[0]!));
     expect(CloudEvent.safeParse(event).success).toBe(true);
     expect(violations(envelope, event)).toEqual([]);
-    for (const broken of [{ ...event, type: 'com.example.order.created' }, { ...event, specversion: '0.3' }, { ...event, time: 'yesterday' }]) {
+    for (const broken of [
+      { ...event, type: 'com.example.order.created' },
+      { ...event, specversion: '0.3' },
+      { ...event, time: 'yesterday' },
+    ]) {
       expect(CloudEvent.safeParse(broken).success).toBe(false);
       expect(violations(envelope, broken)).not.toEqual([]);
     }
@@ -303,7 +327,11 @@ describe('asyncapi.yaml', () => {
     if (!parsed?.document) throw new Error(`${ASYNCAPI_FILE} did not parse: ${parsed?.diagnostics.map((d) => d.message).join('; ')}`);
     return parsed.document;
   };
-  const channelOf = (event: ContractEvent) => doc().channels().all().find((c) => c.address() === event.address);
+  const channelOf = (event: ContractEvent) =>
+    doc()
+      .channels()
+      .all()
+      .find((c) => c.address() === event.address);
 
   it('is a valid AsyncAPI 3.0 document: the parser reports no error or warning, so every $ref resolves', () => {
     const problems = parsed!.diagnostics.filter((d) => d.severity <= DiagnosticSeverity.Warning).map((d) => `${d.path.join('.')}: ${d.message}`);
@@ -323,7 +351,12 @@ describe('asyncapi.yaml', () => {
       const operation = doc()
         .operations()
         .all()
-        .find((o) => o.channels().all().some((c) => c.address() === event.address));
+        .find((o) =>
+          o
+            .channels()
+            .all()
+            .some((c) => c.address() === event.address),
+        );
       expect(operation?.action(), event.address).toBe(event.direction === 'from_agency' ? 'receive' : 'send');
     }
     expect(doc().components().channelParameters().get('agency')?.schema()?.enum()).toEqual([...AGENCY_IDS]);
@@ -335,7 +368,12 @@ describe('asyncapi.yaml', () => {
       .all()
       .find((c) => c.address() === SUBJECTS.deadLetter('inbound'));
     expect(deadLetter, 'no dead-letter channel').toBeDefined();
-    const deadLetterIds = new Set(deadLetter!.messages().all().map((m) => m.id()));
+    const deadLetterIds = new Set(
+      deadLetter!
+        .messages()
+        .all()
+        .map((m) => m.id()),
+    );
     for (const message of doc().components().messages().all()) {
       const headers = message.headers()?.json() as Json | undefined;
       expect(headers, message.id()).toBeDefined();
@@ -390,7 +428,10 @@ describe('integration guide', () => {
       'Nats-Msg-Id',
       'application/cloudevents+json',
     ];
-    expect(wanted.filter((term) => !text.includes(term)), `${GUIDE} never mentions these`).toEqual([]);
+    expect(
+      wanted.filter((term) => !text.includes(term)),
+      `${GUIDE} never mentions these`,
+    ).toEqual([]);
   });
 
   it('lists every field of every event an agency receives or sends, in the row for that event', () => {
@@ -419,7 +460,10 @@ describe('integration guide', () => {
       'los.v1.dead_letter.agency_<agency>',
       ...NotAppliedReason.options.map((reason) => `| \`${reason}\` |`),
     ];
-    expect(wanted.filter((term) => !text.includes(term)), `${GUIDE} never mentions these`).toEqual([]);
+    expect(
+      wanted.filter((term) => !text.includes(term)),
+      `${GUIDE} never mentions these`,
+    ).toEqual([]);
   });
 
   it('names every reply helper of the agency client', () => {
@@ -520,10 +564,14 @@ describe('reply helpers against a real nats-server', () => {
     const op = 'los-umea-helpers-0001';
     const polisen = await agencyClient('polisen');
     polisen
-      .on('mandate_requested', (request) => polisen.accept(request, { tools: ['workplace check under the Aliens Act'], contactFunction: 'LOS-samordnare, lokalpolisområde Umeå' }))
+      .on('mandate_requested', (request) =>
+        polisen.accept(request, { tools: ['workplace check under the Aliens Act'], contactFunction: 'LOS-samordnare, lokalpolisområde Umeå' }),
+      )
       .on('information_requested', (request) => polisen.provideInformation(request, 'No ongoing investigation that requires holding back.'))
       .on('briefing', (request) => polisen.confirmReadiness(request, { staff: 6 }))
-      .on('findings_requested', (request) => polisen.reportFindings(request, { findings: 'Two employees without work permits.', sanctions: [{ kind: 'criminal_report' }] }))
+      .on('findings_requested', (request) =>
+        polisen.reportFindings(request, { findings: 'Two employees without work permits.', sanctions: [{ kind: 'criminal_report' }] }),
+      )
       .on('outcome_requested', (request) => polisen.reportOutcome(request, [{ kind: 'criminal_report' }]));
     await polisen.start();
     const lansstyrelsen = await agencyClient('lansstyrelsen');
@@ -536,7 +584,10 @@ describe('reply helpers against a real nats-server', () => {
     await sendRequest('lansstyrelsen', 'mandate_requested', declined);
 
     const stored = [...(await answersIn('los.v1.from.polisen.>', 5)), ...(await answersIn('los.v1.from.lansstyrelsen.>', 1))];
-    const verdicts = stored.map((msg) => ({ msg, verdict: judgeInbound(msg.subject, msg.data, { contentType: msg.headers?.get('Content-Type'), msgId: msg.headers?.get('Nats-Msg-Id') }) }));
+    const verdicts = stored.map((msg) => ({
+      msg,
+      verdict: judgeInbound(msg.subject, msg.data, { contentType: msg.headers?.get('Content-Type'), msgId: msg.headers?.get('Nats-Msg-Id') }),
+    }));
     const answered = verdicts.map(({ msg, verdict }) => {
       if (verdict.kind !== 'apply') throw new Error(`the bridge would dead-letter ${msg.subject}: ${verdict.reason}`);
       expect(verdict.operationId).toBe(op);
@@ -581,7 +632,9 @@ describe('reply helpers against a real nats-server', () => {
     const acceptBriefing = () => tullverket.accept(briefing, { tools: ['customs control'], contactFunction: 'gränsskyddet, Umeå' });
     await expect(acceptBriefing()).rejects.toThrow('mandate_accepted answers a mandate_requested event, not briefing');
     await expect(tullverket.decline(mandate, 'no')).rejects.toThrow(/^mandate_declined rejected before sending: reason "no": must give a reason/);
-    await expect(tullverket.reportOutcome(mandate as never, [{ kind: 'none' }])).rejects.toThrow('outcome_reported answers a outcome_requested event, not mandate_requested');
+    await expect(tullverket.reportOutcome(mandate as never, [{ kind: 'none' }])).rejects.toThrow(
+      'outcome_reported answers a outcome_requested event, not mandate_requested',
+    );
 
     const info = await (await jetstreamManager(nc)).streams.info(SUBJECTS.streamIn, { subjects_filter: 'los.v1.from.tullverket.>' });
     expect(info.state.subjects ?? {}).toEqual({});
@@ -590,7 +643,11 @@ describe('reply helpers against a real nats-server', () => {
   it("the guide's agency system runs as written, and the bridge applies every answer it sends", async () => {
     const dir = mkdtempSync(join(inject('scratchDir'), 'guide-run-'));
     const sample = writeRunnableSample(dir);
-    const child = spawn(process.execPath, ['--import', 'tsx', sample], { cwd: PROJECT_ROOT, env: { ...process.env, NATS_URL: nats.url }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', sample], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, NATS_URL: nats.url },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.on('data', (chunk) => (output += String(chunk)));
     child.stderr.on('data', (chunk) => (output += String(chunk)));

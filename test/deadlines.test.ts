@@ -30,9 +30,16 @@ describe('deadlines', () => {
   it('records a mandate answer that arrives after the deadline, without reopening the phase', async () => {
     // smuggling → Polisen (accepts at once) and Tullverket (silent); quorum 1 lets the operation go on.
     const { handle, operationId } = await engine.register(sampleTip({ categories: ['smuggling'] }), { config: { mandateDeadline: '3s', quorum: 1 } });
-    await eventually(() => handle.query(stateQuery), (s) => s.phase === 'assessment');
+    await eventually(
+      () => handle.query(stateQuery),
+      (s) => s.phase === 'assessment',
+    );
     await handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
-    const after = await eventually(() => handle.query(stateQuery), (s) => s.phase === 'joint_action', 15_000);
+    const after = await eventually(
+      () => handle.query(stateQuery),
+      (s) => s.phase === 'joint_action',
+      15_000,
+    );
     expect(after.agencies.find((a) => a.agency === 'tullverket')?.mandate).toBe('no_answer');
     // The reminder went out before the deadline, to the silent agency only.
     expect(receivedFor(agencies, operationId).tullverket).toEqual(['mandate_requested', 'reminder']);
@@ -46,8 +53,13 @@ describe('deadlines', () => {
       contactFunction: 'tullkontroll',
     });
     await late.close();
-    const timeline = await eventually(() => handle.query(timelineQuery), (t) => t.some((e) => e.kind === 'late_answer'));
-    expect(timeline.filter((e) => e.kind === 'late_answer')).toEqual([expect.objectContaining({ agency: 'tullverket', text: 'mandate_accepted after the deadline' })]);
+    const timeline = await eventually(
+      () => handle.query(timelineQuery),
+      (t) => t.some((e) => e.kind === 'late_answer'),
+    );
+    expect(timeline.filter((e) => e.kind === 'late_answer')).toEqual([
+      expect.objectContaining({ agency: 'tullverket', text: 'mandate_accepted after the deadline' }),
+    ]);
     const state = await handle.query(stateQuery);
     expect(state).toMatchObject({ phase: 'joint_action' });
     expect(state.agencies.find((a) => a.agency === 'tullverket')?.mandate).toBe('no_answer');
@@ -60,14 +72,31 @@ describe('deadlines', () => {
     const { handle, operationId } = await engine.register(sampleTip({ categories: ['tax_fraud'] }), {
       config: { findingsDeadline: '3s', followUpAfter: '60s' },
     });
-    await eventually(() => handle.query(stateQuery), (s) => s.phase === 'assessment');
+    await eventually(
+      () => handle.query(stateQuery),
+      (s) => s.phase === 'assessment',
+    );
     await handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
-    await eventually(() => handle.query(stateQuery), (s) => s.waitingFor === 'schedule decision', 15_000);
+    await eventually(
+      () => handle.query(stateQuery),
+      (s) => s.waitingFor === 'schedule decision',
+      15_000,
+    );
     await handle.executeUpdate(scheduleUpdate, { args: [{ at: inSeconds(1), place: 'Storgatan 12', lead: 'skatteverket' }] });
-    const state = await eventually(() => handle.query(stateQuery), (s) => s.phase === 'follow_up', 20_000);
+    const state = await eventually(
+      () => handle.query(stateQuery),
+      (s) => s.phase === 'follow_up',
+      20_000,
+    );
     expect(Object.fromEntries(state.agencies.map((a) => [a.agency, a.findings]))).toEqual({ skatteverket: 'reported', ekobrottsmyndigheten: 'missing' });
     expect(state.overdue).toBe(false);
-    expect(receivedFor(agencies, operationId).ekobrottsmyndigheten).toEqual(['mandate_requested', 'briefing', 'action_started', 'findings_requested', 'reminder']);
+    expect(receivedFor(agencies, operationId).ekobrottsmyndigheten).toEqual([
+      'mandate_requested',
+      'briefing',
+      'action_started',
+      'findings_requested',
+      'reminder',
+    ]);
     expect(receivedFor(agencies, operationId).skatteverket).not.toContain('reminder');
     for await (const msg of steering) {
       const event = msg.json<{ subject: string; data: { deadline: string; waitingFor: string[] } }>();
@@ -88,11 +117,22 @@ describe('long operations', () => {
       config: { mandateDeadline: '8s', findingsDeadline: '8s', followUpAfter: '1s', outcomeDeadline: '8s', historyEventLimit: 60 },
     });
     const firstRun = (await handle.describe()).runId;
-    await eventually(() => handle.query(stateQuery), (s) => s.phase === 'assessment');
+    await eventually(
+      () => handle.query(stateQuery),
+      (s) => s.phase === 'assessment',
+    );
     await handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
-    await eventually(() => handle.query(stateQuery), (s) => s.waitingFor === 'schedule decision', 20_000);
+    await eventually(
+      () => handle.query(stateQuery),
+      (s) => s.waitingFor === 'schedule decision',
+      20_000,
+    );
     await handle.executeUpdate(scheduleUpdate, { args: [{ at: inSeconds(2), place: 'Storgatan 12', lead: 'polisen' }] });
-    await eventually(() => handle.query(stateQuery), (s) => s.waitingFor === 'closing decision', 30_000);
+    await eventually(
+      () => handle.query(stateQuery),
+      (s) => s.waitingFor === 'closing decision',
+      30_000,
+    );
     await handle.executeUpdate(closeUpdate, { args: [{ summary: 'Closed after a long run.' }] });
     const result = await handle.result();
     expect(result.phase).toBe('closed');

@@ -48,7 +48,10 @@ describe('delivery', () => {
     });
     await agency.start();
     await notifyAgency({ ...notice('los-test-op.crash.mandate_requested', 'crash'), agency: 'migrationsverket' });
-    await eventually(async () => attempts, (a) => a.length >= 2);
+    await eventually(
+      async () => attempts,
+      (a) => a.length >= 2,
+    );
     expect(attempts).toEqual([1, 2]);
     const info = await eventually(
       async () => (await jetstreamManager(engine.nc)).consumers.info(SUBJECTS.streamOut, SUBJECTS.agencyConsumer('migrationsverket')),
@@ -66,7 +69,10 @@ describe('delivery', () => {
     });
     await agency.start();
     await notifyAgency(notice('los-test-op.poison.mandate_requested', 'poison'));
-    const letters = await eventually(() => deadLetters(engine.nc, 1), (l) => l.some((e) => e.subject === 'los.v1.dead_letter.agency_tullverket'));
+    const letters = await eventually(
+      () => deadLetters(engine.nc, 1),
+      (l) => l.some((e) => e.subject === 'los.v1.dead_letter.agency_tullverket'),
+    );
     const letter = letters.find((e) => e.subject === 'los.v1.dead_letter.agency_tullverket');
     expect(letter).toMatchObject({
       subject: 'los.v1.dead_letter.agency_tullverket',
@@ -83,9 +89,22 @@ describe('delivery', () => {
     agency.on('mandate_requested', () => undefined);
     await agency.start();
     const unreadable = { ...notice('los-test-op.unreadable.mandate_requested', 'unreadable'), agency: 'kronofogden' as const };
-    const event = { specversion: '1.0', id: unreadable.eventId, source: '/los/umea', type: 'se.los.mandate.requested.v1', subject: 'los-test-op', time: unreadable.time, data: { correlation: { operationId: 'los-test-op', requestId: 'unreadable' } } };
-    await jetstream(engine.nc).publish(SUBJECTS.toAgency('kronofogden', 'mandate_requested'), encoder.encode(JSON.stringify(event)), { msgID: unreadable.eventId });
-    const letters = await eventually(() => deadLetters(engine.nc, 1), (l) => l.some((e) => e.subject === 'los.v1.dead_letter.agency_kronofogden'));
+    const event = {
+      specversion: '1.0',
+      id: unreadable.eventId,
+      source: '/los/umea',
+      type: 'se.los.mandate.requested.v1',
+      subject: 'los-test-op',
+      time: unreadable.time,
+      data: { correlation: { operationId: 'los-test-op', requestId: 'unreadable' } },
+    };
+    await jetstream(engine.nc).publish(SUBJECTS.toAgency('kronofogden', 'mandate_requested'), encoder.encode(JSON.stringify(event)), {
+      msgID: unreadable.eventId,
+    });
+    const letters = await eventually(
+      () => deadLetters(engine.nc, 1),
+      (l) => l.some((e) => e.subject === 'los.v1.dead_letter.agency_kronofogden'),
+    );
     const letter = letters.find((e) => e.subject === 'los.v1.dead_letter.agency_kronofogden')!;
     expect(letter.original).toBe('los.v1.to.kronofogden.mandate_requested');
     // The reason names the fields, never their values.
@@ -95,7 +114,10 @@ describe('delivery', () => {
 
   it('dead-letters answers whose correlation key matches no request, and answers to a closed operation', async () => {
     const { handle, operationId } = await engine.register(sampleTip());
-    await eventually(() => handle.query(stateQuery), (s) => s.phase === 'assessment');
+    await eventually(
+      () => handle.query(stateQuery),
+      (s) => s.phase === 'assessment',
+    );
     const h = natsHeaders();
     h.set('Content-Type', 'application/cloudevents+json');
     const answer = (op: string, requestId: string, id: string) =>
@@ -112,14 +134,26 @@ describe('delivery', () => {
       );
     const js = jetstream(engine.nc);
     // Nothing was asked of Polisen yet: the assessment is still open.
-    await js.publish(SUBJECTS.fromAgency('polisen', 'mandate_declined'), answer(operationId, 'mandate-1-polisen', 'unmatched-1'), { headers: h, msgID: 'unmatched-1' });
+    await js.publish(SUBJECTS.fromAgency('polisen', 'mandate_declined'), answer(operationId, 'mandate-1-polisen', 'unmatched-1'), {
+      headers: h,
+      msgID: 'unmatched-1',
+    });
     // The operation must still be open when the bridge judges that answer.
-    await eventually(() => deadLetters(engine.nc, 1), (l) => l.some((e) => e.subject === 'los.v1.dead_letter.inbound'));
+    await eventually(
+      () => deadLetters(engine.nc, 1),
+      (l) => l.some((e) => e.subject === 'los.v1.dead_letter.inbound'),
+    );
     await handle.executeUpdate(assessUpdate, { args: [{ decision: 'dismiss', reason: 'Handled elsewhere.' }] });
     await handle.result();
-    await js.publish(SUBJECTS.fromAgency('polisen', 'mandate_declined'), answer(operationId, 'mandate-1-polisen', 'closed-1'), { headers: h, msgID: 'closed-1' });
+    await js.publish(SUBJECTS.fromAgency('polisen', 'mandate_declined'), answer(operationId, 'mandate-1-polisen', 'closed-1'), {
+      headers: h,
+      msgID: 'closed-1',
+    });
 
-    const letters = await eventually(() => deadLetters(engine.nc, 2), (l) => l.filter((e) => e.subject === 'los.v1.dead_letter.inbound').length >= 2);
+    const letters = await eventually(
+      () => deadLetters(engine.nc, 2),
+      (l) => l.filter((e) => e.subject === 'los.v1.dead_letter.inbound').length >= 2,
+    );
     const inbound = letters.filter((e) => e.subject === 'los.v1.dead_letter.inbound').map((e) => e.reason);
     expect(inbound).toEqual([
       'answer rejected: correlation.requestId "mandate-1-polisen" matches no request to polisen awaiting mandate_declined',
@@ -127,7 +161,10 @@ describe('delivery', () => {
     ]);
     // Polisen is told on its own subject, with each answer's id and the reason.
     const told = await eventually(
-      async () => (await readStream(engine.nc, SUBJECTS.streamOut)).filter((m) => m.subject === SUBJECTS.toAgency('polisen', 'answer_not_applied')).map((m) => JSON.parse(m.text)),
+      async () =>
+        (await readStream(engine.nc, SUBJECTS.streamOut))
+          .filter((m) => m.subject === SUBJECTS.toAgency('polisen', 'answer_not_applied'))
+          .map((m) => JSON.parse(m.text)),
       (t) => t.length >= 2,
     );
     expect(told.map((e) => [e.type, e.data.answerId, e.data.reason])).toEqual([

@@ -69,7 +69,10 @@ describe('demo options and signals', () => {
 
   it('runs on the ports it is given, and SIGTERM stops everything it started', async () => {
     const [temporalPort, uiPort, natsPort] = [await freePort(), await freePort(), await freePort()];
-    const run = demo(['--keep', '--temporal-port', String(temporalPort), '--ui-port', String(uiPort), '--nats-port', String(natsPort)], mkdtempSync(join(inject('scratchDir'), 'demo-term-')));
+    const run = demo(
+      ['--keep', '--temporal-port', String(temporalPort), '--ui-port', String(uiPort), '--nats-port', String(natsPort)],
+      mkdtempSync(join(inject('scratchDir'), 'demo-term-')),
+    );
     const deadline = Date.now() + 120_000;
     while (!run.output().includes('Tip registered as operation') && Date.now() < deadline) {
       if (run.child.exitCode !== null) break;

@@ -99,7 +99,11 @@ export async function readStream(nc: NatsConnection, stream: string): Promise<St
 /** The dead-letter stream once it holds at least `min` messages: subject, reason, original subject, body. */
 export async function deadLetters(nc: NatsConnection, min: number) {
   const jsm = await jetstreamManager(nc);
-  await eventually(() => jsm.streams.info(SUBJECTS.streamDeadLetter), (i) => i.state.messages >= min, 30_000);
+  await eventually(
+    () => jsm.streams.info(SUBJECTS.streamDeadLetter),
+    (i) => i.state.messages >= min,
+    30_000,
+  );
   return (await readStream(nc, SUBJECTS.streamDeadLetter)).map((m) => ({
     subject: m.subject,
     reason: m.header(DEAD_LETTER_REASON_HEADER),

@@ -54,7 +54,21 @@ const anyJson = fc.jsonValue({ maxDepth: 4 });
 
 /** A valid tip with one field replaced by something arbitrary. */
 const mutatedTip = fc
-  .tuple(fc.constantFrom('entity.orgNumber', 'entity.name', 'entity.address', 'entity.municipality', 'categories', 'description', 'urgency', 'source', 'receivedAt', 'entity'), anyJson)
+  .tuple(
+    fc.constantFrom(
+      'entity.orgNumber',
+      'entity.name',
+      'entity.address',
+      'entity.municipality',
+      'categories',
+      'description',
+      'urgency',
+      'source',
+      'receivedAt',
+      'entity',
+    ),
+    anyJson,
+  )
   .map(([path, value]) => {
     const tip = structuredClone(validTip()) as Record<string, unknown>;
     const keys = path.split('.');
@@ -84,19 +98,33 @@ describe('tip registration input', () => {
       }),
       settings(),
     );
-    fc.assert(fc.property(fc.string(), (text) => typeof checkOrgNumber(text).ok === 'boolean'), settings());
+    fc.assert(
+      fc.property(fc.string(), (text) => typeof checkOrgNumber(text).ok === 'boolean'),
+      settings(),
+    );
   });
 });
 
 describe('update validators (schemas)', () => {
-  const schemas = { assessment: AssessmentDecision, quorum: QuorumDecision, schedule: ScheduleAction, reschedule: RescheduleAction, callOff: CallOffAction, close: CloseOperation, cancel: CancelOperation };
+  const schemas = {
+    assessment: AssessmentDecision,
+    quorum: QuorumDecision,
+    schedule: ScheduleAction,
+    reschedule: RescheduleAction,
+    callOff: CallOffAction,
+    close: CloseOperation,
+    cancel: CancelOperation,
+  };
   const plausible = fc.record(
     {
       decision: fc.constantFrom('proceed', 'dismiss', 'request_info', 'request_again', 'later', ''),
       reason: fc.oneof(fc.string(), anyJson),
       agencies: fc.oneof(fc.array(fc.constantFrom(...AGENCY_IDS, 'fbi', '')), anyJson),
       question: fc.oneof(fc.string(), anyJson),
-      at: fc.oneof(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), fc.string()),
+      at: fc.oneof(
+        fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+        fc.string(),
+      ),
       place: fc.oneof(fc.string(), anyJson),
       lead: fc.oneof(fc.constantFrom(...AGENCY_IDS), fc.string()),
       summary: fc.oneof(fc.string(), anyJson),
@@ -145,14 +173,16 @@ const invalidInbound = fc.oneof(
     return encoder.encode(JSON.stringify(event));
   }),
   // Values wrong for every one of these fields (seed 675551658 once produced a valid contact function "!!").
-  fc.tuple(
-    fc.constantFrom('tools', 'contactFunction', 'correlation'),
-    fc.oneof(fc.integer(), fc.boolean(), fc.constant(null), fc.constant(''), fc.constant([]), fc.array(fc.integer(), { minLength: 1, maxLength: 3 })),
-  ).map(([key, value]) => {
-    const event = validAnswer();
-    (event.data as Record<string, unknown>)[key] = value;
-    return encoder.encode(JSON.stringify(event));
-  }),
+  fc
+    .tuple(
+      fc.constantFrom('tools', 'contactFunction', 'correlation'),
+      fc.oneof(fc.integer(), fc.boolean(), fc.constant(null), fc.constant(''), fc.constant([]), fc.array(fc.integer(), { minLength: 1, maxLength: 3 })),
+    )
+    .map(([key, value]) => {
+      const event = validAnswer();
+      (event.data as Record<string, unknown>)[key] = value;
+      return encoder.encode(JSON.stringify(event));
+    }),
   fc.string({ minLength: 1, maxLength: 20 }).map((other) => {
     const event = validAnswer();
     event.data.correlation.operationId = `los-other-${other}`;
@@ -225,19 +255,29 @@ describe('bridge inbound messages', () => {
     const headers = { contentType: 'application/cloudevents+json', msgId: validAnswer().id };
     expect(judgeInbound('los.v1.from.polisen.mandate_accepted', encoder.encode(JSON.stringify(validAnswer())), headers).kind).toBe('apply');
     // The same answer without its required headers is refused, naming the header.
-    expect(judgeInbound('los.v1.from.polisen.mandate_accepted', encoder.encode(JSON.stringify(validAnswer())), { ...headers, msgId: undefined })).toMatchObject({
-      kind: 'reject',
-      reason: 'header Nats-Msg-Id must be the CloudEvent id "polisen.answer.1", not null',
-    });
-    expect(judgeInbound('los.v1.from.polisen.mandate_accepted', encoder.encode(JSON.stringify(validAnswer())), { ...headers, contentType: 'application/json' }).kind).toBe('reject');
+    expect(judgeInbound('los.v1.from.polisen.mandate_accepted', encoder.encode(JSON.stringify(validAnswer())), { ...headers, msgId: undefined })).toMatchObject(
+      {
+        kind: 'reject',
+        reason: 'header Nats-Msg-Id must be the CloudEvent id "polisen.answer.1", not null',
+      },
+    );
+    expect(
+      judgeInbound('los.v1.from.polisen.mandate_accepted', encoder.encode(JSON.stringify(validAnswer())), { ...headers, contentType: 'application/json' }).kind,
+    ).toBe('reject');
   });
 
   it('refuses any subject that is not an agency answer', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.constantFrom(...AGENCY_IDS).map((a) => `los.v1.from.${a}.mandate_requested`)), (subject) => {
-        const verdict = judgeInbound(subject, encoder.encode(JSON.stringify(validAnswer())));
-        return verdict.kind === 'reject';
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.constantFrom(...AGENCY_IDS).map((a) => `los.v1.from.${a}.mandate_requested`),
+        ),
+        (subject) => {
+          const verdict = judgeInbound(subject, encoder.encode(JSON.stringify(validAnswer())));
+          return verdict.kind === 'reject';
+        },
+      ),
       settings(),
     );
   });
@@ -254,10 +294,17 @@ describe('against the real servers', () => {
 
   it('rejects arbitrary update input by field, and no workflow task ever fails', async () => {
     const { handle } = await engine.register(sampleTip({ categories: [fc.sample(fc.constantFrom(...ACTIVITY_CATEGORIES), 1)[0]!] }));
-    await eventually(() => handle.query(stateQuery), (s) => s.phase === 'assessment');
-    const inputs = fc.sample(fc.oneof(anyJson, fc.record({ decision: fc.constantFrom('dismiss', 'request_info', 'x'), reason: anyJson, agencies: anyJson })), SERVER_RUNS);
+    await eventually(
+      () => handle.query(stateQuery),
+      (s) => s.phase === 'assessment',
+    );
+    const inputs = fc.sample(
+      fc.oneof(anyJson, fc.record({ decision: fc.constantFrom('dismiss', 'request_info', 'x'), reason: anyJson, agencies: anyJson })),
+      SERVER_RUNS,
+    );
     for (const [index, input] of inputs.entries()) {
-      const sent = index % 2 === 0 ? handle.executeUpdate(assessUpdate, { args: [input as never] }) : handle.executeUpdate(scheduleUpdate, { args: [input as never] });
+      const sent =
+        index % 2 === 0 ? handle.executeUpdate(assessUpdate, { args: [input as never] }) : handle.executeUpdate(scheduleUpdate, { args: [input as never] });
       const outcome = await sent.then(
         () => 'accepted',
         (err: unknown) => err,
@@ -286,7 +333,11 @@ describe('against the real servers', () => {
       expect(refused, `${body.byteLength} bytes`).toBe(body.byteLength > MAX_MSG_SIZE.in);
       if (!refused) stored += 1;
     }
-    const info = await eventually(() => jsm.streams.info(SUBJECTS.streamDeadLetter), (i) => i.state.messages - before >= stored, 30_000);
+    const info = await eventually(
+      () => jsm.streams.info(SUBJECTS.streamDeadLetter),
+      (i) => i.state.messages - before >= stored,
+      30_000,
+    );
     expect(info.state.messages - before).toBe(stored);
     const letters = await readStream(engine.nc, SUBJECTS.streamDeadLetter);
     expect(letters.filter((m) => m.header(DEAD_LETTER_REASON_HEADER).length > 0).length).toBe(info.state.messages);

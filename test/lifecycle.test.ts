@@ -33,17 +33,33 @@ describe('full LOS lifecycle', () => {
       config: { mandateDeadline: '8s', findingsDeadline: '8s', followUpAfter: '1s', outcomeDeadline: '8s' },
     });
 
-    await eventually(() => handle.query(stateQuery), (s) => s.phase === 'assessment');
+    await eventually(
+      () => handle.query(stateQuery),
+      (s) => s.phase === 'assessment',
+    );
     await handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
-    const matched = await eventually(() => handle.query(stateQuery), (s) => s.phase === 'joint_action', 20_000);
+    const matched = await eventually(
+      () => handle.query(stateQuery),
+      (s) => s.phase === 'joint_action',
+      20_000,
+    );
     const candidates = candidateAgencies(tip.categories, catalogue);
     const declined = candidates.filter((a) => DEMO_BEHAVIOURS[a]?.mandate.accept === false);
     const participants = candidates.filter((a) => !declined.includes(a));
     expect(declined).toEqual(['lansstyrelsen']);
-    expect(matched.agencies.filter((a) => a.mandate === 'accepted').map((a) => a.agency).sort()).toEqual([...participants].sort());
+    expect(
+      matched.agencies
+        .filter((a) => a.mandate === 'accepted')
+        .map((a) => a.agency)
+        .sort(),
+    ).toEqual([...participants].sort());
 
     await handle.executeUpdate(scheduleUpdate, { args: [{ at: new Date(Date.now() + 2_000).toISOString(), place: tip.entity.address, lead: 'polisen' }] });
-    await eventually(() => handle.query(stateQuery), (s) => s.waitingFor === 'closing decision', 30_000);
+    await eventually(
+      () => handle.query(stateQuery),
+      (s) => s.waitingFor === 'closing decision',
+      30_000,
+    );
     await handle.executeUpdate(closeUpdate, { args: [{ summary: 'Licence revoked; tax reassessed.' }] });
     const result = await handle.result();
 
@@ -92,7 +108,8 @@ describe('full LOS lifecycle', () => {
 
     // Each agency received exactly the events it should, each once.
     const expectedFor = (agency: AgencyId): string[] => {
-      if (participants.includes(agency)) return ['mandate_requested', 'briefing', 'action_started', 'findings_requested', 'outcome_requested', 'operation_closed'];
+      if (participants.includes(agency))
+        return ['mandate_requested', 'briefing', 'action_started', 'findings_requested', 'outcome_requested', 'operation_closed'];
       // The second wave reaches every catalogue agency that was not on site, the decliner included.
       if (declined.includes(agency)) return ['mandate_requested', 'second_wave_notice'];
       return ['second_wave_notice'];

@@ -35,7 +35,10 @@ let worker: NatsConnection;
 const opened: { close(): Promise<void> }[] = [];
 
 function cli(...args: string[]) {
-  execFileSync(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'scripts', 'nats-config.ts'), ...args], { cwd: PROJECT_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  execFileSync(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'scripts', 'nats-config.ts'), ...args], {
+    cwd: PROJECT_ROOT,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
 }
 const seed = (identity: EngineIdentity | `agency:${string}`) => readSeedFile(join(keysDir, seedFileName(identity)));
 const auth = (identity: EngineIdentity | `agency:${string}`) => ({ authenticator: nkeyAuthenticator(encoder.encode(seed(identity))) });
@@ -65,7 +68,11 @@ async function notify(agency: AgencyId, operationId: string, requestId: string) 
 
 /** A bare connection as an identity, recording what the server reports on it. */
 async function connectAs(identity: EngineIdentity | `agency:${string}`): Promise<{ nc: NatsConnection; statuses: Status[] }> {
-  const reader = identity.startsWith('agency:') ? identity.slice('agency:'.length) : identity === 'steering_group' || identity === 'coordinator' ? identity : undefined;
+  const reader = identity.startsWith('agency:')
+    ? identity.slice('agency:'.length)
+    : identity === 'steering_group' || identity === 'coordinator'
+      ? identity
+      : undefined;
   const nc = await connect({ servers: nats.url, ...auth(identity), ...(reader ? { inboxPrefix: SUBJECTS.inboxPrefix(reader) } : {}) });
   opened.push(nc);
   const statuses: Status[] = [];
@@ -87,7 +94,8 @@ const violationReported = (statuses: Status[], operation: 'publish' | 'subscript
 /** Every subject some stream stores for this agency, with its count: what another agency could have polluted. */
 async function storedFor(agency: AgencyId) {
   const jsm = await jetstreamManager(worker);
-  const count = async (stream: string, filter: string) => Object.values((await jsm.streams.info(stream, { subjects_filter: filter })).state.subjects ?? {}).reduce((a, b) => a + b, 0);
+  const count = async (stream: string, filter: string) =>
+    Object.values((await jsm.streams.info(stream, { subjects_filter: filter })).state.subjects ?? {}).reduce((a, b) => a + b, 0);
   return {
     out: await count(SUBJECTS.streamOut, `los.v1.to.${agency}.>`),
     in: await count(SUBJECTS.streamIn, `los.v1.from.${agency}.>`),
@@ -102,7 +110,17 @@ beforeAll(async () => {
   cli('keys', keysDir);
   cli('dev-tls', join(scratch, 'tls'), '--host', 'localhost', '127.0.0.1');
   const port = await freePort();
-  cli('config', join(scratch, 'nats.conf'), '--public-keys', join(keysDir, 'public-keys.json'), '--listen', `127.0.0.1:${port}`, '--store-dir', join(scratch, 'jetstream'), '--no-tls');
+  cli(
+    'config',
+    join(scratch, 'nats.conf'),
+    '--public-keys',
+    join(keysDir, 'public-keys.json'),
+    '--listen',
+    `127.0.0.1:${port}`,
+    '--store-dir',
+    join(scratch, 'jetstream'),
+    '--no-tls',
+  );
   nats = await startNatsServer({
     storeDir: join(scratch, 'jetstream'),
     logFile: join(scratch, 'nats.log'),
@@ -136,19 +154,49 @@ describe('the NATS config rendered from the catalogue', () => {
 
   it('refuses an agency id that would widen a subject, a key that is not a user key, and one key for two identities', () => {
     const keys = JSON.parse(readFileSync(join(keysDir, 'public-keys.json'), 'utf8'));
-    expect(() => natsAccountsConfig({ agencies: ['skatte*'], publicKeys: { ...keys, agencies: { 'skatte*': keys.agencies.polisen } } })).toThrow('agency id "skatte*" cannot be a NATS subject token');
-    expect(() => natsAccountsConfig({ agencies: ['polisen'], publicKeys: { ...keys, agencies: { polisen: 'AB' + keys.agencies.polisen.slice(2) } } })).toThrow('is not a user public key');
+    expect(() => natsAccountsConfig({ agencies: ['skatte*'], publicKeys: { ...keys, agencies: { 'skatte*': keys.agencies.polisen } } })).toThrow(
+      'agency id "skatte*" cannot be a NATS subject token',
+    );
+    expect(() => natsAccountsConfig({ agencies: ['polisen'], publicKeys: { ...keys, agencies: { polisen: 'AB' + keys.agencies.polisen.slice(2) } } })).toThrow(
+      'is not a user public key',
+    );
     expect(() => natsAccountsConfig({ agencies: ['polisen'], publicKeys: { ...keys, agencies: { polisen: keys.engine.worker } } })).toThrow('is used twice');
   });
 
   it('requires TLS off loopback, and a TLS server takes a client that trusts its development CA', async () => {
-    expect(() => cli('config', join(scratch, 'open.conf'), '--public-keys', join(keysDir, 'public-keys.json'), '--listen', '0.0.0.0:4222', '--no-tls')).toThrow(/only for a loopback listener/);
+    expect(() => cli('config', join(scratch, 'open.conf'), '--public-keys', join(keysDir, 'public-keys.json'), '--listen', '0.0.0.0:4222', '--no-tls')).toThrow(
+      /only for a loopback listener/,
+    );
     const port = await freePort();
     const tls = join(scratch, 'tls');
-    cli('config', join(scratch, 'tls.conf'), '--public-keys', join(keysDir, 'public-keys.json'), '--listen', `127.0.0.1:${port}`, '--store-dir', join(scratch, 'jetstream-tls'), '--tls-cert', join(tls, 'server.pem'), '--tls-key', join(tls, 'server-key.pem'), '--tls-ca', join(tls, 'ca.pem'));
-    const secure = await startNatsServer({ storeDir: join(scratch, 'jetstream-tls'), completeConfig: { path: join(scratch, 'tls.conf'), url: `tls://127.0.0.1:${port}`, caFile: join(tls, 'ca.pem') }, nkeySeed: seed('worker') });
+    cli(
+      'config',
+      join(scratch, 'tls.conf'),
+      '--public-keys',
+      join(keysDir, 'public-keys.json'),
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--store-dir',
+      join(scratch, 'jetstream-tls'),
+      '--tls-cert',
+      join(tls, 'server.pem'),
+      '--tls-key',
+      join(tls, 'server-key.pem'),
+      '--tls-ca',
+      join(tls, 'ca.pem'),
+    );
+    const secure = await startNatsServer({
+      storeDir: join(scratch, 'jetstream-tls'),
+      completeConfig: { path: join(scratch, 'tls.conf'), url: `tls://127.0.0.1:${port}`, caFile: join(tls, 'ca.pem') },
+      nkeySeed: seed('worker'),
+    });
     try {
-      const nc = await connect({ servers: `tls://127.0.0.1:${port}`, tls: { caFile: join(tls, 'ca.pem') }, ...auth('agency:polisen'), inboxPrefix: SUBJECTS.inboxPrefix('polisen') });
+      const nc = await connect({
+        servers: `tls://127.0.0.1:${port}`,
+        tls: { caFile: join(tls, 'ca.pem') },
+        ...auth('agency:polisen'),
+        inboxPrefix: SUBJECTS.inboxPrefix('polisen'),
+      });
       expect(nc.info?.tls_required).toBe(true);
       await nc.close();
       // A client that does not trust the CA is turned away.
@@ -197,26 +245,44 @@ describe('need to know, enforced by nats-server', () => {
     const received: string[] = [];
     polisen.on('mandate_requested', async (event, agency) => {
       received.push(event.operationId);
-      await agency.answer('mandate_accepted', event.operationId, { correlation: event.data.correlation, tools: ['criminal_investigation'], contactFunction: 'underrättelseenheten' });
+      await agency.answer('mandate_accepted', event.operationId, {
+        correlation: event.data.correlation,
+        tools: ['criminal_investigation'],
+        contactFunction: 'underrättelseenheten',
+      });
     });
     await polisen.start();
 
-    await eventually(async () => received, (r) => r.includes('los-umea-auth-1'));
+    await eventually(
+      async () => received,
+      (r) => r.includes('los-umea-auth-1'),
+    );
     const jsm = await jetstreamManager(worker);
-    const answer = await eventually(() => jsm.streams.getMessage(SUBJECTS.streamIn, { last_by_subj: SUBJECTS.fromAgency('polisen', 'mandate_accepted') }).catch(() => null), (m) => m !== null);
+    const answer = await eventually(
+      () => jsm.streams.getMessage(SUBJECTS.streamIn, { last_by_subj: SUBJECTS.fromAgency('polisen', 'mandate_accepted') }).catch(() => null),
+      (m) => m !== null,
+    );
     expect(answer!.json<{ data: { correlation: { requestId: string } } }>().data.correlation.requestId).toBe('mandate-1-polisen');
     // The acknowledgement crossed the accounts too, so the event is not offered again.
-    await eventually(() => jsm.consumers.info(SUBJECTS.streamOut, SUBJECTS.agencyConsumer('polisen')), (c) => c.num_ack_pending === 0 && c.num_pending === 0);
+    await eventually(
+      () => jsm.consumers.info(SUBJECTS.streamOut, SUBJECTS.agencyConsumer('polisen')),
+      (c) => c.num_ack_pending === 0 && c.num_pending === 0,
+    );
   });
 
   it("refuses an agency another agency's consumer, which hands out nothing", async () => {
     const { nc, statuses } = await connectAs('agency:polisen');
     const info = 'LOS.API.CONSUMER.INFO.LOS_OUT.agency_skatteverket';
-    await expect(jetstream(nc, { apiPrefix: SUBJECTS.agencyApiPrefix }).consumers.get(SUBJECTS.streamOut, SUBJECTS.agencyConsumer('skatteverket'))).rejects.toMatchObject(VIOLATION);
+    await expect(
+      jetstream(nc, { apiPrefix: SUBJECTS.agencyApiPrefix }).consumers.get(SUBJECTS.streamOut, SUBJECTS.agencyConsumer('skatteverket')),
+    ).rejects.toMatchObject(VIOLATION);
     await expect(jetstream(nc).consumers.get(SUBJECTS.streamOut, SUBJECTS.agencyConsumer('skatteverket'))).rejects.toMatchObject(VIOLATION);
     const next = 'LOS.API.CONSUMER.MSG.NEXT.LOS_OUT.agency_skatteverket';
     await expect(nc.request(next, encoder.encode(JSON.stringify({ batch: 1, expires: 1_000_000_000 })), { timeout: 2_000 })).rejects.toMatchObject(VIOLATION);
-    await eventually(async () => statuses, (s) => violationReported(s, 'publish', info) && violationReported(s, 'publish', next));
+    await eventually(
+      async () => statuses,
+      (s) => violationReported(s, 'publish', info) && violationReported(s, 'publish', next),
+    );
     const skatteverket = await (await jetstreamManager(worker)).consumers.info(SUBJECTS.streamOut, SUBJECTS.agencyConsumer('skatteverket'));
     expect(skatteverket.delivered.consumer_seq).toBe(0);
   });
@@ -228,7 +294,10 @@ describe('need to know, enforced by nats-server', () => {
     await expect(jetstream(nc).publish(forged, encoder.encode('{}'))).rejects.toMatchObject(VIOLATION);
     nc.subscribe('los.v1.to.skatteverket.>');
     await nc.flush();
-    await eventually(async () => statuses, (s) => violationReported(s, 'publish', forged) && violationReported(s, 'subscription', 'los.v1.to.skatteverket.>'));
+    await eventually(
+      async () => statuses,
+      (s) => violationReported(s, 'publish', forged) && violationReported(s, 'subscription', 'los.v1.to.skatteverket.>'),
+    );
     expect(await storedFor('skatteverket')).toEqual(before);
   });
 
@@ -240,7 +309,13 @@ describe('need to know, enforced by nats-server', () => {
     const { nc } = await connectAs('agency:polisen');
     await expect(jetstreamManager(nc)).rejects.toMatchObject(VIOLATION);
     const jsm = await jetstreamManager(nc, { checkAPI: false });
-    await expect(jsm.consumers.add(SUBJECTS.streamOut, { durable_name: 'copy_of_skatteverket', ack_policy: AckPolicy.Explicit, filter_subject: 'los.v1.to.skatteverket.>' })).rejects.toMatchObject(VIOLATION);
+    await expect(
+      jsm.consumers.add(SUBJECTS.streamOut, {
+        durable_name: 'copy_of_skatteverket',
+        ack_policy: AckPolicy.Explicit,
+        filter_subject: 'los.v1.to.skatteverket.>',
+      }),
+    ).rejects.toMatchObject(VIOLATION);
     await expect(jsm.consumers.delete(SUBJECTS.streamOut, SUBJECTS.agencyConsumer('skatteverket'))).rejects.toMatchObject(VIOLATION);
     await expect(jsm.streams.delete(SUBJECTS.streamOut)).rejects.toMatchObject(VIOLATION);
   });
@@ -265,7 +340,11 @@ describe('need to know, enforced by nats-server', () => {
       await notify('polisen', 'los-umea-auth-reflect', 'mandate-1-polisen');
       for (const reply of targets) {
         nc.publish(`${SUBJECTS.agencyApiPrefix}.CONSUMER.INFO.LOS_OUT.${SUBJECTS.agencyConsumer('polisen')}`, encoder.encode(''), { reply });
-        nc.publish(`${SUBJECTS.agencyApiPrefix}.CONSUMER.MSG.NEXT.LOS_OUT.${SUBJECTS.agencyConsumer('polisen')}`, encoder.encode(JSON.stringify({ batch: 1, no_wait: true })), { reply });
+        nc.publish(
+          `${SUBJECTS.agencyApiPrefix}.CONSUMER.MSG.NEXT.LOS_OUT.${SUBJECTS.agencyConsumer('polisen')}`,
+          encoder.encode(JSON.stringify({ batch: 1, no_wait: true })),
+          { reply },
+        );
       }
       await nc.flush();
       await new Promise((r) => setTimeout(r, 300));
@@ -294,8 +373,16 @@ describe('need to know, enforced by nats-server', () => {
       const { nc } = await connectAs('agency:polisen');
       const warnings: string[] = [];
       const logger = createLogger({ destination: { write: (line: string) => void warnings.push(line) } });
-      const setup = untilReady('JetStream topology', async () => ensureTopology(await jetstreamManager(nc), { agencies: AGENCIES }), logger, { permanent: misconfigured.nats });
-      const outcome = await Promise.race([setup.then(() => 'set up', (err: unknown) => err), new Promise((resolveLater) => setTimeout(() => resolveLater('still waiting'), 5_000))]);
+      const setup = untilReady('JetStream topology', async () => ensureTopology(await jetstreamManager(nc), { agencies: AGENCIES }), logger, {
+        permanent: misconfigured.nats,
+      });
+      const outcome = await Promise.race([
+        setup.then(
+          () => 'set up',
+          (err: unknown) => err,
+        ),
+        new Promise((resolveLater) => setTimeout(() => resolveLater('still waiting'), 5_000)),
+      ]);
       expect(outcome).toMatchObject(VIOLATION);
       expect(warnings).toEqual([]);
     });
@@ -304,19 +391,33 @@ describe('need to know, enforced by nats-server', () => {
       const { nc: bridgeNc } = await connectAs('bridge');
       const connection = await Connection.connect({ address: inject('temporalAddress') });
       const deadLetters: string[] = [];
-      const bridge = await startBridge({ nc: bridgeNc, client: new Client({ connection }), retryDelayMs: 500, onDeadLetter: (_reason, subject) => deadLetters.push(subject) });
+      const bridge = await startBridge({
+        nc: bridgeNc,
+        client: new Client({ connection }),
+        retryDelayMs: 500,
+        onDeadLetter: (_reason, subject) => deadLetters.push(subject),
+      });
       try {
         const arbetsmiljoverket = await agencyClient('arbetsmiljoverket');
-        await arbetsmiljoverket.answer('mandate_declined', 'los-umea-nowhere', { correlation: { operationId: 'los-umea-nowhere', requestId: 'mandate-1-arbetsmiljoverket' }, reason: 'No workplace on site.' });
+        await arbetsmiljoverket.answer('mandate_declined', 'los-umea-nowhere', {
+          correlation: { operationId: 'los-umea-nowhere', requestId: 'mandate-1-arbetsmiljoverket' },
+          reason: 'No workplace on site.',
+        });
         const subject = SUBJECTS.fromAgency('arbetsmiljoverket', 'mandate_declined');
-        await eventually(async () => deadLetters, (d) => d.includes(subject));
+        await eventually(
+          async () => deadLetters,
+          (d) => d.includes(subject),
+        );
         const letters = await readStream(worker, SUBJECTS.streamDeadLetter);
         expect(letters.map((m) => m.header(ORIGINAL_SUBJECT_HEADER))).toContain(subject);
         const told = await eventually(
           async () => (await readStream(worker, SUBJECTS.streamOut)).filter((m) => m.subject === SUBJECTS.toAgency('arbetsmiljoverket', 'answer_not_applied')),
           (t) => t.length > 0,
         );
-        expect(JSON.parse(told[0]!.text).data).toMatchObject({ reason: 'unknown_operation', answerId: 'arbetsmiljoverket.los-umea-nowhere.mandate-1-arbetsmiljoverket.mandate_declined' });
+        expect(JSON.parse(told[0]!.text).data).toMatchObject({
+          reason: 'unknown_operation',
+          answerId: 'arbetsmiljoverket.los-umea-nowhere.mandate-1-arbetsmiljoverket.mandate_declined',
+        });
       } finally {
         await bridge.stop();
         await connection.close();

@@ -24,7 +24,10 @@ async function listed(query: string): Promise<string[]> {
 /** Visibility is eventually consistent: wait for the expected answer, and fail with the last one seen. */
 async function expectListed(query: string, expected: string[]) {
   const want = [...expected].sort();
-  const found = await eventually(() => listed(query), (seen) => JSON.stringify(seen) === JSON.stringify(want));
+  const found = await eventually(
+    () => listed(query),
+    (seen) => JSON.stringify(seen) === JSON.stringify(want),
+  );
   expect(found).toEqual(want);
 }
 

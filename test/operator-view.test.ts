@@ -77,9 +77,18 @@ describe('the current details and search attributes', () => {
     await handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
     await until(operationId, (s) => s.waitingFor === 'schedule decision');
     await handle.executeUpdate(scheduleUpdate, { args: [{ at: new Date(Date.now() + 3600_000).toISOString(), place: 'Storgatan 12', lead: 'polisen' }] });
-    const scheduled = await eventually(() => currentDetails(operationId), (details) => details.includes('**Joint action:**'));
+    const scheduled = await eventually(
+      () => currentDetails(operationId),
+      (details) => details.includes('**Joint action:**'),
+    );
     // Markdown paragraphs: the UI renders each fact on its own line.
-    expect(scheduled.split('\n\n').map((line) => line.split(':**')[0])).toEqual(['**Phase', '**Waiting for', '**Next deadline', '**Joint action', '**Municipality']);
+    expect(scheduled.split('\n\n').map((line) => line.split(':**')[0])).toEqual([
+      '**Phase',
+      '**Waiting for',
+      '**Next deadline',
+      '**Joint action',
+      '**Municipality',
+    ]);
     expect(scheduled).toMatch(/\*\*Joint action:\*\* #1 at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d CES?T, lead polisen/);
     await handle.executeUpdate(cancelUpdate, { args: [{ reason: 'Police hold' }] });
     await handle.result();
@@ -92,22 +101,33 @@ describe('the current details and search attributes', () => {
   it('lets an overdue operation leave the overdue view once it is cancelled, with no next deadline left', async () => {
     const { operationId, handle } = await engine.register(sampleTip(), { config: { assessmentDeadline: '2s' } });
     await until(operationId, (s) => s.overdue);
-    await eventually(() => listed(OPERATOR_VIEWS.overdue.query), (ids) => ids.includes(operationId));
+    await eventually(
+      () => listed(OPERATOR_VIEWS.overdue.query),
+      (ids) => ids.includes(operationId),
+    );
     await handle.executeUpdate(cancelUpdate, { args: [{ reason: 'Handled elsewhere' }] });
     await handle.result();
     const attrs = await attributes(operationId);
     expect(attrs.get(searchAttributes.overdue)).toBe(false);
     expect(attrs.get(searchAttributes.nextDeadline)).toBeUndefined();
     expect(attrs.get(searchAttributes.phase)).toBe('cancelled');
-    await eventually(() => listed(OPERATOR_VIEWS.overdue.query), (ids) => !ids.includes(operationId));
+    await eventually(
+      () => listed(OPERATOR_VIEWS.overdue.query),
+      (ids) => !ids.includes(operationId),
+    );
   });
 
   it('keeps LosAgencies to the agencies taking part: no decliner, no second-wave agency', async () => {
-    const { operationId, handle } = await engine.register(sampleTip(), { config: { mandateDeadline: '30s', followUpAfter: '1s', findingsDeadline: '30s', outcomeDeadline: '30s' } });
+    const { operationId, handle } = await engine.register(sampleTip(), {
+      config: { mandateDeadline: '30s', followUpAfter: '1s', findingsDeadline: '30s', outcomeDeadline: '30s' },
+    });
     await until(operationId, (s) => s.phase === 'assessment');
     await handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
     const matched = await until(operationId, (s) => s.waitingFor === 'schedule decision');
-    const participants = matched.agencies.filter((a) => a.mandate === 'accepted').map((a) => a.agency).sort();
+    const participants = matched.agencies
+      .filter((a) => a.mandate === 'accepted')
+      .map((a) => a.agency)
+      .sort();
     const decliners = matched.agencies.filter((a) => a.mandate === 'declined').map((a) => a.agency);
     expect(decliners.length).toBeGreaterThan(0);
     await handle.executeUpdate(scheduleUpdate, { args: [{ at: new Date(Date.now() + 1500).toISOString(), place: 'Storgatan 12', lead: 'polisen' }] });
@@ -131,8 +151,15 @@ describe('the current details and search attributes', () => {
     await until(operationId, (s) => s.waitingFor === 'schedule decision');
     // The lifecycle goes on past the history limit, so a step past it continues as new.
     await handle.executeUpdate(scheduleUpdate, { args: [{ at: new Date(Date.now() + 1500).toISOString(), place: 'Storgatan 12', lead: 'polisen' }] });
-    await eventually(async () => (await engine.client.workflow.getHandle(operationId).describe()).runId, (runId) => runId !== first, 60_000);
-    const details = await eventually(() => currentDetails(operationId), (d) => d.includes('**Municipality:**'));
+    await eventually(
+      async () => (await engine.client.workflow.getHandle(operationId).describe()).runId,
+      (runId) => runId !== first,
+      60_000,
+    );
+    const details = await eventually(
+      () => currentDetails(operationId),
+      (d) => d.includes('**Municipality:**'),
+    );
     expect(details).toContain('**Municipality:** Umeå · **Suspected activity:** money_laundering, unlicensed_alcohol, labour_exploitation · **Urgency:** high');
     await engine.client.workflow.getHandle(operationId).terminate('test over');
   }, 90_000);

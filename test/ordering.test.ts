@@ -21,15 +21,34 @@ afterAll(async () => {
 });
 
 const encoder = new TextEncoder();
-const ALL_CATEGORIES = ['money_laundering', 'labour_exploitation', 'tax_fraud', 'unlicensed_alcohol', 'food_safety', 'fire_safety', 'building_violation', 'illegal_gathering_place', 'benefit_fraud', 'smuggling', 'debt_evasion', 'work_permit_violation'] as const;
+const ALL_CATEGORIES = [
+  'money_laundering',
+  'labour_exploitation',
+  'tax_fraud',
+  'unlicensed_alcohol',
+  'food_safety',
+  'fire_safety',
+  'building_violation',
+  'illegal_gathering_place',
+  'benefit_fraud',
+  'smuggling',
+  'debt_evasion',
+  'work_permit_violation',
+] as const;
 const everyAgency = candidateAgencies(ALL_CATEGORIES, loadCatalogueFile());
 
 /** An operation waiting for mandate answers from every agency in the catalogue. */
 async function operationAskingEveryone() {
   const registered = await engine.register(sampleTip({ categories: [...ALL_CATEGORIES] }), { config: { mandateDeadline: '1 hour', quorum: 2 } });
-  await eventually(() => registered.handle.query(stateQuery), (s) => s.phase === 'assessment');
+  await eventually(
+    () => registered.handle.query(stateQuery),
+    (s) => s.phase === 'assessment',
+  );
   await registered.handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
-  await eventually(() => registered.handle.query(stateQuery), (s) => s.pending.filter((p) => p.awaiting === 'mandate_answers').length === everyAgency.length);
+  await eventually(
+    () => registered.handle.query(stateQuery),
+    (s) => s.pending.filter((p) => p.awaiting === 'mandate_answers').length === everyAgency.length,
+  );
   return registered;
 }
 
@@ -50,8 +69,12 @@ function answer(agency: AgencyId, operationId: string, name: InboundEventName, i
 }
 
 const accept = (agency: AgencyId, operationId: string, n = 0) =>
-  answer(agency, operationId, 'mandate_accepted', `${agency}.${operationId}.accept.${n}`, { tools: ['criminal_investigation'], contactFunction: 'LOS-samordnare' });
-const decline = (agency: AgencyId, operationId: string, n = 0) => answer(agency, operationId, 'mandate_declined', `${agency}.${operationId}.decline.${n}`, { reason: `Changed our mind (${n}).` });
+  answer(agency, operationId, 'mandate_accepted', `${agency}.${operationId}.accept.${n}`, {
+    tools: ['criminal_investigation'],
+    contactFunction: 'LOS-samordnare',
+  });
+const decline = (agency: AgencyId, operationId: string, n = 0) =>
+  answer(agency, operationId, 'mandate_declined', `${agency}.${operationId}.decline.${n}`, { reason: `Changed our mind (${n}).` });
 
 /** Publishes in this order on one connection, so LOS_IN stores them in this order. */
 async function publishInOrder(messages: ReturnType<typeof answer>[]) {
@@ -61,7 +84,11 @@ async function publishInOrder(messages: ReturnType<typeof answer>[]) {
 
 async function bridgeSettledEverything() {
   const jsm = await jetstreamManager(engine.nc);
-  await eventually(() => jsm.consumers.info(SUBJECTS.streamIn, SUBJECTS.bridgeConsumer), (i) => i.num_pending + i.num_ack_pending === 0, 90_000);
+  await eventually(
+    () => jsm.consumers.info(SUBJECTS.streamIn, SUBJECTS.bridgeConsumer),
+    (i) => i.num_pending + i.num_ack_pending === 0,
+    90_000,
+  );
 }
 
 async function notAppliedTo(agency: AgencyId) {
@@ -78,7 +105,10 @@ async function expectAcceptKept(operations: { handle: Awaited<ReturnType<typeof 
     expect(timeline.filter((e) => e.kind === 'late_answer')).toEqual([]);
     const conflicts = timeline.filter((e) => e.kind === 'conflicting_answer');
     expect(conflicts.map((e) => e.agency).sort()).toEqual([...agencies].sort());
-    for (const entry of conflicts) expect(entry.text).toMatch(/^mandate_declined not applied: it conflicts with the first answer \(mandate_accepted\), which stands; it said \{"reason":"Changed our mind/);
+    for (const entry of conflicts)
+      expect(entry.text).toMatch(
+        /^mandate_declined not applied: it conflicts with the first answer \(mandate_accepted\), which stands; it said \{"reason":"Changed our mind/,
+      );
   }
 }
 
@@ -107,7 +137,11 @@ describe('the first stored answer counts', () => {
     const other = everyAgency[1]!;
     await publishInOrder([accept(agency, busy.operationId), ...Array.from({ length: 299 }, (_, i) => decline(agency, busy.operationId, i + 1))]);
     await publishInOrder([accept(other, bystander.operationId)]);
-    await eventually(() => bystander.handle.query(stateQuery), (s) => s.agencies.find((a) => a.agency === other)?.mandate === 'accepted', 60_000);
+    await eventually(
+      () => bystander.handle.query(stateQuery),
+      (s) => s.agencies.find((a) => a.agency === other)?.mandate === 'accepted',
+      60_000,
+    );
     // The bystander's answer was applied while the burst was still being worked off, not after it.
     const settledOfBurst = (await notAppliedTo(agency)).filter((t) => t.data.answerId.startsWith(`${agency}.${busy.operationId}.decline.`)).length;
     expect(settledOfBurst).toBeLessThan(299);
@@ -126,7 +160,10 @@ describe('the first stored answer counts', () => {
     const { handle, operationId } = await operationAskingEveryone();
     const agency = everyAgency[2]!;
     await publishInOrder([accept(agency, operationId)]);
-    await eventually(() => handle.query(stateQuery), (s) => s.agencies.find((a) => a.agency === agency)?.mandate === 'accepted');
+    await eventually(
+      () => handle.query(stateQuery),
+      (s) => s.agencies.find((a) => a.agency === agency)?.mandate === 'accepted',
+    );
     const updates = async () => ((await handle.fetchHistory()).events ?? []).filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes).length;
     const before = await updates();
     // The same answer id 100 times over: JetStream stores it once (Nats-Msg-Id), the bridge settles any copy it still sees.
@@ -141,7 +178,8 @@ describe('the first stored answer counts', () => {
     try {
       const operations = await Promise.all([operationAskingEveryone(), operationAskingEveryone()]);
       const [first, second] = [everyAgency.slice(0, 6), everyAgency.slice(6)];
-      const pairs = (agencies: readonly AgencyId[]) => operations.flatMap(({ operationId }) => agencies.flatMap((agency) => [accept(agency, operationId), decline(agency, operationId)]));
+      const pairs = (agencies: readonly AgencyId[]) =>
+        operations.flatMap(({ operationId }) => agencies.flatMap((agency) => [accept(agency, operationId), decline(agency, operationId)]));
       await publishInOrder(pairs(first));
       // The active replica stops with answers in hand; what it has not settled goes back to the stream.
       await engine.bridge.stop();
@@ -154,4 +192,3 @@ describe('the first stored answer counts', () => {
     }
   });
 });
-

@@ -7,7 +7,7 @@ const json = (file: string) => JSON.parse(readFileSync(join(PROJECT_ROOT, file),
 
 /** The README's quick start must leave a fresh clone clean: `npm install` rewrites a lock that disagrees. */
 describe('package-lock.json', () => {
-  it("records what package.json declares for the project itself, bin included, so npm install has nothing to rewrite", () => {
+  it('records what package.json declares for the project itself, bin included, so npm install has nothing to rewrite', () => {
     const pkg = json('package.json');
     const root = (json('package-lock.json').packages as Record<string, Record<string, unknown>>)['']!;
     for (const field of ['name', 'version', 'bin', 'dependencies', 'devDependencies', 'engines']) {

@@ -72,7 +72,9 @@ describe('assessment', () => {
   it('asks named agencies for information, records their answers, and still owes the decision', async () => {
     const { handle, operationId } = await engine.register(smallTip(), { config: FAST });
     await until(handle, (s) => s.phase === 'assessment');
-    await handle.executeUpdate(assessUpdate, { args: [{ decision: 'request_info', agencies: ['polisen', 'kronofogden'], question: 'Any open case against the owner?' }] });
+    await handle.executeUpdate(assessUpdate, {
+      args: [{ decision: 'request_info', agencies: ['polisen', 'kronofogden'], question: 'Any open case against the owner?' }],
+    });
     const state = await until(handle, (s) => s.pending.length === 0);
     expect(state).toMatchObject({ phase: 'assessment', waitingFor: 'assessment decision' });
     const answers = (await handle.query(timelineQuery)).filter((e) => e.kind === 'answer');
@@ -92,7 +94,12 @@ describe('mandate matching', () => {
     await until(handle, (s) => s.waitingFor === 'quorum decision', 20_000);
     await handle.executeUpdate(decideQuorumUpdate, { args: [{ decision: 'request_again', agencies: ['kronofogden'] }] });
     const state = await until(handle, (s) => s.phase === 'joint_action', 20_000);
-    expect(state.agencies.filter((a) => a.mandate === 'accepted').map((a) => a.agency).sort()).toEqual(['kronofogden', 'polisen', 'tullverket']);
+    expect(
+      state.agencies
+        .filter((a) => a.mandate === 'accepted')
+        .map((a) => a.agency)
+        .sort(),
+    ).toEqual(['kronofogden', 'polisen', 'tullverket']);
     const timeline = await handle.query(timelineQuery);
     expect(timeline.filter((e) => e.kind === 'phase_changed').map((e) => e.text)).toContain('mandate_matching → joint_action');
     expect(receivedFor(agencies, operationId).kronofogden).toEqual(['mandate_requested']);
@@ -110,7 +117,9 @@ describe('joint action', () => {
     expect(await rejection(handle.executeUpdate(scheduleUpdate, { args: [{ at: inSeconds(60), place: 'Storgatan 12', lead: 'lansstyrelsen' }] }))).toMatch(
       /^schedule rejected: lead "lansstyrelsen" has not accepted a mandate/,
     );
-    expect(await rejection(handle.executeUpdate(scheduleUpdate, { args: [{ at: inSeconds(60), place: '', lead: 'polisen' }] }))).toMatch(/^schedule rejected: place/);
+    expect(await rejection(handle.executeUpdate(scheduleUpdate, { args: [{ at: inSeconds(60), place: '', lead: 'polisen' }] }))).toMatch(
+      /^schedule rejected: place/,
+    );
     expect((await stateOf(handle)).waitingFor).toBe('schedule decision');
     await handle.terminate('test done');
   });
@@ -142,7 +151,14 @@ describe('joint action', () => {
     expect(receivedFor(agencies, operationId).polisen).toEqual(['mandate_requested', 'briefing', 'action_called_off']);
     await handle.executeUpdate(scheduleUpdate, { args: [{ at: inSeconds(1), place: 'Storgatan 12', lead: 'tullverket' }] });
     await until(handle, (s) => s.phase === 'follow_up', 20_000);
-    expect(receivedFor(agencies, operationId).tullverket).toEqual(['mandate_requested', 'briefing', 'action_called_off', 'briefing', 'action_started', 'findings_requested']);
+    expect(receivedFor(agencies, operationId).tullverket).toEqual([
+      'mandate_requested',
+      'briefing',
+      'action_called_off',
+      'briefing',
+      'action_started',
+      'findings_requested',
+    ]);
     await handle.terminate('test done');
   });
 });
@@ -205,7 +221,9 @@ describe('cancellation', () => {
       const involved = (await stateOf(handle)).agencies.map((a) => a.agency);
       const secondWave = (await stateOf(handle)).secondWave;
       for (const agency of [...involved, ...secondWave]) expect(received[agency]?.at(-1), agency).toBe('operation_cancelled');
-      const told = Object.entries(received).filter(([, names]) => names?.includes('operation_cancelled')).map(([a]) => a);
+      const told = Object.entries(received)
+        .filter(([, names]) => names?.includes('operation_cancelled'))
+        .map(([a]) => a);
       expect(told.sort()).toEqual([...new Set([...involved, ...secondWave])].sort());
       if (phase === 'assessment') expect(told).toEqual([]);
     });

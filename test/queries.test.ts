@@ -19,7 +19,7 @@ describe('visibility queries for los list', () => {
 
   it('quotes the query for a POSIX shell in the temporal CLI command', () => {
     expect(temporalCliCommand("LosMunicipality = 'O\\'Brien $HOME'", 'default')).toBe(
-      'temporal workflow list --namespace default --query "LosMunicipality = \'O\\\\\'Brien \\$HOME\'"',
+      "temporal workflow list --namespace default --query \"LosMunicipality = 'O\\\\'Brien \\$HOME'\"",
     );
   });
 });

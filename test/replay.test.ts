@@ -18,14 +18,24 @@ const SETS = [
   name,
   dir,
   manifest: JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Record<string, { workflowId: string; scenario: string }>,
-  files: readdirSync(dir).filter((f) => f.endsWith('.json') && f !== 'manifest.json').sort(),
+  files: readdirSync(dir)
+    .filter((f) => f.endsWith('.json') && f !== 'manifest.json')
+    .sort(),
 }));
 
 describe.each(SETS)('replay of recorded $name histories', ({ dir, manifest, files }) => {
   it('has a recorded history for every representative path', () => {
     expect(Object.keys(manifest).sort()).toEqual(files);
     const scenarios = new Set(files.map((f) => manifest[f]!.scenario));
-    expect([...scenarios].sort()).toEqual(['assessment-overdue', 'called-off-and-rescheduled', 'continue-as-new', 'dismissed', 'full-lifecycle', 'quorum-not-met', 'reinspection']);
+    expect([...scenarios].sort()).toEqual([
+      'assessment-overdue',
+      'called-off-and-rescheduled',
+      'continue-as-new',
+      'dismissed',
+      'full-lifecycle',
+      'quorum-not-met',
+      'reinspection',
+    ]);
     expect(files.filter((f) => f.startsWith('continue-as-new.run')).length).toBeGreaterThan(1);
   });
 
@@ -35,7 +45,10 @@ describe.each(SETS)('replay of recorded $name histories', ({ dir, manifest, file
     } catch {
       // installed already by another test in this process
     }
-    const histories = files.map((file) => ({ workflowId: manifest[file]!.workflowId, history: historyFromJSON(JSON.parse(readFileSync(join(dir, file), 'utf8'))) }));
+    const histories = files.map((file) => ({
+      workflowId: manifest[file]!.workflowId,
+      history: historyFromJSON(JSON.parse(readFileSync(join(dir, file), 'utf8'))),
+    }));
     const failures: string[] = [];
     let replayed = 0;
     for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath: inject('workflowBundlePath') } }, histories)) {

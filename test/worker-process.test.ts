@@ -71,11 +71,19 @@ describe('worker process', () => {
   it('serves Prometheus metrics, drains on SIGTERM without losing an activity, and logs no personal data', async () => {
     const metricsPort = await freePort();
     const first = startWorkerProcess({ ...baseEnv(), METRICS_BIND_ADDRESS: `127.0.0.1:${metricsPort}` });
-    await eventually(async () => first.output(), (out) => out.includes('"worker started"'), 60_000);
+    await eventually(
+      async () => first.output(),
+      (out) => out.includes('"worker started"'),
+      60_000,
+    );
 
     const tipInput = sampleTip();
     const { handle, operationId } = await engine.register(tipInput, { taskQueue: TASK_QUEUE, config: { mandateDeadline: '30s' } });
-    await eventually(() => handle.query(stateQuery), (s) => s.phase === 'assessment', 20_000);
+    await eventually(
+      () => handle.query(stateQuery),
+      (s) => s.phase === 'assessment',
+      20_000,
+    );
 
     const metrics = await eventually(
       async () => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text(),
@@ -97,7 +105,11 @@ describe('worker process', () => {
     expect(first.output()).toContain('"worker stopped"');
 
     const second = startWorkerProcess(baseEnv());
-    const state = await eventually(() => handle.query(stateQuery), (s) => s.phase === 'joint_action', 60_000);
+    const state = await eventually(
+      () => handle.query(stateQuery),
+      (s) => s.phase === 'joint_action',
+      60_000,
+    );
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
 
@@ -126,11 +138,19 @@ describe('worker process', () => {
       await new Promise((resolveLater) => setTimeout(resolveLater, 2_000));
       expect(worker.child.exitCode).toBeNull();
       servers.push(await startNatsServer({ storeDir: join(scratch, 'nats'), port: natsPort }));
-      const waiting = await eventually(async () => worker.output(), (out) => out.includes('"what":"Temporal"'), 30_000);
+      const waiting = await eventually(
+        async () => worker.output(),
+        (out) => out.includes('"what":"Temporal"'),
+        30_000,
+      );
       expect(waiting).toContain('not ready yet');
       expect(waiting).not.toContain('"worker started"');
       servers.push(await startTemporalDevServer({ dbFile: join(scratch, 'temporal.db'), port: temporalPort, headless: true }));
-      await eventually(async () => worker.output(), (out) => out.includes('"worker started"'), 60_000);
+      await eventually(
+        async () => worker.output(),
+        (out) => out.includes('"worker started"'),
+        60_000,
+      );
       worker.child.kill('SIGTERM');
       expect(await worker.exited).toBe(0);
     } finally {
@@ -147,7 +167,11 @@ describe('worker process', () => {
     const bridge = startWorkerProcess({ ...env, HEALTH_BIND_ADDRESS: `127.0.0.1:${healthPort}` }, 'bridge');
     const status = async () => (await fetch(`http://127.0.0.1:${healthPort}/healthz`).catch(() => undefined))?.status ?? 0;
     try {
-      await eventually(async () => worker.output() + bridge.output(), (out) => out.includes('"worker started"') && out.includes('"bridge started"'), 60_000);
+      await eventually(
+        async () => worker.output() + bridge.output(),
+        (out) => out.includes('"worker started"') && out.includes('"bridge started"'),
+        60_000,
+      );
       const resumeNats = await engine.pauseNats();
       try {
         await eventually(status, (code) => code === 503, 20_000);
@@ -168,7 +192,11 @@ describe('worker process', () => {
   it('SIGTERM ends a process still waiting for its servers at once', async () => {
     const worker = startWorkerProcess({ ...baseEnv(), NATS_URL: `nats://127.0.0.1:${await freePort()}` });
     try {
-      await eventually(async () => worker.output(), (out) => out.includes('"worker starting"'), 30_000);
+      await eventually(
+        async () => worker.output(),
+        (out) => out.includes('"worker starting"'),
+        30_000,
+      );
       worker.child.kill('SIGTERM');
       expect(await worker.exited).toBe(0);
     } finally {
@@ -181,7 +209,9 @@ describe('worker process', () => {
     const bridge = startWorkerProcess({ ...baseEnv(), HEALTH_BIND_ADDRESS: `127.0.0.1:${healthPort}`, HEALTH_BACKLOG_WINDOW_SECONDS: '3' }, 'bridge');
     const health = async () => {
       const res = await fetch(`http://127.0.0.1:${healthPort}/healthz`).catch(() => undefined);
-      return res ? { status: res.status, body: (await res.json()) as { backlog: number | null; backlogGrowing: boolean } } : { status: 0, body: { backlog: null, backlogGrowing: false } };
+      return res
+        ? { status: res.status, body: (await res.json()) as { backlog: number | null; backlogGrowing: boolean } }
+        : { status: 0, body: { backlog: null, backlogGrowing: false } };
     };
     // An operation no worker runs: every answer to it waits in its lane, and the backlog only grows.
     const operationId = `los-umea-stuck-${process.pid}`;
@@ -193,20 +223,35 @@ describe('worker process', () => {
         const id = `stuck-${i}`;
         const h = natsHeaders();
         h.set('Content-Type', 'application/cloudevents+json');
-        const body = { specversion: '1.0', id, source: '/los/agency/polisen', type: 'se.los.mandate.declined.v1', subject: operationId, time: new Date().toISOString(), data: { correlation: { operationId, requestId: 'mandate-1-polisen' }, reason: 'Not ours.' } };
+        const body = {
+          specversion: '1.0',
+          id,
+          source: '/los/agency/polisen',
+          type: 'se.los.mandate.declined.v1',
+          subject: operationId,
+          time: new Date().toISOString(),
+          data: { correlation: { operationId, requestId: 'mandate-1-polisen' }, reason: 'Not ours.' },
+        };
         await js.publish(SUBJECTS.fromAgency('polisen', 'mandate_declined'), new TextEncoder().encode(JSON.stringify(body)), { headers: h, msgID: id });
         await new Promise((r) => setTimeout(r, 200));
       }
     })();
     try {
-      await eventually(async () => (await health()).status, (code) => code === 200, 60_000);
+      await eventually(
+        async () => (await health()).status,
+        (code) => code === 200,
+        60_000,
+      );
       const unhealthy = await eventually(health, (h) => h.status === 503, 30_000);
       expect(unhealthy.body.backlogGrowing).toBe(true);
       expect(unhealthy.body.backlog).toBeGreaterThan(0);
     } finally {
       sending = false;
       await sender;
-      await engine.client.workflow.getHandle(operationId).terminate('test done').catch(() => undefined);
+      await engine.client.workflow
+        .getHandle(operationId)
+        .terminate('test done')
+        .catch(() => undefined);
       bridge.child.kill('SIGTERM');
       await bridge.exited;
     }

@@ -17,7 +17,9 @@ afterAll(async () => {
   await engine?.stop();
 });
 
-async function nextMessage(subscription: Subscription): Promise<{ type: string; source: string; subject: string; time: string; data: { operationId: string; decision: string; dueAt: string } }> {
+async function nextMessage(
+  subscription: Subscription,
+): Promise<{ type: string; source: string; subject: string; time: string; data: { operationId: string; decision: string; dueAt: string } }> {
   for await (const msg of subscription) {
     subscription.unsubscribe();
     return msg.json();
@@ -62,14 +64,19 @@ describe('operation workflow', () => {
 
   it('rejects an invalid decision in the validator, naming the field, and keeps the operation waiting', async () => {
     const { handle } = await engine.register(sampleTip());
-    await eventually(() => handle.query(stateQuery), (s) => s.phase === 'assessment');
+    await eventually(
+      () => handle.query(stateQuery),
+      (s) => s.phase === 'assessment',
+    );
     expect(await rejection(handle.executeUpdate(assessUpdate, { args: [{ decision: 'dismiss' } as never] }))).toMatch(/^assessment rejected: reason: /);
     expect(
-      await rejection(handle.executeUpdate(assessUpdate, { args: [{ decision: 'request_info', agencies: ['interpol' as AgencyId], question: 'Anything known?' }] })),
+      await rejection(
+        handle.executeUpdate(assessUpdate, { args: [{ decision: 'request_info', agencies: ['interpol' as AgencyId], question: 'Anything known?' }] }),
+      ),
     ).toMatch(/agencies\.0 "interpol": Invalid option/);
-    expect(await rejection(handle.executeUpdate(scheduleUpdate, { args: [{ at: new Date(Date.now() + 60_000).toISOString(), place: 'x', lead: 'polisen' }] }))).toBe(
-      'schedule rejected: the operation is in phase assessment, not joint_action',
-    );
+    expect(
+      await rejection(handle.executeUpdate(scheduleUpdate, { args: [{ at: new Date(Date.now() + 60_000).toISOString(), place: 'x', lead: 'polisen' }] })),
+    ).toBe('schedule rejected: the operation is in phase assessment, not joint_action');
     // Rejected updates never reach the history: the operation is unharmed and still waits for its decision.
     const state = await handle.query(stateQuery);
     expect(state).toMatchObject({ phase: 'assessment', waitingFor: 'assessment decision' });
@@ -82,7 +89,11 @@ describe('operation workflow', () => {
     const coordinator = engine.nc.subscribe(SUBJECTS.toCoordinator('>'));
     const steering = engine.nc.subscribe('los.v1.to.steering_group.>');
     const { handle, operationId } = await engine.register(sampleTip(), { config: { assessmentDeadline: '2s', reminderFraction: 0.5 } });
-    const state = await eventually(() => handle.query(stateQuery), (s) => s.overdue, 15_000);
+    const state = await eventually(
+      () => handle.query(stateQuery),
+      (s) => s.overdue,
+      15_000,
+    );
     expect(state.phase).toBe('assessment');
     const timeline = await handle.query(timelineQuery);
     const kinds = timeline.map((e) => e.kind);
@@ -99,7 +110,12 @@ describe('operation workflow', () => {
     steering.unsubscribe();
     // The reminder went out to the coordinator's subject, before the deadline, naming the decision owed.
     const reminder = await nextMessage(coordinator);
-    expect(reminder).toMatchObject({ type: 'se.los.coordinator.decision.due.v1', source: '/los/umea', subject: operationId, data: { operationId, decision: 'assessment' } });
+    expect(reminder).toMatchObject({
+      type: 'se.los.coordinator.decision.due.v1',
+      source: '/los/umea',
+      subject: operationId,
+      data: { operationId, decision: 'assessment' },
+    });
     expect(Date.parse(reminder.time)).toBeLessThan(Date.parse(reminder.data.dueAt));
     expect(timeline.find((e) => e.kind === 'reminder')).toMatchObject({ agency: 'coordinator', text: 'assessment decision still owed; coordinator reminded' });
     // The decision is still owed and still accepted after escalation.
@@ -114,9 +130,16 @@ describe('operation workflow', () => {
     });
     const silentTip = sampleTip({ categories: ['smuggling'] }); // candidates: polisen, tullverket
     const { handle } = await engine.register(silentTip, { config: { mandateDeadline: '3s' } });
-    await eventually(() => handle.query(stateQuery), (s) => s.phase === 'assessment');
+    await eventually(
+      () => handle.query(stateQuery),
+      (s) => s.phase === 'assessment',
+    );
     await handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
-    const state = await eventually(() => handle.query(stateQuery), (s) => s.waitingFor === 'quorum decision', 15_000);
+    const state = await eventually(
+      () => handle.query(stateQuery),
+      (s) => s.waitingFor === 'quorum decision',
+      15_000,
+    );
     expect(Object.fromEntries(state.agencies.map((a) => [a.agency, a.mandate]))).toEqual({ polisen: 'accepted', tullverket: 'declined' });
     expect(await rejection(handle.executeUpdate(decideQuorumUpdate, { args: [{ decision: 'request_again', agencies: [] }] }))).toMatch(
       /agencies: must name at least one agency/,
@@ -137,9 +160,16 @@ describe('mandate deadline', () => {
         lansstyrelsen: { mandate: { accept: true, contactFunction: 'AML-tillsyn' }, ignore: ['mandate_requested'] },
       });
       const { handle } = await silent.register(sampleTip({ categories: ['money_laundering'] }), { config: { mandateDeadline: '3s' } });
-      await eventually(() => handle.query(stateQuery), (s) => s.phase === 'assessment');
+      await eventually(
+        () => handle.query(stateQuery),
+        (s) => s.phase === 'assessment',
+      );
       await handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
-      const state = await eventually(() => handle.query(stateQuery), (s) => s.phase === 'joint_action', 15_000);
+      const state = await eventually(
+        () => handle.query(stateQuery),
+        (s) => s.phase === 'joint_action',
+        15_000,
+      );
       expect(Object.fromEntries(state.agencies.map((a) => [a.agency, a.mandate]))).toEqual({
         polisen: 'accepted',
         kronofogden: 'accepted',

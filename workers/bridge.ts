@@ -103,7 +103,8 @@ export function judgeInbound(subject: string, body: Uint8Array, headers: AnswerH
   const agency = AgencyId.safeParse(route?.agency);
   // The subject is the identity (only that agency's NATS user can publish there), so a rejection still has an addressee.
   const who: Readable = agency.success ? { agency: agency.data } : {};
-  if (body.byteLength > MAX_ANSWER_BYTES) return { kind: 'reject', reason: `body is ${body.byteLength} bytes, over the ${MAX_ANSWER_BYTES}-byte limit`, ...who };
+  if (body.byteLength > MAX_ANSWER_BYTES)
+    return { kind: 'reject', reason: `body is ${body.byteLength} bytes, over the ${MAX_ANSWER_BYTES}-byte limit`, ...who };
   if (!route) return { kind: 'reject', reason: `subject ${subject} is not los.v1.from.<agency>.<event>` };
   if (!agency.success) return { kind: 'reject', reason: `subject agency "${route.agency}" is not a known agency` };
   const name = InboundEventName.safeParse(route.event);
@@ -128,10 +129,20 @@ export function judgeInbound(subject: string, body: Uint8Array, headers: AnswerH
   if (!data.success) return { kind: 'reject', reason: `data: ${describeIssues(data.error, envelope.data.data)}`, ...read };
   const correlation = (data.data as { correlation: { operationId: string } }).correlation;
   if (correlation.operationId !== envelope.data.subject) {
-    return { kind: 'reject', reason: `data.correlation.operationId "${correlation.operationId}" differs from the event subject "${envelope.data.subject}"`, ...read };
+    return {
+      kind: 'reject',
+      reason: `data.correlation.operationId "${correlation.operationId}" differs from the event subject "${envelope.data.subject}"`,
+      ...read,
+    };
   }
-  if (headers.contentType !== CLOUDEVENT_CONTENT_TYPE) return { kind: 'reject', reason: `header Content-Type must be ${CLOUDEVENT_CONTENT_TYPE}, not ${JSON.stringify(headers.contentType ?? null)}`, ...read };
-  if (headers.msgId !== envelope.data.id) return { kind: 'reject', reason: `header Nats-Msg-Id must be the CloudEvent id "${envelope.data.id}", not ${JSON.stringify(headers.msgId ?? null)}`, ...read };
+  if (headers.contentType !== CLOUDEVENT_CONTENT_TYPE)
+    return { kind: 'reject', reason: `header Content-Type must be ${CLOUDEVENT_CONTENT_TYPE}, not ${JSON.stringify(headers.contentType ?? null)}`, ...read };
+  if (headers.msgId !== envelope.data.id)
+    return {
+      kind: 'reject',
+      reason: `header Nats-Msg-Id must be the CloudEvent id "${envelope.data.id}", not ${JSON.stringify(headers.msgId ?? null)}`,
+      ...read,
+    };
   return {
     kind: 'apply',
     operationId: envelope.data.subject,
@@ -190,7 +201,10 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     h.set(ORIGINAL_SUBJECT_HEADER, msg.subject);
     if (msg.data.byteLength > DEAD_LETTER_BODY_BYTES) h.set(ORIGINAL_SIZE_HEADER, String(msg.data.byteLength));
     // Keyed by the inbound stream sequence, so a redelivered message is dead-lettered once.
-    await js.publish(SUBJECTS.deadLetter('inbound'), msg.data.subarray(0, DEAD_LETTER_BODY_BYTES), { headers: h, msgID: `dead-letter.${msg.info.stream}.${msg.seq}` });
+    await js.publish(SUBJECTS.deadLetter('inbound'), msg.data.subarray(0, DEAD_LETTER_BODY_BYTES), {
+      headers: h,
+      msgID: `dead-letter.${msg.info.stream}.${msg.seq}`,
+    });
     options.onDeadLetter?.(reason, msg.subject);
   };
 
@@ -206,7 +220,14 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
         ...(readable.correlation ? { correlation: readable.correlation } : {}),
       });
       const id = `not-applied.${msg.info.stream}.${msg.seq}`;
-      const event = cloudEvent({ id, source: SOURCES.engine, name: 'answer_not_applied', subject: readable.correlation?.operationId ?? 'unknown', time: new Date().toISOString(), data });
+      const event = cloudEvent({
+        id,
+        source: SOURCES.engine,
+        name: 'answer_not_applied',
+        subject: readable.correlation?.operationId ?? 'unknown',
+        time: new Date().toISOString(),
+        data,
+      });
       const h = natsHeaders();
       h.set(HEADERS.contentType, CLOUDEVENT_CONTENT_TYPE);
       await js.publish(SUBJECTS.toAgency(readable.agency, 'answer_not_applied'), encodeCloudEvent(event), { msgID: id, headers: h });
@@ -314,10 +335,13 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   // Held answers wait behind their operation's head; telling the server they are in progress keeps them from
   // being redelivered (and so reordered) while they wait.
   const ackWaitMs = Number(config.ack_wait) / 1e6;
-  const keepAlive = setInterval(() => {
-    lanes.forEachHeld(({ msg }) => msg.working());
-    catchingUp?.forEach(({ msg }) => msg.working());
-  }, Math.max(250, ackWaitMs / 3));
+  const keepAlive = setInterval(
+    () => {
+      lanes.forEachHeld(({ msg }) => msg.working());
+      catchingUp?.forEach(({ msg }) => msg.working());
+    },
+    Math.max(250, ackWaitMs / 3),
+  );
   const catchUpTimer = setInterval(() => void catchUp(), 250);
 
   const loop = (async () => {
@@ -327,7 +351,10 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
         pinId = pinned;
         catchingUp ??= [];
       }
-      const held = { msg, verdict: judgeInbound(msg.subject, msg.data, { contentType: msg.headers?.get(HEADERS.contentType), msgId: msg.headers?.get(HEADERS.msgId) }) };
+      const held = {
+        msg,
+        verdict: judgeInbound(msg.subject, msg.data, { contentType: msg.headers?.get(HEADERS.contentType), msgId: msg.headers?.get(HEADERS.msgId) }),
+      };
       // Rejections need no order: each gets a lane of its own.
       if (catchingUp) catchingUp.push(held);
       else toLane(held);

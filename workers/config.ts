@@ -9,7 +9,10 @@ export const EngineEnv = z.object({
   TEMPORAL_ADDRESS: HostPort.default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).optional(),
-  NATS_URL: z.string().regex(/^(nats|tls):\/\/.+/, 'must be a nats:// or tls:// URL').default('nats://127.0.0.1:4222'),
+  NATS_URL: z
+    .string()
+    .regex(/^(nats|tls):\/\/.+/, 'must be a nats:// or tls:// URL')
+    .default('nats://127.0.0.1:4222'),
   /** The file holding this process's NKEY seed (`SU…`): the worker's or the bridge's identity in the engine account. */
   NATS_NKEY_SEED_FILE: z.string().min(1).optional(),
   /** The CA that signed nats-server's certificate, for a `tls://` NATS_URL with a private CA. */
@@ -42,7 +45,8 @@ export type EngineEnv = z.infer<typeof EngineEnv>;
 export function readEngineEnv(env: Record<string, string | undefined>): { ok: true; value: EngineEnv } | { ok: false; error: string } {
   const parsed = EngineEnv.safeParse(env);
   if (parsed.success) {
-    if (parsed.data.NATS_TLS_CA_FILE && !parsed.data.NATS_URL.startsWith('tls://')) return { ok: false, error: 'configuration rejected: NATS_TLS_CA_FILE: given, but NATS_URL is not a tls:// URL' };
+    if (parsed.data.NATS_TLS_CA_FILE && !parsed.data.NATS_URL.startsWith('tls://'))
+      return { ok: false, error: 'configuration rejected: NATS_TLS_CA_FILE: given, but NATS_URL is not a tls:// URL' };
     return { ok: true, value: parsed.data };
   }
   // Values are not echoed: a variable may hold a secret.

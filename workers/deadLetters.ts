@@ -23,7 +23,10 @@ export interface DeadLetterWatcher {
   stop(): Promise<void>;
 }
 
-export async function startDeadLetterWatcher(options: { nc: NatsConnection; onDeadLetter?: (reason: string, subject: string) => void }): Promise<DeadLetterWatcher> {
+export async function startDeadLetterWatcher(options: {
+  nc: NatsConnection;
+  onDeadLetter?: (reason: string, subject: string) => void;
+}): Promise<DeadLetterWatcher> {
   const js = jetstream(options.nc);
   const jsm = await jetstreamManager(options.nc);
   const consumer = await js.consumers.get(ADVISORY_STREAM, DEAD_LETTER_WATCHER);

@@ -40,6 +40,11 @@ export class BacklogMonitor {
 
   report(natsConnected: boolean): HealthReport {
     const growing = backlogKeepsGrowing(this.samples, this.windowMs);
-    return { healthy: natsConnected && !growing, nats: natsConnected ? 'connected' : 'disconnected', backlog: this.samples.at(-1)?.backlog ?? null, backlogGrowing: growing };
+    return {
+      healthy: natsConnected && !growing,
+      nats: natsConnected ? 'connected' : 'disconnected',
+      backlog: this.samples.at(-1)?.backlog ?? null,
+      backlogGrowing: growing,
+    };
   }
 }

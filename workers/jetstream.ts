@@ -1,4 +1,13 @@
-import { AckPolicy, DeliverPolicy, DiscardPolicy, RetentionPolicy, StorageType, type ConsumerConfig, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  DiscardPolicy,
+  RetentionPolicy,
+  StorageType,
+  type ConsumerConfig,
+  type JetStreamManager,
+  type StreamConfig,
+} from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import { SUBJECTS } from '../domain/index.js';
 import { BRIDGE_GROUP, DEAD_LETTER_BODY_BYTES, MAX_ANSWER_BYTES } from './bridge.js';
@@ -153,7 +162,12 @@ async function ensureConsumer(jsm: JetStreamManager, stream: string, config: Par
   } catch (err) {
     if (!(err instanceof Error && /already exists|already in use/i.test(err.message))) throw err;
     const { ack_wait, max_deliver, max_ack_pending, priority_groups, priority_policy, priority_timeout } = config;
-    await jsm.consumers.update(stream, config.durable_name, { ack_wait, max_deliver, ...(max_ack_pending ? { max_ack_pending } : {}), ...(priority_groups ? { priority_groups, priority_policy, priority_timeout } : {}) } as Partial<ConsumerConfig>);
+    await jsm.consumers.update(stream, config.durable_name, {
+      ack_wait,
+      max_deliver,
+      ...(max_ack_pending ? { max_ack_pending } : {}),
+      ...(priority_groups ? { priority_groups, priority_policy, priority_timeout } : {}),
+    } as Partial<ConsumerConfig>);
   }
 }
 

@@ -69,7 +69,12 @@ async function main() {
     deadLetterMaxAgeMs: env.LOS_RETENTION_DEAD_LETTER_DAYS * DAY_MS,
     maxBytesPerStream: env.LOS_STREAM_MAX_MIB * 1024 * 1024,
   };
-  await untilReady('JetStream topology', async () => ensureTopology(await jetstreamManager(nc), { agencies: catalogue.agencies.map((a) => a.id), retention }), logger, { permanent: misconfigured.nats });
+  await untilReady(
+    'JetStream topology',
+    async () => ensureTopology(await jetstreamManager(nc), { agencies: catalogue.agencies.map((a) => a.id), retention }),
+    logger,
+    { permanent: misconfigured.nats },
+  );
 
   if (role === 'worker') {
     // Only the worker has a native runtime; installed in the bridge, its log forwarding would keep the
@@ -121,7 +126,8 @@ async function main() {
     nc,
     client,
     onNotApplied: (reason, subject) => logger.info({ subject, reason }, 'answer not applied; agency told'),
-    onApplied: (answer, receipt) => logger.info({ operationId: answer.data.correlation.operationId, agency: answer.agency, event: answer.name, outcome: receipt.outcome }, 'answer applied'),
+    onApplied: (answer, receipt) =>
+      logger.info({ operationId: answer.data.correlation.operationId, agency: answer.agency, event: answer.name, outcome: receipt.outcome }, 'answer applied'),
     // The reason can quote agency input, so only the subject is logged; the reason is in the dead letter.
     onDeadLetter: (_reason, subject) => logger.warn({ subject }, 'answer dead-lettered'),
   });
@@ -131,12 +137,15 @@ async function main() {
   const natsConnected = trackNatsConnection(nc);
   const backlog = new BacklogMonitor(env.HEALTH_BACKLOG_WINDOW_SECONDS * 1000);
   const jsm = await jetstreamManager(nc);
-  const sampling = setInterval(() => {
-    jsm.consumers
-      .info(SUBJECTS.streamIn, SUBJECTS.bridgeConsumer)
-      .then((info) => backlog.record({ atMs: Date.now(), backlog: info.num_pending + info.num_ack_pending }))
-      .catch(() => undefined);
-  }, Math.max(200, (env.HEALTH_BACKLOG_WINDOW_SECONDS * 1000) / 12));
+  const sampling = setInterval(
+    () => {
+      jsm.consumers
+        .info(SUBJECTS.streamIn, SUBJECTS.bridgeConsumer)
+        .then((info) => backlog.record({ atMs: Date.now(), backlog: info.num_pending + info.num_ack_pending }))
+        .catch(() => undefined);
+    },
+    Math.max(200, (env.HEALTH_BACKLOG_WINDOW_SECONDS * 1000) / 12),
+  );
   const health = env.HEALTH_BIND_ADDRESS ? serveHealth(env.HEALTH_BIND_ADDRESS, () => backlog.report(natsConnected())) : undefined;
   logger.info('bridge started');
   started = true;

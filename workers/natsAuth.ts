@@ -62,7 +62,13 @@ export function enginePermissions(identity: EngineIdentity): NatsUserPermissions
     // letters and tells agencies about answers not applied; no other outbound event.
     case 'bridge':
       return {
-        publish: ['$JS.API.>', `$JS.ACK.${SUBJECTS.streamIn}.${SUBJECTS.bridgeConsumer}.>`, '$JS.ACK.LOS_ADVISORIES.>', SUBJECTS.allDeadLetter, SUBJECTS.toAgency('*', 'answer_not_applied')],
+        publish: [
+          '$JS.API.>',
+          `$JS.ACK.${SUBJECTS.streamIn}.${SUBJECTS.bridgeConsumer}.>`,
+          '$JS.ACK.LOS_ADVISORIES.>',
+          SUBJECTS.allDeadLetter,
+          SUBJECTS.toAgency('*', 'answer_not_applied'),
+        ],
         subscribe: ['_INBOX.>'],
       };
     // Read-only: stream and consumer state, and the dead letters; never the events themselves.
@@ -122,7 +128,9 @@ export function natsAccountsConfig(options: NatsAccountsOptions): string {
     keys.add(key);
     return key;
   };
-  const engineUsers = ENGINE_IDENTITIES.map((identity) => renderUser(userKey(options.publicKeys.engine[identity], `the engine's ${identity}`), enginePermissions(identity)));
+  const engineUsers = ENGINE_IDENTITIES.map((identity) =>
+    renderUser(userKey(options.publicKeys.engine[identity], `the engine's ${identity}`), enginePermissions(identity)),
+  );
   const exports: string[] = [];
   const agencyAccounts: string[] = [];
   for (const agency of options.agencies) {
@@ -132,7 +140,8 @@ export function natsAccountsConfig(options: NatsAccountsOptions): string {
     const account = agencyAccount(agency);
     const consumer = SUBJECTS.agencyConsumer(agency);
     // [subject in the engine account, subject in the agency's account, response type]
-    const api = (call: string) => [`$JS.API.${call}.${SUBJECTS.streamOut}.${consumer}`, `${SUBJECTS.agencyApiPrefix}.${call}.${SUBJECTS.streamOut}.${consumer}`] as const;
+    const api = (call: string) =>
+      [`$JS.API.${call}.${SUBJECTS.streamOut}.${consumer}`, `${SUBJECTS.agencyApiPrefix}.${call}.${SUBJECTS.streamOut}.${consumer}`] as const;
     const services: [string, string, string?][] = [
       [SUBJECTS.fromAgency(agency, '*'), SUBJECTS.fromAgency(agency, '*')],
       [...api('CONSUMER.INFO')],
@@ -150,7 +159,10 @@ export function natsAccountsConfig(options: NatsAccountsOptions): string {
         renderUser(userKey(options.publicKeys.agencies[agency], `agency "${agency}"`), agencyPermissions(agency)),
         '    ]',
         '    imports: [',
-        ...services.map(([subject, to]) => `      { service: { account: ${ENGINE_ACCOUNT}, subject: ${JSON.stringify(subject)} }${to !== subject ? `, to: ${JSON.stringify(to)}` : ''} }`),
+        ...services.map(
+          ([subject, to]) =>
+            `      { service: { account: ${ENGINE_ACCOUNT}, subject: ${JSON.stringify(subject)} }${to !== subject ? `, to: ${JSON.stringify(to)}` : ''} }`,
+        ),
         '    ]',
         '  }',
       ].join('\n'),
@@ -288,4 +300,3 @@ function quoted(value: string, what: string): string {
 function assertAgencyToken(agency: string): void {
   if (!AGENCY_TOKEN.test(agency)) throw new Error(`agency id "${agency}" cannot be a NATS subject token: use lower-case letters, digits and "_"`);
 }
-

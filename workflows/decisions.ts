@@ -159,7 +159,10 @@ export function handleDecisions(op: Operation): void {
       op.tip = corrected;
       const number = (op.memory.corrections = (op.memory.corrections ?? 0) + 1);
       const told = notices.map((n) => n.agency);
-      op.record('decision', `tip corrected: ${check.changed.join(', ')}${urgency}; ${told.length > 0 ? `told ${told.join(', ')}` : 'no agency holds the changed data'}`);
+      op.record(
+        'decision',
+        `tip corrected: ${check.changed.join(', ')}${urgency}; ${told.length > 0 ? `told ${told.join(', ')}` : 'no agency holds the changed data'}`,
+      );
       op.intend({ kind: 'correction', number, notices });
       return { ...op.receipt(), changed: check.changed, told };
     },
@@ -170,7 +173,8 @@ export function handleDecisions(op: Operation): void {
         if (op.cancelling) refuse('correction rejected: the operation is being cancelled');
         const check = tipCorrections(op.tip, corrected);
         if (!check.ok) refuse(`correction rejected: ${check.reason}`);
-        else if (check.changed.length === 0) throw ApplicationFailure.nonRetryable('correction rejected: nothing differs from the registered tip', TIP_UNCHANGED);
+        else if (check.changed.length === 0)
+          throw ApplicationFailure.nonRetryable('correction rejected: nothing differs from the registered tip', TIP_UNCHANGED);
       },
     },
   );

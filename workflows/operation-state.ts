@@ -304,7 +304,13 @@ export class Operation {
 
   receipt(): DecisionReceipt {
     const deadline = this.nextDeadline();
-    return { operationId: this.operationId, phase: this.memory.phase, waitingFor: this.waitingFor(), overdue: this.memory.overdue, ...(deadline ? { nextDeadline: deadline } : {}) };
+    return {
+      operationId: this.operationId,
+      phase: this.memory.phase,
+      waitingFor: this.waitingFor(),
+      overdue: this.memory.overdue,
+      ...(deadline ? { nextDeadline: deadline } : {}),
+    };
   }
 
   snapshot(): OperationMemory {

@@ -36,7 +36,8 @@ export function stagesOf(op: Operation): Record<WorkingStage, () => Promise<void
     const open = op.pendingOf(awaiting);
     op.record('reminder', `${awaiting.replace('_', ' ')} still owed by ${open.map((p) => p.agency).join(', ')}`);
     const fanout = new Fanout(op);
-    for (const p of open) fanout.reminder(p.agency, p.requestId, { correlation: { operationId: op.operationId, requestId: p.requestId }, awaiting: p.awaiting, answerBy: p.dueAt });
+    for (const p of open)
+      fanout.reminder(p.agency, p.requestId, { correlation: { operationId: op.operationId, requestId: p.requestId }, awaiting: p.awaiting, answerBy: p.dueAt });
     await fanout.send();
   };
 
@@ -60,7 +61,9 @@ export function stagesOf(op: Operation): Record<WorkingStage, () => Promise<void
     const fanout = new Fanout(op);
     for (const agency of targets) {
       op.update({ ...op.agency(agency), mandate: 'requested' });
-      fanout.request(agency, 'mandate_requested', round, dueMs, (c) => mandateRequest(op.tip, c, applicableTools(agency, op.tip.categories, catalogue), iso(dueMs)));
+      fanout.request(agency, 'mandate_requested', round, dueMs, (c) =>
+        mandateRequest(op.tip, c, applicableTools(agency, op.tip.categories, catalogue), iso(dueMs)),
+      );
     }
     await fanout.send();
   };
@@ -145,7 +148,8 @@ export function stagesOf(op: Operation): Record<WorkingStage, () => Promise<void
           memory.action = undefined;
           memory.rounds.action += 1;
           op.advance('action_called_off');
-          for (const agency of team) fanout.notice({ event: 'action_called_off', round, agency }, 'action_called_off', (c) => ({ correlation: c, reason: callOff.reason }));
+          for (const agency of team)
+            fanout.notice({ event: 'action_called_off', round, agency }, 'action_called_off', (c) => ({ correlation: c, reason: callOff.reason }));
           return fanout.send();
         }
         const { change } = op.takeIntent('reschedule')!;
@@ -154,7 +158,11 @@ export function stagesOf(op: Operation): Record<WorkingStage, () => Promise<void
         op.enter('action_start', { what: 'action_start', dueMs: Date.parse(action.plan.at), reminded: true });
         for (const open of op.pendingOf('readiness')) open.dueAt = action.plan.at;
         for (const agency of team) {
-          fanout.notice({ event: 'action_rescheduled', round, revision: action.revision, agency }, 'action_rescheduled', (c) => ({ correlation: c, action: action.plan, reason: change.reason }));
+          fanout.notice({ event: 'action_rescheduled', round, revision: action.revision, agency }, 'action_rescheduled', (c) => ({
+            correlation: c,
+            action: action.plan,
+            reason: change.reason,
+          }));
         }
         return fanout.send();
       }
@@ -199,7 +207,8 @@ export function stagesOf(op: Operation): Record<WorkingStage, () => Promise<void
       const others = secondWaveRecipients(catalogue, team, memory.secondWave);
       memory.secondWave.push(...others);
       const actionDate = memory.action!.plan.at;
-      for (const agency of others) fanout.notice({ event: 'second_wave_notice', round, agency }, 'second_wave_notice', (c) => secondWaveNotice(op.tip, c, actionDate));
+      for (const agency of others)
+        fanout.notice({ event: 'second_wave_notice', round, agency }, 'second_wave_notice', (c) => secondWaveNotice(op.tip, c, actionDate));
       await fanout.send();
     },
 
@@ -252,7 +261,8 @@ export async function sendCorrections(op: Operation): Promise<void> {
   const fanout = new Fanout(op);
   for (let intent = op.takeIntent('correction'); intent; intent = op.takeIntent('correction')) {
     const { number, notices } = intent;
-    for (const { agency, corrected } of notices) fanout.notice({ event: 'tip_corrected', number, agency }, 'tip_corrected', (c) => ({ correlation: c, corrected }));
+    for (const { agency, corrected } of notices)
+      fanout.notice({ event: 'tip_corrected', number, agency }, 'tip_corrected', (c) => ({ correlation: c, corrected }));
   }
   await fanout.send();
 }

@@ -99,7 +99,14 @@ describe('chaos', () => {
     const log = openSync(logFile, 'a');
     const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts', 'worker'], {
       cwd: PROJECT_ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', TEMPORAL_ADDRESS: temporal.address, NATS_URL: nats.url, TEMPORAL_TASK_QUEUE: TASK_QUEUE, LOG_LEVEL: 'warn' },
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '',
+        TEMPORAL_ADDRESS: temporal.address,
+        NATS_URL: nats.url,
+        TEMPORAL_TASK_QUEUE: TASK_QUEUE,
+        LOG_LEVEL: 'warn',
+      },
       stdio: ['ignore', log, log],
     });
     closeSync(log);
@@ -124,7 +131,12 @@ describe('chaos', () => {
     scratch = mkdtempSync(join(tmpdir(), 'los-chaos-'));
     temporalPort = await freePort();
     natsPort = await freePort();
-    temporal = await startTemporalDevServer({ dbFile: join(scratch, 'temporal.db'), port: temporalPort, headless: true, logFile: join(scratch, 'temporal.log') });
+    temporal = await startTemporalDevServer({
+      dbFile: join(scratch, 'temporal.db'),
+      port: temporalPort,
+      headless: true,
+      logFile: join(scratch, 'temporal.log'),
+    });
     nats = await startNatsServer({ storeDir: join(scratch, 'nats'), port: natsPort, logFile: join(scratch, 'nats.log') });
     nc = await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
     await ensureTopology(await jetstreamManager(nc), { agencies: AGENCY_IDS, ackWaitMs: 5_000 });
@@ -179,7 +191,12 @@ describe('chaos', () => {
               });
             } else if (state.phase === 'joint_action' && state.waitingFor === 'schedule decision') {
               if (op.plan === 'cancelled') await op.handle.executeUpdate(cancelUpdate, { args: [{ reason: 'Chaos: cancelled by plan.' }] });
-              else await op.handle.executeUpdate(scheduleUpdate, { args: [{ at: new Date(Date.now() + 2_000).toISOString(), place: 'Storgatan', lead: state.agencies.find((a) => a.mandate === 'accepted')!.agency }] });
+              else
+                await op.handle.executeUpdate(scheduleUpdate, {
+                  args: [
+                    { at: new Date(Date.now() + 2_000).toISOString(), place: 'Storgatan', lead: state.agencies.find((a) => a.mandate === 'accepted')!.agency },
+                  ],
+                });
             } else if (state.waitingFor === 'closing decision') {
               await op.handle.executeUpdate(closeUpdate, { args: [{ summary: 'Chaos: closed by plan.' }] });
             }
@@ -216,7 +233,12 @@ describe('chaos', () => {
       lane(TEMPORAL_RESTARTS, async () => {
         await temporal.stop();
         await sleep(randomBetween(300, 1_500));
-        temporal = await startTemporalDevServer({ dbFile: join(scratch, 'temporal.db'), port: temporalPort, headless: true, logFile: join(scratch, 'temporal.log') });
+        temporal = await startTemporalDevServer({
+          dbFile: join(scratch, 'temporal.db'),
+          port: temporalPort,
+          headless: true,
+          logFile: join(scratch, 'temporal.log'),
+        });
         counts.temporalRestarts += 1;
       }),
     ]);
@@ -279,7 +301,8 @@ describe('chaos', () => {
         }
         if (op.plan === 'closed' && state.secondWave.includes(agency)) expected.push('second_wave_notice');
         if (op.plan === 'cancelled' && involved) expected.push('operation_cancelled');
-        if (JSON.stringify(names) !== JSON.stringify(expected.sort())) problems.push(`${op.id}/${agency}: got ${names.join(',')}; expected ${expected.join(',')}`);
+        if (JSON.stringify(names) !== JSON.stringify(expected.sort()))
+          problems.push(`${op.id}/${agency}: got ${names.join(',')}; expected ${expected.join(',')}`);
       }
     }
     console.log(

@@ -100,7 +100,11 @@ describe('the first answer to a request counts', () => {
       agency: 'polisen',
       name: 'mandate_accepted',
       receivedAt: '2026-11-25T10:05:00Z',
-      data: { contactFunction: 'underrättelseenheten', tools: ['criminal_investigation'], correlation: { requestId: 'mandate-1-polisen', operationId: 'op-1' } },
+      data: {
+        contactFunction: 'underrättelseenheten',
+        tools: ['criminal_investigation'],
+        correlation: { requestId: 'mandate-1-polisen', operationId: 'op-1' },
+      },
     };
     expect(matchAnswer(resent, book([], [answered(first)]))).toEqual({ kind: 'duplicate' });
   });
@@ -129,7 +133,9 @@ describe('the first answer to a request counts', () => {
       log = result.log;
       lines.push(describeConflict(answer, first, result.log, result.kept));
     }
-    expect(lines[0]).toBe('mandate_declined not applied: it conflicts with the first answer (mandate_accepted), which stands; it said {"reason":"Not our mandate."}');
+    expect(lines[0]).toBe(
+      'mandate_declined not applied: it conflicts with the first answer (mandate_accepted), which stands; it said {"reason":"Not our mandate."}',
+    );
     expect(lines[CONFLICTS_KEPT_PER_REQUEST]).toMatch(/counted, their content not kept$/);
     expect(lines.slice(CONFLICTS_KEPT_PER_REQUEST + 1)).toEqual([undefined, undefined]);
     expect(lines.join(' ')).not.toContain('late');

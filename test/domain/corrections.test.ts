@@ -15,7 +15,12 @@ const registered = Tip.parse(input);
 describe('corrections of a tip', () => {
   it('keeps identity and correctable fields apart: correcting never changes the operation', () => {
     expect(TIP_IDENTITY_FIELDS.filter((f) => (CORRECTABLE_TIP_FIELDS as readonly string[]).includes(f))).toEqual([]);
-    const corrected = Tip.parse({ ...input, entity: { ...input.entity, name: 'Norrsken Krog AB', address: 'Storgatan 14, 903 26 Umeå' }, urgency: 'critical', source: { kind: 'public', protected: false } });
+    const corrected = Tip.parse({
+      ...input,
+      entity: { ...input.entity, name: 'Norrsken Krog AB', address: 'Storgatan 14, 903 26 Umeå' },
+      urgency: 'critical',
+      source: { kind: 'public', protected: false },
+    });
     expect(operationIdFor(corrected)).toBe(operationIdFor(registered));
     expect(tipCorrections(registered, corrected)).toEqual({ ok: true, changed: ['entity.name', 'entity.address', 'urgency', 'source.protected'] });
     expect(tipCorrections(registered, registered)).toEqual({ ok: true, changed: [] });
@@ -23,14 +28,25 @@ describe('corrections of a tip', () => {
 
   it('refuses a "correction" of an identity field, naming it: that is another tip', () => {
     const other = Tip.parse({ ...input, description: 'Something else entirely.' });
-    expect(tipCorrections(registered, other)).toEqual({ ok: false, reason: 'description differs from the registered tip: that is another tip, to be registered on its own' });
+    expect(tipCorrections(registered, other)).toEqual({
+      ok: false,
+      reason: 'description differs from the registered tip: that is another tip, to be registered on its own',
+    });
     // The same instant written with another offset is the same tip.
     expect(tipCorrections(registered, Tip.parse({ ...input, receivedAt: '2026-11-01T09:00:00+01:00' }))).toEqual({ ok: true, changed: [] });
   });
 
   it('tells each agency only the corrected fields it already holds', () => {
-    const corrected = Tip.parse({ ...input, entity: { ...input.entity, address: 'Storgatan 14, 903 26 Umeå' }, urgency: 'critical', source: { kind: 'public', protected: false } });
-    const notices = correctionNotices(corrected, ['entity.address', 'urgency', 'source.protected'], { told: ['polisen', 'skatteverket', 'tullverket'], briefed: ['polisen', 'skatteverket'] });
+    const corrected = Tip.parse({
+      ...input,
+      entity: { ...input.entity, address: 'Storgatan 14, 903 26 Umeå' },
+      urgency: 'critical',
+      source: { kind: 'public', protected: false },
+    });
+    const notices = correctionNotices(corrected, ['entity.address', 'urgency', 'source.protected'], {
+      told: ['polisen', 'skatteverket', 'tullverket'],
+      briefed: ['polisen', 'skatteverket'],
+    });
     expect(notices).toEqual([
       { agency: 'polisen', corrected: { address: 'Storgatan 14, 903 26 Umeå', urgency: 'critical' } },
       { agency: 'skatteverket', corrected: { address: 'Storgatan 14, 903 26 Umeå', urgency: 'critical' } },

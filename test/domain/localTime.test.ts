@@ -47,13 +47,16 @@ describe('Stockholm local time', () => {
 
   it('round-trips: a Stockholm wall time read back is the instant it came from (property)', () => {
     fc.assert(
-      fc.property(fc.integer({ min: Date.UTC(2000, 0, 2), max: Date.UTC(2099, 11, 30) }).map((ms) => ms - (ms % 1000)), (ms) => {
-        const wall = stockholmWallTime(ms);
-        const reading = readInstant(`${wall.date}T${wall.time}`);
-        expect(reading.ok).toBe(true);
-        // In the repeated October hour the wall time names two instants; the first is the one read.
-        if (reading.ok) expect([ms, ms - 3_600_000]).toContain(reading.ms);
-      }),
+      fc.property(
+        fc.integer({ min: Date.UTC(2000, 0, 2), max: Date.UTC(2099, 11, 30) }).map((ms) => ms - (ms % 1000)),
+        (ms) => {
+          const wall = stockholmWallTime(ms);
+          const reading = readInstant(`${wall.date}T${wall.time}`);
+          expect(reading.ok).toBe(true);
+          // In the repeated October hour the wall time names two instants; the first is the one read.
+          if (reading.ok) expect([ms, ms - 3_600_000]).toContain(reading.ms);
+        },
+      ),
       { numRuns: 2_000 },
     );
   });
@@ -62,7 +65,13 @@ describe('Stockholm local time', () => {
     expect(readInstant('9999-01-01T10:00:00Z')).toEqual({ ok: false, reason: 'must lie between the years 2000 and 2099' });
     expect(readInstant('2026-02-30T10:00')).toEqual({ ok: false, reason: 'is not a real date and time' });
     expect(ScheduleAction.safeParse({ at: '9999-06-01T10:00:00+02:00', place: 'Storgatan 12', lead: 'polisen' }).success).toBe(false);
-    const tip = { entity: { orgNumber: '5567037485', name: 'A', address: 'B', municipality: 'Umeå' }, categories: ['tax_fraud'], description: 'd', urgency: 'low', source: { kind: 'public' } };
+    const tip = {
+      entity: { orgNumber: '5567037485', name: 'A', address: 'B', municipality: 'Umeå' },
+      categories: ['tax_fraud'],
+      description: 'd',
+      urgency: 'low',
+      source: { kind: 'public' },
+    };
     expect(Tip.safeParse({ ...tip, receivedAt: '1899-06-01T10:00:00Z' }).success).toBe(false);
     expect(Tip.parse({ ...tip, receivedAt: '2026-06-01T10:00' }).receivedAt).toBe('2026-06-01T10:00:00+02:00');
   });

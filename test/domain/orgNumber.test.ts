@@ -18,7 +18,10 @@ describe('organisationsnummer', () => {
     expect(checkOrgNumber('165567037485')).toEqual({ ok: true, normalized: '5567037485' });
     expect(checkOrgNumber('16556703-7485')).toEqual({ ok: true, normalized: '5567037485' });
     expect(checkOrgNumber('19811218-9876')).toEqual({ ok: true, normalized: '8112189876' });
-    expect(checkOrgNumber('17556703-7485')).toEqual({ ok: false, reason: 'a 12-digit number starts with 16 (a legal person) or 18, 19, 20 (a personnummer), not 17' });
+    expect(checkOrgNumber('17556703-7485')).toEqual({
+      ok: false,
+      reason: 'a 12-digit number starts with 16 (a legal person) or 18, 19, 20 (a personnummer), not 17',
+    });
   });
 
   it('normalises every written form of a valid number to one form (property)', () => {

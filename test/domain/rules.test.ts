@@ -52,21 +52,33 @@ describe('the id scheme (the dedupe contract)', () => {
 
 describe("applying an answer to an agency's record", () => {
   it('records an accepted mandate with its tools and contact function', () => {
-    const { record, text } = applyAnswerToRecord(newAgencyRecord('polisen'), answer({ agency: 'polisen', name: 'mandate_accepted', data: { correlation, tools: ['workplace_check'], contactFunction: 'tillsyn' } }));
+    const { record, text } = applyAnswerToRecord(
+      newAgencyRecord('polisen'),
+      answer({ agency: 'polisen', name: 'mandate_accepted', data: { correlation, tools: ['workplace_check'], contactFunction: 'tillsyn' } }),
+    );
     expect(record).toMatchObject({ mandate: 'accepted', tools: ['workplace_check'], contactFunction: 'tillsyn' });
     expect(text).toBe('mandate accepted; brings workplace_check');
   });
 
   it('records a decline with its reason and leaves the record it was given untouched', () => {
     const before = newAgencyRecord('tullverket');
-    const { record } = applyAnswerToRecord(before, answer({ agency: 'tullverket', name: 'mandate_declined', data: { correlation, reason: 'Not our mandate.' } }));
+    const { record } = applyAnswerToRecord(
+      before,
+      answer({ agency: 'tullverket', name: 'mandate_declined', data: { correlation, reason: 'Not our mandate.' } }),
+    );
     expect(record).toMatchObject({ mandate: 'declined', declineReason: 'Not our mandate.' });
     expect(before.mandate).toBe('not_asked');
   });
 
   it('keeps findings and outcomes apart, so the summary counts the follow-up over the action day', () => {
-    const fined = applyAnswerToRecord(newAgencyRecord('skatteverket'), answer({ agency: 'skatteverket', name: 'findings_reported', data: { correlation, findings: 'x', sanctions: [{ kind: 'fine', amountSek: 100 }] } })).record;
-    const final = applyAnswerToRecord(fined, answer({ agency: 'skatteverket', name: 'outcome_reported', data: { correlation, outcomes: [{ kind: 'fine', amountSek: 300 }] } })).record;
+    const fined = applyAnswerToRecord(
+      newAgencyRecord('skatteverket'),
+      answer({ agency: 'skatteverket', name: 'findings_reported', data: { correlation, findings: 'x', sanctions: [{ kind: 'fine', amountSek: 100 }] } }),
+    ).record;
+    const final = applyAnswerToRecord(
+      fined,
+      answer({ agency: 'skatteverket', name: 'outcome_reported', data: { correlation, outcomes: [{ kind: 'fine', amountSek: 300 }] } }),
+    ).record;
     expect(summariseOutcomes([final]).finesSek).toBe(300);
   });
 
@@ -80,7 +92,12 @@ describe("applying an answer to an agency's record", () => {
 
 describe('settling a round and the second wave', () => {
   it('settles the final outcomes of a round before a re-inspection, so nothing is counted twice', () => {
-    const record = { ...newAgencyRecord('polisen'), mandate: 'accepted' as const, findings: 'reported' as const, sanctions: [{ kind: 'criminal_report' as const }] };
+    const record = {
+      ...newAgencyRecord('polisen'),
+      mandate: 'accepted' as const,
+      findings: 'reported' as const,
+      sanctions: [{ kind: 'criminal_report' as const }],
+    };
     const settled = settleRound(record);
     expect(settled).toMatchObject({ settledOutcomes: [{ kind: 'criminal_report' }], sanctions: [], findings: 'not_asked', ready: false, mandate: 'accepted' });
     expect(summariseOutcomes([settled]).criminalReports).toBe(1);
@@ -108,9 +125,13 @@ describe('when a decision is admissible', () => {
 
   it('schedules only in the schedule stage, in the future, led by a participant', () => {
     expect(admissible.schedule(plan, ctx())).toBeUndefined();
-    expect(admissible.schedule(plan, ctx({ phase: 'assessment', stage: 'assessment' }))).toBe('schedule rejected: the operation is in phase assessment, not joint_action');
+    expect(admissible.schedule(plan, ctx({ phase: 'assessment', stage: 'assessment' }))).toBe(
+      'schedule rejected: the operation is in phase assessment, not joint_action',
+    );
     expect(admissible.schedule({ ...plan, at: '2026-11-24T10:00:00Z' }, ctx())).toBe('schedule rejected: at "2026-11-24T10:00:00Z" is not in the future');
-    expect(admissible.schedule({ ...plan, lead: 'tullverket' }, ctx())).toBe('schedule rejected: lead "tullverket" has not accepted a mandate (participants: polisen, skatteverket)');
+    expect(admissible.schedule({ ...plan, lead: 'tullverket' }, ctx())).toBe(
+      'schedule rejected: lead "tullverket" has not accepted a mandate (participants: polisen, skatteverket)',
+    );
     expect(admissible.schedule(plan, ctx({ intended: new Set(['schedule']) }))).toBe('schedule rejected: the action is already scheduled; use reschedule');
   });
 
@@ -124,16 +145,20 @@ describe('when a decision is admissible', () => {
   it('takes one closing decision at a time, and only once the outcomes are in', () => {
     const closing = ctx({ phase: 'follow_up', stage: 'closing_decision', waitingFor: 'closing decision' });
     expect(admissible.closing('close', closing)).toBeUndefined();
-    expect(admissible.closing('reinspection', ctx({ ...closing, intended: new Set(['close']) }))).toBe('reinspection rejected: still waiting for closing decision');
-    expect(admissible.closing('close', ctx({ phase: 'follow_up', stage: 'outcomes', waitingFor: 'outcome reports (polisen)' }))).toBe('close rejected: still waiting for outcome reports (polisen)');
+    expect(admissible.closing('reinspection', ctx({ ...closing, intended: new Set(['close']) }))).toBe(
+      'reinspection rejected: still waiting for closing decision',
+    );
+    expect(admissible.closing('close', ctx({ phase: 'follow_up', stage: 'outcomes', waitingFor: 'outcome reports (polisen)' }))).toBe(
+      'close rejected: still waiting for outcome reports (polisen)',
+    );
   });
 
   it('asks only agencies of the mandate catalogue for information', () => {
     const assessing = ctx({ phase: 'assessment', stage: 'assessment' });
     expect(admissible.assessment({ decision: 'request_info', agencies: ['polisen'], question: 'Any reason to hold back?' }, assessing)).toBeUndefined();
-    expect(admissible.assessment({ decision: 'request_info', agencies: ['polisen', 'interpol' as never], question: 'Any reason to hold back?' }, assessing)).toBe(
-      `agencies.1 "interpol": not in this municipality's mandate catalogue`,
-    );
+    expect(
+      admissible.assessment({ decision: 'request_info', agencies: ['polisen', 'interpol' as never], question: 'Any reason to hold back?' }, assessing),
+    ).toBe(`agencies.1 "interpol": not in this municipality's mandate catalogue`);
   });
 });
 

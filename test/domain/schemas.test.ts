@@ -1,14 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  AssessmentDecision,
-  InboundData,
-  OperationConfig,
-  ScheduleAction,
-  Tip,
-  parseDuration,
-  parseWith,
-  type TipInput,
-} from '../../domain/index.js';
+import { AssessmentDecision, InboundData, OperationConfig, ScheduleAction, Tip, parseDuration, parseWith, type TipInput } from '../../domain/index.js';
 import { operationIdFor } from '../../coordinator/operation-id.js';
 
 const tip: TipInput = {
@@ -77,7 +68,10 @@ describe('decision schemas', () => {
 
   it('rejects a schedule without a valid time', () => {
     const result = parseWith(ScheduleAction, { at: 'tomorrow', place: 'Storgatan 12', lead: 'polisen' }, 'schedule');
-    expect(result).toEqual({ ok: false, error: 'schedule rejected: at "tomorrow": must be an ISO 8601 date-time such as 2026-03-12T19:00 (read as Stockholm time) or 2026-03-12T19:00:00+01:00' });
+    expect(result).toEqual({
+      ok: false,
+      error: 'schedule rejected: at "tomorrow": must be an ISO 8601 date-time such as 2026-03-12T19:00 (read as Stockholm time) or 2026-03-12T19:00:00+01:00',
+    });
   });
 
   it('rejects an acceptance that brings no tools', () => {

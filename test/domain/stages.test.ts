@@ -3,7 +3,16 @@ import { MOVES, STAGE_MOVES, STAGES, moveStage, transition, waitingFor, type Sta
 
 describe('the stage machine', () => {
   it('goes from assessment to the end of a full lifecycle only through listed moves', () => {
-    const path: StageEvent[] = ['assessed_proceed', 'quorum_reached', 'action_scheduled', 'action_started', 'findings_in', 'follow_up_due', 'outcomes_in', 'closed'];
+    const path: StageEvent[] = [
+      'assessed_proceed',
+      'quorum_reached',
+      'action_scheduled',
+      'action_started',
+      'findings_in',
+      'follow_up_due',
+      'outcomes_in',
+      'closed',
+    ];
     let stage: Stage = 'assessment';
     for (const event of path) {
       const move = moveStage(stage, event);

@@ -5,7 +5,15 @@ import { Entity, Line, Text, nonBlankPattern, parseWith, quoteValue, textPattern
 const FORBIDDEN = [
   ...Array.from({ length: 0x20 }, (_, i) => String.fromCharCode(i)).filter((c) => !'\t\n\r'.includes(c)),
   ...Array.from({ length: 0x21 }, (_, i) => String.fromCharCode(0x7f + i)),
-  '\u202a', '\u202b', '\u202c', '\u202d', '\u202e', '\u2066', '\u2067', '\u2068', '\u2069',
+  '\u202a',
+  '\u202b',
+  '\u202c',
+  '\u202d',
+  '\u202e',
+  '\u2066',
+  '\u2067',
+  '\u2068',
+  '\u2069',
 ];
 const ALLOWED = [' ', '\t', '\n', '\r', '\u00a0', 'a', 'ö', 'å', 'Z', '.', '-', '1', '\u2003', '\u200e'];
 
@@ -31,18 +39,25 @@ describe('free text', () => {
     const text = Text(1, 200);
     const line = Line(1, 200);
     fc.assert(
-      fc.property(fc.string({ unit: fc.constantFrom(...ALLOWED), maxLength: 20 }), fc.constantFrom(...FORBIDDEN), fc.string({ unit: fc.constantFrom(...ALLOWED), maxLength: 20 }), (before, bad, after) => {
-        const result = text.safeParse(`x${before}${bad}${after}x`);
-        expect(result.success).toBe(false);
-        const code = `U+${bad.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
-        expect(result.error?.issues.map((i) => i.message).join()).toContain(code);
-        expect(line.safeParse(`x${bad}x`).success).toBe(false);
-      }),
+      fc.property(
+        fc.string({ unit: fc.constantFrom(...ALLOWED), maxLength: 20 }),
+        fc.constantFrom(...FORBIDDEN),
+        fc.string({ unit: fc.constantFrom(...ALLOWED), maxLength: 20 }),
+        (before, bad, after) => {
+          const result = text.safeParse(`x${before}${bad}${after}x`);
+          expect(result.success).toBe(false);
+          const code = `U+${bad.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
+          expect(result.error?.issues.map((i) => i.message).join()).toContain(code);
+          expect(line.safeParse(`x${bad}x`).success).toBe(false);
+        },
+      ),
       { numRuns: 1_000 },
     );
     expect(text.parse('first line\n\tsecond line')).toBe('first line\n\tsecond line');
     expect(line.safeParse('Storgatan 12\nUmeå').error?.issues[0]?.message).toBe('must be one line, but has a line break (U+000A at character 13)');
-    expect(text.safeParse('ok \u001b[31mred').error?.issues[0]?.message).toBe('contains a control character (U+001B at character 4); only line breaks and tabs are allowed');
+    expect(text.safeParse('ok \u001b[31mred').error?.issues[0]?.message).toBe(
+      'contains a control character (U+001B at character 4); only line breaks and tabs are allowed',
+    );
   });
 
   it('has a JSON Schema pattern that accepts exactly what zod accepts', () => {

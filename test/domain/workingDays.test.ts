@@ -1,11 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  addWorkingDays,
-  isWorkingDay,
-  parseWorkingDays,
-  stockholmOffsetMinutes,
-  swedishPublicHolidays,
-} from '../../domain/workingDays.js';
+import { addWorkingDays, isWorkingDay, parseWorkingDays, stockholmOffsetMinutes, swedishPublicHolidays } from '../../domain/workingDays.js';
 
 function holidayDate(year: number, name: string): string | undefined {
   return swedishPublicHolidays(year).find((holiday) => holiday.name === name)?.date;
@@ -168,7 +162,17 @@ describe('parsing working-day periods', () => {
   });
 
   it('returns undefined for text that is not a positive whole number of working days', () => {
-    for (const text of ['5 days', 'working days', '2.5 working days', '-1 working days', '0 working days', '5 workingdays', '3 arbetsdagarna', '', '5 working days please']) {
+    for (const text of [
+      '5 days',
+      'working days',
+      '2.5 working days',
+      '-1 working days',
+      '0 working days',
+      '5 workingdays',
+      '3 arbetsdagarna',
+      '',
+      '5 working days please',
+    ]) {
       expect(parseWorkingDays(text), text).toBeUndefined();
     }
   });

@@ -188,9 +188,7 @@ export async function losOperation(input: OperationInput): Promise<OperationResu
   const nextDeadline = (): Deadline | undefined => (memory.deadline ? { what: memory.deadline.what, dueAt: memory.deadline.dueAt } : undefined);
   const waitingFor = () => {
     const agenciesAwaited = [...new Set([...pending.values()].map((p) => p.agency))];
-    return agenciesAwaited.length > 0 && memory.stage !== 'ended'
-      ? `${STAGE_WORDS[memory.stage]} (${agenciesAwaited.join(', ')})`
-      : STAGE_WORDS[memory.stage];
+    return agenciesAwaited.length > 0 && memory.stage !== 'ended' ? `${STAGE_WORDS[memory.stage]} (${agenciesAwaited.join(', ')})` : STAGE_WORDS[memory.stage];
   };
 
   /** Search attributes and the UI's current details: no personal data, no entity identifiers. */
@@ -230,7 +228,17 @@ export async function losOperation(input: OperationInput): Promise<OperationResu
   const status = (agency: AgencyId): AgencyStatus => {
     let entry = agencies.get(agency);
     if (!entry) {
-      entry = { agency, mandate: 'not_asked', tools: [], ready: false, findings: 'not_asked', sanctions: [], outcomes: 'not_asked', reportedOutcomes: [], settledOutcomes: [] };
+      entry = {
+        agency,
+        mandate: 'not_asked',
+        tools: [],
+        ready: false,
+        findings: 'not_asked',
+        sanctions: [],
+        outcomes: 'not_asked',
+        reportedOutcomes: [],
+        settledOutcomes: [],
+      };
       agencies.set(agency, entry);
     }
     return entry;
@@ -390,7 +398,13 @@ export async function losOperation(input: OperationInput): Promise<OperationResu
     const open = pendingOf(awaiting);
     record('reminder', `${awaiting.replace('_', ' ')} still owed by ${open.map((p) => p.agency).join(', ')}`);
     await Promise.all(
-      open.map((p) => notify(p.agency, 'reminder', `${p.requestId}.reminder`, { correlation: { operationId, requestId: p.requestId }, awaiting: p.awaiting, answerBy: p.dueAt })),
+      open.map((p) =>
+        notify(p.agency, 'reminder', `${p.requestId}.reminder`, {
+          correlation: { operationId, requestId: p.requestId },
+          awaiting: p.awaiting,
+          answerBy: p.dueAt,
+        }),
+      ),
     );
   };
 
@@ -556,7 +570,11 @@ export async function losOperation(input: OperationInput): Promise<OperationResu
       publishStatus();
       const key = `action-${memory.rounds.action}-r${current.revision}`;
       await notifyAll(participants(), (agency) =>
-        notify(agency, 'action_rescheduled', `${key}-${agency}`, { correlation: { operationId, requestId: `${key}-${agency}` }, action: plan, reason: change.reason }),
+        notify(agency, 'action_rescheduled', `${key}-${agency}`, {
+          correlation: { operationId, requestId: `${key}-${agency}` },
+          action: plan,
+          reason: change.reason,
+        }),
       );
       return receipt();
     },
@@ -606,7 +624,8 @@ export async function losOperation(input: OperationInput): Promise<OperationResu
       validator: (raw) => {
         parseOrReject(OrderReinspection, raw, 'reinspection');
         requirePhase('reinspection', 'follow_up');
-        if (memory.stage !== 'closing_decision' || memory.closeRequest || memory.reinspection) reject(`reinspection rejected: still waiting for ${waitingFor()}`);
+        if (memory.stage !== 'closing_decision' || memory.closeRequest || memory.reinspection)
+          reject(`reinspection rejected: still waiting for ${waitingFor()}`);
       },
     },
   );
@@ -779,7 +798,14 @@ export async function losOperation(input: OperationInput): Promise<OperationResu
       const actionDate = memory.action!.plan.at;
       const others = catalogue.agencies.map((a) => a.id).filter((agency) => !team.includes(agency) && !memory.secondWave.includes(agency));
       memory.secondWave.push(...others);
-      await notifyAll(others, (agency) => notify(agency, 'second_wave_notice', `second-wave-${round}-${agency}`, secondWaveNotice(tip, { operationId, requestId: `second-wave-${round}-${agency}` }, actionDate)));
+      await notifyAll(others, (agency) =>
+        notify(
+          agency,
+          'second_wave_notice',
+          `second-wave-${round}-${agency}`,
+          secondWaveNotice(tip, { operationId, requestId: `second-wave-${round}-${agency}` }, actionDate),
+        ),
+      );
       publishStatus();
     },
 
@@ -814,7 +840,10 @@ export async function losOperation(input: OperationInput): Promise<OperationResu
       const team = participants();
       end('closed', memory.closeRequest!.summary);
       await notifyAll(team, (agency) =>
-        notify(agency, 'operation_closed', `closed-${agency}`, { correlation: { operationId, requestId: `closed-${agency}` }, summary: memory.coordinatorSummary! }),
+        notify(agency, 'operation_closed', `closed-${agency}`, {
+          correlation: { operationId, requestId: `closed-${agency}` },
+          summary: memory.coordinatorSummary!,
+        }),
       );
     },
   };
@@ -838,7 +867,10 @@ export async function losOperation(input: OperationInput): Promise<OperationResu
 
   // --- the lifecycle --------------------------------------------------------------------------------------
   if (!input.memory) {
-    record('decision', `tip registered: ${tip.categories.join(', ')}; urgency ${tip.urgency}; source ${tip.source.kind}${tip.source.protected ? ' (protected)' : ''}`);
+    record(
+      'decision',
+      `tip registered: ${tip.categories.join(', ')}; urgency ${tip.urgency}; source ${tip.source.kind}${tip.source.protected ? ' (protected)' : ''}`,
+    );
     move('tip_registered');
     enterStage('assessment', { what: 'assessment', dueMs: deadlineAfter(nowMs(), config.assessmentDeadline) });
   } else {

@@ -110,10 +110,7 @@ export interface OperationState {
 }
 
 export type AnswerMatch =
-  | { kind: 'duplicate' }
-  | { kind: 'open'; request: PendingRequest }
-  | { kind: 'late'; request: PendingRequest }
-  | { kind: 'unmatched'; reason: string };
+  { kind: 'duplicate' } | { kind: 'open'; request: PendingRequest } | { kind: 'late'; request: PendingRequest } | { kind: 'unmatched'; reason: string };
 
 export function matchAnswer(
   answer: AgencyAnswer,
