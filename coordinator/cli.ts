@@ -201,7 +201,7 @@ async function withVault<T>(options: CommonOptions, work: (vault: Vault) => Prom
       servers: options.nats,
       keyring,
       name: 'los-cli',
-      ...(process.env.NATS_USER ? { user: process.env.NATS_USER, pass: process.env.NATS_PASSWORD ?? '' } : {}),
+      ...(process.env.NATS_NKEY_SEED_FILE ? { nkeySeedFile: process.env.NATS_NKEY_SEED_FILE } : {}),
     });
   } catch (err) {
     throw new Unreachable(`cannot reach the key store on nats-server at ${options.nats}: ${(err as Error).message}`);

@@ -399,8 +399,8 @@ export function sealedOperations(value: unknown, found = new Set<string>()): Set
 
 export interface KeyStoreConnection {
   servers: string;
-  user?: string;
-  pass?: string;
+  /** An NKEY seed file (the engine's accounts, workers/natsAuth.ts): the identity that may use the key store. */
+  nkeySeedFile?: string;
   keyring: MasterKeyring;
   name?: string;
 }
@@ -410,12 +410,13 @@ export interface KeyStoreConnection {
  * the rest of the engine's NATS client. Close it with `close()`.
  */
 export async function openKeyStore(options: KeyStoreConnection): Promise<{ keys: KeyStore; nc: NatsConnection; close(): Promise<void> }> {
-  const { connect } = await import('@nats-io/transport-node');
+  const { connect, nkeyAuthenticator } = await import('@nats-io/transport-node');
+  const seed = options.nkeySeedFile ? readFileSync(options.nkeySeedFile, 'utf8').trim() : undefined;
   const nc = await connect({
     servers: options.servers,
     name: options.name ?? 'los-keys',
     maxReconnectAttempts: -1,
-    ...(options.user ? { user: options.user, pass: options.pass ?? '' } : {}),
+    ...(seed ? { authenticator: nkeyAuthenticator(new TextEncoder().encode(seed)) } : {}),
   });
   const keys = await KeyStore.open({ nc, keyring: options.keyring });
   return { keys, nc, close: () => nc.drain() };
