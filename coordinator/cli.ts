@@ -84,7 +84,7 @@ interface CommonOptions {
   address: string;
   namespace: string;
   json?: boolean;
-  /** nats-server with the key store and the access log (NATS_URL; NATS_USER and NATS_PASSWORD from the environment). */
+  /** nats-server with the key store and the access log (NATS_URL; with the engine accounts, an NKEY seed in NATS_NKEY_SEED_FILE). */
   nats: string;
 }
 
