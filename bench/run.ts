@@ -8,6 +8,7 @@ import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError } from 'commander';
+import { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { defaultBehaviour, startSimulatedAgency, type SimulatedAgency } from '../agencies/index.js';
 import { loadCatalogueFile } from '../coordinator/index.js';
@@ -213,8 +214,10 @@ async function main() {
     const candidates = candidateAgencies(LIFECYCLE_CATEGORIES, catalogue);
     const secondWave = catalogue.agencies.length - candidates.length;
     const plan = baselinePlan(candidates.length, secondWave, ACTION_LEAD_MS, 1_000);
-    const baseline = new BaselineRunner(stack.client, `${taskQueue}-baseline`, runId, plan, candidates.length);
-    const floor = new BaselineRunner(stack.client, `${taskQueue}-floor`, runId, floorPlan(plan), candidates.length, 'floor');
+    // The baseline and the floor run with Temporal's plain data converter: no sealing, no payload codec.
+    const plainClient = new Client({ connection: stack.client.connection, namespace: stack.client.options.namespace });
+    const baseline = new BaselineRunner(plainClient, `${taskQueue}-baseline`, runId, plan, candidates.length);
+    const floor = new BaselineRunner(plainClient, `${taskQueue}-floor`, runId, floorPlan(plan), candidates.length, 'floor');
     floorChannel = await FloorChannel.open(stack.natsUrl, runId);
     baselineConnection = await NativeConnection.connect({ address: stack.temporalAddress });
     log('bundling workflows: the LOS worker (child process), the baseline and the floor workers (here)');
