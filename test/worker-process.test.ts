@@ -237,7 +237,10 @@ describe('worker process', () => {
           time: new Date().toISOString(),
           data: { correlation: { operationId, requestId: 'mandate-1-polisen' }, reason: 'Not ours.' },
         };
-        await js.publish(SUBJECTS.fromAgency('polisen', 'mandate_declined'), new TextEncoder().encode(JSON.stringify(body)), { headers: h, msgID: id });
+        // A publish that times out on a loaded machine is only one answer fewer; the backlog still grows.
+        await js
+          .publish(SUBJECTS.fromAgency('polisen', 'mandate_declined'), new TextEncoder().encode(JSON.stringify(body)), { headers: h, msgID: id })
+          .catch(() => undefined);
         await new Promise((r) => setTimeout(r, 200));
       }
     })();
@@ -247,7 +250,7 @@ describe('worker process', () => {
         (code) => code === 200,
         60_000,
       );
-      const unhealthy = await eventually(health, (h) => h.status === 503, 30_000);
+      const unhealthy = await eventually(health, (h) => h.status === 503, 60_000);
       expect(unhealthy.body.backlogGrowing).toBe(true);
       expect(unhealthy.body.backlog).toBeGreaterThan(0);
     } finally {
@@ -260,7 +263,7 @@ describe('worker process', () => {
       bridge.child.kill('SIGTERM');
       await bridge.exited;
     }
-  });
+  }, 150_000);
 
   it('the bridge reports itself unhealthy while nats-server is away, and healthy again once it is back', async () => {
     const healthPort = await freePort();
