@@ -58,22 +58,25 @@ export interface ComparisonReport {
   losRatio?: number;
 }
 
+/** The run's settings, as `npm run bench` flags set them (bench/README.md). */
+export interface BenchSettings {
+  quick: boolean;
+  rate: number;
+  notifyRate: number;
+  duration: number;
+  concurrency: number;
+  open: number;
+  rawEvents: number;
+  warmup: number;
+  historySample: number;
+}
+
 export interface BenchResult {
   runId: string;
   startedAt: string;
   finishedAt: string;
   wallSeconds: number;
-  settings: {
-    quick: boolean;
-    rate: number;
-    notifyRate: number;
-    duration: number;
-    concurrency: number;
-    open: number;
-    rawEvents: number;
-    warmup: number;
-    historySample: number;
-  };
+  settings: BenchSettings;
   machine: { cores: number; availableParallelism: number; cpuModel: string; memoryMiB: number; loadAverageAtStart: number[]; loadAverageAtEnd: number[] };
   versions: Versions;
   stack: { temporal: string; nats: string; engine: string };

@@ -35,21 +35,12 @@ import {
 import { CpuMeter, MemorySampler, readMemory, resetPeak, sqliteSize, type MachineUsage } from './processes.js';
 import { measureAnswerBurst } from './answer-burst.js';
 import { measureRawJetStream } from './raw-jetstream.js';
-import { renderMarkdown, renderSummary, type BenchResult, type ComparisonReport, type PhaseReport } from './report.js';
+import { renderMarkdown, renderSummary, type BenchResult, type BenchSettings, type ComparisonReport, type PhaseReport } from './report.js';
 import { runScale, terminateAll } from './scale.js';
 import { readVersions, startEngineProcess, startStack, waitUntilReady } from './stack.js';
 import { percentiles } from './stats.js';
 
-interface Settings {
-  quick: boolean;
-  rate: number;
-  notifyRate: number;
-  duration: number;
-  concurrency: number;
-  open: number;
-  rawEvents: number;
-  warmup: number;
-  historySample: number;
+interface Settings extends BenchSettings {
   keep: boolean;
 }
 

@@ -25,6 +25,14 @@ export interface DecisionContext {
   waitingFor: string;
 }
 
+/**
+ * The decisions taken and still waiting for their stage to act, as admissibility sees them. A request for
+ * information leaves the assessment owed, and reschedules queue up, so neither blocks another of its kind.
+ */
+export function pendingDecisions(intents: readonly { kind: DecisionName; decision?: { decision: string } }[]): Set<DecisionName> {
+  return new Set(intents.filter((i) => !(i.kind === 'assessment' && i.decision?.decision === 'request_info') && i.kind !== 'reschedule').map((i) => i.kind));
+}
+
 /** The reason a decision is refused now, or undefined when it is admissible. */
 export type Refusal = string | undefined;
 

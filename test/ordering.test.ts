@@ -2,7 +2,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCatalogueFile } from '../coordinator/index.js';
-import { SUBJECTS, candidateAgencies, eventType, type AgencyId, type InboundEventName } from '../domain/index.js';
+import { ACTIVITY_CATEGORIES, SUBJECTS, candidateAgencies, eventType, type AgencyId, type InboundEventName } from '../domain/index.js';
 import { startBridge } from '../workers/index.js';
 import { assessUpdate, stateQuery, timelineQuery } from '../workflows/definitions.js';
 import { eventually, readStream, sampleTip, startTestEngine, type TestEngine } from './engine.js';
@@ -21,25 +21,11 @@ afterAll(async () => {
 });
 
 const encoder = new TextEncoder();
-const ALL_CATEGORIES = [
-  'money_laundering',
-  'labour_exploitation',
-  'tax_fraud',
-  'unlicensed_alcohol',
-  'food_safety',
-  'fire_safety',
-  'building_violation',
-  'illegal_gathering_place',
-  'benefit_fraud',
-  'smuggling',
-  'debt_evasion',
-  'work_permit_violation',
-] as const;
-const everyAgency = candidateAgencies(ALL_CATEGORIES, loadCatalogueFile());
+const everyAgency = candidateAgencies(ACTIVITY_CATEGORIES, loadCatalogueFile());
 
 /** An operation waiting for mandate answers from every agency in the catalogue. */
 async function operationAskingEveryone() {
-  const registered = await engine.register(sampleTip({ categories: [...ALL_CATEGORIES] }), { config: { mandateDeadline: '1 hour', quorum: 2 } });
+  const registered = await engine.register(sampleTip({ categories: [...ACTIVITY_CATEGORIES] }), { config: { mandateDeadline: '1 hour', quorum: 2 } });
   await eventually(
     () => registered.handle.query(stateQuery),
     (s) => s.phase === 'assessment',

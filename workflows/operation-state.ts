@@ -5,6 +5,7 @@ import {
   formatStockholm,
   moveStage,
   newAgencyRecord,
+  pendingDecisions,
   recordMissing,
   requestId,
   summariseOutcomes,
@@ -18,7 +19,6 @@ import {
   type FirstAnswer,
   type Correlation,
   type DecisionContext,
-  type DecisionName,
   type DecisionReceipt,
   type Deadline,
   type DeadlineName,
@@ -180,13 +180,10 @@ export class Operation {
   }
 
   decisionContext(): DecisionContext {
-    const intended = new Set<DecisionName>(
-      this.memory.intents.filter((i) => !(i.kind === 'assessment' && i.decision.decision === 'request_info') && i.kind !== 'reschedule').map((i) => i.kind),
-    );
     return {
       phase: this.memory.phase,
       stage: this.memory.stage,
-      intended,
+      intended: pendingDecisions(this.memory.intents),
       participants: this.participants(),
       catalogue: this.catalogue.agencies.map((a) => a.id),
       now: nowMs(),

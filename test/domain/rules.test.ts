@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   OperationStart,
   admissible,
+  pendingDecisions,
   agencyEventId,
   applyAnswerToRecord,
   coordinatorEventId,
@@ -151,6 +152,12 @@ describe('when a decision is admissible', () => {
     expect(admissible.closing('close', ctx({ phase: 'follow_up', stage: 'outcomes', waitingFor: 'outcome reports (polisen)' }))).toBe(
       'close rejected: still waiting for outcome reports (polisen)',
     );
+  });
+
+  it('lets a request for information and a reschedule leave their kind open, and every other pending decision block its own', () => {
+    const pending = pendingDecisions([{ kind: 'assessment', decision: { decision: 'request_info' } }, { kind: 'reschedule' }, { kind: 'call off' }]);
+    expect([...pending]).toEqual(['call off']);
+    expect([...pendingDecisions([{ kind: 'assessment', decision: { decision: 'proceed' } }])]).toEqual(['assessment']);
   });
 
   it('asks only agencies of the mandate catalogue for information', () => {
