@@ -273,9 +273,13 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     const timeout = new Promise<never>((_, rejectTimeout) => {
       timer = setTimeout(() => rejectTimeout(new PassingFailure('timed out waiting for the operation')), options.applyTimeoutMs ?? 20_000);
     });
-    try {
+    // Sealing and signing (the key store) count against the same time limit, so the timeout is always awaited.
+    const forwardAndApply = async () => {
       const forwarded = await forwardAnswer(options.keys, operationId, answer);
-      return await Promise.race([options.client.workflow.getHandle(operationId).executeUpdate(agencyAnswerUpdate, { args: [forwarded] }), timeout]);
+      return options.client.workflow.getHandle(operationId).executeUpdate(agencyAnswerUpdate, { args: [forwarded] });
+    };
+    try {
+      return await Promise.race([forwardAndApply(), timeout]);
     } finally {
       clearTimeout(timer);
     }
