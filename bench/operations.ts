@@ -1,13 +1,12 @@
 import { performance } from 'node:perf_hooks';
 import { WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { ReceivedEvent } from '../agencies/index.js';
-import { registerTip } from '../coordinator/index.js';
+import { registerTip, type RegisterOptions } from '../coordinator/index.js';
 import type { AgencyId, InboundEventName, MandateCatalogue, OperationConfigInput, OperationState, TipInput } from '../domain/index.js';
 import { assessUpdate, closeUpdate, scheduleUpdate, stateQuery } from '../workflows/definitions.js';
 import type { losOperationV2 } from '../workflows/index.js';
 import type { Completion } from './load.js';
 import { sleep } from './stats.js';
-import type { KeyStore } from '../workers/keys.js';
 
 /**
  * Drives LOS operations through their whole lifecycle, as the coordinator would, and times what the
@@ -235,8 +234,8 @@ export class AgencyWatch {
 
 export interface LifecycleContext {
   client: Client;
-  /** The key store: each tip is sealed with its operation's data key, as `los` does. */
-  keys: KeyStore;
+  /** The key store: each tip is sealed with its operation's data key, as `los` does (bench/plaintext.ts: not sealed). */
+  keys: RegisterOptions['keys'];
   catalogue: MandateCatalogue;
   taskQueue: string;
   runId: string;

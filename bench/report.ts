@@ -91,6 +91,12 @@ export interface BenchResult {
   };
   openLoop: PhaseReport;
   closedLoop: PhaseReport;
+  /**
+   * The same closed loop on a worker and a bridge without encryption (LOS_ENCRYPTION=off, tips not sealed), in the
+   * same run: what confidentiality costs. `encryptionCost` is the share of throughput it takes (issue 9: at most 0.1).
+   * Absent in results from before it was measured.
+   */
+  closedLoopWithoutEncryption?: PhaseReport & { encryptionCost?: number };
   /** The second open loop, at settings.notifyRate, without answer probes. */
   notifyLoop: PhaseReport;
   baseline: ComparisonReport;
@@ -129,6 +135,7 @@ const ms = (p: Percentiles | undefined) => (p ? `${round(p.p50, 1)} / ${round(p.
 const perSecond = (n: number) => `${round(n, 2)}/s`;
 const rateOf = (p: { throughputPerSecond: number; throughputMethod: string }) =>
   `${perSecond(p.throughputPerSecond)}${p.throughputMethod === 'steady window' ? '' : ' (whole-phase estimate)'}`;
+const percent = (share: number | undefined) => (share === undefined ? na : `${round(share * 100, 1)}%`);
 const times = (r: number | undefined) => (r === undefined ? na : `${round(r, 2)}×`);
 const bytes = (b: number | undefined) => (b === undefined ? na : `${mib(b)} MiB`);
 const mean = (s: { mean: number; min: number; max: number } | undefined) => (s ? `${round(s.mean, 1)} (${s.min}–${s.max})` : na);
@@ -161,6 +168,14 @@ function summaryRows(r: BenchResult): [string, string][] {
       `Throughput, closed loop (${r.closedLoop.concurrency} in flight)`,
       `${rateOf(r.closedLoop)} (${r.closedLoop.completed} done, ${r.closedLoop.failed} failed)`,
     ],
+    ...(r.closedLoopWithoutEncryption
+      ? ([
+          [
+            `Throughput, closed loop without encryption (${r.closedLoopWithoutEncryption.concurrency} in flight, same run)`,
+            `${rateOf(r.closedLoopWithoutEncryption)} → encryption costs ${percent(r.closedLoopWithoutEncryption.encryptionCost)} of throughput`,
+          ],
+        ] as [string, string][])
+      : []),
     [`Floor: same logical work, hand-tuned (${r.floor.concurrency} in flight)`, `${rateOf(r.floor)} → LOS/floor ${times(r.floor.losRatio)}`],
     [`Baseline bare workflow, same shape (${r.baseline.concurrency} in flight)`, `${rateOf(r.baseline)} → LOS/baseline ${times(r.baseline.losRatio)}`],
     ['Lifecycle latency p50/p95/p99, open loop (includes 2 s of timers)', ms(r.openLoop.lifecycleMs)],
@@ -329,6 +344,14 @@ export function renderMarkdown(r: BenchResult): string {
     phase(`Open loop: ${r.openLoop.offeredRatePerSecond}/s offered`, r.openLoop),
     phase(`Open loop for notify latency: ${r.notifyLoop.offeredRatePerSecond}/s offered`, r.notifyLoop),
     phase(`Closed loop: ${r.closedLoop.concurrency} in flight`, r.closedLoop),
+    ...(r.closedLoopWithoutEncryption
+      ? [
+          phase(
+            `Closed loop without encryption: ${r.closedLoopWithoutEncryption.concurrency} in flight (worker and bridge with LOS_ENCRYPTION=off, tips not sealed)`,
+            r.closedLoopWithoutEncryption,
+          ),
+        ]
+      : []),
     '### Floor: the same logical work, hand-tuned',
     '',
     `bench/baseline-workflow.ts (\`floorOperation\`) and bench/floor.ts, its own worker in the bench process: ${r.lifecycle.perOperation.fanOuts} activities, one per fan-out, each publishing its notices (${r.lifecycle.perOperation.notices} in all, real mandate-request CloudEvents with Nats-Msg-Id) to a file-backed JetStream stream; the agencies read and ack every notice and answer the ${r.lifecycle.perOperation.agencyAnswers} that ask with one signal each; ${r.lifecycle.perOperation.coordinatorDecisions} decisions as signals; ${r.lifecycle.perOperation.timers} timers of the same length. ${r.floor.started} started, ${r.floor.completed} completed, ${r.floor.failed} failed; throughput ${perSecond(r.floor.throughputPerSecond)} (${r.floor.throughputMethod}); lifecycle ${ms(r.floor.lifecycleMs)}. LOS closed-loop throughput / floor: ${times(r.floor.losRatio)}. CPU ms per operation: ${cpuLine(r.floor.cpuMsPerOperation)}. ${machineLine(r.floor.machine, r.machine.cores)}`,

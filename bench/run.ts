@@ -20,6 +20,7 @@ import { FloorChannel } from './floor.js';
 import { historyCost } from './history.js';
 import { closedLoop, openLoop, type Completion, type LoadResult } from './load.js';
 import { measureCodecCost } from './codec.js';
+import { plaintextKeys } from './plaintext.js';
 import {
   ACTION_LEAD_MS,
   AgencyWatch,
@@ -185,7 +186,9 @@ async function main() {
 
   const stack = await startStack(scratch, log);
   const worker = startEngineProcess('worker', stack, taskQueue, scratch);
-  const bridge = startEngineProcess('bridge', stack, taskQueue, scratch);
+  let bridge = startEngineProcess('bridge', stack, taskQueue, scratch);
+  // The processes the CPU meter and the memory sampler read: the engine's, or (for one phase) its plaintext twin's.
+  const measured = { worker, bridge };
   const agencies: SimulatedAgency[] = [];
   let baselineConnection: NativeConnection | undefined;
   let floorChannel: FloorChannel | undefined;
@@ -193,8 +196,8 @@ async function main() {
     const pids = () => ({
       server: stack.temporal?.process.pid,
       nats: stack.nats?.process.pid,
-      worker: worker.child.pid,
-      bridge: bridge.child.pid,
+      worker: measured.worker.child.pid,
+      bridge: measured.bridge.child.pid,
       bench: process.pid,
     });
     const sampler = new MemorySampler(pids);
@@ -235,58 +238,72 @@ async function main() {
     const warm = await Promise.all(Array.from({ length: settings.warmup }, lifecycle(false)));
     if (warm.some((s) => !s.ok)) throw new Error(`warm-up failed: ${Object.keys(summariseErrors(warm)).join('; ')}`);
 
-    log(`open loop: ${settings.rate}/s for ${settings.duration}s, answers probed`);
-    let recorder = watch.beginPhase();
-    sampler.takePeaks();
-    cpu.begin();
-    const open = await openLoop(settings.rate, settings.duration, lifecycle(true));
-    const openLoopReport = lifecyclePhase(
-      open,
-      recorder,
-      cpu.end(),
-      cpu.machine(),
-      sampler.takePeaks(),
-      { offeredRatePerSecond: settings.rate, durationSeconds: settings.duration },
+    /** One load phase of full lifecycles: its own agency recorder, CPU meter and memory peaks. */
+    const measurePhase = async (
+      title: string,
+      load: () => Promise<LoadResult<LifecycleSample>>,
+      extra: Pick<PhaseReport, 'offeredRatePerSecond' | 'concurrency' | 'durationSeconds'>,
+      probed = false,
+    ): Promise<{ report: PhaseReport; samples: LifecycleSample[] }> => {
+      log(title);
+      const recorder = watch.beginPhase();
+      sampler.takePeaks();
+      cpu.begin();
+      const result = await load();
+      const report = lifecyclePhase(result, recorder, cpu.end(), cpu.machine(), sampler.takePeaks(), extra, probed);
+      log(`  ${result.completed} completed, ${result.failed} failed, ${report.throughputPerSecond.toFixed(2)}/s`);
+      return { report, samples: result.samples };
+    };
+    const openExtra = (rate: number) => ({ offeredRatePerSecond: rate, durationSeconds: settings.duration });
+    const closedExtra = { concurrency: settings.concurrency, durationSeconds: settings.duration };
+
+    const { report: openLoopReport } = await measurePhase(
+      `open loop: ${settings.rate}/s for ${settings.duration}s, answers probed`,
+      () => openLoop(settings.rate, settings.duration, lifecycle(true)),
+      openExtra(settings.rate),
       true,
     );
-    log(`  ${open.completed} completed, ${open.failed} failed, ${openLoopReport.throughputPerSecond.toFixed(2)}/s`);
-
-    log(`open loop for notify latency: ${settings.notifyRate}/s for ${settings.duration}s`);
-    recorder = watch.beginPhase();
-    sampler.takePeaks();
-    cpu.begin();
-    const notifyLoad = await openLoop(settings.notifyRate, settings.duration, lifecycle(false));
-    const notifyLoopReport = lifecyclePhase(
-      notifyLoad,
-      recorder,
-      cpu.end(),
-      cpu.machine(),
-      sampler.takePeaks(),
-      { offeredRatePerSecond: settings.notifyRate, durationSeconds: settings.duration },
-      false,
+    const { report: notifyLoopReport } = await measurePhase(
+      `open loop for notify latency: ${settings.notifyRate}/s for ${settings.duration}s`,
+      () => openLoop(settings.notifyRate, settings.duration, lifecycle(false)),
+      openExtra(settings.notifyRate),
     );
-    log(`  ${notifyLoad.completed} completed, ${notifyLoad.failed} failed, ${notifyLoopReport.throughputPerSecond.toFixed(2)}/s`);
-
-    log(`closed loop: ${settings.concurrency} in flight for ${settings.duration}s`);
-    recorder = watch.beginPhase();
-    cpu.begin();
-    const closed = await closedLoop(settings.concurrency, settings.duration, lifecycle(false));
-    const closedLoopReport = lifecyclePhase(
-      closed,
-      recorder,
-      cpu.end(),
-      cpu.machine(),
-      sampler.takePeaks(),
-      { concurrency: settings.concurrency, durationSeconds: settings.duration },
-      false,
+    const { report: closedLoopReport, samples: closedSamples } = await measurePhase(
+      `closed loop: ${settings.concurrency} in flight for ${settings.duration}s`,
+      () => closedLoop(settings.concurrency, settings.duration, lifecycle(false)),
+      closedExtra,
     );
-    log(`  ${closed.completed} completed, ${closed.failed} failed, ${closedLoopReport.throughputPerSecond.toFixed(2)}/s`);
     const workerAfterThroughput = readMemory(worker.child.pid!);
     const bridgeAfterThroughput = readMemory(bridge.child.pid!);
 
     log('cost per operation: reading histories');
-    const losIds = closed.samples.filter((s) => s.ok && s.operationId).map((s) => s.operationId!);
+    const losIds = closedSamples.filter((s) => s.ok && s.operationId).map((s) => s.operationId!);
     const cost = await historyCost(stack.client, sampleIds(losIds, settings.historySample));
+
+    // The same closed loop on the engine as it was before confidentiality: a worker and a bridge with
+    // LOS_ENCRYPTION=off (no payload codec, answers not sealed) and tips not sealed. The bridges share one
+    // pinned consumer, so the engine's bridge steps aside for the phase and comes back after it.
+    await bridge.stop();
+    const plainQueue = `${taskQueue}-plaintext`;
+    const plaintext = { name: 'plaintext', env: { LOS_ENCRYPTION: 'off' } };
+    measured.worker = startEngineProcess('worker', stack, plainQueue, scratch, plaintext);
+    measured.bridge = startEngineProcess('bridge', stack, plainQueue, scratch, plaintext);
+    let closedPlainReport: PhaseReport;
+    try {
+      await waitUntilReady(measured.worker, measured.bridge, stack, plainQueue);
+      const plainCtx: LifecycleContext = { ...ctx, client: plainClient, keys: plaintextKeys(stack.keys), taskQueue: plainQueue };
+      ({ report: closedPlainReport } = await measurePhase(
+        `closed loop without encryption: ${settings.concurrency} in flight for ${settings.duration}s (a plaintext worker and bridge)`,
+        () => closedLoop(settings.concurrency, settings.duration, () => runLifecycle(plainCtx, tipIndex++, { probeAnswers: false })),
+        closedExtra,
+      ));
+    } finally {
+      await measured.worker.stop();
+      await measured.bridge.stop();
+      bridge = startEngineProcess('bridge', stack, taskQueue, scratch);
+      Object.assign(measured, { worker, bridge });
+    }
+    await waitUntilReady(worker, bridge, stack, taskQueue);
 
     /** A comparison workflow's closed loop, with the LOS closed loop's concurrency and duration. */
     const compare = async (runner: BaselineRunner, comparisonWorker: Worker): Promise<Omit<ComparisonReport, 'losRatio'>> => {
@@ -396,6 +413,11 @@ async function main() {
       },
       openLoop: openLoopReport,
       closedLoop: closedLoopReport,
+      closedLoopWithoutEncryption: {
+        ...closedPlainReport,
+        encryptionCost:
+          closedPlainReport.throughputPerSecond > 0 ? 1 - closedLoopReport.throughputPerSecond / closedPlainReport.throughputPerSecond : undefined,
+      },
       notifyLoop: notifyLoopReport,
       baseline: { ...baselineReport, losRatio: ratio(closedLoopReport.throughputPerSecond, baselineReport.throughputPerSecond) },
       floor: { ...floorReport, losRatio: ratio(closedLoopReport.throughputPerSecond, floorReport.throughputPerSecond) },

@@ -92,8 +92,14 @@ export async function startStack(scratch: string, log: (line: string) => void): 
 }
 
 /** `node --import tsx workers/main.ts <role>`, configured only through the environment, like a deployment. */
-export function startEngineProcess(role: 'worker' | 'bridge', stack: BenchStack, taskQueue: string, scratch: string): EngineProcess {
-  const logFile = join(scratch, `${role}.log`);
+export function startEngineProcess(
+  role: 'worker' | 'bridge',
+  stack: BenchStack,
+  taskQueue: string,
+  scratch: string,
+  variant: { name?: string; env?: Record<string, string> } = {},
+): EngineProcess {
+  const logFile = join(scratch, `${role}${variant.name ? `-${variant.name}` : ''}.log`);
   const out = openSync(logFile, 'a');
   const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'workers', 'main.ts'), role], {
     cwd: PROJECT_ROOT,
@@ -106,6 +112,7 @@ export function startEngineProcess(role: 'worker' | 'bridge', stack: BenchStack,
       // Per-operation info lines would cost the worker CPU the benchmark means to measure.
       LOG_LEVEL: 'warn',
       SHUTDOWN_GRACE_SECONDS: '5',
+      ...variant.env,
     },
     stdio: ['ignore', out, out],
   });

@@ -32,6 +32,7 @@ import {
   type AgencyId,
   type DecisionReceipt,
   type Phase,
+  type Sealed,
 } from '../domain/index.js';
 import {
   SEARCH_ATTRIBUTE_FLAGS,
@@ -374,9 +375,10 @@ function buildProgram(perform: (options: CommonOptions, work: () => Promise<Outp
   const tip = program.command('tip').description('Tips (the start of every operation).');
   const register = command(tip, 'register <file>', 'Register a tip from a JSON file (or - for stdin) and print the operation ID.')
     .option('--task-queue <name>', 'task queue of the operation workers', TASK_QUEUE)
-    .option('--catalogue <file>', "the municipality's mandate catalogue (default: the national one)");
+    .option('--catalogue <file>', "the municipality's mandate catalogue (default: the national one)")
+    .addOption(new Option('--token <jwt>', 'your access token: reads why an operation ended, if the tip turns out to be registered already').env('LOS_TOKEN'));
   for (const [option, description] of CONFIG_OPTIONS) register.option(option, description);
-  register.action((file: string, options: CommonOptions & ConfigOptions & { taskQueue: string; catalogue?: string }) =>
+  register.action((file: string, options: CommonOptions & ConfigOptions & { taskQueue: string; catalogue?: string; token?: string }) =>
     perform(options, async () => {
       // Parsed before connecting: a bad tip or deadline is named field by field even when no server is reachable.
       const rawTip = await readTip(file);
@@ -396,6 +398,13 @@ function buildProgram(perform: (options: CommonOptions, work: () => Promise<Outp
               entityKey,
               ...(catalogue ? { catalogue } : {}),
             });
+            const reason = registration.ended?.reason;
+            if (reason !== undefined && typeof reason !== 'string') {
+              // Why an operation ended is personal data: read with the same rights as the codec server, and logged.
+              registration.ended!.reason = options.token
+                ? await readReason(vault, options.token, registration.operationId, reason)
+                : '(sealed: give your --token to read it)';
+            }
             return registrationOutput(registration, echo);
           },
           vault,
@@ -693,6 +702,19 @@ function registrationOutput(registration: Registration, echo: string | undefined
     json,
     warnings,
   };
+}
+
+/** A sealed reason, read as the token's holder: unsealed if entitled, on the access log either way; erased, it says when. */
+async function readReason(vault: Vault, token: string, operationId: string, reason: Sealed): Promise<string> {
+  const reader = await (await tokenVerifier(issuerJwk())).verify(token);
+  try {
+    const [plain] = await readAs(vault.keys, vault.audit, { reader, action: 'register', operationId, values: [reason], payloads: [] });
+    return typeof plain === 'string' ? plain : '(sealed)';
+  } catch (err) {
+    if (err instanceof AccessDenied) return `(sealed: ${err.message})`;
+    if (err instanceof Error && /erased/.test(err.message)) return err.message;
+    throw err;
+  }
 }
 
 /** The token issuer's public key (JWK): LOS_TOKEN_ISSUER_JWK (JSON) or LOS_TOKEN_ISSUER_JWK_FILE. */

@@ -278,15 +278,28 @@ describe('los tip register never misleads', () => {
     expect((await los('cancel', operationId, '--reason', 'The owner closed the business.')).code).toBe(0);
     await engine.client.workflow.getHandle(operationId).result();
 
-    const again = await los('tip', 'register', tipFile(tip), '--task-queue', engine.taskQueue);
+    // Why it ended is personal data: without a token it stays sealed.
+    const sealedReason = await los('tip', 'register', tipFile(tip), '--task-queue', engine.taskQueue);
+    expect(sealedReason.code).toBe(1);
+    expect(sealedReason.stderr).toContain('(sealed: give your --token to read it)');
+    expect(sealedReason.stderr).not.toContain('The owner closed the business.');
+
+    // A coordinator of the municipality reads it, and the read is on the access log.
+    const issuer = await createDevIssuer();
+    const coordinator = {
+      LOS_TOKEN: await issuer.mint({ sub: 'kari.coordinator@vindeln', role: 'coordinator', municipality: MUNICIPALITY }),
+      LOS_TOKEN_ISSUER_JWK: JSON.stringify(issuer.publicJwk),
+    };
+    const again = await losWith(coordinator, 'tip', 'register', tipFile(tip), '--task-queue', engine.taskQueue);
     expect(again.code).toBe(1);
+    expect((await los('audit', operationId)).stdout).toMatch(/allowed +register +kari\.coordinator@vindeln \(coordinator\)/);
     expect(again.stderr.trim()).toMatch(
       new RegExp(
         `^error: tip already registered as operation ${operationId}, which has ended: cancelled on \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d CES?T \\("The owner closed the business\\."\\); ` +
           'nothing started and nothing corrected\\. If the case has come back, register it as a new tip, with the time it came back as receivedAt\\.$',
       ),
     );
-    const asJson = await los('tip', 'register', tipFile(tip), '--task-queue', engine.taskQueue, '--json');
+    const asJson = await losWith(coordinator, 'tip', 'register', tipFile(tip), '--task-queue', engine.taskQueue, '--json');
     expect(asJson.code).toBe(1);
     const { error } = json<{ error: { message: string; exitCode: number; details: { outcome: string; ended: { how: string; at: string; reason: string } } } }>(
       asJson,

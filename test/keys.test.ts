@@ -8,7 +8,16 @@ import { isSealed, type AgencyAnswer, type Sealed } from '../domain/index.js';
 import { forwardAnswer } from '../workers/bridge.js';
 import { engineDataConverter } from '../workers/codec.js';
 import { ErasedError, generateMasterKey, readMasterKeyring, type MasterKeyring } from '../workers/keys.js';
-import { agencyAnswerUpdate, assessUpdate, cancelUpdate, closeUpdate, scheduleUpdate, stateQuery, timelineQuery } from '../workflows/definitions.js';
+import {
+  agencyAnswersUpdate,
+  agencyAnswerUpdate,
+  assessUpdate,
+  cancelUpdate,
+  closeUpdate,
+  scheduleUpdate,
+  stateQuery,
+  timelineQuery,
+} from '../workflows/definitions.js';
 import { eventually, sampleTip, startTestEngine, type TestEngine } from './engine.js';
 
 /** Envelope encryption at work: signed answers only, master-key rotation mid-operation, erasure by key destruction. */
@@ -33,18 +42,25 @@ const replay = async (operationId: string) => {
   );
 };
 
+/** An operation past assessment whose mandate request to Polisen (which stays silent) is open. */
+async function operationAwaitingPolisen() {
+  const registered = await engine.register(sampleTip(), { config: { mandateDeadline: '60s' } });
+  const { handle } = registered;
+  await eventually(
+    () => handle.query(stateQuery),
+    (s) => s.phase === 'assessment',
+  );
+  await handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
+  await eventually(
+    () => handle.query(stateQuery),
+    (s) => s.pending.some((p) => p.agency === 'polisen' && p.awaiting === 'mandate_answers'),
+  );
+  return registered;
+}
+
 describe('agency answers through Temporal', () => {
   it('rejects an answer from a plain Temporal client, naming why, and applies the one the bridge signed', async () => {
-    const { handle, operationId } = await engine.register(sampleTip(), { config: { mandateDeadline: '60s' } });
-    await eventually(
-      () => handle.query(stateQuery),
-      (s) => s.phase === 'assessment',
-    );
-    await handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
-    await eventually(
-      () => handle.query(stateQuery),
-      (s) => s.pending.some((p) => p.agency === 'polisen' && p.awaiting === 'mandate_answers'),
-    );
+    const { handle, operationId } = await operationAwaitingPolisen();
     const answer = {
       eventId: `forged-${operationId}`,
       agency: 'polisen',
@@ -70,6 +86,41 @@ describe('agency answers through Temporal', () => {
 
     expect(isSealed((signed.data as { contactFunction: unknown }).contactFunction)).toBe(true);
     await expect(handle.executeUpdate(agencyAnswerUpdate, { args: [signed] })).resolves.toEqual({ outcome: 'applied' });
+    expect((await handle.query(stateQuery)).agencies.find((a) => a.agency === 'polisen')?.mandate).toBe('accepted');
+    await handle.executeUpdate(cancelUpdate, { args: [{ reason: 'test over' }] });
+    await handle.result();
+  });
+  it('takes a batch of signed answers whole, in order, with a receipt each, and refuses a batch with one unsigned answer whole, naming it', async () => {
+    const { handle, operationId } = await operationAwaitingPolisen();
+    const correlation = { operationId, requestId: 'mandate-1-polisen' };
+    const accept = {
+      eventId: `accept-${operationId}`,
+      agency: 'polisen',
+      name: 'mandate_accepted',
+      receivedAt: new Date().toISOString(),
+      data: { correlation, tools: ['criminal_investigation'], contactFunction: 'Polisen LOS desk' },
+    } as AgencyAnswer;
+    const decline = {
+      eventId: `decline-${operationId}`,
+      agency: 'polisen',
+      name: 'mandate_declined',
+      receivedAt: new Date().toISOString(),
+      data: { correlation, reason: 'changed our mind' },
+    } as AgencyAnswer;
+    const signedAccept = await forwardAnswer(engine.keys, operationId, accept);
+    const signedDecline = await forwardAnswer(engine.keys, operationId, decline);
+
+    await expect(handle.executeUpdate(agencyAnswersUpdate, { args: [[signedAccept, decline]] })).rejects.toMatchObject({
+      cause: { message: expect.stringMatching(/^answer 2 of 2: answer rejected: it carries no bridge signature/) },
+    });
+    expect((await handle.query(stateQuery)).agencies.find((a) => a.agency === 'polisen')?.mandate).toBe('requested');
+
+    // The first answer stands; the second is kept on the record as conflicting, exactly as one by one.
+    await expect(handle.executeUpdate(agencyAnswersUpdate, { args: [[signedAccept, signedDecline, signedAccept]] })).resolves.toEqual([
+      { outcome: 'applied' },
+      { outcome: 'conflicting' },
+      { outcome: 'duplicate' },
+    ]);
     expect((await handle.query(stateQuery)).agencies.find((a) => a.agency === 'polisen')?.mandate).toBe('accepted');
     await handle.executeUpdate(cancelUpdate, { args: [{ reason: 'test over' }] });
     await handle.result();

@@ -83,7 +83,7 @@ export function fingerprint(bytes: Uint8Array | string): string {
 
 export interface ReadRequest<T> {
   reader: Reader;
-  action: 'decode' | 'show';
+  action: 'decode' | 'show' | 'register';
   values: T[];
   /** Fingerprints of what was asked for, for the log. */
   payloads: { index: number; sha256: string }[];

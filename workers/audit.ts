@@ -18,7 +18,7 @@ export const AccessRecord = z.object({
   role: z.string(),
   /** The operation read, or none when the payloads named no operation. */
   operationId: z.string().optional(),
-  action: z.enum(['decode', 'encode', 'show']),
+  action: z.enum(['decode', 'encode', 'show', 'register']),
   /** Which payloads: their position in the request and a fingerprint of their bytes. */
   payloads: z.array(z.object({ index: z.number(), sha256: z.string() })),
   allowed: z.boolean(),

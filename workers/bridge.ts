@@ -26,7 +26,7 @@ import {
   type NotAppliedReason,
   type OutboundDataOf,
 } from '../domain/index.js';
-import { agencyAnswerUpdate, type AnswerReceipt } from '../workflows/definitions.js';
+import { agencyAnswersUpdate, agencyAnswerUpdate, MAX_ANSWER_BATCH, type AnswerReceipt } from '../workflows/definitions.js';
 import type { KeyStore } from './keys.js';
 import { OperationLanes } from './lanes.js';
 
@@ -268,22 +268,29 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     options.onNotApplied?.(reason, msg.subject);
   };
 
-  const update = async (operationId: string, answer: AgencyAnswer): Promise<AnswerReceipt> => {
+  /** Within the apply time limit: seals and signs each answer (the key store) and hands them over in one update. */
+  const withinTimeLimit = async <R>(apply: () => Promise<R>): Promise<R> => {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, rejectTimeout) => {
       timer = setTimeout(() => rejectTimeout(new PassingFailure('timed out waiting for the operation')), options.applyTimeoutMs ?? 20_000);
     });
-    // Sealing and signing (the key store) count against the same time limit, so the timeout is always awaited.
-    const forwardAndApply = async () => {
-      const forwarded = await forwardAnswer(options.keys, operationId, answer);
-      return options.client.workflow.getHandle(operationId).executeUpdate(agencyAnswerUpdate, { args: [forwarded] });
-    };
     try {
-      return await Promise.race([forwardAndApply(), timeout]);
+      return await Promise.race([apply(), timeout]);
     } finally {
       clearTimeout(timer);
     }
   };
+  const forwardAll = (operationId: string, answers: AgencyAnswer[]) => Promise.all(answers.map((answer) => forwardAnswer(options.keys, operationId, answer)));
+  const update = (operationId: string, answer: AgencyAnswer): Promise<AnswerReceipt> =>
+    withinTimeLimit(async () => {
+      const [forwarded] = await forwardAll(operationId, [answer]);
+      return options.client.workflow.getHandle(operationId).executeUpdate(agencyAnswerUpdate, { args: [forwarded!] });
+    });
+  const updateMany = (operationId: string, answers: AgencyAnswer[]): Promise<AnswerReceipt[]> =>
+    withinTimeLimit(async () => {
+      const forwarded = await forwardAll(operationId, answers);
+      return options.client.workflow.getHandle(operationId).executeUpdate(agencyAnswersUpdate, { args: [forwarded] });
+    });
 
   /** Why an operation takes no answers: it never existed, or it ended (and when). */
   const whyEnded = async (operationId: string): Promise<{ reason: 'unknown_operation' | 'operation_closed'; detail: string }> => {
@@ -327,6 +334,11 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       settledOperations.set(operationId, ended);
       return reject(msg, readable, ended.reason, ended.detail);
     }
+    await afterApplied(msg, operationId, answer, receipt);
+  };
+
+  const afterApplied = async (msg: JsMsg, operationId: string, answer: AgencyAnswer, receipt: AnswerReceipt) => {
+    const readable: Readable = { agency: answer.agency, answerId: answer.eventId, correlation: answer.data.correlation };
     applied.set(`${operationId}/${answer.eventId}`, true);
     options.onApplied?.(answer, receipt);
     if (receipt.outcome === 'conflicting') {
@@ -336,24 +348,68 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     }
   };
 
-  /** One lane's head: settled and acknowledged, retried in place while the failure passes. */
-  const work = async ({ msg, verdict }: Held) => {
+  /**
+   * Settles a batch of one operation's answers (what queued up while its previous one was applied) in one
+   * update. 'one by one' when the operation refused the batch, or cannot be handed one: each answer then goes
+   * its own way through `settle`, so each refusal reaches its own agency with its own reason.
+   */
+  const settleBatch = async (batch: Held[]): Promise<'settled' | 'one by one'> => {
+    const operationId = (batch[0]!.verdict as Extract<Verdict, { kind: 'apply' }>).operationId;
+    if (settledOperations.get(operationId)) return 'one by one';
+    const fresh = batch.filter(({ verdict }) => verdict.kind === 'apply' && !applied.get(`${operationId}/${verdict.answer.eventId}`));
+    if (fresh.length < 2) return 'one by one';
+    const answers = fresh.map(({ verdict }) => (verdict as Extract<Verdict, { kind: 'apply' }>).answer);
+    let receipts: AnswerReceipt[];
+    try {
+      receipts = await updateMany(operationId, answers);
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
+        if (err.cause.type === 'NotReady') throw new PassingFailure(err.cause.message, 100);
+        return 'one by one';
+      }
+      if (err instanceof WorkflowNotFoundError || isCompletedWorkflowError(err)) return 'one by one';
+      throw new PassingFailure((err as Error).message);
+    }
+    for (const [i, { msg }] of fresh.entries()) await afterApplied(msg, operationId, answers[i]!, receipts[i]!);
+    return 'settled';
+  };
+
+  /** Runs `attempt` until it settles, waiting between tries while the failure passes; undefined when stopping. */
+  const untilSettled = async <R>(msgs: JsMsg[], attempt: () => Promise<R>): Promise<{ value: R } | undefined> => {
     for (;;) {
       try {
-        await settle(msg, verdict);
-        msg.ack();
-        return true;
+        return { value: await attempt() };
       } catch (err) {
         // Temporal or NATS is unreachable for now. The lane waits, and later answers of this operation wait behind it.
-        if (stopping) return false;
-        msg.working();
+        if (stopping) return undefined;
+        for (const msg of msgs) msg.working();
         await new Promise((resolveLater) => setTimeout(resolveLater, (err instanceof PassingFailure ? err.retryInMs : undefined) ?? retryDelayMs));
-        if (stopping) return false;
+        if (stopping) return undefined;
       }
     }
   };
 
-  const lanes = new OperationLanes<Held>(options.concurrency ?? 32, work);
+  /** A lane's front: settled and acknowledged, retried in place while the failure passes. Returns how many are done. */
+  const work = async (batch: Held[]): Promise<number> => {
+    if (batch.length > 1) {
+      const tried = await untilSettled(
+        batch.map(({ msg }) => msg),
+        () => settleBatch(batch),
+      );
+      if (!tried) return 0;
+      if (tried.value === 'settled') {
+        for (const { msg } of batch) msg.ack();
+        return batch.length;
+      }
+    }
+    for (const [i, { msg, verdict }] of batch.entries()) {
+      if (!(await untilSettled([msg], () => settle(msg, verdict)))) return i;
+      msg.ack();
+    }
+    return batch.length;
+  };
+
+  const lanes = new OperationLanes<Held>(options.concurrency ?? 32, work, MAX_ANSWER_BATCH);
   const toLane = (held: Held) => lanes.push(held.verdict.kind === 'apply' ? held.verdict.operationId : `#${held.msg.seq}`, held);
 
   // Taking over. When this replica is pinned (at start, or after another one stopped or died), answers the

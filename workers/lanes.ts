@@ -1,7 +1,8 @@
 /**
  * One lane per key, worked in order; up to `concurrency` lanes at once. The bridge keys answers by operation:
  * one operation's answers are applied one after another, in the order they arrived, while other operations go
- * ahead in their own lanes, so a burst on one cannot hold up another.
+ * ahead in their own lanes, so a burst on one cannot hold up another. Whatever has queued up in a lane while
+ * its head was worked on is taken next as one batch (at most `maxBatch`, in order).
  */
 export class OperationLanes<T> {
   private readonly lanes = new Map<string, T[]>();
@@ -11,12 +12,14 @@ export class OperationLanes<T> {
   private readonly idle = new Set<() => void>();
 
   /**
-   * @param work settles the head of a lane: true when it is done with, false to leave it (and the rest of
-   * the lane) unsettled because the lanes are stopping.
+   * @param work settles the front of a lane (one item, or the batch that queued up behind the last one) and says
+   * how many of it, from the front, are done with; fewer than all leaves the rest (and the rest of the lane)
+   * unsettled, because the lanes are stopping.
    */
   constructor(
     private readonly concurrency: number,
-    private readonly work: (item: T) => Promise<boolean>,
+    private readonly work: (batch: T[]) => Promise<number>,
+    private readonly maxBatch = 1,
   ) {}
 
   push(key: string, item: T): void {
@@ -56,14 +59,15 @@ export class OperationLanes<T> {
     const lane = this.lanes.get(key)!;
     try {
       while (lane.length > 0 && !this.stopping) {
-        let done = false;
+        const batch = lane.slice(0, this.maxBatch);
+        let done = 0;
         try {
-          done = await this.work(lane[0]!);
+          done = await this.work(batch);
         } catch {
-          done = false;
+          done = 0;
         }
-        if (!done) break;
-        lane.shift();
+        lane.splice(0, done);
+        if (done < batch.length) break;
       }
       if (lane.length === 0) this.lanes.delete(key);
     } finally {

@@ -86,6 +86,9 @@ async function main() {
   // live in the engine's own key-value bucket.
   const keyring = readMasterKeyring(process.env);
   const keys = await untilReady('key store', () => KeyStore.open({ nc, keyring }), logger, { permanent: misconfigured.nats });
+  const encryption = env.LOS_ENCRYPTION === 'on';
+  if (!encryption)
+    logger.warn('LOS_ENCRYPTION=off: personal data goes to Temporal in plaintext; for measuring the cost of encryption only, never in a deployment');
 
   if (role === 'codec') {
     // The codec server for the Temporal UI and CLI: decodes only for entitled readers, every attempt logged.
@@ -142,6 +145,7 @@ async function main() {
           ...(env.TEMPORAL_TASK_QUEUE ? { taskQueue: env.TEMPORAL_TASK_QUEUE } : {}),
           shutdownGraceTime: `${env.SHUTDOWN_GRACE_SECONDS}s`,
           maxCachedWorkflows: env.MAX_CACHED_WORKFLOWS,
+          encryption,
         }),
       logger,
       { permanent: misconfigured.temporal },
@@ -159,12 +163,13 @@ async function main() {
   }
 
   const connection = await untilReady('Temporal', () => Connection.connect({ address: env.TEMPORAL_ADDRESS }), logger);
-  const client = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE, dataConverter: clientDataConverter(keys) });
+  const client = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE, ...(encryption ? { dataConverter: clientDataConverter(keys) } : {}) });
   const bridge = await startBridge({
     nc,
     client,
+    // Answers are signed either way: signing is what keeps forged answers out, not encryption.
+    keys: encryption ? keys : { sealIfKeyed: async (_operationId: string, value: string) => value, bridgeSigningKey: () => keys.bridgeSigningKey() },
     onNotApplied: (reason, subject) => logger.info({ subject, reason }, 'answer not applied; agency told'),
-    keys,
     onApplied: (answer, receipt) =>
       logger.info({ operationId: answer.data.correlation.operationId, agency: answer.agency, event: answer.name, outcome: receipt.outcome }, 'answer applied'),
     // The reason can quote agency input, so only the subject is logged; the reason is in the dead letter.

@@ -2,7 +2,7 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { createKeyActivities, createNotifyActivities } from '../activities/index.js';
-import { engineDataConverter } from './codec.js';
+import { engineDataConverter, FAILURE_CONVERTER_PATH } from './codec.js';
 import type { KeyStore } from './keys.js';
 import { TASK_QUEUE } from '../workflows/definitions.js';
 
@@ -25,6 +25,11 @@ export interface OperationWorkerOptions {
    * @default 100
    */
   maxCachedWorkflows?: number;
+  /**
+   * False only to measure what encryption costs (the benchmark): no payload codec.
+   * @default true
+   */
+  encryption?: boolean;
 }
 
 export const DEFAULT_MAX_CACHED_WORKFLOWS = 100;
@@ -41,7 +46,7 @@ export async function createOperationWorker(options: OperationWorkerOptions): Pr
     namespace: options.namespace ?? 'default',
     taskQueue: options.taskQueue ?? TASK_QUEUE,
     activities: { ...createNotifyActivities(jetstream(options.nc), options.keys), ...createKeyActivities(options.keys) },
-    dataConverter: engineDataConverter(options.keys),
+    dataConverter: options.encryption === false ? { failureConverterPath: FAILURE_CONVERTER_PATH } : engineDataConverter(options.keys),
     shutdownGraceTime: options.shutdownGraceTime ?? '30s',
     maxCachedWorkflows: options.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS,
     ...workflowSource,

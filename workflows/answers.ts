@@ -9,7 +9,7 @@ import {
   verifyAnswer,
   type AgencyAnswer,
 } from '../domain/index.js';
-import { agencyAnswerUpdate, type AnswerReceipt } from './definitions.js';
+import { agencyAnswersUpdate, agencyAnswerUpdate, MAX_ANSWER_BATCH, type AnswerReceipt } from './definitions.js';
 import type { Operation } from './operation-state.js';
 
 function parseOrReject(raw: unknown): AgencyAnswer {
@@ -56,20 +56,42 @@ export function handleAnswers(op: Operation): void {
     return { outcome: 'applied' };
   };
 
+  /** What the validator checks of one answer; `seen` holds the ids already taken (earlier in a batch included). */
+  const admit = (raw: unknown, seen: (eventId: string) => boolean): AgencyAnswer | undefined => {
+    // A Temporal client is not an agency: only the bridge, which read the answer under the agency's own NATS
+    // identity, can sign it. Until the first fan-out has brought the bridge's key, no agency can have answered.
+    const bridgeKey = op.memory.bridgeKey;
+    if (bridgeKey === undefined) throw ApplicationFailure.nonRetryable("answer not taken yet: the operation does not hold the bridge's key yet", 'NotReady');
+    const signed = verifyAnswer(raw, bridgeKey);
+    if (!signed.ok) throw ApplicationFailure.nonRetryable(`answer rejected: ${signed.reason}`, 'Unsigned');
+    const answer = parseOrReject(raw);
+    if (seen(answer.eventId)) return undefined;
+    // Its own failure type, so the bridge can tell the agency "operation closed" rather than "no such request".
+    if (op.memory.stage === 'ended') throw ApplicationFailure.nonRetryable(`answer rejected: the operation is already ${op.memory.phase}`, 'OperationEnded');
+    const found = match(answer);
+    if (found.kind === 'unmatched') throw ApplicationFailure.nonRetryable(`answer rejected: ${found.reason}`, 'NotAllowedNow');
+    return answer;
+  };
+
   setHandler(agencyAnswerUpdate, (raw) => apply(parseOrReject(raw)), {
+    validator: (raw) => void admit(raw, (eventId) => op.seenAnswerIds.has(eventId)),
+  });
+
+  setHandler(agencyAnswersUpdate, (raw) => raw.map((one) => apply(parseOrReject(one))), {
     validator: (raw) => {
-      // A Temporal client is not an agency: only the bridge, which read the answer under the agency's own NATS
-      // identity, can sign it. Until the first fan-out has brought the bridge's key, no agency can have answered.
-      const bridgeKey = op.memory.bridgeKey;
-      if (bridgeKey === undefined) throw ApplicationFailure.nonRetryable("answer not taken yet: the operation does not hold the bridge's key yet", 'NotReady');
-      const signed = verifyAnswer(raw, bridgeKey);
-      if (!signed.ok) throw ApplicationFailure.nonRetryable(`answer rejected: ${signed.reason}`, 'Unsigned');
-      const answer = parseOrReject(raw);
-      if (op.seenAnswerIds.has(answer.eventId)) return;
-      // Its own failure type, so the bridge can tell the agency "operation closed" rather than "no such request".
-      if (op.memory.stage === 'ended') throw ApplicationFailure.nonRetryable(`answer rejected: the operation is already ${op.memory.phase}`, 'OperationEnded');
-      const found = match(answer);
-      if (found.kind === 'unmatched') throw ApplicationFailure.nonRetryable(`answer rejected: ${found.reason}`, 'NotAllowedNow');
+      if (!Array.isArray(raw) || raw.length === 0 || raw.length > MAX_ANSWER_BATCH) {
+        throw ApplicationFailure.nonRetryable(`answers rejected: expected a list of 1 to ${MAX_ANSWER_BATCH} answers`, 'InvalidInput');
+      }
+      const taken = new Set<string>();
+      raw.forEach((one, i) => {
+        try {
+          const answer = admit(one, (eventId) => op.seenAnswerIds.has(eventId) || taken.has(eventId));
+          if (answer) taken.add(answer.eventId);
+        } catch (err) {
+          const failure = err as ApplicationFailure;
+          throw ApplicationFailure.nonRetryable(`answer ${i + 1} of ${raw.length}: ${failure.message}`, failure.type);
+        }
+      });
     },
   });
 }

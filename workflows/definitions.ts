@@ -146,6 +146,17 @@ export interface AnswerReceipt {
  */
 export const agencyAnswerUpdate = defineUpdate<AnswerReceipt, [AgencyAnswer]>('agencyAnswer');
 
+/** The most answers the bridge hands one operation in one update. */
+export const MAX_ANSWER_BATCH = 32;
+
+/**
+ * Several answers to one operation in one update, applied in the order given, with one receipt each: the
+ * bridge hands over at once what queued up for an operation while its previous answer was being applied. The
+ * batch is taken whole or refused whole (naming the answer that was refused); the bridge then applies its
+ * answers one by one, so each refusal reaches its own agency.
+ */
+export const agencyAnswersUpdate = defineUpdate<AnswerReceipt[], [AgencyAnswer[]]>('agencyAnswers');
+
 export const stateQuery = defineQuery<OperationState>('state');
 export const timelineQuery = defineQuery<TimelineEntry[]>('timeline');
 

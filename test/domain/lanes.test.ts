@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { OperationLanes } from '../../workers/lanes.js';
+
+const tick = () => new Promise((resolveTick) => setTimeout(resolveTick, 0));
+
+/** A lane worker that settles when told to, recording each batch it was handed. */
+function recorder() {
+  const batches: string[][] = [];
+  const gates: (() => void)[] = [];
+  const work = async (batch: string[]) => {
+    batches.push([...batch]);
+    await new Promise<void>((open) => gates.push(open));
+    return batch.length;
+  };
+  const release = async () => {
+    gates.shift()?.();
+    await tick();
+  };
+  return { batches, work, release };
+}
+
+describe('operation lanes', () => {
+  it('hands a lane its head alone, then what queued up behind it as one batch, in order and at most maxBatch', async () => {
+    const { batches, work, release } = recorder();
+    const lanes = new OperationLanes<string>(4, work, 3);
+    lanes.push('op', 'a');
+    await tick();
+    for (const item of ['b', 'c', 'd', 'e']) lanes.push('op', item);
+    await release();
+    await release();
+    await release();
+    expect(batches).toEqual([['a'], ['b', 'c', 'd'], ['e']]);
+    expect(lanes.size()).toBe(0);
+  });
+
+  it('keeps what a batch left unsettled at the front of its lane', async () => {
+    const seen: string[][] = [];
+    let calls = 0;
+    const lanes = new OperationLanes<string>(
+      1,
+      async (batch) => {
+        seen.push([...batch]);
+        calls++;
+        return calls === 2 ? 1 : batch.length; // the second batch settles only its first item (the lanes are stopping)
+      },
+      8,
+    );
+    lanes.push('op', 'a');
+    for (const item of ['b', 'c', 'd']) lanes.push('op', item);
+    await tick();
+    await tick();
+    expect(seen).toEqual([['a'], ['b', 'c', 'd']]);
+    expect(await lanes.stop()).toEqual(['c', 'd']);
+  });
+
+  it('works other operations in their own lanes while one lane is busy', async () => {
+    const { batches, work, release } = recorder();
+    const lanes = new OperationLanes<string>(2, work, 8);
+    lanes.push('busy', 'b1');
+    lanes.push('busy', 'b2');
+    lanes.push('other', 'o1');
+    await tick();
+    expect(batches).toEqual([['b1'], ['o1']]);
+    await release();
+    await release();
+    expect(batches).toEqual([['b1'], ['o1'], ['b2']]);
+    await release();
+  });
+});
