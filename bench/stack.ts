@@ -101,7 +101,9 @@ export function startEngineProcess(
 ): EngineProcess {
   const logFile = join(scratch, `${role}${variant.name ? `-${variant.name}` : ''}.log`);
   const out = openSync(logFile, 'a');
-  const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'workers', 'main.ts'), role], {
+  // e.g. LOS_BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the engine's processes (Node refuses those in NODE_OPTIONS).
+  const nodeFlags = (process.env.LOS_BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', join(PROJECT_ROOT, 'workers', 'main.ts'), role], {
     cwd: PROJECT_ROOT,
     env: {
       ...process.env,

@@ -1,6 +1,6 @@
 import { ANSWER_TO, type AgencyAnswer, type InboundEventName } from './events.js';
 import { sha256Hex } from './digest.js';
-import { inline, isSealed } from './sealed.js';
+import { canonicalJson, inline, isSealed } from './sealed.js';
 import { AWAITING_BY_REQUEST } from './stages.js';
 import type { PendingRequest } from './state.js';
 
@@ -31,17 +31,6 @@ export interface RequestBook {
   closed: ReadonlyMap<string, ClosedRequest>;
   /** CloudEvent ids of answers already taken. */
   seen: ReadonlySet<string>;
-}
-
-/** Key order does not change what an agency said. */
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
-    entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
 }
 
 export function firstAnswer(answer: AgencyAnswer): FirstAnswer {

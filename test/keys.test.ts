@@ -5,7 +5,7 @@ import { inject } from 'vitest';
 import { DEMO_BEHAVIOURS } from '../agencies/index.js';
 import { sealDecision } from '../coordinator/index.js';
 import { isSealed, type AgencyAnswer, type Sealed } from '../domain/index.js';
-import { forwardAnswer } from '../workers/bridge.js';
+import { forwardAnswer, forwardAnswers } from '../workers/bridge.js';
 import { engineDataConverter } from '../workers/codec.js';
 import { ErasedError, generateMasterKey, readMasterKeyring, type MasterKeyring } from '../workers/keys.js';
 import {
@@ -90,7 +90,7 @@ describe('agency answers through Temporal', () => {
     await handle.executeUpdate(cancelUpdate, { args: [{ reason: 'test over' }] });
     await handle.result();
   });
-  it('takes a batch of signed answers whole, in order, with a receipt each, and refuses a batch with one unsigned answer whole, naming it', async () => {
+  it('takes a batch the bridge signed once, whole and in order with a receipt each; refuses an altered or unsigned batch, and one naming no request, whole', async () => {
     const { handle, operationId } = await operationAwaitingPolisen();
     const correlation = { operationId, requestId: 'mandate-1-polisen' };
     const accept = {
@@ -107,16 +107,29 @@ describe('agency answers through Temporal', () => {
       receivedAt: new Date().toISOString(),
       data: { correlation, reason: 'changed our mind' },
     } as AgencyAnswer;
-    const signedAccept = await forwardAnswer(engine.keys, operationId, accept);
-    const signedDecline = await forwardAnswer(engine.keys, operationId, decline);
+    const rejectedWith = (message: RegExp) => ({ cause: { message: expect.stringMatching(message) } });
 
-    await expect(handle.executeUpdate(agencyAnswersUpdate, { args: [[signedAccept, decline]] })).rejects.toMatchObject({
-      cause: { message: expect.stringMatching(/^answer 2 of 2: answer rejected: it carries no bridge signature/) },
-    });
+    const signed = await forwardAnswers(engine.keys, operationId, [accept, decline, accept]);
+    await expect(handle.executeUpdate(agencyAnswersUpdate, { args: [{ ...signed, signature: '' }] })).rejects.toMatchObject(
+      rejectedWith(/^answers rejected: batch carries no bridge signature/),
+    );
+    const swapped = { ...signed, answers: [signed.answers[1]!, signed.answers[0]!, signed.answers[2]!] };
+    await expect(handle.executeUpdate(agencyAnswersUpdate, { args: [swapped] })).rejects.toMatchObject(
+      rejectedWith(/^answers rejected: the batch's signature does not verify with the bridge's key/),
+    );
+    const nowhere = {
+      ...decline,
+      eventId: `nowhere-${operationId}`,
+      data: { ...decline.data, correlation: { operationId, requestId: 'mandate-9-polisen' } },
+    } as AgencyAnswer;
+    await expect(
+      handle.executeUpdate(agencyAnswersUpdate, { args: [await forwardAnswers(engine.keys, operationId, [accept, nowhere])] }),
+    ).rejects.toMatchObject(rejectedWith(/^answer 2 of 2: answer rejected: /));
     expect((await handle.query(stateQuery)).agencies.find((a) => a.agency === 'polisen')?.mandate).toBe('requested');
 
-    // The first answer stands; the second is kept on the record as conflicting, exactly as one by one.
-    await expect(handle.executeUpdate(agencyAnswersUpdate, { args: [[signedAccept, signedDecline, signedAccept]] })).resolves.toEqual([
+    // The first answer stands; the second is kept on the record as conflicting, the third is a repeat: as one by one.
+    expect(isSealed((signed.answers[0]!.data as { contactFunction: unknown }).contactFunction)).toBe(true);
+    await expect(handle.executeUpdate(agencyAnswersUpdate, { args: [signed] })).resolves.toEqual([
       { outcome: 'applied' },
       { outcome: 'conflicting' },
       { outcome: 'duplicate' },

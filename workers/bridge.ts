@@ -1,12 +1,13 @@
 import { ApplicationFailure, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
-import { ed25519 } from '@noble/curves/ed25519.js';
 import {
   ANSWER_FREE_TEXT,
   SIGNATURE_FIELD,
   bytesToBase64Url,
   signedBytes,
+  signedBatchBytes,
+  type SignedAnswers,
   AgencyId,
   cloudEvent,
   CloudEvent,
@@ -204,6 +205,20 @@ class Recent<V> {
  * and passed through here is taken by the workflow).
  */
 export async function forwardAnswer(keys: BridgeOptions['keys'], operationId: string, answer: AgencyAnswer): Promise<AgencyAnswer> {
+  const unsigned = await sealAnswer(keys, operationId, answer);
+  const signer = await keys.bridgeSigningKey();
+  return { ...unsigned, [SIGNATURE_FIELD]: bytesToBase64Url(signer.sign(signedBytes(unsigned))) } as AgencyAnswer;
+}
+
+/** The same for a batch of one operation's answers: each sealed, the whole signed once. */
+export async function forwardAnswers(keys: BridgeOptions['keys'], operationId: string, answers: AgencyAnswer[]): Promise<SignedAnswers<AgencyAnswer>> {
+  const unsigned = await Promise.all(answers.map((answer) => sealAnswer(keys, operationId, answer)));
+  const signer = await keys.bridgeSigningKey();
+  return { answers: unsigned as AgencyAnswer[], signature: bytesToBase64Url(signer.sign(signedBatchBytes(unsigned))) };
+}
+
+/** The answer with its free text sealed and without any signature it came with. */
+async function sealAnswer(keys: BridgeOptions['keys'], operationId: string, answer: AgencyAnswer): Promise<Record<string, unknown>> {
   const data: Record<string, unknown> = { ...answer.data };
   for (const field of ANSWER_FREE_TEXT[answer.name] as readonly string[]) {
     // An operation started before sealing has no data key: its answers go on in plaintext, as it holds them.
@@ -211,8 +226,7 @@ export async function forwardAnswer(keys: BridgeOptions['keys'], operationId: st
   }
   const unsigned = { ...answer, data } as AgencyAnswer & Record<string, unknown>;
   delete unsigned[SIGNATURE_FIELD];
-  const { secretKey } = await keys.bridgeSigningKey();
-  return { ...unsigned, [SIGNATURE_FIELD]: bytesToBase64Url(ed25519.sign(signedBytes(unsigned), secretKey)) } as AgencyAnswer;
+  return unsigned;
 }
 
 export async function startBridge(options: BridgeOptions): Promise<Bridge> {
@@ -280,15 +294,14 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       clearTimeout(timer);
     }
   };
-  const forwardAll = (operationId: string, answers: AgencyAnswer[]) => Promise.all(answers.map((answer) => forwardAnswer(options.keys, operationId, answer)));
   const update = (operationId: string, answer: AgencyAnswer): Promise<AnswerReceipt> =>
     withinTimeLimit(async () => {
-      const [forwarded] = await forwardAll(operationId, [answer]);
-      return options.client.workflow.getHandle(operationId).executeUpdate(agencyAnswerUpdate, { args: [forwarded!] });
+      const forwarded = await forwardAnswer(options.keys, operationId, answer);
+      return options.client.workflow.getHandle(operationId).executeUpdate(agencyAnswerUpdate, { args: [forwarded] });
     });
   const updateMany = (operationId: string, answers: AgencyAnswer[]): Promise<AnswerReceipt[]> =>
     withinTimeLimit(async () => {
-      const forwarded = await forwardAll(operationId, answers);
+      const forwarded = await forwardAnswers(options.keys, operationId, answers);
       return options.client.workflow.getHandle(operationId).executeUpdate(agencyAnswersUpdate, { args: [forwarded] });
     });
 

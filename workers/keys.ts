@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, createPrivateKey, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { Kvm, type KV } from '@nats-io/kv';
@@ -133,7 +133,7 @@ export interface DataKeyInfo {
 
 export class KeyStore {
   private readonly payloadKeyCache = new Map<string, Buffer>();
-  private bridgeKeyCache?: { secretKey: Uint8Array; publicKey: string };
+  private bridgeKeyCache?: BridgeSigningKey;
 
   private constructor(
     private readonly kv: KV,
@@ -299,13 +299,13 @@ export class KeyStore {
   }
 
   /** The bridge's Ed25519 key: the bridge signs what it forwards; the workflow verifies with the public half. */
-  async bridgeSigningKey(): Promise<{ secretKey: Uint8Array; publicKey: string }> {
+  async bridgeSigningKey(): Promise<BridgeSigningKey> {
     if (this.bridgeKeyCache) return this.bridgeKeyCache;
     const { secret, entry } = await this.sharedSecret(BRIDGE_KEY, 'bridge_signing_key', () => {
       const secretKey = ed25519.utils.randomSecretKey();
       return { secret: Buffer.from(secretKey), publicKey: bytesToBase64Url(ed25519.getPublicKey(secretKey)) };
     });
-    this.bridgeKeyCache = { secretKey: new Uint8Array(secret), publicKey: entry.publicKey! };
+    this.bridgeKeyCache = new BridgeSigningKey(new Uint8Array(secret), entry.publicKey!);
     return this.bridgeKeyCache;
   }
 
@@ -420,4 +420,26 @@ export async function openKeyStore(options: KeyStoreConnection): Promise<{ keys:
   });
   const keys = await KeyStore.open({ nc, keyring: options.keyring });
   return { keys, nc, close: () => nc.drain() };
+}
+
+/** PKCS #8 DER for an Ed25519 private key: this fixed prefix, then the 32-byte seed (RFC 8410). */
+const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+
+/**
+ * The bridge's signing key. Signing runs on node:crypto (OpenSSL), about a hundred times faster than the pure-JS
+ * signer; the signature is the same Ed25519 signature the workflow verifies with @noble/curves in its sandbox.
+ */
+export class BridgeSigningKey {
+  private readonly privateKey: KeyObject;
+
+  constructor(
+    readonly secretKey: Uint8Array,
+    readonly publicKey: string,
+  ) {
+    this.privateKey = createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, secretKey]), format: 'der', type: 'pkcs8' });
+  }
+
+  sign(message: Uint8Array): Uint8Array {
+    return new Uint8Array(sign(null, message, this.privateKey));
+  }
 }

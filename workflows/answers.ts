@@ -7,6 +7,7 @@ import {
   parseAgencyAnswer,
   recordConflict,
   verifyAnswer,
+  verifyAnswerBatch,
   type AgencyAnswer,
 } from '../domain/index.js';
 import { agencyAnswersUpdate, agencyAnswerUpdate, MAX_ANSWER_BATCH, type AnswerReceipt } from './definitions.js';
@@ -56,15 +57,8 @@ export function handleAnswers(op: Operation): void {
     return { outcome: 'applied' };
   };
 
-  /** What the validator checks of one answer; `seen` holds the ids already taken (earlier in a batch included). */
-  const admit = (raw: unknown, seen: (eventId: string) => boolean): AgencyAnswer | undefined => {
-    // A Temporal client is not an agency: only the bridge, which read the answer under the agency's own NATS
-    // identity, can sign it. Until the first fan-out has brought the bridge's key, no agency can have answered.
-    const bridgeKey = op.memory.bridgeKey;
-    if (bridgeKey === undefined) throw ApplicationFailure.nonRetryable("answer not taken yet: the operation does not hold the bridge's key yet", 'NotReady');
-    const signed = verifyAnswer(raw, bridgeKey);
-    if (!signed.ok) throw ApplicationFailure.nonRetryable(`answer rejected: ${signed.reason}`, 'Unsigned');
-    const answer = parseOrReject(raw);
+  /** What the validator checks of one answer once its signature (its own, or its batch's) holds. */
+  const admit = (answer: AgencyAnswer, seen: (eventId: string) => boolean): AgencyAnswer | undefined => {
     if (seen(answer.eventId)) return undefined;
     // Its own failure type, so the bridge can tell the agency "operation closed" rather than "no such request".
     if (op.memory.stage === 'ended') throw ApplicationFailure.nonRetryable(`answer rejected: the operation is already ${op.memory.phase}`, 'OperationEnded');
@@ -73,23 +67,37 @@ export function handleAnswers(op: Operation): void {
     return answer;
   };
 
+  // A Temporal client is not an agency: only the bridge, which read the answer under the agency's own NATS
+  // identity, can sign it. Until the first fan-out has brought the bridge's key, no agency can have answered.
+  const bridgeKey = (): string => {
+    const key = op.memory.bridgeKey;
+    if (key === undefined) throw ApplicationFailure.nonRetryable("answer not taken yet: the operation does not hold the bridge's key yet", 'NotReady');
+    return key;
+  };
+
   setHandler(agencyAnswerUpdate, (raw) => apply(parseOrReject(raw)), {
-    validator: (raw) => void admit(raw, (eventId) => op.seenAnswerIds.has(eventId)),
+    validator: (raw) => {
+      const signed = verifyAnswer(raw, bridgeKey());
+      if (!signed.ok) throw ApplicationFailure.nonRetryable(`answer rejected: ${signed.reason}`, 'Unsigned');
+      admit(parseOrReject(raw), (eventId) => op.seenAnswerIds.has(eventId));
+    },
   });
 
-  setHandler(agencyAnswersUpdate, (raw) => raw.map((one) => apply(parseOrReject(one))), {
+  setHandler(agencyAnswersUpdate, (raw) => raw.answers.map((one) => apply(parseOrReject(one))), {
     validator: (raw) => {
-      if (!Array.isArray(raw) || raw.length === 0 || raw.length > MAX_ANSWER_BATCH) {
-        throw ApplicationFailure.nonRetryable(`answers rejected: expected a list of 1 to ${MAX_ANSWER_BATCH} answers`, 'InvalidInput');
+      const signed = verifyAnswerBatch(raw, bridgeKey());
+      if (!signed.ok) throw ApplicationFailure.nonRetryable(`answers rejected: ${signed.reason}`, 'Unsigned');
+      if (signed.answers.length === 0 || signed.answers.length > MAX_ANSWER_BATCH) {
+        throw ApplicationFailure.nonRetryable(`answers rejected: expected 1 to ${MAX_ANSWER_BATCH} answers, got ${signed.answers.length}`, 'InvalidInput');
       }
       const taken = new Set<string>();
-      raw.forEach((one, i) => {
+      signed.answers.forEach((one, i) => {
         try {
-          const answer = admit(one, (eventId) => op.seenAnswerIds.has(eventId) || taken.has(eventId));
+          const answer = admit(parseOrReject(one), (eventId) => op.seenAnswerIds.has(eventId) || taken.has(eventId));
           if (answer) taken.add(answer.eventId);
         } catch (err) {
           const failure = err as ApplicationFailure;
-          throw ApplicationFailure.nonRetryable(`answer ${i + 1} of ${raw.length}: ${failure.message}`, failure.type);
+          throw ApplicationFailure.nonRetryable(`answer ${i + 1} of ${signed.answers.length}: ${failure.message}`, failure.type);
         }
       });
     },

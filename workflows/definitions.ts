@@ -23,6 +23,7 @@ import type {
   OutcomeSummary,
   PendingRequest,
   Phase,
+  SignedAnswers,
   Stage,
   QuorumDecision,
   Sealed,
@@ -152,10 +153,10 @@ export const MAX_ANSWER_BATCH = 32;
 /**
  * Several answers to one operation in one update, applied in the order given, with one receipt each: the
  * bridge hands over at once what queued up for an operation while its previous answer was being applied. The
- * batch is taken whole or refused whole (naming the answer that was refused); the bridge then applies its
- * answers one by one, so each refusal reaches its own agency.
+ * batch is signed once as a whole and taken whole or refused whole (naming the answer that was refused); the
+ * bridge then applies its answers one by one, so each refusal reaches its own agency.
  */
-export const agencyAnswersUpdate = defineUpdate<AnswerReceipt[], [AgencyAnswer[]]>('agencyAnswers');
+export const agencyAnswersUpdate = defineUpdate<AnswerReceipt[], [SignedAnswers<AgencyAnswer>]>('agencyAnswers');
 
 export const stateQuery = defineQuery<OperationState>('state');
 export const timelineQuery = defineQuery<TimelineEntry[]>('timeline');
