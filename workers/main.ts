@@ -23,7 +23,7 @@ import { readSeedFile } from './natsAuth.js';
 import { ensureTopology } from './jetstream.js';
 import { createLogger, temporalLogger } from './logger.js';
 import { connectEngineNats, misconfigured, trackNatsConnection, untilReady } from './startup.js';
-import { createOperationWorker, WORKFLOWS_PATH } from './worker.js';
+import { createOperationWorker, WORKFLOW_BUNDLER_OPTIONS, WORKFLOWS_PATH } from './worker.js';
 import { FAILURE_CONVERTER_PATH, clientDataConverter } from './codec.js';
 import { KeyStore, readMasterKeyring } from './keys.js';
 
@@ -125,6 +125,7 @@ async function main() {
     // Bundled once, so that waiting for Temporal below does not bundle again on every try.
     const workflowBundle = await bundleWorkflowCode({
       workflowsPath: WORKFLOWS_PATH,
+      ...WORKFLOW_BUNDLER_OPTIONS,
       failureConverterPath: FAILURE_CONVERTER_PATH,
       logger: Runtime.instance().logger,
     });
