@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { shared } from './shared.js';
 
 /**
  * The agencies that can take part in LOS. Which legal tools each brings, and for which activity categories,
@@ -20,7 +21,7 @@ export const AGENCY_IDS = [
   'ekobrottsmyndigheten',
 ] as const;
 
-export const AgencyId = z.enum(AGENCY_IDS);
+export const AgencyId = shared('agencies.AgencyId', () => z.enum(AGENCY_IDS));
 export type AgencyId = z.infer<typeof AgencyId>;
 
 export const ACTIVITY_CATEGORIES = [
@@ -38,5 +39,5 @@ export const ACTIVITY_CATEGORIES = [
   'work_permit_violation',
 ] as const;
 
-export const ActivityCategory = z.enum(ACTIVITY_CATEGORIES);
+export const ActivityCategory = shared('agencies.ActivityCategory', () => z.enum(ACTIVITY_CATEGORIES));
 export type ActivityCategory = z.infer<typeof ActivityCategory>;

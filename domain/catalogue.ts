@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ActivityCategory, AgencyId } from './agencies.js';
 import { describeIssues } from './validation.js';
+import { shared } from './shared.js';
 
 /**
  * The mandate catalogue (the shared "legal toolbox"): which agency brings which legal tool, and which
@@ -8,32 +9,38 @@ import { describeIssues } from './validation.js';
  * `domain/mandate-catalogue.json`. An operation takes a snapshot of the catalogue when it starts, so an edit
  * never changes the rules under a running operation.
  */
-export const LegalTool = z.object({
-  id: z.string().regex(/^[a-z][a-z0-9_]*$/, 'must be a lower-case identifier'),
-  name: z.string().min(1),
-  categories: z.array(ActivityCategory).min(1),
-});
+export const LegalTool = shared('catalogue.LegalTool', () =>
+  z.object({
+    id: z.string().regex(/^[a-z][a-z0-9_]*$/, 'must be a lower-case identifier'),
+    name: z.string().min(1),
+    categories: z.array(ActivityCategory).min(1),
+  }),
+);
 
-export const CatalogueAgency = z.object({
-  id: AgencyId,
-  name: z.string().min(1),
-  tools: z.array(LegalTool).min(1),
-});
+export const CatalogueAgency = shared('catalogue.CatalogueAgency', () =>
+  z.object({
+    id: AgencyId,
+    name: z.string().min(1),
+    tools: z.array(LegalTool).min(1),
+  }),
+);
 
-export const MandateCatalogue = z
-  .object({
-    version: z.literal(1),
-    agencies: z.array(CatalogueAgency).min(1),
-  })
-  .superRefine((catalogue, ctx) => {
-    const seen = new Set<string>();
-    catalogue.agencies.forEach((agency, index) => {
-      if (seen.has(agency.id)) {
-        ctx.addIssue({ code: 'custom', path: ['agencies', index, 'id'], message: `agency "${agency.id}" is listed twice` });
-      }
-      seen.add(agency.id);
-    });
-  });
+export const MandateCatalogue = shared('catalogue.MandateCatalogue', () =>
+  z
+    .object({
+      version: z.literal(1),
+      agencies: z.array(CatalogueAgency).min(1),
+    })
+    .superRefine((catalogue, ctx) => {
+      const seen = new Set<string>();
+      catalogue.agencies.forEach((agency, index) => {
+        if (seen.has(agency.id)) {
+          ctx.addIssue({ code: 'custom', path: ['agencies', index, 'id'], message: `agency "${agency.id}" is listed twice` });
+        }
+        seen.add(agency.id);
+      });
+    }),
+);
 export type MandateCatalogue = z.infer<typeof MandateCatalogue>;
 
 export function loadCatalogue(data: unknown): MandateCatalogue {

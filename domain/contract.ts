@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { slug } from './tip.js';
+import { shared } from './shared.js';
 
 /**
  * The wire contract's every fact, once: subjects, stream and consumer names, headers, CloudEvent sources and
@@ -7,7 +8,7 @@ import { slug } from './tip.js';
  * the payload schemas (one per event) are in events.ts, the id scheme in ids.ts.
  */
 
-const IsoTime = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' });
+const IsoTime = shared('contract.IsoTime', () => z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' }));
 
 export const CLOUDEVENT_CONTENT_TYPE = 'application/cloudevents+json';
 export const EVENT_TYPE_PREFIX = 'se.los.';
@@ -17,17 +18,19 @@ export function eventType(name: string): string {
 }
 
 /** CloudEvents 1.0 attributes, structured mode. */
-export const CloudEvent = z.object({
-  specversion: z.literal('1.0'),
-  id: z.string().min(1).max(300),
-  source: z.string().min(1).max(300),
-  type: z.string().regex(/^se\.los\.[a-z.]+\.v\d+$/, 'must be a versioned LOS event type such as se.los.mandate.accepted.v1'),
-  subject: z.string().min(1).max(200),
-  time: IsoTime,
-  datacontenttype: z.literal('application/json').default('application/json'),
-  dataschema: z.string().optional(),
-  data: z.unknown(),
-});
+export const CloudEvent = shared('contract.CloudEvent', () =>
+  z.object({
+    specversion: z.literal('1.0'),
+    id: z.string().min(1).max(300),
+    source: z.string().min(1).max(300),
+    type: z.string().regex(/^se\.los\.[a-z.]+\.v\d+$/, 'must be a versioned LOS event type such as se.los.mandate.accepted.v1'),
+    subject: z.string().min(1).max(200),
+    time: IsoTime,
+    datacontenttype: z.literal('application/json').default('application/json'),
+    dataschema: z.string().optional(),
+    data: z.unknown(),
+  }),
+);
 export type CloudEvent = z.infer<typeof CloudEvent>;
 
 /** The NATS headers of the contract. Body carries data; headers carry metadata. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { stockholmOffsetMinutes } from './workingDays.js';
+import { shared } from './shared.js';
 
 /**
  * Swedish local time (Europe/Stockholm) as people read and type it: CET (+01:00) in winter, CEST (+02:00)
@@ -99,14 +100,16 @@ export function readInstant(text: string): InstantReading {
  * A time typed by a person, as every input schema takes it: with an offset, or without one and then read
  * as Stockholm time (see `readInstant`); always bounded to the years LOS can mean.
  */
-export const Instant = z.string().transform((value, ctx) => {
-  const reading = readInstant(value);
-  if (!reading.ok) {
-    ctx.addIssue({ code: 'custom', message: reading.reason });
-    return z.NEVER;
-  }
-  return reading.iso;
-});
+export const Instant = shared('localTime.Instant', () =>
+  z.string().transform((value, ctx) => {
+    const reading = readInstant(value);
+    if (!reading.ok) {
+      ctx.addIssue({ code: 'custom', message: reading.reason });
+      return z.NEVER;
+    }
+    return reading.iso;
+  }),
+);
 
 /** How far ahead a joint action may be scheduled: a year-long plan is rare, two years is surely a typo. */
 export const ACTION_HORIZON_MS = 2 * 366 * 24 * HOUR_MS;

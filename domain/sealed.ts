@@ -1,5 +1,6 @@
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { z } from 'zod';
+import { shared } from './shared.js';
 
 /**
  * Confidential by design: personal data (the tip's entity, description and source reference, every free
@@ -14,19 +15,21 @@ import { z } from 'zod';
 
 export const SEALED_VERSION = 'los.v1';
 
-const Base64Url = z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be base64url');
+const Base64Url = shared('sealed.Base64Url', () => z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be base64url'));
 
 /** AES-256-GCM over the JSON of the value; `op` is bound as additional data, so it cannot be moved to another operation. */
-export const Sealed = z
-  .object({
-    sealed: z.literal(SEALED_VERSION),
-    op: z.string().min(1).max(200),
-    /** 12 bytes. */
-    iv: Base64Url.length(16, 'must be a 12-byte IV'),
-    /** Ciphertext followed by the 16-byte GCM tag. */
-    ct: Base64Url.min(22, 'is too short to hold a GCM tag'),
-  })
-  .strict();
+export const Sealed = shared('sealed.Sealed', () =>
+  z
+    .object({
+      sealed: z.literal(SEALED_VERSION),
+      op: z.string().min(1).max(200),
+      /** 12 bytes. */
+      iv: Base64Url.length(16, 'must be a 12-byte IV'),
+      /** Ciphertext followed by the 16-byte GCM tag. */
+      ct: Base64Url.min(22, 'is too short to hold a GCM tag'),
+    })
+    .strict(),
+);
 export type Sealed = z.infer<typeof Sealed>;
 
 export function isSealed(value: unknown): value is Sealed {

@@ -3,25 +3,28 @@ import { MandateCatalogue } from './catalogue.js';
 import { OperationConfig } from './config.js';
 import { Tip } from './tip.js';
 import nationalCatalogue from './mandate-catalogue.json' with { type: 'json' };
+import { shared } from './shared.js';
 
 /**
  * What starts an operation, however it is started (the typed client, `los`, the Temporal CLI, the UI's
  * "Start Workflow", another SDK): the workflow parses it with this schema and applies the same defaults the
  * typed client does, so a start that skips the client is neither trusted nor stuck.
  */
-export const OperationStart = z.object({
-  tip: Tip,
-  config: OperationConfig.default(OperationConfig.parse({})),
-  /** The snapshot of the mandate catalogue the operation runs on; the national one when none is given. */
-  catalogue: MandateCatalogue.default(nationalCatalogue as MandateCatalogue),
-  /**
-   * The bridge's public key (base64url Ed25519), read by the typed client from the engine's key store, so the
-   * operation checks agency answers from its first moment. Without it, the first fan-out brings it.
-   */
-  bridgeKey: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{43}$/, 'must be a base64url Ed25519 public key')
-    .optional(),
-});
+export const OperationStart = shared('start.OperationStart', () =>
+  z.object({
+    tip: Tip,
+    config: OperationConfig.default(OperationConfig.parse({})),
+    /** The snapshot of the mandate catalogue the operation runs on; the national one when none is given. */
+    catalogue: MandateCatalogue.default(nationalCatalogue as MandateCatalogue),
+    /**
+     * The bridge's public key (base64url Ed25519), read by the typed client from the engine's key store, so the
+     * operation checks agency answers from its first moment. Without it, the first fan-out brings it.
+     */
+    bridgeKey: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{43}$/, 'must be a base64url Ed25519 public key')
+      .optional(),
+  }),
+);
 export type OperationStart = z.infer<typeof OperationStart>;
 export type OperationStartInput = z.input<typeof OperationStart>;

@@ -4,51 +4,60 @@ import { Instant } from './localTime.js';
 import { ActivityCategory, AgencyId } from './agencies.js';
 import { checkOrgNumber } from './orgNumber.js';
 import { Sealable, type Plain } from './sealed.js';
+import { shared } from './shared.js';
 
 /**
  * A tip (underrättelse): the start of every operation. It names a business, what it is suspected of, and
  * where the information came from. A protected source is kept inside the workflow and nowhere else.
  */
-export const OrgNumber = z.string().transform((value, ctx) => {
-  const check = checkOrgNumber(value);
-  if (!check.ok) {
-    ctx.addIssue({ code: 'custom', message: check.reason });
-    return z.NEVER;
-  }
-  return check.normalized;
-});
+export const OrgNumber = shared('tip.OrgNumber', () =>
+  z.string().transform((value, ctx) => {
+    const check = checkOrgNumber(value);
+    if (!check.ok) {
+      ctx.addIssue({ code: 'custom', message: check.reason });
+      return z.NEVER;
+    }
+    return check.normalized;
+  }),
+);
 
-export const Entity = z.object({
-  orgNumber: Sealable(OrgNumber),
-  name: Sealable(Line(1, 200, 'must name the business')),
-  address: Sealable(Line(1, 300, 'must give the premises address')),
-  // Not sealed: operators see which municipality an operation belongs to, and access is decided by it.
-  municipality: Line(1, 100, 'must name the municipality'),
-});
+export const Entity = shared('tip.Entity', () =>
+  z.object({
+    orgNumber: Sealable(OrgNumber),
+    name: Sealable(Line(1, 200, 'must name the business')),
+    address: Sealable(Line(1, 300, 'must give the premises address')),
+    // Not sealed: operators see which municipality an operation belongs to, and access is decided by it.
+    municipality: Line(1, 100, 'must name the municipality'),
+  }),
+);
 export type Entity = z.infer<typeof Entity>;
 
-export const Urgency = z.enum(['low', 'normal', 'high', 'critical']);
+export const Urgency = shared('tip.Urgency', () => z.enum(['low', 'normal', 'high', 'critical']));
 export type Urgency = z.infer<typeof Urgency>;
 
-export const TipSource = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('agency'), agency: AgencyId, protected: z.boolean().default(false), reference: Sealable(Line(1, 200)).optional() }),
-  z.object({ kind: z.literal('municipal_inspector'), protected: z.boolean().default(false), reference: Sealable(Line(1, 200)).optional() }),
-  z.object({ kind: z.literal('public'), protected: z.boolean().default(true), reference: Sealable(Line(1, 200)).optional() }),
-]);
+export const TipSource = shared('tip.TipSource', () =>
+  z.discriminatedUnion('kind', [
+    z.object({ kind: z.literal('agency'), agency: AgencyId, protected: z.boolean().default(false), reference: Sealable(Line(1, 200)).optional() }),
+    z.object({ kind: z.literal('municipal_inspector'), protected: z.boolean().default(false), reference: Sealable(Line(1, 200)).optional() }),
+    z.object({ kind: z.literal('public'), protected: z.boolean().default(true), reference: Sealable(Line(1, 200)).optional() }),
+  ]),
+);
 export type TipSource = z.infer<typeof TipSource>;
 
-export const Tip = z.object({
-  entity: Entity,
-  categories: z
-    .array(ActivityCategory)
-    .min(1, 'must name at least one suspected activity')
-    .refine((list) => new Set(list).size === list.length, 'lists a category twice'),
-  description: Sealable(Text(1, 20_000, 'must describe what was observed')),
-  urgency: Urgency,
-  source: TipSource,
-  /** With an offset, or without one and then read as Stockholm time. */
-  receivedAt: Instant,
-});
+export const Tip = shared('tip.Tip', () =>
+  z.object({
+    entity: Entity,
+    categories: z
+      .array(ActivityCategory)
+      .min(1, 'must name at least one suspected activity')
+      .refine((list) => new Set(list).size === list.length, 'lists a category twice'),
+    description: Sealable(Text(1, 20_000, 'must describe what was observed')),
+    urgency: Urgency,
+    source: TipSource,
+    /** With an offset, or without one and then read as Stockholm time. */
+    receivedAt: Instant,
+  }),
+);
 /** A tip as the workflow holds it: its personal fields may be (and from the coordinator's client are) sealed. */
 export type Tip = z.infer<typeof Tip>;
 /** A tip as a coordinator writes it, before sealing. */

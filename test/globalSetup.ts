@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
 import { startTemporalDevServer } from '../scripts/dev-stack.js';
-import { WORKFLOWS_PATH } from '../workers/worker.js';
+import { WORKFLOW_BUNDLER_OPTIONS, WORKFLOWS_PATH } from '../workers/worker.js';
 import { FAILURE_CONVERTER_PATH } from '../workers/codec.js';
 
 declare module 'vitest' {
@@ -22,7 +22,12 @@ declare module 'vitest' {
 export default async function setup(project: TestProject) {
   const scratch = mkdtempSync(join(tmpdir(), 'los-test-'));
   const temporal = await startTemporalDevServer({ dbFile: join(scratch, 'temporal.db'), headless: true, logFile: join(scratch, 'temporal.log') });
-  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, failureConverterPath: FAILURE_CONVERTER_PATH, logger: quietLogger });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    ...WORKFLOW_BUNDLER_OPTIONS,
+    failureConverterPath: FAILURE_CONVERTER_PATH,
+    logger: quietLogger,
+  });
   const bundlePath = join(scratch, 'workflow-bundle.js');
   writeFileSync(bundlePath, code);
   project.provide('temporalAddress', temporal.address);

@@ -13,7 +13,7 @@ import { tokenVerifier } from './access.js';
 import { AuditLog } from './audit.js';
 import { startCodecServer } from './codecServer.js';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, makeTelemetryFilterString, NativeConnection, Runtime } from '@temporalio/worker';
+import { makeTelemetryFilterString, NativeConnection, Runtime } from '@temporalio/worker';
 import { loadCatalogueFile } from '../coordinator/index.js';
 import { startBridge } from './bridge.js';
 import { readEngineEnv } from './config.js';
@@ -23,7 +23,8 @@ import { readSeedFile } from './natsAuth.js';
 import { ensureTopology } from './jetstream.js';
 import { createLogger, temporalLogger } from './logger.js';
 import { connectEngineNats, misconfigured, trackNatsConnection, untilReady } from './startup.js';
-import { createOperationWorker, WORKFLOWS_PATH } from './worker.js';
+import { bundleWorkflowsApart } from './bundle.js';
+import { createOperationWorker, WORKFLOW_BUNDLER_OPTIONS, WORKFLOWS_PATH } from './worker.js';
 import { FAILURE_CONVERTER_PATH, clientDataConverter } from './codec.js';
 import { KeyStore, readMasterKeyring } from './keys.js';
 
@@ -125,12 +126,12 @@ async function main() {
         ...(env.METRICS_BIND_ADDRESS ? { metrics: { prometheus: { bindAddress: env.METRICS_BIND_ADDRESS } } } : {}),
       },
     });
-    // Bundled once, so that waiting for Temporal below does not bundle again on every try.
-    const workflowBundle = await bundleWorkflowCode({
-      workflowsPath: WORKFLOWS_PATH,
-      failureConverterPath: FAILURE_CONVERTER_PATH,
-      logger: Runtime.instance().logger,
-    });
+    // Bundled once, so that waiting for Temporal below does not bundle again on every try; in a child
+    // process, so that webpack's memory does not stay with the worker (workers/bundle.ts).
+    const workflowBundle = await bundleWorkflowsApart(
+      { workflowsPath: WORKFLOWS_PATH, ...WORKFLOW_BUNDLER_OPTIONS, failureConverterPath: FAILURE_CONVERTER_PATH },
+      Runtime.instance().logger,
+    );
     const connection = await untilReady('Temporal', () => NativeConnection.connect({ address: env.TEMPORAL_ADDRESS }), logger);
     // The Temporal runtime handles SIGTERM/SIGINT itself: it stops polling and waits for in-flight tasks.
     const worker = await untilReady(

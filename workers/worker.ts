@@ -18,10 +18,11 @@ export interface OperationWorkerOptions {
   /** How long in-flight activities may run on after shutdown begins. */
   shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
   /**
-   * Operations kept in memory between their workflow tasks. Each costs about 2 MiB (measured: 0.2 MiB is the
-   * SDK's own sandbox, 0.6 MiB zod evaluated in it, 0.9 MiB the domain's schemas, the rest the operation), and
-   * most sleep for days between events, so a bounded cache trades a cheap replay for bounded memory: 100
-   * keeps the worker near 500 MiB however many operations are open.
+   * Operations kept in memory between their workflow tasks. Each costs its own state plus about 0.1 MiB of
+   * sandbox (measured after importing the workflow code): zod, the ed25519 and SHA-256 code and the domain's
+   * schemas are evaluated once per workflow thread and shared (workflows/shared-modules.ts, domain/shared.ts),
+   * where each cached operation used to evaluate them again (1.5 MiB). Most operations sleep for days between
+   * events, so a bounded cache trades a cheap replay for bounded memory.
    * @default 100
    */
   maxCachedWorkflows?: number;
@@ -36,11 +37,19 @@ export const DEFAULT_MAX_CACHED_WORKFLOWS = 100;
 
 export const WORKFLOWS_PATH = new URL('../workflows/index.ts', import.meta.url).pathname;
 
+/**
+ * How the worker bundles `workflows/`, wherever it is bundled (here, workers/main.ts, the tests): the libraries in
+ * workflows/shared-modules.ts are evaluated once per workflow thread instead of once per cached operation.
+ */
+export const WORKFLOW_BUNDLER_OPTIONS: { preloadModules: string[] } = {
+  preloadModules: [new URL('../workflows/shared-modules.ts', import.meta.url).pathname],
+};
+
 /** The worker that runs operations and their notification activities. */
 export async function createOperationWorker(options: OperationWorkerOptions): Promise<Worker> {
-  const workflowSource: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> = options.workflowBundle
+  const workflowSource: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath' | 'bundlerOptions'> = options.workflowBundle
     ? { workflowBundle: options.workflowBundle }
-    : { workflowsPath: WORKFLOWS_PATH };
+    : { workflowsPath: WORKFLOWS_PATH, bundlerOptions: WORKFLOW_BUNDLER_OPTIONS };
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace ?? 'default',
