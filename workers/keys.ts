@@ -398,7 +398,8 @@ export function sealedOperations(value: unknown, found = new Set<string>()): Set
 }
 
 export interface KeyStoreConnection {
-  servers: string;
+  /** One nats-server, or every node of a cluster. */
+  servers: string | string[];
   /** An NKEY seed file (the engine's accounts, workers/natsAuth.ts): the identity that may use the key store. */
   nkeySeedFile?: string;
   keyring: MasterKeyring;
