@@ -164,8 +164,11 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     const masterKeyFile = clusterMasterKey(join(options.dataDir, 'master.key'));
     const setup = await connectAs('worker', 'los-cluster-setup');
     try {
-      await ensureTopology(await jetstreamManager(setup), { agencies, replicas: CLUSTER_REPLICAS });
-      await KeyStore.open({ nc: setup, keyring: readMasterKeyring({ LOS_MASTER_KEY_FILE: masterKeyFile }), replicas: CLUSTER_REPLICAS });
+      // After a restart of every node the streams elect their leaders first, and calls time out until then.
+      await retryUntil('the JetStream topology', 90_000, async () => {
+        await ensureTopology(await jetstreamManager(setup), { agencies, replicas: CLUSTER_REPLICAS });
+        await KeyStore.open({ nc: setup, keyring: readMasterKeyring({ LOS_MASTER_KEY_FILE: masterKeyFile }), replicas: CLUSTER_REPLICAS });
+      });
     } finally {
       await setup.drain();
     }
@@ -270,6 +273,18 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   } catch (err) {
     await undo();
     throw err;
+  }
+}
+
+async function retryUntil(what: string, timeoutMs: number, attempt: () => Promise<void>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`${what}: ${(err as Error).message} (still after ${timeoutMs / 1000}s)`);
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
   }
 }
 

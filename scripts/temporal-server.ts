@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, openSync, renameSync, rmSync, writeFileSync } f
 import { connect as connectTcp } from 'node:net';
 import { dirname, join } from 'node:path';
 import { Connection } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+import protobufs from '@temporalio/proto';
 import Long from 'long';
 import { stringify } from 'yaml';
 import { parseDuration } from '../domain/durations.js';
@@ -198,9 +198,20 @@ export const STANDARD_TEMPORAL_PORTS: TemporalPorts = {
   workerMembership: 6939,
 };
 
+/** Membership ports are stored in a PostgreSQL smallint, so they must lie below 32768, under the ephemeral range. */
+async function freeMembershipPort(): Promise<number> {
+  for (let tries = 0; tries < 100; tries++) {
+    const candidate = 20_000 + Math.floor(Math.random() * 12_000);
+    if ((await freePort(candidate)) === candidate) return candidate;
+  }
+  throw new Error('no free loopback port between 20000 and 32000 for Temporal membership');
+}
+
 export async function freeTemporalPorts(): Promise<TemporalPorts> {
   const ports = {} as TemporalPorts;
-  for (const name of Object.keys(STANDARD_TEMPORAL_PORTS) as (keyof TemporalPorts)[]) ports[name] = await freePort();
+  for (const name of Object.keys(STANDARD_TEMPORAL_PORTS) as (keyof TemporalPorts)[]) {
+    ports[name] = name.endsWith('Membership') ? await freeMembershipPort() : await freePort();
+  }
   return ports;
 }
 
@@ -296,14 +307,15 @@ export function writeTemporalServerConfig(path: string, options: TemporalServerC
   writeFileSync(path, temporalServerConfig(options), { mode: 0o600 });
 }
 
-const INDEXED_VALUE_TYPES: Record<string, temporal.api.enums.v1.IndexedValueType> = {
-  Keyword: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-  KeywordList: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
-  Datetime: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
-  Bool: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
-  Text: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_TEXT,
-  Int: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_INT,
-  Double: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_DOUBLE,
+const { IndexedValueType } = protobufs.temporal.api.enums.v1;
+const INDEXED_VALUE_TYPES: Record<string, protobufs.temporal.api.enums.v1.IndexedValueType> = {
+  Keyword: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+  KeywordList: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
+  Datetime: IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+  Bool: IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
+  Text: IndexedValueType.INDEXED_VALUE_TYPE_TEXT,
+  Int: IndexedValueType.INDEXED_VALUE_TYPE_INT,
+  Double: IndexedValueType.INDEXED_VALUE_TYPE_DOUBLE,
 };
 
 /**
@@ -327,7 +339,7 @@ export async function ensureNamespace(address: string, namespace: string, retent
     const listed = await retryWhileNamespaceUnknown(() => connection.operatorService.listSearchAttributes({ namespace }));
     const missing = Object.entries(SEARCH_ATTRIBUTE_FLAGS).filter(([name]) => !(name in (listed.customAttributes ?? {})));
     if (missing.length === 0) return;
-    const searchAttributes: Record<string, temporal.api.enums.v1.IndexedValueType> = {};
+    const searchAttributes: Record<string, protobufs.temporal.api.enums.v1.IndexedValueType> = {};
     for (const [name, type] of missing) {
       const indexed = INDEXED_VALUE_TYPES[type];
       if (indexed === undefined) throw new Error(`search attribute ${name} has type ${type}, which has no Temporal index type here`);

@@ -247,8 +247,17 @@ export function natsServerConfig(options: NatsServerConfigOptions): string {
     'jetstream {',
     `  store_dir: ${quoted(options.storeDir, 'JetStream store directory')}`,
     '}',
-    natsAccountsConfig(options),
+    natsAccountsConfig(options.cluster ? { ...options, limits: clusteredLimits(options.limits, options.cluster.routes.length + 1) } : options),
   ].join('\n');
+}
+
+/**
+ * In a cluster a stream's storage counts once per copy against its account, and a stream may keep a copy on
+ * every node: the engine's budget is per copy, as on a single server.
+ */
+function clusteredLimits(limits: AccountLimits | undefined, nodes: number): AccountLimits {
+  const perCopy = limits?.engineMaxFileBytes ?? DEFAULT_ACCOUNT_LIMITS.engineMaxFileBytes;
+  return { ...limits, engineMaxFileBytes: perCopy * nodes };
 }
 
 /** NKEY seeds for every identity: made fresh for the dev stack, read from files in production. */
