@@ -3,7 +3,6 @@ import { chmodSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, write
 import { dirname, join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, nkeyAuthenticator, type NatsConnection } from '@nats-io/transport-node';
-import { stringify } from 'yaml';
 import { loadCatalogueFile } from '../coordinator/index.js';
 import { ensureTopology } from '../workers/jetstream.js';
 import { KeyStore, generateMasterKey, readMasterKeyring } from '../workers/keys.js';
@@ -22,6 +21,8 @@ import {
   prepareTemporalDatabases,
   startTemporalServer,
   writeTemporalServerConfig,
+  TEMPORAL_UI_ENVIRONMENT,
+  writeTemporalUiConfig,
   type Postgres,
   type TemporalServer,
 } from './temporal-server.js';
@@ -305,25 +306,11 @@ async function startTemporalUi(
   if ('error' in built) return { error: built.error };
   const port = await freePort(8233);
   const configDir = join(dataDir, 'ui');
-  mkdirSync(configDir, { recursive: true });
   const url = `http://127.0.0.1:${port}`;
-  writeFileSync(
-    join(configDir, 'base.yaml'),
-    stringify({
-      temporalGrpcAddress: temporalAddress,
-      host: '127.0.0.1',
-      port,
-      enableUi: true,
-      defaultNamespace: 'default',
-      distribution: 'server',
-      cors: { allowOrigins: [url], cookieInsecure: true },
-      refreshInterval: '1m',
-    }),
-  );
-  writeFileSync(join(configDir, 'cluster.yaml'), '{}\n');
+  writeTemporalUiConfig(configDir, { temporalAddress, host: '127.0.0.1', port, origin: url });
   const logFile = join(configDir, 'ui.log');
   const out = openSync(logFile, 'a');
-  const child = spawn(built.path, ['--root', dataDir, '--config', 'ui', '--env', 'cluster', 'start'], { stdio: ['ignore', out, out] });
+  const child = spawn(built.path, ['--root', dataDir, '--config', 'ui', '--env', TEMPORAL_UI_ENVIRONMENT, 'start'], { stdio: ['ignore', out, out] });
   try {
     await waitFor(
       'the Temporal UI',

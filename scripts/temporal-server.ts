@@ -219,8 +219,13 @@ export interface TemporalServerConfigOptions {
   postgres: Postgres;
   databasePrefix: string;
   ports: TemporalPorts;
-  /** The address the services bind to and tell each other: 127.0.0.1 on one machine, the host's own elsewhere. */
+  /** The address the services listen on: 127.0.0.1 on one machine, 0.0.0.0 in a container. */
   bindAddress: string;
+  /**
+   * The address the services tell each other to reach them at: the host's own when they run on several hosts.
+   * @default bindAddress
+   */
+  broadcastAddress?: string;
   /** @default 4 (history shards are fixed for the life of the database) */
   historyShards?: number;
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
@@ -230,6 +235,7 @@ export interface TemporalServerConfigOptions {
 export function temporalServerConfig(options: TemporalServerConfigOptions): string {
   const databases = temporalDatabases(options.databasePrefix);
   const { ports, postgres, bindAddress } = options;
+  const broadcastAddress = options.broadcastAddress ?? bindAddress;
   const datastore = (databaseName: string, maxConns: number) => ({
     sql: {
       pluginName: 'postgres12',
@@ -254,7 +260,7 @@ export function temporalServerConfig(options: TemporalServerConfigOptions): stri
       numHistoryShards: options.historyShards ?? 4,
       datastores: { 'postgres-default': datastore(databases.main, 20), 'postgres-visibility': datastore(databases.visibility, 10) },
     },
-    global: { membership: { maxJoinDuration: '30s', broadcastAddress: bindAddress } },
+    global: { membership: { maxJoinDuration: '30s', broadcastAddress } },
     services: {
       frontend: service(ports.frontend, ports.frontendMembership, { httpPort: ports.frontendHttp }),
       history: service(ports.history, ports.historyMembership),
@@ -266,7 +272,7 @@ export function temporalServerConfig(options: TemporalServerConfigOptions): stri
       failoverVersionIncrement: 10,
       masterClusterName: 'active',
       currentClusterName: 'active',
-      clusterInformation: { active: { enabled: true, initialFailoverVersion: 1, rpcName: 'frontend', rpcAddress: `${bindAddress}:${ports.frontend}` } },
+      clusterInformation: { active: { enabled: true, initialFailoverVersion: 1, rpcName: 'frontend', rpcAddress: `${broadcastAddress}:${ports.frontend}` } },
     },
     dcRedirectionPolicy: { policy: 'noop' },
     archival: { history: { state: 'disabled' }, visibility: { state: 'disabled' } },
@@ -308,6 +314,29 @@ export function writeTemporalServerConfig(path: string, options: TemporalServerC
 }
 
 const { IndexedValueType } = protobufs.temporal.api.enums.v1;
+/** The Web UI server's config (`base.yaml` in its config directory): where Temporal is and where to listen. */
+export function temporalUiConfig(options: { temporalAddress: string; host: string; port: number; origin: string }): string {
+  return stringify({
+    temporalGrpcAddress: options.temporalAddress,
+    host: options.host,
+    port: options.port,
+    enableUi: true,
+    defaultNamespace: 'default',
+    distribution: 'server',
+    cors: { allowOrigins: [options.origin], cookieInsecure: options.origin.startsWith('http:') },
+    refreshInterval: '1m',
+  });
+}
+
+/** The UI server reads `<root>/<config>/base.yaml`, then the environment's file; this is the environment's name. */
+export const TEMPORAL_UI_ENVIRONMENT = 'los';
+
+export function writeTemporalUiConfig(dir: string, options: Parameters<typeof temporalUiConfig>[0]): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'base.yaml'), temporalUiConfig(options));
+  writeFileSync(join(dir, `${TEMPORAL_UI_ENVIRONMENT}.yaml`), '{}\n');
+}
+
 const INDEXED_VALUE_TYPES: Record<string, protobufs.temporal.api.enums.v1.IndexedValueType> = {
   Keyword: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
   KeywordList: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,

@@ -142,7 +142,9 @@ export class KeyStore {
 
   /** Opens the bucket, creating it on first use. It keeps one value per key: a destroyed key leaves no history. */
   static async open(options: KeyStoreOptions): Promise<KeyStore> {
-    const kv = await new Kvm(options.nc).create(KEY_BUCKET, { history: 1, replicas: options.replicas ?? 1 });
+    // Reads go to the stream's leader: a direct get may be answered by a replica that has not yet stored the key
+    // this process created a moment ago, and a missing data key cannot be told from one never made.
+    const kv = await new Kvm(options.nc).create(KEY_BUCKET, { history: 1, replicas: options.replicas ?? 1, allow_direct: false });
     return new KeyStore(kv, options.keyring);
   }
 
