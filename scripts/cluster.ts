@@ -5,7 +5,9 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, nkeyAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { loadCatalogueFile } from '../coordinator/index.js';
 import { ensureTopology } from '../workers/jetstream.js';
-import { KeyStore, generateMasterKey, readMasterKeyring } from '../workers/keys.js';
+import { Client, Connection } from '@temporalio/client';
+import { clientDataConverter } from '../workers/codec.js';
+import { KeyStore, generateMasterKey, openKeyStore, readMasterKeyring } from '../workers/keys.js';
 import { ENGINE_IDENTITIES, freshSeeds, readSeedFile, seedFileName, type EngineIdentity, type NatsIdentity, type NatsSeeds } from '../workers/natsAuth.js';
 import { freePort, stopProcess, waitFor } from './dev-stack.js';
 import { startNatsCluster, type NatsCluster } from './nats-cluster.js';
@@ -68,6 +70,14 @@ export interface EngineProcess {
   stop(): Promise<void>;
 }
 
+export interface ClusterClient {
+  client: Client;
+  keys: KeyStore;
+  /** The key store's NATS connection (the worker's identity). */
+  nc: NatsConnection;
+  close(): Promise<void>;
+}
+
 export interface Cluster {
   temporal: TemporalServer;
   temporalAddress: string;
@@ -85,6 +95,8 @@ export interface Cluster {
   databases: { main: string; visibility: string };
   /** Connects as one of the engine's identities to every node. */
   connectAs(identity: EngineIdentity, name: string): Promise<NatsConnection>;
+  /** A Temporal client with the engine's codec and the key store, as the coordinator's `los` has them. */
+  connectClient(name: string): Promise<ClusterClient>;
   /** Stops the Temporal server, waits `pauseMs`, and starts it again on the same config and database. */
   restartTemporal(pauseMs?: number): Promise<void>;
   /** What a person needs to use it: every endpoint, and the environment for `los`. */
@@ -244,6 +256,24 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       engine,
       databases,
       connectAs,
+      async connectClient(name) {
+        const connection = await Connection.connect({ address: temporalAddress });
+        const store = await openKeyStore({
+          servers: nats.urls,
+          nkeySeedFile: seedFile('worker'),
+          keyring: readMasterKeyring({ LOS_MASTER_KEY_FILE: masterKeyFile }),
+          name,
+        });
+        return {
+          client: new Client({ connection, namespace, dataConverter: clientDataConverter(store.keys) }),
+          keys: store.keys,
+          nc: store.nc,
+          async close() {
+            await store.close().catch(() => undefined);
+            await connection.close().catch(() => undefined);
+          },
+        };
+      },
       async restartTemporal(pauseMs = 0) {
         await temporal.stop();
         await new Promise((r) => setTimeout(r, pauseMs));

@@ -171,14 +171,7 @@ export async function clusterTopology(scratch: string, taskQueue: string, sizes:
     await removeCluster(prefix, dataDir).catch(() => undefined);
     throw err;
   }
-  const connection = await Connection.connect({ address: cluster.temporalAddress });
-  const keyStore = await openKeyStore({
-    servers: cluster.nats.urls,
-    nkeySeedFile: cluster.seedFile('worker'),
-    keyring: readMasterKeyring({ LOS_MASTER_KEY_FILE: cluster.masterKeyFile }),
-    name: 'los-chaos-keys',
-  });
-  const client = new Client({ connection, dataConverter: clientDataConverter(keyStore.keys) });
+  const { client, keys, close } = await cluster.connectClient('los-chaos-keys');
   const counts = { workerKills: 0, bridgeKills: 0, natsNodeKills: 0, temporalRestarts: 0 };
   const unplannedExits: string[] = [];
   const planned = new Set<EngineProcess>();
@@ -210,7 +203,7 @@ export async function clusterTopology(scratch: string, taskQueue: string, sizes:
 
   return {
     client,
-    keys: keyStore.keys,
+    keys,
     agencyConnection: (agency) => ({ servers: cluster.nats.urls, credentials: { nkeySeed: cluster.seeds.agencies[agency]! } }),
     faults: [
       {
@@ -250,8 +243,7 @@ export async function clusterTopology(scratch: string, taskQueue: string, sizes:
     unplannedExits,
     async stop() {
       stopping = true;
-      await keyStore.close().catch(() => undefined);
-      await connection.close().catch(() => undefined);
+      await close();
       await cluster.stop();
       await removeCluster(prefix, dataDir);
     },
