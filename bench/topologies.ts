@@ -63,6 +63,8 @@ interface PhaseFigures {
   cpuMsPerOperation: Record<string, number>;
   busyCores?: number;
   otherCores?: number;
+  /** Why operations failed, with how many failed so. */
+  errors: Record<string, number>;
 }
 
 /** What the bench needs of a running topology. */
@@ -202,7 +204,14 @@ function figures(result: LoadResult<LifecycleSample>, cpuSeconds: Record<string,
       Object.entries(cpuSeconds).map(([role, s]) => [role, result.completed > 0 ? round((s * 1000) / result.completed) : 0]),
     ),
     ...(machine ? { busyCores: round(machine.busyCores, 2), otherCores: round(machine.otherCores, 2) } : {}),
+    errors: countErrors(result.samples),
   };
+}
+
+function countErrors(samples: LifecycleSample[]): Record<string, number> {
+  const errors: Record<string, number> = {};
+  for (const sample of samples) if (!sample.ok) errors[sample.error ?? 'unknown'] = (errors[sample.error ?? 'unknown'] ?? 0) + 1;
+  return errors;
 }
 
 export async function measureTopology(topology: Topology, settings: TopologySettings, scratch: string): Promise<TopologyRun> {
@@ -295,103 +304,51 @@ export async function runTopologies(topologies: readonly Topology[], settings: T
 
 export function renderTopologies(runs: Partial<Record<Topology, TopologyRun>>): string {
   const shown = TOPOLOGIES.filter((t) => runs[t]);
-  const cell = (f: (run: TopologyRun) => string) => shown.map((t) => f(runs[t]!));
   const ms = (p: Percentiles | undefined) => (p ? `${round(p.p50, 0)} / ${round(p.p95, 0)} / ${round(p.p99, 0)}` : '–');
-  const cpu = (phase: PhaseFigures, role: string) => (phase.cpuMsPerOperation[role] === undefined ? '–' : `${phase.cpuMsPerOperation[role]}`);
-  const row = (label: string, values: string[]) => `| ${label} | ${values.join(' | ')} |`;
-  const roles = ['temporal', 'nats', 'workers', 'bridges', 'bench'];
+  const failures = (phase: PhaseFigures) =>
+    Object.entries(phase.errors ?? {})
+      .map(([error, count]) => `${count}× ${error}`)
+      .join('; ') || 'none';
+  const phaseRows = (name: string, phase: (r: TopologyRun) => PhaseFigures): [string, (r: TopologyRun) => string][] => [
+    [`${name}: throughput /s`, (r) => phase(r).throughputPerSecond.toFixed(2)],
+    [`${name}: failures`, (r) => failures(phase(r))],
+    [`${name}: lifecycle ms`, (r) => ms(phase(r).lifecycleMs)],
+    [`${name}: assess round trip ms`, (r) => ms(phase(r).assessRoundTripMs)],
+    [`${name}: notify all agencies ms`, (r) => ms(phase(r).notifyAllMs)],
+    ...['temporal', 'nats', 'workers', 'bridges', 'bench'].map((role): [string, (r: TopologyRun) => string] => [
+      `${name}: CPU ms/op, ${role}`,
+      (r) => String(phase(r).cpuMsPerOperation[role] ?? '–'),
+    ]),
+    [`${name}: machine busy cores (others)`, (r) => `${phase(r).busyCores ?? '–'} (${phase(r).otherCores ?? '–'})`],
+  ];
+  const rows: [string, (r: TopologyRun) => string][] = [
+    ['stack', (r) => r.stack],
+    ['measured at', (r) => r.startedAt],
+    ['load average at start', (r) => r.loadAverageAtStart.map((l) => l.toFixed(1)).join(' ')],
+    ['open loop: offered, completed/started', (r) => `${r.settings.rate}/s for ${r.settings.duration} s, ${r.openLoop.completed}/${r.openLoop.started}`],
+    ...phaseRows('open loop', (r) => r.openLoop),
+    [
+      'closed loop: in flight, completed/started',
+      (r) => `${r.settings.concurrency} for ${r.settings.duration} s, ${r.closedLoop.completed}/${r.closedLoop.started}`,
+    ],
+    ...phaseRows('closed loop', (r) => r.closedLoop),
+    ['database growth per operation', (r) => `${(r.databaseBytesPerOperation / 1024).toFixed(1)} KiB`],
+    ['database size after', (r) => `${mib(r.databaseBytesAfter)} MiB`],
+    ['history events per operation (mean)', (r) => (r.cost ? `${round(r.cost.events.mean, 0)}` : '–')],
+  ];
+  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
   return [
     '# Dev server and cluster, side by side',
     '',
     'Written by `npm run bench -- --topology dev|cluster|both` (bench/topologies.ts) on one 2-core machine. The same lifecycle as the full',
     'bench (5 candidate agencies, 38 notifications, 20 answers, 3 decisions, 2 timers per operation); latencies are p50 / p95 / p99 in ms. CPU is',
-    'milliseconds per completed operation, each role summed over its processes (the cluster has three NATS nodes, two workers, two bridges).',
-    'Database growth is on disk per operation started (SQLite file and WAL for the dev server; pg_database_size of both databases for the cluster).',
+    'milliseconds per completed operation, each role summed over its processes (the cluster has three NATS nodes, two workers, two bridges);',
+    '"others" is CPU used meanwhile by processes outside the run. Database growth is on disk per operation started (SQLite file and WAL for',
+    'the dev server; pg_database_size of both databases for the cluster).',
     '',
-    row(
-      '',
-      shown.map((t) => (t === 'dev' ? 'dev server (SQLite)' : 'cluster (PostgreSQL, 3 NATS nodes)')),
-    ),
-    row(
-      '---',
-      shown.map(() => '---'),
-    ),
-    row(
-      'stack',
-      cell((r) => r.stack),
-    ),
-    row(
-      'measured at',
-      cell((r) => r.startedAt),
-    ),
-    row(
-      'load average at start',
-      cell((r) => r.loadAverageAtStart.map((l) => l.toFixed(1)).join(' ')),
-    ),
-    row(
-      'open loop: offered, completed/started',
-      cell((r) => `${r.settings.rate}/s for ${r.settings.duration} s, ${r.openLoop.completed}/${r.openLoop.started}`),
-    ),
-    row(
-      'open loop: throughput /s',
-      cell((r) => r.openLoop.throughputPerSecond.toFixed(2)),
-    ),
-    row(
-      'open loop: lifecycle ms',
-      cell((r) => ms(r.openLoop.lifecycleMs)),
-    ),
-    row(
-      'open loop: assess round trip ms',
-      cell((r) => ms(r.openLoop.assessRoundTripMs)),
-    ),
-    row(
-      'open loop: notify all agencies ms',
-      cell((r) => ms(r.openLoop.notifyAllMs)),
-    ),
-    ...roles.map((role) =>
-      row(
-        `open loop: CPU ms/op, ${role}`,
-        cell((r) => cpu(r.openLoop, role)),
-      ),
-    ),
-    row(
-      'closed loop: in flight, completed/started',
-      cell((r) => `${r.settings.concurrency} for ${r.settings.duration} s, ${r.closedLoop.completed}/${r.closedLoop.started}`),
-    ),
-    row(
-      'closed loop: throughput /s (maximum)',
-      cell((r) => r.closedLoop.throughputPerSecond.toFixed(2)),
-    ),
-    row(
-      'closed loop: lifecycle ms',
-      cell((r) => ms(r.closedLoop.lifecycleMs)),
-    ),
-    row(
-      'closed loop: notify all agencies ms',
-      cell((r) => ms(r.closedLoop.notifyAllMs)),
-    ),
-    ...roles.map((role) =>
-      row(
-        `closed loop: CPU ms/op, ${role}`,
-        cell((r) => cpu(r.closedLoop, role)),
-      ),
-    ),
-    row(
-      'closed loop: machine busy cores (others)',
-      cell((r) => `${r.closedLoop.busyCores ?? '–'} (${r.closedLoop.otherCores ?? '–'})`),
-    ),
-    row(
-      'database growth per operation',
-      cell((r) => `${(r.databaseBytesPerOperation / 1024).toFixed(1)} KiB`),
-    ),
-    row(
-      'database size after',
-      cell((r) => `${mib(r.databaseBytesAfter)} MiB`),
-    ),
-    row(
-      'history events per operation (mean)',
-      cell((r) => (r.cost ? `${round(r.cost.events.mean, 0)}` : '–')),
-    ),
+    line(['', ...shown.map((t) => (t === 'dev' ? 'dev server (SQLite)' : 'cluster (PostgreSQL, 3 NATS nodes)'))]),
+    line(['---', ...shown.map(() => '---')]),
+    ...rows.map(([label, value]) => line([label, ...shown.map((t) => value(runs[t]!))])),
     '',
   ].join('\n');
 }
