@@ -1,12 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, nkeyAuthenticator, type NatsConnection } from '@nats-io/transport-node';
-import { loadCatalogueFile } from '../coordinator/index.js';
-import { ensureTopology } from '../workers/jetstream.js';
 import { Client, Connection } from '@temporalio/client';
+import { loadCatalogueFile } from '../coordinator/index.js';
 import { clientDataConverter } from '../workers/codec.js';
+import { ensureTopology } from '../workers/jetstream.js';
 import { KeyStore, generateMasterKey, openKeyStore, readMasterKeyring } from '../workers/keys.js';
 import { ENGINE_IDENTITIES, freshSeeds, readSeedFile, seedFileName, type EngineIdentity, type NatsIdentity, type NatsSeeds } from '../workers/natsAuth.js';
 import { freePort, stopProcess, waitFor } from './dev-stack.js';
@@ -22,6 +22,7 @@ import {
   postgresFromEnvironment,
   prepareTemporalDatabases,
   startTemporalServer,
+  temporalDatabases,
   writeTemporalServerConfig,
   TEMPORAL_UI_ENVIRONMENT,
   writeTemporalUiConfig,
@@ -239,7 +240,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     stopOnFailure.push(async () => {
       await Promise.all(engine.map((p) => p.stop()));
     });
-    const databases = { main: `${options.prefix}_temporal`, visibility: `${options.prefix}_temporal_visibility` };
+    const databases = temporalDatabases(options.prefix);
 
     return {
       get temporal() {
@@ -357,13 +358,4 @@ async function startTemporalUi(
     return { error: (err as Error).message };
   }
   return { url, stop: () => stopProcess(child) };
-}
-
-/** The engine processes' last log lines, for an error message. */
-export function logTail(path: string, lines = 5): string {
-  try {
-    return readFileSync(path, 'utf8').trim().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '';
-  }
 }

@@ -165,6 +165,7 @@ export function dropTemporalDatabases(pg: Postgres, prefix: string): string[] {
   for (const database of Object.values(temporalDatabases(prefix))) {
     const drop = sqlTool(pg, database, ['drop-database', '--force']);
     if (drop.ok) dropped.push(database);
+    else if (/being accessed by other users/.test(drop.output)) throw new Error(`database ${database} is in use: stop the cluster that uses it first`);
     else if (!/does not exist/.test(drop.output)) throw new Error(`dropping database ${database} failed: ${lastLines(drop.output)}`);
   }
   return dropped;

@@ -81,8 +81,14 @@ describe('a three-node NATS cluster with the agency accounts', () => {
       await reader.close();
     }
     await cluster.start(index);
-    const after = await jsm.streams.info(SUBJECTS.streamOut);
-    expect(after.cluster!.replicas!.every((replica) => replica.current)).toBe(true);
+    // The node is back as a replica, and catches up with the leader.
+    await vi.waitFor(
+      async () => {
+        const after = await jsm.streams.info(SUBJECTS.streamOut);
+        expect(after.cluster!.replicas!.map((replica) => [replica.name, replica.current])).toContainEqual([leader, true]);
+      },
+      { timeout: 30_000, interval: 500 },
+    );
   }, 120_000);
 });
 
