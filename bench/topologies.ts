@@ -6,7 +6,6 @@
  * that topology's column and keeps the other's. The floor, baseline, raw JetStream, answer burst and scale
  * phases of the full bench are not part of it.
  */
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
@@ -18,7 +17,7 @@ import { loadCatalogueFile } from '../coordinator/index.js';
 import { AGENCY_IDS, SUBJECTS, candidateAgencies, type AgencyId } from '../domain/index.js';
 import { removeCluster, startCluster } from '../scripts/cluster.js';
 import { PROJECT_ROOT } from '../scripts/temporal-cli.js';
-import { postgresFromEnvironment, type Postgres } from '../scripts/temporal-server.js';
+import { postgresFromEnvironment, psqlQuery, type Postgres } from '../scripts/temporal-server.js';
 import type { KeyStore } from '../workers/keys.js';
 import { historyCost, type HistoryCost } from './history.js';
 import { closedLoop, openLoop, type LoadResult } from './load.js';
@@ -109,27 +108,10 @@ async function devStack(scratch: string, taskQueue: string): Promise<TopologySta
   };
 }
 
-/** pg_database_size of the cluster's two databases, through psql (PostgreSQL's own client). */
+/** pg_database_size of the cluster's two databases. */
 function postgresBytes(postgres: Postgres, databases: string[]): number {
   const list = databases.map((name) => `'${name}'`).join(',');
-  const run = spawnSync(
-    'psql',
-    [
-      '-h',
-      postgres.host,
-      '-p',
-      String(postgres.port),
-      '-U',
-      postgres.user,
-      '-d',
-      'postgres',
-      '-tAc',
-      `select sum(pg_database_size(datname)) from pg_database where datname in (${list})`,
-    ],
-    { env: { ...process.env, PGPASSWORD: postgres.password ?? '' }, encoding: 'utf8' },
-  );
-  if (run.error || run.status !== 0) throw new Error(`psql is needed to read the database size: ${run.error?.message ?? run.stderr.trim()}`);
-  return Number(run.stdout.trim());
+  return Number(psqlQuery(postgres, `select sum(pg_database_size(datname)) from pg_database where datname in (${list})`)[0]);
 }
 
 async function clusterStack(scratch: string, taskQueue: string, runId: string): Promise<TopologyStack> {

@@ -171,6 +171,17 @@ export function dropTemporalDatabases(pg: Postgres, prefix: string): string[] {
   return dropped;
 }
 
+/** One query through psql (PostgreSQL's own client) on the `postgres` database; its rows, one a line. */
+export function psqlQuery(pg: Postgres, sql: string): string[] {
+  const run = spawnSync('psql', ['-h', pg.host, '-p', String(pg.port), '-U', pg.user, '-d', 'postgres', '-tAc', sql], {
+    env: { ...process.env, PGPASSWORD: pg.password ?? '' },
+    encoding: 'utf8',
+  });
+  if (run.error || run.status !== 0)
+    throw new Error(`psql could not run the query (it needs the PostgreSQL client): ${run.error?.message ?? run.stderr.trim()}`);
+  return run.stdout.split('\n').filter((line) => line.length > 0);
+}
+
 const lastLines = (text: string) => text.split('\n').slice(-3).join(' | ');
 
 /** The loopback ports of one server: gRPC and membership for each of its four services, and HTTP. */
