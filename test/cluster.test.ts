@@ -8,6 +8,7 @@ import { AGENCY_IDS, SUBJECTS } from '../domain/index.js';
 import { startNatsCluster, type NatsCluster } from '../scripts/nats-cluster.js';
 import { freeTemporalPorts, postgresFromEnvironment, temporalDatabases, temporalServerConfig, STANDARD_TEMPORAL_PORTS } from '../scripts/temporal-server.js';
 import { ensureTopology } from '../workers/jetstream.js';
+import { KEY_BUCKET, KeyStore, generateMasterKey, readMasterKeyring } from '../workers/keys.js';
 import { freshSeeds, natsServerConfig, publicKeys } from '../workers/natsAuth.js';
 import { parse } from 'yaml';
 
@@ -89,6 +90,23 @@ describe('a three-node NATS cluster with the agency accounts', () => {
       },
       { timeout: 30_000, interval: 500 },
     );
+  }, 120_000);
+
+  it("reads a key while the key store's leader is dead: the read waits out the election instead of failing", async () => {
+    const keyring = readMasterKeyring({ LOS_MASTER_KEY: generateMasterKey() });
+    const writer = await KeyStore.open({ nc: engine, keyring, replicas: 3 });
+    const payloadKey = await writer.payloadKey();
+    const jsm = await jetstreamManager(engine);
+    const leader = (await jsm.streams.info(`KV_${KEY_BUCKET}`)).cluster!.leader!;
+    const index = cluster.nodes.findIndex((node) => node.name === leader);
+    await cluster.kill(index);
+    try {
+      // A fresh store, as in a worker just started: nothing cached, the first read goes to the bucket at once.
+      const reader = await KeyStore.open({ nc: engine, keyring, replicas: 3 });
+      expect(await reader.payloadKey()).toEqual(payloadKey);
+    } finally {
+      await cluster.start(index);
+    }
   }, 120_000);
 });
 
