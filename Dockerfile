@@ -1,8 +1,21 @@
-# The worker and bridge image. One image, two commands (see docker-compose.yml).
+# The engine's image: the worker and the bridge, and the Temporal server, its SQL tool and its Web UI server built
+# from their Go modules at the versions `npm run cluster` builds (scripts/temporal-server.ts), so the compose stack
+# runs the same binaries, set up by the same scripts (scripts/temporal-setup.ts). See docker-compose.yml.
+FROM golang:1.26-bookworm AS temporal-build
+ARG TEMPORAL_SERVER_VERSION=v1.32.1
+ARG TEMPORAL_UI_VERSION=v2.55.0
+# Each binary is built into its own GOBIN: `cmd/server` of both modules would land under the same name.
+RUN GOBIN=/out/server go install go.temporal.io/server/cmd/server@${TEMPORAL_SERVER_VERSION} \
+ && GOBIN=/out/sql go install go.temporal.io/server/cmd/tools/sql@${TEMPORAL_SERVER_VERSION} \
+ && GOBIN=/out/ui go install github.com/temporalio/ui-server/v2/cmd/server@${TEMPORAL_UI_VERSION}
+
 FROM node:20-bookworm-slim
 # openssl: `nats-config dev-tls` makes the development CA with it.
 RUN apt-get update && apt-get install -y --no-install-recommends openssl && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
+COPY --from=temporal-build /out/server/server .tools/bin/temporal-server
+COPY --from=temporal-build /out/sql/sql .tools/bin/temporal-sql-tool
+COPY --from=temporal-build /out/ui/server .tools/bin/temporal-ui-server
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY tsconfig.json ./

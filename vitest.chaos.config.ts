@@ -1,6 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
-/** The chaos suite: its own Temporal dev server and nats-server, which it kills and restarts. */
+/**
+ * The chaos suite: its own servers and engine processes, which it kills and restarts (the dev stack, or the
+ * cluster with LOS_CHAOS_TOPOLOGY=cluster), and `npm run cluster` itself (cluster-cli.test.ts).
+ */
 export default defineConfig({
   test: {
     include: ['test/chaos/**/*.test.ts'],

@@ -39,10 +39,13 @@ import { measureRawJetStream } from './raw-jetstream.js';
 import { renderMarkdown, renderSummary, type BenchResult, type BenchSettings, type ComparisonReport, type PhaseReport } from './report.js';
 import { runScale, terminateAll } from './scale.js';
 import { readVersions, startEngineProcess, startStack, waitUntilReady } from './stack.js';
+import { TOPOLOGIES, runTopologies, type Topology } from './topologies.js';
 import { percentiles } from './stats.js';
 
 interface Settings extends BenchSettings {
   keep: boolean;
+  /** Only the lifecycle, on these topologies, side by side (bench/topologies.ts). */
+  topologies?: Topology[];
 }
 
 const positiveInt = (value: string) => {
@@ -73,8 +76,17 @@ function readSettings(): Settings {
     .option('--open <n>', 'operations left open in the scale run (0 skips it)', positiveInt)
     .option('--raw-events <n>', 'events in the raw JetStream publish loop', positiveInt)
     .option('--keep', 'keep the scratch directory (server database, logs) after the run')
+    .option(
+      '--topology <t>',
+      'dev, cluster or both: only the lifecycle phases, on the dev stack and/or the production topology (npm run cluster), side by side in bench/results/topologies-latest.md',
+      (value: string) => {
+        if (value === 'both') return [...TOPOLOGIES];
+        if (!(TOPOLOGIES as readonly string[]).includes(value)) throw new InvalidArgumentError(`"${value}" is not dev, cluster or both`);
+        return [value as Topology];
+      },
+    )
     .parse();
-  const flags = program.opts<Partial<Settings>>();
+  const flags = program.opts<Partial<Settings> & { topology?: Topology[] }>();
   const quick = flags.quick ?? false;
   const defaults = quick
     ? { rate: 1, notifyRate: 2, duration: 10, concurrency: 4, open: 300, rawEvents: 200, warmup: 2, historySample: 5 }
@@ -91,6 +103,7 @@ function readSettings(): Settings {
     warmup: defaults.warmup,
     historySample: defaults.historySample,
     keep: flags.keep ?? false,
+    ...(flags.topology ? { topologies: flags.topology } : {}),
   };
 }
 
@@ -181,6 +194,14 @@ async function main() {
   const loadAtStart = loadavg();
   const runId = startedAt.getTime().toString(36);
   const scratch = mkdtempSync(join(tmpdir(), 'los-bench-'));
+  if (settings.topologies) {
+    try {
+      const { rate, duration, concurrency, historySample } = settings;
+      return await runTopologies(settings.topologies, { rate, duration, concurrency, historySample }, scratch);
+    } finally {
+      if (!settings.keep) rmSync(scratch, { recursive: true, force: true });
+    }
+  }
   const taskQueue = `los-bench-${runId}`;
   log(`run ${runId}${settings.quick ? ' (quick)' : ''}; scratch ${scratch}`);
 

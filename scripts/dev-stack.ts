@@ -67,7 +67,7 @@ export function stopProcess(child: ChildProcess, graceMs = 10_000): Promise<void
   });
 }
 
-async function waitFor<T>(what: string, child: ChildProcess, attempt: () => Promise<T>, timeoutMs: number, logFile?: string): Promise<T> {
+export async function waitFor<T>(what: string, child: ChildProcess, attempt: () => Promise<T>, timeoutMs: number, logFile?: string): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {

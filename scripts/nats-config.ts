@@ -121,10 +121,27 @@ program
   .option('--tls-key <file>', 'server private key (PEM)')
   .option('--tls-ca <file>', 'CA certificate (PEM)')
   .option('--no-tls', 'no TLS: only for a server listening on loopback')
+  .option('--server-name <name>', "in a cluster: this node's name, unique in the cluster")
+  .option('--cluster-name <name>', 'in a cluster: its name, the same on every node', 'los')
+  .option('--cluster-listen <host:port>', 'in a cluster: the address the other nodes connect to')
+  .option('--route <url...>', "in a cluster: the other nodes' route URLs, e.g. nats-route://nats-2:6222")
   .action(
     (
       out: string,
-      options: { publicKeys: string; catalogue?: string; listen: string; storeDir: string; tlsCert?: string; tlsKey?: string; tlsCa?: string; tls: boolean },
+      options: {
+        publicKeys: string;
+        catalogue?: string;
+        listen: string;
+        storeDir: string;
+        tlsCert?: string;
+        tlsKey?: string;
+        tlsCa?: string;
+        tls: boolean;
+        serverName?: string;
+        clusterName: string;
+        clusterListen?: string;
+        route?: string[];
+      },
     ) => {
       const agencies = agenciesOf(options.catalogue);
       let keys: NatsAccountsOptions['publicKeys'];
@@ -140,11 +157,26 @@ program
       const loopback = /^(127\.|localhost:|\[::1\])/.test(options.listen);
       if (!tls && options.tls) throw new Error('TLS is required: give --tls-cert and --tls-key (see `dev-tls`), or --no-tls for a loopback-only server');
       if (!tls && !loopback) throw new Error(`--no-tls is only for a loopback listener, not ${options.listen}`);
-      const config = natsServerConfig({ agencies, publicKeys: keys, listen: options.listen, storeDir: resolve(options.storeDir), ...(tls ? { tls } : {}) });
+      const clustered = [options.serverName, options.clusterListen, options.route].filter((given) => given !== undefined).length;
+      if (clustered > 0 && clustered < 3) throw new Error('a cluster node needs all of --server-name, --cluster-listen and --route');
+      const cluster =
+        options.serverName && options.clusterListen && options.route
+          ? { name: options.clusterName, serverName: options.serverName, listen: options.clusterListen, routes: options.route }
+          : undefined;
+      const config = natsServerConfig({
+        agencies,
+        publicKeys: keys,
+        listen: options.listen,
+        storeDir: resolve(options.storeDir),
+        ...(tls ? { tls } : {}),
+        ...(cluster ? { cluster } : {}),
+      });
       const path = resolve(out);
       mkdirSync(dirname(path), { recursive: true });
       writeFileSync(path, config);
-      console.error(`nats-server config for the engine and ${agencies.length} agency accounts written to ${path}${tls ? ' (TLS)' : ''}`);
+      console.error(
+        `nats-server config for the engine and ${agencies.length} agency accounts written to ${path}${tls ? ' (TLS)' : ''}${cluster ? ` (node ${cluster.serverName} of cluster ${cluster.name})` : ''}`,
+      );
     },
   );
 

@@ -1,10 +1,20 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { CLUSTER_REPLICAS } from '../scripts/cluster.js';
+import { NATS_CLUSTER_NAME, NATS_CLUSTER_SIZE } from '../scripts/nats-cluster.js';
+import { NATS_SERVER_VERSION } from '../scripts/nats-server-binary.js';
 import { PROJECT_ROOT } from '../scripts/temporal-cli.js';
+import {
+  STANDARD_TEMPORAL_PORTS,
+  TEMPORAL_SERVER_VERSION,
+  TEMPORAL_UI_ENVIRONMENT,
+  TEMPORAL_UI_VERSION,
+  temporalServerConfig,
+} from '../scripts/temporal-server.js';
 import { EngineEnv } from '../workers/config.js';
-import { SEARCH_ATTRIBUTE_FLAGS } from '../workflows/definitions.js';
 
 /**
  * No Docker engine runs here, so docker-compose.yml is checked statically: the services the README names
@@ -12,6 +22,8 @@ import { SEARCH_ATTRIBUTE_FLAGS } from '../workflows/definitions.js';
  */
 interface Service {
   image?: string;
+  deploy?: { replicas?: number };
+  user?: string;
   build?: unknown;
   command?: string[] | string;
   entrypoint?: string[];
@@ -26,12 +38,14 @@ const compose = parse(readFileSync(join(PROJECT_ROOT, 'docker-compose.yml'), 'ut
   volumes: Record<string, unknown>;
 };
 const readme = readFileSync(join(PROJECT_ROOT, 'README.md'), 'utf8');
+const dockerfile = readFileSync(join(PROJECT_ROOT, 'Dockerfile'), 'utf8');
 const services = compose.services;
+const natsNodes = Object.keys(services).filter((name) => /^nats-\d+$/.test(name));
 const oneShot = new Set(['temporal-schema', 'temporal-setup', 'nats-config']);
 
 describe('docker-compose.yml', () => {
   it('has every service the README names: PostgreSQL, Temporal, its UI, NATS, the worker and the bridge', () => {
-    for (const name of ['postgresql', 'temporal', 'temporal-ui', 'nats', 'worker', 'bridge']) expect(services, name).toHaveProperty(name);
+    for (const name of ['postgresql', 'temporal', 'temporal-ui', 'nats-1', 'worker', 'bridge']) expect(services, name).toHaveProperty(name);
     expect(readme).toContain('`temporal-ui` service of `docker-compose.yml`, on port 8080');
   });
 
@@ -46,10 +60,7 @@ describe('docker-compose.yml', () => {
   });
 
   it('keeps the data in named volumes', () => {
-    for (const [service, mount] of [
-      ['postgresql', '/var/lib/postgresql/data'],
-      ['nats', '/data'],
-    ] as const) {
+    for (const [service, mount] of [['postgresql', '/var/lib/postgresql/data'], ...natsNodes.map((node) => [node, '/data'] as const)] as const) {
       const volume = services[service]!.volumes!.find((v) => v.split(':')[1] === mount)!.split(':')[0]!;
       expect(compose.volumes).toHaveProperty(volume);
     }
@@ -58,9 +69,8 @@ describe('docker-compose.yml', () => {
   it('publishes the ports the README and the code use', () => {
     expect(services.temporal!.ports).toContain('7233:7233');
     expect(services['temporal-ui']!.ports).toContain('8080:8080');
-    expect(services.nats!.ports).toContain('4222:4222');
+    expect(services['nats-1']!.ports).toContain('4222:4222');
     expect(services.worker!.environment!.TEMPORAL_ADDRESS).toBe('temporal:7233');
-    expect(services.worker!.environment!.NATS_URL).toBe('tls://nats:4222');
   });
 
   it('configures the worker and bridge only with variables the engine reads, and valid values', () => {
@@ -77,25 +87,27 @@ describe('docker-compose.yml', () => {
     expect(JSON.stringify(services.bridge!.healthcheck!.test)).toContain(String(services.bridge!.environment!.HEALTH_BIND_ADDRESS).split(':')[1]);
   });
 
-  it('registers exactly the search attributes the workflow sets', () => {
-    const command = String(services['temporal-setup']!.command);
-    const registered = Object.fromEntries([...command.matchAll(/--name (\w+) --type (\w+)/g)].map((m) => [m[1], m[2]]));
-    expect(registered).toEqual(SEARCH_ATTRIBUTE_FLAGS);
+  it('sets up the namespace and its search attributes with the script npm run cluster uses', () => {
+    // scripts/temporal-setup.ts namespace calls ensureNamespace, which registers SEARCH_ATTRIBUTE_FLAGS.
+    expect(services['temporal-setup']!.entrypoint).toEqual(['npx', 'tsx', 'scripts/temporal-setup.ts']);
+    expect(services['temporal-setup']!.command).toEqual(['namespace', '--address', services.worker!.environment!.TEMPORAL_ADDRESS]);
   });
 
   it('gives nats-server the generated accounts and TLS, and the worker and the bridge their own NKEYs, over TLS', () => {
     const script = String(services['nats-config']!.command);
     expect(script).toContain('nats-config.ts keys /keys');
-    expect(script).toContain('nats-config.ts dev-tls /tls --host nats');
-    expect(script).toMatch(/nats-config\.ts config \/config\/nats\.conf .*--tls-cert \/tls\/server\.pem --tls-key \/tls\/server-key\.pem/);
-    expect(services.nats!.command).toEqual(expect.arrayContaining(['-c', '/config/nats.conf']));
-    expect(services.nats!.volumes).toEqual(expect.arrayContaining(['nats-config:/config:ro', 'nats-tls:/tls:ro']));
+    expect(script).toContain(`nats-config.ts dev-tls /tls --host ${natsNodes.join(' ')}`);
+    expect(script).toMatch(/nats-config\.ts config \/config\/nats-\$\$node\.conf .*--tls-cert \/tls\/server\.pem --tls-key \/tls\/server-key\.pem/);
+    for (const node of natsNodes) {
+      expect(services[node]!.command).toEqual(expect.arrayContaining(['-c', `/config/${node}.conf`]));
+      expect(services[node]!.volumes).toEqual(expect.arrayContaining(['nats-config:/config:ro', 'nats-tls:/tls:ro']));
+    }
     for (const [name, identity] of [
       ['worker', 'worker'],
       ['bridge', 'bridge'],
     ] as const) {
       const env = services[name]!.environment!;
-      expect(env.NATS_URL, name).toBe('tls://nats:4222');
+      expect(env.NATS_URL, name).toBe(natsNodes.map((node) => `tls://${node}:4222`).join(','));
       expect(env.NATS_NKEY_SEED_FILE, name).toBe(`/keys/${identity}.nk`);
       expect(services[name]!.volumes, name).toEqual(expect.arrayContaining(['nats-keys-engine:/keys:ro', 'nats-tls:/tls:ro']));
       // The agencies' seeds are kept apart from the engine's processes.
@@ -103,5 +115,77 @@ describe('docker-compose.yml', () => {
     }
     // Nothing secret about NATS in the file: no password variables at all.
     expect(readFileSync(join(PROJECT_ROOT, 'docker-compose.yml'), 'utf8')).not.toMatch(/NATS_PASSWORD|LOS_NATS_/);
+  });
+});
+
+/** The commands a one-shot service's shell script runs, with `npx` and `chown` only printing what they were given. */
+function commandsOf(service: string): string[][] {
+  const script = `npx() { echo "$@"; }\nchown() { :; }\n${String(services[service]!.command).replaceAll('$$', '$')}`;
+  const run = spawnSync('/bin/sh', ['-ec', script], { encoding: 'utf8' });
+  expect(run.status, run.stderr).toBe(0);
+  return run.stdout
+    .trim()
+    .split('\n')
+    .map((line) => line.split(' '));
+}
+
+const flag = (args: string[], name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+const flags = (args: string[], name: string) => args.flatMap((arg, i) => (args[i - 1] === name ? [arg] : []));
+
+describe('docker-compose.yml agrees with npm run cluster', () => {
+  it('builds the same Temporal server, SQL tool and Web UI versions, and runs the same nats-server version', () => {
+    expect(dockerfile).toContain(`ARG TEMPORAL_SERVER_VERSION=${TEMPORAL_SERVER_VERSION}\n`);
+    expect(dockerfile).toContain(`ARG TEMPORAL_UI_VERSION=${TEMPORAL_UI_VERSION}\n`);
+    expect(dockerfile).toContain('go install go.temporal.io/server/cmd/server@${TEMPORAL_SERVER_VERSION}');
+    expect(dockerfile).toContain('go install go.temporal.io/server/cmd/tools/sql@${TEMPORAL_SERVER_VERSION}');
+    expect(dockerfile).toContain('go install github.com/temporalio/ui-server/v2/cmd/server@${TEMPORAL_UI_VERSION}');
+    for (const node of natsNodes) expect(services[node]!.image, node).toBe(`nats:${NATS_SERVER_VERSION.slice(1)}-alpine`);
+  });
+
+  it('gives the server the config the project generates, on the port it publishes, with the same PostgreSQL user', () => {
+    const [databases, config, ui] = commandsOf('temporal-schema');
+    expect(databases!.slice(0, 3)).toEqual(['tsx', 'scripts/temporal-setup.ts', 'databases']);
+    expect(config!.slice(0, 4)).toEqual(['tsx', 'scripts/temporal-setup.ts', 'config', '/config/temporal.yaml']);
+    expect(flag(config!, '--prefix')).toBe(flag(databases!, '--prefix'));
+    expect(services.temporal!.command).toEqual(['--config-file', '/config/temporal.yaml', '--allow-no-auth', 'start']);
+    const postgresUrl = new URL(String(services['temporal-schema']!.environment!.LOS_POSTGRES_URL).replace(/\$\{[^}]+\}/, 'secret-from-env'));
+    expect(decodeURIComponent(postgresUrl.username)).toBe(services.postgresql!.environment!.POSTGRES_USER);
+    expect(postgresUrl.host).toBe('postgresql:5432');
+    // The config npm run cluster writes, on the standard ports: clients reach the frontend where compose publishes it.
+    const generated = parse(
+      temporalServerConfig({
+        postgres: { host: 'postgresql', port: 5432, user: 'temporal' },
+        databasePrefix: flag(config!, '--prefix')!,
+        ports: STANDARD_TEMPORAL_PORTS,
+        bindAddress: flag(config!, '--bind-address')!,
+        broadcastAddress: flag(config!, '--broadcast-address')!,
+      }),
+    ) as { services: { frontend: { rpc: { grpcPort: number; bindOnIP: string } } } };
+    expect(generated.services.frontend.rpc).toMatchObject({ grpcPort: 7233, bindOnIP: '0.0.0.0' });
+    expect(services.temporal!.ports).toEqual([`${generated.services.frontend.rpc.grpcPort}:7233`]);
+    expect(services.worker!.environment!.TEMPORAL_ADDRESS).toBe(`temporal:${generated.services.frontend.rpc.grpcPort}`);
+    // The Web UI: its config from the same script, the environment the cluster starts it with, the port published.
+    expect(ui!.slice(0, 4)).toEqual(['tsx', 'scripts/temporal-setup.ts', 'ui-config', '/config/ui']);
+    expect(flag(ui!, '--temporal-address')).toBe(services.worker!.environment!.TEMPORAL_ADDRESS);
+    expect(services['temporal-ui']!.command).toEqual(['--root', '/config', '--config', 'ui', '--env', TEMPORAL_UI_ENVIRONMENT, 'start']);
+    expect(services['temporal-ui']!.ports).toEqual([`${flag(ui!, '--port')}:${flag(ui!, '--port')}`]);
+  });
+
+  it('runs NATS as the same cluster: three nodes, each routed to the others, three replicas, two workers and two bridges', () => {
+    expect(natsNodes).toHaveLength(NATS_CLUSTER_SIZE);
+    const configs = commandsOf('nats-config').filter((args) => args[2] === 'config');
+    expect(configs).toHaveLength(NATS_CLUSTER_SIZE);
+    for (const args of configs) {
+      const node = flag(args, '--server-name')!;
+      expect(natsNodes).toContain(node);
+      expect(args[3]).toBe(`/config/${node}.conf`);
+      expect(flag(args, '--cluster-name') ?? NATS_CLUSTER_NAME).toBe(NATS_CLUSTER_NAME);
+      const routePort = flag(args, '--cluster-listen')!.split(':')[1];
+      expect(flags(args, '--route').sort()).toEqual(natsNodes.filter((other) => other !== node).map((other) => `nats-route://${other}:${routePort}`));
+    }
+    for (const name of ['worker', 'bridge']) {
+      expect(Number(services[name]!.environment!.LOS_STREAM_REPLICAS), name).toBe(CLUSTER_REPLICAS);
+      expect(services[name]!.deploy?.replicas, name).toBe(2);
+    }
   });
 });

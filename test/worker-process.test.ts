@@ -63,7 +63,7 @@ describe('worker process', () => {
     const worker = startWorkerProcess({ ...baseEnv(), NATS_URL: 'localhost:4222', METRICS_BIND_ADDRESS: 'everywhere' });
     expect(await worker.exited).toBe(1);
     expect(worker.output().trim()).toBe(
-      'configuration rejected: NATS_URL: must be a nats:// or tls:// URL; METRICS_BIND_ADDRESS: must be host:port, e.g. 0.0.0.0:9464',
+      'configuration rejected: NATS_URL: must be a nats:// or tls:// URL, or several separated by commas; METRICS_BIND_ADDRESS: must be host:port, e.g. 0.0.0.0:9464',
     );
   });
 

@@ -34,7 +34,7 @@ export class AuditLog {
   ) {}
 
   /** Creates the stream on first use: append only, nothing in it can be deleted or purged. */
-  static async open(nc: NatsConnection): Promise<AuditLog> {
+  static async open(nc: NatsConnection, options: { replicas?: number } = {}): Promise<AuditLog> {
     const jsm = await jetstreamManager(nc);
     try {
       await jsm.streams.info(AUDIT_STREAM);
@@ -49,6 +49,7 @@ export class AuditLog {
           deny_delete: true,
           deny_purge: true,
           allow_direct: true,
+          num_replicas: options.replicas ?? 1,
         })
         .catch(async (err) => {
           // Another process created it first.

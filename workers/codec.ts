@@ -44,7 +44,11 @@ export class LosPayloadCodec implements PayloadCodec {
   constructor(private readonly keys: Pick<KeyStore, 'payloadKey'>) {}
 
   private payloadKey(): Promise<Buffer> {
-    this.key ??= this.keys.payloadKey();
+    // A failed read is not kept: the next payload asks the key store again.
+    this.key ??= this.keys.payloadKey().catch((err: unknown) => {
+      this.key = undefined;
+      throw err;
+    });
     return this.key;
   }
 

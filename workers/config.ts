@@ -9,9 +9,10 @@ export const EngineEnv = z.object({
   TEMPORAL_ADDRESS: HostPort.default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).optional(),
+  /** One nats:// or tls:// URL, or several comma-separated: the nodes of a cluster, any of which will do. */
   NATS_URL: z
     .string()
-    .regex(/^(nats|tls):\/\/.+/, 'must be a nats:// or tls:// URL')
+    .regex(/^(nats|tls):\/\/[^,\s]+(,(nats|tls):\/\/[^,\s]+)*$/, 'must be a nats:// or tls:// URL, or several separated by commas')
     .default('nats://127.0.0.1:4222'),
   /** The file holding this process's NKEY seed (`SU…`): the worker's or the bridge's identity in the engine account. */
   NATS_NKEY_SEED_FILE: z.string().min(1).optional(),
@@ -30,6 +31,8 @@ export const EngineEnv = z.object({
   LOS_RETENTION_OUT_DAYS: z.coerce.number().int().min(1).max(365).default(30),
   /** How long LOS_IN keeps an answer (the bridge settles it within seconds). */
   LOS_RETENTION_IN_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  /** Copies of each stream, consumer and key-value bucket in a JetStream cluster (3 in the cluster topology). */
+  LOS_STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
   /** How long a dead letter is kept for an operator. */
   LOS_RETENTION_DEAD_LETTER_DAYS: z.coerce.number().int().min(1).max(365).default(30),
   /** The most each of LOS_OUT, LOS_IN and LOS_DEAD_LETTER may hold, in MiB. */

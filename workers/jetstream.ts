@@ -102,6 +102,11 @@ export interface TopologyOptions {
   ackWaitMs?: number;
   maxDeliver?: number;
   retention?: RetentionOptions;
+  /**
+   * Copies of each stream (and its consumers) in a JetStream cluster: 3 survives the loss of any one node.
+   * @default 1
+   */
+  replicas?: number;
 }
 
 export async function ensureTopology(jsm: JetStreamManager, options: TopologyOptions): Promise<void> {
@@ -114,6 +119,7 @@ export async function ensureTopology(jsm: JetStreamManager, options: TopologyOpt
       discard: DiscardPolicy.Old,
       // Retried notifications carry the same Nats-Msg-Id; a day is far longer than any retry backoff.
       duplicate_window: nanos(DAY),
+      num_replicas: options.replicas ?? 1,
     };
     try {
       await jsm.streams.info(stream.name);

@@ -2,7 +2,7 @@ import { createCipheriv, createDecipheriv, createHash, createHmac, createPrivate
 import { readFileSync } from 'node:fs';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { Kvm, type KV } from '@nats-io/kv';
-import type { NatsConnection } from '@nats-io/transport-node';
+import { RequestError, TimeoutError, type NatsConnection } from '@nats-io/transport-node';
 import { INLINE_SEALED, SEALED_VERSION, bytesToBase64Url, isSealed, type Sealed } from '../domain/index.js';
 
 /**
@@ -116,6 +116,26 @@ function decrypt(key: Buffer, box: Buffer, aad: string): Buffer {
   return Buffer.concat([decipher.update(box.subarray(12, box.length - 16)), decipher.final()]);
 }
 
+/**
+ * How long a read waits for the bucket to answer again. When the NATS node holding the bucket's leader dies, the
+ * other replicas elect a new one within seconds, and until then requests time out or find no responder; a
+ * failing read would fail the workflow activation or the answer that needed the key.
+ */
+const READ_PATIENCE_MS = 30_000;
+
+async function waitOutElection<T>(read: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + READ_PATIENCE_MS;
+  for (let delay = 250; ; delay = Math.min(2 * delay, 2_000)) {
+    try {
+      return await read();
+    } catch (err) {
+      const passing = err instanceof TimeoutError || (err instanceof RequestError && err.isNoResponders());
+      if (!passing || Date.now() + delay > deadline) throw err;
+      await new Promise((resolveLater) => setTimeout(resolveLater, delay));
+    }
+  }
+}
+
 export interface KeyStoreOptions {
   nc: NatsConnection;
   keyring: MasterKeyring;
@@ -142,7 +162,9 @@ export class KeyStore {
 
   /** Opens the bucket, creating it on first use. It keeps one value per key: a destroyed key leaves no history. */
   static async open(options: KeyStoreOptions): Promise<KeyStore> {
-    const kv = await new Kvm(options.nc).create(KEY_BUCKET, { history: 1, replicas: options.replicas ?? 1 });
+    // Reads go to the stream's leader: a direct get may be answered by a replica that has not yet stored the key
+    // this process created a moment ago, and a missing data key cannot be told from one never made.
+    const kv = await waitOutElection(() => new Kvm(options.nc).create(KEY_BUCKET, { history: 1, replicas: options.replicas ?? 1, allow_direct: false }));
     return new KeyStore(kv, options.keyring);
   }
 
@@ -156,7 +178,7 @@ export class KeyStore {
   }
 
   private async read(name: string): Promise<{ entry: Entry; revision: number } | undefined> {
-    const stored = await this.kv.get(name);
+    const stored = await waitOutElection(() => this.kv.get(name));
     if (!stored || stored.operation !== 'PUT' || stored.length === 0) return undefined;
     return { entry: stored.json<Entry>(), revision: stored.revision };
   }
@@ -398,7 +420,8 @@ export function sealedOperations(value: unknown, found = new Set<string>()): Set
 }
 
 export interface KeyStoreConnection {
-  servers: string;
+  /** One nats-server, or every node of a cluster. */
+  servers: string | string[];
   /** An NKEY seed file (the engine's accounts, workers/natsAuth.ts): the identity that may use the key store. */
   nkeySeedFile?: string;
   keyring: MasterKeyring;

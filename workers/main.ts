@@ -65,7 +65,7 @@ async function main() {
   const catalogue = loadCatalogueFile(env.LOS_CATALOGUE);
   // nats-server or Temporal may be down or restarting while this process starts: wait for them, do not exit.
   const nc = await connectEngineNats({
-    servers: env.NATS_URL,
+    servers: env.NATS_URL.split(','),
     name: `los-${role}`,
     ...(env.NATS_NKEY_SEED_FILE ? { authenticator: nkeyAuthenticator(new TextEncoder().encode(readSeedFile(env.NATS_NKEY_SEED_FILE))) } : {}),
     ...(env.NATS_TLS_CA_FILE ? { tls: { caFile: env.NATS_TLS_CA_FILE } } : {}),
@@ -79,14 +79,16 @@ async function main() {
   };
   await untilReady(
     'JetStream topology',
-    async () => ensureTopology(await jetstreamManager(nc), { agencies: catalogue.agencies.map((a) => a.id), retention }),
+    async () => ensureTopology(await jetstreamManager(nc), { agencies: catalogue.agencies.map((a) => a.id), retention, replicas: env.LOS_STREAM_REPLICAS }),
     logger,
     { permanent: misconfigured.nats },
   );
   // The master key comes from the environment or a file, never from the repository; the data keys it wraps
   // live in the engine's own key-value bucket.
   const keyring = readMasterKeyring(process.env);
-  const keys = await untilReady('key store', () => KeyStore.open({ nc, keyring }), logger, { permanent: misconfigured.nats });
+  const keys = await untilReady('key store', () => KeyStore.open({ nc, keyring, replicas: env.LOS_STREAM_REPLICAS }), logger, {
+    permanent: misconfigured.nats,
+  });
   const encryption = env.LOS_ENCRYPTION === 'on';
   if (!encryption)
     logger.warn('LOS_ENCRYPTION=off: personal data goes to Temporal in plaintext; for measuring the cost of encryption only, never in a deployment');
@@ -98,7 +100,7 @@ async function main() {
     const [host, port] = (env.CODEC_BIND_ADDRESS ?? '127.0.0.1:8234').split(':') as [string, string];
     const server = await startCodecServer({
       keys,
-      audit: await AuditLog.open(nc),
+      audit: await AuditLog.open(nc, { replicas: env.LOS_STREAM_REPLICAS }),
       verifier: await tokenVerifier(JSON.parse(jwkText) as JWK),
       host,
       port: Number(port),

@@ -202,6 +202,20 @@ export interface NatsServerConfigOptions extends NatsAccountsOptions {
   storeDir: string;
   /** Required in production; the embedded dev stack listens on loopback only and goes without. */
   tls?: NatsTls;
+  /** This node's place in a JetStream cluster; without it the server runs alone. */
+  cluster?: NatsClusterNode;
+}
+
+/** One node of a JetStream cluster: every node names all the others' route URLs. */
+export interface NatsClusterNode {
+  /** The cluster's name, the same on every node, e.g. "los". */
+  name: string;
+  /** This node's name, unique in the cluster (JetStream places replicas by it), e.g. "los-1". */
+  serverName: string;
+  /** `host:port` the other nodes connect to. */
+  listen: string;
+  /** The other nodes' route URLs, e.g. `nats-route://nats-2:6222`. */
+  routes: readonly string[];
 }
 
 /** A complete nats-server config: listener, TLS, JetStream and the accounts. */
@@ -216,14 +230,34 @@ export function natsServerConfig(options: NatsServerConfigOptions): string {
         '}',
       ]
     : [];
+  const cluster = options.cluster
+    ? [
+        `server_name: ${quoted(options.cluster.serverName, 'server name')}`,
+        'cluster {',
+        `  name: ${quoted(options.cluster.name, 'cluster name')}`,
+        `  listen: ${quoted(options.cluster.listen, 'cluster listen address')}`,
+        `  routes: [${options.cluster.routes.map((route) => quoted(route, 'route URL')).join(', ')}]`,
+        '}',
+      ]
+    : [];
   return [
     `listen: ${quoted(options.listen, 'listen address')}`,
     ...tls,
+    ...cluster,
     'jetstream {',
     `  store_dir: ${quoted(options.storeDir, 'JetStream store directory')}`,
     '}',
-    natsAccountsConfig(options),
+    natsAccountsConfig(options.cluster ? { ...options, limits: clusteredLimits(options.limits, options.cluster.routes.length + 1) } : options),
   ].join('\n');
+}
+
+/**
+ * In a cluster a stream's storage counts once per copy against its account, and a stream may keep a copy on
+ * every node: the engine's budget is per copy, as on a single server.
+ */
+function clusteredLimits(limits: AccountLimits | undefined, nodes: number): AccountLimits {
+  const perCopy = limits?.engineMaxFileBytes ?? DEFAULT_ACCOUNT_LIMITS.engineMaxFileBytes;
+  return { ...limits, engineMaxFileBytes: perCopy * nodes };
 }
 
 /** NKEY seeds for every identity: made fresh for the dev stack, read from files in production. */

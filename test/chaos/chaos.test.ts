@@ -1,38 +1,37 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { jetstreamManager } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultBehaviour, startSimulatedAgency, type SimulatedAgency } from '../../agencies/index.js';
 import { loadCatalogueFile, registerTip } from '../../coordinator/index.js';
 import { AGENCY_IDS, type AgencyId, type OperationState, type TipInput } from '../../domain/index.js';
-import { freePort, startNatsServer, startTemporalDevServer, type NatsServer, type TemporalDevServer } from '../../scripts/dev-stack.js';
-import { PROJECT_ROOT } from '../../scripts/temporal-cli.js';
-import { ensureTopology, startBridge, startDeadLetterWatcher, type Bridge, type DeadLetterWatcher } from '../../workers/index.js';
-import { clientDataConverter } from '../../workers/codec.js';
-import { generateMasterKey, openKeyStore, readMasterKeyring } from '../../workers/keys.js';
 import { assessUpdate, cancelUpdate, closeUpdate, scheduleUpdate, stateQuery } from '../../workflows/definitions.js';
 import type { losOperationV2 } from '../../workflows/index.js';
+import { clusterTopology, devTopology, randomBetween, sleep, type ChaosSizes, type ChaosTopology } from './topologies.js';
 
 /**
- * Chaos: operations in flight across all phases while the worker is SIGKILLed and restarted, nats-server is
- * restarted on the same store, and the Temporal dev server is restarted on the same SQLite file. Afterwards
- * every operation must have reached its planned end, every agency must have received every expected event
- * exactly once by CloudEvent id (at-least-once underneath), no answer may be lost, and no workflow task may
- * have failed for good. CHAOS_OPERATIONS, CHAOS_WORKER_KILLS, CHAOS_NATS_RESTARTS and CHAOS_TEMPORAL_RESTARTS
- * size the run (defaults: the full suite; CI may pass smaller numbers).
+ * Chaos: operations in flight across all phases while engine processes are SIGKILLed and restarted and the
+ * servers are restarted under them (test/chaos/topologies.ts: the dev stack by default, the production
+ * topology with LOS_CHAOS_TOPOLOGY=cluster). Afterwards every operation must have reached its planned end,
+ * every agency must have received every expected event exactly once by CloudEvent id (at-least-once
+ * underneath), no answer may be lost, and no workflow task may have failed for good. CHAOS_OPERATIONS,
+ * CHAOS_WORKER_KILLS, CHAOS_BRIDGE_KILLS (cluster only), CHAOS_NATS_RESTARTS and CHAOS_TEMPORAL_RESTARTS size
+ * the run (defaults: the full suite; CI may pass smaller numbers).
  */
 // The coordinator's key for the pseudonymous entity reference: one per run.
 const ENTITY_KEY = randomBytes(32).toString('hex');
 const OPERATIONS = Number(process.env.CHAOS_OPERATIONS ?? 50);
-const WORKER_KILLS = Number(process.env.CHAOS_WORKER_KILLS ?? 3);
-const NATS_RESTARTS = Number(process.env.CHAOS_NATS_RESTARTS ?? 2);
-const TEMPORAL_RESTARTS = Number(process.env.CHAOS_TEMPORAL_RESTARTS ?? 1);
+const SIZES: ChaosSizes = {
+  workerKills: Number(process.env.CHAOS_WORKER_KILLS ?? 3),
+  bridgeKills: Number(process.env.CHAOS_BRIDGE_KILLS ?? 2),
+  natsRestarts: Number(process.env.CHAOS_NATS_RESTARTS ?? 2),
+  temporalRestarts: Number(process.env.CHAOS_TEMPORAL_RESTARTS ?? 1),
+};
+const TOPOLOGY = process.env.LOS_CHAOS_TOPOLOGY ?? 'dev';
+if (TOPOLOGY !== 'dev' && TOPOLOGY !== 'cluster') throw new Error(`LOS_CHAOS_TOPOLOGY is "${TOPOLOGY}": use dev (the default) or cluster`);
 const TASK_QUEUE = 'los-chaos';
 // Deadlines far longer than any outage here, so that chaos never turns a late answer into "no answer".
 const CONFIG = {
@@ -71,104 +70,29 @@ function chaosTip(index: number): TipInput {
   };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const randomBetween = (min: number, max: number) => min + Math.random() * (max - min);
-
-describe('chaos', () => {
+describe(`chaos (${TOPOLOGY} topology)`, () => {
   let scratch: string;
-  let temporal: TemporalDevServer;
-  let nats: NatsServer;
-  let natsPort: number;
-  let temporalPort: number;
-  let nc: NatsConnection;
+  let topology: ChaosTopology;
   let client: Client;
-  let connection: Connection;
-  let bridge: Bridge;
-  let keyStore: Awaited<ReturnType<typeof openKeyStore>>;
-  /** The worker processes, the bridge and the client share the master key. */
-  const MASTER_KEY = generateMasterKey();
-  let watcher: DeadLetterWatcher;
-  let worker: ChildProcess | undefined;
   const agencies = new Map<AgencyId, SimulatedAgency>();
-  const counts = { workerKills: 0, natsRestarts: 0, temporalRestarts: 0, workerStarts: 0 };
-
-  // Like the compose file's `restart: unless-stopped`: a worker that exits by itself is started again, and
-  // counted, because the engine's processes are meant to wait out a server restart, not die of it.
-  const unplannedExits: string[] = [];
-  let plannedKill = false;
-  let stopping = false;
-  const startWorker = () => {
-    counts.workerStarts += 1;
-    const number = counts.workerStarts;
-    const logFile = join(scratch, `worker-${number}.log`);
-    const log = openSync(logFile, 'a');
-    const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts', 'worker'], {
-      cwd: PROJECT_ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '',
-        TEMPORAL_ADDRESS: temporal.address,
-        NATS_URL: nats.url,
-        LOS_MASTER_KEY: MASTER_KEY,
-        TEMPORAL_TASK_QUEUE: TASK_QUEUE,
-        LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', log, log],
-    });
-    closeSync(log);
-    child.once('exit', (code, signal) => {
-      // A replaced worker, or the current one killed on purpose, is not an unplanned exit.
-      if (worker !== child || plannedKill) return;
-      unplannedExits.push(`worker ${number} exited (${signal ?? code}): ${readFileSync(logFile, 'utf8').slice(-1_500)}`);
-      setTimeout(() => {
-        if (!stopping && worker === child) startWorker();
-      }, 1_000);
-    });
-    plannedKill = false;
-    worker = child;
-  };
-  const killWorker = () => {
-    plannedKill = true;
-    worker?.kill('SIGKILL');
-  };
 
   beforeAll(async () => {
     Runtime.install({ logger: new DefaultLogger('ERROR') });
     scratch = mkdtempSync(join(tmpdir(), 'los-chaos-'));
-    temporalPort = await freePort();
-    natsPort = await freePort();
-    temporal = await startTemporalDevServer({
-      dbFile: join(scratch, 'temporal.db'),
-      port: temporalPort,
-      headless: true,
-      logFile: join(scratch, 'temporal.log'),
-    });
-    nats = await startNatsServer({ storeDir: join(scratch, 'nats'), port: natsPort, logFile: join(scratch, 'nats.log') });
-    nc = await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
-    await ensureTopology(await jetstreamManager(nc), { agencies: AGENCY_IDS, ackWaitMs: 5_000 });
-    connection = await Connection.connect({ address: temporal.address });
-    keyStore = await openKeyStore({ servers: nats.url, keyring: readMasterKeyring({ LOS_MASTER_KEY: MASTER_KEY }) });
-    client = new Client({ connection, dataConverter: clientDataConverter(keyStore.keys) });
-    bridge = await startBridge({ nc, client, keys: keyStore.keys, retryDelayMs: 500, applyTimeoutMs: 5_000 });
-    watcher = await startDeadLetterWatcher({ nc });
+    topology = await (TOPOLOGY === 'cluster' ? clusterTopology : devTopology)(scratch, TASK_QUEUE, SIZES);
+    client = topology.client;
     for (const agency of AGENCY_IDS) {
       // Each event takes its agency a moment, so that faults also catch events received but not yet acknowledged.
-      agencies.set(agency, await startSimulatedAgency(agency, { ...defaultBehaviour(agency), thinkMs: { min: 20, max: 250 } }, { servers: nats.url }));
+      agencies.set(
+        agency,
+        await startSimulatedAgency(agency, { ...defaultBehaviour(agency), thinkMs: { min: 20, max: 250 } }, topology.agencyConnection(agency)),
+      );
     }
-    startWorker();
   });
 
   afterAll(async () => {
-    stopping = true;
-    killWorker();
     for (const agency of agencies.values()) await agency.stop().catch(() => undefined);
-    await bridge?.stop();
-    await keyStore?.close().catch(() => undefined);
-    await watcher?.stop();
-    await nc?.close();
-    await connection?.close();
-    await nats?.stop();
-    await temporal?.stop();
+    await topology?.stop();
     rmSync(scratch, { recursive: true, force: true });
   });
 
@@ -178,7 +102,7 @@ describe('chaos', () => {
     for (let i = 0; i < OPERATIONS; i++) {
       const plan: Plan = i % 10 === 3 ? 'dismissed' : i % 10 === 7 ? 'cancelled' : 'closed';
       const { handle, operationId } = await registerTip(client, chaosTip(i), {
-        keys: keyStore.keys,
+        keys: topology.keys,
         config: CONFIG,
         catalogue,
         taskQueue: TASK_QUEUE,
@@ -231,31 +155,7 @@ describe('chaos', () => {
         await fault();
       }
     };
-    await Promise.all([
-      lane(WORKER_KILLS, async () => {
-        killWorker();
-        counts.workerKills += 1;
-        await sleep(randomBetween(500, 2_000));
-        startWorker();
-      }),
-      lane(NATS_RESTARTS, async () => {
-        await nats.stop();
-        await sleep(randomBetween(300, 1_500));
-        nats = await startNatsServer({ storeDir: join(scratch, 'nats'), port: natsPort, logFile: join(scratch, 'nats.log') });
-        counts.natsRestarts += 1;
-      }),
-      lane(TEMPORAL_RESTARTS, async () => {
-        await temporal.stop();
-        await sleep(randomBetween(300, 1_500));
-        temporal = await startTemporalDevServer({
-          dbFile: join(scratch, 'temporal.db'),
-          port: temporalPort,
-          headless: true,
-          logFile: join(scratch, 'temporal.log'),
-        });
-        counts.temporalRestarts += 1;
-      }),
-    ]);
+    await Promise.all(topology.faults.map((fault) => lane(fault.times, fault.run)));
 
     const deadline = Date.now() + 8 * 60_000;
     while (operations.some((o) => !o.done) && Date.now() < deadline) await sleep(500);
@@ -268,7 +168,7 @@ describe('chaos', () => {
       const state = await op.handle.query(stateQuery).catch((err: Error) => ({ phase: '?', waitingFor: err.message }));
       stuck.push(`${op.id} (plan ${op.plan}): ${state.phase}, waiting for ${state.waitingFor}`);
     }
-    expect({ stuck, unplannedExits }).toEqual({ stuck: [], unplannedExits: [] });
+    expect({ stuck, unplannedExits: topology.unplannedExits }).toEqual({ stuck: [], unplannedExits: [] });
 
     // Every operation reached its planned end.
     const ends: Record<string, number> = {};
@@ -319,12 +219,14 @@ describe('chaos', () => {
           problems.push(`${op.id}/${agency}: got ${names.join(',')}; expected ${expected.join(',')}`);
       }
     }
+    const faults = Object.entries(topology.counts)
+      .map(([name, count]) => `${name} ${count}`)
+      .join(', ');
     console.log(
-      `chaos: ${OPERATIONS} operations, ends ${JSON.stringify(ends)}; worker kills ${counts.workerKills} (starts ${counts.workerStarts}), ` +
-        `nats restarts ${counts.natsRestarts}, temporal restarts ${counts.temporalRestarts}; events delivered ${delivered} ` +
+      `chaos (${TOPOLOGY}): ${OPERATIONS} operations, ends ${JSON.stringify(ends)}; ${faults}; events delivered ${delivered} ` +
         `(distinct ${distinct}, redeliveries ${delivered - distinct}); histories ${histories}; transient workflow task failures ${failedTasks}`,
     );
     expect(problems).toEqual([]);
-    expect(counts).toMatchObject({ workerKills: WORKER_KILLS, natsRestarts: NATS_RESTARTS, temporalRestarts: TEMPORAL_RESTARTS });
+    expect(topology.counts).toMatchObject(topology.expected);
   });
 });

@@ -1,0 +1,70 @@
+/**
+ * `npm run cluster`: the production topology on this machine (see scripts/cluster.ts), until Ctrl-C or SIGTERM.
+ * `npm run cluster -- --down` removes its databases and its data directory.
+ */
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { removeCluster, startCluster, type Cluster } from './cluster.js';
+import { PROJECT_ROOT } from './temporal-cli.js';
+
+const program = new Command()
+  .name('cluster')
+  .description(
+    'Temporal server on PostgreSQL (LOS_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432) with its Web UI, ' +
+      'a three-node NATS JetStream cluster with the per-agency accounts, two workers and two bridges.',
+  )
+  .option('--prefix <name>', 'prefix of the two Temporal databases', 'los_cluster')
+  .option('--data-dir <dir>', 'NATS stores, NKEYs, the master key, configs and logs', join(PROJECT_ROOT, '.data', 'cluster'))
+  .option('--workers <n>', 'worker processes', (v) => Number(v), 2)
+  .option('--bridges <n>', 'bridge processes', (v) => Number(v), 2)
+  .option('--no-ui', 'do not start (or build) the Temporal Web UI')
+  .option('--down', 'remove the databases and the data directory, and start nothing')
+  .parse();
+const options = program.opts<{ prefix: string; dataDir: string; workers: number; bridges: number; ui: boolean; down?: boolean }>();
+const log = (line: string) => console.error(`[cluster] ${line}`);
+
+if (options.down) {
+  try {
+    const dropped = await removeCluster(options.prefix, options.dataDir);
+    log(`removed ${options.dataDir}; databases dropped: ${dropped.length ? dropped.join(', ') : 'none were there'}`);
+  } catch (err) {
+    log(`--down failed: ${(err as Error).message}`);
+    process.exit(1);
+  }
+  process.exit(0);
+}
+
+let cluster: Cluster | undefined;
+let stopping = false;
+const stop = async (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  if (!cluster) return log(`${signal}: stopping as soon as what is starting has started`);
+  log(`${signal}: stopping the workers and bridges, the UI, the Temporal server and the NATS nodes…`);
+  await cluster?.stop();
+  log('stopped; the data stays for the next start (`npm run cluster -- --down` removes it)');
+  process.exit(0);
+};
+// A signal during start-up waits for the start to finish or fail, and then stops what is running.
+process.once('SIGINT', () => void stop('SIGINT'));
+process.once('SIGTERM', () => void stop('SIGTERM'));
+
+try {
+  cluster = await startCluster({ prefix: options.prefix, dataDir: options.dataDir, workers: options.workers, bridges: options.bridges, ui: options.ui, log });
+} catch (err) {
+  log(`could not start: ${(err as Error).message}`);
+  process.exit(stopping ? 0 : 1);
+}
+if (stopping) {
+  await cluster.stop();
+  process.exit(0);
+} else {
+  for (const line of cluster.describe()) console.log(line);
+  log('running; Ctrl-C or SIGTERM stops it');
+  // An engine process that exits on its own is reported; a supervisor in production would restart it.
+  for (const engineProcess of cluster.engine) {
+    engineProcess.child?.once('exit', (code, signal) => {
+      if (!stopping) log(`${engineProcess.role} ${engineProcess.number} exited (${signal ?? code}); see ${engineProcess.logFile}`);
+    });
+  }
+}

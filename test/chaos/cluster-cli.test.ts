@@ -1,0 +1,94 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Connection } from '@temporalio/client';
+import { connect } from '@nats-io/transport-node';
+import { afterAll, describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../../scripts/temporal-cli.js';
+import { postgresFromEnvironment, psqlQuery, temporalDatabases } from '../../scripts/temporal-server.js';
+import { SEARCH_ATTRIBUTE_FLAGS } from '../../workflows/definitions.js';
+
+/**
+ * `npm run cluster` as a person runs it: it prints every endpoint, the endpoints answer, SIGTERM stops every
+ * process it started, and `--down` removes its databases and its data directory.
+ */
+const prefix = `los_cli_${randomBytes(4).toString('hex')}`;
+const scratch = mkdtempSync(join(tmpdir(), 'los-cluster-cli-'));
+const dataDir = join(scratch, 'data');
+const cluster = (...args: string[]) => [
+  join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx'),
+  'scripts/run-cluster.ts',
+  '--prefix',
+  prefix,
+  '--data-dir',
+  dataDir,
+  ...args,
+];
+
+function databasesPresent(): string[] {
+  const names = Object.values(temporalDatabases(prefix));
+  return psqlQuery(postgresFromEnvironment(), `select datname from pg_database where datname like '${prefix}%'`)
+    .filter((name) => names.includes(name))
+    .sort();
+}
+
+/** Process ids of everything still running with this cluster's data directory on its command line. */
+function processesOf(dir: string): string[] {
+  const ps = spawnSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
+  return ps.stdout.split('\n').filter((line) => line.includes(dir) && !line.includes('ps -eo'));
+}
+
+describe('npm run cluster', () => {
+  afterAll(() => {
+    const [command, ...args] = cluster('--down');
+    spawnSync(command!, args, { cwd: PROJECT_ROOT });
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('prints every endpoint, which answers, stops everything on SIGTERM, and --down removes its databases and data', async () => {
+    const [command, ...args] = cluster('--no-ui');
+    const child = spawn(command!, args, { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
+    const deadline = Date.now() + 240_000;
+    while (!output.includes('running; Ctrl-C or SIGTERM stops it') && Date.now() < deadline && child.exitCode === null)
+      await new Promise((r) => setTimeout(r, 500));
+    expect(output).toContain('running; Ctrl-C or SIGTERM stops it');
+
+    const temporalAddress = /^Temporal server (\S+)/m.exec(output)![1]!;
+    const natsUrls = [...output.matchAll(/^NATS node los-\d: (\S+)/gm)].map((m) => m[1]!);
+    expect(natsUrls).toHaveLength(3);
+    const engine = [...output.matchAll(/^(worker|bridge) \d: pid (\d+)/gm)];
+    expect(engine.map((m) => m[1])).toEqual(['worker', 'worker', 'bridge', 'bridge']);
+    expect(databasesPresent()).toEqual(Object.values(temporalDatabases(prefix)).sort());
+
+    // The namespace with the LOS search attributes, on the server it names.
+    const connection = await Connection.connect({ address: temporalAddress });
+    try {
+      const listed = await connection.operatorService.listSearchAttributes({ namespace: 'default' });
+      for (const name of Object.keys(SEARCH_ATTRIBUTE_FLAGS)) expect(listed.customAttributes, name).toHaveProperty(name);
+    } finally {
+      await connection.close();
+    }
+    // Every NATS node answers, and wants credentials: the per-agency accounts are in force.
+    for (const url of natsUrls) await expect(connect({ servers: url, reconnect: false, timeout: 2_000 })).rejects.toThrow(/authorization/i);
+
+    expect(processesOf(dataDir).length).toBeGreaterThanOrEqual(4);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(output).toContain('stopped; the data stays');
+    expect(processesOf(dataDir)).toEqual([]);
+    expect(engine.filter((m) => existsSync(`/proc/${m[2]}`)).map((m) => `${m[1]} ${m[2]}`)).toEqual([]);
+    expect(existsSync(dataDir)).toBe(true);
+
+    const [downCommand, ...downArgs] = cluster('--down');
+    const down = spawnSync(downCommand!, downArgs, { cwd: PROJECT_ROOT, encoding: 'utf8' });
+    expect(down.status, down.stderr).toBe(0);
+    expect(databasesPresent()).toEqual([]);
+    expect(existsSync(dataDir)).toBe(false);
+  });
+});

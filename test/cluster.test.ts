@@ -1,0 +1,154 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect, nkeyAuthenticator, type NatsConnection } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { AGENCY_IDS, SUBJECTS } from '../domain/index.js';
+import { startNatsCluster, type NatsCluster } from '../scripts/nats-cluster.js';
+import { freeTemporalPorts, postgresFromEnvironment, temporalDatabases, temporalServerConfig, STANDARD_TEMPORAL_PORTS } from '../scripts/temporal-server.js';
+import { ensureTopology } from '../workers/jetstream.js';
+import { KEY_BUCKET, KeyStore, generateMasterKey, readMasterKeyring } from '../workers/keys.js';
+import { freshSeeds, natsServerConfig, publicKeys } from '../workers/natsAuth.js';
+import { parse } from 'yaml';
+
+/**
+ * The pieces of the production topology (scripts/cluster.ts) that run without PostgreSQL and the Temporal
+ * server: the NATS cluster with the agency accounts, and the settings the cluster script derives. The whole
+ * topology is exercised by the chaos suite with LOS_CHAOS_TOPOLOGY=cluster.
+ */
+
+describe('a three-node NATS cluster with the agency accounts', () => {
+  const seeds = freshSeeds(AGENCY_IDS);
+  let scratch: string;
+  let cluster: NatsCluster;
+  let engine: NatsConnection;
+
+  beforeAll(async () => {
+    scratch = mkdtempSync(join(tmpdir(), 'los-nats-cluster-'));
+    cluster = await startNatsCluster({ dataDir: scratch, agencies: AGENCY_IDS, seeds, probeSeed: seeds.engine.worker });
+    engine = await connect({
+      servers: cluster.urls,
+      authenticator: nkeyAuthenticator(new TextEncoder().encode(seeds.engine.worker)),
+      maxReconnectAttempts: -1,
+    });
+    await ensureTopology(await jetstreamManager(engine, { timeout: 20_000 }), { agencies: AGENCY_IDS, replicas: 3 });
+  }, 120_000);
+
+  afterAll(async () => {
+    await engine?.close();
+    await cluster?.stop();
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('keeps every stream and consumer in three copies, one on each node', async () => {
+    const jsm = await jetstreamManager(engine);
+    for (const stream of [SUBJECTS.streamOut, SUBJECTS.streamIn, SUBJECTS.streamDeadLetter]) {
+      const info = await jsm.streams.info(stream);
+      expect(info.config.num_replicas, stream).toBe(3);
+      expect([info.cluster!.leader, ...info.cluster!.replicas!.map((r) => r.name)].sort(), stream).toEqual(cluster.nodes.map((n) => n.name).sort());
+    }
+    const consumer = await jsm.consumers.info(SUBJECTS.streamOut, SUBJECTS.agencyConsumer('polisen'));
+    expect(1 + (consumer.cluster?.replicas?.length ?? 0)).toBe(3);
+  });
+
+  it("delivers an agency its event through its own account while the stream's leader is dead, and takes the node back", async () => {
+    const jsm = await jetstreamManager(engine);
+    const leader = (await jsm.streams.info(SUBJECTS.streamOut)).cluster!.leader!;
+    const index = cluster.nodes.findIndex((node) => node.name === leader);
+    await cluster.kill(index);
+    const js = jetstream(engine, { timeout: 20_000 });
+    // Until the two survivors have elected a new leader the publish finds no responder, and is sent again, as the
+    // delivery activity's retries do; the same message id keeps it one message.
+    await vi.waitFor(() => js.publish(SUBJECTS.toAgency('polisen', 'cluster_probe'), '{}', { msgID: 'cluster-probe-1', timeout: 5_000 }), {
+      timeout: 30_000,
+      interval: 500,
+    });
+    // As the agency, through its own account: the one consumer the engine account exports to it.
+    const reader = await connect({
+      servers: cluster.urls,
+      inboxPrefix: SUBJECTS.inboxPrefix('polisen'),
+      authenticator: nkeyAuthenticator(new TextEncoder().encode(seeds.agencies.polisen!)),
+    });
+    try {
+      const consumer = await jetstream(reader, { apiPrefix: SUBJECTS.agencyApiPrefix, timeout: 20_000 }).consumers.get(
+        SUBJECTS.streamOut,
+        SUBJECTS.agencyConsumer('polisen'),
+      );
+      const message = await consumer.next({ expires: 20_000 });
+      expect(message?.subject).toBe(SUBJECTS.toAgency('polisen', 'cluster_probe'));
+      message?.ack();
+    } finally {
+      await reader.close();
+    }
+    await cluster.start(index);
+    // The node is back as a replica, and catches up with the leader.
+    await vi.waitFor(
+      async () => {
+        const after = await jsm.streams.info(SUBJECTS.streamOut);
+        expect(after.cluster!.replicas!.map((replica) => [replica.name, replica.current])).toContainEqual([leader, true]);
+      },
+      { timeout: 30_000, interval: 500 },
+    );
+  }, 120_000);
+
+  it("reads a key while the key store's leader is dead: the read waits out the election instead of failing", async () => {
+    const keyring = readMasterKeyring({ LOS_MASTER_KEY: generateMasterKey() });
+    const writer = await KeyStore.open({ nc: engine, keyring, replicas: 3 });
+    const payloadKey = await writer.payloadKey();
+    const jsm = await jetstreamManager(engine);
+    const leader = (await jsm.streams.info(`KV_${KEY_BUCKET}`)).cluster!.leader!;
+    const index = cluster.nodes.findIndex((node) => node.name === leader);
+    await cluster.kill(index);
+    try {
+      // A fresh store, as in a worker just started: nothing cached, the first read goes to the bucket at once.
+      const reader = await KeyStore.open({ nc: engine, keyring, replicas: 3 });
+      expect(await reader.payloadKey()).toEqual(payloadKey);
+    } finally {
+      await cluster.start(index);
+    }
+  }, 120_000);
+});
+
+describe('what the cluster script derives', () => {
+  it('says what PostgreSQL it needs when LOS_POSTGRES_URL cannot be used, and reads user and password from it', () => {
+    expect(postgresFromEnvironment({})).toEqual({ host: '127.0.0.1', port: 5432, user: 'postgres' });
+    expect(postgresFromEnvironment({ LOS_POSTGRES_URL: 'postgres://temporal:s%40cret@db.example:6432' })).toEqual({
+      host: 'db.example',
+      port: 6432,
+      user: 'temporal',
+      password: 's@cret',
+    });
+    expect(() => postgresFromEnvironment({ LOS_POSTGRES_URL: 'db:5432' })).toThrow(/LOS_POSTGRES_URL should read postgres:\/\/USER\[:PASSWORD\]@HOST:PORT/);
+    expect(() => postgresFromEnvironment({ LOS_POSTGRES_URL: 'not a url' })).toThrow(/LOS_POSTGRES_URL is not a URL/);
+  });
+
+  it('names both databases with the prefix, and refuses a prefix that is not a plain identifier', () => {
+    expect(temporalDatabases('los_chaos_1a')).toEqual({ main: 'los_chaos_1a_temporal', visibility: 'los_chaos_1a_temporal_visibility' });
+    expect(() => temporalDatabases('x; drop database postgres')).toThrow(/database prefix/);
+  });
+
+  it('gives the Temporal services free ports, membership ports below 32768 (PostgreSQL stores them as smallint)', async () => {
+    const ports = await freeTemporalPorts();
+    expect(new Set(Object.values(ports)).size).toBe(Object.keys(STANDARD_TEMPORAL_PORTS).length);
+    for (const name of ['frontendMembership', 'historyMembership', 'matchingMembership', 'workerMembership'] as const) expect(ports[name]).toBeLessThan(32_768);
+    const config = parse(
+      temporalServerConfig({ postgres: { host: '127.0.0.1', port: 5432, user: 'postgres' }, databasePrefix: 'los_x', ports, bindAddress: '127.0.0.1' }),
+    ) as { persistence: { datastores: Record<string, { sql: { databaseName: string } }> }; services: { history: { rpc: { membershipPort: number } } } };
+    expect(Object.values(config.persistence.datastores).map((d) => d.sql.databaseName)).toEqual(['los_x_temporal', 'los_x_temporal_visibility']);
+    expect(config.services.history.rpc.membershipPort).toBe(ports.historyMembership);
+  });
+
+  it("budgets the engine account's storage per copy: three nodes hold three copies", () => {
+    const options = { agencies: ['polisen'], publicKeys: publicKeys(freshSeeds(['polisen'])), listen: '127.0.0.1:4222', storeDir: '/tmp/x' };
+    const single = natsServerConfig(options);
+    const node = natsServerConfig({
+      ...options,
+      cluster: { name: 'los', serverName: 'los-1', listen: '127.0.0.1:6222', routes: ['nats-route://a:6222', 'nats-route://b:6222'] },
+    });
+    const maxFile = (config: string) => Number(/max_file: (\d+)/.exec(config)![1]);
+    expect(maxFile(node)).toBe(3 * maxFile(single));
+    expect(node).toContain('server_name: "los-1"');
+    expect(node).toContain('routes: ["nats-route://a:6222", "nats-route://b:6222"]');
+  });
+});
