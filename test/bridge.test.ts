@@ -3,8 +3,8 @@ import { headers as natsHeaders } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SUBJECTS } from '../domain/index.js';
 import { judgeInbound } from '../workers/index.js';
-import { assessUpdate, stateQuery, timelineQuery } from '../workflows/definitions.js';
-import { deadLetters, eventually, sampleTip, startTestEngine, type TestEngine } from './engine.js';
+import { assessUpdate, timelineQuery } from '../workflows/definitions.js';
+import { deadLetters, eventually, sampleTip, startTestEngine, type TestEngine, untilState } from './engine.js';
 
 /** The NATS → Temporal bridge: bad agency input is rejected by name and dead-lettered, never dropped. */
 let engine: TestEngine;
@@ -74,10 +74,7 @@ describe('bridge', () => {
 
   it('dead-letters an invalid agency answer with the reason, and the operation is unaffected', async () => {
     const { handle, operationId } = await engine.register(sampleTip());
-    await eventually(
-      () => handle.query(stateQuery),
-      (s) => s.phase === 'assessment',
-    );
+    await untilState(handle, (s) => s.phase === 'assessment');
     const h = natsHeaders();
     h.set('Content-Type', 'application/cloudevents+json');
     const js = jetstream(engine.nc);
@@ -122,15 +119,9 @@ describe('bridge', () => {
   it('applies a valid answer once even when the agency sends it twice', async () => {
     await engine.startAgencies({ polisen: { mandate: { accept: true, contactFunction: 'LOS-samordnare' } } });
     const { handle, operationId } = await engine.register(sampleTip({ categories: ['smuggling'] }), { config: { mandateDeadline: '20s' } });
-    await eventually(
-      () => handle.query(stateQuery),
-      (s) => s.phase === 'assessment',
-    );
+    await untilState(handle, (s) => s.phase === 'assessment');
     await handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
-    await eventually(
-      () => handle.query(stateQuery),
-      (s) => s.agencies.find((a) => a.agency === 'polisen')?.mandate === 'accepted',
-    );
+    await untilState(handle, (s) => s.agencies.find((a) => a.agency === 'polisen')?.mandate === 'accepted');
     // A replayed copy of Polisen's answer, same CloudEvent id and so the same Nats-Msg-Id: stored once.
     const id = `polisen.${operationId}.mandate-1-polisen.mandate_accepted`;
     const h = natsHeaders();

@@ -9,8 +9,7 @@ import { createDevIssuer, tokenVerifier, type DevIssuer } from '../workers/acces
 import { AuditLog } from '../workers/audit.js';
 import { startCodecServer, type CodecServer } from '../workers/codecServer.js';
 import { generateMasterKey, KeyStore, readMasterKeyring } from '../workers/keys.js';
-import { stateQuery } from '../workflows/definitions.js';
-import { eventually, sampleTip, startTestEngine, type TestEngine } from './engine.js';
+import { sampleTip, startTestEngine, type TestEngine, untilState } from './engine.js';
 
 /**
  * The codec server decodes only for those entitled: coordinators of the operation's municipality. The
@@ -42,10 +41,7 @@ beforeAll(async () => {
     sampleTip({ entity: { orgNumber: '556703-7485', name: NAME, address: 'Storgatan 1, Umeå', municipality: 'Umeå' } }),
   );
   operationId = registration.operationId;
-  await eventually(
-    () => registration.handle.query(stateQuery),
-    (s) => s.phase === 'assessment',
-  );
+  await untilState(registration.handle, (s) => s.phase === 'assessment');
   const raw = new Client({ connection: engine.client.connection });
   const history = await raw.workflow.getHandle(operationId).fetchHistory();
   const input = history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads! as temporal.api.common.v1.IPayload[];

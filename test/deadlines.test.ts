@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_BEHAVIOURS, connectAgency, type SimulatedAgency } from '../agencies/index.js';
 import { SUBJECTS, type AgencyId } from '../domain/index.js';
 import { assessUpdate, closeUpdate, scheduleUpdate, searchAttributes, stateQuery, timelineQuery } from '../workflows/definitions.js';
-import { eventually, receivedFor, sampleTip, startTestEngine, type TestEngine } from './engine.js';
+import { eventually, receivedFor, sampleTip, startTestEngine, type TestEngine, untilState } from './engine.js';
 
 /**
  * Deadlines that pass, with agencies that stay silent, and an operation that outgrows its history.
@@ -30,16 +30,9 @@ describe('deadlines', () => {
   it('records a mandate answer that arrives after the deadline, without reopening the phase', async () => {
     // smuggling → Polisen (accepts at once) and Tullverket (silent); quorum 1 lets the operation go on.
     const { handle, operationId } = await engine.register(sampleTip({ categories: ['smuggling'] }), { config: { mandateDeadline: '3s', quorum: 1 } });
-    await eventually(
-      () => handle.query(stateQuery),
-      (s) => s.phase === 'assessment',
-    );
+    await untilState(handle, (s) => s.phase === 'assessment');
     await handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
-    const after = await eventually(
-      () => handle.query(stateQuery),
-      (s) => s.phase === 'joint_action',
-      15_000,
-    );
+    const after = await untilState(handle, (s) => s.phase === 'joint_action', 15_000);
     expect(after.agencies.find((a) => a.agency === 'tullverket')?.mandate).toBe('no_answer');
     // The reminder went out before the deadline, to the silent agency only.
     expect(receivedFor(agencies, operationId).tullverket).toEqual(['mandate_requested', 'reminder']);
@@ -72,22 +65,11 @@ describe('deadlines', () => {
     const { handle, operationId } = await engine.register(sampleTip({ categories: ['tax_fraud'] }), {
       config: { findingsDeadline: '3s', followUpAfter: '60s' },
     });
-    await eventually(
-      () => handle.query(stateQuery),
-      (s) => s.phase === 'assessment',
-    );
+    await untilState(handle, (s) => s.phase === 'assessment');
     await handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
-    await eventually(
-      () => handle.query(stateQuery),
-      (s) => s.waitingFor === 'schedule decision',
-      15_000,
-    );
+    await untilState(handle, (s) => s.waitingFor === 'schedule decision', 15_000);
     await handle.executeUpdate(scheduleUpdate, { args: [{ at: inSeconds(1), place: 'Storgatan 12', lead: 'skatteverket' }] });
-    const state = await eventually(
-      () => handle.query(stateQuery),
-      (s) => s.phase === 'follow_up',
-      20_000,
-    );
+    const state = await untilState(handle, (s) => s.phase === 'follow_up', 20_000);
     expect(Object.fromEntries(state.agencies.map((a) => [a.agency, a.findings]))).toEqual({ skatteverket: 'reported', ekobrottsmyndigheten: 'missing' });
     expect(state.overdue).toBe(false);
     expect(receivedFor(agencies, operationId).ekobrottsmyndigheten).toEqual([
@@ -117,22 +99,11 @@ describe('long operations', () => {
       config: { mandateDeadline: '8s', findingsDeadline: '8s', followUpAfter: '1s', outcomeDeadline: '8s', historyEventLimit: 60 },
     });
     const firstRun = (await handle.describe()).runId;
-    await eventually(
-      () => handle.query(stateQuery),
-      (s) => s.phase === 'assessment',
-    );
+    await untilState(handle, (s) => s.phase === 'assessment');
     await handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
-    await eventually(
-      () => handle.query(stateQuery),
-      (s) => s.waitingFor === 'schedule decision',
-      20_000,
-    );
+    await untilState(handle, (s) => s.waitingFor === 'schedule decision', 20_000);
     await handle.executeUpdate(scheduleUpdate, { args: [{ at: inSeconds(2), place: 'Storgatan 12', lead: 'polisen' }] });
-    await eventually(
-      () => handle.query(stateQuery),
-      (s) => s.waitingFor === 'closing decision',
-      30_000,
-    );
+    await untilState(handle, (s) => s.waitingFor === 'closing decision', 30_000);
     await handle.executeUpdate(closeUpdate, { args: [{ summary: 'Closed after a long run.' }] });
     const result = await handle.result();
     expect(result.phase).toBe('closed');

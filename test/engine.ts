@@ -5,7 +5,8 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { inject, vi } from 'vitest';
 import type { SimulatedAgency } from '../agencies/index.js';
-import { SUBJECTS, type AgencyId, type TipInput } from '../domain/index.js';
+import { SUBJECTS, type AgencyId, type OperationState, type TipInput } from '../domain/index.js';
+import { stateQuery } from '../workflows/definitions.js';
 import { DEAD_LETTER_REASON_HEADER, ORIGINAL_SUBJECT_HEADER } from '../workers/index.js';
 import { startEmbeddedEngine, type EmbeddedEngine } from '../scripts/embedded-engine.js';
 import type { MasterKeyring } from '../workers/keys.js';
@@ -67,6 +68,15 @@ export function eventually<T>(probe: () => Promise<T>, test: (value: T) => boole
 }
 
 /** What each simulated agency has received for one operation, by event name, in order. */
+/** An operation's state once `test` holds, polling its state query. */
+export function untilState(
+  handle: { query(query: typeof stateQuery): Promise<OperationState> },
+  test: (state: OperationState) => boolean,
+  timeoutMs?: number,
+): Promise<OperationState> {
+  return eventually(() => handle.query(stateQuery), test, timeoutMs);
+}
+
 export function receivedFor(agencies: Map<AgencyId, SimulatedAgency>, operationId: string): Partial<Record<AgencyId, string[]>> {
   const out: Partial<Record<AgencyId, string[]>> = {};
   for (const [agency, simulated] of agencies) {

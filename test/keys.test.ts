@@ -18,7 +18,7 @@ import {
   stateQuery,
   timelineQuery,
 } from '../workflows/definitions.js';
-import { eventually, sampleTip, startTestEngine, type TestEngine } from './engine.js';
+import { sampleTip, startTestEngine, type TestEngine, untilState } from './engine.js';
 
 /** Envelope encryption at work: signed answers only, master-key rotation mid-operation, erasure by key destruction. */
 let engine: TestEngine;
@@ -46,15 +46,9 @@ const replay = async (operationId: string) => {
 async function operationAwaitingPolisen() {
   const registered = await engine.register(sampleTip(), { config: { mandateDeadline: '60s' } });
   const { handle } = registered;
-  await eventually(
-    () => handle.query(stateQuery),
-    (s) => s.phase === 'assessment',
-  );
+  await untilState(handle, (s) => s.phase === 'assessment');
   await handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
-  await eventually(
-    () => handle.query(stateQuery),
-    (s) => s.pending.some((p) => p.agency === 'polisen' && p.awaiting === 'mandate_answers'),
-  );
+  await untilState(handle, (s) => s.pending.some((p) => p.agency === 'polisen' && p.awaiting === 'mandate_answers'));
   return registered;
 }
 
@@ -145,10 +139,7 @@ describe('master-key rotation', () => {
     const { handle, operationId } = await engine.register(sampleTip(), {
       config: { mandateDeadline: '8s', findingsDeadline: '8s', followUpAfter: '1s', outcomeDeadline: '8s' },
     });
-    await eventually(
-      () => handle.query(stateQuery),
-      (s) => s.phase === 'assessment',
-    );
+    await untilState(handle, (s) => s.phase === 'assessment');
     const before = await engine.keys.masterKeysInUse();
     expect(Object.keys(before)).toEqual([first[0].id]);
 
@@ -164,21 +155,13 @@ describe('master-key rotation', () => {
       args: [await sealDecision(engine.keys, operationId, { decision: 'proceed' as const, note: 'after rotation' })],
     });
     // Polisen is silent on mandates here; enough others accept.
-    await eventually(
-      () => handle.query(stateQuery),
-      (s) => s.phase === 'joint_action' && s.waitingFor === 'schedule decision',
-      30_000,
-    );
+    await untilState(handle, (s) => s.phase === 'joint_action' && s.waitingFor === 'schedule decision', 30_000);
     await handle.executeUpdate(scheduleUpdate, {
       args: [
         await sealDecision(engine.keys, operationId, { at: new Date(Date.now() + 1_500).toISOString(), place: 'Storgatan 12', lead: 'skatteverket' as const }),
       ],
     });
-    await eventually(
-      () => handle.query(stateQuery),
-      (s) => s.waitingFor === 'closing decision',
-      40_000,
-    );
+    await untilState(handle, (s) => s.waitingFor === 'closing decision', 40_000);
     await handle.executeUpdate(closeUpdate, { args: [await sealDecision(engine.keys, operationId, { summary: 'closed after rotation' })] });
     expect((await handle.result()).phase).toBe('closed');
     // The briefing (sealed description, unsealed by the notify activity after the rotation) reached the participants.
@@ -191,10 +174,7 @@ describe('master-key rotation', () => {
 describe('erasure by key destruction', () => {
   it('destroys the data key after the retention; decoding then fails with "erased on <date>", the non-personal record still reads', async () => {
     const { handle, operationId } = await engine.register(sampleTip(), { config: { retention: '2s' } });
-    await eventually(
-      () => handle.query(stateQuery),
-      (s) => s.phase === 'assessment',
-    );
+    await untilState(handle, (s) => s.phase === 'assessment');
     await handle.executeUpdate(cancelUpdate, { args: [await sealDecision(engine.keys, operationId, { reason: 'source withdrawn' })] });
     const result = await handle.result();
     expect(await engine.keys.unseal(result.endReason as Sealed)).toBe('source withdrawn');

@@ -9,8 +9,7 @@ import { createDevIssuer, tokenVerifier, type DevIssuer } from '../workers/acces
 import { AuditLog } from '../workers/audit.js';
 import { startCodecServer, type CodecServer } from '../workers/codecServer.js';
 import { generateMasterKey, openKeyStore, readMasterKeyring } from '../workers/keys.js';
-import { stateQuery } from '../workflows/definitions.js';
-import { eventually, sampleTip } from './engine.js';
+import { sampleTip, untilState } from './engine.js';
 
 /**
  * The Temporal Web UI as people use it, in headless Chromium: an operator sees the phase and the summary but
@@ -65,10 +64,7 @@ beforeAll(async () => {
     sampleTip({ entity: { orgNumber: '556703-7485', name: NAME, address: 'Storgatan 1, Umeå', municipality: 'Umeå' } }),
   );
   operationId = registration.operationId;
-  await eventually(
-    () => registration.handle.query(stateQuery),
-    (s) => s.phase === 'assessment',
-  );
+  await untilState(registration.handle, (s) => s.phase === 'assessment');
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
