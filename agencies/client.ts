@@ -20,6 +20,7 @@ import {
   type OutboundEventName,
   type Outcome,
 } from '../domain/index.js';
+import { waitOutElection } from '../workers/elections.js';
 
 /**
  * The client an agency system uses to take part in LOS: it reads the agency's own events through its own
@@ -120,7 +121,8 @@ export async function connectAgency(options: ConnectAgencyOptions): Promise<Agen
       return client;
     },
     async start() {
-      const consumer: Consumer = await js.consumers.get(SUBJECTS.streamOut, SUBJECTS.agencyConsumer(options.agency));
+      // Started while the cluster elects a leader, it waits the election out rather than failing.
+      const consumer: Consumer = await waitOutElection(() => js.consumers.get(SUBJECTS.streamOut, SUBJECTS.agencyConsumer(options.agency)));
       messages = await consumer.consume({ max_messages: 64 });
       loop = (async () => {
         for await (const msg of messages!) await deliver(msg);

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AGENCY_IDS, SUBJECTS } from '../domain/index.js';
 import { startNatsCluster, type NatsCluster } from '../scripts/nats-cluster.js';
 import { freeTemporalPorts, postgresFromEnvironment, temporalDatabases, temporalServerConfig, STANDARD_TEMPORAL_PORTS } from '../scripts/temporal-server.js';
+import { waitOutElection } from '../workers/elections.js';
 import { ensureTopology } from '../workers/jetstream.js';
 import { KEY_BUCKET, KeyStore, generateMasterKey, readMasterKeyring } from '../workers/keys.js';
 import { freshSeeds, natsServerConfig, publicKeys } from '../workers/natsAuth.js';
@@ -71,13 +72,19 @@ describe('a three-node NATS cluster with the agency accounts', () => {
       authenticator: nkeyAuthenticator(new TextEncoder().encode(seeds.agencies.polisen!)),
     });
     try {
-      const consumer = await jetstream(reader, { apiPrefix: SUBJECTS.agencyApiPrefix, timeout: 20_000 }).consumers.get(
-        SUBJECTS.streamOut,
-        SUBJECTS.agencyConsumer('polisen'),
+      // The consumer's own leader may have died with the node too: its lookup and the pull wait that election out.
+      const js = jetstream(reader, { apiPrefix: SUBJECTS.agencyApiPrefix, timeout: 10_000 });
+      const consumer = await waitOutElection(() => js.consumers.get(SUBJECTS.streamOut, SUBJECTS.agencyConsumer('polisen')));
+      const message = await vi.waitFor(
+        async () => {
+          const next = await consumer.next({ expires: 5_000 });
+          if (!next) throw new Error('nothing delivered yet');
+          return next;
+        },
+        { timeout: 60_000, interval: 500 },
       );
-      const message = await consumer.next({ expires: 20_000 });
-      expect(message?.subject).toBe(SUBJECTS.toAgency('polisen', 'cluster_probe'));
-      message?.ack();
+      expect(message.subject).toBe(SUBJECTS.toAgency('polisen', 'cluster_probe'));
+      message.ack();
     } finally {
       await reader.close();
     }
@@ -88,9 +95,9 @@ describe('a three-node NATS cluster with the agency accounts', () => {
         const after = await jsm.streams.info(SUBJECTS.streamOut);
         expect(after.cluster!.replicas!.map((replica) => [replica.name, replica.current])).toContainEqual([leader, true]);
       },
-      { timeout: 30_000, interval: 500 },
+      { timeout: 60_000, interval: 500 },
     );
-  }, 120_000);
+  }, 240_000);
 
   it("reads a key while the key store's leader is dead: the read waits out the election instead of failing", async () => {
     const keyring = readMasterKeyring({ LOS_MASTER_KEY: generateMasterKey() });
@@ -107,7 +114,7 @@ describe('a three-node NATS cluster with the agency accounts', () => {
     } finally {
       await cluster.start(index);
     }
-  }, 120_000);
+  }, 240_000);
 });
 
 describe('what the cluster script derives', () => {

@@ -29,6 +29,7 @@ import {
 } from '../domain/index.js';
 import { agencyAnswersUpdate, agencyAnswerUpdate, MAX_ANSWER_BATCH, type AnswerReceipt } from '../workflows/definitions.js';
 import type { KeyStore } from './keys.js';
+import { waitOutElection } from './elections.js';
 import { OperationLanes } from './lanes.js';
 
 /**
@@ -231,8 +232,8 @@ async function sealAnswer(keys: BridgeOptions['keys'], operationId: string, answ
 
 export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   const js = jetstream(options.nc);
-  const jsm = await jetstreamManager(options.nc);
-  const consumer = await js.consumers.get(SUBJECTS.streamIn, SUBJECTS.bridgeConsumer);
+  const jsm = await waitOutElection(() => jetstreamManager(options.nc));
+  const consumer = await waitOutElection(() => js.consumers.get(SUBJECTS.streamIn, SUBJECTS.bridgeConsumer));
   const { config } = await consumer.info(true);
   const messages: ConsumerMessages = await consumer.consume({ max_messages: 256, group: BRIDGE_GROUP });
   const retryDelayMs = options.retryDelayMs ?? 2_000;

@@ -1,6 +1,7 @@
 import { jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { HEADERS, SUBJECTS } from '../domain/index.js';
+import { waitOutElection } from './elections.js';
 import { ADVISORY_STREAM, DEAD_LETTER_WATCHER } from './jetstream.js';
 
 /**
@@ -28,8 +29,8 @@ export async function startDeadLetterWatcher(options: {
   onDeadLetter?: (reason: string, subject: string) => void;
 }): Promise<DeadLetterWatcher> {
   const js = jetstream(options.nc);
-  const jsm = await jetstreamManager(options.nc);
-  const consumer = await js.consumers.get(ADVISORY_STREAM, DEAD_LETTER_WATCHER);
+  const jsm = await waitOutElection(() => jetstreamManager(options.nc));
+  const consumer = await waitOutElection(() => js.consumers.get(ADVISORY_STREAM, DEAD_LETTER_WATCHER));
   const messages: ConsumerMessages = await consumer.consume({ max_messages: 32 });
 
   const handle = async (msg: JsMsg) => {

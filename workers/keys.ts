@@ -2,8 +2,9 @@ import { createCipheriv, createDecipheriv, createHash, createHmac, createPrivate
 import { readFileSync } from 'node:fs';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { Kvm, type KV } from '@nats-io/kv';
-import { RequestError, TimeoutError, type NatsConnection } from '@nats-io/transport-node';
+import { type NatsConnection } from '@nats-io/transport-node';
 import { INLINE_SEALED, SEALED_VERSION, bytesToBase64Url, isSealed, type Sealed } from '../domain/index.js';
+import { waitOutElection } from './elections.js';
 
 /**
  * Envelope encryption. Each operation has its own AES-256 data key; the data key is stored only wrapped
@@ -114,26 +115,6 @@ function decrypt(key: Buffer, box: Buffer, aad: string): Buffer {
   decipher.setAAD(Buffer.from(aad, 'utf8'));
   decipher.setAuthTag(box.subarray(box.length - 16));
   return Buffer.concat([decipher.update(box.subarray(12, box.length - 16)), decipher.final()]);
-}
-
-/**
- * How long a read waits for the bucket to answer again. When the NATS node holding the bucket's leader dies, the
- * other replicas elect a new one within seconds, and until then requests time out or find no responder; a
- * failing read would fail the workflow activation or the answer that needed the key.
- */
-const READ_PATIENCE_MS = 30_000;
-
-async function waitOutElection<T>(read: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + READ_PATIENCE_MS;
-  for (let delay = 250; ; delay = Math.min(2 * delay, 2_000)) {
-    try {
-      return await read();
-    } catch (err) {
-      const passing = err instanceof TimeoutError || (err instanceof RequestError && err.isNoResponders());
-      if (!passing || Date.now() + delay > deadline) throw err;
-      await new Promise((resolveLater) => setTimeout(resolveLater, delay));
-    }
-  }
 }
 
 export interface KeyStoreOptions {
