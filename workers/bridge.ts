@@ -66,6 +66,12 @@ export interface BridgeOptions {
    * @default 32
    */
   concurrency?: number;
+  /**
+   * How long an operation's first answer waits for the others of its round to join it in one update (one
+   * workflow task instead of two); 0 applies each answer at once.
+   * @default 10
+   */
+  batchWindowMs?: number;
   onApplied?: (answer: AgencyAnswer, receipt: AnswerReceipt) => void;
   onDeadLetter?: (reason: string, subject: string) => void;
   /** Every answer that was not applied, after the agency has been told. */
@@ -423,7 +429,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     return batch.length;
   };
 
-  const lanes = new OperationLanes<Held>(options.concurrency ?? 32, work, MAX_ANSWER_BATCH);
+  const lanes = new OperationLanes<Held>(options.concurrency ?? 32, work, MAX_ANSWER_BATCH, options.batchWindowMs ?? 10);
   const toLane = (held: Held) => lanes.push(held.verdict.kind === 'apply' ? held.verdict.operationId : `#${held.msg.seq}`, held);
 
   // Taking over. When this replica is pinned (at start, or after another one stopped or died), answers the

@@ -37,6 +37,11 @@ export const EngineEnv = z.object({
   LOS_RETENTION_DEAD_LETTER_DAYS: z.coerce.number().int().min(1).max(365).default(30),
   /** The most each of LOS_OUT, LOS_IN and LOS_DEAD_LETTER may hold, in MiB. */
   LOS_STREAM_MAX_MIB: z.coerce.number().int().min(16).max(1_048_576).default(1024),
+  /**
+   * How long the bridge holds an operation's first answer for the rest of its round (agencies answering the same
+   * request within milliseconds) to join it in one update; 0 applies each at once. Adds at most this to an answer's latency.
+   */
+  LOS_BRIDGE_BATCH_WINDOW_MS: z.coerce.number().int().min(0).max(1_000).default(10),
   /** The bridge reports itself unhealthy when its backlog has only grown for this long. */
   HEALTH_BACKLOG_WINDOW_SECONDS: z.coerce.number().int().min(1).max(3_600).default(60),
   /** The master key (base64 of 32 bytes; several comma-separated, current first, during a rotation). Never in the repository. */

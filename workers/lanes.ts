@@ -2,7 +2,9 @@
  * One lane per key, worked in order; up to `concurrency` lanes at once. The bridge keys answers by operation:
  * one operation's answers are applied one after another, in the order they arrived, while other operations go
  * ahead in their own lanes, so a burst on one cannot hold up another. Whatever has queued up in a lane while
- * its head was worked on is taken next as one batch (at most `maxBatch`, in order).
+ * its head was worked on is taken next as one batch (at most `maxBatch`, in order). With a `windowMs`, a lane
+ * that was empty holds its first item that long before working it, so the rest of a burst (the answers of one
+ * round, sent by several agencies within milliseconds of each other) goes with it in the same batch.
  */
 export class OperationLanes<T> {
   private readonly lanes = new Map<string, T[]>();
@@ -15,11 +17,13 @@ export class OperationLanes<T> {
    * @param work settles the front of a lane (one item, or the batch that queued up behind the last one) and says
    * how many of it, from the front, are done with; fewer than all leaves the rest (and the rest of the lane)
    * unsettled, because the lanes are stopping.
+   * @param windowMs how long a lane's first item waits for others to join its batch; 0 works it at once.
    */
   constructor(
     private readonly concurrency: number,
     private readonly work: (batch: T[]) => Promise<number>,
     private readonly maxBatch = 1,
+    private readonly windowMs = 0,
   ) {}
 
   push(key: string, item: T): void {
@@ -58,6 +62,7 @@ export class OperationLanes<T> {
     this.active++;
     const lane = this.lanes.get(key)!;
     try {
+      if (this.windowMs > 0 && lane.length < this.maxBatch) await new Promise((resolveLater) => setTimeout(resolveLater, this.windowMs));
       while (lane.length > 0 && !this.stopping) {
         const batch = lane.slice(0, this.maxBatch);
         let done = 0;

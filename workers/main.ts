@@ -172,6 +172,7 @@ async function main() {
     client,
     // Answers are signed either way: signing is what keeps forged answers out, not encryption.
     keys: encryption ? keys : { sealIfKeyed: async (_operationId: string, value: string) => value, bridgeSigningKey: () => keys.bridgeSigningKey() },
+    batchWindowMs: env.LOS_BRIDGE_BATCH_WINDOW_MS,
     onNotApplied: (reason, subject) => logger.info({ subject, reason }, 'answer not applied; agency told'),
     onApplied: (answer, receipt) =>
       logger.info({ operationId: answer.data.correlation.operationId, agency: answer.agency, event: answer.name, outcome: receipt.outcome }, 'answer applied'),

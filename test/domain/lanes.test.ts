@@ -33,6 +33,26 @@ describe('operation lanes', () => {
     expect(lanes.size()).toBe(0);
   });
 
+  it("with a window, holds a lane's first item that long so the rest of a burst goes in the same batch", async () => {
+    const { batches, work, release } = recorder();
+    const lanes = new OperationLanes<string>(4, work, 3, 40);
+    lanes.push('op', 'a');
+    await tick();
+    lanes.push('op', 'b');
+    lanes.push('op', 'c');
+    lanes.push('other', 'x');
+    expect(batches).toEqual([]);
+    await new Promise((resolveLater) => setTimeout(resolveLater, 60));
+    expect(batches).toEqual([['a', 'b', 'c'], ['x']]);
+    // What comes after the window waits for the batch being worked on, as without one.
+    lanes.push('op', 'd');
+    await release();
+    expect(batches).toEqual([['a', 'b', 'c'], ['x'], ['d']]);
+    await release();
+    await release();
+    expect(lanes.size()).toBe(0);
+  });
+
   it('keeps what a batch left unsettled at the front of its lane', async () => {
     const seen: string[][] = [];
     let calls = 0;
