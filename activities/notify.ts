@@ -1,8 +1,10 @@
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/client';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { z } from 'zod';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { ErasedError, type KeyStore } from '../workers/keys.js';
+import type { eraseOperationData } from '../workflows/erasure.js';
 import {
   cloudEvent,
   containsSealed,
@@ -15,6 +17,7 @@ import {
   SOURCES,
   SteeringData,
   SUBJECTS,
+  erasureWorkflowId,
   type AgencyId,
   type OutboundEventName,
 } from '../domain/index.js';
@@ -74,6 +77,11 @@ export interface DeliveryBatch {
   events: Delivery[];
   /** Asked by an operation that does not hold the bridge's public key yet (its first fan-out). */
   wantBridgeKey?: boolean;
+  /**
+   * Sent with an ended operation's final fan-out: the activity starts the operation's erasure workflow with a
+   * start delay until `eraseAt` (a durable timer in the Temporal server), so an ending costs no child workflow.
+   */
+  erasure?: { retention: string; eraseAt: string };
 }
 
 export interface DeliveryResult {
@@ -145,6 +153,25 @@ export function createNotifyActivities(js: JetStreamClient, keys: Unsealer) {
     return { subject: SUBJECTS.toAgency(delivery.to, event), name: event, schema: OutboundData[event] };
   };
 
+  /** Starts the erasure workflow, asleep until it is due; a retry finds it started and leaves it be. */
+  const arrangeErasure = async (operationId: string, { retention, eraseAt }: NonNullable<DeliveryBatch['erasure']>) => {
+    const { client, info } = Context.current();
+    const delayMs = Date.parse(eraseAt) - Date.now();
+    try {
+      await client.workflow.start<typeof eraseOperationData>('eraseOperationData', {
+        taskQueue: info.taskQueue,
+        workflowId: erasureWorkflowId(operationId),
+        // Once per operation, even when a late retry comes after the erasure has run.
+        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        args: [{ operationId, retention, eraseAt }],
+        ...(delayMs > 0 ? { startDelay: delayMs } : {}),
+        staticSummary: `erases ${operationId}'s personal data at ${eraseAt}`,
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
+  };
+
   return {
     /**
      * Publishes one fan-out. Every payload is checked before anything is sent, so a contract breach sends
@@ -164,6 +191,7 @@ export function createNotifyActivities(js: JetStreamClient, keys: Unsealer) {
           publish(subject, name, { operationId: batch.operationId, municipality: batch.municipality, eventId: delivery.eventId, time: batch.time }, data),
         ),
       );
+      if (batch.erasure) await arrangeErasure(batch.operationId, batch.erasure);
       return { receipts: receipts.map((r) => ({ duplicate: r.duplicate })), ...(batch.wantBridgeKey ? { bridgeKey: await keys.bridgePublicKey() } : {}) };
     },
 

@@ -57,6 +57,11 @@ export function agencyEventId(operationId: string, key: string, event: OutboundE
   return `${operationId}.${key}.${event}`;
 }
 
+/** The workflow that erases an operation's personal data after its retention: one per operation. */
+export function erasureWorkflowId(operationId: string): string {
+  return `${operationId}.erasure`;
+}
+
 /** A missed deadline is reported once per joint action (a re-inspection can miss the same deadline again). */
 export function steeringEventId(operationId: string, deadline: string, actionRound: number): string {
   return `${operationId}.${deadline}-${actionRound}.deadline_missed`;

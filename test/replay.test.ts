@@ -13,11 +13,13 @@ import { engineDataConverter } from '../workers/codec.js';
  * code. A change that alters the commands an old history produced fails here; put it behind `patched()`.
  */
 /**
- * Histories of the current code (v2); of v2 before the bridge handed over answers in batches (one update per
- * answer); and of the frozen v1 code that operations started before v2 still run on.
+ * Histories of the current code (v2); of v2 before an operation's final fan-out arranged its erasure (an erasure
+ * child at the end); of v2 before the bridge handed over answers in batches (one update per answer); and of the
+ * frozen v1 code that operations started before v2 still run on.
  */
 const SETS = [
   { name: 'v2', dir: join(PROJECT_ROOT, 'test', 'histories') },
+  { name: 'v2, erasure child', dir: join(PROJECT_ROOT, 'test', 'histories', 'v2-erasure-child') },
   { name: 'v2, one update per answer', dir: join(PROJECT_ROOT, 'test', 'histories', 'v2-single-answers') },
   { name: 'v1', dir: join(PROJECT_ROOT, 'test', 'histories', 'v1') },
 ].map(({ name, dir }) => ({

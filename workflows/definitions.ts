@@ -93,6 +93,8 @@ export interface OperationMemory {
   corrections?: number;
   /** The bridge's public key, handed back by the first fan-out: agency answers count only with its signature. */
   bridgeKey?: string;
+  /** The final fan-out has arranged the erasure (delayed start); absent in operations that start an erasure child. */
+  erasureArranged?: boolean;
   continuedAsNew: number;
 }
 

@@ -1,8 +1,9 @@
-import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import { patched, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { Delivery, NotifyActivities } from '../activities/index.js';
 import {
   agencyEventId,
   coordinatorEventId,
+  deadlineAfter,
   noticeKey,
   steeringEventId,
   type AgencyId,
@@ -30,6 +31,18 @@ const DELIVERY_OPTIONS = {
 } as const satisfies ActivityOptions;
 
 const { deliver } = proxyActivities<NotifyActivities>(DELIVERY_OPTIONS);
+
+/**
+ * An ended operation's final fan-out arranges its erasure (the activity starts the erasure workflow with the
+ * retention as start delay), instead of the operation starting an erasure child: no child, no extra workflow
+ * task. Operations that ended before this patch replay with their child.
+ */
+export const ERASURE_PATCH = 'erasure-by-final-fanout';
+
+/** True when this fan-out is the ended operation's last and arranges its erasure. */
+export function arrangesErasure(op: Operation): boolean {
+  return op.memory.stage === 'ended' && op.memory.erasureArranged !== true && patched(ERASURE_PATCH);
+}
 
 interface Outgoing extends Delivery {
   kind: TimelineKind;
@@ -98,7 +111,8 @@ export class Fanout {
    */
   async send(): Promise<void> {
     this.op.flushStatus();
-    if (this.events.length === 0) return;
+    const erasure = arrangesErasure(this.op);
+    if (this.events.length === 0 && !erasure) return;
     const entries = this.events.map((e) => this.op.record(e.kind, `${e.text} (sending)`, e.agency));
     const { receipts, bridgeKey } = await deliver({
       operationId: this.op.operationId,
@@ -107,7 +121,12 @@ export class Fanout {
       events: this.events.map(({ to, event, eventId, data }) => ({ to, event, eventId, data })),
       // The first fan-out brings back the bridge's public key, before any agency has heard of the operation.
       ...(this.op.memory.bridgeKey === undefined ? { wantBridgeKey: true } : {}),
+      ...(erasure ? { erasure: { retention: this.op.config.retention, eraseAt: iso(deadlineAfter(nowMs(), this.op.config.retention)) } } : {}),
     });
+    if (erasure) {
+      this.op.memory.erasureArranged = true;
+      this.op.record('decision', `personal data to be erased after ${this.op.config.retention}`);
+    }
     if (bridgeKey !== undefined && this.op.memory.bridgeKey === undefined) this.op.memory.bridgeKey = bridgeKey;
     receipts.forEach((receipt, i) => (entries[i]!.text = `${this.events[i]!.text}${receipt.duplicate ? ' (already delivered)' : ''}`));
   }

@@ -1,9 +1,10 @@
 import { ApplicationFailure, ParentClosePolicy, allHandlersFinished, condition, continueAsNew, setHandler, startChild } from '@temporalio/workflow';
 import { eraseOperationData } from './erasure.js';
-import { OperationStart, deadlineAfter, describeIssues } from '../domain/index.js';
+import { OperationStart, deadlineAfter, describeIssues, erasureWorkflowId } from '../domain/index.js';
 import { handleAnswers } from './answers.js';
 import { handleDecisions } from './decisions.js';
 import { stateQuery, timelineQuery, type OperationInput, type OperationResult } from './definitions.js';
+import { arrangesErasure, Fanout } from './notifier.js';
 import { freshMemory, nowMs, Operation } from './operation-state.js';
 import { cancelOperation, sendCorrections, stagesOf } from './stages.js';
 import { continueAsNewDue } from './waiting.js';
@@ -60,12 +61,16 @@ export async function losOperationV2(input: OperationInput): Promise<OperationRe
   await condition(allHandlersFinished);
   op.flushStatus();
   // Kept no longer than needed: the erasure outlives this workflow and destroys the data key after the retention.
-  await startChild(eraseOperationData, {
-    workflowId: `${op.operationId}.erasure`,
-    parentClosePolicy: ParentClosePolicy.ABANDON,
-    args: [{ operationId: op.operationId, retention: config.retention }],
-    staticSummary: `erases ${op.operationId}'s personal data after ${config.retention}`,
-  });
+  // The final fan-out arranged it (notifier.ts); an ending that told nobody sends one for the erasure alone.
+  if (arrangesErasure(op)) await new Fanout(op).send();
+  else if (op.memory.erasureArranged !== true) {
+    await startChild(eraseOperationData, {
+      workflowId: erasureWorkflowId(op.operationId),
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      args: [{ operationId: op.operationId, retention: config.retention }],
+      staticSummary: `erases ${op.operationId}'s personal data after ${config.retention}`,
+    });
+  }
   return {
     operationId: op.operationId,
     phase: op.memory.phase,
