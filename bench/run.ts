@@ -90,7 +90,7 @@ function readSettings(): Settings {
   const quick = flags.quick ?? false;
   const defaults = quick
     ? { rate: 1, notifyRate: 2, duration: 10, concurrency: 4, open: 300, rawEvents: 200, warmup: 2, historySample: 5 }
-    : // 1/s is sustainable on a 2-core machine (whose maximum is about 1.1–1.6/s), so the open loop measures latency, not a backlog.
+    : // 1/s is sustainable on a 2-core machine (whose closed-loop maximum is about 5/s), so the open loop measures latency, not a backlog.
       { rate: 1, notifyRate: 2, duration: 60, concurrency: 20, open: 10_000, rawEvents: 2_000, warmup: 4, historySample: 20 };
   return {
     quick,
