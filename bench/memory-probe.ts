@@ -13,8 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { Command } from 'commander';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadCatalogueFile } from '../coordinator/index.js';
-import { candidateAgencies } from '../domain/index.js';
-import { AgencyWatch, LIFECYCLE_CATEGORIES, registerWaiting, type LifecycleContext } from './operations.js';
+import { lifecycleContext, registerWaiting } from './operations.js';
 import { readCpuSeconds, readMemory } from './processes.js';
 import { SCALE_ASSESSMENT_DEADLINE } from './scale.js';
 import { startEngineProcess, startStack } from './stack.js';
@@ -60,16 +59,7 @@ async function main() {
       const reading = readMemory(pid);
       if (reading) peak = Math.max(peak, reading.rssBytes);
     }, 100);
-    const catalogue = loadCatalogueFile();
-    const ctx: LifecycleContext = {
-      client: stack.client,
-      keys: stack.keys,
-      catalogue,
-      taskQueue,
-      runId,
-      watch: new AgencyWatch(),
-      agencies: candidateAgencies(LIFECYCLE_CATEGORIES, catalogue),
-    };
+    const ctx = lifecycleContext({ client: stack.client, keys: stack.keys, catalogue: loadCatalogueFile(), taskQueue, runId });
     const inAssessment = `TaskQueue = '${taskQueue}' AND LosPhase = 'assessment' AND ExecutionStatus = 'Running'`;
     const cpuAtStart = readCpuSeconds(pid) ?? 0;
     const startedAt = performance.now();

@@ -2,7 +2,15 @@ import { performance } from 'node:perf_hooks';
 import { WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { ReceivedEvent } from '../agencies/index.js';
 import { registerTip, type RegisterOptions } from '../coordinator/index.js';
-import type { AgencyId, InboundEventName, MandateCatalogue, OperationConfigInput, OperationState, TipInput } from '../domain/index.js';
+import {
+  candidateAgencies,
+  type AgencyId,
+  type InboundEventName,
+  type MandateCatalogue,
+  type OperationConfigInput,
+  type OperationState,
+  type TipInput,
+} from '../domain/index.js';
 import { assessUpdate, closeUpdate, scheduleUpdate, stateQuery } from '../workflows/definitions.js';
 import type { losOperationV2 } from '../workflows/index.js';
 import type { Completion } from './load.js';
@@ -242,6 +250,11 @@ export interface LifecycleContext {
   watch: AgencyWatch;
   /** The candidate agencies of LIFECYCLE_CATEGORIES in `catalogue`. */
   agencies: AgencyId[];
+}
+
+/** A run's lifecycle context; the candidate agencies follow from the catalogue, and a watch is made when none is given. */
+export function lifecycleContext(options: Omit<LifecycleContext, 'agencies' | 'watch'> & { watch?: AgencyWatch }): LifecycleContext {
+  return { ...options, watch: options.watch ?? new AgencyWatch(), agencies: candidateAgencies(LIFECYCLE_CATEGORIES, options.catalogue) };
 }
 
 export interface LifecycleSample extends Completion {

@@ -29,6 +29,7 @@ import {
   LIFECYCLE_CONFIG,
   LIFECYCLE_STEPS,
   PhaseRecorder,
+  lifecycleContext,
   runLifecycle,
   type LifecycleContext,
   type LifecycleSample,
@@ -250,7 +251,7 @@ async function main() {
     for (const agency of AGENCY_IDS) {
       agencies.push(await startSimulatedAgency(agency, defaultBehaviour(agency), { servers: stack.natsUrl, onEvent: watch.onEvent, onAnswer: watch.onAnswer }));
     }
-    const ctx: LifecycleContext = { client: stack.client, keys: stack.keys, catalogue, taskQueue, runId, watch, agencies: candidates };
+    const ctx = lifecycleContext({ client: stack.client, keys: stack.keys, catalogue, taskQueue, runId, watch });
     let tipIndex = 0;
     const lifecycle = (probeAnswers: boolean) => () => runLifecycle(ctx, tipIndex++, { probeAnswers });
 

@@ -14,14 +14,14 @@ import type { Client } from '@temporalio/client';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { defaultBehaviour, startSimulatedAgency, type SimulatedAgency, type SimulatedAgencyOptions } from '../agencies/index.js';
 import { loadCatalogueFile } from '../coordinator/index.js';
-import { AGENCY_IDS, SUBJECTS, candidateAgencies, type AgencyId } from '../domain/index.js';
+import { AGENCY_IDS, SUBJECTS, type AgencyId } from '../domain/index.js';
 import { removeCluster, startCluster } from '../scripts/cluster.js';
 import { PROJECT_ROOT } from '../scripts/temporal-cli.js';
 import { postgresFromEnvironment, psqlQuery, type Postgres } from '../scripts/temporal-server.js';
 import type { KeyStore } from '../workers/keys.js';
 import { historyCost, type HistoryCost } from './history.js';
 import { closedLoop, openLoop, type LoadResult } from './load.js';
-import { AgencyWatch, LIFECYCLE_CATEGORIES, runLifecycle, type LifecycleContext, type LifecycleSample } from './operations.js';
+import { AgencyWatch, lifecycleContext, runLifecycle, type LifecycleSample } from './operations.js';
 import { CpuMeter, sqliteSize } from './processes.js';
 import { startEngineProcess, startStack, waitUntilReady } from './stack.js';
 import { mib, percentiles, round, sleep, type Percentiles } from './stats.js';
@@ -211,15 +211,7 @@ export async function measureTopology(topology: Topology, settings: TopologySett
         await startSimulatedAgency(agency, defaultBehaviour(agency), { ...stack.agencyConnection(agency), onEvent: watch.onEvent, onAnswer: watch.onAnswer }),
       );
     }
-    const ctx: LifecycleContext = {
-      client: stack.client,
-      keys: stack.keys,
-      catalogue,
-      taskQueue,
-      runId,
-      watch,
-      agencies: candidateAgencies(LIFECYCLE_CATEGORIES, catalogue),
-    };
+    const ctx = lifecycleContext({ client: stack.client, keys: stack.keys, catalogue, taskQueue, runId, watch });
     let index = 0;
     const lifecycle = (probeAnswers: boolean) => () => runLifecycle(ctx, index++, { probeAnswers });
     log(`${topology}: warm-up`);
