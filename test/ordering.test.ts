@@ -146,6 +146,23 @@ describe('the first stored answer counts', () => {
     expect(updates).toBeLessThan(300 / 4);
   });
 
+  it("hands one round's answers, sent by every agency at once, to the operation as one update", async () => {
+    const { handle, operationId } = await operationAskingEveryone();
+    const answerUpdates = async () =>
+      ((await handle.fetchHistory()).events ?? []).filter((e) =>
+        e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name?.startsWith('agencyAnswer'),
+      );
+    expect(await answerUpdates()).toHaveLength(0);
+    // Without the bridge's batch window the first answer would go alone and the rest after it: two updates.
+    await publishInOrder(everyAgency.map((agency) => accept(agency, operationId)));
+    await eventually(
+      () => handle.query(stateQuery),
+      (s) => everyAgency.every((agency) => s.agencies.find((a) => a.agency === agency)?.mandate === 'accepted'),
+    );
+    const updates = await answerUpdates();
+    expect(updates.map((e) => e.workflowExecutionUpdateAcceptedEventAttributes!.acceptedRequest!.input!.name)).toEqual(['agencyAnswers']);
+  });
+
   it('settles repeats of an applied answer without a Temporal update each', async () => {
     const { handle, operationId } = await operationAskingEveryone();
     const agency = everyAgency[2]!;

@@ -37,7 +37,7 @@ const { deliver } = proxyActivities<NotifyActivities>(DELIVERY_OPTIONS);
  * retention as start delay), instead of the operation starting an erasure child: no child, no extra workflow
  * task. Operations that ended before this patch replay with their child.
  */
-export const ERASURE_PATCH = 'erasure-by-final-fanout';
+const ERASURE_PATCH = 'erasure-by-final-fanout';
 
 /** True when this fan-out is the ended operation's last and arranges its erasure. */
 export function arrangesErasure(op: Operation): boolean {
