@@ -1,15 +1,5 @@
 /** Activities do I/O and nothing else: every decision was made in the workflow from domain rules. */
 export { PLAINTEXT_ONLY, createNotifyActivities } from './notify.js';
-export type {
-  AgencyNotice,
-  CoordinatorNotice,
-  Delivery,
-  DeliveryBatch,
-  DeliveryReceipt,
-  DeliveryResult,
-  NotifyActivities,
-  SteeringNotice,
-  Unsealer,
-} from './notify.js';
+export type { Delivery, DeliveryBatch, DeliveryResult, NotifyActivities, Unsealer } from './notify.js';
 export { createKeyActivities } from './keys.js';
 export type { KeyActivities } from './keys.js';

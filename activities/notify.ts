@@ -22,43 +22,6 @@ import {
   type OutboundEventName,
 } from '../domain/index.js';
 
-/** One outbound event, fully decided by the workflow: the activity only delivers it. */
-export interface AgencyNotice {
-  operationId: string;
-  municipality: string;
-  agency: AgencyId;
-  event: OutboundEventName;
-  /** Deterministic: the CloudEvent id and the Nats-Msg-Id, so a retried delivery is deduplicated. */
-  eventId: string;
-  time: string;
-  data: unknown;
-}
-
-export interface SteeringNotice {
-  operationId: string;
-  municipality: string;
-  event: keyof typeof SteeringData;
-  eventId: string;
-  time: string;
-  data: unknown;
-}
-
-export interface CoordinatorNotice {
-  operationId: string;
-  municipality: string;
-  event: keyof typeof CoordinatorData;
-  eventId: string;
-  time: string;
-  data: unknown;
-}
-
-export interface DeliveryReceipt {
-  stream: string;
-  seq: number;
-  /** True when JetStream had already stored this event id: a retry, not a second event. */
-  duplicate: boolean;
-}
-
 /** One event of a fan-out, fully decided by the workflow. */
 export interface Delivery {
   /** An agency, or the steering group, or the municipality's coordinator. */
@@ -108,19 +71,20 @@ export const PLAINTEXT_ONLY: Unsealer = {
 };
 
 export function createNotifyActivities(js: JetStreamClient, keys: Unsealer) {
-  const publish = async (subject: string, name: string, notice: Omit<AgencyNotice, 'agency' | 'event' | 'data'>, data: unknown): Promise<DeliveryReceipt> => {
+  /** One event; `duplicate` when JetStream had already stored its id: a retry, not a second event. */
+  const publish = async (subject: string, name: string, batch: DeliveryBatch, eventId: string, data: unknown): Promise<{ duplicate: boolean }> => {
     const event = cloudEvent({
-      id: notice.eventId,
-      source: SOURCES.municipality(notice.municipality),
+      id: eventId,
+      source: SOURCES.municipality(batch.municipality),
       name,
-      subject: notice.operationId,
-      time: notice.time,
+      subject: batch.operationId,
+      time: batch.time,
       data,
     });
     const h = natsHeaders();
     h.set(HEADERS.contentType, CLOUDEVENT_CONTENT_TYPE);
-    const ack = await js.publish(subject, encodeCloudEvent(event), { msgID: notice.eventId, headers: h });
-    return { stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate };
+    const ack = await js.publish(subject, encodeCloudEvent(event), { msgID: eventId, headers: h });
+    return { duplicate: ack.duplicate };
   };
 
   const unsealed = async (data: unknown) => {
@@ -186,31 +150,9 @@ export function createNotifyActivities(js: JetStreamClient, keys: Unsealer) {
           return { subject, name, delivery, data: await checked(delivery.event, schema, delivery.data) };
         }),
       );
-      const receipts = await Promise.all(
-        routed.map(({ subject, name, delivery, data }) =>
-          publish(subject, name, { operationId: batch.operationId, municipality: batch.municipality, eventId: delivery.eventId, time: batch.time }, data),
-        ),
-      );
+      const receipts = await Promise.all(routed.map(({ subject, name, delivery, data }) => publish(subject, name, batch, delivery.eventId, data)));
       if (batch.erasure) await arrangeErasure(batch.operationId, batch.erasure);
-      return { receipts: receipts.map((r) => ({ duplicate: r.duplicate })), ...(batch.wantBridgeKey ? { bridgeKey: await keys.bridgePublicKey() } : {}) };
-    },
-
-    /** Publishes one event to one agency's own subject. (v1 operations; v2 delivers whole fan-outs.) */
-    async notifyAgency(notice: AgencyNotice): Promise<DeliveryReceipt> {
-      const data = await checked(notice.event, OutboundData[notice.event], notice.data);
-      return publish(SUBJECTS.toAgency(notice.agency, notice.event), notice.event, notice, data);
-    },
-
-    /** Tells the LOS steering group about a missed deadline. */
-    async notifySteeringGroup(notice: SteeringNotice): Promise<DeliveryReceipt> {
-      const data = await checked(notice.event, SteeringData[notice.event], notice.data);
-      return publish(SUBJECTS.toSteeringGroup(notice.event), `steering_${notice.event}`, notice, data);
-    },
-
-    /** Reminds the municipality's coordinator of a decision that is nearly due. */
-    async notifyCoordinator(notice: CoordinatorNotice): Promise<DeliveryReceipt> {
-      const data = await checked(notice.event, CoordinatorData[notice.event], notice.data);
-      return publish(SUBJECTS.toCoordinator(notice.event), `coordinator_${notice.event}`, notice, data);
+      return { receipts, ...(batch.wantBridgeKey ? { bridgeKey: await keys.bridgePublicKey() } : {}) };
     },
   };
 }

@@ -1,12 +1,15 @@
 import type { RegisterOptions } from '../coordinator/index.js';
 import type { Sealed } from '../domain/index.js';
+import { FAILURE_CONVERTER_PATH } from '../workers/codec.js';
+import type { EngineProcessOptions } from '../workers/main.js';
 
 /**
- * The coordinator's side of the engine as it was before confidentiality (issue 9), to measure what encryption
- * costs: no data key, and each personal field goes to Temporal as its plaintext (the workflow takes either).
- * Only the benchmark uses it, with a worker and a bridge run with LOS_ENCRYPTION=off and a client without the
- * payload codec. The bridge's key still comes from the key store: answers are signed either way.
+ * The engine without encryption, to measure what encryption costs: `npm run bench` runs its closed loop once
+ * more on a worker and a bridge started by bench/plaintext-engine.ts, which hands the engine these options,
+ * with tips registered through plaintextKeys. Only the benchmark uses it; the engine itself always encrypts.
  */
+
+/** The coordinator's side: no data key, and each personal field goes to Temporal as its plaintext (the workflow takes either). */
 export function plaintextKeys(keys: RegisterOptions['keys']): RegisterOptions['keys'] {
   return {
     createDataKey: async () => undefined,
@@ -14,3 +17,17 @@ export function plaintextKeys(keys: RegisterOptions['keys']): RegisterOptions['k
     bridgePublicKey: () => keys.bridgePublicKey(),
   };
 }
+
+/**
+ * The engine's side: Temporal's plain data converter (no payload codec) for the worker and the bridge's client,
+ * and a bridge that leaves answers' free text unsealed. Answers are still signed: signing is what keeps forged
+ * answers out, not encryption.
+ */
+export const PLAINTEXT_ENGINE: EngineProcessOptions = {
+  workerDataConverter: { failureConverterPath: FAILURE_CONVERTER_PATH },
+  clientDataConverter: {},
+  bridgeKeys: (keys) => ({ sealIfKeyed: async (_operationId: string, value: string) => value, bridgeSigningKey: () => keys.bridgeSigningKey() }),
+};
+
+/** The script that starts such a worker or bridge: `node --import tsx bench/plaintext-engine.ts worker|bridge`. */
+export const PLAINTEXT_ENGINE_ENTRY = new URL('./plaintext-engine.ts', import.meta.url).pathname;

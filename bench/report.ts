@@ -92,7 +92,7 @@ export interface BenchResult {
   openLoop: PhaseReport;
   closedLoop: PhaseReport;
   /**
-   * The same closed loop on a worker and a bridge without encryption (LOS_ENCRYPTION=off, tips not sealed), in the
+   * The same closed loop on a worker and a bridge without encryption (bench/plaintext.ts, tips not sealed), in the
    * same run: what confidentiality costs. `encryptionCost` is the share of throughput it takes (issue 9: at most 0.1).
    * Absent in results from before it was measured.
    */
@@ -347,7 +347,7 @@ export function renderMarkdown(r: BenchResult): string {
     ...(r.closedLoopWithoutEncryption
       ? [
           phase(
-            `Closed loop without encryption: ${r.closedLoopWithoutEncryption.concurrency} in flight (worker and bridge with LOS_ENCRYPTION=off, tips not sealed)`,
+            `Closed loop without encryption: ${r.closedLoopWithoutEncryption.concurrency} in flight (worker and bridge without payload codec or sealing, tips not sealed)`,
             r.closedLoopWithoutEncryption,
           ),
         ]

@@ -20,7 +20,7 @@ import { FloorChannel } from './floor.js';
 import { historyCost } from './history.js';
 import { closedLoop, openLoop, type Completion, type LoadResult } from './load.js';
 import { measureCodecCost } from './codec.js';
-import { plaintextKeys } from './plaintext.js';
+import { PLAINTEXT_ENGINE_ENTRY, plaintextKeys } from './plaintext.js';
 import {
   ACTION_LEAD_MS,
   AgencyWatch,
@@ -302,12 +302,12 @@ async function main() {
     const losIds = closedSamples.filter((s) => s.ok && s.operationId).map((s) => s.operationId!);
     const cost = await historyCost(stack.client, sampleIds(losIds, settings.historySample));
 
-    // The same closed loop on the engine as it was before confidentiality: a worker and a bridge with
-    // LOS_ENCRYPTION=off (no payload codec, answers not sealed) and tips not sealed. The bridges share one
+    // The same closed loop on the engine without encryption: a worker and a bridge given Temporal's plain data
+    // converter and a sealer that seals nothing (bench/plaintext.ts), and tips not sealed. The bridges share one
     // pinned consumer, so the engine's bridge steps aside for the phase and comes back after it.
     await bridge.stop();
     const plainQueue = `${taskQueue}-plaintext`;
-    const plaintext = { name: 'plaintext', env: { LOS_ENCRYPTION: 'off' } };
+    const plaintext = { name: 'plaintext', entry: PLAINTEXT_ENGINE_ENTRY };
     measured.worker = startEngineProcess('worker', stack, plainQueue, scratch, plaintext);
     measured.bridge = startEngineProcess('bridge', stack, plainQueue, scratch, plaintext);
     let closedPlainReport: PhaseReport;

@@ -91,19 +91,23 @@ export async function startStack(scratch: string, log: (line: string) => void): 
   };
 }
 
-/** `node --import tsx workers/main.ts <role>`, configured only through the environment, like a deployment. */
+/**
+ * `node --import tsx workers/main.ts <role>`, configured only through the environment, like a deployment; a
+ * variant may name another entry that runs the same process with other options (bench/plaintext-engine.ts).
+ */
 export function startEngineProcess(
   role: 'worker' | 'bridge',
   stack: BenchStack,
   taskQueue: string,
   scratch: string,
-  variant: { name?: string; env?: Record<string, string> } = {},
+  variant: { name?: string; entry?: string; env?: Record<string, string> } = {},
 ): EngineProcess {
   const logFile = join(scratch, `${role}${variant.name ? `-${variant.name}` : ''}.log`);
   const out = openSync(logFile, 'a');
   // e.g. LOS_BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the engine's processes (Node refuses those in NODE_OPTIONS).
   const nodeFlags = (process.env.LOS_BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
-  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', join(PROJECT_ROOT, 'workers', 'main.ts'), role], {
+  const entry = variant.entry ?? join(PROJECT_ROOT, 'workers', 'main.ts');
+  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', entry, role], {
     cwd: PROJECT_ROOT,
     env: {
       ...process.env,

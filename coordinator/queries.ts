@@ -24,8 +24,7 @@ export const aboutEntity = (entityRef: string) => `${searchAttributes.entityRef.
 export const OVERDUE = `${searchAttributes.overdue.name} = true`;
 export const onTaskQueue = (taskQueue: string) => `TaskQueue = ${quote(taskQueue)}`;
 /** Every LOS operation; what `los list` asks for when given no filter. */
-// v1 operations (workflow type losOperation) are listed until the last of them has ended.
-export const ALL_OPERATIONS = `WorkflowType IN ('losOperationV2', 'losOperation')`;
+export const ALL_OPERATIONS = `WorkflowType = 'losOperationV2'`;
 
 /** Each clause is a single comparison, so joining with AND needs no parentheses. */
 export function allOf(...clauses: string[]): string {

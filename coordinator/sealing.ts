@@ -30,7 +30,7 @@ export async function sealTip(keys: Sealer, operationId: string, tip: PlainTip):
 /** Every coordinator decision's free text: a reason, a note, a question, a place, a summary. */
 export const DECISION_FREE_TEXT = ['reason', 'note', 'question', 'place', 'summary'] as const;
 
-/** Operations started before sealing have no data key; their decisions go on in plaintext, as they hold the rest. */
+/** Operations started without the typed client have no data key; their decisions go on in plaintext, as they hold the rest. */
 export async function sealDecision<T extends object>(keys: Pick<KeyStore, 'sealIfKeyed'>, operationId: string, decision: T): Promise<T> {
   const out: Record<string, unknown> = { ...(decision as Record<string, unknown>) };
   for (const field of DECISION_FREE_TEXT) {

@@ -4,7 +4,7 @@ import { ActivityCategory, AgencyId } from './agencies.js';
 import { Outcome } from './outcomes.js';
 import { Urgency } from './tip.js';
 import { describeIssues } from './validation.js';
-import { Sealable, SIGNATURE_FIELD, type MaySeal, type SealFields, type Sealed } from './sealed.js';
+import { Sealable, type MaySeal, type SealFields, type Sealed } from './sealed.js';
 import { shared } from './shared.js';
 
 /**
@@ -197,9 +197,9 @@ export const ANSWER_TO = {
 /** The outbound events that open a request an agency must answer. */
 export type RequestEventName = (typeof ANSWER_TO)[InboundEventName];
 
-/** An inbound answer after validation, as the bridge hands it to the workflow (free text sealed, signed). */
+/** An inbound answer after validation, as the bridge hands it to the workflow (free text sealed; the batch signed). */
 export type AgencyAnswer = {
-  [E in InboundEventName]: { eventId: string; agency: AgencyId; name: E; receivedAt: string; data: ForwardedDataOf<E>; signature?: string };
+  [E in InboundEventName]: { eventId: string; agency: AgencyId; name: E; receivedAt: string; data: ForwardedDataOf<E> };
 }[InboundEventName];
 
 /** The answer as the bridge hands it to the workflow; the workflow's update validator parses it again. */
@@ -210,7 +210,6 @@ export const AgencyAnswerEnvelope = shared('events.AgencyAnswerEnvelope', () =>
     name: InboundEventName,
     receivedAt: IsoTime,
     data: z.unknown(),
-    [SIGNATURE_FIELD]: z.string().max(200).optional(),
   }),
 );
 

@@ -103,8 +103,6 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-export const SIGNATURE_FIELD = 'signature';
-
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
 /** base64url without padding; written out because the workflow sandbox has no Buffer and no atob. */
@@ -141,15 +139,9 @@ export function bytesToBase64Url(bytes: Uint8Array): string {
   return out;
 }
 
-/** What the bridge signs: the forwarded answer without its signature, as canonical UTF-8 JSON. */
-export function signedBytes(answer: Record<string, unknown>): Uint8Array {
-  const { [SIGNATURE_FIELD]: _signature, ...rest } = answer;
-  return new TextEncoder().encode(canonicalJson(rest));
-}
-
-/** What the bridge signs for a batch: the answers in their order, each without a signature, as canonical UTF-8 JSON. */
+/** What the bridge signs: the forwarded answers in their order, as canonical UTF-8 JSON. */
 export function signedBatchBytes(answers: readonly Record<string, unknown>[]): Uint8Array {
-  return new TextEncoder().encode(canonicalJson(answers.map(({ [SIGNATURE_FIELD]: _signature, ...rest }) => rest)));
+  return new TextEncoder().encode(canonicalJson(answers));
 }
 
 /** Several answers to one operation, signed once as a whole by the bridge. */
@@ -158,41 +150,27 @@ export interface SignedAnswers<A = Record<string, unknown>> {
   signature: string;
 }
 
-function verifySignature(signature: unknown, message: () => Uint8Array, bridgePublicKey: string, what: string): { ok: true } | { ok: false; reason: string } {
-  if (typeof signature !== 'string' || signature.length === 0) {
-    return { ok: false, reason: `${what} carries no bridge signature: agency answers are taken only from the NATS bridge, never from a Temporal client` };
-  }
-  let valid = false;
-  try {
-    valid = ed25519.verify(base64UrlToBytes(signature), message(), base64UrlToBytes(bridgePublicKey));
-  } catch {
-    valid = false;
-  }
-  return valid
-    ? { ok: true }
-    : {
-        ok: false,
-        reason: `${what === 'it' ? 'its' : `the ${what}'s`} signature does not verify with the bridge's key: it was not forwarded by the NATS bridge, or was altered`,
-      };
-}
-
-/** One signature over the whole batch: the workflow verifies once, not once per answer. */
+/**
+ * Only the bridge, which read the answers under each agency's own NATS identity, holds the signing key: answers
+ * sent to Temporal by anyone else carry no valid signature and are refused with the reason. One signature
+ * covers the whole batch, so the workflow verifies once, not once per answer.
+ */
 export function verifyAnswerBatch(raw: unknown, bridgePublicKey: string): { ok: true; answers: unknown[] } | { ok: false; reason: string } {
   const batch = raw as Partial<SignedAnswers> | null;
   if (typeof batch !== 'object' || batch === null || !Array.isArray(batch.answers) || batch.answers.some((a) => typeof a !== 'object' || a === null)) {
     return { ok: false, reason: 'expected { answers: [...], signature }' };
   }
   const answers = batch.answers as Record<string, unknown>[];
-  const verdict = verifySignature(batch.signature, () => signedBatchBytes(answers), bridgePublicKey, 'batch');
-  return verdict.ok ? { ok: true, answers } : verdict;
-}
-
-/**
- * Only the bridge, which read the answer under the agency's own NATS identity, holds the signing key: an
- * answer sent to Temporal by anyone else carries no valid signature and is refused with the reason.
- */
-export function verifyAnswer(raw: unknown, bridgePublicKey: string): { ok: true } | { ok: false; reason: string } {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { ok: false, reason: 'the answer is not an object' };
-  const answer = raw as Record<string, unknown>;
-  return verifySignature(answer[SIGNATURE_FIELD], () => signedBytes(answer), bridgePublicKey, 'it');
+  if (typeof batch.signature !== 'string' || batch.signature.length === 0) {
+    return { ok: false, reason: 'batch carries no bridge signature: agency answers are taken only from the NATS bridge, never from a Temporal client' };
+  }
+  let valid = false;
+  try {
+    valid = ed25519.verify(base64UrlToBytes(batch.signature), signedBatchBytes(answers), base64UrlToBytes(bridgePublicKey));
+  } catch {
+    valid = false;
+  }
+  return valid
+    ? { ok: true, answers }
+    : { ok: false, reason: "the batch's signature does not verify with the bridge's key: it was not forwarded by the NATS bridge, or was altered" };
 }

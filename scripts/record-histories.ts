@@ -1,7 +1,7 @@
 /**
  * Records the histories of representative operations into test/histories/*.json, which `npm test` replays
- * against the current workflow code. Re-record (`npm run record-histories`) only when a change is meant to
- * alter workflow behaviour, and only behind `patched()`: old histories must keep replaying.
+ * against the current workflow code. Re-record (`npm run record-histories`) when a change is meant to alter
+ * workflow behaviour (README, "Changing workflow code").
  */
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -172,7 +172,6 @@ async function main() {
   const engine = (recorder = await startEmbeddedEngine({ temporalAddress: temporal.address, scratchDir: scratch, taskQueue: 'los-record' }));
   await engine.startAgencies(DEMO_BEHAVIOURS);
   mkdirSync(OUT, { recursive: true });
-  // Only the current code's histories are re-recorded; test/histories/v1 stays as v1 recorded it.
   for (const file of readdirSync(OUT)) if (file.endsWith('.json')) rmSync(join(OUT, file));
   // The workflow ID is part of what a workflow sees (it derives event ids from it), so replay needs it.
   const manifest: Record<string, { workflowId: string; scenario: string }> = {};

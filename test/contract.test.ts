@@ -519,14 +519,11 @@ describe('reply helpers against a real nats-server', () => {
   /** Sends one request to an agency the way the engine does: through the notify activity. */
   const sendRequest = async <E extends OutboundEventName>(agency: AgencyId, event: E, data: z.input<(typeof OutboundData)[E]>) => {
     const requestId = (data as { correlation: { requestId: string } }).correlation.requestId;
-    await createNotifyActivities(jetstream(nc), PLAINTEXT_ONLY).notifyAgency({
+    await createNotifyActivities(jetstream(nc), PLAINTEXT_ONLY).deliver({
       operationId: (data as { correlation: { operationId: string } }).correlation.operationId,
       municipality: 'Umeå',
-      agency,
-      event,
-      eventId: `${requestId}.${event}`,
       time: new Date().toISOString(),
-      data,
+      events: [{ to: agency, event, eventId: `${requestId}.${event}`, data }],
     });
   };
 

@@ -1,9 +1,9 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNotifyActivities, PLAINTEXT_ONLY } from '../activities/index.js';
+import { createNotifyActivities, PLAINTEXT_ONLY, type DeliveryBatch } from '../activities/index.js';
 import { connectAgency } from '../agencies/index.js';
-import { SUBJECTS, Tip, mandateRequest } from '../domain/index.js';
+import { SUBJECTS, Tip, mandateRequest, type AgencyId } from '../domain/index.js';
 import { assessUpdate, stateQuery, timelineQuery } from '../workflows/definitions.js';
 import { deadLetters, eventually, readStream, sampleTip, startTestEngine, type TestEngine } from './engine.js';
 
@@ -19,27 +19,32 @@ afterAll(async () => {
 });
 
 const encoder = new TextEncoder();
-const notice = (eventId: string, requestId: string) => ({
+/** A fan-out of one mandate request, as the workflow hands it to the notify activity. */
+const fanout = (eventId: string, requestId: string, agency: AgencyId = 'tullverket'): DeliveryBatch => ({
   operationId: 'los-test-op',
   municipality: 'Umeå',
-  agency: 'tullverket' as const,
-  event: 'mandate_requested' as const,
-  eventId,
   time: new Date().toISOString(),
-  data: mandateRequest(Tip.parse(sampleTip()), { operationId: 'los-test-op', requestId }, ['customs_control'], new Date(Date.now() + 60_000).toISOString()),
+  events: [
+    {
+      to: agency,
+      event: 'mandate_requested',
+      eventId,
+      data: mandateRequest(Tip.parse(sampleTip()), { operationId: 'los-test-op', requestId }, ['customs_control'], new Date(Date.now() + 60_000).toISOString()),
+    },
+  ],
 });
 
 describe('delivery', () => {
   it('stores a retried notification once: same event id, same Nats-Msg-Id, JetStream reports the duplicate', async () => {
-    const { notifyAgency } = createNotifyActivities(jetstream(engine.nc), PLAINTEXT_ONLY);
-    const first = await notifyAgency(notice('los-test-op.dedupe.mandate_requested', 'dedupe'));
-    const retry = await notifyAgency(notice('los-test-op.dedupe.mandate_requested', 'dedupe'));
-    expect(first.duplicate).toBe(false);
-    expect(retry).toEqual({ ...first, duplicate: true });
+    const { deliver } = createNotifyActivities(jetstream(engine.nc), PLAINTEXT_ONLY);
+    const first = await deliver(fanout('los-test-op.dedupe.mandate_requested', 'dedupe'));
+    const retry = await deliver(fanout('los-test-op.dedupe.mandate_requested', 'dedupe'));
+    expect(first.receipts).toEqual([{ duplicate: false }]);
+    expect(retry.receipts).toEqual([{ duplicate: true }]);
   });
 
   it('redelivers an event whose handler crashed, and acknowledges it once the handler succeeds', async () => {
-    const { notifyAgency } = createNotifyActivities(jetstream(engine.nc), PLAINTEXT_ONLY);
+    const { deliver } = createNotifyActivities(jetstream(engine.nc), PLAINTEXT_ONLY);
     const attempts: number[] = [];
     const agency = await connectAgency({ agency: 'migrationsverket', servers: engine.nats.url, retryDelayMs: 200 });
     agency.on('mandate_requested', (event) => {
@@ -47,7 +52,7 @@ describe('delivery', () => {
       if (attempts.length === 1) throw new Error('agency system crashed mid-way');
     });
     await agency.start();
-    await notifyAgency({ ...notice('los-test-op.crash.mandate_requested', 'crash'), agency: 'migrationsverket' });
+    await deliver(fanout('los-test-op.crash.mandate_requested', 'crash', 'migrationsverket'));
     await eventually(
       async () => attempts,
       (a) => a.length >= 2,
@@ -62,13 +67,13 @@ describe('delivery', () => {
   });
 
   it('dead-letters an event an agency system fails on max_deliver times, with the reason', async () => {
-    const { notifyAgency } = createNotifyActivities(jetstream(engine.nc), PLAINTEXT_ONLY);
+    const { deliver } = createNotifyActivities(jetstream(engine.nc), PLAINTEXT_ONLY);
     const agency = await connectAgency({ agency: 'tullverket', servers: engine.nats.url, retryDelayMs: 100 });
     agency.on('mandate_requested', () => {
       throw new Error('always fails');
     });
     await agency.start();
-    await notifyAgency(notice('los-test-op.poison.mandate_requested', 'poison'));
+    await deliver(fanout('los-test-op.poison.mandate_requested', 'poison'));
     const letters = await eventually(
       () => deadLetters(engine.nc, 1),
       (l) => l.some((e) => e.subject === 'los.v1.dead_letter.agency_tullverket'),
@@ -88,7 +93,7 @@ describe('delivery', () => {
     const agency = await connectAgency({ agency: 'kronofogden', servers: engine.nats.url });
     agency.on('mandate_requested', () => undefined);
     await agency.start();
-    const unreadable = { ...notice('los-test-op.unreadable.mandate_requested', 'unreadable'), agency: 'kronofogden' as const };
+    const unreadable = { eventId: 'los-test-op.unreadable.mandate_requested', time: new Date().toISOString() };
     const event = {
       specversion: '1.0',
       id: unreadable.eventId,

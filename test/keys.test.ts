@@ -4,20 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { DEMO_BEHAVIOURS } from '../agencies/index.js';
 import { sealDecision } from '../coordinator/index.js';
-import { erasureWorkflowId, isSealed, type AgencyAnswer, type Sealed } from '../domain/index.js';
-import { forwardAnswer, forwardAnswers } from '../workers/bridge.js';
+import { erasureWorkflowId, isSealed, type AgencyAnswer, type Sealed, type SignedAnswers } from '../domain/index.js';
+import { forwardAnswers } from '../workers/bridge.js';
 import { engineDataConverter } from '../workers/codec.js';
 import { ErasedError, generateMasterKey, readMasterKeyring, type MasterKeyring } from '../workers/keys.js';
-import {
-  agencyAnswersUpdate,
-  agencyAnswerUpdate,
-  assessUpdate,
-  cancelUpdate,
-  closeUpdate,
-  scheduleUpdate,
-  stateQuery,
-  timelineQuery,
-} from '../workflows/definitions.js';
+import { agencyAnswersUpdate, assessUpdate, cancelUpdate, closeUpdate, scheduleUpdate, stateQuery, timelineQuery } from '../workflows/definitions.js';
 import { sampleTip, startTestEngine, type TestEngine, untilState } from './engine.js';
 
 /** Envelope encryption at work: signed answers only, master-key rotation mid-operation, erasure by key destruction. */
@@ -63,23 +54,24 @@ describe('agency answers through Temporal', () => {
       data: { correlation: { operationId, requestId: 'mandate-1-polisen' }, tools: ['criminal_investigation'], contactFunction: 'forged contact' },
     } as AgencyAnswer;
 
-    await expect(handle.executeUpdate(agencyAnswerUpdate, { args: [answer] })).rejects.toMatchObject({
-      cause: { message: expect.stringMatching(/answer rejected: it carries no bridge signature: agency answers are taken only from the NATS bridge/) },
+    const fromClient = { answers: [answer] } as SignedAnswers<AgencyAnswer>;
+    await expect(handle.executeUpdate(agencyAnswersUpdate, { args: [fromClient] })).rejects.toMatchObject({
+      cause: { message: expect.stringMatching(/answers rejected: batch carries no bridge signature: agency answers are taken only from the NATS bridge/) },
     });
-    const forged = { ...answer, signature: 'A'.repeat(86) };
-    await expect(handle.executeUpdate(agencyAnswerUpdate, { args: [forged] })).rejects.toMatchObject({
+    const forged = { answers: [answer], signature: 'A'.repeat(86) };
+    await expect(handle.executeUpdate(agencyAnswersUpdate, { args: [forged] })).rejects.toMatchObject({
       cause: { message: expect.stringMatching(/signature does not verify with the bridge's key/) },
     });
     // Tampering with a signed answer breaks its signature too.
-    const signed = await forwardAnswer(engine.keys, operationId, answer);
-    const altered = { ...signed, agency: 'skatteverket' } as AgencyAnswer;
-    await expect(handle.executeUpdate(agencyAnswerUpdate, { args: [altered] })).rejects.toMatchObject({
+    const signed = await forwardAnswers(engine.keys, operationId, [answer]);
+    const altered = { ...signed, answers: [{ ...signed.answers[0]!, agency: 'skatteverket' } as AgencyAnswer] };
+    await expect(handle.executeUpdate(agencyAnswersUpdate, { args: [altered] })).rejects.toMatchObject({
       cause: { message: expect.stringMatching(/does not verify/) },
     });
     expect((await handle.query(stateQuery)).agencies.find((a) => a.agency === 'polisen')?.mandate).toBe('requested');
 
-    expect(isSealed((signed.data as { contactFunction: unknown }).contactFunction)).toBe(true);
-    await expect(handle.executeUpdate(agencyAnswerUpdate, { args: [signed] })).resolves.toEqual({ outcome: 'applied' });
+    expect(isSealed((signed.answers[0]!.data as { contactFunction: unknown }).contactFunction)).toBe(true);
+    await expect(handle.executeUpdate(agencyAnswersUpdate, { args: [signed] })).resolves.toEqual([{ outcome: 'applied' }]);
     expect((await handle.query(stateQuery)).agencies.find((a) => a.agency === 'polisen')?.mandate).toBe('accepted');
     await handle.executeUpdate(cancelUpdate, { args: [{ reason: 'test over' }] });
     await handle.result();
@@ -119,6 +111,10 @@ describe('agency answers through Temporal', () => {
     await expect(
       handle.executeUpdate(agencyAnswersUpdate, { args: [await forwardAnswers(engine.keys, operationId, [accept, nowhere])] }),
     ).rejects.toMatchObject(rejectedWith(/^answer 2 of 2: answer rejected: /));
+    // A batch of one is one agency's answer: refused, it names that answer's own reason, as the bridge passes it on.
+    await expect(handle.executeUpdate(agencyAnswersUpdate, { args: [await forwardAnswers(engine.keys, operationId, [nowhere])] })).rejects.toMatchObject(
+      rejectedWith(/^answer rejected: (?!.*\d of \d)/),
+    );
     expect((await handle.query(stateQuery)).agencies.find((a) => a.agency === 'polisen')?.mandate).toBe('requested');
 
     // The first answer stands; the second is kept on the record as conflicting, the third is a repeat: as one by one.

@@ -56,14 +56,13 @@ function mandateRequest(operationId: string, requestId: string): OutboundDataOf<
 }
 
 async function notify(agency: AgencyId, operationId: string, requestId: string) {
-  return createNotifyActivities(jetstream(worker), PLAINTEXT_ONLY).notifyAgency({
+  return createNotifyActivities(jetstream(worker), PLAINTEXT_ONLY).deliver({
     operationId,
     municipality: 'Umeå',
-    agency,
-    event: 'mandate_requested',
-    eventId: `${operationId}.${requestId}.mandate_requested`,
     time: new Date().toISOString(),
-    data: mandateRequest(operationId, requestId),
+    events: [
+      { to: agency, event: 'mandate_requested', eventId: `${operationId}.${requestId}.mandate_requested`, data: mandateRequest(operationId, requestId) },
+    ],
   });
 }
 

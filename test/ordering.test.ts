@@ -80,7 +80,7 @@ async function bridgeSettledEverything() {
 async function notAppliedTo(agency: AgencyId) {
   return (await readStream(engine.nc, SUBJECTS.streamOut))
     .filter((m) => m.subject === SUBJECTS.toAgency(agency, 'answer_not_applied'))
-    .map((m) => JSON.parse(m.text) as { data: { answerId: string; reason: string } });
+    .map((m) => JSON.parse(m.text) as { data: { answerId: string; reason: string; detail: string } });
 }
 
 async function expectAcceptKept(operations: { handle: Awaited<ReturnType<typeof operationAskingEveryone>>['handle'] }[], agencies: readonly AgencyId[]) {
@@ -161,6 +161,31 @@ describe('the first stored answer counts', () => {
     );
     const updates = await answerUpdates();
     expect(updates.map((e) => e.workflowExecutionUpdateAcceptedEventAttributes!.acceptedRequest!.input!.name)).toEqual(['agencyAnswers']);
+  });
+
+  it('hands each answer of a batch the operation refused over alone, so only the refused one is refused, with its own reason', async () => {
+    const { handle, operationId } = await operationAskingEveryone();
+    const [stray, ...others] = everyAgency.slice(0, 4) as [AgencyId, ...AgencyId[]];
+    // Sent with a round's accepts, one answer names a request that was never made: the operation refuses the batch.
+    const nowhere = answer(stray, operationId, 'mandate_declined', `${stray}.${operationId}.nowhere`, {
+      correlation: { operationId, requestId: `mandate-9-${stray}` },
+      reason: 'Answering a request that does not exist.',
+    });
+    await publishInOrder([accept(others[0]!, operationId), nowhere, ...others.slice(1).map((agency) => accept(agency, operationId))]);
+    await bridgeSettledEverything();
+    const state = await handle.query(stateQuery);
+    for (const agency of others) expect(state.agencies.find((a) => a.agency === agency)?.mandate, agency).toBe('accepted');
+    expect(state.agencies.find((a) => a.agency === stray)?.mandate).toBe('requested');
+    const told = await eventually(
+      () => notAppliedTo(stray),
+      (t) => t.some((e) => e.data.answerId === nowhere.id),
+    );
+    // The reason is the stray answer's own, not the batch's ("answer 2 of 4: …").
+    expect(told.find((e) => e.data.answerId === nowhere.id)!.data).toMatchObject({
+      reason: 'no_matching_request',
+      detail: `answer rejected: correlation.requestId "mandate-9-${stray}" matches no request to ${stray} awaiting mandate_declined`,
+    });
+    for (const agency of others) expect((await notAppliedTo(agency)).filter((e) => e.data.answerId.includes(operationId))).toEqual([]);
   });
 
   it('settles repeats of an applied answer without a Temporal update each', async () => {

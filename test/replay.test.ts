@@ -10,28 +10,15 @@ import { engineDataConverter } from '../workers/codec.js';
 
 /**
  * Determinism guard: recorded histories of representative operations must replay on the current workflow
- * code. A change that alters the commands an old history produced fails here; put it behind `patched()`.
+ * code. A change that alters the commands a recorded history produced fails here (README, "Changing workflow code").
  */
-/**
- * Histories of the current code (v2); of v2 before an operation's final fan-out arranged its erasure (an erasure
- * child at the end); of v2 before the bridge handed over answers in batches (one update per answer); and of the
- * frozen v1 code that operations started before v2 still run on.
- */
-const SETS = [
-  { name: 'v2', dir: join(PROJECT_ROOT, 'test', 'histories') },
-  { name: 'v2, erasure child', dir: join(PROJECT_ROOT, 'test', 'histories', 'v2-erasure-child') },
-  { name: 'v2, one update per answer', dir: join(PROJECT_ROOT, 'test', 'histories', 'v2-single-answers') },
-  { name: 'v1', dir: join(PROJECT_ROOT, 'test', 'histories', 'v1') },
-].map(({ name, dir }) => ({
-  name,
-  dir,
-  manifest: JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Record<string, { workflowId: string; scenario: string }>,
-  files: readdirSync(dir)
-    .filter((f) => f.endsWith('.json') && f !== 'manifest.json')
-    .sort(),
-}));
+const DIR = join(PROJECT_ROOT, 'test', 'histories');
+const manifest = JSON.parse(readFileSync(join(DIR, 'manifest.json'), 'utf8')) as Record<string, { workflowId: string; scenario: string }>;
+const files = readdirSync(DIR)
+  .filter((f) => f.endsWith('.json') && f !== 'manifest.json')
+  .sort();
 
-describe.each(SETS)('replay of recorded $name histories', ({ dir, manifest, files }) => {
+describe('replay of the recorded histories', () => {
   it('has a recorded history for every representative path', () => {
     expect(Object.keys(manifest).sort()).toEqual(files);
     const scenarios = new Set(files.map((f) => manifest[f]!.scenario));
@@ -55,11 +42,11 @@ describe.each(SETS)('replay of recorded $name histories', ({ dir, manifest, file
     }
     const histories = files.map((file) => ({
       workflowId: manifest[file]!.workflowId,
-      history: historyFromJSON(JSON.parse(readFileSync(join(dir, file), 'utf8'))),
+      history: historyFromJSON(JSON.parse(readFileSync(join(DIR, file), 'utf8'))),
     }));
     const failures: string[] = [];
     let replayed = 0;
-    // With the payload codec on, as every worker now runs: plaintext payloads recorded before it pass through.
+    // With the payload codec on, as every worker runs; the histories are recorded with its layer taken off.
     const payloadKey = randomBytes(32);
     const dataConverter = engineDataConverter({ payloadKey: async () => payloadKey });
     for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath: inject('workflowBundlePath') }, dataConverter }, histories)) {

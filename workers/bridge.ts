@@ -3,9 +3,7 @@ import { jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import {
   ANSWER_FREE_TEXT,
-  SIGNATURE_FIELD,
   bytesToBase64Url,
-  signedBytes,
   signedBatchBytes,
   type SignedAnswers,
   AgencyId,
@@ -27,7 +25,7 @@ import {
   type NotAppliedReason,
   type OutboundDataOf,
 } from '../domain/index.js';
-import { agencyAnswersUpdate, agencyAnswerUpdate, MAX_ANSWER_BATCH, type AnswerReceipt } from '../workflows/definitions.js';
+import { agencyAnswersUpdate, MAX_ANSWER_BATCH, type AnswerReceipt } from '../workflows/definitions.js';
 import type { KeyStore } from './keys.js';
 import { waitOutElection } from './elections.js';
 import { OperationLanes } from './lanes.js';
@@ -49,7 +47,10 @@ import { OperationLanes } from './lanes.js';
 export interface BridgeOptions {
   nc: NatsConnection;
   client: Client;
-  /** Seals the answer's free text with the operation's data key and signs what is forwarded. */
+  /**
+   * Seals the answer's free text with the operation's data key and signs what is forwarded. The benchmark gives
+   * one that leaves the text as it is, to measure what sealing costs (bench/plaintext.ts).
+   */
   keys: Pick<KeyStore, 'sealIfKeyed' | 'bridgeSigningKey'>;
   /**
    * Pause before retrying an answer that failed for a passing reason (Temporal unreachable).
@@ -207,33 +208,25 @@ class Recent<V> {
 }
 
 /**
- * What the bridge forwards: the validated answer with its free text sealed (personal data never reaches
- * Temporal in plaintext), signed with the bridge's key (only what came in under an agency's own NATS identity
- * and passed through here is taken by the workflow).
+ * What the bridge forwards: one operation's validated answers, each with its free text sealed (personal data
+ * never reaches Temporal in plaintext), the whole signed once with the bridge's key (only what came in under an
+ * agency's own NATS identity and passed through here is taken by the workflow).
  */
-export async function forwardAnswer(keys: BridgeOptions['keys'], operationId: string, answer: AgencyAnswer): Promise<AgencyAnswer> {
-  const unsigned = await sealAnswer(keys, operationId, answer);
-  const signer = await keys.bridgeSigningKey();
-  return { ...unsigned, [SIGNATURE_FIELD]: bytesToBase64Url(signer.sign(signedBytes(unsigned))) } as AgencyAnswer;
-}
-
-/** The same for a batch of one operation's answers: each sealed, the whole signed once. */
 export async function forwardAnswers(keys: BridgeOptions['keys'], operationId: string, answers: AgencyAnswer[]): Promise<SignedAnswers<AgencyAnswer>> {
-  const unsigned = await Promise.all(answers.map((answer) => sealAnswer(keys, operationId, answer)));
+  const sealed = await Promise.all(answers.map((answer) => sealAnswer(keys, operationId, answer)));
   const signer = await keys.bridgeSigningKey();
-  return { answers: unsigned as AgencyAnswer[], signature: bytesToBase64Url(signer.sign(signedBatchBytes(unsigned))) };
+  return { answers: sealed, signature: bytesToBase64Url(signer.sign(signedBatchBytes(sealed))) };
 }
 
-/** The answer with its free text sealed and without any signature it came with. */
-async function sealAnswer(keys: BridgeOptions['keys'], operationId: string, answer: AgencyAnswer): Promise<Record<string, unknown>> {
+/** The answer with its free text sealed. */
+async function sealAnswer(keys: BridgeOptions['keys'], operationId: string, answer: AgencyAnswer): Promise<AgencyAnswer> {
   const data: Record<string, unknown> = { ...answer.data };
   for (const field of ANSWER_FREE_TEXT[answer.name] as readonly string[]) {
-    // An operation started before sealing has no data key: its answers go on in plaintext, as it holds them.
+    // An operation started without the typed client (the Temporal CLI or UI) has no data key: it holds its
+    // tip in plaintext, and its answers go on as they are.
     if (typeof data[field] === 'string') data[field] = await keys.sealIfKeyed(operationId, data[field]);
   }
-  const unsigned = { ...answer, data } as AgencyAnswer & Record<string, unknown>;
-  delete unsigned[SIGNATURE_FIELD];
-  return unsigned;
+  return { ...answer, data } as AgencyAnswer;
 }
 
 export async function startBridge(options: BridgeOptions): Promise<Bridge> {
@@ -301,12 +294,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       clearTimeout(timer);
     }
   };
-  const update = (operationId: string, answer: AgencyAnswer): Promise<AnswerReceipt> =>
-    withinTimeLimit(async () => {
-      const forwarded = await forwardAnswer(options.keys, operationId, answer);
-      return options.client.workflow.getHandle(operationId).executeUpdate(agencyAnswerUpdate, { args: [forwarded] });
-    });
-  const updateMany = (operationId: string, answers: AgencyAnswer[]): Promise<AnswerReceipt[]> =>
+  const update = (operationId: string, answers: AgencyAnswer[]): Promise<AnswerReceipt[]> =>
     withinTimeLimit(async () => {
       const forwarded = await forwardAnswers(options.keys, operationId, answers);
       return options.client.workflow.getHandle(operationId).executeUpdate(agencyAnswersUpdate, { args: [forwarded] });
@@ -339,7 +327,8 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     if (known) return reject(msg, readable, known.reason, known.detail);
     let receipt: AnswerReceipt;
     try {
-      receipt = await update(operationId, answer);
+      // A batch of its own: the operation's refusal names this answer alone.
+      receipt = (await update(operationId, [answer]))[0]!;
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
         const type = err.cause.type;
@@ -371,7 +360,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   /**
    * Settles a batch of one operation's answers (what queued up while its previous one was applied) in one
    * update. 'one by one' when the operation refused the batch, or cannot be handed one: each answer then goes
-   * its own way through `settle`, so each refusal reaches its own agency with its own reason.
+   * its own way through `settle`, in a batch of its own, so each refusal reaches its own agency with its own reason.
    */
   const settleBatch = async (batch: Held[]): Promise<'settled' | 'one by one'> => {
     const operationId = (batch[0]!.verdict as Extract<Verdict, { kind: 'apply' }>).operationId;
@@ -381,7 +370,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     const answers = fresh.map(({ verdict }) => (verdict as Extract<Verdict, { kind: 'apply' }>).answer);
     let receipts: AnswerReceipt[];
     try {
-      receipts = await updateMany(operationId, answers);
+      receipts = await update(operationId, answers);
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
         if (err.cause.type === 'NotReady') throw new PassingFailure(err.cause.message, 100);

@@ -55,12 +55,6 @@ export const EngineEnv = z.object({
   /** Codec server and `los show`: the token issuer's public key (JWK), inline or as a file. */
   LOS_TOKEN_ISSUER_JWK: z.string().min(1).optional(),
   LOS_TOKEN_ISSUER_JWK_FILE: z.string().min(1).optional(),
-  /**
-   * `off` runs the worker and the bridge as the engine was before confidentiality: no payload codec, answers
-   * not sealed. Only for `npm run bench` to measure what encryption costs; never in a deployment, where
-   * personal data would be readable in Temporal. The process says so loudly at start.
-   */
-  LOS_ENCRYPTION: z.enum(['on', 'off']).default('on'),
   /** How long a stopping process may drain (the worker: in-flight activities) before it exits regardless. */
   SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(1).max(600).default(30),
 });

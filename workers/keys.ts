@@ -218,8 +218,9 @@ export class KeyStore {
   }
 
   /**
-   * Seals with the operation's key, or leaves the value as it is when the operation has no key because it
-   * was started before sealing existed (it already holds plaintext; its payloads are protected by the codec).
+   * Seals with the operation's key, or leaves the value as it is when the operation has no key because it was
+   * started without the typed client (the Temporal CLI or UI: it already holds plaintext; its payloads are
+   * protected by the codec).
    */
   async sealIfKeyed(operationId: string, value: string): Promise<string | Sealed> {
     try {

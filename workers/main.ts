@@ -3,8 +3,10 @@
  * environment and is validated at start. SIGTERM/SIGINT drain: the worker stops polling and lets in-flight
  * activities finish; the bridge stops taking messages and finishes (and acknowledges) the ones it holds.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import type { DataConverter } from '@temporalio/common';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { nkeyAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { SUBJECTS } from '../domain/index.js';
@@ -15,7 +17,7 @@ import { startCodecServer } from './codecServer.js';
 import { Client, Connection } from '@temporalio/client';
 import { makeTelemetryFilterString, NativeConnection, Runtime } from '@temporalio/worker';
 import { loadCatalogueFile } from '../coordinator/index.js';
-import { startBridge } from './bridge.js';
+import { startBridge, type BridgeOptions } from './bridge.js';
 import { readEngineEnv } from './config.js';
 import { startDeadLetterWatcher } from './deadLetters.js';
 import { BacklogMonitor, type HealthReport } from './health.js';
@@ -28,8 +30,21 @@ import { createOperationWorker, WORKFLOW_BUNDLER_OPTIONS, WORKFLOWS_PATH } from 
 import { FAILURE_CONVERTER_PATH, clientDataConverter } from './codec.js';
 import { KeyStore, readMasterKeyring } from './keys.js';
 
-async function main() {
-  const role = process.argv[2];
+/**
+ * What the benchmark swaps to measure the engine without encryption (bench/plaintext.ts), in a process of the
+ * engine's otherwise: every deployment runs with the defaults.
+ */
+export interface EngineProcessOptions {
+  /** The worker's data converter. @default engineDataConverter(keys): the payload codec */
+  workerDataConverter?: DataConverter;
+  /** The data converter of the bridge's Temporal client. @default clientDataConverter(keys): the payload codec */
+  clientDataConverter?: DataConverter;
+  /** What seals and signs the answers the bridge forwards. @default the key store */
+  bridgeKeys?: (keys: KeyStore) => BridgeOptions['keys'];
+}
+
+/** Runs one of the engine's processes (`worker`, `bridge` or `codec`) until SIGTERM or SIGINT. */
+export async function runEngineProcess(role: string | undefined, options: EngineProcessOptions = {}): Promise<void> {
   if (role !== 'worker' && role !== 'bridge' && role !== 'codec') {
     console.error('usage: tsx workers/main.ts worker|bridge|codec');
     process.exit(1);
@@ -89,9 +104,6 @@ async function main() {
   const keys = await untilReady('key store', () => KeyStore.open({ nc, keyring, replicas: env.LOS_STREAM_REPLICAS }), logger, {
     permanent: misconfigured.nats,
   });
-  const encryption = env.LOS_ENCRYPTION === 'on';
-  if (!encryption)
-    logger.warn('LOS_ENCRYPTION=off: personal data goes to Temporal in plaintext; for measuring the cost of encryption only, never in a deployment');
 
   if (role === 'codec') {
     // The codec server for the Temporal UI and CLI: decodes only for entitled readers, every attempt logged.
@@ -148,7 +160,7 @@ async function main() {
           ...(env.TEMPORAL_TASK_QUEUE ? { taskQueue: env.TEMPORAL_TASK_QUEUE } : {}),
           shutdownGraceTime: `${env.SHUTDOWN_GRACE_SECONDS}s`,
           maxCachedWorkflows: env.MAX_CACHED_WORKFLOWS,
-          encryption,
+          ...(options.workerDataConverter ? { dataConverter: options.workerDataConverter } : {}),
         }),
       logger,
       { permanent: misconfigured.temporal },
@@ -166,12 +178,11 @@ async function main() {
   }
 
   const connection = await untilReady('Temporal', () => Connection.connect({ address: env.TEMPORAL_ADDRESS }), logger);
-  const client = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE, ...(encryption ? { dataConverter: clientDataConverter(keys) } : {}) });
+  const client = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE, dataConverter: options.clientDataConverter ?? clientDataConverter(keys) });
   const bridge = await startBridge({
     nc,
     client,
-    // Answers are signed either way: signing is what keeps forged answers out, not encryption.
-    keys: encryption ? keys : { sealIfKeyed: async (_operationId: string, value: string) => value, bridgeSigningKey: () => keys.bridgeSigningKey() },
+    keys: options.bridgeKeys?.(keys) ?? keys,
     batchWindowMs: env.LOS_BRIDGE_BATCH_WINDOW_MS,
     onNotApplied: (reason, subject) => logger.info({ subject, reason }, 'answer not applied; agency told'),
     onApplied: (answer, receipt) =>
@@ -232,7 +243,18 @@ function serveHealth(bindAddress: string, report: () => HealthReport) {
   }).listen(Number(port), host);
 }
 
-main().catch((err) => {
-  console.error(`los ${process.argv[2] ?? ''} failed: ${(err as Error).message}`);
-  process.exit(2);
-});
+/** Run as a process; imported (bench/plaintext-engine.ts), this module starts nothing by itself. */
+function isEntryPoint(): boolean {
+  try {
+    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  runEngineProcess(process.argv[2]).catch((err) => {
+    console.error(`los ${process.argv[2] ?? ''} failed: ${(err as Error).message}`);
+    process.exit(2);
+  });
+}

@@ -1,8 +1,9 @@
+import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { createKeyActivities, createNotifyActivities } from '../activities/index.js';
-import { engineDataConverter, FAILURE_CONVERTER_PATH } from './codec.js';
+import { engineDataConverter } from './codec.js';
 import type { KeyStore } from './keys.js';
 import { TASK_QUEUE } from '../workflows/definitions.js';
 
@@ -27,10 +28,10 @@ export interface OperationWorkerOptions {
    */
   maxCachedWorkflows?: number;
   /**
-   * False only to measure what encryption costs (the benchmark): no payload codec.
-   * @default true
+   * The benchmark gives one without the payload codec, to measure what encryption costs (bench/plaintext.ts).
+   * @default engineDataConverter(keys): the payload codec
    */
-  encryption?: boolean;
+  dataConverter?: DataConverter;
 }
 
 export const DEFAULT_MAX_CACHED_WORKFLOWS = 100;
@@ -55,7 +56,7 @@ export async function createOperationWorker(options: OperationWorkerOptions): Pr
     namespace: options.namespace ?? 'default',
     taskQueue: options.taskQueue ?? TASK_QUEUE,
     activities: { ...createNotifyActivities(jetstream(options.nc), options.keys), ...createKeyActivities(options.keys) },
-    dataConverter: options.encryption === false ? { failureConverterPath: FAILURE_CONVERTER_PATH } : engineDataConverter(options.keys),
+    dataConverter: options.dataConverter ?? engineDataConverter(options.keys),
     shutdownGraceTime: options.shutdownGraceTime ?? '30s',
     maxCachedWorkflows: options.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS,
     ...workflowSource,

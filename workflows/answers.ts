@@ -6,11 +6,10 @@ import {
   matchAnswer,
   parseAgencyAnswer,
   recordConflict,
-  verifyAnswer,
   verifyAnswerBatch,
   type AgencyAnswer,
 } from '../domain/index.js';
-import { agencyAnswersUpdate, agencyAnswerUpdate, MAX_ANSWER_BATCH, type AnswerReceipt } from './definitions.js';
+import { agencyAnswersUpdate, MAX_ANSWER_BATCH, type AnswerReceipt } from './definitions.js';
 import type { Operation } from './operation-state.js';
 
 function parseOrReject(raw: unknown): AgencyAnswer {
@@ -57,7 +56,7 @@ export function handleAnswers(op: Operation): void {
     return { outcome: 'applied' };
   };
 
-  /** What the validator checks of one answer once its signature (its own, or its batch's) holds. */
+  /** What the validator checks of one answer once its batch's signature holds. */
   const admit = (answer: AgencyAnswer, seen: (eventId: string) => boolean): AgencyAnswer | undefined => {
     if (seen(answer.eventId)) return undefined;
     // Its own failure type, so the bridge can tell the agency "operation closed" rather than "no such request".
@@ -75,14 +74,6 @@ export function handleAnswers(op: Operation): void {
     return key;
   };
 
-  setHandler(agencyAnswerUpdate, (raw) => apply(parseOrReject(raw)), {
-    validator: (raw) => {
-      const signed = verifyAnswer(raw, bridgeKey());
-      if (!signed.ok) throw ApplicationFailure.nonRetryable(`answer rejected: ${signed.reason}`, 'Unsigned');
-      admit(parseOrReject(raw), (eventId) => op.seenAnswerIds.has(eventId));
-    },
-  });
-
   setHandler(agencyAnswersUpdate, (raw) => raw.answers.map((one) => apply(parseOrReject(one))), {
     validator: (raw) => {
       const signed = verifyAnswerBatch(raw, bridgeKey());
@@ -96,6 +87,8 @@ export function handleAnswers(op: Operation): void {
           const answer = admit(parseOrReject(one), (eventId) => op.seenAnswerIds.has(eventId) || taken.has(eventId));
           if (answer) taken.add(answer.eventId);
         } catch (err) {
+          // A batch of one is one agency's answer: its reason goes back to that agency as it is.
+          if (signed.answers.length === 1) throw err;
           const failure = err as ApplicationFailure;
           throw ApplicationFailure.nonRetryable(`answer ${i + 1} of ${signed.answers.length}: ${failure.message}`, failure.type);
         }

@@ -161,7 +161,7 @@ export function handleDecisions(op: Operation): void {
       const notices = correctionNotices(corrected, check.changed, dataHolders());
       const urgency = op.tip.urgency !== corrected.urgency ? ` (urgency ${op.tip.urgency} → ${corrected.urgency})` : '';
       op.tip = corrected;
-      const number = (op.memory.corrections = (op.memory.corrections ?? 0) + 1);
+      const number = (op.memory.corrections += 1);
       const told = notices.map((n) => n.agency);
       op.record(
         'decision',

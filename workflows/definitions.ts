@@ -70,16 +70,14 @@ export type Intent =
 
 /** Everything an operation knows, carried whole across continue-as-new so that nothing is lost. */
 export interface OperationMemory {
-  /** The workflow code that wrote it: v1 memory resumes on the frozen v1 code. */
-  version: 2;
   phase: Phase;
   stage: Stage;
   timeline: TimelineEntry[];
   agencies: AgencyStatus[];
   pending: PendingRequest[];
   closedRequests: ClosedRequest[];
-  /** Conflicting answers per request (absent in operations started before answer-conflicts-v1). */
-  conflicts?: ConflictLog[];
+  /** Conflicting answers per request: the first answer stands, later different ones are kept (bounded). */
+  conflicts: ConflictLog[];
   seenAnswerIds: string[];
   secondWave: AgencyId[];
   overdue: boolean;
@@ -89,12 +87,12 @@ export interface OperationMemory {
   intents: Intent[];
   endReason?: string | Sealed;
   coordinatorSummary?: string | Sealed;
-  /** How many corrections of the tip were applied (absent in operations that never had one). */
-  corrections?: number;
+  /** How many corrections of the tip were applied. */
+  corrections: number;
   /** The bridge's public key, handed back by the first fan-out: agency answers count only with its signature. */
   bridgeKey?: string;
-  /** The final fan-out has arranged the erasure (delayed start); absent in operations that start an erasure child. */
-  erasureArranged?: boolean;
+  /** The ended operation's final fan-out has arranged the erasure (the erasure workflow, started with a delay). */
+  erasureArranged: boolean;
   continuedAsNew: number;
 }
 
@@ -142,21 +140,17 @@ export interface AnswerReceipt {
   outcome: 'applied' | 'late' | 'conflicting' | 'duplicate' | 'ignored';
 }
 
-/**
- * Agency answers arrive from the bridge as an update, so that an answer the operation cannot take (another
- * operation's, or one whose correlation key matches no request) is rejected back to the bridge, which
- * dead-letters it with the reason, instead of vanishing into the history.
- */
-export const agencyAnswerUpdate = defineUpdate<AnswerReceipt, [AgencyAnswer]>('agencyAnswer');
-
 /** The most answers the bridge hands one operation in one update. */
 export const MAX_ANSWER_BATCH = 32;
 
 /**
- * Several answers to one operation in one update, applied in the order given, with one receipt each: the
- * bridge hands over at once what queued up for an operation while its previous answer was being applied. The
- * batch is signed once as a whole and taken whole or refused whole (naming the answer that was refused); the
- * bridge then applies its answers one by one, so each refusal reaches its own agency.
+ * Agency answers arrive from the bridge as an update, so that an answer the operation cannot take (another
+ * operation's, or one whose correlation key matches no request) is rejected back to the bridge, which
+ * dead-letters it with the reason, instead of vanishing into the history. One update carries 1 to
+ * MAX_ANSWER_BATCH answers to one operation (what queued up for it while its previous update was being
+ * applied), applied in the order given, with one receipt each. The batch is signed once as a whole and taken
+ * whole or refused whole (naming the answer that was refused); the bridge then hands each of its answers over
+ * in a batch of its own, so each refusal reaches its own agency with its own reason.
  */
 export const agencyAnswersUpdate = defineUpdate<AnswerReceipt[], [SignedAnswers<AgencyAnswer>]>('agencyAnswers');
 

@@ -1,6 +1,5 @@
-import { proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
+import { proxyActivities, sleep } from '@temporalio/workflow';
 import type { KeyActivities } from '../activities/index.js';
-import { deadlineAfter } from '../domain/index.js';
 
 const { destroyDataKey } = proxyActivities<KeyActivities>({
   startToCloseTimeout: '30 seconds',
@@ -13,25 +12,20 @@ export interface ErasureInput {
   /** A duration such as "90 days" or "5s" (domain/deadlines.ts). */
   retention: string;
   /**
-   * When the key goes. Set by an operation's final fan-out, which starts this workflow with the retention as its
-   * start delay (a durable timer in the server), so the workflow wakes when it is due. Absent when an operation
-   * started it as a child at once: then it is due the retention after this workflow's start.
+   * When the key goes. An operation's final fan-out starts this workflow with the retention as its start delay
+   * (a durable timer in the server), so the workflow wakes when it is due.
    */
-  eraseAt?: string;
+  eraseAt: string;
 }
 
 /**
- * Erasure by key destruction (GDPR art. 5(1)(e)): arranged by an operation when it ends, it waits out the
- * retention (as its start delay, or on a durable timer) and destroys the operation's data key. From then on
- * every sealed field of the operation, in any history, backup or archive, reads only as "erased on <date>".
+ * Erasure by key destruction (GDPR art. 5(1)(e)): arranged by an operation's final fan-out, it waits out the
+ * retention (as its start delay) and destroys the operation's data key. From then on every sealed field of the
+ * operation, in any history, backup or archive, reads only as "erased on <date>".
  */
 export async function eraseOperationData(input: ErasureInput): Promise<{ operationId: string; erasedAt: string }> {
-  if (input.eraseAt === undefined) {
-    await sleep(Math.max(0, deadlineAfter(workflowInfo().startTime.getTime(), input.retention) - Date.now()));
-  } else if (Date.parse(input.eraseAt) > Date.now()) {
-    // Woken a little early (clocks): the rest on a timer.
-    await sleep(Date.parse(input.eraseAt) - Date.now());
-  }
+  // Woken a little early (clocks): the rest on a timer.
+  if (Date.parse(input.eraseAt) > Date.now()) await sleep(Date.parse(input.eraseAt) - Date.now());
   const { erasedAt } = await destroyDataKey(input.operationId);
   return { operationId: input.operationId, erasedAt };
 }

@@ -1,4 +1,4 @@
-import { patched, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { Delivery, NotifyActivities } from '../activities/index.js';
 import {
   agencyEventId,
@@ -33,15 +33,12 @@ const DELIVERY_OPTIONS = {
 const { deliver } = proxyActivities<NotifyActivities>(DELIVERY_OPTIONS);
 
 /**
- * An ended operation's final fan-out arranges its erasure (the activity starts the erasure workflow with the
- * retention as start delay), instead of the operation starting an erasure child: no child, no extra workflow
- * task. Operations that ended before this patch replay with their child.
+ * True when a fan-out now is the ended operation's last and arranges its erasure: the activity starts the
+ * erasure workflow with the retention as its start delay, so an ending costs no child workflow and no extra
+ * workflow task.
  */
-const ERASURE_PATCH = 'erasure-by-final-fanout';
-
-/** True when this fan-out is the ended operation's last and arranges its erasure. */
 export function arrangesErasure(op: Operation): boolean {
-  return op.memory.stage === 'ended' && op.memory.erasureArranged !== true && patched(ERASURE_PATCH);
+  return op.memory.stage === 'ended' && !op.memory.erasureArranged;
 }
 
 interface Outgoing extends Delivery {

@@ -46,18 +46,20 @@ export const iso = (ms: number): string => new Date(ms).toISOString();
 
 export function freshMemory(): OperationMemory {
   return {
-    version: 2,
     phase: 'tip',
     stage: 'assessment',
     timeline: [],
     agencies: [],
     pending: [],
     closedRequests: [],
+    conflicts: [],
     seenAnswerIds: [],
     secondWave: [],
     overdue: false,
     rounds: { information: 0, mandate: 0, action: 1 },
     intents: [],
+    corrections: 0,
+    erasureArranged: false,
     continuedAsNew: 0,
   };
 }
@@ -90,7 +92,7 @@ export class Operation {
     this.agencies = new Map(memory.agencies.map((a) => [a.agency, a]));
     this.pending = new Map(memory.pending.map((p) => [p.requestId, p]));
     this.closedRequests = new Map(memory.closedRequests.map((p) => [p.requestId, p]));
-    this.conflicts = new Map((memory.conflicts ?? []).map((c) => [c.requestId, c]));
+    this.conflicts = new Map(memory.conflicts.map((c) => [c.requestId, c]));
     this.seenAnswerIds = new Set(memory.seenAnswerIds);
   }
 
@@ -317,7 +319,7 @@ export class Operation {
       agencies: [...this.agencies.values()],
       pending: [...this.pending.values()],
       closedRequests: [...this.closedRequests.values()],
-      ...(this.conflicts.size > 0 ? { conflicts: [...this.conflicts.values()] } : {}),
+      conflicts: [...this.conflicts.values()],
       seenAnswerIds: [...this.seenAnswerIds],
     };
   }

@@ -1,6 +1,5 @@
-import { ApplicationFailure, ParentClosePolicy, allHandlersFinished, condition, continueAsNew, setHandler, startChild } from '@temporalio/workflow';
-import { eraseOperationData } from './erasure.js';
-import { OperationStart, deadlineAfter, describeIssues, erasureWorkflowId } from '../domain/index.js';
+import { ApplicationFailure, allHandlersFinished, condition, continueAsNew, setHandler } from '@temporalio/workflow';
+import { OperationStart, deadlineAfter, describeIssues } from '../domain/index.js';
 import { handleAnswers } from './answers.js';
 import { handleDecisions } from './decisions.js';
 import { stateQuery, timelineQuery, type OperationInput, type OperationResult } from './definitions.js';
@@ -17,7 +16,7 @@ function parseStart(input: unknown): OperationInput {
 }
 
 /**
- * One LOS operation (workflow code v2; v1 operations finish on the frozen `losOperation`, legacy/): one tip carried through assessment, mandate matching, joint action and follow-up.
+ * One LOS operation: one tip carried through assessment, mandate matching, joint action and follow-up.
  * The main loop runs one stage at a time (workflows/stages.ts); coordinator decisions and agency answers
  * arrive as updates (decisions.ts, answers.ts); the state and its rules live in operation-state.ts and
  * domain/. Every stage keeps its deadline in memory, so the operation can continue-as-new at any stage
@@ -63,14 +62,6 @@ export async function losOperationV2(input: OperationInput): Promise<OperationRe
   // Kept no longer than needed: the erasure outlives this workflow and destroys the data key after the retention.
   // The final fan-out arranged it (notifier.ts); an ending that told nobody sends one for the erasure alone.
   if (arrangesErasure(op)) await new Fanout(op).send();
-  else if (op.memory.erasureArranged !== true) {
-    await startChild(eraseOperationData, {
-      workflowId: erasureWorkflowId(op.operationId),
-      parentClosePolicy: ParentClosePolicy.ABANDON,
-      args: [{ operationId: op.operationId, retention: config.retention }],
-      staticSummary: `erases ${op.operationId}'s personal data after ${config.retention}`,
-    });
-  }
   return {
     operationId: op.operationId,
     phase: op.memory.phase,
