@@ -1,4 +1,5 @@
 import type { AgencyId } from './agencies.js';
+import type { DecisionKind } from './decision-table.js';
 import type { AssessmentDecision, QuorumDecision, RescheduleAction, ScheduleAction } from './decisions.js';
 import { actionTimeProblem } from './localTime.js';
 import { isTerminal, type Phase } from './phases.js';
@@ -8,7 +9,7 @@ import type { Stage } from './stages.js';
  * When each coordinator decision is admissible. The workflow's update validators ask these rules before a
  * decision reaches the history; a refusal is a sentence the coordinator can act on.
  */
-export type DecisionName = 'assessment' | 'quorum decision' | 'schedule' | 'reschedule' | 'call off' | 'reinspection' | 'close' | 'cancel' | 'correction';
+export type DecisionName = DecisionKind | 'correction';
 
 export interface DecisionContext {
   phase: Phase;

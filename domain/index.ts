@@ -35,6 +35,7 @@ export * from './tip.js';
 export * from './validation.js';
 export * from './workingDays.js';
 export * from './admissibility.js';
+export * from './decision-table.js';
 export * from './agency-record.js';
 export * from './ids.js';
 export * from './rounds.js';

@@ -3,8 +3,8 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import type { Subscription } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../coordinator/index.js';
-import { SUBJECTS, type AgencyId } from '../domain/index.js';
-import { assessUpdate, decideQuorumUpdate, scheduleUpdate, searchAttributes, stateQuery, timelineQuery } from '../workflows/definitions.js';
+import { DECISION_KINDS, SUBJECTS, type AgencyId } from '../domain/index.js';
+import { assessUpdate, decideQuorumUpdate, decisionUpdates, scheduleUpdate, searchAttributes, stateQuery, timelineQuery } from '../workflows/definitions.js';
 import { eventually, sampleTip, startTestEngine, type TestEngine } from './engine.js';
 
 /** Operation workflow against the real Temporal dev server and a real nats-server. */
@@ -77,6 +77,10 @@ describe('operation workflow', () => {
     expect(
       await rejection(handle.executeUpdate(scheduleUpdate, { args: [{ at: new Date(Date.now() + 60_000).toISOString(), place: 'x', lead: 'polisen' }] })),
     ).toBe('schedule rejected: the operation is in phase assessment, not joint_action');
+    // Every decision in the table has its handler, whose validator parses with the row's schema.
+    for (const kind of DECISION_KINDS) {
+      expect(await rejection(handle.executeUpdate(decisionUpdates[kind].name, { args: [{}] }))).toMatch(new RegExp(`^${kind} rejected: [a-z]+: `));
+    }
     // Rejected updates never reach the history: the operation is unharmed and still waits for its decision.
     const state = await handle.query(stateQuery);
     expect(state).toMatchObject({ phase: 'assessment', waitingFor: 'assessment decision' });

@@ -1,4 +1,4 @@
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineSearchAttributeKey, SearchAttributeType, type UpdateDefinition } from '@temporalio/common';
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type {
   DeadlineName,
@@ -8,30 +8,26 @@ import type {
   CorrectionNotice,
   AgencyId,
   AgencyStatus,
-  HeldActionPlan,
-  AssessmentDecision,
-  CallOffAction,
-  CancelOperation,
   ClosedRequest,
   ConflictLog,
-  CloseOperation,
   DecisionReceipt,
+  DecisionInput,
+  DecisionIntent,
+  DecisionKind,
+  HeldActionPlan,
   MandateCatalogue,
   OperationConfig,
   OperationState,
-  OrderReinspection,
   OutcomeSummary,
   PendingRequest,
   Phase,
   SignedAnswers,
   Stage,
-  QuorumDecision,
   Sealed,
-  RescheduleAction,
-  ScheduleAction,
   TimelineEntry,
   Tip,
 } from '../domain/index.js';
+import { DECISIONS, DECISION_KINDS } from '../domain/index.js';
 
 /**
  * The operation's messages, declared once and imported by both the workflow and every client (the demo,
@@ -57,14 +53,7 @@ export interface DeadlineMemory {
  * the stage that owns the decision acts on it, so every effect happens in one place, in order.
  */
 export type Intent =
-  | { kind: 'assessment'; decision: AssessmentDecision }
-  | { kind: 'quorum decision'; decision: QuorumDecision }
-  | { kind: 'schedule'; plan: HeldActionPlan }
-  | { kind: 'reschedule'; change: RescheduleAction }
-  | { kind: 'call off'; reason: string | Sealed }
-  | { kind: 'reinspection'; reason: string | Sealed }
-  | { kind: 'close'; summary: string | Sealed }
-  | { kind: 'cancel'; reason: string | Sealed }
+  | DecisionIntent
   /** A corrected tip is applied at once; the agencies holding the changed data are told by the main loop. */
   | { kind: 'correction'; number: number; notices: CorrectionNotice[] };
 
@@ -114,14 +103,20 @@ export interface OperationResult {
   outcome?: OutcomeSummary;
 }
 
-export const assessUpdate = defineUpdate<DecisionReceipt, [AssessmentDecision]>('assess');
-export const decideQuorumUpdate = defineUpdate<DecisionReceipt, [QuorumDecision]>('decideQuorum');
-export const scheduleUpdate = defineUpdate<DecisionReceipt, [ScheduleAction]>('schedule');
-export const rescheduleUpdate = defineUpdate<DecisionReceipt, [RescheduleAction]>('reschedule');
-export const callOffUpdate = defineUpdate<DecisionReceipt, [CallOffAction]>('callOff');
-export const reinspectUpdate = defineUpdate<DecisionReceipt, [OrderReinspection]>('reinspect');
-export const closeUpdate = defineUpdate<DecisionReceipt, [CloseOperation]>('close');
-export const cancelUpdate = defineUpdate<DecisionReceipt, [CancelOperation]>('cancel');
+/** One update per decision in the table (domain/decision-table.ts), named as its row says. */
+export const decisionUpdates = Object.fromEntries(DECISION_KINDS.map((kind) => [kind, defineUpdate(DECISIONS[kind].update)])) as {
+  [K in DecisionKind]: UpdateDefinition<DecisionReceipt, [DecisionInput<K>]>;
+};
+export const {
+  assessment: assessUpdate,
+  'quorum decision': decideQuorumUpdate,
+  schedule: scheduleUpdate,
+  reschedule: rescheduleUpdate,
+  'call off': callOffUpdate,
+  reinspection: reinspectUpdate,
+  close: closeUpdate,
+  cancel: cancelUpdate,
+} = decisionUpdates;
 
 /** What a correction of the tip changed, and which agencies were told (each only of what it holds). */
 export interface CorrectionReceipt extends DecisionReceipt {
