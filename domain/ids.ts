@@ -1,23 +1,17 @@
 import type { AgencyId } from './agencies.js';
-import type { OutboundEventName, RequestEventName } from './events.js';
+import type { OutboundEventName } from './events.js';
+import { REQUESTS, type RequestEventName } from './requests.js';
 
 /**
  * The id scheme: the dedupe contract with agencies, written once. The same logical event always gets the
  * same id, which is both its CloudEvent id and its Nats-Msg-Id, so a retried delivery is stored once and an
  * agency can recognise a redelivery. A request id is unique within its operation only; an event id is
- * unique everywhere because it starts with the operation id.
+ * unique everywhere because it starts with the operation id. The prefix of a request id is in REQUESTS.
  */
-const REQUEST_PREFIX = {
-  mandate_requested: 'mandate',
-  information_requested: 'info',
-  briefing: 'briefing',
-  findings_requested: 'findings',
-  outcome_requested: 'outcome',
-} as const satisfies Record<RequestEventName, string>;
 
 /** The correlation key an agency echoes in its answer: `<kind>-<round>-<agency>`, e.g. `mandate-1-polisen`. */
 export function requestId(event: RequestEventName, round: number, agency: AgencyId): string {
-  return `${REQUEST_PREFIX[event]}-${round}-${agency}`;
+  return `${REQUESTS[event].idPrefix}-${round}-${agency}`;
 }
 
 /** The events that open no request: each has its own key within the operation. */

@@ -37,6 +37,7 @@ export * from './workingDays.js';
 export * from './admissibility.js';
 export * from './agency-record.js';
 export * from './ids.js';
+export * from './requests.js';
 export * from './rounds.js';
 export * from './stages.js';
 export * from './start.js';

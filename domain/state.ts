@@ -3,7 +3,8 @@ import type { HeldActionPlan } from './events.js';
 import type { Sealed } from './sealed.js';
 import type { Outcome } from './outcomes.js';
 import type { Phase } from './phases.js';
-import type { Awaiting, DeadlineName } from './stages.js';
+import type { Awaiting } from './requests.js';
+import type { DeadlineName } from './stages.js';
 
 /** What is known about one agency within one operation. */
 export interface AgencyStatus {

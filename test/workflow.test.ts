@@ -177,6 +177,8 @@ describe('mandate deadline', () => {
       });
       const timeline = await handle.query(timelineQuery);
       expect(timeline.filter((e) => e.kind === 'no_answer').map((e) => e.agency)).toEqual(['lansstyrelsen']);
+      // No answer counts as no, so nothing is owed: the steering group is not told (its contract lists no such deadline).
+      expect(timeline.filter((e) => e.kind === 'escalated')).toEqual([]);
       await handle.terminate('test done');
       const info = await (await jetstreamManager(silent.nc)).consumers.info(SUBJECTS.streamOut, SUBJECTS.agencyConsumer('lansstyrelsen'));
       // It did receive the request; it chose not to answer.

@@ -1,6 +1,6 @@
 import { ApplicationFailure, log, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import {
-  AWAITING_BY_REQUEST,
+  REQUESTS,
   STAGES,
   formatStockholm,
   moveStage,
@@ -136,7 +136,7 @@ export class Operation {
   /** Opens a request; the answer must echo its correlation key. */
   openRequest(event: RequestEventName, round: number, agency: AgencyId, dueMs: number): Correlation {
     const id = requestId(event, round, agency);
-    this.pending.set(id, { requestId: id, agency, awaiting: AWAITING_BY_REQUEST[event], dueAt: iso(dueMs) });
+    this.pending.set(id, { requestId: id, agency, awaiting: REQUESTS[event].awaiting, dueAt: iso(dueMs) });
     return { operationId: this.operationId, requestId: id };
   }
 

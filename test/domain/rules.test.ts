@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
+  ANSWER_TO,
+  ESCALATED_DEADLINES,
+  InboundData,
   OperationStart,
+  REQUESTS,
+  STAGES,
+  SteeringData,
   admissible,
   pendingDecisions,
   agencyEventId,
@@ -48,6 +54,23 @@ describe('the id scheme (the dedupe contract)', () => {
       requestId('outcome_requested', 1, 'polisen'),
     ];
     expect(new Set(keys).size).toBe(keys.length);
+  });
+});
+
+describe('the table of requests', () => {
+  it('gives every answer exactly one request it closes, and every request an id prefix of its own', () => {
+    expect(Object.keys(ANSWER_TO).sort()).toEqual(Object.keys(InboundData).sort());
+    for (const [answer, request] of Object.entries(ANSWER_TO)) expect(REQUESTS[request].answers as readonly string[]).toContain(answer);
+    const answers = Object.values(REQUESTS).flatMap((r) => r.answers);
+    expect(new Set(answers).size).toBe(answers.length);
+    const prefixes = Object.values(REQUESTS).map((r) => r.idPrefix);
+    expect(new Set(prefixes).size).toBe(prefixes.length);
+  });
+
+  it("lists in the steering group's contract only the deadlines the stage machine escalates, not the mandate deadline", () => {
+    expect(SteeringData.deadline_missed.shape.deadline.options).toEqual(ESCALATED_DEADLINES);
+    expect(ESCALATED_DEADLINES).toEqual(['assessment', 'findings', 'outcomes']);
+    expect(ESCALATED_DEADLINES.every((deadline) => STAGES[deadline].hasDeadline)).toBe(true);
   });
 });
 
