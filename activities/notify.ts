@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { ErasedError, type KeyStore } from '../workers/keys.js';
 import type { eraseOperationData } from '../workflows/erasure.js';
+import { FailureType } from '../workflows/failures.js';
 import {
   cloudEvent,
   containsSealed,
@@ -99,11 +100,12 @@ export type Unsealer = Pick<KeyStore, 'unsealDeep' | 'bridgePublicKey'>;
 /** For a publisher without keys (tests of delivery): plaintext passes, a sealed value is refused. */
 export const PLAINTEXT_ONLY: Unsealer = {
   async unsealDeep<T>(value: T): Promise<T> {
-    if (containsSealed(value)) throw ApplicationFailure.nonRetryable('cannot notify: the event holds sealed data and this process has no key store', 'NoKeys');
+    if (containsSealed(value))
+      throw ApplicationFailure.nonRetryable('cannot notify: the event holds sealed data and this process has no key store', FailureType.NoKeys);
     return value;
   },
   async bridgePublicKey(): Promise<string> {
-    throw ApplicationFailure.nonRetryable('this process has no key store, so no bridge key', 'NoKeys');
+    throw ApplicationFailure.nonRetryable('this process has no key store, so no bridge key', FailureType.NoKeys);
   },
 };
 
@@ -127,7 +129,8 @@ export function createNotifyActivities(js: JetStreamClient, keys: Unsealer) {
     try {
       return await keys.unsealDeep(data);
     } catch (err) {
-      if (err instanceof ErasedError) throw ApplicationFailure.nonRetryable(`cannot notify: the operation's personal data was ${err.message}`, 'Erased');
+      if (err instanceof ErasedError)
+        throw ApplicationFailure.nonRetryable(`cannot notify: the operation's personal data was ${err.message}`, FailureType.Erased);
       throw err;
     }
   };
@@ -136,7 +139,8 @@ export function createNotifyActivities(js: JetStreamClient, keys: Unsealer) {
   const checked = async (event: string, schema: z.ZodType, data: unknown): Promise<unknown> => {
     // The workflow holds personal fields sealed; an agency receives them in plaintext on its own subject.
     const parsed = schema.safeParse(await unsealed(data));
-    if (!parsed.success) throw ApplicationFailure.nonRetryable(`${event} payload breaks the contract: ${describeIssues(parsed.error)}`, 'ContractViolation');
+    if (!parsed.success)
+      throw ApplicationFailure.nonRetryable(`${event} payload breaks the contract: ${describeIssues(parsed.error)}`, FailureType.ContractViolation);
     return parsed.data;
   };
 
@@ -182,7 +186,7 @@ export function createNotifyActivities(js: JetStreamClient, keys: Unsealer) {
       const routed = await Promise.all(
         batch.events.map(async (delivery) => {
           const { subject, name, schema } = route(delivery);
-          if (!schema) throw ApplicationFailure.nonRetryable(`${delivery.event} is not an event for ${delivery.to}`, 'ContractViolation');
+          if (!schema) throw ApplicationFailure.nonRetryable(`${delivery.event} is not an event for ${delivery.to}`, FailureType.ContractViolation);
           return { subject, name, delivery, data: await checked(delivery.event, schema, delivery.data) };
         }),
       );

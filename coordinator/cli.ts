@@ -712,7 +712,7 @@ async function readReason(vault: Vault, token: string, operationId: string, reas
     return typeof plain === 'string' ? plain : '(sealed)';
   } catch (err) {
     if (err instanceof AccessDenied) return `(sealed: ${err.message})`;
-    if (err instanceof Error && /erased/.test(err.message)) return err.message;
+    if (err instanceof ErasedError) return err.message;
     throw err;
   }
 }

@@ -6,6 +6,7 @@ import { OPERATOR_VIEWS, allOf, onTaskQueue } from '../coordinator/queries.js';
 import { candidateAgencies, Tip, type OperationState } from '../domain/index.js';
 import { loadCatalogueFile } from '../coordinator/index.js';
 import { assessUpdate, cancelUpdate, closeUpdate, scheduleUpdate, searchAttributes, stateQuery } from '../workflows/definitions.js';
+import { FailureType } from '../workflows/failures.js';
 import { eventually, sampleTip, startTestEngine, type TestEngine } from './engine.js';
 
 /**
@@ -63,6 +64,7 @@ describe('a start that skips the typed client', () => {
     const cause = (failure as WorkflowFailedError).cause as ApplicationFailure;
     expect(cause).toBeInstanceOf(ApplicationFailure);
     expect(cause.nonRetryable).toBe(true);
+    expect(cause.type).toBe(FailureType.InvalidInput);
     expect(cause.message).toMatch(/^operation input rejected: tip\.entity\.orgNumber "123": .+; tip\.categories\.0 "bogus": /);
     let tasks = 0;
     for (const event of (await handle.fetchHistory()).events ?? []) if (event.workflowTaskCompletedEventAttributes) tasks += 1;

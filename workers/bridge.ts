@@ -28,6 +28,7 @@ import {
   type OutboundDataOf,
 } from '../domain/index.js';
 import { agencyAnswersUpdate, agencyAnswerUpdate, MAX_ANSWER_BATCH, type AnswerReceipt } from '../workflows/definitions.js';
+import { FailureType } from '../workflows/failures.js';
 import type { KeyStore } from './keys.js';
 import { waitOutElection } from './elections.js';
 import { OperationLanes } from './lanes.js';
@@ -344,9 +345,9 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
         const type = err.cause.type;
         // The operation has not yet been handed the bridge's key (its first moments): try again, in place.
-        if (type === 'NotReady') throw new PassingFailure(err.cause.message, 100);
-        if (type === 'InvalidInput') return reject(msg, readable, 'invalid', err.cause.message);
-        if (type !== 'OperationEnded') return reject(msg, readable, 'no_matching_request', err.cause.message);
+        if (type === FailureType.NotReady) throw new PassingFailure(err.cause.message, 100);
+        if (type === FailureType.InvalidInput) return reject(msg, readable, 'invalid', err.cause.message);
+        if (type !== FailureType.OperationEnded) return reject(msg, readable, 'no_matching_request', err.cause.message);
       } else if (!(err instanceof WorkflowNotFoundError || isCompletedWorkflowError(err))) {
         throw new PassingFailure((err as Error).message);
       }
@@ -384,7 +385,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       receipts = await updateMany(operationId, answers);
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
-        if (err.cause.type === 'NotReady') throw new PassingFailure(err.cause.message, 100);
+        if (err.cause.type === FailureType.NotReady) throw new PassingFailure(err.cause.message, 100);
         return 'one by one';
       }
       if (err instanceof WorkflowNotFoundError || isCompletedWorkflowError(err)) return 'one by one';

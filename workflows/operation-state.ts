@@ -36,6 +36,7 @@ import {
   type Tip,
 } from '../domain/index.js';
 import { searchAttributes, type Intent, type OperationMemory } from './definitions.js';
+import { FailureType } from './failures.js';
 
 /**
  * The workflow sandbox replaces Date with the time of the current workflow task, identical on replay, so
@@ -195,7 +196,7 @@ export class Operation {
   /** Moves the phase; the phase machine in domain/ decides whether the move is possible at all. */
   move(event: PhaseEvent): void {
     const result = transition(this.memory.phase, event);
-    if (!result.ok) throw ApplicationFailure.nonRetryable(`internal: ${result.reason}`, 'PhaseRule');
+    if (!result.ok) throw ApplicationFailure.nonRetryable(`internal: ${result.reason}`, FailureType.PhaseRule);
     this.record('phase_changed', `${this.memory.phase} → ${result.to}`);
     log.info('phase changed', { operationId: this.operationId, from: this.memory.phase, to: result.to });
     this.memory.phase = result.to;
@@ -204,7 +205,7 @@ export class Operation {
   /** Moves the stage by the stage machine, and starts the new stage's deadline if it has one. */
   advance(event: StageEvent, deadline?: { what: DeadlineName; dueMs: number; reminded?: boolean }): void {
     const result = moveStage(this.memory.stage, event);
-    if (!result.ok) throw ApplicationFailure.nonRetryable(`internal: ${result.reason}`, 'StageRule');
+    if (!result.ok) throw ApplicationFailure.nonRetryable(`internal: ${result.reason}`, FailureType.StageRule);
     this.enter(result.to, deadline);
   }
 

@@ -3,6 +3,7 @@ import { eraseOperationData } from './erasure.js';
 import { OperationStart, deadlineAfter, describeIssues, erasureWorkflowId } from '../domain/index.js';
 import { handleAnswers } from './answers.js';
 import { handleDecisions } from './decisions.js';
+import { FailureType } from './failures.js';
 import { stateQuery, timelineQuery, type OperationInput, type OperationResult } from './definitions.js';
 import { arrangesErasure, Fanout } from './notifier.js';
 import { freshMemory, nowMs, Operation } from './operation-state.js';
@@ -12,7 +13,7 @@ import { continueAsNewDue } from './waiting.js';
 /** The start input, checked as the typed client checks it: a bad start fails at once, naming the field. */
 function parseStart(input: unknown): OperationInput {
   const parsed = OperationStart.safeParse(input);
-  if (!parsed.success) throw ApplicationFailure.nonRetryable(`operation input rejected: ${describeIssues(parsed.error, input)}`, 'InvalidInput');
+  if (!parsed.success) throw ApplicationFailure.nonRetryable(`operation input rejected: ${describeIssues(parsed.error, input)}`, FailureType.InvalidInput);
   return parsed.data;
 }
 
