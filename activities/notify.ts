@@ -2,18 +2,14 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/client';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { z } from 'zod';
-import { headers as natsHeaders } from '@nats-io/transport-node';
+import { publishCloudEvent } from '../workers/cloudEvents.js';
 import { ErasedError, type KeyStore } from '../workers/keys.js';
 import type { eraseOperationData } from '../workflows/erasure.js';
 import { FailureType } from '../workflows/failures.js';
 import {
-  cloudEvent,
   containsSealed,
-  CLOUDEVENT_CONTENT_TYPE,
   CoordinatorData,
   describeIssues,
-  encodeCloudEvent,
-  HEADERS,
   OutboundData,
   SOURCES,
   SteeringData,
@@ -111,7 +107,7 @@ export const PLAINTEXT_ONLY: Unsealer = {
 
 export function createNotifyActivities(js: JetStreamClient, keys: Unsealer) {
   const publish = async (subject: string, name: string, notice: Omit<AgencyNotice, 'agency' | 'event' | 'data'>, data: unknown): Promise<DeliveryReceipt> => {
-    const event = cloudEvent({
+    const ack = await publishCloudEvent(js, subject, {
       id: notice.eventId,
       source: SOURCES.municipality(notice.municipality),
       name,
@@ -119,9 +115,6 @@ export function createNotifyActivities(js: JetStreamClient, keys: Unsealer) {
       time: notice.time,
       data,
     });
-    const h = natsHeaders();
-    h.set(HEADERS.contentType, CLOUDEVENT_CONTENT_TYPE);
-    const ack = await js.publish(subject, encodeCloudEvent(event), { msgID: notice.eventId, headers: h });
     return { stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate };
   };
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { Text } from './text.js';
 import { ActivityCategory, AgencyId } from './agencies.js';
 import { Outcome } from './outcomes.js';
+import { IsoTime } from './localTime.js';
 import { Urgency } from './tip.js';
 import { describeIssues } from './validation.js';
 import { Sealable, SIGNATURE_FIELD, type MaySeal, type SealFields, type Sealed } from './sealed.js';
@@ -32,8 +33,6 @@ export const NotAppliedReason = shared('events.NotAppliedReason', () =>
   z.enum(['invalid', 'unknown_operation', 'operation_closed', 'no_matching_request', 'conflicting', 'late']),
 );
 export type NotAppliedReason = z.infer<typeof NotAppliedReason>;
-
-const IsoTime = shared('events.IsoTime', () => z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' }));
 
 /** Need to know: the minimum an agency that has not accepted a mandate may see. */
 export const EntityNotice = shared('events.EntityNotice', () =>

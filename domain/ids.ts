@@ -1,5 +1,5 @@
 import type { AgencyId } from './agencies.js';
-import type { OutboundEventName } from './events.js';
+import type { Correlation, InboundEventName, OutboundEventName } from './events.js';
 import { REQUESTS, type RequestEventName } from './requests.js';
 
 /**
@@ -49,6 +49,27 @@ export function noticeKey(key: NoticeKey): string {
 /** The CloudEvent id and Nats-Msg-Id of an event to an agency. */
 export function agencyEventId(operationId: string, key: string, event: OutboundEventName): string {
   return `${operationId}.${key}.${event}`;
+}
+
+/**
+ * The CloudEvent id and Nats-Msg-Id of an agency's answer: the same answer sent twice (say, after a crash in the
+ * agency system) is the same event, stored and applied once.
+ */
+export function answerEventId(agency: AgencyId, correlation: Correlation, event: InboundEventName): string {
+  return `${agency}.${correlation.operationId}.${correlation.requestId}.${event}`;
+}
+
+/**
+ * A dead letter is keyed by where its original is stored (and, for a delivery that failed, by the reader it
+ * failed for), so a message redelivered or advised twice is dead-lettered once.
+ */
+export function deadLetterId(stream: string, sequence: number, consumer?: string): string {
+  return `dead-letter.${stream}.${sequence}${consumer === undefined ? '' : `.${consumer}`}`;
+}
+
+/** The `answer_not_applied` event for the answer stored at this sequence: one per answer, however often it is redelivered. */
+export function notAppliedEventId(stream: string, sequence: number): string {
+  return `not-applied.${stream}.${sequence}`;
 }
 
 /** The workflow that erases an operation's personal data after its retention: one per operation. */

@@ -9,16 +9,16 @@ import {
   signedBatchBytes,
   type SignedAnswers,
   AgencyId,
-  cloudEvent,
   CloudEvent,
   CLOUDEVENT_CONTENT_TYPE,
   Correlation,
+  deadLetterId,
   describeIssues,
-  encodeCloudEvent,
   eventType,
   HEADERS,
   InboundData,
   InboundEventName,
+  notAppliedEventId,
   OutboundData,
   parseInboundSubject,
   SOURCES,
@@ -29,6 +29,7 @@ import {
 } from '../domain/index.js';
 import { agencyAnswersUpdate, agencyAnswerUpdate, MAX_ANSWER_BATCH, type AnswerReceipt } from '../workflows/definitions.js';
 import { FailureType } from '../workflows/failures.js';
+import { publishCloudEvent } from './cloudEvents.js';
 import type { KeyStore } from './keys.js';
 import { waitOutElection } from './elections.js';
 import { OperationLanes } from './lanes.js';
@@ -258,7 +259,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     // Keyed by the inbound stream sequence, so a redelivered message is dead-lettered once.
     await js.publish(SUBJECTS.deadLetter('inbound'), msg.data.subarray(0, DEAD_LETTER_BODY_BYTES), {
       headers: h,
-      msgID: `dead-letter.${msg.info.stream}.${msg.seq}`,
+      msgID: deadLetterId(msg.info.stream, msg.seq),
     });
     options.onDeadLetter?.(reason, msg.subject);
   };
@@ -274,18 +275,14 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
         detail: detail.slice(0, 4_000),
         ...(readable.correlation ? { correlation: readable.correlation } : {}),
       });
-      const id = `not-applied.${msg.info.stream}.${msg.seq}`;
-      const event = cloudEvent({
-        id,
+      await publishCloudEvent(js, SUBJECTS.toAgency(readable.agency, 'answer_not_applied'), {
+        id: notAppliedEventId(msg.info.stream, msg.seq),
         source: SOURCES.engine,
         name: 'answer_not_applied',
         subject: readable.correlation?.operationId ?? 'unknown',
         time: new Date().toISOString(),
         data,
       });
-      const h = natsHeaders();
-      h.set(HEADERS.contentType, CLOUDEVENT_CONTENT_TYPE);
-      await js.publish(SUBJECTS.toAgency(readable.agency, 'answer_not_applied'), encodeCloudEvent(event), { msgID: id, headers: h });
     }
     options.onNotApplied?.(reason, msg.subject);
   };

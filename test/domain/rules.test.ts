@@ -10,6 +10,9 @@ import {
   admissible,
   pendingDecisions,
   agencyEventId,
+  answerEventId,
+  deadLetterId,
+  notAppliedEventId,
   applyAnswerToRecord,
   coordinatorEventId,
   loadCatalogue,
@@ -39,6 +42,12 @@ describe('the id scheme (the dedupe contract)', () => {
     expect(noticeKey({ event: 'reminder', requestId: 'findings-1-polisen' })).toBe('findings-1-polisen.reminder');
     expect(steeringEventId('op', 'findings', 2)).toBe('op.findings-2.deadline_missed');
     expect(coordinatorEventId('op', 'assessment')).toBe('op.assessment.decision_due');
+    expect(answerEventId('polisen', { operationId: 'op', requestId: 'mandate-1-polisen' }, 'mandate_accepted')).toBe(
+      'polisen.op.mandate-1-polisen.mandate_accepted',
+    );
+    expect(deadLetterId('LOS_IN', 7)).toBe('dead-letter.LOS_IN.7');
+    expect(deadLetterId('LOS_OUT', 7, 'agency_polisen')).toBe('dead-letter.LOS_OUT.7.agency_polisen');
+    expect(notAppliedEventId('LOS_IN', 7)).toBe('not-applied.LOS_IN.7');
   });
 
   it('gives every event of one operation a different id', () => {
