@@ -58,7 +58,7 @@ describe('full LOS lifecycle', () => {
     await handle.executeUpdate(scheduleUpdate, { args: [{ at: new Date(Date.now() + 2_000).toISOString(), place: tip.entity.address, lead: 'polisen' }] });
     await eventually(
       () => handle.query(stateQuery),
-      (s) => s.waitingFor === 'closing decision',
+      (s) => s.stage === 'closing_decision',
       30_000,
     );
     await handle.executeUpdate(closeUpdate, { args: [{ summary: 'Licence revoked; tax reassessed.' }] });

@@ -292,6 +292,7 @@ export class Operation {
       pending: [...this.pending.values()],
       ...(deadline ? { nextDeadline: deadline } : {}),
       overdue: memory.overdue,
+      stage: memory.stage,
       waitingFor: this.waitingFor(),
       ...(memory.action ? { action: memory.action.plan } : {}),
       ...(memory.phase === 'closed' || memory.phase === 'follow_up' ? { outcome: this.summary() } : {}),
@@ -306,6 +307,7 @@ export class Operation {
     return {
       operationId: this.operationId,
       phase: this.memory.phase,
+      stage: this.memory.stage,
       waitingFor: this.waitingFor(),
       overdue: this.memory.overdue,
       ...(deadline ? { nextDeadline: deadline } : {}),
