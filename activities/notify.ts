@@ -2,17 +2,14 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/client';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { z } from 'zod';
-import { headers as natsHeaders } from '@nats-io/transport-node';
+import { publishCloudEvent } from '../workers/cloudEvents.js';
 import { ErasedError, type KeyStore } from '../workers/keys.js';
 import type { eraseOperationData } from '../workflows/erasure.js';
+import { FailureType } from '../workflows/failures.js';
 import {
-  cloudEvent,
   containsSealed,
-  CLOUDEVENT_CONTENT_TYPE,
   CoordinatorData,
   describeIssues,
-  encodeCloudEvent,
-  HEADERS,
   OutboundData,
   SOURCES,
   SteeringData,
@@ -62,18 +59,19 @@ export type Unsealer = Pick<KeyStore, 'unsealDeep' | 'bridgePublicKey'>;
 /** For a publisher without keys (tests of delivery): plaintext passes, a sealed value is refused. */
 export const PLAINTEXT_ONLY: Unsealer = {
   async unsealDeep<T>(value: T): Promise<T> {
-    if (containsSealed(value)) throw ApplicationFailure.nonRetryable('cannot notify: the event holds sealed data and this process has no key store', 'NoKeys');
+    if (containsSealed(value))
+      throw ApplicationFailure.nonRetryable('cannot notify: the event holds sealed data and this process has no key store', FailureType.NoKeys);
     return value;
   },
   async bridgePublicKey(): Promise<string> {
-    throw ApplicationFailure.nonRetryable('this process has no key store, so no bridge key', 'NoKeys');
+    throw ApplicationFailure.nonRetryable('this process has no key store, so no bridge key', FailureType.NoKeys);
   },
 };
 
 export function createNotifyActivities(js: JetStreamClient, keys: Unsealer) {
   /** One event; `duplicate` when JetStream had already stored its id: a retry, not a second event. */
   const publish = async (subject: string, name: string, batch: DeliveryBatch, eventId: string, data: unknown): Promise<{ duplicate: boolean }> => {
-    const event = cloudEvent({
+    const ack = await publishCloudEvent(js, subject, {
       id: eventId,
       source: SOURCES.municipality(batch.municipality),
       name,
@@ -81,9 +79,6 @@ export function createNotifyActivities(js: JetStreamClient, keys: Unsealer) {
       time: batch.time,
       data,
     });
-    const h = natsHeaders();
-    h.set(HEADERS.contentType, CLOUDEVENT_CONTENT_TYPE);
-    const ack = await js.publish(subject, encodeCloudEvent(event), { msgID: eventId, headers: h });
     return { duplicate: ack.duplicate };
   };
 
@@ -91,7 +86,8 @@ export function createNotifyActivities(js: JetStreamClient, keys: Unsealer) {
     try {
       return await keys.unsealDeep(data);
     } catch (err) {
-      if (err instanceof ErasedError) throw ApplicationFailure.nonRetryable(`cannot notify: the operation's personal data was ${err.message}`, 'Erased');
+      if (err instanceof ErasedError)
+        throw ApplicationFailure.nonRetryable(`cannot notify: the operation's personal data was ${err.message}`, FailureType.Erased);
       throw err;
     }
   };
@@ -100,7 +96,8 @@ export function createNotifyActivities(js: JetStreamClient, keys: Unsealer) {
   const checked = async (event: string, schema: z.ZodType, data: unknown): Promise<unknown> => {
     // The workflow holds personal fields sealed; an agency receives them in plaintext on its own subject.
     const parsed = schema.safeParse(await unsealed(data));
-    if (!parsed.success) throw ApplicationFailure.nonRetryable(`${event} payload breaks the contract: ${describeIssues(parsed.error)}`, 'ContractViolation');
+    if (!parsed.success)
+      throw ApplicationFailure.nonRetryable(`${event} payload breaks the contract: ${describeIssues(parsed.error)}`, FailureType.ContractViolation);
     return parsed.data;
   };
 
@@ -146,7 +143,7 @@ export function createNotifyActivities(js: JetStreamClient, keys: Unsealer) {
       const routed = await Promise.all(
         batch.events.map(async (delivery) => {
           const { subject, name, schema } = route(delivery);
-          if (!schema) throw ApplicationFailure.nonRetryable(`${delivery.event} is not an event for ${delivery.to}`, 'ContractViolation');
+          if (!schema) throw ApplicationFailure.nonRetryable(`${delivery.event} is not an event for ${delivery.to}`, FailureType.ContractViolation);
           return { subject, name, delivery, data: await checked(delivery.event, schema, delivery.data) };
         }),
       );

@@ -1,13 +1,10 @@
 import { jetstream, type Consumer, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
-import { connect, headers as natsHeaders, nkeyAuthenticator, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
+import { connect, nkeyAuthenticator, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
 import {
   ANSWER_TO,
-  cloudEvent,
+  answerEventId,
   CloudEvent,
-  CLOUDEVENT_CONTENT_TYPE,
   describeIssues,
-  encodeCloudEvent,
-  HEADERS,
   InboundData,
   OutboundData,
   SOURCES,
@@ -20,6 +17,7 @@ import {
   type OutboundEventName,
   type Outcome,
 } from '../domain/index.js';
+import { publishCloudEvent } from '../workers/cloudEvents.js';
 import { waitOutElection } from '../workers/elections.js';
 
 /**
@@ -133,18 +131,14 @@ export async function connectAgency(options: ConnectAgencyOptions): Promise<Agen
       if (!parsed.success) throw new Error(`${event} rejected before sending: ${describeIssues(parsed.error, data)}`);
       const correlation = (parsed.data as { correlation: Correlation }).correlation;
       // Deterministic id: an answer sent twice (say, after a crash) is the same event, applied once.
-      const id = `${options.agency}.${correlation.operationId}.${correlation.requestId}.${event}`;
-      const answer = cloudEvent({
-        id,
+      await publishCloudEvent(js, SUBJECTS.fromAgency(options.agency, event), {
+        id: answerEventId(options.agency, correlation, event),
         source: SOURCES.agency(options.agency),
         name: event,
         subject: operationId,
         time: new Date().toISOString(),
         data: parsed.data,
       });
-      const h = natsHeaders();
-      h.set(HEADERS.contentType, CLOUDEVENT_CONTENT_TYPE);
-      await js.publish(SUBJECTS.fromAgency(options.agency, event), encodeCloudEvent(answer), { msgID: id, headers: h });
     },
     accept: (request, fields) => reply('mandate_accepted', request, fields),
     decline: (request, reason) => reply('mandate_declined', request, { reason }),

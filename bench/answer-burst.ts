@@ -1,7 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { jetstream } from '@nats-io/jetstream';
-import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
-import { CLOUDEVENT_CONTENT_TYPE, SUBJECTS, eventType, type AgencyId } from '../domain/index.js';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { SOURCES, SUBJECTS, type AgencyId } from '../domain/index.js';
+import { publishCloudEvent } from '../workers/cloudEvents.js';
 import { registerWaiting, type LifecycleContext } from './operations.js';
 import { percentiles, type Percentiles } from './stats.js';
 
@@ -34,21 +35,15 @@ export async function measureAnswerBurst(
       if (answerId) settled.get(answerId)?.(performance.now());
     },
   });
-  const publish = (agency: AgencyId, operationId: string, id: string) => {
-    const h = natsHeaders();
-    h.set('Content-Type', CLOUDEVENT_CONTENT_TYPE);
-    const event = {
-      specversion: '1.0',
+  const publish = (agency: AgencyId, operationId: string, id: string) =>
+    publishCloudEvent(js, SUBJECTS.fromAgency(agency, 'mandate_declined'), {
       id,
-      source: `/los/agency/${agency}`,
-      type: eventType('mandate_declined'),
+      source: SOURCES.agency(agency),
+      name: 'mandate_declined',
       subject: operationId,
       time: new Date().toISOString(),
-      datacontenttype: 'application/json',
       data: { correlation: { operationId, requestId: `no-such-request-${id}` }, reason: 'Burst from the benchmark.' },
-    };
-    return js.publish(SUBJECTS.fromAgency(agency, 'mandate_declined'), new TextEncoder().encode(JSON.stringify(event)), { headers: h, msgID: id });
-  };
+    });
   const whenSettled = (id: string) => new Promise<number>((resolveSettled) => settled.set(id, resolveSettled));
 
   const bystanderMs: number[] = [];

@@ -339,7 +339,7 @@ export async function runLifecycle(ctx: LifecycleContext, index: number, options
 
     await track.whenAnswered(['mandate_accepted', 'mandate_declined'], n);
     mark();
-    await track.waitForState((s) => s.waitingFor === 'schedule decision');
+    await track.waitForState((s) => s.stage === 'schedule_decision');
     mark();
     await decide(() =>
       handle.executeUpdate(scheduleUpdate, {
@@ -350,7 +350,7 @@ export async function runLifecycle(ctx: LifecycleContext, index: number, options
 
     await track.whenAnswered(['outcome_reported'], n);
     mark();
-    await track.waitForState((s) => s.waitingFor === 'closing decision');
+    await track.waitForState((s) => s.stage === 'closing_decision');
     mark();
     await decide(() => handle.executeUpdate(closeUpdate, { args: [{ summary: 'Benchmark operation closed.' }] }));
     mark();

@@ -19,15 +19,8 @@ import {
   type PlainTip,
 } from '../domain/index.js';
 import type { KeyStore } from '../workers/keys.js';
-import {
-  TASK_QUEUE,
-  TIP_UNCHANGED,
-  amendTipUpdate,
-  searchAttributes,
-  type CorrectionReceipt,
-  type OperationInput,
-  type OperationResult,
-} from '../workflows/definitions.js';
+import { TASK_QUEUE, amendTipUpdate, searchAttributes, type CorrectionReceipt, type OperationInput, type OperationResult } from '../workflows/definitions.js';
+import { FailureType } from '../workflows/failures.js';
 import type { losOperationV2 } from '../workflows/index.js';
 import { entityReference, requireEntityKey } from './entityReference.js';
 import { operationIdFor } from './operation-id.js';
@@ -158,7 +151,7 @@ export async function registerTip(client: Client, rawTip: unknown, options: Regi
       return { ...registration, outcome: 'corrected', correction, sameBusiness: await sameBusiness() };
     } catch (updateErr) {
       const unchanged =
-        updateErr instanceof WorkflowUpdateFailedError && updateErr.cause instanceof ApplicationFailure && updateErr.cause.type === TIP_UNCHANGED;
+        updateErr instanceof WorkflowUpdateFailedError && updateErr.cause instanceof ApplicationFailure && updateErr.cause.type === FailureType.TipUnchanged;
       if (!unchanged) throw updateErr;
       return { ...registration, outcome: 'unchanged', sameBusiness: await sameBusiness() };
     }

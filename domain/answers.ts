@@ -1,7 +1,7 @@
-import { ANSWER_TO, type AgencyAnswer, type InboundEventName } from './events.js';
+import type { AgencyAnswer, InboundEventName } from './events.js';
 import { sha256Hex } from './digest.js';
 import { canonicalJson, inline, isSealed } from './sealed.js';
-import { AWAITING_BY_REQUEST } from './stages.js';
+import { ANSWER_TO, REQUESTS } from './requests.js';
 import type { PendingRequest } from './state.js';
 
 /** What an incoming answer is, measured against the operation's requests. */
@@ -47,7 +47,7 @@ export function matchAnswer(answer: AgencyAnswer, book: RequestBook): AnswerMatc
   if (book.seen.has(answer.eventId)) return { kind: 'duplicate' };
   const { requestId, operationId } = answer.data.correlation;
   if (operationId !== book.operationId) return { kind: 'unmatched', reason: `correlation.operationId "${operationId}" is another operation` };
-  const expected = AWAITING_BY_REQUEST[ANSWER_TO[answer.name]];
+  const expected = REQUESTS[ANSWER_TO[answer.name]].awaiting;
   const fits = <R extends PendingRequest>(request: R | undefined): request is R =>
     request !== undefined && request.agency === answer.agency && request.awaiting === expected;
   const open = book.open.get(requestId);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { IsoTime } from './localTime.js';
 import { slug } from './tip.js';
 import { shared } from './shared.js';
 
@@ -7,8 +8,6 @@ import { shared } from './shared.js';
  * construction. The notify activity, the bridge and the agency client all build and read events with these;
  * the payload schemas (one per event) are in events.ts, the id scheme in ids.ts.
  */
-
-const IsoTime = shared('contract.IsoTime', () => z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' }));
 
 export const CLOUDEVENT_CONTENT_TYPE = 'application/cloudevents+json';
 export const EVENT_TYPE_PREFIX = 'se.los.';

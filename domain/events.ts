@@ -2,10 +2,12 @@ import { z } from 'zod';
 import { Text } from './text.js';
 import { ActivityCategory, AgencyId } from './agencies.js';
 import { Outcome } from './outcomes.js';
+import { IsoTime } from './localTime.js';
 import { Urgency } from './tip.js';
 import { describeIssues } from './validation.js';
 import { Sealable, type MaySeal, type SealFields, type Sealed } from './sealed.js';
 import { shared } from './shared.js';
+import { ESCALATED_DEADLINES } from './stages.js';
 
 /**
  * The agency event contract. Every event is a CloudEvents 1.0 structured-mode JSON event; `data` is one of
@@ -31,8 +33,6 @@ export const NotAppliedReason = shared('events.NotAppliedReason', () =>
   z.enum(['invalid', 'unknown_operation', 'operation_closed', 'no_matching_request', 'conflicting', 'late']),
 );
 export type NotAppliedReason = z.infer<typeof NotAppliedReason>;
-
-const IsoTime = shared('events.IsoTime', () => z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' }));
 
 /** Need to know: the minimum an agency that has not accepted a mandate may see. */
 export const EntityNotice = shared('events.EntityNotice', () =>
@@ -114,14 +114,14 @@ export const OutboundData = shared(
 export type OutboundEventName = keyof typeof OutboundData;
 export type OutboundDataOf<E extends OutboundEventName> = z.infer<(typeof OutboundData)[E]>;
 
-/** Events for the LOS steering group (styrgruppen), which is told when a deadline is missed. */
+/** Events for the LOS steering group (styrgruppen), which is told when a deadline the engine escalates is missed. */
 export const SteeringData = shared(
   'events.SteeringData',
   () =>
     ({
       deadline_missed: z.object({
         operationId: z.string(),
-        deadline: z.enum(['assessment', 'mandate_answers', 'findings', 'outcomes']),
+        deadline: z.enum(ESCALATED_DEADLINES),
         dueAt: IsoTime,
         waitingFor: z.array(z.string()),
       }),
@@ -180,22 +180,6 @@ export const ForwardedData = shared(
 );
 export type InboundDataOf<E extends InboundEventName> = z.infer<(typeof InboundData)[E]>;
 export type ForwardedDataOf<E extends InboundEventName> = SealFields<InboundDataOf<E>, (typeof ANSWER_FREE_TEXT)[E][number]>;
-
-/**
- * Which request each answer replies to. The workflow matches answers to open requests with it, the agency
- * client types its reply helpers from it, and the generated asyncapi.yaml names the pairs from it.
- */
-export const ANSWER_TO = {
-  mandate_accepted: 'mandate_requested',
-  mandate_declined: 'mandate_requested',
-  information_provided: 'information_requested',
-  readiness_confirmed: 'briefing',
-  findings_reported: 'findings_requested',
-  outcome_reported: 'outcome_requested',
-} as const satisfies Record<InboundEventName, OutboundEventName>;
-
-/** The outbound events that open a request an agency must answer. */
-export type RequestEventName = (typeof ANSWER_TO)[InboundEventName];
 
 /** An inbound answer after validation, as the bridge hands it to the workflow (free text sealed; the batch signed). */
 export type AgencyAnswer = {

@@ -1,23 +1,17 @@
 import type { AgencyId } from './agencies.js';
-import type { OutboundEventName, RequestEventName } from './events.js';
+import type { Correlation, InboundEventName, OutboundEventName } from './events.js';
+import { REQUESTS, type RequestEventName } from './requests.js';
 
 /**
  * The id scheme: the dedupe contract with agencies, written once. The same logical event always gets the
  * same id, which is both its CloudEvent id and its Nats-Msg-Id, so a retried delivery is stored once and an
  * agency can recognise a redelivery. A request id is unique within its operation only; an event id is
- * unique everywhere because it starts with the operation id.
+ * unique everywhere because it starts with the operation id. The prefix of a request id is in REQUESTS.
  */
-const REQUEST_PREFIX = {
-  mandate_requested: 'mandate',
-  information_requested: 'info',
-  briefing: 'briefing',
-  findings_requested: 'findings',
-  outcome_requested: 'outcome',
-} as const satisfies Record<RequestEventName, string>;
 
 /** The correlation key an agency echoes in its answer: `<kind>-<round>-<agency>`, e.g. `mandate-1-polisen`. */
 export function requestId(event: RequestEventName, round: number, agency: AgencyId): string {
-  return `${REQUEST_PREFIX[event]}-${round}-${agency}`;
+  return `${REQUESTS[event].idPrefix}-${round}-${agency}`;
 }
 
 /** The events that open no request: each has its own key within the operation. */
@@ -55,6 +49,27 @@ export function noticeKey(key: NoticeKey): string {
 /** The CloudEvent id and Nats-Msg-Id of an event to an agency. */
 export function agencyEventId(operationId: string, key: string, event: OutboundEventName): string {
   return `${operationId}.${key}.${event}`;
+}
+
+/**
+ * The CloudEvent id and Nats-Msg-Id of an agency's answer: the same answer sent twice (say, after a crash in the
+ * agency system) is the same event, stored and applied once.
+ */
+export function answerEventId(agency: AgencyId, correlation: Correlation, event: InboundEventName): string {
+  return `${agency}.${correlation.operationId}.${correlation.requestId}.${event}`;
+}
+
+/**
+ * A dead letter is keyed by where its original is stored (and, for a delivery that failed, by the reader it
+ * failed for), so a message redelivered or advised twice is dead-lettered once.
+ */
+export function deadLetterId(stream: string, sequence: number, consumer?: string): string {
+  return `dead-letter.${stream}.${sequence}${consumer === undefined ? '' : `.${consumer}`}`;
+}
+
+/** The `answer_not_applied` event for the answer stored at this sequence: one per answer, however often it is redelivered. */
+export function notAppliedEventId(stream: string, sequence: number): string {
+  return `not-applied.${stream}.${sequence}`;
 }
 
 /** The workflow that erases an operation's personal data after its retention: one per operation. */

@@ -38,6 +38,7 @@ export * from './admissibility.js';
 export * from './decision-table.js';
 export * from './agency-record.js';
 export * from './ids.js';
+export * from './requests.js';
 export * from './rounds.js';
 export * from './stages.js';
 export * from './start.js';

@@ -111,6 +111,13 @@ export const Instant = shared('localTime.Instant', () =>
   }),
 );
 
+/**
+ * An instant as machines write it on the wire (CloudEvent times, deadlines in events, answers' receipt):
+ * ISO 8601 with its offset, taken as given. What a person types is an `Instant`.
+ */
+export const IsoTime = shared('localTime.IsoTime', () => z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' }));
+export type IsoTime = z.infer<typeof IsoTime>;
+
 /** How far ahead a joint action may be scheduled: a year-long plan is rare, two years is surely a typo. */
 export const ACTION_HORIZON_MS = 2 * 366 * 24 * HOUR_MS;
 

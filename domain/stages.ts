@@ -1,38 +1,37 @@
-import type { RequestEventName } from './events.js';
 import type { Phase } from './phases.js';
 
 /**
  * The stage machine: where an operation stands between two events, finer than its phase, so it resumes
  * exactly after a restart or a continue-as-new. One vocabulary serves stages, deadlines and what is awaited:
- * a deadline is named after the stage it ends, and a request awaits what its stage collects.
+ * a deadline is named after the stage it ends, and a request awaits what its stage collects. `escalated`:
+ * the steering group is told when the stage's deadline passes.
  */
 export const STAGES = {
-  assessment: { phase: 'assessment', awaiting: 'assessment decision', hasDeadline: true },
-  mandate_answers: { phase: 'mandate_matching', awaiting: 'mandate answers', hasDeadline: true },
-  quorum_decision: { phase: 'mandate_matching', awaiting: 'quorum decision', hasDeadline: false },
-  schedule_decision: { phase: 'joint_action', awaiting: 'schedule decision', hasDeadline: false },
-  action_start: { phase: 'joint_action', awaiting: 'action start', hasDeadline: true },
-  findings: { phase: 'joint_action', awaiting: 'findings reports', hasDeadline: true },
-  follow_up: { phase: 'follow_up', awaiting: 'follow-up period', hasDeadline: true },
-  outcomes: { phase: 'follow_up', awaiting: 'outcome reports', hasDeadline: true },
-  closing_decision: { phase: 'follow_up', awaiting: 'closing decision', hasDeadline: false },
-  ended: { phase: undefined, awaiting: 'nothing: the operation has ended', hasDeadline: false },
-} as const satisfies Record<string, { phase: Phase | undefined; awaiting: string; hasDeadline: boolean }>;
+  // Missed, the decision is still owed: the steering group hears of it.
+  assessment: { phase: 'assessment', awaiting: 'assessment decision', hasDeadline: true, escalated: true },
+  // Missed, no answer counts as no: nothing is owed, so nothing is escalated.
+  mandate_answers: { phase: 'mandate_matching', awaiting: 'mandate answers', hasDeadline: true, escalated: false },
+  quorum_decision: { phase: 'mandate_matching', awaiting: 'quorum decision', hasDeadline: false, escalated: false },
+  schedule_decision: { phase: 'joint_action', awaiting: 'schedule decision', hasDeadline: false, escalated: false },
+  action_start: { phase: 'joint_action', awaiting: 'action start', hasDeadline: true, escalated: false },
+  findings: { phase: 'joint_action', awaiting: 'findings reports', hasDeadline: true, escalated: true },
+  follow_up: { phase: 'follow_up', awaiting: 'follow-up period', hasDeadline: true, escalated: false },
+  outcomes: { phase: 'follow_up', awaiting: 'outcome reports', hasDeadline: true, escalated: true },
+  closing_decision: { phase: 'follow_up', awaiting: 'closing decision', hasDeadline: false, escalated: false },
+  ended: { phase: undefined, awaiting: 'nothing: the operation has ended', hasDeadline: false, escalated: false },
+} as const satisfies Record<string, { phase: Phase | undefined; awaiting: string; hasDeadline: boolean; escalated: boolean }>;
 
 export type Stage = keyof typeof STAGES;
 export type WorkingStage = Exclude<Stage, 'ended'>;
 /** A deadline is named after the stage it ends. */
 export type DeadlineName = { [S in Stage]: (typeof STAGES)[S]['hasDeadline'] extends true ? S : never }[Stage];
-
-/** What an open request to one agency waits for: the stage that collects it, or a request of its own kind. */
-export const AWAITING_BY_REQUEST = {
-  mandate_requested: 'mandate_answers',
-  information_requested: 'information',
-  briefing: 'readiness',
-  findings_requested: 'findings',
-  outcome_requested: 'outcomes',
-} as const satisfies Record<RequestEventName, string>;
-export type Awaiting = (typeof AWAITING_BY_REQUEST)[RequestEventName];
+/** The deadlines whose passing the engine escalates to the steering group. */
+export type EscalatedDeadline = { [S in Stage]: (typeof STAGES)[S]['escalated'] extends true ? S : never }[Stage];
+/** The same, as the steering group's contract lists them: derived from STAGES, so it promises only what is sent. */
+export const ESCALATED_DEADLINES = (Object.keys(STAGES) as Stage[]).filter((stage): stage is EscalatedDeadline => STAGES[stage].escalated) as [
+  EscalatedDeadline,
+  ...EscalatedDeadline[],
+];
 
 export type StageEvent =
   | 'assessed_proceed'

@@ -3,7 +3,8 @@ import type { HeldActionPlan } from './events.js';
 import type { Sealed } from './sealed.js';
 import type { Outcome } from './outcomes.js';
 import type { Phase } from './phases.js';
-import type { Awaiting, DeadlineName } from './stages.js';
+import type { Awaiting } from './requests.js';
+import type { DeadlineName, Stage } from './stages.js';
 
 /** What is known about one agency within one operation. */
 export interface AgencyStatus {
@@ -45,7 +46,9 @@ export interface OperationState {
   pending: PendingRequest[];
   nextDeadline?: Deadline;
   overdue: boolean;
-  /** What the operation is waiting for right now, in words. */
+  /** Where the operation stands in the stage machine: what programs and tests wait on. */
+  stage: Stage;
+  /** What the operation is waiting for right now, in words, for people; programs read `stage`. */
   waitingFor: string;
   action?: HeldActionPlan;
   outcome?: OutcomeSummary;
@@ -60,7 +63,7 @@ export interface OperationState {
  * What a coordinator decision returns: where the operation stands right after it. Small on purpose, because
  * every update's result is stored in the operation's history; the whole state is one query away.
  */
-export type DecisionReceipt = Pick<OperationState, 'operationId' | 'phase' | 'waitingFor' | 'nextDeadline' | 'overdue'>;
+export type DecisionReceipt = Pick<OperationState, 'operationId' | 'phase' | 'stage' | 'waitingFor' | 'nextDeadline' | 'overdue'>;
 
 export type TimelineKind =
   | 'phase_changed'

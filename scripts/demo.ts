@@ -293,7 +293,7 @@ async function main() {
   say(`Coordinator: schedules the joint action at ${formatStockholm(at)}, led by ${agencyName('polisen', catalogue)}.`);
   await handle.executeUpdate(scheduleUpdate, { args: [await sealed({ at, place: tip.entity.address, lead: 'polisen' as const })] });
 
-  await until((s) => s.phase === 'follow_up' && s.waitingFor === 'closing decision');
+  await until((s) => s.phase === 'follow_up' && s.stage === 'closing_decision');
   say('Coordinator: all outcomes are in; closes the operation.');
   await handle.executeUpdate(closeUpdate, {
     args: [await sealed({ summary: 'Licence revoked, tax reassessed, assets seized; criminal reports filed with the Police.' })],

@@ -14,6 +14,7 @@ import { z } from 'zod';
 import {
   ANSWER_TO,
   AGENCY_IDS,
+  REQUESTS,
   CLOUDEVENT_CONTENT_TYPE,
   CloudEvent,
   InboundData,
@@ -219,10 +220,8 @@ const DEAD_LETTER_ID = 'dead_letter_inbound';
 function repliesTo(answer: string): string | undefined {
   return (ANSWER_TO as Record<string, string>)[answer];
 }
-function answersFor(request: string): string[] {
-  return entries(ANSWER_TO)
-    .filter(([, to]) => to === request)
-    .map(([answer]) => answer);
+function answersFor(request: string): readonly string[] {
+  return (REQUESTS as Record<string, { answers: readonly string[] }>)[request]?.answers ?? [];
 }
 
 function operationDescription(event: ContractEvent): string {

@@ -59,9 +59,9 @@ async function proceed(handle: Handle) {
 }
 
 async function actAndClose(handle: Handle) {
-  await until(handle, (s) => s.waitingFor === 'schedule decision');
+  await until(handle, (s) => s.stage === 'schedule_decision');
   await handle.executeUpdate(scheduleUpdate, { args: [{ at: inSeconds(1), place: 'Storgatan 12', lead: 'polisen' }] });
-  await until(handle, (s) => s.waitingFor === 'closing decision');
+  await until(handle, (s) => s.stage === 'closing_decision');
 }
 
 const scenarios: Record<string, { tip: TipInput; config?: OperationConfigInput; drive: (h: Handle) => Promise<void> }> = {
@@ -72,7 +72,7 @@ const scenarios: Record<string, { tip: TipInput; config?: OperationConfigInput; 
       await h.executeUpdate(assessUpdate, { args: [{ decision: 'request_info', agencies: ['polisen'], question: 'Any reason to hold back?' }] });
       await until(h, (s) => s.pending.length === 0);
       await h.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
-      await until(h, (s) => s.waitingFor === 'schedule decision');
+      await until(h, (s) => s.stage === 'schedule_decision');
       // A corrected address reaches every agency already told of the operation.
       const registered = scenarios['full-lifecycle']!.tip;
       // Registered again with the corrected address, as `los tip register` does: sealed, then applied as amendTip.
@@ -101,7 +101,7 @@ const scenarios: Record<string, { tip: TipInput; config?: OperationConfigInput; 
     config: { ...FAST, quorum: 3 },
     drive: async (h) => {
       await proceed(h);
-      await until(h, (s) => s.waitingFor === 'quorum decision');
+      await until(h, (s) => s.stage === 'quorum_decision');
       await h.executeUpdate(decideQuorumUpdate, { args: [{ decision: 'proceed' }] });
       await actAndClose(h);
       await h.executeUpdate(closeUpdate, { args: [{ summary: 'Went ahead with two agencies.' }] });
@@ -111,7 +111,7 @@ const scenarios: Record<string, { tip: TipInput; config?: OperationConfigInput; 
     tip: tip('Called off and rescheduled: police hold.', ['smuggling']),
     drive: async (h) => {
       await proceed(h);
-      await until(h, (s) => s.waitingFor === 'schedule decision');
+      await until(h, (s) => s.stage === 'schedule_decision');
       await h.executeUpdate(scheduleUpdate, { args: [{ at: inSeconds(60), place: 'Storgatan 12', lead: 'polisen' }] });
       await h.executeUpdate(rescheduleUpdate, { args: [{ at: inSeconds(90), reason: 'Evening shift instead.' }] });
       await h.executeUpdate(callOffUpdate, { args: [{ reason: 'Police hold: ongoing investigation.' }] });

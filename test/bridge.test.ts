@@ -1,7 +1,7 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SUBJECTS } from '../domain/index.js';
+import { SUBJECTS, answerEventId } from '../domain/index.js';
 import { judgeInbound } from '../workers/index.js';
 import { assessUpdate, timelineQuery } from '../workflows/definitions.js';
 import { deadLetters, eventually, sampleTip, startTestEngine, type TestEngine, untilState } from './engine.js';
@@ -123,7 +123,7 @@ describe('bridge', () => {
     await handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
     await untilState(handle, (s) => s.agencies.find((a) => a.agency === 'polisen')?.mandate === 'accepted');
     // A replayed copy of Polisen's answer, same CloudEvent id and so the same Nats-Msg-Id: stored once.
-    const id = `polisen.${operationId}.mandate-1-polisen.mandate_accepted`;
+    const id = answerEventId('polisen', { operationId, requestId: 'mandate-1-polisen' }, 'mandate_accepted');
     const h = natsHeaders();
     h.set('Content-Type', 'application/cloudevents+json');
     const ack = await jetstream(engine.nc).publish(

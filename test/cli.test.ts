@@ -102,7 +102,7 @@ describe('los, from tip to a scheduled joint action', () => {
     expect(assessed.code, assessed.stderr).toBe(0);
     expect(assessed.stdout).toContain(`assessment recorded: ${operationId}`);
 
-    await until(operationId!, (s) => s.waitingFor === 'schedule decision');
+    await until(operationId!, (s) => s.stage === 'schedule_decision');
     const scheduled = await los('schedule', operationId!, '--at', inHours(48), '--place', 'Storgatan 12, Vindeln', '--lead', 'polisen');
     expect(scheduled.code, scheduled.stderr).toBe(0);
     // Participants still confirming readiness may be named after "action start".
@@ -176,7 +176,7 @@ describe('los --json', () => {
     const shown = await los('show', operationId, '--json');
     expect(shown.code, shown.stderr).toBe(0);
     const { state, timeline } = JSON.parse(shown.stdout) as { state: OperationState; timeline: TimelineEntry[] };
-    expect(state).toMatchObject({ operationId, phase: 'assessment', waitingFor: 'assessment decision', overdue: false, municipality: MUNICIPALITY });
+    expect(state).toMatchObject({ operationId, phase: 'assessment', stage: 'assessment', overdue: false, municipality: MUNICIPALITY });
     expect(state.nextDeadline?.what).toBe('assessment');
     expect(timeline.map((e) => e.text)).toContain('tip → assessment');
 
@@ -229,12 +229,12 @@ describe('los rejects what it cannot do, and says why', () => {
     const operationId = await registered(vindelnTip());
     await until(operationId, (s) => s.phase === 'assessment');
     expect((await los('assess', operationId, 'proceed')).code).toBe(0);
-    await until(operationId, (s) => s.waitingFor === 'schedule decision');
+    await until(operationId, (s) => s.stage === 'schedule_decision');
     // Länsstyrelsen declines in DEMO_BEHAVIOURS.
     const run = await los('schedule', operationId, '--at', inHours(48), '--place', 'Storgatan 12', '--lead', 'lansstyrelsen');
     expect(run.code).toBe(1);
     expect(run.stderr.trim()).toMatch(/^error: schedule rejected: lead "lansstyrelsen" has not accepted a mandate \(participants: [a-z_, ]+\)$/);
-    expect((await stateOf(operationId)).waitingFor).toBe('schedule decision');
+    expect((await stateOf(operationId)).stage).toBe('schedule_decision');
     await engine.client.workflow.getHandle(operationId).terminate('test done');
   });
 
@@ -315,7 +315,7 @@ describe('los tip register never misleads', () => {
     const operationId = await registered(tip);
     await until(operationId, (s) => s.phase === 'assessment');
     expect((await los('assess', operationId, 'proceed')).code).toBe(0);
-    await until(operationId, (s) => s.waitingFor === 'schedule decision');
+    await until(operationId, (s) => s.stage === 'schedule_decision');
     // A time typed without an offset is read as Stockholm time and said back with its offset.
     const at = localInHours(48);
     const scheduled = await los('schedule', operationId, '--at', at, '--place', 'Storgatan 12, Vindeln', '--lead', 'polisen');

@@ -81,7 +81,7 @@ describe('confidential by design', () => {
     await decide(assessUpdate, { decision: 'proceed', note: MARKERS.note });
     await eventually(
       () => handle.query(stateQuery),
-      (s) => s.phase === 'joint_action' && s.waitingFor === 'schedule decision',
+      (s) => s.phase === 'joint_action' && s.stage === 'schedule_decision',
       30_000,
     );
 
@@ -95,7 +95,7 @@ describe('confidential by design', () => {
     await decide(rescheduleUpdate, { at: new Date(Date.now() + 4_000).toISOString(), reason: MARKERS.reschedule });
     await eventually(
       () => handle.query(stateQuery),
-      (s) => s.waitingFor === 'closing decision',
+      (s) => s.stage === 'closing_decision',
       40_000,
     );
     await decide(closeUpdate, { summary: MARKERS.summary });

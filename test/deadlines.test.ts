@@ -67,7 +67,7 @@ describe('deadlines', () => {
     });
     await untilState(handle, (s) => s.phase === 'assessment');
     await handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
-    await untilState(handle, (s) => s.waitingFor === 'schedule decision', 15_000);
+    await untilState(handle, (s) => s.stage === 'schedule_decision', 15_000);
     await handle.executeUpdate(scheduleUpdate, { args: [{ at: inSeconds(1), place: 'Storgatan 12', lead: 'skatteverket' }] });
     const state = await untilState(handle, (s) => s.phase === 'follow_up', 20_000);
     expect(Object.fromEntries(state.agencies.map((a) => [a.agency, a.findings]))).toEqual({ skatteverket: 'reported', ekobrottsmyndigheten: 'missing' });
@@ -101,9 +101,9 @@ describe('long operations', () => {
     const firstRun = (await handle.describe()).runId;
     await untilState(handle, (s) => s.phase === 'assessment');
     await handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
-    await untilState(handle, (s) => s.waitingFor === 'schedule decision', 20_000);
+    await untilState(handle, (s) => s.stage === 'schedule_decision', 20_000);
     await handle.executeUpdate(scheduleUpdate, { args: [{ at: inSeconds(2), place: 'Storgatan 12', lead: 'polisen' }] });
-    await untilState(handle, (s) => s.waitingFor === 'closing decision', 30_000);
+    await untilState(handle, (s) => s.stage === 'closing_decision', 30_000);
     await handle.executeUpdate(closeUpdate, { args: [{ summary: 'Closed after a long run.' }] });
     const result = await handle.result();
     expect(result.phase).toBe('closed');

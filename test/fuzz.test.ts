@@ -1,4 +1,5 @@
 import { MAX_MSG_SIZE } from '../workers/jetstream.js';
+import { isMessageTooLarge } from '../workers/natsErrors.js';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import fc from 'fast-check';
@@ -326,10 +327,7 @@ describe('against the real servers', () => {
     let stored = 0;
     for (const body of bodies) {
       // LOS_IN refuses bodies over its max_msg_size (64 KiB) itself: those never reach the stream, or the disk.
-      const refused = await js.publish(SUBJECTS.fromAgency('polisen', 'mandate_accepted'), body).then(
-        () => false,
-        (err: Error) => /message size exceeds maximum/.test(err.message),
-      );
+      const refused = await js.publish(SUBJECTS.fromAgency('polisen', 'mandate_accepted'), body).then(() => false, isMessageTooLarge);
       expect(refused, `${body.byteLength} bytes`).toBe(body.byteLength > MAX_MSG_SIZE.in);
       if (!refused) stored += 1;
     }

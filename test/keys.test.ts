@@ -151,13 +151,13 @@ describe('master-key rotation', () => {
       args: [await sealDecision(engine.keys, operationId, { decision: 'proceed' as const, note: 'after rotation' })],
     });
     // Polisen is silent on mandates here; enough others accept.
-    await untilState(handle, (s) => s.phase === 'joint_action' && s.waitingFor === 'schedule decision', 30_000);
+    await untilState(handle, (s) => s.phase === 'joint_action' && s.stage === 'schedule_decision', 30_000);
     await handle.executeUpdate(scheduleUpdate, {
       args: [
         await sealDecision(engine.keys, operationId, { at: new Date(Date.now() + 1_500).toISOString(), place: 'Storgatan 12', lead: 'skatteverket' as const }),
       ],
     });
-    await untilState(handle, (s) => s.waitingFor === 'closing decision', 40_000);
+    await untilState(handle, (s) => s.stage === 'closing_decision', 40_000);
     await handle.executeUpdate(closeUpdate, { args: [await sealDecision(engine.keys, operationId, { summary: 'closed after rotation' })] });
     expect((await handle.result()).phase).toBe('closed');
     // The briefing (sealed description, unsealed by the notify activity after the rotation) reached the participants.

@@ -7,6 +7,7 @@ import { DEMO_BEHAVIOURS, type SimulatedAgency } from '../agencies/index.js';
 import { loadCatalogueFile } from '../coordinator/index.js';
 import { AGENCY_IDS, SUBJECTS, Tip, candidateAgencies, type AgencyId, type Outcome, type PlainTip } from '../domain/index.js';
 import { engineDataConverter } from '../workers/codec.js';
+import { isAuthorizationFailure } from '../workers/natsErrors.js';
 import { assessUpdate, closeUpdate, scheduleUpdate, stateQuery, timelineQuery } from '../workflows/definitions.js';
 import { eventually, readStream, sampleTip, startTestEngine, type TestEngine } from './engine.js';
 
@@ -58,7 +59,7 @@ describe('full LOS lifecycle', () => {
     await handle.executeUpdate(scheduleUpdate, { args: [{ at: new Date(Date.now() + 2_000).toISOString(), place: tip.entity.address, lead: 'polisen' }] });
     await eventually(
       () => handle.query(stateQuery),
-      (s) => s.waitingFor === 'closing decision',
+      (s) => s.stage === 'closing_decision',
       30_000,
     );
     await handle.executeUpdate(closeUpdate, { args: [{ summary: 'Licence revoked; tax reassessed.' }] });
@@ -131,7 +132,7 @@ describe('full LOS lifecycle', () => {
     expect(outbound.some((m) => /"source":\{/.test(m.text))).toBe(false);
 
     // The server itself enforces this: a connection without an agency's or the engine's credentials is refused.
-    await expect(connect({ servers: engine.nats.url, reconnect: false })).rejects.toThrow(/Authorization Violation/i);
+    await expect(connect({ servers: engine.nats.url, reconnect: false })).rejects.toSatisfy(isAuthorizationFailure);
 
     // The recorded history replays on the current workflow code: determinism holds.
     const history = await handle.fetchHistory();

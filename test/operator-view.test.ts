@@ -6,6 +6,7 @@ import { OPERATOR_VIEWS, allOf, onTaskQueue } from '../coordinator/queries.js';
 import { candidateAgencies, Tip, type OperationState } from '../domain/index.js';
 import { loadCatalogueFile } from '../coordinator/index.js';
 import { assessUpdate, cancelUpdate, closeUpdate, scheduleUpdate, searchAttributes, stateQuery } from '../workflows/definitions.js';
+import { FailureType } from '../workflows/failures.js';
 import { eventually, sampleTip, startTestEngine, type TestEngine } from './engine.js';
 
 /**
@@ -63,6 +64,7 @@ describe('a start that skips the typed client', () => {
     const cause = (failure as WorkflowFailedError).cause as ApplicationFailure;
     expect(cause).toBeInstanceOf(ApplicationFailure);
     expect(cause.nonRetryable).toBe(true);
+    expect(cause.type).toBe(FailureType.InvalidInput);
     expect(cause.message).toMatch(/^operation input rejected: tip\.entity\.orgNumber "123": .+; tip\.categories\.0 "bogus": /);
     let tasks = 0;
     for (const event of (await handle.fetchHistory()).events ?? []) if (event.workflowTaskCompletedEventAttributes) tasks += 1;
@@ -75,7 +77,7 @@ describe('the current details and search attributes', () => {
     const { operationId, handle } = await engine.register(sampleTip(), { config: { mandateDeadline: '30s' } });
     await until(operationId, (s) => s.phase === 'assessment');
     await handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
-    await until(operationId, (s) => s.waitingFor === 'schedule decision');
+    await until(operationId, (s) => s.stage === 'schedule_decision');
     await handle.executeUpdate(scheduleUpdate, { args: [{ at: new Date(Date.now() + 3600_000).toISOString(), place: 'Storgatan 12', lead: 'polisen' }] });
     const scheduled = await eventually(
       () => currentDetails(operationId),
@@ -123,7 +125,7 @@ describe('the current details and search attributes', () => {
     });
     await until(operationId, (s) => s.phase === 'assessment');
     await handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
-    const matched = await until(operationId, (s) => s.waitingFor === 'schedule decision');
+    const matched = await until(operationId, (s) => s.stage === 'schedule_decision');
     const participants = matched.agencies
       .filter((a) => a.mandate === 'accepted')
       .map((a) => a.agency)
@@ -131,7 +133,7 @@ describe('the current details and search attributes', () => {
     const decliners = matched.agencies.filter((a) => a.mandate === 'declined').map((a) => a.agency);
     expect(decliners.length).toBeGreaterThan(0);
     await handle.executeUpdate(scheduleUpdate, { args: [{ at: new Date(Date.now() + 1500).toISOString(), place: 'Storgatan 12', lead: 'polisen' }] });
-    const followedUp = await until(operationId, (s) => s.waitingFor === 'closing decision', 60_000);
+    const followedUp = await until(operationId, (s) => s.stage === 'closing_decision', 60_000);
     expect(followedUp.secondWave.length).toBeGreaterThan(0);
     const involved = await eventually(
       async () => (await attributes(operationId)).get(searchAttributes.agencies) ?? [],
@@ -148,7 +150,7 @@ describe('the current details and search attributes', () => {
     await until(operationId, (s) => s.phase === 'assessment');
     const first = (await handle.describe()).runId;
     await handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
-    await until(operationId, (s) => s.waitingFor === 'schedule decision');
+    await until(operationId, (s) => s.stage === 'schedule_decision');
     // The lifecycle goes on past the history limit, so a step past it continues as new.
     await handle.executeUpdate(scheduleUpdate, { args: [{ at: new Date(Date.now() + 1500).toISOString(), place: 'Storgatan 12', lead: 'polisen' }] });
     await eventually(

@@ -41,12 +41,12 @@ const until = (handle: Handle, test: (s: OperationState) => boolean, timeoutMs?:
 async function toJointAction(handle: Handle) {
   await until(handle, (s) => s.phase === 'assessment');
   await handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
-  return until(handle, (s) => s.phase === 'joint_action' && s.waitingFor === 'schedule decision', 20_000);
+  return until(handle, (s) => s.phase === 'joint_action' && s.stage === 'schedule_decision', 20_000);
 }
 
 async function toClosingDecision(handle: Handle, startInSeconds = 1) {
   await handle.executeUpdate(scheduleUpdate, { args: [{ at: inSeconds(startInSeconds), place: 'Storgatan 12', lead: 'polisen' }] });
-  return until(handle, (s) => s.waitingFor === 'closing decision', 30_000);
+  return until(handle, (s) => s.stage === 'closing_decision', 30_000);
 }
 
 async function rejection(promise: Promise<unknown>): Promise<string> {
@@ -76,7 +76,7 @@ describe('assessment', () => {
       args: [{ decision: 'request_info', agencies: ['polisen', 'kronofogden'], question: 'Any open case against the owner?' }],
     });
     const state = await until(handle, (s) => s.pending.length === 0);
-    expect(state).toMatchObject({ phase: 'assessment', waitingFor: 'assessment decision' });
+    expect(state).toMatchObject({ phase: 'assessment', stage: 'assessment' });
     const answers = (await handle.query(timelineQuery)).filter((e) => e.kind === 'answer');
     expect(answers.map((e) => e.agency).sort()).toEqual(['kronofogden', 'polisen']);
     expect(receivedFor(agencies, operationId)).toEqual({ polisen: ['information_requested'], kronofogden: ['information_requested'] });
@@ -91,7 +91,7 @@ describe('mandate matching', () => {
     const { handle, operationId } = await engine.register(smallTip(), { config: { ...FAST, quorum: 3 } });
     await until(handle, (s) => s.phase === 'assessment');
     await handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
-    await until(handle, (s) => s.waitingFor === 'quorum decision', 20_000);
+    await until(handle, (s) => s.stage === 'quorum_decision', 20_000);
     await handle.executeUpdate(decideQuorumUpdate, { args: [{ decision: 'request_again', agencies: ['kronofogden'] }] });
     const state = await until(handle, (s) => s.phase === 'joint_action', 20_000);
     expect(
@@ -120,7 +120,7 @@ describe('joint action', () => {
     expect(await rejection(handle.executeUpdate(scheduleUpdate, { args: [{ at: inSeconds(60), place: '', lead: 'polisen' }] }))).toMatch(
       /^schedule rejected: place/,
     );
-    expect((await stateOf(handle)).waitingFor).toBe('schedule decision');
+    expect((await stateOf(handle)).stage).toBe('schedule_decision');
     await handle.terminate('test done');
   });
 
@@ -145,7 +145,7 @@ describe('joint action', () => {
     await handle.executeUpdate(scheduleUpdate, { args: [{ at: inSeconds(3), place: 'Storgatan 12', lead: 'polisen' }] });
     await handle.executeUpdate(callOffUpdate, { args: [{ reason: 'Police hold: ongoing investigation.' }] });
     const held = await stateOf(handle);
-    expect(held).toMatchObject({ phase: 'joint_action', waitingFor: 'schedule decision', actionNumber: 2 });
+    expect(held).toMatchObject({ phase: 'joint_action', stage: 'schedule_decision', actionNumber: 2 });
     // Past the original start time, nothing has started.
     await new Promise((r) => setTimeout(r, 3_500));
     expect(receivedFor(agencies, operationId).polisen).toEqual(['mandate_requested', 'briefing', 'action_called_off']);
@@ -197,7 +197,7 @@ describe('cancellation', () => {
     mandate_matching: async (handle: Handle) => {
       await until(handle, (s) => s.phase === 'assessment');
       await handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
-      await until(handle, (s) => s.waitingFor === 'quorum decision', 20_000);
+      await until(handle, (s) => s.stage === 'quorum_decision', 20_000);
     },
     joint_action: async (handle: Handle) => {
       await toJointAction(handle);

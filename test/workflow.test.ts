@@ -1,10 +1,11 @@
-import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure, WorkflowUpdateFailedError } from '@temporalio/client';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { Subscription } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../coordinator/index.js';
 import { DECISION_KINDS, SUBJECTS, type AgencyId } from '../domain/index.js';
 import { assessUpdate, decideQuorumUpdate, decisionUpdates, scheduleUpdate, searchAttributes, stateQuery, timelineQuery } from '../workflows/definitions.js';
+import { FailureType } from '../workflows/failures.js';
 import { eventually, sampleTip, startTestEngine, type TestEngine } from './engine.js';
 
 /** Operation workflow against the real Temporal dev server and a real nats-server. */
@@ -27,12 +28,16 @@ async function nextMessage(
   throw new Error('the subscription ended without a message');
 }
 
-async function rejection(promise: Promise<unknown>): Promise<string> {
+/** The message of a rejected update, whose failure type must be `type`. */
+async function rejection(promise: Promise<unknown>, type: FailureType): Promise<string> {
   try {
     await promise;
   } catch (err) {
     expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
-    return (err as WorkflowUpdateFailedError).cause?.message ?? '';
+    const cause = (err as WorkflowUpdateFailedError).cause;
+    expect(cause).toBeInstanceOf(ApplicationFailure);
+    expect((cause as ApplicationFailure).type).toBe(type);
+    return cause?.message ?? '';
   }
   throw new Error('the update was accepted, but should have been rejected');
 }
@@ -68,22 +73,30 @@ describe('operation workflow', () => {
       () => handle.query(stateQuery),
       (s) => s.phase === 'assessment',
     );
-    expect(await rejection(handle.executeUpdate(assessUpdate, { args: [{ decision: 'dismiss' } as never] }))).toMatch(/^assessment rejected: reason: /);
+    expect(await rejection(handle.executeUpdate(assessUpdate, { args: [{ decision: 'dismiss' } as never] }), FailureType.InvalidInput)).toMatch(
+      /^assessment rejected: reason: /,
+    );
     expect(
       await rejection(
         handle.executeUpdate(assessUpdate, { args: [{ decision: 'request_info', agencies: ['interpol' as AgencyId], question: 'Anything known?' }] }),
+        FailureType.InvalidInput,
       ),
     ).toMatch(/agencies\.0 "interpol": Invalid option/);
     expect(
-      await rejection(handle.executeUpdate(scheduleUpdate, { args: [{ at: new Date(Date.now() + 60_000).toISOString(), place: 'x', lead: 'polisen' }] })),
+      await rejection(
+        handle.executeUpdate(scheduleUpdate, { args: [{ at: new Date(Date.now() + 60_000).toISOString(), place: 'x', lead: 'polisen' }] }),
+        FailureType.NotAllowedNow,
+      ),
     ).toBe('schedule rejected: the operation is in phase assessment, not joint_action');
     // Every decision in the table has its handler, whose validator parses with the row's schema.
     for (const kind of DECISION_KINDS) {
-      expect(await rejection(handle.executeUpdate(decisionUpdates[kind].name, { args: [{}] }))).toMatch(new RegExp(`^${kind} rejected: [a-z]+: `));
+      expect(await rejection(handle.executeUpdate(decisionUpdates[kind].name, { args: [{}] }), FailureType.InvalidInput)).toMatch(
+        new RegExp(`^${kind} rejected: [a-z]+: `),
+      );
     }
     // Rejected updates never reach the history: the operation is unharmed and still waits for its decision.
     const state = await handle.query(stateQuery);
-    expect(state).toMatchObject({ phase: 'assessment', waitingFor: 'assessment decision' });
+    expect(state).toMatchObject({ phase: 'assessment', stage: 'assessment' });
     const history = await handle.fetchHistory();
     expect(history.events?.some((e) => e.workflowExecutionUpdateAcceptedEventAttributes)).toBe(false);
     await handle.terminate('test done');
@@ -141,16 +154,22 @@ describe('operation workflow', () => {
     await handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
     const state = await eventually(
       () => handle.query(stateQuery),
-      (s) => s.waitingFor === 'quorum decision',
+      (s) => s.stage === 'quorum_decision',
       15_000,
     );
     expect(Object.fromEntries(state.agencies.map((a) => [a.agency, a.mandate]))).toEqual({ polisen: 'accepted', tullverket: 'declined' });
-    expect(await rejection(handle.executeUpdate(decideQuorumUpdate, { args: [{ decision: 'request_again', agencies: [] }] }))).toMatch(
-      /agencies: must name at least one agency/,
-    );
+    expect(
+      await rejection(handle.executeUpdate(decideQuorumUpdate, { args: [{ decision: 'request_again', agencies: [] }] }), FailureType.InvalidInput),
+    ).toMatch(/agencies: must name at least one agency/);
     // A decision answers with a small receipt, not the whole state: every update result is kept in history.
     const receipt = await handle.executeUpdate(decideQuorumUpdate, { args: [{ decision: 'dismiss', reason: 'Only one agency can act.' }] });
-    expect(receipt).toEqual({ operationId: state.operationId, phase: 'mandate_matching', waitingFor: 'quorum decision', overdue: false });
+    expect(receipt).toEqual({
+      operationId: state.operationId,
+      phase: 'mandate_matching',
+      stage: 'quorum_decision',
+      waitingFor: expect.any(String),
+      overdue: false,
+    });
     expect(await handle.result()).toMatchObject({ phase: 'dismissed' });
   });
 });
@@ -181,6 +200,8 @@ describe('mandate deadline', () => {
       });
       const timeline = await handle.query(timelineQuery);
       expect(timeline.filter((e) => e.kind === 'no_answer').map((e) => e.agency)).toEqual(['lansstyrelsen']);
+      // No answer counts as no, so nothing is owed: the steering group is not told (its contract lists no such deadline).
+      expect(timeline.filter((e) => e.kind === 'escalated')).toEqual([]);
       await handle.terminate('test done');
       const info = await (await jetstreamManager(silent.nc)).consumers.info(SUBJECTS.streamOut, SUBJECTS.agencyConsumer('lansstyrelsen'));
       // It did receive the request; it chose not to answer.

@@ -7,16 +7,16 @@ import {
   signedBatchBytes,
   type SignedAnswers,
   AgencyId,
-  cloudEvent,
   CloudEvent,
   CLOUDEVENT_CONTENT_TYPE,
   Correlation,
+  deadLetterId,
   describeIssues,
-  encodeCloudEvent,
   eventType,
   HEADERS,
   InboundData,
   InboundEventName,
+  notAppliedEventId,
   OutboundData,
   parseInboundSubject,
   SOURCES,
@@ -26,6 +26,8 @@ import {
   type OutboundDataOf,
 } from '../domain/index.js';
 import { agencyAnswersUpdate, MAX_ANSWER_BATCH, type AnswerReceipt } from '../workflows/definitions.js';
+import { FailureType } from '../workflows/failures.js';
+import { publishCloudEvent } from './cloudEvents.js';
 import type { KeyStore } from './keys.js';
 import { waitOutElection } from './elections.js';
 import { OperationLanes } from './lanes.js';
@@ -250,7 +252,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     // Keyed by the inbound stream sequence, so a redelivered message is dead-lettered once.
     await js.publish(SUBJECTS.deadLetter('inbound'), msg.data.subarray(0, DEAD_LETTER_BODY_BYTES), {
       headers: h,
-      msgID: `dead-letter.${msg.info.stream}.${msg.seq}`,
+      msgID: deadLetterId(msg.info.stream, msg.seq),
     });
     options.onDeadLetter?.(reason, msg.subject);
   };
@@ -266,18 +268,14 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
         detail: detail.slice(0, 4_000),
         ...(readable.correlation ? { correlation: readable.correlation } : {}),
       });
-      const id = `not-applied.${msg.info.stream}.${msg.seq}`;
-      const event = cloudEvent({
-        id,
+      await publishCloudEvent(js, SUBJECTS.toAgency(readable.agency, 'answer_not_applied'), {
+        id: notAppliedEventId(msg.info.stream, msg.seq),
         source: SOURCES.engine,
         name: 'answer_not_applied',
         subject: readable.correlation?.operationId ?? 'unknown',
         time: new Date().toISOString(),
         data,
       });
-      const h = natsHeaders();
-      h.set(HEADERS.contentType, CLOUDEVENT_CONTENT_TYPE);
-      await js.publish(SUBJECTS.toAgency(readable.agency, 'answer_not_applied'), encodeCloudEvent(event), { msgID: id, headers: h });
     }
     options.onNotApplied?.(reason, msg.subject);
   };
@@ -333,9 +331,9 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
         const type = err.cause.type;
         // The operation has not yet been handed the bridge's key (its first moments): try again, in place.
-        if (type === 'NotReady') throw new PassingFailure(err.cause.message, 100);
-        if (type === 'InvalidInput') return reject(msg, readable, 'invalid', err.cause.message);
-        if (type !== 'OperationEnded') return reject(msg, readable, 'no_matching_request', err.cause.message);
+        if (type === FailureType.NotReady) throw new PassingFailure(err.cause.message, 100);
+        if (type === FailureType.InvalidInput) return reject(msg, readable, 'invalid', err.cause.message);
+        if (type !== FailureType.OperationEnded) return reject(msg, readable, 'no_matching_request', err.cause.message);
       } else if (!(err instanceof WorkflowNotFoundError || isCompletedWorkflowError(err))) {
         throw new PassingFailure((err as Error).message);
       }
@@ -373,7 +371,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       receipts = await update(operationId, answers);
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
-        if (err.cause.type === 'NotReady') throw new PassingFailure(err.cause.message, 100);
+        if (err.cause.type === FailureType.NotReady) throw new PassingFailure(err.cause.message, 100);
         return 'one by one';
       }
       if (err instanceof WorkflowNotFoundError || isCompletedWorkflowError(err)) return 'one by one';

@@ -1,6 +1,6 @@
 import { jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
-import { HEADERS, SUBJECTS } from '../domain/index.js';
+import { HEADERS, SUBJECTS, deadLetterId } from '../domain/index.js';
 import { waitOutElection } from './elections.js';
 import { ADVISORY_STREAM, DEAD_LETTER_WATCHER } from './jetstream.js';
 
@@ -59,7 +59,7 @@ export async function startDeadLetterWatcher(options: {
     try {
       await js.publish(SUBJECTS.deadLetter(advisory.consumer), body, {
         headers: h,
-        msgID: `dead-letter.${advisory.stream}.${advisory.stream_seq}.${advisory.consumer}`,
+        msgID: deadLetterId(advisory.stream, advisory.stream_seq, advisory.consumer),
       });
       options.onDeadLetter?.(reason, h.get(HEADERS.originalSubject));
       msg.ack();

@@ -11,6 +11,7 @@ import {
 import { nanos } from '@nats-io/transport-node';
 import { SUBJECTS } from '../domain/index.js';
 import { BRIDGE_GROUP, DEAD_LETTER_BODY_BYTES, MAX_ANSWER_BYTES } from './bridge.js';
+import { isConsumerAlreadyThere, isStreamNotFound } from './natsErrors.js';
 
 /**
  * The JetStream topology, created idempotently by whichever engine process starts first.
@@ -125,7 +126,7 @@ export async function ensureTopology(jsm: JetStreamManager, options: TopologyOpt
       await jsm.streams.info(stream.name);
       await jsm.streams.update(stream.name, config);
     } catch (err) {
-      if (!isNotFound(err)) throw err;
+      if (!isStreamNotFound(err)) throw err;
       await jsm.streams.add(config);
     }
   }
@@ -166,7 +167,7 @@ async function ensureConsumer(jsm: JetStreamManager, stream: string, config: Par
   try {
     await jsm.consumers.add(stream, config);
   } catch (err) {
-    if (!(err instanceof Error && /already exists|already in use/i.test(err.message))) throw err;
+    if (!isConsumerAlreadyThere(err)) throw err;
     const { ack_wait, max_deliver, max_ack_pending, priority_groups, priority_policy, priority_timeout } = config;
     await jsm.consumers.update(stream, config.durable_name, {
       ack_wait,
@@ -175,8 +176,4 @@ async function ensureConsumer(jsm: JetStreamManager, stream: string, config: Par
       ...(priority_groups ? { priority_groups, priority_policy, priority_timeout } : {}),
     } as Partial<ConsumerConfig>);
   }
-}
-
-function isNotFound(err: unknown): boolean {
-  return err instanceof Error && /not found/i.test(err.message);
 }

@@ -5,16 +5,17 @@
  */
 import { connect, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
 import type { EngineLogger } from './logger.js';
+import { isAuthorizationFailure, isPermissionViolation } from './natsErrors.js';
 
 export interface RetryOptions {
   /** A failure no wait can fix (a wrong namespace, a refused permission): rethrown at once. */
   permanent?: (err: Error) => boolean;
 }
 
-/** Failures of configuration rather than availability, as Temporal and nats-server word them. */
+/** Failures of configuration rather than availability: Temporal's as it words them, NATS's by their type. */
 export const misconfigured = {
   temporal: (err: Error) => /namespace .* not found|permission ?denied|unauthenticated|unauthori[sz]ed/i.test(err.message),
-  nats: (err: Error) => /permissions? violation|authori[sz]ation/i.test(err.message),
+  nats: (err: Error) => isAuthorizationFailure(err) || isPermissionViolation(err),
 };
 
 /**

@@ -10,11 +10,12 @@ import {
   type AgencyAnswer,
 } from '../domain/index.js';
 import { agencyAnswersUpdate, MAX_ANSWER_BATCH, type AnswerReceipt } from './definitions.js';
+import { FailureType } from './failures.js';
 import type { Operation } from './operation-state.js';
 
 function parseOrReject(raw: unknown): AgencyAnswer {
   const parsed = parseAgencyAnswer(raw);
-  if (!parsed.ok) throw ApplicationFailure.nonRetryable(parsed.error, 'InvalidInput');
+  if (!parsed.ok) throw ApplicationFailure.nonRetryable(parsed.error, FailureType.InvalidInput);
   return parsed.value;
 }
 
@@ -60,9 +61,10 @@ export function handleAnswers(op: Operation): void {
   const admit = (answer: AgencyAnswer, seen: (eventId: string) => boolean): AgencyAnswer | undefined => {
     if (seen(answer.eventId)) return undefined;
     // Its own failure type, so the bridge can tell the agency "operation closed" rather than "no such request".
-    if (op.memory.stage === 'ended') throw ApplicationFailure.nonRetryable(`answer rejected: the operation is already ${op.memory.phase}`, 'OperationEnded');
+    if (op.memory.stage === 'ended')
+      throw ApplicationFailure.nonRetryable(`answer rejected: the operation is already ${op.memory.phase}`, FailureType.OperationEnded);
     const found = match(answer);
-    if (found.kind === 'unmatched') throw ApplicationFailure.nonRetryable(`answer rejected: ${found.reason}`, 'NotAllowedNow');
+    if (found.kind === 'unmatched') throw ApplicationFailure.nonRetryable(`answer rejected: ${found.reason}`, FailureType.NotAllowedNow);
     return answer;
   };
 
@@ -70,16 +72,20 @@ export function handleAnswers(op: Operation): void {
   // identity, can sign it. Until the first fan-out has brought the bridge's key, no agency can have answered.
   const bridgeKey = (): string => {
     const key = op.memory.bridgeKey;
-    if (key === undefined) throw ApplicationFailure.nonRetryable("answer not taken yet: the operation does not hold the bridge's key yet", 'NotReady');
+    if (key === undefined)
+      throw ApplicationFailure.nonRetryable("answer not taken yet: the operation does not hold the bridge's key yet", FailureType.NotReady);
     return key;
   };
 
   setHandler(agencyAnswersUpdate, (raw) => raw.answers.map((one) => apply(parseOrReject(one))), {
     validator: (raw) => {
       const signed = verifyAnswerBatch(raw, bridgeKey());
-      if (!signed.ok) throw ApplicationFailure.nonRetryable(`answers rejected: ${signed.reason}`, 'Unsigned');
+      if (!signed.ok) throw ApplicationFailure.nonRetryable(`answers rejected: ${signed.reason}`, FailureType.Unsigned);
       if (signed.answers.length === 0 || signed.answers.length > MAX_ANSWER_BATCH) {
-        throw ApplicationFailure.nonRetryable(`answers rejected: expected 1 to ${MAX_ANSWER_BATCH} answers, got ${signed.answers.length}`, 'InvalidInput');
+        throw ApplicationFailure.nonRetryable(
+          `answers rejected: expected 1 to ${MAX_ANSWER_BATCH} answers, got ${signed.answers.length}`,
+          FailureType.InvalidInput,
+        );
       }
       const taken = new Set<string>();
       signed.answers.forEach((one, i) => {

@@ -14,18 +14,19 @@ import {
   type DecisionReceipt,
   type Refusal,
 } from '../domain/index.js';
-import { TIP_UNCHANGED, amendTipUpdate, decisionUpdates, type CorrectionReceipt } from './definitions.js';
+import { amendTipUpdate, decisionUpdates, type CorrectionReceipt } from './definitions.js';
+import { FailureType } from './failures.js';
 import type { Operation } from './operation-state.js';
 
 /** Validators must be synchronous and throw ApplicationFailure, so the update is rejected, not the task. */
 function parseOrReject<S extends z.ZodType>(schema: S, input: unknown, what: string): z.infer<S> {
   const result = schema.safeParse(input);
-  if (!result.success) throw ApplicationFailure.nonRetryable(`${what} rejected: ${describeIssues(result.error, input)}`, 'InvalidInput');
+  if (!result.success) throw ApplicationFailure.nonRetryable(`${what} rejected: ${describeIssues(result.error, input)}`, FailureType.InvalidInput);
   return result.data;
 }
 
 function refuse(refusal: Refusal): void {
-  if (refusal !== undefined) throw ApplicationFailure.nonRetryable(refusal, 'NotAllowedNow');
+  if (refusal !== undefined) throw ApplicationFailure.nonRetryable(refusal, FailureType.NotAllowedNow);
 }
 
 /**
@@ -83,7 +84,7 @@ export function handleDecisions(op: Operation): void {
         const check = tipCorrections(op.tip, corrected);
         if (!check.ok) refuse(`correction rejected: ${check.reason}`);
         else if (check.changed.length === 0)
-          throw ApplicationFailure.nonRetryable('correction rejected: nothing differs from the registered tip', TIP_UNCHANGED);
+          throw ApplicationFailure.nonRetryable('correction rejected: nothing differs from the registered tip', FailureType.TipUnchanged);
       },
     },
   );

@@ -125,10 +125,9 @@ export interface CorrectionReceipt extends DecisionReceipt {
 }
 /**
  * A corrected tip (same identity, so the same operation). The validator refuses one that changes nothing
- * with the failure type `TIP_UNCHANGED`, so a plain re-registration leaves no trace in the history.
+ * with the failure type `FailureType.TipUnchanged` (workflows/failures.ts), so a plain re-registration leaves no trace in the history.
  */
 export const amendTipUpdate = defineUpdate<CorrectionReceipt, [AmendTip]>('amendTip');
-export const TIP_UNCHANGED = 'TipUnchanged';
 
 /** What became of an agency's answer: applied, recorded as late or conflicting, or recognised as a duplicate. */
 export interface AnswerReceipt {

@@ -9,6 +9,7 @@ import {
   type AgencyId,
   type Correlation,
   type DueDecision,
+  type EscalatedDeadline,
   type NoticeKey,
   type HeldOutboundData,
   type OutboundEventName,
@@ -69,7 +70,7 @@ export class Fanout {
     return this.agencyEvent(agency, 'reminder', noticeKey({ event: 'reminder', requestId }), data);
   }
 
-  deadlineMissed(deadline: 'assessment' | 'mandate_answers' | 'findings' | 'outcomes', dueAt: string, waitingOn: string[]): this {
+  deadlineMissed(deadline: EscalatedDeadline, dueAt: string, waitingOn: string[]): this {
     const { operationId } = this.op;
     this.events.push({
       to: 'steering_group',

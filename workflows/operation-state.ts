@@ -1,6 +1,6 @@
 import { ApplicationFailure, log, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import {
-  AWAITING_BY_REQUEST,
+  REQUESTS,
   STAGES,
   formatStockholm,
   moveStage,
@@ -36,6 +36,7 @@ import {
   type Tip,
 } from '../domain/index.js';
 import { searchAttributes, type Intent, type OperationMemory } from './definitions.js';
+import { FailureType } from './failures.js';
 
 /**
  * The workflow sandbox replaces Date with the time of the current workflow task, identical on replay, so
@@ -138,7 +139,7 @@ export class Operation {
   /** Opens a request; the answer must echo its correlation key. */
   openRequest(event: RequestEventName, round: number, agency: AgencyId, dueMs: number): Correlation {
     const id = requestId(event, round, agency);
-    this.pending.set(id, { requestId: id, agency, awaiting: AWAITING_BY_REQUEST[event], dueAt: iso(dueMs) });
+    this.pending.set(id, { requestId: id, agency, awaiting: REQUESTS[event].awaiting, dueAt: iso(dueMs) });
     return { operationId: this.operationId, requestId: id };
   }
 
@@ -197,7 +198,7 @@ export class Operation {
   /** Moves the phase; the phase machine in domain/ decides whether the move is possible at all. */
   move(event: PhaseEvent): void {
     const result = transition(this.memory.phase, event);
-    if (!result.ok) throw ApplicationFailure.nonRetryable(`internal: ${result.reason}`, 'PhaseRule');
+    if (!result.ok) throw ApplicationFailure.nonRetryable(`internal: ${result.reason}`, FailureType.PhaseRule);
     this.record('phase_changed', `${this.memory.phase} → ${result.to}`);
     log.info('phase changed', { operationId: this.operationId, from: this.memory.phase, to: result.to });
     this.memory.phase = result.to;
@@ -206,7 +207,7 @@ export class Operation {
   /** Moves the stage by the stage machine, and starts the new stage's deadline if it has one. */
   advance(event: StageEvent, deadline?: { what: DeadlineName; dueMs: number; reminded?: boolean }): void {
     const result = moveStage(this.memory.stage, event);
-    if (!result.ok) throw ApplicationFailure.nonRetryable(`internal: ${result.reason}`, 'StageRule');
+    if (!result.ok) throw ApplicationFailure.nonRetryable(`internal: ${result.reason}`, FailureType.StageRule);
     this.enter(result.to, deadline);
   }
 
@@ -293,6 +294,7 @@ export class Operation {
       pending: [...this.pending.values()],
       ...(deadline ? { nextDeadline: deadline } : {}),
       overdue: memory.overdue,
+      stage: memory.stage,
       waitingFor: this.waitingFor(),
       ...(memory.action ? { action: memory.action.plan } : {}),
       ...(memory.phase === 'closed' || memory.phase === 'follow_up' ? { outcome: this.summary() } : {}),
@@ -307,6 +309,7 @@ export class Operation {
     return {
       operationId: this.operationId,
       phase: this.memory.phase,
+      stage: this.memory.stage,
       waitingFor: this.waitingFor(),
       overdue: this.memory.overdue,
       ...(deadline ? { nextDeadline: deadline } : {}),

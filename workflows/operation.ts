@@ -2,6 +2,7 @@ import { ApplicationFailure, allHandlersFinished, condition, continueAsNew, setH
 import { OperationStart, deadlineAfter, describeIssues } from '../domain/index.js';
 import { handleAnswers } from './answers.js';
 import { handleDecisions } from './decisions.js';
+import { FailureType } from './failures.js';
 import { stateQuery, timelineQuery, type OperationInput, type OperationResult } from './definitions.js';
 import { arrangesErasure, Fanout } from './notifier.js';
 import { freshMemory, nowMs, Operation } from './operation-state.js';
@@ -11,7 +12,7 @@ import { continueAsNewDue } from './waiting.js';
 /** The start input, checked as the typed client checks it: a bad start fails at once, naming the field. */
 function parseStart(input: unknown): OperationInput {
   const parsed = OperationStart.safeParse(input);
-  if (!parsed.success) throw ApplicationFailure.nonRetryable(`operation input rejected: ${describeIssues(parsed.error, input)}`, 'InvalidInput');
+  if (!parsed.success) throw ApplicationFailure.nonRetryable(`operation input rejected: ${describeIssues(parsed.error, input)}`, FailureType.InvalidInput);
   return parsed.data;
 }
 

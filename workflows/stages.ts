@@ -12,6 +12,7 @@ import {
   type AgencyId,
   type Sealed,
   type Awaiting,
+  type EscalatedDeadline,
   type StageEvent,
   type WorkingStage,
 } from '../domain/index.js';
@@ -27,7 +28,7 @@ import { awaitWithDeadline, waitFor } from './waiting.js';
 export function stagesOf(op: Operation): Record<WorkingStage, () => Promise<void>> {
   const { config, catalogue, memory } = op;
 
-  const escalate = async (deadline: 'assessment' | 'findings' | 'outcomes', waitingOn: string[]) => {
+  const escalate = async (deadline: EscalatedDeadline, waitingOn: string[]) => {
     memory.overdue = true;
     await new Fanout(op).deadlineMissed(deadline, memory.deadline!.dueAt, waitingOn).send();
   };

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import { OperationConfig, Tip, formatStockholm, parseWith, quoteValue, type Sealed } from '../../domain/index.js';
 import { AccessDenied, readAs, tokenVerifier } from '../../workers/access.js';
+import { ErasedError } from '../../workers/keys.js';
 import { TASK_QUEUE } from '../../workflows/definitions.js';
 import { requireEntityKey } from '../entityReference.js';
 import { InvalidInputError, loadCatalogueFile, registerTip, type Registration } from '../operations.js';
@@ -114,7 +115,7 @@ async function readReason(vault: Vault, token: string, operationId: string, reas
     return typeof plain === 'string' ? plain : '(sealed)';
   } catch (err) {
     if (err instanceof AccessDenied) return `(sealed: ${err.message})`;
-    if (err instanceof Error && /erased/.test(err.message)) return err.message;
+    if (err instanceof ErasedError) return err.message;
     throw err;
   }
 }

@@ -123,11 +123,11 @@ describe(`chaos (${TOPOLOGY} topology)`, () => {
               continue;
             }
             const state: OperationState = await op.handle.query(stateQuery);
-            if (state.phase === 'assessment' && state.waitingFor.startsWith('assessment decision')) {
+            if (state.stage === 'assessment') {
               await op.handle.executeUpdate(assessUpdate, {
                 args: [op.plan === 'dismissed' ? { decision: 'dismiss', reason: 'Chaos: dismissed by plan.' } : { decision: 'proceed' }],
               });
-            } else if (state.phase === 'joint_action' && state.waitingFor === 'schedule decision') {
+            } else if (state.phase === 'joint_action' && state.stage === 'schedule_decision') {
               if (op.plan === 'cancelled') await op.handle.executeUpdate(cancelUpdate, { args: [{ reason: 'Chaos: cancelled by plan.' }] });
               else
                 await op.handle.executeUpdate(scheduleUpdate, {
@@ -135,7 +135,7 @@ describe(`chaos (${TOPOLOGY} topology)`, () => {
                     { at: new Date(Date.now() + 2_000).toISOString(), place: 'Storgatan', lead: state.agencies.find((a) => a.mandate === 'accepted')!.agency },
                   ],
                 });
-            } else if (state.waitingFor === 'closing decision') {
+            } else if (state.stage === 'closing_decision') {
               await op.handle.executeUpdate(closeUpdate, { args: [{ summary: 'Chaos: closed by plan.' }] });
             }
           } catch {

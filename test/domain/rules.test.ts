@@ -1,9 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import {
+  ANSWER_TO,
+  ESCALATED_DEADLINES,
+  InboundData,
   OperationStart,
+  REQUESTS,
+  STAGES,
+  SteeringData,
   admissible,
   pendingDecisions,
   agencyEventId,
+  answerEventId,
+  deadLetterId,
+  notAppliedEventId,
   applyAnswerToRecord,
   coordinatorEventId,
   loadCatalogue,
@@ -33,6 +42,12 @@ describe('the id scheme (the dedupe contract)', () => {
     expect(noticeKey({ event: 'reminder', requestId: 'findings-1-polisen' })).toBe('findings-1-polisen.reminder');
     expect(steeringEventId('op', 'findings', 2)).toBe('op.findings-2.deadline_missed');
     expect(coordinatorEventId('op', 'assessment')).toBe('op.assessment.decision_due');
+    expect(answerEventId('polisen', { operationId: 'op', requestId: 'mandate-1-polisen' }, 'mandate_accepted')).toBe(
+      'polisen.op.mandate-1-polisen.mandate_accepted',
+    );
+    expect(deadLetterId('LOS_IN', 7)).toBe('dead-letter.LOS_IN.7');
+    expect(deadLetterId('LOS_OUT', 7, 'agency_polisen')).toBe('dead-letter.LOS_OUT.7.agency_polisen');
+    expect(notAppliedEventId('LOS_IN', 7)).toBe('not-applied.LOS_IN.7');
   });
 
   it('gives every event of one operation a different id', () => {
@@ -48,6 +63,23 @@ describe('the id scheme (the dedupe contract)', () => {
       requestId('outcome_requested', 1, 'polisen'),
     ];
     expect(new Set(keys).size).toBe(keys.length);
+  });
+});
+
+describe('the table of requests', () => {
+  it('gives every answer exactly one request it closes, and every request an id prefix of its own', () => {
+    expect(Object.keys(ANSWER_TO).sort()).toEqual(Object.keys(InboundData).sort());
+    for (const [answer, request] of Object.entries(ANSWER_TO)) expect(REQUESTS[request].answers as readonly string[]).toContain(answer);
+    const answers = Object.values(REQUESTS).flatMap((r) => r.answers);
+    expect(new Set(answers).size).toBe(answers.length);
+    const prefixes = Object.values(REQUESTS).map((r) => r.idPrefix);
+    expect(new Set(prefixes).size).toBe(prefixes.length);
+  });
+
+  it("lists in the steering group's contract only the deadlines the stage machine escalates, not the mandate deadline", () => {
+    expect(SteeringData.deadline_missed.shape.deadline.options).toEqual(ESCALATED_DEADLINES);
+    expect(ESCALATED_DEADLINES).toEqual(['assessment', 'findings', 'outcomes']);
+    expect(ESCALATED_DEADLINES.every((deadline) => STAGES[deadline].hasDeadline)).toBe(true);
   });
 });
 
