@@ -23,9 +23,9 @@ import { readSeedFile } from './natsAuth.js';
 import { ensureTopology } from './jetstream.js';
 import { createLogger, temporalLogger } from './logger.js';
 import { connectEngineNats, misconfigured, trackNatsConnection, untilReady } from './startup.js';
-import { bundleWorkflowsApart } from './bundle.js';
-import { createOperationWorker, WORKFLOW_BUNDLER_OPTIONS, WORKFLOWS_PATH } from './worker.js';
-import { FAILURE_CONVERTER_PATH, clientDataConverter } from './codec.js';
+import { createOperationWorker } from './worker.js';
+import { builtWorkflowBundle } from './workflowBundle.js';
+import { clientDataConverter } from './codec.js';
 import { KeyStore, readMasterKeyring } from './keys.js';
 
 async function main() {
@@ -128,12 +128,9 @@ async function main() {
         ...(env.METRICS_BIND_ADDRESS ? { metrics: { prometheus: { bindAddress: env.METRICS_BIND_ADDRESS } } } : {}),
       },
     });
-    // Bundled once, so that waiting for Temporal below does not bundle again on every try; in a child
-    // process, so that webpack's memory does not stay with the worker (workers/bundle.ts).
-    const workflowBundle = await bundleWorkflowsApart(
-      { workflowsPath: WORKFLOWS_PATH, ...WORKFLOW_BUNDLER_OPTIONS, failureConverterPath: FAILURE_CONVERTER_PATH },
-      Runtime.instance().logger,
-    );
+    // Built ahead of time (`npm run build:workflows`), so webpack never runs here; a stale bundle ends the
+    // process before it waits for Temporal, naming the file that changed.
+    const workflowBundle = builtWorkflowBundle();
     const connection = await untilReady('Temporal', () => NativeConnection.connect({ address: env.TEMPORAL_ADDRESS }), logger);
     // The Temporal runtime handles SIGTERM/SIGINT itself: it stops polling and waits for in-flight tasks.
     const worker = await untilReady(
