@@ -5,6 +5,7 @@ import {
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
   WorkflowUpdateRPCTimeoutOrCancelledError,
+  isGrpcDeadlineError,
   isGrpcServiceError,
   type WorkflowExecutionInfo,
 } from '@temporalio/client';
@@ -74,7 +75,6 @@ const CONNECT_TIMEOUT = '3 seconds';
 /** A query or update needs a worker to answer; without one the call would wait forever. */
 const CALL_TIMEOUT_MS = 15_000;
 
-const GRPC_DEADLINE_EXCEEDED = 4;
 const GRPC_UNAVAILABLE = 14;
 
 class Unreachable extends Error {
@@ -155,7 +155,7 @@ function classify(err: unknown, options: CommonOptions): Failure {
   if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
     return { message: `${noWorker} The decision may still be applied when one does; check with \`los show\``, exitCode: 2 };
   }
-  if (grpcCode(err) === GRPC_DEADLINE_EXCEEDED) return { message: noWorker, exitCode: 2 };
+  if (isGrpcDeadlineError(err)) return { message: noWorker, exitCode: 2 };
   if (grpcCode(err) === GRPC_UNAVAILABLE) return { message: `lost the connection to Temporal at ${options.address}: ${(err as Error).message}`, exitCode: 2 };
   return { message: withCauses(err), exitCode: 1 };
 }
