@@ -40,6 +40,9 @@ async function main() {
     process.exit(1);
   }
   const env = config.value;
+  // Built ahead of time (`npm run build:workflows`), so webpack never runs in the worker; a missing or stale
+  // bundle ends it at once, naming the file that changed, before it waits for any server.
+  const workflowBundle = role === 'worker' ? builtWorkflowBundle() : undefined;
   const logger = createLogger({ level: env.LOG_LEVEL, name: `los-${role}` });
   const graceMs = env.SHUTDOWN_GRACE_SECONDS * 1000;
   // SIGTERM always ends the process within the grace period, whatever state NATS or Temporal is in: before the
@@ -128,9 +131,6 @@ async function main() {
         ...(env.METRICS_BIND_ADDRESS ? { metrics: { prometheus: { bindAddress: env.METRICS_BIND_ADDRESS } } } : {}),
       },
     });
-    // Built ahead of time (`npm run build:workflows`), so webpack never runs here; a stale bundle ends the
-    // process before it waits for Temporal, naming the file that changed.
-    const workflowBundle = builtWorkflowBundle();
     const connection = await untilReady('Temporal', () => NativeConnection.connect({ address: env.TEMPORAL_ADDRESS }), logger);
     // The Temporal runtime handles SIGTERM/SIGINT itself: it stops polling and waits for in-flight tasks.
     const worker = await untilReady(
