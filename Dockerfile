@@ -26,6 +26,8 @@ COPY workers ./workers
 COPY coordinator ./coordinator
 COPY agencies ./agencies
 COPY scripts ./scripts
+# The worker loads this bundle and never runs webpack itself; it refuses a bundle older than the code beside it.
+RUN npx tsx scripts/build-workflows.ts
 USER node
 ENTRYPOINT ["npx", "tsx", "workers/main.ts"]
 CMD ["worker"]

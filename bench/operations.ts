@@ -92,7 +92,7 @@ interface StateWaiter {
 export class OperationTrack {
   readonly held = new Map<string, number[]>();
   readonly answered = new Map<string, number>();
-  private readonly countWaiters: { test: () => boolean; resolve: () => void }[] = [];
+  private readonly countWaiters: { test: () => boolean; resolve: () => void; reject: (err: Error) => void }[] = [];
   private stateWaiters: StateWaiter[] = [];
   private probes: AnswerProbe[] = [];
   private polling = false;
@@ -102,7 +102,11 @@ export class OperationTrack {
     private readonly handle: Handle,
     private readonly recorder: PhaseRecorder,
     private readonly probeAnswers: boolean,
-  ) {}
+    /** The operation's deadline: every wait still pending gives up when it passes. */
+    private readonly deadline?: AbortSignal,
+  ) {
+    deadline?.addEventListener('abort', () => this.giveUp(), { once: true });
+  }
 
   eventHeld(name: string, at: number): void {
     const times = this.held.get(name) ?? [];
@@ -132,6 +136,7 @@ export class OperationTrack {
   /** Polls the state query until it passes `test`: how a coordinator's screen learns the operation moved on. */
   waitForState(test: (state: OperationState) => boolean, timeoutMs = 30_000): Promise<void> {
     return new Promise<void>((resolve, reject) => {
+      if (this.deadline?.aborted) return reject(this.deadlineError());
       this.stateWaiters.push({ test, resolve, reject, giveUpAt: performance.now() + timeoutMs });
       void this.poll();
     });
@@ -147,7 +152,17 @@ export class OperationTrack {
 
   private whenCount(test: () => boolean): Promise<void> {
     if (test()) return Promise.resolve();
-    return new Promise<void>((resolve) => this.countWaiters.push({ test, resolve }));
+    if (this.deadline?.aborted) return Promise.reject(this.deadlineError());
+    return new Promise<void>((resolve, reject) => this.countWaiters.push({ test, resolve, reject }));
+  }
+
+  private deadlineError(): Error {
+    return new Error('the operation passed its deadline', { cause: this.deadline?.reason });
+  }
+
+  private giveUp(): void {
+    for (const waiter of this.countWaiters.splice(0)) waiter.reject(this.deadlineError());
+    for (const waiter of this.stateWaiters.splice(0)) waiter.reject(this.deadlineError());
   }
 
   private settleCounts(): void {
@@ -216,8 +231,8 @@ export class AgencyWatch {
     return this.recorder;
   }
 
-  open(operationId: string, handle: Handle, probeAnswers: boolean): OperationTrack {
-    const track = new OperationTrack(handle, this.recorder, probeAnswers);
+  open(operationId: string, handle: Handle, probeAnswers: boolean, deadline?: AbortSignal): OperationTrack {
+    const track = new OperationTrack(handle, this.recorder, probeAnswers, deadline);
     this.tracks.set(operationId, track);
     return track;
   }
@@ -307,10 +322,9 @@ async function decide<T>(send: () => Promise<T>, attempts = 20): Promise<T> {
 export async function runLifecycle(ctx: LifecycleContext, index: number, options: { probeAnswers: boolean }): Promise<LifecycleSample> {
   const startedAt = performance.now();
   let operationId: string | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`operation did not finish within ${OPERATION_TIMEOUT_MS / 1000}s`)), OPERATION_TIMEOUT_MS);
-  });
+  // One deadline for the whole operation: the Temporal calls in flight when it passes are cancelled
+  // (client.withAbortSignal), the waits for what the agencies see give up, and no step starts after it.
+  const deadline = AbortSignal.timeout(OPERATION_TIMEOUT_MS);
   const drive = async (): Promise<LifecycleSample> => {
     const {
       handle,
@@ -324,11 +338,14 @@ export async function runLifecycle(ctx: LifecycleContext, index: number, options
     });
     if (!started) throw new Error(`tip ${index} was already registered as ${id}`);
     operationId = id;
-    const track = ctx.watch.open(id, handle, options.probeAnswers);
+    const track = ctx.watch.open(id, handle, options.probeAnswers, deadline);
     const n = ctx.agencies.length;
 
     const marks: number[] = [performance.now()];
-    const mark = () => marks.push(performance.now());
+    const mark = () => {
+      deadline.throwIfAborted();
+      marks.push(performance.now());
+    };
 
     const assessSentAt = marks[0]!;
     await decide(() => handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] }));
@@ -376,11 +393,11 @@ export async function runLifecycle(ctx: LifecycleContext, index: number, options
     };
   };
   try {
-    return await Promise.race([drive(), timeout]);
+    return await ctx.client.withAbortSignal(deadline, drive);
   } catch (err) {
-    return { ok: false, ...(operationId ? { operationId } : {}), startedAt, finishedAt: performance.now(), error: (err as Error).message };
+    const error = deadline.aborted ? `operation did not finish within ${OPERATION_TIMEOUT_MS / 1000}s` : (err as Error).message;
+    return { ok: false, ...(operationId ? { operationId } : {}), startedAt, finishedAt: performance.now(), error };
   } finally {
-    clearTimeout(timer);
     if (operationId) ctx.watch.release(operationId);
   }
 }

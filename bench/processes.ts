@@ -27,8 +27,8 @@ export function readMemory(pid: number): MemoryReading | undefined {
 }
 
 /**
- * Resets VmHWM (writing 5 to clear_refs, Linux ≥ 4.0), so the peak no longer includes start-up: the worker
- * bundles its workflows with webpack when it starts, which briefly needs far more memory than running them.
+ * Resets VmHWM (writing 5 to clear_refs, Linux ≥ 4.0), so the peak no longer includes start-up: loading the
+ * workflow bundle and creating the first workflow threads.
  */
 export function resetPeak(pid: number): boolean {
   try {

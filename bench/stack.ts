@@ -7,7 +7,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { AGENCY_IDS, SUBJECTS } from '../domain/index.js';
 import { startNatsServer, stopProcess, startTemporalDevServer, type NatsServer, type TemporalDevServer } from '../scripts/dev-stack.js';
 import { PROJECT_ROOT, findTemporalCli } from '../scripts/temporal-cli.js';
-import { ensureTopology } from '../workers/index.js';
+import { currentWorkflowBundle, ensureTopology } from '../workers/index.js';
 import { clientDataConverter } from '../workers/codec.js';
 import { generateMasterKey, openKeyStore, readMasterKeyring, type KeyStore } from '../workers/keys.js';
 import { sleep } from './stats.js';
@@ -42,6 +42,8 @@ export interface BenchStack {
 }
 
 export async function startStack(scratch: string, log: (line: string) => void): Promise<BenchStack> {
+  // The worker processes load the prebuilt workflow bundle: built here, in the bench's process, if the code changed.
+  await currentWorkflowBundle(log);
   const external = { temporal: process.env.TEMPORAL_ADDRESS, nats: process.env.NATS_URL };
   let temporal: TemporalDevServer | undefined;
   let nats: NatsServer | undefined;

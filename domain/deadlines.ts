@@ -2,8 +2,8 @@ import { parseDuration } from './durations.js';
 import { addWorkingDays, parseWorkingDays } from './workingDays.js';
 
 /**
- * When a deadline falls. Durations are either plain ("36h", "10 days") or in Swedish working days
- * ("5 working days", "5 arbetsdagar"), which skip weekends and public holidays.
+ * When a deadline falls. Durations are either plain ("36h", "10 days"; durations.ts) or in Swedish working days
+ * ("5 working days", "5 arbetsdagar"; workingDays.ts), which skip weekends and public holidays.
  */
 export function isDeadlineDuration(text: string): boolean {
   return parseWorkingDays(text) !== undefined || parseDuration(text) !== undefined;

@@ -1,37 +1,25 @@
+import ms from 'ms';
+
 /**
  * Durations are inputs everywhere (a real assessment deadline is days, a test's is seconds), written the way
- * people write them: "10 days", "36h", "90 s", "500ms".
+ * people write them: "10 days", "36h", "90 s", "500ms". `ms` reads them, pinned to the version the Temporal SDK
+ * reads its own duration strings with, so both read a string alike and no second version is installed. It is
+ * pure, deterministic JavaScript, so it runs in the workflow sandbox.
  */
 
-const UNIT_MS: Record<string, number> = {
-  ms: 1,
-  s: 1_000,
-  sec: 1_000,
-  second: 1_000,
-  seconds: 1_000,
-  m: 60_000,
-  min: 60_000,
-  minute: 60_000,
-  minutes: 60_000,
-  h: 3_600_000,
-  hour: 3_600_000,
-  hours: 3_600_000,
-  d: 86_400_000,
-  day: 86_400_000,
-  days: 86_400_000,
-  w: 604_800_000,
-  week: 604_800_000,
-  weeks: 604_800_000,
-};
+/** A unit is required: `ms` reads a bare "10" as ten milliseconds, which for a deadline is surely a mistake. */
+const ENDS_IN_A_UNIT = /[a-z]$/i;
 
-const DURATION_PATTERN = /^\s*(\d+(?:\.\d+)?)\s*([a-z]+)\s*$/i;
-
-/** Milliseconds for a duration string, or undefined when it is not one. */
+/** Milliseconds for a duration string, or undefined when it is not one (or not longer than nothing). */
 export function parseDuration(text: string): number | undefined {
-  const match = DURATION_PATTERN.exec(text);
-  if (!match) return undefined;
-  const unit = UNIT_MS[match[2]!.toLowerCase()];
-  if (unit === undefined) return undefined;
-  const ms = Number(match[1]) * unit;
-  return ms > 0 ? Math.round(ms) : undefined;
+  const written = text.trim().replace(/\s+/g, ' ');
+  if (!ENDS_IN_A_UNIT.test(written)) return undefined;
+  let value: number;
+  try {
+    value = ms(written as ms.StringValue);
+  } catch {
+    // ms throws on input longer than 100 characters instead of answering NaN.
+    return undefined;
+  }
+  return Number.isFinite(value) && value > 0 ? Math.round(value) : undefined;
 }

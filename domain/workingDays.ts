@@ -2,7 +2,18 @@
  * Deadlines that agencies are given in working days ("svar inom 5 arbetsdagar") fall on Swedish calendar
  * dates, so they skip weekends, public holidays and the eves that agencies treat as closed. Everything here is
  * plain arithmetic on day numbers: workflow code runs in Temporal's sandbox, where Intl time-zone data and the
- * system clock must not decide the answer.
+ * system clock must not decide the answer. No library knows Swedish working days, so the grammar ("5 working
+ * days", "5 arbetsdagar") and the holiday table are this file's own; plain durations are `ms`'s (durations.ts).
+ *
+ * From the first release (1.0.0) on, a change here that moves any date (a holiday added, removed or moved, an
+ * eve treated as closed, the summer-time rule, the grammar) must go behind `patched()` in the workflow code
+ * that calls it, the old rule kept beside the new. An operation's deadlines are computed in workflow code
+ * (`deadlineAfter`), and its history records what followed from them: the timers started, the notices that
+ * told agencies the due time. Replayed on a changed table, a running operation computes another due time than
+ * the one it acted on: its state then contradicts what agencies were told, and where the new date changes
+ * what the workflow does (a deadline now already past starts no timer, a reminder moves to another task)
+ * replay fails with a nondeterminism error. Until 1.0.0 no operation runs anywhere: change it freely and
+ * re-record the histories.
  */
 
 export interface SwedishHoliday {

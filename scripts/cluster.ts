@@ -7,6 +7,7 @@ import { Client, Connection } from '@temporalio/client';
 import { loadCatalogueFile } from '../coordinator/index.js';
 import { clientDataConverter } from '../workers/codec.js';
 import { ensureTopology } from '../workers/jetstream.js';
+import { currentWorkflowBundle } from '../workers/workflowBundle.js';
 import { KeyStore, generateMasterKey, openKeyStore, readMasterKeyring } from '../workers/keys.js';
 import { ENGINE_IDENTITIES, freshSeeds, readSeedFile, seedFileName, type EngineIdentity, type NatsIdentity, type NatsSeeds } from '../workers/natsAuth.js';
 import { freePort, stopProcess, waitFor } from './dev-stack.js';
@@ -144,6 +145,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   };
 
   try {
+    // The worker processes load the prebuilt workflow bundle: built here if the code changed since.
+    await currentWorkflowBundle(log);
     ensureTemporalServer(log);
     await assertPostgresReachable(postgres);
     prepareTemporalDatabases(postgres, options.prefix, log);

@@ -18,6 +18,7 @@ import { createDevIssuer, readAs, tokenVerifier, type Reader } from '../workers/
 import { AuditLog } from '../workers/audit.js';
 import { startCodecServer } from '../workers/codecServer.js';
 import { KeyStore, generateMasterKey, readMasterKeyring } from '../workers/keys.js';
+import { currentWorkflowBundle } from '../workers/workflowBundle.js';
 import { TASK_QUEUE, assessUpdate, closeUpdate, scheduleUpdate, stateQuery, timelineQuery } from '../workflows/definitions.js';
 import { freePort, startTemporalDevServer } from './dev-stack.js';
 import { startEmbeddedEngine } from './embedded-engine.js';
@@ -141,7 +142,9 @@ async function main() {
   writeFileSync(masterKeyFile, `${masterKey}\n`, { mode: 0o600 });
   const keyring = readMasterKeyring({ LOS_MASTER_KEY: masterKey });
   const catalogue = loadCatalogueFile();
-  say('Bundling the workflow code and starting the worker, the bridge and nats-server…');
+  // Built once and kept in dist/; rebuilt when the workflow code has changed since (workers/workflowBundle.ts).
+  await currentWorkflowBundle((reason) => say(`${reason[0]!.toUpperCase()}${reason.slice(1)}…`));
+  say('Starting the worker, the bridge and nats-server…');
   const deadLetter = (reason: string, subject: string) => say(`  ✗ dead letter from ${subject}: ${reason}`);
   // Need to know, enforced by nats-server: every agency system logs in as itself and reads only its own events.
   // The entity-reference key: the environment's, or a fresh one kept (owner-readable only) beside the demo's data,

@@ -8,7 +8,15 @@ import { defaultBehaviour, startSimulatedAgency, type AgencyBehaviour, type Simu
 import { entityKeyFromEnvironment, loadCatalogueFile, registerTip, type RegisterOptions } from '../coordinator/index.js';
 import { AGENCY_IDS, SUBJECTS, type AgencyId, type TipInput } from '../domain/index.js';
 import type { EngineIdentity } from '../workers/natsAuth.js';
-import { connectEngineNats, createOperationWorker, ensureTopology, startBridge, startDeadLetterWatcher, type Bridge } from '../workers/index.js';
+import {
+  connectEngineNats,
+  createOperationWorker,
+  currentWorkflowBundle,
+  ensureTopology,
+  startBridge,
+  startDeadLetterWatcher,
+  type Bridge,
+} from '../workers/index.js';
 import { clientDataConverter } from '../workers/codec.js';
 import { KeyStore, generateMasterKey, readMasterKeyring, type MasterKeyring } from '../workers/keys.js';
 import { startNatsServer, startSecuredNatsServer, type NatsServer } from './dev-stack.js';
@@ -51,6 +59,7 @@ export interface EmbeddedEngineOptions {
   taskQueue: string;
   /** Loopback port for this engine's nats-server. @default a free port */
   natsPort?: number;
+  /** @default the bundle in dist/, built first if it is missing or stale */
   workflowBundle?: { code: string } | { codePath: string };
   maxDeliver?: number;
   ackWaitMs?: number;
@@ -92,7 +101,7 @@ export async function startEmbeddedEngine(options: EmbeddedEngineOptions): Promi
     nc,
     keys,
     taskQueue: options.taskQueue,
-    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : {}),
+    workflowBundle: options.workflowBundle ?? (await currentWorkflowBundle()),
   });
   const running = worker.run();
   const connection = await Connection.connect({ address: options.temporalAddress });

@@ -1,12 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
 import { startTemporalDevServer } from '../scripts/dev-stack.js';
-import { WORKFLOW_BUNDLER_OPTIONS, WORKFLOWS_PATH } from '../workers/worker.js';
-import { FAILURE_CONVERTER_PATH } from '../workers/codec.js';
+import { currentWorkflowBundle } from '../workers/workflowBundle.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -18,20 +16,15 @@ declare module 'vitest' {
   }
 }
 
-/** One real Temporal dev server (SQLite in a temp dir) and one workflow bundle per test run. */
+/** One real Temporal dev server (SQLite in a temp dir) per test run, and a current workflow bundle. */
 export default async function setup(project: TestProject) {
   const scratch = mkdtempSync(join(tmpdir(), 'los-test-'));
   const temporal = await startTemporalDevServer({ dbFile: join(scratch, 'temporal.db'), headless: true, logFile: join(scratch, 'temporal.log') });
-  const { code } = await bundleWorkflowCode({
-    workflowsPath: WORKFLOWS_PATH,
-    ...WORKFLOW_BUNDLER_OPTIONS,
-    failureConverterPath: FAILURE_CONVERTER_PATH,
-    logger: quietLogger,
-  });
-  const bundlePath = join(scratch, 'workflow-bundle.js');
-  writeFileSync(bundlePath, code);
+  // The bundle the worker process loads too (dist/), rebuilt first when any file it was built from has changed,
+  // so a run always tests the code in the tree.
+  const { codePath } = await currentWorkflowBundle();
   project.provide('temporalAddress', temporal.address);
-  project.provide('workflowBundlePath', bundlePath);
+  project.provide('workflowBundlePath', codePath);
   project.provide('scratchDir', scratch);
   project.provide('entityKey', randomBytes(32).toString('hex'));
   return async () => {
@@ -39,6 +32,3 @@ export default async function setup(project: TestProject) {
     rmSync(scratch, { recursive: true, force: true });
   };
 }
-
-const noop = () => undefined;
-const quietLogger = { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: (message: string) => console.error(message) };

@@ -280,21 +280,19 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     options.onNotApplied?.(reason, msg.subject);
   };
 
-  /** Within the apply time limit: seals and signs each answer (the key store) and hands them over in one update. */
-  const withinTimeLimit = async <R>(apply: () => Promise<R>): Promise<R> => {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, rejectTimeout) => {
-      timer = setTimeout(() => rejectTimeout(new PassingFailure('timed out waiting for the operation')), options.applyTimeoutMs ?? 20_000);
-    });
-    try {
-      return await Promise.race([apply(), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+  /**
+   * Within the apply time limit: seals and signs each answer (the key store) and hands them over in one update.
+   * The limit is an abort signal on the Temporal call, which cancels the call when it passes (the SDK then throws
+   * WorkflowUpdateRPCTimeoutOrCancelledError), so no update is left running behind an answer tried again.
+   */
+  const withinTimeLimit = <R>(apply: (deadline: AbortSignal) => Promise<R>): Promise<R> => {
+    const deadline = AbortSignal.timeout(options.applyTimeoutMs ?? 20_000);
+    return options.client.withAbortSignal(deadline, () => apply(deadline));
   };
   const update = (operationId: string, answers: AgencyAnswer[]): Promise<AnswerReceipt[]> =>
-    withinTimeLimit(async () => {
+    withinTimeLimit(async (deadline) => {
       const forwarded = await forwardAnswers(options.keys, operationId, answers);
+      deadline.throwIfAborted();
       return options.client.workflow.getHandle(operationId).executeUpdate(agencyAnswersUpdate, { args: [forwarded] });
     });
 

@@ -1,5 +1,6 @@
 /** The engine's processes: the Temporal worker and the NATS → Temporal bridge. */
-export { createOperationWorker, WORKFLOWS_PATH } from './worker.js';
+export { createOperationWorker } from './worker.js';
+export { builtWorkflowBundle, currentWorkflowBundle, WORKFLOWS_PATH } from './workflowBundle.js';
 export type { OperationWorkerOptions } from './worker.js';
 export { DEAD_LETTER_REASON_HEADER, MAX_ANSWER_BYTES, ORIGINAL_SUBJECT_HEADER, judgeInbound, startBridge } from './bridge.js';
 export type { Bridge, BridgeOptions } from './bridge.js';

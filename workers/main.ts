@@ -25,9 +25,9 @@ import { readSeedFile } from './natsAuth.js';
 import { ensureTopology } from './jetstream.js';
 import { createLogger, temporalLogger } from './logger.js';
 import { connectEngineNats, misconfigured, trackNatsConnection, untilReady } from './startup.js';
-import { bundleWorkflowsApart } from './bundle.js';
-import { createOperationWorker, WORKFLOW_BUNDLER_OPTIONS, WORKFLOWS_PATH } from './worker.js';
-import { FAILURE_CONVERTER_PATH, clientDataConverter } from './codec.js';
+import { createOperationWorker } from './worker.js';
+import { builtWorkflowBundle } from './workflowBundle.js';
+import { clientDataConverter } from './codec.js';
 import { KeyStore, readMasterKeyring } from './keys.js';
 
 /**
@@ -55,6 +55,9 @@ export async function runEngineProcess(role: string | undefined, options: Engine
     process.exit(1);
   }
   const env = config.value;
+  // Built ahead of time (`npm run build:workflows`), so webpack never runs in the worker; a missing or stale
+  // bundle ends it at once, naming the file that changed, before it waits for any server.
+  const workflowBundle = role === 'worker' ? builtWorkflowBundle() : undefined;
   const logger = createLogger({ level: env.LOG_LEVEL, name: `los-${role}` });
   const graceMs = env.SHUTDOWN_GRACE_SECONDS * 1000;
   // SIGTERM always ends the process within the grace period, whatever state NATS or Temporal is in: before the
@@ -140,12 +143,6 @@ export async function runEngineProcess(role: string | undefined, options: Engine
         ...(env.METRICS_BIND_ADDRESS ? { metrics: { prometheus: { bindAddress: env.METRICS_BIND_ADDRESS } } } : {}),
       },
     });
-    // Bundled once, so that waiting for Temporal below does not bundle again on every try; in a child
-    // process, so that webpack's memory does not stay with the worker (workers/bundle.ts).
-    const workflowBundle = await bundleWorkflowsApart(
-      { workflowsPath: WORKFLOWS_PATH, ...WORKFLOW_BUNDLER_OPTIONS, failureConverterPath: FAILURE_CONVERTER_PATH },
-      Runtime.instance().logger,
-    );
     const connection = await untilReady('Temporal', () => NativeConnection.connect({ address: env.TEMPORAL_ADDRESS }), logger);
     // The Temporal runtime handles SIGTERM/SIGINT itself: it stops polling and waits for in-flight tasks.
     const worker = await untilReady(

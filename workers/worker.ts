@@ -6,6 +6,7 @@ import { createKeyActivities, createNotifyActivities } from '../activities/index
 import { engineDataConverter } from './codec.js';
 import type { KeyStore } from './keys.js';
 import { TASK_QUEUE } from '../workflows/definitions.js';
+import { builtWorkflowBundle } from './workflowBundle.js';
 
 export interface OperationWorkerOptions {
   connection: NativeConnection;
@@ -14,7 +15,10 @@ export interface OperationWorkerOptions {
   keys: KeyStore;
   namespace?: string;
   taskQueue?: string;
-  /** A pre-built bundle (tests bundle once per run); otherwise the worker bundles `workflows/` itself. */
+  /**
+   * The workflow bundle to run.
+   * @default the bundle in dist/, if it is current (workers/workflowBundle.ts); the worker never bundles itself
+   */
   workflowBundle?: { code: string } | { codePath: string };
   /** How long in-flight activities may run on after shutdown begins. */
   shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
@@ -36,21 +40,8 @@ export interface OperationWorkerOptions {
 
 export const DEFAULT_MAX_CACHED_WORKFLOWS = 100;
 
-export const WORKFLOWS_PATH = new URL('../workflows/index.ts', import.meta.url).pathname;
-
-/**
- * How the worker bundles `workflows/`, wherever it is bundled (here, workers/main.ts, the tests): the libraries in
- * workflows/shared-modules.ts are evaluated once per workflow thread instead of once per cached operation.
- */
-export const WORKFLOW_BUNDLER_OPTIONS: { preloadModules: string[] } = {
-  preloadModules: [new URL('../workflows/shared-modules.ts', import.meta.url).pathname],
-};
-
 /** The worker that runs operations and their notification activities. */
 export async function createOperationWorker(options: OperationWorkerOptions): Promise<Worker> {
-  const workflowSource: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath' | 'bundlerOptions'> = options.workflowBundle
-    ? { workflowBundle: options.workflowBundle }
-    : { workflowsPath: WORKFLOWS_PATH, bundlerOptions: WORKFLOW_BUNDLER_OPTIONS };
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace ?? 'default',
@@ -59,6 +50,6 @@ export async function createOperationWorker(options: OperationWorkerOptions): Pr
     dataConverter: options.dataConverter ?? engineDataConverter(options.keys),
     shutdownGraceTime: options.shutdownGraceTime ?? '30s',
     maxCachedWorkflows: options.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS,
-    ...workflowSource,
+    workflowBundle: options.workflowBundle ?? builtWorkflowBundle(),
   });
 }

@@ -1,7 +1,7 @@
 /**
  * Modules evaluated once per workflow thread and shared by every workflow in it, instead of once per
- * workflow: the worker bundles this file as a preloaded module (`WORKFLOW_BUNDLER_OPTIONS` in
- * workers/worker.ts). Without it each cached operation evaluates zod (about 0.7 MiB) and the ed25519
+ * workflow: the workflow bundle preloads this file (`WORKFLOW_BUNDLER_OPTIONS` in
+ * workers/workflowBundle.ts). Without it each cached operation evaluates zod (about 0.7 MiB) and the ed25519
  * and SHA-256 code again, and builds the domain's schemas again (another 0.6 MiB, which domain/shared.ts
  * keeps once per thread): most of what an operation costs the worker in memory, and most of the CPU of
  * taking one into the cache.

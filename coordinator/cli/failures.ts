@@ -1,4 +1,4 @@
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError, isGrpcServiceError } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError, isGrpcDeadlineError, isGrpcServiceError } from '@temporalio/client';
 import { NamespaceNotFoundError } from '@temporalio/common';
 import { AccessDenied } from '../../workers/access.js';
 import { ErasedError } from '../../workers/keys.js';
@@ -11,7 +11,6 @@ import { CALL_TIMEOUT_MS, type CommonOptions } from './command.js';
  * operation); 2 Temporal, or the operation's worker, could not be reached in time, or the setup is incomplete.
  */
 
-const GRPC_DEADLINE_EXCEEDED = 4;
 const GRPC_UNAVAILABLE = 14;
 
 export class Unreachable extends Error {
@@ -71,7 +70,7 @@ export function classify(err: unknown, options: CommonOptions): Failure {
   if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
     return { message: `${noWorker} The decision may still be applied when one does; check with \`los show\``, exitCode: 2 };
   }
-  if (grpcCode(err) === GRPC_DEADLINE_EXCEEDED) return { message: noWorker, exitCode: 2 };
+  if (isGrpcDeadlineError(err)) return { message: noWorker, exitCode: 2 };
   if (grpcCode(err) === GRPC_UNAVAILABLE) return { message: `lost the connection to Temporal at ${options.address}: ${(err as Error).message}`, exitCode: 2 };
   return { message: withCauses(err), exitCode: 1 };
 }

@@ -10,7 +10,7 @@ import { AGENCY_IDS, type AgencyId } from '../../domain/index.js';
 import { removeCluster, startCluster, type Cluster, type EngineProcess } from '../../scripts/cluster.js';
 import { freePort, startNatsServer, startTemporalDevServer, type NatsServer, type TemporalDevServer } from '../../scripts/dev-stack.js';
 import { PROJECT_ROOT } from '../../scripts/temporal-cli.js';
-import { ensureTopology, startBridge, startDeadLetterWatcher, type Bridge, type DeadLetterWatcher } from '../../workers/index.js';
+import { currentWorkflowBundle, ensureTopology, startBridge, startDeadLetterWatcher, type Bridge, type DeadLetterWatcher } from '../../workers/index.js';
 import { clientDataConverter } from '../../workers/codec.js';
 import { generateMasterKey, openKeyStore, readMasterKeyring, type KeyStore } from '../../workers/keys.js';
 
@@ -46,6 +46,8 @@ const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * ite
 
 /** The embedded stack: the worker is a child process, SIGKILLed and restarted; the servers are restarted whole. */
 export async function devTopology(scratch: string, taskQueue: string, sizes: ChaosSizes): Promise<ChaosTopology> {
+  // The worker processes below load the prebuilt workflow bundle (the cluster topology builds it in startCluster).
+  await currentWorkflowBundle();
   const temporalPort = await freePort();
   const natsPort = await freePort();
   const startTemporal = () =>

@@ -5,6 +5,7 @@ import {
   OperationConfig,
   ScheduleAction,
   Tip,
+  deadlineAfter,
   parseDuration,
   parseWith,
   type TipInput,
@@ -99,8 +100,17 @@ describe('durations and config', () => {
     expect(parseDuration('10 days')).toBe(864_000_000);
     expect(parseDuration('30s')).toBe(30_000);
     expect(parseDuration('1.5h')).toBe(5_400_000);
+    expect(parseDuration(' 90 s ')).toBe(90_000);
+    expect(parseDuration('500ms')).toBe(500);
+    expect(parseDuration('2 Weeks')).toBe(1_209_600_000);
     expect(parseDuration('soon')).toBeUndefined();
     expect(parseDuration('0s')).toBeUndefined();
+    expect(parseDuration('-5s')).toBeUndefined();
+  });
+
+  it('wants a unit: a bare number is not read as milliseconds', () => {
+    expect(parseDuration('10')).toBeUndefined();
+    expect(() => deadlineAfter(0, '10')).toThrow('"10" is not a duration such as "10 days", "30s" or "5 working days"');
   });
 
   it('fills in realistic defaults and rejects a bad duration by name', () => {
