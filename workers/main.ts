@@ -27,8 +27,14 @@ import { bundleWorkflowsApart } from './bundle.js';
 import { createOperationWorker, WORKFLOW_BUNDLER_OPTIONS, WORKFLOWS_PATH } from './worker.js';
 import { FAILURE_CONVERTER_PATH, clientDataConverter } from './codec.js';
 import { KeyStore, readMasterKeyring } from './keys.js';
+import { unsupportedNode } from './nodeVersion.js';
 
 async function main() {
+  const unsupported = unsupportedNode();
+  if (unsupported) {
+    console.error(unsupported);
+    process.exit(1);
+  }
   const role = process.argv[2];
   if (role !== 'worker' && role !== 'bridge' && role !== 'codec') {
     console.error('usage: tsx workers/main.ts worker|bridge|codec');
