@@ -9,7 +9,7 @@ RUN GOBIN=/out/server go install go.temporal.io/server/cmd/server@${TEMPORAL_SER
  && GOBIN=/out/sql go install go.temporal.io/server/cmd/tools/sql@${TEMPORAL_SERVER_VERSION} \
  && GOBIN=/out/ui go install github.com/temporalio/ui-server/v2/cmd/server@${TEMPORAL_UI_VERSION}
 
-FROM node:20-bookworm-slim
+FROM node:24-trixie-slim
 # openssl: `nats-config dev-tls` makes the development CA with it.
 RUN apt-get update && apt-get install -y --no-install-recommends openssl && rm -rf /var/lib/apt/lists/*
 WORKDIR /app

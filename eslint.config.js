@@ -15,7 +15,7 @@ const nodeBuiltins = builtinModules.filter((name) => !name.startsWith('_')).flat
 
 export default tseslint.config(
   {
-    // Generated, recorded or third-party files; coordinator/los.mjs is a three-line launcher outside the TypeScript project.
+    // Generated, recorded or third-party files; coordinator/los.mjs is a small launcher outside the TypeScript project.
     ignores: ['node_modules/**', '.tools/**', '.data/**', 'dist/**', 'bench/results/**', 'schemas/**', 'test/histories/**', 'coordinator/los.mjs'],
   },
   {

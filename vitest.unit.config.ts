@@ -2,12 +2,12 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * The unit tier, `npm run test:unit`: every test that needs no server (the domain rules, the visibility
- * queries, the static checks of docker-compose.yml), without the Temporal dev server of test/globalSetup.ts.
+ * queries, the static checks of docker-compose.yml and package.json), without the Temporal dev server of test/globalSetup.ts.
  * `npm test` runs these too, with everything else. A test that calls inject() or starts a server belongs there.
  */
 export default defineConfig({
   test: {
-    include: ['test/domain/**/*.test.ts', 'test/queries.test.ts', 'test/compose.test.ts', 'test/workflow-bundle.test.ts'],
+    include: ['test/domain/**/*.test.ts', 'test/queries.test.ts', 'test/compose.test.ts', 'test/workflow-bundle.test.ts', 'test/package.test.ts'],
     testTimeout: 10_000,
     reporters: ['default'],
   },

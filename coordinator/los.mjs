@@ -4,5 +4,10 @@
 import { register } from 'tsx/esm/api';
 
 register();
+const unsupported = (await import('../workers/nodeVersion.ts')).unsupportedNode();
+if (unsupported) {
+  console.error(unsupported);
+  process.exit(1);
+}
 const { runCli } = await import('./cli.ts');
 process.exitCode = await runCli(process.argv);

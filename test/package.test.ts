@@ -1,7 +1,9 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../scripts/temporal-cli.js';
+import { NODE_MAJOR, unsupportedNode } from '../workers/nodeVersion.js';
 
 const json = (file: string) => JSON.parse(readFileSync(join(PROJECT_ROOT, file), 'utf8')) as Record<string, unknown>;
 
@@ -13,5 +15,30 @@ describe('package-lock.json', () => {
     for (const field of ['name', 'version', 'bin', 'dependencies', 'devDependencies', 'engines']) {
       expect(root[field], field).toEqual(pkg[field]);
     }
+  });
+});
+
+/** Node 20 reached its end of life: every script, and every process a script starts, runs on Node 24. */
+describe('the Node the project runs on', () => {
+  it('is Node 24 or newer for the tests and for a `node` found on PATH, which is how npm scripts start tsx, vitest and los', () => {
+    expect(unsupportedNode()).toBeUndefined();
+    const fromPath = spawnSync('node', ['-p', 'process.versions.node'], { encoding: 'utf8' });
+    expect(fromPath.status, fromPath.stderr).toBe(0);
+    expect(unsupportedNode(fromPath.stdout.trim())).toBeUndefined();
+  });
+
+  it('is the same major everywhere: engines, the `node` package npm install brings, its types and the image', () => {
+    const pkg = json('package.json') as { engines: { node: string }; devDependencies: Record<string, string> };
+    expect(pkg.engines.node).toBe(`>=${NODE_MAJOR}`);
+    expect(pkg.devDependencies.node).toMatch(new RegExp(`^${NODE_MAJOR}\\.\\d+\\.\\d+$`));
+    expect(pkg.devDependencies['@types/node']).toMatch(new RegExp(`^\\^${NODE_MAJOR}\\.`));
+    expect(readFileSync(join(PROJECT_ROOT, 'Dockerfile'), 'utf8')).toMatch(new RegExp(`^FROM node:${NODE_MAJOR}-[a-z]+-slim$`, 'm'));
+  });
+
+  it('tells a person who starts the engine on an older Node what to do', () => {
+    expect(unsupportedNode('20.20.2')).toBe(
+      `los-engine needs Node ${NODE_MAJOR} or newer and this is Node 20.20.2: start it through npm (npm run …, npx …), which uses the Node ${NODE_MAJOR} that npm install put in node_modules/.bin, or install Node ${NODE_MAJOR}.`,
+    );
+    expect(unsupportedNode(`${NODE_MAJOR}.0.0`)).toBeUndefined();
   });
 });

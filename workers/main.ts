@@ -29,6 +29,7 @@ import { createOperationWorker } from './worker.js';
 import { builtWorkflowBundle } from './workflowBundle.js';
 import { clientDataConverter } from './codec.js';
 import { KeyStore, readMasterKeyring } from './keys.js';
+import { unsupportedNode } from './nodeVersion.js';
 
 /**
  * What the benchmark swaps to measure the engine without encryption (bench/plaintext.ts), in a process of the
@@ -45,6 +46,11 @@ export interface EngineProcessOptions {
 
 /** Runs one of the engine's processes (`worker`, `bridge` or `codec`) until SIGTERM or SIGINT. */
 export async function runEngineProcess(role: string | undefined, options: EngineProcessOptions = {}): Promise<void> {
+  const unsupported = unsupportedNode();
+  if (unsupported) {
+    console.error(unsupported);
+    process.exit(1);
+  }
   if (role !== 'worker' && role !== 'bridge' && role !== 'codec') {
     console.error('usage: tsx workers/main.ts worker|bridge|codec');
     process.exit(1);
