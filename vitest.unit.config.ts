@@ -7,7 +7,7 @@ import { defineConfig } from 'vitest/config';
  */
 export default defineConfig({
   test: {
-    include: ['test/domain/**/*.test.ts', 'test/queries.test.ts', 'test/compose.test.ts'],
+    include: ['test/domain/**/*.test.ts', 'test/queries.test.ts', 'test/compose.test.ts', 'test/codec.test.ts'],
     testTimeout: 10_000,
     reporters: ['default'],
   },

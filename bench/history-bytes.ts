@@ -1,12 +1,13 @@
 /**
  * `npm run bench:bytes`: where the bytes of one operation's history go, next to the floor's. A targeted
  * measurement, not a load phase: a few bench-shaped LOS operations (bench/operations.ts, the same tip,
- * categories and deadlines as `npm run bench`) and a few floor operations run one after another on the same
+ * categories and deadlines as `npm run bench`) and a few floor operations run, one after another or
+ * `--concurrency` at a time (under load, answers batch and workflow tasks merge, as in the bench), on the same
  * stack as the bench's (dev server, nats-server, the worker and bridge as child processes); then each history
  * is read with fetchHistory, sized as `npm run bench` sizes it (Temporal's JSON, bench/history.ts), and split
  * by event type and by payload. The payloads are then decoded with the engine's codec to show what they hold.
  *
- *   npm run bench:bytes -- [--operations N] [--floor N] [--json FILE]
+ *   npm run bench:bytes -- [--operations N] [--floor N] [--concurrency C] [--json FILE] [--dump DIR]
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -34,10 +35,13 @@ function flag(name: string, fallback: number): number {
   const at = process.argv.indexOf(name);
   return at >= 0 ? Number(process.argv[at + 1]) : fallback;
 }
-const jsonOut = (() => {
-  const at = process.argv.indexOf('--json');
+function option(name: string): string | undefined {
+  const at = process.argv.indexOf(name);
   return at >= 0 ? process.argv[at + 1] : undefined;
-})();
+}
+const jsonOut = option('--json');
+/** A directory to write the first LOS and floor history to, as Temporal's JSON. */
+const dumpDir = option('--dump');
 
 /** The event's attributes field, e.g. `activityTaskScheduled`. */
 function eventKind(event: HistoryEvent): string {
@@ -71,6 +75,20 @@ function payloadsOf(value: unknown, path: string, out: Found[]): Found[] {
   if (Array.isArray(value)) value.forEach((v, i) => payloadsOf(v, `${path}[${i}]`, out));
   else for (const [k, v] of Object.entries(record)) payloadsOf(v, path ? `${path}.${k}` : k, out);
   return out;
+}
+
+/** Runs `count` operations with at most `inFlight` at a time (a closed loop, as the bench's), in index order of their ids. */
+async function inTurns(count: number, inFlight: number, run: (i: number) => Promise<string>): Promise<string[]> {
+  const ids: string[] = [];
+  let next = 0;
+  const loop = async () => {
+    while (next < count) {
+      const i = next++;
+      ids[i] = await run(i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, inFlight) }, loop));
+  return ids;
 }
 
 const jsonBytes = (events: HistoryEvent[]) => Buffer.byteLength(historyToJSON({ events }));
@@ -146,6 +164,7 @@ async function main() {
   process.env.LOS_ENTITY_KEY ??= randomBytes(32).toString('hex');
   const operations = flag('--operations', 3);
   const floors = flag('--floor', 3);
+  const inFlight = flag('--concurrency', 1);
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const runId = `bytes${Date.now().toString(36)}`;
   const scratch = mkdtempSync(join(tmpdir(), 'los-bytes-'));
@@ -171,27 +190,31 @@ async function main() {
       agencies.push(await startSimulatedAgency(agency, defaultBehaviour(agency), { servers: stack.natsUrl, onEvent: watch.onEvent, onAnswer: watch.onAnswer }));
     const ctx = lifecycleContext({ client: stack.client, keys: stack.keys, catalogue, taskQueue, runId, watch });
 
-    log(`${operations} LOS operations, one after another`);
-    const losIds: string[] = [];
-    for (let i = 0; i < operations; i++) {
-      watch.beginPhase();
+    log(`${operations} LOS operations, ${inFlight} in flight`);
+    watch.beginPhase();
+    const losIds = await inTurns(operations, inFlight, async (i) => {
       const sample = await runLifecycle(ctx, i, { probeAnswers: false });
       if (!sample.ok || !sample.operationId) throw new Error(`operation ${i} failed: ${sample.error}`);
-      losIds.push(sample.operationId);
-    }
+      return sample.operationId;
+    });
 
     log(`${floors} floor operations`);
     const running = floorWorker.run();
     await floorChannel.startAgencies((workflowId) => floor.answer(workflowId));
-    const floorIds: string[] = [];
-    for (let i = 0; i < floors; i++) {
+    const floorIds = await inTurns(floors, inFlight, async (i) => {
       const sample = await floor.runOne(i);
       if (!sample.ok) throw new Error(`floor operation ${i} failed: ${sample.error}`);
-      floorIds.push(sample.workflowId);
-    }
+      return sample.workflowId;
+    });
     floorWorker.shutdown();
     await running;
 
+    if (dumpDir) {
+      const dump = async (c: Client, id: string, name: string) =>
+        writeFileSync(join(dumpDir, name), historyToJSON(await c.workflow.getHandle(id).fetchHistory()));
+      await dump(stack.client, losIds[0]!, 'los-history.json');
+      await dump(plainClient, floorIds[0]!, 'floor-history.json');
+    }
     const los = await breakDown(stack.client, losIds, new LosPayloadCodec(stack.keys));
     const flo = await breakDown(plainClient, floorIds);
     const ratio = los.jsonBytes / los.histories / (flo.jsonBytes / flo.histories);
