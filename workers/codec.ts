@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { constants as zlib, deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { DataConverter, Payload, PayloadCodec } from '@temporalio/common';
 import protobufs from '@temporalio/proto';
 import { DefaultFailureConverter } from '@temporalio/common';
@@ -33,6 +33,11 @@ export const METADATA_COMPRESSION = 'compression';
 export const COMPRESSION_DEFLATE = 'deflate-raw';
 /** Below this the deflate header and a short text gain nothing worth the CPU. */
 export const COMPRESS_FROM = 256;
+/**
+ * The fastest level: on a 13-agency fan-out (10 KB) it deflates in about half the time of zlib's default and
+ * stores 4% more (673 bytes against 646), since what repeats is whole sealed fields, which any level finds.
+ */
+const DEFLATE = { level: zlib.Z_BEST_SPEED } as const;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -70,7 +75,7 @@ export class LosPayloadCodec implements PayloadCodec {
         const iv = randomBytes(12);
         const cipher = createCipheriv('aes-256-gcm', key, iv);
         const plain = temporal.api.common.v1.Payload.encode(payload).finish();
-        const deflated = plain.length >= COMPRESS_FROM ? deflateRawSync(plain) : undefined;
+        const deflated = plain.length >= COMPRESS_FROM ? deflateRawSync(plain, DEFLATE) : undefined;
         const compressed = deflated !== undefined && deflated.length < plain.length;
         const body = compressed ? deflated : plain;
         const data = Buffer.concat([iv, cipher.update(body), cipher.final(), cipher.getAuthTag()]);
