@@ -12,7 +12,7 @@ import {
   type TipInput,
 } from '../domain/index.js';
 import { assessUpdate, closeUpdate, scheduleUpdate, stateQuery } from '../workflows/definitions.js';
-import type { losOperationV2 } from '../workflows/index.js';
+import type { losOperation } from '../workflows/index.js';
 import type { Completion } from './load.js';
 import { sleep } from './stats.js';
 
@@ -21,7 +21,7 @@ import { sleep } from './stats.js';
  * simulated agencies see. The agencies answer at once; every decision is taken as soon as it is owed.
  */
 
-type Handle = WorkflowHandle<typeof losOperationV2>;
+type Handle = WorkflowHandle<typeof losOperation>;
 
 /** Their candidate set in the national catalogue is exactly five agencies (alcohol, Police, tax, work environment, migration). */
 export const LIFECYCLE_CATEGORIES: TipInput['categories'] = ['unlicensed_alcohol', 'labour_exploitation'];

@@ -21,7 +21,7 @@ import {
 import type { KeyStore } from '../workers/keys.js';
 import { TASK_QUEUE, amendTipUpdate, searchAttributes, type CorrectionReceipt, type OperationInput, type OperationResult } from '../workflows/definitions.js';
 import { FailureType } from '../workflows/failures.js';
-import type { losOperationV2 } from '../workflows/index.js';
+import type { losOperation } from '../workflows/index.js';
 import { entityReference, requireEntityKey } from './entityReference.js';
 import { operationIdFor } from './operation-id.js';
 import { allOf, quote } from './queries.js';
@@ -71,7 +71,7 @@ export interface Registration {
   outcome: 'started' | 'unchanged' | 'corrected' | 'ended';
   /** True only for `started`. */
   started: boolean;
-  handle: WorkflowHandle<typeof losOperationV2>;
+  handle: WorkflowHandle<typeof losOperation>;
   /** The pseudonymous entity reference (search attribute `LosEntityRef`). */
   entityRef: string;
   /** Other open operations about the same business; empty when there are none. */
@@ -113,9 +113,9 @@ export async function registerTip(client: Client, rawTip: unknown, options: Regi
     bridgeKey: await options.keys.bridgePublicKey(),
   };
   const sameBusiness = () => openOperationsAbout(client, entityRef, operationId);
-  let handle: WorkflowHandle<typeof losOperationV2>;
+  let handle: WorkflowHandle<typeof losOperation>;
   try {
-    handle = await client.workflow.start<typeof losOperationV2>('losOperationV2', {
+    handle = await client.workflow.start<typeof losOperation>('losOperation', {
       workflowId: operationId,
       taskQueue: options.taskQueue ?? TASK_QUEUE,
       args: [input],
@@ -137,7 +137,7 @@ export async function registerTip(client: Client, rawTip: unknown, options: Regi
     });
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-    const existing = client.workflow.getHandle<typeof losOperationV2>(operationId);
+    const existing = client.workflow.getHandle<typeof losOperation>(operationId);
     const registration = { operationId, started: false, handle: existing, entityRef };
     const description = await existing.describe();
     if (description.status.name !== 'RUNNING') {
@@ -174,7 +174,7 @@ export async function openOperationsAbout(client: Client, entityRef: string, exc
 }
 
 /** How, when and why an operation ended: its result for a completed one, the failure's message otherwise. */
-export async function howItEnded(handle: WorkflowHandle<typeof losOperationV2>, description: WorkflowExecutionDescription): Promise<EndedOperation> {
+export async function howItEnded(handle: WorkflowHandle<typeof losOperation>, description: WorkflowExecutionDescription): Promise<EndedOperation> {
   const at = description.closeTime?.toISOString();
   const status = description.status.name;
   const phase = description.typedSearchAttributes.get(searchAttributes.phase) as Phase | undefined;

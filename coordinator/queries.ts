@@ -24,7 +24,7 @@ export const aboutEntity = (entityRef: string) => `${searchAttributes.entityRef.
 export const OVERDUE = `${searchAttributes.overdue.name} = true`;
 export const onTaskQueue = (taskQueue: string) => `TaskQueue = ${quote(taskQueue)}`;
 /** Every LOS operation; what `los list` asks for when given no filter. */
-export const ALL_OPERATIONS = `WorkflowType = 'losOperationV2'`;
+export const ALL_OPERATIONS = `WorkflowType = 'losOperation'`;
 
 /** Each clause is a single comparison, so joining with AND needs no parentheses. */
 export function allOf(...clauses: string[]): string {

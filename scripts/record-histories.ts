@@ -21,13 +21,13 @@ import {
   scheduleUpdate,
   stateQuery,
 } from '../workflows/definitions.js';
-import type { losOperationV2 } from '../workflows/index.js';
+import type { losOperation } from '../workflows/index.js';
 import { ENCODING_ENCRYPTED, LosPayloadCodec } from '../workers/codec.js';
 import { startEmbeddedEngine } from './embedded-engine.js';
 import { startTemporalDevServer } from './dev-stack.js';
 import { PROJECT_ROOT } from './temporal-cli.js';
 
-type Handle = WorkflowHandle<typeof losOperationV2>;
+type Handle = WorkflowHandle<typeof losOperation>;
 const OUT = join(PROJECT_ROOT, 'test', 'histories');
 const FAST: OperationConfigInput = { mandateDeadline: '5s', findingsDeadline: '5s', followUpAfter: '1s', outcomeDeadline: '5s' };
 const inSeconds = (s: number) => new Date(Date.now() + s * 1000).toISOString();

@@ -39,7 +39,7 @@ async function listed(query: string): Promise<string[]> {
 describe('a start that skips the typed client', () => {
   it('runs with config {} and no catalogue, on the same defaults the typed client applies', async () => {
     const workflowId = `raw-start-${process.pid}-${Date.now()}`;
-    await engine.client.workflow.start('losOperationV2', { workflowId, taskQueue: engine.taskQueue, args: [{ tip: sampleTip(), config: {} }] });
+    await engine.client.workflow.start('losOperation', { workflowId, taskQueue: engine.taskQueue, args: [{ tip: sampleTip(), config: {} }] });
     const state = await until(workflowId, (s) => s.phase === 'assessment');
     // Ten working days never fall within nine calendar days from now.
     expect(Date.parse(state.nextDeadline!.dueAt) - Date.now()).toBeGreaterThan(9 * 24 * 3600_000);
@@ -55,7 +55,7 @@ describe('a start that skips the typed client', () => {
     const workflowId = `raw-invalid-${process.pid}-${Date.now()}`;
     const tip = { ...sampleTip(), categories: ['bogus'] };
     tip.entity = { ...tip.entity, orgNumber: '123' };
-    const handle = await engine.client.workflow.start('losOperationV2', { workflowId, taskQueue: engine.taskQueue, args: [{ tip, config: {} }] });
+    const handle = await engine.client.workflow.start('losOperation', { workflowId, taskQueue: engine.taskQueue, args: [{ tip, config: {} }] });
     const failure = await handle.result().then(
       () => undefined,
       (err: unknown) => err,

@@ -14,7 +14,7 @@ import {
   stateQuery,
   timelineQuery,
 } from '../workflows/definitions.js';
-import type { losOperationV2 } from '../workflows/index.js';
+import type { losOperation } from '../workflows/index.js';
 import { eventually, receivedFor, sampleTip, startTestEngine, type TestEngine } from './engine.js';
 
 /** Every coordinator path through an operation, on the real dev server and nats-server. */
@@ -29,7 +29,7 @@ afterAll(async () => {
   await engine?.stop();
 });
 
-type Handle = WorkflowHandle<typeof losOperationV2>;
+type Handle = WorkflowHandle<typeof losOperation>;
 const FAST = { mandateDeadline: '6s', findingsDeadline: '6s', followUpAfter: '1s', outcomeDeadline: '6s', informationDeadline: '6s' };
 // smuggling → Polisen and Tullverket: a small, quick operation.
 const smallTip = () => sampleTip({ categories: ['smuggling'] });

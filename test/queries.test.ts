@@ -3,7 +3,7 @@ import { operationsQuery, quote, temporalCliCommand } from '../coordinator/queri
 
 describe('visibility queries for los list', () => {
   it('lists every LOS operation when no filter is given', () => {
-    expect(operationsQuery({})).toBe("WorkflowType = 'losOperationV2'");
+    expect(operationsQuery({})).toBe("WorkflowType = 'losOperation'");
   });
 
   it('combines filters with AND over the search attributes', () => {

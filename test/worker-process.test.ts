@@ -220,7 +220,7 @@ describe('worker process', () => {
     };
     // An operation no worker runs: every answer to it waits in its lane, and the backlog only grows.
     const operationId = `los-umea-stuck-${process.pid}`;
-    await engine.client.workflow.start('losOperationV2', { taskQueue: 'los-test-nobody-polls', workflowId: operationId, args: [{}] });
+    await engine.client.workflow.start('losOperation', { taskQueue: 'los-test-nobody-polls', workflowId: operationId, args: [{}] });
     const js = jetstream(engine.nc);
     let sending = true;
     const sender = (async () => {

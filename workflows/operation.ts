@@ -23,7 +23,7 @@ function parseStart(input: unknown): OperationInput {
  * domain/. Every stage keeps its deadline in memory, so the operation can continue-as-new at any stage
  * boundary and resume exactly where it was.
  */
-export async function losOperationV2(input: OperationInput): Promise<OperationResult> {
+export async function losOperation(input: OperationInput): Promise<OperationResult> {
   const { tip, config, catalogue, bridgeKey } = input?.memory ? input : parseStart(input);
   const op = new Operation(tip, config, catalogue, input.memory ?? { ...freshMemory(), ...(bridgeKey ? { bridgeKey } : {}) });
   handleAnswers(op);
@@ -53,7 +53,7 @@ export async function losOperationV2(input: OperationInput): Promise<OperationRe
       await condition(allHandlersFinished);
       op.flushStatus();
       op.memory.continuedAsNew += 1;
-      return continueAsNew<typeof losOperationV2>({ tip: op.tip, config, catalogue, memory: op.snapshot() });
+      return continueAsNew<typeof losOperation>({ tip: op.tip, config, catalogue, memory: op.snapshot() });
     }
     await stages[op.memory.stage]();
   }

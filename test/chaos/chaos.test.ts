@@ -9,7 +9,7 @@ import { defaultBehaviour, startSimulatedAgency, type SimulatedAgency } from '..
 import { loadCatalogueFile, registerTip } from '../../coordinator/index.js';
 import { AGENCY_IDS, type AgencyId, type OperationState, type TipInput } from '../../domain/index.js';
 import { assessUpdate, cancelUpdate, closeUpdate, scheduleUpdate, stateQuery } from '../../workflows/definitions.js';
-import type { losOperationV2 } from '../../workflows/index.js';
+import type { losOperation } from '../../workflows/index.js';
 import { clusterTopology, devTopology, randomBetween, sleep, type ChaosSizes, type ChaosTopology } from './topologies.js';
 
 /**
@@ -43,7 +43,7 @@ const CONFIG = {
 };
 
 type Plan = 'closed' | 'dismissed' | 'cancelled';
-type Handle = WorkflowHandle<typeof losOperationV2>;
+type Handle = WorkflowHandle<typeof losOperation>;
 interface Operation {
   id: string;
   plan: Plan;
