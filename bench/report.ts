@@ -202,6 +202,12 @@ function summaryRows(r: BenchResult): [string, string][] {
       'Workflow tasks per operation, mean (min–max) [floor; baseline]',
       `${mean(r.cost?.workflowTasks)} [${mean(r.floor.cost?.workflowTasks)}; ${mean(r.baseline.cost?.workflowTasks)}]`,
     ],
+    [
+      'History bytes per operation (JSON), mean [floor] → LOS/floor',
+      `${mean(r.cost?.historyJsonBytes)} [${mean(r.floor.cost?.historyJsonBytes)}] → ${
+        r.cost && r.floor.cost ? times(r.cost.historyJsonBytes.mean / r.floor.cost.historyJsonBytes.mean) : na
+      }`,
+    ],
     ['CPU ms per operation, closed loop', cpuLine(r.closedLoop.cpuMsPerOperation)],
     ['CPU ms per operation, floor', cpuLine(r.floor.cpuMsPerOperation)],
     ['CPU ms per operation, baseline', cpuLine(r.baseline.cpuMsPerOperation)],
