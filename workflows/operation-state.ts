@@ -239,69 +239,89 @@ export class Operation {
   }
 
   // --- the lifecycle: each a transition of domain/operation-transitions.ts ------------------------------
-  // Every one that moves the stage publishes the new status, as the stage machine's entry did.
+  // Every one that moves the stage publishes the new status to the UI at once.
   requestInformation(targets: readonly AgencyId[]): number {
     return this.apply((m) => requestInformation(m, targets)).round;
   }
 
   proceedToMandates(candidates: readonly AgencyId[], mandateDueMs: number): number {
-    return this.moved(this.apply((m, now) => proceedToMandates(m, candidates, now, mandateDueMs))).round;
+    const result = this.apply((m, now) => proceedToMandates(m, candidates, now, mandateDueMs));
+    this.publishStatus();
+    return result.round;
   }
 
   requestMandatesAgain(targets: readonly AgencyId[], mandateDueMs: number): number {
-    return this.moved(this.apply((m, now) => requestMandatesAgain(m, targets, now, mandateDueMs))).round;
+    const result = this.apply((m, now) => requestMandatesAgain(m, targets, now, mandateDueMs));
+    this.publishStatus();
+    return result.round;
   }
 
   mandatesIn(): void {
-    this.moved(this.change((m, now) => mandatesIn(m, this.config.quorum, now)));
+    this.change((m, now) => mandatesIn(m, this.config.quorum, now));
+    this.publishStatus();
   }
 
   overrideQuorum(): void {
-    this.moved(this.change(overrideQuorum));
+    this.change(overrideQuorum);
+    this.publishStatus();
   }
 
   dismiss(event: 'assessed_dismiss' | 'quorum_dismiss', reason: string | Sealed): void {
-    this.moved(this.change((m, now) => dismissOperation(m, event, now, reason)));
+    this.change((m, now) => dismissOperation(m, event, now, reason));
+    this.publishStatus();
   }
 
   scheduleAction(plan: HeldActionPlan): { team: AgencyId[]; round: number } {
-    return this.moved(this.apply((m, now) => scheduleAction(m, plan, now)));
+    const { team, round } = this.apply((m, now) => scheduleAction(m, plan, now));
+    this.publishStatus();
+    return { team, round };
   }
 
   callOffAction(): void {
-    this.moved(this.change(callOffAction));
+    this.change(callOffAction);
+    this.publishStatus();
   }
 
   rescheduleAction(change: Pick<RescheduleAction, 'at' | 'place'>): void {
-    this.moved(this.change((m, now) => rescheduleAction(m, change, now)));
+    this.change((m, now) => rescheduleAction(m, change, now));
+    this.publishStatus();
   }
 
   startAction(findingsDueMs: number): { team: AgencyId[]; round: number } {
-    return this.moved(this.apply((m, now) => startAction(m, now, findingsDueMs)));
+    const { team, round } = this.apply((m, now) => startAction(m, now, findingsDueMs));
+    this.publishStatus();
+    return { team, round };
   }
 
   findingsIn(followUpDueMs: number): void {
-    this.moved(this.change((m, now) => findingsIn(m, now, followUpDueMs)));
+    this.change((m, now) => findingsIn(m, now, followUpDueMs));
+    this.publishStatus();
   }
 
   followUpDue(outcomesDueMs: number): { team: AgencyId[]; round: number; secondWave: AgencyId[] } {
-    return this.moved(this.apply((m, now) => followUpDue(m, this.catalogue, now, outcomesDueMs)));
+    const { team, round, secondWave } = this.apply((m, now) => followUpDue(m, this.catalogue, now, outcomesDueMs));
+    this.publishStatus();
+    return { team, round, secondWave };
   }
 
   outcomesIn(): void {
-    this.moved(this.change(outcomesIn));
+    this.change(outcomesIn);
+    this.publishStatus();
   }
 
   orderReinspection(): void {
-    this.moved(this.change(orderReinspection));
+    this.change(orderReinspection);
+    this.publishStatus();
   }
 
   close(summary: string | Sealed): void {
-    this.moved(this.change((m, now) => closeOperation(m, summary, now)));
+    this.change((m, now) => closeOperation(m, summary, now));
+    this.publishStatus();
   }
 
   cancel(reason: string | Sealed): void {
-    this.moved(this.change((m, now) => cancelOperation(m, reason, now)));
+    this.change((m, now) => cancelOperation(m, reason, now));
+    this.publishStatus();
   }
 
   // --- deadlines ----------------------------------------------------------------------------------------
@@ -336,11 +356,6 @@ export class Operation {
 
   bridgeKeyLearned(bridgeKey: string): void {
     this.change((m) => bridgeKeyLearned(m, bridgeKey));
-  }
-
-  private moved<T>(result: T): T {
-    this.publishStatus();
-    return result;
   }
 
   // --- what people see ----------------------------------------------------------------------------------
