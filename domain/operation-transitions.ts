@@ -6,6 +6,7 @@ import type { CorrectionNotice } from './corrections.js';
 import type { RescheduleAction } from './decisions.js';
 import type { AgencyAnswer, HeldActionPlan } from './events.js';
 import {
+  MoveRefused,
   advanceStage,
   agencyRecord,
   closeRequest,
@@ -98,7 +99,7 @@ export function callOffAction(m: OperationMemory, now: number): OperationMemory 
 /** Moved before it started: a new revision of the plan, its start deadline anew, readiness owed by the new time. */
 export function rescheduleAction(m: OperationMemory, change: Pick<RescheduleAction, 'at' | 'place'>, now: number): OperationMemory {
   const action = m.action;
-  if (!action) throw new Error('internal: a reschedule needs a scheduled action');
+  if (!action) throw new MoveRefused('stage', 'a reschedule needs a scheduled action');
   const plan: HeldActionPlan = { ...action.plan, at: new Date(change.at).toISOString(), ...(change.place ? { place: change.place } : {}) };
   const moved = advanceStage({ ...m, action: { plan, revision: action.revision + 1 } }, 'action_rescheduled', now, {
     what: 'action_start',
