@@ -41,5 +41,7 @@ export * from './ids.js';
 export * from './requests.js';
 export * from './rounds.js';
 export * from './stages.js';
+export * from './operation-memory.js';
+export * from './operation-transitions.js';
 export * from './start.js';
 export * from './contract.js';

@@ -42,6 +42,7 @@ export type StageEvent =
   | 'asked_again'
   | 'action_scheduled'
   | 'action_called_off'
+  | 'action_rescheduled'
   | 'action_started'
   | 'findings_in'
   | 'follow_up_due'
@@ -56,8 +57,9 @@ export const STAGE_MOVES: Record<WorkingStage, Partial<Record<StageEvent, Stage>
   mandate_answers: { quorum_reached: 'schedule_decision', quorum_missed: 'quorum_decision' },
   quorum_decision: { quorum_reached: 'schedule_decision', asked_again: 'mandate_answers', dismissed: 'ended' },
   schedule_decision: { action_scheduled: 'action_start' },
-  // Called off, the operation stays in joint action: the coordinator schedules anew, or cancels.
-  action_start: { action_started: 'findings', action_called_off: 'schedule_decision' },
+  // Called off, the operation stays in joint action: the coordinator schedules anew, or cancels. Rescheduled,
+  // the action start begins again with the new time as its deadline.
+  action_start: { action_started: 'findings', action_called_off: 'schedule_decision', action_rescheduled: 'action_start' },
   findings: { findings_in: 'follow_up' },
   follow_up: { follow_up_due: 'outcomes' },
   outcomes: { outcomes_in: 'closing_decision' },

@@ -1,14 +1,5 @@
 import { ApplicationFailure, setHandler } from '@temporalio/workflow';
-import {
-  applyAnswerToRecord,
-  describeConflict,
-  firstAnswer,
-  matchAnswer,
-  parseAgencyAnswer,
-  recordConflict,
-  verifyAnswerBatch,
-  type AgencyAnswer,
-} from '../domain/index.js';
+import { matchAnswer, parseAgencyAnswer, verifyAnswerBatch, type AgencyAnswer } from '../domain/index.js';
 import { agencyAnswersUpdate, MAX_ANSWER_BATCH, type AnswerReceipt } from './definitions.js';
 import { FailureType } from './failures.js';
 import type { Operation } from './operation-state.js';
@@ -24,38 +15,8 @@ function parseOrReject(raw: unknown): AgencyAnswer {
  * bridge dead-letters it with the reason; an accepted answer is applied at once and needs no stage.
  */
 export function handleAnswers(op: Operation): void {
-  const match = (answer: AgencyAnswer) =>
-    matchAnswer(answer, { operationId: op.operationId, open: op.pending, closed: op.closedRequests, seen: op.seenAnswerIds });
-
-  const apply = (answer: AgencyAnswer): AnswerReceipt => {
-    const found = match(answer);
-    if (found.kind === 'duplicate') return { outcome: 'duplicate' }; // at-least-once underneath; applied once here
-    op.seenAnswerIds.add(answer.eventId);
-    if (found.kind === 'unmatched') {
-      // The validator rejects these; only a caller that skips validation gets here.
-      op.record('answer_ignored', `${answer.name}: ${found.reason}`, answer.agency);
-      return { outcome: 'ignored' };
-    }
-    if (found.kind === 'conflicting') {
-      // The first answer stored stands; a different one is kept on the record (bounded) and never applied.
-      const { log, kept } = recordConflict(op.conflicts.get(found.request.requestId), answer);
-      op.conflicts.set(log.requestId, log);
-      const text = describeConflict(answer, found.first, log, kept);
-      if (text) op.record('conflicting_answer', text, answer.agency);
-      return { outcome: 'conflicting' };
-    }
-    if (found.kind === 'late') {
-      // A late answer is on the record but does not reopen the stage.
-      op.record('late_answer', `${answer.name} after the deadline`, answer.agency);
-      return { outcome: 'late' };
-    }
-    op.closeRequest(found.request, firstAnswer(answer));
-    const { record, text } = applyAnswerToRecord(op.agency(answer.agency), answer);
-    op.update(record);
-    op.record('answer', text, answer.agency);
-    op.publishStatus();
-    return { outcome: 'applied' };
-  };
+  // An accepted answer is applied at once (domain/operation-transitions.ts, takeAnswer) and needs no stage.
+  const apply = (answer: AgencyAnswer): AnswerReceipt => ({ outcome: op.takeAnswer(answer) });
 
   /** What the validator checks of one answer once its batch's signature holds. */
   const admit = (answer: AgencyAnswer, seen: (eventId: string) => boolean): AgencyAnswer | undefined => {
@@ -63,7 +24,7 @@ export function handleAnswers(op: Operation): void {
     // Its own failure type, so the bridge can tell the agency "operation closed" rather than "no such request".
     if (op.memory.stage === 'ended')
       throw ApplicationFailure.nonRetryable(`answer rejected: the operation is already ${op.memory.phase}`, FailureType.OperationEnded);
-    const found = match(answer);
+    const found = matchAnswer(answer, op.requests());
     if (found.kind === 'unmatched') throw ApplicationFailure.nonRetryable(`answer rejected: ${found.reason}`, FailureType.NotAllowedNow);
     return answer;
   };
@@ -90,7 +51,7 @@ export function handleAnswers(op: Operation): void {
       const taken = new Set<string>();
       signed.answers.forEach((one, i) => {
         try {
-          const answer = admit(parseOrReject(one), (eventId) => op.seenAnswerIds.has(eventId) || taken.has(eventId));
+          const answer = admit(parseOrReject(one), (eventId) => op.memory.seenAnswerIds.includes(eventId) || taken.has(eventId));
           if (answer) taken.add(answer.eventId);
         } catch (err) {
           // A batch of one is one agency's answer: its reason goes back to that agency as it is.

@@ -56,7 +56,7 @@ export function handleDecisions(op: Operation): void {
   // Corrections are applied, never dropped: agencies that hold the changed data hear of it, and only of that.
   const dataHolders = () => ({
     told: op.toldAgencies(),
-    briefed: [...new Set([...op.pending.values(), ...op.closedRequests.values()].filter((p) => p.awaiting === 'readiness').map((p) => p.agency))].sort(),
+    briefed: [...new Set([...op.memory.pending, ...op.memory.closedRequests].filter((p) => p.awaiting === 'readiness').map((p) => p.agency))].sort(),
   });
   setHandler(
     amendTipUpdate,
@@ -65,15 +65,8 @@ export function handleDecisions(op: Operation): void {
       const check = tipCorrections(op.tip, corrected);
       if (!check.ok || check.changed.length === 0) return { ...op.receipt(), changed: [], told: [] }; // the validator refuses these
       const notices = correctionNotices(corrected, check.changed, dataHolders());
-      const urgency = op.tip.urgency !== corrected.urgency ? ` (urgency ${op.tip.urgency} → ${corrected.urgency})` : '';
-      op.tip = corrected;
-      const number = (op.memory.corrections += 1);
+      op.correct(corrected, check.changed, notices);
       const told = notices.map((n) => n.agency);
-      op.record(
-        'decision',
-        `tip corrected: ${check.changed.join(', ')}${urgency}; ${told.length > 0 ? `told ${told.join(', ')}` : 'no agency holds the changed data'}`,
-      );
-      op.intend({ kind: 'correction', number, notices });
       return { ...op.receipt(), changed: check.changed, told };
     },
     {

@@ -1,29 +1,23 @@
 import { defineSearchAttributeKey, SearchAttributeType, type UpdateDefinition } from '@temporalio/common';
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type {
-  DeadlineName,
   AgencyAnswer,
-  AmendTip,
-  CorrectableTipField,
-  CorrectionNotice,
   AgencyId,
-  AgencyStatus,
-  ClosedRequest,
-  ConflictLog,
-  DecisionReceipt,
+  AmendTip,
+  AnswerOutcome,
+  CorrectableTipField,
   DecisionInput,
-  DecisionIntent,
   DecisionKind,
-  HeldActionPlan,
+  DecisionReceipt,
   MandateCatalogue,
   OperationConfig,
+  OperationMemory,
   OperationState,
   OutcomeSummary,
-  PendingRequest,
   Phase,
+  Sealed,
   SignedAnswers,
   Stage,
-  Sealed,
   TimelineEntry,
   Tip,
 } from '../domain/index.js';
@@ -39,52 +33,6 @@ export const TASK_QUEUE = 'los-operations';
 
 export type { Stage };
 
-/** A deadline as the operation keeps it: when it started, when it falls, and how far it has been acted on. */
-export interface DeadlineMemory {
-  what: DeadlineName;
-  startedAt: string;
-  dueAt: string;
-  reminded: boolean;
-  missed: boolean;
-}
-
-/**
- * A coordinator decision that has been admitted but not yet acted on. Update handlers only record intent;
- * the stage that owns the decision acts on it, so every effect happens in one place, in order.
- */
-export type Intent =
-  | DecisionIntent
-  /** A corrected tip is applied at once; the agencies holding the changed data are told by the main loop. */
-  | { kind: 'correction'; number: number; notices: CorrectionNotice[] };
-
-/** Everything an operation knows, carried whole across continue-as-new so that nothing is lost. */
-export interface OperationMemory {
-  phase: Phase;
-  stage: Stage;
-  timeline: TimelineEntry[];
-  agencies: AgencyStatus[];
-  pending: PendingRequest[];
-  closedRequests: ClosedRequest[];
-  /** Conflicting answers per request: the first answer stands, later different ones are kept (bounded). */
-  conflicts: ConflictLog[];
-  seenAnswerIds: string[];
-  secondWave: AgencyId[];
-  overdue: boolean;
-  deadline?: DeadlineMemory;
-  rounds: { information: number; mandate: number; action: number };
-  action?: { plan: HeldActionPlan; revision: number };
-  intents: Intent[];
-  endReason?: string | Sealed;
-  coordinatorSummary?: string | Sealed;
-  /** How many corrections of the tip were applied. */
-  corrections: number;
-  /** The bridge's public key, handed back by the first fan-out: agency answers count only with its signature. */
-  bridgeKey?: string;
-  /** The ended operation's final fan-out has arranged the erasure (the erasure workflow, started with a delay). */
-  erasureArranged: boolean;
-  continuedAsNew: number;
-}
-
 export interface OperationInput {
   tip: Tip;
   config: OperationConfig;
@@ -92,7 +40,7 @@ export interface OperationInput {
   catalogue: MandateCatalogue;
   /** The bridge's public key, when the starter has it (domain/start.ts). */
   bridgeKey?: string;
-  /** Present after continue-as-new: the operation resumes exactly where it was. */
+  /** Present after continue-as-new: the operation resumes exactly where it was (domain/operation-memory.ts). */
   memory?: OperationMemory;
 }
 
@@ -131,7 +79,7 @@ export const amendTipUpdate = defineUpdate<CorrectionReceipt, [AmendTip]>('amend
 
 /** What became of an agency's answer: applied, recorded as late or conflicting, or recognised as a duplicate. */
 export interface AnswerReceipt {
-  outcome: 'applied' | 'late' | 'conflicting' | 'duplicate' | 'ignored';
+  outcome: AnswerOutcome;
 }
 
 /** The most answers the bridge hands one operation in one update. */

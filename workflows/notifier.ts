@@ -111,7 +111,7 @@ export class Fanout {
     this.op.flushStatus();
     const erasure = arrangesErasure(this.op);
     if (this.events.length === 0 && !erasure) return;
-    const entries = this.events.map((e) => this.op.record(e.kind, `${e.text} (sending)`, e.agency));
+    const from = this.op.recordSending(this.events.map((e) => ({ kind: e.kind, text: `${e.text} (sending)`, agency: e.agency })));
     const { receipts, bridgeKey } = await deliver({
       operationId: this.op.operationId,
       municipality: this.op.municipality,
@@ -121,11 +121,11 @@ export class Fanout {
       ...(this.op.memory.bridgeKey === undefined ? { wantBridgeKey: true } : {}),
       ...(erasure ? { erasure: { retention: this.op.config.retention, eraseAt: iso(deadlineAfter(nowMs(), this.op.config.retention)) } } : {}),
     });
-    if (erasure) {
-      this.op.memory.erasureArranged = true;
-      this.op.record('decision', `personal data to be erased after ${this.op.config.retention}`);
-    }
-    if (bridgeKey !== undefined && this.op.memory.bridgeKey === undefined) this.op.memory.bridgeKey = bridgeKey;
-    receipts.forEach((receipt, i) => (entries[i]!.text = `${this.events[i]!.text}${receipt.duplicate ? ' (already delivered)' : ''}`));
+    if (erasure) this.op.erasureArranged();
+    if (bridgeKey !== undefined) this.op.bridgeKeyLearned(bridgeKey);
+    this.op.recordDelivered(
+      from,
+      receipts.map((receipt, i) => `${this.events[i]!.text}${receipt.duplicate ? ' (already delivered)' : ''}`),
+    );
   }
 }

@@ -1,41 +1,72 @@
 import { ApplicationFailure, log, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import {
-  REQUESTS,
+  MoveRefused,
   STAGES,
+  bridgeKeyLearned,
+  callOffAction,
+  cancelOperation,
+  carriedOver,
+  closeOperation,
+  correctTip,
+  deadlineMissed,
+  deadlineReminded,
+  dismissOperation,
+  erasureArranged,
+  escalate,
+  expireRequests,
+  findingsIn,
+  followUpDue,
   formatStockholm,
-  moveStage,
-  newAgencyRecord,
+  mandatesIn,
+  openRequest,
+  orderReinspection,
+  outcomesIn,
+  overrideQuorum,
+  participantsOf,
   pendingDecisions,
-  recordMissing,
-  requestId,
+  proceedToMandates,
+  recordIntent,
+  recordOnTimeline,
+  registerTip,
+  requestBook,
+  requestInformation,
+  requestMandatesAgain,
+  rescheduleAction,
+  resumed,
+  retext,
+  scheduleAction,
+  startAction,
   summariseOutcomes,
-  transition,
+  takeAnswer,
+  takeIntent,
   waitingFor,
+  type AgencyAnswer,
   type AgencyId,
-  type AgencyStatus,
+  type AnswerOutcome,
   type Awaiting,
-  type ClosedRequest,
-  type ConflictLog,
-  type FirstAnswer,
+  type CorrectableTipField,
+  type CorrectionNotice,
   type Correlation,
   type DecisionContext,
   type DecisionReceipt,
   type Deadline,
-  type DeadlineName,
+  type HeldActionPlan,
+  type Intent,
+  type IntentOf,
   type MandateCatalogue,
+  type MemoryView,
   type OperationConfig,
+  type OperationMemory,
   type OperationState,
-  type PendingRequest,
-  type PhaseEvent,
+  type RequestBook,
   type RequestEventName,
-  type Stage,
-  type StageEvent,
+  type RescheduleAction,
+  type Sealed,
   type TimelineEntry,
   type TimelineKind,
-  type Sealed,
   type Tip,
 } from '../domain/index.js';
-import { searchAttributes, type Intent, type OperationMemory } from './definitions.js';
+import { searchAttributes } from './definitions.js';
 import { FailureType } from './failures.js';
 
 /**
@@ -45,137 +76,150 @@ import { FailureType } from './failures.js';
 export const nowMs = (): number => Date.now();
 export const iso = (ms: number): string => new Date(ms).toISOString();
 
-export function freshMemory(): OperationMemory {
-  return {
-    phase: 'tip',
-    stage: 'assessment',
-    timeline: [],
-    agencies: [],
-    pending: [],
-    closedRequests: [],
-    conflicts: [],
-    seenAnswerIds: [],
-    secondWave: [],
-    overdue: false,
-    rounds: { information: 0, mandate: 0, action: 1 },
-    intents: [],
-    corrections: 0,
-    erasureArranged: false,
-    continuedAsNew: 0,
-  };
-}
-
-type IntentOf<K extends Intent['kind']> = Extract<Intent, { kind: K }>;
-
 /**
- * One operation's state and the moves on it that every part of the workflow shares: the record, the stage
- * machine, the agencies' records and open requests, and what operators see. Rules come from domain/.
+ * One operation's state, and the only writer of it: every change is a transition of domain/
+ * (operation-memory.ts, operation-transitions.ts) applied here, at the workflow's clock. Stages, handlers and
+ * the notifier read `memory` (read only) and call the methods below; the phase and stage machines refuse any
+ * move they do not list. Also what operators see: current details, search attributes, the query view.
  */
 export class Operation {
   readonly operationId = workflowInfo().workflowId;
   readonly municipality: string;
-  readonly agencies: Map<AgencyId, AgencyStatus>;
-  readonly pending: Map<string, PendingRequest>;
-  readonly closedRequests: Map<string, ClosedRequest>;
-  /** Conflicting answers per request: the first answer stands, later different ones are kept (bounded). */
-  readonly conflicts: Map<string, ConflictLog>;
-  readonly seenAnswerIds: Set<string>;
+  private state: OperationMemory;
+  private currentTip: Tip;
   private published: { phase?: string; agencies?: string; deadline?: string | null; overdue?: boolean } = {};
 
   constructor(
-    /** Correctable (amendTip): stages always read the current one. */
-    public tip: Tip,
+    tip: Tip,
     readonly config: OperationConfig,
     readonly catalogue: MandateCatalogue,
-    readonly memory: OperationMemory,
+    memory: OperationMemory,
   ) {
+    this.currentTip = tip;
     this.municipality = tip.entity.municipality;
-    this.agencies = new Map(memory.agencies.map((a) => [a.agency, a]));
-    this.pending = new Map(memory.pending.map((p) => [p.requestId, p]));
-    this.closedRequests = new Map(memory.closedRequests.map((p) => [p.requestId, p]));
-    this.conflicts = new Map(memory.conflicts.map((c) => [c.requestId, c]));
-    this.seenAnswerIds = new Set(memory.seenAnswerIds);
+    this.state = memory;
+  }
+
+  /** Everything the operation carries, read only. */
+  get memory(): MemoryView {
+    return this.state;
+  }
+
+  /** Correctable (amendTip): stages always read the current one. */
+  get tip(): Tip {
+    return this.currentTip;
+  }
+
+  /**
+   * Applies one transition at the workflow's clock. A move the phase or stage machine refuses is a bug in the
+   * workflow: the operation fails with that reason rather than go on in a state the rules do not know.
+   */
+  private apply<R extends { memory: OperationMemory }>(change: (m: OperationMemory, now: number) => R): R {
+    const from = this.state.phase;
+    let result: R;
+    try {
+      result = change(this.state, nowMs());
+    } catch (err) {
+      if (err instanceof MoveRefused)
+        throw ApplicationFailure.nonRetryable(`internal: ${err.message}`, err.machine === 'phase' ? FailureType.PhaseRule : FailureType.StageRule);
+      throw err;
+    }
+    this.state = result.memory;
+    if (result.memory.phase !== from) log.info('phase changed', { operationId: this.operationId, from, to: result.memory.phase });
+    return result;
+  }
+
+  private change(change: (m: OperationMemory, now: number) => OperationMemory): void {
+    this.apply((m, now) => ({ memory: change(m, now) }));
   }
 
   // --- the record ---------------------------------------------------------------------------------------
-  record(kind: TimelineKind, text: string, agency?: TimelineEntry['agency']): TimelineEntry {
-    const entry: TimelineEntry = { at: iso(nowMs()), kind, text, ...(agency ? { agency } : {}) };
-    this.memory.timeline.push(entry);
-    return entry;
+  record(kind: TimelineKind, text: string, agency?: TimelineEntry['agency']): void {
+    this.change((m, now) => recordOnTimeline(m, now, kind, text, agency));
+  }
+
+  // --- the start and the run ----------------------------------------------------------------------------
+  /** A new operation: the tip on the record, the phase at assessment, the assessment's deadline started. */
+  register(assessmentDueMs: number): void {
+    this.change((m, now) => registerTip(m, this.tip, now, assessmentDueMs));
+    this.publishStatus();
+  }
+
+  /** A continued run: on the record where it resumes. */
+  resume(): void {
+    this.change(resumed);
+    this.publishStatus();
+  }
+
+  /** What the next run starts from at continue-as-new. */
+  carryOver(): OperationMemory {
+    this.change(carriedOver);
+    return this.state;
   }
 
   // --- agencies and their requests ----------------------------------------------------------------------
-  agency(agency: AgencyId): AgencyStatus {
-    let entry = this.agencies.get(agency);
-    if (!entry) {
-      entry = newAgencyRecord(agency);
-      this.agencies.set(agency, entry);
-    }
-    return entry;
-  }
-
-  update(record: AgencyStatus): void {
-    this.agencies.set(record.agency, record);
-  }
-
   participants(): AgencyId[] {
-    return [...this.agencies.values()].filter((a) => a.mandate === 'accepted').map((a) => a.agency);
+    return participantsOf(this.state);
   }
 
   /** LosAgencies: the agencies taking part, and those asked something they have not answered yet. */
   involvedAgencies(): AgencyId[] {
-    return [...new Set([...this.participants(), ...[...this.pending.values()].map((p) => p.agency)])].sort();
+    return [...new Set([...this.participants(), ...this.state.pending.map((p) => p.agency)])].sort();
   }
 
   /** Every agency that has heard of the operation: asked anything, or told in the second wave. */
   toldAgencies(): AgencyId[] {
-    return [...new Set([...this.agencies.keys(), ...this.memory.secondWave])].sort();
+    return [...new Set([...this.state.agencies.map((a) => a.agency), ...this.state.secondWave])].sort();
   }
 
-  pendingOf(awaiting: Awaiting): PendingRequest[] {
-    return [...this.pending.values()].filter((p) => p.awaiting === awaiting);
+  pendingOf(awaiting: Awaiting): MemoryView['pending'] {
+    return this.state.pending.filter((p) => p.awaiting === awaiting);
+  }
+
+  /** The requests an answer is matched against. */
+  requests(): RequestBook {
+    return requestBook(this.state, this.operationId);
   }
 
   /** Opens a request; the answer must echo its correlation key. */
   openRequest(event: RequestEventName, round: number, agency: AgencyId, dueMs: number): Correlation {
-    const id = requestId(event, round, agency);
-    this.pending.set(id, { requestId: id, agency, awaiting: REQUESTS[event].awaiting, dueAt: iso(dueMs) });
-    return { operationId: this.operationId, requestId: id };
-  }
-
-  /** Closes a request, by its first answer or by its deadline. */
-  closeRequest(request: PendingRequest, answeredBy?: FirstAnswer): void {
-    this.pending.delete(request.requestId);
-    this.closedRequests.set(request.requestId, answeredBy ? { ...request, answeredBy } : request);
+    const { requestId } = this.apply((m) => openRequest(m, event, round, agency, dueMs));
+    return { operationId: this.operationId, requestId };
   }
 
   /** Closes every still-open request of a kind as missing, and says who was missing. */
   expire(awaiting: Awaiting): AgencyId[] {
-    const missing: AgencyId[] = [];
-    for (const open of this.pendingOf(awaiting)) {
-      this.closeRequest(open);
-      this.update(recordMissing(this.agency(open.agency), awaiting));
-      missing.push(open.agency);
-      this.record('no_answer', `no ${awaiting.replace('_', ' ')} by ${open.dueAt}`, open.agency);
-    }
+    const { missing } = this.apply((m, now) => expireRequests(m, awaiting, now));
     this.publishStatus();
     return missing;
   }
 
+  /** An agency's answer, handed over by the bridge and admitted by the validator. */
+  takeAnswer(answer: AgencyAnswer): AnswerOutcome {
+    const { outcome } = this.apply((m, now) => takeAnswer(m, answer, this.operationId, now));
+    if (outcome === 'applied') this.publishStatus();
+    return outcome;
+  }
+
+  /** A corrected tip: applied at once, and the intent to tell the agencies that hold the changed data. */
+  correct(corrected: Tip, changed: readonly CorrectableTipField[], notices: CorrectionNotice[]): void {
+    const before = this.tip;
+    this.currentTip = corrected;
+    this.apply((m, now) => correctTip(m, before, corrected, changed, notices, now));
+  }
+
   // --- intents ------------------------------------------------------------------------------------------
   intend(intent: Intent): void {
-    this.memory.intents.push(intent);
+    this.change((m) => recordIntent(m, intent));
   }
 
   hasIntent(...kinds: Intent['kind'][]): boolean {
-    return this.memory.intents.some((i) => kinds.includes(i.kind));
+    return this.state.intents.some((i) => kinds.includes(i.kind));
   }
 
   /** Takes the oldest intent of a kind, for the stage that acts on it. */
   takeIntent<K extends Intent['kind']>(kind: K): IntentOf<K> | undefined {
-    const index = this.memory.intents.findIndex((i) => i.kind === kind);
-    if (index < 0) return undefined;
-    return this.memory.intents.splice(index, 1)[0] as IntentOf<K>;
+    return this.apply((m) => takeIntent(m, kind)).intent;
   }
 
   get cancelling(): boolean {
@@ -184,9 +228,9 @@ export class Operation {
 
   decisionContext(): DecisionContext {
     return {
-      phase: this.memory.phase,
-      stage: this.memory.stage,
-      intended: pendingDecisions(this.memory.intents),
+      phase: this.state.phase,
+      stage: this.state.stage,
+      intended: pendingDecisions(this.state.intents),
       participants: this.participants(),
       catalogue: this.catalogue.agencies.map((a) => a.id),
       now: nowMs(),
@@ -194,48 +238,134 @@ export class Operation {
     };
   }
 
-  // --- phase and stage ----------------------------------------------------------------------------------
-  /** Moves the phase; the phase machine in domain/ decides whether the move is possible at all. */
-  move(event: PhaseEvent): void {
-    const result = transition(this.memory.phase, event);
-    if (!result.ok) throw ApplicationFailure.nonRetryable(`internal: ${result.reason}`, FailureType.PhaseRule);
-    this.record('phase_changed', `${this.memory.phase} → ${result.to}`);
-    log.info('phase changed', { operationId: this.operationId, from: this.memory.phase, to: result.to });
-    this.memory.phase = result.to;
+  // --- the lifecycle: each a transition of domain/operation-transitions.ts ------------------------------
+  // Every one that moves the stage publishes the new status to the UI at once.
+  requestInformation(targets: readonly AgencyId[]): number {
+    return this.apply((m) => requestInformation(m, targets)).round;
   }
 
-  /** Moves the stage by the stage machine, and starts the new stage's deadline if it has one. */
-  advance(event: StageEvent, deadline?: { what: DeadlineName; dueMs: number; reminded?: boolean }): void {
-    const result = moveStage(this.memory.stage, event);
-    if (!result.ok) throw ApplicationFailure.nonRetryable(`internal: ${result.reason}`, FailureType.StageRule);
-    this.enter(result.to, deadline);
+  proceedToMandates(candidates: readonly AgencyId[], mandateDueMs: number): number {
+    const result = this.apply((m, now) => proceedToMandates(m, candidates, now, mandateDueMs));
+    this.publishStatus();
+    return result.round;
   }
 
-  enter(stage: Stage, deadline?: { what: DeadlineName; dueMs: number; reminded?: boolean }): void {
-    this.memory.stage = stage;
-    this.memory.deadline = deadline
-      ? { what: deadline.what, startedAt: iso(nowMs()), dueAt: iso(deadline.dueMs), reminded: deadline.reminded ?? false, missed: false }
-      : undefined;
+  requestMandatesAgain(targets: readonly AgencyId[], mandateDueMs: number): number {
+    const result = this.apply((m, now) => requestMandatesAgain(m, targets, now, mandateDueMs));
+    this.publishStatus();
+    return result.round;
+  }
+
+  mandatesIn(): void {
+    this.change((m, now) => mandatesIn(m, this.config.quorum, now));
     this.publishStatus();
   }
 
-  /** Ends the operation: the phase moves to its end, nothing is owed any more, operators' views let it go. */
-  end(event: PhaseEvent, stageEvent: StageEvent, reason?: string | Sealed): void {
-    this.move(event);
-    if (reason !== undefined) this.memory.endReason = reason;
-    for (const open of [...this.pending.values()]) this.closeRequest(open);
-    this.memory.overdue = false;
-    this.advance(stageEvent);
+  overrideQuorum(): void {
+    this.change(overrideQuorum);
+    this.publishStatus();
+  }
+
+  dismiss(event: 'assessed_dismiss' | 'quorum_dismiss', reason: string | Sealed): void {
+    this.change((m, now) => dismissOperation(m, event, now, reason));
+    this.publishStatus();
+  }
+
+  scheduleAction(plan: HeldActionPlan): { team: AgencyId[]; round: number } {
+    const { team, round } = this.apply((m, now) => scheduleAction(m, plan, now));
+    this.publishStatus();
+    return { team, round };
+  }
+
+  callOffAction(): void {
+    this.change(callOffAction);
+    this.publishStatus();
+  }
+
+  rescheduleAction(change: Pick<RescheduleAction, 'at' | 'place'>): void {
+    this.change((m, now) => rescheduleAction(m, change, now));
+    this.publishStatus();
+  }
+
+  startAction(findingsDueMs: number): { team: AgencyId[]; round: number } {
+    const { team, round } = this.apply((m, now) => startAction(m, now, findingsDueMs));
+    this.publishStatus();
+    return { team, round };
+  }
+
+  findingsIn(followUpDueMs: number): void {
+    this.change((m, now) => findingsIn(m, now, followUpDueMs));
+    this.publishStatus();
+  }
+
+  followUpDue(outcomesDueMs: number): { team: AgencyId[]; round: number; secondWave: AgencyId[] } {
+    const { team, round, secondWave } = this.apply((m, now) => followUpDue(m, this.catalogue, now, outcomesDueMs));
+    this.publishStatus();
+    return { team, round, secondWave };
+  }
+
+  outcomesIn(): void {
+    this.change(outcomesIn);
+    this.publishStatus();
+  }
+
+  orderReinspection(): void {
+    this.change(orderReinspection);
+    this.publishStatus();
+  }
+
+  close(summary: string | Sealed): void {
+    this.change((m, now) => closeOperation(m, summary, now));
+    this.publishStatus();
+  }
+
+  cancel(reason: string | Sealed): void {
+    this.change((m, now) => cancelOperation(m, reason, now));
+    this.publishStatus();
+  }
+
+  // --- deadlines ----------------------------------------------------------------------------------------
+  escalate(): void {
+    this.change(escalate);
+  }
+
+  deadlineReminded(): void {
+    this.change(deadlineReminded);
+  }
+
+  deadlineMissed(label: string): void {
+    this.change((m, now) => deadlineMissed(m, label, now));
+  }
+
+  // --- the fan-out --------------------------------------------------------------------------------------
+  /** Puts the events of a fan-out on the record as they are sent; returns where their entries begin. */
+  recordSending(entries: readonly { kind: TimelineKind; text: string; agency: TimelineEntry['agency'] }[]): number {
+    const from = this.state.timeline.length;
+    this.change((m, now) => entries.reduce((next, e) => recordOnTimeline(next, now, e.kind, e.text, e.agency), m));
+    return from;
+  }
+
+  /** The fan-out's entries, from `from` on, say what became of each event. */
+  recordDelivered(from: number, texts: readonly string[]): void {
+    this.change((m) => retext(m, from, texts));
+  }
+
+  erasureArranged(): void {
+    this.change((m, now) => erasureArranged(m, this.config.retention, now));
+  }
+
+  bridgeKeyLearned(bridgeKey: string): void {
+    this.change((m) => bridgeKeyLearned(m, bridgeKey));
   }
 
   // --- what people see ----------------------------------------------------------------------------------
   nextDeadline(): Deadline | undefined {
-    const deadline = this.memory.deadline;
+    const deadline = this.state.deadline;
     return deadline ? { what: deadline.what, dueAt: deadline.dueAt } : undefined;
   }
 
   waitingFor(): string {
-    return waitingFor(this.memory.stage, [...new Set([...this.pending.values()].map((p) => p.agency))]);
+    return waitingFor(this.state.stage, [...new Set(this.state.pending.map((p) => p.agency))]);
   }
 
   /** The UI's current details at once (they cost no history event); search attributes at the next flush. */
@@ -249,7 +379,7 @@ export class Operation {
    * straight-line code leaves at most one.
    */
   flushStatus(): void {
-    const { memory } = this;
+    const memory = this.state;
     const deadline = this.nextDeadline();
     const involved = this.involvedAgencies();
     const next = { phase: memory.phase, agencies: involved.join(','), deadline: deadline?.dueAt ?? null, overdue: memory.overdue };
@@ -266,7 +396,7 @@ export class Operation {
 
   /** Separate paragraphs, so the UI shows one fact per line; the static facts repeat for continued runs. */
   private currentDetails(): string {
-    const { memory, tip } = this;
+    const { state: memory, tip } = this;
     const deadline = this.nextDeadline();
     const action = memory.action && STAGES[memory.stage].phase === 'joint_action' ? memory.action.plan : undefined;
     return [
@@ -279,19 +409,19 @@ export class Operation {
   }
 
   summary() {
-    return summariseOutcomes([...this.agencies.values()], this.memory.coordinatorSummary);
+    return summariseOutcomes(this.state.agencies, this.state.coordinatorSummary);
   }
 
   view(): OperationState {
-    const { memory } = this;
+    const memory = this.state;
     const deadline = this.nextDeadline();
     return {
       operationId: this.operationId,
       phase: memory.phase,
       municipality: this.municipality,
       categories: [...this.tip.categories],
-      agencies: [...this.agencies.values()].map((a) => ({ ...a })),
-      pending: [...this.pending.values()],
+      agencies: memory.agencies.map((a) => ({ ...a })),
+      pending: [...memory.pending],
       ...(deadline ? { nextDeadline: deadline } : {}),
       overdue: memory.overdue,
       stage: memory.stage,
@@ -308,22 +438,11 @@ export class Operation {
     const deadline = this.nextDeadline();
     return {
       operationId: this.operationId,
-      phase: this.memory.phase,
-      stage: this.memory.stage,
+      phase: this.state.phase,
+      stage: this.state.stage,
       waitingFor: this.waitingFor(),
-      overdue: this.memory.overdue,
+      overdue: this.state.overdue,
       ...(deadline ? { nextDeadline: deadline } : {}),
-    };
-  }
-
-  snapshot(): OperationMemory {
-    return {
-      ...this.memory,
-      agencies: [...this.agencies.values()],
-      pending: [...this.pending.values()],
-      closedRequests: [...this.closedRequests.values()],
-      conflicts: [...this.conflicts.values()],
-      seenAnswerIds: [...this.seenAnswerIds],
     };
   }
 }

@@ -1,11 +1,11 @@
 import { ApplicationFailure, allHandlersFinished, condition, continueAsNew, setHandler } from '@temporalio/workflow';
-import { OperationStart, deadlineAfter, describeIssues } from '../domain/index.js';
+import { OperationStart, deadlineAfter, describeIssues, freshMemory } from '../domain/index.js';
 import { handleAnswers } from './answers.js';
 import { handleDecisions } from './decisions.js';
 import { FailureType } from './failures.js';
 import { stateQuery, timelineQuery, type OperationInput, type OperationResult } from './definitions.js';
 import { arrangesErasure, Fanout } from './notifier.js';
-import { freshMemory, nowMs, Operation } from './operation-state.js';
+import { nowMs, Operation } from './operation-state.js';
 import { cancelOperation, sendCorrections, stagesOf } from './stages.js';
 import { continueAsNewDue } from './waiting.js';
 
@@ -25,22 +25,15 @@ function parseStart(input: unknown): OperationInput {
  */
 export async function losOperation(input: OperationInput): Promise<OperationResult> {
   const { tip, config, catalogue, bridgeKey } = input?.memory ? input : parseStart(input);
-  const op = new Operation(tip, config, catalogue, input.memory ?? { ...freshMemory(), ...(bridgeKey ? { bridgeKey } : {}) });
+  const op = new Operation(tip, config, catalogue, input.memory ?? freshMemory(bridgeKey));
   handleAnswers(op);
   handleDecisions(op);
   setHandler(stateQuery, () => op.view());
   setHandler(timelineQuery, () => [...op.memory.timeline]);
   const stages = stagesOf(op);
 
-  if (op.memory.timeline.length === 0) {
-    const source = `${tip.source.kind}${tip.source.protected ? ' (protected)' : ''}`;
-    op.record('decision', `tip registered: ${tip.categories.join(', ')}; urgency ${tip.urgency}; source ${source}`);
-    op.move('tip_registered');
-    op.enter('assessment', { what: 'assessment', dueMs: deadlineAfter(nowMs(), config.assessmentDeadline) });
-  } else {
-    op.record('continued', `continued as new (run ${op.memory.continuedAsNew + 1}); resuming at ${op.memory.stage}`);
-    op.publishStatus();
-  }
+  if (op.memory.timeline.length === 0) op.register(deadlineAfter(nowMs(), config.assessmentDeadline));
+  else op.resume();
 
   while (op.memory.stage !== 'ended') {
     if (op.cancelling) {
@@ -52,8 +45,7 @@ export async function losOperation(input: OperationInput): Promise<OperationResu
       // Months-long operations must not outgrow their history: carry everything into a fresh run.
       await condition(allHandlersFinished);
       op.flushStatus();
-      op.memory.continuedAsNew += 1;
-      return continueAsNew<typeof losOperation>({ tip: op.tip, config, catalogue, memory: op.snapshot() });
+      return continueAsNew<typeof losOperation>({ tip: op.tip, config, catalogue, memory: op.carryOver() });
     }
     await stages[op.memory.stage]();
   }

@@ -42,14 +42,13 @@ export async function awaitWithDeadline(op: Operation, done: () => boolean, labe
     const at = reminderTime(Date.parse(deadline.startedAt), Date.parse(deadline.dueAt), op.config.reminderFraction);
     const outcome = await waitFor(op, done, at, `${label}: reminder`);
     if (outcome !== 'timeout') return outcome;
-    deadline.reminded = true;
+    op.deadlineReminded();
     await on.remind();
   }
   if (deadline && !deadline.missed) {
     const outcome = await waitFor(op, done, Date.parse(deadline.dueAt), `${label}: deadline`);
     if (outcome !== 'timeout') return outcome;
-    deadline.missed = true;
-    op.record('deadline', `${label} deadline passed`);
+    op.deadlineMissed(label);
     if ((await on.missed()) === 'continue') return 'done';
   }
   return (await waitFor(op, done)) === 'done' ? 'done' : 'interrupted';

@@ -37,6 +37,14 @@ describe('the stage machine', () => {
     expect(moveStage('action_start', 'action_called_off')).toEqual({ ok: true, to: 'schedule_decision' });
   });
 
+  it('re-enters the action start on a reschedule, and only there', () => {
+    expect(moveStage('action_start', 'action_rescheduled')).toEqual({ ok: true, to: 'action_start' });
+    expect(moveStage('schedule_decision', 'action_rescheduled')).toEqual({
+      ok: false,
+      reason: '"action_rescheduled" is not possible at stage schedule_decision',
+    });
+  });
+
   it('keeps every stage move inside the phase its target stage belongs to, or one phase move away', () => {
     for (const [from, moves] of Object.entries(STAGE_MOVES) as [Exclude<Stage, 'ended'>, Partial<Record<StageEvent, Stage>>][]) {
       for (const to of Object.values(moves)) {
