@@ -1,6 +1,6 @@
 import type { RegisterOptions } from '../coordinator/index.js';
 import type { Sealed } from '../domain/index.js';
-import { FAILURE_CONVERTER_PATH } from '../workers/codec.js';
+import { FAILURE_CONVERTER_PATH } from '../vault/index.js';
 import type { EngineProcessOptions } from '../workers/main.js';
 
 /**

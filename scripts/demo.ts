@@ -12,12 +12,22 @@ import { jetstream } from '@nats-io/jetstream';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { DEMO_BEHAVIOURS } from '../agencies/index.js';
-import { ENTITY_KEY_FILE_ENV, entityKeyFromEnvironment, loadCatalogueFile, sealDecision } from '../coordinator/index.js';
+import {
+  ENTITY_KEY_FILE_ENV,
+  entityKeyFromEnvironment,
+  sealDecision,
+  createDevIssuer,
+  readAs,
+  tokenVerifier,
+  type Reader,
+  AuditLog,
+  KeyStore,
+  generateMasterKey,
+  readMasterKeyring,
+} from '../vault/index.js';
+import { loadCatalogueFile } from '../config/index.js';
 import { SUBJECTS, agencyName, formatStockholm, type OperationState, type Phase, type TipInput } from '../domain/index.js';
-import { createDevIssuer, readAs, tokenVerifier, type Reader } from '../workers/access.js';
-import { AuditLog } from '../workers/audit.js';
 import { startCodecServer } from '../workers/codecServer.js';
-import { KeyStore, generateMasterKey, readMasterKeyring } from '../workers/keys.js';
 import { currentWorkflowBundle } from '../workers/workflowBundle.js';
 import { TASK_QUEUE, assessUpdate, closeUpdate, scheduleUpdate, stateQuery, timelineQuery } from '../workflows/definitions.js';
 import { freePort, startTemporalDevServer } from './dev-stack.js';

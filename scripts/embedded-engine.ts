@@ -5,20 +5,13 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { nkeyAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { defaultBehaviour, startSimulatedAgency, type AgencyBehaviour, type SimulatedAgency, type SimulatedAgencyOptions } from '../agencies/index.js';
-import { entityKeyFromEnvironment, loadCatalogueFile, registerTip, type RegisterOptions } from '../coordinator/index.js';
+import { entityKeyFromEnvironment, clientDataConverter, KeyStore, generateMasterKey, readMasterKeyring, type MasterKeyring } from '../vault/index.js';
+import { loadCatalogueFile } from '../config/index.js';
+import { registerTip, type RegisterOptions } from '../coordinator/index.js';
 import { AGENCY_IDS, SUBJECTS, type AgencyId, type TipInput } from '../domain/index.js';
-import type { EngineIdentity } from '../workers/natsAuth.js';
-import {
-  connectEngineNats,
-  createOperationWorker,
-  currentWorkflowBundle,
-  ensureTopology,
-  startBridge,
-  startDeadLetterWatcher,
-  type Bridge,
-} from '../workers/index.js';
-import { clientDataConverter } from '../workers/codec.js';
-import { KeyStore, generateMasterKey, readMasterKeyring, type MasterKeyring } from '../workers/keys.js';
+import type { EngineIdentity } from '../messaging/index.js';
+import { connectEngineNats, createOperationWorker, currentWorkflowBundle, startBridge, startDeadLetterWatcher, type Bridge } from '../workers/index.js';
+import { ensureTopology } from '../messaging/index.js';
 import { startNatsServer, startSecuredNatsServer, type NatsServer } from './dev-stack.js';
 
 /**

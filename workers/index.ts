@@ -2,11 +2,8 @@
 export { createOperationWorker } from './worker.js';
 export { builtWorkflowBundle, currentWorkflowBundle, WORKFLOWS_PATH } from './workflowBundle.js';
 export type { OperationWorkerOptions } from './worker.js';
-export { DEAD_LETTER_REASON_HEADER, MAX_ANSWER_BYTES, ORIGINAL_SUBJECT_HEADER, judgeInbound, startBridge } from './bridge.js';
+export { DEAD_LETTER_REASON_HEADER, ORIGINAL_SUBJECT_HEADER, judgeInbound, startBridge } from './bridge.js';
 export type { Bridge, BridgeOptions } from './bridge.js';
-export { ensureTopology } from './jetstream.js';
-export type { TopologyOptions } from './jetstream.js';
 export { startDeadLetterWatcher } from './deadLetters.js';
 export type { DeadLetterWatcher } from './deadLetters.js';
-export { ADVISORY_STREAM, DEAD_LETTER_WATCHER } from './jetstream.js';
 export { connectEngineNats } from './startup.js';

@@ -11,25 +11,19 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { nkeyAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { SUBJECTS } from '../domain/index.js';
 import type { JWK } from 'jose';
-import { tokenVerifier } from './access.js';
-import { AuditLog } from './audit.js';
+import { tokenVerifier, AuditLog, clientDataConverter, KeyStore, readMasterKeyring } from '../vault/index.js';
 import { startCodecServer } from './codecServer.js';
 import { Client, Connection } from '@temporalio/client';
 import { makeTelemetryFilterString, NativeConnection, Runtime } from '@temporalio/worker';
-import { loadCatalogueFile } from '../coordinator/index.js';
+import { loadCatalogueFile, readEngineEnv, unsupportedNode } from '../config/index.js';
 import { startBridge, type BridgeOptions } from './bridge.js';
-import { readEngineEnv } from './config.js';
 import { startDeadLetterWatcher } from './deadLetters.js';
 import { BacklogMonitor, type HealthReport } from './health.js';
-import { readSeedFile } from './natsAuth.js';
-import { ensureTopology } from './jetstream.js';
+import { readSeedFile, ensureTopology } from '../messaging/index.js';
 import { createLogger, temporalLogger } from './logger.js';
 import { connectEngineNats, misconfigured, trackNatsConnection, untilReady } from './startup.js';
 import { createOperationWorker } from './worker.js';
 import { builtWorkflowBundle } from './workflowBundle.js';
-import { clientDataConverter } from './codec.js';
-import { KeyStore, readMasterKeyring } from './keys.js';
-import { unsupportedNode } from './nodeVersion.js';
 
 /**
  * What the benchmark swaps to measure the engine without encryption (bench/plaintext.ts), in a process of the
