@@ -1,4 +1,9 @@
-/** The engine's processes: the Temporal worker and the NATS → Temporal bridge. */
+/**
+ * The engine's processes: the Temporal worker, the NATS → Temporal bridge with its dead-letter watcher, and the
+ * codec server, wired by the one composition root (compose.ts); main.ts runs one of them as a process.
+ */
+export { composeEngine, engineTopology } from './compose.js';
+export type { Engine, EngineRole, EngineVariant, EngineWiring } from './compose.js';
 export { createOperationWorker } from './worker.js';
 export { builtWorkflowBundle, currentWorkflowBundle, WORKFLOWS_PATH } from './workflowBundle.js';
 export type { OperationWorkerOptions } from './worker.js';
@@ -6,4 +11,8 @@ export { DEAD_LETTER_REASON_HEADER, ORIGINAL_SUBJECT_HEADER, judgeInbound, start
 export type { Bridge, BridgeOptions } from './bridge.js';
 export { startDeadLetterWatcher } from './deadLetters.js';
 export type { DeadLetterWatcher } from './deadLetters.js';
+export { startCodecServer } from './codecServer.js';
+export type { CodecServer, CodecServerOptions } from './codecServer.js';
+export { createLogger } from './logger.js';
+export type { EngineLogger } from './logger.js';
 export { connectEngineNats } from './startup.js';
