@@ -4,7 +4,6 @@
  */
 export { composeEngine, engineTopology } from './compose.js';
 export type { Engine, EngineRole, EngineVariant, EngineWiring } from './compose.js';
-export { createOperationWorker } from './worker.js';
 export { builtWorkflowBundle, currentWorkflowBundle, WORKFLOWS_PATH } from './workflowBundle.js';
 export type { OperationWorkerOptions } from './worker.js';
 export { DEAD_LETTER_REASON_HEADER, ORIGINAL_SUBJECT_HEADER, judgeInbound, startBridge } from './bridge.js';
