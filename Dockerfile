@@ -21,6 +21,9 @@ RUN npm ci --omit=dev --no-audit --no-fund
 COPY tsconfig.json ./
 COPY domain ./domain
 COPY workflows ./workflows
+COPY messaging ./messaging
+COPY config ./config
+COPY vault ./vault
 COPY activities ./activities
 COPY workers ./workers
 COPY coordinator ./coordinator

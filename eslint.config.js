@@ -54,7 +54,18 @@ export default tseslint.config(
           ],
           patterns: [
             {
-              group: ['**/activities/**', '**/workers/**', '**/coordinator/**', '**/agencies/**', '**/scripts/**', '**/bench/**', '**/test/**'],
+              group: [
+                '**/messaging/**',
+                '**/config/**',
+                '**/vault/**',
+                '**/activities/**',
+                '**/workers/**',
+                '**/coordinator/**',
+                '**/agencies/**',
+                '**/scripts/**',
+                '**/bench/**',
+                '**/test/**',
+              ],
               allowTypeImports: true,
               message: 'Node-side code: workflows/ and domain/ may import only its types (`import type`), as the samples do with activities.',
             },

@@ -1,4 +1,4 @@
-import type { KeyStore } from '../workers/keys.js';
+import type { KeyStore } from '../vault/index.js';
 
 /** The key store as the erasure workflow sees it. The result is in the history, so a replay sees the same erasure date. */
 export function createKeyActivities(keys: Pick<KeyStore, 'destroyDataKey'>) {

@@ -2,8 +2,8 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/client';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { z } from 'zod';
-import { publishCloudEvent } from '../workers/cloudEvents.js';
-import { ErasedError, type KeyStore } from '../workers/keys.js';
+import { publishCloudEvent } from '../messaging/index.js';
+import { ErasedError, type KeyStore } from '../vault/index.js';
 import type { eraseOperationData } from '../workflows/erasure.js';
 import { FailureType } from '../workflows/failures.js';
 import {

@@ -17,8 +17,7 @@ import {
   type OutboundEventName,
   type Outcome,
 } from '../domain/index.js';
-import { publishCloudEvent } from '../workers/cloudEvents.js';
-import { waitOutElection } from '../workers/elections.js';
+import { publishCloudEvent, waitOutElection } from '../messaging/index.js';
 
 /**
  * The client an agency system uses to take part in LOS: it reads the agency's own events through its own

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { SOURCES, SUBJECTS, type AgencyId } from '../domain/index.js';
-import { publishCloudEvent } from '../workers/cloudEvents.js';
+import { publishCloudEvent } from '../messaging/index.js';
 import { registerWaiting, type LifecycleContext } from './operations.js';
 import { percentiles, type Percentiles } from './stats.js';
 

@@ -1,9 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { sealTip } from '../coordinator/index.js';
+import { sealTip, LosPayloadCodec } from '../vault/index.js';
 import { Tip, type PlainTip } from '../domain/index.js';
-import { LosPayloadCodec } from '../workers/codec.js';
-import type { KeyStore } from '../workers/keys.js';
+import type { KeyStore } from '../vault/index.js';
 
 /**
  * The cost of confidentiality on the client's path, with and without it, in one run: a tip's personal fields

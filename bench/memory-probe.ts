@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Command } from 'commander';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { loadCatalogueFile } from '../coordinator/index.js';
+import { loadCatalogueFile } from '../config/index.js';
 import { lifecycleContext, registerWaiting } from './operations.js';
 import { readCpuSeconds, readMemory } from './processes.js';
 import { SCALE_ASSESSMENT_DEADLINE } from './scale.js';

@@ -1,12 +1,13 @@
 import type { RegisterOptions } from '../coordinator/index.js';
 import type { Sealed } from '../domain/index.js';
-import { FAILURE_CONVERTER_PATH } from '../workers/codec.js';
-import type { EngineProcessOptions } from '../workers/main.js';
+import { FAILURE_CONVERTER_PATH } from '../vault/index.js';
+import type { EngineVariant } from '../workers/compose.js';
 
 /**
  * The engine without encryption, to measure what encryption costs: `npm run bench` runs its closed loop once
  * more on a worker and a bridge started by bench/plaintext-engine.ts, which hands the engine these options,
- * with tips registered through plaintextKeys. Only the benchmark uses it; the engine itself always encrypts.
+ * with tips registered through plaintextKeys: a variant of the one composition root (workers/compose.ts). Only the
+ * benchmark uses it; the engine itself always encrypts.
  */
 
 /** The coordinator's side: no data key, and each personal field goes to Temporal as its plaintext (the workflow takes either). */
@@ -23,7 +24,7 @@ export function plaintextKeys(keys: RegisterOptions['keys']): RegisterOptions['k
  * and a bridge that leaves answers' free text unsealed. Answers are still signed: signing is what keeps forged
  * answers out, not encryption.
  */
-export const PLAINTEXT_ENGINE: EngineProcessOptions = {
+export const PLAINTEXT_ENGINE: EngineVariant = {
   workerDataConverter: { failureConverterPath: FAILURE_CONVERTER_PATH },
   clientDataConverter: {},
   bridgeKeys: (keys) => ({ sealIfKeyed: async (_operationId: string, value: string) => value, bridgeSigningKey: () => keys.bridgeSigningKey() }),

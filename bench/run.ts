@@ -11,10 +11,9 @@ import { Command, InvalidArgumentError } from 'commander';
 import { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { defaultBehaviour, startSimulatedAgency, type SimulatedAgency } from '../agencies/index.js';
-import { loadCatalogueFile } from '../coordinator/index.js';
+import { loadCatalogueFile, DEFAULT_MAX_CACHED_WORKFLOWS } from '../config/index.js';
 import { AGENCY_IDS, candidateAgencies } from '../domain/index.js';
 import { PROJECT_ROOT } from '../scripts/temporal-cli.js';
-import { DEFAULT_MAX_CACHED_WORKFLOWS } from '../workers/worker.js';
 import { BaselineRunner, baselinePlan, floorPlan, planCounts, type BaselineSample } from './baseline.js';
 import { FloorChannel } from './floor.js';
 import { historyCost } from './history.js';
@@ -244,7 +243,7 @@ async function main() {
     // Start-up (webpack bundling the workflows) is not running operations; its peak is reported on its own.
     const peakReset = resetPeak(worker.child.pid!) && resetPeak(bridge.child.pid!);
     sampler.start();
-    // The worker child reads the same variable (workers/config.ts); unset, it keeps the engine's default.
+    // The worker child reads the same variable (config/environment.ts); unset, it keeps the engine's default.
     const cachedWorkflows = Number(process.env.MAX_CACHED_WORKFLOWS ?? DEFAULT_MAX_CACHED_WORKFLOWS);
 
     const watch = new AgencyWatch();

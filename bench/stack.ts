@@ -7,9 +7,9 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { AGENCY_IDS, SUBJECTS } from '../domain/index.js';
 import { startNatsServer, stopProcess, startTemporalDevServer, type NatsServer, type TemporalDevServer } from '../scripts/dev-stack.js';
 import { PROJECT_ROOT, findTemporalCli } from '../scripts/temporal-cli.js';
-import { currentWorkflowBundle, ensureTopology } from '../workers/index.js';
-import { clientDataConverter } from '../workers/codec.js';
-import { generateMasterKey, openKeyStore, readMasterKeyring, type KeyStore } from '../workers/keys.js';
+import { currentWorkflowBundle } from '../workers/index.js';
+import { ensureTopology } from '../messaging/index.js';
+import { clientDataConverter, generateMasterKey, openKeyStore, readMasterKeyring, type KeyStore } from '../vault/index.js';
 import { sleep } from './stats.js';
 
 /**

@@ -2,7 +2,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { DECISIONS, parseWith, type DecisionInput, type DecisionKind, type DecisionReceipt } from '../domain/index.js';
 import { decisionUpdates } from '../workflows/definitions.js';
 import { InvalidInputError } from './operations.js';
-import { sealDecision } from './sealing.js';
+import { sealDecision } from '../vault/index.js';
 
 /**
  * The typed client for the coordinator's decisions, one per row of the decision table

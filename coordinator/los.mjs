@@ -4,7 +4,7 @@
 import { register } from 'tsx/esm/api';
 
 register();
-const unsupported = (await import('../workers/nodeVersion.ts')).unsupportedNode();
+const unsupported = (await import('../config/nodeVersion.ts')).unsupportedNode();
 if (unsupported) {
   console.error(unsupported);
   process.exit(1);

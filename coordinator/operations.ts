@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowUpdateFailedError,
@@ -7,40 +6,17 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import { ApplicationFailure, WorkflowIdReusePolicy } from '@temporalio/common';
-import {
-  OperationConfig,
-  Tip,
-  loadCatalogue,
-  parseWith,
-  type MandateCatalogue,
-  type OperationConfigInput,
-  type Phase,
-  type Sealed,
-  type PlainTip,
-} from '../domain/index.js';
-import type { KeyStore } from '../workers/keys.js';
+import { OperationConfig, Tip, parseWith, type MandateCatalogue, type OperationConfigInput, type Phase, type Sealed, type PlainTip } from '../domain/index.js';
+import { loadCatalogueFile } from '../config/index.js';
+import type { KeyStore } from '../vault/index.js';
 import { TASK_QUEUE, amendTipUpdate, searchAttributes, type CorrectionReceipt, type OperationInput, type OperationResult } from '../workflows/definitions.js';
 import { FailureType } from '../workflows/failures.js';
 import type { losOperation } from '../workflows/index.js';
-import { entityReference, requireEntityKey } from './entityReference.js';
+import { entityReference, requireEntityKey, assertPlain, sealTip } from '../vault/index.js';
 import { operationIdFor } from './operation-id.js';
 import { allOf, quote } from './queries.js';
-import { assertPlain, sealTip } from './sealing.js';
 
 /** The typed client coordinators (the CLI, the demo, tests) use to start and steer operations. */
-
-export const DEFAULT_CATALOGUE_PATH = new URL('../domain/mandate-catalogue.json', import.meta.url).pathname;
-
-/** Loads and validates a municipality's mandate catalogue; the national default when no path is given. */
-export function loadCatalogueFile(path: string = DEFAULT_CATALOGUE_PATH): MandateCatalogue {
-  let data: unknown;
-  try {
-    data = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new Error(`mandate catalogue ${path} could not be read: ${(err as Error).message}`);
-  }
-  return loadCatalogue(data);
-}
 
 export class InvalidInputError extends Error {
   override name = 'InvalidInputError';

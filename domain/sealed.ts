@@ -10,7 +10,7 @@ import { shared } from './shared.js';
  * (the codec server, `los show`) unseal it. Destroying the operation's data key erases it everywhere.
  *
  * Pure and sandbox-safe: the workflow validates the Sealed shape here; sealing itself (AES-256-GCM with
- * node:crypto) lives in workers/sealing.ts.
+ * node:crypto) lives in vault/keys.ts.
  */
 
 export const SEALED_VERSION = 'los.v1';

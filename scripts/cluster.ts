@@ -4,12 +4,19 @@ import { dirname, join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, nkeyAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { Client, Connection } from '@temporalio/client';
-import { loadCatalogueFile } from '../coordinator/index.js';
-import { clientDataConverter } from '../workers/codec.js';
-import { ensureTopology } from '../workers/jetstream.js';
+import { loadCatalogueFile } from '../config/index.js';
+import { clientDataConverter, KeyStore, generateMasterKey, openKeyStore, readMasterKeyring } from '../vault/index.js';
+import {
+  ensureTopology,
+  ENGINE_IDENTITIES,
+  freshSeeds,
+  readSeedFile,
+  seedFileName,
+  type EngineIdentity,
+  type NatsIdentity,
+  type NatsSeeds,
+} from '../messaging/index.js';
 import { currentWorkflowBundle } from '../workers/workflowBundle.js';
-import { KeyStore, generateMasterKey, openKeyStore, readMasterKeyring } from '../workers/keys.js';
-import { ENGINE_IDENTITIES, freshSeeds, readSeedFile, seedFileName, type EngineIdentity, type NatsIdentity, type NatsSeeds } from '../workers/natsAuth.js';
 import { freePort, stopProcess, waitFor } from './dev-stack.js';
 import { startNatsCluster, type NatsCluster } from './nats-cluster.js';
 import { PROJECT_ROOT } from './temporal-cli.js';

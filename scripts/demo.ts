@@ -12,12 +12,19 @@ import { jetstream } from '@nats-io/jetstream';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { DEMO_BEHAVIOURS } from '../agencies/index.js';
-import { ENTITY_KEY_FILE_ENV, entityKeyFromEnvironment, loadCatalogueFile, sealDecision } from '../coordinator/index.js';
+import {
+  ENTITY_KEY_FILE_ENV,
+  entityKeyFromEnvironment,
+  sealDecision,
+  createDevIssuer,
+  readAs,
+  type Reader,
+  AuditLog,
+  generateMasterKey,
+  readMasterKeyring,
+} from '../vault/index.js';
+import { loadCatalogueFile } from '../config/index.js';
 import { SUBJECTS, agencyName, formatStockholm, type OperationState, type Phase, type TipInput } from '../domain/index.js';
-import { createDevIssuer, readAs, tokenVerifier, type Reader } from '../workers/access.js';
-import { AuditLog } from '../workers/audit.js';
-import { startCodecServer } from '../workers/codecServer.js';
-import { KeyStore, generateMasterKey, readMasterKeyring } from '../workers/keys.js';
 import { currentWorkflowBundle } from '../workers/workflowBundle.js';
 import { TASK_QUEUE, assessUpdate, closeUpdate, scheduleUpdate, stateQuery, timelineQuery } from '../workflows/definitions.js';
 import { freePort, startTemporalDevServer } from './dev-stack.js';
@@ -156,6 +163,8 @@ async function main() {
     mkdirSync(DATA, { recursive: true });
     writeFileSync(entityKeyFile, `${entityKey}\n`, { mode: 0o600 });
   }
+  // The codec server, with a development token issuer, serves the UI from the engine's key store.
+  const issuer = await createDevIssuer();
   const engine = await startEmbeddedEngine({
     entityKey,
     keyring,
@@ -164,21 +173,12 @@ async function main() {
     taskQueue: TASK_QUEUE,
     auth: true,
     onDeadLetter: deadLetter,
+    codec: { issuerJwk: issuer.publicJwk, port: codecPort, uiOrigin: new URL(temporal.uiUrl!).origin },
     ...(ports.nats ? { natsPort: ports.nats } : {}),
   });
   started.push(() => engine.stop());
-  // The codec server, with a development token issuer and the access log, on the engine's key store.
-  const codecKeys = await KeyStore.open({ nc: await engine.connectAs('worker'), keyring });
+  // The coordinator's own reads below go through the access rules and the access log, as the codec server's do.
   const audit = await AuditLog.open(await engine.connectAs('worker'));
-  const issuer = await createDevIssuer();
-  const codec = await startCodecServer({
-    keys: codecKeys,
-    audit,
-    verifier: await tokenVerifier(issuer.publicJwk),
-    uiOrigin: new URL(temporal.uiUrl!).origin,
-    port: codecPort,
-  });
-  started.push(() => codec.close());
   writeFileSync(join(DATA, 'issuer.jwk.json'), JSON.stringify(issuer.publicJwk));
   const coordinator: Reader = { sub: 'demo.coordinator@umea', role: 'coordinator', municipality: 'Umeå' };
   const coordinatorToken = await issuer.mint(coordinator, '12h');
@@ -303,7 +303,7 @@ async function main() {
   });
 
   // The coordinator reads the sealed summary with the same rights as the codec server; the read is logged.
-  const [result] = (await readAs(codecKeys, audit, {
+  const [result] = (await readAs(engine.keys, audit, {
     reader: coordinator,
     action: 'show',
     operationId: registration.operationId,

@@ -7,7 +7,7 @@ import Long from 'long';
 import { parseDuration } from '../domain/durations.js';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, nkeyAuthenticator } from '@nats-io/transport-node';
-import { freshSeeds, natsAccountsConfig, publicKeys, type EngineIdentity, type NatsSeeds } from '../workers/natsAuth.js';
+import { freshSeeds, natsAccountsConfig, publicKeys, type EngineIdentity, type NatsSeeds } from '../messaging/index.js';
 import { SEARCH_ATTRIBUTE_FLAGS } from '../workflows/definitions.js';
 import { natsServerBinary } from './nats-server-binary.js';
 import { ensureTemporalCli } from './temporal-cli.js';

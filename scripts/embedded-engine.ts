@@ -1,29 +1,31 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
-import { jetstreamManager } from '@nats-io/jetstream';
+import type { Client } from '@temporalio/client';
 import { nkeyAuthenticator, type NatsConnection } from '@nats-io/transport-node';
+import type { JWK } from 'jose';
 import { defaultBehaviour, startSimulatedAgency, type AgencyBehaviour, type SimulatedAgency, type SimulatedAgencyOptions } from '../agencies/index.js';
-import { entityKeyFromEnvironment, loadCatalogueFile, registerTip, type RegisterOptions } from '../coordinator/index.js';
+import { readEngineEnv } from '../config/index.js';
+import { registerTip, type RegisterOptions } from '../coordinator/index.js';
 import { AGENCY_IDS, SUBJECTS, type AgencyId, type TipInput } from '../domain/index.js';
-import type { EngineIdentity } from '../workers/natsAuth.js';
+import type { EngineIdentity } from '../messaging/index.js';
+import { entityKeyFromEnvironment, generateMasterKey, readMasterKeyring, type KeyStore, type MasterKeyring } from '../vault/index.js';
 import {
+  composeEngine,
   connectEngineNats,
-  createOperationWorker,
+  createLogger,
   currentWorkflowBundle,
-  ensureTopology,
-  startBridge,
-  startDeadLetterWatcher,
   type Bridge,
+  type CodecServer,
+  type EngineLogger,
+  type EngineRole,
 } from '../workers/index.js';
-import { clientDataConverter } from '../workers/codec.js';
-import { KeyStore, generateMasterKey, readMasterKeyring, type MasterKeyring } from '../workers/keys.js';
 import { startNatsServer, startSecuredNatsServer, type NatsServer } from './dev-stack.js';
 
 /**
  * The whole engine in one process, on a given Temporal server and a nats-server of its own: worker, bridge,
- * dead-letter watcher, and simulated agencies on demand. Tests, the history recorder and the benchmark use it.
+ * dead-letter watcher (and the codec server on demand), wired by the composition root of the engine's processes
+ * (workers/compose.ts) with the production defaults, and simulated agencies on demand. The demo, the tests and the
+ * history recorder use it.
  */
 export interface EmbeddedEngine {
   /** A client with the engine's codec: what the coordinator's `los` uses. */
@@ -42,6 +44,8 @@ export interface EmbeddedEngine {
   connectAs(identity: EngineIdentity): Promise<NatsConnection>;
   /** The bridge this engine started (stop() stops it too). */
   bridge: Bridge;
+  /** The codec server, when the options asked for one. */
+  codec?: CodecServer;
   register(tip: TipInput, options?: Partial<RegisterOptions>): ReturnType<typeof registerTip>;
   /** Stops nats-server; the returned function starts it again on the same port and store. */
   pauseNats(): Promise<() => Promise<void>>;
@@ -74,6 +78,10 @@ export interface EmbeddedEngineOptions {
   entityKey?: string;
   /** The master keyring; a fresh random master key when not given. */
   keyring?: MasterKeyring;
+  /** Start the codec server too, for the Temporal UI: tokens signed by this issuer, on this loopback port. */
+  codec?: { issuerJwk: JWK; port: number; uiOrigin?: string };
+  /** @default silent: a test or the demo says what it wants to show itself */
+  logger?: EngineLogger;
 }
 
 export async function startEmbeddedEngine(options: EmbeddedEngineOptions): Promise<EmbeddedEngine> {
@@ -84,38 +92,69 @@ export async function startEmbeddedEngine(options: EmbeddedEngineOptions): Promi
   };
   const secured = options.auth ? await startSecuredNatsServer({ ...natsOptions, agencies: AGENCY_IDS }) : undefined;
   let nats = secured ? secured.server : await startNatsServer(natsOptions);
-  // With accounts, the worker and the bridge are separate identities, each with only its own rights.
-  const as = (identity: EngineIdentity) => (secured ? { authenticator: nkeyAuthenticator(new TextEncoder().encode(secured.engine(identity).nkeySeed)) } : {});
-  const nc = await connectEngineNats({ servers: nats.url, name: `los-worker-${options.taskQueue}`, ...as('worker') });
-  const bridgeNc = secured ? await connectEngineNats({ servers: nats.url, name: `los-bridge-${options.taskQueue}`, ...as('bridge') }) : nc;
-  await ensureTopology(await jetstreamManager(nc), {
-    agencies: AGENCY_IDS,
-    ackWaitMs: options.ackWaitMs ?? 5_000,
-    ...(options.maxDeliver ? { maxDeliver: options.maxDeliver } : {}),
+  // The same settings a deployment's processes read from their environment, with the production defaults.
+  const settings = readEngineEnv({
+    TEMPORAL_ADDRESS: options.temporalAddress,
+    TEMPORAL_TASK_QUEUE: options.taskQueue,
+    NATS_URL: nats.url,
+    ...(options.codec
+      ? {
+          LOS_TOKEN_ISSUER_JWK: JSON.stringify(options.codec.issuerJwk),
+          CODEC_BIND_ADDRESS: `127.0.0.1:${options.codec.port}`,
+          ...(options.codec.uiOrigin ? { LOS_UI_ORIGIN: options.codec.uiOrigin } : {}),
+        }
+      : {}),
   });
-  // The key store lives in the engine account, reached through the worker's connection.
-  const keys = await KeyStore.open({ nc, keyring: options.keyring ?? readMasterKeyring({ LOS_MASTER_KEY: generateMasterKey() }) });
-  const workerConnection = await NativeConnection.connect({ address: options.temporalAddress });
-  const worker: Worker = await createOperationWorker({
-    connection: workerConnection,
-    nc,
-    keys,
-    taskQueue: options.taskQueue,
-    workflowBundle: options.workflowBundle ?? (await currentWorkflowBundle()),
-  });
-  const running = worker.run();
-  const connection = await Connection.connect({ address: options.temporalAddress });
-  const client = new Client({ connection, dataConverter: clientDataConverter(keys) });
-  const deadLetters: EmbeddedEngine['deadLetters'] = [];
-  const onDeadLetter = (reason: string, subject: string) => {
-    deadLetters.push({ reason, subject });
-    options.onDeadLetter?.(reason, subject);
+  if (!settings.ok) {
+    await nats.stop();
+    throw new Error(settings.error);
+  }
+  // With accounts, the worker and the bridge are separate identities, each with only its own rights; the codec
+  // server reads the key store and writes the access log as the worker does.
+  const identity = (role: EngineRole): EngineIdentity => (role === 'bridge' ? 'bridge' : 'worker');
+  const connections = new Map<EngineIdentity, Promise<NatsConnection>>();
+  const connectNats = (role: EngineRole) => {
+    const as = secured ? identity(role) : 'worker';
+    let connection = connections.get(as);
+    if (!connection) {
+      connection = connectEngineNats({
+        servers: nats.url,
+        name: `los-${as}-${options.taskQueue}`,
+        ...(secured ? { authenticator: nkeyAuthenticator(new TextEncoder().encode(secured.engine(as).nkeySeed)) } : {}),
+      });
+      connections.set(as, connection);
+    }
+    return connection;
   };
-  const bridge = await startBridge({ nc: bridgeNc, client, keys, retryDelayMs: 500, onDeadLetter });
-  const watcher = await startDeadLetterWatcher({ nc: bridgeNc, onDeadLetter });
+  const deadLetters: EmbeddedEngine['deadLetters'] = [];
+  let engine;
+  try {
+    engine = await composeEngine(
+      {
+        settings: settings.value,
+        logger: options.logger ?? createLogger({ level: 'silent' }),
+        connectNats,
+        keyring: options.keyring ?? readMasterKeyring({ LOS_MASTER_KEY: generateMasterKey() }),
+        workflowBundle: options.workflowBundle ?? (await currentWorkflowBundle()),
+        // Tests see a lost delivery redelivered within seconds, not the production minute.
+        redelivery: { ackWaitMs: options.ackWaitMs ?? 5_000, ...(options.maxDeliver ? { maxDeliver: options.maxDeliver } : {}) },
+        bridgeRetryDelayMs: 500,
+        onDeadLetter: (reason, subject) => {
+          deadLetters.push({ reason, subject });
+          options.onDeadLetter?.(reason, subject);
+        },
+      },
+      options.codec ? ['worker', 'bridge', 'codec'] : ['worker', 'bridge'],
+    );
+  } catch (err) {
+    await nats.stop();
+    throw err;
+  }
+  const { keys, nc } = engine;
+  const { bridge, client } = engine.bridge!;
   const agencies: SimulatedAgency[] = [];
   const extraConnections: NatsConnection[] = [];
-  const catalogue = loadCatalogueFile();
+  const { catalogue } = engine;
   const entityKey = options.entityKey ?? entityKeyFromEnvironment() ?? randomBytes(32).toString('hex');
 
   return {
@@ -136,6 +175,7 @@ export async function startEmbeddedEngine(options: EmbeddedEngineOptions): Promi
     taskQueue: options.taskQueue,
     deadLetters,
     bridge,
+    ...(engine.codec ? { codec: engine.codec } : {}),
     async connectAs(identity) {
       const reader = identity === 'steering_group' || identity === 'coordinator';
       const extra = await connectEngineNats({
@@ -163,15 +203,8 @@ export async function startEmbeddedEngine(options: EmbeddedEngineOptions): Promi
     },
     async stop() {
       for (const agency of agencies) await agency.stop();
-      await bridge.stop();
-      await watcher.stop();
-      worker.shutdown();
-      await running;
+      await engine.stop();
       for (const extra of extraConnections) await extra.drain().catch(() => undefined);
-      if (bridgeNc !== nc) await bridgeNc.drain();
-      await nc.drain();
-      await connection.close();
-      await workerConnection.close();
       await nats.stop();
     },
   };

@@ -3,7 +3,7 @@ import { mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, nkeyAuthenticator } from '@nats-io/transport-node';
-import { natsServerConfig, publicKeys, type NatsSeeds } from '../workers/natsAuth.js';
+import { natsServerConfig, publicKeys, type NatsSeeds } from '../messaging/index.js';
 import { freePort, stopProcess, waitFor } from './dev-stack.js';
 import { natsServerBinary } from './nats-server-binary.js';
 

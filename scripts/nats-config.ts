@@ -14,7 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Command } from 'commander';
-import { loadCatalogueFile } from '../coordinator/index.js';
+import { loadCatalogueFile } from '../config/index.js';
 import {
   ENGINE_IDENTITIES,
   freshSeeds,
@@ -24,7 +24,7 @@ import {
   seedFileName,
   type NatsAccountsOptions,
   type NatsIdentity,
-} from '../workers/natsAuth.js';
+} from '../messaging/index.js';
 import { PROJECT_ROOT } from './temporal-cli.js';
 
 const agenciesOf = (catalogue?: string) => loadCatalogueFile(catalogue).agencies.map((a) => a.id);

@@ -22,7 +22,7 @@ import {
   stateQuery,
 } from '../workflows/definitions.js';
 import type { losOperation } from '../workflows/index.js';
-import { ENCODING_ENCRYPTED, LosPayloadCodec } from '../workers/codec.js';
+import { ENCODING_ENCRYPTED, LosPayloadCodec } from '../vault/index.js';
 import { startEmbeddedEngine } from './embedded-engine.js';
 import { startTemporalDevServer } from './dev-stack.js';
 import { PROJECT_ROOT } from './temporal-cli.js';

@@ -7,7 +7,7 @@ import protobufs from '@temporalio/proto';
 import Long from 'long';
 import { stringify } from 'yaml';
 import { parseDuration } from '../domain/durations.js';
-import { DEFAULT_RETENTION } from '../workers/keys.js';
+import { DEFAULT_RETENTION } from '../vault/index.js';
 import { SEARCH_ATTRIBUTE_FLAGS } from '../workflows/definitions.js';
 import { freePort, setHistoryRetention, stopProcess, waitFor, type RunningProcess } from './dev-stack.js';
 import { PROJECT_ROOT, executable } from './temporal-cli.js';

@@ -9,8 +9,7 @@ import { stockholmWallTime, type OperationState, type TimelineEntry, type TipInp
 import { SEARCH_ATTRIBUTE_FLAGS, stateQuery, timelineQuery } from '../workflows/definitions.js';
 import { findTemporalCli } from '../scripts/temporal-cli.js';
 import { eventually, receivedFor, sampleTip, startTestEngine, type TestEngine } from './engine.js';
-import { generateMasterKey, readMasterKeyring } from '../workers/keys.js';
-import { createDevIssuer, type Reader } from '../workers/access.js';
+import { generateMasterKey, readMasterKeyring, createDevIssuer, type Reader } from '../vault/index.js';
 
 /** The `los` command as an operator runs it: the real launcher in a child process, the real dev server and worker. */
 const LOS = fileURLToPath(new URL('../coordinator/los.mjs', import.meta.url));

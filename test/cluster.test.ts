@@ -7,10 +7,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AGENCY_IDS, SUBJECTS } from '../domain/index.js';
 import { startNatsCluster, type NatsCluster } from '../scripts/nats-cluster.js';
 import { freeTemporalPorts, postgresFromEnvironment, temporalDatabases, temporalServerConfig, STANDARD_TEMPORAL_PORTS } from '../scripts/temporal-server.js';
-import { waitOutElection } from '../workers/elections.js';
-import { ensureTopology } from '../workers/jetstream.js';
-import { KEY_BUCKET, KeyStore, generateMasterKey, readMasterKeyring } from '../workers/keys.js';
-import { freshSeeds, natsServerConfig, publicKeys } from '../workers/natsAuth.js';
+import { waitOutElection, ensureTopology, freshSeeds, natsServerConfig, publicKeys } from '../messaging/index.js';
+import { KEY_BUCKET, KeyStore, generateMasterKey, readMasterKeyring } from '../vault/index.js';
 import { parse } from 'yaml';
 
 /**

@@ -5,10 +5,8 @@ import { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { findTemporalCli } from '../scripts/temporal-cli.js';
-import { createDevIssuer, tokenVerifier, type DevIssuer } from '../workers/access.js';
-import { AuditLog } from '../workers/audit.js';
+import { createDevIssuer, tokenVerifier, type DevIssuer, AuditLog, generateMasterKey, KeyStore, readMasterKeyring } from '../vault/index.js';
 import { startCodecServer, type CodecServer } from '../workers/codecServer.js';
-import { generateMasterKey, KeyStore, readMasterKeyring } from '../workers/keys.js';
 import { sampleTip, startTestEngine, type TestEngine, untilState } from './engine.js';
 
 /**

@@ -2,7 +2,7 @@ import { createCipheriv, randomBytes } from 'node:crypto';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import protobufs from '@temporalio/proto';
 import { describe, expect, it } from 'vitest';
-import { COMPRESS_FROM, ENCODING_ENCRYPTED, LosPayloadCodec, METADATA_COMPRESSION } from '../workers/codec.js';
+import { COMPRESS_FROM, ENCODING_ENCRYPTED, LosPayloadCodec, METADATA_COMPRESSION } from '../vault/index.js';
 
 /**
  * The payload codec compresses before it encrypts: a history carries the deflated size, and every reader

@@ -14,7 +14,7 @@ import {
   TEMPORAL_UI_VERSION,
   temporalServerConfig,
 } from '../scripts/temporal-server.js';
-import { EngineEnv } from '../workers/config.js';
+import { EngineEnv } from '../config/index.js';
 
 /**
  * No Docker engine runs here, so docker-compose.yml is checked statically: the services the README names

@@ -2,7 +2,7 @@ import { Client } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_BEHAVIOURS, type AgencyBehaviour } from '../agencies/index.js';
-import { sealDecision } from '../coordinator/index.js';
+import { sealDecision } from '../vault/index.js';
 import type { UpdateDefinition } from '@temporalio/common';
 import type { AgencyId, DecisionReceipt } from '../domain/index.js';
 import { assessUpdate, closeUpdate, rescheduleUpdate, scheduleUpdate, stateQuery, timelineQuery } from '../workflows/definitions.js';

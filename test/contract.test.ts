@@ -39,7 +39,7 @@ import {
 } from '../scripts/generate-contract.js';
 import { startNatsServer, type NatsServer } from '../scripts/dev-stack.js';
 import { DEAD_LETTER_REASON_HEADER, ORIGINAL_SUBJECT_HEADER, judgeInbound } from '../workers/bridge.js';
-import { ensureTopology } from '../workers/jetstream.js';
+import { ensureTopology } from '../messaging/index.js';
 import { eventually } from './engine.js';
 
 /**

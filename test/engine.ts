@@ -9,7 +9,7 @@ import { SUBJECTS, type AgencyId, type OperationState, type TipInput } from '../
 import { stateQuery } from '../workflows/definitions.js';
 import { DEAD_LETTER_REASON_HEADER, ORIGINAL_SUBJECT_HEADER } from '../workers/index.js';
 import { startEmbeddedEngine, type EmbeddedEngine } from '../scripts/embedded-engine.js';
-import type { MasterKeyring } from '../workers/keys.js';
+import type { MasterKeyring } from '../vault/index.js';
 
 /**
  * A real engine for server-backed tests: the run's Temporal dev server, a nats-server of this test file's own,

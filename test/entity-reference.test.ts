@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SetupError, entityKeyFromEnvironment, entityReference, requireEntityKey } from '../coordinator/index.js';
+import { SetupError, entityKeyFromEnvironment, entityReference, requireEntityKey } from '../vault/index.js';
 import { Tip, checkOrgNumber, type PlainTip, type TipInput } from '../domain/index.js';
 
 const key = 'k'.repeat(32);

@@ -1,5 +1,4 @@
-import { MAX_MSG_SIZE } from '../workers/jetstream.js';
-import { isMessageTooLarge } from '../workers/natsErrors.js';
+import { MAX_MSG_SIZE, isMessageTooLarge, MAX_ANSWER_BYTES } from '../messaging/index.js';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import fc from 'fast-check';
@@ -21,7 +20,7 @@ import {
   luhnCheckDigit,
   parseWith,
 } from '../domain/index.js';
-import { DEAD_LETTER_REASON_HEADER, MAX_ANSWER_BYTES, judgeInbound } from '../workers/index.js';
+import { DEAD_LETTER_REASON_HEADER, judgeInbound } from '../workers/index.js';
 import { assessUpdate, scheduleUpdate, stateQuery } from '../workflows/definitions.js';
 import { eventually, readStream, sampleTip, startTestEngine, type TestEngine } from './engine.js';
 

@@ -3,11 +3,9 @@ import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { DEMO_BEHAVIOURS } from '../agencies/index.js';
-import { sealDecision } from '../coordinator/index.js';
+import { sealDecision, engineDataConverter, ErasedError, generateMasterKey, readMasterKeyring, type MasterKeyring } from '../vault/index.js';
 import { erasureWorkflowId, isSealed, type AgencyAnswer, type Sealed, type SignedAnswers } from '../domain/index.js';
 import { forwardAnswers } from '../workers/bridge.js';
-import { engineDataConverter } from '../workers/codec.js';
-import { ErasedError, generateMasterKey, readMasterKeyring, type MasterKeyring } from '../workers/keys.js';
 import { agencyAnswersUpdate, assessUpdate, cancelUpdate, closeUpdate, scheduleUpdate, stateQuery, timelineQuery } from '../workflows/definitions.js';
 import { sampleTip, startTestEngine, type TestEngine, untilState } from './engine.js';
 

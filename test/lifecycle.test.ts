@@ -4,10 +4,10 @@ import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { DEMO_BEHAVIOURS, type SimulatedAgency } from '../agencies/index.js';
-import { loadCatalogueFile } from '../coordinator/index.js';
+import { loadCatalogueFile } from '../config/index.js';
 import { AGENCY_IDS, SUBJECTS, Tip, candidateAgencies, type AgencyId, type Outcome, type PlainTip } from '../domain/index.js';
-import { engineDataConverter } from '../workers/codec.js';
-import { isAuthorizationFailure } from '../workers/natsErrors.js';
+import { engineDataConverter } from '../vault/index.js';
+import { isAuthorizationFailure } from '../messaging/index.js';
 import { assessUpdate, closeUpdate, scheduleUpdate, stateQuery, timelineQuery } from '../workflows/definitions.js';
 import { eventually, readStream, sampleTip, startTestEngine, type TestEngine } from './engine.js';
 

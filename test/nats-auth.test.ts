@@ -6,18 +6,27 @@ import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { PermissionViolationError, connect, nkeyAuthenticator, type NatsConnection, type Status } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createNotifyActivities, PLAINTEXT_ONLY } from '../activities/index.js';
-import { KeyStore, generateMasterKey, readMasterKeyring } from '../workers/keys.js';
+import { KeyStore, generateMasterKey, readMasterKeyring } from '../vault/index.js';
 import { connectAgency, type AgencyClient } from '../agencies/index.js';
-import { loadCatalogueFile } from '../coordinator/index.js';
+import { loadCatalogueFile } from '../config/index.js';
 import { SUBJECTS, type AgencyId, type OutboundDataOf } from '../domain/index.js';
 import { freePort, startNatsServer, type NatsServer } from '../scripts/dev-stack.js';
 import { natsServerBinary } from '../scripts/nats-server-binary.js';
 import { PROJECT_ROOT } from '../scripts/temporal-cli.js';
-import { DEFAULT_RETENTION, MAX_MSG_SIZE } from '../workers/jetstream.js';
-import { DEFAULT_ACCOUNT_LIMITS, ENGINE_IDENTITIES, natsAccountsConfig, readSeedFile, seedFileName, type EngineIdentity } from '../workers/natsAuth.js';
-import { ORIGINAL_SUBJECT_HEADER, ensureTopology, startBridge } from '../workers/index.js';
+import {
+  DEFAULT_RETENTION,
+  MAX_MSG_SIZE,
+  DEFAULT_ACCOUNT_LIMITS,
+  ENGINE_IDENTITIES,
+  natsAccountsConfig,
+  readSeedFile,
+  seedFileName,
+  type EngineIdentity,
+  ensureTopology,
+  isPermissionViolation,
+} from '../messaging/index.js';
+import { ORIGINAL_SUBJECT_HEADER, startBridge } from '../workers/index.js';
 import { createLogger } from '../workers/logger.js';
-import { isPermissionViolation } from '../workers/natsErrors.js';
 import { misconfigured, untilReady } from '../workers/startup.js';
 import { eventually, readStream } from './engine.js';
 

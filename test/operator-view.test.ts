@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_BEHAVIOURS } from '../agencies/index.js';
 import { OPERATOR_VIEWS, allOf, onTaskQueue } from '../coordinator/queries.js';
 import { candidateAgencies, Tip, type OperationState } from '../domain/index.js';
-import { loadCatalogueFile } from '../coordinator/index.js';
+import { loadCatalogueFile } from '../config/index.js';
 import { assessUpdate, cancelUpdate, closeUpdate, scheduleUpdate, searchAttributes, stateQuery } from '../workflows/definitions.js';
 import { FailureType } from '../workflows/failures.js';
 import { eventually, sampleTip, startTestEngine, type TestEngine } from './engine.js';

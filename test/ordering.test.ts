@@ -1,7 +1,7 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadCatalogueFile } from '../coordinator/index.js';
+import { loadCatalogueFile } from '../config/index.js';
 import { ACTIVITY_CATEGORIES, SUBJECTS, candidateAgencies, eventType, type AgencyId, type InboundEventName } from '../domain/index.js';
 import { startBridge } from '../workers/index.js';
 import { assessUpdate, stateQuery, timelineQuery } from '../workflows/definitions.js';

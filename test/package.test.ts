@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../scripts/temporal-cli.js';
-import { NODE_MAJOR, unsupportedNode } from '../workers/nodeVersion.js';
+import { NODE_MAJOR, unsupportedNode } from '../config/index.js';
 
 const json = (file: string) => JSON.parse(readFileSync(join(PROJECT_ROOT, file), 'utf8')) as Record<string, unknown>;
 

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { PROJECT_ROOT } from '../scripts/temporal-cli.js';
-import { engineDataConverter } from '../workers/codec.js';
+import { engineDataConverter } from '../vault/index.js';
 
 /**
  * Determinism guard: recorded histories of representative operations must replay on the current workflow

@@ -5,10 +5,8 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort, startTemporalDevServer, type TemporalDevServer } from '../scripts/dev-stack.js';
 import { startEmbeddedEngine, type EmbeddedEngine } from '../scripts/embedded-engine.js';
-import { createDevIssuer, tokenVerifier, type DevIssuer } from '../workers/access.js';
-import { AuditLog } from '../workers/audit.js';
+import { createDevIssuer, tokenVerifier, type DevIssuer, AuditLog, generateMasterKey, openKeyStore, readMasterKeyring } from '../vault/index.js';
 import { startCodecServer, type CodecServer } from '../workers/codecServer.js';
-import { generateMasterKey, openKeyStore, readMasterKeyring } from '../workers/keys.js';
 import { sampleTip, untilState } from './engine.js';
 
 /**

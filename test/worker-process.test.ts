@@ -7,13 +7,13 @@ import { headers as natsHeaders } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import type { SimulatedAgency } from '../agencies/index.js';
-import { loadCatalogueFile } from '../coordinator/index.js';
+import { loadCatalogueFile } from '../config/index.js';
 import { SUBJECTS, Tip, candidateAgencies, type AgencyId, type PlainTip } from '../domain/index.js';
 import { freePort, startNatsServer, startTemporalDevServer } from '../scripts/dev-stack.js';
 import { PROJECT_ROOT } from '../scripts/temporal-cli.js';
 import { assessUpdate, stateQuery } from '../workflows/definitions.js';
 import { eventually, receivedFor, sampleTip, startTestEngine, type TestEngine } from './engine.js';
-import { generateMasterKey, readMasterKeyring } from '../workers/keys.js';
+import { generateMasterKey, readMasterKeyring } from '../vault/index.js';
 
 /** The worker as operators run it: a separate process, configured by the environment, stopped by SIGTERM. */
 let engine: TestEngine;

@@ -27,9 +27,8 @@ import {
 } from '../domain/index.js';
 import { agencyAnswersUpdate, MAX_ANSWER_BATCH, type AnswerReceipt } from '../workflows/definitions.js';
 import { FailureType } from '../workflows/failures.js';
-import { publishCloudEvent } from './cloudEvents.js';
-import type { KeyStore } from './keys.js';
-import { waitOutElection } from './elections.js';
+import { BRIDGE_GROUP, DEAD_LETTER_BODY_BYTES, MAX_ANSWER_BYTES, publishCloudEvent, waitOutElection } from '../messaging/index.js';
+import type { KeyStore } from '../vault/index.js';
 import { OperationLanes } from './lanes.js';
 
 /**
@@ -43,7 +42,7 @@ import { OperationLanes } from './lanes.js';
  * operation; a passing failure holds the lane and is retried in place, never nak'ed behind later answers).
  * Different operations proceed in parallel, so a burst on one cannot stall another. Several replicas share the
  * `bridge` consumer as a pinned-client priority group: one replica is active, the others stand by, and the pin
- * moves only after every message the old one held has gone back to the stream (see workers/jetstream.ts).
+ * moves only after every message the old one held has gone back to the stream (see messaging/jetstream.ts).
  */
 
 export interface BridgeOptions {
@@ -91,13 +90,6 @@ export const DEAD_LETTER_REASON_HEADER = HEADERS.deadLetterReason;
 export const ORIGINAL_SUBJECT_HEADER = HEADERS.originalSubject;
 /** On a dead letter whose body was cut to DEAD_LETTER_BODY_BYTES: the original size in bytes. */
 export const ORIGINAL_SIZE_HEADER = HEADERS.originalSize;
-/** The priority group the bridge replicas pull in; one of them is pinned at a time. */
-export const BRIDGE_GROUP = 'bridge';
-
-/** No legitimate answer comes near this; a larger body is refused before it is parsed. */
-export const MAX_ANSWER_BYTES = 64 * 1024;
-/** A dead letter keeps at most this much of the original body, so no agency can fill the disk with them. */
-export const DEAD_LETTER_BODY_BYTES = 64 * 1024;
 
 /** What can be read from a message even when it is rejected: enough to tell the agency which answer it was. */
 interface Readable {

@@ -1,15 +1,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Payload } from '@temporalio/common';
-import { AccessDenied, fingerprint, readAs, type Reader, type TokenVerifier } from './access.js';
-import type { AuditLog } from './audit.js';
-import { ENCODING_ENCRYPTED, LosPayloadCodec } from './codec.js';
-import type { KeyStore } from './keys.js';
+import { AccessDenied, fingerprint, readAs, type Reader, type TokenVerifier, ENCODING_ENCRYPTED, LosPayloadCodec } from '../vault/index.js';
+import type { AuditLog, KeyStore } from '../vault/index.js';
 
 /**
  * The codec server the Temporal UI (`--ui-codec-endpoint`) and CLI (`temporal --codec-endpoint`) call:
  * POST /encode and /decode with `{ payloads: [{ metadata: { key: base64 }, data: base64 }] }`. Every request
- * carries a bearer JWT; decoding follows `readAs` (workers/access.ts) and every attempt is in the access log.
+ * carries a bearer JWT; decoding follows `readAs` (vault/access.ts) and every attempt is in the access log.
  * CORS answers only the UI's own origin.
  */
 

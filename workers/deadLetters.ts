@@ -1,8 +1,7 @@
 import { jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { HEADERS, SUBJECTS, deadLetterId } from '../domain/index.js';
-import { waitOutElection } from './elections.js';
-import { ADVISORY_STREAM, DEAD_LETTER_WATCHER } from './jetstream.js';
+import { waitOutElection, ADVISORY_STREAM, DEAD_LETTER_WATCHER } from '../messaging/index.js';
 
 /**
  * Turns JetStream's advisories into dead letters: when a reader has failed on a message `max_deliver` times,

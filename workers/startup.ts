@@ -5,7 +5,7 @@
  */
 import { connect, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
 import type { EngineLogger } from './logger.js';
-import { isAuthorizationFailure, isPermissionViolation } from './natsErrors.js';
+import { isAuthorizationFailure, isPermissionViolation } from '../messaging/index.js';
 
 export interface RetryOptions {
   /** A failure no wait can fix (a wrong namespace, a refused permission): rethrown at once. */

@@ -3,10 +3,11 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { createKeyActivities, createNotifyActivities } from '../activities/index.js';
-import { engineDataConverter } from './codec.js';
-import type { KeyStore } from './keys.js';
+import { engineDataConverter } from '../vault/index.js';
+import type { KeyStore } from '../vault/index.js';
 import { TASK_QUEUE } from '../workflows/definitions.js';
 import { builtWorkflowBundle } from './workflowBundle.js';
+import { DEFAULT_MAX_CACHED_WORKFLOWS } from '../config/index.js';
 
 export interface OperationWorkerOptions {
   connection: NativeConnection;
@@ -37,8 +38,6 @@ export interface OperationWorkerOptions {
    */
   dataConverter?: DataConverter;
 }
-
-export const DEFAULT_MAX_CACHED_WORKFLOWS = 100;
 
 /** The worker that runs operations and their notification activities. */
 export async function createOperationWorker(options: OperationWorkerOptions): Promise<Worker> {

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSyn
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import type { Logger } from '@temporalio/common';
-import { FAILURE_CONVERTER_PATH } from './codec.js';
+import { FAILURE_CONVERTER_PATH } from '../vault/index.js';
 
 /**
  * The workflow bundle is built ahead of time (`npm run build:workflows`, the Dockerfile) and the worker loads the

@@ -108,7 +108,7 @@ export const searchAttributes = {
   overdue: defineSearchAttributeKey('LosOverdue', SearchAttributeType.BOOL),
   /**
    * The pseudonymous entity reference: HMAC-SHA-256 of the normalised org number under a key only the engine
-   * holds (coordinator/entityReference.ts). Operations about the same business share it; without the key it
+   * holds (vault/entityReference.ts). Operations about the same business share it; without the key it
    * reveals nothing, not even to someone who hashes every org number. Set by the client at start.
    */
   entityRef: defineSearchAttributeKey('LosEntityRef', SearchAttributeType.KEYWORD),

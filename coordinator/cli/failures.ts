@@ -6,9 +6,7 @@ import {
   isGrpcServiceError,
 } from '@temporalio/client';
 import { NamespaceNotFoundError } from '@temporalio/common';
-import { AccessDenied } from '../../workers/access.js';
-import { ErasedError } from '../../workers/keys.js';
-import { SetupError } from '../entityReference.js';
+import { AccessDenied, ErasedError, SetupError } from '../../vault/index.js';
 import { InvalidInputError } from '../operations.js';
 import { CALL_TIMEOUT_MS, type CommonOptions } from './command.js';
 

@@ -1,7 +1,7 @@
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { Option, type Command } from 'commander';
 import { AGENCY_IDS, PHASES, type AgencyId, type Phase } from '../../domain/index.js';
-import { readAs, tokenVerifier } from '../../workers/access.js';
+import { readAs, tokenVerifier } from '../../vault/index.js';
 import { searchAttributes, stateQuery, timelineQuery } from '../../workflows/definitions.js';
 import { InvalidInputError } from '../operations.js';
 import { operationsQuery, temporalCliCommand } from '../queries.js';

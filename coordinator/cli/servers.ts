@@ -1,10 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
-import { AuditLog } from '../../workers/audit.js';
-import { clientDataConverter } from '../../workers/codec.js';
-import { openKeyStore, readMasterKeyring, type KeyStore } from '../../workers/keys.js';
+import { AuditLog, clientDataConverter, openKeyStore, readMasterKeyring, type KeyStore, SetupError } from '../../vault/index.js';
 import { SEARCH_ATTRIBUTE_FLAGS } from '../../workflows/definitions.js';
-import { SetupError } from '../entityReference.js';
 import { InvalidInputError } from '../operations.js';
 import { searchAttributesCreateCommand } from '../queries.js';
 import { CALL_TIMEOUT_MS, CONNECT_TIMEOUT, type CommonOptions } from './command.js';

@@ -1,11 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import { OperationConfig, Tip, formatStockholm, parseWith, quoteValue, type Sealed } from '../../domain/index.js';
-import { AccessDenied, readAs, tokenVerifier } from '../../workers/access.js';
-import { ErasedError } from '../../workers/keys.js';
+import { AccessDenied, readAs, tokenVerifier, ErasedError, requireEntityKey } from '../../vault/index.js';
 import { TASK_QUEUE } from '../../workflows/definitions.js';
-import { requireEntityKey } from '../entityReference.js';
-import { InvalidInputError, loadCatalogueFile, registerTip, type Registration } from '../operations.js';
+import { InvalidInputError, registerTip, type Registration } from '../operations.js';
+import { loadCatalogueFile } from '../../config/index.js';
 import { command, parsed, readAsLocal, type CommonOptions, type Output, type Perform } from './command.js';
 import { Refused } from './failures.js';
 import { issuerJwk, withClient, withVault, type Vault } from './servers.js';

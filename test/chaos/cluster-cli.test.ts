@@ -8,7 +8,7 @@ import { connect } from '@nats-io/transport-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../scripts/temporal-cli.js';
 import { postgresFromEnvironment, psqlQuery, temporalDatabases } from '../../scripts/temporal-server.js';
-import { isAuthorizationFailure } from '../../workers/natsErrors.js';
+import { isAuthorizationFailure } from '../../messaging/index.js';
 import { SEARCH_ATTRIBUTE_FLAGS } from '../../workflows/definitions.js';
 
 /**

@@ -10,9 +10,9 @@ import { AGENCY_IDS, type AgencyId } from '../../domain/index.js';
 import { removeCluster, startCluster, type Cluster, type EngineProcess } from '../../scripts/cluster.js';
 import { freePort, startNatsServer, startTemporalDevServer, type NatsServer, type TemporalDevServer } from '../../scripts/dev-stack.js';
 import { PROJECT_ROOT } from '../../scripts/temporal-cli.js';
-import { currentWorkflowBundle, ensureTopology, startBridge, startDeadLetterWatcher, type Bridge, type DeadLetterWatcher } from '../../workers/index.js';
-import { clientDataConverter } from '../../workers/codec.js';
-import { generateMasterKey, openKeyStore, readMasterKeyring, type KeyStore } from '../../workers/keys.js';
+import { currentWorkflowBundle, startBridge, startDeadLetterWatcher, type Bridge, type DeadLetterWatcher } from '../../workers/index.js';
+import { ensureTopology } from '../../messaging/index.js';
+import { clientDataConverter, generateMasterKey, openKeyStore, readMasterKeyring, type KeyStore } from '../../vault/index.js';
 
 /**
  * Where the chaos suite runs (LOS_CHAOS_TOPOLOGY): `dev`, the embedded stack (dev server on SQLite, one

@@ -1,7 +1,7 @@
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { describe, expect, it } from 'vitest';
 import { bytesToBase64Url, signedBatchBytes, verifyAnswerBatch } from '../../domain/index.js';
-import { BridgeSigningKey } from '../../workers/keys.js';
+import { BridgeSigningKey } from '../../vault/index.js';
 
 describe("the bridge's signing key", () => {
   it('signs on node:crypto exactly as Ed25519 does, so the sandbox verifier takes it and refuses an altered answer', () => {

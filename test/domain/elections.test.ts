@@ -1,7 +1,7 @@
 import { JetStreamApiError } from '@nats-io/jetstream';
 import { NoRespondersError, RequestError, TimeoutError } from '@nats-io/transport-node';
 import { describe, expect, it } from 'vitest';
-import { passesWithElection, waitOutElection } from '../../workers/elections.js';
+import { passesWithElection, waitOutElection } from '../../messaging/index.js';
 
 const unavailable = () => new JetStreamApiError({ code: 503, err_code: 10008, description: 'JetStream system temporarily unavailable' });
 const noConsumer = () => new JetStreamApiError({ code: 404, err_code: 10014, description: 'consumer not found' });
@@ -17,7 +17,7 @@ function failingThen<T>(errors: Error[], answer: T) {
   return { request, tries: () => tries };
 }
 
-describe('waiting out a JetStream leader election (workers/elections.ts)', () => {
+describe('waiting out a JetStream leader election (messaging/elections.ts)', () => {
   it('lets a timeout, no responders and "temporarily unavailable" pass, and nothing else', () => {
     expect(passesWithElection(new TimeoutError())).toBe(true);
     expect(passesWithElection(new RequestError('no responders', { cause: new NoRespondersError('$JS.API.INFO') }))).toBe(true);

@@ -10,7 +10,7 @@ import {
   summariseOutcomes,
   type AgencyStatus,
 } from '../../domain/index.js';
-import { loadCatalogueFile } from '../../coordinator/index.js';
+import { loadCatalogueFile } from '../../config/index.js';
 
 const catalogue = loadCatalogueFile();
 

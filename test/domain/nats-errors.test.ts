@@ -1,13 +1,13 @@
 import { JetStreamApiError } from '@nats-io/jetstream';
 import { AuthorizationError, PermissionViolationError, RequestError } from '@nats-io/transport-node';
 import { describe, expect, it } from 'vitest';
-import { isAuthorizationFailure, isConsumerAlreadyThere, isMessageTooLarge, isPermissionViolation, isStreamNotFound } from '../../workers/natsErrors.js';
+import { isAuthorizationFailure, isConsumerAlreadyThere, isMessageTooLarge, isPermissionViolation, isStreamNotFound } from '../../messaging/index.js';
 import { misconfigured } from '../../workers/startup.js';
 
 const apiError = (code: number, err_code: number, description: string) => new JetStreamApiError({ code, err_code, description });
 const violation = () => new PermissionViolationError('Permissions Violation for Publish to "$JS.API.INFO"', 'publish', '$JS.API.INFO');
 
-describe('NATS failures told apart by type and JetStream API code (workers/natsErrors.ts), never by wording', () => {
+describe('NATS failures told apart by type and JetStream API code (messaging/natsErrors.ts), never by wording', () => {
   it('knows a missing stream, an existing consumer and an oversized message by their API codes', () => {
     expect(isStreamNotFound(apiError(404, 10059, 'stream not found'))).toBe(true);
     expect(isStreamNotFound(apiError(404, 10014, 'consumer not found'))).toBe(false);

@@ -1,5 +1,5 @@
 import { containsSealed, type PlainTip, type Sealed, type Tip } from '../domain/index.js';
-import type { KeyStore } from '../workers/keys.js';
+import type { KeyStore } from './keys.js';
 
 /**
  * Sealing at the coordinator's side: the tip and every decision are validated in plaintext with the domain

@@ -4,7 +4,7 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import { Kvm, type KV } from '@nats-io/kv';
 import { type NatsConnection } from '@nats-io/transport-node';
 import { INLINE_SEALED, SEALED_VERSION, bytesToBase64Url, isSealed, type Sealed } from '../domain/index.js';
-import { waitOutElection } from './elections.js';
+import { waitOutElection } from '../messaging/index.js';
 
 /**
  * Envelope encryption. Each operation has its own AES-256 data key; the data key is stored only wrapped
@@ -404,7 +404,7 @@ export function sealedOperations(value: unknown, found = new Set<string>()): Set
 export interface KeyStoreConnection {
   /** One nats-server, or every node of a cluster. */
   servers: string | string[];
-  /** An NKEY seed file (the engine's accounts, workers/natsAuth.ts): the identity that may use the key store. */
+  /** An NKEY seed file (the engine's accounts, messaging/natsAuth.ts): the identity that may use the key store. */
   nkeySeedFile?: string;
   keyring: MasterKeyring;
   name?: string;

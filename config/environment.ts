@@ -1,6 +1,8 @@
-import { DEFAULT_MAX_CACHED_WORKFLOWS } from './worker.js';
 import { z } from 'zod';
 import { describeIssues } from '../domain/index.js';
+
+/** Operations a worker keeps in memory between their workflow tasks (workers/worker.ts says what each costs). */
+export const DEFAULT_MAX_CACHED_WORKFLOWS = 100;
 
 const HostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:9464');
 

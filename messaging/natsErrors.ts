@@ -3,7 +3,7 @@ import { AuthorizationError, PermissionViolationError, RequestError, UserAuthent
 
 /**
  * NATS failures told apart by their type (nats.js v3's error classes) and JetStream's API error codes, never by
- * their wording, which the server and the client may change in any release. workers/elections.ts does the same
+ * their wording, which the server and the client may change in any release. messaging/elections.ts does the same
  * for the failures a leader election causes.
  */
 

@@ -10,7 +10,6 @@ import {
 } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import { SUBJECTS } from '../domain/index.js';
-import { BRIDGE_GROUP, DEAD_LETTER_BODY_BYTES, MAX_ANSWER_BYTES } from './bridge.js';
 import { isConsumerAlreadyThere, isStreamNotFound } from './natsErrors.js';
 
 /**
@@ -60,6 +59,14 @@ export const DEFAULT_RETENTION = {
   deadLetterMaxAgeMs: 30 * DAY,
   maxBytesPerStream: 1024 * MiB,
 } as const satisfies Required<RetentionOptions>;
+
+/** The priority group the bridge replicas pull in; one of them is pinned at a time. */
+export const BRIDGE_GROUP = 'bridge';
+
+/** No legitimate answer comes near this; a larger body is refused before it is parsed. */
+export const MAX_ANSWER_BYTES = 64 * 1024;
+/** A dead letter keeps at most this much of the original body, so no agency can fill the disk with them. */
+export const DEAD_LETTER_BODY_BYTES = 64 * 1024;
 
 /** The largest single message each stream takes; answers are refused by the server beyond MAX_ANSWER_BYTES. */
 export const MAX_MSG_SIZE = {

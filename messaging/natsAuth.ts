@@ -56,7 +56,7 @@ export function agencyPermissions(agency: string): NatsUserPermissions {
 export function enginePermissions(identity: EngineIdentity): NatsUserPermissions {
   switch (identity) {
     // The worker sets up the topology and publishes the outbound events; it never answers as an agency.
-    // $KV.LOS_KEYS is the key store (workers/keys.ts), los.v1.audit the decode access log (workers/audit.ts).
+    // $KV.LOS_KEYS is the key store (vault/keys.ts), los.v1.audit the decode access log (vault/audit.ts).
     case 'worker':
       return { publish: ['$JS.API.>', SUBJECTS.allOut, '$KV.LOS_KEYS.>', 'los.v1.audit.>'], subscribe: ['_INBOX.>'] };
     // The bridge sets up the topology too (whichever starts first), reads LOS_IN and the advisories, writes dead

@@ -1,0 +1,47 @@
+/**
+ * The key vault: the master key and each operation's data key (envelope encryption, erasure by destroying the
+ * key), sealing of personal fields, the payload codec and failure converter every Temporal client and worker
+ * uses, who may read what (access) and the log of every decode (audit), and the pseudonymous entity reference.
+ * A library below the processes, the activities and the coordinator, which all hold keys through it.
+ */
+export {
+  BridgeSigningKey,
+  DEFAULT_RETENTION,
+  ErasedError,
+  KEY_BUCKET,
+  KeyStore,
+  MASTER_KEY_ENV,
+  MASTER_KEY_FILE_ENV,
+  NoDataKeyError,
+  generateMasterKey,
+  masterKey,
+  openKeyStore,
+  readMasterKeyring,
+  sealedOperations,
+} from './keys.js';
+export type { DataKeyInfo, KeyStoreConnection, KeyStoreOptions, MasterKey, MasterKeyring } from './keys.js';
+export {
+  COMPRESSION_DEFLATE,
+  COMPRESS_FROM,
+  ENCODING_ENCRYPTED,
+  FAILURE_CONVERTER_PATH,
+  LosPayloadCodec,
+  METADATA_COMPRESSION,
+  clientDataConverter,
+  engineDataConverter,
+  isReadableMetadata,
+} from './codec.js';
+export { AccessDenied, Role, TOKEN_AUDIENCE, TOKEN_ISSUER, createDevIssuer, fingerprint, readAs, tokenVerifier } from './access.js';
+export type { DevIssuer, ReadRequest, Reader, TokenVerifier } from './access.js';
+export { AUDIT_STREAM, AccessRecord, AuditLog, auditSubject } from './audit.js';
+export { DECISION_FREE_TEXT, assertPlain, sealDecision, sealTip } from './sealing.js';
+export type { Sealer } from './sealing.js';
+export {
+  ENTITY_KEY_ENV,
+  ENTITY_KEY_FILE_ENV,
+  ENTITY_KEY_MIN_LENGTH,
+  SetupError,
+  entityKeyFromEnvironment,
+  entityReference,
+  requireEntityKey,
+} from './entityReference.js';

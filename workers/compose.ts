@@ -1,0 +1,290 @@
+/**
+ * The one composition root: how the engine's parts are wired, from one settings object (config/environment.ts).
+ * Production builds one role per process here (workers/main.ts, from the environment), the demo and the tests
+ * the worker and the bridge in one process (scripts/embedded-engine.ts, from its options), and the bench runs
+ * workers/main.ts as child processes, once more without encryption (bench/plaintext-engine.ts). What differs
+ * between them is an option of EngineWiring, never a second wiring.
+ */
+import { createServer, type Server } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { Client, Connection } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { nkeyAuthenticator, type NatsConnection } from '@nats-io/transport-node';
+import type { JWK } from 'jose';
+import { loadCatalogueFile, type EngineEnv } from '../config/index.js';
+import { SUBJECTS, type MandateCatalogue } from '../domain/index.js';
+import { ensureTopology, readSeedFile, type TopologyOptions } from '../messaging/index.js';
+import { AuditLog, KeyStore, clientDataConverter, readMasterKeyring, tokenVerifier, type MasterKeyring } from '../vault/index.js';
+import { startBridge, type Bridge, type BridgeOptions } from './bridge.js';
+import { startCodecServer, type CodecServer } from './codecServer.js';
+import { startDeadLetterWatcher } from './deadLetters.js';
+import { BacklogMonitor } from './health.js';
+import { createLogger, type EngineLogger } from './logger.js';
+import { connectEngineNats, misconfigured, trackNatsConnection, untilReady } from './startup.js';
+import { createOperationWorker, type OperationWorkerOptions } from './worker.js';
+
+/** The engine's processes: each production process runs one; the embedded engine runs the worker and the bridge. */
+export type EngineRole = 'worker' | 'bridge' | 'codec';
+
+/**
+ * What the benchmark swaps to measure the engine without encryption (bench/plaintext.ts); every deployment, the
+ * demo and the tests run with the defaults.
+ */
+export interface EngineVariant {
+  /** The worker's data converter. @default engineDataConverter(keys): the payload codec */
+  workerDataConverter?: DataConverter;
+  /** The data converter of the bridge's Temporal client. @default clientDataConverter(keys): the payload codec */
+  clientDataConverter?: DataConverter;
+  /** What seals and signs the answers the bridge forwards. @default the key store */
+  bridgeKeys?: (keys: KeyStore) => BridgeOptions['keys'];
+}
+
+export interface EngineWiring extends EngineVariant {
+  /** The validated settings: production reads them from the environment (readEngineEnv), the embedded engine from its options. */
+  settings: EngineEnv;
+  /** @default JSON lines at settings.LOG_LEVEL */
+  logger?: EngineLogger;
+  /**
+   * The engine's NATS connection for a role; the engine closes what it returns when it stops.
+   * @default one connection from the settings (NATS_URL, NATS_NKEY_SEED_FILE, NATS_TLS_CA_FILE), shared by the roles
+   */
+  connectNats?: (role: EngineRole) => Promise<NatsConnection>;
+  /** @default readMasterKeyring(settings): LOS_MASTER_KEY or LOS_MASTER_KEY_FILE */
+  keyring?: MasterKeyring;
+  /** @default loadCatalogueFile(settings.LOS_CATALOGUE) */
+  catalogue?: MandateCatalogue;
+  /** @default the bundle in dist/, which must be current (workers/workflowBundle.ts) */
+  workflowBundle?: OperationWorkerOptions['workflowBundle'];
+  /**
+   * Wait for nats-server and Temporal while they are not there yet, as a supervised process must (they may be
+   * restarting too); a failure of configuration still ends the wait at once. Otherwise the first failure throws.
+   * @default false
+   */
+  waitForServers?: boolean;
+  /** How soon a delivery nobody acknowledged is tried again, and how often: the tests shorten it. @default ensureTopology's */
+  redelivery?: Pick<TopologyOptions, 'ackWaitMs' | 'maxDeliver'>;
+  /** Pause before the bridge retries an answer that failed for a passing reason. @default the bridge's (2 s) */
+  bridgeRetryDelayMs?: number;
+  /** Every dead letter, from the bridge and from delivery advisories alike, beside its log line. */
+  onDeadLetter?: (reason: string, subject: string) => void;
+}
+
+/** The composed engine: the parts of the roles it was asked for, and one stop for all of them. */
+export interface Engine {
+  settings: EngineEnv;
+  logger: EngineLogger;
+  catalogue: MandateCatalogue;
+  /** The connection of the first role: the topology and the key store go through it. */
+  nc: NatsConnection;
+  keys: KeyStore;
+  worker?: {
+    worker: Worker;
+    /** Settles once the worker has stopped: after stop(), or at once on a fatal error (it then rejects). */
+    running: Promise<void>;
+  };
+  bridge?: {
+    bridge: Bridge;
+    /** The bridge's Temporal client, with the engine's data converter. */
+    client: Client;
+  };
+  codec?: CodecServer;
+  /** Stops every role (the worker lets in-flight activities finish within SHUTDOWN_GRACE_SECONDS) and closes every connection. */
+  stop(): Promise<void>;
+}
+
+const DAY_MS = 86_400_000;
+
+/** The JetStream topology the settings describe, for the catalogue's agencies. */
+export function engineTopology(settings: EngineEnv, catalogue: MandateCatalogue, redelivery: EngineWiring['redelivery'] = {}): TopologyOptions {
+  return {
+    agencies: catalogue.agencies.map((agency) => agency.id),
+    retention: {
+      outMaxAgeMs: settings.LOS_RETENTION_OUT_DAYS * DAY_MS,
+      inMaxAgeMs: settings.LOS_RETENTION_IN_DAYS * DAY_MS,
+      deadLetterMaxAgeMs: settings.LOS_RETENTION_DEAD_LETTER_DAYS * DAY_MS,
+      maxBytesPerStream: settings.LOS_STREAM_MAX_MIB * 1024 * 1024,
+    },
+    replicas: settings.LOS_STREAM_REPLICAS,
+    ...(redelivery.ackWaitMs !== undefined ? { ackWaitMs: redelivery.ackWaitMs } : {}),
+    ...(redelivery.maxDeliver !== undefined ? { maxDeliver: redelivery.maxDeliver } : {}),
+  };
+}
+
+/** Builds and starts the parts of the given roles. On a failure part-way, what had started is stopped again. */
+export async function composeEngine(wiring: EngineWiring, roles: readonly EngineRole[]): Promise<Engine> {
+  if (roles.length === 0) throw new Error('composeEngine: name at least one role');
+  const { settings } = wiring;
+  const logger = wiring.logger ?? createLogger({ level: settings.LOG_LEVEL, name: `los-${roles.join('-')}` });
+  const ready = <T>(what: string, attempt: () => Promise<T>, permanent?: (err: Error) => boolean): Promise<T> =>
+    wiring.waitForServers ? untilReady(what, attempt, logger, permanent ? { permanent } : {}) : attempt();
+  const catalogue = wiring.catalogue ?? loadCatalogueFile(settings.LOS_CATALOGUE);
+  // Read before any server is waited for: a missing key is a setup error, not a server that is still starting.
+  const keyring = wiring.keyring ?? readMasterKeyring({ LOS_MASTER_KEY: settings.LOS_MASTER_KEY, LOS_MASTER_KEY_FILE: settings.LOS_MASTER_KEY_FILE });
+  const connectNats = wiring.connectNats ?? sharedConnection(settings);
+
+  // Undone in reverse on stop(), or when a later part fails to start.
+  const stops: (() => Promise<void> | void)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.splice(0).reverse()) await stop();
+  };
+  const natsByRole = new Map<EngineRole, NatsConnection>();
+  const natsFor = async (role: EngineRole) => {
+    const nc = await connectNats(role);
+    if (![...natsByRole.values()].includes(nc)) stops.push(() => closeNats(nc));
+    natsByRole.set(role, nc);
+    return nc;
+  };
+  const onDeadLetter = (what: string) => (reason: string, subject: string) => {
+    // The reason can quote agency input, so only the subject is logged; the reason is in the dead letter.
+    logger.warn({ subject }, `${what} dead-lettered`);
+    wiring.onDeadLetter?.(reason, subject);
+  };
+
+  try {
+    const nc = await natsFor(roles[0]!);
+    await ready(
+      'JetStream topology',
+      async () => ensureTopology(await jetstreamManager(nc), engineTopology(settings, catalogue, wiring.redelivery)),
+      misconfigured.nats,
+    );
+    // The data keys live in the engine's own key-value bucket; the master key that wraps them never does.
+    const keys = await ready('key store', () => KeyStore.open({ nc, keyring, replicas: settings.LOS_STREAM_REPLICAS }), misconfigured.nats);
+    const engine: Engine = { settings, logger, catalogue, nc, keys, stop: stopAll };
+
+    if (roles.includes('worker')) {
+      const workerNc = natsByRole.get('worker') ?? (await natsFor('worker'));
+      const connection = await ready('Temporal', () => NativeConnection.connect({ address: settings.TEMPORAL_ADDRESS }));
+      stops.push(() => connection.close());
+      const worker = await ready(
+        'Temporal worker',
+        () =>
+          createOperationWorker({
+            connection,
+            nc: workerNc,
+            keys,
+            namespace: settings.TEMPORAL_NAMESPACE,
+            ...(settings.TEMPORAL_TASK_QUEUE ? { taskQueue: settings.TEMPORAL_TASK_QUEUE } : {}),
+            ...(wiring.workflowBundle ? { workflowBundle: wiring.workflowBundle } : {}),
+            shutdownGraceTime: `${settings.SHUTDOWN_GRACE_SECONDS}s`,
+            maxCachedWorkflows: settings.MAX_CACHED_WORKFLOWS,
+            ...(wiring.workerDataConverter ? { dataConverter: wiring.workerDataConverter } : {}),
+          }),
+        misconfigured.temporal,
+      );
+      const running = worker.run();
+      stops.push(async () => {
+        // Stops polling and lets in-flight activities run on for the grace time.
+        if (worker.getState() === 'RUNNING') worker.shutdown();
+        await running.catch(() => undefined);
+      });
+      engine.worker = { worker, running };
+    }
+
+    if (roles.includes('bridge')) {
+      const bridgeNc = natsByRole.get('bridge') ?? (await natsFor('bridge'));
+      const connection = await ready('Temporal', () => Connection.connect({ address: settings.TEMPORAL_ADDRESS }));
+      stops.push(() => connection.close());
+      const client = new Client({
+        connection,
+        namespace: settings.TEMPORAL_NAMESPACE,
+        dataConverter: wiring.clientDataConverter ?? clientDataConverter(keys),
+      });
+      const bridge = await startBridge({
+        nc: bridgeNc,
+        client,
+        keys: wiring.bridgeKeys?.(keys) ?? keys,
+        batchWindowMs: settings.LOS_BRIDGE_BATCH_WINDOW_MS,
+        ...(wiring.bridgeRetryDelayMs !== undefined ? { retryDelayMs: wiring.bridgeRetryDelayMs } : {}),
+        onNotApplied: (reason, subject) => logger.info({ subject, reason }, 'answer not applied; agency told'),
+        onApplied: (answer, receipt) =>
+          logger.info(
+            { operationId: answer.data.correlation.operationId, agency: answer.agency, event: answer.name, outcome: receipt.outcome },
+            'answer applied',
+          ),
+        onDeadLetter: onDeadLetter('answer'),
+      });
+      stops.push(() => bridge.stop());
+      const watcher = await startDeadLetterWatcher({ nc: bridgeNc, onDeadLetter: onDeadLetter('delivery') });
+      stops.push(() => watcher.stop());
+      if (settings.HEALTH_BIND_ADDRESS)
+        stops.push(await serveBridgeHealth(settings.HEALTH_BIND_ADDRESS, bridgeNc, settings.HEALTH_BACKLOG_WINDOW_SECONDS * 1000));
+      engine.bridge = { bridge, client };
+    }
+
+    if (roles.includes('codec')) {
+      // The codec server for the Temporal UI and CLI: decodes only for entitled readers, every attempt logged.
+      const codecNc = natsByRole.get('codec') ?? (await natsFor('codec'));
+      const jwkText =
+        settings.LOS_TOKEN_ISSUER_JWK ?? (settings.LOS_TOKEN_ISSUER_JWK_FILE ? readFileSync(settings.LOS_TOKEN_ISSUER_JWK_FILE, 'utf8') : undefined);
+      if (!jwkText) throw new Error('codec server: set LOS_TOKEN_ISSUER_JWK or LOS_TOKEN_ISSUER_JWK_FILE (the token issuer public key)');
+      const [host, port] = (settings.CODEC_BIND_ADDRESS ?? '127.0.0.1:8234').split(':') as [string, string];
+      const codec = await startCodecServer({
+        keys,
+        audit: await AuditLog.open(codecNc, { replicas: settings.LOS_STREAM_REPLICAS }),
+        verifier: await tokenVerifier(JSON.parse(jwkText) as JWK),
+        host,
+        port: Number(port),
+        ...(settings.LOS_UI_ORIGIN ? { uiOrigin: settings.LOS_UI_ORIGIN } : {}),
+      });
+      stops.push(() => codec.close());
+      engine.codec = codec;
+    }
+    return engine;
+  } catch (err) {
+    await stopAll().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** One connection for every role of the process, as the settings name it; it waits for nats-server and never stops reconnecting. */
+function sharedConnection(settings: EngineEnv): (role: EngineRole) => Promise<NatsConnection> {
+  let shared: Promise<NatsConnection> | undefined;
+  return (role) =>
+    (shared ??= connectEngineNats({
+      servers: settings.NATS_URL.split(','),
+      name: `los-${role}`,
+      ...(settings.NATS_NKEY_SEED_FILE ? { authenticator: nkeyAuthenticator(new TextEncoder().encode(readSeedFile(settings.NATS_NKEY_SEED_FILE))) } : {}),
+      ...(settings.NATS_TLS_CA_FILE ? { tls: { caFile: settings.NATS_TLS_CA_FILE } } : {}),
+    }));
+}
+
+/**
+ * `GET /healthz`: unhealthy while nats-server is out of reach (the bridge keeps reconnecting) or while the backlog
+ * of answers keeps growing, so an orchestrator can see both. Returns what stops it.
+ */
+async function serveBridgeHealth(bindAddress: string, nc: NatsConnection, windowMs: number): Promise<() => void> {
+  const natsConnected = trackNatsConnection(nc);
+  const backlog = new BacklogMonitor(windowMs);
+  const jsm = await jetstreamManager(nc);
+  const sampling = setInterval(
+    () => {
+      jsm.consumers
+        .info(SUBJECTS.streamIn, SUBJECTS.bridgeConsumer)
+        .then((info) => backlog.record({ atMs: Date.now(), backlog: info.num_pending + info.num_ack_pending }))
+        .catch(() => undefined);
+    },
+    Math.max(200, windowMs / 12),
+  );
+  const [host, port] = bindAddress.split(':') as [string, string];
+  const server: Server = createServer((req, res) => {
+    if (req.url !== '/healthz') return void res.writeHead(404).end();
+    const now = backlog.report(natsConnected());
+    res.writeHead(now.healthy ? 200 : 503, { 'content-type': 'application/json' }).end(`${JSON.stringify(now)}\n`);
+  }).listen(Number(port), host);
+  return () => {
+    clearInterval(sampling);
+    server.close();
+  };
+}
+
+/** Drains the connection when nats-server is there to drain to, and closes it regardless after a few seconds. */
+async function closeNats(nc: NatsConnection): Promise<void> {
+  if (nc.isClosed()) return;
+  let timer: NodeJS.Timeout | undefined;
+  const drained = (async () => nc.drain())().catch(() => undefined);
+  await Promise.race([drained, new Promise<void>((resolveLater) => (timer = setTimeout(resolveLater, 5_000)))]);
+  clearTimeout(timer);
+  if (!nc.isClosed()) await (async () => nc.close())().catch(() => undefined);
+}
