@@ -26,12 +26,13 @@ describe.concurrent('deadlines', () => {
     expect(state).toMatchObject({ phase: 'assessment', stage: 'assessment' });
     expect((await handle.describe()).typedSearchAttributes.get(searchAttributes.overdue)).toBe(true);
 
-    // The reminder timer is set for a quarter of the deadline, the second timer for the rest of it.
-    const timers = await tier.timers(handle);
-    expect(timers.map((t) => t.summary)).toEqual(['assessment: reminder', 'assessment: deadline']);
-    expect(timers[0]!.ms).toBe(500);
-    expect(timers[1]!.ms).toBeGreaterThan(0);
-    expect(timers[1]!.ms).toBeLessThanOrEqual(1_500);
+    // The reminder timer is set for a quarter of the deadline, a second timer for what is left of it once the
+    // reminder is out (none when a slow machine took that long to send it).
+    const [reminderTimer, ...deadlineTimers] = await tier.timers(handle);
+    expect(reminderTimer).toEqual({ summary: 'assessment: reminder', ms: 500 });
+    for (const timer of deadlineTimers) expect(timer.summary).toBe('assessment: deadline');
+    for (const timer of deadlineTimers) expect(timer.ms).toBeLessThanOrEqual(1_500);
+    expect(deadlineTimers.length).toBeLessThanOrEqual(1);
 
     const [reminder, escalation, ...rest] = tier.sent(operationId);
     expect(rest).toEqual([]);

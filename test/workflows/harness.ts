@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ed25519 } from '@noble/curves/ed25519.js';
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { WorkflowHandle } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -26,9 +27,9 @@ import {
   type Stage,
   type TipInput,
 } from '../../domain/index.js';
-import { agencyAnswersUpdate, type OperationInput } from '../../workflows/definitions.js';
+import { agencyAnswersUpdate, searchAttributes, type OperationInput } from '../../workflows/definitions.js';
 import type { losOperation } from '../../workflows/index.js';
-import { sampleTip, untilState } from '../engine.js';
+import { eventually, sampleTip, untilState } from '../engine.js';
 
 /**
  * The workflow tier: the operation workflow on the run's real Temporal dev server (TestWorkflowEnvironment on the
@@ -59,9 +60,17 @@ export interface WorkflowTier {
   env: TestWorkflowEnvironment;
   taskQueue: string;
   /** Starts an operation as the typed client does (same start input), with these agency behaviours. */
-  start(options?: { tip?: Partial<TipInput>; config?: OperationConfigInput; agencies?: Behaviours }): Promise<WorkflowHandle<typeof losOperation>>;
+  start(options?: {
+    tip?: Partial<TipInput>;
+    config?: OperationConfigInput;
+    agencies?: Behaviours;
+    /** The pseudonymous entity reference the typed client sets at start. */
+    entityRef?: string;
+  }): Promise<WorkflowHandle<typeof losOperation>>;
   /** Every event delivered for the operation, each once (a retried fan-out's events are stored once, as JetStream does). */
   sent(operationId: string): Sent[];
+  /** Event ids a new fan-out (not a retry of one) asked to deliver again: an operation that repeats itself. */
+  repeated(operationId: string): string[];
   /** Event names each recipient got, in order. */
   receivedBy(operationId: string): Partial<Record<string, string[]>>;
   /** The fan-outs that arranged the operation's erasure. */
@@ -69,7 +78,14 @@ export interface WorkflowTier {
   /** Answers the in-process agencies sent that the operation refused, with the reason. */
   refused(operationId: string): string[];
   /** One agency's answer to a request it was sent, signed as the bridge signs, handed over as one batch. */
-  answer<E extends InboundEventName>(operationId: string, agency: AgencyId, name: E, data: Record<string, unknown> & { correlation: Correlation }): Promise<unknown>;
+  answer<E extends InboundEventName>(
+    operationId: string,
+    agency: AgencyId,
+    name: E,
+    data: Record<string, unknown> & { correlation: Correlation },
+  ): Promise<unknown>;
+  /** The operation's deliveries once `test` holds of them (a stage moves before its fan-out has gone out). */
+  untilSent(operationId: string, test: (sent: Sent[]) => boolean): Promise<Sent[]>;
   untilStage(handle: WorkflowHandle<typeof losOperation>, stage: Stage | ((state: OperationState) => boolean)): Promise<OperationState>;
   /** The durable timers the operation has started, by summary, with the duration each was set for. */
   timers(handle: WorkflowHandle<typeof losOperation>): Promise<{ summary: string; ms: number }[]>;
@@ -77,13 +93,20 @@ export interface WorkflowTier {
 }
 
 /** The answer an agency of this behaviour gives to a request event, as the simulated agency systems give it. */
-function answerTo(event: string, data: Record<string, unknown>, behaviour: AgencyBehaviour): { name: InboundEventName; data: Record<string, unknown> } | undefined {
+function answerTo(
+  event: string,
+  data: Record<string, unknown>,
+  behaviour: AgencyBehaviour,
+): { name: InboundEventName; data: Record<string, unknown> } | undefined {
   const correlation = data.correlation;
   switch (event) {
     case 'mandate_requested': {
       if (!behaviour.mandate.accept) return { name: 'mandate_declined', data: { correlation, reason: behaviour.mandate.reason } };
       const tools = data.tools as string[];
-      return { name: 'mandate_accepted', data: { correlation, tools: tools.length > 0 ? tools : ['general_supervision'], contactFunction: behaviour.mandate.contactFunction } };
+      return {
+        name: 'mandate_accepted',
+        data: { correlation, tools: tools.length > 0 ? tools : ['general_supervision'], contactFunction: behaviour.mandate.contactFunction },
+      };
     }
     case 'information_requested':
       return { name: 'information_provided', data: { correlation, answer: 'Registered activity matches; no open cases.' } };
@@ -125,6 +148,7 @@ export async function startWorkflowTier(name: string): Promise<WorkflowTier> {
   const fanouts = new Map<string, number>();
   const erasures = new Map<string, NonNullable<DeliveryBatch['erasure']>[]>();
   const refusals = new Map<string, string[]>();
+  const repeats = new Map<string, string[]>();
   const behaviours = new Map<string, Behaviours>();
   const handles: WorkflowHandle<typeof losOperation>[] = [];
   const inFlight = new Set<Promise<unknown>>();
@@ -152,11 +176,21 @@ export async function startWorkflowTier(name: string): Promise<WorkflowTier> {
     const fanout = fanouts.get(batch.operationId) ?? 0;
     fanouts.set(batch.operationId, fanout + 1);
     if (batch.erasure) erasures.set(batch.operationId, [...(erasures.get(batch.operationId) ?? []), batch.erasure]);
+    const retry = Context.current().info.attempt > 1;
     const receipts = batch.events.map((e) => {
       const duplicate = deliveredIds.has(e.eventId);
+      if (duplicate && !retry) repeats.set(batch.operationId, [...(repeats.get(batch.operationId) ?? []), e.eventId]);
       if (!duplicate) {
         deliveredIds.add(e.eventId);
-        sent.push({ operationId: batch.operationId, to: e.to, event: e.event, eventId: e.eventId, data: e.data as Record<string, unknown>, time: batch.time, fanout });
+        sent.push({
+          operationId: batch.operationId,
+          to: e.to,
+          event: e.event,
+          eventId: e.eventId,
+          data: e.data as Record<string, unknown>,
+          time: batch.time,
+          fanout,
+        });
       }
       return { duplicate };
     });
@@ -188,7 +222,7 @@ export async function startWorkflowTier(name: string): Promise<WorkflowTier> {
   return {
     env,
     taskQueue,
-    async start({ tip, config = {}, agencies = {} } = {}) {
+    async start({ tip, config = {}, agencies = {}, entityRef } = {}) {
       const plain = Tip.parse(sampleTip(tip)) as OperationInput['tip'];
       const operationId = `los-${plain.entity.municipality.toLowerCase()}-wf-${randomUUID().slice(0, 18)}`;
       behaviours.set(operationId, agencies);
@@ -196,11 +230,13 @@ export async function startWorkflowTier(name: string): Promise<WorkflowTier> {
         workflowId: operationId,
         taskQueue,
         args: [{ tip: plain, config, bridgeKey } as unknown as OperationInput],
+        ...(entityRef ? { typedSearchAttributes: [{ key: searchAttributes.entityRef, value: entityRef }] } : {}),
       });
       handles.push(handle);
       return handle;
     },
     sent: (operationId) => sent.filter((e) => e.operationId === operationId),
+    repeated: (operationId) => repeats.get(operationId) ?? [],
     receivedBy(operationId) {
       const out: Partial<Record<string, string[]>> = {};
       for (const e of sent) if (e.operationId === operationId) (out[e.to] ??= []).push(e.event);
@@ -209,6 +245,7 @@ export async function startWorkflowTier(name: string): Promise<WorkflowTier> {
     erasures: (operationId) => erasures.get(operationId) ?? [],
     refused: (operationId) => refusals.get(operationId) ?? [],
     answer: (operationId, agency, name, data) => handOver(operationId, [toAnswer(agency, name, data)]),
+    untilSent: (operationId, test) => eventually(async () => sent.filter((e) => e.operationId === operationId), test, 20_000),
     untilStage: (handle, stage) => untilState(handle, typeof stage === 'function' ? stage : (s) => s.stage === stage, 20_000),
     async timers(handle) {
       const { events } = await handle.fetchHistory();
