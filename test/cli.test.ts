@@ -215,11 +215,13 @@ describe('los --json', () => {
       decision: { decision: 'dismiss', reason: 'Already handled by the Police.' },
       state: { operationId, phase: expect.stringMatching(/^(assessment|dismissed)$/) },
     });
-    await until(operationId, (s) => s.phase === 'dismissed');
+    await engine.client.workflow.getHandle(operationId).result();
 
+    // Visibility is eventually consistent: the phase is upserted before the operation's last fan-out completes it.
     const list = await eventually(
       () => los('list', '--municipality', MUNICIPALITY, '--phase', 'dismissed', '--json'),
-      (run) => run.stdout.includes(operationId),
+      (run) =>
+        json<{ operations: { operationId: string; status: string }[] }>(run).operations.some((o) => o.operationId === operationId && o.status === 'COMPLETED'),
     );
     const listed = JSON.parse(list.stdout) as { query: string; operations: { operationId: string; phase: string; status: string }[] };
     expect(listed.query).toBe(`LosPhase = 'dismissed' AND LosMunicipality = '${MUNICIPALITY}'`);

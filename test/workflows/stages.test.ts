@@ -116,6 +116,7 @@ describe.concurrent('joint action', () => {
     await handle.executeUpdate(scheduleUpdate, { args: [{ at, place: 'Storgatan 12', lead: 'polisen' }] });
     await handle.executeUpdate(callOffUpdate, { args: [{ reason: 'Police hold: ongoing investigation.' }] });
     expect(await tier.untilStage(handle, 'schedule_decision')).toMatchObject({ phase: 'joint_action', actionNumber: 2 });
+    await tier.untilSent(handle.workflowId, (sent) => sent.filter((e) => e.event === 'action_called_off').length === 2);
     // Past the original start time, nothing has started.
     await tier.env.sleep(Date.parse(at) - Date.now() + 300);
     expect(tier.receivedBy(handle.workflowId).polisen).toEqual(['mandate_requested', 'briefing', 'action_called_off']);
