@@ -131,7 +131,8 @@ describe('agency answers through Temporal', () => {
 describe('master-key rotation', () => {
   it('re-wraps every data key mid-operation; the operation runs to its end on the new key alone and replays', async () => {
     const { handle, operationId } = await engine.register(sampleTip(), {
-      config: { mandateDeadline: '8s', findingsDeadline: '8s', followUpAfter: '1s', outcomeDeadline: '8s' },
+      // Polisen's silence is waited out: the mandate deadline is the shortest the other agencies' answers allow.
+      config: { mandateDeadline: '4s', findingsDeadline: '8s', followUpAfter: '200ms', outcomeDeadline: '8s' },
     });
     await untilState(handle, (s) => s.phase === 'assessment');
     const before = await engine.keys.masterKeysInUse();

@@ -1,0 +1,158 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assessUpdate, scheduleUpdate, searchAttributes, stateQuery, timelineQuery } from '../../workflows/definitions.js';
+import { startWorkflowTier, type WorkflowTier } from './harness.js';
+
+/**
+ * Deadlines in workflow time: reminders at the configured fraction, escalation to the steering group, silence
+ * counted as no answer, late answers kept on the record. The timers are short and the tests run side by side.
+ */
+let tier: WorkflowTier;
+
+beforeAll(async () => {
+  tier = await startWorkflowTier('deadlines');
+});
+afterAll(async () => {
+  await tier?.stop();
+});
+
+const inMs = (ms: number) => new Date(Date.now() + ms).toISOString();
+
+describe.concurrent('deadlines', () => {
+  it('reminds the coordinator at the configured fraction of the assessment deadline, escalates when it passes, and still takes the decision', async () => {
+    const handle = await tier.start({ config: { assessmentDeadline: '2s', reminderFraction: 0.25 } });
+    const operationId = handle.workflowId;
+    const state = await tier.untilStage(handle, (s) => s.overdue);
+    // Escalated, never silently closed: the operation stays in assessment, flagged overdue for operators.
+    expect(state).toMatchObject({ phase: 'assessment', stage: 'assessment' });
+    expect((await handle.describe()).typedSearchAttributes.get(searchAttributes.overdue)).toBe(true);
+
+    // The reminder timer is set for a quarter of the deadline, a second timer for what is left of it once the
+    // reminder is out (none when a slow machine took that long to send it).
+    const [reminderTimer, ...deadlineTimers] = await tier.timers(handle);
+    expect(reminderTimer).toEqual({ summary: 'assessment: reminder', ms: 500 });
+    for (const timer of deadlineTimers) expect(timer.summary).toBe('assessment: deadline');
+    for (const timer of deadlineTimers) expect(timer.ms).toBeLessThanOrEqual(1_500);
+    expect(deadlineTimers.length).toBeLessThanOrEqual(1);
+
+    const [reminder, escalation, ...rest] = tier.sent(operationId);
+    expect(rest).toEqual([]);
+    expect(reminder).toMatchObject({ to: 'coordinator', event: 'decision_due', data: { operationId, decision: 'assessment' } });
+    const dueMs = Date.parse(reminder!.data.dueAt as string);
+    // Timers never fire early: the reminder goes out at the fraction or after it, and before the deadline.
+    expect(Date.parse(reminder!.time)).toBeGreaterThanOrEqual(dueMs - 2_000 + 500);
+    expect(Date.parse(reminder!.time)).toBeLessThan(dueMs);
+    expect(escalation).toMatchObject({
+      to: 'steering_group',
+      event: 'deadline_missed',
+      data: { operationId, deadline: 'assessment', dueAt: reminder!.data.dueAt, waitingFor: ['coordinator'] },
+    });
+    expect(Date.parse(escalation!.time)).toBeGreaterThanOrEqual(dueMs);
+    const kinds = (await handle.query(timelineQuery)).map((e) => e.kind);
+    expect(kinds.indexOf('escalated')).toBeGreaterThan(kinds.indexOf('reminder'));
+
+    await handle.executeUpdate(assessUpdate, { args: [{ decision: 'dismiss', reason: 'No indication of organised crime after all.' }] });
+    expect(await handle.result()).toMatchObject({ phase: 'dismissed', endReason: 'No indication of organised crime after all.' });
+  });
+
+  it('counts an agency that never answers as no answer, reminds only it, escalates nothing, and goes ahead when the others make quorum', async () => {
+    // money_laundering → Polisen, Kronofogden and Länsstyrelsen, which stays silent.
+    const handle = await tier.start({
+      tip: { categories: ['money_laundering'] },
+      config: { mandateDeadline: '3s' },
+      agencies: { lansstyrelsen: { mandate: { accept: true, contactFunction: 'AML-tillsyn' }, ignore: ['mandate_requested'] } },
+    });
+    const operationId = handle.workflowId;
+    await tier.untilStage(handle, 'assessment');
+    await handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
+    const state = await tier.untilStage(handle, 'schedule_decision');
+    expect(Object.fromEntries(state.agencies.map((a) => [a.agency, a.mandate]))).toEqual({
+      polisen: 'accepted',
+      kronofogden: 'accepted',
+      lansstyrelsen: 'no_answer',
+    });
+    expect(tier.receivedBy(operationId)).toEqual({
+      polisen: ['mandate_requested'],
+      kronofogden: ['mandate_requested'],
+      lansstyrelsen: ['mandate_requested', 'reminder'],
+    });
+    // The reminder names the original request; answering that request is enough.
+    const [request, reminder] = tier.sent(operationId).filter((e) => e.to === 'lansstyrelsen');
+    expect(reminder!.data).toMatchObject({ correlation: request!.data.correlation, awaiting: 'mandate_answers' });
+    const timeline = await handle.query(timelineQuery);
+    expect(timeline.filter((e) => e.kind === 'no_answer').map((e) => e.agency)).toEqual(['lansstyrelsen']);
+    // No answer counts as no, so nothing is owed: the steering group is not told (its contract lists no such deadline).
+    expect(timeline.filter((e) => e.kind === 'escalated')).toEqual([]);
+
+    // Länsstyrelsen's system wakes up and answers the request it was sent: on the record, the phase not reopened.
+    const receipts = await tier.answer(operationId, 'lansstyrelsen', 'mandate_accepted', {
+      correlation: request!.data.correlation as never,
+      tools: ['aml_supervision'],
+      contactFunction: 'AML-tillsyn',
+    });
+    expect(receipts).toEqual([{ outcome: 'late' }]);
+    const after = await handle.query(stateQuery);
+    expect(after).toMatchObject({ phase: 'joint_action', stage: 'schedule_decision' });
+    expect(after.agencies.find((a) => a.agency === 'lansstyrelsen')?.mandate).toBe('no_answer');
+    expect((await handle.query(timelineQuery)).filter((e) => e.kind === 'late_answer')).toEqual([
+      expect.objectContaining({ agency: 'lansstyrelsen', text: 'mandate_accepted after the deadline' }),
+    ]);
+  });
+
+  it('reminds a participant that has not reported findings, escalates at the deadline naming it, and moves on to follow-up', async () => {
+    // tax_fraud → Skatteverket (reports) and Ekobrottsmyndigheten (silent on findings).
+    const handle = await tier.start({
+      tip: { categories: ['tax_fraud'] },
+      config: { findingsDeadline: '2s', followUpAfter: '1 hour' },
+      agencies: { ekobrottsmyndigheten: { mandate: { accept: true, contactFunction: 'EBM, Umeå' }, ignore: ['findings_requested'] } },
+    });
+    const operationId = handle.workflowId;
+    await tier.untilStage(handle, 'assessment');
+    await handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
+    await tier.untilStage(handle, 'schedule_decision');
+    await handle.executeUpdate(scheduleUpdate, { args: [{ at: inMs(300), place: 'Storgatan 12', lead: 'skatteverket' }] });
+    const state = await tier.untilStage(handle, 'follow_up');
+    expect(Object.fromEntries(state.agencies.map((a) => [a.agency, a.findings]))).toEqual({ skatteverket: 'reported', ekobrottsmyndigheten: 'missing' });
+    expect(state.overdue).toBe(false);
+    const received = tier.receivedBy(operationId);
+    expect(received.ekobrottsmyndigheten).toEqual(['mandate_requested', 'briefing', 'action_started', 'findings_requested', 'reminder']);
+    expect(received.skatteverket).toEqual(['mandate_requested', 'briefing', 'action_started', 'findings_requested']);
+    const escalation = tier.sent(operationId).find((e) => e.to === 'steering_group');
+    expect(escalation?.data).toMatchObject({ operationId, deadline: 'findings', waitingFor: ['ekobrottsmyndigheten'] });
+    const kinds = (await handle.query(timelineQuery)).map((e) => e.kind);
+    expect(kinds.indexOf('escalated')).toBeGreaterThan(kinds.indexOf('reminder'));
+    // The follow-up waits on a durable timer of its own, an hour here.
+    expect((await tier.timers(handle)).at(-1)).toMatchObject({ summary: 'follow-up: outcome requests' });
+  });
+
+  it('asks for outcomes when the follow-up period ends, reaches the second wave, and escalates an outcome still owed', async () => {
+    // smuggling → Polisen and Tullverket, which never reports outcomes; the rest of the catalogue is the second wave.
+    const handle = await tier.start({
+      tip: { categories: ['smuggling'] },
+      config: { followUpAfter: '500ms', outcomeDeadline: '1s' },
+      agencies: { tullverket: { mandate: { accept: true, contactFunction: 'tullkontroll' }, ignore: ['outcome_requested'] } },
+    });
+    const operationId = handle.workflowId;
+    await tier.untilStage(handle, 'assessment');
+    await handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
+    await tier.untilStage(handle, 'schedule_decision');
+    await handle.executeUpdate(scheduleUpdate, { args: [{ at: inMs(300), place: 'Storgatan 12', lead: 'polisen' }] });
+    const state = await tier.untilStage(handle, 'closing_decision');
+    expect(Object.fromEntries(state.agencies.map((a) => [a.agency, a.outcomes]))).toEqual({ polisen: 'reported', tullverket: 'missing' });
+
+    const sent = tier.sent(operationId);
+    const findingsIn = sent.find((e) => e.event === 'findings_requested')!;
+    const outcomeRequests = sent.filter((e) => e.event === 'outcome_requested');
+    expect(outcomeRequests.map((e) => e.to).sort()).toEqual(['polisen', 'tullverket']);
+    // Not before the follow-up period has passed since the findings were in.
+    expect(Date.parse(outcomeRequests[0]!.time)).toBeGreaterThanOrEqual(Date.parse(findingsIn.time) + 500);
+    // The second wave goes out with the outcome requests, to every catalogue agency that was not on site, with the minimum only.
+    const wave = sent.filter((e) => e.event === 'second_wave_notice');
+    expect(wave.map((e) => e.to).sort()).toEqual([...state.secondWave].sort());
+    expect(state.secondWave).not.toContain('polisen');
+    expect(state.secondWave.length).toBeGreaterThan(5);
+    expect(new Set(wave.map((e) => e.fanout))).toEqual(new Set([outcomeRequests[0]!.fanout]));
+    for (const notice of wave) expect(JSON.stringify(notice.data)).not.toContain('Serves alcohol');
+    expect(sent.find((e) => e.to === 'steering_group')?.data).toMatchObject({ deadline: 'outcomes', waitingFor: ['tullverket'] });
+    expect(tier.receivedBy(operationId).tullverket?.slice(-2)).toEqual(['outcome_requested', 'reminder']);
+  });
+});
