@@ -1,6 +1,6 @@
 /** The coordinator's side: start and steer operations through the typed client. */
 export { DEFAULT_CATALOGUE_PATH, InvalidInputError, howItEnded, loadCatalogueFile, openOperationsAbout, registerTip } from './operations.js';
-export { operationIdFor } from './operation-id.js';
+export { decisionUpdateId, operationIdFor } from './operation-id.js';
 export { parseDecision, sendDecision } from './decisions.js';
 export type { EndedOperation, ParallelOperation, RegisterOptions, Registration } from './operations.js';
 export { ENTITY_KEY_ENV, ENTITY_KEY_FILE_ENV, SetupError, entityKeyFromEnvironment, entityReference, requireEntityKey } from './entityReference.js';

@@ -10,6 +10,7 @@ import { ApplicationFailure, WorkflowIdReusePolicy } from '@temporalio/common';
 import {
   OperationConfig,
   Tip,
+  catalogueSnapshot,
   loadCatalogue,
   parseWith,
   type MandateCatalogue,
@@ -23,7 +24,7 @@ import { TASK_QUEUE, amendTipUpdate, searchAttributes, type CorrectionReceipt, t
 import { FailureType } from '../workflows/failures.js';
 import type { losOperation } from '../workflows/index.js';
 import { entityReference, requireEntityKey } from './entityReference.js';
-import { operationIdFor } from './operation-id.js';
+import { decisionUpdateId, operationIdFor } from './operation-id.js';
 import { allOf, quote } from './queries.js';
 import { assertPlain, sealTip } from './sealing.js';
 
@@ -109,7 +110,8 @@ export async function registerTip(client: Client, rawTip: unknown, options: Regi
   const input: OperationInput = {
     tip: sealed,
     config: config.value,
-    catalogue: options.catalogue ?? loadCatalogueFile(),
+    // Only what the operation can use of the catalogue travels in its history (domain/catalogue.ts).
+    catalogue: catalogueSnapshot(options.catalogue ?? loadCatalogueFile(), tip.categories),
     bridgeKey: await options.keys.bridgePublicKey(),
   };
   const sameBusiness = () => openOperationsAbout(client, entityRef, operationId);
@@ -147,7 +149,7 @@ export async function registerTip(client: Client, rawTip: unknown, options: Regi
     }
     // Corrections are never dropped: the running operation applies them and tells who holds the old data.
     try {
-      const correction = await existing.executeUpdate(amendTipUpdate, { args: [{ tip: sealed }] });
+      const correction = await existing.executeUpdate(amendTipUpdate, { args: [{ tip: sealed }], updateId: decisionUpdateId() });
       return { ...registration, outcome: 'corrected', correction, sameBusiness: await sameBusiness() };
     } catch (updateErr) {
       const unchanged =

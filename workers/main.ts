@@ -189,7 +189,7 @@ export async function runEngineProcess(role: string | undefined, options: Engine
     batchWindowMs: env.LOS_BRIDGE_BATCH_WINDOW_MS,
     onNotApplied: (reason, subject) => logger.info({ subject, reason }, 'answer not applied; agency told'),
     onApplied: (answer, receipt) =>
-      logger.info({ operationId: answer.data.correlation.operationId, agency: answer.agency, event: answer.name, outcome: receipt.outcome }, 'answer applied'),
+      logger.info({ operationId: answer.data.correlation.operationId, agency: answer.agency, event: answer.name, outcome: receipt }, 'answer applied'),
     // The reason can quote agency input, so only the subject is logged; the reason is in the dead letter.
     onDeadLetter: (_reason, subject) => logger.warn({ subject }, 'answer dead-lettered'),
   });

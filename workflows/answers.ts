@@ -29,12 +29,12 @@ export function handleAnswers(op: Operation): void {
 
   const apply = (answer: AgencyAnswer): AnswerReceipt => {
     const found = match(answer);
-    if (found.kind === 'duplicate') return { outcome: 'duplicate' }; // at-least-once underneath; applied once here
+    if (found.kind === 'duplicate') return 'duplicate'; // at-least-once underneath; applied once here
     op.seenAnswerIds.add(answer.eventId);
     if (found.kind === 'unmatched') {
       // The validator rejects these; only a caller that skips validation gets here.
       op.record('answer_ignored', `${answer.name}: ${found.reason}`, answer.agency);
-      return { outcome: 'ignored' };
+      return 'ignored';
     }
     if (found.kind === 'conflicting') {
       // The first answer stored stands; a different one is kept on the record (bounded) and never applied.
@@ -42,19 +42,19 @@ export function handleAnswers(op: Operation): void {
       op.conflicts.set(log.requestId, log);
       const text = describeConflict(answer, found.first, log, kept);
       if (text) op.record('conflicting_answer', text, answer.agency);
-      return { outcome: 'conflicting' };
+      return 'conflicting';
     }
     if (found.kind === 'late') {
       // A late answer is on the record but does not reopen the stage.
       op.record('late_answer', `${answer.name} after the deadline`, answer.agency);
-      return { outcome: 'late' };
+      return 'late';
     }
     op.closeRequest(found.request, firstAnswer(answer));
     const { record, text } = applyAnswerToRecord(op.agency(answer.agency), answer);
     op.update(record);
     op.record('answer', text, answer.agency);
     op.publishStatus();
-    return { outcome: 'applied' };
+    return 'applied';
   };
 
   /** What the validator checks of one answer once its batch's signature holds. */

@@ -15,7 +15,7 @@ import type {
   DecisionIntent,
   DecisionKind,
   HeldActionPlan,
-  MandateCatalogue,
+  CatalogueSnapshot,
   OperationConfig,
   OperationState,
   OutcomeSummary,
@@ -88,8 +88,11 @@ export interface OperationMemory {
 export interface OperationInput {
   tip: Tip;
   config: OperationConfig;
-  /** The catalogue as it was when the operation started; later edits do not change a running operation. */
-  catalogue: MandateCatalogue;
+  /**
+   * The catalogue as it was when the operation started, as its snapshot for the tip's categories
+   * (domain/catalogue.ts); later edits do not change a running operation.
+   */
+  catalogue: CatalogueSnapshot;
   /** The bridge's public key, when the starter has it (domain/start.ts). */
   bridgeKey?: string;
   /** Present after continue-as-new: the operation resumes exactly where it was. */
@@ -129,10 +132,11 @@ export interface CorrectionReceipt extends DecisionReceipt {
  */
 export const amendTipUpdate = defineUpdate<CorrectionReceipt, [AmendTip]>('amendTip');
 
-/** What became of an agency's answer: applied, recorded as late or conflicting, or recognised as a duplicate. */
-export interface AnswerReceipt {
-  outcome: 'applied' | 'late' | 'conflicting' | 'duplicate' | 'ignored';
-}
+/**
+ * What became of an agency's answer: applied, recorded as late or conflicting, or recognised as a duplicate. A
+ * bare word, not an object: one is kept in the history for every answer.
+ */
+export type AnswerReceipt = 'applied' | 'late' | 'conflicting' | 'duplicate' | 'ignored';
 
 /** The most answers the bridge hands one operation in one update. */
 export const MAX_ANSWER_BATCH = 32;

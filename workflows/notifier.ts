@@ -112,7 +112,7 @@ export class Fanout {
     const erasure = arrangesErasure(this.op);
     if (this.events.length === 0 && !erasure) return;
     const entries = this.events.map((e) => this.op.record(e.kind, `${e.text} (sending)`, e.agency));
-    const { receipts, bridgeKey } = await deliver({
+    const { duplicates = [], bridgeKey } = await deliver({
       operationId: this.op.operationId,
       municipality: this.op.municipality,
       time: iso(nowMs()),
@@ -126,6 +126,6 @@ export class Fanout {
       this.op.record('decision', `personal data to be erased after ${this.op.config.retention}`);
     }
     if (bridgeKey !== undefined && this.op.memory.bridgeKey === undefined) this.op.memory.bridgeKey = bridgeKey;
-    receipts.forEach((receipt, i) => (entries[i]!.text = `${this.events[i]!.text}${receipt.duplicate ? ' (already delivered)' : ''}`));
+    entries.forEach((entry, i) => (entry.text = `${this.events[i]!.text}${duplicates.includes(i) ? ' (already delivered)' : ''}`));
   }
 }
