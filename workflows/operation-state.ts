@@ -305,15 +305,7 @@ export class Operation {
   }
 
   receipt(): DecisionReceipt {
-    const deadline = this.nextDeadline();
-    return {
-      operationId: this.operationId,
-      phase: this.memory.phase,
-      stage: this.memory.stage,
-      waitingFor: this.waitingFor(),
-      overdue: this.memory.overdue,
-      ...(deadline ? { nextDeadline: deadline } : {}),
-    };
+    return { phase: this.memory.phase, stage: this.memory.stage, waitingFor: this.waitingFor() };
   }
 
   snapshot(): OperationMemory {
