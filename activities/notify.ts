@@ -45,7 +45,11 @@ export interface DeliveryBatch {
 }
 
 export interface DeliveryResult {
-  receipts: Array<{ duplicate: boolean }>;
+  /**
+   * The positions (in `events`) of the events JetStream had already stored: a retry, not a second event. Left
+   * out when there are none, as in almost every fan-out: the result is kept in the history.
+   */
+  duplicates?: number[];
   /** The bridge's public key, when asked for: agency answers count only with its signature. */
   bridgeKey?: string;
 }
@@ -149,7 +153,8 @@ export function createNotifyActivities(js: JetStreamClient, keys: Unsealer) {
       );
       const receipts = await Promise.all(routed.map(({ subject, name, delivery, data }) => publish(subject, name, batch, delivery.eventId, data)));
       if (batch.erasure) await arrangeErasure(batch.operationId, batch.erasure);
-      return { receipts, ...(batch.wantBridgeKey ? { bridgeKey: await keys.bridgePublicKey() } : {}) };
+      const duplicates = receipts.flatMap((receipt, i) => (receipt.duplicate ? [i] : []));
+      return { ...(duplicates.length > 0 ? { duplicates } : {}), ...(batch.wantBridgeKey ? { bridgeKey: await keys.bridgePublicKey() } : {}) };
     },
   };
 }

@@ -10,7 +10,7 @@
  *   npm run bench:bytes -- [--operations N] [--floor N] [--concurrency C] [--json FILE] [--dump DIR]
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@temporalio/client';
@@ -212,8 +212,24 @@ async function main() {
     if (dumpDir) {
       const dump = async (c: Client, id: string, name: string) =>
         writeFileSync(join(dumpDir, name), historyToJSON(await c.workflow.getHandle(id).fetchHistory()));
+      mkdirSync(dumpDir, { recursive: true });
       await dump(stack.client, losIds[0]!, 'los-history.json');
       await dump(plainClient, floorIds[0]!, 'floor-history.json');
+      // The same LOS history's payloads decoded, in order: what each event carries, for a person.
+      const codec = new LosPayloadCodec(stack.keys);
+      const decoded = [];
+      for (const event of (await stack.client.workflow.getHandle(losIds[0]!).fetchHistory()).events ?? []) {
+        for (const { path, payload } of payloadsOf(event, '', [])) {
+          const [plain] = await codec.decode([payload]);
+          decoded.push({
+            eventId: Number(event.eventId),
+            event: eventLabel(event),
+            path,
+            value: Buffer.from(plain!.data ?? new Uint8Array()).toString('utf8'),
+          });
+        }
+      }
+      writeFileSync(join(dumpDir, 'los-payloads.json'), `${JSON.stringify(decoded, null, 2)}\n`);
     }
     const los = await breakDown(stack.client, losIds, new LosPayloadCodec(stack.keys));
     const flo = await breakDown(plainClient, floorIds);

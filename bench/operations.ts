@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { ReceivedEvent } from '../agencies/index.js';
-import { registerTip, type RegisterOptions } from '../coordinator/index.js';
+import { decisionUpdateId, registerTip, type RegisterOptions } from '../coordinator/index.js';
 import {
   candidateAgencies,
   type AgencyId,
@@ -348,7 +348,7 @@ export async function runLifecycle(ctx: LifecycleContext, index: number, options
     };
 
     const assessSentAt = marks[0]!;
-    await decide(() => handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] }));
+    await decide(() => handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }], updateId: decisionUpdateId() }));
     mark();
     const assessedAt = marks[1]!;
     const heldAt = await track.whenHeld('mandate_requested', n);
@@ -361,6 +361,7 @@ export async function runLifecycle(ctx: LifecycleContext, index: number, options
     await decide(() =>
       handle.executeUpdate(scheduleUpdate, {
         args: [{ at: new Date(Date.now() + ACTION_LEAD_MS).toISOString(), place: 'Storgatan 12, Umeå', lead: 'polisen' }],
+        updateId: decisionUpdateId(),
       }),
     );
     mark();
@@ -369,7 +370,7 @@ export async function runLifecycle(ctx: LifecycleContext, index: number, options
     mark();
     await track.waitForState((s) => s.stage === 'closing_decision');
     mark();
-    await decide(() => handle.executeUpdate(closeUpdate, { args: [{ summary: 'Benchmark operation closed.' }] }));
+    await decide(() => handle.executeUpdate(closeUpdate, { args: [{ summary: 'Benchmark operation closed.' }], updateId: decisionUpdateId() }));
     mark();
     await handle.result();
     mark();

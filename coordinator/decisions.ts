@@ -1,6 +1,7 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import { DECISIONS, parseWith, type DecisionInput, type DecisionKind, type DecisionReceipt } from '../domain/index.js';
 import { decisionUpdates } from '../workflows/definitions.js';
+import { decisionUpdateId } from './operation-id.js';
 import { InvalidInputError } from './operations.js';
 import { sealDecision } from '../vault/index.js';
 
@@ -26,5 +27,5 @@ export async function sendDecision<K extends DecisionKind>(
 ): Promise<DecisionReceipt> {
   // Free text is personal data: sealed with the operation's key before it reaches Temporal.
   const sealed = await sealDecision(keys, handle.workflowId, decision);
-  return handle.executeUpdate(decisionUpdates[kind], { args: [sealed] });
+  return handle.executeUpdate(decisionUpdates[kind], { args: [sealed], updateId: decisionUpdateId() });
 }

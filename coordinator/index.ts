@@ -1,6 +1,6 @@
 /** The coordinator's side: start and steer operations through the typed client. */
 export { InvalidInputError, howItEnded, openOperationsAbout, registerTip } from './operations.js';
-export { operationIdFor } from './operation-id.js';
+export { decisionUpdateId, operationIdFor } from './operation-id.js';
 export { parseDecision, sendDecision } from './decisions.js';
 export type { EndedOperation, ParallelOperation, RegisterOptions, Registration } from './operations.js';
 export { runCli } from './cli.js';

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { slug, tipIdentity, type PlainTip } from '../domain/index.js';
 
 /**
@@ -11,4 +11,12 @@ export function operationIdFor(tip: PlainTip): string {
     .update(JSON.stringify(tipIdentity(tip)))
     .digest('hex');
   return `los-${slug(tip.entity.municipality)}-${digest.slice(0, 20)}`;
+}
+
+/**
+ * The Temporal update id of one decision: random like the SDK's own, but 14 characters instead of a 36-character
+ * UUID, since the history writes an update's id four times. Kept for the call's retries, as the SDK keeps its own.
+ */
+export function decisionUpdateId(): string {
+  return `d-${randomBytes(9).toString('base64url')}`;
 }

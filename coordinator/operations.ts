@@ -6,14 +6,24 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import { ApplicationFailure, WorkflowIdReusePolicy } from '@temporalio/common';
-import { OperationConfig, Tip, parseWith, type MandateCatalogue, type OperationConfigInput, type Phase, type Sealed, type PlainTip } from '../domain/index.js';
+import {
+  OperationConfig,
+  Tip,
+  catalogueSnapshot,
+  parseWith,
+  type MandateCatalogue,
+  type OperationConfigInput,
+  type Phase,
+  type Sealed,
+  type PlainTip,
+} from '../domain/index.js';
 import { loadCatalogueFile } from '../config/index.js';
 import type { KeyStore } from '../vault/index.js';
 import { TASK_QUEUE, amendTipUpdate, searchAttributes, type CorrectionReceipt, type OperationInput, type OperationResult } from '../workflows/definitions.js';
 import { FailureType } from '../workflows/failures.js';
 import type { losOperation } from '../workflows/index.js';
 import { entityReference, requireEntityKey, assertPlain, sealTip } from '../vault/index.js';
-import { operationIdFor } from './operation-id.js';
+import { decisionUpdateId, operationIdFor } from './operation-id.js';
 import { allOf, quote } from './queries.js';
 
 /** The typed client coordinators (the CLI, the demo, tests) use to start and steer operations. */
@@ -85,7 +95,8 @@ export async function registerTip(client: Client, rawTip: unknown, options: Regi
   const input: OperationInput = {
     tip: sealed,
     config: config.value,
-    catalogue: options.catalogue ?? loadCatalogueFile(),
+    // Only what the operation can use of the catalogue travels in its history (domain/catalogue.ts).
+    catalogue: catalogueSnapshot(options.catalogue ?? loadCatalogueFile(), tip.categories),
     bridgeKey: await options.keys.bridgePublicKey(),
   };
   const sameBusiness = () => openOperationsAbout(client, entityRef, operationId);
@@ -123,7 +134,7 @@ export async function registerTip(client: Client, rawTip: unknown, options: Regi
     }
     // Corrections are never dropped: the running operation applies them and tells who holds the old data.
     try {
-      const correction = await existing.executeUpdate(amendTipUpdate, { args: [{ tip: sealed }] });
+      const correction = await existing.executeUpdate(amendTipUpdate, { args: [{ tip: sealed }], updateId: decisionUpdateId() });
       return { ...registration, outcome: 'corrected', correction, sameBusiness: await sameBusiness() };
     } catch (updateErr) {
       const unchanged =

@@ -9,9 +9,11 @@ import { shared } from './shared.js';
  * `domain/mandate-catalogue.json`. An operation takes a snapshot of the catalogue when it starts, so an edit
  * never changes the rules under a running operation.
  */
+const ToolId = z.string().regex(/^[a-z][a-z0-9_]*$/, 'must be a lower-case identifier');
+
 export const LegalTool = shared('catalogue.LegalTool', () =>
   z.object({
-    id: z.string().regex(/^[a-z][a-z0-9_]*$/, 'must be a lower-case identifier'),
+    id: ToolId,
     name: z.string().min(1),
     categories: z.array(ActivityCategory).min(1),
   }),
@@ -25,23 +27,62 @@ export const CatalogueAgency = shared('catalogue.CatalogueAgency', () =>
   }),
 );
 
+function eachAgencyOnce(catalogue: { agencies: Array<{ id: string }> }, ctx: z.RefinementCtx): void {
+  const seen = new Set<string>();
+  catalogue.agencies.forEach((agency, index) => {
+    if (seen.has(agency.id)) {
+      ctx.addIssue({ code: 'custom', path: ['agencies', index, 'id'], message: `agency "${agency.id}" is listed twice` });
+    }
+    seen.add(agency.id);
+  });
+}
+
 export const MandateCatalogue = shared('catalogue.MandateCatalogue', () =>
   z
     .object({
       version: z.literal(1),
       agencies: z.array(CatalogueAgency).min(1),
     })
-    .superRefine((catalogue, ctx) => {
-      const seen = new Set<string>();
-      catalogue.agencies.forEach((agency, index) => {
-        if (seen.has(agency.id)) {
-          ctx.addIssue({ code: 'custom', path: ['agencies', index, 'id'], message: `agency "${agency.id}" is listed twice` });
-        }
-        seen.add(agency.id);
-      });
-    }),
+    .superRefine(eachAgencyOnce),
 );
 export type MandateCatalogue = z.infer<typeof MandateCatalogue>;
+
+/**
+ * What an operation keeps of the catalogue it started with, in its start input and every continue-as-new: every
+ * agency in catalogue order (the second wave and the decisions that name agencies need them all), and of the
+ * legal tools only the ids and the categories that cover the tip's own. The tip's categories never change within
+ * an operation (they are part of its identity), so the rules read the snapshot exactly as they would read the
+ * whole catalogue. Names are for people and stay in the catalogue. A whole catalogue parses as a snapshot too.
+ */
+export const CatalogueSnapshot = shared('catalogue.CatalogueSnapshot', () =>
+  z
+    .object({
+      agencies: z
+        .array(
+          z.object({
+            id: AgencyId,
+            tools: z.array(z.object({ id: ToolId, categories: z.array(ActivityCategory).min(1) })).optional(),
+          }),
+        )
+        .min(1),
+    })
+    .superRefine(eachAgencyOnce),
+);
+export type CatalogueSnapshot = z.infer<typeof CatalogueSnapshot>;
+
+/** The snapshot of a catalogue (or of a snapshot) for an operation about these categories. */
+export function catalogueSnapshot(catalogue: CatalogueSnapshot, categories: readonly ActivityCategory[]): CatalogueSnapshot {
+  const wanted = new Set(categories);
+  return {
+    agencies: catalogue.agencies.map(({ id, tools = [] }) => {
+      const covering = tools.flatMap((tool) => {
+        const covered = tool.categories.filter((c) => wanted.has(c));
+        return covered.length > 0 ? [{ id: tool.id, categories: covered }] : [];
+      });
+      return covering.length > 0 ? { id, tools: covering } : { id };
+    }),
+  };
+}
 
 export function loadCatalogue(data: unknown): MandateCatalogue {
   const result = MandateCatalogue.safeParse(data);
@@ -50,17 +91,17 @@ export function loadCatalogue(data: unknown): MandateCatalogue {
 }
 
 /** The agencies whose legal tools cover at least one of the tip's categories, in catalogue order. */
-export function candidateAgencies(categories: readonly ActivityCategory[], catalogue: MandateCatalogue): AgencyId[] {
+export function candidateAgencies(categories: readonly ActivityCategory[], catalogue: CatalogueSnapshot): AgencyId[] {
   const wanted = new Set(categories);
-  return catalogue.agencies.filter((agency) => agency.tools.some((tool) => tool.categories.some((c) => wanted.has(c)))).map((agency) => agency.id);
+  return catalogue.agencies.filter((agency) => (agency.tools ?? []).some((tool) => tool.categories.some((c) => wanted.has(c)))).map((agency) => agency.id);
 }
 
 /** The tools an agency could bring to these categories: what a mandate request asks it to consider. */
-export function applicableTools(agency: AgencyId, categories: readonly ActivityCategory[], catalogue: MandateCatalogue): string[] {
+export function applicableTools(agency: AgencyId, categories: readonly ActivityCategory[], catalogue: CatalogueSnapshot): string[] {
   const wanted = new Set(categories);
   const entry = catalogue.agencies.find((a) => a.id === agency);
   if (!entry) return [];
-  return entry.tools.filter((tool) => tool.categories.some((c) => wanted.has(c))).map((tool) => tool.id);
+  return (entry.tools ?? []).filter((tool) => tool.categories.some((c) => wanted.has(c))).map((tool) => tool.id);
 }
 
 export function agencyName(agency: AgencyId, catalogue: MandateCatalogue): string {

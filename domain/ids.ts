@@ -1,4 +1,5 @@
 import type { AgencyId } from './agencies.js';
+import { sha256Hex } from './digest.js';
 import type { Correlation, InboundEventName, OutboundEventName } from './events.js';
 import { REQUESTS, type RequestEventName } from './requests.js';
 
@@ -57,6 +58,16 @@ export function agencyEventId(operationId: string, key: string, event: OutboundE
  */
 export function answerEventId(agency: AgencyId, correlation: Correlation, event: InboundEventName): string {
   return `${agency}.${correlation.operationId}.${correlation.requestId}.${event}`;
+}
+
+/**
+ * The Temporal update id of a batch of answers handed to an operation: the same batch handed over again (the
+ * bridge trying once more after a time-out, or after a restart) is the same update, which Temporal applies once
+ * and answers again with its first result. A digest of the answers' ids, 80 bits: short, since the history
+ * writes an update's id four times.
+ */
+export function answerBatchUpdateId(answerEventIds: readonly string[]): string {
+  return `answers-${sha256Hex(answerEventIds.join('\n')).slice(0, 20)}`;
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { AgencyId } from './agencies.js';
 import { applyAnswerToRecord } from './agency-record.js';
 import { describeConflict, firstAnswer, matchAnswer, recordConflict, type RequestBook } from './answers.js';
-import type { MandateCatalogue } from './catalogue.js';
+import type { CatalogueSnapshot } from './catalogue.js';
 import type { CorrectionNotice } from './corrections.js';
 import type { RescheduleAction } from './decisions.js';
 import type { AgencyAnswer, HeldActionPlan } from './events.js';
@@ -135,7 +135,7 @@ export function findingsIn(m: OperationMemory, now: number, followUpDueMs: numbe
  */
 export function followUpDue(
   m: OperationMemory,
-  catalogue: MandateCatalogue,
+  catalogue: CatalogueSnapshot,
   now: number,
   outcomesDueMs: number,
 ): With<{ team: AgencyId[]; round: number; secondWave: AgencyId[] }> {

@@ -1,5 +1,5 @@
 import type { AgencyId } from './agencies.js';
-import type { MandateCatalogue } from './catalogue.js';
+import type { CatalogueSnapshot } from './catalogue.js';
 import { currentRoundOutcomes, type AgencyStatus } from './state.js';
 
 /**
@@ -22,6 +22,6 @@ export function settleRound(record: AgencyStatus): AgencyStatus {
  * The second wave reaches catalogue agencies that were not on site and have not heard of the operation yet,
  * in catalogue order; they get the minimum data only (need to know).
  */
-export function secondWaveRecipients(catalogue: MandateCatalogue, participants: readonly AgencyId[], alreadyNotified: readonly AgencyId[]): AgencyId[] {
+export function secondWaveRecipients(catalogue: CatalogueSnapshot, participants: readonly AgencyId[], alreadyNotified: readonly AgencyId[]): AgencyId[] {
   return catalogue.agencies.map((a) => a.id).filter((agency) => !participants.includes(agency) && !alreadyNotified.includes(agency));
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MandateCatalogue } from './catalogue.js';
+import { CatalogueSnapshot, type MandateCatalogue } from './catalogue.js';
 import { OperationConfig } from './config.js';
 import { Tip } from './tip.js';
 import nationalCatalogue from './mandate-catalogue.json' with { type: 'json' };
@@ -14,8 +14,11 @@ export const OperationStart = shared('start.OperationStart', () =>
   z.object({
     tip: Tip,
     config: OperationConfig.default(OperationConfig.parse({})),
-    /** The snapshot of the mandate catalogue the operation runs on; the national one when none is given. */
-    catalogue: MandateCatalogue.default(nationalCatalogue as MandateCatalogue),
+    /**
+     * The mandate catalogue the operation runs on, whole or as its snapshot (domain/catalogue.ts); the national one
+     * when none is given. The workflow keeps only the snapshot for the tip's categories.
+     */
+    catalogue: CatalogueSnapshot.default(nationalCatalogue as MandateCatalogue),
     /**
      * The bridge's public key (base64url Ed25519), read by the typed client from the engine's key store, so the
      * operation checks agency answers from its first moment. Without it, the first fan-out brings it.

@@ -61,9 +61,10 @@ export interface OperationState {
 
 /**
  * What a coordinator decision returns: where the operation stands right after it. Small on purpose, because
- * every update's result is stored in the operation's history; the whole state is one query away.
+ * every update's result is stored in the operation's history; the caller knows the operation, and the whole
+ * state (deadline, overdue flag, agencies) is one query away.
  */
-export type DecisionReceipt = Pick<OperationState, 'operationId' | 'phase' | 'stage' | 'waitingFor' | 'nextDeadline' | 'overdue'>;
+export type DecisionReceipt = Pick<OperationState, 'phase' | 'stage' | 'waitingFor'>;
 
 export type TimelineKind =
   | 'phase_changed'

@@ -12,6 +12,7 @@ import {
   Correlation,
   deadLetterId,
   describeIssues,
+  answerBatchUpdateId,
   eventType,
   HEADERS,
   InboundData,
@@ -285,7 +286,8 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     withinTimeLimit(async (deadline) => {
       const forwarded = await forwardAnswers(options.keys, operationId, answers);
       deadline.throwIfAborted();
-      return options.client.workflow.getHandle(operationId).executeUpdate(agencyAnswersUpdate, { args: [forwarded] });
+      const updateId = answerBatchUpdateId(answers.map((answer) => answer.eventId));
+      return options.client.workflow.getHandle(operationId).executeUpdate(agencyAnswersUpdate, { args: [forwarded], updateId });
     });
 
   /** Why an operation takes no answers: it never existed, or it ended (and when). */
@@ -338,9 +340,9 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     const readable: Readable = { agency: answer.agency, answerId: answer.eventId, correlation: answer.data.correlation };
     applied.set(`${operationId}/${answer.eventId}`, true);
     options.onApplied?.(answer, receipt);
-    if (receipt.outcome === 'conflicting') {
+    if (receipt === 'conflicting') {
       await notApplied(msg, readable, 'conflicting', `${answer.name} conflicts with the first answer to ${answer.data.correlation.requestId}, which stands`);
-    } else if (receipt.outcome === 'late') {
+    } else if (receipt === 'late') {
       await notApplied(msg, readable, 'late', `${answer.name} arrived after the deadline of ${answer.data.correlation.requestId}`);
     }
   };

@@ -199,10 +199,7 @@ export async function composeEngine(wiring: EngineWiring, roles: readonly Engine
         ...(wiring.bridgeRetryDelayMs !== undefined ? { retryDelayMs: wiring.bridgeRetryDelayMs } : {}),
         onNotApplied: (reason, subject) => logger.info({ subject, reason }, 'answer not applied; agency told'),
         onApplied: (answer, receipt) =>
-          logger.info(
-            { operationId: answer.data.correlation.operationId, agency: answer.agency, event: answer.name, outcome: receipt.outcome },
-            'answer applied',
-          ),
+          logger.info({ operationId: answer.data.correlation.operationId, agency: answer.agency, event: answer.name, outcome: receipt }, 'answer applied'),
         onDeadLetter: onDeadLetter('answer'),
       });
       stops.push(() => bridge.stop());

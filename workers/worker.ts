@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { jetstream } from '@nats-io/jetstream';
@@ -39,8 +41,20 @@ export interface OperationWorkerOptions {
   dataConverter?: DataConverter;
 }
 
+/**
+ * The build id the worker stamps on every workflow task and activity it runs (`workerVersion` in the history):
+ * which workflow code ran it, as the SDK's default says, in 20 characters instead of its 90 (the package name,
+ * its version and the bundle's whole SHA-256), which every operation's history would carry some 30 times.
+ * 64 bits of the bundle's digest tell builds apart; the worker does not opt into versioning, so it is only a record.
+ */
+export function workflowBuildId(bundle: { code: string } | { codePath: string }): string {
+  const code = 'code' in bundle ? bundle.code : readFileSync(bundle.codePath);
+  return `los@${createHash('sha256').update(code).digest('hex').slice(0, 16)}`;
+}
+
 /** The worker that runs operations and their notification activities. */
 export async function createOperationWorker(options: OperationWorkerOptions): Promise<Worker> {
+  const workflowBundle = options.workflowBundle ?? builtWorkflowBundle();
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace ?? 'default',
@@ -49,6 +63,7 @@ export async function createOperationWorker(options: OperationWorkerOptions): Pr
     dataConverter: options.dataConverter ?? engineDataConverter(options.keys),
     shutdownGraceTime: options.shutdownGraceTime ?? '30s',
     maxCachedWorkflows: options.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS,
-    workflowBundle: options.workflowBundle ?? builtWorkflowBundle(),
+    workflowBundle,
+    buildId: workflowBuildId(workflowBundle),
   });
 }

@@ -16,7 +16,7 @@ function parseOrReject(raw: unknown): AgencyAnswer {
  */
 export function handleAnswers(op: Operation): void {
   // An accepted answer is applied at once (domain/operation-transitions.ts, takeAnswer) and needs no stage.
-  const apply = (answer: AgencyAnswer): AnswerReceipt => ({ outcome: op.takeAnswer(answer) });
+  const apply = (answer: AgencyAnswer): AnswerReceipt => op.takeAnswer(answer);
 
   /** What the validator checks of one answer once its batch's signature holds. */
   const admit = (answer: AgencyAnswer, seen: (eventId: string) => boolean): AgencyAnswer | undefined => {

@@ -9,7 +9,7 @@ import type {
   DecisionInput,
   DecisionKind,
   DecisionReceipt,
-  MandateCatalogue,
+  CatalogueSnapshot,
   OperationConfig,
   OperationMemory,
   OperationState,
@@ -36,8 +36,11 @@ export type { Stage };
 export interface OperationInput {
   tip: Tip;
   config: OperationConfig;
-  /** The catalogue as it was when the operation started; later edits do not change a running operation. */
-  catalogue: MandateCatalogue;
+  /**
+   * The catalogue as it was when the operation started, as its snapshot for the tip's categories
+   * (domain/catalogue.ts); later edits do not change a running operation.
+   */
+  catalogue: CatalogueSnapshot;
   /** The bridge's public key, when the starter has it (domain/start.ts). */
   bridgeKey?: string;
   /** Present after continue-as-new: the operation resumes exactly where it was (domain/operation-memory.ts). */
@@ -77,10 +80,11 @@ export interface CorrectionReceipt extends DecisionReceipt {
  */
 export const amendTipUpdate = defineUpdate<CorrectionReceipt, [AmendTip]>('amendTip');
 
-/** What became of an agency's answer: applied, recorded as late or conflicting, or recognised as a duplicate. */
-export interface AnswerReceipt {
-  outcome: AnswerOutcome;
-}
+/**
+ * What became of an agency's answer: applied, recorded as late or conflicting, or recognised as a duplicate. A
+ * bare word, not an object: one is kept in the history for every answer.
+ */
+export type AnswerReceipt = AnswerOutcome;
 
 /** The most answers the bridge hands one operation in one update. */
 export const MAX_ANSWER_BATCH = 32;

@@ -112,7 +112,7 @@ export class Fanout {
     const erasure = arrangesErasure(this.op);
     if (this.events.length === 0 && !erasure) return;
     const from = this.op.recordSending(this.events.map((e) => ({ kind: e.kind, text: `${e.text} (sending)`, agency: e.agency })));
-    const { receipts, bridgeKey } = await deliver({
+    const { duplicates = [], bridgeKey } = await deliver({
       operationId: this.op.operationId,
       municipality: this.op.municipality,
       time: iso(nowMs()),
@@ -125,7 +125,7 @@ export class Fanout {
     if (bridgeKey !== undefined) this.op.bridgeKeyLearned(bridgeKey);
     this.op.recordDelivered(
       from,
-      receipts.map((receipt, i) => `${this.events[i]!.text}${receipt.duplicate ? ' (already delivered)' : ''}`),
+      this.events.map((e, i) => `${e.text}${duplicates.includes(i) ? ' (already delivered)' : ''}`),
     );
   }
 }

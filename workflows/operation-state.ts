@@ -53,7 +53,7 @@ import {
   type HeldActionPlan,
   type Intent,
   type IntentOf,
-  type MandateCatalogue,
+  type CatalogueSnapshot,
   type MemoryView,
   type OperationConfig,
   type OperationMemory,
@@ -87,12 +87,11 @@ export class Operation {
   readonly municipality: string;
   private state: OperationMemory;
   private currentTip: Tip;
-  private published: { phase?: string; agencies?: string; deadline?: string | null; overdue?: boolean } = {};
 
   constructor(
     tip: Tip,
     readonly config: OperationConfig,
-    readonly catalogue: MandateCatalogue,
+    readonly catalogue: CatalogueSnapshot,
     memory: OperationMemory,
   ) {
     this.currentTip = tip;
@@ -374,23 +373,24 @@ export class Operation {
   }
 
   /**
-   * Search attributes: no personal data, no entity identifiers. Upserted only where they changed, and only
-   * when the workflow is about to wait or send, since each upsert is an event in the history: one step of
-   * straight-line code leaves at most one.
+   * Search attributes: no personal data, no entity identifiers. Upserted only where they differ from what the
+   * run holds (what the start set, what a continued run carried over, what the last upsert wrote), and only when
+   * the workflow is about to wait or send, since each upsert is an event in the history: one step of
+   * straight-line code leaves at most one. An empty agency list is not written over an absent one: no query tells them apart.
    */
   flushStatus(): void {
     const memory = this.state;
     const deadline = this.nextDeadline();
     const involved = this.involvedAgencies();
-    const next = { phase: memory.phase, agencies: involved.join(','), deadline: deadline?.dueAt ?? null, overdue: memory.overdue };
+    const held = workflowInfo().typedSearchAttributes;
     const changes = [];
-    if (this.published.phase === undefined) changes.push({ key: searchAttributes.municipality, value: this.municipality });
-    if (next.phase !== this.published.phase) changes.push({ key: searchAttributes.phase, value: memory.phase });
-    if (next.agencies !== this.published.agencies) changes.push({ key: searchAttributes.agencies, value: involved });
-    if (next.deadline !== this.published.deadline) changes.push({ key: searchAttributes.nextDeadline, value: deadline ? new Date(deadline.dueAt) : null });
-    if (next.overdue !== this.published.overdue) changes.push({ key: searchAttributes.overdue, value: memory.overdue });
+    if (held.get(searchAttributes.municipality) !== this.municipality) changes.push({ key: searchAttributes.municipality, value: this.municipality });
+    if (held.get(searchAttributes.phase) !== memory.phase) changes.push({ key: searchAttributes.phase, value: memory.phase });
+    if ((held.get(searchAttributes.agencies) ?? []).join(',') !== involved.join(',')) changes.push({ key: searchAttributes.agencies, value: involved });
+    if ((held.get(searchAttributes.nextDeadline)?.toISOString() ?? null) !== (deadline?.dueAt ?? null))
+      changes.push({ key: searchAttributes.nextDeadline, value: deadline ? new Date(deadline.dueAt) : null });
+    if (held.get(searchAttributes.overdue) !== memory.overdue) changes.push({ key: searchAttributes.overdue, value: memory.overdue });
     if (changes.length > 0) upsertSearchAttributes(changes);
-    this.published = next;
     setCurrentDetails(this.currentDetails());
   }
 
@@ -435,14 +435,6 @@ export class Operation {
   }
 
   receipt(): DecisionReceipt {
-    const deadline = this.nextDeadline();
-    return {
-      operationId: this.operationId,
-      phase: this.state.phase,
-      stage: this.state.stage,
-      waitingFor: this.waitingFor(),
-      overdue: this.state.overdue,
-      ...(deadline ? { nextDeadline: deadline } : {}),
-    };
+    return { phase: this.state.phase, stage: this.state.stage, waitingFor: this.waitingFor() };
   }
 }

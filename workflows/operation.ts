@@ -1,5 +1,5 @@
 import { ApplicationFailure, allHandlersFinished, condition, continueAsNew, setHandler } from '@temporalio/workflow';
-import { OperationStart, deadlineAfter, describeIssues, freshMemory } from '../domain/index.js';
+import { OperationStart, catalogueSnapshot, deadlineAfter, describeIssues, freshMemory } from '../domain/index.js';
 import { handleAnswers } from './answers.js';
 import { handleDecisions } from './decisions.js';
 import { FailureType } from './failures.js';
@@ -9,11 +9,15 @@ import { nowMs, Operation } from './operation-state.js';
 import { cancelOperation, sendCorrections, stagesOf } from './stages.js';
 import { continueAsNewDue } from './waiting.js';
 
-/** The start input, checked as the typed client checks it: a bad start fails at once, naming the field. */
+/**
+ * The start input, checked as the typed client checks it: a bad start fails at once, naming the field. A whole
+ * catalogue (a start that skipped the typed client) is cut to the snapshot the typed client sends, so that
+ * continue-as-new carries no more.
+ */
 function parseStart(input: unknown): OperationInput {
   const parsed = OperationStart.safeParse(input);
   if (!parsed.success) throw ApplicationFailure.nonRetryable(`operation input rejected: ${describeIssues(parsed.error, input)}`, FailureType.InvalidInput);
-  return parsed.data;
+  return { ...parsed.data, catalogue: catalogueSnapshot(parsed.data.catalogue, parsed.data.tip.categories) };
 }
 
 /**

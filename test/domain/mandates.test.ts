@@ -1,12 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import {
+  ACTIVITY_CATEGORIES,
+  AGENCY_IDS,
+  CatalogueSnapshot,
   Tip,
   applicableTools,
   briefing,
   candidateAgencies,
+  catalogueSnapshot,
   loadCatalogue,
   mandateRequest,
   quorumMet,
+  secondWaveRecipients,
   summariseOutcomes,
   type AgencyStatus,
 } from '../../domain/index.js';
@@ -48,6 +53,29 @@ describe('mandate catalogue', () => {
   it('rejects a catalogue that lists an agency twice', () => {
     const entry = { id: 'polisen', name: 'Polisen', tools: [{ id: 'x', name: 'X', categories: ['smuggling'] }] };
     expect(() => loadCatalogue({ version: 1, agencies: [entry, entry] })).toThrow(/agencies\.1\.id: agency "polisen" is listed twice/);
+  });
+
+  it("gives an operation a snapshot that answers every rule as the whole catalogue does, for the tip's categories", () => {
+    const pairs = ACTIVITY_CATEGORIES.flatMap((a, i) => ACTIVITY_CATEGORIES.slice(i).map((b) => [...new Set([a, b])]));
+    for (const categories of pairs) {
+      const snapshot = catalogueSnapshot(catalogue, categories);
+      expect(CatalogueSnapshot.parse(snapshot)).toEqual(snapshot);
+      expect(catalogueSnapshot(snapshot, categories)).toEqual(snapshot);
+      expect(candidateAgencies(categories, snapshot)).toEqual(candidateAgencies(categories, catalogue));
+      for (const agency of AGENCY_IDS) expect(applicableTools(agency, categories, snapshot)).toEqual(applicableTools(agency, categories, catalogue));
+      // The second wave and the decisions that name agencies need every agency, in catalogue order.
+      expect(secondWaveRecipients(snapshot, ['polisen'], [])).toEqual(secondWaveRecipients(catalogue, ['polisen'], []));
+    }
+    const snapshot = catalogueSnapshot(catalogue, ['unlicensed_alcohol', 'labour_exploitation']);
+    expect(snapshot.agencies.find((a) => a.id === 'skatteverket')).toEqual({
+      id: 'skatteverket',
+      tools: [
+        { id: 'staff_register_check', categories: ['labour_exploitation'] },
+        { id: 'cash_register_check', categories: ['unlicensed_alcohol'] },
+      ],
+    });
+    expect(snapshot.agencies.find((a) => a.id === 'tullverket')).toEqual({ id: 'tullverket' });
+    expect(JSON.stringify(snapshot).length).toBeLessThan(JSON.stringify(catalogue).length / 2);
   });
 });
 

@@ -192,8 +192,9 @@ export async function startWorkflowTier(name: string): Promise<WorkflowTier> {
           fanout,
         });
       }
-      return { duplicate };
+      return duplicate;
     });
+    const duplicates = receipts.flatMap((duplicate, i) => (duplicate ? [i] : []));
     // The agencies answer what they were asked, after the fan-out, as their systems would over NATS.
     const answers: AgencyAnswer[] = [];
     for (const e of batch.events) {
@@ -208,7 +209,7 @@ export async function startWorkflowTier(name: string): Promise<WorkflowTier> {
       inFlight.add(later);
       void later.finally(() => inFlight.delete(later));
     }
-    return { receipts, ...(batch.wantBridgeKey ? { bridgeKey } : {}) };
+    return { ...(duplicates.length > 0 ? { duplicates } : {}), ...(batch.wantBridgeKey ? { bridgeKey } : {}) };
   }
 
   const worker = await Worker.create({
