@@ -93,7 +93,9 @@ export function scheduleAction(m: OperationMemory, plan: HeldActionPlan, now: nu
 /** Called off before it started: readiness no longer owed, and the next action is a new one, scheduled anew. */
 export function callOffAction(m: OperationMemory, now: number): OperationMemory {
   const { memory } = expireRequests(m, 'readiness', now);
-  return advanceStage({ ...memory, action: undefined, rounds: { ...memory.rounds, action: memory.rounds.action + 1 } }, 'action_called_off', now);
+  // A reschedule admitted before the call-off moved the action that is now off: kept, it would move the next one.
+  const intents = memory.intents.filter((i) => i.kind !== 'reschedule');
+  return advanceStage({ ...memory, intents, action: undefined, rounds: { ...memory.rounds, action: memory.rounds.action + 1 } }, 'action_called_off', now);
 }
 
 /** Moved before it started: a new revision of the plan, its start deadline anew, readiness owed by the new time. */

@@ -132,6 +132,16 @@ describe('the transitions of a joint action', () => {
     expect(m.timeline.at(-1)).toEqual({ at: iso(at(6)), kind: 'no_answer', text: `no readiness by ${plan.at}`, agency: 'skatteverket' });
   });
 
+  it('drops a reschedule admitted before the call-off, so it cannot move the next action', () => {
+    const before = scheduled();
+    const queued = {
+      ...before,
+      intents: [{ kind: 'reschedule' as const, change: { at: '2026-11-05T10:00:00+01:00', reason: 'the Police ask to wait' } }, ...before.intents],
+    };
+    const m = callOffAction(queued, at(6));
+    expect(m.intents.filter((i) => i.kind === 'reschedule')).toEqual([]);
+  });
+
   it('reschedules an action through the stage machine: a new revision, a new start deadline, readiness owed by the new time', () => {
     const before = scheduled();
     const m = rescheduleAction(before, { at: '2026-11-05T10:00:00+01:00', place: 'Kungsgatan 1' }, at(6));
