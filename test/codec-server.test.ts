@@ -76,11 +76,11 @@ describe('codec server', () => {
     expect(log.at(-1)!.payloads).toHaveLength(started.length);
   });
 
-  it('reads the start input the history holds compressed, at well under its decoded size', async () => {
+  it('reads the start input the history holds compressed, smaller than its decoded size (sealed fields do not compress)', async () => {
     expect(Buffer.from(started[0]!.metadata.compression!, 'base64').toString()).toBe('deflate-raw');
     const res = await decode(await issuer.mint({ sub: 'anna.coordinator@umea', role: 'coordinator', municipality: 'Umeå' }));
     const decoded = ((await res.json()) as { payloads: { data: string }[] }).payloads[0]!.data;
-    expect(Buffer.from(started[0]!.data, 'base64').length).toBeLessThan(Buffer.from(decoded, 'base64').length * 0.6);
+    expect(Buffer.from(started[0]!.data, 'base64').length).toBeLessThan(Buffer.from(decoded, 'base64').length * 0.8);
   });
 
   it('refuses an operator and a coordinator of another municipality (403), and both refusals are in the log', async () => {
