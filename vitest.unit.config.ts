@@ -14,6 +14,7 @@ export default defineConfig({
       'test/workflow-bundle.test.ts',
       'test/package.test.ts',
       'test/codec.test.ts',
+      'test/dev-stack.test.ts',
     ],
     testTimeout: 10_000,
     reporters: ['default'],

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -67,11 +67,36 @@ export function stopProcess(child: ChildProcess, graceMs = 10_000): Promise<void
   });
 }
 
+/**
+ * The last error a server wrote to its log before it exited, so the message says why even when the log is gone
+ * (a test's scratch directory is removed after the run). Servers that log JSON lines give their `msg` and `error`.
+ */
+function lastLogError(logFile: string): string {
+  let lines: string[];
+  try {
+    lines = readFileSync(logFile, 'utf8').trimEnd().split('\n');
+  } catch {
+    return '';
+  }
+  // A fatal line says why it stopped; without one, the last error is the best guess.
+  const newestFirst = [...lines].reverse();
+  const last =
+    newestFirst.find((line) => /"level":"(fatal|dpanic|panic)"|\b(FATAL|fatal|panic):/.test(line)) ??
+    newestFirst.find((line) => /"level":"error"|\[ERR\]/.test(line));
+  if (!last) return '';
+  try {
+    const entry = JSON.parse(last) as { msg?: string; error?: string };
+    return `; it logged: ${[entry.msg, entry.error].filter(Boolean).join(': ')}`;
+  } catch {
+    return `; it logged: ${last.slice(0, 300)}`;
+  }
+}
+
 export async function waitFor<T>(what: string, child: ChildProcess, attempt: () => Promise<T>, timeoutMs: number, logFile?: string): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`${what} exited with code ${child.exitCode}${logFile ? `; see ${logFile}` : ''}`);
+    if (child.exitCode !== null) throw new Error(`${what} exited with code ${child.exitCode}${logFile ? `; see ${logFile}${lastLogError(logFile)}` : ''}`);
     try {
       return await attempt();
     } catch (err) {
