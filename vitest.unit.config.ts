@@ -15,6 +15,7 @@ export default defineConfig({
       'test/package.test.ts',
       'test/codec.test.ts',
       'test/dev-stack.test.ts',
+      'test/history-shape.test.ts',
     ],
     testTimeout: 10_000,
     reporters: ['default'],

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  answerBatchUpdateId,
   ANSWER_TO,
   ESCALATED_DEADLINES,
   InboundData,
@@ -34,6 +35,15 @@ const correlation = { operationId: 'op-1', requestId: 'mandate-1-polisen' };
 const answer = <A extends AgencyAnswer>(a: Omit<A, 'eventId' | 'receivedAt'>): A => ({ eventId: 'e1', receivedAt: '2026-11-25T10:00:00Z', ...a }) as A;
 
 describe('the id scheme (the dedupe contract)', () => {
+  it('gives a batch of answers the same update id every time it is sent, and another batch another', () => {
+    const batch = ['polisen.op.mandate-1-polisen.mandate_accepted', 'skatteverket.op.mandate-1-skatteverket.mandate_declined'];
+    // A retry after a timeout is the same update, which Temporal applies once.
+    expect(answerBatchUpdateId([...batch])).toBe(answerBatchUpdateId(batch));
+    expect(answerBatchUpdateId(batch)).toMatch(/^answers-[0-9a-f]{20}$/);
+    expect(answerBatchUpdateId(batch.slice(0, 1))).not.toBe(answerBatchUpdateId(batch));
+    expect(answerBatchUpdateId([...batch].reverse())).not.toBe(answerBatchUpdateId(batch));
+  });
+
   it('names requests by kind, round and agency, and events by operation, key and event', () => {
     expect(requestId('mandate_requested', 2, 'polisen')).toBe('mandate-2-polisen');
     expect(requestId('information_requested', 1, 'tullverket')).toBe('info-1-tullverket');
