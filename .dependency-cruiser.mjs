@@ -20,14 +20,16 @@ const below = {
   activities: ['domain', 'workflows', 'messaging', 'vault'],
   // The agency client and the simulated agencies.
   agencies: ['domain', 'messaging'],
+  // The embedded OpenID Connect provider, its own process: it knows nothing of the engine, and the engine nothing of it.
+  idp: [],
   // The coordinator's typed client and the `los` CLI.
   coordinator: ['domain', 'workflows', 'config', 'messaging', 'vault'],
   // The engine's processes (worker, bridge, codec server) and the one composition root that wires them.
   workers: ['domain', 'workflows', 'config', 'messaging', 'vault', 'activities'],
   // The dev stack, the demo, the cluster, the embedded engine and the build and contract scripts.
-  scripts: ['domain', 'workflows', 'config', 'messaging', 'vault', 'activities', 'agencies', 'coordinator', 'workers'],
-  bench: ['domain', 'workflows', 'config', 'messaging', 'vault', 'activities', 'agencies', 'coordinator', 'workers', 'scripts'],
-  test: ['domain', 'workflows', 'config', 'messaging', 'vault', 'activities', 'agencies', 'coordinator', 'workers', 'scripts'],
+  scripts: ['domain', 'workflows', 'config', 'messaging', 'vault', 'activities', 'agencies', 'coordinator', 'workers', 'idp'],
+  bench: ['domain', 'workflows', 'config', 'messaging', 'vault', 'activities', 'agencies', 'coordinator', 'workers', 'idp', 'scripts'],
+  test: ['domain', 'workflows', 'config', 'messaging', 'vault', 'activities', 'agencies', 'coordinator', 'workers', 'idp', 'scripts'],
 };
 
 const folders = Object.keys(below);
