@@ -75,7 +75,8 @@ async function main(): Promise<void> {
     fail(`--issuer: "${issuer}" must be https (plain http only on loopback, for development)`);
   }
 
-  const logger = pino({ name: 'los-idp', level: env.LOG_LEVEL ?? 'info', base: { pid: process.pid } });
+  // Written synchronously: a refusal is on record before its answer leaves.
+  const logger = pino({ name: 'los-idp', level: env.LOG_LEVEL ?? 'info', base: { pid: process.pid } }, pino.destination({ dest: 1, sync: true }));
   let realm;
   try {
     realm = loadRealm(values.realm);

@@ -93,6 +93,20 @@ function htmlBody(ctx: KoaContextWithOIDC, html: string, status?: number): void 
   ctx.body = html;
 }
 
+/** The client a request names: authenticated, in the parameters, or in its Basic credentials (even when they fail). */
+function requestingClient(ctx: KoaContextWithOIDC): string | undefined {
+  const named = ctx.oidc?.client?.clientId ?? ctx.oidc?.params?.client_id;
+  if (typeof named === 'string') return named;
+  const basic = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(ctx.get('authorization'));
+  if (!basic) return undefined;
+  const id = Buffer.from(basic[1]!, 'base64').toString('utf8').split(':')[0] ?? '';
+  try {
+    return decodeURIComponent(id.replace(/\+/g, ' ')) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The provider's xsrf token, out of the form it builds (its own pages replace that form with a labelled one). */
 function xsrfFrom(form: string): string {
   return /name="xsrf" value="([^"]*)"/.exec(form)?.[1] ?? '';
@@ -171,8 +185,8 @@ export function createIdentityProvider(options: IdentityProviderOptions): Identi
     // The realm's clients are the engine's own: no browser calls this provider cross-origin.
     clientBasedCORS: () => false,
     responseTypes: ['code'],
+    // The refusal is logged by its event (below); this only shows it to the person.
     async renderError(ctx, out, error) {
-      logger.warn({ event: 'request refused', route: ctx.oidc?.route, clientId: ctx.oidc?.client?.clientId, error: out.error, reason: out.error_description }, 'identity provider refused a request');
       htmlBody(ctx, errorPage('Inloggningen gick inte', `${out.error_description ?? out.error}`), 'status' in error && typeof error.status === 'number' ? error.status : 400);
     },
   };
@@ -180,10 +194,23 @@ export function createIdentityProvider(options: IdentityProviderOptions): Identi
   const provider = new Provider(options.issuer, configuration);
   provider.proxy = options.trustProxy ?? false;
 
-  // Every refusal is logged: which client, what it tried, why. Never a token, a code or a password.
-  provider.on('grant.error', (ctx, err) => logger.warn({ event: 'token refused', clientId: ctx.oidc?.client?.clientId ?? ctx.oidc?.params?.client_id, grantType: ctx.oidc?.params?.grant_type, error: err.message, reason: (err as errors.OIDCProviderError).error_description }, 'token request refused'));
-  provider.on('authorization.error', (ctx, err) => logger.warn({ event: 'authorization refused', clientId: ctx.oidc?.params?.client_id, error: err.message, reason: err.error_description }, 'authorization request refused'));
-  provider.on('device_authorization.error', (ctx, err) => logger.warn({ event: 'device authorization refused', clientId: ctx.oidc?.params?.client_id, error: err.message, reason: (err as errors.OIDCProviderError).error_description }, 'device authorization refused'));
+  // Every refusal is logged: which client, what it tried, why. Never a token, a code, a secret or a password.
+  const refusals = {
+    'grant.error': 'token request refused',
+    'authorization.error': 'authorization request refused',
+    'device_authorization.error': 'device authorization refused',
+    'code_verification.error': 'device code refused',
+    'device_resume.error': 'device sign-in refused',
+    'userinfo.error': 'userinfo request refused',
+    'revocation.error': 'revocation refused',
+    'end_session.error': 'sign-out refused',
+  } as const;
+  for (const [event, message] of Object.entries(refusals)) {
+    provider.on(event as 'grant.error', (ctx: KoaContextWithOIDC, err: errors.OIDCProviderError) => {
+      if (err.statusCode >= 500) return;
+      logger.warn({ event: message, clientId: requestingClient(ctx), grantType: ctx.oidc?.params?.grant_type, error: err.message, reason: err.error_description }, message);
+    });
+  }
   provider.on('server_error', (_ctx, err) => logger.error({ err }, 'identity provider failed a request'));
   provider.on('grant.success', (ctx) => logger.info({ event: 'token issued', clientId: ctx.oidc.client?.clientId, grantType: ctx.oidc.params?.grant_type }, 'token issued'));
 
