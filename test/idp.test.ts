@@ -67,7 +67,14 @@ describe('the embedded identity provider', () => {
   it("signs anna in with the code flow and PKCE: the API's access token is a JWT for its audience naming her role and municipality", async () => {
     const { tokens } = await codeFlowTokens(idp.issuer, API_CLIENT, 'anna', PASSWORD);
     const claims = await verify(tokens.access_token);
-    expect(claims).toMatchObject({ sub: ANNA_SUB, aud: AUDIENCE, name: 'Anna Lindqvist', los_role: 'coordinator', los_municipality: 'Umeå', client_id: 'los-api' });
+    expect(claims).toMatchObject({
+      sub: ANNA_SUB,
+      aud: AUDIENCE,
+      name: 'Anna Lindqvist',
+      los_role: 'coordinator',
+      los_municipality: 'Umeå',
+      client_id: 'los-api',
+    });
     expect(claims.exp! - claims.iat!).toBe(600);
     // The ID token says who she is too (the API's session shows her name without asking again).
     expect(tokens.claims()).toMatchObject({ sub: ANNA_SUB, name: 'Anna Lindqvist', los_role: 'coordinator', los_municipality: 'Umeå' });

@@ -122,7 +122,13 @@ function firstForm(page: Page): Form | undefined {
 
 function alertText(body: string): string {
   const match = /role="alert"[^>]*>([\s\S]*?)</.exec(body);
-  return match ? decodeEntities(match[1]!.trim()) : body.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 300);
+  return match
+    ? decodeEntities(match[1]!.trim())
+    : body
+        .replace(/<[^>]+>/g, ' ')
+        .replace(/\s+/g, ' ')
+        .trim()
+        .slice(0, 300);
 }
 
 /** One request and its redirects, cookies kept; stops before `stopAt`. */
@@ -232,7 +238,13 @@ export interface CodeFlowTokens {
  */
 export async function codeFlowTokens(
   issuer: string,
-  { clientId, clientSecret, redirectUri, audience, scope = 'openid profile los' }: { clientId: string; clientSecret: string; redirectUri: string; audience: string; scope?: string },
+  {
+    clientId,
+    clientSecret,
+    redirectUri,
+    audience,
+    scope = 'openid profile los',
+  }: { clientId: string; clientSecret: string; redirectUri: string; audience: string; scope?: string },
   username: string,
   password: string,
 ): Promise<CodeFlowTokens> {
