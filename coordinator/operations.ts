@@ -24,7 +24,8 @@ import { TASK_QUEUE, amendTipUpdate, searchAttributes, type CorrectionReceipt, t
 import { FailureType } from '../workflows/failures.js';
 import type { losOperation } from '../workflows/index.js';
 import { entityReference, requireEntityKey, assertPlain, sealTip, signDecision } from '../vault/index.js';
-import { decisionUpdateId, operationIdFor } from './operation-id.js';
+import { executeSigned } from './decisions.js';
+import { operationIdFor } from './operation-id.js';
 import { allOf, quote } from './queries.js';
 
 /** The typed client coordinators (the CLI, the demo, tests) use to start and steer operations. */
@@ -141,8 +142,9 @@ export async function registerTip(client: Client, rawTip: unknown, options: Regi
     // Corrections are never dropped: the running operation applies them and tells who holds the old data.
     try {
       const signer = options.signer ?? (await options.keys.apiSigningKey());
-      const signed = signDecision(signer, { update: amendTipUpdate.name, operationId, decision: { tip: sealed }, author: options.author });
-      const correction = await existing.executeUpdate(amendTipUpdate, { args: [signed], updateId: decisionUpdateId() });
+      const correction = await executeSigned(existing, amendTipUpdate, () =>
+        signDecision(signer, { update: amendTipUpdate.name, operationId, decision: { tip: sealed }, author: options.author }),
+      );
       return { ...registration, outcome: 'corrected', correction, sameBusiness: await sameBusiness() };
     } catch (updateErr) {
       const unchanged =
