@@ -71,6 +71,8 @@ export interface WorkflowTier {
     agencies?: Behaviours;
     /** The pseudonymous entity reference the typed client sets at start. */
     entityRef?: string;
+    /** Who registered the tip, as the API names them in the start input. */
+    author?: Author;
   }): Promise<WorkflowHandle<typeof losOperation>>;
   /** A decision signed with this tier's API key (as the API signs it); by default as Umeå's coordinator, now. */
   sign<D>(operationId: string, update: UpdateDefinition<unknown, [SignedDecision<D>]> | string, decision: D, author?: Author, at?: Date): SignedDecision<D>;
@@ -247,14 +249,14 @@ export async function startWorkflowTier(name: string): Promise<WorkflowTier> {
   return {
     env,
     taskQueue,
-    async start({ tip, config = {}, agencies = {}, entityRef } = {}) {
+    async start({ tip, config = {}, agencies = {}, entityRef, author } = {}) {
       const plain = Tip.parse(sampleTip(tip)) as OperationInput['tip'];
       const operationId = `los-${plain.entity.municipality.toLowerCase()}-wf-${randomUUID().slice(0, 18)}`;
       behaviours.set(operationId, agencies);
       const handle = await env.client.workflow.start<typeof losOperation>('losOperation', {
         workflowId: operationId,
         taskQueue,
-        args: [{ tip: plain, config, bridgeKey } as unknown as OperationInput],
+        args: [{ tip: plain, config, bridgeKey, ...(author ? { author } : {}) } as unknown as OperationInput],
         ...(entityRef ? { typedSearchAttributes: [{ key: searchAttributes.entityRef, value: entityRef }] } : {}),
       });
       handles.push(handle);
