@@ -2,6 +2,8 @@
 export { InvalidInputError, howItEnded, openOperationsAbout, registerTip } from './operations.js';
 export { decisionUpdateId, operationIdFor } from './operation-id.js';
 export { parseDecision, sendDecision } from './decisions.js';
+export { executeSigned } from './signed-updates.js';
+export type { DecisionKeys } from './decisions.js';
 export type { EndedOperation, ParallelOperation, RegisterOptions, Registration } from './operations.js';
 export { runCli } from './cli.js';
 export { OPERATOR_VIEWS, allOf, onTaskQueue, operationsQuery, quote, temporalCliCommand } from './queries.js';

@@ -26,11 +26,15 @@ describe.concurrent('deadlines', () => {
     expect(state).toMatchObject({ phase: 'assessment', stage: 'assessment' });
     expect((await handle.describe()).typedSearchAttributes.get(searchAttributes.overdue)).toBe(true);
 
-    // The reminder timer is set for a quarter of the deadline, a second timer for what is left of it once the
-    // reminder is out (none when a slow machine took that long to send it).
-    const [reminderTimer, ...deadlineTimers] = await tier.timers(handle);
-    expect(reminderTimer).toEqual({ summary: 'assessment: reminder', ms: 500 });
-    for (const timer of deadlineTimers) expect(timer.summary).toBe('assessment: deadline');
+    // The reminder timer is set for what is left of a quarter of the deadline once the operation has learned the
+    // engine's keys (its first activity; none when a slow machine took that long), a second timer for what is left
+    // of the deadline once the reminder is out (none when a slow machine took that long to send it).
+    const timers = await tier.timers(handle);
+    const reminderTimers = timers.filter((t) => t.summary === 'assessment: reminder');
+    const deadlineTimers = timers.filter((t) => t.summary === 'assessment: deadline');
+    expect(reminderTimers.length + deadlineTimers.length).toBe(timers.length);
+    expect(reminderTimers.length).toBeLessThanOrEqual(1);
+    for (const timer of reminderTimers) expect(timer.ms).toBeLessThanOrEqual(500);
     for (const timer of deadlineTimers) expect(timer.ms).toBeLessThanOrEqual(1_500);
     expect(deadlineTimers.length).toBeLessThanOrEqual(1);
 
@@ -50,7 +54,7 @@ describe.concurrent('deadlines', () => {
     const kinds = (await handle.query(timelineQuery)).map((e) => e.kind);
     expect(kinds.indexOf('escalated')).toBeGreaterThan(kinds.indexOf('reminder'));
 
-    await handle.executeUpdate(assessUpdate, { args: [{ decision: 'dismiss', reason: 'No indication of organised crime after all.' }] });
+    await tier.decide(handle, assessUpdate, { decision: 'dismiss', reason: 'No indication of organised crime after all.' });
     expect(await handle.result()).toMatchObject({ phase: 'dismissed', endReason: 'No indication of organised crime after all.' });
   });
 
@@ -63,7 +67,7 @@ describe.concurrent('deadlines', () => {
     });
     const operationId = handle.workflowId;
     await tier.untilStage(handle, 'assessment');
-    await handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
+    await tier.decide(handle, assessUpdate, { decision: 'proceed' });
     const state = await tier.untilStage(handle, 'schedule_decision');
     expect(Object.fromEntries(state.agencies.map((a) => [a.agency, a.mandate]))).toEqual({
       polisen: 'accepted',
@@ -107,9 +111,9 @@ describe.concurrent('deadlines', () => {
     });
     const operationId = handle.workflowId;
     await tier.untilStage(handle, 'assessment');
-    await handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
+    await tier.decide(handle, assessUpdate, { decision: 'proceed' });
     await tier.untilStage(handle, 'schedule_decision');
-    await handle.executeUpdate(scheduleUpdate, { args: [{ at: inMs(300), place: 'Storgatan 12', lead: 'skatteverket' }] });
+    await tier.decide(handle, scheduleUpdate, { at: inMs(300), place: 'Storgatan 12', lead: 'skatteverket' });
     const state = await tier.untilStage(handle, 'follow_up');
     expect(Object.fromEntries(state.agencies.map((a) => [a.agency, a.findings]))).toEqual({ skatteverket: 'reported', ekobrottsmyndigheten: 'missing' });
     expect(state.overdue).toBe(false);
@@ -133,9 +137,9 @@ describe.concurrent('deadlines', () => {
     });
     const operationId = handle.workflowId;
     await tier.untilStage(handle, 'assessment');
-    await handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
+    await tier.decide(handle, assessUpdate, { decision: 'proceed' });
     await tier.untilStage(handle, 'schedule_decision');
-    await handle.executeUpdate(scheduleUpdate, { args: [{ at: inMs(300), place: 'Storgatan 12', lead: 'polisen' }] });
+    await tier.decide(handle, scheduleUpdate, { at: inMs(300), place: 'Storgatan 12', lead: 'polisen' });
     const state = await tier.untilStage(handle, 'closing_decision');
     expect(Object.fromEntries(state.agencies.map((a) => [a.agency, a.outcomes]))).toEqual({ polisen: 'reported', tullverket: 'missing' });
 
