@@ -129,3 +129,23 @@ export async function deadLetters(nc: NatsConnection, min: number) {
     body: m.text,
   }));
 }
+
+/**
+ * Until the operation has learned the engine's keys (its first activity, `engineKeys`, from the key store on
+ * NATS): decisions before then are refused NotReady, so a test that takes NATS away first waits for this.
+ */
+export async function untilKeysLearned(handle: { fetchHistory(): Promise<{ events?: unknown[] | null }> }, timeoutMs = 30_000): Promise<void> {
+  await eventually(
+    async () => {
+      const events = ((await handle.fetchHistory()).events ?? []) as {
+        activityTaskScheduledEventAttributes?: { activityType?: { name?: string | null } | null } | null;
+        activityTaskCompletedEventAttributes?: { scheduledEventId?: unknown } | null;
+        eventId?: unknown;
+      }[];
+      const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'engineKeys');
+      return scheduled !== undefined && events.some((e) => String(e.activityTaskCompletedEventAttributes?.scheduledEventId) === String(scheduled.eventId));
+    },
+    (learned) => learned,
+    timeoutMs,
+  );
+}

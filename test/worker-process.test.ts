@@ -12,7 +12,7 @@ import { SUBJECTS, Tip, candidateAgencies, type AgencyId, type PlainTip } from '
 import { freePort, startNatsServer, startTemporalDevServer } from '../scripts/dev-stack.js';
 import { PROJECT_ROOT } from '../scripts/temporal-cli.js';
 import { assessUpdate, stateQuery } from '../workflows/definitions.js';
-import { eventually, receivedFor, sampleTip, startTestEngine, type TestEngine } from './engine.js';
+import { eventually, untilKeysLearned, receivedFor, sampleTip, startTestEngine, type TestEngine } from './engine.js';
 import { generateMasterKey, readMasterKeyring } from '../vault/index.js';
 
 /** The worker as operators run it: a separate process, configured by the environment, stopped by SIGTERM. */
@@ -96,16 +96,23 @@ describe('worker process', () => {
     );
     expect(metrics).toMatch(/^temporal_\w+/m);
 
+    // Decisions wait for the operation to learn the engine's keys (from the key store, on NATS): learned first.
+    await untilKeysLearned(handle);
+    // Signed while the key store is reachable: the API's signing key lives there, on NATS.
+    const proceed = await engine.sign(handle, assessUpdate, { decision: 'proceed' as const });
     // With NATS down, the mandate requests cannot be delivered: the worker is stopped while they are owed.
     const resumeNats = await engine.pauseNats();
-    await engine.decide(handle, assessUpdate, { decision: 'proceed' });
-    const owed = await eventually(
-      async () => (await handle.describe()).raw.pendingActivities ?? [],
-      (activities) => activities.length > 0,
-    );
-    expect(owed.length).toBeGreaterThan(0);
-    first.child.kill('SIGTERM');
-    await resumeNats();
+    try {
+      await handle.executeUpdate(assessUpdate, { args: [proceed] });
+      const owed = await eventually(
+        async () => (await handle.describe()).raw.pendingActivities ?? [],
+        (activities) => activities.length > 0,
+      );
+      expect(owed.length).toBeGreaterThan(0);
+      first.child.kill('SIGTERM');
+    } finally {
+      await resumeNats();
+    }
     expect(await first.exited).toBe(0);
     expect(first.output()).toContain('"worker stopped"');
 
