@@ -126,7 +126,7 @@ export function sessionRoutes({ app, options, services, gate, csrf }: RouteConte
     async (request, reply) => {
       if (request.sessionId !== undefined) await services().sessions.delete(request.sessionId);
       reply.clearCookie(SESSION_COOKIE, { path: '/' });
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     },
   );
 }
