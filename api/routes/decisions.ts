@@ -31,7 +31,7 @@ export function decisionRoutes({ app, gate, csrf, services, withDeadline }: Rout
           body: named(DECISIONS[kind].schema, kind),
           response: { 200: DecisionReceipt, ...PROBLEM_RESPONSES },
         },
-        preHandler: [gate({ roles: ['coordinator'], action: 'decide' }), csrf],
+        onRequest: [gate({ roles: ['coordinator'], action: 'decide' }), csrf],
       },
       async (request) => {
         const { id } = request.params;

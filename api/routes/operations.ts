@@ -21,7 +21,7 @@ export function operationRoutes({ app, gate, csrf, services, withDeadline }: Rou
         body: RegisterTipBody,
         response: { 200: Registration, 201: Registration, ...PROBLEM_RESPONSES },
       },
-      preHandler: [gate({ roles: ['coordinator'], action: 'register' }), csrf],
+      onRequest: [gate({ roles: ['coordinator'], action: 'register' }), csrf],
     },
     async (request, reply) => {
       const person = request.person!;
