@@ -1,9 +1,11 @@
-import type { WorkflowHandle } from '@temporalio/client';
-import { DECISIONS, parseWith, type DecisionInput, type DecisionKind, type DecisionReceipt } from '../domain/index.js';
+import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure, type UpdateDefinition } from '@temporalio/common';
+import { DECISIONS, parseWith, type Author, type DecisionInput, type DecisionKind, type DecisionReceipt, type SignedDecision } from '../domain/index.js';
 import { decisionUpdates } from '../workflows/definitions.js';
+import { FailureType } from '../workflows/failures.js';
 import { decisionUpdateId } from './operation-id.js';
 import { InvalidInputError } from './operations.js';
-import { sealDecision } from '../vault/index.js';
+import { sealDecision, signDecision, type DecisionSigner } from '../vault/index.js';
 
 /**
  * The typed client for the coordinator's decisions, one per row of the decision table
@@ -18,14 +20,52 @@ export function parseDecision<K extends DecisionKind>(kind: K, input: unknown): 
   return result.value as DecisionInput<K>;
 }
 
-/** Sends a parsed decision to a running operation; its free text is sealed with the operation's key first. */
+/** What sending a decision needs of the engine: the key store to seal its free text, the API's key to sign it. */
+export interface DecisionKeys {
+  keys: Parameters<typeof sealDecision>[0];
+  signer: DecisionSigner;
+}
+
+/**
+ * Sends a parsed decision to a running operation, taken by `author`: its free text is sealed with the
+ * operation's key, then the whole is signed with the API's key, bound to this operation and this decision's update.
+ */
 export async function sendDecision<K extends DecisionKind>(
   handle: WorkflowHandle,
-  keys: Parameters<typeof sealDecision>[0],
+  { keys, signer }: DecisionKeys,
+  author: Author,
   kind: K,
   decision: DecisionInput<K>,
 ): Promise<DecisionReceipt> {
   // Free text is personal data: sealed with the operation's key before it reaches Temporal.
   const sealed = await sealDecision(keys, handle.workflowId, decision);
-  return handle.executeUpdate(decisionUpdates[kind], { args: [sealed], updateId: decisionUpdateId() });
+  const update: UpdateDefinition<DecisionReceipt, [SignedDecision<DecisionInput<K>>]> = decisionUpdates[kind];
+  return executeSigned(handle, update, () => signDecision(signer, { update: update.name, operationId: handle.workflowId, decision: sealed, author }));
+}
+
+/** How long a decision waits for an operation that does not hold the API's key yet (its first moments). */
+const NOT_READY_PATIENCE_MS = 10_000;
+
+function notReady(err: unknown): boolean {
+  return err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === FailureType.NotReady;
+}
+
+/**
+ * Sends a signed decision. A new operation learns the API's key in its first moments and refuses decisions
+ * until then (NotReady): those are signed again (a fresh nonce and time) and sent again, for a few seconds.
+ */
+export async function executeSigned<R, D>(
+  handle: Pick<WorkflowHandle, 'executeUpdate'>,
+  update: UpdateDefinition<R, [SignedDecision<D>]>,
+  sign: () => SignedDecision<D>,
+): Promise<R> {
+  const giveUpAt = Date.now() + NOT_READY_PATIENCE_MS;
+  for (let delayMs = 25; ; delayMs = Math.min(delayMs * 2, 500)) {
+    try {
+      return await handle.executeUpdate(update, { args: [sign()], updateId: decisionUpdateId() });
+    } catch (err) {
+      if (!notReady(err) || Date.now() > giveUpAt) throw err;
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+  }
 }

@@ -11,6 +11,7 @@ import {
   Tip,
   catalogueSnapshot,
   parseWith,
+  type Author,
   type MandateCatalogue,
   type OperationConfigInput,
   type Phase,
@@ -18,12 +19,13 @@ import {
   type PlainTip,
 } from '../domain/index.js';
 import { loadCatalogueFile } from '../config/index.js';
-import type { KeyStore } from '../vault/index.js';
+import type { DecisionSigner, KeyStore } from '../vault/index.js';
 import { TASK_QUEUE, amendTipUpdate, searchAttributes, type CorrectionReceipt, type OperationInput, type OperationResult } from '../workflows/definitions.js';
 import { FailureType } from '../workflows/failures.js';
 import type { losOperation } from '../workflows/index.js';
-import { entityReference, requireEntityKey, assertPlain, sealTip } from '../vault/index.js';
-import { decisionUpdateId, operationIdFor } from './operation-id.js';
+import { entityReference, requireEntityKey, assertPlain, sealTip, signDecision } from '../vault/index.js';
+import { executeSigned } from './decisions.js';
+import { operationIdFor } from './operation-id.js';
 import { allOf, quote } from './queries.js';
 
 /** The typed client coordinators (the CLI, the demo, tests) use to start and steer operations. */
@@ -68,7 +70,11 @@ export interface Registration {
 
 export interface RegisterOptions {
   /** The key store: the operation's data key is created here and the tip sealed with it before it starts. */
-  keys: Pick<KeyStore, 'createDataKey' | 'seal' | 'bridgePublicKey'>;
+  keys: Pick<KeyStore, 'createDataKey' | 'seal' | 'bridgePublicKey' | 'apiSigningKey'>;
+  /** Who registers the tip (from their verified token): the timeline's first entry names them, and a correction is signed as theirs. */
+  author: Author;
+  /** Signs a correction (`amendTip`); default: the API's key from the key store. */
+  signer?: DecisionSigner;
   config?: OperationConfigInput;
   catalogue?: MandateCatalogue;
   taskQueue?: string;
@@ -98,6 +104,7 @@ export async function registerTip(client: Client, rawTip: unknown, options: Regi
     // Only what the operation can use of the catalogue travels in its history (domain/catalogue.ts).
     catalogue: catalogueSnapshot(options.catalogue ?? loadCatalogueFile(), tip.categories),
     bridgeKey: await options.keys.bridgePublicKey(),
+    author: options.author,
   };
   const sameBusiness = () => openOperationsAbout(client, entityRef, operationId);
   let handle: WorkflowHandle<typeof losOperation>;
@@ -134,7 +141,10 @@ export async function registerTip(client: Client, rawTip: unknown, options: Regi
     }
     // Corrections are never dropped: the running operation applies them and tells who holds the old data.
     try {
-      const correction = await existing.executeUpdate(amendTipUpdate, { args: [{ tip: sealed }], updateId: decisionUpdateId() });
+      const signer = options.signer ?? (await options.keys.apiSigningKey());
+      const correction = await executeSigned(existing, amendTipUpdate, () =>
+        signDecision(signer, { update: amendTipUpdate.name, operationId, decision: { tip: sealed }, author: options.author }),
+      );
       return { ...registration, outcome: 'corrected', correction, sameBusiness: await sameBusiness() };
     } catch (updateErr) {
       const unchanged =

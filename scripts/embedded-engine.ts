@@ -1,14 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { UpdateDefinition } from '@temporalio/common';
 import { nkeyAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import type { JWK } from 'jose';
 import { defaultBehaviour, startSimulatedAgency, type AgencyBehaviour, type SimulatedAgency, type SimulatedAgencyOptions } from '../agencies/index.js';
 import { readEngineEnv } from '../config/index.js';
 import { registerTip, type RegisterOptions } from '../coordinator/index.js';
-import { AGENCY_IDS, SUBJECTS, type AgencyId, type TipInput } from '../domain/index.js';
+import { executeSigned } from '../coordinator/decisions.js';
+import { AGENCY_IDS, SUBJECTS, type AgencyId, type Author, type SignedDecision, type TipInput } from '../domain/index.js';
 import type { EngineIdentity } from '../messaging/index.js';
-import { entityKeyFromEnvironment, generateMasterKey, readMasterKeyring, type KeyStore, type MasterKeyring } from '../vault/index.js';
+import { entityKeyFromEnvironment, generateMasterKey, readMasterKeyring, signDecision, type KeyStore, type MasterKeyring } from '../vault/index.js';
 import {
   composeEngine,
   connectEngineNats,
@@ -20,6 +22,17 @@ import {
   type EngineRole,
 } from '../workers/index.js';
 import { startNatsServer, startSecuredNatsServer, type NatsServer } from './dev-stack.js';
+
+/**
+ * A coordinator of a municipality, as the API would name them from their token: who the demo, the tests and
+ * the history recorder decide as (the workflow takes decisions only from a coordinator of the operation's municipality).
+ */
+export function coordinatorOf(municipality: string): Author {
+  return { sub: `coordinator.${municipality.toLowerCase()}`, name: `LOS coordinator ${municipality}`, role: 'coordinator', municipality };
+}
+
+/** The coordinator of Umeå, where the sample tips are. */
+export const UMEA_COORDINATOR: Author = { sub: 'anna.coordinator@umea', name: 'Anna Lindqvist', role: 'coordinator', municipality: 'Umeå' };
 
 /**
  * The whole engine in one process, on a given Temporal server and a nats-server of its own: worker, bridge,
@@ -46,7 +59,15 @@ export interface EmbeddedEngine {
   bridge: Bridge;
   /** The codec server, when the options asked for one. */
   codec?: CodecServer;
+  /** Registers a tip as the typed client does; by default as a coordinator of the tip's municipality. */
   register(tip: TipInput, options?: Partial<RegisterOptions>): ReturnType<typeof registerTip>;
+  /**
+   * A decision signed with the engine's API key, as the API signs what it forwards; by default as Umeå's
+   * coordinator. Send it with `handle.executeUpdate(update, { args: [signed] })`.
+   */
+  sign<D>(operation: string | { workflowId: string }, update: UpdateDefinition<unknown, [SignedDecision<D>]> | string, decision: D, author?: Author): Promise<SignedDecision<D>>;
+  /** Signs and sends a decision as the typed client does (waiting out a new operation's first moments); by default as Umeå's coordinator. */
+  decide<R, D>(handle: Pick<WorkflowHandle, 'workflowId' | 'executeUpdate'>, update: UpdateDefinition<R, [SignedDecision<D>]>, decision: D, author?: Author): Promise<R>;
   /** Stops nats-server; the returned function starts it again on the same port and store. */
   pauseNats(): Promise<() => Promise<void>>;
   startAgencies(
@@ -187,7 +208,19 @@ export async function startEmbeddedEngine(options: EmbeddedEngineOptions): Promi
       extraConnections.push(extra);
       return extra;
     },
-    register: (tip, registerOptions = {}) => registerTip(client, tip, { catalogue, taskQueue: options.taskQueue, entityKey, keys, ...registerOptions }),
+    register: (tip, registerOptions = {}) =>
+      registerTip(client, tip, { catalogue, taskQueue: options.taskQueue, entityKey, keys, author: coordinatorOf(tip.entity.municipality), ...registerOptions }),
+    decide: async (handle, update, decision, author = UMEA_COORDINATOR) => {
+      const signer = await keys.apiSigningKey();
+      return executeSigned(handle, update, () => signDecision(signer, { update: update.name, operationId: handle.workflowId, decision, author }));
+    },
+    sign: async (operation, update, decision, author = UMEA_COORDINATOR) =>
+      signDecision(await keys.apiSigningKey(), {
+        update: typeof update === 'string' ? update : update.name,
+        operationId: typeof operation === 'string' ? operation : operation.workflowId,
+        decision,
+        author,
+      }),
     async startAgencies(behaviours = {}, watch = {}) {
       const started = new Map<AgencyId, SimulatedAgency>();
       for (const agency of AGENCY_IDS) {

@@ -169,6 +169,8 @@ describe('los, from tip to a scheduled joint action', () => {
     const timelineHeader = rows.find((r) => r.startsWith('AT (Stockholm)'))!;
     const scheduledRow = rows.find((r) => r.includes('joint action #1 scheduled for'))!;
     expect(scheduledRow.indexOf('joint action #1')).toBe(timelineHeader.indexOf('WHAT'));
+    // Who decided, in which role: the author the decision was signed for.
+    expect(scheduledRow.slice(timelineHeader.indexOf('BY'))).toMatch(/^los \(command line\) \(coordinator\) /);
     expect(rows.some((r) => /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d CES?T +phase changed +mandate_matching → joint_action$/.test(r))).toBe(true);
 
     const filters = ['--phase', 'joint_action', '--municipality', MUNICIPALITY, '--agency', 'polisen'];

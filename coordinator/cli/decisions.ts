@@ -5,7 +5,7 @@ import { searchAttributes, stateQuery } from '../../workflows/definitions.js';
 import { parseDecision, sendDecision } from '../decisions.js';
 import { InvalidInputError } from '../operations.js';
 import { command, readAsLocal, repeatable, type CommonOptions, type Output, type Perform } from './command.js';
-import { withClient, withVault } from './servers.js';
+import { cliAuthor, withClient, withVault } from './servers.js';
 
 /**
  * The decision commands, one per row of the decision table (domain/decision-table.ts): a decision is parsed
@@ -173,7 +173,8 @@ async function decide<K extends DecisionKind>(options: CommonOptions, operationI
       options,
       async (client) => {
         const handle = await runningOperation(client, operationId);
-        await sendDecision(handle, vault.keys, kind, decision);
+        const municipality = (await handle.describe()).typedSearchAttributes.get(searchAttributes.municipality) ?? '';
+        await sendDecision(handle, { keys: vault.keys, signer: await vault.keys.apiSigningKey() }, cliAuthor(municipality), kind, decision);
         // The main loop may already have moved on from what the update returned; show where it stands now.
         const state = await handle.query(stateQuery);
         return {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
 import { AuditLog, clientDataConverter, openKeyStore, readMasterKeyring, type KeyStore, SetupError } from '../../vault/index.js';
+import type { Author } from '../../domain/index.js';
 import { SEARCH_ATTRIBUTE_FLAGS } from '../../workflows/definitions.js';
 import { InvalidInputError } from '../operations.js';
 import { searchAttributesCreateCommand } from '../queries.js';
@@ -91,4 +92,18 @@ export function issuerJwk() {
     process.env.LOS_TOKEN_ISSUER_JWK ?? (process.env.LOS_TOKEN_ISSUER_JWK_FILE ? readFileSync(process.env.LOS_TOKEN_ISSUER_JWK_FILE, 'utf8') : undefined);
   if (!text) throw new InvalidInputError('a token needs the issuer key to check it: set LOS_TOKEN_ISSUER_JWK or LOS_TOKEN_ISSUER_JWK_FILE');
   return JSON.parse(text) as import('jose').JWK;
+}
+
+/**
+ * Who `los` decides and registers as, until it becomes a client of the API (which names the signed-in person):
+ * `LOS_AUTHOR_SUB`, `LOS_AUTHOR_NAME` and `LOS_AUTHOR_MUNICIPALITY`, else "los-cli", a coordinator of the
+ * operation's municipality. It signs with the key store's API key, which this `los` holds anyway.
+ */
+export function cliAuthor(municipality: string, env: Record<string, string | undefined> = process.env): Author {
+  return {
+    sub: env.LOS_AUTHOR_SUB || 'los-cli',
+    name: env.LOS_AUTHOR_NAME || 'los (command line)',
+    role: 'coordinator',
+    municipality: env.LOS_AUTHOR_MUNICIPALITY || municipality,
+  };
 }

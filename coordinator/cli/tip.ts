@@ -7,7 +7,7 @@ import { InvalidInputError, registerTip, type Registration } from '../operations
 import { loadCatalogueFile } from '../../config/index.js';
 import { command, parsed, readAsLocal, type CommonOptions, type Output, type Perform } from './command.js';
 import { Refused } from './failures.js';
-import { issuerJwk, withClient, withVault, type Vault } from './servers.js';
+import { cliAuthor, issuerJwk, withClient, withVault, type Vault } from './servers.js';
 
 /** `los tip register`: the start of every operation, or the correction of a running one. */
 
@@ -149,6 +149,7 @@ export function tipCommands(program: Command, perform: Perform): void {
           async (client) => {
             const registration = await registerTip(client, rawTip, {
               keys: vault.keys,
+              author: cliAuthor(parsedTip.entity.municipality),
               taskQueue: options.taskQueue,
               config,
               entityKey,
