@@ -4,6 +4,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import * as oidc from 'openid-client';
 import { z } from 'zod';
+import { Role } from '../domain/index.js';
 import { ProblemError } from './problems.js';
 
 /**
@@ -13,9 +14,10 @@ import { ProblemError } from './problems.js';
  * names a deployment configures to match its own provider.
  */
 
-export const ROLES = ['coordinator', 'steering_group', 'auditor', 'operator', 'administrator'] as const;
-export const PersonRole = z.enum(ROLES);
-export type PersonRole = z.infer<typeof PersonRole>;
+/** The roles are the decision author's (domain/authorship.ts): the API and the workflow read the same list. */
+export const PersonRole = Role;
+export type PersonRole = Role;
+export const ROLES = Role.options;
 
 /** The signed-in person (or machine client): `sub` is who, `name` how the timeline names them. */
 export const Person = z

@@ -262,6 +262,7 @@ export async function composeEngine(wiring: EngineWiring, roles: readonly Engine
         services: {
           client,
           keys,
+          signer: await keys.apiSigningKey(),
           audit,
           sessions,
           verifier: bearerVerifier({ issuer: api.issuer, audience: api.audience, claims: api.claims }),
