@@ -187,6 +187,8 @@ export interface RelyingPartySettings {
   /** Where the provider sends the browser back: `<public url>/auth/callback`. */
   redirectUri: string;
   audience: string;
+  /** @default 'openid profile los' */
+  scopes?: string;
 }
 
 /** The API as an OpenID Connect client of the provider: the authorisation code flow with PKCE (S256). */
@@ -220,14 +222,13 @@ export class RelyingParty {
     const nonce = oidc.randomNonce();
     const url = oidc.buildAuthorizationUrl(config, {
       redirect_uri: this.settings.redirectUri,
-      scope: 'openid profile offline_access',
+      scope: this.settings.scopes ?? 'openid profile los',
       response_type: 'code',
       code_challenge: await oidc.calculatePKCECodeChallenge(codeVerifier),
       code_challenge_method: 'S256',
       state,
       nonce,
       resource: this.settings.audience,
-      prompt: 'consent',
     });
     return { url: url.href, state, pending: { codeVerifier, nonce, returnTo } };
   }

@@ -272,6 +272,7 @@ export async function composeEngine(wiring: EngineWiring, roles: readonly Engine
             clientSecret: api.clientSecret,
             redirectUri: `${api.publicUrl}/auth/callback`,
             audience: api.audience,
+            scopes: api.scopes,
           }),
           catalogue,
           entityKey,
