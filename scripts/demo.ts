@@ -260,11 +260,15 @@ async function main() {
 
   await until((s) => s.phase === 'assessment');
   say('Coordinator: asks Polisen first whether an ongoing investigation requires holding back.');
-  await engine.decide(handle, assessUpdate, await sealed({
-        decision: 'request_info' as const,
-        agencies: ['polisen' as const],
-        question: 'Is there an ongoing investigation that requires holding back?',
-      }));
+  await engine.decide(
+    handle,
+    assessUpdate,
+    await sealed({
+      decision: 'request_info' as const,
+      agencies: ['polisen' as const],
+      question: 'Is there an ongoing investigation that requires holding back?',
+    }),
+  );
   await until((s) => !s.pending.some((p) => p.awaiting === 'information'));
   say('Coordinator: assessment decision is "proceed".');
   await engine.decide(handle, assessUpdate, await sealed({ decision: 'proceed' as const, note: 'Police see no reason to hold back.' }));
@@ -281,7 +285,11 @@ async function main() {
   );
 
   try {
-    await engine.decide(handle, scheduleUpdate, await sealed({ at: new Date(Date.now() + 5_000).toISOString(), place: tip.entity.address, lead: 'lansstyrelsen' as const }));
+    await engine.decide(
+      handle,
+      scheduleUpdate,
+      await sealed({ at: new Date(Date.now() + 5_000).toISOString(), place: tip.entity.address, lead: 'lansstyrelsen' as const }),
+    );
   } catch (err) {
     if (!(err instanceof WorkflowUpdateFailedError)) throw err;
     say(`Coordinator tries Länsstyrelsen as lead and is refused: ${err.cause?.message}`);
@@ -292,7 +300,11 @@ async function main() {
 
   await until((s) => s.phase === 'follow_up' && s.stage === 'closing_decision');
   say('Coordinator: all outcomes are in; closes the operation.');
-  await engine.decide(handle, closeUpdate, await sealed({ summary: 'Licence revoked, tax reassessed, assets seized; criminal reports filed with the Police.' }));
+  await engine.decide(
+    handle,
+    closeUpdate,
+    await sealed({ summary: 'Licence revoked, tax reassessed, assets seized; criminal reports filed with the Police.' }),
+  );
 
   // The coordinator reads the sealed summary with the same rights as the codec server; the read is logged.
   const [result] = (await readAs(engine.keys, audit, {

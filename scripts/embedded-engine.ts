@@ -68,9 +68,19 @@ export interface EmbeddedEngine {
    * A decision signed with the engine's API key, as the API signs what it forwards; by default as Umeå's
    * coordinator. Send it with `handle.executeUpdate(update, { args: [signed] })`.
    */
-  sign<D>(operation: string | { workflowId: string }, update: UpdateDefinition<unknown, [SignedDecision<D>]> | string, decision: D, author?: Author): Promise<SignedDecision<D>>;
+  sign<D>(
+    operation: string | { workflowId: string },
+    update: UpdateDefinition<unknown, [SignedDecision<D>]> | string,
+    decision: D,
+    author?: Author,
+  ): Promise<SignedDecision<D>>;
   /** Signs and sends a decision as the typed client does (waiting out a new operation's first moments); by default as Umeå's coordinator. */
-  decide<R, D>(handle: Pick<WorkflowHandle, 'workflowId' | 'executeUpdate'>, update: UpdateDefinition<R, [SignedDecision<D>]>, decision: D, author?: Author): Promise<R>;
+  decide<R, D>(
+    handle: Pick<WorkflowHandle, 'workflowId' | 'executeUpdate'>,
+    update: UpdateDefinition<R, [SignedDecision<D>]>,
+    decision: D,
+    author?: Author,
+  ): Promise<R>;
   /** Stops nats-server; the returned function starts it again on the same port and store. */
   pauseNats(): Promise<() => Promise<void>>;
   startAgencies(
@@ -237,7 +247,14 @@ export async function startEmbeddedEngine(options: EmbeddedEngineOptions): Promi
       return extra;
     },
     register: (tip, registerOptions = {}) =>
-      registerTip(client, tip, { catalogue, taskQueue: options.taskQueue, entityKey, keys, author: coordinatorOf(tip.entity.municipality), ...registerOptions }),
+      registerTip(client, tip, {
+        catalogue,
+        taskQueue: options.taskQueue,
+        entityKey,
+        keys,
+        author: coordinatorOf(tip.entity.municipality),
+        ...registerOptions,
+      }),
     decide: async (handle, update, decision, author = UMEA_COORDINATOR) => {
       const signer = await keys.apiSigningKey();
       return executeSigned(handle, update, () => signDecision(signer, { update: update.name, operationId: handle.workflowId, decision, author }));

@@ -23,7 +23,16 @@ const program = new Command()
   .option('--no-api', 'do not start the HTTP API and the identity provider')
   .option('--down', 'remove the databases and the data directory, and start nothing')
   .parse();
-const options = program.opts<{ prefix: string; dataDir: string; workers: number; bridges: number; ui: boolean; api: boolean; apiPort: number; down?: boolean }>();
+const options = program.opts<{
+  prefix: string;
+  dataDir: string;
+  workers: number;
+  bridges: number;
+  ui: boolean;
+  api: boolean;
+  apiPort: number;
+  down?: boolean;
+}>();
 const log = (line: string) => console.error(`[cluster] ${line}`);
 
 if (options.down) {

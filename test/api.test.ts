@@ -44,7 +44,9 @@ beforeAll(async () => {
   api = `http://127.0.0.1:${port}`;
   audience = `${api}/v1`;
   idp = await startIdentityProvider({ scratchDir: mkdtempSync(join(inject('scratchDir'), 'api-idp-')), audience, apiUrls: [api] });
-  engine = await startTestEngine('api', { api: { port, issuer: idp.issuer, clientSecret: API_CLIENT_SECRET, sessionSecret: 'a session secret for the api test, 32+ chars' } });
+  engine = await startTestEngine('api', {
+    api: { port, issuer: idp.issuer, clientSecret: API_CLIENT_SECRET, sessionSecret: 'a session secret for the api test, 32+ chars' },
+  });
   for (const username of ['anna', 'bertil', 'cecilia', 'david', 'erik']) tokens[username] = await tokenOf(username);
 });
 
@@ -136,7 +138,9 @@ describe('reading', () => {
   it('shows the steering group an operation with its personal fields sealed, and its coordinator with them open', async () => {
     const { operationId } = (await (await call('POST', '/v1/operations', { token: tokens.anna, body: sampleTip() })).json()) as { operationId: string };
     const reason = 'Tipset gäller en annan verksamhet än den som bedrivs på adressen';
-    expect((await call('POST', `/v1/operations/${operationId}/decisions/assess`, { token: tokens.anna, body: { decision: 'dismiss', reason } })).status).toBe(200);
+    expect((await call('POST', `/v1/operations/${operationId}/decisions/assess`, { token: tokens.anna, body: { decision: 'dismiss', reason } })).status).toBe(
+      200,
+    );
 
     const asSteering = await (await call('GET', `/v1/operations/${operationId}`, { token: tokens.cecilia })).text();
     expect(asSteering).not.toContain(reason);
