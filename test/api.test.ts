@@ -1,5 +1,7 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort } from '../scripts/dev-stack.js';
 import { OPENAPI_FILE, PROJECT_ROOT } from '../scripts/generate-contract.js';
@@ -21,6 +23,14 @@ let engine: TestEngine;
 let api: string;
 let audience: string;
 const tokens: Record<string, string> = {};
+/** The engine's JSON log lines, as its processes write them. */
+const logLines: Record<string, unknown>[] = [];
+const logSink = new Writable({
+  write(chunk: Buffer, _encoding, done) {
+    for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) logLines.push(JSON.parse(line) as Record<string, unknown>);
+    done();
+  },
+});
 
 async function tokenOf(username: string): Promise<string> {
   const { tokens: set } = await codeFlowTokens(
@@ -46,6 +56,7 @@ beforeAll(async () => {
   idp = await startIdentityProvider({ scratchDir: mkdtempSync(join(inject('scratchDir'), 'api-idp-')), audience, apiUrls: [api] });
   engine = await startTestEngine('api', {
     api: { port, issuer: idp.issuer, clientSecret: API_CLIENT_SECRET, sessionSecret: 'a session secret for the api test, 32+ chars' },
+    logger: pino({ level: 'info' }, logSink),
   });
   for (const username of ['anna', 'bertil', 'cecilia', 'david', 'erik']) tokens[username] = await tokenOf(username);
 });
@@ -64,7 +75,8 @@ describe('a coordinator with a bearer token', () => {
 
     const decided = await call('POST', `/v1/operations/${operationId}/decisions/assess`, { token: tokens.anna, body: { decision: 'proceed' } });
     expect(decided.status).toBe(200);
-    expect(await decided.json()).toMatchObject({ phase: 'mandate_matching' });
+    // The receipt: where the operation stands the moment the decision is recorded (its stage acts on it next).
+    expect(await decided.json()).toEqual({ phase: 'assessment', stage: expect.any(String), waitingFor: expect.any(String) });
 
     const shown = (await (await call('GET', `/v1/operations/${operationId}`, { token: tokens.anna })).json()) as {
       timeline: { text: string; by?: { name: string; role: string } }[];
@@ -120,6 +132,17 @@ describe('refusals', () => {
     expect(log.status).toBe(200);
     const { records } = (await log.json()) as { records: { action: string; allowed: boolean; role: string }[] };
     expect(records).toContainEqual(expect.objectContaining({ action: 'decide', allowed: false, role: 'coordinator' }));
+
+    // And logged: who (the token's subject), what, why; no name, nothing of the tip.
+    const line = logLines.find((entry) => entry.msg === 'refused' && entry.operationId === operationId);
+    expect(line).toMatchObject({
+      who: '5a2d9e71-3c6b-4f08-8d4e-7b1f2a9c3d02',
+      role: 'coordinator',
+      what: 'POST /v1/operations/:id/decisions/assess',
+      status: 403,
+    });
+    expect(String(line!.why)).toContain('Malmö');
+    expect(JSON.stringify(line)).not.toMatch(/Bertil|Norrsken|556703/);
   });
 
   it('does not let a coordinator read the access log', async () => {
