@@ -24,7 +24,7 @@ import { TASK_QUEUE, amendTipUpdate, searchAttributes, type CorrectionReceipt, t
 import { FailureType } from '../workflows/failures.js';
 import type { losOperation } from '../workflows/index.js';
 import { entityReference, requireEntityKey, assertPlain, sealTip, signDecision } from '../vault/index.js';
-import { executeSigned } from './decisions.js';
+import { executeSigned } from './signed-updates.js';
 import { operationIdFor } from './operation-id.js';
 import { allOf, quote } from './queries.js';
 

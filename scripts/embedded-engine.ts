@@ -8,7 +8,7 @@ import { defaultBehaviour, startSimulatedAgency, type AgencyBehaviour, type Simu
 import type { ApiServer } from '../api/index.js';
 import { readEngineEnv } from '../config/index.js';
 import { registerTip, type RegisterOptions } from '../coordinator/index.js';
-import { executeSigned } from '../coordinator/decisions.js';
+import { executeSigned } from '../coordinator/signed-updates.js';
 import { AGENCY_IDS, SUBJECTS, type AgencyId, type Author, type SignedDecision, type TipInput } from '../domain/index.js';
 import type { EngineIdentity } from '../messaging/index.js';
 import { entityKeyFromEnvironment, generateMasterKey, readMasterKeyring, signDecision, type KeyStore, type MasterKeyring } from '../vault/index.js';
