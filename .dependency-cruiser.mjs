@@ -24,12 +24,14 @@ const below = {
   idp: [],
   // The coordinator's typed client and the `los` CLI.
   coordinator: ['domain', 'workflows', 'config', 'messaging', 'vault'],
-  // The engine's processes (worker, bridge, codec server) and the one composition root that wires them.
-  workers: ['domain', 'workflows', 'config', 'messaging', 'vault', 'activities'],
+  // The HTTP API: the engine's one door for people, and the engine-internal path that seals and starts operations.
+  api: ['domain', 'workflows', 'config', 'messaging', 'vault'],
+  // The engine's processes (worker, bridge, codec server, API) and the one composition root that wires them.
+  workers: ['domain', 'workflows', 'config', 'messaging', 'vault', 'activities', 'api'],
   // The dev stack, the demo, the cluster, the embedded engine and the build and contract scripts.
-  scripts: ['domain', 'workflows', 'config', 'messaging', 'vault', 'activities', 'agencies', 'coordinator', 'workers', 'idp'],
-  bench: ['domain', 'workflows', 'config', 'messaging', 'vault', 'activities', 'agencies', 'coordinator', 'workers', 'idp', 'scripts'],
-  test: ['domain', 'workflows', 'config', 'messaging', 'vault', 'activities', 'agencies', 'coordinator', 'workers', 'idp', 'scripts'],
+  scripts: ['domain', 'workflows', 'config', 'messaging', 'vault', 'activities', 'agencies', 'coordinator', 'api', 'workers', 'idp'],
+  bench: ['domain', 'workflows', 'config', 'messaging', 'vault', 'activities', 'agencies', 'coordinator', 'api', 'workers', 'idp', 'scripts'],
+  test: ['domain', 'workflows', 'config', 'messaging', 'vault', 'activities', 'agencies', 'coordinator', 'api', 'workers', 'idp', 'scripts'],
 };
 
 const folders = Object.keys(below);

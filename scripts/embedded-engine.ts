@@ -5,6 +5,7 @@ import type { UpdateDefinition } from '@temporalio/common';
 import { nkeyAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import type { JWK } from 'jose';
 import { defaultBehaviour, startSimulatedAgency, type AgencyBehaviour, type SimulatedAgency, type SimulatedAgencyOptions } from '../agencies/index.js';
+import type { ApiServer } from '../api/index.js';
 import { readEngineEnv } from '../config/index.js';
 import { registerTip, type RegisterOptions } from '../coordinator/index.js';
 import { executeSigned } from '../coordinator/signed-updates.js';
@@ -59,6 +60,8 @@ export interface EmbeddedEngine {
   bridge: Bridge;
   /** The codec server, when the options asked for one. */
   codec?: CodecServer;
+  /** The HTTP API, when the options asked for it. */
+  api?: ApiServer;
   /** Registers a tip as the typed client does; by default as a coordinator of the tip's municipality. */
   register(tip: TipInput, options?: Partial<RegisterOptions>): ReturnType<typeof registerTip>;
   /**
@@ -111,6 +114,20 @@ export interface EmbeddedEngineOptions {
   keyring?: MasterKeyring;
   /** Start the codec server too, for the Temporal UI: tokens signed by this issuer, on this loopback port. */
   codec?: { issuerJwk: JWK; port: number; uiOrigin?: string };
+  /**
+   * Start the HTTP API too, on this loopback port, signing people in at this OpenID Connect provider (the embedded
+   * one for the demo and the tests: scripts/identity-provider.ts).
+   */
+  api?: {
+    port: number;
+    issuer: string;
+    /** The `los-api` client's secret at the provider. */
+    clientSecret: string;
+    /** @default LOS_API_SESSION_SECRET's default: a random key of this process */
+    sessionSecret?: string;
+    /** @default `http://127.0.0.1:<port>` */
+    publicUrl?: string;
+  };
   /** @default silent: a test or the demo says what it wants to show itself */
   logger?: EngineLogger;
 }
@@ -133,6 +150,15 @@ export async function startEmbeddedEngine(options: EmbeddedEngineOptions): Promi
           LOS_TOKEN_ISSUER_JWK: JSON.stringify(options.codec.issuerJwk),
           CODEC_BIND_ADDRESS: `127.0.0.1:${options.codec.port}`,
           ...(options.codec.uiOrigin ? { LOS_UI_ORIGIN: options.codec.uiOrigin } : {}),
+        }
+      : {}),
+    ...(options.api
+      ? {
+          LOS_API_PORT: String(options.api.port),
+          LOS_OIDC_ISSUER: options.api.issuer,
+          LOS_OIDC_CLIENT_SECRET: options.api.clientSecret,
+          ...(options.api.sessionSecret ? { LOS_API_SESSION_SECRET: options.api.sessionSecret } : {}),
+          ...(options.api.publicUrl ? { LOS_API_PUBLIC_URL: options.api.publicUrl } : {}),
         }
       : {}),
   });
@@ -158,6 +184,7 @@ export async function startEmbeddedEngine(options: EmbeddedEngineOptions): Promi
     return connection;
   };
   const deadLetters: EmbeddedEngine['deadLetters'] = [];
+  const entityKey = options.entityKey ?? entityKeyFromEnvironment() ?? randomBytes(32).toString('hex');
   let engine;
   try {
     engine = await composeEngine(
@@ -170,12 +197,13 @@ export async function startEmbeddedEngine(options: EmbeddedEngineOptions): Promi
         // Tests see a lost delivery redelivered within seconds, not the production minute.
         redelivery: { ackWaitMs: options.ackWaitMs ?? 5_000, ...(options.maxDeliver ? { maxDeliver: options.maxDeliver } : {}) },
         bridgeRetryDelayMs: 500,
+        entityKey,
         onDeadLetter: (reason, subject) => {
           deadLetters.push({ reason, subject });
           options.onDeadLetter?.(reason, subject);
         },
       },
-      options.codec ? ['worker', 'bridge', 'codec'] : ['worker', 'bridge'],
+      ['worker', 'bridge', ...(options.codec ? (['codec'] as const) : []), ...(options.api ? (['api'] as const) : [])],
     );
   } catch (err) {
     await nats.stop();
@@ -186,7 +214,6 @@ export async function startEmbeddedEngine(options: EmbeddedEngineOptions): Promi
   const agencies: SimulatedAgency[] = [];
   const extraConnections: NatsConnection[] = [];
   const { catalogue } = engine;
-  const entityKey = options.entityKey ?? entityKeyFromEnvironment() ?? randomBytes(32).toString('hex');
 
   return {
     client,
@@ -207,6 +234,7 @@ export async function startEmbeddedEngine(options: EmbeddedEngineOptions): Promi
     deadLetters,
     bridge,
     ...(engine.codec ? { codec: engine.codec } : {}),
+    ...(engine.api ? { api: engine.api } : {}),
     async connectAs(identity) {
       const reader = identity === 'steering_group' || identity === 'coordinator';
       const extra = await connectEngineNats({
