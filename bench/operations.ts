@@ -1,7 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { ReceivedEvent } from '../agencies/index.js';
-import { decisionUpdateId, registerTip, type RegisterOptions } from '../coordinator/index.js';
+import { registerTip, type RegisterOptions } from '../coordinator/operations.js';
+import { decisionUpdateId } from '../coordinator/operation-id.js';
 import {
   candidateAgencies,
   type AgencyId,

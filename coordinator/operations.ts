@@ -24,7 +24,7 @@ import { FailureType } from '../workflows/failures.js';
 import type { losOperation } from '../workflows/index.js';
 import { entityReference, requireEntityKey, assertPlain, sealTip } from '../vault/index.js';
 import { decisionUpdateId, operationIdFor } from './operation-id.js';
-import { allOf, quote } from './queries.js';
+import { allOf, quote } from '../domain/index.js';
 
 /** The typed client coordinators (the CLI, the demo, tests) use to start and steer operations. */
 

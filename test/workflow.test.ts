@@ -1,7 +1,7 @@
 import { ApplicationFailure, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Subscription } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InvalidInputError } from '../coordinator/index.js';
+import { InvalidInputError } from '../coordinator/operations.js';
 import { DECISION_KINDS, SUBJECTS, type AgencyId } from '../domain/index.js';
 import { assessUpdate, decideQuorumUpdate, decisionUpdates, scheduleUpdate, searchAttributes, stateQuery, timelineQuery } from '../workflows/definitions.js';
 import { FailureType } from '../workflows/failures.js';
