@@ -248,7 +248,7 @@ export class LosClient {
   }
 
   /** Registers a tip: a new operation, or the same tip again recognised (unchanged, corrected or ended). */
-  registerTip(tip: unknown, options: RegisterOptions = {}): Promise<Registration> {
+  async registerTip(tip: unknown, options: RegisterOptions = {}): Promise<Registration> {
     parseInput(Tip, tip, 'tip');
     // The operation's deadlines and periods travel as query parameters, as typed ("5 working days"); the API parses them again.
     const config = options.config ?? {};
@@ -259,7 +259,7 @@ export class LosClient {
   }
 
   /** Sends a decision, parsed with its row's schema first; the workflow's validator has the last word. */
-  decide<K extends DecisionKind>(operationId: string, kind: K, input: DecisionInput<K> | unknown): Promise<DecisionReceipt> {
+  async decide<K extends DecisionKind>(operationId: string, kind: K, input: DecisionInput<K> | unknown): Promise<DecisionReceipt> {
     const decision = parseDecision(kind, input);
     return this.#request('POST', `/v1/operations/${encodeURIComponent(operationId)}/decisions/${decisionPath(kind)}`, { body: decision });
   }

@@ -132,7 +132,8 @@ async function refreshed(tokens: TokenSet, nowMs: number): Promise<TokenSet> {
     const response = await oidc.refreshTokenGrant(config, tokens.refreshToken!, { resource: tokens.audience });
     return tokenSetFrom(response, { issuer: tokens.issuer, cliClientId: tokens.clientId, audience: tokens.audience }, nowMs, tokens);
   } catch (err) {
-    if (err instanceof oidc.ResponseBodyError) throw new NotSignedInError(`not signed in: run \`los login\` (the sign-in could not be renewed: ${describe(err)})`);
+    if (err instanceof oidc.ResponseBodyError)
+      throw new NotSignedInError(`not signed in: run \`los login\` (the sign-in could not be renewed: ${describe(err)})`);
     throw new UnreachableError(`cannot renew the sign-in at ${tokens.issuer}: ${describe(err)}`);
   }
 }
@@ -190,7 +191,8 @@ export async function signIn(apiUrl: string, auth: AuthConfig, credentialsFile: 
     response = await oidc.pollDeviceAuthorizationGrant(config, device, { resource: auth.audience }, { signal: AbortSignal.timeout(device.expires_in * 1000) });
   } catch (err) {
     const e = err as Error;
-    if (e.name === 'TimeoutError' || e.name === 'AbortError') throw new LosApiError(`sign-in not completed within ${device.expires_in} s: run \`los login\` again`);
+    if (e.name === 'TimeoutError' || e.name === 'AbortError')
+      throw new LosApiError(`sign-in not completed within ${device.expires_in} s: run \`los login\` again`);
     throw signInError(auth.issuer, err);
   }
   const tokens = tokenSetFrom(response, auth, Date.now());
