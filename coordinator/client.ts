@@ -250,12 +250,11 @@ export class LosClient {
   /** Registers a tip: a new operation, or the same tip again recognised (unchanged, corrected or ended). */
   async registerTip(tip: unknown, options: RegisterOptions = {}): Promise<Registration> {
     parseInput(Tip, tip, 'tip');
-    // The operation's deadlines and periods travel as query parameters, as typed ("5 working days"); the API parses them again.
     const config = options.config ?? {};
     parseInput(OperationConfig, config, 'operation config');
-    const query = Object.fromEntries(Object.entries(config).map(([name, value]) => [name, String(value)]));
-    // Sent as given, not as parsed: the API keeps the tip's own spelling of the times it parses again.
-    return this.#request('POST', '/v1/operations', { body: tip, query });
+    // Sent as typed, not as parsed: the API parses it again with the same schemas. The deadlines travel beside the tip.
+    const body = Object.keys(config).length > 0 ? { ...(tip as object), config } : tip;
+    return this.#request('POST', '/v1/operations', { body });
   }
 
   /** Sends a decision, parsed with its row's schema first; the workflow's validator has the last word. */
