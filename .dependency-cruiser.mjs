@@ -22,12 +22,14 @@ const below = {
   agencies: ['domain', 'messaging'],
   // The coordinator's typed client and the `los` CLI.
   coordinator: ['domain', 'workflows', 'config', 'messaging', 'vault'],
-  // The engine's processes (worker, bridge, codec server) and the one composition root that wires them.
-  workers: ['domain', 'workflows', 'config', 'messaging', 'vault', 'activities'],
+  // The HTTP API: the engine's one door for people, and the engine-internal path that seals and starts operations.
+  api: ['domain', 'workflows', 'config', 'messaging', 'vault'],
+  // The engine's processes (worker, bridge, codec server, API) and the one composition root that wires them.
+  workers: ['domain', 'workflows', 'config', 'messaging', 'vault', 'activities', 'api'],
   // The dev stack, the demo, the cluster, the embedded engine and the build and contract scripts.
-  scripts: ['domain', 'workflows', 'config', 'messaging', 'vault', 'activities', 'agencies', 'coordinator', 'workers'],
-  bench: ['domain', 'workflows', 'config', 'messaging', 'vault', 'activities', 'agencies', 'coordinator', 'workers', 'scripts'],
-  test: ['domain', 'workflows', 'config', 'messaging', 'vault', 'activities', 'agencies', 'coordinator', 'workers', 'scripts'],
+  scripts: ['domain', 'workflows', 'config', 'messaging', 'vault', 'activities', 'agencies', 'coordinator', 'api', 'workers'],
+  bench: ['domain', 'workflows', 'config', 'messaging', 'vault', 'activities', 'agencies', 'coordinator', 'api', 'workers', 'scripts'],
+  test: ['domain', 'workflows', 'config', 'messaging', 'vault', 'activities', 'agencies', 'coordinator', 'api', 'workers', 'scripts'],
 };
 
 const folders = Object.keys(below);

@@ -57,6 +57,30 @@ export const EngineEnv = z.object({
   /** Codec server and `los show`: the token issuer's public key (JWK), inline or as a file. */
   LOS_TOKEN_ISSUER_JWK: z.string().min(1).optional(),
   LOS_TOKEN_ISSUER_JWK_FILE: z.string().min(1).optional(),
+  /** The HTTP API: where it listens. */
+  LOS_API_HOST: z.string().min(1).default('127.0.0.1'),
+  LOS_API_PORT: z.coerce.number().int().min(0).max(65_535).default(4300),
+  /** The API's origin as browsers see it (the sign-in callback and the cookies are on it); default http://127.0.0.1:<port>. */
+  LOS_API_PUBLIC_URL: z.string().url().optional(),
+  /** The API's resource indicator: the audience its access tokens must carry; default <public url>/v1. */
+  LOS_API_AUDIENCE: z.string().min(1).optional(),
+  /** The OpenID Connect provider's issuer URL (a municipality's own provider, or the embedded default). */
+  LOS_OIDC_ISSUER: z.string().url().optional(),
+  /** The API's client registration at the provider (confidential, authorisation code with PKCE). */
+  LOS_OIDC_CLIENT_ID: z.string().min(1).default('los-api'),
+  LOS_OIDC_CLIENT_SECRET: z.string().min(1).optional(),
+  LOS_OIDC_CLIENT_SECRET_FILE: z.string().min(1).optional(),
+  /** The public client `los login` uses (device flow); the API only tells it to `los`. */
+  LOS_OIDC_CLI_CLIENT_ID: z.string().min(1).default('los-cli'),
+  /** The token's claims that carry the role, the municipality and the display name. */
+  LOS_OIDC_ROLE_CLAIM: z.string().min(1).default('los_role'),
+  LOS_OIDC_MUNICIPALITY_CLAIM: z.string().min(1).default('los_municipality'),
+  LOS_OIDC_NAME_CLAIM: z.string().min(1).default('name'),
+  /** Signs the session and CSRF cookies (at least 32 characters); every API process of a deployment needs the same. */
+  LOS_API_SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  LOS_API_SESSION_SECRET_FILE: z.string().min(1).optional(),
+  /** How long a browser session lasts. */
+  LOS_API_SESSION_HOURS: z.coerce.number().min(0.01).max(168).default(8),
   /** How long a stopping process may drain (the worker: in-flight activities) before it exits regardless. */
   SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(1).max(600).default(30),
 });

@@ -18,7 +18,8 @@ export const AccessRecord = z.object({
   role: z.string(),
   /** The operation read, or none when the payloads named no operation. */
   operationId: z.string().optional(),
-  action: z.enum(['decode', 'encode', 'show', 'register']),
+  /** `decide` and `audit` are refusals the API records: a decision or a read of this log it did not allow. */
+  action: z.enum(['decode', 'encode', 'show', 'register', 'decide', 'audit']),
   /** Which payloads: their position in the request and a fingerprint of their bytes. */
   payloads: z.array(z.object({ index: z.number(), sha256: z.string() })),
   allowed: z.boolean(),

@@ -16,7 +16,8 @@ import type { JWK } from 'jose';
 import { loadCatalogueFile, type EngineEnv } from '../config/index.js';
 import { SUBJECTS, type MandateCatalogue } from '../domain/index.js';
 import { ensureTopology, readSeedFile, type TopologyOptions } from '../messaging/index.js';
-import { AuditLog, KeyStore, clientDataConverter, readMasterKeyring, tokenVerifier, type MasterKeyring } from '../vault/index.js';
+import { AuditLog, KeyStore, clientDataConverter, readMasterKeyring, requireEntityKey, tokenVerifier, type MasterKeyring } from '../vault/index.js';
+import { RelyingParty, SessionStore, apiSettings, bearerVerifier, startApiServer, type ApiServer } from '../api/index.js';
 import { startBridge, type Bridge, type BridgeOptions } from './bridge.js';
 import { startCodecServer, type CodecServer } from './codecServer.js';
 import { startDeadLetterWatcher } from './deadLetters.js';
@@ -26,7 +27,7 @@ import { connectEngineNats, misconfigured, trackNatsConnection, untilReady } fro
 import { createOperationWorker, type OperationWorkerOptions } from './worker.js';
 
 /** The engine's processes: each production process runs one; the embedded engine runs the worker and the bridge. */
-export type EngineRole = 'worker' | 'bridge' | 'codec';
+export type EngineRole = 'worker' | 'bridge' | 'codec' | 'api';
 
 /**
  * What the benchmark swaps to measure the engine without encryption (bench/plaintext.ts); every deployment, the
@@ -69,6 +70,8 @@ export interface EngineWiring extends EngineVariant {
   bridgeRetryDelayMs?: number;
   /** Every dead letter, from the bridge and from delivery advisories alike, beside its log line. */
   onDeadLetter?: (reason: string, subject: string) => void;
+  /** The key of the pseudonymous entity reference the API computes. @default LOS_ENTITY_KEY / LOS_ENTITY_KEY_FILE */
+  entityKey?: string;
 }
 
 /** The composed engine: the parts of the roles it was asked for, and one stop for all of them. */
@@ -90,6 +93,8 @@ export interface Engine {
     client: Client;
   };
   codec?: CodecServer;
+  /** The HTTP API (its url is where it listens; people reach it at LOS_API_PUBLIC_URL). */
+  api?: ApiServer;
   /** Stops every role (the worker lets in-flight activities finish within SHUTDOWN_GRACE_SECONDS) and closes every connection. */
   stop(): Promise<void>;
 }
@@ -123,6 +128,8 @@ export async function composeEngine(wiring: EngineWiring, roles: readonly Engine
   // Read before any server is waited for: a missing key is a setup error, not a server that is still starting.
   const keyring = wiring.keyring ?? readMasterKeyring({ LOS_MASTER_KEY: settings.LOS_MASTER_KEY, LOS_MASTER_KEY_FILE: settings.LOS_MASTER_KEY_FILE });
   const connectNats = wiring.connectNats ?? sharedConnection(settings);
+  // The API's sign-in settings and the entity key are setup too: a missing one ends the start at once.
+  const apiConfig = roles.includes('api') ? { ...apiSettings(settings), entityKey: wiring.entityKey ?? requireEntityKey() } : undefined;
 
   // Undone in reverse on stop(), or when a later part fails to start.
   const stops: (() => Promise<void> | void)[] = [];
@@ -227,6 +234,49 @@ export async function composeEngine(wiring: EngineWiring, roles: readonly Engine
       });
       stops.push(() => codec.close());
       engine.codec = codec;
+    }
+    if (apiConfig) {
+      // The one door for people: it seals and unseals, so the master key, the key store and Temporal stay inside.
+      const { entityKey, ...api } = apiConfig;
+      const apiNc = natsByRole.get('api') ?? (await natsFor('api'));
+      const connection = await ready('Temporal', () => Connection.connect({ address: settings.TEMPORAL_ADDRESS }));
+      stops.push(() => connection.close());
+      const client = new Client({ connection, namespace: settings.TEMPORAL_NAMESPACE, dataConverter: wiring.clientDataConverter ?? clientDataConverter(keys) });
+      const replicas = settings.LOS_STREAM_REPLICAS;
+      const sessions = await ready('session store', () => SessionStore.open(apiNc, { ttlMs: api.sessionTtlMs, replicas }), misconfigured.nats);
+      const audit = await ready('access log', () => AuditLog.open(apiNc, { replicas }), misconfigured.nats);
+      if (!api.cookieSecretShared)
+        logger.warn('LOS_API_SESSION_SECRET is not set: this process signs its cookies with a key of its own, so its sessions end when it stops and no other API process accepts them');
+      const server = await startApiServer({
+        host: api.host,
+        port: api.port,
+        publicUrl: api.publicUrl,
+        issuer: api.issuer,
+        audience: api.audience,
+        cliClientId: api.cliClientId,
+        cookieSecret: api.cookieSecret,
+        sessionTtlMs: api.sessionTtlMs,
+        logger: logger.child({ role: 'api' }),
+        services: {
+          client,
+          keys,
+          audit,
+          sessions,
+          verifier: bearerVerifier({ issuer: api.issuer, audience: api.audience, claims: api.claims }),
+          relyingParty: new RelyingParty({
+            issuer: api.issuer,
+            clientId: api.clientId,
+            clientSecret: api.clientSecret,
+            redirectUri: `${api.publicUrl}/auth/callback`,
+            audience: api.audience,
+          }),
+          catalogue,
+          entityKey,
+          ...(settings.TEMPORAL_TASK_QUEUE ? { taskQueue: settings.TEMPORAL_TASK_QUEUE } : {}),
+        },
+      });
+      stops.push(() => server.close());
+      engine.api = server;
     }
     return engine;
   } catch (err) {

@@ -11,15 +11,15 @@ import { composeEngine, type EngineVariant } from './compose.js';
 import { createLogger, temporalLogger } from './logger.js';
 import { builtWorkflowBundle } from './workflowBundle.js';
 
-/** Runs one of the engine's processes (`worker`, `bridge` or `codec`) until SIGTERM or SIGINT. */
+/** Runs one of the engine's processes (`worker`, `bridge`, `codec` or `api`) until SIGTERM or SIGINT. */
 export async function runEngineProcess(role: string | undefined, variant: EngineVariant = {}): Promise<void> {
   const unsupported = unsupportedNode();
   if (unsupported) {
     console.error(unsupported);
     process.exit(1);
   }
-  if (role !== 'worker' && role !== 'bridge' && role !== 'codec') {
-    console.error('usage: tsx workers/main.ts worker|bridge|codec');
+  if (role !== 'worker' && role !== 'bridge' && role !== 'codec' && role !== 'api') {
+    console.error('usage: tsx workers/main.ts worker|bridge|codec|api');
     process.exit(1);
   }
   const config = readEngineEnv(process.env);
@@ -71,6 +71,7 @@ export async function runEngineProcess(role: string | undefined, variant: Engine
   const engine = await composeEngine({ settings, logger, waitForServers: true, ...(workflowBundle ? { workflowBundle } : {}), ...variant }, [role]);
   if (engine.worker) logger.info({ taskQueue: engine.worker.worker.options.taskQueue, metrics: settings.METRICS_BIND_ADDRESS ?? null }, 'worker started');
   if (engine.bridge) logger.info('bridge started');
+  if (engine.api) logger.info({ url: engine.api.url, publicUrl: settings.LOS_API_PUBLIC_URL ?? null }, 'api started');
   if (engine.codec) logger.info({ url: engine.codec.url, uiOrigin: settings.LOS_UI_ORIGIN ?? null }, 'codec server started');
   started = true;
   // A worker that fails on its own ends the process too (the supervisor restarts it).

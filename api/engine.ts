@@ -1,0 +1,236 @@
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowUpdateFailedError,
+  type Client,
+  type WorkflowExecutionDescription,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import { ApplicationFailure, WorkflowIdReusePolicy } from '@temporalio/common';
+import {
+  DECISIONS,
+  OperationConfig,
+  Tip,
+  catalogueSnapshot,
+  parseWith,
+  slug,
+  tipIdentity,
+  type DecisionInput,
+  type DecisionKind,
+  type DecisionReceipt,
+  type MandateCatalogue,
+  type OperationConfigInput,
+  type Phase,
+  type PlainTip,
+  type Sealed,
+} from '../domain/index.js';
+import { loadCatalogueFile } from '../config/index.js';
+import { assertPlain, entityReference, requireEntityKey, sealDecision, sealTip, type KeyStore } from '../vault/index.js';
+import {
+  TASK_QUEUE,
+  amendTipUpdate,
+  decisionUpdates,
+  searchAttributes,
+  type CorrectionReceipt,
+  type OperationInput,
+  type OperationResult,
+} from '../workflows/definitions.js';
+import { FailureType } from '../workflows/failures.js';
+import type { losOperation } from '../workflows/index.js';
+import { allOf, quote } from './queries.js';
+
+/**
+ * The engine-internal path the API alone takes: seal a tip with its operation's own key and start the operation,
+ * correct a running one, seal and send a decision. Nothing outside the engine's network calls these; people reach
+ * them through the HTTP API, which has checked who they are first.
+ */
+
+export class InvalidInputError extends Error {
+  override name = 'InvalidInputError';
+}
+
+/**
+ * The operation ID: a hash of the tip's identity, so registering the same tip twice finds the same operation,
+ * and the ID (which operators see everywhere) carries no org number or other personal data.
+ */
+export function operationIdFor(tip: PlainTip): string {
+  const digest = createHash('sha256')
+    .update(JSON.stringify(tipIdentity(tip)))
+    .digest('hex');
+  return `los-${slug(tip.entity.municipality)}-${digest.slice(0, 20)}`;
+}
+
+/**
+ * The Temporal update id of one decision: random like the SDK's own, but 14 characters instead of a 36-character
+ * UUID, since the history writes an update's id four times.
+ */
+export function decisionUpdateId(): string {
+  return `d-${randomBytes(9).toString('base64url')}`;
+}
+
+/** How an operation ended, for a person: "cancelled", "closed", "terminated in phase assessment"… */
+export interface EndedOperation {
+  how: string;
+  /** When it ended (ISO instant). */
+  at?: string;
+  reason?: string | Sealed;
+}
+
+/** Another open operation about the same business (same entity reference). */
+export interface ParallelOperation {
+  operationId: string;
+  phase?: string;
+  municipality?: string;
+}
+
+export interface Registration {
+  operationId: string;
+  /**
+   * `started`: a new operation. The same tip again finds the existing one: `unchanged` when nothing differs,
+   * `corrected` when the correctable fields differed and were applied (`amendTip`), `ended` when the
+   * operation has ended and takes no correction; none of these starts a second operation.
+   */
+  outcome: 'started' | 'unchanged' | 'corrected' | 'ended';
+  handle: WorkflowHandle<typeof losOperation>;
+  /** The pseudonymous entity reference (search attribute `LosEntityRef`). */
+  entityRef: string;
+  /** Other open operations about the same business; empty when there are none. */
+  sameBusiness: ParallelOperation[];
+  correction?: CorrectionReceipt;
+  ended?: EndedOperation;
+}
+
+export interface RegisterOptions {
+  /** The key store: the operation's data key is created here and the tip sealed with it before it starts. */
+  keys: Pick<KeyStore, 'createDataKey' | 'seal' | 'bridgePublicKey'>;
+  config?: OperationConfigInput;
+  catalogue?: MandateCatalogue;
+  taskQueue?: string;
+  /** The key of the entity reference; default: `LOS_ENTITY_KEY` / `LOS_ENTITY_KEY_FILE` from the environment. */
+  entityKey?: string;
+}
+
+export async function registerTip(client: Client, rawTip: unknown, options: RegisterOptions): Promise<Registration> {
+  const parsedTip = parseWith(Tip, rawTip, 'tip');
+  if (!parsedTip.ok) throw new InvalidInputError(parsedTip.error);
+  const config = parseWith(OperationConfig, options.config ?? {}, 'operation config');
+  if (!config.ok) throw new InvalidInputError(config.error);
+  try {
+    assertPlain(rawTip, 'tip');
+  } catch (err) {
+    throw new InvalidInputError((err as Error).message);
+  }
+  const tip = parsedTip.value as PlainTip;
+  const entityRef = entityReference(tip.entity.orgNumber, options.entityKey ?? requireEntityKey());
+  const operationId = operationIdFor(tip);
+  // Personal fields are sealed with the operation's own data key before anything reaches Temporal.
+  await options.keys.createDataKey(operationId, tip.entity.municipality);
+  const sealed = await sealTip(options.keys, operationId, tip);
+  const input: OperationInput = {
+    tip: sealed,
+    config: config.value,
+    // Only what the operation can use of the catalogue travels in its history (domain/catalogue.ts).
+    catalogue: catalogueSnapshot(options.catalogue ?? loadCatalogueFile(), tip.categories),
+    bridgeKey: await options.keys.bridgePublicKey(),
+  };
+  const sameBusiness = () => openOperationsAbout(client, entityRef, operationId);
+  let handle: WorkflowHandle<typeof losOperation>;
+  try {
+    handle = await client.workflow.start<typeof losOperation>('losOperation', {
+      workflowId: operationId,
+      taskQueue: options.taskQueue ?? TASK_QUEUE,
+      args: [input],
+      // The same tip never starts a second operation, not even after the first one ended.
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      // What operators read in the UI's list: domain words, no entity identifiers or other personal data.
+      staticSummary: `LOS operation in ${tip.entity.municipality}: ${tip.categories.join(', ')} (urgency ${tip.urgency})`,
+      staticDetails: [
+        `**Municipality:** ${tip.entity.municipality}`,
+        `**Suspected activity:** ${tip.categories.join(', ')}`,
+        `**Urgency:** ${tip.urgency}`,
+        `**Tip source:** ${tip.source.kind}${tip.source.protected ? ' (protected)' : ''}`,
+      ].join('\n'),
+      typedSearchAttributes: [
+        { key: searchAttributes.phase, value: 'tip' },
+        { key: searchAttributes.municipality, value: tip.entity.municipality },
+        { key: searchAttributes.entityRef, value: entityRef },
+      ],
+    });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    const existing = client.workflow.getHandle<typeof losOperation>(operationId);
+    const registration = { operationId, handle: existing, entityRef };
+    const description = await existing.describe();
+    if (description.status.name !== 'RUNNING') {
+      // Why it ended stays sealed here: reading it is a decode, for an entitled reader and on the access log.
+      const ended = await howItEnded(existing, description);
+      return { ...registration, outcome: 'ended', sameBusiness: await sameBusiness(), ended };
+    }
+    // Corrections are never dropped: the running operation applies them and tells who holds the old data.
+    try {
+      const correction = await existing.executeUpdate(amendTipUpdate, { args: [{ tip: sealed }], updateId: decisionUpdateId() });
+      return { ...registration, outcome: 'corrected', correction, sameBusiness: await sameBusiness() };
+    } catch (updateErr) {
+      const unchanged =
+        updateErr instanceof WorkflowUpdateFailedError && updateErr.cause instanceof ApplicationFailure && updateErr.cause.type === FailureType.TipUnchanged;
+      if (!unchanged) throw updateErr;
+      return { ...registration, outcome: 'unchanged', sameBusiness: await sameBusiness() };
+    }
+  }
+  return { operationId, outcome: 'started', handle, entityRef, sameBusiness: await sameBusiness() };
+}
+
+/** Every open operation with this entity reference except `exceptId`, from visibility (eventually consistent). */
+export async function openOperationsAbout(client: Client, entityRef: string, exceptId?: string): Promise<ParallelOperation[]> {
+  const found: ParallelOperation[] = [];
+  const query = allOf(`${searchAttributes.entityRef.name} = ${quote(entityRef)}`, `ExecutionStatus = 'Running'`);
+  for await (const info of client.workflow.list({ query, pageSize: 20 })) {
+    if (info.workflowId === exceptId) continue;
+    const phase = info.typedSearchAttributes.get(searchAttributes.phase);
+    const municipality = info.typedSearchAttributes.get(searchAttributes.municipality);
+    found.push({ operationId: info.workflowId, ...(phase !== undefined ? { phase } : {}), ...(municipality !== undefined ? { municipality } : {}) });
+    if (found.length >= 20) break;
+  }
+  return found;
+}
+
+/** How, when and why an operation ended: its result for a completed one, the failure's message otherwise. */
+export async function howItEnded(handle: WorkflowHandle<typeof losOperation>, description: WorkflowExecutionDescription): Promise<EndedOperation> {
+  const at = description.closeTime?.toISOString();
+  const status = description.status.name;
+  const phase = description.typedSearchAttributes.get(searchAttributes.phase) as Phase | undefined;
+  if (status === 'COMPLETED') {
+    const result: OperationResult = await handle.result();
+    return { how: result.phase, ...(at ? { at } : {}), ...(result.endReason !== undefined ? { reason: result.endReason } : {}) };
+  }
+  let reason: string | undefined;
+  try {
+    await handle.result();
+  } catch (err) {
+    // A terminated operation's reason is the terminate request's, carried as the failure's cause.
+    const cause = (err as Error).cause as Error | undefined;
+    reason = cause?.message || (err as Error).message;
+  }
+  return { how: `${status.toLowerCase().replaceAll('_', ' ')}${phase ? ` in phase ${phase}` : ''}`, ...(at ? { at } : {}), ...(reason ? { reason } : {}) };
+}
+
+/** A decision as its row's schema parses it; a mistake names the field ("assessment rejected: reason …"). */
+export function parseDecision<K extends DecisionKind>(kind: K, input: unknown): DecisionInput<K> {
+  const result = parseWith(DECISIONS[kind].schema, input, kind);
+  if (!result.ok) throw new InvalidInputError(result.error);
+  return result.value as DecisionInput<K>;
+}
+
+/** Sends a parsed decision to a running operation; its free text is sealed with the operation's key first. */
+export async function sendDecision<K extends DecisionKind>(
+  handle: WorkflowHandle,
+  keys: Parameters<typeof sealDecision>[0],
+  kind: K,
+  decision: DecisionInput<K>,
+): Promise<DecisionReceipt> {
+  // Free text is personal data: sealed with the operation's key before it reaches Temporal.
+  const sealed = await sealDecision(keys, handle.workflowId, decision);
+  return handle.executeUpdate(decisionUpdates[kind], { args: [sealed], updateId: decisionUpdateId() });
+}
+
+export type { OperationResult };

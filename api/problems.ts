@@ -1,0 +1,70 @@
+import { z } from 'zod';
+
+/**
+ * Errors as RFC 9457 problem details (`application/problem+json`): a stable `type` per kind of problem
+ * (`urn:los:problem:<slug>`), the HTTP status, and a `detail` that is the domain's own message naming the field
+ * ("tip rejected: entity.orgNumber "5566778899": Luhn check digit should be 7"). Every refusal of the API is one
+ * of these, so a client branches on `type` and shows `detail`.
+ */
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+/** The kinds of problem the API answers with, each with its status and title. */
+export const PROBLEMS = {
+  'invalid-input': { status: 400, title: 'The input was rejected' },
+  unauthenticated: { status: 401, title: 'Not signed in' },
+  forbidden: { status: 403, title: 'Not allowed' },
+  'csrf-token': { status: 403, title: 'Missing or invalid CSRF token' },
+  'not-found': { status: 404, title: 'No such resource' },
+  'not-allowed-now': { status: 409, title: 'Not admissible now' },
+  'body-too-large': { status: 413, title: 'Request body too large' },
+  'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
+  unavailable: { status: 503, title: 'The engine is unavailable' },
+  timeout: { status: 504, title: 'No answer in time' },
+  internal: { status: 500, title: 'Internal error' },
+} as const;
+export type ProblemKind = keyof typeof PROBLEMS;
+
+export const problemType = (kind: ProblemKind) => `urn:los:problem:${kind}`;
+
+export const FieldError = z.object({
+  field: z.string().meta({ description: 'The field, as a dotted path in the input (`entity.orgNumber`), or `(root)`.' }),
+  message: z.string(),
+});
+export type FieldError = z.infer<typeof FieldError>;
+
+export const Problem = z
+  .object({
+    type: z.string().meta({ description: 'urn:los:problem:<kind>' }),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string().meta({ description: 'What was wrong, for a person; names the field when the input was at fault.' }),
+    instance: z.string().meta({ description: 'The request path.' }),
+    errors: z.array(FieldError).optional(),
+  })
+  .meta({ id: 'Problem', description: 'RFC 9457 problem details' });
+export type Problem = z.infer<typeof Problem>;
+
+/** An error that answers with a problem; thrown anywhere in a route, turned into the response by the error handler. */
+export class ProblemError extends Error {
+  override name = 'ProblemError';
+  readonly status: number;
+  constructor(
+    readonly kind: ProblemKind,
+    detail: string,
+    readonly errors?: FieldError[],
+  ) {
+    super(detail);
+    this.status = PROBLEMS[kind].status;
+  }
+}
+
+export function problemOf(kind: ProblemKind, detail: string, instance: string, errors?: FieldError[]): Problem {
+  const { status, title } = PROBLEMS[kind];
+  return { type: problemType(kind), title, status, detail, instance, ...(errors && errors.length > 0 ? { errors } : {}) };
+}
+
+/** The field errors of a zod error, one per issue, with the path as the domain's messages write it. */
+export function fieldErrors(error: z.ZodError): FieldError[] {
+  return error.issues.map((issue) => ({ field: issue.path.map(String).join('.') || '(root)', message: issue.message }));
+}

@@ -1,0 +1,123 @@
+import { z } from 'zod';
+import { AGENCY_IDS, DECISIONS, OperationConfig, PHASES, Tip, describeIssues, type DecisionKind } from '../domain/index.js';
+import { AccessRecord } from '../vault/index.js';
+import { Person } from './auth.js';
+
+/**
+ * The API's request and response schemas. Requests are the domain's own schemas (the tip, each decision row's);
+ * responses are what the engine's typed results hold, written here once so the OpenAPI document says them.
+ */
+
+const names = new WeakMap<z.ZodType, string>();
+
+/** Names a schema for the domain's rejection message: "tip rejected: …", "assessment rejected: …". */
+export function named<S extends z.ZodType>(schema: S, what: string): S {
+  names.set(schema, what);
+  return schema;
+}
+export const namedSchema = (schema: z.ZodType) => names.get(schema);
+
+export const describeIssuesFor = (error: z.ZodError, input: unknown) => describeIssues(error, input);
+
+/** A decision's name in the path: the row's update name in kebab case (`decideQuorum` → `decide-quorum`). */
+export const decisionPathName = (kind: DecisionKind) => DECISIONS[kind].update.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+export const DECISION_PATHS = Object.fromEntries((Object.keys(DECISIONS) as DecisionKind[]).map((kind) => [decisionPathName(kind), kind])) as Record<
+  string,
+  DecisionKind
+>;
+
+export const OperationId = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9._-]+$/, 'must be an operation ID such as los-umea-0123456789abcdef0123');
+export const OperationParams = named(z.object({ id: OperationId }), 'path');
+
+/** The tip, and optionally the operation's deadlines and periods (default: the engine's). */
+export const RegisterTipBody = named(
+  Tip.extend({ config: OperationConfig.optional().meta({ description: 'The operation’s deadlines and periods; the engine’s defaults when absent.' }) }),
+  'tip',
+);
+
+const ParallelOperation = z.object({ operationId: z.string(), phase: z.string().optional(), municipality: z.string().optional() });
+
+export const Registration = z
+  .object({
+    operationId: z.string(),
+    outcome: z.enum(['started', 'unchanged', 'corrected', 'ended']),
+    /** The pseudonymous entity reference (search attribute LosEntityRef). */
+    entityRef: z.string(),
+    sameBusiness: z.array(ParallelOperation).meta({ description: 'Other open operations about the same business.' }),
+    correction: z.object({ changed: z.array(z.string()), told: z.array(z.string()) }).optional(),
+    ended: z
+      .object({
+        how: z.string(),
+        at: z.string().optional(),
+        reason: z.string().optional().meta({ description: 'Why, read as the caller may: "(sealed)" when they may not.' }),
+      })
+      .optional(),
+  })
+  .meta({ id: 'Registration' });
+
+export const DecisionReceipt = z
+  .object({ phase: z.enum(PHASES), stage: z.string(), waitingFor: z.string() })
+  .meta({ id: 'DecisionReceipt', description: 'Where the operation stands right after the decision.' });
+
+const TimelineEntry = z.object({
+  at: z.string(),
+  kind: z.string(),
+  agency: z.string().optional(),
+  text: z.string(),
+  by: z.object({ sub: z.string(), name: z.string(), role: z.string() }).optional().meta({ description: 'Who decided or registered, in which role.' }),
+});
+export const OperationView = z
+  .object({
+    state: z.looseObject({ operationId: z.string(), phase: z.enum(PHASES), municipality: z.string() }),
+    timeline: z.array(TimelineEntry),
+  })
+  .meta({ id: 'OperationView', description: 'The operation’s state and timeline, personal fields unsealed only for an entitled reader.' });
+
+const flag = z.enum(['true', 'false']).transform((value) => value === 'true');
+export const ListQuery = named(
+  z.object({
+    phase: z.enum(PHASES).optional(),
+    overdue: flag.optional(),
+    municipality: z.string().min(1).max(100).optional(),
+    agency: z.enum(AGENCY_IDS).optional(),
+    sameBusiness: OperationId.optional().meta({ description: 'Only operations about the same business as this one.' }),
+    limit: z.coerce.number().int().min(1).max(1000).default(50),
+  }),
+  'query',
+);
+
+export const ListedOperation = z.object({
+  operationId: z.string(),
+  status: z.string(),
+  phase: z.string().optional(),
+  overdue: z.boolean().optional(),
+  nextDeadline: z.string().optional(),
+  municipality: z.string().optional(),
+  agencies: z.array(z.string()),
+  startedAt: z.string(),
+});
+export const OperationList = z.object({ query: z.string(), operations: z.array(ListedOperation) }).meta({ id: 'OperationList' });
+
+export const AccessLog = z.object({ operationId: z.string(), records: z.array(AccessRecord) }).meta({ id: 'AccessLog' });
+
+export const KeyRotation = z
+  .object({ rewrapped: z.number().int(), entries: z.number().int(), currentMasterKeyId: z.string(), inUse: z.record(z.string(), z.number().int()) })
+  .meta({ id: 'KeyRotation' });
+
+export const AuthConfig = z
+  .object({ issuer: z.string(), cliClientId: z.string(), audience: z.string() })
+  .meta({ id: 'AuthConfig', description: 'What `los login` needs: the provider, its public client and the API’s audience.' });
+
+export const SessionView = z
+  .object({ person: Person.nullable(), csrfToken: z.string().optional().meta({ description: 'Send it as header x-csrf-token on every state-changing request.' }) })
+  .meta({ id: 'SessionView' });
+
+export const LoginQuery = named(z.object({ returnTo: z.string().max(2000).optional() }), 'query');
+export const CallbackQuery = named(
+  z.looseObject({ state: z.string().max(200).optional(), code: z.string().max(4000).optional(), error: z.string().max(200).optional(), error_description: z.string().max(1000).optional() }),
+  'query',
+);

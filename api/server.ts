@@ -1,0 +1,282 @@
+import fastifyCookie from '@fastify/cookie';
+import fastifyCsrf from '@fastify/csrf-protection';
+import fastifySwagger from '@fastify/swagger';
+import type { Client } from '@temporalio/client';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import type { MandateCatalogue } from '../domain/index.js';
+import type { AuditLog, KeyStore } from '../vault/index.js';
+import type { BearerVerifier, Person, RelyingParty, SessionStore } from './auth.js';
+import { problemFromEngine, RecordedRefusal } from './failures.js';
+import { PROBLEM_CONTENT_TYPE, ProblemError, fieldErrors, problemOf, type ProblemKind } from './problems.js';
+import { registerRoutes } from './routes/index.js';
+import { describeIssuesFor, namedSchema } from './schemas.js';
+
+/**
+ * The engine's one door for people: a Fastify app whose routes are declared with the domain's zod schemas, which
+ * also give the OpenAPI document (`GET /v1/openapi.json`). Identity comes from a verified bearer token or a browser
+ * session; every refusal is a problem (RFC 9457), logged with who, what and why, and put on the operation's access
+ * log when it names one.
+ */
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Who is asking, once the route's gate has checked it. */
+    person?: Person;
+    /** The session id, when the person came by the session cookie (not by a bearer token). */
+    sessionId?: string;
+  }
+}
+
+/** What the routes act on: the engine's Temporal client, keys, access log and sign-in. */
+export interface ApiServices {
+  /** A Temporal client with the engine's payload codec. */
+  client: Client;
+  keys: KeyStore;
+  audit: AuditLog;
+  sessions: SessionStore;
+  verifier: BearerVerifier;
+  relyingParty: RelyingParty;
+  catalogue: MandateCatalogue;
+  /** The key of the pseudonymous entity reference. */
+  entityKey: string;
+  taskQueue?: string;
+}
+
+export interface ApiOptions {
+  /** The API's origin as browsers see it, e.g. https://los.umea.se; the callback and cookies are on it. */
+  publicUrl: string;
+  issuer: string;
+  audience: string;
+  /** The public client `los login` uses (told to it by GET /v1/auth/config). */
+  cliClientId: string;
+  /** Signs the session and CSRF cookies; every API process of a deployment needs the same one. */
+  cookieSecret: string;
+  /** How long a browser session lasts (the session bucket's TTL). */
+  sessionTtlMs: number;
+  logger: Logger;
+  /** Absent only when the app is built to write its OpenAPI document: then every route answers 503. */
+  services?: ApiServices;
+  /** How long a call into Temporal may take before the caller gets 504. @default 15 s */
+  callTimeoutMs?: number;
+}
+
+export const BODY_LIMIT_BYTES = 64 * 1024;
+export const SESSION_COOKIE = 'los_session';
+export const CSRF_COOKIE = 'los_csrf';
+export const API_VERSION = '1.0.0';
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export type Api = FastifyInstance<
+  import('node:http').Server,
+  import('node:http').IncomingMessage,
+  import('node:http').ServerResponse,
+  Logger,
+  ZodTypeProvider
+>;
+
+/** What a route's gate allows: the roles, and the operation the request names (for the access log on refusal). */
+export interface GateRule {
+  roles: readonly Person['role'][];
+  /** The access-log action recorded when the request is refused. */
+  action?: 'show' | 'decide' | 'audit' | 'register';
+}
+
+/** The route context's knowledge the gate and error handler share. */
+export interface RouteContext {
+  app: Api;
+  options: ApiOptions;
+  services(): ApiServices;
+  /** Runs a Temporal call with the API's deadline. */
+  withDeadline<T>(work: (client: Client) => Promise<T>): Promise<T>;
+  /** Checks who is asking and whether their role may; throws a 401/403 problem otherwise. */
+  gate(rule: GateRule): (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+  /** The CSRF check, for a request that came by the session cookie and changes state. */
+  csrf(request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void;
+}
+
+/** The refusal's log line and access-log record: who, what, why; never the input, never a name. */
+async function recordRefusal(request: FastifyRequest, options: ApiOptions, problem: ProblemError, action: GateRule['action'] | undefined) {
+  const person = request.person;
+  const operationId = (request.params as { id?: unknown } | undefined)?.id;
+  const what = `${request.method} ${request.routeOptions.url ?? request.url.split('?')[0]}`;
+  request.log.warn(
+    { who: person?.sub ?? 'unauthenticated', role: person?.role ?? 'none', what, why: problem.message, status: problem.status, ...(typeof operationId === 'string' ? { operationId } : {}) },
+    'refused',
+  );
+  const audit = options.services?.audit;
+  if (audit && action && typeof operationId === 'string' && !(problem instanceof RecordedRefusal)) {
+    await audit
+      .record({
+        at: new Date().toISOString(),
+        who: person?.sub ?? 'unauthenticated',
+        role: person?.role ?? 'none',
+        operationId,
+        action,
+        payloads: [],
+        allowed: false,
+        detail: `refused: ${problem.message}`,
+      })
+      .catch((err: unknown) => request.log.error({ err: (err as Error).name, operationId }, 'refusal not recorded on the access log'));
+  }
+}
+
+const GATE_ACTION = Symbol('gate action');
+
+export async function buildApi(options: ApiOptions): Promise<Api> {
+  const app = Fastify({
+    loggerInstance: options.logger,
+    bodyLimit: BODY_LIMIT_BYTES,
+    // Each refusal and failure has its own line; a line per request would add nothing but volume.
+    disableRequestLogging: true,
+    trustProxy: false,
+    routerOptions: { ignoreTrailingSlash: true },
+  }).withTypeProvider<ZodTypeProvider>() as unknown as Api;
+
+  // Inputs are parsed by the domain's schemas, and a rejection reads as the domain's ("tip rejected: entity.orgNumber …").
+  app.setValidatorCompiler(({ schema, httpPart }) => {
+    const zod = schema as unknown as z.ZodType;
+    return (data: unknown) => {
+      const result = zod.safeParse(data);
+      if (result.success) return { value: result.data };
+      const what = namedSchema(zod) ?? (httpPart === 'querystring' ? 'query' : httpPart === 'params' ? 'path' : (httpPart ?? 'input'));
+      return { error: new ProblemError('invalid-input', `${what} rejected: ${describeIssuesFor(result.error, data)}`, fieldErrors(result.error)) };
+    };
+  });
+  app.setSerializerCompiler(serializerCompiler);
+
+  await app.register(fastifyCookie, { secret: options.cookieSecret, hook: 'onRequest' });
+  await app.register(fastifyCsrf, {
+    sessionPlugin: '@fastify/cookie',
+    cookieKey: CSRF_COOKIE,
+    cookieOpts: { path: '/', httpOnly: true, secure: true, sameSite: 'lax', signed: true },
+    // The token is bound to the session: one taken from another session does not pass.
+    getUserInfo: (request) => request.sessionId ?? '',
+    csrfOpts: { hmacKey: options.cookieSecret },
+  });
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'LOS engine API',
+        version: API_VERSION,
+        description:
+          'The engine’s one door for people: register tips, take decisions, read operations and their access log. ' +
+          'Authenticate with a bearer token from the organisation’s OpenID Connect provider (audience: the API’s resource indicator), ' +
+          'or in a browser with the session cookie from /auth/login and the CSRF token from /auth/session on every state-changing request. ' +
+          'Errors are RFC 9457 problem details (application/problem+json).',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+
+  const services = () => {
+    if (!options.services) throw new ProblemError('unavailable', 'the API was built without the engine (to write its contract)');
+    return options.services;
+  };
+  const callTimeoutMs = options.callTimeoutMs ?? 15_000;
+
+  const identify = async (request: FastifyRequest): Promise<Person> => {
+    const header = request.headers.authorization;
+    if (header !== undefined) {
+      const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
+      if (!token) throw new ProblemError('unauthenticated', 'Authorization must be "Bearer <access token>"');
+      return services().verifier.verify(token);
+    }
+    const cookie = request.cookies[SESSION_COOKIE];
+    if (cookie !== undefined) {
+      const unsigned = request.unsignCookie(cookie);
+      if (!unsigned.valid || unsigned.value === null) throw new ProblemError('unauthenticated', 'the session cookie is not one this API signed: sign in again');
+      const session = await services().sessions.get(unsigned.value);
+      if (!session) throw new ProblemError('unauthenticated', 'the session has ended or never existed: sign in again');
+      request.sessionId = unsigned.value;
+      return session.person;
+    }
+    throw new ProblemError('unauthenticated', 'no bearer token and no session: sign in (GET /auth/login, or `los login`)');
+  };
+
+  const context: RouteContext = {
+    app,
+    options,
+    services,
+    withDeadline: (work) => {
+      const { client } = services();
+      return client.withDeadline(Date.now() + callTimeoutMs, () => work(client));
+    },
+    gate: (rule) => async (request) => {
+      (request as unknown as Record<symbol, unknown>)[GATE_ACTION] = rule.action;
+      request.person = await identify(request);
+      if (!rule.roles.includes(request.person.role))
+        throw new ProblemError('forbidden', `the ${request.person.role.replace('_', ' ')} role may not do this; it is for: ${rule.roles.join(', ')}`);
+    },
+    csrf: (request, reply, done) => {
+      if (request.sessionId === undefined || SAFE_METHODS.has(request.method)) return done();
+      app.csrfProtection(request, reply, done);
+    },
+  };
+
+  app.setNotFoundHandler((request, reply) => {
+    void sendProblem(reply, request, new ProblemError('not-found', `no route ${request.method} ${request.url.split('?')[0]}`));
+  });
+
+  app.setErrorHandler(async (error: FastifyError, request, reply) => {
+    let problem = problemFromEngine(error) ?? problemFromFastify(error);
+    if (!problem) {
+      // Never the message: it may quote input. The name and code say which failure it was.
+      request.log.error({ err: { name: error.name, code: error.code }, what: `${request.method} ${request.routeOptions.url ?? ''}` }, 'request failed');
+      problem = new ProblemError('internal', 'the request failed inside the API; nothing was changed by this request unless its result says so');
+    }
+    if (problem.status === 401 || problem.status === 403) {
+      await recordRefusal(request, options, problem, (request as unknown as Record<symbol, GateRule['action']>)[GATE_ACTION]);
+    } else if (problem.status >= 400 && problem.status < 500) {
+      request.log.info({ who: request.person?.sub, what: `${request.method} ${request.routeOptions.url ?? ''}`, why: problem.kind, status: problem.status }, 'rejected');
+    }
+    return sendProblem(reply, request, problem);
+  });
+
+  registerRoutes(context);
+  return app;
+}
+
+function problemFromFastify(error: FastifyError): ProblemError | undefined {
+  const byCode: Record<string, ProblemKind> = {
+    FST_CSRF_MISSING_SECRET: 'csrf-token',
+    FST_CSRF_INVALID_TOKEN: 'csrf-token',
+    FST_ERR_CTP_BODY_TOO_LARGE: 'body-too-large',
+    FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported-media-type',
+  };
+  const kind = error.code ? byCode[error.code] : undefined;
+  if (kind === 'csrf-token')
+    return new ProblemError(kind, 'a request that changes something and signs in by session cookie must carry the CSRF token from GET /auth/session (header x-csrf-token)');
+  if (kind === 'body-too-large') return new ProblemError(kind, `the body is larger than ${BODY_LIMIT_BYTES} bytes`);
+  if (kind) return new ProblemError(kind, `${error.message}: send application/json`);
+  // The body could not be read as JSON, or similar: the client's fault, said as Fastify says it.
+  if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) return new ProblemError('invalid-input', `body rejected: ${error.message}`);
+  return undefined;
+}
+
+export function sendProblem(reply: FastifyReply, request: FastifyRequest, problem: ProblemError): FastifyReply {
+  const body = problemOf(problem.kind, problem.message, request.url.split('?')[0] ?? request.url, problem.errors);
+  if (problem.status === 401) reply.header('WWW-Authenticate', 'Bearer');
+  // The reply is written as it is: the route's response schema (for success) does not apply to a problem.
+  return reply.code(problem.status).type(PROBLEM_CONTENT_TYPE).serializer(JSON.stringify).send(body);
+}
+
+export interface ApiServer {
+  url: string;
+  app: Api;
+  close(): Promise<void>;
+}
+
+export async function startApiServer(options: ApiOptions & { host?: string; port?: number }): Promise<ApiServer> {
+  const app = await buildApi(options);
+  await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  return { url: `http://${options.host ?? '127.0.0.1'}:${port}`, app, close: () => app.close() };
+}
