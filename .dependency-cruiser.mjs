@@ -20,8 +20,8 @@ const below = {
   activities: ['domain', 'workflows', 'messaging', 'vault'],
   // The agency client and the simulated agencies.
   agencies: ['domain', 'messaging'],
-  // The coordinator's typed client and the `los` CLI.
-  coordinator: ['domain', 'workflows', 'config', 'messaging', 'vault'],
+  // The typed client of the HTTP API and the `los` CLI: a client of the API only (no Temporal, NATS or keys).
+  coordinator: ['domain', 'config'],
   // The HTTP API: the engine's one door for people, and the engine-internal path that seals and starts operations.
   api: ['domain', 'workflows', 'config', 'messaging', 'vault'],
   // The engine's processes (worker, bridge, codec server, API) and the one composition root that wires them.

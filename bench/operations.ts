@@ -1,8 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { ReceivedEvent } from '../agencies/index.js';
-import { registerTip, type RegisterOptions } from '../coordinator/operations.js';
-import { decisionUpdateId } from '../coordinator/operation-id.js';
+import { decisionUpdateId, registerTip, type RegisterOptions } from '../api/engine.js';
 import {
   candidateAgencies,
   type AgencyId,
@@ -330,14 +329,14 @@ export async function runLifecycle(ctx: LifecycleContext, index: number, options
     const {
       handle,
       operationId: id,
-      started,
+      outcome,
     } = await registerTip(ctx.client, benchTip(ctx.runId, index, LIFECYCLE_CATEGORIES), {
       keys: ctx.keys,
       catalogue: ctx.catalogue,
       taskQueue: ctx.taskQueue,
       config: LIFECYCLE_CONFIG,
     });
-    if (!started) throw new Error(`tip ${index} was already registered as ${id}`);
+    if (outcome !== 'started') throw new Error(`tip ${index} was already registered as ${id}`);
     operationId = id;
     const track = ctx.watch.open(id, handle, options.probeAnswers, deadline);
     const n = ctx.agencies.length;

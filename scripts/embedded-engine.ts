@@ -5,7 +5,7 @@ import { nkeyAuthenticator, type NatsConnection } from '@nats-io/transport-node'
 import type { JWK } from 'jose';
 import { defaultBehaviour, startSimulatedAgency, type AgencyBehaviour, type SimulatedAgency, type SimulatedAgencyOptions } from '../agencies/index.js';
 import { readEngineEnv } from '../config/index.js';
-import { registerTip, type RegisterOptions } from '../coordinator/operations.js';
+import { registerTip, type RegisterOptions } from '../api/engine.js';
 import { AGENCY_IDS, SUBJECTS, type AgencyId, type TipInput } from '../domain/index.js';
 import type { EngineIdentity } from '../messaging/index.js';
 import { entityKeyFromEnvironment, generateMasterKey, readMasterKeyring, type KeyStore, type MasterKeyring } from '../vault/index.js';

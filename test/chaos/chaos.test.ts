@@ -7,7 +7,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultBehaviour, startSimulatedAgency, type SimulatedAgency } from '../../agencies/index.js';
 import { loadCatalogueFile } from '../../config/index.js';
-import { registerTip } from '../../coordinator/operations.js';
+import { registerTip } from '../../api/engine.js';
 import { AGENCY_IDS, type AgencyId, type OperationState, type TipInput } from '../../domain/index.js';
 import { assessUpdate, cancelUpdate, closeUpdate, scheduleUpdate, stateQuery } from '../../workflows/definitions.js';
 import type { losOperation } from '../../workflows/index.js';
