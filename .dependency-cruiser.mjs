@@ -20,6 +20,8 @@ const below = {
   activities: ['domain', 'workflows', 'messaging', 'vault'],
   // The agency client and the simulated agencies.
   agencies: ['domain', 'messaging'],
+  // The embedded OpenID Connect provider, its own process: it knows nothing of the engine, and the engine nothing of it.
+  idp: [],
   // The typed client of the HTTP API and the `los` CLI: a client of the API only (no Temporal, NATS or keys).
   coordinator: ['domain', 'config'],
   // The HTTP API: the engine's one door for people, and the engine-internal path that seals and starts operations.
@@ -27,9 +29,9 @@ const below = {
   // The engine's processes (worker, bridge, codec server, API) and the one composition root that wires them.
   workers: ['domain', 'workflows', 'config', 'messaging', 'vault', 'activities', 'api'],
   // The dev stack, the demo, the cluster, the embedded engine and the build and contract scripts.
-  scripts: ['domain', 'workflows', 'config', 'messaging', 'vault', 'activities', 'agencies', 'coordinator', 'api', 'workers'],
-  bench: ['domain', 'workflows', 'config', 'messaging', 'vault', 'activities', 'agencies', 'coordinator', 'api', 'workers', 'scripts'],
-  test: ['domain', 'workflows', 'config', 'messaging', 'vault', 'activities', 'agencies', 'coordinator', 'api', 'workers', 'scripts'],
+  scripts: ['domain', 'workflows', 'config', 'messaging', 'vault', 'activities', 'agencies', 'coordinator', 'api', 'workers', 'idp'],
+  bench: ['domain', 'workflows', 'config', 'messaging', 'vault', 'activities', 'agencies', 'coordinator', 'api', 'workers', 'idp', 'scripts'],
+  test: ['domain', 'workflows', 'config', 'messaging', 'vault', 'activities', 'agencies', 'coordinator', 'api', 'workers', 'idp', 'scripts'],
 };
 
 const folders = Object.keys(below);

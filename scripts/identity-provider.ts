@@ -1,0 +1,70 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { READY_LINE } from '../idp/index.js';
+import { freePort, stopProcess, waitFor, type RunningProcess } from './dev-stack.js';
+import { PROJECT_ROOT } from './temporal-cli.js';
+
+/**
+ * The embedded identity provider (`idp/main.ts`) as a child process on a loopback port, for the demo, the tests and
+ * the bench: started like the dev stack's servers, ready when it prints its ready line, stopped with SIGTERM.
+ */
+
+export interface IdentityProviderOptions {
+  /** Its log (`idp.log`) and, unless `dataDir` is given, its signing keys go here. */
+  scratchDir: string;
+  /** The realm file; `idp/realm.yaml` (the demo realm) by default. */
+  realmFile?: string;
+  /** The API's resource indicator, the `aud` of its access tokens. */
+  audience: string;
+  /** The API's origins; each gives `los-api` the redirect URI `<url>/auth/callback`. */
+  apiUrls: string[];
+  port?: number;
+  /** Where its signing keys are kept; the same directory on a restart keeps issued tokens valid. */
+  dataDir?: string;
+  /** More environment, e.g. `LOS_IDP_CLIENT_SECRET_LOS_API`. */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface IdentityProvider extends RunningProcess {
+  issuer: string;
+  port: number;
+  logFile: string;
+}
+
+export async function startIdentityProvider(options: IdentityProviderOptions): Promise<IdentityProvider> {
+  mkdirSync(options.scratchDir, { recursive: true });
+  const port = await freePort(options.port);
+  const issuer = `http://127.0.0.1:${port}`;
+  const logFile = join(options.scratchDir, 'idp.log');
+  const args = [
+    '--import',
+    'tsx',
+    join(PROJECT_ROOT, 'idp', 'main.ts'),
+    '--port',
+    String(port),
+    '--issuer',
+    issuer,
+    '--data-dir',
+    options.dataDir ?? join(options.scratchDir, 'idp-data'),
+    '--audience',
+    options.audience,
+    ...options.apiUrls.flatMap((url) => ['--api-url', url]),
+    ...(options.realmFile ? ['--realm', options.realmFile] : []),
+  ];
+  // A restart appends to the same log: only what this process writes counts.
+  const logStart = existsSync(logFile) ? statSync(logFile).size : 0;
+  const log = openSync(logFile, 'a');
+  const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, stdio: ['ignore', log, log], env: { ...process.env, ...options.env } });
+  const readyLine = `${READY_LINE} ${issuer}`;
+  await waitFor(
+    'the identity provider',
+    child,
+    async () => {
+      if (!readFileSync(logFile).subarray(logStart).toString('utf8').includes(readyLine)) throw new Error(`no "${readyLine}" in its log yet`);
+    },
+    30_000,
+    logFile,
+  );
+  return { process: child, issuer, port, logFile, stop: () => stopProcess(child) };
+}
