@@ -57,7 +57,10 @@ export function personFromClaims(payload: JWTPayload, claims: ClaimNames): Perso
   if (typeof sub !== 'string' || sub === '') throw new ProblemError('unauthenticated', 'token refused: it names no subject (sub)');
   const parsedRole = PersonRole.safeParse(role);
   if (!parsedRole.success)
-    throw new ProblemError('forbidden', `token refused: claim ${claims.role} must be one of ${ROLES.join(', ')}${role === undefined ? ', and is missing' : ''}`);
+    throw new ProblemError(
+      'forbidden',
+      `token refused: claim ${claims.role} must be one of ${ROLES.join(', ')}${role === undefined ? ', and is missing' : ''}`,
+    );
   if (municipality !== undefined && (typeof municipality !== 'string' || municipality === ''))
     throw new ProblemError('forbidden', `token refused: claim ${claims.municipality} must be a municipality's name`);
   if (parsedRole.data === 'coordinator' && municipality === undefined)
@@ -128,6 +131,9 @@ export interface PendingLogin {
 }
 
 export const SESSION_BUCKET = 'LOS_API_SESSIONS';
+/** The session id's cookie (signed, HttpOnly, Secure, SameSite=Lax) and the CSRF secret's. */
+export const SESSION_COOKIE = 'los_session';
+export const CSRF_COOKIE = 'los_csrf';
 
 /**
  * Sessions in a NATS key-value bucket whose entries expire (the bucket's TTL), so every API process sees every

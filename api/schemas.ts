@@ -113,11 +113,19 @@ export const AuthConfig = z
   .meta({ id: 'AuthConfig', description: 'What `los login` needs: the provider, its public client and the API’s audience.' });
 
 export const SessionView = z
-  .object({ person: Person.nullable(), csrfToken: z.string().optional().meta({ description: 'Send it as header x-csrf-token on every state-changing request.' }) })
+  .object({
+    person: Person.nullable(),
+    csrfToken: z.string().optional().meta({ description: 'Send it as header x-csrf-token on every state-changing request.' }),
+  })
   .meta({ id: 'SessionView' });
 
 export const LoginQuery = named(z.object({ returnTo: z.string().max(2000).optional() }), 'query');
 export const CallbackQuery = named(
-  z.looseObject({ state: z.string().max(200).optional(), code: z.string().max(4000).optional(), error: z.string().max(200).optional(), error_description: z.string().max(1000).optional() }),
+  z.looseObject({
+    state: z.string().max(200).optional(),
+    code: z.string().max(4000).optional(),
+    error: z.string().max(200).optional(),
+    error_description: z.string().max(1000).optional(),
+  }),
   'query',
 );

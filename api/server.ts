@@ -2,13 +2,13 @@ import fastifyCookie from '@fastify/cookie';
 import fastifyCsrf from '@fastify/csrf-protection';
 import fastifySwagger from '@fastify/swagger';
 import type { Client } from '@temporalio/client';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { MandateCatalogue } from '../domain/index.js';
 import type { AuditLog, KeyStore } from '../vault/index.js';
-import type { BearerVerifier, Person, RelyingParty, SessionStore } from './auth.js';
+import { CSRF_COOKIE, SESSION_COOKIE, type BearerVerifier, type Person, type RelyingParty, type SessionStore } from './auth.js';
 import { problemFromEngine, RecordedRefusal } from './failures.js';
 import { PROBLEM_CONTENT_TYPE, ProblemError, fieldErrors, problemOf, type ProblemKind } from './problems.js';
 import { registerRoutes } from './routes/index.js';
@@ -64,19 +64,11 @@ export interface ApiOptions {
 }
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
-export const SESSION_COOKIE = 'los_session';
-export const CSRF_COOKIE = 'los_csrf';
 export const API_VERSION = '1.0.0';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-export type Api = FastifyInstance<
-  import('node:http').Server,
-  import('node:http').IncomingMessage,
-  import('node:http').ServerResponse,
-  Logger,
-  ZodTypeProvider
->;
+export type Api = FastifyInstance<import('node:http').Server, import('node:http').IncomingMessage, import('node:http').ServerResponse, Logger, ZodTypeProvider>;
 
 /** What a route's gate allows: the roles, and the operation the request names (for the access log on refusal). */
 export interface GateRule {
@@ -104,7 +96,14 @@ async function recordRefusal(request: FastifyRequest, options: ApiOptions, probl
   const operationId = (request.params as { id?: unknown } | undefined)?.id;
   const what = `${request.method} ${request.routeOptions.url ?? request.url.split('?')[0]}`;
   request.log.warn(
-    { who: person?.sub ?? 'unauthenticated', role: person?.role ?? 'none', what, why: problem.message, status: problem.status, ...(typeof operationId === 'string' ? { operationId } : {}) },
+    {
+      who: person?.sub ?? 'unauthenticated',
+      role: person?.role ?? 'none',
+      what,
+      why: problem.message,
+      status: problem.status,
+      ...(typeof operationId === 'string' ? { operationId } : {}),
+    },
     'refused',
   );
   const audit = options.services?.audit;
@@ -131,7 +130,7 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
     loggerInstance: options.logger,
     bodyLimit: BODY_LIMIT_BYTES,
     // Each refusal and failure has its own line; a line per request would add nothing but volume.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     trustProxy: false,
     routerOptions: { ignoreTrailingSlash: true },
   }).withTypeProvider<ZodTypeProvider>() as unknown as Api;
@@ -234,7 +233,10 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
     if (problem.status === 401 || problem.status === 403) {
       await recordRefusal(request, options, problem, (request as unknown as Record<symbol, GateRule['action']>)[GATE_ACTION]);
     } else if (problem.status >= 400 && problem.status < 500) {
-      request.log.info({ who: request.person?.sub, what: `${request.method} ${request.routeOptions.url ?? ''}`, why: problem.kind, status: problem.status }, 'rejected');
+      request.log.info(
+        { who: request.person?.sub, what: `${request.method} ${request.routeOptions.url ?? ''}`, why: problem.kind, status: problem.status },
+        'rejected',
+      );
     }
     return sendProblem(reply, request, problem);
   });
@@ -252,11 +254,15 @@ function problemFromFastify(error: FastifyError): ProblemError | undefined {
   };
   const kind = error.code ? byCode[error.code] : undefined;
   if (kind === 'csrf-token')
-    return new ProblemError(kind, 'a request that changes something and signs in by session cookie must carry the CSRF token from GET /auth/session (header x-csrf-token)');
+    return new ProblemError(
+      kind,
+      'a request that changes something and signs in by session cookie must carry the CSRF token from GET /auth/session (header x-csrf-token)',
+    );
   if (kind === 'body-too-large') return new ProblemError(kind, `the body is larger than ${BODY_LIMIT_BYTES} bytes`);
   if (kind) return new ProblemError(kind, `${error.message}: send application/json`);
   // The body could not be read as JSON, or similar: the client's fault, said as Fastify says it.
-  if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) return new ProblemError('invalid-input', `body rejected: ${error.message}`);
+  if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500)
+    return new ProblemError('invalid-input', `body rejected: ${error.message}`);
   return undefined;
 }
 

@@ -26,7 +26,8 @@ const secret = (value: string | undefined, file: string | undefined) => value ??
 export function apiSettings(settings: EngineEnv): ApiSettings {
   if (!settings.LOS_OIDC_ISSUER) throw new SetupError('api: set LOS_OIDC_ISSUER (the OpenID Connect provider’s issuer URL)');
   const clientSecret = secret(settings.LOS_OIDC_CLIENT_SECRET, settings.LOS_OIDC_CLIENT_SECRET_FILE);
-  if (!clientSecret) throw new SetupError(`api: set LOS_OIDC_CLIENT_SECRET or LOS_OIDC_CLIENT_SECRET_FILE (client ${settings.LOS_OIDC_CLIENT_ID}'s secret at the provider)`);
+  if (!clientSecret)
+    throw new SetupError(`api: set LOS_OIDC_CLIENT_SECRET or LOS_OIDC_CLIENT_SECRET_FILE (client ${settings.LOS_OIDC_CLIENT_ID}'s secret at the provider)`);
   const cookieSecret = secret(settings.LOS_API_SESSION_SECRET, settings.LOS_API_SESSION_SECRET_FILE);
   if (cookieSecret !== undefined && cookieSecret.length < 32) throw new SetupError('api: LOS_API_SESSION_SECRET_FILE must hold at least 32 characters');
   const publicUrl = (settings.LOS_API_PUBLIC_URL ?? `http://127.0.0.1:${settings.LOS_API_PORT}`).replace(/\/+$/, '');

@@ -3,6 +3,8 @@
  * truth: `schemas/<event type>.json` for every event's `data`, `schemas/cloudevent-envelope.json`, and
  * `asyncapi.yaml`. Agencies build against these files, so they are checked in and must never be edited.
  *
+ * Also the HTTP API's `openapi.json`, generated from its routes' zod schemas (api/).
+ *
  *   npx tsx scripts/generate-contract.ts          writes the files
  *   npx tsx scripts/generate-contract.ts --check  writes nothing; exits 1 naming every stale file
  */
@@ -27,12 +29,15 @@ import {
   type OutboundEventName,
 } from '../domain/index.js';
 import { DEAD_LETTER_REASON_HEADER, ORIGINAL_SUBJECT_HEADER } from '../workers/bridge.js';
+import { openApiDocument } from '../api/index.js';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const REGENERATE_COMMAND = 'npx tsx scripts/generate-contract.ts';
 export const SCHEMAS_DIR = 'schemas';
 export const ENVELOPE_SCHEMA_FILE = `${SCHEMAS_DIR}/cloudevent-envelope.json`;
 export const ASYNCAPI_FILE = 'asyncapi.yaml';
+/** The HTTP API's OpenAPI document, as GET /v1/openapi.json serves it. */
+export const OPENAPI_FILE = 'openapi.json';
 
 const GENERATED_NOTE = `Generated from domain/events.ts by scripts/generate-contract.ts; do not edit. Regenerate with: ${REGENERATE_COMMAND}`;
 
@@ -415,6 +420,11 @@ export function generateContract(): ContractFile[] {
   ];
 }
 
+/** The API's OpenAPI document, generated from its routes' zod schemas (api/); async, as building the routes is. */
+export async function generateOpenApiFile(): Promise<ContractFile> {
+  return { path: OPENAPI_FILE, content: json(await openApiDocument()) };
+}
+
 export interface StaleFile {
   path: string;
   problem: 'missing' | 'differs' | 'not generated';
@@ -444,18 +454,18 @@ function leftoverSchemaFiles(root: string): string[] {
 
 export function describeStale(stale: StaleFile[]): string {
   return [
-    'The agency contract files are stale (domain/events.ts changed, or a file was edited by hand):',
+    'The contract files are stale (domain/events.ts or the API’s routes changed, or a file was edited by hand):',
     ...stale.map((file) => `  ${file.path} (${file.problem})`),
     `Regenerate with: ${REGENERATE_COMMAND}`,
   ].join('\n');
 }
 
-function main(argv: string[]): number {
-  const files = generateContract();
+async function main(argv: string[]): Promise<number> {
+  const files = [...generateContract(), await generateOpenApiFile()];
   const stale = staleContractFiles(PROJECT_ROOT, files);
   if (argv.includes('--check')) {
     if (stale.length === 0) {
-      console.log(`The agency contract is up to date (${files.length} files).`);
+      console.log(`The agency contract and the API's OpenAPI document are up to date (${files.length} files).`);
       return 0;
     }
     console.error(describeStale(stale));
@@ -473,10 +483,16 @@ function main(argv: string[]): number {
     writeFileSync(target, files.find((f) => f.path === file.path)!.content);
     console.log(`wrote ${file.path}`);
   }
-  if (stale.length === 0) console.log(`The agency contract is up to date (${files.length} files).`);
+  if (stale.length === 0) console.log(`The agency contract and the API's OpenAPI document are up to date (${files.length} files).`);
   return 0;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  process.exitCode = main(process.argv.slice(2));
+  main(process.argv.slice(2)).then(
+    (code) => (process.exitCode = code),
+    (err: unknown) => {
+      console.error(`contract generation failed: ${(err as Error).message}`);
+      process.exitCode = 2;
+    },
+  );
 }

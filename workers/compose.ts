@@ -246,7 +246,9 @@ export async function composeEngine(wiring: EngineWiring, roles: readonly Engine
       const sessions = await ready('session store', () => SessionStore.open(apiNc, { ttlMs: api.sessionTtlMs, replicas }), misconfigured.nats);
       const audit = await ready('access log', () => AuditLog.open(apiNc, { replicas }), misconfigured.nats);
       if (!api.cookieSecretShared)
-        logger.warn('LOS_API_SESSION_SECRET is not set: this process signs its cookies with a key of its own, so its sessions end when it stops and no other API process accepts them');
+        logger.warn(
+          'LOS_API_SESSION_SECRET is not set: this process signs its cookies with a key of its own, so its sessions end when it stops and no other API process accepts them',
+        );
       const server = await startApiServer({
         host: api.host,
         port: api.port,

@@ -12,7 +12,8 @@ import { PROBLEM_RESPONSES, requireOwnMunicipality } from './common.js';
 const NOT_READY_RETRIES = 10;
 const NOT_READY_PAUSE_MS = 200;
 
-const notReady = (err: unknown) => err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === FailureType.NotReady;
+const notReady = (err: unknown) =>
+  err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === FailureType.NotReady;
 
 /** POST /v1/operations/{id}/decisions/{kind}: one route per row of the decision table, with the row's schema. */
 export function decisionRoutes({ app, gate, csrf, services, withDeadline }: RouteContext): void {

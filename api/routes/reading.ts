@@ -32,7 +32,16 @@ export function readingRoutes({ app, gate, services, withDeadline }: RouteContex
       const timeline = await withDeadline((client) => client.workflow.getHandle(id).query(timelineQuery));
       if (person.role === 'operator') {
         // What the Temporal UI shows operators: sealed fields stay sealed; the read is on the record all the same.
-        await audit.record({ at: new Date().toISOString(), who: person.sub, role: person.role, operationId: id, action: 'show', payloads: [], allowed: true, detail: 'sealed fields left sealed' });
+        await audit.record({
+          at: new Date().toISOString(),
+          who: person.sub,
+          role: person.role,
+          operationId: id,
+          action: 'show',
+          payloads: [],
+          allowed: true,
+          detail: 'sealed fields left sealed',
+        });
         return { state: { ...state }, timeline: timeline.map((entry) => ({ ...entry })) };
       }
       const role = person.role === 'coordinator' ? 'coordinator' : 'steering_group';
@@ -66,7 +75,8 @@ export function readingRoutes({ app, gate, services, withDeadline }: RouteContex
         if (person.role === 'coordinator') await requireOwnMunicipality(services(), person, filter.sameBusiness);
         const description = await withDeadline((client) => client.workflow.getHandle(filter.sameBusiness!).describe());
         entityRef = description.typedSearchAttributes.get(searchAttributes.entityRef);
-        if (entityRef === undefined) throw new ProblemError('invalid-input', `query rejected: sameBusiness: operation "${filter.sameBusiness}" has no entity reference`);
+        if (entityRef === undefined)
+          throw new ProblemError('invalid-input', `query rejected: sameBusiness: operation "${filter.sameBusiness}" has no entity reference`);
       }
       const query = operationsQuery({
         ...(filter.phase ? { phase: filter.phase } : {}),

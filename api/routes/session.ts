@@ -1,6 +1,8 @@
+import { z } from 'zod';
 import { ProblemError } from '../problems.js';
 import { AuthConfig, CallbackQuery, LoginQuery, SessionView } from '../schemas.js';
-import { SESSION_COOKIE, type RouteContext } from '../server.js';
+import { SESSION_COOKIE } from '../auth.js';
+import type { RouteContext } from '../server.js';
 import { PROBLEM_RESPONSES } from './common.js';
 
 /**
@@ -22,7 +24,10 @@ export function sessionRoutes({ app, options, services, gate, csrf }: RouteConte
   const sameOriginPath = (returnTo: string | undefined): string => {
     if (returnTo === undefined) return '/';
     if (!returnTo.startsWith('/') || returnTo.startsWith('//') || returnTo.startsWith('/\\'))
-      throw new ProblemError('invalid-input', `query rejected: returnTo ${JSON.stringify(returnTo.slice(0, 100))}: must be a path on this API, starting with a single /`);
+      throw new ProblemError(
+        'invalid-input',
+        `query rejected: returnTo ${JSON.stringify(returnTo.slice(0, 100))}: must be a path on this API, starting with a single /`,
+      );
     const url = new URL(returnTo, publicOrigin);
     if (url.origin !== publicOrigin) throw new ProblemError('invalid-input', 'query rejected: returnTo: must be a path on this API');
     return `${url.pathname}${url.search}${url.hash}`;
@@ -115,13 +120,13 @@ export function sessionRoutes({ app, options, services, gate, csrf }: RouteConte
   app.post(
     '/auth/logout',
     {
-      schema: { summary: 'Sign out (browser)', tags: ['auth'], response: { 204: { type: 'null' } as never, ...PROBLEM_RESPONSES } },
+      schema: { summary: 'Sign out (browser)', tags: ['auth'], response: { 204: z.null().describe('Signed out'), ...PROBLEM_RESPONSES } },
       preHandler: [gate({ roles: ['coordinator', 'steering_group', 'auditor', 'operator', 'administrator'] }), csrf],
     },
     async (request, reply) => {
       if (request.sessionId !== undefined) await services().sessions.delete(request.sessionId);
       reply.clearCookie(SESSION_COOKIE, { path: '/' });
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     },
   );
 }
