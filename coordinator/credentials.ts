@@ -176,7 +176,7 @@ export async function signIn(apiUrl: string, auth: AuthConfig, credentialsFile: 
   const config = await discoverProvider(auth.issuer, auth.cliClientId);
   let device: oidc.DeviceAuthorizationResponse;
   try {
-    device = await oidc.initiateDeviceAuthorization(config, { scope: 'openid offline_access', resource: auth.audience });
+    device = await oidc.initiateDeviceAuthorization(config, { scope: 'openid profile offline_access', resource: auth.audience });
   } catch (err) {
     throw signInError(auth.issuer, err);
   }

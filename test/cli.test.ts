@@ -209,7 +209,7 @@ describe('los login', () => {
     const out = await los(env, ['logout']);
     expect(out).toEqual({ code: 0, stdout: `signed out of ${apiUrl} (Anna Lindqvist)\n`, stderr: '' });
     const config = await discoverIssuer(idp.issuer, 'los-cli');
-    await expect(oidc.refreshTokenGrant(config, refreshToken!, { resource: audience })).rejects.toThrow(/grant request is invalid|invalid_grant/);
+    await expect(oidc.refreshTokenGrant(config, refreshToken!, { resource: audience })).rejects.toMatchObject({ error: 'invalid_grant' });
     const after = await los(env, ['list']);
     expect(after).toEqual({ code: 1, stdout: '', stderr: 'error: not signed in: run `los login`\n' });
   });
@@ -276,7 +276,8 @@ describe('los, from tip to a scheduled joint action, through the API', () => {
     await engine.client.workflow.getHandle(operationId!).result();
     const afterwards = await los(anna, ['schedule', operationId!, '--at', inHours(48), '--place', 'Storgatan 12', '--lead', 'polisen']);
     expect(afterwards.code).toBe(1);
-    expect(afterwards.stderr).toMatch(/^error: .*(ended|cancelled)/);
+    expect(afterwards.stderr).toContain(operationId);
+    expect((await stateOf(operationId!)).phase).toBe('cancelled');
   });
 });
 
@@ -312,7 +313,10 @@ describe('los --json through the API', () => {
   it('reports a failure as a JSON document too: an unknown operation', async () => {
     const run = await los(anna, ['show', 'los-nowhere-00000000000000000000', '--json']);
     expect(run.code).toBe(1);
-    expect(json<{ error: { message: string; exitCode: number } }>(run).error).toEqual({ message: expect.stringContaining('los-nowhere-00000000000000000000'), exitCode: 1 });
+    expect(json<{ error: { message: string; exitCode: number } }>(run).error).toEqual({
+      message: expect.stringContaining('los-nowhere-00000000000000000000'),
+      exitCode: 1,
+    });
   });
 });
 
@@ -325,7 +329,7 @@ describe('los refuses, and says why, with the exit code', () => {
 
   it('exits 2 within seconds when the API cannot be reached', async () => {
     const started = Date.now();
-    const run = await losProcess({ ...anna, LOS_API_URL: closedApi }, 'show', 'los-umea-00000000000000000000');
+    const run = await losProcess(shell({ LOS_API_URL: closedApi, LOS_TOKEN: 'a-machine-token' }), 'show', 'los-umea-00000000000000000000');
     expect(run.code).toBe(2);
     expect(run.stderr).toBe(`error: cannot reach the LOS API at ${closedApi}: ECONNREFUSED\n`);
     expect(Date.now() - started).toBeLessThan(10_000);
