@@ -26,6 +26,7 @@ COPY config ./config
 COPY vault ./vault
 COPY activities ./activities
 COPY workers ./workers
+COPY api ./api
 COPY coordinator ./coordinator
 COPY agencies ./agencies
 COPY scripts ./scripts

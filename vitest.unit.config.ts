@@ -17,6 +17,7 @@ export default defineConfig({
       'test/codec.test.ts',
       'test/dev-stack.test.ts',
       'test/history-shape.test.ts',
+      'test/api-contract.test.ts',
     ],
     testTimeout: 10_000,
     reporters: ['default'],

@@ -4,6 +4,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import * as oidc from 'openid-client';
 import { z } from 'zod';
+import { Role } from '../domain/index.js';
 import { ProblemError } from './problems.js';
 
 /**
@@ -13,9 +14,10 @@ import { ProblemError } from './problems.js';
  * names a deployment configures to match its own provider.
  */
 
-export const ROLES = ['coordinator', 'steering_group', 'auditor', 'operator', 'administrator'] as const;
-export const PersonRole = z.enum(ROLES);
-export type PersonRole = z.infer<typeof PersonRole>;
+/** The roles are the decision author's (domain/authorship.ts): the API and the workflow read the same list. */
+export const PersonRole = Role;
+export type PersonRole = Role;
+export const ROLES = Role.options;
 
 /** The signed-in person (or machine client): `sub` is who, `name` how the timeline names them. */
 export const Person = z
@@ -185,6 +187,8 @@ export interface RelyingPartySettings {
   /** Where the provider sends the browser back: `<public url>/auth/callback`. */
   redirectUri: string;
   audience: string;
+  /** @default 'openid profile los' */
+  scopes?: string;
 }
 
 /** The API as an OpenID Connect client of the provider: the authorisation code flow with PKCE (S256). */
@@ -218,14 +222,13 @@ export class RelyingParty {
     const nonce = oidc.randomNonce();
     const url = oidc.buildAuthorizationUrl(config, {
       redirect_uri: this.settings.redirectUri,
-      scope: 'openid profile offline_access',
+      scope: this.settings.scopes ?? 'openid profile los',
       response_type: 'code',
       code_challenge: await oidc.calculatePKCECodeChallenge(codeVerifier),
       code_challenge_method: 'S256',
       state,
       nonce,
       resource: this.settings.audience,
-      prompt: 'consent',
     });
     return { url: url.href, state, pending: { codeVerifier, nonce, returnTo } };
   }

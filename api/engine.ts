@@ -6,7 +6,7 @@ import {
   type WorkflowExecutionDescription,
   type WorkflowHandle,
 } from '@temporalio/client';
-import { ApplicationFailure, WorkflowIdReusePolicy } from '@temporalio/common';
+import { ApplicationFailure, WorkflowIdReusePolicy, type UpdateDefinition } from '@temporalio/common';
 import {
   DECISIONS,
   OperationConfig,
@@ -23,9 +23,11 @@ import {
   type Phase,
   type PlainTip,
   type Sealed,
+  type Author,
+  type SignedDecision,
 } from '../domain/index.js';
 import { loadCatalogueFile } from '../config/index.js';
-import { assertPlain, entityReference, requireEntityKey, sealDecision, sealTip, type KeyStore } from '../vault/index.js';
+import { assertPlain, entityReference, requireEntityKey, sealDecision, sealTip, signDecision, type DecisionSigner, type KeyStore } from '../vault/index.js';
 import {
   TASK_QUEUE,
   amendTipUpdate,
@@ -102,7 +104,11 @@ export interface Registration {
 
 export interface RegisterOptions {
   /** The key store: the operation's data key is created here and the tip sealed with it before it starts. */
-  keys: Pick<KeyStore, 'createDataKey' | 'seal' | 'bridgePublicKey'>;
+  keys: Pick<KeyStore, 'createDataKey' | 'seal' | 'bridgePublicKey' | 'apiSigningKey'>;
+  /** Who registers the tip (from their verified token): the timeline's first entry names them, and a correction is signed as theirs. */
+  author: Author;
+  /** Signs a correction (`amendTip`); default: the API's key from the key store. */
+  signer?: DecisionSigner;
   config?: OperationConfigInput;
   catalogue?: MandateCatalogue;
   taskQueue?: string;
@@ -132,6 +138,7 @@ export async function registerTip(client: Client, rawTip: unknown, options: Regi
     // Only what the operation can use of the catalogue travels in its history (domain/catalogue.ts).
     catalogue: catalogueSnapshot(options.catalogue ?? loadCatalogueFile(), tip.categories),
     bridgeKey: await options.keys.bridgePublicKey(),
+    author: options.author,
   };
   const sameBusiness = () => openOperationsAbout(client, entityRef, operationId);
   let handle: WorkflowHandle<typeof losOperation>;
@@ -168,7 +175,10 @@ export async function registerTip(client: Client, rawTip: unknown, options: Regi
     }
     // Corrections are never dropped: the running operation applies them and tells who holds the old data.
     try {
-      const correction = await existing.executeUpdate(amendTipUpdate, { args: [{ tip: sealed }], updateId: decisionUpdateId() });
+      const signer = options.signer ?? (await options.keys.apiSigningKey());
+      const correction = await executeSigned(existing, amendTipUpdate, () =>
+        signDecision(signer, { update: amendTipUpdate.name, operationId, decision: { tip: sealed }, author: options.author }),
+      );
       return { ...registration, outcome: 'corrected', correction, sameBusiness: await sameBusiness() };
     } catch (updateErr) {
       const unchanged =
@@ -221,16 +231,54 @@ export function parseDecision<K extends DecisionKind>(kind: K, input: unknown): 
   return result.value as DecisionInput<K>;
 }
 
-/** Sends a parsed decision to a running operation; its free text is sealed with the operation's key first. */
+/** What sending a decision needs of the engine: the key store to seal its free text, the API's key to sign it. */
+export interface DecisionKeys {
+  keys: Parameters<typeof sealDecision>[0];
+  signer: DecisionSigner;
+}
+
+/**
+ * Sends a parsed decision to a running operation, taken by `author`: its free text is sealed with the
+ * operation's key, then the whole is signed with the API's key, bound to this operation and this decision's update.
+ */
 export async function sendDecision<K extends DecisionKind>(
   handle: WorkflowHandle,
-  keys: Parameters<typeof sealDecision>[0],
+  { keys, signer }: DecisionKeys,
+  author: Author,
   kind: K,
   decision: DecisionInput<K>,
 ): Promise<DecisionReceipt> {
   // Free text is personal data: sealed with the operation's key before it reaches Temporal.
   const sealed = await sealDecision(keys, handle.workflowId, decision);
-  return handle.executeUpdate(decisionUpdates[kind], { args: [sealed], updateId: decisionUpdateId() });
+  const update: UpdateDefinition<DecisionReceipt, [SignedDecision<DecisionInput<K>>]> = decisionUpdates[kind];
+  return executeSigned(handle, update, () => signDecision(signer, { update: update.name, operationId: handle.workflowId, decision: sealed, author }));
+}
+
+/** How long a decision waits for an operation that does not hold the API's key yet (its first moments). */
+const NOT_READY_PATIENCE_MS = 10_000;
+
+function notReady(err: unknown): boolean {
+  return err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === FailureType.NotReady;
+}
+
+/**
+ * Sends a signed decision. A new operation learns the API's key in its first moments and refuses decisions
+ * until then (NotReady): those are signed again (a fresh nonce and time) and sent again, for a few seconds.
+ */
+export async function executeSigned<R, D>(
+  handle: Pick<WorkflowHandle, 'executeUpdate'>,
+  update: UpdateDefinition<R, [SignedDecision<D>]>,
+  sign: () => SignedDecision<D>,
+): Promise<R> {
+  const giveUpAt = Date.now() + NOT_READY_PATIENCE_MS;
+  for (let delayMs = 25; ; delayMs = Math.min(delayMs * 2, 500)) {
+    try {
+      return await handle.executeUpdate(update, { args: [sign()], updateId: decisionUpdateId() });
+    } catch (err) {
+      if (!notReady(err) || Date.now() > giveUpAt) throw err;
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+  }
 }
 
 export type { OperationResult };

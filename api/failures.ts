@@ -27,7 +27,7 @@ const BY_FAILURE: Partial<Record<string, ProblemKind>> = {
   [FailureType.NotAllowedNow]: 'not-allowed-now',
   [FailureType.OperationEnded]: 'not-allowed-now',
   [FailureType.NotReady]: 'unavailable',
-  NotAuthorised: 'forbidden',
+  [FailureType.NotAuthorised]: 'forbidden',
 };
 
 function grpcCode(err: unknown): number | undefined {

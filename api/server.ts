@@ -7,7 +7,7 @@ import { jsonSchemaTransform, serializerCompiler, type ZodTypeProvider } from 'f
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { MandateCatalogue } from '../domain/index.js';
-import type { AuditLog, KeyStore } from '../vault/index.js';
+import type { AuditLog, DecisionSigner, KeyStore } from '../vault/index.js';
 import { CSRF_COOKIE, SESSION_COOKIE, type BearerVerifier, type Person, type RelyingParty, type SessionStore } from './auth.js';
 import { problemFromEngine, RecordedRefusal } from './failures.js';
 import { PROBLEM_CONTENT_TYPE, ProblemError, fieldErrors, problemOf, type ProblemKind } from './problems.js';
@@ -35,6 +35,8 @@ export interface ApiServices {
   /** A Temporal client with the engine's payload codec. */
   client: Client;
   keys: KeyStore;
+  /** The API's Ed25519 key: every decision it forwards is signed with it (the operation checks). */
+  signer: DecisionSigner;
   audit: AuditLog;
   sessions: SessionStore;
   verifier: BearerVerifier;

@@ -14,6 +14,7 @@ export interface ApiSettings {
   clientId: string;
   clientSecret: string;
   cliClientId: string;
+  scopes: string;
   claims: ClaimNames;
   cookieSecret: string;
   /** False when no LOS_API_SESSION_SECRET was given: this process made one, so its sessions are its own. */
@@ -40,6 +41,7 @@ export function apiSettings(settings: EngineEnv): ApiSettings {
     clientId: settings.LOS_OIDC_CLIENT_ID,
     clientSecret,
     cliClientId: settings.LOS_OIDC_CLI_CLIENT_ID,
+    scopes: settings.LOS_OIDC_SCOPES,
     claims: { role: settings.LOS_OIDC_ROLE_CLAIM, municipality: settings.LOS_OIDC_MUNICIPALITY_CLAIM, name: settings.LOS_OIDC_NAME_CLAIM },
     cookieSecret: cookieSecret ?? randomBytes(32).toString('base64url'),
     cookieSecretShared: cookieSecret !== undefined,

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { ReceivedEvent } from '../agencies/index.js';
 import { decisionUpdateId, registerTip, type RegisterOptions } from '../api/engine.js';
+import { signDecision } from '../vault/index.js';
 import {
   candidateAgencies,
   type AgencyId,
@@ -308,6 +309,9 @@ function isRejected(err: unknown): boolean {
 }
 
 /** A decision the validator rejects (the workflow has not caught up yet) is sent again, as a coordinator would. */
+/** Who the bench decides and registers as: a coordinator of Umeå, where its tips are, as the API would name them. */
+const BENCH_COORDINATOR = { sub: 'bench.coordinator@umea', name: 'Bench coordinator', role: 'coordinator', municipality: 'Umeå' } as const;
+
 async function decide<T>(send: () => Promise<T>, attempts = 20): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
@@ -335,6 +339,7 @@ export async function runLifecycle(ctx: LifecycleContext, index: number, options
       catalogue: ctx.catalogue,
       taskQueue: ctx.taskQueue,
       config: LIFECYCLE_CONFIG,
+      author: BENCH_COORDINATOR,
     });
     if (outcome !== 'started') throw new Error(`tip ${index} was already registered as ${id}`);
     operationId = id;
@@ -347,8 +352,11 @@ export async function runLifecycle(ctx: LifecycleContext, index: number, options
       marks.push(performance.now());
     };
 
+    // Signed as the API signs each decision it forwards (a fresh nonce and time for every attempt).
+    const signer = await ctx.keys.apiSigningKey();
+    const signed = <D>(update: { name: string }, decision: D) => signDecision(signer, { update: update.name, operationId: id, decision, author: BENCH_COORDINATOR });
     const assessSentAt = marks[0]!;
-    await decide(() => handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }], updateId: decisionUpdateId() }));
+    await decide(() => handle.executeUpdate(assessUpdate, { args: [signed(assessUpdate, { decision: 'proceed' as const })], updateId: decisionUpdateId() }));
     mark();
     const assessedAt = marks[1]!;
     const heldAt = await track.whenHeld('mandate_requested', n);
@@ -360,7 +368,7 @@ export async function runLifecycle(ctx: LifecycleContext, index: number, options
     mark();
     await decide(() =>
       handle.executeUpdate(scheduleUpdate, {
-        args: [{ at: new Date(Date.now() + ACTION_LEAD_MS).toISOString(), place: 'Storgatan 12, Umeå', lead: 'polisen' }],
+        args: [signed(scheduleUpdate, { at: new Date(Date.now() + ACTION_LEAD_MS).toISOString(), place: 'Storgatan 12, Umeå', lead: 'polisen' as const })],
         updateId: decisionUpdateId(),
       }),
     );
@@ -370,7 +378,7 @@ export async function runLifecycle(ctx: LifecycleContext, index: number, options
     mark();
     await track.waitForState((s) => s.stage === 'closing_decision');
     mark();
-    await decide(() => handle.executeUpdate(closeUpdate, { args: [{ summary: 'Benchmark operation closed.' }], updateId: decisionUpdateId() }));
+    await decide(() => handle.executeUpdate(closeUpdate, { args: [signed(closeUpdate, { summary: 'Benchmark operation closed.' })], updateId: decisionUpdateId() }));
     mark();
     await handle.result();
     mark();
@@ -410,6 +418,7 @@ export async function registerWaiting(ctx: LifecycleContext, index: number, asse
     catalogue: ctx.catalogue,
     taskQueue: ctx.taskQueue,
     config: { ...LIFECYCLE_CONFIG, assessmentDeadline },
+    author: BENCH_COORDINATOR,
   });
   return operationId;
 }

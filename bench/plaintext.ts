@@ -16,6 +16,7 @@ export function plaintextKeys(keys: RegisterOptions['keys']): RegisterOptions['k
     createDataKey: async () => undefined,
     seal: async (_operationId: string, value: unknown) => value as Sealed,
     bridgePublicKey: () => keys.bridgePublicKey(),
+    apiSigningKey: () => keys.apiSigningKey(),
   };
 }
 

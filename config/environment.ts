@@ -70,6 +70,8 @@ export const EngineEnv = z.object({
   LOS_OIDC_CLIENT_ID: z.string().min(1).default('los-api'),
   LOS_OIDC_CLIENT_SECRET: z.string().min(1).optional(),
   LOS_OIDC_CLIENT_SECRET_FILE: z.string().min(1).optional(),
+  /** The scopes the API asks for at sign-in: the provider's scope for the API's resource among them. */
+  LOS_OIDC_SCOPES: z.string().min(1).default('openid profile los'),
   /** The public client `los login` uses (device flow); the API only tells it to `los`. */
   LOS_OIDC_CLI_CLIENT_ID: z.string().min(1).default('los-cli'),
   /** The token's claims that carry the role, the municipality and the display name. */

@@ -87,11 +87,16 @@ export function agenciesTable(agencies: AgencyStatus[]): string {
   );
 }
 
+/** Who took a decision, and in which role: "Anna Lindqvist (coordinator)". */
+export function decidedBy(entry: TimelineEntry): string {
+  return entry.by ? `${entry.by.name} (${entry.by.role.replaceAll('_', ' ')})` : '';
+}
+
 export function timelineTable(timeline: TimelineEntry[]): string {
   if (timeline.length === 0) return '(nothing recorded yet)';
   return table(
-    ['AT (Stockholm)', 'KIND', 'AGENCY', 'WHAT'],
-    timeline.map((entry) => [local(entry.at), entry.kind.replaceAll('_', ' '), entry.agency ?? '', shown(entry.text)]),
+    ['AT (Stockholm)', 'KIND', 'AGENCY', 'BY', 'WHAT'],
+    timeline.map((entry) => [local(entry.at), entry.kind.replaceAll('_', ' '), entry.agency ?? '', decidedBy(entry), shown(entry.text)]),
   );
 }
 

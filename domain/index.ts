@@ -46,3 +46,4 @@ export * from './operation-transitions.js';
 export * from './start.js';
 export * from './contract.js';
 export * from './queries.js';
+export * from './authorship.js';

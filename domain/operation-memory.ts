@@ -1,4 +1,5 @@
 import type { AgencyId } from './agencies.js';
+import type { Author, DecidedBy, SeenNonce } from './authorship.js';
 import { newAgencyRecord, recordMissing } from './agency-record.js';
 import type { ClosedRequest, ConflictLog, FirstAnswer } from './answers.js';
 import type { CorrectionNotice } from './corrections.js';
@@ -66,6 +67,10 @@ export interface OperationMemory {
   corrections: number;
   /** The bridge's public key, handed back by the first fan-out: agency answers count only with its signature. */
   bridgeKey?: string;
+  /** The API's public key, learned from the engine's key store by the first activity: decisions count only with its signature. */
+  apiKey?: string;
+  /** Nonces of the signed decisions taken within the freshness window: the same one again is a replay. */
+  decisionNonces: SeenNonce[];
   /** The ended operation's final fan-out has arranged the erasure (the erasure workflow, started with a delay). */
   erasureArranged: boolean;
   continuedAsNew: number;
@@ -87,6 +92,7 @@ export function freshMemory(bridgeKey?: string): OperationMemory {
     closedRequests: [],
     conflicts: [],
     seenAnswerIds: [],
+    decisionNonces: [],
     secondWave: [],
     overdue: false,
     rounds: { information: 0, mandate: 0, action: 1 },
@@ -119,8 +125,15 @@ function upsert<T>(list: readonly T[], item: T, same: (a: T) => boolean): T[] {
 
 // --- the record -------------------------------------------------------------------------------------------
 
-export function recordOnTimeline(m: OperationMemory, now: number, kind: TimelineKind, text: string, agency?: TimelineEntry['agency']): OperationMemory {
-  return { ...m, timeline: [...m.timeline, { at: iso(now), kind, text, ...(agency ? { agency } : {}) }] };
+export function recordOnTimeline(
+  m: OperationMemory,
+  now: number,
+  kind: TimelineKind,
+  text: string,
+  agency?: TimelineEntry['agency'],
+  by?: DecidedBy,
+): OperationMemory {
+  return { ...m, timeline: [...m.timeline, { at: iso(now), kind, text, ...(agency ? { agency } : {}), ...(by ? { by } : {}) }] };
 }
 
 /** Rewrites the texts of the entries from index `from` on (the timeline only grows, so an index stays put). */
@@ -236,9 +249,11 @@ export function advanceStage(m: OperationMemory, event: StageEvent, now: number,
  * The start: the tip goes on the record and the phase moves from `tip` to assessment. The stage machine is at
  * assessment from the first moment (freshMemory); what starts here is its deadline. Only a new operation can start.
  */
-export function registerTip(m: OperationMemory, tip: Tip, now: number, assessmentDueMs: number): OperationMemory {
+export function registerTip(m: OperationMemory, tip: Tip, now: number, assessmentDueMs: number, author?: Author): OperationMemory {
   const source = `${tip.source.kind}${tip.source.protected ? ' (protected)' : ''}`;
-  const registered = recordOnTimeline(m, now, 'decision', `tip registered: ${tip.categories.join(', ')}; urgency ${tip.urgency}; source ${source}`);
+  const who = author ? ` by ${author.name} (${author.role})` : '';
+  const by = author ? { sub: author.sub, name: author.name, role: author.role } : undefined;
+  const registered = recordOnTimeline(m, now, 'decision', `tip registered${who}: ${tip.categories.join(', ')}; urgency ${tip.urgency}; source ${source}`, undefined, by);
   const started = movePhase(registered, 'tip_registered', now);
   return { ...started, deadline: deadlineFrom({ what: 'assessment', dueMs: assessmentDueMs }, now) };
 }

@@ -1,5 +1,6 @@
 import type { AgencyId } from './agencies.js';
 import { applyAnswerToRecord } from './agency-record.js';
+import { rememberNonce, type DecidedBy, type SeenNonce } from './authorship.js';
 import { describeConflict, firstAnswer, matchAnswer, recordConflict, type RequestBook } from './answers.js';
 import type { CatalogueSnapshot } from './catalogue.js';
 import type { CorrectionNotice } from './corrections.js';
@@ -241,12 +242,16 @@ export function correctTip(
   changed: readonly CorrectableTipField[],
   notices: CorrectionNotice[],
   now: number,
+  by?: DecidedBy,
 ): With<{ number: number }> {
   const number = m.corrections + 1;
   const told = notices.map((n) => n.agency);
   const urgency = before.urgency !== corrected.urgency ? ` (urgency ${before.urgency} → ${corrected.urgency})` : '';
   const text = `tip corrected: ${changed.join(', ')}${urgency}; ${told.length > 0 ? `told ${told.join(', ')}` : 'no agency holds the changed data'}`;
-  return { memory: recordIntent(recordOnTimeline({ ...m, corrections: number }, now, 'decision', text), { kind: 'correction', number, notices }), number };
+  return {
+    memory: recordIntent(recordOnTimeline({ ...m, corrections: number }, now, 'decision', text, undefined, by), { kind: 'correction', number, notices }),
+    number,
+  };
 }
 
 // --- the fan-out and the run ------------------------------------------------------------------------------
@@ -259,6 +264,19 @@ export function erasureArranged(m: OperationMemory, retention: string, now: numb
 /** The first fan-out brought the bridge's public key; a key once held is kept. */
 export function bridgeKeyLearned(m: OperationMemory, bridgeKey: string): OperationMemory {
   return m.bridgeKey === undefined ? { ...m, bridgeKey } : m;
+}
+
+/**
+ * The engine's public keys, read from its key store by an activity (the trusted path, never what a client
+ * sends): the API's, for decisions, and the bridge's, for answers, which replaces one a starter handed in.
+ */
+export function engineKeysLearned(m: OperationMemory, keys: { bridgeKey: string; apiKey: string }): OperationMemory {
+  return { ...m, bridgeKey: keys.bridgeKey, apiKey: keys.apiKey };
+}
+
+/** A signed decision was taken: its nonce is kept while a replay of it could still pass the freshness check. */
+export function decisionNonceTaken(m: OperationMemory, taken: SeenNonce, now: number): OperationMemory {
+  return { ...m, decisionNonces: rememberNonce(m.decisionNonces, taken, now) };
 }
 
 /** A continued run says where it resumes. */

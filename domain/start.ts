@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CatalogueSnapshot, type MandateCatalogue } from './catalogue.js';
+import { Author } from './authorship.js';
 import { OperationConfig } from './config.js';
 import { Tip } from './tip.js';
 import nationalCatalogue from './mandate-catalogue.json' with { type: 'json' };
@@ -27,6 +28,11 @@ export const OperationStart = shared('start.OperationStart', () =>
       .string()
       .regex(/^[A-Za-z0-9_-]{43}$/, 'must be a base64url Ed25519 public key')
       .optional(),
+    /**
+     * Who registered the tip, as the API read them from their token: the timeline's first entry names them.
+     * A claim of the starter, not a signed decision (a registration decides nothing the workflow could refuse).
+     */
+    author: Author.optional(),
   }),
 );
 export type OperationStart = z.infer<typeof OperationStart>;

@@ -1,4 +1,5 @@
 import type { AgencyId } from './agencies.js';
+import type { DecidedBy } from './authorship.js';
 import type { HeldActionPlan } from './events.js';
 import type { Sealed } from './sealed.js';
 import type { Outcome } from './outcomes.js';
@@ -87,6 +88,8 @@ export interface TimelineEntry {
   /** The agency concerned, or the steering group or coordinator when an event went to them. */
   agency?: AgencyId | 'steering_group' | 'coordinator';
   text: string;
+  /** Who took the decision, or registered the tip, as the API signed it. */
+  by?: DecidedBy;
 }
 
 export interface OutcomeSummary {

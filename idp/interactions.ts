@@ -74,9 +74,7 @@ export function handleInteraction({ provider, realm, logger }: InteractionDeps) 
     const action = `/interaction/${details.uid}/login`;
 
     if (details.prompt.name === 'consent') {
-      const grant = details.grantId
-        ? await provider.Grant.find(details.grantId)
-        : new provider.Grant({ accountId: details.session?.accountId, clientId });
+      const grant = details.grantId ? await provider.Grant.find(details.grantId) : new provider.Grant({ accountId: details.session?.accountId, clientId });
       if (!grant) throw new Error(`grant ${details.grantId} of interaction ${details.uid} not found`);
       const missing = details.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
       if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));

@@ -12,7 +12,7 @@ import { createServer } from 'node:http';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { pino } from 'pino';
+import pino from 'pino';
 import { loadOrCreateSecrets } from './keys.js';
 import { createIdentityProvider, READY_LINE } from './provider.js';
 import { hashPassword, loadRealm } from './realm.js';

@@ -158,7 +158,15 @@ export function createIdentityProvider(options: IdentityProviderOptions): Identi
           htmlBody(ctx, deviceInputPage({ action: ctx.oidc.urlFor('code_verification'), xsrf: xsrfFrom(form), ...(error ? { error } : {}) }));
         },
         userCodeConfirmSource(ctx, form, client, _deviceInfo, userCode) {
-          htmlBody(ctx, deviceConfirmPage({ action: ctx.oidc.urlFor('code_verification'), xsrf: xsrfFrom(form), userCode, clientName: client.clientName ?? client.clientId }));
+          htmlBody(
+            ctx,
+            deviceConfirmPage({
+              action: ctx.oidc.urlFor('code_verification'),
+              xsrf: xsrfFrom(form),
+              userCode,
+              clientName: client.clientName ?? client.clientId,
+            }),
+          );
         },
         successSource(ctx) {
           htmlBody(ctx, deviceSuccessPage(ctx.oidc.client?.clientName ?? 'terminalen'));
@@ -187,7 +195,11 @@ export function createIdentityProvider(options: IdentityProviderOptions): Identi
     responseTypes: ['code'],
     // The refusal is logged by its event (below); this only shows it to the person.
     async renderError(ctx, out, error) {
-      htmlBody(ctx, errorPage('Inloggningen gick inte', `${out.error_description ?? out.error}`), 'status' in error && typeof error.status === 'number' ? error.status : 400);
+      htmlBody(
+        ctx,
+        errorPage('Inloggningen gick inte', `${out.error_description ?? out.error}`),
+        'status' in error && typeof error.status === 'number' ? error.status : 400,
+      );
     },
   };
 
@@ -208,11 +220,16 @@ export function createIdentityProvider(options: IdentityProviderOptions): Identi
   for (const [event, message] of Object.entries(refusals)) {
     provider.on(event as 'grant.error', (ctx: KoaContextWithOIDC, err: errors.OIDCProviderError) => {
       if (err.statusCode >= 500) return;
-      logger.warn({ event: message, clientId: requestingClient(ctx), grantType: ctx.oidc?.params?.grant_type, error: err.message, reason: err.error_description }, message);
+      logger.warn(
+        { event: message, clientId: requestingClient(ctx), grantType: ctx.oidc?.params?.grant_type, error: err.message, reason: err.error_description },
+        message,
+      );
     });
   }
   provider.on('server_error', (_ctx, err) => logger.error({ err }, 'identity provider failed a request'));
-  provider.on('grant.success', (ctx) => logger.info({ event: 'token issued', clientId: ctx.oidc.client?.clientId, grantType: ctx.oidc.params?.grant_type }, 'token issued'));
+  provider.on('grant.success', (ctx) =>
+    logger.info({ event: 'token issued', clientId: ctx.oidc.client?.clientId, grantType: ctx.oidc.params?.grant_type }, 'token issued'),
+  );
 
   const callback = provider.callback();
   const interactions = handleInteraction({ provider, realm, logger });

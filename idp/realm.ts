@@ -73,7 +73,8 @@ export const Realm = z
     seen('sub');
     const ids = new Set<string>();
     realm.clients.forEach((client, index) => {
-      if (ids.has(client.client_id)) ctx.addIssue({ code: 'custom', path: ['clients', index, 'client_id'], message: `client_id "${client.client_id}" appears twice` });
+      if (ids.has(client.client_id))
+        ctx.addIssue({ code: 'custom', path: ['clients', index, 'client_id'], message: `client_id "${client.client_id}" appears twice` });
       ids.add(client.client_id);
     });
   });

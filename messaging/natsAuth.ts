@@ -56,9 +56,10 @@ export function agencyPermissions(agency: string): NatsUserPermissions {
 export function enginePermissions(identity: EngineIdentity): NatsUserPermissions {
   switch (identity) {
     // The worker sets up the topology and publishes the outbound events; it never answers as an agency.
-    // $KV.LOS_KEYS is the key store (vault/keys.ts), los.v1.audit the decode access log (vault/audit.ts).
+    // $KV.LOS_KEYS is the key store (vault/keys.ts), los.v1.audit the decode access log (vault/audit.ts). The codec
+    // server and the API run as this identity too; $KV.LOS_API_SESSIONS holds the API's browser sessions (api/auth.ts).
     case 'worker':
-      return { publish: ['$JS.API.>', SUBJECTS.allOut, '$KV.LOS_KEYS.>', 'los.v1.audit.>'], subscribe: ['_INBOX.>'] };
+      return { publish: ['$JS.API.>', SUBJECTS.allOut, '$KV.LOS_KEYS.>', '$KV.LOS_API_SESSIONS.>', 'los.v1.audit.>'], subscribe: ['_INBOX.>'] };
     // The bridge sets up the topology too (whichever starts first), reads LOS_IN and the advisories, writes dead
     // letters and tells agencies about answers not applied; no other outbound event.
     case 'bridge':

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, nkeyAuthenticator, type NatsConnection } from '@nats-io/transport-node';
@@ -18,6 +19,7 @@ import {
 } from '../messaging/index.js';
 import { currentWorkflowBundle } from '../workers/workflowBundle.js';
 import { freePort, stopProcess, waitFor } from './dev-stack.js';
+import { startIdentityProvider, type IdentityProvider } from './identity-provider.js';
 import { startNatsCluster, type NatsCluster } from './nats-cluster.js';
 import { PROJECT_ROOT } from './temporal-cli.js';
 import {
@@ -61,12 +63,17 @@ export interface ClusterOptions {
   taskQueue?: string;
   /** Extra environment for the engine processes, e.g. LOG_LEVEL. */
   engineEnv?: Record<string, string>;
+  /**
+   * Start the HTTP API as its own process, and the embedded identity provider (idp/, the demo realm) it signs people
+   * in at; each on this port, or a free one.
+   */
+  api?: { port?: number; idpPort?: number };
   postgres?: Postgres;
   log?: (line: string) => void;
 }
 
 export interface EngineProcess {
-  role: 'worker' | 'bridge';
+  role: 'worker' | 'bridge' | 'api';
   /** 1-based, per role: worker 1, worker 2, bridge 1, … */
   number: number;
   logFile: string;
@@ -101,6 +108,8 @@ export interface Cluster {
   seedFile(identity: NatsIdentity): string;
   seeds: NatsSeeds;
   engine: EngineProcess[];
+  /** The API's URL and the provider's issuer, when the options asked for them. */
+  api?: { url: string; issuer: string };
   databases: { main: string; visibility: string };
   /** Connects as one of the engine's identities to every node. */
   connectAs(identity: EngineIdentity, name: string): Promise<NatsConnection>;
@@ -128,6 +137,12 @@ function clusterSeeds(keysDir: string, agencies: readonly string[]): NatsSeeds {
     engine: Object.fromEntries(ENGINE_IDENTITIES.map((identity) => [identity, seedAt(identity, fresh.engine[identity])])) as NatsSeeds['engine'],
     agencies: Object.fromEntries(agencies.map((agency) => [agency, seedAt(`agency:${agency}`, fresh.agencies[agency]!)])),
   };
+}
+
+/** A random secret of a data directory, made once (0600), e.g. the API's cookie key; returns its file. */
+function clusterSecret(path: string): string {
+  if (!existsSync(path) || readFileSync(path, 'utf8').trim().length < 32) writeFileSync(path, `${randomBytes(32).toString('base64url')}\n`, { mode: 0o600 });
+  return path;
 }
 
 /** The master key of a data directory, made once: the data keys in NATS are wrapped with it. */
@@ -204,7 +219,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
 
     const engineLogs = join(options.dataDir, 'engine');
     mkdirSync(engineLogs, { recursive: true });
-    const engineProcess = (role: 'worker' | 'bridge', number: number): EngineProcess => {
+    const engineProcess = (role: 'worker' | 'bridge' | 'api', number: number, roleEnv: Record<string, string> = {}): EngineProcess => {
       const logFile = join(engineLogs, `${role}-${number}.log`);
       const processHandle: EngineProcess = {
         role,
@@ -221,12 +236,14 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
               TEMPORAL_ADDRESS: temporalAddress,
               TEMPORAL_NAMESPACE: namespace,
               NATS_URL: natsUrl,
-              NATS_NKEY_SEED_FILE: seedFile(role),
+              // The API runs as the worker's identity (the key store, the access log, its sessions).
+              NATS_NKEY_SEED_FILE: seedFile(role === 'api' ? 'worker' : role),
               LOS_MASTER_KEY_FILE: masterKeyFile,
               LOS_STREAM_REPLICAS: String(CLUSTER_REPLICAS),
               SHUTDOWN_GRACE_SECONDS: '10',
               ...(options.taskQueue ? { TEMPORAL_TASK_QUEUE: options.taskQueue } : {}),
               ...options.engineEnv,
+              ...roleEnv,
             },
             stdio: ['ignore', out, out],
           });
@@ -246,6 +263,33 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       ...Array.from({ length: options.workers ?? 2 }, (_, i) => engineProcess('worker', i + 1)),
       ...Array.from({ length: options.bridges ?? 2 }, (_, i) => engineProcess('bridge', i + 1)),
     ];
+    let idp: IdentityProvider | undefined;
+    let api: Cluster['api'];
+    if (options.api) {
+      const port = await freePort(options.api.port ?? 4300);
+      const url = `http://127.0.0.1:${port}`;
+      log(`starting the identity provider and the API at ${url}`);
+      idp = await startIdentityProvider({
+        scratchDir: join(options.dataDir, 'idp'),
+        dataDir: join(options.dataDir, 'idp', 'keys'),
+        audience: `${url}/v1`,
+        apiUrls: [url],
+        port: options.api.idpPort ?? 4400,
+      });
+      const provider = idp;
+      stopOnFailure.push(() => provider.stop());
+      api = { url, issuer: idp.issuer };
+      engine.push(
+        engineProcess('api', 1, {
+          LOS_API_PORT: String(port),
+          LOS_OIDC_ISSUER: idp.issuer,
+          // The demo realm's secret of the los-api client (idp/realm.yaml); a deployment's comes from its provider.
+          LOS_OIDC_CLIENT_SECRET: 'demo-secret-los-api',
+          LOS_API_SESSION_SECRET_FILE: clusterSecret(join(options.dataDir, 'api-session.secret')),
+          LOS_ENTITY_KEY_FILE: clusterSecret(join(options.dataDir, 'entity.key')),
+        }),
+      );
+    }
     for (const processHandle of engine) processHandle.start();
     stopOnFailure.push(async () => {
       await Promise.all(engine.map((p) => p.stop()));
@@ -265,6 +309,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       seedFile,
       seeds,
       engine,
+      ...(api ? { api } : {}),
       databases,
       connectAs,
       async connectClient(name) {
@@ -302,11 +347,13 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
           ...nats.nodes.map((node) => `NATS node ${node.name}: ${node.url} (routes ${node.routeUrl}, monitoring ${node.monitorUrl})`),
           ...engine.map((p) => `${p.role} ${p.number}: pid ${p.child?.pid ?? '-'}, log ${p.logFile}`),
           `Agency NKEY seeds: ${join(seedsDir, 'agencies')} (one per agency)`,
+          ...(api ? [`API: ${api.url} (OpenAPI at ${api.url}/v1/openapi.json; sign in at ${api.url}/auth/login)`, `Identity provider: ${api.issuer}`] : []),
           `For los: TEMPORAL_ADDRESS=${temporalAddress} NATS_URL=${nats.urls[0]} NATS_NKEY_SEED_FILE=${seedFile('worker')} LOS_MASTER_KEY_FILE=${masterKeyFile}`,
         ];
       },
       async stop() {
         await Promise.all(engine.map((p) => p.stop()));
+        await idp?.stop();
         await stopUi();
         await temporal.stop();
         await nats.stop();

@@ -28,7 +28,7 @@ import { SUBJECTS, agencyName, formatStockholm, type OperationState, type Phase,
 import { currentWorkflowBundle } from '../workers/workflowBundle.js';
 import { TASK_QUEUE, assessUpdate, closeUpdate, scheduleUpdate, stateQuery, timelineQuery } from '../workflows/definitions.js';
 import { freePort, startTemporalDevServer } from './dev-stack.js';
-import { startEmbeddedEngine } from './embedded-engine.js';
+import { UMEA_COORDINATOR, startEmbeddedEngine } from './embedded-engine.js';
 import { PROJECT_ROOT } from './temporal-cli.js';
 
 const USAGE = `Usage: npm run demo -- [options]
@@ -223,7 +223,7 @@ async function main() {
     outcomeDeadline: '6s',
   };
 
-  const registration = await engine.register(tip, { config: { ...config, retention: '90 days' } });
+  const registration = await engine.register(tip, { config: { ...config, retention: '90 days' }, author: UMEA_COORDINATOR });
   say(`Tip registered as operation ${registration.operationId}`);
   say(`Temporal UI: ${temporal.uiUrl}/namespaces/${temporal.namespace}/workflows/${registration.operationId}`);
   const again = await engine.register(tip, { config: { ...config, retention: '90 days' } });
@@ -260,18 +260,18 @@ async function main() {
 
   await until((s) => s.phase === 'assessment');
   say('Coordinator: asks Polisen first whether an ongoing investigation requires holding back.');
-  await handle.executeUpdate(assessUpdate, {
-    args: [
-      await sealed({
-        decision: 'request_info' as const,
-        agencies: ['polisen' as const],
-        question: 'Is there an ongoing investigation that requires holding back?',
-      }),
-    ],
-  });
+  await engine.decide(
+    handle,
+    assessUpdate,
+    await sealed({
+      decision: 'request_info' as const,
+      agencies: ['polisen' as const],
+      question: 'Is there an ongoing investigation that requires holding back?',
+    }),
+  );
   await until((s) => !s.pending.some((p) => p.awaiting === 'information'));
   say('Coordinator: assessment decision is "proceed".');
-  await handle.executeUpdate(assessUpdate, { args: [await sealed({ decision: 'proceed' as const, note: 'Police see no reason to hold back.' })] });
+  await engine.decide(handle, assessUpdate, await sealed({ decision: 'proceed' as const, note: 'Police see no reason to hold back.' }));
 
   const matched = await until((s) => s.phase === 'joint_action');
   const accepted = matched.agencies.filter((a) => a.mandate === 'accepted').map((a) => a.agency);
@@ -285,22 +285,26 @@ async function main() {
   );
 
   try {
-    await handle.executeUpdate(scheduleUpdate, {
-      args: [await sealed({ at: new Date(Date.now() + 5_000).toISOString(), place: tip.entity.address, lead: 'lansstyrelsen' as const })],
-    });
+    await engine.decide(
+      handle,
+      scheduleUpdate,
+      await sealed({ at: new Date(Date.now() + 5_000).toISOString(), place: tip.entity.address, lead: 'lansstyrelsen' as const }),
+    );
   } catch (err) {
     if (!(err instanceof WorkflowUpdateFailedError)) throw err;
     say(`Coordinator tries Länsstyrelsen as lead and is refused: ${err.cause?.message}`);
   }
   const at = new Date(Date.now() + 5_000).toISOString();
   say(`Coordinator: schedules the joint action at ${formatStockholm(at)}, led by ${agencyName('polisen', catalogue)}.`);
-  await handle.executeUpdate(scheduleUpdate, { args: [await sealed({ at, place: tip.entity.address, lead: 'polisen' as const })] });
+  await engine.decide(handle, scheduleUpdate, await sealed({ at, place: tip.entity.address, lead: 'polisen' as const }));
 
   await until((s) => s.phase === 'follow_up' && s.stage === 'closing_decision');
   say('Coordinator: all outcomes are in; closes the operation.');
-  await handle.executeUpdate(closeUpdate, {
-    args: [await sealed({ summary: 'Licence revoked, tax reassessed, assets seized; criminal reports filed with the Police.' })],
-  });
+  await engine.decide(
+    handle,
+    closeUpdate,
+    await sealed({ summary: 'Licence revoked, tax reassessed, assets seized; criminal reports filed with the Police.' }),
+  );
 
   // The coordinator reads the sealed summary with the same rights as the codec server; the read is logged.
   const [result] = (await readAs(engine.keys, audit, {

@@ -1,14 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { UpdateDefinition } from '@temporalio/common';
 import { nkeyAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import type { JWK } from 'jose';
 import { defaultBehaviour, startSimulatedAgency, type AgencyBehaviour, type SimulatedAgency, type SimulatedAgencyOptions } from '../agencies/index.js';
+import type { ApiServer } from '../api/index.js';
 import { readEngineEnv } from '../config/index.js';
-import { registerTip, type RegisterOptions } from '../api/engine.js';
-import { AGENCY_IDS, SUBJECTS, type AgencyId, type TipInput } from '../domain/index.js';
+import { executeSigned, registerTip, type RegisterOptions } from '../api/engine.js';
+import { AGENCY_IDS, SUBJECTS, type AgencyId, type Author, type SignedDecision, type TipInput } from '../domain/index.js';
 import type { EngineIdentity } from '../messaging/index.js';
-import { entityKeyFromEnvironment, generateMasterKey, readMasterKeyring, type KeyStore, type MasterKeyring } from '../vault/index.js';
+import { entityKeyFromEnvironment, generateMasterKey, readMasterKeyring, signDecision, type KeyStore, type MasterKeyring } from '../vault/index.js';
 import {
   composeEngine,
   connectEngineNats,
@@ -20,6 +22,17 @@ import {
   type EngineRole,
 } from '../workers/index.js';
 import { startNatsServer, startSecuredNatsServer, type NatsServer } from './dev-stack.js';
+
+/**
+ * A coordinator of a municipality, as the API would name them from their token: who the demo, the tests and
+ * the history recorder decide as (the workflow takes decisions only from a coordinator of the operation's municipality).
+ */
+export function coordinatorOf(municipality: string): Author {
+  return { sub: `coordinator.${municipality.toLowerCase()}`, name: `LOS coordinator ${municipality}`, role: 'coordinator', municipality };
+}
+
+/** The coordinator of Umeå, where the sample tips are. */
+export const UMEA_COORDINATOR: Author = { sub: 'anna.coordinator@umea', name: 'Anna Lindqvist', role: 'coordinator', municipality: 'Umeå' };
 
 /**
  * The whole engine in one process, on a given Temporal server and a nats-server of its own: worker, bridge,
@@ -46,7 +59,27 @@ export interface EmbeddedEngine {
   bridge: Bridge;
   /** The codec server, when the options asked for one. */
   codec?: CodecServer;
+  /** The HTTP API, when the options asked for it. */
+  api?: ApiServer;
+  /** Registers a tip as the typed client does; by default as a coordinator of the tip's municipality. */
   register(tip: TipInput, options?: Partial<RegisterOptions>): ReturnType<typeof registerTip>;
+  /**
+   * A decision signed with the engine's API key, as the API signs what it forwards; by default as Umeå's
+   * coordinator. Send it with `handle.executeUpdate(update, { args: [signed] })`.
+   */
+  sign<D>(
+    operation: string | { workflowId: string },
+    update: UpdateDefinition<unknown, [SignedDecision<D>]> | string,
+    decision: D,
+    author?: Author,
+  ): Promise<SignedDecision<D>>;
+  /** Signs and sends a decision as the typed client does (waiting out a new operation's first moments); by default as Umeå's coordinator. */
+  decide<R, D>(
+    handle: Pick<WorkflowHandle, 'workflowId' | 'executeUpdate'>,
+    update: UpdateDefinition<R, [SignedDecision<D>]>,
+    decision: D,
+    author?: Author,
+  ): Promise<R>;
   /** Stops nats-server; the returned function starts it again on the same port and store. */
   pauseNats(): Promise<() => Promise<void>>;
   startAgencies(
@@ -80,6 +113,20 @@ export interface EmbeddedEngineOptions {
   keyring?: MasterKeyring;
   /** Start the codec server too, for the Temporal UI: tokens signed by this issuer, on this loopback port. */
   codec?: { issuerJwk: JWK; port: number; uiOrigin?: string };
+  /**
+   * Start the HTTP API too, on this loopback port, signing people in at this OpenID Connect provider (the embedded
+   * one for the demo and the tests: scripts/identity-provider.ts).
+   */
+  api?: {
+    port: number;
+    issuer: string;
+    /** The `los-api` client's secret at the provider. */
+    clientSecret: string;
+    /** @default LOS_API_SESSION_SECRET's default: a random key of this process */
+    sessionSecret?: string;
+    /** @default `http://127.0.0.1:<port>` */
+    publicUrl?: string;
+  };
   /** @default silent: a test or the demo says what it wants to show itself */
   logger?: EngineLogger;
 }
@@ -102,6 +149,15 @@ export async function startEmbeddedEngine(options: EmbeddedEngineOptions): Promi
           LOS_TOKEN_ISSUER_JWK: JSON.stringify(options.codec.issuerJwk),
           CODEC_BIND_ADDRESS: `127.0.0.1:${options.codec.port}`,
           ...(options.codec.uiOrigin ? { LOS_UI_ORIGIN: options.codec.uiOrigin } : {}),
+        }
+      : {}),
+    ...(options.api
+      ? {
+          LOS_API_PORT: String(options.api.port),
+          LOS_OIDC_ISSUER: options.api.issuer,
+          LOS_OIDC_CLIENT_SECRET: options.api.clientSecret,
+          ...(options.api.sessionSecret ? { LOS_API_SESSION_SECRET: options.api.sessionSecret } : {}),
+          ...(options.api.publicUrl ? { LOS_API_PUBLIC_URL: options.api.publicUrl } : {}),
         }
       : {}),
   });
@@ -127,6 +183,7 @@ export async function startEmbeddedEngine(options: EmbeddedEngineOptions): Promi
     return connection;
   };
   const deadLetters: EmbeddedEngine['deadLetters'] = [];
+  const entityKey = options.entityKey ?? entityKeyFromEnvironment() ?? randomBytes(32).toString('hex');
   let engine;
   try {
     engine = await composeEngine(
@@ -139,12 +196,13 @@ export async function startEmbeddedEngine(options: EmbeddedEngineOptions): Promi
         // Tests see a lost delivery redelivered within seconds, not the production minute.
         redelivery: { ackWaitMs: options.ackWaitMs ?? 5_000, ...(options.maxDeliver ? { maxDeliver: options.maxDeliver } : {}) },
         bridgeRetryDelayMs: 500,
+        entityKey,
         onDeadLetter: (reason, subject) => {
           deadLetters.push({ reason, subject });
           options.onDeadLetter?.(reason, subject);
         },
       },
-      options.codec ? ['worker', 'bridge', 'codec'] : ['worker', 'bridge'],
+      ['worker', 'bridge', ...(options.codec ? (['codec'] as const) : []), ...(options.api ? (['api'] as const) : [])],
     );
   } catch (err) {
     await nats.stop();
@@ -155,7 +213,6 @@ export async function startEmbeddedEngine(options: EmbeddedEngineOptions): Promi
   const agencies: SimulatedAgency[] = [];
   const extraConnections: NatsConnection[] = [];
   const { catalogue } = engine;
-  const entityKey = options.entityKey ?? entityKeyFromEnvironment() ?? randomBytes(32).toString('hex');
 
   return {
     client,
@@ -176,6 +233,7 @@ export async function startEmbeddedEngine(options: EmbeddedEngineOptions): Promi
     deadLetters,
     bridge,
     ...(engine.codec ? { codec: engine.codec } : {}),
+    ...(engine.api ? { api: engine.api } : {}),
     async connectAs(identity) {
       const reader = identity === 'steering_group' || identity === 'coordinator';
       const extra = await connectEngineNats({
@@ -187,7 +245,26 @@ export async function startEmbeddedEngine(options: EmbeddedEngineOptions): Promi
       extraConnections.push(extra);
       return extra;
     },
-    register: (tip, registerOptions = {}) => registerTip(client, tip, { catalogue, taskQueue: options.taskQueue, entityKey, keys, ...registerOptions }),
+    register: (tip, registerOptions = {}) =>
+      registerTip(client, tip, {
+        catalogue,
+        taskQueue: options.taskQueue,
+        entityKey,
+        keys,
+        author: coordinatorOf(tip.entity.municipality),
+        ...registerOptions,
+      }),
+    decide: async (handle, update, decision, author = UMEA_COORDINATOR) => {
+      const signer = await keys.apiSigningKey();
+      return executeSigned(handle, update, () => signDecision(signer, { update: update.name, operationId: handle.workflowId, decision, author }));
+    },
+    sign: async (operation, update, decision, author = UMEA_COORDINATOR) =>
+      signDecision(await keys.apiSigningKey(), {
+        update: typeof update === 'string' ? update : update.name,
+        operationId: typeof operation === 'string' ? operation : operation.workflowId,
+        decision,
+        author,
+      }),
     async startAgencies(behaviours = {}, watch = {}) {
       const started = new Map<AgencyId, SimulatedAgency>();
       for (const agency of AGENCY_IDS) {

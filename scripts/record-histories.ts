@@ -55,12 +55,12 @@ async function until(handle: Handle, test: (s: OperationState) => boolean): Prom
 
 async function proceed(handle: Handle) {
   await until(handle, (s) => s.phase === 'assessment');
-  await handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
+  await recorder!.decide(handle, assessUpdate, { decision: 'proceed' });
 }
 
 async function actAndClose(handle: Handle) {
   await until(handle, (s) => s.stage === 'schedule_decision');
-  await handle.executeUpdate(scheduleUpdate, { args: [{ at: inSeconds(1), place: 'Storgatan 12', lead: 'polisen' }] });
+  await recorder!.decide(handle, scheduleUpdate, { at: inSeconds(1), place: 'Storgatan 12', lead: 'polisen' });
   await until(handle, (s) => s.stage === 'closing_decision');
 }
 
@@ -69,23 +69,23 @@ const scenarios: Record<string, { tip: TipInput; config?: OperationConfigInput; 
     tip: tip('Full lifecycle: alcohol after hours, cash deposits, undeclared staff.', ['money_laundering', 'unlicensed_alcohol', 'labour_exploitation']),
     drive: async (h) => {
       await until(h, (s) => s.phase === 'assessment');
-      await h.executeUpdate(assessUpdate, { args: [{ decision: 'request_info', agencies: ['polisen'], question: 'Any reason to hold back?' }] });
+      await recorder!.decide(h, assessUpdate, { decision: 'request_info', agencies: ['polisen'], question: 'Any reason to hold back?' });
       await until(h, (s) => s.pending.length === 0);
-      await h.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
+      await recorder!.decide(h, assessUpdate, { decision: 'proceed' });
       await until(h, (s) => s.stage === 'schedule_decision');
       // A corrected address reaches every agency already told of the operation.
       const registered = scenarios['full-lifecycle']!.tip;
       // Registered again with the corrected address, as `los tip register` does: sealed, then applied as amendTip.
       await recorder!.register({ ...registered, entity: { ...registered.entity, address: 'Storgatan 14, 903 26 Umeå' } }, { config: FAST });
       await actAndClose(h);
-      await h.executeUpdate(closeUpdate, { args: [{ summary: 'Licence revoked; tax reassessed.' }] });
+      await recorder!.decide(h, closeUpdate, { summary: 'Licence revoked; tax reassessed.' });
     },
   },
   dismissed: {
     tip: tip('Dismissed: already handled by the Police.', ['smuggling']),
     drive: async (h) => {
       await until(h, (s) => s.phase === 'assessment');
-      await h.executeUpdate(assessUpdate, { args: [{ decision: 'dismiss', reason: 'Already handled by the Police.' }] });
+      await recorder!.decide(h, assessUpdate, { decision: 'dismiss', reason: 'Already handled by the Police.' });
     },
   },
   'assessment-overdue': {
@@ -93,7 +93,7 @@ const scenarios: Record<string, { tip: TipInput; config?: OperationConfigInput; 
     config: { ...FAST, assessmentDeadline: '2s', reminderFraction: 0.5 },
     drive: async (h) => {
       await until(h, (s) => s.overdue);
-      await h.executeUpdate(assessUpdate, { args: [{ decision: 'dismiss', reason: 'Handled by the Police after all.' }] });
+      await recorder!.decide(h, assessUpdate, { decision: 'dismiss', reason: 'Handled by the Police after all.' });
     },
   },
   'quorum-not-met': {
@@ -102,9 +102,9 @@ const scenarios: Record<string, { tip: TipInput; config?: OperationConfigInput; 
     drive: async (h) => {
       await proceed(h);
       await until(h, (s) => s.stage === 'quorum_decision');
-      await h.executeUpdate(decideQuorumUpdate, { args: [{ decision: 'proceed' }] });
+      await recorder!.decide(h, decideQuorumUpdate, { decision: 'proceed' });
       await actAndClose(h);
-      await h.executeUpdate(closeUpdate, { args: [{ summary: 'Went ahead with two agencies.' }] });
+      await recorder!.decide(h, closeUpdate, { summary: 'Went ahead with two agencies.' });
     },
   },
   'called-off-and-rescheduled': {
@@ -112,11 +112,11 @@ const scenarios: Record<string, { tip: TipInput; config?: OperationConfigInput; 
     drive: async (h) => {
       await proceed(h);
       await until(h, (s) => s.stage === 'schedule_decision');
-      await h.executeUpdate(scheduleUpdate, { args: [{ at: inSeconds(60), place: 'Storgatan 12', lead: 'polisen' }] });
-      await h.executeUpdate(rescheduleUpdate, { args: [{ at: inSeconds(90), reason: 'Evening shift instead.' }] });
-      await h.executeUpdate(callOffUpdate, { args: [{ reason: 'Police hold: ongoing investigation.' }] });
+      await recorder!.decide(h, scheduleUpdate, { at: inSeconds(60), place: 'Storgatan 12', lead: 'polisen' });
+      await recorder!.decide(h, rescheduleUpdate, { at: inSeconds(90), reason: 'Evening shift instead.' });
+      await recorder!.decide(h, callOffUpdate, { reason: 'Police hold: ongoing investigation.' });
       await actAndClose(h);
-      await h.executeUpdate(closeUpdate, { args: [{ summary: 'Done after the hold was lifted.' }] });
+      await recorder!.decide(h, closeUpdate, { summary: 'Done after the hold was lifted.' });
     },
   },
   reinspection: {
@@ -124,9 +124,9 @@ const scenarios: Record<string, { tip: TipInput; config?: OperationConfigInput; 
     drive: async (h) => {
       await proceed(h);
       await actAndClose(h);
-      await h.executeUpdate(reinspectUpdate, { args: [{ reason: 'Activity resumed under a new name.' }] });
+      await recorder!.decide(h, reinspectUpdate, { reason: 'Activity resumed under a new name.' });
       await actAndClose(h);
-      await h.executeUpdate(closeUpdate, { args: [{ summary: 'Closed after the re-inspection.' }] });
+      await recorder!.decide(h, closeUpdate, { summary: 'Closed after the re-inspection.' });
     },
   },
   'continue-as-new': {
@@ -135,7 +135,7 @@ const scenarios: Record<string, { tip: TipInput; config?: OperationConfigInput; 
     drive: async (h) => {
       await proceed(h);
       await actAndClose(h);
-      await h.executeUpdate(closeUpdate, { args: [{ summary: 'Closed after several runs.' }] });
+      await recorder!.decide(h, closeUpdate, { summary: 'Closed after several runs.' });
     },
   },
 };

@@ -11,16 +11,28 @@ const program = new Command()
   .name('cluster')
   .description(
     'Temporal server on PostgreSQL (LOS_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432) with its Web UI, ' +
-      'a three-node NATS JetStream cluster with the per-agency accounts, two workers and two bridges.',
+      'a three-node NATS JetStream cluster with the per-agency accounts, two workers and two bridges, ' +
+      'and the HTTP API with the embedded identity provider.',
   )
   .option('--prefix <name>', 'prefix of the two Temporal databases', 'los_cluster')
   .option('--data-dir <dir>', 'NATS stores, NKEYs, the master key, configs and logs', join(PROJECT_ROOT, '.data', 'cluster'))
   .option('--workers <n>', 'worker processes', (v) => Number(v), 2)
   .option('--bridges <n>', 'bridge processes', (v) => Number(v), 2)
   .option('--no-ui', 'do not start (or build) the Temporal Web UI')
+  .option('--api-port <port>', 'port of the HTTP API (a free one if taken)', (v) => Number(v), 4300)
+  .option('--no-api', 'do not start the HTTP API and the identity provider')
   .option('--down', 'remove the databases and the data directory, and start nothing')
   .parse();
-const options = program.opts<{ prefix: string; dataDir: string; workers: number; bridges: number; ui: boolean; down?: boolean }>();
+const options = program.opts<{
+  prefix: string;
+  dataDir: string;
+  workers: number;
+  bridges: number;
+  ui: boolean;
+  api: boolean;
+  apiPort: number;
+  down?: boolean;
+}>();
 const log = (line: string) => console.error(`[cluster] ${line}`);
 
 if (options.down) {
@@ -40,7 +52,7 @@ const stop = async (signal: string) => {
   if (stopping) return;
   stopping = true;
   if (!cluster) return log(`${signal}: stopping as soon as what is starting has started`);
-  log(`${signal}: stopping the workers and bridges, the UI, the Temporal server and the NATS nodes…`);
+  log(`${signal}: stopping the workers, bridges and API, the identity provider, the UI, the Temporal server and the NATS nodes…`);
   await cluster?.stop();
   log('stopped; the data stays for the next start (`npm run cluster -- --down` removes it)');
   process.exit(0);
@@ -50,7 +62,15 @@ process.once('SIGINT', () => void stop('SIGINT'));
 process.once('SIGTERM', () => void stop('SIGTERM'));
 
 try {
-  cluster = await startCluster({ prefix: options.prefix, dataDir: options.dataDir, workers: options.workers, bridges: options.bridges, ui: options.ui, log });
+  cluster = await startCluster({
+    prefix: options.prefix,
+    dataDir: options.dataDir,
+    workers: options.workers,
+    bridges: options.bridges,
+    ui: options.ui,
+    ...(options.api ? { api: { port: options.apiPort } } : {}),
+    log,
+  });
 } catch (err) {
   log(`could not start: ${(err as Error).message}`);
   process.exit(stopping ? 0 : 1);

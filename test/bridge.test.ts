@@ -113,14 +113,14 @@ describe('bridge', () => {
     // Every inbound message was acknowledged: none waits for redelivery.
     const info = await (await jetstreamManager(engine.nc)).consumers.info(SUBJECTS.streamIn, SUBJECTS.bridgeConsumer);
     expect(info.num_ack_pending + info.num_pending).toBe(0);
-    await handle.executeUpdate(assessUpdate, { args: [{ decision: 'dismiss', reason: 'test finished' }] });
+    await engine.decide(handle, assessUpdate, { decision: 'dismiss', reason: 'test finished' });
   });
 
   it('applies a valid answer once even when the agency sends it twice', async () => {
     await engine.startAgencies({ polisen: { mandate: { accept: true, contactFunction: 'LOS-samordnare' } } });
     const { handle, operationId } = await engine.register(sampleTip({ categories: ['smuggling'] }), { config: { mandateDeadline: '20s' } });
     await untilState(handle, (s) => s.phase === 'assessment');
-    await handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
+    await engine.decide(handle, assessUpdate, { decision: 'proceed' });
     await untilState(handle, (s) => s.agencies.find((a) => a.agency === 'polisen')?.mandate === 'accepted');
     // A replayed copy of Polisen's answer, same CloudEvent id and so the same Nats-Msg-Id: stored once.
     const id = answerEventId('polisen', { operationId, requestId: 'mandate-1-polisen' }, 'mandate_accepted');

@@ -1,20 +1,15 @@
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as oidc from 'openid-client';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DEMO_BEHAVIOURS } from '../agencies/index.js';
-import { DEFAULT_CLAIMS, RelyingParty, SessionStore, bearerVerifier, startApiServer, type ApiServer } from '../api/index.js';
-import { loadCatalogueFile } from '../config/index.js';
 import { runCli } from '../coordinator/cli.js';
 import { credentialsPath, type TokenSet } from '../coordinator/credentials.js';
 import { OPERATOR_VIEWS, type OperationState, type TimelineEntry, type TipInput } from '../domain/index.js';
 import { freePort } from '../scripts/dev-stack.js';
 import { startIdentityProvider, type IdentityProvider } from '../scripts/identity-provider.js';
-import { AuditLog } from '../vault/index.js';
 import { stateQuery } from '../workflows/definitions.js';
 import { eventually, sampleTip, startTestEngine, type TestEngine } from './engine.js';
 import { approveDevice, clientCredentialsToken, discoverIssuer } from './oidc.js';
@@ -37,7 +32,6 @@ interface Run {
 
 let engine: TestEngine;
 let idp: IdentityProvider;
-let api: ApiServer;
 let apiUrl: string;
 let audience: string;
 let scratch: string;
@@ -129,41 +123,15 @@ let erik: NodeJS.ProcessEnv;
 let david: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
-  engine = await startTestEngine('cli');
-  await engine.startAgencies(DEMO_BEHAVIOURS);
   scratch = mkdtempSync(join(inject('scratchDir'), 'cli-'));
   const port = await freePort();
   apiUrl = `http://127.0.0.1:${port}`;
   audience = `${apiUrl}/v1`;
   closedApi = `http://127.0.0.1:${await freePort()}`;
   idp = await startIdentityProvider({ scratchDir: join(scratch, 'idp'), audience, apiUrls: [apiUrl] });
-  api = await startApiServer({
-    port,
-    publicUrl: apiUrl,
-    issuer: idp.issuer,
-    audience,
-    cliClientId: 'los-cli',
-    cookieSecret: randomBytes(32).toString('base64url'),
-    sessionTtlMs: 3_600_000,
-    logger: pino({ level: 'silent' }),
-    services: {
-      client: engine.client,
-      keys: engine.keys,
-      audit: await AuditLog.open(engine.nc),
-      sessions: await SessionStore.open(engine.nc, { ttlMs: 3_600_000 }),
-      verifier: bearerVerifier({ issuer: idp.issuer, audience, claims: DEFAULT_CLAIMS }),
-      relyingParty: new RelyingParty({
-        issuer: idp.issuer,
-        clientId: 'los-api',
-        clientSecret: 'demo-secret-los-api',
-        redirectUri: `${apiUrl}/auth/callback`,
-        audience,
-      }),
-      catalogue: loadCatalogueFile(),
-      entityKey: inject('entityKey'),
-      taskQueue: engine.taskQueue,
-    },
-  });
+  // The engine with its API, as `npm run api` runs it, on this file's task queue.
+  engine = await startTestEngine('cli', { api: { port, issuer: idp.issuer, clientSecret: 'demo-secret-los-api' } });
+  await engine.startAgencies(DEMO_BEHAVIOURS);
   // One after the other: each run takes this process's stdout and environment for its duration.
   anna = (await login('anna')).env;
   bertil = (await login('bertil')).env;
@@ -172,9 +140,8 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await api?.close();
-  await idp?.stop();
   await engine?.stop();
+  await idp?.stop();
 });
 
 describe('los login', () => {

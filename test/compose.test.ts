@@ -15,6 +15,7 @@ import {
   temporalServerConfig,
 } from '../scripts/temporal-server.js';
 import { EngineEnv } from '../config/index.js';
+import { ENTITY_KEY_ENV } from '../vault/index.js';
 
 /**
  * No Docker engine runs here, so docker-compose.yml is checked statically: the services the README names
@@ -85,6 +86,18 @@ describe('docker-compose.yml', () => {
     // The healthchecks probe the endpoints the processes are told to serve.
     expect(JSON.stringify(services.worker!.healthcheck!.test)).toContain(String(services.worker!.environment!.METRICS_BIND_ADDRESS).split(':')[1]);
     expect(JSON.stringify(services.bridge!.healthcheck!.test)).toContain(String(services.bridge!.environment!.HEALTH_BIND_ADDRESS).split(':')[1]);
+  });
+
+  it('runs the API with only variables it reads, valid values, its port published and probed', () => {
+    const sample = (key: string) => (key === 'LOS_OIDC_ISSUER' ? 'https://login.example.se' : 'a-secret-from-the-environment-of-40-chars');
+    const env = Object.fromEntries(Object.entries(services.api!.environment!).map(([k, v]) => [k, String(v).replace(/^\$\{[^}]+\}$/, sample(k))]));
+    // The entity key is read where the reference is computed (vault/entityReference.ts), not by EngineEnv.
+    expect(Object.keys(env).filter((key) => !(key in EngineEnv.shape) && key !== ENTITY_KEY_ENV)).toEqual([]);
+    expect(EngineEnv.safeParse(env).success).toBe(true);
+    expect(services.api!.ports).toContain(`${env.LOS_API_PORT}:${env.LOS_API_PORT}`);
+    expect(JSON.stringify(services.api!.healthcheck!.test)).toContain(`127.0.0.1:${env.LOS_API_PORT}/healthz`);
+    expect(env.NATS_NKEY_SEED_FILE).toBe('/keys/worker.nk');
+    expect(dockerfile).toContain('COPY api ./api');
   });
 
   it('sets up the namespace and its search attributes with the script npm run cluster uses', () => {

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_BEHAVIOURS, type AgencyBehaviour } from '../agencies/index.js';
 import { sealDecision } from '../vault/index.js';
 import type { UpdateDefinition } from '@temporalio/common';
-import type { AgencyId, DecisionReceipt } from '../domain/index.js';
+import type { AgencyId, DecisionReceipt, SignedDecision } from '../domain/index.js';
 import { assessUpdate, closeUpdate, rescheduleUpdate, scheduleUpdate, stateQuery, timelineQuery } from '../workflows/definitions.js';
 import { eventually, sampleTip, startTestEngine, type TestEngine } from './engine.js';
 
@@ -66,8 +66,8 @@ describe('confidential by design', () => {
     const { handle, operationId } = await engine.register(tip, {
       config: { mandateDeadline: '8s', findingsDeadline: '8s', followUpAfter: '1s', outcomeDeadline: '8s', historyEventLimit: 50, retention: '1 day' },
     });
-    const decide = async <T extends object>(update: UpdateDefinition<DecisionReceipt, [T]>, decision: T) =>
-      handle.executeUpdate(update, { args: [await sealDecision(engine.keys, operationId, decision)] });
+    const decide = async <T extends object>(update: UpdateDefinition<DecisionReceipt, [SignedDecision<T>]>, decision: T) =>
+      engine.decide(handle, update, await sealDecision(engine.keys, operationId, decision));
 
     await eventually(
       () => handle.query(stateQuery),

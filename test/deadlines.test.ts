@@ -29,7 +29,7 @@ describe('deadlines', () => {
     // smuggling → Polisen (accepts at once) and Tullverket (silent); quorum 1 lets the operation go on.
     const { handle, operationId } = await engine.register(sampleTip({ categories: ['smuggling'] }), { config: { mandateDeadline: '3s', quorum: 1 } });
     await untilState(handle, (s) => s.phase === 'assessment');
-    await handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
+    await engine.decide(handle, assessUpdate, { decision: 'proceed' });
     const after = await untilState(handle, (s) => s.phase === 'joint_action', 15_000);
     expect(after.agencies.find((a) => a.agency === 'tullverket')?.mandate).toBe('no_answer');
     // The reminder went out before the deadline, to the silent agency only.

@@ -148,7 +148,7 @@ describe('delivery', () => {
       () => deadLetters(engine.nc, 1),
       (l) => l.some((e) => e.subject === 'los.v1.dead_letter.inbound'),
     );
-    await handle.executeUpdate(assessUpdate, { args: [{ decision: 'dismiss', reason: 'Handled elsewhere.' }] });
+    await engine.decide(handle, assessUpdate, { decision: 'dismiss', reason: 'Handled elsewhere.' });
     await handle.result();
     await js.publish(SUBJECTS.fromAgency('polisen', 'mandate_declined'), answer(operationId, 'mandate-1-polisen', 'closed-1'), {
       headers: h,

@@ -8,7 +8,14 @@ import type { SimulatedAgency } from '../agencies/index.js';
 import { SUBJECTS, type AgencyId, type OperationState, type TipInput } from '../domain/index.js';
 import { stateQuery } from '../workflows/definitions.js';
 import { DEAD_LETTER_REASON_HEADER, ORIGINAL_SUBJECT_HEADER } from '../workers/index.js';
-import { startEmbeddedEngine, type EmbeddedEngine } from '../scripts/embedded-engine.js';
+import { startEmbeddedEngine, type EmbeddedEngine, type EmbeddedEngineOptions } from '../scripts/embedded-engine.js';
+
+/**
+ * Decisions are signed by the API and name their author: `engine.decide(handle, update, decision, author?)`
+ * signs with the engine's API key and sends (Umeå's coordinator by default); `engine.sign(…)` gives the signed
+ * envelope for a test that sends it itself. Authors for the tests:
+ */
+export { UMEA_COORDINATOR, coordinatorOf } from '../scripts/embedded-engine.js';
 import type { MasterKeyring } from '../vault/index.js';
 
 /**
@@ -19,7 +26,10 @@ let runtimeInstalled = false;
 
 export type TestEngine = EmbeddedEngine;
 
-export async function startTestEngine(name: string, options: { maxDeliver?: number; auth?: boolean; keyring?: MasterKeyring } = {}): Promise<TestEngine> {
+export async function startTestEngine(
+  name: string,
+  options: { maxDeliver?: number; auth?: boolean; keyring?: MasterKeyring; api?: EmbeddedEngineOptions['api'] } = {},
+): Promise<TestEngine> {
   if (!runtimeInstalled) {
     Runtime.install({ logger: new DefaultLogger('WARN') });
     runtimeInstalled = true;

@@ -304,7 +304,7 @@ describe('against the real servers', () => {
     );
     for (const [index, input] of inputs.entries()) {
       const sent =
-        index % 2 === 0 ? handle.executeUpdate(assessUpdate, { args: [input as never] }) : handle.executeUpdate(scheduleUpdate, { args: [input as never] });
+        index % 2 === 0 ? engine.decide(handle, assessUpdate, input as never) : engine.decide(handle, scheduleUpdate, input as never);
       const outcome = await sent.then(
         () => 'accepted',
         (err: unknown) => err,

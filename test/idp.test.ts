@@ -65,13 +65,33 @@ describe('the embedded identity provider', () => {
   });
 
   it("signs anna in with the code flow and PKCE: the API's access token is a JWT for its audience naming her role and municipality", async () => {
-    const { tokens } = await codeFlowTokens(idp.issuer, API_CLIENT, 'anna', PASSWORD);
+    const { tokens, config } = await codeFlowTokens(idp.issuer, API_CLIENT, 'anna', PASSWORD);
     const claims = await verify(tokens.access_token);
-    expect(claims).toMatchObject({ sub: ANNA_SUB, aud: AUDIENCE, name: 'Anna Lindqvist', los_role: 'coordinator', los_municipality: 'Umeå', client_id: 'los-api' });
+    expect(claims).toMatchObject({
+      sub: ANNA_SUB,
+      aud: AUDIENCE,
+      name: 'Anna Lindqvist',
+      los_role: 'coordinator',
+      los_municipality: 'Umeå',
+      client_id: 'los-api',
+    });
     expect(claims.exp! - claims.iat!).toBe(600);
     // The ID token says who she is too (the API's session shows her name without asking again).
     expect(tokens.claims()).toMatchObject({ sub: ANNA_SUB, name: 'Anna Lindqvist', los_role: 'coordinator', los_municipality: 'Umeå' });
-    expect(tokens.refresh_token).toEqual(expect.any(String));
+    // The API refreshes without asking her again: a new JWT for the same audience, and a new refresh token.
+    const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
+    expect(await verify(refreshed.access_token)).toMatchObject({ sub: ANNA_SUB, los_role: 'coordinator', los_municipality: 'Umeå' });
+    expect(refreshed.refresh_token).not.toBe(tokens.refresh_token);
+  });
+
+  it('gives the API a JWT for its audience even when the sign-in does not name the resource', async () => {
+    const { tokens } = await codeFlowTokens(
+      idp.issuer,
+      { clientId: 'los-api', clientSecret: 'demo-secret-los-api', redirectUri: REDIRECT_URI, scope: 'openid' },
+      'bertil',
+      PASSWORD,
+    );
+    expect(await verify(tokens.access_token)).toMatchObject({ aud: AUDIENCE, los_role: 'coordinator', los_municipality: 'Malmö', name: 'Bertil Nyström' });
   });
 
   it('refuses a wrong password with the form again and a message, and logs the username but never the password', async () => {
@@ -121,6 +141,26 @@ describe('the embedded identity provider', () => {
     expect(refreshed.refresh_token).toEqual(expect.any(String));
     expect(refreshed.refresh_token).not.toBe(tokens.refresh_token);
     await expect(oidc.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+  });
+
+  it('asks for the device code on a labelled form in a browser, and says so when the code is wrong', async () => {
+    const form = await fetch(`${idp.issuer}/device`);
+    const page = await form.text();
+    expect(form.status).toBe(200);
+    expect(page).toContain('<label for="user_code">Kod</label>');
+    const xsrf = /name="xsrf" value="([^"]+)"/.exec(page)![1]!;
+    const wrong = await fetch(`${idp.issuer}/device`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        cookie: form.headers
+          .getSetCookie()
+          .map((line) => line.split(';')[0])
+          .join('; '),
+      },
+      body: new URLSearchParams({ xsrf, user_code: 'BCDF-GHJK' }).toString(),
+    });
+    expect(await wrong.text()).toContain('Koden finns inte');
   });
 
   it('refuses to approve a device with a wrong password', async () => {

@@ -36,7 +36,7 @@ async function operationAwaitingPolisen() {
   const registered = await engine.register(sampleTip(), { config: { mandateDeadline: '60s' } });
   const { handle } = registered;
   await untilState(handle, (s) => s.phase === 'assessment');
-  await handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
+  await engine.decide(handle, assessUpdate, { decision: 'proceed' });
   await untilState(handle, (s) => s.pending.some((p) => p.agency === 'polisen' && p.awaiting === 'mandate_answers'));
   return registered;
 }
@@ -71,7 +71,7 @@ describe('agency answers through Temporal', () => {
     expect(isSealed((signed.answers[0]!.data as { contactFunction: unknown }).contactFunction)).toBe(true);
     await expect(handle.executeUpdate(agencyAnswersUpdate, { args: [signed] })).resolves.toEqual(['applied']);
     expect((await handle.query(stateQuery)).agencies.find((a) => a.agency === 'polisen')?.mandate).toBe('accepted');
-    await handle.executeUpdate(cancelUpdate, { args: [{ reason: 'test over' }] });
+    await engine.decide(handle, cancelUpdate, { reason: 'test over' });
     await handle.result();
   });
   it('takes a batch the bridge signed once, whole and in order with a receipt each; refuses an altered or unsigned batch, and one naming no request, whole', async () => {
@@ -119,7 +119,7 @@ describe('agency answers through Temporal', () => {
     expect(isSealed((signed.answers[0]!.data as { contactFunction: unknown }).contactFunction)).toBe(true);
     await expect(handle.executeUpdate(agencyAnswersUpdate, { args: [signed] })).resolves.toEqual(['applied', 'conflicting', 'duplicate']);
     expect((await handle.query(stateQuery)).agencies.find((a) => a.agency === 'polisen')?.mandate).toBe('accepted');
-    await handle.executeUpdate(cancelUpdate, { args: [{ reason: 'test over' }] });
+    await engine.decide(handle, cancelUpdate, { reason: 'test over' });
     await handle.result();
   });
 });
@@ -142,18 +142,12 @@ describe('master-key rotation', () => {
     // The old master key is retired: nothing needs it any more.
     engine.keys.useKeyring([second[0]] as MasterKeyring);
 
-    await handle.executeUpdate(assessUpdate, {
-      args: [await sealDecision(engine.keys, operationId, { decision: 'proceed' as const, note: 'after rotation' })],
-    });
+    await engine.decide(handle, assessUpdate, await sealDecision(engine.keys, operationId, { decision: 'proceed' as const, note: 'after rotation' }));
     // Polisen is silent on mandates here; enough others accept.
     await untilState(handle, (s) => s.phase === 'joint_action' && s.stage === 'schedule_decision', 30_000);
-    await handle.executeUpdate(scheduleUpdate, {
-      args: [
-        await sealDecision(engine.keys, operationId, { at: new Date(Date.now() + 1_500).toISOString(), place: 'Storgatan 12', lead: 'skatteverket' as const }),
-      ],
-    });
+    await engine.decide(handle, scheduleUpdate, await sealDecision(engine.keys, operationId, { at: new Date(Date.now() + 1_500).toISOString(), place: 'Storgatan 12', lead: 'skatteverket' as const }));
     await untilState(handle, (s) => s.stage === 'closing_decision', 40_000);
-    await handle.executeUpdate(closeUpdate, { args: [await sealDecision(engine.keys, operationId, { summary: 'closed after rotation' })] });
+    await engine.decide(handle, closeUpdate, await sealDecision(engine.keys, operationId, { summary: 'closed after rotation' }));
     expect((await handle.result()).phase).toBe('closed');
     // The briefing (sealed description, unsealed by the notify activity after the rotation) reached the participants.
     const timeline = await handle.query(timelineQuery);
@@ -166,7 +160,7 @@ describe('erasure by key destruction', () => {
   it('destroys the data key after the retention; decoding then fails with "erased on <date>", the non-personal record still reads', async () => {
     const { handle, operationId } = await engine.register(sampleTip(), { config: { retention: '2s' } });
     await untilState(handle, (s) => s.phase === 'assessment');
-    await handle.executeUpdate(cancelUpdate, { args: [await sealDecision(engine.keys, operationId, { reason: 'source withdrawn' })] });
+    await engine.decide(handle, cancelUpdate, await sealDecision(engine.keys, operationId, { reason: 'source withdrawn' }));
     const result = await handle.result();
     expect(await engine.keys.unseal(result.endReason as Sealed)).toBe('source withdrawn');
 

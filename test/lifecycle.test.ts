@@ -39,7 +39,7 @@ describe('full LOS lifecycle', () => {
       () => handle.query(stateQuery),
       (s) => s.phase === 'assessment',
     );
-    await handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
+    await engine.decide(handle, assessUpdate, { decision: 'proceed' });
     const matched = await eventually(
       () => handle.query(stateQuery),
       (s) => s.phase === 'joint_action',
@@ -56,13 +56,13 @@ describe('full LOS lifecycle', () => {
         .sort(),
     ).toEqual([...participants].sort());
 
-    await handle.executeUpdate(scheduleUpdate, { args: [{ at: new Date(Date.now() + 2_000).toISOString(), place: tip.entity.address, lead: 'polisen' }] });
+    await engine.decide(handle, scheduleUpdate, { at: new Date(Date.now() + 2_000).toISOString(), place: tip.entity.address, lead: 'polisen' });
     await eventually(
       () => handle.query(stateQuery),
       (s) => s.stage === 'closing_decision',
       30_000,
     );
-    await handle.executeUpdate(closeUpdate, { args: [{ summary: 'Licence revoked; tax reassessed.' }] });
+    await engine.decide(handle, closeUpdate, { summary: 'Licence revoked; tax reassessed.' });
     const result = await handle.result();
 
     // End state and summary, computed from what the simulated agencies were told to report.

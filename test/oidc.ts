@@ -122,7 +122,13 @@ function firstForm(page: Page): Form | undefined {
 
 function alertText(body: string): string {
   const match = /role="alert"[^>]*>([\s\S]*?)</.exec(body);
-  return match ? decodeEntities(match[1]!.trim()) : body.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 300);
+  return match
+    ? decodeEntities(match[1]!.trim())
+    : body
+        .replace(/<[^>]+>/g, ' ')
+        .replace(/\s+/g, ' ')
+        .trim()
+        .slice(0, 300);
 }
 
 /** One request and its redirects, cookies kept; stops before `stopAt`. */
@@ -224,15 +230,23 @@ export async function clientCredentialsToken(issuer: string, clientId: string, c
 export interface CodeFlowTokens {
   tokens: client.TokenEndpointResponse & client.TokenEndpointResponseHelpers;
   jar: CookieJar;
+  /** openid-client's configuration for the client, e.g. to refresh. */
+  config: client.Configuration;
 }
 
 /**
  * The whole authorization code flow with PKCE for a web client whose redirect URI nobody listens on: builds the
- * authorization URL, signs the person in, and exchanges the code.
+ * authorization URL, signs the person in, and exchanges the code. Without `audience` the provider's default resource applies.
  */
 export async function codeFlowTokens(
   issuer: string,
-  { clientId, clientSecret, redirectUri, audience, scope = 'openid profile los' }: { clientId: string; clientSecret: string; redirectUri: string; audience: string; scope?: string },
+  {
+    clientId,
+    clientSecret,
+    redirectUri,
+    audience,
+    scope = 'openid profile los',
+  }: { clientId: string; clientSecret: string; redirectUri: string; audience?: string; scope?: string },
   username: string,
   password: string,
 ): Promise<CodeFlowTokens> {
@@ -243,7 +257,7 @@ export async function codeFlowTokens(
   const url = client.buildAuthorizationUrl(config, {
     redirect_uri: redirectUri,
     scope,
-    resource: audience,
+    ...(audience ? { resource: audience } : {}),
     code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
     code_challenge_method: 'S256',
     state,
@@ -252,5 +266,5 @@ export async function codeFlowTokens(
   const { page, jar } = await passwordLogin(url, username, password, { stopAt: redirectUri });
   if (page.status !== 0) throw new Error(`the sign-in did not come back to ${redirectUri}: ended at ${page.url.href} (HTTP ${page.status})`);
   const tokens = await client.authorizationCodeGrant(config, page.url, { pkceCodeVerifier: codeVerifier, expectedState: state, expectedNonce: nonce });
-  return { tokens, jar };
+  return { tokens, jar, config };
 }

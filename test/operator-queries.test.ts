@@ -43,7 +43,7 @@ beforeAll(async () => {
 
   await until(ids.assessment, (s) => s.phase === 'assessment');
   await until(ids.jointAction, (s) => s.phase === 'assessment');
-  await joint.handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
+  await engine.decide(joint.handle, assessUpdate, { decision: 'proceed' });
   await until(ids.jointAction, (s) => s.phase === 'joint_action');
   await until(ids.overdueAssessment, (s) => s.overdue);
 }, 120_000);

@@ -43,12 +43,12 @@ describe('a start that skips the typed client', () => {
     const state = await until(workflowId, (s) => s.phase === 'assessment');
     // Ten working days never fall within nine calendar days from now.
     expect(Date.parse(state.nextDeadline!.dueAt) - Date.now()).toBeGreaterThan(9 * 24 * 3600_000);
-    await handleOf(workflowId).executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
+    await engine.decide(handleOf(workflowId), assessUpdate, { decision: 'proceed' });
     const matched = await until(workflowId, (s) => s.phase === 'joint_action');
     // The national catalogue was applied: every candidate for these categories was asked.
     const candidates = candidateAgencies(Tip.parse(sampleTip()).categories, loadCatalogueFile());
     expect(matched.agencies.map((a) => a.agency).sort()).toEqual([...candidates].sort());
-    await handleOf(workflowId).executeUpdate(cancelUpdate, { args: [{ reason: 'test over' }] });
+    await engine.decide(handleOf(workflowId), cancelUpdate, { reason: 'test over' });
   });
 
   it('fails at once, naming each bad field, with a non-retryable error instead of a retried workflow task', async () => {
@@ -76,9 +76,9 @@ describe('the current details and search attributes', () => {
   it('shows one fact per line, and no joint action once the operation is cancelled', async () => {
     const { operationId, handle } = await engine.register(sampleTip(), { config: { mandateDeadline: '30s' } });
     await until(operationId, (s) => s.phase === 'assessment');
-    await handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
+    await engine.decide(handle, assessUpdate, { decision: 'proceed' });
     await until(operationId, (s) => s.stage === 'schedule_decision');
-    await handle.executeUpdate(scheduleUpdate, { args: [{ at: new Date(Date.now() + 3600_000).toISOString(), place: 'Storgatan 12', lead: 'polisen' }] });
+    await engine.decide(handle, scheduleUpdate, { at: new Date(Date.now() + 3600_000).toISOString(), place: 'Storgatan 12', lead: 'polisen' });
     const scheduled = await eventually(
       () => currentDetails(operationId),
       (details) => details.includes('**Joint action:**'),
@@ -92,7 +92,7 @@ describe('the current details and search attributes', () => {
       '**Municipality',
     ]);
     expect(scheduled).toMatch(/\*\*Joint action:\*\* #1 at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d CES?T, lead polisen/);
-    await handle.executeUpdate(cancelUpdate, { args: [{ reason: 'Police hold' }] });
+    await engine.decide(handle, cancelUpdate, { reason: 'Police hold' });
     await handle.result();
     const ended = await currentDetails(operationId);
     expect(ended).toContain('**Phase:** cancelled');
@@ -107,7 +107,7 @@ describe('the current details and search attributes', () => {
       () => listed(OPERATOR_VIEWS.overdue.query),
       (ids) => ids.includes(operationId),
     );
-    await handle.executeUpdate(cancelUpdate, { args: [{ reason: 'Handled elsewhere' }] });
+    await engine.decide(handle, cancelUpdate, { reason: 'Handled elsewhere' });
     await handle.result();
     const attrs = await attributes(operationId);
     expect(attrs.get(searchAttributes.overdue)).toBe(false);
@@ -124,7 +124,7 @@ describe('the current details and search attributes', () => {
       config: { mandateDeadline: '30s', followUpAfter: '1s', findingsDeadline: '30s', outcomeDeadline: '30s' },
     });
     await until(operationId, (s) => s.phase === 'assessment');
-    await handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
+    await engine.decide(handle, assessUpdate, { decision: 'proceed' });
     const matched = await until(operationId, (s) => s.stage === 'schedule_decision');
     const participants = matched.agencies
       .filter((a) => a.mandate === 'accepted')
@@ -132,7 +132,7 @@ describe('the current details and search attributes', () => {
       .sort();
     const decliners = matched.agencies.filter((a) => a.mandate === 'declined').map((a) => a.agency);
     expect(decliners.length).toBeGreaterThan(0);
-    await handle.executeUpdate(scheduleUpdate, { args: [{ at: new Date(Date.now() + 1500).toISOString(), place: 'Storgatan 12', lead: 'polisen' }] });
+    await engine.decide(handle, scheduleUpdate, { at: new Date(Date.now() + 1500).toISOString(), place: 'Storgatan 12', lead: 'polisen' });
     const followedUp = await until(operationId, (s) => s.stage === 'closing_decision', 60_000);
     expect(followedUp.secondWave.length).toBeGreaterThan(0);
     const involved = await eventually(
@@ -140,7 +140,7 @@ describe('the current details and search attributes', () => {
       (agencies) => JSON.stringify([...agencies].sort()) === JSON.stringify(participants),
     );
     for (const agency of [...decliners, ...followedUp.secondWave]) expect(involved).not.toContain(agency);
-    await handle.executeUpdate(closeUpdate, { args: [{ summary: 'Done.' }] });
+    await engine.decide(handle, closeUpdate, { summary: 'Done.' });
     await handle.result();
   }, 90_000);
 
@@ -149,10 +149,10 @@ describe('the current details and search attributes', () => {
     const { operationId, handle } = await engine.register(sampleTip(), { config });
     await until(operationId, (s) => s.phase === 'assessment');
     const first = (await handle.describe()).runId;
-    await handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
+    await engine.decide(handle, assessUpdate, { decision: 'proceed' });
     await until(operationId, (s) => s.stage === 'schedule_decision');
     // The lifecycle goes on past the history limit, so a step past it continues as new.
-    await handle.executeUpdate(scheduleUpdate, { args: [{ at: new Date(Date.now() + 1500).toISOString(), place: 'Storgatan 12', lead: 'polisen' }] });
+    await engine.decide(handle, scheduleUpdate, { at: new Date(Date.now() + 1500).toISOString(), place: 'Storgatan 12', lead: 'polisen' });
     await eventually(
       async () => (await engine.client.workflow.getHandle(operationId).describe()).runId,
       (runId) => runId !== first,

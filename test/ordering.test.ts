@@ -30,7 +30,7 @@ async function operationAskingEveryone() {
     () => registered.handle.query(stateQuery),
     (s) => s.phase === 'assessment',
   );
-  await registered.handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
+  await engine.decide(registered.handle, assessUpdate, { decision: 'proceed' });
   await eventually(
     () => registered.handle.query(stateQuery),
     (s) => s.pending.filter((p) => p.awaiting === 'mandate_answers').length === everyAgency.length,

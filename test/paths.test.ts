@@ -29,7 +29,7 @@ const until = (handle: Handle, test: (s: OperationState) => boolean, timeoutMs?:
 
 async function toJointAction(handle: Handle) {
   await until(handle, (s) => s.phase === 'assessment');
-  await handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
+  await engine.decide(handle, assessUpdate, { decision: 'proceed' });
   return until(handle, (s) => s.phase === 'joint_action' && s.stage === 'schedule_decision', 20_000);
 }
 
@@ -46,7 +46,7 @@ describe('assessment', () => {
   it('dismisses with a reason, and no agency ever hears of the tip', async () => {
     const { handle, operationId } = await engine.register(smallTip(), { config: FAST });
     await until(handle, (s) => s.phase === 'assessment');
-    await handle.executeUpdate(assessUpdate, { args: [{ decision: 'dismiss', reason: 'Already handled by the Police.' }] });
+    await engine.decide(handle, assessUpdate, { decision: 'dismiss', reason: 'Already handled by the Police.' });
     expect(await handle.result()).toMatchObject({ phase: 'dismissed', endReason: 'Already handled by the Police.' });
     expect(receivedFor(agencies, operationId)).toEqual({});
     const timeline = await handle.query(timelineQuery);
@@ -56,15 +56,13 @@ describe('assessment', () => {
   it('asks named agencies for information, records their answers, and still owes the decision', async () => {
     const { handle, operationId } = await engine.register(smallTip(), { config: FAST });
     await until(handle, (s) => s.phase === 'assessment');
-    await handle.executeUpdate(assessUpdate, {
-      args: [{ decision: 'request_info', agencies: ['polisen', 'kronofogden'], question: 'Any open case against the owner?' }],
-    });
+    await engine.decide(handle, assessUpdate, { decision: 'request_info', agencies: ['polisen', 'kronofogden'], question: 'Any open case against the owner?' });
     const state = await until(handle, (s) => s.pending.length === 0);
     expect(state).toMatchObject({ phase: 'assessment', stage: 'assessment' });
     const answers = (await handle.query(timelineQuery)).filter((e) => e.kind === 'answer');
     expect(answers.map((e) => e.agency).sort()).toEqual(['kronofogden', 'polisen']);
     expect(receivedFor(agencies, operationId)).toEqual({ polisen: ['information_requested'], kronofogden: ['information_requested'] });
-    await handle.executeUpdate(assessUpdate, { args: [{ decision: 'dismiss', reason: 'Nothing to act on.' }] });
+    await engine.decide(handle, assessUpdate, { decision: 'dismiss', reason: 'Nothing to act on.' });
     expect((await handle.result()).phase).toBe('dismissed');
   });
 });
@@ -74,9 +72,9 @@ describe('mandate matching', () => {
     // Both candidates for smuggling accept; a quorum of three makes that fall short.
     const { handle, operationId } = await engine.register(smallTip(), { config: { ...FAST, quorum: 3 } });
     await until(handle, (s) => s.phase === 'assessment');
-    await handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
+    await engine.decide(handle, assessUpdate, { decision: 'proceed' });
     await until(handle, (s) => s.stage === 'quorum_decision', 20_000);
-    await handle.executeUpdate(decideQuorumUpdate, { args: [{ decision: 'request_again', agencies: ['kronofogden'] }] });
+    await engine.decide(handle, decideQuorumUpdate, { decision: 'request_again', agencies: ['kronofogden'] });
     const state = await until(handle, (s) => s.phase === 'joint_action', 20_000);
     expect(
       state.agencies
@@ -95,13 +93,13 @@ describe('joint action', () => {
   it('validates the schedule: a time in the future, a lead that accepted', async () => {
     const { handle } = await engine.register(sampleTip(), { config: FAST });
     await toJointAction(handle);
-    expect(await rejection(handle.executeUpdate(scheduleUpdate, { args: [{ at: inSeconds(-60), place: 'Storgatan 12', lead: 'polisen' }] }))).toMatch(
+    expect(await rejection(engine.decide(handle, scheduleUpdate, { at: inSeconds(-60), place: 'Storgatan 12', lead: 'polisen' }))).toMatch(
       /^schedule rejected: at ".*" is not in the future$/,
     );
-    expect(await rejection(handle.executeUpdate(scheduleUpdate, { args: [{ at: inSeconds(60), place: 'Storgatan 12', lead: 'lansstyrelsen' }] }))).toMatch(
+    expect(await rejection(engine.decide(handle, scheduleUpdate, { at: inSeconds(60), place: 'Storgatan 12', lead: 'lansstyrelsen' }))).toMatch(
       /^schedule rejected: lead "lansstyrelsen" has not accepted a mandate/,
     );
-    expect(await rejection(handle.executeUpdate(scheduleUpdate, { args: [{ at: inSeconds(60), place: '', lead: 'polisen' }] }))).toMatch(
+    expect(await rejection(engine.decide(handle, scheduleUpdate, { at: inSeconds(60), place: '', lead: 'polisen' }))).toMatch(
       /^schedule rejected: place/,
     );
     expect((await stateOf(handle)).stage).toBe('schedule_decision');

@@ -98,7 +98,7 @@ describe('worker process', () => {
 
     // With NATS down, the mandate requests cannot be delivered: the worker is stopped while they are owed.
     const resumeNats = await engine.pauseNats();
-    await handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
+    await engine.decide(handle, assessUpdate, { decision: 'proceed' });
     const owed = await eventually(
       async () => (await handle.describe()).raw.pendingActivities ?? [],
       (activities) => activities.length > 0,

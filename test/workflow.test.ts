@@ -2,7 +2,8 @@ import { ApplicationFailure, WorkflowUpdateFailedError } from '@temporalio/clien
 import type { Subscription } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../api/engine.js';
-import { DECISION_KINDS, SUBJECTS, type AgencyId } from '../domain/index.js';
+import { DECISION_KINDS, SUBJECTS, type AgencyId, type DecisionReceipt, type SignedDecision } from '../domain/index.js';
+import type { UpdateDefinition } from '@temporalio/common';
 import { assessUpdate, decideQuorumUpdate, decisionUpdates, scheduleUpdate, searchAttributes, stateQuery, timelineQuery } from '../workflows/definitions.js';
 import { FailureType } from '../workflows/failures.js';
 import { eventually, sampleTip, startTestEngine, type TestEngine } from './engine.js';
@@ -73,24 +74,24 @@ describe('operation workflow', () => {
       () => handle.query(stateQuery),
       (s) => s.phase === 'assessment',
     );
-    expect(await rejection(handle.executeUpdate(assessUpdate, { args: [{ decision: 'dismiss' } as never] }), FailureType.InvalidInput)).toMatch(
+    expect(await rejection(engine.decide(handle, assessUpdate, { decision: 'dismiss' } as never), FailureType.InvalidInput)).toMatch(
       /^assessment rejected: reason: /,
     );
     expect(
       await rejection(
-        handle.executeUpdate(assessUpdate, { args: [{ decision: 'request_info', agencies: ['interpol' as AgencyId], question: 'Anything known?' }] }),
+        engine.decide(handle, assessUpdate, { decision: 'request_info', agencies: ['interpol' as AgencyId], question: 'Anything known?' }),
         FailureType.InvalidInput,
       ),
     ).toMatch(/agencies\.0 "interpol": Invalid option/);
     expect(
       await rejection(
-        handle.executeUpdate(scheduleUpdate, { args: [{ at: new Date(Date.now() + 60_000).toISOString(), place: 'x', lead: 'polisen' }] }),
+        engine.decide(handle, scheduleUpdate, { at: new Date(Date.now() + 60_000).toISOString(), place: 'x', lead: 'polisen' }),
         FailureType.NotAllowedNow,
       ),
     ).toBe('schedule rejected: the operation is in phase assessment, not joint_action');
     // Every decision in the table has its handler, whose validator parses with the row's schema.
     for (const kind of DECISION_KINDS) {
-      expect(await rejection(handle.executeUpdate(decisionUpdates[kind].name, { args: [{}] }), FailureType.InvalidInput)).toMatch(
+      expect(await rejection(engine.decide(handle, decisionUpdates[kind] as UpdateDefinition<DecisionReceipt, [SignedDecision<object>]>, {}), FailureType.InvalidInput)).toMatch(
         new RegExp(`^${kind} rejected: [a-z]+: `),
       );
     }
@@ -136,7 +137,7 @@ describe('operation workflow', () => {
     expect(Date.parse(reminder.time)).toBeLessThan(Date.parse(reminder.data.dueAt));
     expect(timeline.find((e) => e.kind === 'reminder')).toMatchObject({ agency: 'coordinator', text: 'assessment decision still owed; coordinator reminded' });
     // The decision is still owed and still accepted after escalation.
-    await handle.executeUpdate(assessUpdate, { args: [{ decision: 'dismiss', reason: 'No indication of organised crime after all.' }] });
+    await engine.decide(handle, assessUpdate, { decision: 'dismiss', reason: 'No indication of organised crime after all.' });
     expect(await handle.result()).toMatchObject({ phase: 'dismissed', endReason: 'No indication of organised crime after all.' });
   });
 
@@ -151,7 +152,7 @@ describe('operation workflow', () => {
       () => handle.query(stateQuery),
       (s) => s.phase === 'assessment',
     );
-    await handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
+    await engine.decide(handle, assessUpdate, { decision: 'proceed' });
     const state = await eventually(
       () => handle.query(stateQuery),
       (s) => s.stage === 'quorum_decision',
@@ -159,10 +160,10 @@ describe('operation workflow', () => {
     );
     expect(Object.fromEntries(state.agencies.map((a) => [a.agency, a.mandate]))).toEqual({ polisen: 'accepted', tullverket: 'declined' });
     expect(
-      await rejection(handle.executeUpdate(decideQuorumUpdate, { args: [{ decision: 'request_again', agencies: [] }] }), FailureType.InvalidInput),
+      await rejection(engine.decide(handle, decideQuorumUpdate, { decision: 'request_again', agencies: [] }), FailureType.InvalidInput),
     ).toMatch(/agencies: must name at least one agency/);
     // A decision answers with a small receipt, not the whole state: every update result is kept in history.
-    const receipt = await handle.executeUpdate(decideQuorumUpdate, { args: [{ decision: 'dismiss', reason: 'Only one agency can act.' }] });
+    const receipt = await engine.decide(handle, decideQuorumUpdate, { decision: 'dismiss', reason: 'Only one agency can act.' });
     expect(receipt).toEqual({ phase: 'mandate_matching', stage: 'quorum_decision', waitingFor: expect.any(String) });
     expect(await handle.result()).toMatchObject({ phase: 'dismissed' });
   });

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { SignJWT, exportJWK, generateKeyPair, importJWK, jwtVerify, type JWK, type JWTPayload } from 'jose';
 import { z } from 'zod';
+import { Role } from '../domain/index.js';
 import type { AuditLog } from './audit.js';
 import { ErasedError, sealedOperations, type KeyStore } from './keys.js';
 
@@ -11,10 +12,11 @@ import { ErasedError, sealedOperations, type KeyStore } from './keys.js';
  * - coordinator: everything about operations of the municipality in the token's `municipality` claim.
  * - steering_group: the record with outcome sums; sealed fields stay sealed.
  * - operator: nothing (403); operators read the readable summary, details and search attributes.
+ * - auditor, administrator: nothing personal (403); an auditor reads the access log, an administrator rotates keys.
  */
 
-export const Role = z.enum(['coordinator', 'steering_group', 'operator']);
-export type Role = z.infer<typeof Role>;
+/** The roles live with the decision's author (domain/authorship.ts); re-exported for the vault's callers. */
+export { Role };
 
 export const ReaderClaims = z.object({
   sub: z.string().min(1),
@@ -119,6 +121,10 @@ export async function readAs<T>(keys: KeyStore, audit: AuditLog, request: ReadRe
   if (reader.role === 'operator') {
     await log(false, 'refused: operators decode nothing');
     throw new AccessDenied('operators may not decode personal data: they read phase, deadlines and summary without a key');
+  }
+  if (reader.role === 'auditor' || reader.role === 'administrator') {
+    await log(false, `refused: ${reader.role}s decode nothing`);
+    throw new AccessDenied(`role ${reader.role} may not decode personal data`);
   }
   if (reader.role === 'steering_group') {
     await log(true, 'sums only: sealed fields left sealed');

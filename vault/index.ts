@@ -19,7 +19,7 @@ export {
   readMasterKeyring,
   sealedOperations,
 } from './keys.js';
-export type { DataKeyInfo, KeyStoreConnection, KeyStoreOptions, MasterKey, MasterKeyring } from './keys.js';
+export type { DataKeyInfo, DecisionSigner, KeyStoreConnection, KeyStoreOptions, MasterKey, MasterKeyring } from './keys.js';
 export {
   COMPRESSION_DEFLATE,
   COMPRESS_FROM,
@@ -34,6 +34,8 @@ export {
 export { AccessDenied, Role, TOKEN_AUDIENCE, TOKEN_ISSUER, createDevIssuer, fingerprint, readAs, tokenVerifier } from './access.js';
 export type { DevIssuer, ReadRequest, Reader, TokenVerifier } from './access.js';
 export { AUDIT_STREAM, AccessRecord, AuditLog, auditSubject } from './audit.js';
+export { signDecision } from './decisions.js';
+export type { DecisionToSign } from './decisions.js';
 export { DECISION_FREE_TEXT, assertPlain, sealDecision, sealTip } from './sealing.js';
 export type { Sealer } from './sealing.js';
 export {

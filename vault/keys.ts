@@ -79,7 +79,7 @@ export class NoDataKeyError extends Error {
 }
 
 interface WrappedEntry {
-  kind: 'data_key' | 'bridge_signing_key' | 'payload_key';
+  kind: 'data_key' | 'bridge_signing_key' | 'api_signing_key' | 'payload_key';
   masterKeyId: string;
   /** iv | ciphertext | tag, base64url, AES-256-GCM under the master key with the KV key name as additional data. */
   wrapped: string;
@@ -87,7 +87,7 @@ interface WrappedEntry {
   rotatedAt?: string;
   /** Data keys: whose coordinators may read the operation. */
   municipality?: string;
-  /** Bridge signing key: its public half, readable by the worker without unwrapping anything. */
+  /** Bridge and API signing keys: the public half, readable by the worker without unwrapping anything. */
   publicKey?: string;
 }
 
@@ -101,6 +101,7 @@ type Entry = WrappedEntry | Tombstone;
 
 const opKey = (operationId: string) => `op.${operationId}`;
 const BRIDGE_KEY = 'bridge.signing';
+const API_KEY = 'api.signing';
 const PAYLOAD_KEY = 'codec.payload';
 
 function encrypt(key: Buffer, plaintext: Buffer, aad: string, iv: Buffer = randomBytes(12)): Buffer {
@@ -135,6 +136,7 @@ export interface DataKeyInfo {
 export class KeyStore {
   private readonly payloadKeyCache = new Map<string, Buffer>();
   private bridgeKeyCache?: BridgeSigningKey;
+  private apiKeyCache?: BridgeSigningKey;
 
   private constructor(
     private readonly kv: KV,
@@ -317,6 +319,24 @@ export class KeyStore {
     return (await this.bridgeSigningKey()).publicKey;
   }
 
+  /**
+   * The API's Ed25519 key: the API signs every decision it forwards, naming the person who took it; the
+   * workflow verifies with the public half, which it learns from this store through an activity.
+   */
+  async apiSigningKey(): Promise<BridgeSigningKey> {
+    if (this.apiKeyCache) return this.apiKeyCache;
+    const { secret, entry } = await this.sharedSecret(API_KEY, 'api_signing_key', () => {
+      const secretKey = ed25519.utils.randomSecretKey();
+      return { secret: Buffer.from(secretKey), publicKey: bytesToBase64Url(ed25519.getPublicKey(secretKey)) };
+    });
+    this.apiKeyCache = new BridgeSigningKey(new Uint8Array(secret), entry.publicKey!);
+    return this.apiKeyCache;
+  }
+
+  async apiPublicKey(): Promise<string> {
+    return (await this.apiSigningKey()).publicKey;
+  }
+
   /** The payload codec's key (not per operation: the codec sees payloads, not operations). */
   async payloadKey(): Promise<Buffer> {
     const cached = this.payloadKeyCache.get(PAYLOAD_KEY);
@@ -431,7 +451,7 @@ export async function openKeyStore(options: KeyStoreConnection): Promise<{ keys:
 const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 
 /**
- * The bridge's signing key. Signing runs on node:crypto (OpenSSL), about a hundred times faster than the pure-JS
+ * An Ed25519 signing key of the engine: the bridge's (agency answers) or the API's (decisions). Signing runs on node:crypto (OpenSSL), about a hundred times faster than the pure-JS
  * signer; the signature is the same Ed25519 signature the workflow verifies with @noble/curves in its sandbox.
  */
 export class BridgeSigningKey {
@@ -448,3 +468,6 @@ export class BridgeSigningKey {
     return new Uint8Array(sign(null, message, this.privateKey));
   }
 }
+
+/** What signs a decision: the API's key (KeyStore.apiSigningKey), or any Ed25519 signer in a test. */
+export type DecisionSigner = Pick<BridgeSigningKey, 'sign'>;

@@ -262,6 +262,7 @@ export async function composeEngine(wiring: EngineWiring, roles: readonly Engine
         services: {
           client,
           keys,
+          signer: await keys.apiSigningKey(),
           audit,
           sessions,
           verifier: bearerVerifier({ issuer: api.issuer, audience: api.audience, claims: api.claims }),
@@ -271,6 +272,7 @@ export async function composeEngine(wiring: EngineWiring, roles: readonly Engine
             clientSecret: api.clientSecret,
             redirectUri: `${api.publicUrl}/auth/callback`,
             audience: api.audience,
+            scopes: api.scopes,
           }),
           catalogue,
           entityKey,

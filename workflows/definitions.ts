@@ -5,6 +5,7 @@ import type {
   AgencyId,
   AmendTip,
   AnswerOutcome,
+  Author,
   CorrectableTipField,
   DecisionInput,
   DecisionKind,
@@ -17,6 +18,7 @@ import type {
   Phase,
   Sealed,
   SignedAnswers,
+  SignedDecision,
   Stage,
   TimelineEntry,
   Tip,
@@ -43,6 +45,8 @@ export interface OperationInput {
   catalogue: CatalogueSnapshot;
   /** The bridge's public key, when the starter has it (domain/start.ts). */
   bridgeKey?: string;
+  /** Who registered the tip (domain/start.ts). */
+  author?: Author;
   /** Present after continue-as-new: the operation resumes exactly where it was (domain/operation-memory.ts). */
   memory?: OperationMemory;
 }
@@ -54,9 +58,12 @@ export interface OperationResult {
   outcome?: OutcomeSummary;
 }
 
-/** One update per decision in the table (domain/decision-table.ts), named as its row says. */
+/**
+ * One update per decision in the table (domain/decision-table.ts), named as its row says. Each carries the
+ * decision signed by the API with its author (domain/authorship.ts); an unsigned one is refused.
+ */
 export const decisionUpdates = Object.fromEntries(DECISION_KINDS.map((kind) => [kind, defineUpdate(DECISIONS[kind].update)])) as {
-  [K in DecisionKind]: UpdateDefinition<DecisionReceipt, [DecisionInput<K>]>;
+  [K in DecisionKind]: UpdateDefinition<DecisionReceipt, [SignedDecision<DecisionInput<K>>]>;
 };
 export const {
   assessment: assessUpdate,
@@ -78,7 +85,7 @@ export interface CorrectionReceipt extends DecisionReceipt {
  * A corrected tip (same identity, so the same operation). The validator refuses one that changes nothing
  * with the failure type `FailureType.TipUnchanged` (workflows/failures.ts), so a plain re-registration leaves no trace in the history.
  */
-export const amendTipUpdate = defineUpdate<CorrectionReceipt, [AmendTip]>('amendTip');
+export const amendTipUpdate = defineUpdate<CorrectionReceipt, [SignedDecision<AmendTip>]>('amendTip');
 
 /**
  * What became of an agency's answer: applied, recorded as late or conflicting, or recognised as a duplicate. A

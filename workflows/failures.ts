@@ -11,7 +11,12 @@ export const FailureType = {
   OperationEnded: 'OperationEnded',
   /** An answer (or batch) without a valid signature of the bridge: a Temporal client is not an agency. */
   Unsigned: 'Unsigned',
-  /** The operation does not hold the bridge's key yet (its first moments): the bridge tries again shortly. */
+  /**
+   * A decision not signed by the API, signed for another operation or update, by someone who may not take it
+   * (a role other than coordinator, another municipality), stale, or replayed: a Temporal client is not a coordinator.
+   */
+  NotAuthorised: 'NotAuthorised',
+  /** The operation does not hold the bridge's (or the API's) key yet (its first moments): the sender tries again shortly. */
   NotReady: 'NotReady',
   /** A correction that changes nothing: a plain re-registration, which leaves no trace in the history. */
   TipUnchanged: 'TipUnchanged',

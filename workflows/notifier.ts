@@ -1,5 +1,5 @@
 import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
-import type { Delivery, NotifyActivities } from '../activities/index.js';
+import type { Delivery, KeyActivities, NotifyActivities } from '../activities/index.js';
 import {
   agencyEventId,
   coordinatorEventId,
@@ -32,6 +32,19 @@ const DELIVERY_OPTIONS = {
 } as const satisfies ActivityOptions;
 
 const { deliver } = proxyActivities<NotifyActivities>(DELIVERY_OPTIONS);
+const { engineKeys } = proxyActivities<KeyActivities>({
+  startToCloseTimeout: '10 seconds',
+  // Decisions wait for these keys (refused NotReady meanwhile): retried until the key store answers.
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+});
+
+/**
+ * The operation's first step: the API's and the bridge's public keys, from the engine's key store through an
+ * activity (a trusted path: a client that starts or signals the workflow cannot hand in a key of its own).
+ */
+export async function learnEngineKeys(op: Operation): Promise<void> {
+  op.engineKeysLearned(await engineKeys());
+}
 
 /**
  * True when a fan-out now is the ended operation's last and arranges its erasure: the activity starts the

@@ -8,6 +8,8 @@ import {
   carriedOver,
   closeOperation,
   correctTip,
+  decisionNonceTaken,
+  engineKeysLearned,
   deadlineMissed,
   deadlineReminded,
   dismissOperation,
@@ -41,6 +43,9 @@ import {
   takeIntent,
   waitingFor,
   type AgencyAnswer,
+  type Author,
+  type DecidedBy,
+  type SeenNonce,
   type AgencyId,
   type AnswerOutcome,
   type Awaiting,
@@ -133,14 +138,19 @@ export class Operation {
   }
 
   // --- the record ---------------------------------------------------------------------------------------
-  record(kind: TimelineKind, text: string, agency?: TimelineEntry['agency']): void {
-    this.change((m, now) => recordOnTimeline(m, now, kind, text, agency));
+  record(kind: TimelineKind, text: string, agency?: TimelineEntry['agency'], by?: DecidedBy): void {
+    this.change((m, now) => recordOnTimeline(m, now, kind, text, agency, by));
+  }
+
+  /** A signed decision's nonce, so that the same decision sent again is refused as a replay. */
+  decisionTaken(taken: SeenNonce): void {
+    this.change((m, now) => decisionNonceTaken(m, taken, now));
   }
 
   // --- the start and the run ----------------------------------------------------------------------------
   /** A new operation: the tip on the record, the phase at assessment, the assessment's deadline started. */
-  register(assessmentDueMs: number): void {
-    this.change((m, now) => registerTip(m, this.tip, now, assessmentDueMs));
+  register(assessmentDueMs: number, author?: Author): void {
+    this.change((m, now) => registerTip(m, this.tip, now, assessmentDueMs, author));
     this.publishStatus();
   }
 
@@ -201,10 +211,10 @@ export class Operation {
   }
 
   /** A corrected tip: applied at once, and the intent to tell the agencies that hold the changed data. */
-  correct(corrected: Tip, changed: readonly CorrectableTipField[], notices: CorrectionNotice[]): void {
+  correct(corrected: Tip, changed: readonly CorrectableTipField[], notices: CorrectionNotice[], by?: DecidedBy): void {
     const before = this.tip;
     this.currentTip = corrected;
-    this.apply((m, now) => correctTip(m, before, corrected, changed, notices, now));
+    this.apply((m, now) => correctTip(m, before, corrected, changed, notices, now, by));
   }
 
   // --- intents ------------------------------------------------------------------------------------------
@@ -355,6 +365,10 @@ export class Operation {
 
   bridgeKeyLearned(bridgeKey: string): void {
     this.change((m) => bridgeKeyLearned(m, bridgeKey));
+  }
+
+  engineKeysLearned(keys: { bridgeKey: string; apiKey: string }): void {
+    this.change((m) => engineKeysLearned(m, keys));
   }
 
   // --- what people see ----------------------------------------------------------------------------------

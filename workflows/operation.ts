@@ -4,7 +4,7 @@ import { handleAnswers } from './answers.js';
 import { handleDecisions } from './decisions.js';
 import { FailureType } from './failures.js';
 import { stateQuery, timelineQuery, type OperationInput, type OperationResult } from './definitions.js';
-import { arrangesErasure, Fanout } from './notifier.js';
+import { arrangesErasure, Fanout, learnEngineKeys } from './notifier.js';
 import { nowMs, Operation } from './operation-state.js';
 import { cancelOperation, sendCorrections, stagesOf } from './stages.js';
 import { continueAsNewDue } from './waiting.js';
@@ -28,7 +28,7 @@ function parseStart(input: unknown): OperationInput {
  * boundary and resume exactly where it was.
  */
 export async function losOperation(input: OperationInput): Promise<OperationResult> {
-  const { tip, config, catalogue, bridgeKey } = input?.memory ? input : parseStart(input);
+  const { tip, config, catalogue, bridgeKey, author } = input?.memory ? input : parseStart(input);
   const op = new Operation(tip, config, catalogue, input.memory ?? freshMemory(bridgeKey));
   handleAnswers(op);
   handleDecisions(op);
@@ -36,8 +36,9 @@ export async function losOperation(input: OperationInput): Promise<OperationResu
   setHandler(timelineQuery, () => [...op.memory.timeline]);
   const stages = stagesOf(op);
 
-  if (op.memory.timeline.length === 0) op.register(deadlineAfter(nowMs(), config.assessmentDeadline));
+  if (op.memory.timeline.length === 0) op.register(deadlineAfter(nowMs(), config.assessmentDeadline), author);
   else op.resume();
+  if (op.memory.apiKey === undefined) await learnEngineKeys(op);
 
   while (op.memory.stage !== 'ended') {
     if (op.cancelling) {

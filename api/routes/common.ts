@@ -1,3 +1,4 @@
+import type { Author } from '../../domain/index.js';
 import type { Person } from '../auth.js';
 import { Problem, ProblemError } from '../problems.js';
 import type { ApiServices } from '../server.js';
@@ -23,4 +24,9 @@ export async function requireOwnMunicipality(services: ApiServices, person: Pers
   if (!info) throw new ProblemError('not-found', `no operation "${operationId}"`);
   if (person.role === 'coordinator' && info.municipality !== person.municipality)
     throw new ProblemError('forbidden', `coordinators of ${person.municipality} may not act on operation ${operationId}, which is not in their municipality`);
+}
+
+/** The decision's author: the person as the verified token names them. */
+export function author(person: Person): Author {
+  return { sub: person.sub, name: person.name, role: person.role, ...(person.municipality ? { municipality: person.municipality } : {}) };
 }

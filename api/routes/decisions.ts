@@ -1,19 +1,8 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import { WorkflowUpdateFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
-import { DECISIONS, DECISION_KINDS, type DecisionKind } from '../../domain/index.js';
-import { FailureType } from '../../workflows/failures.js';
+import { DECISIONS, DECISION_KINDS } from '../../domain/index.js';
 import { sendDecision } from '../engine.js';
 import { DecisionReceipt, OperationParams, decisionPathName, named } from '../schemas.js';
 import type { RouteContext } from '../server.js';
-import { PROBLEM_RESPONSES, requireOwnMunicipality } from './common.js';
-
-/** In its first moments an operation may not yet hold the key that checks a decision: tried again briefly. */
-const NOT_READY_RETRIES = 10;
-const NOT_READY_PAUSE_MS = 200;
-
-const notReady = (err: unknown) =>
-  err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === FailureType.NotReady;
+import { PROBLEM_RESPONSES, author, requireOwnMunicipality } from './common.js';
 
 /** POST /v1/operations/{id}/decisions/{kind}: one route per row of the decision table, with the row's schema. */
 export function decisionRoutes({ app, gate, csrf, services, withDeadline }: RouteContext): void {
@@ -31,20 +20,15 @@ export function decisionRoutes({ app, gate, csrf, services, withDeadline }: Rout
           body: named(DECISIONS[kind].schema, kind),
           response: { 200: DecisionReceipt, ...PROBLEM_RESPONSES },
         },
-        preHandler: [gate({ roles: ['coordinator'], action: 'decide' }), csrf],
+        onRequest: [gate({ roles: ['coordinator'], action: 'decide' }), csrf],
       },
       async (request) => {
         const { id } = request.params;
-        const { keys } = services();
-        await requireOwnMunicipality(services(), request.person!, id);
-        for (let attempt = 0; ; attempt++) {
-          try {
-            return await withDeadline((client) => sendDecision(client.workflow.getHandle(id), keys, kind as DecisionKind, request.body as never));
-          } catch (err) {
-            if (!notReady(err) || attempt >= NOT_READY_RETRIES) throw err;
-            await sleep(NOT_READY_PAUSE_MS);
-          }
-        }
+        const person = request.person!;
+        const { keys, signer } = services();
+        await requireOwnMunicipality(services(), person, id);
+        // The person from the verified token is the author; the API's signature vouches for it to the operation.
+        return withDeadline((client) => sendDecision(client.workflow.getHandle(id), { keys, signer }, author(person), kind, request.body as never));
       },
     );
   }

@@ -13,4 +13,6 @@ export function registerRoutes(context: RouteContext): void {
   readingRoutes(context);
   adminRoutes(context);
   context.app.get('/v1/openapi.json', { schema: { hide: true } }, () => context.app.swagger());
+  // For the orchestrator: the process serves. Whether Temporal and NATS answer shows in each request's status (503).
+  context.app.get('/healthz', { schema: { hide: true } }, () => ({ ok: true }));
 }

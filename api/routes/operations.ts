@@ -2,7 +2,7 @@ import type { Sealed } from '../../domain/index.js';
 import { readAs } from '../../vault/index.js';
 import { registerTip, type Registration as EngineRegistration } from '../engine.js';
 import { ProblemError } from '../problems.js';
-import { PROBLEM_RESPONSES } from './common.js';
+import { PROBLEM_RESPONSES, author } from './common.js';
 import { Registration, RegisterTipBody } from '../schemas.js';
 import type { RouteContext } from '../server.js';
 import type { Person } from '../auth.js';
@@ -21,16 +21,24 @@ export function operationRoutes({ app, gate, csrf, services, withDeadline }: Rou
         body: RegisterTipBody,
         response: { 200: Registration, 201: Registration, ...PROBLEM_RESPONSES },
       },
-      preHandler: [gate({ roles: ['coordinator'], action: 'register' }), csrf],
+      onRequest: [gate({ roles: ['coordinator'], action: 'register' }), csrf],
     },
     async (request, reply) => {
       const person = request.person!;
       const { config, ...tip } = request.body;
       if (tip.entity.municipality.normalize('NFC') !== person.municipality)
         throw new ProblemError('forbidden', `coordinators of ${person.municipality} may not register tips about a business in ${tip.entity.municipality}`);
-      const { keys, entityKey, catalogue, taskQueue } = services();
+      const { keys, signer, entityKey, catalogue, taskQueue } = services();
       const registration = await withDeadline((client) =>
-        registerTip(client, tip, { keys, entityKey, catalogue, ...(config ? { config } : {}), ...(taskQueue ? { taskQueue } : {}) }),
+        registerTip(client, tip, {
+          keys,
+          signer,
+          author: author(person),
+          entityKey,
+          catalogue,
+          ...(config ? { config } : {}),
+          ...(taskQueue ? { taskQueue } : {}),
+        }),
       );
       reply.code(registration.outcome === 'started' ? 201 : 200);
       return { ...view(registration), ...(registration.ended ? { ended: await endedAsRead(services(), person, registration) } : {}) };

@@ -20,7 +20,7 @@ export function readingRoutes({ app, gate, services, withDeadline }: RouteContex
         params: OperationParams,
         response: { 200: OperationView, ...PROBLEM_RESPONSES },
       },
-      preHandler: gate({ roles: ['coordinator', 'steering_group', 'operator'], action: 'show' }),
+      onRequest: gate({ roles: ['coordinator', 'steering_group', 'operator'], action: 'show' }),
     },
     async (request) => {
       const person = request.person!;
@@ -61,7 +61,7 @@ export function readingRoutes({ app, gate, services, withDeadline }: RouteContex
         querystring: ListQuery,
         response: { 200: OperationList, ...PROBLEM_RESPONSES },
       },
-      preHandler: gate({ roles: ['coordinator', 'steering_group', 'operator'] }),
+      onRequest: gate({ roles: ['coordinator', 'steering_group', 'operator'] }),
     },
     async (request) => {
       const person = request.person!;
@@ -107,7 +107,7 @@ export function readingRoutes({ app, gate, services, withDeadline }: RouteContex
         params: OperationParams,
         response: { 200: AccessLog, ...PROBLEM_RESPONSES },
       },
-      preHandler: gate({ roles: ['auditor'], action: 'audit' }),
+      onRequest: gate({ roles: ['auditor'], action: 'audit' }),
     },
     async (request) => {
       const { id } = request.params;

@@ -121,7 +121,7 @@ export function sessionRoutes({ app, options, services, gate, csrf }: RouteConte
     '/auth/logout',
     {
       schema: { summary: 'Sign out (browser)', tags: ['auth'], response: { 204: z.null().describe('Signed out'), ...PROBLEM_RESPONSES } },
-      preHandler: [gate({ roles: ['coordinator', 'steering_group', 'auditor', 'operator', 'administrator'] }), csrf],
+      onRequest: [gate({ roles: ['coordinator', 'steering_group', 'auditor', 'operator', 'administrator'] }), csrf],
     },
     async (request, reply) => {
       if (request.sessionId !== undefined) await services().sessions.delete(request.sessionId);

@@ -7,9 +7,10 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultBehaviour, startSimulatedAgency, type SimulatedAgency } from '../../agencies/index.js';
 import { loadCatalogueFile } from '../../config/index.js';
-import { registerTip } from '../../api/engine.js';
+import { registerTip, sendDecision } from '../../api/engine.js';
+import { UMEA_COORDINATOR } from '../engine.js';
 import { AGENCY_IDS, type AgencyId, type OperationState, type TipInput } from '../../domain/index.js';
-import { assessUpdate, cancelUpdate, closeUpdate, scheduleUpdate, stateQuery } from '../../workflows/definitions.js';
+import { stateQuery } from '../../workflows/definitions.js';
 import type { losOperation } from '../../workflows/index.js';
 import { clusterTopology, devTopology, randomBetween, sleep, type ChaosSizes, type ChaosTopology } from './topologies.js';
 
@@ -108,6 +109,7 @@ describe(`chaos (${TOPOLOGY} topology)`, () => {
         catalogue,
         taskQueue: TASK_QUEUE,
         entityKey: ENTITY_KEY,
+        author: UMEA_COORDINATOR,
       });
       operations.push({ id: operationId, plan, handle, done: false });
     }
@@ -124,20 +126,26 @@ describe(`chaos (${TOPOLOGY} topology)`, () => {
               continue;
             }
             const state: OperationState = await op.handle.query(stateQuery);
+            // Signed as the API signs, as Umeå's coordinator.
+            const keys = { keys: topology.keys, signer: await topology.keys.apiSigningKey() };
             if (state.stage === 'assessment') {
-              await op.handle.executeUpdate(assessUpdate, {
-                args: [op.plan === 'dismissed' ? { decision: 'dismiss', reason: 'Chaos: dismissed by plan.' } : { decision: 'proceed' }],
-              });
+              await sendDecision(
+                op.handle,
+                keys,
+                UMEA_COORDINATOR,
+                'assessment',
+                op.plan === 'dismissed' ? { decision: 'dismiss', reason: 'Chaos: dismissed by plan.' } : { decision: 'proceed' },
+              );
             } else if (state.phase === 'joint_action' && state.stage === 'schedule_decision') {
-              if (op.plan === 'cancelled') await op.handle.executeUpdate(cancelUpdate, { args: [{ reason: 'Chaos: cancelled by plan.' }] });
+              if (op.plan === 'cancelled') await sendDecision(op.handle, keys, UMEA_COORDINATOR, 'cancel', { reason: 'Chaos: cancelled by plan.' });
               else
-                await op.handle.executeUpdate(scheduleUpdate, {
-                  args: [
-                    { at: new Date(Date.now() + 2_000).toISOString(), place: 'Storgatan', lead: state.agencies.find((a) => a.mandate === 'accepted')!.agency },
-                  ],
+                await sendDecision(op.handle, keys, UMEA_COORDINATOR, 'schedule', {
+                  at: new Date(Date.now() + 2_000).toISOString(),
+                  place: 'Storgatan',
+                  lead: state.agencies.find((a) => a.mandate === 'accepted')!.agency,
                 });
             } else if (state.stage === 'closing_decision') {
-              await op.handle.executeUpdate(closeUpdate, { args: [{ summary: 'Chaos: closed by plan.' }] });
+              await sendDecision(op.handle, keys, UMEA_COORDINATOR, 'close', { summary: 'Chaos: closed by plan.' });
             }
           } catch {
             // A server is down or a decision raced another; the next round tries again.

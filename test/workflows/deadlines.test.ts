@@ -50,7 +50,7 @@ describe.concurrent('deadlines', () => {
     const kinds = (await handle.query(timelineQuery)).map((e) => e.kind);
     expect(kinds.indexOf('escalated')).toBeGreaterThan(kinds.indexOf('reminder'));
 
-    await handle.executeUpdate(assessUpdate, { args: [{ decision: 'dismiss', reason: 'No indication of organised crime after all.' }] });
+    await tier.decide(handle, assessUpdate, { decision: 'dismiss', reason: 'No indication of organised crime after all.' });
     expect(await handle.result()).toMatchObject({ phase: 'dismissed', endReason: 'No indication of organised crime after all.' });
   });
 
@@ -63,7 +63,7 @@ describe.concurrent('deadlines', () => {
     });
     const operationId = handle.workflowId;
     await tier.untilStage(handle, 'assessment');
-    await handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
+    await tier.decide(handle, assessUpdate, { decision: 'proceed' });
     const state = await tier.untilStage(handle, 'schedule_decision');
     expect(Object.fromEntries(state.agencies.map((a) => [a.agency, a.mandate]))).toEqual({
       polisen: 'accepted',
@@ -107,9 +107,9 @@ describe.concurrent('deadlines', () => {
     });
     const operationId = handle.workflowId;
     await tier.untilStage(handle, 'assessment');
-    await handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
+    await tier.decide(handle, assessUpdate, { decision: 'proceed' });
     await tier.untilStage(handle, 'schedule_decision');
-    await handle.executeUpdate(scheduleUpdate, { args: [{ at: inMs(300), place: 'Storgatan 12', lead: 'skatteverket' }] });
+    await tier.decide(handle, scheduleUpdate, { at: inMs(300), place: 'Storgatan 12', lead: 'skatteverket' });
     const state = await tier.untilStage(handle, 'follow_up');
     expect(Object.fromEntries(state.agencies.map((a) => [a.agency, a.findings]))).toEqual({ skatteverket: 'reported', ekobrottsmyndigheten: 'missing' });
     expect(state.overdue).toBe(false);
@@ -133,9 +133,9 @@ describe.concurrent('deadlines', () => {
     });
     const operationId = handle.workflowId;
     await tier.untilStage(handle, 'assessment');
-    await handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
+    await tier.decide(handle, assessUpdate, { decision: 'proceed' });
     await tier.untilStage(handle, 'schedule_decision');
-    await handle.executeUpdate(scheduleUpdate, { args: [{ at: inMs(300), place: 'Storgatan 12', lead: 'polisen' }] });
+    await tier.decide(handle, scheduleUpdate, { at: inMs(300), place: 'Storgatan 12', lead: 'polisen' });
     const state = await tier.untilStage(handle, 'closing_decision');
     expect(Object.fromEntries(state.agencies.map((a) => [a.agency, a.outcomes]))).toEqual({ polisen: 'reported', tullverket: 'missing' });
 

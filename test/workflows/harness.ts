@@ -3,6 +3,7 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { WorkflowHandle } from '@temporalio/client';
+import type { UpdateDefinition } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
@@ -17,6 +18,9 @@ import {
   bytesToBase64Url,
   describeIssues,
   signedBatchBytes,
+  decisionSigningBytes,
+  type Author,
+  type SignedDecision,
   type AgencyAnswer,
   type AgencyId,
   type Correlation,
@@ -27,9 +31,10 @@ import {
   type Stage,
   type TipInput,
 } from '../../domain/index.js';
+import { executeSigned } from '../../api/engine.js';
 import { agencyAnswersUpdate, searchAttributes, type OperationInput } from '../../workflows/definitions.js';
 import type { losOperation } from '../../workflows/index.js';
-import { eventually, sampleTip, untilState } from '../engine.js';
+import { UMEA_COORDINATOR, eventually, sampleTip, untilState } from '../engine.js';
 
 /**
  * The workflow tier: the operation workflow on the run's real Temporal dev server (TestWorkflowEnvironment on the
@@ -66,7 +71,15 @@ export interface WorkflowTier {
     agencies?: Behaviours;
     /** The pseudonymous entity reference the typed client sets at start. */
     entityRef?: string;
+    /** Who registered the tip, as the API names them in the start input. */
+    author?: Author;
   }): Promise<WorkflowHandle<typeof losOperation>>;
+  /** A decision signed with this tier's API key (as the API signs it); by default as Umeå's coordinator, now. */
+  sign<D>(operationId: string, update: UpdateDefinition<unknown, [SignedDecision<D>]> | string, decision: D, author?: Author, at?: Date): SignedDecision<D>;
+  /** Signs and sends a decision as the typed client does (waiting out the operation's first moments). */
+  decide<R, D>(handle: WorkflowHandle, update: UpdateDefinition<R, [SignedDecision<D>]>, decision: D, author?: Author): Promise<R>;
+  /** The API's private key of this tier, for a test that signs something the API would not. */
+  apiSecretKey: Uint8Array;
   /** Every event delivered for the operation, each once (a retried fan-out's events are stored once, as JetStream does). */
   sent(operationId: string): Sent[];
   /** Event ids a new fan-out (not a retry of one) asked to deliver again: an operation that repeats itself. */
@@ -141,6 +154,19 @@ export async function startWorkflowTier(name: string): Promise<WorkflowTier> {
   const taskQueue = `los-workflow-tier-${name}-${process.pid}`;
   const secretKey = ed25519.utils.randomSecretKey();
   const bridgeKey = bytesToBase64Url(ed25519.getPublicKey(secretKey));
+  const apiSecretKey = ed25519.utils.randomSecretKey();
+  const apiKey = bytesToBase64Url(ed25519.getPublicKey(apiSecretKey));
+  const signDecisionAs = <D>(operationId: string, update: { name: string } | string, decision: D, author: Author = UMEA_COORDINATOR, at = new Date()): SignedDecision<D> => {
+    const envelope = {
+      update: typeof update === 'string' ? update : update.name,
+      operationId,
+      decision,
+      author,
+      issuedAt: at.toISOString(),
+      nonce: bytesToBase64Url(ed25519.utils.randomSecretKey()).slice(0, 24),
+    };
+    return { ...envelope, signature: bytesToBase64Url(ed25519.sign(decisionSigningBytes(envelope), apiSecretKey)) };
+  };
   const sign = (answers: AgencyAnswer[]) => ({ answers, signature: bytesToBase64Url(ed25519.sign(signedBatchBytes(answers), secretKey)) });
 
   const sent: Sent[] = [];
@@ -216,26 +242,29 @@ export async function startWorkflowTier(name: string): Promise<WorkflowTier> {
     connection: env.nativeConnection,
     taskQueue,
     workflowBundle: { codePath: inject('workflowBundlePath') },
-    activities: { deliver },
+    activities: { deliver, engineKeys: async () => ({ bridgeKey, apiKey }) },
   });
   const running = worker.run();
 
   return {
     env,
     taskQueue,
-    async start({ tip, config = {}, agencies = {}, entityRef } = {}) {
+    async start({ tip, config = {}, agencies = {}, entityRef, author } = {}) {
       const plain = Tip.parse(sampleTip(tip)) as OperationInput['tip'];
       const operationId = `los-${plain.entity.municipality.toLowerCase()}-wf-${randomUUID().slice(0, 18)}`;
       behaviours.set(operationId, agencies);
       const handle = await env.client.workflow.start<typeof losOperation>('losOperation', {
         workflowId: operationId,
         taskQueue,
-        args: [{ tip: plain, config, bridgeKey } as unknown as OperationInput],
+        args: [{ tip: plain, config, bridgeKey, ...(author ? { author } : {}) } as unknown as OperationInput],
         ...(entityRef ? { typedSearchAttributes: [{ key: searchAttributes.entityRef, value: entityRef }] } : {}),
       });
       handles.push(handle);
       return handle;
     },
+    sign: signDecisionAs,
+    decide: (handle, update, decision, author) => executeSigned(handle, update, () => signDecisionAs(handle.workflowId, update, decision, author)),
+    apiSecretKey,
     sent: (operationId) => sent.filter((e) => e.operationId === operationId),
     repeated: (operationId) => repeats.get(operationId) ?? [],
     receivedBy(operationId) {

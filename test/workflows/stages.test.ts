@@ -37,7 +37,7 @@ const SMUGGLING = { categories: ['smuggling' as const] };
 
 async function toScheduleDecision(handle: Handle) {
   await tier.untilStage(handle, 'assessment');
-  await handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
+  await tier.decide(handle, assessUpdate, { decision: 'proceed' });
   return tier.untilStage(handle, 'schedule_decision');
 }
 
@@ -46,11 +46,11 @@ describe.concurrent('mandate matching', () => {
     // Both candidates for smuggling accept; a quorum of three makes that fall short.
     const handle = await tier.start({ tip: SMUGGLING, config: { quorum: 3 } });
     await tier.untilStage(handle, 'assessment');
-    await handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
+    await tier.decide(handle, assessUpdate, { decision: 'proceed' });
     const short = await tier.untilStage(handle, 'quorum_decision');
     expect(short.phase).toBe('mandate_matching');
     expect((await handle.query(timelineQuery)).map((e) => e.text)).toContain('quorum not met: 2 of 3 agencies accepted');
-    const receipt = await handle.executeUpdate(decideQuorumUpdate, { args: [{ decision: 'request_again', agencies: ['kronofogden'] }] });
+    const receipt = await tier.decide(handle, decideQuorumUpdate, { decision: 'request_again', agencies: ['kronofogden'] });
     // A decision answers with a small receipt, not the whole state: every update result is kept in history.
     expect(Object.keys(receipt).sort()).toEqual(['phase', 'stage', 'waitingFor']);
     const state = await tier.untilStage(handle, 'schedule_decision');
@@ -61,9 +61,9 @@ describe.concurrent('mandate matching', () => {
   it('dismisses at the quorum decision with a reason, and the agencies asked are told it is off', async () => {
     const handle = await tier.start({ tip: SMUGGLING, config: { quorum: 3 } });
     await tier.untilStage(handle, 'assessment');
-    await handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
+    await tier.decide(handle, assessUpdate, { decision: 'proceed' });
     await tier.untilStage(handle, 'quorum_decision');
-    await handle.executeUpdate(decideQuorumUpdate, { args: [{ decision: 'dismiss', reason: 'Only two agencies can act.' }] });
+    await tier.decide(handle, decideQuorumUpdate, { decision: 'dismiss', reason: 'Only two agencies can act.' });
     expect(await handle.result()).toMatchObject({ phase: 'dismissed', endReason: 'Only two agencies can act.' });
   });
 });
@@ -73,7 +73,7 @@ describe.concurrent('joint action', () => {
     const handle = await tier.start({ tip: SMUGGLING });
     await toScheduleDecision(handle);
     const at = inMs(2_000);
-    await handle.executeUpdate(scheduleUpdate, { args: [{ at, place: 'Storgatan 12', lead: 'polisen' }] });
+    await tier.decide(handle, scheduleUpdate, { at, place: 'Storgatan 12', lead: 'polisen' });
     const started = (await tier.untilSent(handle.workflowId, (sent) => sent.some((e) => e.event === 'findings_requested'))).filter(
       (e) => e.event === 'action_started',
     );
@@ -89,9 +89,9 @@ describe.concurrent('joint action', () => {
     const handle = await tier.start({ tip: SMUGGLING });
     await toScheduleDecision(handle);
     const oldTime = inMs(60_000);
-    await handle.executeUpdate(scheduleUpdate, { args: [{ at: oldTime, place: 'Storgatan 12', lead: 'polisen' }] });
+    await tier.decide(handle, scheduleUpdate, { at: oldTime, place: 'Storgatan 12', lead: 'polisen' });
     const newTime = inMs(600);
-    await handle.executeUpdate(rescheduleUpdate, { args: [{ at: newTime, reason: 'Skatteverket needs the evening shift.' }] });
+    await tier.decide(handle, rescheduleUpdate, { at: newTime, reason: 'Skatteverket needs the evening shift.' });
     await tier.untilSent(handle.workflowId, (sent) => sent.some((e) => e.event === 'findings_requested'));
     const state = await handle.query(stateQuery);
     expect(state.action?.at).toBe(new Date(newTime).toISOString());
@@ -113,15 +113,15 @@ describe.concurrent('joint action', () => {
     const handle = await tier.start({ tip: SMUGGLING });
     await toScheduleDecision(handle);
     const at = inMs(1_500);
-    await handle.executeUpdate(scheduleUpdate, { args: [{ at, place: 'Storgatan 12', lead: 'polisen' }] });
-    await handle.executeUpdate(callOffUpdate, { args: [{ reason: 'Police hold: ongoing investigation.' }] });
+    await tier.decide(handle, scheduleUpdate, { at, place: 'Storgatan 12', lead: 'polisen' });
+    await tier.decide(handle, callOffUpdate, { reason: 'Police hold: ongoing investigation.' });
     expect(await tier.untilStage(handle, 'schedule_decision')).toMatchObject({ phase: 'joint_action', actionNumber: 2 });
     await tier.untilSent(handle.workflowId, (sent) => sent.filter((e) => e.event === 'action_called_off').length === 2);
     // Past the original start time, nothing has started.
     await tier.env.sleep(Date.parse(at) - Date.now() + 300);
     expect(tier.receivedBy(handle.workflowId).polisen).toEqual(['mandate_requested', 'briefing', 'action_called_off']);
     expect((await handle.query(stateQuery)).stage).toBe('schedule_decision');
-    await handle.executeUpdate(scheduleUpdate, { args: [{ at: inMs(300), place: 'Storgatan 12', lead: 'tullverket' }] });
+    await tier.decide(handle, scheduleUpdate, { at: inMs(300), place: 'Storgatan 12', lead: 'tullverket' });
     await tier.untilStage(handle, 'follow_up');
     expect(tier.receivedBy(handle.workflowId).tullverket).toEqual([
       'mandate_requested',
@@ -140,17 +140,17 @@ describe.concurrent('follow-up and the end', () => {
     const handle = await tier.start({ tip: SMUGGLING, config: { followUpAfter: '200ms' }, agencies: DEMO_BEHAVIOURS });
     const operationId = handle.workflowId;
     await toScheduleDecision(handle);
-    await handle.executeUpdate(scheduleUpdate, { args: [{ at: inMs(300), place: 'Storgatan 12', lead: 'polisen' }] });
+    await tier.decide(handle, scheduleUpdate, { at: inMs(300), place: 'Storgatan 12', lead: 'polisen' });
     await tier.untilStage(handle, 'closing_decision');
-    await expect(handle.executeUpdate(reinspectUpdate, { args: [{ reason: '' }] })).rejects.toMatchObject({
+    await expect(tier.decide(handle, reinspectUpdate, { reason: '' })).rejects.toMatchObject({
       cause: { message: expect.stringMatching(/^reinspection rejected: reason "": must give a reason/) },
     });
-    await handle.executeUpdate(reinspectUpdate, { args: [{ reason: 'Activity resumed under a new name.' }] });
+    await tier.decide(handle, reinspectUpdate, { reason: 'Activity resumed under a new name.' });
     const again = await tier.untilStage(handle, 'schedule_decision');
     expect(again).toMatchObject({ phase: 'joint_action', actionNumber: 2 });
-    await handle.executeUpdate(scheduleUpdate, { args: [{ at: inMs(300), place: 'Storgatan 12', lead: 'polisen' }] });
+    await tier.decide(handle, scheduleUpdate, { at: inMs(300), place: 'Storgatan 12', lead: 'polisen' });
     await tier.untilStage(handle, 'closing_decision');
-    await handle.executeUpdate(closeUpdate, { args: [{ summary: 'Two inspections; criminal reports filed.' }] });
+    await tier.decide(handle, closeUpdate, { summary: 'Two inspections; criminal reports filed.' });
     const result = await handle.result();
     // Polisen reports one criminal report per action in DEMO_BEHAVIOURS: two actions, two reports.
     expect(result.outcome?.criminalReports).toBe(2);
@@ -173,9 +173,9 @@ describe.concurrent('follow-up and the end', () => {
     const handle = await tier.start({ tip: SMUGGLING, config: { followUpAfter: '200ms', retention: '30 days' }, agencies: DEMO_BEHAVIOURS });
     const operationId = handle.workflowId;
     await toScheduleDecision(handle);
-    await handle.executeUpdate(scheduleUpdate, { args: [{ at: inMs(300), place: 'Storgatan 12', lead: 'polisen' }] });
+    await tier.decide(handle, scheduleUpdate, { at: inMs(300), place: 'Storgatan 12', lead: 'polisen' });
     await tier.untilStage(handle, 'closing_decision');
-    await handle.executeUpdate(closeUpdate, { args: [{ summary: 'Goods seized; criminal report filed.' }] });
+    await tier.decide(handle, closeUpdate, { summary: 'Goods seized; criminal report filed.' });
     const result = await handle.result();
     expect(result).toMatchObject({
       phase: 'closed',
@@ -196,16 +196,16 @@ describe.concurrent('follow-up and the end', () => {
     assessment: async (_handle: Handle) => undefined,
     mandate_matching: async (handle: Handle) => {
       await tier.untilStage(handle, 'assessment');
-      await handle.executeUpdate(assessUpdate, { args: [{ decision: 'proceed' }] });
+      await tier.decide(handle, assessUpdate, { decision: 'proceed' });
       await tier.untilStage(handle, 'quorum_decision');
     },
     joint_action: async (handle: Handle) => {
       await toScheduleDecision(handle);
-      await handle.executeUpdate(scheduleUpdate, { args: [{ at: inMs(60_000), place: 'Storgatan 12', lead: 'polisen' }] });
+      await tier.decide(handle, scheduleUpdate, { at: inMs(60_000), place: 'Storgatan 12', lead: 'polisen' });
     },
     follow_up: async (handle: Handle) => {
       await toScheduleDecision(handle);
-      await handle.executeUpdate(scheduleUpdate, { args: [{ at: inMs(300), place: 'Storgatan 12', lead: 'polisen' }] });
+      await tier.decide(handle, scheduleUpdate, { at: inMs(300), place: 'Storgatan 12', lead: 'polisen' });
       await tier.untilStage(handle, 'closing_decision');
     },
   } as const;
@@ -216,7 +216,7 @@ describe.concurrent('follow-up and the end', () => {
       const handle = await tier.start({ tip: SMUGGLING, config: { followUpAfter: '200ms', ...(phase === 'mandate_matching' ? { quorum: 5 } : {}) } });
       await reach(handle);
       await tier.untilStage(handle, (s) => s.phase === phase);
-      await handle.executeUpdate(cancelUpdate, { args: [{ reason: 'The business was closed by its owner.' }] });
+      await tier.decide(handle, cancelUpdate, { reason: 'The business was closed by its owner.' });
       expect(await handle.result()).toMatchObject({ phase: 'cancelled', endReason: 'The business was closed by its owner.' });
       const state = await handle.query(stateQuery);
       const involved = new Set([...state.agencies.map((a) => a.agency), ...state.secondWave]);
@@ -242,9 +242,9 @@ describe('long operations', () => {
     const operationId = handle.workflowId;
     const firstRun = (await handle.describe()).runId;
     await toScheduleDecision(handle);
-    await handle.executeUpdate(scheduleUpdate, { args: [{ at: inMs(300), place: 'Storgatan 12', lead: 'polisen' }] });
+    await tier.decide(handle, scheduleUpdate, { at: inMs(300), place: 'Storgatan 12', lead: 'polisen' });
     await tier.untilStage(handle, 'closing_decision');
-    await handle.executeUpdate(closeUpdate, { args: [{ summary: 'Closed after a long run.' }] });
+    await tier.decide(handle, closeUpdate, { summary: 'Closed after a long run.' });
     const result = await handle.result();
     expect(result.phase).toBe('closed');
 

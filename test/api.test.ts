@@ -1,0 +1,202 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { freePort } from '../scripts/dev-stack.js';
+import { OPENAPI_FILE, PROJECT_ROOT } from '../scripts/generate-contract.js';
+import { startIdentityProvider, type IdentityProvider } from '../scripts/identity-provider.js';
+import { CookieJar, codeFlowTokens, passwordLogin } from './oidc.js';
+import { sampleTip, startTestEngine, type TestEngine } from './engine.js';
+
+/**
+ * The HTTP API with everything real: the embedded identity provider as its own process, the run's Temporal dev
+ * server, a nats-server and the engine with its API. People sign in at the provider (plain HTTP, a cookie jar);
+ * their tokens and sessions are what the API checks.
+ */
+
+const PASSWORD = 'demo-password';
+const API_CLIENT_SECRET = 'demo-secret-los-api';
+
+let idp: IdentityProvider;
+let engine: TestEngine;
+let api: string;
+let audience: string;
+const tokens: Record<string, string> = {};
+
+async function tokenOf(username: string): Promise<string> {
+  const { tokens: set } = await codeFlowTokens(
+    idp.issuer,
+    { clientId: 'los-api', clientSecret: API_CLIENT_SECRET, redirectUri: `${api}/auth/callback`, audience },
+    username,
+    PASSWORD,
+  );
+  return set.access_token;
+}
+
+function call(method: string, path: string, options: { token?: string; body?: unknown; headers?: Record<string, string> } = {}) {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  if (options.body !== undefined) headers['content-type'] = 'application/json';
+  return fetch(`${api}${path}`, { method, headers, redirect: 'manual', ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}) });
+}
+
+beforeAll(async () => {
+  const port = await freePort();
+  api = `http://127.0.0.1:${port}`;
+  audience = `${api}/v1`;
+  idp = await startIdentityProvider({ scratchDir: mkdtempSync(join(inject('scratchDir'), 'api-idp-')), audience, apiUrls: [api] });
+  engine = await startTestEngine('api', {
+    api: { port, issuer: idp.issuer, clientSecret: API_CLIENT_SECRET, sessionSecret: 'a session secret for the api test, 32+ chars' },
+  });
+  for (const username of ['anna', 'bertil', 'cecilia', 'david', 'erik']) tokens[username] = await tokenOf(username);
+});
+
+afterAll(async () => {
+  await engine?.stop();
+  await idp?.stop();
+});
+
+describe('a coordinator with a bearer token', () => {
+  it('registers a tip (201) and takes a decision (200), and the timeline names them', async () => {
+    const registered = await call('POST', '/v1/operations', { token: tokens.anna, body: sampleTip() });
+    expect(registered.status).toBe(201);
+    const { operationId, outcome } = (await registered.json()) as { operationId: string; outcome: string };
+    expect(outcome).toBe('started');
+
+    const decided = await call('POST', `/v1/operations/${operationId}/decisions/assess`, { token: tokens.anna, body: { decision: 'proceed' } });
+    expect(decided.status).toBe(200);
+    expect(await decided.json()).toMatchObject({ phase: 'mandate_matching' });
+
+    const shown = (await (await call('GET', `/v1/operations/${operationId}`, { token: tokens.anna })).json()) as {
+      timeline: { text: string; by?: { name: string; role: string } }[];
+    };
+    expect(shown.timeline.find((entry) => entry.text.startsWith('assessment: proceed'))?.by).toMatchObject({ name: 'Anna Lindqvist', role: 'coordinator' });
+  });
+
+  it('gets a 400 problem naming the field for bad input, and nothing starts', async () => {
+    const tip = sampleTip();
+    const response = await call('POST', '/v1/operations', { token: tokens.anna, body: { ...tip, entity: { ...tip.entity, orgNumber: '556703-7486' } } });
+    expect(response.status).toBe(400);
+    expect(response.headers.get('content-type')).toContain('application/problem+json');
+    const problem = (await response.json()) as { type: string; detail: string; errors: { field: string }[] };
+    expect(problem.type).toBe('urn:los:problem:invalid-input');
+    expect(problem.detail).toMatch(/^tip rejected: entity\.orgNumber "556703-7486"/);
+    expect(problem.errors.map((error) => error.field)).toEqual(['entity.orgNumber']);
+  });
+
+  it('gets 413 for a body over 64 KiB', async () => {
+    const response = await call('POST', '/v1/operations', { token: tokens.anna, body: { ...sampleTip(), description: 'x'.repeat(70_000) } });
+    expect(response.status).toBe(413);
+    expect(((await response.json()) as { type: string }).type).toBe('urn:los:problem:body-too-large');
+  });
+
+  it('gets 409 for a decision the stage does not take now', async () => {
+    const { operationId } = (await (await call('POST', '/v1/operations', { token: tokens.anna, body: sampleTip() })).json()) as { operationId: string };
+    const response = await call('POST', `/v1/operations/${operationId}/decisions/close`, { token: tokens.anna, body: { summary: 'done' } });
+    expect(response.status).toBe(409);
+  });
+});
+
+describe('refusals', () => {
+  it('answers no token with 401 and WWW-Authenticate: Bearer', async () => {
+    const response = await call('GET', '/v1/operations');
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toBe('Bearer');
+  });
+
+  it('answers a token whose signature does not verify with 401', async () => {
+    const tampered = `${tokens.anna!.slice(0, -4)}AAAA`;
+    const response = await call('GET', '/v1/operations', { token: tampered });
+    expect(response.status).toBe(401);
+    expect(((await response.json()) as { detail: string }).detail).toContain('token refused');
+  });
+
+  it('refuses another municipality’s coordinator with 403 and puts the refusal on the access log, which the auditor reads', async () => {
+    const { operationId } = (await (await call('POST', '/v1/operations', { token: tokens.anna, body: sampleTip() })).json()) as { operationId: string };
+    const refused = await call('POST', `/v1/operations/${operationId}/decisions/assess`, { token: tokens.bertil, body: { decision: 'proceed' } });
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as { detail: string }).detail).toContain('Malmö');
+
+    const log = await call('GET', `/v1/operations/${operationId}/access-log`, { token: tokens.david });
+    expect(log.status).toBe(200);
+    const { records } = (await log.json()) as { records: { action: string; allowed: boolean; role: string }[] };
+    expect(records).toContainEqual(expect.objectContaining({ action: 'decide', allowed: false, role: 'coordinator' }));
+  });
+
+  it('does not let a coordinator read the access log', async () => {
+    const { operationId } = (await (await call('POST', '/v1/operations', { token: tokens.anna, body: sampleTip() })).json()) as { operationId: string };
+    expect((await call('GET', `/v1/operations/${operationId}/access-log`, { token: tokens.anna })).status).toBe(403);
+  });
+
+  it('does not let the steering group decide', async () => {
+    const { operationId } = (await (await call('POST', '/v1/operations', { token: tokens.anna, body: sampleTip() })).json()) as { operationId: string };
+    const response = await call('POST', `/v1/operations/${operationId}/decisions/assess`, { token: tokens.cecilia, body: { decision: 'proceed' } });
+    expect(response.status).toBe(403);
+  });
+});
+
+describe('reading', () => {
+  it('shows the steering group an operation with its personal fields sealed, and its coordinator with them open', async () => {
+    const { operationId } = (await (await call('POST', '/v1/operations', { token: tokens.anna, body: sampleTip() })).json()) as { operationId: string };
+    const reason = 'Tipset gäller en annan verksamhet än den som bedrivs på adressen';
+    expect((await call('POST', `/v1/operations/${operationId}/decisions/assess`, { token: tokens.anna, body: { decision: 'dismiss', reason } })).status).toBe(
+      200,
+    );
+
+    const asSteering = await (await call('GET', `/v1/operations/${operationId}`, { token: tokens.cecilia })).text();
+    expect(asSteering).not.toContain(reason);
+    expect(asSteering).toContain('⟦los.v1:');
+    const asCoordinator = await (await call('GET', `/v1/operations/${operationId}`, { token: tokens.anna })).text();
+    expect(asCoordinator).toContain(reason);
+    const asOperator = await call('GET', `/v1/operations/${operationId}`, { token: tokens.erik });
+    expect(asOperator.status).toBe(200);
+    expect(await asOperator.text()).not.toContain(reason);
+  });
+
+  it('narrows a coordinator’s list to their municipality and refuses another one', async () => {
+    const listed = (await (await call('GET', '/v1/operations?limit=5', { token: tokens.bertil })).json()) as { query: string };
+    expect(listed.query).toContain("LosMunicipality = 'Malmö'");
+    expect((await call('GET', '/v1/operations?municipality=Ume%C3%A5', { token: tokens.bertil })).status).toBe(403);
+  });
+
+  it('serves the OpenAPI document, equal to the committed openapi.json', async () => {
+    const served = await (await call('GET', '/v1/openapi.json')).json();
+    expect(served).toEqual(JSON.parse(readFileSync(join(PROJECT_ROOT, OPENAPI_FILE), 'utf8')));
+  });
+});
+
+describe('a browser session', () => {
+  it('signs in by the code flow, keeps the session in an HttpOnly Secure SameSite cookie, and wants the CSRF token to change anything', async () => {
+    const jar = new CookieJar();
+    const { page } = await passwordLogin(`${api}/auth/login?returnTo=/auth/session`, 'anna', PASSWORD, { jar, stopAt: `${api}/auth/callback` });
+    expect(page.status).toBe(0);
+    const callback = await fetch(page.url, { redirect: 'manual', headers: { cookie: jar.header(page.url) } });
+    expect(callback.status).toBe(302);
+    expect(callback.headers.get('location')).toBe('/auth/session');
+    const setCookie = callback.headers.getSetCookie().find((line) => line.startsWith('los_session='));
+    expect(setCookie).toMatch(/HttpOnly/i);
+    expect(setCookie).toMatch(/Secure/i);
+    expect(setCookie).toMatch(/SameSite=Lax/i);
+    jar.store(page.url, callback);
+
+    // The same callback again finds no sign-in under way: the state is used once.
+    expect((await fetch(page.url, { redirect: 'manual' })).status).toBe(401);
+
+    const withCookies = (extra: Record<string, string> = {}) => ({ cookie: jar.header(new URL(api)), ...extra });
+    const session = await fetch(`${api}/auth/session`, { headers: withCookies() });
+    jar.store(new URL(api), session);
+    const { person, csrfToken } = (await session.json()) as { person: { name: string; role: string }; csrfToken: string };
+    expect(person).toMatchObject({ name: 'Anna Lindqvist', role: 'coordinator' });
+    expect(csrfToken).toBeTruthy();
+
+    const tip = sampleTip();
+    const withoutToken = await call('POST', '/v1/operations', { body: tip, headers: withCookies() });
+    expect(withoutToken.status).toBe(403);
+    expect(((await withoutToken.json()) as { type: string }).type).toBe('urn:los:problem:csrf-token');
+
+    const withToken = await call('POST', '/v1/operations', { body: tip, headers: withCookies({ 'x-csrf-token': csrfToken }) });
+    expect(withToken.status).toBe(201);
+
+    expect((await fetch(`${api}/auth/logout`, { method: 'POST', headers: withCookies({ 'x-csrf-token': csrfToken }) })).status).toBe(204);
+    expect((await call('GET', '/v1/operations', { headers: withCookies() })).status).toBe(401);
+  });
+});
