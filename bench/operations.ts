@@ -354,7 +354,8 @@ export async function runLifecycle(ctx: LifecycleContext, index: number, options
 
     // Signed as the API signs each decision it forwards (a fresh nonce and time for every attempt).
     const signer = await ctx.keys.apiSigningKey();
-    const signed = <D>(update: { name: string }, decision: D) => signDecision(signer, { update: update.name, operationId: id, decision, author: BENCH_COORDINATOR });
+    const signed = <D>(update: { name: string }, decision: D) =>
+      signDecision(signer, { update: update.name, operationId: id, decision, author: BENCH_COORDINATOR });
     const assessSentAt = marks[0]!;
     await decide(() => handle.executeUpdate(assessUpdate, { args: [signed(assessUpdate, { decision: 'proceed' as const })], updateId: decisionUpdateId() }));
     mark();
@@ -378,7 +379,9 @@ export async function runLifecycle(ctx: LifecycleContext, index: number, options
     mark();
     await track.waitForState((s) => s.stage === 'closing_decision');
     mark();
-    await decide(() => handle.executeUpdate(closeUpdate, { args: [signed(closeUpdate, { summary: 'Benchmark operation closed.' })], updateId: decisionUpdateId() }));
+    await decide(() =>
+      handle.executeUpdate(closeUpdate, { args: [signed(closeUpdate, { summary: 'Benchmark operation closed.' })], updateId: decisionUpdateId() }),
+    );
     mark();
     await handle.result();
     mark();

@@ -118,7 +118,10 @@ export function verifyDecision(raw: unknown, apiPublicKey: string, expected: Dec
   if (!author.success) return { ok: false, reason: `the decision's author is malformed: ${author.error.issues[0]!.path.join('.') || 'author'}` };
   if (author.data.role !== 'coordinator') return { ok: false, reason: `role ${author.data.role} takes no decisions: only a coordinator does` };
   if (author.data.municipality !== expected.municipality)
-    return { ok: false, reason: `a coordinator of ${author.data.municipality ?? 'no municipality'} takes no decision on an operation of ${expected.municipality}` };
+    return {
+      ok: false,
+      reason: `a coordinator of ${author.data.municipality ?? 'no municipality'} takes no decision on an operation of ${expected.municipality}`,
+    };
   const issuedMs = Date.parse(signed.issuedAt);
   if (Number.isNaN(issuedMs)) return { ok: false, reason: 'issuedAt is not an ISO 8601 date-time' };
   if (Math.abs(issuedMs - expected.nowMs) > DECISION_FRESHNESS_MS)

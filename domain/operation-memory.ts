@@ -253,7 +253,14 @@ export function registerTip(m: OperationMemory, tip: Tip, now: number, assessmen
   const source = `${tip.source.kind}${tip.source.protected ? ' (protected)' : ''}`;
   const who = author ? ` by ${author.name} (${author.role})` : '';
   const by = author ? { sub: author.sub, name: author.name, role: author.role } : undefined;
-  const registered = recordOnTimeline(m, now, 'decision', `tip registered${who}: ${tip.categories.join(', ')}; urgency ${tip.urgency}; source ${source}`, undefined, by);
+  const registered = recordOnTimeline(
+    m,
+    now,
+    'decision',
+    `tip registered${who}: ${tip.categories.join(', ')}; urgency ${tip.urgency}; source ${source}`,
+    undefined,
+    by,
+  );
   const started = movePhase(registered, 'tip_registered', now);
   return { ...started, deadline: deadlineFrom({ what: 'assessment', dueMs: assessmentDueMs }, now) };
 }

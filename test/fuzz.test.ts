@@ -303,8 +303,7 @@ describe('against the real servers', () => {
       SERVER_RUNS,
     );
     for (const [index, input] of inputs.entries()) {
-      const sent =
-        index % 2 === 0 ? engine.decide(handle, assessUpdate, input as never) : engine.decide(handle, scheduleUpdate, input as never);
+      const sent = index % 2 === 0 ? engine.decide(handle, assessUpdate, input as never) : engine.decide(handle, scheduleUpdate, input as never);
       const outcome = await sent.then(
         () => 'accepted',
         (err: unknown) => err,

@@ -145,7 +145,11 @@ describe('master-key rotation', () => {
     await engine.decide(handle, assessUpdate, await sealDecision(engine.keys, operationId, { decision: 'proceed' as const, note: 'after rotation' }));
     // Polisen is silent on mandates here; enough others accept.
     await untilState(handle, (s) => s.phase === 'joint_action' && s.stage === 'schedule_decision', 30_000);
-    await engine.decide(handle, scheduleUpdate, await sealDecision(engine.keys, operationId, { at: new Date(Date.now() + 1_500).toISOString(), place: 'Storgatan 12', lead: 'skatteverket' as const }));
+    await engine.decide(
+      handle,
+      scheduleUpdate,
+      await sealDecision(engine.keys, operationId, { at: new Date(Date.now() + 1_500).toISOString(), place: 'Storgatan 12', lead: 'skatteverket' as const }),
+    );
     await untilState(handle, (s) => s.stage === 'closing_decision', 40_000);
     await engine.decide(handle, closeUpdate, await sealDecision(engine.keys, operationId, { summary: 'closed after rotation' }));
     expect((await handle.result()).phase).toBe('closed');

@@ -99,9 +99,7 @@ describe('joint action', () => {
     expect(await rejection(engine.decide(handle, scheduleUpdate, { at: inSeconds(60), place: 'Storgatan 12', lead: 'lansstyrelsen' }))).toMatch(
       /^schedule rejected: lead "lansstyrelsen" has not accepted a mandate/,
     );
-    expect(await rejection(engine.decide(handle, scheduleUpdate, { at: inSeconds(60), place: '', lead: 'polisen' }))).toMatch(
-      /^schedule rejected: place/,
-    );
+    expect(await rejection(engine.decide(handle, scheduleUpdate, { at: inSeconds(60), place: '', lead: 'polisen' }))).toMatch(/^schedule rejected: place/);
     expect((await stateOf(handle)).stage).toBe('schedule_decision');
     await handle.terminate('test done');
   });

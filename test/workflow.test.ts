@@ -91,9 +91,12 @@ describe('operation workflow', () => {
     ).toBe('schedule rejected: the operation is in phase assessment, not joint_action');
     // Every decision in the table has its handler, whose validator parses with the row's schema.
     for (const kind of DECISION_KINDS) {
-      expect(await rejection(engine.decide(handle, decisionUpdates[kind] as UpdateDefinition<DecisionReceipt, [SignedDecision<object>]>, {}), FailureType.InvalidInput)).toMatch(
-        new RegExp(`^${kind} rejected: [a-z]+: `),
-      );
+      expect(
+        await rejection(
+          engine.decide(handle, decisionUpdates[kind] as UpdateDefinition<DecisionReceipt, [SignedDecision<object>]>, {}),
+          FailureType.InvalidInput,
+        ),
+      ).toMatch(new RegExp(`^${kind} rejected: [a-z]+: `));
     }
     // Rejected updates never reach the history: the operation is unharmed and still waits for its decision.
     const state = await handle.query(stateQuery);
@@ -159,9 +162,9 @@ describe('operation workflow', () => {
       15_000,
     );
     expect(Object.fromEntries(state.agencies.map((a) => [a.agency, a.mandate]))).toEqual({ polisen: 'accepted', tullverket: 'declined' });
-    expect(
-      await rejection(engine.decide(handle, decideQuorumUpdate, { decision: 'request_again', agencies: [] }), FailureType.InvalidInput),
-    ).toMatch(/agencies: must name at least one agency/);
+    expect(await rejection(engine.decide(handle, decideQuorumUpdate, { decision: 'request_again', agencies: [] }), FailureType.InvalidInput)).toMatch(
+      /agencies: must name at least one agency/,
+    );
     // A decision answers with a small receipt, not the whole state: every update result is kept in history.
     const receipt = await engine.decide(handle, decideQuorumUpdate, { decision: 'dismiss', reason: 'Only one agency can act.' });
     expect(receipt).toEqual({ phase: 'mandate_matching', stage: 'quorum_decision', waitingFor: expect.any(String) });

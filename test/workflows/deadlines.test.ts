@@ -26,11 +26,15 @@ describe.concurrent('deadlines', () => {
     expect(state).toMatchObject({ phase: 'assessment', stage: 'assessment' });
     expect((await handle.describe()).typedSearchAttributes.get(searchAttributes.overdue)).toBe(true);
 
-    // The reminder timer is set for a quarter of the deadline, a second timer for what is left of it once the
-    // reminder is out (none when a slow machine took that long to send it).
-    const [reminderTimer, ...deadlineTimers] = await tier.timers(handle);
-    expect(reminderTimer).toEqual({ summary: 'assessment: reminder', ms: 500 });
-    for (const timer of deadlineTimers) expect(timer.summary).toBe('assessment: deadline');
+    // The reminder timer is set for what is left of a quarter of the deadline once the operation has learned the
+    // engine's keys (its first activity; none when a slow machine took that long), a second timer for what is left
+    // of the deadline once the reminder is out (none when a slow machine took that long to send it).
+    const timers = await tier.timers(handle);
+    const reminderTimers = timers.filter((t) => t.summary === 'assessment: reminder');
+    const deadlineTimers = timers.filter((t) => t.summary === 'assessment: deadline');
+    expect(reminderTimers.length + deadlineTimers.length).toBe(timers.length);
+    expect(reminderTimers.length).toBeLessThanOrEqual(1);
+    for (const timer of reminderTimers) expect(timer.ms).toBeLessThanOrEqual(500);
     for (const timer of deadlineTimers) expect(timer.ms).toBeLessThanOrEqual(1_500);
     expect(deadlineTimers.length).toBeLessThanOrEqual(1);
 
