@@ -156,7 +156,13 @@ export async function startWorkflowTier(name: string): Promise<WorkflowTier> {
   const bridgeKey = bytesToBase64Url(ed25519.getPublicKey(secretKey));
   const apiSecretKey = ed25519.utils.randomSecretKey();
   const apiKey = bytesToBase64Url(ed25519.getPublicKey(apiSecretKey));
-  const signDecisionAs = <D>(operationId: string, update: { name: string } | string, decision: D, author: Author = UMEA_COORDINATOR, at = new Date()): SignedDecision<D> => {
+  const signDecisionAs = <D>(
+    operationId: string,
+    update: { name: string } | string,
+    decision: D,
+    author: Author = UMEA_COORDINATOR,
+    at = new Date(),
+  ): SignedDecision<D> => {
     const envelope = {
       update: typeof update === 'string' ? update : update.name,
       operationId,
