@@ -219,6 +219,8 @@ describe('los, from tip to a scheduled joint action, through the API', () => {
     expect(shown.code, shown.stderr).toBe(0);
     expect(shown.stdout).toMatch(/^Phase +joint_action$/m);
     expect(shown.stdout.split('\n').find((r) => r.startsWith('polisen '))).toContain('LOS-samordnare');
+    // The API names the signed-in person as the author of what they registered and decided.
+    expect(shown.stdout).toMatch(/ decision +Anna Lindqvist \(coordinator\) +assessment: proceed/);
     const sealed = await los(erik, ['show', operationId!]);
     expect(sealed.code, sealed.stderr).toBe(0);
     expect(sealed.stdout).toMatch(/^Phase +joint_action$/m);
