@@ -22,8 +22,8 @@ const below = {
   agencies: ['domain', 'messaging'],
   // The embedded OpenID Connect provider, its own process: it knows nothing of the engine, and the engine nothing of it.
   idp: [],
-  // The coordinator's typed client and the `los` CLI.
-  coordinator: ['domain', 'workflows', 'config', 'messaging', 'vault'],
+  // The typed client of the HTTP API and the `los` CLI: a client of the API only (no Temporal, NATS or keys).
+  coordinator: ['domain', 'config'],
   // The HTTP API: the engine's one door for people, and the engine-internal path that seals and starts operations.
   api: ['domain', 'workflows', 'config', 'messaging', 'vault'],
   // The engine's processes (worker, bridge, codec server, API) and the one composition root that wires them.

@@ -10,6 +10,7 @@ export default defineConfig({
     include: [
       'test/domain/**/*.test.ts',
       'test/queries.test.ts',
+      'test/client.test.ts',
       'test/compose.test.ts',
       'test/workflow-bundle.test.ts',
       'test/package.test.ts',

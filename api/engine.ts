@@ -39,7 +39,7 @@ import {
 } from '../workflows/definitions.js';
 import { FailureType } from '../workflows/failures.js';
 import type { losOperation } from '../workflows/index.js';
-import { allOf, quote } from './queries.js';
+import { allOf, quote } from '../domain/index.js';
 
 /**
  * The engine-internal path the API alone takes: seal a tip with its operation's own key and start the operation,

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { ReceivedEvent } from '../agencies/index.js';
-import { decisionUpdateId, registerTip, type RegisterOptions } from '../coordinator/index.js';
+import { decisionUpdateId, registerTip, type RegisterOptions } from '../api/engine.js';
 import { signDecision } from '../vault/index.js';
 import {
   candidateAgencies,
@@ -333,7 +333,7 @@ export async function runLifecycle(ctx: LifecycleContext, index: number, options
     const {
       handle,
       operationId: id,
-      started,
+      outcome,
     } = await registerTip(ctx.client, benchTip(ctx.runId, index, LIFECYCLE_CATEGORIES), {
       keys: ctx.keys,
       catalogue: ctx.catalogue,
@@ -341,7 +341,7 @@ export async function runLifecycle(ctx: LifecycleContext, index: number, options
       config: LIFECYCLE_CONFIG,
       author: BENCH_COORDINATOR,
     });
-    if (!started) throw new Error(`tip ${index} was already registered as ${id}`);
+    if (outcome !== 'started') throw new Error(`tip ${index} was already registered as ${id}`);
     operationId = id;
     const track = ctx.watch.open(id, handle, options.probeAnswers, deadline);
     const n = ctx.agencies.length;

@@ -1,4 +1,4 @@
-import type { RegisterOptions } from '../coordinator/index.js';
+import type { RegisterOptions } from '../api/engine.js';
 import type { Sealed } from '../domain/index.js';
 import { FAILURE_CONVERTER_PATH } from '../vault/index.js';
 import type { EngineVariant } from '../workers/compose.js';

@@ -4,21 +4,23 @@ import { decisionCommands } from './cli/decisions.js';
 import { classify, clipQuoted, type Failure } from './cli/failures.js';
 import { keysCommands } from './cli/keys.js';
 import { auditCommand, listCommand, showCommand } from './cli/reading.js';
+import { sessionCommands } from './cli/session.js';
 import { tipCommands } from './cli/tip.js';
 
 /**
- * `los`: the coordinator's command line, one file per command group in cli/: registering tips (tip.ts), the
- * decisions (decisions.ts, one command per row of the decision table), reading operations (reading.ts) and
- * the key store (keys.ts).
+ * `los`: the coordinator's command line, a client of the LOS API (coordinator/client.ts) and nothing else;
+ * one file per command group in cli/: signing in (session.ts), registering tips (tip.ts), the decisions
+ * (decisions.ts, one command per row of the decision table), reading operations (reading.ts) and the key
+ * store (keys.ts).
  *
- * Exit codes: 0 done; 1 the input or the decision was rejected (or names no operation); 2 Temporal, or the
- * operation's worker, could not be reached in time, or the setup is incomplete (a namespace without the LOS
- * search attributes, no entity key).
+ * Exit codes: 0 done; 1 the input or the request was refused (invalid, not signed in, not allowed, no such
+ * operation, not admissible now); 2 the API, or the engine behind it, could not be reached in time, or is not
+ * set up.
  */
 
 export function buildProgram(perform: Perform, json: boolean): Command {
   const program = new Command('los')
-    .description('Coordinate LOS operations: register tips, make the decisions each phase needs, and follow them.')
+    .description('Coordinate LOS operations through the LOS API (LOS_API_URL): sign in, register tips, make the decisions each phase needs, and follow them.')
     .exitOverride()
     .showHelpAfterError('(add --help for usage)')
     .configureOutput({
@@ -28,6 +30,7 @@ export function buildProgram(perform: Perform, json: boolean): Command {
       },
       outputError: (text, write) => write(clipQuoted(text)),
     });
+  sessionCommands(program, perform);
   tipCommands(program, perform);
   decisionCommands(program, perform);
   showCommand(program, perform);
@@ -52,7 +55,7 @@ export async function runCli(argv: string[]): Promise<number> {
         for (const warning of warnings) process.stderr.write(`${warning}\n`);
       }
     } catch (err) {
-      const failure = classify(err, options);
+      const failure = classify(err);
       exitCode = failure.exitCode;
       if (options.json) process.stdout.write(`${JSON.stringify({ error: failure }, null, 2)}\n`);
       else process.stderr.write(`error: ${failure.message}\n`);

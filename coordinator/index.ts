@@ -1,10 +1,19 @@
-/** The coordinator's side: start and steer operations through the typed client. */
-export { InvalidInputError, howItEnded, openOperationsAbout, registerTip } from './operations.js';
-export { decisionUpdateId, operationIdFor } from './operation-id.js';
-export { parseDecision, sendDecision } from './decisions.js';
-export { executeSigned } from './signed-updates.js';
-export type { DecisionKeys } from './decisions.js';
-export type { EndedOperation, ParallelOperation, RegisterOptions, Registration } from './operations.js';
+/** The coordinator's side: the typed client of the LOS API and the `los` command line built on it. */
+export {
+  DEFAULT_API_URL,
+  ForbiddenError,
+  InvalidInputError,
+  LosApiError,
+  LosClient,
+  NotAllowedNowError,
+  NotFoundError,
+  NotSignedInError,
+  UnreachableError,
+  decisionPath,
+  parseDecision,
+  parseInput,
+  problemError,
+} from './client.js';
+export type { AccessRecord, AuthConfig, FieldError, KeyRotation, ListFilter, LosClientOptions, OperationView, Problem, Registration } from './client.js';
+export { bearerToken, credentialsPath } from './credentials.js';
 export { runCli } from './cli.js';
-export { OPERATOR_VIEWS, allOf, onTaskQueue, operationsQuery, quote, temporalCliCommand } from './queries.js';
-export type { ListFilter } from './queries.js';

@@ -45,4 +45,5 @@ export * from './operation-memory.js';
 export * from './operation-transitions.js';
 export * from './start.js';
 export * from './contract.js';
+export * from './queries.js';
 export * from './authorship.js';

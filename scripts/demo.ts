@@ -227,7 +227,7 @@ async function main() {
   say(`Tip registered as operation ${registration.operationId}`);
   say(`Temporal UI: ${temporal.uiUrl}/namespaces/${temporal.namespace}/workflows/${registration.operationId}`);
   const again = await engine.register(tip, { config: { ...config, retention: '90 days' } });
-  say(`Registering the same tip again: ${again.started ? 'started a second operation (wrong!)' : `recognised, still ${again.operationId}`}`);
+  say(`Registering the same tip again: ${again.outcome === 'started' ? 'started a second operation (wrong!)' : `recognised, still ${again.operationId}`}`);
 
   const handle = registration.handle;
   // The coordinator's decisions: free text sealed with the operation's key before it reaches Temporal.

@@ -192,7 +192,7 @@ const invalidInbound = fc.oneof(
 );
 
 describe('CLI input', () => {
-  /** Runs the real CLI in-process, capturing what it prints; an unreachable address keeps it off any server. */
+  /** Runs the real CLI in-process, capturing what it prints; an unreachable API keeps it off any server. */
   async function los(args: string[]): Promise<{ code: number; out: string }> {
     let out = '';
     const capture = (chunk: string | Uint8Array) => {
@@ -202,7 +202,7 @@ describe('CLI input', () => {
     const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(capture);
     const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(capture);
     try {
-      return { code: await runCli(['node', 'los', ...args, '--address', '127.0.0.1:1', '--json']), out };
+      return { code: await runCli(['node', 'los', ...args, '--api-url', 'http://127.0.0.1:1', '--json']), out };
     } finally {
       stdout.mockRestore();
       stderr.mockRestore();

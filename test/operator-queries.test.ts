@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_BEHAVIOURS } from '../agencies/index.js';
-import { OPERATOR_VIEWS, allOf, onTaskQueue } from '../coordinator/queries.js';
+import { OPERATOR_VIEWS, allOf, onTaskQueue } from '../domain/queries.js';
 import type { OperationState } from '../domain/index.js';
 import { assessUpdate, stateQuery } from '../workflows/definitions.js';
 import { eventually, sampleTip, startTestEngine, type TestEngine } from './engine.js';

@@ -2,7 +2,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_BEHAVIOURS } from '../agencies/index.js';
-import { OPERATOR_VIEWS, allOf, onTaskQueue } from '../coordinator/queries.js';
+import { OPERATOR_VIEWS, allOf, onTaskQueue } from '../domain/queries.js';
 import { candidateAgencies, Tip, type OperationState } from '../domain/index.js';
 import { loadCatalogueFile } from '../config/index.js';
 import { assessUpdate, cancelUpdate, closeUpdate, scheduleUpdate, searchAttributes, stateQuery } from '../workflows/definitions.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { operationsQuery, quote, temporalCliCommand } from '../coordinator/queries.js';
+import { operationsQuery, quote, temporalCliCommand } from '../domain/queries.js';
 
 describe('visibility queries for los list', () => {
   it('lists every LOS operation when no filter is given', () => {

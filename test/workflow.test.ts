@@ -1,7 +1,7 @@
 import { ApplicationFailure, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Subscription } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InvalidInputError } from '../coordinator/index.js';
+import { InvalidInputError } from '../api/engine.js';
 import { DECISION_KINDS, SUBJECTS, type AgencyId, type DecisionReceipt, type SignedDecision } from '../domain/index.js';
 import type { UpdateDefinition } from '@temporalio/common';
 import { assessUpdate, decideQuorumUpdate, decisionUpdates, scheduleUpdate, searchAttributes, stateQuery, timelineQuery } from '../workflows/definitions.js';
@@ -47,8 +47,9 @@ describe('operation workflow', () => {
     const tip = sampleTip();
     const first = await engine.register(tip);
     const second = await engine.register({ ...tip, entity: { ...tip.entity, orgNumber: '5567037485' } });
-    expect(first.started).toBe(true);
-    expect(second).toMatchObject({ started: false, operationId: first.operationId });
+    expect(first.outcome).toBe('started');
+    expect(second.outcome).not.toBe('started');
+    expect(second.operationId).toBe(first.operationId);
     const runs = [];
     for await (const run of engine.client.workflow.list({ query: `WorkflowId = '${first.operationId}'` })) runs.push(run);
     expect(runs).toHaveLength(1);

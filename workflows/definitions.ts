@@ -23,7 +23,7 @@ import type {
   TimelineEntry,
   Tip,
 } from '../domain/index.js';
-import { DECISIONS, DECISION_KINDS } from '../domain/index.js';
+import { DECISIONS, DECISION_KINDS, SEARCH_ATTRIBUTE_NAMES } from '../domain/index.js';
 
 /**
  * The operation's messages, declared once and imported by both the workflow and every client (the demo,
@@ -112,17 +112,17 @@ export const timelineQuery = defineQuery<TimelineEntry[]>('timeline');
 
 /** Registered on the dev server at start; kept current by the workflow so operators can filter in the UI. */
 export const searchAttributes = {
-  phase: defineSearchAttributeKey('LosPhase', SearchAttributeType.KEYWORD),
-  municipality: defineSearchAttributeKey('LosMunicipality', SearchAttributeType.KEYWORD),
-  agencies: defineSearchAttributeKey('LosAgencies', SearchAttributeType.KEYWORD_LIST),
-  nextDeadline: defineSearchAttributeKey('LosNextDeadline', SearchAttributeType.DATETIME),
-  overdue: defineSearchAttributeKey('LosOverdue', SearchAttributeType.BOOL),
+  phase: defineSearchAttributeKey(SEARCH_ATTRIBUTE_NAMES.phase, SearchAttributeType.KEYWORD),
+  municipality: defineSearchAttributeKey(SEARCH_ATTRIBUTE_NAMES.municipality, SearchAttributeType.KEYWORD),
+  agencies: defineSearchAttributeKey(SEARCH_ATTRIBUTE_NAMES.agencies, SearchAttributeType.KEYWORD_LIST),
+  nextDeadline: defineSearchAttributeKey(SEARCH_ATTRIBUTE_NAMES.nextDeadline, SearchAttributeType.DATETIME),
+  overdue: defineSearchAttributeKey(SEARCH_ATTRIBUTE_NAMES.overdue, SearchAttributeType.BOOL),
   /**
    * The pseudonymous entity reference: HMAC-SHA-256 of the normalised org number under a key only the engine
    * holds (vault/entityReference.ts). Operations about the same business share it; without the key it
    * reveals nothing, not even to someone who hashes every org number. Set by the client at start.
    */
-  entityRef: defineSearchAttributeKey('LosEntityRef', SearchAttributeType.KEYWORD),
+  entityRef: defineSearchAttributeKey(SEARCH_ATTRIBUTE_NAMES.entityRef, SearchAttributeType.KEYWORD),
 } as const;
 
 const CLI_TYPE_NAMES: Record<string, string> = {

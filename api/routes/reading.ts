@@ -2,7 +2,7 @@ import type { WorkflowExecutionInfo } from '@temporalio/client';
 import { readAs } from '../../vault/index.js';
 import { searchAttributes, stateQuery, timelineQuery } from '../../workflows/definitions.js';
 import { ProblemError } from '../problems.js';
-import { operationsQuery } from '../queries.js';
+import { operationsQuery } from '../../domain/index.js';
 import { AccessLog, ListQuery, OperationList, OperationParams, OperationView } from '../schemas.js';
 import type { RouteContext } from '../server.js';
 import { PROBLEM_RESPONSES, requireOwnMunicipality } from './common.js';

@@ -1,20 +1,14 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { z } from 'zod';
-import { parseWith, quoteValue, readInstant } from '../../domain/index.js';
-import { InvalidInputError } from '../operations.js';
+import { quoteValue, readInstant } from '../../domain/index.js';
+import { DEFAULT_API_URL, LosClient } from '../client.js';
+import { bearerToken, credentialsPath } from '../credentials.js';
 
-/** How every `los` command is declared, talks to the servers and answers. */
-
-export const CONNECT_TIMEOUT = '3 seconds';
-/** A query or update needs a worker to answer; without one the call would wait forever. */
-export const CALL_TIMEOUT_MS = 15_000;
+/** How every `los` command is declared, reaches the API and answers. */
 
 export interface CommonOptions {
-  address: string;
-  namespace: string;
+  /** The LOS API (LOS_API_URL). */
+  apiUrl: string;
   json?: boolean;
-  /** nats-server with the key store and the access log (NATS_URL; with the engine accounts, an NKEY seed in NATS_NKEY_SEED_FILE). */
-  nats: string;
 }
 
 /** What a command prints: `text` for a person, `json` (one document) with --json; warnings go to stderr. */
@@ -27,21 +21,20 @@ export interface Output {
 /** Runs a command's work and prints its output or its failure (runCli). */
 export type Perform = (options: CommonOptions, work: () => Promise<Output>) => Promise<void>;
 
-/** Every command talks to Temporal the same way and can answer in JSON. */
+/** Every command talks to the API the same way and can answer in JSON. */
 export function command(parent: Command, nameAndArgs: string, description: string): Command {
   return parent
     .command(nameAndArgs)
     .description(description)
-    .addOption(new Option('--address <host:port>', 'Temporal frontend address').env('TEMPORAL_ADDRESS').default('127.0.0.1:7233'))
-    .addOption(new Option('--namespace <name>', 'Temporal namespace').env('TEMPORAL_NAMESPACE').default('default'))
-    .addOption(new Option('--nats <url>', 'nats-server holding the key store and the access log').env('NATS_URL').default('nats://127.0.0.1:4222'))
+    .addOption(new Option('--api-url <url>', 'the LOS API').env('LOS_API_URL').default(DEFAULT_API_URL))
     .option('--json', 'print one JSON document on stdout');
 }
 
-export function parsed<S extends z.ZodType>(schema: S, input: unknown, what: string): z.infer<S> {
-  const result = parseWith(schema, input, what);
-  if (!result.ok) throw new InvalidInputError(result.error);
-  return result.value;
+/** The API client as this shell is set up: LOS_TOKEN for a machine, else the person's `los login`. */
+export function apiClient(options: CommonOptions, env: NodeJS.ProcessEnv = process.env): LosClient {
+  const token = env.LOS_TOKEN?.trim();
+  const source = { apiUrl: options.apiUrl, credentialsFile: credentialsPath(env), ...(token ? { token } : {}) };
+  return new LosClient({ apiUrl: options.apiUrl, token: () => bearerToken(source) });
 }
 
 export const repeatable = (value: string, previous: string[] = []) => [...previous, value];

@@ -1,16 +1,12 @@
-import type { Client } from '@temporalio/client';
 import { Argument, Option, type Command } from 'commander';
 import { DECISION_KINDS, actionTimeProblem, quoteValue, type DecisionInput, type DecisionKind } from '../../domain/index.js';
-import { searchAttributes, stateQuery } from '../../workflows/definitions.js';
-import { parseDecision, sendDecision } from '../decisions.js';
-import { InvalidInputError } from '../operations.js';
-import { command, readAsLocal, repeatable, type CommonOptions, type Output, type Perform } from './command.js';
-import { cliAuthor, withClient, withVault } from './servers.js';
+import { InvalidInputError, parseDecision } from '../client.js';
+import { apiClient, command, readAsLocal, repeatable, type CommonOptions, type Output, type Perform } from './command.js';
 
 /**
  * The decision commands, one per row of the decision table (domain/decision-table.ts): a decision is parsed
- * here with its row's schema, so a bad one fails at once, without a server; the workflow's validator stays
- * the authority on what the operation allows now.
+ * here with its row's schema, so a bad one fails at once, before any request; the API sends it to the
+ * operation, whose validator stays the authority on what it allows now.
  */
 
 interface Flag {
@@ -153,38 +149,12 @@ export function decisionInput(spec: DecisionCommand, options: Record<string, unk
   return Object.fromEntries(given.map((name) => [name, options[name]]));
 }
 
-/** Decisions only make sense on a running operation; an ended one gets a plain answer, not an RPC error. */
-async function runningOperation(client: Client, operationId: string) {
-  const handle = client.workflow.getHandle(operationId);
-  const description = await handle.describe();
-  const status = description.status.name;
-  if (status !== 'RUNNING') {
-    const phase = description.typedSearchAttributes.get(searchAttributes.phase);
-    // A completed operation's phase says how it ended; a terminated or timed-out one only where it stopped.
-    const how = status === 'COMPLETED' && phase ? phase : `${status.toLowerCase().replaceAll('_', ' ')}${phase ? ` in phase ${phase}` : ''}`;
-    throw new InvalidInputError(`operation "${operationId}" has ended (${how}); it takes no more decisions`);
-  }
-  return handle;
-}
-
 async function decide<K extends DecisionKind>(options: CommonOptions, operationId: string, kind: K, decision: DecisionInput<K>, done: string): Promise<Output> {
-  return withVault(options, (vault) =>
-    withClient(
-      options,
-      async (client) => {
-        const handle = await runningOperation(client, operationId);
-        const municipality = (await handle.describe()).typedSearchAttributes.get(searchAttributes.municipality) ?? '';
-        await sendDecision(handle, { keys: vault.keys, signer: await vault.keys.apiSigningKey() }, cliAuthor(municipality), kind, decision);
-        // The main loop may already have moved on from what the update returned; show where it stands now.
-        const state = await handle.query(stateQuery);
-        return {
-          text: `${done}: ${operationId} is in phase ${state.phase}, waiting for ${state.waitingFor}`,
-          json: { operationId, decision, state },
-        };
-      },
-      vault,
-    ),
-  );
+  const receipt = await apiClient(options).decide(operationId, kind, decision);
+  return {
+    text: `${done}: ${operationId} is in phase ${receipt.phase}, waiting for ${receipt.waitingFor}`,
+    json: { operationId, decision, receipt },
+  };
 }
 
 /** The client-side check of an action time; the workflow's validator, on Temporal's clock, has the last word. */

@@ -1,13 +1,9 @@
 import { readFile } from 'node:fs/promises';
-import { Option, type Command } from 'commander';
-import { OperationConfig, Tip, formatStockholm, parseWith, quoteValue, type Sealed } from '../../domain/index.js';
-import { AccessDenied, readAs, tokenVerifier, ErasedError, requireEntityKey } from '../../vault/index.js';
-import { TASK_QUEUE } from '../../workflows/definitions.js';
-import { InvalidInputError, registerTip, type Registration } from '../operations.js';
-import { loadCatalogueFile } from '../../config/index.js';
-import { command, parsed, readAsLocal, type CommonOptions, type Output, type Perform } from './command.js';
+import type { Command } from 'commander';
+import { OperationConfig, Tip, formatStockholm, quoteValue } from '../../domain/index.js';
+import { InvalidInputError, parseInput, type Registration } from '../client.js';
+import { apiClient, command, readAsLocal, type CommonOptions, type Output, type Perform } from './command.js';
 import { Refused } from './failures.js';
-import { cliAuthor, issuerJwk, withClient, withVault, type Vault } from './servers.js';
 
 /** `los tip register`: the start of every operation, or the correction of a running one. */
 
@@ -65,8 +61,7 @@ function configFrom(options: ConfigOptions) {
     quorum: numeric(options.quorum),
   };
   const config = Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined));
-  const result = parseWith(OperationConfig, config, 'tip register', optionName);
-  if (!result.ok) throw new InvalidInputError(result.error);
+  parseInput(OperationConfig, config, 'tip register', optionName);
   return config;
 }
 
@@ -80,7 +75,13 @@ function registrationOutput(registration: Registration, echo: string | undefined
         `\`los list --same-business ${operationId}\` lists them`,
     ),
   ];
-  const json = { operationId, outcome, started: registration.started, entityRef: registration.entityRef, sameBusiness: registration.sameBusiness };
+  const json = {
+    operationId,
+    outcome,
+    started: outcome === 'started',
+    ...(registration.entityRef !== undefined ? { entityRef: registration.entityRef } : {}),
+    sameBusiness: registration.sameBusiness,
+  };
   if (outcome === 'ended') {
     const ended = registration.ended!;
     const when = ended.at ? ` on ${formatStockholm(ended.at)}` : '';
@@ -106,67 +107,19 @@ function registrationOutput(registration: Registration, echo: string | undefined
   };
 }
 
-/** A sealed reason, read as the token's holder: unsealed if entitled, on the access log either way; erased, it says when. */
-async function readReason(vault: Vault, token: string, operationId: string, reason: Sealed): Promise<string> {
-  const reader = await (await tokenVerifier(issuerJwk())).verify(token);
-  try {
-    const [plain] = await readAs(vault.keys, vault.audit, { reader, action: 'register', operationId, values: [reason], payloads: [] });
-    return typeof plain === 'string' ? plain : '(sealed)';
-  } catch (err) {
-    if (err instanceof AccessDenied) return `(sealed: ${err.message})`;
-    if (err instanceof ErasedError) return err.message;
-    throw err;
-  }
-}
-
-function loadCatalogue(path: string) {
-  try {
-    return loadCatalogueFile(path);
-  } catch (err) {
-    throw new InvalidInputError((err as Error).message);
-  }
-}
-
 export function tipCommands(program: Command, perform: Perform): void {
   const tip = program.command('tip').description('Tips (the start of every operation).');
-  const register = command(tip, 'register <file>', 'Register a tip from a JSON file (or - for stdin) and print the operation ID.')
-    .option('--task-queue <name>', 'task queue of the operation workers', TASK_QUEUE)
-    .option('--catalogue <file>', "the municipality's mandate catalogue (default: the national one)")
-    .addOption(new Option('--token <jwt>', 'your access token: reads why an operation ended, if the tip turns out to be registered already').env('LOS_TOKEN'));
+  const register = command(tip, 'register <file>', 'Register a tip from a JSON file (or - for stdin) and print the operation ID.');
   for (const [option, description] of CONFIG_OPTIONS) register.option(option, description);
-  register.action((file: string, options: CommonOptions & ConfigOptions & { taskQueue: string; catalogue?: string; token?: string }) =>
+  register.action((file: string, options: CommonOptions & ConfigOptions) =>
     perform(options, async () => {
-      // Parsed before connecting: a bad tip or deadline is named field by field even when no server is reachable.
+      // Parsed before any request: a bad tip or deadline is named field by field even when the API is unreachable.
       const rawTip = await readTip(file);
-      const parsedTip = parsed(Tip, rawTip, 'tip');
+      const parsedTip = parseInput(Tip, rawTip, 'tip');
       const config = configFrom(options);
-      const catalogue = options.catalogue === undefined ? undefined : loadCatalogue(options.catalogue);
       const echo = readAsLocal('receivedAt', (rawTip as { receivedAt?: unknown }).receivedAt, parsedTip.receivedAt);
-      const entityKey = requireEntityKey();
-      return withVault(options, (vault) =>
-        withClient(
-          options,
-          async (client) => {
-            const registration = await registerTip(client, rawTip, {
-              keys: vault.keys,
-              author: cliAuthor(parsedTip.entity.municipality),
-              taskQueue: options.taskQueue,
-              config,
-              entityKey,
-              ...(catalogue ? { catalogue } : {}),
-            });
-            const reason = registration.ended?.reason;
-            if (reason !== undefined && typeof reason !== 'string') {
-              // Why an operation ended is personal data: read with the same rights as the codec server, and logged.
-              registration.ended!.reason = options.token
-                ? await readReason(vault, options.token, registration.operationId, reason)
-                : '(sealed: give your --token to read it)';
-            }
-            return registrationOutput(registration, echo);
-          },
-          vault,
-        ),
-      );
+      const registration = await apiClient(options).registerTip(rawTip, { config });
+      return registrationOutput(registration, echo);
     }),
   );
 }

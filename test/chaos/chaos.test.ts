@@ -7,7 +7,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultBehaviour, startSimulatedAgency, type SimulatedAgency } from '../../agencies/index.js';
 import { loadCatalogueFile } from '../../config/index.js';
-import { registerTip, sendDecision } from '../../coordinator/index.js';
+import { registerTip, sendDecision } from '../../api/engine.js';
 import { UMEA_COORDINATOR } from '../engine.js';
 import { AGENCY_IDS, type AgencyId, type OperationState, type TipInput } from '../../domain/index.js';
 import { stateQuery } from '../../workflows/definitions.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CORRECTABLE_TIP_FIELDS, TIP_IDENTITY_FIELDS, Tip, correctionNotices, tipCorrections, type PlainTip, type TipInput } from '../../domain/index.js';
-import { operationIdFor } from '../../coordinator/operation-id.js';
+import { operationIdFor } from '../../api/engine.js';
 
 const input: TipInput = {
   entity: { orgNumber: '556703-7485', name: 'Restaurang Norrsken AB', address: 'Storgatan 12, 903 26 Umeå', municipality: 'Umeå' },

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../../coordinator/cli.js';
 import { DECISION_COMMANDS, decisionInput, optionOf } from '../../coordinator/cli/decisions.js';
-import { parseDecision } from '../../coordinator/decisions.js';
-import { InvalidInputError } from '../../coordinator/operations.js';
+import { InvalidInputError, decisionPath, parseDecision } from '../../coordinator/client.js';
 import { DECISIONS, DECISION_KINDS, decisionIntent, type DecisionContext, type DecisionKind } from '../../domain/index.js';
 import {
   assessUpdate,
@@ -46,6 +45,10 @@ describe('the decision table', () => {
     expect([assessUpdate, decideQuorumUpdate, scheduleUpdate, rescheduleUpdate, callOffUpdate, reinspectUpdate, closeUpdate, cancelUpdate]).toEqual(
       DECISION_KINDS.map((kind) => decisionUpdates[kind]),
     );
+  });
+
+  it('gives every decision its path on the API, the update’s name in kebab case', () => {
+    expect(DECISION_KINDS.map(decisionPath)).toEqual(['assess', 'decide-quorum', 'schedule', 'reschedule', 'call-off', 'reinspect', 'close', 'cancel']);
   });
 
   it('rejects a decision that breaks its schema with the decision’s name and the field', () => {

@@ -11,7 +11,7 @@ import {
   type TipInput,
   type PlainTip,
 } from '../../domain/index.js';
-import { operationIdFor } from '../../coordinator/operation-id.js';
+import { operationIdFor } from '../../api/engine.js';
 
 const tip: TipInput = {
   entity: { orgNumber: '556703-7485', name: 'Restaurang Norrsken AB', address: 'Storgatan 12, Umeå', municipality: 'Umeå' },

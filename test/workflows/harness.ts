@@ -31,7 +31,7 @@ import {
   type Stage,
   type TipInput,
 } from '../../domain/index.js';
-import { executeSigned } from '../../coordinator/signed-updates.js';
+import { executeSigned } from '../../api/engine.js';
 import { agencyAnswersUpdate, searchAttributes, type OperationInput } from '../../workflows/definitions.js';
 import type { losOperation } from '../../workflows/index.js';
 import { UMEA_COORDINATOR, eventually, sampleTip, untilState } from '../engine.js';

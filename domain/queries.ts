@@ -1,11 +1,22 @@
-import type { AgencyId, Phase } from '../domain/index.js';
-import { SEARCH_ATTRIBUTE_FLAGS, searchAttributes } from '../workflows/definitions.js';
+import type { AgencyId } from './agencies.js';
+import type { Phase } from './phases.js';
 
 /**
- * Temporal visibility queries over the operation's search attributes. `los list`, the operator guide's saved
- * views and their test are all built from these, so the queries an operator is told to paste are the ones
- * that are run and tested.
+ * Temporal visibility queries over the operation's search attributes. The API's list (`los list`), the
+ * operator guide's saved views and their test are all built from these, so the queries an operator is told to
+ * paste are the ones that are run and tested. Plain strings: the API builds them, `los` only prints them.
  */
+
+/** The search attributes' names; workflows/definitions.ts gives each its Temporal type. */
+export const SEARCH_ATTRIBUTE_NAMES = {
+  phase: 'LosPhase',
+  municipality: 'LosMunicipality',
+  agencies: 'LosAgencies',
+  nextDeadline: 'LosNextDeadline',
+  overdue: 'LosOverdue',
+  entityRef: 'LosEntityRef',
+} as const;
+const names = SEARCH_ATTRIBUTE_NAMES;
 
 /**
  * A string literal in Temporal's list filter. Backslash escaping is what the server's SQL-like parser
@@ -15,13 +26,13 @@ export function quote(value: string): string {
   return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
-export const inPhase = (phase: Phase) => `${searchAttributes.phase.name} = ${quote(phase)}`;
-export const inMunicipality = (municipality: string) => `${searchAttributes.municipality.name} = ${quote(municipality)}`;
+export const inPhase = (phase: Phase) => `${names.phase} = ${quote(phase)}`;
+export const inMunicipality = (municipality: string) => `${names.municipality} = ${quote(municipality)}`;
 /** LosAgencies is a keyword list: `=` matches when the agency is anywhere in it. */
-export const involvingAgency = (agency: AgencyId) => `${searchAttributes.agencies.name} = ${quote(agency)}`;
+export const involvingAgency = (agency: AgencyId) => `${names.agencies} = ${quote(agency)}`;
 /** Operations about the same business: the same pseudonymous entity reference. */
-export const aboutEntity = (entityRef: string) => `${searchAttributes.entityRef.name} = ${quote(entityRef)}`;
-export const OVERDUE = `${searchAttributes.overdue.name} = true`;
+export const aboutEntity = (entityRef: string) => `${names.entityRef} = ${quote(entityRef)}`;
+export const OVERDUE = `${names.overdue} = true`;
 export const onTaskQueue = (taskQueue: string) => `TaskQueue = ${quote(taskQueue)}`;
 /** Every LOS operation; what `los list` asks for when given no filter. */
 export const ALL_OPERATIONS = `WorkflowType = 'losOperation'`;
@@ -58,14 +69,16 @@ export const OPERATOR_VIEWS = {
   involvingPolisen: { title: 'Operations involving Polisen', query: operationsQuery({ agency: 'polisen' }) },
 } as const;
 
-/** The same query as a `temporal` CLI command line, double-quoted for a POSIX shell. */
-export function temporalCliCommand(query: string, namespace: string): string {
+/** The same query as a `temporal` CLI command line, double-quoted for a POSIX shell; without a namespace, the CLI's own default. */
+export function temporalCliCommand(query: string, namespace?: string): string {
   const shellQuoted = `"${query.replace(/[\\"$`]/g, (c) => `\\${c}`)}"`;
-  return `temporal workflow list --namespace ${namespace} --query ${shellQuoted}`;
+  return `temporal workflow list${namespace === undefined ? '' : ` --namespace ${namespace}`} --query ${shellQuoted}`;
 }
 
-/** The `temporal` command that registers search attributes on a namespace (all of LOS's, or those named). */
-export function searchAttributesCreateCommand(namespace: string, address: string, names: string[] = Object.keys(SEARCH_ATTRIBUTE_FLAGS)): string {
-  const pairs = names.map((name) => `--name ${name} --type ${SEARCH_ATTRIBUTE_FLAGS[name] ?? 'Keyword'}`).join(' ');
+/** The `temporal` command that registers search attributes on a namespace: name → type, as in SEARCH_ATTRIBUTE_FLAGS. */
+export function searchAttributesCreateCommand(namespace: string, address: string, attributes: Record<string, string>): string {
+  const pairs = Object.entries(attributes)
+    .map(([name, type]) => `--name ${name} --type ${type}`)
+    .join(' ');
   return `temporal operator search-attribute create --address ${address} --namespace ${namespace} ${pairs}`;
 }
