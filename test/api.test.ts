@@ -106,6 +106,18 @@ describe('a coordinator with a bearer token', () => {
     const response = await call('POST', `/v1/operations/${operationId}/decisions/close`, { token: tokens.anna, body: { summary: 'done' } });
     expect(response.status).toBe(409);
   });
+
+  it('gets 409 saying the operation has ended, and how, for a decision on an ended operation', async () => {
+    const { operationId } = (await (await call('POST', '/v1/operations', { token: tokens.anna, body: sampleTip() })).json()) as { operationId: string };
+    const cancel = await call('POST', `/v1/operations/${operationId}/decisions/cancel`, { token: tokens.anna, body: { reason: 'Registered twice.' } });
+    expect(cancel.status).toBe(200);
+    await engine.client.workflow.getHandle(operationId).result();
+    const response = await call('POST', `/v1/operations/${operationId}/decisions/assess`, { token: tokens.anna, body: { decision: 'proceed' } });
+    expect(response.status).toBe(409);
+    expect(((await response.json()) as { detail: string }).detail).toBe(
+      `assessment rejected: operation ${operationId} has ended (cancelled); it takes no more decisions`,
+    );
+  });
 });
 
 describe('refusals', () => {
