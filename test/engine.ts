@@ -28,7 +28,14 @@ export type TestEngine = EmbeddedEngine;
 
 export async function startTestEngine(
   name: string,
-  options: { maxDeliver?: number; auth?: boolean; keyring?: MasterKeyring; api?: EmbeddedEngineOptions['api']; logger?: EmbeddedEngineOptions['logger'] } = {},
+  options: {
+    maxDeliver?: number;
+    auth?: boolean;
+    keyring?: MasterKeyring;
+    api?: EmbeddedEngineOptions['api'];
+    codec?: EmbeddedEngineOptions['codec'];
+    logger?: EmbeddedEngineOptions['logger'];
+  } = {},
 ): Promise<TestEngine> {
   if (!runtimeInstalled) {
     Runtime.install({ logger: new DefaultLogger('WARN') });

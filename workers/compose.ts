@@ -244,7 +244,7 @@ export async function composeEngine(wiring: EngineWiring, roles: readonly Engine
           sessions: await ready('session store', () => SessionStore.open(codecNc, { ttlMs: identity.sessionTtlMs, replicas }), misconfigured.nats),
           unsign: cookieUnsigner(identity.cookieSecret),
         },
-        logger: logger.child({ role: 'codec' }),
+        logger: logger.child({ server: 'codec' }),
         host,
         port: Number(port),
         ...(settings.LOS_UI_ORIGIN ? { uiOrigin: settings.LOS_UI_ORIGIN } : {}),
