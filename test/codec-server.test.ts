@@ -337,14 +337,14 @@ describe('temporal CLI through the codec server', () => {
       const token = printed.stdout.trim();
       expect(printed.stdout).toBe(`${token}\n`);
       expect(decodeJwt(token)).toMatchObject({ sub: subs.anna, aud: audience, iss: idp.issuer });
-    // Near its expiry, `los token` renews it first (and keeps the new set), so what it prints is good for a while.
-    const file = credentialsPath(env);
-    const kept = JSON.parse(readFileSync(file, 'utf8')) as { apis: Record<string, { expiresAt: number }> };
-    kept.apis[api]!.expiresAt = Date.now() + 30_000;
-    writeFileSync(file, JSON.stringify(kept), { mode: 0o600 });
-    const renewed = (await los(env, ['token'])).stdout.trim();
-    expect(renewed).not.toBe(token);
-    expect(decodeJwt(renewed).exp! * 1000).toBeGreaterThan(Date.now() + 60_000);
+      // Near its expiry, `los token` renews it first (and keeps the new set), so what it prints is good for a while.
+      const file = credentialsPath(env);
+      const kept = JSON.parse(readFileSync(file, 'utf8')) as { apis: Record<string, { expiresAt: number }> };
+      kept.apis[api]!.expiresAt = Date.now() + 30_000;
+      writeFileSync(file, JSON.stringify(kept), { mode: 0o600 });
+      const renewed = (await los(env, ['token'])).stdout.trim();
+      expect(renewed).not.toBe(token);
+      expect(decodeJwt(renewed).exp! * 1000).toBeGreaterThan(Date.now() + 60_000);
 
       const cli = findTemporalCli()!;
       const show = (bearer: string) =>

@@ -15,16 +15,7 @@ import { loadCatalogueFile, type EngineEnv } from '../config/index.js';
 import { SUBJECTS, type MandateCatalogue } from '../domain/index.js';
 import { ensureTopology, readSeedFile, type TopologyOptions } from '../messaging/index.js';
 import { AuditLog, KeyStore, clientDataConverter, readMasterKeyring, requireEntityKey, type MasterKeyring } from '../vault/index.js';
-import {
-  RelyingParty,
-  SessionStore,
-  apiSettings,
-  bearerVerifier,
-  cookieUnsigner,
-  identitySettings,
-  startApiServer,
-  type ApiServer,
-} from '../api/index.js';
+import { RelyingParty, SessionStore, apiSettings, bearerVerifier, cookieUnsigner, identitySettings, startApiServer, type ApiServer } from '../api/index.js';
 import { startBridge, type Bridge, type BridgeOptions } from './bridge.js';
 import { startCodecServer, type CodecServer } from './codecServer.js';
 import { startDeadLetterWatcher } from './deadLetters.js';
