@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { unsign as unsignCookie } from '@fastify/cookie';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
@@ -178,6 +179,50 @@ export class SessionStore {
     await this.kv.purge(`login.${state}`);
     return entry.json<PendingLogin>();
   }
+}
+
+/** What a request carries that can say who is asking: its Authorization header and the session cookie as sent (signed). */
+export interface Credentials {
+  authorization?: string | undefined;
+  sessionCookie?: string | undefined;
+}
+
+/** Where the identity is checked: the provider's tokens, the API's sessions, and the check of the cookie's signature. */
+export interface Identity {
+  verifier: BearerVerifier;
+  sessions: SessionStore;
+  /** The session id a signed cookie carries, or undefined when this deployment did not sign it. */
+  unsign(cookie: string): string | undefined;
+}
+
+/** The session id inside a cookie signed with the API's cookie secret (LOS_API_SESSION_SECRET), as @fastify/cookie signs it. */
+export function cookieUnsigner(secret: string): Identity['unsign'] {
+  return (cookie) => {
+    const result = unsignCookie(cookie, secret);
+    return result.valid ? result.value : undefined;
+  };
+}
+
+/**
+ * Who is asking, by the one rule the API and the codec server share: a bearer token when the request has an
+ * Authorization header (and then only it), else the API's browser session. Throws a 401 problem otherwise.
+ */
+export async function identify(credentials: Credentials, identity: Identity): Promise<{ person: Person; sessionId?: string }> {
+  const header = credentials.authorization;
+  if (header !== undefined) {
+    const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
+    if (!token) throw new ProblemError('unauthenticated', 'Authorization must be "Bearer <access token>"');
+    return { person: await identity.verifier.verify(token) };
+  }
+  const cookie = credentials.sessionCookie;
+  if (cookie !== undefined) {
+    const sessionId = identity.unsign(cookie);
+    if (sessionId === undefined) throw new ProblemError('unauthenticated', 'the session cookie is not one this API signed: sign in again');
+    const session = await identity.sessions.get(sessionId);
+    if (!session) throw new ProblemError('unauthenticated', 'the session has ended or never existed: sign in again');
+    return { person: session.person, sessionId };
+  }
+  throw new ProblemError('unauthenticated', 'no bearer token and no session: sign in (GET /auth/login, or `los login`)');
 }
 
 export interface RelyingPartySettings {

@@ -16,13 +16,15 @@ export {
   SESSION_BUCKET,
   SessionStore,
   bearerVerifier,
+  cookieUnsigner,
+  identify,
   personFromClaims,
 } from './auth.js';
-export type { BearerVerifier, ClaimNames, IdentitySettings } from './auth.js';
+export type { BearerVerifier, ClaimNames, Credentials, Identity, IdentitySettings, Session } from './auth.js';
 export { PROBLEMS, PROBLEM_CONTENT_TYPE, Problem, ProblemError, problemType } from './problems.js';
 export { DECISION_PATHS, decisionPathName } from './schemas.js';
 export { InvalidInputError, decisionUpdateId, howItEnded, openOperationsAbout, operationIdFor, parseDecision, registerTip, sendDecision } from './engine.js';
 export type { EndedOperation, ParallelOperation, RegisterOptions, Registration } from './engine.js';
 export { openApiDocument } from './contract.js';
-export { apiSettings } from './settings.js';
-export type { ApiSettings } from './settings.js';
+export { apiSettings, identitySettings } from './settings.js';
+export type { ApiSettings, IdentityProcessSettings } from './settings.js';

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { MandateCatalogue } from '../domain/index.js';
 import type { AuditLog, DecisionSigner, KeyStore } from '../vault/index.js';
-import { CSRF_COOKIE, SESSION_COOKIE, type BearerVerifier, type Person, type RelyingParty, type SessionStore } from './auth.js';
+import { CSRF_COOKIE, SESSION_COOKIE, identify, type BearerVerifier, type Person, type RelyingParty, type SessionStore } from './auth.js';
 import { problemFromEngine, RecordedRefusal } from './failures.js';
 import { PROBLEM_CONTENT_TYPE, ProblemError, fieldErrors, problemOf, type ProblemKind } from './problems.js';
 import { registerRoutes } from './routes/index.js';
@@ -182,23 +182,25 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
   };
   const callTimeoutMs = options.callTimeoutMs ?? 15_000;
 
-  const identify = async (request: FastifyRequest): Promise<Person> => {
-    const header = request.headers.authorization;
-    if (header !== undefined) {
-      const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
-      if (!token) throw new ProblemError('unauthenticated', 'Authorization must be "Bearer <access token>"');
-      return services().verifier.verify(token);
-    }
-    const cookie = request.cookies[SESSION_COOKIE];
-    if (cookie !== undefined) {
-      const unsigned = request.unsignCookie(cookie);
-      if (!unsigned.valid || unsigned.value === null) throw new ProblemError('unauthenticated', 'the session cookie is not one this API signed: sign in again');
-      const session = await services().sessions.get(unsigned.value);
-      if (!session) throw new ProblemError('unauthenticated', 'the session has ended or never existed: sign in again');
-      request.sessionId = unsigned.value;
-      return session.person;
-    }
-    throw new ProblemError('unauthenticated', 'no bearer token and no session: sign in (GET /auth/login, or `los login`)');
+  const identifyRequest = async (request: FastifyRequest): Promise<Person> => {
+    const { person, sessionId } = await identify(
+      { authorization: request.headers.authorization, sessionCookie: request.cookies[SESSION_COOKIE] },
+      {
+        // Asked for only when a token or a cookie came: without them the refusal needs no engine.
+        get verifier() {
+          return services().verifier;
+        },
+        get sessions() {
+          return services().sessions;
+        },
+        unsign: (value) => {
+          const unsigned = request.unsignCookie(value);
+          return unsigned.valid ? unsigned.value : undefined;
+        },
+      },
+    );
+    if (sessionId !== undefined) request.sessionId = sessionId;
+    return person;
   };
 
   const context: RouteContext = {
@@ -211,7 +213,7 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
     },
     gate: (rule) => async (request) => {
       (request as unknown as Record<symbol, unknown>)[GATE_ACTION] = rule.action;
-      request.person = await identify(request);
+      request.person = await identifyRequest(request);
       if (!rule.roles.includes(request.person.role))
         throw new ProblemError('forbidden', `the ${request.person.role.replace('_', ' ')} role may not do this; it is for: ${rule.roles.join(', ')}`);
     },

@@ -54,9 +54,6 @@ export const EngineEnv = z.object({
   CODEC_BIND_ADDRESS: HostPort.optional(),
   /** Codec server: the Temporal UI's origin, the only one CORS answers, e.g. http://127.0.0.1:8233. */
   LOS_UI_ORIGIN: z.string().url().optional(),
-  /** Codec server and `los show`: the token issuer's public key (JWK), inline or as a file. */
-  LOS_TOKEN_ISSUER_JWK: z.string().min(1).optional(),
-  LOS_TOKEN_ISSUER_JWK_FILE: z.string().min(1).optional(),
   /** The HTTP API: where it listens. */
   LOS_API_HOST: z.string().min(1).default('127.0.0.1'),
   LOS_API_PORT: z.coerce.number().int().min(0).max(65_535).default(4300),
@@ -64,7 +61,7 @@ export const EngineEnv = z.object({
   LOS_API_PUBLIC_URL: z.string().url().optional(),
   /** The API's resource indicator: the audience its access tokens must carry; default <public url>/v1. */
   LOS_API_AUDIENCE: z.string().min(1).optional(),
-  /** The OpenID Connect provider's issuer URL (a municipality's own provider, or the embedded default). */
+  /** The OpenID Connect provider's issuer URL (a municipality's own provider, or the embedded default); the API and the codec server trust its tokens. */
   LOS_OIDC_ISSUER: z.string().url().optional(),
   /** The API's client registration at the provider (confidential, authorisation code with PKCE). */
   LOS_OIDC_CLIENT_ID: z.string().min(1).default('los-api'),

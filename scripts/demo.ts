@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { jetstream } from '@nats-io/jetstream';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { DEMO_BEHAVIOURS } from '../agencies/index.js';
-import { ENTITY_KEY_FILE_ENV, entityKeyFromEnvironment, createDevIssuer, type Reader, AuditLog, generateMasterKey, readMasterKeyring } from '../vault/index.js';
+import { entityKeyFromEnvironment, AuditLog, generateMasterKey, readMasterKeyring } from '../vault/index.js';
 import { loadCatalogueFile } from '../config/index.js';
 import {
   SUBJECTS,
@@ -36,7 +36,8 @@ import { PROJECT_ROOT } from './temporal-cli.js';
 const USAGE = `Usage: npm run demo -- [options]
 
 Runs one LOS operation through all five phases on a local stack (Temporal dev server with its Web UI,
-nats-server, worker, bridge, 13 simulated agency systems), then stops everything it started.
+nats-server, worker, bridge, the identity provider, the API and the codec server, 13 simulated agency
+systems), then stops everything it started.
 
 Options:
   --keep                 leave everything running afterwards to explore the UI; Ctrl-C (or SIGTERM) stops it
@@ -166,14 +167,20 @@ async function main() {
     writeFileSync(entityKeyFile, `${entityKey}\n`, { mode: 0o600 });
   }
   // People sign in at an OpenID Connect provider: the embedded one here, its own process, with the demo realm
-  // (idp/realm.yaml). The engine knows only its issuer URL and the API's client registration.
+  // (idp/realm.yaml). The engine knows only its issuer URL and the API's client registration. The codec server lets
+  // in whom the API lets in: by their access token, or in a browser by the API's session cookie.
   const apiPort = await freePort(4300);
   const apiUrl = `http://127.0.0.1:${apiPort}`;
-  const idp = await startIdentityProvider({ scratchDir: join(DATA, 'idp'), audience: `${apiUrl}/v1`, apiUrls: [apiUrl], port: await freePort(4400) });
+  const uiOnApiHost = new URL(temporal.uiUrl!).origin.replace('localhost', '127.0.0.1');
+  const idp = await startIdentityProvider({
+    scratchDir: DATA,
+    dataDir: join(DATA, 'idp'),
+    audience: `${apiUrl}/v1`,
+    apiUrls: [apiUrl],
+    port: await freePort(4400),
+  });
   started.push(() => idp.stop());
   say(`Identity provider at ${idp.issuer} (the demo realm: idp/realm.yaml)`);
-  // The codec server, with a development token issuer, serves the UI from the engine's key store.
-  const issuer = await createDevIssuer();
   const engine = await startEmbeddedEngine({
     entityKey,
     keyring,
@@ -182,17 +189,15 @@ async function main() {
     taskQueue: TASK_QUEUE,
     auth: true,
     onDeadLetter: deadLetter,
-    codec: { issuerJwk: issuer.publicJwk, port: codecPort, uiOrigin: new URL(temporal.uiUrl!).origin },
     // The engine's one door for people: the HTTP API, signing them in at the provider.
     api: { port: apiPort, issuer: idp.issuer, clientSecret: DEMO_API_CLIENT_SECRET },
+    // The UI at 127.0.0.1, the API's host: a browser sends the API's session cookie only within the same site.
+    codec: { port: codecPort, uiOrigin: uiOnApiHost },
     ...(ports.nats ? { natsPort: ports.nats } : {}),
   });
   started.push(() => engine.stop());
   // The coordinator's own reads below go through the access rules and the access log, as the codec server's do.
   const audit = await AuditLog.open(await engine.connectAs('worker'));
-  writeFileSync(join(DATA, 'issuer.jwk.json'), JSON.stringify(issuer.publicJwk));
-  const coordinator: Reader = { sub: 'demo.coordinator@umea', role: 'coordinator', municipality: 'Umeå' };
-  const coordinatorToken = await issuer.mint(coordinator, '12h');
   say(`Temporal at ${temporal.address}, UI at ${temporal.uiUrl}; NATS at ${engine.nats.url} with one account per agency (NKEYs); the API at ${apiUrl}`);
   const agencies = await engine.startAgencies(DEMO_BEHAVIOURS, {
     onEvent: (agency, event) => say(`  → ${agency.padEnd(20)} ${event.name}${event.name === 'briefing' ? ' (with the full description)' : ''}`),
@@ -351,15 +356,14 @@ ${timeline
   say(`Finished in ${((Date.now() - t0) / 1000).toFixed(1)}s.`);
 
   if (keep) {
-    say(`--keep: everything stays up. Temporal UI: ${temporal.uiUrl}/namespaces/${temporal.namespace}/workflows/${result.operationId}`);
-    if (!entityKeyFromEnvironment()) say(`To use \`los\` on this stack: export TEMPORAL_ADDRESS=${temporal.address} ${ENTITY_KEY_FILE_ENV}=${entityKeyFile}`);
+    say(`--keep: everything stays up. Temporal UI: ${uiOnApiHost}/namespaces/${temporal.namespace}/workflows/${result.operationId}`);
     say(`Who can see what: the UI shows phase, deadlines and summary to anyone; personal fields only through the codec server at ${codecUrl}.`);
-    say(`  In a browser, sign in to the codec server as the Umeå coordinator: ${codecUrl}/login?token=${coordinatorToken}`);
-    say('  then turn on "include cross-origin credentials" in the UI\'s codec settings.');
-    say(`  CLI: temporal workflow show -w ${result.operationId} --codec-endpoint ${codecUrl} --codec-auth "Bearer ${coordinatorToken}"`);
+    say(`  In a browser, sign in at the API as anna (password demo-password): ${apiUrl}/auth/login?returnTo=/auth/session`);
     say(
-      `  los: LOS_MASTER_KEY_FILE=${masterKeyFile} LOS_TOKEN_ISSUER_JWK_FILE=${join(DATA, 'issuer.jwk.json')} LOS_TOKEN=<token> npm run los -- show ${result.operationId}`,
+      `  then open the UI at ${uiOnApiHost} (not localhost: the cookie is 127.0.0.1's) and turn on "include cross-origin credentials" in its codec settings.`,
     );
+    say(`  los: export LOS_API_URL=${apiUrl}; npm run los -- login   (sign in as anna), then npm run los -- show ${result.operationId}`);
+    say(`  temporal: temporal workflow show -w ${result.operationId} --codec-endpoint ${codecUrl} --codec-auth "Bearer $(npm run --silent los -- token)"`);
     say('Press Ctrl-C (or send SIGTERM) to stop.');
     return;
   }

@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
 import { nkeyAuthenticator, type NatsConnection } from '@nats-io/transport-node';
-import type { JWK } from 'jose';
 import { defaultBehaviour, startSimulatedAgency, type AgencyBehaviour, type SimulatedAgency, type SimulatedAgencyOptions } from '../agencies/index.js';
 import type { ApiServer } from '../api/index.js';
 import { readEngineEnv } from '../config/index.js';
@@ -111,8 +110,11 @@ export interface EmbeddedEngineOptions {
   entityKey?: string;
   /** The master keyring; a fresh random master key when not given. */
   keyring?: MasterKeyring;
-  /** Start the codec server too, for the Temporal UI: tokens signed by this issuer, on this loopback port. */
-  codec?: { issuerJwk: JWK; port: number; uiOrigin?: string };
+  /**
+   * Start the codec server too, for the Temporal UI and CLI, on this loopback port. It lets in whom the API lets
+   * in (the provider's tokens, the API's sessions), so it needs `api` as well.
+   */
+  codec?: { port: number; uiOrigin?: string };
   /**
    * Start the HTTP API too, on this loopback port, signing people in at this OpenID Connect provider (the embedded
    * one for the demo and the tests: scripts/identity-provider.ts).
@@ -146,7 +148,6 @@ export async function startEmbeddedEngine(options: EmbeddedEngineOptions): Promi
     NATS_URL: nats.url,
     ...(options.codec
       ? {
-          LOS_TOKEN_ISSUER_JWK: JSON.stringify(options.codec.issuerJwk),
           CODEC_BIND_ADDRESS: `127.0.0.1:${options.codec.port}`,
           ...(options.codec.uiOrigin ? { LOS_UI_ORIGIN: options.codec.uiOrigin } : {}),
         }

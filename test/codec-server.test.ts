@@ -1,39 +1,101 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { temporal } from '@temporalio/proto';
 import { Client } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
+import { SignJWT, decodeJwt, decodeProtectedHeader, generateKeyPair } from 'jose';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { credentialsPath } from '../coordinator/credentials.js';
+import { freePort } from '../scripts/dev-stack.js';
+import { startIdentityProvider, type IdentityProvider } from '../scripts/identity-provider.js';
 import { findTemporalCli } from '../scripts/temporal-cli.js';
-import { createDevIssuer, tokenVerifier, type DevIssuer, AuditLog, generateMasterKey, KeyStore, readMasterKeyring } from '../vault/index.js';
-import { startCodecServer, type CodecServer } from '../workers/codecServer.js';
+import { AuditLog, generateMasterKey, readMasterKeyring, type AccessRecord } from '../vault/index.js';
 import { sampleTip, startTestEngine, type TestEngine, untilState } from './engine.js';
+import { CookieJar, approveDevice, clientCredentialsToken, codeFlowTokens, passwordLogin } from './oidc.js';
 
 /**
- * The codec server decodes only for those entitled: coordinators of the operation's municipality. The
- * steering group gets the record with its sealed fields left sealed; operators and other municipalities'
- * coordinators are refused (403). Every attempt is in the access log.
+ * The codec server lets in whom the API lets in: access tokens from the organisation's provider (the embedded one,
+ * its own process) for the API's audience, or in a browser the API's own session cookie. It decodes only for those
+ * entitled: coordinators of the operation's municipality. The steering group gets the record with its sealed fields
+ * left sealed; operators, auditors, administrators and other municipalities' coordinators are refused (403). A token
+ * from another issuer, an expired one or one minted by hand is refused (401). Every attempt is in the access log,
+ * every refusal in the log.
  */
 const UI_ORIGIN = 'http://127.0.0.1:8233';
 const NAME = 'MARK-CODEC-NAME AB';
+const PASSWORD = 'demo-password';
+const API_CLIENT_SECRET = 'demo-secret-los-api';
+const SESSION_SECRET = 'the session secret the API and the codec server share, 32+';
+const LOS = fileURLToPath(new URL('../coordinator/los.mjs', import.meta.url));
+
+let idp: IdentityProvider;
+let otherIdp: IdentityProvider;
 let engine: TestEngine;
-let server: CodecServer;
-let issuer: DevIssuer;
+let codecUrl: string;
+let api: string;
+let audience: string;
+let scratch: string;
 let audit: AuditLog;
-let closeStore: () => Promise<void>;
 let operationId: string;
 let started: { metadata: Record<string, string>; data: string }[];
+const tokens: Record<string, string> = {};
+const subs: Record<string, string> = {};
+const logLines: Record<string, unknown>[] = [];
+const logSink = new Writable({
+  write(chunk: Buffer, _encoding, done) {
+    for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) logLines.push(JSON.parse(line) as Record<string, unknown>);
+    done();
+  },
+});
 
 beforeAll(async () => {
+  scratch = mkdtempSync(join(inject('scratchDir'), 'codec-server-'));
+  const apiPort = await freePort();
+  const codecPort = await freePort();
+  api = `http://127.0.0.1:${apiPort}`;
+  codecUrl = `http://127.0.0.1:${codecPort}`;
+  audience = `${api}/v1`;
+  // The demo realm and one more machine client, a coordinator of Umeå whose tokens live a second.
+  const realm = parseYaml(readFileSync('idp/realm.yaml', 'utf8')) as { clients: unknown[] };
+  realm.clients.push({
+    client_id: 'short-lived',
+    kind: 'machine',
+    client_secret: 'short-lived-secret-0123',
+    access_token_ttl: 1,
+    claims: { name: 'Kortlivad', los_role: 'coordinator', los_municipality: 'Umeå' },
+  });
+  const realmFile = join(scratch, 'realm.yaml');
+  writeFileSync(realmFile, stringifyYaml(realm));
+  [idp, otherIdp] = await Promise.all([
+    startIdentityProvider({ scratchDir: join(scratch, 'idp'), realmFile, audience, apiUrls: [api] }),
+    // Another provider, the same realm and the API's audience: its tokens are not the trusted issuer's.
+    startIdentityProvider({ scratchDir: join(scratch, 'other-idp'), audience, apiUrls: [api] }),
+  ]);
   const keyring = readMasterKeyring({ LOS_MASTER_KEY: generateMasterKey() });
-  engine = await startTestEngine('codec-server', { keyring, auth: true });
-  // The codec server is its own process in production: its own key-store connection and the same master key.
-  const nc = await engine.connectAs('worker');
-  const store = await KeyStore.open({ nc, keyring });
-  closeStore = async () => undefined;
-  audit = await AuditLog.open(nc);
-  issuer = await createDevIssuer();
-  server = await startCodecServer({ keys: store, audit, verifier: await tokenVerifier(issuer.publicJwk), uiOrigin: UI_ORIGIN });
+  engine = await startTestEngine('codec-server', {
+    keyring,
+    auth: true,
+    api: { port: apiPort, issuer: idp.issuer, clientSecret: API_CLIENT_SECRET, sessionSecret: SESSION_SECRET },
+    codec: { port: codecPort, uiOrigin: UI_ORIGIN },
+    logger: pino({ level: 'info' }, logSink),
+  });
+  audit = await AuditLog.open(await engine.connectAs('worker'));
+  for (const username of ['anna', 'bertil', 'cecilia', 'david', 'erik', 'frida']) {
+    const { tokens: set } = await codeFlowTokens(
+      idp.issuer,
+      { clientId: 'los-api', clientSecret: API_CLIENT_SECRET, redirectUri: `${api}/auth/callback`, audience },
+      username,
+      PASSWORD,
+    );
+    tokens[username] = set.access_token;
+    subs[username] = decodeJwt(set.access_token).sub!;
+  }
 
   const registration = await engine.register(
     sampleTip({ entity: { orgNumber: '556703-7485', name: NAME, address: 'Storgatan 1, Umeå', municipality: 'Umeå' } }),
@@ -47,18 +109,19 @@ beforeAll(async () => {
     metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
     data: Buffer.from(p.data ?? new Uint8Array()).toString('base64'),
   }));
-});
+}, 120_000);
+
 afterAll(async () => {
-  await server?.close();
-  await closeStore?.();
   await engine?.stop();
+  await idp?.stop();
+  await otherIdp?.stop();
 });
 
-const decode = (token: string | undefined, payloads = started, headers: Record<string, string> = {}) =>
-  fetch(`${server.url}/decode`, {
+const decode = (token: string | undefined, headers: Record<string, string> = {}) =>
+  fetch(`${codecUrl}/decode`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-namespace': 'default', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
-    body: JSON.stringify({ payloads }),
+    body: JSON.stringify({ payloads: started }),
   });
 
 const text = async (res: Response) => {
@@ -66,41 +129,49 @@ const text = async (res: Response) => {
   return body.payloads.map((p) => Buffer.from(p.data, 'base64').toString('utf8')).join('\n');
 };
 
-describe('codec server', () => {
+/** The access-log records of the operation written since `before` (a count from an earlier read). */
+const recordsSince = async (before: number): Promise<AccessRecord[]> => (await audit.forOperation(operationId)).slice(before);
+const refusalLines = () => logLines.filter((line) => line.msg === 'refused' && line.what === 'POST /decode');
+
+describe('codec server, with the provider’s access tokens', () => {
   it('decodes the tip for a coordinator of its municipality, and logs it', async () => {
-    const res = await decode(await issuer.mint({ sub: 'anna.coordinator@umea', role: 'coordinator', municipality: 'Umeå' }));
+    const res = await decode(tokens.anna);
     expect(res.status).toBe(200);
     expect(await text(res)).toContain(NAME);
     const log = await audit.forOperation(operationId);
-    expect(log.at(-1)).toMatchObject({ who: 'anna.coordinator@umea', role: 'coordinator', operationId, action: 'decode', allowed: true, detail: 'plaintext' });
+    expect(log.at(-1)).toMatchObject({ who: subs.anna, role: 'coordinator', operationId, action: 'decode', allowed: true, detail: 'plaintext' });
     expect(log.at(-1)!.payloads).toHaveLength(started.length);
   });
 
   it('reads the start input the history holds compressed, smaller than its decoded size (sealed fields do not compress)', async () => {
     expect(Buffer.from(started[0]!.metadata.compression!, 'base64').toString()).toBe('deflate-raw');
-    const res = await decode(await issuer.mint({ sub: 'anna.coordinator@umea', role: 'coordinator', municipality: 'Umeå' }));
+    const res = await decode(tokens.anna);
     const decoded = ((await res.json()) as { payloads: { data: string }[] }).payloads[0]!.data;
     expect(Buffer.from(started[0]!.data, 'base64').length).toBeLessThan(Buffer.from(decoded, 'base64').length * 0.8);
   });
 
-  it('refuses an operator and a coordinator of another municipality (403), and both refusals are in the log', async () => {
-    const operator = await decode(await issuer.mint({ sub: 'olle.operator', role: 'operator' }));
-    expect(operator.status).toBe(403);
-    expect(((await operator.json()) as { message: string }).message).toMatch(/operators may not decode/);
-    const other = await decode(await issuer.mint({ sub: 'lena.coordinator@lulea', role: 'coordinator', municipality: 'Luleå' }));
-    expect(other.status).toBe(403);
-    expect(JSON.stringify(await other.json())).not.toContain(NAME);
-    const refused = (await audit.forOperation(operationId)).filter((r) => !r.allowed);
-    expect(refused.map((r) => [r.who, r.role])).toEqual(
-      expect.arrayContaining([
-        ['olle.operator', 'operator'],
-        ['lena.coordinator@lulea', 'coordinator'],
-      ]),
-    );
+  it('refuses an operator, an auditor, an administrator and a coordinator of another municipality (403), each on the access log and in the log', async () => {
+    const before = (await audit.forOperation(operationId)).length;
+    for (const username of ['erik', 'david', 'frida', 'bertil']) {
+      const res = await decode(tokens[username]);
+      expect(res.status, username).toBe(403);
+      expect(JSON.stringify(await res.json())).not.toContain(NAME);
+    }
+    const refused = (await recordsSince(before)).filter((r) => !r.allowed && r.action === 'decode');
+    expect(refused.map((r) => [r.who, r.role])).toEqual([
+      [subs.erik, 'operator'],
+      [subs.david, 'auditor'],
+      [subs.frida, 'administrator'],
+      [subs.bertil, 'coordinator'],
+    ]);
+    for (const username of ['erik', 'david', 'frida', 'bertil'])
+      expect(refusalLines()).toContainEqual(expect.objectContaining({ who: subs[username], status: 403, server: 'codec' }));
+    // The log line names who and why, never what the tip says.
+    expect(JSON.stringify(refusalLines())).not.toMatch(/MARK-CODEC|Storgatan|556703/);
   });
 
   it('gives the steering group the record with personal fields still sealed', async () => {
-    const res = await decode(await issuer.mint({ sub: 'styrgruppen', role: 'steering_group' }));
+    const res = await decode(tokens.cecilia);
     expect(res.status).toBe(200);
     const body = await text(res);
     expect(body).toContain('"municipality":"Umeå"');
@@ -108,61 +179,208 @@ describe('codec server', () => {
     expect(body).not.toContain(NAME);
   });
 
-  it('refuses a request without a valid token (401) and logs the attempt', async () => {
-    expect((await decode(undefined)).status).toBe(401);
-    const [header, claims, signature] = (await issuer.mint({ sub: 'x', role: 'coordinator', municipality: 'Umeå' })).split('.') as [string, string, string];
-    const forged = [header, claims, `${signature.slice(0, 10)}${signature[10] === 'A' ? 'B' : 'A'}${signature.slice(11)}`].join('.');
-    expect((await decode(forged)).status).toBe(401);
+  it('decodes for a machine client of the municipality (client credentials)', async () => {
+    const { access_token } = await clientCredentialsToken(idp.issuer, 'los-case-system', 'demo-secret-los-case-system', audience);
+    const res = await decode(access_token);
+    expect(res.status).toBe(200);
+    expect(await text(res)).toContain(NAME);
   });
 
-  it("answers CORS only for the Temporal UI's origin", async () => {
+  it('refuses no token, a token from another issuer, an expired one and one minted by hand (401), each on the access log and in the log', async () => {
+    const fromOtherIssuer = (await clientCredentialsToken(otherIdp.issuer, 'los-case-system', 'demo-secret-los-case-system', audience)).access_token;
+    const expired = (await clientCredentialsToken(idp.issuer, 'short-lived', 'short-lived-secret-0123', audience)).access_token;
+    // Everything right but the signature: the trusted issuer, the API's audience, a coordinator of Umeå, the provider's key id.
+    const { privateKey } = await generateKeyPair('ES256');
+    const handMinted = await new SignJWT({ los_role: 'coordinator', los_municipality: 'Umeå', name: 'Anna Lindqvist' })
+      .setProtectedHeader({ alg: 'ES256', kid: decodeProtectedHeader(tokens.anna!).kid! })
+      .setSubject(subs.anna!)
+      .setIssuer(idp.issuer)
+      .setAudience(audience)
+      .setIssuedAt()
+      .setExpirationTime('10m')
+      .sign(privateKey);
+    await new Promise((resolveWait) => setTimeout(resolveWait, 2_000));
+    expect(decodeJwt(expired).exp! * 1000).toBeLessThan(Date.now());
+
+    // Refused before anything is decrypted, so the records name no operation.
+    const before = (await audit.unattributed()).length;
+    const linesBefore = refusalLines().length;
+    const why: string[] = [];
+    for (const token of [undefined, fromOtherIssuer, expired, handMinted]) {
+      const res = await decode(token);
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toBe('Bearer');
+      const { message } = (await res.json()) as { message: string };
+      why.push(message);
+    }
+    expect(why[0]).toMatch(/no bearer token and no session/);
+    expect(why.slice(1)).toEqual([
+      expect.stringMatching(/^token refused: /),
+      expect.stringMatching(/^token refused: "exp" claim/),
+      expect.stringMatching(/^token refused: signature verification failed/),
+    ]);
+    const refused = (await audit.unattributed()).slice(before);
+    expect(refused).toHaveLength(4);
+    expect(refused.every((r) => r.who === 'unauthenticated' && r.action === 'decode' && r.detail.startsWith('refused: '))).toBe(true);
+    expect(refusalLines().slice(linesBefore)).toEqual(why.map((message) => expect.objectContaining({ who: 'unauthenticated', why: message, status: 401 })));
+  });
+
+  it("answers CORS only for the Temporal UI's origin, credentials included", async () => {
     const preflight = (origin: string) =>
-      fetch(`${server.url}/decode`, {
+      fetch(`${codecUrl}/decode`, {
         method: 'OPTIONS',
-        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type,x-namespace' },
+        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,x-namespace' },
       });
     const ui = await preflight(UI_ORIGIN);
     expect(ui.status).toBe(204);
     expect(ui.headers.get('access-control-allow-origin')).toBe(UI_ORIGIN);
+    expect(ui.headers.get('access-control-allow-credentials')).toBe('true');
     const elsewhere = await preflight('http://evil.example');
     expect(elsewhere.status).toBe(403);
     expect(elsewhere.headers.get('access-control-allow-origin')).toBeNull();
   });
 
-  it('serves the temporal CLI: `temporal workflow show --codec-endpoint` reads the tip only with a coordinator token', async () => {
-    const cli = findTemporalCli()!;
-    // Not spawnSync: the codec server answering the CLI runs in this very process.
-    const show = (token: string) =>
-      promisify(execFile)(
-        cli,
-        [
-          'workflow',
-          'show',
-          '--address',
-          inject('temporalAddress'),
-          '--workflow-id',
-          operationId,
-          '--codec-endpoint',
-          server.url,
-          '--codec-auth',
-          `Bearer ${token}`,
-          '--output',
-          'json',
-        ],
-        {
-          encoding: 'utf8',
-          timeout: 30_000,
-        },
-      ).catch((err: { stdout: string; stderr: string }) => ({ stdout: err.stdout, stderr: err.stderr }));
-    // The JSON output carries each (decoded) payload's bytes in base64.
-    const payloadText = (out: { stdout: string }) =>
-      [...out.stdout.matchAll(/"data": "([A-Za-z0-9+/=]+)"/g)].map((m) => Buffer.from(m[1]!, 'base64').toString('utf8')).join('\n');
-    const allowed = await show(await issuer.mint({ sub: 'anna.coordinator@umea', role: 'coordinator', municipality: 'Umeå' }));
-    expect(payloadText(allowed)).toContain(NAME);
-    const refusalsBefore = (await audit.forOperation(operationId)).filter((r) => r.who === 'cli.operator' && !r.allowed).length;
-    const refused = await show(await issuer.mint({ sub: 'cli.operator', role: 'operator' }));
-    // The CLI gives up on the refused payloads; the refusal is on the record.
-    expect((await audit.forOperation(operationId)).filter((r) => r.who === 'cli.operator' && !r.allowed).length).toBeGreaterThan(refusalsBefore);
-    expect(payloadText(refused) + refused.stderr).not.toContain(NAME);
+  it('has no sign-in of its own: /login?token= is gone', async () => {
+    const res = await fetch(`${codecUrl}/login?token=${tokens.anna}`);
+    expect(res.status).toBe(404);
+    expect(res.headers.getSetCookie()).toEqual([]);
+  });
+});
+
+describe('codec server, with the API’s browser session', () => {
+  /** Signs `username` in at the API as a browser does (code flow), returning the cookie jar with the API's session cookie. */
+  async function browserSession(username: string): Promise<CookieJar> {
+    const jar = new CookieJar();
+    const { page } = await passwordLogin(`${api}/auth/login?returnTo=/auth/session`, username, PASSWORD, { jar });
+    expect(page.status).toBe(200);
+    expect(jar.get('los_session')).toBeDefined();
+    return jar;
+  }
+  // The UI's fetch with "include cross-origin credentials": the API's cookies for this host, and the UI's origin.
+  const fromUi = (jar: CookieJar) => ({ origin: UI_ORIGIN, cookie: jar.header(new URL(codecUrl)) });
+
+  it('decodes for a coordinator signed in at the API, by the session cookie the browser sends along', async () => {
+    const jar = await browserSession('anna');
+    const res = await decode(undefined, fromUi(jar));
+    expect(res.status).toBe(200);
+    expect(res.headers.get('access-control-allow-origin')).toBe(UI_ORIGIN);
+    expect(await text(res)).toContain(NAME);
+    expect((await audit.forOperation(operationId)).at(-1)).toMatchObject({ who: subs.anna, role: 'coordinator', allowed: true, detail: 'plaintext' });
+  });
+
+  it('refuses an operator’s session (403) and logs it', async () => {
+    const jar = await browserSession('erik');
+    const res = await decode(undefined, fromUi(jar));
+    expect(res.status).toBe(403);
+    expect((await audit.forOperation(operationId)).at(-1)).toMatchObject({ who: subs.erik, role: 'operator', allowed: false });
+  });
+
+  it('refuses a forged session cookie, and a session signed out at the API (401), each logged', async () => {
+    const jar = await browserSession('anna');
+    const cookie = jar.get('los_session')!;
+    const [id, signature] = [cookie.slice(0, cookie.lastIndexOf('.')), cookie.slice(cookie.lastIndexOf('.') + 1)];
+    // Another session id under the real signature, and the real id under no signature: neither was signed by the API.
+    const forged = await decode(undefined, { origin: UI_ORIGIN, cookie: `los_session=${randomBytes(32).toString('base64url')}.${signature}` });
+    expect(forged.status).toBe(401);
+    expect(((await forged.json()) as { message: string }).message).toMatch(/not one this API signed/);
+    expect((await decode(undefined, { origin: UI_ORIGIN, cookie: `los_session=${id}` })).status).toBe(401);
+
+    const answer = await fetch(`${api}/auth/session`, { headers: { cookie: jar.header(new URL(api)) } });
+    jar.store(new URL(api), answer);
+    const session = (await answer.json()) as { csrfToken: string };
+    const logout = await fetch(`${api}/auth/logout`, { method: 'POST', headers: { cookie: jar.header(new URL(api)), 'x-csrf-token': session.csrfToken } });
+    expect(logout.status).toBe(204);
+    const ended = await decode(undefined, fromUi(jar));
+    expect(ended.status).toBe(401);
+    expect(((await ended.json()) as { message: string }).message).toMatch(/session has ended/);
+    expect(
+      refusalLines()
+        .slice(-3)
+        .map((line) => line.status),
+    ).toEqual([401, 401, 401]);
+  });
+});
+
+/** A `los` command as a person runs it (the real launcher, a child process); `onStderr` sees its stderr as it comes. */
+function los(env: NodeJS.ProcessEnv, args: string[], onStderr?: (text: string) => void): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [LOS, ...args], { env: { ...process.env, LOS_TOKEN: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      onStderr?.(stderr);
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('temporal CLI through the codec server', () => {
+  it(
+    '`temporal workflow show --codec-auth "Bearer $(los token)"` reads the tip for a signed-in coordinator, not for an operator',
+    { timeout: 90_000 },
+    async () => {
+      // `los login` as anna: the device flow, the code approved over plain HTTP as a person would in a browser.
+      const env = { XDG_CONFIG_HOME: mkdtempSync(join(scratch, 'home-')), LOS_API_URL: api };
+      let approval: Promise<unknown> | undefined;
+      const login = await los(env, ['login'], (stderr) => {
+        const url = /\(or open (\S+)\)/.exec(stderr)?.[1];
+        if (url && !approval) approval = approveDevice(url, 'anna', PASSWORD);
+      });
+      await approval;
+      expect(login.code, login.stderr).toBe(0);
+      const printed = await los(env, ['token']);
+      expect(printed.code, printed.stderr).toBe(0);
+      expect(printed.stderr).toBe('');
+      const token = printed.stdout.trim();
+      expect(printed.stdout).toBe(`${token}\n`);
+      expect(decodeJwt(token)).toMatchObject({ sub: subs.anna, aud: audience, iss: idp.issuer });
+      // Near its expiry, `los token` renews it first (and keeps the new set), so what it prints is good for a while.
+      const file = credentialsPath(env);
+      const kept = JSON.parse(readFileSync(file, 'utf8')) as { apis: Record<string, { expiresAt: number }> };
+      kept.apis[api]!.expiresAt = Date.now() + 30_000;
+      writeFileSync(file, JSON.stringify(kept), { mode: 0o600 });
+      const renewed = (await los(env, ['token'])).stdout.trim();
+      expect(renewed).not.toBe(token);
+      expect(decodeJwt(renewed).exp! * 1000).toBeGreaterThan(Date.now() + 60_000);
+
+      const cli = findTemporalCli()!;
+      const show = (bearer: string) =>
+        promisify(execFile)(
+          cli,
+          [
+            'workflow',
+            'show',
+            '--address',
+            inject('temporalAddress'),
+            '--workflow-id',
+            operationId,
+            '--codec-endpoint',
+            codecUrl,
+            '--codec-auth',
+            `Bearer ${bearer}`,
+            '--output',
+            'json',
+          ],
+          { encoding: 'utf8', timeout: 30_000 },
+        ).catch((err: { stdout: string; stderr: string }) => ({ stdout: err.stdout, stderr: err.stderr }));
+      // The JSON output carries each (decoded) payload's bytes in base64.
+      const payloadText = (out: { stdout: string }) =>
+        [...out.stdout.matchAll(/"data": "([A-Za-z0-9+/=]+)"/g)].map((m) => Buffer.from(m[1]!, 'base64').toString('utf8')).join('\n');
+      const allowed = await show(renewed);
+      expect(payloadText(allowed)).toContain(NAME);
+      const refusalsBefore = (await audit.forOperation(operationId)).filter((r) => r.who === subs.erik && !r.allowed).length;
+      const refused = await show(tokens.erik!);
+      // The CLI gives up on the refused payloads; the refusal is on the record.
+      expect((await audit.forOperation(operationId)).filter((r) => r.who === subs.erik && !r.allowed).length).toBeGreaterThan(refusalsBefore);
+      expect(payloadText(refused) + refused.stderr).not.toContain(NAME);
+    },
+  );
+
+  it('`los token` says to sign in when nobody is (exit 1, nothing on stdout)', async () => {
+    const run = await los({ XDG_CONFIG_HOME: mkdtempSync(join(scratch, 'home-')), LOS_API_URL: api }, ['token']);
+    expect(run).toEqual({ code: 1, stdout: '', stderr: 'error: not signed in: run `los login`\n' });
   });
 });

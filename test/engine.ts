@@ -30,7 +30,14 @@ export type TestEngine = EmbeddedEngine;
 
 export async function startTestEngine(
   name: string,
-  options: { maxDeliver?: number; auth?: boolean; keyring?: MasterKeyring; api?: EmbeddedEngineOptions['api']; logger?: EmbeddedEngineOptions['logger'] } = {},
+  options: {
+    maxDeliver?: number;
+    auth?: boolean;
+    keyring?: MasterKeyring;
+    api?: EmbeddedEngineOptions['api'];
+    codec?: EmbeddedEngineOptions['codec'];
+    logger?: EmbeddedEngineOptions['logger'];
+  } = {},
 ): Promise<TestEngine> {
   if (!runtimeInstalled) {
     const printer = new DefaultLogger('WARN');

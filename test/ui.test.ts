@@ -5,20 +5,22 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort, startTemporalDevServer, type TemporalDevServer } from '../scripts/dev-stack.js';
 import { startEmbeddedEngine, type EmbeddedEngine } from '../scripts/embedded-engine.js';
-import { createDevIssuer, tokenVerifier, type DevIssuer, AuditLog, generateMasterKey, openKeyStore, readMasterKeyring } from '../vault/index.js';
-import { startCodecServer, type CodecServer } from '../workers/codecServer.js';
+import { startIdentityProvider, type IdentityProvider } from '../scripts/identity-provider.js';
+import { generateMasterKey, readMasterKeyring } from '../vault/index.js';
 import { sampleTip, untilState } from './engine.js';
 
 /**
  * The Temporal Web UI as people use it, in headless Chromium: an operator sees the phase and the summary but
- * no personal data; a coordinator of the municipality, signed in to the codec server, sees the tip.
+ * no personal data; a coordinator of the municipality, signed in at the API (the code flow at the identity
+ * provider), sees the tip: the UI's codec calls carry the API's session cookie to the codec server on the same host.
  */
 const NAME = 'MARK-UI-NAME AB';
+const PASSWORD = 'demo-password';
 let temporal: TemporalDevServer;
+let idp: IdentityProvider;
 let engine: EmbeddedEngine;
-let codec: CodecServer;
-let issuer: DevIssuer;
-let closeStore: () => Promise<void>;
+let codecUrl: string;
+let api: string;
 let browser: Browser;
 let operationId: string;
 let ui: string;
@@ -31,7 +33,9 @@ beforeAll(async () => {
   }
   const scratch = mkdtempSync(join(inject('scratchDir'), 'ui-'));
   const codecPort = await freePort();
-  const codecUrl = `http://127.0.0.1:${codecPort}`;
+  const apiPort = await freePort();
+  codecUrl = `http://127.0.0.1:${codecPort}`;
+  api = `http://127.0.0.1:${apiPort}`;
   // A dev server of its own: the shared one runs headless.
   temporal = await startTemporalDevServer({
     dbFile: join(scratch, 'temporal.db'),
@@ -40,23 +44,15 @@ beforeAll(async () => {
     uiCodecEndpoint: codecUrl,
   });
   ui = temporal.uiUrl!.replace('localhost', '127.0.0.1');
-  const keyring = readMasterKeyring({ LOS_MASTER_KEY: generateMasterKey() });
+  idp = await startIdentityProvider({ scratchDir: join(scratch, 'idp'), audience: `${api}/v1`, apiUrls: [api] });
   engine = await startEmbeddedEngine({
     temporalAddress: temporal.address,
     scratchDir: scratch,
     taskQueue: 'los-test-ui',
     workflowBundle: { codePath: inject('workflowBundlePath') },
-    keyring,
-  });
-  const store = await openKeyStore({ servers: engine.nats.url, keyring });
-  closeStore = store.close;
-  issuer = await createDevIssuer();
-  codec = await startCodecServer({
-    keys: store.keys,
-    audit: await AuditLog.open(store.nc),
-    verifier: await tokenVerifier(issuer.publicJwk),
-    uiOrigin: new URL(ui).origin,
-    port: codecPort,
+    keyring: readMasterKeyring({ LOS_MASTER_KEY: generateMasterKey() }),
+    api: { port: apiPort, issuer: idp.issuer, clientSecret: 'demo-secret-los-api', sessionSecret: 'the session secret of the ui test, 32+ characters' },
+    codec: { port: codecPort, uiOrigin: new URL(ui).origin },
   });
   const registration = await engine.register(
     sampleTip({ entity: { orgNumber: '556703-7485', name: NAME, address: 'Storgatan 1, Umeå', municipality: 'Umeå' } }),
@@ -71,23 +67,26 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await codec?.close();
-  await closeStore?.();
   await engine?.stop();
+  await idp?.stop();
   await temporal?.stop();
 });
 
-/** Opens the operation's page with the UI's codec settings (local storage) and returns its text once loaded. */
+/** Opens the operation's page with the UI's codec settings (local storage), signed in at the API first as `username` if given. */
 async function operationPage(
   settings: { endpoint: string | null; includeCredentials: boolean },
-  token?: string,
+  username?: string,
 ): Promise<{ page: Page; text: () => Promise<string> }> {
   const context = await browser.newContext();
   const page = await context.newPage();
-  if (token) {
-    // Sign in to the codec server: an HttpOnly cookie the UI's codec calls carry.
-    const login = await page.goto(`${codec.url}/login?token=${token}`);
-    expect(login?.status()).toBe(200);
+  if (username) {
+    // Sign in at the API as a person does: its /auth/login sends the browser to the provider's form and back.
+    await page.goto(`${api}/auth/login?returnTo=/auth/session`);
+    await page.locator('#username').fill(username);
+    await page.locator('#password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Logga in' }).click();
+    await page.waitForURL(`${api}/auth/session`);
+    expect(await page.innerText('body')).toContain('"role":"coordinator"');
   }
   await page.goto(ui);
   // The keys the UI keeps its codec settings under (its "Codec Server" dialog writes the same).
@@ -113,10 +112,17 @@ describe('Temporal UI', () => {
     await page.context().close();
   }, 120_000);
 
-  it('shows a coordinator of the municipality the tip through the codec server', async () => {
-    const token = await issuer.mint({ sub: 'anna.coordinator@umea', role: 'coordinator', municipality: 'Umeå' });
-    const { page } = await operationPage({ endpoint: codec.url, includeCredentials: true }, token);
+  it('shows a coordinator of the municipality, signed in at the API, the tip through the codec server', async () => {
+    const { page } = await operationPage({ endpoint: codecUrl, includeCredentials: true }, 'anna');
     await page.getByText(NAME, { exact: false }).first().waitFor({ timeout: 60_000 });
+    await page.context().close();
+  }, 120_000);
+
+  it('shows the same coordinator nothing personal without "include cross-origin credentials" (no session reaches the codec server)', async () => {
+    const { page, text } = await operationPage({ endpoint: codecUrl, includeCredentials: false }, 'anna');
+    await page.getByText('assessment', { exact: false }).first().waitFor({ timeout: 30_000 });
+    await page.waitForTimeout(2_000); // give the input panel time to render whatever it would
+    expect(await text()).not.toContain(NAME);
     await page.context().close();
   }, 120_000);
 });

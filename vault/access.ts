@@ -1,15 +1,13 @@
 import { createHash } from 'node:crypto';
-import { SignJWT, exportJWK, generateKeyPair, importJWK, jwtVerify, type JWK, type JWTPayload } from 'jose';
-import { z } from 'zod';
 import { Role } from '../domain/index.js';
 import type { AuditLog } from './audit.js';
 import { ErasedError, sealedOperations, type KeyStore } from './keys.js';
 
 /**
- * Who may read what (docs: README, "Who can see what"), decided in one place for the codec server and
- * `los show`. Tokens are JWTs checked with `jose` against the issuer's public key; a dev issuer makes them
- * for the demo and the tests.
- * - coordinator: everything about operations of the municipality in the token's `municipality` claim.
+ * Who may read what (docs: README, "Who can see what"), decided in one place for the codec server and the API
+ * (`los show`). Who the reader is, the API decides (api/auth.ts: the provider's access token or the API's
+ * session); this decides what that reader may see.
+ * - coordinator: everything about operations of the municipality in their token's municipality claim.
  * - steering_group: the record with outcome sums; sealed fields stay sealed.
  * - operator: nothing (403); operators read the readable summary, details and search attributes.
  * - auditor, administrator: nothing personal (403); an auditor reads the access log, an administrator rotates keys.
@@ -18,65 +16,15 @@ import { ErasedError, sealedOperations, type KeyStore } from './keys.js';
 /** The roles live with the decision's author (domain/authorship.ts); re-exported for the vault's callers. */
 export { Role };
 
-export const ReaderClaims = z.object({
-  sub: z.string().min(1),
-  role: Role,
-  municipality: z.string().min(1).optional(),
-});
-export type Reader = z.infer<typeof ReaderClaims>;
-
-export const TOKEN_ISSUER = 'los-dev-issuer';
-export const TOKEN_AUDIENCE = 'los-codec';
+/** Who reads: the person the API (or the codec server) identified; `municipality` for a coordinator. */
+export interface Reader {
+  sub: string;
+  role: Role;
+  municipality?: string;
+}
 
 export class AccessDenied extends Error {
   override name = 'AccessDenied';
-}
-
-export interface TokenVerifier {
-  verify(token: string): Promise<Reader>;
-}
-
-/** Verifies tokens signed by the issuer whose public key (JWK) is given. */
-export async function tokenVerifier(publicJwk: JWK, issuer = TOKEN_ISSUER, audience = TOKEN_AUDIENCE): Promise<TokenVerifier> {
-  const key = await importJWK(publicJwk, publicJwk.alg ?? 'EdDSA');
-  return {
-    async verify(token: string): Promise<Reader> {
-      let payload: JWTPayload;
-      try {
-        ({ payload } = await jwtVerify(token, key, { issuer, audience }));
-      } catch (err) {
-        throw new AccessDenied(`token refused: ${(err as Error).message}`);
-      }
-      const claims = ReaderClaims.safeParse(payload);
-      if (!claims.success) throw new AccessDenied(`token refused: ${claims.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-      if (claims.data.role === 'coordinator' && !claims.data.municipality)
-        throw new AccessDenied('token refused: a coordinator token must name its municipality');
-      return claims.data;
-    },
-  };
-}
-
-/** A development token issuer (EdDSA). In production an OIDC provider issues the tokens; the verifier is the same. */
-export interface DevIssuer {
-  publicJwk: JWK;
-  mint(reader: Reader, ttl?: string): Promise<string>;
-}
-
-export async function createDevIssuer(): Promise<DevIssuer> {
-  const { publicKey, privateKey } = await generateKeyPair('EdDSA', { extractable: true });
-  const publicJwk = { ...(await exportJWK(publicKey)), alg: 'EdDSA' };
-  return {
-    publicJwk,
-    mint: (reader, ttl = '1h') =>
-      new SignJWT({ role: reader.role, ...(reader.municipality ? { municipality: reader.municipality } : {}) })
-        .setProtectedHeader({ alg: 'EdDSA' })
-        .setSubject(reader.sub)
-        .setIssuer(TOKEN_ISSUER)
-        .setAudience(TOKEN_AUDIENCE)
-        .setIssuedAt()
-        .setExpirationTime(ttl)
-        .sign(privateKey),
-  };
 }
 
 export function fingerprint(bytes: Uint8Array | string): string {

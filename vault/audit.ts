@@ -66,11 +66,20 @@ export class AuditLog {
   }
 
   /** Every record about one operation, oldest first (read by subject, so no consumer is left behind). */
-  async forOperation(operationId: string): Promise<AccessRecord[]> {
+  forOperation(operationId: string): Promise<AccessRecord[]> {
+    return this.bySubject(auditSubject(operationId));
+  }
+
+  /** The records that name no operation, oldest first: attempts refused before anything was decrypted (no valid token or session). */
+  unattributed(): Promise<AccessRecord[]> {
+    return this.bySubject(auditSubject(undefined));
+  }
+
+  private async bySubject(subject: string): Promise<AccessRecord[]> {
     const jsm = await jetstreamManager(this.nc);
     const out: AccessRecord[] = [];
     for (let seq = 1; ;) {
-      const stored = await jsm.direct.getMessage(AUDIT_STREAM, { seq, next_by_subj: auditSubject(operationId) }).catch(() => null);
+      const stored = await jsm.direct.getMessage(AUDIT_STREAM, { seq, next_by_subj: subject }).catch(() => null);
       if (!stored || !(stored.seq >= seq)) break;
       out.push(AccessRecord.parse(stored.json()));
       seq = stored.seq + 1;

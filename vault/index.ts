@@ -31,8 +31,8 @@ export {
   engineDataConverter,
   isReadableMetadata,
 } from './codec.js';
-export { AccessDenied, Role, TOKEN_AUDIENCE, TOKEN_ISSUER, createDevIssuer, fingerprint, readAs, tokenVerifier } from './access.js';
-export type { DevIssuer, ReadRequest, Reader, TokenVerifier } from './access.js';
+export { AccessDenied, Role, fingerprint, readAs } from './access.js';
+export type { ReadRequest, Reader } from './access.js';
 export { AUDIT_STREAM, AccessRecord, AuditLog, auditSubject } from './audit.js';
 export { signDecision } from './decisions.js';
 export type { DecisionToSign } from './decisions.js';

@@ -1,20 +1,29 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { fastifyCookie } from '@fastify/cookie';
 import type { Payload } from '@temporalio/common';
-import { AccessDenied, fingerprint, readAs, type Reader, type TokenVerifier, ENCODING_ENCRYPTED, LosPayloadCodec } from '../vault/index.js';
+import type { Logger } from 'pino';
+import { ProblemError, SESSION_COOKIE, identify, type Identity, type Person } from '../api/index.js';
+import { AccessDenied, fingerprint, readAs, ENCODING_ENCRYPTED, LosPayloadCodec } from '../vault/index.js';
 import type { AuditLog, KeyStore } from '../vault/index.js';
 
 /**
  * The codec server the Temporal UI (`--ui-codec-endpoint`) and CLI (`temporal --codec-endpoint`) call:
- * POST /encode and /decode with `{ payloads: [{ metadata: { key: base64 }, data: base64 }] }`. Every request
- * carries a bearer JWT; decoding follows `readAs` (vault/access.ts) and every attempt is in the access log.
- * CORS answers only the UI's own origin.
+ * POST /encode and /decode with `{ payloads: [{ metadata: { key: base64 }, data: base64 }] }`. It lets in whom
+ * the API lets in, checked the API's way (api/auth.ts `identify`): a bearer access token from the organisation's
+ * OpenID Connect provider for the API's audience (`temporal --codec-auth "Bearer $(los token)"`), or in a browser
+ * the API's own session cookie (same host, so the UI's codec calls carry it with "include cross-origin
+ * credentials" on). Decoding follows `readAs` (vault/access.ts); every attempt is in the access log and every
+ * refusal in the log. CORS answers only the UI's own origin.
  */
 
 export interface CodecServerOptions {
   keys: KeyStore;
   audit: AuditLog;
-  verifier: TokenVerifier;
+  /** The API's identity check: the provider's tokens, the API's session store and its cookie secret. */
+  identity: Identity;
+  /** Each refusal gets a line (who, what, why; nothing personal). @default no log lines */
+  logger?: Logger;
   /** The Temporal UI's origin, e.g. http://127.0.0.1:8233; no other origin gets CORS headers. */
   uiOrigin?: string;
   host?: string;
@@ -79,16 +88,17 @@ async function readBody(req: IncomingMessage): Promise<{ payloads: JsonPayload[]
 export async function startCodecServer(options: CodecServerOptions): Promise<CodecServer> {
   const codec = new LosPayloadCodec(options.keys);
 
-  const authenticate = async (req: IncomingMessage, payloads: JsonPayload[]): Promise<Reader> => {
-    const header = req.headers.authorization ?? '';
-    // The Temporal UI sends no Authorization header of its own: in a browser the token is the cookie set by /login.
-    const cookie = /(?:^|;\s*)los_token=([^;]+)/.exec(req.headers.cookie ?? '')?.[1];
-    const token = /^Bearer (.+)$/i.exec(header)?.[1] ?? cookie;
+  const refused = (who: Pick<Person, 'sub' | 'role'> | undefined, what: string, why: string, status: number) =>
+    options.logger?.warn({ who: who?.sub ?? 'unauthenticated', role: who?.role ?? 'none', what, why, status }, 'refused');
+
+  const authenticate = async (req: IncomingMessage, payloads: JsonPayload[]): Promise<Person> => {
     try {
-      if (!token) throw new AccessDenied('no bearer token: every request to the codec server must carry one');
-      return await options.verifier.verify(token);
+      // The session cookie is the API's (set at its /auth/login); the browser sends it here too, the host being the same.
+      const cookie = req.headers.cookie === undefined ? undefined : fastifyCookie.parse(req.headers.cookie)[SESSION_COOKIE];
+      return (await identify({ authorization: req.headers.authorization, sessionCookie: cookie }, options.identity)).person;
     } catch (err) {
-      // An attempt without a valid token is on the record too.
+      if (!(err instanceof ProblemError) || err.status !== 401) throw err;
+      // An attempt without a valid token or session is on the record too.
       await options.audit.record({
         at: new Date().toISOString(),
         who: 'unauthenticated',
@@ -96,13 +106,13 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
         action: req.url === '/encode' ? 'encode' : 'decode',
         payloads: payloads.map((p, index) => ({ index, sha256: fingerprint(p.data ?? '') })),
         allowed: false,
-        detail: `refused: ${(err as Error).message}`,
+        detail: `refused: ${err.message}`,
       });
-      throw new HttpError(401, (err as Error).message);
+      throw err;
     }
   };
 
-  const decode = async (reader: Reader, body: JsonPayload[]): Promise<JsonPayload[]> => {
+  const decode = async (reader: Person, body: JsonPayload[]): Promise<JsonPayload[]> => {
     const raw = body.map(fromJson);
     const fingerprints = body.map((p, index) => ({ index, sha256: fingerprint(p.data ?? '') }));
     const anyEncrypted = raw.some((p) => encodingOf(p) === ENCODING_ENCRYPTED);
@@ -146,23 +156,18 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
 
   const server: Server = createServer((req, res) => {
     const send = (status: number, body: unknown) => {
+      if (status === 401) res.setHeader('WWW-Authenticate', 'Bearer');
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     };
+    const what = `${req.method} ${req.url?.split('?')[0]}`;
+    let reader: Person | undefined;
     void (async () => {
       try {
         if (!cors(req, res)) throw new HttpError(403, `origin ${req.headers.origin} is not the Temporal UI's`);
         if (req.method === 'OPTIONS') return void res.writeHead(204).end();
-        if (req.method === 'GET' && req.url?.startsWith('/login?token=')) {
-          // For the browser: checks the token and keeps it in an HttpOnly cookie the UI's codec calls carry
-          // (turn on "include cross-origin credentials" in the UI's codec settings).
-          const token = new URL(req.url, 'http://codec').searchParams.get('token') ?? '';
-          const reader = await options.verifier.verify(token);
-          res.setHeader('Set-Cookie', `los_token=${token}; HttpOnly; SameSite=Lax; Path=/`);
-          return send(200, { message: `signed in as ${reader.sub} (${reader.role})` });
-        }
         if (req.method !== 'POST' || (req.url !== '/encode' && req.url !== '/decode')) throw new HttpError(404, 'POST /encode or /decode');
         const { payloads } = await readBody(req);
-        const reader = await authenticate(req, payloads);
+        reader = await authenticate(req, payloads);
         if (req.url === '/encode') {
           // Encoding reveals nothing, but only a coordinator sends decisions.
           if (reader.role !== 'coordinator') throw new HttpError(403, `${reader.role} may not send input to operations`);
@@ -170,9 +175,17 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
         }
         return send(200, { payloads: await decode(reader, payloads) });
       } catch (err) {
-        if (err instanceof AccessDenied) return send(403, { message: err.message });
-        if (err instanceof HttpError) return send(err.status, { message: err.message });
-        send(500, { message: 'codec server error' });
+        const [status, message] =
+          err instanceof AccessDenied
+            ? [403, err.message]
+            : err instanceof ProblemError
+              ? [err.status, err.message]
+              : err instanceof HttpError
+                ? [err.status, err.message]
+                : [500, 'codec server error'];
+        if (status === 401 || status === 403) refused(reader, what, message, status);
+        else if (status === 500) options.logger?.error({ err: { name: (err as Error).name }, what }, 'codec request failed');
+        send(status, { message });
       }
     })();
   });

@@ -6,18 +6,16 @@
  * between them is an option of EngineWiring, never a second wiring.
  */
 import { createServer, type Server } from 'node:http';
-import { readFileSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { nkeyAuthenticator, type NatsConnection } from '@nats-io/transport-node';
-import type { JWK } from 'jose';
 import { loadCatalogueFile, type EngineEnv } from '../config/index.js';
 import { SUBJECTS, type MandateCatalogue } from '../domain/index.js';
 import { ensureTopology, readSeedFile, type TopologyOptions } from '../messaging/index.js';
-import { AuditLog, KeyStore, clientDataConverter, readMasterKeyring, requireEntityKey, tokenVerifier, type MasterKeyring } from '../vault/index.js';
-import { RelyingParty, SessionStore, apiSettings, bearerVerifier, startApiServer, type ApiServer } from '../api/index.js';
+import { AuditLog, KeyStore, clientDataConverter, readMasterKeyring, requireEntityKey, type MasterKeyring } from '../vault/index.js';
+import { RelyingParty, SessionStore, apiSettings, bearerVerifier, cookieUnsigner, identitySettings, startApiServer, type ApiServer } from '../api/index.js';
 import { startBridge, type Bridge, type BridgeOptions } from './bridge.js';
 import { startCodecServer, type CodecServer } from './codecServer.js';
 import { startDeadLetterWatcher } from './deadLetters.js';
@@ -129,7 +127,10 @@ export async function composeEngine(wiring: EngineWiring, roles: readonly Engine
   const keyring = wiring.keyring ?? readMasterKeyring({ LOS_MASTER_KEY: settings.LOS_MASTER_KEY, LOS_MASTER_KEY_FILE: settings.LOS_MASTER_KEY_FILE });
   const connectNats = wiring.connectNats ?? sharedConnection(settings);
   // The API's sign-in settings and the entity key are setup too: a missing one ends the start at once.
-  const apiConfig = roles.includes('api') ? { ...apiSettings(settings), entityKey: wiring.entityKey ?? requireEntityKey() } : undefined;
+  // The codec server lets in whom the API lets in: the same provider, audience, claims and sessions. In one process
+  // they share one identity, so a cookie secret made for the API (none configured) is the codec server's too.
+  const identity = roles.includes('api') || roles.includes('codec') ? identitySettings(settings, roles.includes('api') ? 'api' : 'codec server') : undefined;
+  const apiConfig = roles.includes('api') ? { ...apiSettings(settings, identity), entityKey: wiring.entityKey ?? requireEntityKey() } : undefined;
 
   // Undone in reverse on stop(), or when a later part fails to start.
   const stops: (() => Promise<void> | void)[] = [];
@@ -217,17 +218,24 @@ export async function composeEngine(wiring: EngineWiring, roles: readonly Engine
       engine.bridge = { bridge, client };
     }
 
-    if (roles.includes('codec')) {
+    if (roles.includes('codec') && identity) {
       // The codec server for the Temporal UI and CLI: decodes only for entitled readers, every attempt logged.
       const codecNc = natsByRole.get('codec') ?? (await natsFor('codec'));
-      const jwkText =
-        settings.LOS_TOKEN_ISSUER_JWK ?? (settings.LOS_TOKEN_ISSUER_JWK_FILE ? readFileSync(settings.LOS_TOKEN_ISSUER_JWK_FILE, 'utf8') : undefined);
-      if (!jwkText) throw new Error('codec server: set LOS_TOKEN_ISSUER_JWK or LOS_TOKEN_ISSUER_JWK_FILE (the token issuer public key)');
+      const replicas = settings.LOS_STREAM_REPLICAS;
+      if (!identity.cookieSecretShared && !roles.includes('api'))
+        logger.warn(
+          'LOS_API_SESSION_SECRET is not set: the codec server cannot check the API’s session cookies, so browsers cannot use it; bearer tokens still work',
+        );
       const [host, port] = (settings.CODEC_BIND_ADDRESS ?? '127.0.0.1:8234').split(':') as [string, string];
       const codec = await startCodecServer({
         keys,
-        audit: await AuditLog.open(codecNc, { replicas: settings.LOS_STREAM_REPLICAS }),
-        verifier: await tokenVerifier(JSON.parse(jwkText) as JWK),
+        audit: await ready('access log', () => AuditLog.open(codecNc, { replicas }), misconfigured.nats),
+        identity: {
+          verifier: bearerVerifier({ issuer: identity.issuer, audience: identity.audience, claims: identity.claims }),
+          sessions: await ready('session store', () => SessionStore.open(codecNc, { ttlMs: identity.sessionTtlMs, replicas }), misconfigured.nats),
+          unsign: cookieUnsigner(identity.cookieSecret),
+        },
+        logger: logger.child({ server: 'codec' }),
         host,
         port: Number(port),
         ...(settings.LOS_UI_ORIGIN ? { uiOrigin: settings.LOS_UI_ORIGIN } : {}),

@@ -1,8 +1,12 @@
 import type { Command } from 'commander';
-import { credentialsPath, removeTokenSet, revokeRefreshToken, signIn, type DevicePrompt } from '../credentials.js';
+import { bearerToken, credentialsPath, readTokenSet, removeTokenSet, revokeRefreshToken, signIn, type DevicePrompt } from '../credentials.js';
 import { apiClient, command, type CommonOptions, type Perform } from './command.js';
 
-/** `los login` and `los logout`: a person's sign-in, kept on this machine for the API it was made with. */
+/**
+ * `los login`, `los logout` and `los token`: a person's sign-in, kept on this machine for the API it was made
+ * with, and its access token for the tools that take one (the codec server: `temporal workflow show
+ * --codec-endpoint <url> --codec-auth "Bearer $(los token)"`).
+ */
 
 function say(prompt: DevicePrompt): void {
   // On stderr: instructions for the person, while stdout keeps the one answer (and --json its one document).
@@ -25,6 +29,23 @@ export function sessionCommands(program: Command, perform: Perform): void {
         text: `signed in as ${who} to ${options.apiUrl}; the sign-in is kept in ${file}`,
         json: { apiUrl: options.apiUrl, name: tokens.name ?? null, expiresAt: new Date(tokens.expiresAt).toISOString(), credentialsFile: file },
         warnings: process.env.LOS_TOKEN ? ['warning: LOS_TOKEN is set, and is used instead of this sign-in while it is'] : [],
+      };
+    }),
+  );
+  command(
+    program,
+    'token',
+    'Print the signed-in person’s access token (renewed first when it is near expiry), e.g. for temporal --codec-auth "Bearer $(los token)".',
+  ).action((options: CommonOptions) =>
+    perform(options, async () => {
+      const file = credentialsPath();
+      // Always the person's own sign-in: LOS_TOKEN is a machine's, which it already has.
+      const accessToken = await bearerToken({ apiUrl: options.apiUrl, credentialsFile: file });
+      const tokens = await readTokenSet(file, options.apiUrl);
+      return {
+        // The token alone on stdout, so that $(los token) is the token.
+        text: accessToken,
+        json: { apiUrl: options.apiUrl, accessToken, expiresAt: tokens ? new Date(tokens.expiresAt).toISOString() : null },
       };
     }),
   );
