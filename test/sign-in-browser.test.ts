@@ -184,6 +184,19 @@ describe('signing in with the code flow in a browser', () => {
     await context.close();
   });
 
+  it('signs the person in when they try again with the right password after a wrong one', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await openSignIn(page);
+    await submitSignIn(page, 'anna', 'not-the-password');
+    await page.getByRole('alert').waitFor();
+    await page.getByLabel('Lösenord').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Logga in' }).click();
+    await page.waitForURL(`${api}/auth/session`);
+    expect((await sessionFromPage(page)).person).toMatchObject({ name: 'Anna Lindqvist', role: 'coordinator', municipality: 'Umeå' });
+    await context.close();
+  });
+
   it('ends the session at logout with the CSRF token from the session endpoint, and refuses a logout without it', async () => {
     const { context, page } = await annaSignedIn();
     const outcome = await page.evaluate(async () => {

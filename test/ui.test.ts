@@ -1,12 +1,13 @@
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort, startTemporalDevServer, type TemporalDevServer } from '../scripts/dev-stack.js';
 import { startEmbeddedEngine, type EmbeddedEngine } from '../scripts/embedded-engine.js';
 import { createDevIssuer, tokenVerifier, type DevIssuer, AuditLog, generateMasterKey, openKeyStore, readMasterKeyring } from '../vault/index.js';
 import { startCodecServer, type CodecServer } from '../workers/codecServer.js';
+import { launchChromium } from './browser.js';
 import { sampleTip, untilState } from './engine.js';
 
 /**
@@ -63,10 +64,7 @@ beforeAll(async () => {
   );
   operationId = registration.operationId;
   await untilState(registration.handle, (s) => s.phase === 'assessment');
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  browser = await launchChromium();
 }, 180_000);
 
 afterAll(async () => {
