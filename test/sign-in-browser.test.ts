@@ -6,6 +6,7 @@ import { freePort } from '../scripts/dev-stack.js';
 import { startIdentityProvider, type IdentityProvider } from '../scripts/identity-provider.js';
 import { axeViolations, launchChromium } from './browser.js';
 import { startTestEngine, type TestEngine } from './engine.js';
+import { passwordLogin } from './oidc.js';
 
 /**
  * Signing in as a person does, in headless Chromium: the API's /auth/login sends the browser to the embedded
@@ -131,6 +132,9 @@ describe('signing in with the code flow in a browser', () => {
     // The CSRF secret's cookie too: only the token from /auth/session is the page's to send.
     expect(cookies.find((cookie) => cookie.name === 'los_csrf')).toMatchObject({ httpOnly: true, secure: true, sameSite: 'Lax' });
 
+    // The sign-in's own cookie is spent at the callback.
+    expect(cookies.map((cookie) => cookie.name)).not.toContain('los_login');
+
     const visible = await page.evaluate(() => (globalThis as unknown as { document: { cookie: string } }).document.cookie);
     expect(visible).not.toContain('los_session');
     expect(visible).not.toContain(session!.value);
@@ -195,6 +199,23 @@ describe('signing in with the code flow in a browser', () => {
     await page.waitForURL(`${api}/auth/session`);
     expect((await sessionFromPage(page)).person).toMatchObject({ name: 'Anna Lindqvist', role: 'coordinator', municipality: 'Umeå' });
     await context.close();
+  });
+
+  it('refuses a callback from a sign-in another browser started, so no one can be signed in as someone else (login CSRF)', async () => {
+    // Someone signs in as themselves (with any tool) but stops before the callback, and gets another person
+    // to open its URL.
+    const { page: stopped } = await passwordLogin(`${api}/auth/login?returnTo=/auth/session`, 'bertil', PASSWORD, { stopAt: `${api}/auth/callback` });
+    const callbackUrl = stopped.url.href;
+    expect(stopped.url.searchParams.get('code')).toBeTruthy();
+
+    const victim = await browser.newContext();
+    const victimPage = await victim.newPage();
+    const response = await victimPage.goto(callbackUrl);
+    expect(response?.status()).toBe(401);
+    expect(((await response!.json()) as { detail: string }).detail).toContain('not started in this browser');
+    expect((await victim.cookies(api)).map((cookie) => cookie.name)).not.toContain('los_session');
+    expect(await sessionFromPage(victimPage)).toEqual({ person: null });
+    await victim.close();
   });
 
   it('ends the session at logout with the CSRF token from the session endpoint, and refuses a logout without it', async () => {
