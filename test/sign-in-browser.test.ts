@@ -277,7 +277,17 @@ describe('the provider’s pages for everyone (axe-core)', () => {
     await context.close();
   });
 
-  it('finds no accessibility violations on the device flow’s pages: the code, the confirmation and the last one', async () => {
+  it('finds no accessibility violations on the page of a sign-in that has expired', async () => {
+    const context = await axeContext();
+    const page = await context.newPage();
+    const response = await page.goto(`${idp.issuer}/interaction/no-such-sign-in`);
+    expect(response?.status()).toBe(400);
+    await page.getByRole('heading', { name: 'Inloggningen har gått ut' }).waitFor();
+    expect(await axeViolations(page)).toEqual([]);
+    await context.close();
+  });
+
+  it('finds no accessibility violations on the device flow’s pages (the code, the confirmation, the last one), and the device gets its tokens', async () => {
     const context = await axeContext();
     const page = await context.newPage();
     const authorization = await fetch(`${idp.issuer}/device/auth`, {
@@ -286,7 +296,11 @@ describe('the provider’s pages for everyone (axe-core)', () => {
       body: new URLSearchParams({ client_id: 'los-cli', scope: 'openid offline_access los' }),
     });
     expect(authorization.status).toBe(200);
-    const { user_code: userCode, verification_uri: verificationUri } = (await authorization.json()) as { user_code: string; verification_uri: string };
+    const {
+      user_code: userCode,
+      device_code: deviceCode,
+      verification_uri: verificationUri,
+    } = (await authorization.json()) as { user_code: string; device_code: string; verification_uri: string };
 
     await page.goto(verificationUri);
     await page.getByRole('heading', { name: 'Koppla en enhet' }).waitFor();
@@ -304,6 +318,15 @@ describe('the provider’s pages for everyone (axe-core)', () => {
     await submitSignIn(page, 'anna', PASSWORD);
     await page.getByRole('heading', { name: 'Klart' }).waitFor();
     expect(await axeViolations(page)).toEqual([]);
+
+    // Approved in the browser, the device's next poll gets its tokens.
+    const polled = await fetch(`${idp.issuer}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: deviceCode, client_id: 'los-cli' }),
+    });
+    expect(polled.status).toBe(200);
+    expect(((await polled.json()) as { access_token?: string }).access_token).toMatch(JWT);
     await context.close();
   });
 });
