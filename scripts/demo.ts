@@ -9,26 +9,28 @@ import { mkdirSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { jetstream } from '@nats-io/jetstream';
-import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { DEMO_BEHAVIOURS } from '../agencies/index.js';
-import {
-  ENTITY_KEY_FILE_ENV,
-  entityKeyFromEnvironment,
-  sealDecision,
-  createDevIssuer,
-  readAs,
-  type Reader,
-  AuditLog,
-  generateMasterKey,
-  readMasterKeyring,
-} from '../vault/index.js';
+import { ENTITY_KEY_FILE_ENV, entityKeyFromEnvironment, createDevIssuer, type Reader, AuditLog, generateMasterKey, readMasterKeyring } from '../vault/index.js';
 import { loadCatalogueFile } from '../config/index.js';
-import { SUBJECTS, agencyName, formatStockholm, type OperationState, type Phase, type TipInput } from '../domain/index.js';
+import {
+  SUBJECTS,
+  agencyName,
+  formatStockholm,
+  type DecisionInput,
+  type DecisionKind,
+  type OperationState,
+  type Phase,
+  type TipInput,
+} from '../domain/index.js';
 import { currentWorkflowBundle } from '../workers/workflowBundle.js';
-import { TASK_QUEUE, assessUpdate, closeUpdate, scheduleUpdate, stateQuery, timelineQuery } from '../workflows/definitions.js';
+import { TASK_QUEUE, stateQuery, timelineQuery } from '../workflows/definitions.js';
 import { freePort, startTemporalDevServer } from './dev-stack.js';
-import { UMEA_COORDINATOR, startEmbeddedEngine } from './embedded-engine.js';
+import { startEmbeddedEngine } from './embedded-engine.js';
+import { DEMO_API_CLIENT_SECRET, DEMO_COORDINATOR, DEMO_PASSWORD, startIdentityProvider } from './identity-provider.js';
+import { approveDevice } from './oidc-sign-in.js';
+import { LosClient, NotAllowedNowError } from '../coordinator/client.js';
+import { bearerToken, signIn } from '../coordinator/credentials.js';
 import { PROJECT_ROOT } from './temporal-cli.js';
 
 const USAGE = `Usage: npm run demo -- [options]
@@ -163,6 +165,13 @@ async function main() {
     mkdirSync(DATA, { recursive: true });
     writeFileSync(entityKeyFile, `${entityKey}\n`, { mode: 0o600 });
   }
+  // People sign in at an OpenID Connect provider: the embedded one here, its own process, with the demo realm
+  // (idp/realm.yaml). The engine knows only its issuer URL and the API's client registration.
+  const apiPort = await freePort(4300);
+  const apiUrl = `http://127.0.0.1:${apiPort}`;
+  const idp = await startIdentityProvider({ scratchDir: join(DATA, 'idp'), audience: `${apiUrl}/v1`, apiUrls: [apiUrl], port: await freePort(4400) });
+  started.push(() => idp.stop());
+  say(`Identity provider at ${idp.issuer} (the demo realm: idp/realm.yaml)`);
   // The codec server, with a development token issuer, serves the UI from the engine's key store.
   const issuer = await createDevIssuer();
   const engine = await startEmbeddedEngine({
@@ -174,6 +183,8 @@ async function main() {
     auth: true,
     onDeadLetter: deadLetter,
     codec: { issuerJwk: issuer.publicJwk, port: codecPort, uiOrigin: new URL(temporal.uiUrl!).origin },
+    // The engine's one door for people: the HTTP API, signing them in at the provider.
+    api: { port: apiPort, issuer: idp.issuer, clientSecret: DEMO_API_CLIENT_SECRET },
     ...(ports.nats ? { natsPort: ports.nats } : {}),
   });
   started.push(() => engine.stop());
@@ -182,7 +193,7 @@ async function main() {
   writeFileSync(join(DATA, 'issuer.jwk.json'), JSON.stringify(issuer.publicJwk));
   const coordinator: Reader = { sub: 'demo.coordinator@umea', role: 'coordinator', municipality: 'Umeå' };
   const coordinatorToken = await issuer.mint(coordinator, '12h');
-  say(`Temporal at ${temporal.address}, UI at ${temporal.uiUrl}; NATS at ${engine.nats.url} with one account per agency (NKEYs)`);
+  say(`Temporal at ${temporal.address}, UI at ${temporal.uiUrl}; NATS at ${engine.nats.url} with one account per agency (NKEYs); the API at ${apiUrl}`);
   const agencies = await engine.startAgencies(DEMO_BEHAVIOURS, {
     onEvent: (agency, event) => say(`  → ${agency.padEnd(20)} ${event.name}${event.name === 'briefing' ? ' (with the full description)' : ''}`),
     onAnswer: (agency, answer, _operation, detail) => say(`  ← ${agency.padEnd(20)} ${answer}${detail ? `: ${detail}` : ''}`),
@@ -223,15 +234,30 @@ async function main() {
     outcomeDeadline: '6s',
   };
 
-  const registration = await engine.register(tip, { config: { ...config, retention: '90 days' }, author: UMEA_COORDINATOR });
+  // The coordinator is Anna Lindqvist of Umeå. She signs in as \`los login\` does (the device flow); the demo
+  // approves the code at the provider with her demo password, as she would in her browser.
+  const credentialsFile = join(DATA, 'demo-credentials.json');
+  const auth = await new LosClient({ apiUrl, token: () => Promise.reject(new Error('no token needed')) }).authConfig();
+  await signIn(apiUrl, auth, credentialsFile, (device) => {
+    say(`Coordinator: los login → open ${device.verificationUri}, code ${device.userCode} (Anna signs in there)`);
+    void approveDevice(device.verificationUriComplete ?? device.verificationUri, DEMO_COORDINATOR.username, DEMO_PASSWORD).catch(fail);
+  });
+  const anna = new LosClient({ apiUrl, token: () => bearerToken({ apiUrl, credentialsFile }) });
+  say(`Coordinator: signed in as ${DEMO_COORDINATOR.name} (coordinator, Umeå); everything she does goes through the API.`);
+
+  const registration = await anna.registerTip(tip, { config: { ...config, retention: '90 days' } });
   say(`Tip registered as operation ${registration.operationId}`);
   say(`Temporal UI: ${temporal.uiUrl}/namespaces/${temporal.namespace}/workflows/${registration.operationId}`);
-  const again = await engine.register(tip, { config: { ...config, retention: '90 days' } });
-  say(`Registering the same tip again: ${again.outcome === 'started' ? 'started a second operation (wrong!)' : `recognised, still ${again.operationId}`}`);
+  const again = await anna.registerTip(tip, { config: { ...config, retention: '90 days' } });
+  say(
+    `Registering the same tip again: ${again.outcome === 'started' ? 'started a second operation (wrong!)' : `recognised (${again.outcome}), still ${again.operationId}`}`,
+  );
 
-  const handle = registration.handle;
-  // The coordinator's decisions: free text sealed with the operation's key before it reaches Temporal.
-  const sealed = <T extends object>(decision: T) => sealDecision(engine.keys, registration.operationId, decision);
+  // The narrator (not the coordinator) follows the operation's progress through Temporal, as an operator would.
+  const handle = engine.client.workflow.getHandle(registration.operationId);
+  // The coordinator's decisions go to the API, which seals their free text, signs them with her as author and
+  // forwards them; the workflow checks the signature, her role and municipality before it takes them.
+  const decide = <K extends DecisionKind>(kind: K, decision: DecisionInput<K>) => anna.decide(registration.operationId, kind, decision);
   let lastPhase: Phase | undefined;
   const showPhase = (state: OperationState | { phase: Phase; nextDeadline?: OperationState['nextDeadline'] }) => {
     if (state.phase === lastPhase) return;
@@ -260,18 +286,14 @@ async function main() {
 
   await until((s) => s.phase === 'assessment');
   say('Coordinator: asks Polisen first whether an ongoing investigation requires holding back.');
-  await engine.decide(
-    handle,
-    assessUpdate,
-    await sealed({
-      decision: 'request_info' as const,
-      agencies: ['polisen' as const],
-      question: 'Is there an ongoing investigation that requires holding back?',
-    }),
-  );
+  await decide('assessment', {
+    decision: 'request_info',
+    agencies: ['polisen'],
+    question: 'Is there an ongoing investigation that requires holding back?',
+  });
   await until((s) => !s.pending.some((p) => p.awaiting === 'information'));
   say('Coordinator: assessment decision is "proceed".');
-  await engine.decide(handle, assessUpdate, await sealed({ decision: 'proceed' as const, note: 'Police see no reason to hold back.' }));
+  await decide('assessment', { decision: 'proceed', note: 'Police see no reason to hold back.' });
 
   const matched = await until((s) => s.phase === 'joint_action');
   const accepted = matched.agencies.filter((a) => a.mandate === 'accepted').map((a) => a.agency);
@@ -285,36 +307,22 @@ async function main() {
   );
 
   try {
-    await engine.decide(
-      handle,
-      scheduleUpdate,
-      await sealed({ at: new Date(Date.now() + 5_000).toISOString(), place: tip.entity.address, lead: 'lansstyrelsen' as const }),
-    );
+    await decide('schedule', { at: new Date(Date.now() + 5_000).toISOString(), place: tip.entity.address, lead: 'lansstyrelsen' });
   } catch (err) {
-    if (!(err instanceof WorkflowUpdateFailedError)) throw err;
-    say(`Coordinator tries Länsstyrelsen as lead and is refused: ${err.cause?.message}`);
+    if (!(err instanceof NotAllowedNowError)) throw err;
+    say(`Coordinator tries Länsstyrelsen as lead and is refused (HTTP ${err.problem?.status ?? 409}): ${err.message}`);
   }
   const at = new Date(Date.now() + 5_000).toISOString();
   say(`Coordinator: schedules the joint action at ${formatStockholm(at)}, led by ${agencyName('polisen', catalogue)}.`);
-  await engine.decide(handle, scheduleUpdate, await sealed({ at, place: tip.entity.address, lead: 'polisen' as const }));
+  await decide('schedule', { at, place: tip.entity.address, lead: 'polisen' });
 
   await until((s) => s.phase === 'follow_up' && s.stage === 'closing_decision');
   say('Coordinator: all outcomes are in; closes the operation.');
-  await engine.decide(
-    handle,
-    closeUpdate,
-    await sealed({ summary: 'Licence revoked, tax reassessed, assets seized; criminal reports filed with the Police.' }),
-  );
+  await decide('close', { summary: 'Licence revoked, tax reassessed, assets seized; criminal reports filed with the Police.' });
 
-  // The coordinator reads the sealed summary with the same rights as the codec server; the read is logged.
-  const [result] = (await readAs(engine.keys, audit, {
-    reader: coordinator,
-    action: 'show',
-    operationId: registration.operationId,
-    values: [await handle.result()],
-    payloads: [],
-  })) as [Awaited<ReturnType<typeof handle.result>>];
-  const timeline = await handle.query(timelineQuery).catch(() => []);
+  await handle.result();
+  // The coordinator reads the operation through the API: every field she is entitled to, and the read is logged.
+  const { state: result, timeline } = await anna.show(registration.operationId);
   say(`PHASE → ${PHASE_NAMES[result.phase]}`);
   const o = result.outcome!;
   const kr = (n: number) => `${n.toLocaleString('sv-SE')} kr`;
@@ -332,6 +340,12 @@ Outcome summary for ${result.operationId}
   criminal reports    ${o.criminalReports}
   timeline entries    ${timeline.length}
   coordinator         ${o.coordinatorSummary ?? '-'}
+
+Who decided (the timeline's signed authors)
+${timeline
+  .filter((entry) => entry.by !== undefined)
+  .map((entry) => `  ${formatStockholm(entry.at)}  ${entry.by!.name} (${entry.by!.role})  ${entry.text}`)
+  .join('\n')}
 `);
   say(`Access log of ${result.operationId}: ${(await audit.forOperation(result.operationId)).length} record(s) (los audit ${result.operationId}).`);
   say(`Finished in ${((Date.now() - t0) / 1000).toFixed(1)}s.`);

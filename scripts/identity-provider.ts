@@ -68,3 +68,10 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
   );
   return { process: child, issuer, port, logFile, stop: () => stopProcess(child) };
 }
+
+/** The demo realm's (idp/realm.yaml) secrets, which are no secret: for the demo, the tests, the bench and the cluster. */
+export const DEMO_PASSWORD = 'demo-password';
+export const DEMO_API_CLIENT_SECRET = 'demo-secret-los-api';
+export const DEMO_CASE_SYSTEM_SECRET = 'demo-secret-los-case-system';
+/** The demo's coordinator, as the demo realm names her. */
+export const DEMO_COORDINATOR = { username: 'anna', name: 'Anna Lindqvist' } as const;

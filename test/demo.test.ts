@@ -25,7 +25,14 @@ describe('demo', () => {
     const phases = [...output.matchAll(/PHASE → (\w[\w -]*)/g)].map((m) => m[1]!.split(' (')[0]!.trim());
     expect(phases).toEqual(['tip', 'assessment', 'mandate matching', 'joint action', 'follow-up', 'closed']);
     expect(output).toMatch(/Temporal UI: http:\/\/localhost:\d+\/namespaces\/default\/workflows\/los-umea-[0-9a-f]{20}/);
-    expect(output).toContain('recognised, still los-umea-');
+    expect(output).toContain('recognised (unchanged), still los-umea-');
+    // The coordinator signs in at the identity provider and works through the API: the timeline names her.
+    expect(output).toMatch(/signed in as Anna Lindqvist \(coordinator, Umeå\)/);
+    expect(output).toMatch(/refused \(HTTP 409\): schedule rejected: lead "lansstyrelsen"/);
+    const decided = output.slice(output.indexOf('Who decided'));
+    for (const decision of ['tip registered by Anna Lindqvist', 'assessment: proceed', 'scheduled for', 'operation closed by the coordinator']) {
+      expect(decided).toMatch(new RegExp(`Anna Lindqvist \\(coordinator\\)\\s+.*${decision}`));
+    }
     expect(output).toMatch(/← lansstyrelsen\s+mandate_declined: /);
     expect(output).toContain('Outcome summary for los-umea-');
     expect(output).toContain('Stopped cleanly.');

@@ -1,6 +1,6 @@
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { DefaultLogger, Runtime, type LogEntry } from '@temporalio/worker';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { inject, vi } from 'vitest';
@@ -23,6 +23,8 @@ import type { MasterKeyring } from '../vault/index.js';
  * a worker on a task queue of its own, and the bridge. Nothing is mocked.
  */
 let runtimeInstalled = false;
+/** What the workers of this test process log at WARN and above (the workflow's refusals among it), newest last. */
+export const workerLog: LogEntry[] = [];
 
 export type TestEngine = EmbeddedEngine;
 
@@ -31,7 +33,13 @@ export async function startTestEngine(
   options: { maxDeliver?: number; auth?: boolean; keyring?: MasterKeyring; api?: EmbeddedEngineOptions['api']; logger?: EmbeddedEngineOptions['logger'] } = {},
 ): Promise<TestEngine> {
   if (!runtimeInstalled) {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
+    const printer = new DefaultLogger('WARN');
+    Runtime.install({
+      logger: new DefaultLogger('WARN', (entry) => {
+        workerLog.push(entry);
+        printer.log(entry.level, entry.message, entry.meta);
+      }),
+    });
     runtimeInstalled = true;
   }
   // One key for the run, so the engine and every \`los\` child process compute the same entity references.
