@@ -137,6 +137,11 @@ export const SESSION_BUCKET = 'LOS_API_SESSIONS';
 /** The session id's cookie (signed, HttpOnly, Secure, SameSite=Lax) and the CSRF secret's. */
 export const SESSION_COOKIE = 'los_session';
 export const CSRF_COOKIE = 'los_csrf';
+/**
+ * The state of the sign-in this browser started (signed, HttpOnly, only sent to /auth/callback): the callback takes
+ * only a sign-in started in the same browser, so no one can sign another person in as themselves (login CSRF).
+ */
+export const LOGIN_COOKIE = 'los_login';
 
 /**
  * Sessions in a NATS key-value bucket whose entries expire (the bucket's TTL), so every API process sees every

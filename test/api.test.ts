@@ -204,7 +204,10 @@ describe('a browser session', () => {
     const jar = new CookieJar();
     const { page } = await passwordLogin(`${api}/auth/login?returnTo=/auth/session`, 'anna', PASSWORD, { jar, stopAt: `${api}/auth/callback` });
     expect(page.status).toBe(0);
-    const callback = await fetch(page.url, { redirect: 'manual', headers: { cookie: jar.header(page.url) } });
+    // The browser's cookies at the callback, the sign-in's own (los_login) among them.
+    const cookiesAtCallback = jar.header(page.url);
+    expect(cookiesAtCallback).toContain('los_login=');
+    const callback = await fetch(page.url, { redirect: 'manual', headers: { cookie: cookiesAtCallback } });
     expect(callback.status).toBe(302);
     expect(callback.headers.get('location')).toBe('/auth/session');
     const setCookie = callback.headers.getSetCookie().find((line) => line.startsWith('los_session='));
@@ -213,8 +216,14 @@ describe('a browser session', () => {
     expect(setCookie).toMatch(/SameSite=Lax/i);
     jar.store(page.url, callback);
 
-    // The same callback again finds no sign-in under way: the state is used once.
-    expect((await fetch(page.url, { redirect: 'manual' })).status).toBe(401);
+    // The same callback again, even with the same cookies, finds no sign-in under way: the state is used once.
+    const replayed = await fetch(page.url, { redirect: 'manual', headers: { cookie: cookiesAtCallback } });
+    expect(replayed.status).toBe(401);
+    expect(((await replayed.json()) as { detail: string }).detail).toContain('already used');
+    // And without the cookie of the browser that started it, a callback is refused before its state is looked at.
+    const elsewhere = await fetch(page.url, { redirect: 'manual' });
+    expect(elsewhere.status).toBe(401);
+    expect(((await elsewhere.json()) as { detail: string }).detail).toContain('not started in this browser');
 
     const withCookies = (extra: Record<string, string> = {}) => ({ cookie: jar.header(new URL(api)), ...extra });
     const session = await fetch(`${api}/auth/session`, { headers: withCookies() });

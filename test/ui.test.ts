@@ -1,12 +1,13 @@
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort, startTemporalDevServer, type TemporalDevServer } from '../scripts/dev-stack.js';
 import { startEmbeddedEngine, type EmbeddedEngine } from '../scripts/embedded-engine.js';
 import { startIdentityProvider, type IdentityProvider } from '../scripts/identity-provider.js';
 import { generateMasterKey, readMasterKeyring } from '../vault/index.js';
+import { launchChromium } from './browser.js';
 import { sampleTip, untilState } from './engine.js';
 
 /**
@@ -59,10 +60,7 @@ beforeAll(async () => {
   );
   operationId = registration.operationId;
   await untilState(registration.handle, (s) => s.phase === 'assessment');
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  browser = await launchChromium();
 }, 180_000);
 
 afterAll(async () => {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ProblemError } from '../problems.js';
 import { AuthConfig, CallbackQuery, LoginQuery, SessionView } from '../schemas.js';
-import { SESSION_COOKIE } from '../auth.js';
+import { LOGIN_COOKIE, SESSION_COOKIE } from '../auth.js';
 import type { RouteContext } from '../server.js';
 import { PROBLEM_RESPONSES } from './common.js';
 
@@ -19,6 +19,9 @@ export function sessionRoutes({ app, options, services, gate, csrf }: RouteConte
     signed: true,
     maxAge: Math.floor(options.sessionTtlMs / 1000),
   };
+  /** Lax, so the provider's redirect back (a top-level GET) carries it; ten minutes to sign in. */
+  const loginCookieOptions = { path: '/auth/callback', httpOnly: true, secure: true, sameSite: 'lax' as const, signed: true };
+  const LOGIN_SECONDS = 600;
 
   /** Only a path of this API: never another origin (an open redirect would lend the sign-in to a phishing page). */
   const sameOriginPath = (returnTo: string | undefined): string => {
@@ -58,6 +61,7 @@ export function sessionRoutes({ app, options, services, gate, csrf }: RouteConte
       const { relyingParty, sessions } = services();
       const login = await relyingParty.start(returnTo);
       await sessions.putLogin(login.state, login.pending);
+      reply.setCookie(LOGIN_COOKIE, login.state, { ...loginCookieOptions, maxAge: LOGIN_SECONDS });
       return reply.redirect(login.url, 302);
     },
   );
@@ -76,9 +80,15 @@ export function sessionRoutes({ app, options, services, gate, csrf }: RouteConte
     async (request, reply) => {
       const { relyingParty, sessions, verifier } = services();
       const { state, error } = request.query;
+      const started = request.cookies[LOGIN_COOKIE];
+      const startedState = started === undefined ? undefined : request.unsignCookie(started);
       if (error !== undefined) throw new ProblemError('unauthenticated', `the identity provider did not sign you in: ${error}`);
-      const pending = state === undefined ? undefined : await sessions.takeLogin(state);
-      if (!pending || state === undefined)
+      // Checked before the sign-in is taken: a callback URL opened in another browser neither signs it in nor spends the state.
+      if (state === undefined || !startedState?.valid || startedState.value !== state)
+        throw new ProblemError('unauthenticated', 'this sign-in was not started in this browser (or took over ten minutes): start again at /auth/login');
+      reply.clearCookie(LOGIN_COOKIE, loginCookieOptions);
+      const pending = await sessions.takeLogin(state);
+      if (!pending)
         throw new ProblemError('unauthenticated', 'this sign-in has expired or was already used (its state is unknown): start again at /auth/login');
       let tokens;
       try {
