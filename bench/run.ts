@@ -20,6 +20,7 @@ import { historyCost } from './history.js';
 import { closedLoop, openLoop, type Completion, type LoadResult } from './load.js';
 import { measureCodecCost } from './codec.js';
 import { PLAINTEXT_ENGINE_ENTRY, plaintextKeys } from './plaintext.js';
+import { directDriver } from './drivers.js';
 import {
   ACTION_LEAD_MS,
   AgencyWatch,
@@ -312,7 +313,14 @@ async function main() {
     let closedPlainReport: PhaseReport;
     try {
       await waitUntilReady(measured.worker, measured.bridge, stack, plainQueue);
-      const plainCtx: LifecycleContext = { ...ctx, client: plainClient, keys: plaintextKeys(stack.keys), taskQueue: plainQueue };
+      const plainKeys = plaintextKeys(stack.keys);
+      const plainCtx: LifecycleContext = {
+        ...ctx,
+        client: plainClient,
+        keys: plainKeys,
+        taskQueue: plainQueue,
+        driver: directDriver({ client: plainClient, keys: plainKeys, catalogue, taskQueue: plainQueue }),
+      };
       ({ report: closedPlainReport } = await measurePhase(
         `closed loop without encryption: ${settings.concurrency} in flight for ${settings.duration}s (a plaintext worker and bridge)`,
         () => closedLoop(settings.concurrency, settings.duration, () => runLifecycle(plainCtx, tipIndex++, { probeAnswers: false })),
