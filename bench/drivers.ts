@@ -1,5 +1,5 @@
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { NotAllowedNowError, type LosClient } from '../coordinator/index.js';
+import { NotAllowedNowError, UnreachableError, type LosClient } from '../coordinator/index.js';
 import { registerTip, sendDecision, type DecisionKeys, type RegisterOptions } from '../api/engine.js';
 import type { Author, DecisionInput, DecisionKind, MandateCatalogue, OperationConfigInput, TipInput } from '../domain/index.js';
 
@@ -56,7 +56,8 @@ export function apiDriver(client: LosClient): CoordinatorDriver {
     door: 'api',
     register: (tip, config) => client.registerTip(tip, { config }),
     decide: (operationId, kind, decision) => client.decide(operationId, kind, decision),
-    // 409: the operation's validator refused it for now (the stage does not take it yet).
-    notYet: (err) => err instanceof NotAllowedNowError,
+    // 409: the operation's validator refused it for now (the stage does not take it yet). 503: the operation has not
+    // learned the API's key yet and the API's own patience ran out (a loaded machine), as the direct door resends too.
+    notYet: (err) => err instanceof NotAllowedNowError || (err instanceof UnreachableError && err.problem?.status === 503),
   };
 }
