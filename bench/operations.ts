@@ -1,8 +1,7 @@
 import { performance } from 'node:perf_hooks';
-import { WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { ReceivedEvent } from '../agencies/index.js';
-import { decisionUpdateId, registerTip, type RegisterOptions } from '../api/engine.js';
-import { signDecision } from '../vault/index.js';
+import { directDriver, type CoordinatorDriver, type DirectDriverOptions } from './drivers.js';
 import {
   candidateAgencies,
   type AgencyId,
@@ -12,7 +11,7 @@ import {
   type OperationState,
   type TipInput,
 } from '../domain/index.js';
-import { assessUpdate, closeUpdate, scheduleUpdate, stateQuery } from '../workflows/definitions.js';
+import { stateQuery } from '../workflows/definitions.js';
 import type { losOperation } from '../workflows/index.js';
 import type { Completion } from './load.js';
 import { sleep } from './stats.js';
@@ -257,20 +256,38 @@ export class AgencyWatch {
 }
 
 export interface LifecycleContext {
+  /** The bench's own Temporal client: what it watches (state query, result) and, for the direct door, what it drives. */
   client: Client;
-  /** The key store: each tip is sealed with its operation's data key, as `los` does (bench/plaintext.ts: not sealed). */
-  keys: RegisterOptions['keys'];
+  /** The key store: each tip is sealed with its operation's data key, as the API does (bench/plaintext.ts: not sealed). */
+  keys: DirectDriverOptions['keys'];
   catalogue: MandateCatalogue;
   taskQueue: string;
   runId: string;
   watch: AgencyWatch;
   /** The candidate agencies of LIFECYCLE_CATEGORIES in `catalogue`. */
   agencies: AgencyId[];
+  /** The door the coordinator's actions (registration, decisions) go through (bench/drivers.ts). */
+  driver: CoordinatorDriver;
 }
 
-/** A run's lifecycle context; the candidate agencies follow from the catalogue, and a watch is made when none is given. */
-export function lifecycleContext(options: Omit<LifecycleContext, 'agencies' | 'watch'> & { watch?: AgencyWatch }): LifecycleContext {
-  return { ...options, watch: options.watch ?? new AgencyWatch(), agencies: candidateAgencies(LIFECYCLE_CATEGORIES, options.catalogue) };
+/**
+ * A run's lifecycle context; the candidate agencies follow from the catalogue, a watch is made when none is given,
+ * and without a driver the coordinator takes the direct door on `client`.
+ */
+export function lifecycleContext(
+  options: Omit<LifecycleContext, 'agencies' | 'watch' | 'driver'> & { watch?: AgencyWatch; driver?: CoordinatorDriver },
+): LifecycleContext {
+  return {
+    ...options,
+    watch: options.watch ?? new AgencyWatch(),
+    agencies: candidateAgencies(LIFECYCLE_CATEGORIES, options.catalogue),
+    driver: options.driver ?? directDriver(options),
+  };
+}
+
+/** The same context driven through another door (the watch, the keys and the Temporal client stay). */
+export function throughDoor(ctx: LifecycleContext, driver: CoordinatorDriver): LifecycleContext {
+  return { ...ctx, driver };
 }
 
 export interface LifecycleSample extends Completion {
@@ -287,6 +304,10 @@ export interface LifecycleSample extends Completion {
   notifyEachMs?: number[];
   /** Where the lifecycle's time went, step by step (see LIFECYCLE_STEPS). */
   stepsMs?: Record<LifecycleStep, number>;
+  /** Each decision's round trip (client send → receipt), every attempt included, in the order taken. */
+  decisionRoundTripMs?: number[];
+  /** Decisions sent again because the operation had not caught up yet. */
+  decisionsResent?: number;
 }
 
 /** The lifecycle's steps as the bench sees them from outside, in order. */
@@ -304,20 +325,15 @@ export const LIFECYCLE_STEPS = [
 ] as const;
 export type LifecycleStep = (typeof LIFECYCLE_STEPS)[number];
 
-function isRejected(err: unknown): boolean {
-  return err instanceof WorkflowUpdateFailedError;
-}
-
-/** A decision the validator rejects (the workflow has not caught up yet) is sent again, as a coordinator would. */
-/** Who the bench decides and registers as: a coordinator of Umeå, where its tips are, as the API would name them. */
-const BENCH_COORDINATOR = { sub: 'bench.coordinator@umea', name: 'Bench coordinator', role: 'coordinator', municipality: 'Umeå' } as const;
-
-async function decide<T>(send: () => Promise<T>, attempts = 20): Promise<T> {
+/** A decision the validator refuses for now (the workflow has not caught up yet) is sent again, as a coordinator would. */
+async function decide(driver: CoordinatorDriver, send: () => Promise<unknown>, onResend: () => void, attempts = 20): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await send();
+      await send();
+      return;
     } catch (err) {
-      if (!isRejected(err) || attempt >= attempts) throw err;
+      if (!driver.notYet(err) || attempt >= attempts) throw err;
+      onResend();
       await sleep(50);
     }
   }
@@ -330,19 +346,11 @@ export async function runLifecycle(ctx: LifecycleContext, index: number, options
   // (client.withAbortSignal), the waits for what the agencies see give up, and no step starts after it.
   const deadline = AbortSignal.timeout(OPERATION_TIMEOUT_MS);
   const drive = async (): Promise<LifecycleSample> => {
-    const {
-      handle,
-      operationId: id,
-      outcome,
-    } = await registerTip(ctx.client, benchTip(ctx.runId, index, LIFECYCLE_CATEGORIES), {
-      keys: ctx.keys,
-      catalogue: ctx.catalogue,
-      taskQueue: ctx.taskQueue,
-      config: LIFECYCLE_CONFIG,
-      author: BENCH_COORDINATOR,
-    });
+    const { driver } = ctx;
+    const { operationId: id, outcome } = await driver.register(benchTip(ctx.runId, index, LIFECYCLE_CATEGORIES), LIFECYCLE_CONFIG);
     if (outcome !== 'started') throw new Error(`tip ${index} was already registered as ${id}`);
     operationId = id;
+    const handle: Handle = ctx.client.workflow.getHandle(id);
     const track = ctx.watch.open(id, handle, options.probeAnswers, deadline);
     const n = ctx.agencies.length;
 
@@ -351,13 +359,17 @@ export async function runLifecycle(ctx: LifecycleContext, index: number, options
       deadline.throwIfAborted();
       marks.push(performance.now());
     };
+    const decisionRoundTripMs: number[] = [];
+    let decisionsResent = 0;
+    /** One decision through the driver's door, timed from its first send to its receipt. */
+    const decideTimed = async (send: () => Promise<unknown>) => {
+      const sentAt = performance.now();
+      await decide(driver, send, () => (decisionsResent += 1));
+      decisionRoundTripMs.push(performance.now() - sentAt);
+    };
 
-    // Signed as the API signs each decision it forwards (a fresh nonce and time for every attempt).
-    const signer = await ctx.keys.apiSigningKey();
-    const signed = <D>(update: { name: string }, decision: D) =>
-      signDecision(signer, { update: update.name, operationId: id, decision, author: BENCH_COORDINATOR });
     const assessSentAt = marks[0]!;
-    await decide(() => handle.executeUpdate(assessUpdate, { args: [signed(assessUpdate, { decision: 'proceed' as const })], updateId: decisionUpdateId() }));
+    await decideTimed(() => driver.decide(id, 'assessment', { decision: 'proceed' }));
     mark();
     const assessedAt = marks[1]!;
     const heldAt = await track.whenHeld('mandate_requested', n);
@@ -367,11 +379,8 @@ export async function runLifecycle(ctx: LifecycleContext, index: number, options
     mark();
     await track.waitForState((s) => s.stage === 'schedule_decision');
     mark();
-    await decide(() =>
-      handle.executeUpdate(scheduleUpdate, {
-        args: [signed(scheduleUpdate, { at: new Date(Date.now() + ACTION_LEAD_MS).toISOString(), place: 'Storgatan 12, Umeå', lead: 'polisen' as const })],
-        updateId: decisionUpdateId(),
-      }),
+    await decideTimed(() =>
+      driver.decide(id, 'schedule', { at: new Date(Date.now() + ACTION_LEAD_MS).toISOString(), place: 'Storgatan 12, Umeå', lead: 'polisen' }),
     );
     mark();
 
@@ -379,9 +388,7 @@ export async function runLifecycle(ctx: LifecycleContext, index: number, options
     mark();
     await track.waitForState((s) => s.stage === 'closing_decision');
     mark();
-    await decide(() =>
-      handle.executeUpdate(closeUpdate, { args: [signed(closeUpdate, { summary: 'Benchmark operation closed.' })], updateId: decisionUpdateId() }),
-    );
+    await decideTimed(() => driver.decide(id, 'close', { summary: 'Benchmark operation closed.' }));
     mark();
     await handle.result();
     mark();
@@ -402,6 +409,8 @@ export async function runLifecycle(ctx: LifecycleContext, index: number, options
       notifyAllFromSendMs: lastHeld - assessSentAt,
       notifyEachMs: heldAt.map((at) => at - assessedAt),
       stepsMs,
+      decisionRoundTripMs,
+      decisionsResent,
     };
   };
   try {
@@ -416,12 +425,6 @@ export async function runLifecycle(ctx: LifecycleContext, index: number, options
 
 /** Registers a tip and leaves it waiting for its assessment: the shape of most open operations in practice. */
 export async function registerWaiting(ctx: LifecycleContext, index: number, assessmentDeadline: string): Promise<string> {
-  const { operationId } = await registerTip(ctx.client, benchTip(ctx.runId, index, LIFECYCLE_CATEGORIES), {
-    keys: ctx.keys,
-    catalogue: ctx.catalogue,
-    taskQueue: ctx.taskQueue,
-    config: { ...LIFECYCLE_CONFIG, assessmentDeadline },
-    author: BENCH_COORDINATOR,
-  });
+  const { operationId } = await ctx.driver.register(benchTip(ctx.runId, index, LIFECYCLE_CATEGORIES), { ...LIFECYCLE_CONFIG, assessmentDeadline });
   return operationId;
 }

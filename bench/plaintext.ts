@@ -1,4 +1,4 @@
-import type { RegisterOptions } from '../api/engine.js';
+import type { DirectDriverOptions } from './drivers.js';
 import type { Sealed } from '../domain/index.js';
 import { FAILURE_CONVERTER_PATH } from '../vault/index.js';
 import type { EngineVariant } from '../workers/compose.js';
@@ -11,10 +11,11 @@ import type { EngineVariant } from '../workers/compose.js';
  */
 
 /** The coordinator's side: no data key, and each personal field goes to Temporal as its plaintext (the workflow takes either). */
-export function plaintextKeys(keys: RegisterOptions['keys']): RegisterOptions['keys'] {
+export function plaintextKeys(keys: DirectDriverOptions['keys']): DirectDriverOptions['keys'] {
   return {
     createDataKey: async () => undefined,
     seal: async (_operationId: string, value: unknown) => value as Sealed,
+    sealIfKeyed: async (_operationId: string, value: string) => value,
     bridgePublicKey: () => keys.bridgePublicKey(),
     apiSigningKey: () => keys.apiSigningKey(),
   };

@@ -5,11 +5,14 @@ import type { CodecCostResult } from './codec.js';
 import type { MachineUsage } from './processes.js';
 import type { ScaleCheckpoint } from './scale.js';
 import type { Versions } from './stack.js';
+import { API_TARGETS, type ApiComparison } from './api-comparison.js';
 import { mib, round, type Percentiles } from './stats.js';
 
 /** The result file's shape, and the two ways it is shown: a summary table and a Markdown report. */
 
 export interface PhaseReport {
+  /** Which door the coordinator's actions went through (bench/drivers.ts); absent in results from before the API: direct. */
+  door?: 'direct' | 'api';
   offeredRatePerSecond?: number;
   concurrency?: number;
   durationSeconds: number;
@@ -24,6 +27,10 @@ export interface PhaseReport {
   /** Where the lifecycle's time went, per step, over the completed operations. */
   stepsMs: Record<string, Percentiles | undefined>;
   assessRoundTripMs?: Percentiles;
+  /** Every decision's round trip (assess, schedule, close): client send → receipt, resends included. */
+  decisionRoundTripMs?: Percentiles;
+  /** Decisions sent again because the operation had not caught up yet (409 / validator refusal). */
+  decisionsResent?: number;
   notifyAllMs?: Percentiles;
   notifyAllFromSendMs?: Percentiles;
   notifyEachMs?: Percentiles;
@@ -104,6 +111,8 @@ export interface BenchResult {
   rawJetStream: RawJetStreamResult & { notifyCostRatio?: number };
   /** Absent in results from before issue 10. */
   answerBurst?: AnswerBurstResult;
+  /** The closed loop through the HTTP API beside the direct one, and decisions timed through it (issue 18). */
+  api?: ApiComparison;
   /** Sealing and the payload codec per operation, with and without (issue 9). */
   codecCost?: CodecCostResult;
   cost?: HistoryCost;
@@ -218,6 +227,7 @@ function summaryRows(r: BenchResult): [string, string][] {
         : na,
     ],
     ['Worker peak RSS during the load phases', bytes(r.memory.workerPeakThroughputBytes)],
+    ...(r.api ? apiSummaryRows(r.api).slice(1) : []),
   ];
   for (const c of r.scale?.checkpoints ?? []) {
     rows.push([
@@ -226,6 +236,57 @@ function summaryRows(r: BenchResult): [string, string][] {
     ]);
   }
   return rows;
+}
+
+/** ✓ when the figure meets its target, ✗ when it does not (n/a without a figure). */
+const meets = (met: boolean | undefined) => (met === undefined ? '' : met ? ' ✓' : ' ✗');
+
+/** The API's figures against issue 18's targets, for the summary tables. */
+export function apiSummaryRows(a: ApiComparison): [string, string][] {
+  const decisions = a.openThroughApi.decisionRoundTripMs;
+  return [
+    [
+      `Closed loop, direct on Temporal (${a.concurrency} in flight, ${a.durationSeconds}s)`,
+      `${rateOf(a.closedDirect)} (${a.closedDirect.completed} done, ${a.closedDirect.failed} failed)`,
+    ],
+    [
+      `Closed loop through the API (${a.concurrency} in flight, ${a.durationSeconds}s) → API/direct (target ≥ ${API_TARGETS.throughputRatio})`,
+      `${rateOf(a.closedThroughApi)} (${a.closedThroughApi.completed} done, ${a.closedThroughApi.failed} failed) → ${times(a.throughputRatio)}${meets(
+        a.throughputRatio === undefined ? undefined : a.throughputRatio >= API_TARGETS.throughputRatio,
+      )}`,
+    ],
+    [
+      `Decision round trip through the API p50/p95/p99, open loop at ${a.rate}/s (send → receipt; target p99 ≤ ${API_TARGETS.decisionRoundTripP99Ms} ms)`,
+      `${ms(decisions)} (${decisions?.count ?? 0} decisions, ${a.openThroughApi.decisionsResent ?? 0} resent)${meets(
+        decisions === undefined ? undefined : decisions.p99 <= API_TARGETS.decisionRoundTripP99Ms,
+      )}`,
+    ],
+    ...(a.openDirect
+      ? ([[`Decision round trip direct p50/p95/p99, open loop at ${a.rate}/s (reference)`, ms(a.openDirect.decisionRoundTripMs)]] as [string, string][])
+      : []),
+    [
+      'Decision round trip p50/p95/p99, closed loop: direct | through the API',
+      `${ms(a.closedDirect.decisionRoundTripMs)} | ${ms(a.closedThroughApi.decisionRoundTripMs)}`,
+    ],
+    ['CPU ms per operation, closed loop direct', cpuLine(a.closedDirect.cpuMsPerOperation)],
+    ['CPU ms per operation, closed loop through the API', cpuLine(a.closedThroughApi.cpuMsPerOperation)],
+  ];
+}
+
+/** The API comparison's section of a Markdown report. */
+export function apiMarkdown(a: ApiComparison, n: number, cores: number): string {
+  return [
+    '## Through the API (issue 18)',
+    '',
+    `The coordinator's actions (registering the tip, the assess, schedule and close decisions) go through \`LosClient\` over HTTP to the API process (${a.door.apiUrl}), signed in as the machine client \`${a.door.clientId}\` (client credentials at ${a.door.issuer}, a coordinator of Umeå; ${a.door.tokensFetched} token(s) fetched, renewed before expiry), or directly through api/engine.ts on the bench's own Temporal client. Everything else is the same: the bench watches each operation by the state query on its own Temporal client in both.`,
+    '',
+    mdTable(['figure', 'value'], apiSummaryRows(a)),
+    '',
+    phaseMarkdown(`Closed loop, direct: ${a.concurrency} in flight`, a.closedDirect, n, cores),
+    phaseMarkdown(`Closed loop through the API: ${a.concurrency} in flight`, a.closedThroughApi, n, cores),
+    phaseMarkdown(`Open loop through the API: ${a.rate}/s offered`, a.openThroughApi, n, cores),
+    ...(a.openDirect ? [phaseMarkdown(`Open loop, direct: ${a.rate}/s offered (reference)`, a.openDirect, n, cores)] : []),
+  ].join('\n');
 }
 
 /** A plain-text table for the terminal. */
@@ -244,48 +305,55 @@ function percentileRows(label: string, p: Percentiles | undefined): (string | nu
   return p ? [label, p.count, round(p.p50), round(p.p95), round(p.p99), round(p.max)] : [label, 0, na, na, na, na];
 }
 
+/** One load phase's section of a Markdown report. */
+export function phaseMarkdown(name: string, p: PhaseReport, n: number, cores: number): string {
+  return [
+    `### ${name}`,
+    '',
+    `${p.started} started, ${p.completed} completed, ${p.failed} failed. Throughput ${perSecond(p.throughputPerSecond)} (${p.throughputMethod}, ${round(p.windowSeconds)} s); drain ${round(p.drainSeconds)} s. ${round(p.eventsDeliveredPerSecond, 1)} events delivered to agencies per second; ${round(p.stateQueriesPerOperation, 1)} state queries per operation (their cost is in the figures).`,
+    '',
+    mdTable(
+      ['latency (ms)', 'n', 'p50', 'p95', 'p99', 'max'],
+      [
+        percentileRows('lifecycle (register → workflow result)', p.lifecycleMs),
+        percentileRows('assess update round trip', p.assessRoundTripMs),
+        ...(p.decisionRoundTripMs
+          ? [percentileRows(`every decision's round trip (send → receipt; ${p.decisionsResent ?? 0} resent)`, p.decisionRoundTripMs)]
+          : []),
+        percentileRows(`notify: assess returned → all ${n} hold their mandate request`, p.notifyAllMs),
+        percentileRows(`notify: assess sent → all ${n} hold their mandate request`, p.notifyAllFromSendMs),
+        percentileRows('notify, per event: assess returned → this agency holds it', p.notifyEachMs),
+        ...(p.answerMs !== undefined || p.answerProbesUnresolved !== undefined
+          ? [percentileRows('answer: acked by JetStream → state query shows it', p.answerMs)]
+          : []),
+      ],
+    ),
+    '',
+    mdTable(
+      ['lifecycle step (ms)', 'n', 'p50', 'p95', 'p99', 'max'],
+      Object.entries(p.stepsMs).map(([step, q]) => percentileRows(step, q)),
+    ),
+    '',
+    `CPU seconds in the phase: ${
+      Object.entries(p.cpuSeconds)
+        .map(([k, v]) => `${k} ${round(v, 1)}`)
+        .join(', ') || na
+    }; per completed operation (ms): ${cpuLine(p.cpuMsPerOperation)}.`,
+    machineLine(p.machine, cores),
+    `Peak RSS sampled in the phase: ${
+      Object.entries(p.peakRssBytes)
+        .map(([k, v]) => `${k} ${mib(v)} MiB`)
+        .join(', ') || na
+    }.`,
+    ...(p.answerProbesUnresolved ? [`Answer probes never resolved: ${p.answerProbesUnresolved}.`] : []),
+    ...(Object.keys(p.errors).length > 0 ? ['', 'Failures:', ...Object.entries(p.errors).map(([e, c]) => `- ${c} × ${e}`)] : []),
+    '',
+  ].join('\n');
+}
+
 export function renderMarkdown(r: BenchResult): string {
   const n = r.lifecycle.agencies.length;
-  const phase = (name: string, p: PhaseReport) =>
-    [
-      `### ${name}`,
-      '',
-      `${p.started} started, ${p.completed} completed, ${p.failed} failed. Throughput ${perSecond(p.throughputPerSecond)} (${p.throughputMethod}, ${round(p.windowSeconds)} s); drain ${round(p.drainSeconds)} s. ${round(p.eventsDeliveredPerSecond, 1)} events delivered to agencies per second; ${round(p.stateQueriesPerOperation, 1)} state queries per operation (their cost is in the figures).`,
-      '',
-      mdTable(
-        ['latency (ms)', 'n', 'p50', 'p95', 'p99', 'max'],
-        [
-          percentileRows('lifecycle (register → workflow result)', p.lifecycleMs),
-          percentileRows('assess update round trip', p.assessRoundTripMs),
-          percentileRows(`notify: assess returned → all ${n} hold their mandate request`, p.notifyAllMs),
-          percentileRows(`notify: assess sent → all ${n} hold their mandate request`, p.notifyAllFromSendMs),
-          percentileRows('notify, per event: assess returned → this agency holds it', p.notifyEachMs),
-          ...(p.answerMs !== undefined || p.answerProbesUnresolved !== undefined
-            ? [percentileRows('answer: acked by JetStream → state query shows it', p.answerMs)]
-            : []),
-        ],
-      ),
-      '',
-      mdTable(
-        ['lifecycle step (ms)', 'n', 'p50', 'p95', 'p99', 'max'],
-        Object.entries(p.stepsMs).map(([step, q]) => percentileRows(step, q)),
-      ),
-      '',
-      `CPU seconds in the phase: ${
-        Object.entries(p.cpuSeconds)
-          .map(([k, v]) => `${k} ${round(v, 1)}`)
-          .join(', ') || na
-      }; per completed operation (ms): ${cpuLine(p.cpuMsPerOperation)}.`,
-      machineLine(p.machine, r.machine.cores),
-      `Peak RSS sampled in the phase: ${
-        Object.entries(p.peakRssBytes)
-          .map(([k, v]) => `${k} ${mib(v)} MiB`)
-          .join(', ') || na
-      }.`,
-      ...(p.answerProbesUnresolved ? [`Answer probes never resolved: ${p.answerProbesUnresolved}.`] : []),
-      ...(Object.keys(p.errors).length > 0 ? ['', 'Failures:', ...Object.entries(p.errors).map(([e, c]) => `- ${c} × ${e}`)] : []),
-      '',
-    ].join('\n');
+  const phase = (name: string, p: PhaseReport) => phaseMarkdown(name, p, n, r.machine.cores);
 
   const cost = (c: HistoryCost | undefined) =>
     c
@@ -358,6 +426,7 @@ export function renderMarkdown(r: BenchResult): string {
           ),
         ]
       : []),
+    ...(r.api ? [apiMarkdown(r.api, n, r.machine.cores)] : []),
     '### Floor: the same logical work, hand-tuned',
     '',
     `bench/baseline-workflow.ts (\`floorOperation\`) and bench/floor.ts, its own worker in the bench process: ${r.lifecycle.perOperation.fanOuts} activities, one per fan-out, each publishing its notices (${r.lifecycle.perOperation.notices} in all, real mandate-request CloudEvents with Nats-Msg-Id) to a file-backed JetStream stream; the agencies read and ack every notice and answer the ${r.lifecycle.perOperation.agencyAnswers} that ask with one signal each; ${r.lifecycle.perOperation.coordinatorDecisions} decisions as signals; ${r.lifecycle.perOperation.timers} timers of the same length. ${r.floor.started} started, ${r.floor.completed} completed, ${r.floor.failed} failed; throughput ${perSecond(r.floor.throughputPerSecond)} (${r.floor.throughputMethod}); lifecycle ${ms(r.floor.lifecycleMs)}. LOS closed-loop throughput / floor: ${times(r.floor.losRatio)}. CPU ms per operation: ${cpuLine(r.floor.cpuMsPerOperation)}. ${machineLine(r.floor.machine, r.machine.cores)}`,

@@ -17,28 +17,28 @@ import { PROJECT_ROOT } from '../scripts/temporal-cli.js';
 import { BaselineRunner, baselinePlan, floorPlan, planCounts, type BaselineSample } from './baseline.js';
 import { FloorChannel } from './floor.js';
 import { historyCost } from './history.js';
-import { closedLoop, openLoop, type Completion, type LoadResult } from './load.js';
+import { closedLoop, openLoop, type LoadResult } from './load.js';
 import { measureCodecCost } from './codec.js';
 import { PLAINTEXT_ENGINE_ENTRY, plaintextKeys } from './plaintext.js';
+import { directDriver } from './drivers.js';
 import {
   ACTION_LEAD_MS,
   AgencyWatch,
   LIFECYCLE_CATEGORIES,
   benchTip,
   LIFECYCLE_CONFIG,
-  LIFECYCLE_STEPS,
-  PhaseRecorder,
   lifecycleContext,
   runLifecycle,
   type LifecycleContext,
-  type LifecycleSample,
 } from './operations.js';
+import { PhaseMeter, summariseErrors } from './phases.js';
+import { measureApiComparison } from './api-comparison.js';
 import { CpuMeter, MemorySampler, readMemory, resetPeak, sqliteSize, type MachineUsage } from './processes.js';
 import { measureAnswerBurst } from './answer-burst.js';
 import { measureRawJetStream } from './raw-jetstream.js';
 import { renderMarkdown, renderSummary, type BenchResult, type BenchSettings, type ComparisonReport, type PhaseReport } from './report.js';
 import { runScale, terminateAll } from './scale.js';
-import { readVersions, startEngineProcess, startStack, waitUntilReady } from './stack.js';
+import { readVersions, startApiDoor, startEngineProcess, startStack, waitUntilReady, type ApiDoor } from './stack.js';
 import { TOPOLOGIES, runTopologies, type Topology } from './topologies.js';
 import { percentiles } from './stats.js';
 
@@ -109,50 +109,6 @@ function readSettings(): Settings {
 
 const log = (line: string) => console.error(`[bench] ${line}`);
 
-function lifecyclePhase(
-  result: LoadResult<LifecycleSample>,
-  recorder: PhaseRecorder,
-  cpuSeconds: Record<string, number>,
-  machine: MachineUsage | undefined,
-  peakRss: Record<string, number>,
-  extra: Pick<PhaseReport, 'offeredRatePerSecond' | 'concurrency' | 'durationSeconds'>,
-  probed: boolean,
-): PhaseReport {
-  const done = result.samples.filter((s) => s.ok);
-  const all = <K extends keyof LifecycleSample>(key: K) => done.map((s) => s[key] as number);
-  const phaseSeconds = (result.drainedAt - result.startedAt) / 1000;
-  return {
-    ...extra,
-    started: result.samples.length,
-    completed: result.completed,
-    failed: result.failed,
-    throughputPerSecond: result.throughputPerSecond,
-    throughputMethod: result.throughputMethod,
-    windowSeconds: result.windowSeconds,
-    drainSeconds: (result.drainedAt - result.arrivalsEndedAt) / 1000,
-    lifecycleMs: percentiles(all('lifecycleMs')),
-    stepsMs: Object.fromEntries(LIFECYCLE_STEPS.map((step) => [step, percentiles(done.map((s) => s.stepsMs![step]))])),
-    assessRoundTripMs: percentiles(all('assessRoundTripMs')),
-    notifyAllMs: percentiles(all('notifyAllMs')),
-    notifyAllFromSendMs: percentiles(all('notifyAllFromSendMs')),
-    notifyEachMs: percentiles(done.flatMap((s) => s.notifyEachMs ?? [])),
-    ...(probed ? { answerMs: percentiles(recorder.answerLatencyMs), answerProbesUnresolved: recorder.answerProbesUnresolved } : {}),
-    eventsDeliveredPerSecond: recorder.eventsDelivered / phaseSeconds,
-    stateQueriesPerOperation: result.samples.length > 0 ? recorder.stateQueries / result.samples.length : 0,
-    cpuSeconds,
-    ...(machine ? { machine } : {}),
-    cpuMsPerOperation: Object.fromEntries(Object.entries(cpuSeconds).map(([name, s]) => [name, result.completed > 0 ? (s * 1000) / result.completed : 0])),
-    peakRssBytes: peakRss,
-    errors: summariseErrors(result.samples),
-  };
-}
-
-function summariseErrors(samples: Completion[]): Record<string, number> {
-  const errors: Record<string, number> = {};
-  for (const s of samples) if (!s.ok) errors[s.error ?? 'unknown'] = (errors[s.error ?? 'unknown'] ?? 0) + 1;
-  return errors;
-}
-
 /** A comparison workflow's closed loop, with the same concurrency and duration as the LOS closed loop. */
 function comparisonPhase(
   load: LoadResult<BaselineSample>,
@@ -211,6 +167,7 @@ async function main() {
   // The processes the CPU meter and the memory sampler read: the engine's, or (for one phase) its plaintext twin's.
   const measured = { worker, bridge };
   const agencies: SimulatedAgency[] = [];
+  let door: ApiDoor | undefined;
   let baselineConnection: NativeConnection | undefined;
   let floorChannel: FloorChannel | undefined;
   try {
@@ -219,6 +176,8 @@ async function main() {
       nats: stack.nats?.process.pid,
       worker: measured.worker.child.pid,
       bridge: measured.bridge.child.pid,
+      api: door?.api.child.pid,
+      idp: door?.idp.process.pid,
       bench: process.pid,
     });
     const sampler = new MemorySampler(pids);
@@ -238,6 +197,8 @@ async function main() {
     log('bundling workflows: the LOS worker (child process), the baseline and the floor workers (here)');
     const baselineWorker = await baseline.createWorker(baselineConnection);
     const floorWorker = await floor.createWorker(baselineConnection, floorChannel.activities);
+    log('starting the identity provider and the API (processes of their own)');
+    door = await startApiDoor(stack, taskQueue, scratch);
     await waitUntilReady(worker, bridge, stack, taskQueue);
     const workerStartup = readMemory(worker.child.pid!);
     // Start-up (webpack bundling the workflows) is not running operations; its peak is reported on its own.
@@ -259,24 +220,10 @@ async function main() {
     const warm = await Promise.all(Array.from({ length: settings.warmup }, lifecycle(false)));
     if (warm.some((s) => !s.ok)) throw new Error(`warm-up failed: ${Object.keys(summariseErrors(warm)).join('; ')}`);
 
-    /** One load phase of full lifecycles: its own agency recorder, CPU meter and memory peaks. */
-    const measurePhase = async (
-      title: string,
-      load: () => Promise<LoadResult<LifecycleSample>>,
-      extra: Pick<PhaseReport, 'offeredRatePerSecond' | 'concurrency' | 'durationSeconds'>,
-      probed = false,
-    ): Promise<{ report: PhaseReport; samples: LifecycleSample[] }> => {
-      log(title);
-      const recorder = watch.beginPhase();
-      sampler.takePeaks();
-      cpu.begin();
-      const result = await load();
-      const report = lifecyclePhase(result, recorder, cpu.end(), cpu.machine(), sampler.takePeaks(), extra, probed);
-      log(`  ${result.completed} completed, ${result.failed} failed, ${report.throughputPerSecond.toFixed(2)}/s`);
-      return { report, samples: result.samples };
-    };
-    const openExtra = (rate: number) => ({ offeredRatePerSecond: rate, durationSeconds: settings.duration });
-    const closedExtra = { concurrency: settings.concurrency, durationSeconds: settings.duration };
+    const meter = new PhaseMeter(watch, sampler, cpu, log);
+    const measurePhase = meter.measure.bind(meter);
+    const openExtra = (rate: number) => ({ door: 'direct' as const, offeredRatePerSecond: rate, durationSeconds: settings.duration });
+    const closedExtra = { door: 'direct' as const, concurrency: settings.concurrency, durationSeconds: settings.duration };
 
     const { report: openLoopReport } = await measurePhase(
       `open loop: ${settings.rate}/s for ${settings.duration}s, answers probed`,
@@ -294,6 +241,17 @@ async function main() {
       () => closedLoop(settings.concurrency, settings.duration, lifecycle(false)),
       closedExtra,
     );
+    // Issue 18: the same closed loop through the HTTP API right after the direct one, then decisions through it at --rate.
+    const api = await measureApiComparison({
+      meter,
+      direct: ctx,
+      door,
+      nextTip: () => tipIndex++,
+      concurrency: settings.concurrency,
+      durationSeconds: settings.duration,
+      rate: settings.rate,
+      closedDirect: closedLoopReport,
+    });
     const workerAfterThroughput = readMemory(worker.child.pid!);
     const bridgeAfterThroughput = readMemory(bridge.child.pid!);
 
@@ -312,7 +270,14 @@ async function main() {
     let closedPlainReport: PhaseReport;
     try {
       await waitUntilReady(measured.worker, measured.bridge, stack, plainQueue);
-      const plainCtx: LifecycleContext = { ...ctx, client: plainClient, keys: plaintextKeys(stack.keys), taskQueue: plainQueue };
+      const plainKeys = plaintextKeys(stack.keys);
+      const plainCtx: LifecycleContext = {
+        ...ctx,
+        client: plainClient,
+        keys: plainKeys,
+        taskQueue: plainQueue,
+        driver: directDriver({ client: plainClient, keys: plainKeys, catalogue, taskQueue: plainQueue }),
+      };
       ({ report: closedPlainReport } = await measurePhase(
         `closed loop without encryption: ${settings.concurrency} in flight for ${settings.duration}s (a plaintext worker and bridge)`,
         () => closedLoop(settings.concurrency, settings.duration, () => runLifecycle(plainCtx, tipIndex++, { probeAnswers: false })),
@@ -422,7 +387,7 @@ async function main() {
         temporal: stack.temporal ? `dev server started by the bench (SQLite, headless) at ${stack.temporalAddress}` : `external at ${stack.temporalAddress}`,
         nats: stack.nats ? `nats-server started by the bench at ${stack.natsUrl}` : `external at ${stack.natsUrl}`,
         engine:
-          'worker and bridge as child processes (node --import tsx workers/main.ts worker, and … bridge); agencies, coordinator, baseline and floor workers in the bench process',
+          'worker, bridge and API as child processes (node --import tsx workers/main.ts worker, … bridge, … api), the identity provider too (idp/main.ts); agencies, coordinator, baseline and floor workers in the bench process',
       },
       lifecycle: {
         categories: [...LIFECYCLE_CATEGORIES],
@@ -449,6 +414,7 @@ async function main() {
       codecCost,
       ...(cost ? { cost } : {}),
       answerBurst,
+      api,
       memory: {
         peakResetAfterStartup: peakReset,
         cachedWorkflows,
@@ -486,6 +452,7 @@ async function main() {
     log(`written: bench/results/${stamp}.{json,md} and bench/results/latest.{json,md}`);
   } finally {
     for (const agency of agencies) await agency.stop().catch(() => undefined);
+    await door?.stop();
     await worker.stop();
     await bridge.stop();
     await floorChannel?.close().catch(() => undefined);

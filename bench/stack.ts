@@ -5,7 +5,8 @@ import { Client, Connection } from '@temporalio/client';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { AGENCY_IDS, SUBJECTS } from '../domain/index.js';
-import { startNatsServer, stopProcess, startTemporalDevServer, type NatsServer, type TemporalDevServer } from '../scripts/dev-stack.js';
+import { freePort, startNatsServer, stopProcess, startTemporalDevServer, type NatsServer, type TemporalDevServer } from '../scripts/dev-stack.js';
+import { startIdentityProvider, type IdentityProvider } from '../scripts/identity-provider.js';
 import { PROJECT_ROOT, findTemporalCli } from '../scripts/temporal-cli.js';
 import { currentWorkflowBundle } from '../workers/index.js';
 import { ensureTopology } from '../messaging/index.js';
@@ -19,7 +20,7 @@ import { sleep } from './stats.js';
  */
 
 export interface EngineProcess {
-  role: 'worker' | 'bridge';
+  role: 'worker' | 'bridge' | 'api';
   child: ChildProcess;
   logFile: string;
   stop(): Promise<void>;
@@ -98,7 +99,7 @@ export async function startStack(scratch: string, log: (line: string) => void): 
  * variant may name another entry that runs the same process with other options (bench/plaintext-engine.ts).
  */
 export function startEngineProcess(
-  role: 'worker' | 'bridge',
+  role: EngineProcess['role'],
   stack: BenchStack,
   taskQueue: string,
   scratch: string,
@@ -205,4 +206,60 @@ export async function readVersions(stack: BenchStack): Promise<Versions> {
     natsJs: packageVersion('nats'),
     os: osRelease || process.platform,
   };
+}
+
+/** The demo realm's secrets (idp/realm.yaml): the API's own client, and the machine client the bench signs in as. */
+const API_CLIENT_SECRET = 'demo-secret-los-api';
+export const CASE_SYSTEM = { clientId: 'los-case-system', clientSecret: 'demo-secret-los-case-system' } as const;
+
+/** The engine's door for people: the identity provider and the API, each its own process. */
+export interface ApiDoor {
+  idp: IdentityProvider;
+  api: EngineProcess;
+  /** The API's base URL. */
+  url: string;
+  /** Its resource indicator, the audience of its tokens. */
+  audience: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the embedded identity provider (scripts/identity-provider.ts) and the API (`workers/main.ts api`, configured
+ * through the environment like the worker and the bridge, on the same task queue), and waits until the API answers.
+ */
+export async function startApiDoor(stack: BenchStack, taskQueue: string, scratch: string, timeoutMs = 120_000): Promise<ApiDoor> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const audience = `${url}/v1`;
+  const idp = await startIdentityProvider({ scratchDir: join(scratch, 'idp'), audience, apiUrls: [url] });
+  const api = startEngineProcess('api', stack, taskQueue, scratch, {
+    env: { LOS_API_PORT: String(port), LOS_OIDC_ISSUER: idp.issuer, LOS_OIDC_CLIENT_SECRET: API_CLIENT_SECRET },
+  });
+  const door: ApiDoor = {
+    idp,
+    api,
+    url,
+    audience,
+    async stop() {
+      await api.stop();
+      await idp.stop();
+    },
+  };
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (api.child.exitCode !== null) {
+      await idp.stop();
+      throw exitedError(api);
+    }
+    const healthy = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2_000) }).then(
+      (response) => response.ok,
+      () => false,
+    );
+    if (healthy) return door;
+    if (Date.now() > deadline) {
+      await door.stop();
+      throw new Error(`the API did not answer at ${url}/healthz within ${timeoutMs / 1000}s; see ${api.logFile}`);
+    }
+    await sleep(250);
+  }
 }
