@@ -197,6 +197,8 @@ export async function startEmbeddedEngine(options: EmbeddedEngineOptions): Promi
         // Tests see a lost delivery redelivered within seconds, not the production minute.
         redelivery: { ackWaitMs: options.ackWaitMs ?? 5_000, ...(options.maxDeliver ? { maxDeliver: options.maxDeliver } : {}) },
         bridgeRetryDelayMs: 500,
+        // Acknowledged events and settled answers are erased within a second or so, not the production minute.
+        streamEraseIntervalMs: 1_000,
         entityKey,
         onDeadLetter: (reason, subject) => {
           deadLetters.push({ reason, subject });

@@ -9,6 +9,7 @@ export {
   DEFAULT_RETENTION,
   ErasedError,
   KEY_BUCKET,
+  KEY_STREAM,
   KeyStore,
   MASTER_KEY_ENV,
   MASTER_KEY_FILE_ENV,
