@@ -330,7 +330,7 @@ export class KeyStore {
     const subject = `$KV.${KEY_BUCKET}.${name}`;
     const latest = await waitOutElection(() => this.jsm.streams.getMessage(KEY_STREAM, { last_by_subj: subject }));
     if (!latest) return;
-    for (let seq = 1; ; ) {
+    for (let seq = 1; ;) {
       const earlier = await storedAt(this.jsm, KEY_STREAM, { seq, next_by_subj: subject });
       if (!earlier || earlier.seq >= latest.seq) return;
       await eraseMessage(this.jsm, KEY_STREAM, earlier.seq);
