@@ -78,6 +78,8 @@ async function readBody(req: IncomingMessage): Promise<{ payloads: JsonPayload[]
   }
   try {
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { payloads?: unknown };
+    // The Temporal CLI sends protobuf's JSON, which leaves an empty list out: `{}` is no payloads, not a mistake.
+    if (body.payloads === undefined || body.payloads === null) return { payloads: [] };
     if (!Array.isArray(body.payloads)) throw new Error('payloads must be an array');
     return { payloads: body.payloads as JsonPayload[] };
   } catch (err) {
