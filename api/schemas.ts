@@ -109,7 +109,9 @@ export const AccessLogQuery = named(
   z
     .object({
       operation: OperationId.optional().meta({ description: 'Only this operation’s records.' }),
-      security: flag.optional().meta({ description: 'true: only the security log, the records that name no operation (refusals before any operation was named).' }),
+      security: flag
+        .optional()
+        .meta({ description: 'true: only the security log, the records that name no operation (refusals before any operation was named).' }),
       who: z.string().min(1).max(300).optional().meta({ description: 'Only this person: the token’s subject, or `unauthenticated`.' }),
       from: Instant.optional().meta({ description: 'From this instant (inclusive).' }),
       to: Instant.optional().meta({ description: 'Up to this instant (inclusive).' }),

@@ -12,6 +12,7 @@ import { CSRF_COOKIE, SESSION_COOKIE, identify, type BearerVerifier, type Person
 import { problemFromEngine, RecordedRefusal } from './failures.js';
 import { PROBLEM_CONTENT_TYPE, ProblemError, fieldErrors, problemOf, type ProblemKind } from './problems.js';
 import { registerRoutes } from './routes/index.js';
+import { askedOf } from './routes/common.js';
 import { describeIssuesFor, namedSchema } from './schemas.js';
 
 /**
@@ -90,11 +91,6 @@ export interface RouteContext {
   gate(rule: GateRule): (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
   /** The CSRF check, for a request that came by the session cookie and changes state. */
   csrf(request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void;
-}
-
-/** What a request asked, for the log: its method and route, never its query or body (they may hold anything). */
-export function askedOf(request: FastifyRequest): string {
-  return `${request.method} ${request.routeOptions.url ?? request.url.split('?')[0]}`.slice(0, 300);
 }
 
 /**

@@ -89,7 +89,7 @@ export class AuditLog {
 
   private async bySubject(subject: string): Promise<AccessRecord[]> {
     const out: AccessRecord[] = [];
-    for (let after = 0; ; ) {
+    for (let after = 0; ;) {
       const page = await this.search({ subject, after, limit: SEARCH_LIMIT_MAX });
       out.push(...page.records.map(({ seq: _seq, ...record }) => record));
       if (page.next === undefined) return out;
@@ -118,7 +118,9 @@ export class AuditLog {
       let last: number | undefined;
       let more = false;
       try {
-        const batch = await jsm.direct.getBatch(AUDIT_STREAM, { ...start, batch: SEARCH_BATCH, next_by_subj: subject } as Parameters<typeof jsm.direct.getBatch>[1]);
+        const batch = await jsm.direct.getBatch(AUDIT_STREAM, { ...start, batch: SEARCH_BATCH, next_by_subj: subject } as Parameters<
+          typeof jsm.direct.getBatch
+        >[1]);
         for await (const stored of batch) {
           if (toMs !== undefined && stored.time.getTime() > toMs) return { records, scanned };
           last = stored.seq;

@@ -4,8 +4,8 @@ import { searchAttributes, stateQuery, timelineQuery } from '../../workflows/def
 import { ProblemError } from '../problems.js';
 import { operationsQuery } from '../../domain/index.js';
 import { AccessLog, ListQuery, OperationList, OperationParams, OperationView } from '../schemas.js';
-import { askedOf, type RouteContext } from '../server.js';
-import { PROBLEM_RESPONSES, requireOwnMunicipality } from './common.js';
+import type { RouteContext } from '../server.js';
+import { PROBLEM_RESPONSES, askedOf, requireOwnMunicipality } from './common.js';
 
 /** Reading: one operation as the reader may see it, many through visibility, and the access log. */
 export function readingRoutes({ app, gate, services, withDeadline }: RouteContext): void {
@@ -48,7 +48,14 @@ export function readingRoutes({ app, gate, services, withDeadline }: RouteContex
       }
       const role = person.role === 'coordinator' ? 'coordinator' : 'steering_group';
       const reader = { sub: person.sub, role, ...(person.municipality ? { municipality: person.municipality } : {}) } as const;
-      const [read, readTimeline] = await readAs<unknown>(keys, audit, { reader, action: 'show', operationId: id, values: [state, timeline], payloads: [], origin: { address: request.ip, asked: askedOf(request) } });
+      const [read, readTimeline] = await readAs<unknown>(keys, audit, {
+        reader,
+        action: 'show',
+        operationId: id,
+        values: [state, timeline],
+        payloads: [],
+        origin: { address: request.ip, asked: askedOf(request) },
+      });
       return { state: { ...(read as typeof state) }, timeline: (readTimeline as typeof timeline).map((entry) => ({ ...entry })) };
     },
   );

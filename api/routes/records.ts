@@ -3,8 +3,8 @@ import { agencyName, operationsQuery } from '../../domain/index.js';
 import { disclosuresQuery, searchAttributes } from '../../workflows/definitions.js';
 import { ProblemError } from '../problems.js';
 import { AccessLogQuery, AccessLogSearch, DisclosureRegisterView, OperationParams, SameBusiness } from '../schemas.js';
-import { askedOf, type RouteContext } from '../server.js';
-import { PROBLEM_RESPONSES, requireOwnMunicipality } from './common.js';
+import type { RouteContext } from '../server.js';
+import { PROBLEM_RESPONSES, askedOf, requireOwnMunicipality } from './common.js';
 import { listed } from './reading.js';
 
 /** How many operations about one business the same-business view reads from visibility at most. */
@@ -104,7 +104,8 @@ export function recordRoutes({ app, gate, services, withDeadline }: RouteContext
       if (person.role === 'coordinator') await requireOwnMunicipality(services(), person, id);
       const description = await withDeadline((client) => client.workflow.getHandle(id).describe());
       const entityRef = description.typedSearchAttributes.get(searchAttributes.entityRef);
-      if (entityRef === undefined) throw new ProblemError('not-found', `operation "${id}" has no entity reference, so no operation is known to be about the same business`);
+      if (entityRef === undefined)
+        throw new ProblemError('not-found', `operation "${id}" has no entity reference, so no operation is known to be about the same business`);
       const found = await withDeadline(async (client) => {
         const infos: WorkflowExecutionInfo[] = [];
         for await (const info of client.workflow.list({ query: operationsQuery({ entityRef }), pageSize: 100 })) {

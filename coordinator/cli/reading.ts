@@ -33,7 +33,16 @@ export function auditCommand(program: Command, perform: Perform): void {
     .action(
       (
         operationId: string | undefined,
-        options: CommonOptions & { who?: string; from?: string; to?: string; allowed?: boolean; refused?: boolean; security?: boolean; limit: number; after?: number },
+        options: CommonOptions & {
+          who?: string;
+          from?: string;
+          to?: string;
+          allowed?: boolean;
+          refused?: boolean;
+          security?: boolean;
+          limit: number;
+          after?: number;
+        },
       ) =>
         perform(options, async () => {
           const page = await apiClient(options).searchAccessLog({
