@@ -7,11 +7,12 @@ import { jsonSchemaTransform, serializerCompiler, type ZodTypeProvider } from 'f
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { MandateCatalogue } from '../domain/index.js';
-import type { AuditLog, DecisionSigner, KeyStore } from '../vault/index.js';
+import type { AccessRecord, AuditLog, DecisionSigner, KeyStore } from '../vault/index.js';
 import { CSRF_COOKIE, SESSION_COOKIE, identify, type BearerVerifier, type Person, type RelyingParty, type SessionStore } from './auth.js';
 import { problemFromEngine, RecordedRefusal } from './failures.js';
 import { PROBLEM_CONTENT_TYPE, ProblemError, fieldErrors, problemOf, type ProblemKind } from './problems.js';
 import { registerRoutes } from './routes/index.js';
+import { askedOf } from './routes/common.js';
 import { describeIssuesFor, namedSchema } from './schemas.js';
 
 /**
@@ -75,8 +76,8 @@ export type Api = FastifyInstance<import('node:http').Server, import('node:http'
 /** What a route's gate allows: the roles, and the operation the request names (for the access log on refusal). */
 export interface GateRule {
   roles: readonly Person['role'][];
-  /** The access-log action recorded when the request is refused. */
-  action?: 'show' | 'decide' | 'audit' | 'register';
+  /** The access-log action recorded when the request is refused; `request` when none is named. */
+  action?: AccessRecord['action'];
 }
 
 /** The route context's knowledge the gate and error handler share. */
@@ -92,11 +93,17 @@ export interface RouteContext {
   csrf(request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void;
 }
 
-/** The refusal's log line and access-log record: who, what, why; never the input, never a name. */
+/**
+ * The refusal's log line and access-log record: who, from where, what, why; never the input, never a name, never
+ * the token. A refusal naming an operation goes on that operation's log; any other on the security log (the
+ * records that name no operation), which auditors read with GET /v1/access-log.
+ */
 async function recordRefusal(request: FastifyRequest, options: ApiOptions, problem: ProblemError, action: GateRule['action'] | undefined) {
   const person = request.person;
-  const operationId = (request.params as { id?: unknown } | undefined)?.id;
-  const what = `${request.method} ${request.routeOptions.url ?? request.url.split('?')[0]}`;
+  const named = (request.params as { id?: unknown } | undefined)?.id;
+  // Only an id that can be one goes on that operation's log (a refusal comes before the path is validated).
+  const operationId = typeof named === 'string' && /^[A-Za-z0-9_-]{1,200}$/.test(named) ? named : undefined;
+  const what = askedOf(request);
   request.log.warn(
     {
       who: person?.sub ?? 'unauthenticated',
@@ -104,22 +111,25 @@ async function recordRefusal(request: FastifyRequest, options: ApiOptions, probl
       what,
       why: problem.message,
       status: problem.status,
-      ...(typeof operationId === 'string' ? { operationId } : {}),
+      address: request.ip,
+      ...(operationId !== undefined ? { operationId } : {}),
     },
     'refused',
   );
   const audit = options.services?.audit;
-  if (audit && action && typeof operationId === 'string' && !(problem instanceof RecordedRefusal)) {
+  if (audit && !(problem instanceof RecordedRefusal)) {
     await audit
       .record({
         at: new Date().toISOString(),
         who: person?.sub ?? 'unauthenticated',
         role: person?.role ?? 'none',
-        operationId,
-        action,
+        ...(operationId !== undefined ? { operationId } : {}),
+        action: action ?? (request.url.startsWith('/auth/') ? 'sign_in' : 'request'),
         payloads: [],
         allowed: false,
         detail: `refused: ${problem.message}`,
+        address: request.ip,
+        asked: what,
       })
       .catch((err: unknown) => request.log.error({ err: (err as Error).name, operationId }, 'refusal not recorded on the access log'));
   }

@@ -5,7 +5,7 @@ import { ProblemError } from '../problems.js';
 import { operationsQuery } from '../../domain/index.js';
 import { AccessLog, ListQuery, OperationList, OperationParams, OperationView } from '../schemas.js';
 import type { RouteContext } from '../server.js';
-import { PROBLEM_RESPONSES, requireOwnMunicipality } from './common.js';
+import { PROBLEM_RESPONSES, askedOf, requireOwnMunicipality } from './common.js';
 
 /** Reading: one operation as the reader may see it, many through visibility, and the access log. */
 export function readingRoutes({ app, gate, services, withDeadline }: RouteContext): void {
@@ -41,12 +41,21 @@ export function readingRoutes({ app, gate, services, withDeadline }: RouteContex
           payloads: [],
           allowed: true,
           detail: 'sealed fields left sealed',
+          address: request.ip,
+          asked: askedOf(request),
         });
         return { state: { ...state }, timeline: timeline.map((entry) => ({ ...entry })) };
       }
       const role = person.role === 'coordinator' ? 'coordinator' : 'steering_group';
       const reader = { sub: person.sub, role, ...(person.municipality ? { municipality: person.municipality } : {}) } as const;
-      const [read, readTimeline] = await readAs<unknown>(keys, audit, { reader, action: 'show', operationId: id, values: [state, timeline], payloads: [] });
+      const [read, readTimeline] = await readAs<unknown>(keys, audit, {
+        reader,
+        action: 'show',
+        operationId: id,
+        values: [state, timeline],
+        payloads: [],
+        origin: { address: request.ip, asked: askedOf(request) },
+      });
       return { state: { ...(read as typeof state) }, timeline: (readTimeline as typeof timeline).map((entry) => ({ ...entry })) };
     },
   );
@@ -61,7 +70,7 @@ export function readingRoutes({ app, gate, services, withDeadline }: RouteContex
         querystring: ListQuery,
         response: { 200: OperationList, ...PROBLEM_RESPONSES },
       },
-      onRequest: gate({ roles: ['coordinator', 'steering_group', 'operator'] }),
+      onRequest: gate({ roles: ['coordinator', 'steering_group', 'operator'], action: 'list' }),
     },
     async (request) => {
       const person = request.person!;
@@ -116,7 +125,8 @@ export function readingRoutes({ app, gate, services, withDeadline }: RouteContex
   );
 }
 
-function listed(info: WorkflowExecutionInfo) {
+/** An operation as a list shows it: visibility's search attributes, no personal field. */
+export function listed(info: WorkflowExecutionInfo) {
   const attributes = info.typedSearchAttributes;
   const nextDeadline = attributes.get(searchAttributes.nextDeadline);
   const phase = attributes.get(searchAttributes.phase);
