@@ -11,6 +11,7 @@ import type { AuditLog, DecisionSigner, KeyStore } from '../vault/index.js';
 import { CSRF_COOKIE, SESSION_COOKIE, identify, type BearerVerifier, type Person, type RelyingParty, type SessionStore } from './auth.js';
 import { problemFromEngine, RecordedRefusal } from './failures.js';
 import { PROBLEM_CONTENT_TYPE, ProblemError, fieldErrors, problemOf, type ProblemKind } from './problems.js';
+import { registerConsole } from './console/index.js';
 import { registerRoutes } from './routes/index.js';
 import { describeIssuesFor, namedSchema } from './schemas.js';
 
@@ -93,7 +94,7 @@ export interface RouteContext {
 }
 
 /** The refusal's log line and access-log record: who, what, why; never the input, never a name. */
-async function recordRefusal(request: FastifyRequest, options: ApiOptions, problem: ProblemError, action: GateRule['action'] | undefined) {
+export async function recordRefusal(request: FastifyRequest, options: ApiOptions, problem: ProblemError, action: GateRule['action'] | undefined) {
   const person = request.person;
   const operationId = (request.params as { id?: unknown } | undefined)?.id;
   const what = `${request.method} ${request.routeOptions.url ?? request.url.split('?')[0]}`;
@@ -246,10 +247,11 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
   });
 
   registerRoutes(context);
+  registerConsole(context);
   return app;
 }
 
-function problemFromFastify(error: FastifyError): ProblemError | undefined {
+export function problemFromFastify(error: FastifyError): ProblemError | undefined {
   const byCode: Record<string, ProblemKind> = {
     FST_CSRF_MISSING_SECRET: 'csrf-token',
     FST_CSRF_INVALID_TOKEN: 'csrf-token',
