@@ -64,6 +64,8 @@ export interface Page {
   body: Html;
   /** Scripts of the console's own origin. */
   scripts?: string[];
+  /** The page's live event stream (server-sent events), which its script listens to. */
+  stream?: string;
 }
 
 /** The language switch keeps the page and its other query parameters. */
@@ -84,7 +86,7 @@ export function layout(page: Page): string {
       <link rel="stylesheet" href="/konsol/assets/console.css" />
       ${(page.scripts ?? []).map((src) => html`<script src="${src}" defer></script>`)}
     </head>
-    <body>
+    <body${page.stream ? html` data-stream="${page.stream}"` : ''}>
       <a class="skip" href="#main">${t.skipToContent}</a>
       <header class="top">
         <p class="brand"><a href="/konsol">${t.appName}</a></p>

@@ -72,9 +72,21 @@ export function registerConsole(context: RouteContext): void {
     return remembered === 'en' ? 'en' : 'sv';
   };
 
-  const send = (request: FastifyRequest, reply: FastifyReply, title: string, body: Html, status = 200, scripts?: string[]) => {
+  /** One token per response: each generation without a secret cookie yet makes a new secret, and the last one set wins. */
+  const tokens = new WeakMap<FastifyRequest, string>();
+  const tokenOf = (request: FastifyRequest, reply: FastifyReply): string => {
+    if (request.sessionId === undefined) return '';
+    let token = tokens.get(request);
+    if (token === undefined) {
+      token = reply.generateCsrf({ userInfo: request.sessionId });
+      tokens.set(request, token);
+    }
+    return token;
+  };
+
+  const send = (request: FastifyRequest, reply: FastifyReply, title: string, body: Html, status = 200, live?: string) => {
     const lang = languageOf(request, reply);
-    const csrfToken = request.sessionId !== undefined ? reply.generateCsrf({ userInfo: request.sessionId }) : undefined;
+    const csrfToken = request.sessionId !== undefined ? tokenOf(request, reply) : undefined;
     return reply
       .code(status)
       .headers(SECURITY_HEADERS)
@@ -87,13 +99,11 @@ export function registerConsole(context: RouteContext): void {
           body,
           ...(request.person ? { person: request.person } : {}),
           ...(csrfToken ? { csrfToken } : {}),
-          ...(scripts ? { scripts } : {}),
+          ...(live ? { scripts: ['/konsol/assets/live.js'], stream: live } : {}),
         }),
       );
   };
   const textsOf = (request: FastifyRequest, reply: FastifyReply): Texts => TEXTS[languageOf(request, reply)];
-  const tokenOf = (request: FastifyRequest, reply: FastifyReply) =>
-    request.sessionId !== undefined ? reply.generateCsrf({ userInfo: request.sessionId }) : '';
 
   /** Signed in with one of these roles; the refusal is the scope's error handler's (a redirect to sign in, or a 403 page). */
   const signedIn = (rule: GateRule) => {
@@ -139,7 +149,7 @@ export function registerConsole(context: RouteContext): void {
             : problem.status === 503
               ? t.errors.unavailableTitle
               : t.errors.failedTitle;
-      const detail = problem.kind === 'internal' ? '' : problem.message;
+      const detail = problem.kind === 'internal' ? '' : problem.kind === 'csrf-token' ? t.errors.csrf : problem.message;
       return send(request, reply, title, messagePage(title, detail, { href: '/konsol', text: t.errors.home }), problem.status);
     });
     scope.get('/konsol/assets/console.css', (_request, reply) =>
@@ -209,8 +219,7 @@ export function registerConsole(context: RouteContext): void {
           ...(done && notices[done] ? { notice: notices[done] } : {}),
           updatedAt,
         });
-        reply.header('x-live-stream', `/konsol/operationer/${id}/live`);
-        return send(request, reply, t.operation.title(id), body, 200, ['/konsol/assets/live.js']);
+        return send(request, reply, t.operation.title(id), body, 200, `/konsol/operationer/${id}/live`);
       },
     );
 

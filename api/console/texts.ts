@@ -238,6 +238,7 @@ const sv = {
     failedTitle: 'Något gick fel',
     unavailableTitle: 'Motorn svarar inte just nu',
     home: 'Till startsidan',
+    csrf: 'Formuläret saknade sin kontrollkod eller kom från en annan inloggning. Öppna sidan igen och skicka på nytt.',
   },
 };
 
@@ -468,6 +469,7 @@ const en: Texts = {
     failedTitle: 'Something went wrong',
     unavailableTitle: 'The engine is not answering right now',
     home: 'To the start page',
+    csrf: 'The form lacked its check code or came from another sign-in. Open the page again and send it anew.',
   },
 };
 
