@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fastifyFormbody from '@fastify/formbody';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
@@ -219,7 +220,8 @@ export function registerConsole(context: RouteContext): void {
           ...(done && notices[done] ? { notice: notices[done] } : {}),
           updatedAt,
         });
-        return send(request, reply, t.operation.title(id), body, 200, `/konsol/operationer/${id}/live`);
+        // The stream starts from what this page shows, so a change between the read and the stream's first look is not missed.
+        return send(request, reply, t.operation.title(id), body, 200, `/konsol/operationer/${id}/live?v=${fingerprint(state)}`);
       },
     );
 
@@ -238,7 +240,8 @@ export function registerConsole(context: RouteContext): void {
         const response = reply.raw;
         response.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive' });
         response.write('retry: 3000\n\n');
-        let last: string | undefined;
+        const shown = (request.query as { v?: unknown }).v;
+        let last: string | undefined = typeof shown === 'string' ? shown : undefined;
         let ticks = 0;
         let polling = false;
         const tick = async () => {
@@ -464,7 +467,7 @@ export function registerConsole(context: RouteContext): void {
 
 /** What the live stream compares: where the operation stands and what each agency has answered (no personal field). */
 function fingerprint(state: OperationState): string {
-  return JSON.stringify([
+  const facts = JSON.stringify([
     state.phase,
     state.stage,
     state.overdue,
@@ -473,6 +476,7 @@ function fingerprint(state: OperationState): string {
     state.actionNumber,
     state.agencies.map((a) => [a.agency, a.mandate, a.ready, a.findings, a.outcomes]),
   ]);
+  return createHash('sha256').update(facts).digest('base64url').slice(0, 16);
 }
 
 async function mapLimited<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
