@@ -217,6 +217,12 @@ describe('the coordinator’s console', () => {
     await expect(page.getByLabel('Skäl').inputValue()).resolves.toBe('no');
     await expect(page.getByLabel('Avskriv').isChecked()).resolves.toBe(true);
     await check(page, 'decision-invalid');
+    // A decision the stage does not take now is not offered: its form answers with the domain's reason instead.
+    const notNow = await page.goto(`${api}/konsol/operationer/${id}/beslut/schedule`);
+    expect(notNow?.status()).toBe(409);
+    await expect(page.locator('main').innerText()).resolves.toContain('schedule rejected: the operation is in phase assessment, not joint_action');
+    expect(await page.locator('form.decision').count()).toBe(0);
+    await check(page, 'decision-not-admissible');
     await context.close();
   }, 60_000);
 
