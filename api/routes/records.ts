@@ -1,14 +1,7 @@
-import type { WorkflowExecutionInfo } from '@temporalio/client';
-import { agencyName, operationsQuery } from '../../domain/index.js';
-import { disclosuresQuery, searchAttributes } from '../../workflows/definitions.js';
-import { ProblemError } from '../problems.js';
+import { disclosureRegisterAs, sameBusinessAs, searchAccessLog } from '../records.js';
 import { AccessLogQuery, AccessLogSearch, DisclosureRegisterView, OperationParams, SameBusiness } from '../schemas.js';
 import type { RouteContext } from '../server.js';
-import { PROBLEM_RESPONSES, askedOf, requireOwnMunicipality } from './common.js';
-import { listed } from './reading.js';
-
-/** How many operations about one business the same-business view reads from visibility at most. */
-export const SAME_BUSINESS_MAX = 200;
+import { PROBLEM_RESPONSES, askedOf } from './common.js';
 
 /**
  * The records auditors and coordinators keep: the disclosure register of an operation, the access log across
@@ -29,30 +22,8 @@ export function recordRoutes({ app, gate, services, withDeadline }: RouteContext
       },
       onRequest: gate({ roles: ['coordinator', 'auditor'], action: 'disclosures' }),
     },
-    async (request) => {
-      const person = request.person!;
-      const { id } = request.params;
-      const { audit, catalogue } = services();
-      if (person.role === 'coordinator') await requireOwnMunicipality(services(), person, id);
-      const register = await withDeadline((client) => client.workflow.getHandle(id).query(disclosuresQuery));
-      await audit.record({
-        at: new Date().toISOString(),
-        who: person.sub,
-        role: person.role,
-        operationId: id,
-        action: 'disclosures',
-        payloads: [],
-        allowed: true,
-        detail: 'disclosure register: field names and agencies, no values',
-        address: request.ip,
-        asked: askedOf(request),
-      });
-      return {
-        operationId: id,
-        catalogueNamesGrounds: register.catalogueNamesGrounds,
-        disclosures: register.disclosures.map((d) => ({ ...d, fields: [...d.fields], agencyName: agencyName(d.agency, catalogue) })),
-      };
-    },
+    async (request) =>
+      disclosureRegisterAs(services(), withDeadline, request.person!, request.params.id, { address: request.ip, asked: askedOf(request) }),
   );
 
   app.get(
@@ -69,19 +40,7 @@ export function recordRoutes({ app, gate, services, withDeadline }: RouteContext
       },
       onRequest: gate({ roles: ['auditor'], action: 'audit' }),
     },
-    async (request) => {
-      const q = request.query;
-      return services().audit.search({
-        ...(q.operation !== undefined ? { operationId: q.operation } : {}),
-        ...(q.security ? { unattributed: true } : {}),
-        ...(q.who !== undefined ? { who: q.who } : {}),
-        ...(q.from !== undefined ? { from: new Date(q.from) } : {}),
-        ...(q.to !== undefined ? { to: new Date(q.to) } : {}),
-        ...(q.allowed !== undefined ? { allowed: q.allowed } : {}),
-        ...(q.after !== undefined ? { after: q.after } : {}),
-        limit: q.limit,
-      });
-    },
+    async (request) => searchAccessLog(services(), request.query),
   );
 
   app.get(
@@ -98,51 +57,7 @@ export function recordRoutes({ app, gate, services, withDeadline }: RouteContext
       },
       onRequest: gate({ roles: ['coordinator', 'steering_group'], action: 'same_business' }),
     },
-    async (request) => {
-      const person = request.person!;
-      const { id } = request.params;
-      if (person.role === 'coordinator') await requireOwnMunicipality(services(), person, id);
-      const description = await withDeadline((client) => client.workflow.getHandle(id).describe());
-      const entityRef = description.typedSearchAttributes.get(searchAttributes.entityRef);
-      if (entityRef === undefined)
-        throw new ProblemError('not-found', `operation "${id}" has no entity reference, so no operation is known to be about the same business`);
-      const found = await withDeadline(async (client) => {
-        const infos: WorkflowExecutionInfo[] = [];
-        for await (const info of client.workflow.list({ query: operationsQuery({ entityRef }), pageSize: 100 })) {
-          if (info.workflowId !== id) infos.push(info);
-          if (infos.length >= SAME_BUSINESS_MAX) break;
-        }
-        return infos;
-      });
-      await services().audit.record({
-        at: new Date().toISOString(),
-        who: person.sub,
-        role: person.role,
-        operationId: id,
-        action: 'same_business',
-        payloads: [],
-        allowed: true,
-        detail: `same business: ${found.length} other operation(s)`,
-        address: request.ip,
-        asked: askedOf(request),
-      });
-      if (person.role === 'steering_group') {
-        return {
-          operationId: id,
-          operations: found.map((info) => {
-            const phase = info.typedSearchAttributes.get(searchAttributes.phase);
-            return { operationId: info.workflowId, status: info.status.name, ...(phase !== undefined ? { phase } : {}) };
-          }),
-        };
-      }
-      const own = found.filter((info) => info.typedSearchAttributes.get(searchAttributes.municipality) === person.municipality);
-      const byPhase: Record<string, number> = {};
-      for (const info of found) {
-        if (own.includes(info)) continue;
-        const phase = info.typedSearchAttributes.get(searchAttributes.phase) ?? 'unknown';
-        byPhase[phase] = (byPhase[phase] ?? 0) + 1;
-      }
-      return { operationId: id, operations: own.map(listed), others: { count: found.length - own.length, byPhase } };
-    },
+    async (request) =>
+      sameBusinessAs(services(), withDeadline, request.person!, request.params.id, { address: request.ip, asked: askedOf(request) }),
   );
 }
