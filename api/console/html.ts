@@ -94,6 +94,7 @@ export function layout(page: Page): string {
           <ul>
             <li><a href="/konsol">${t.nav.due}</a></li>
             ${person?.role === 'coordinator' ? html`<li><a href="/konsol/tips/ny">${t.nav.newTip}</a></li>` : ''}
+            ${person?.role === 'auditor' ? html`<li><a href="/konsol/atkomstlogg">${t.nav.accessLog}</a></li>` : ''}
             <li>
               <a href="${otherLanguageHref(page.path, t.otherLanguageCode as Language)}" lang="${t.otherLanguageCode}" hreflang="${t.otherLanguageCode}"
                 >${t.otherLanguage}</a

@@ -5,27 +5,31 @@ import {
   DECISIONS,
   DECISION_KINDS,
   allOf,
+  deadlineOfSteeringEvent,
   inMunicipality,
   OVERDUE,
+  readInstant,
   stockholmWallTime,
   type DecisionKind,
   type OperationState,
   type PlainTip,
 } from '../../domain/index.js';
-import { searchAttributes, stateQuery } from '../../workflows/definitions.js';
+import { searchAttributes, stateQuery, timelineQuery } from '../../workflows/definitions.js';
 import { SESSION_COOKIE, type Person } from '../auth.js';
 import { operationIdFor } from '../engine.js';
 import { problemFromEngine } from '../failures.js';
 import { decideAs, readOperation, registerAs } from '../operation-access.js';
 import { ProblemError } from '../problems.js';
-import { requireOwnMunicipality } from '../routes/common.js';
-import { DECISION_PATHS, OperationId, RegisterTipBody } from '../schemas.js';
+import { disclosureRegisterAs, sameBusinessAs, searchAccessLog } from '../records.js';
+import { askedOf, requireOwnMunicipality } from '../routes/common.js';
+import { AccessLogQuery, DECISION_PATHS, OperationId, RegisterTipBody } from '../schemas.js';
 import { problemFromFastify, recordRefusal } from '../refusals.js';
 import type { GateRule, RouteContext } from '../server.js';
 import { CONSOLE_CSS, LIVE_SCRIPT } from './assets.js';
 import { errorsOf, fieldFor, fieldNamedIn, fieldsOf, inputFrom, parseForm, type FieldErrors, type FormValues } from './fields.js';
-import { layout, type Html } from './html.js';
+import { html, layout, type Html } from './html.js';
 import { confirmCorrectionPage, contextOf, duePage, formPage, messagePage, operationPage, refusalNow, steeringPage, type ListedRow } from './pages.js';
+import { ACCESS_LOG_FIELDS, accessLogPage, disclosuresPage, escalationsSection, sameBusinessSection, type EscalationRow } from './record-pages.js';
 import { LANGUAGES, TEXTS, type Language, type Texts } from './texts.js';
 
 /**
@@ -190,8 +194,11 @@ export function registerConsole(context: RouteContext): void {
       }
       if (person.role === 'steering_group' || person.role === 'operator') {
         const rows = (await listed(allOf(OVERDUE, `ExecutionStatus = 'Running'`))).sort((a, b) => (a.nextDeadline ?? '').localeCompare(b.nextDeadline ?? ''));
-        return send(request, reply, t.steering.title, steeringPage(t, rows));
+        const escalations = await escalationsIn(rows);
+        return send(request, reply, t.steering.title, html`${steeringPage(t, rows)}${escalationsSection(t, escalations)}`);
       }
+      if (person.role === 'auditor')
+        return send(request, reply, t.appName, messagePage(t.appName, t.records.auditorStart, { href: '/konsol/atkomstlogg', text: t.records.auditorLink }));
       return send(request, reply, t.appName, messagePage(t.appName, t.noConsoleWork));
     });
 
@@ -221,10 +228,90 @@ export function registerConsole(context: RouteContext): void {
           ...(done && notices[done] ? { notice: notices[done] } : {}),
           updatedAt,
         });
+        const records = await recordsOnOperationPage(request, person, id, t);
         // The stream starts from what this page shows, so a change between the read and the stream's first look is not missed.
-        return send(request, reply, t.operation.title(id), body, 200, `/konsol/operationer/${id}/live?v=${fingerprint(state)}`);
+        return send(request, reply, t.operation.title(id), html`${body}${records}`, 200, `/konsol/operationer/${id}/live?v=${fingerprint(state)}`);
       },
     );
+
+    // 5. The disclosure register of one operation: for its municipality's coordinator and auditors, each view on the access log.
+    scope.get(
+      '/konsol/operationer/:id/utlamnanden',
+      { onRequest: signedIn({ roles: ['coordinator', 'auditor'], action: 'disclosures' }) },
+      async (request, reply) => {
+        const id = operationIdOf(request);
+        const person = request.person!;
+        const t = textsOf(request, reply);
+        const register = await disclosureRegisterAs(services(), withDeadline, person, id, originOf(request));
+        const back =
+          person.role === 'coordinator'
+            ? { href: `/konsol/operationer/${id}`, text: t.records.backToOperation }
+            : { href: `/konsol/atkomstlogg?operation=${id}`, text: t.records.accessLogTitle };
+        return send(request, reply, t.records.disclosuresTitle(id), disclosuresPage(t, register, back));
+      },
+    );
+
+    // 6. The access log for auditors: searched by operation, person, time and outcome, or the security log; paged.
+    scope.get('/konsol/atkomstlogg', { onRequest: signedIn({ roles: ['auditor'], action: 'audit' }) }, async (request, reply) => {
+      const t = textsOf(request, reply);
+      const query = (request.query ?? {}) as FormValues;
+      const values: FormValues = Object.fromEntries(ACCESS_LOG_FIELDS.map((name) => [name, firstOf(query[name])?.trim() ?? '']));
+      const errors: FieldErrors = new Map();
+      // Times are typed as Stockholm wall time (the hint says so) and searched as the instants they are.
+      const instants: Record<string, string> = {};
+      for (const name of ['from', 'to'] as const) {
+        const text = values[name] as string;
+        if (text === '') continue;
+        const reading = readInstant(text);
+        if (reading.ok) instants[name] = new Date(reading.ms).toISOString();
+        else errors.set(name, [`${name} "${text}" ${reading.reason}`]);
+      }
+      // The form sends all its fields, empty or not; the page opened from a link or the menu sends none and searches nothing yet.
+      const searched = Object.keys(query).some((name) => name !== 'lang');
+      if (!searched) return send(request, reply, t.records.accessLogTitle, accessLogPage(t, { values, errors }));
+      const input = {
+        ...(values.operation !== '' ? { operation: values.operation } : {}),
+        ...(values.who !== '' ? { who: values.who } : {}),
+        ...instants,
+        ...(values.allowed !== '' ? { allowed: values.allowed } : {}),
+        ...(values.security === 'true' ? { security: 'true' } : {}),
+        ...(firstOf(query.after) ? { after: firstOf(query.after) } : {}),
+        limit: '100',
+      };
+      const parsed = parseForm(AccessLogQuery, input, 'access-log search');
+      if (!parsed.ok || errors.size > 0) {
+        if (!parsed.ok) for (const issue of parsed.issues) errors.set(issue.field, [...(errors.get(issue.field) ?? []), issue.message]);
+        request.log.info({ who: request.person!.sub, what: 'console access-log search', why: 'invalid-input', status: 400 }, 'rejected');
+        return send(
+          request,
+          reply,
+          t.records.accessLogTitle,
+          accessLogPage(t, { values, errors, ...(!parsed.ok ? { message: parsed.message } : {}) }),
+          400,
+        );
+      }
+      const page = await searchAccessLog(services(), parsed.value);
+      // Reading the log is itself on the log (who searched, never what for: a person's subject is personal data).
+      await services().audit.record({
+        at: new Date().toISOString(),
+        who: request.person!.sub,
+        role: request.person!.role,
+        ...(parsed.value.operation !== undefined ? { operationId: parsed.value.operation } : {}),
+        action: 'audit',
+        payloads: [],
+        allowed: true,
+        detail: `access-log search: ${page.records.length} record(s)`,
+        ...originOf(request),
+      });
+      let nextHref: string | undefined;
+      if (page.next !== undefined) {
+        const next = new URLSearchParams();
+        for (const name of ACCESS_LOG_FIELDS) if (values[name] !== '') next.set(name, values[name] as string);
+        next.set('after', String(page.next));
+        nextHref = `/konsol/atkomstlogg?${next.toString()}`;
+      }
+      return send(request, reply, t.records.accessLogTitle, accessLogPage(t, { values, errors, page, ...(nextHref ? { nextHref } : {}) }));
+    });
 
     // 4. The operation's changes as server-sent events: the page fetches itself again when told.
     const streams = new Set<() => void>();
@@ -442,6 +529,35 @@ export function registerConsole(context: RouteContext): void {
     );
   });
 
+  /** Same business for those the endpoint serves, and the register's link for the coordinator; both reads on the access log. */
+  async function recordsOnOperationPage(request: FastifyRequest, person: Person, id: string, t: Texts): Promise<Html> {
+    const link =
+      person.role === 'coordinator'
+        ? html`<h2>${t.records.disclosuresHeading}</h2>
+            <p><a href="/konsol/operationer/${id}/utlamnanden">${t.records.disclosuresLink}</a></p>`
+        : '';
+    if (person.role !== 'coordinator' && person.role !== 'steering_group') return html`${link}`;
+    const view = await sameBusinessAs(services(), withDeadline, person, id, originOf(request)).catch((err: unknown) => {
+      if (err instanceof ProblemError && err.kind === 'not-found') return 'unknown' as const;
+      throw err;
+    });
+    return html`${sameBusinessSection(t, view)}${link}`;
+  }
+
+  /** The escalations of these operations, from each one's timeline; an escalation entry carries no personal field. */
+  async function escalationsIn(rows: readonly ListedRow[]): Promise<EscalationRow[]> {
+    const found = await mapLimited(rows, 8, async (row) => {
+      const timeline = await withDeadline((client) => client.workflow.getHandle(row.operationId).query(timelineQuery)).catch(() => []);
+      return timeline
+        .filter((entry) => entry.kind === 'escalated')
+        .map((entry) => {
+          const deadline = entry.eventId !== undefined ? deadlineOfSteeringEvent(row.operationId, entry.eventId) : undefined;
+          return { operationId: row.operationId, at: entry.at, ...(row.municipality ? { municipality: row.municipality } : {}), ...(deadline ? { deadline } : {}) };
+        });
+    });
+    return found.flat().sort((a, b) => b.at.localeCompare(a.at));
+  }
+
   /** Running operations from visibility: no personal field is ever in a search attribute. */
   async function listed(query: string): Promise<ListedRow[]> {
     return withDeadline(async (client) => {
@@ -479,6 +595,9 @@ function fingerprint(state: OperationState): string {
   ]);
   return createHash('sha256').update(facts).digest('base64url').slice(0, 16);
 }
+
+const firstOf = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
+const originOf = (request: FastifyRequest) => ({ address: request.ip, asked: askedOf(request) });
 
 async function mapLimited<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array(items.length);
