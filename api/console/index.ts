@@ -291,18 +291,6 @@ export function registerConsole(context: RouteContext): void {
         );
       }
       const page = await searchAccessLog(services(), parsed.value);
-      // Reading the log is itself on the log (who searched, never what for: a person's subject is personal data).
-      await services().audit.record({
-        at: new Date().toISOString(),
-        who: request.person!.sub,
-        role: request.person!.role,
-        ...(parsed.value.operation !== undefined ? { operationId: parsed.value.operation } : {}),
-        action: 'audit',
-        payloads: [],
-        allowed: true,
-        detail: `access-log search: ${page.records.length} record(s)`,
-        ...originOf(request),
-      });
       let nextHref: string | undefined;
       if (page.next !== undefined) {
         const next = new URLSearchParams();

@@ -263,7 +263,7 @@ const sv = {
     status_: 'Läge',
     accessLogTitle: 'Åtkomstlogg',
     accessLogIntro:
-      'Varje läsning av personuppgifter och varje nekad begäran, äldst först. Säkerhetsloggen är de nekade begäranden som inte angav någon operation. Din sökning står själv i loggen.',
+      'Varje läsning av personuppgifter och varje nekad begäran, äldst först. Säkerhetsloggen är de nekade begäranden som inte angav någon operation.',
     filters: 'Sök i loggen',
     operation: 'Operation',
     who: 'Person (inloggningens subjekt, eller unauthenticated)',
@@ -560,7 +560,7 @@ const en: Texts = {
     status_: 'Status',
     accessLogTitle: 'Access log',
     accessLogIntro:
-      'Every read of personal data and every refused request, oldest first. The security log is the refused requests that named no operation. Your search is itself on the log.',
+      'Every read of personal data and every refused request, oldest first. The security log is the refused requests that named no operation.',
     filters: 'Search the log',
     operation: 'Operation',
     who: 'Person (the sign-in’s subject, or unauthenticated)',
