@@ -177,15 +177,13 @@ export function registerConsole(context: RouteContext): void {
       const person = request.person!;
       const t = textsOf(request, reply);
       if (person.role === 'coordinator') {
-        const rows = await listed(allOf(inMunicipality(person.municipality!), `ExecutionStatus = 'Running'`));
-        // The stage is in the state, not in visibility: asked of each running operation (no personal data is read).
-        const withStage = await mapLimited(rows, 8, async (row) => {
-          const state = await withDeadline((client) => client.workflow.getHandle(row.operationId).query(stateQuery)).catch(() => undefined);
-          return { ...row, ...(state ? { waitingFor: t.stages[state.stage], stage: state.stage, overdue: state.overdue } : {}) };
-        });
+        // One visibility query: the stage is a search attribute (LosStage), so no operation is asked for its state.
+        const rows = (await listed(allOf(inMunicipality(person.municipality!), `ExecutionStatus = 'Running'`))).map((row) =>
+          row.stage !== undefined ? { ...row, waitingFor: t.stages[row.stage] } : row,
+        );
         const bySoonest = (a: ListedRow, b: ListedRow) => (a.nextDeadline ?? '9999').localeCompare(b.nextDeadline ?? '9999');
-        const due = withStage.filter((row) => row.stage !== undefined && DECISION_STAGES.has(row.stage)).sort(bySoonest);
-        const others = withStage.filter((row) => !due.includes(row)).sort(bySoonest);
+        const due = rows.filter((row) => row.stage !== undefined && DECISION_STAGES.has(row.stage)).sort(bySoonest);
+        const others = rows.filter((row) => !due.includes(row)).sort(bySoonest);
         return send(request, reply, t.due.title, duePage(t, person.municipality!, due, others));
       }
       if (person.role === 'steering_group' || person.role === 'operator') {
@@ -452,8 +450,10 @@ export function registerConsole(context: RouteContext): void {
         const phase = a.get(searchAttributes.phase);
         const overdue = a.get(searchAttributes.overdue);
         const municipality = a.get(searchAttributes.municipality);
+        const stage = a.get(searchAttributes.stage) as ListedRow['stage'];
         found.push({
           operationId: info.workflowId,
+          ...(stage !== undefined ? { stage } : {}),
           ...(phase !== undefined ? { phase } : {}),
           ...(overdue !== undefined ? { overdue } : {}),
           ...(nextDeadline !== undefined ? { nextDeadline: nextDeadline.toISOString() } : {}),
@@ -478,18 +478,4 @@ function fingerprint(state: OperationState): string {
     state.agencies.map((a) => [a.agency, a.mandate, a.ready, a.findings, a.outcomes]),
   ]);
   return createHash('sha256').update(facts).digest('base64url').slice(0, 16);
-}
-
-async function mapLimited<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const index = next++;
-        out[index] = await work(items[index]!);
-      }
-    }),
-  );
-  return out;
 }
