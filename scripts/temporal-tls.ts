@@ -12,7 +12,7 @@ export interface TemporalCertificates {
   caFile: string;
   certFile: string;
   keyFile: string;
-  /** The name in the frontend's certificate that clients check. */
+  /** The name in the frontend's certificate that clients check: `localhost` (TLS names no IP address), besides the address. */
   serverName: string;
 }
 
@@ -26,7 +26,7 @@ function openssl(args: string[], what: string): void {
 export function ensureTemporalCertificates(dir: string, address = '127.0.0.1'): TemporalCertificates {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const files = { caKey: join(dir, 'ca.key'), caFile: join(dir, 'ca.pem'), keyFile: join(dir, 'frontend.key'), certFile: join(dir, 'frontend.pem') };
-  const certificates = { caFile: files.caFile, certFile: files.certFile, keyFile: files.keyFile, serverName: address };
+  const certificates = { caFile: files.caFile, certFile: files.certFile, keyFile: files.keyFile, serverName: 'localhost' };
   if (existsSync(files.caFile) && existsSync(files.certFile) && existsSync(files.keyFile)) return certificates;
 
   const ecKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
