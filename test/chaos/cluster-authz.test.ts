@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { defaultBehaviour, startSimulatedAgency, type SimulatedAgency } from '../../agencies/index.js';
 import { AGENCY_IDS } from '../../domain/index.js';
 import { CLUSTER_TEMPORAL_AUDIENCE, CLUSTER_TEMPORAL_CLIENTS, removeCluster, startCluster, type Cluster, type ClusterClient } from '../../scripts/cluster.js';
@@ -12,7 +11,7 @@ import { DEMO_API_CLIENT_SECRET, DEMO_PASSWORD } from '../../scripts/identity-pr
 import { clientCredentialsGrant } from '../../workers/temporalAccess.js';
 import { sampleTip } from '../engine.js';
 import { codeFlowTokens } from '../oidc.js';
-import { sleep } from './topologies.js';
+import { realmWithShortEngineTokens, sleep } from './topologies.js';
 
 /**
  * The cluster's Temporal server lets in only whom the identity provider vouches for: no token, no access; an
@@ -34,20 +33,6 @@ async function expectDenied(call: Promise<unknown>): Promise<void> {
   );
   expect(err, 'the call succeeded').toBeDefined();
   expect(`${err!.message} ${err!.cause?.message ?? ''}`).toMatch(PERMISSION_DENIED);
-}
-
-/** The demo realm, with the engine's Temporal clients' tokens living seconds. */
-function shortLivedRealm(): string {
-  const realm = parseYaml(readFileSync('idp/realm.yaml', 'utf8')) as { clients: { client_id: string; access_token_ttl?: number }[] };
-  const engineClients = new Set<string>([
-    CLUSTER_TEMPORAL_CLIENTS.worker.clientId,
-    CLUSTER_TEMPORAL_CLIENTS.bridge.clientId,
-    CLUSTER_TEMPORAL_CLIENTS.api.clientId,
-  ]);
-  for (const client of realm.clients) if (engineClients.has(client.client_id)) client.access_token_ttl = ENGINE_TOKEN_SECONDS;
-  const file = join(scratch, 'realm.yaml');
-  writeFileSync(file, stringifyYaml(realm));
-  return file;
 }
 
 describe('the cluster’s Temporal server, authorising with the provider’s tokens over TLS', () => {
@@ -93,7 +78,7 @@ describe('the cluster’s Temporal server, authorising with the provider’s tok
         workers: 1,
         bridges: 1,
         api: {},
-        realmFile: shortLivedRealm(),
+        realmFile: realmWithShortEngineTokens(scratch, ENGINE_TOKEN_SECONDS),
         engineEnv: { LOG_LEVEL: 'info' },
         log: () => undefined,
       });
