@@ -243,8 +243,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     });
     const temporalAddress = `127.0.0.1:${ports.frontend}`;
     const temporalLog = join(options.dataDir, 'temporal', 'server.log');
-    const startTemporal = () =>
-      startTemporalServer({ configFile, address: temporalAddress, logFile: temporalLog, connection: { tls: temporalTls ?? false } });
+    const startTemporal = () => startTemporalServer({ configFile, address: temporalAddress, logFile: temporalLog, connection: { tls: temporalTls ?? false } });
     log(`starting the Temporal server at ${temporalAddress}${secure ? ' (TLS, every call authorised with a token)' : ''}`);
     let temporal = await startTemporal();
     stopOnFailure.push(() => temporal.stop());

@@ -97,7 +97,7 @@ export class TemporalTokens {
       const next = await clientCredentialsGrant(this.credentials);
       this.token = next.accessToken;
       for (const listener of this.listeners) await listener(next.accessToken);
-      this.logger?.debug({ clientId: this.credentials.clientId, expiresInSeconds: next.expiresInSeconds }, 'Temporal token renewed');
+      this.logger?.info({ clientId: this.credentials.clientId, expiresInSeconds: next.expiresInSeconds }, 'Temporal token renewed');
       this.schedule(next.expiresInSeconds * 1000 * RENEW_AT);
     } catch (err) {
       // The message only: never the token or the secret.
