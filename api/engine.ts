@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowUpdateFailedError,
@@ -52,11 +52,13 @@ export class InvalidInputError extends Error {
 }
 
 /**
- * The operation ID: a hash of the tip's identity, so registering the same tip twice finds the same operation,
- * and the ID (which operators see everywhere) carries no org number or other personal data.
+ * The operation ID: a keyed hash (HMAC-SHA-256 with the entity-reference key) of the tip's identity, so registering
+ * the same tip twice finds the same operation, and the ID (which operators, Temporal, NATS headers and the erasure
+ * record see everywhere) carries no org number or other personal data: without the key, nobody can confirm a guessed
+ * tip against it by hashing candidates.
  */
-export function operationIdFor(tip: PlainTip): string {
-  const digest = createHash('sha256')
+export function operationIdFor(tip: PlainTip, entityKey: string): string {
+  const digest = createHmac('sha256', entityKey)
     .update(JSON.stringify(tipIdentity(tip)))
     .digest('hex');
   return `los-${slug(tip.entity.municipality)}-${digest.slice(0, 20)}`;
@@ -127,8 +129,9 @@ export async function registerTip(client: Client, rawTip: unknown, options: Regi
     throw new InvalidInputError((err as Error).message);
   }
   const tip = parsedTip.value as PlainTip;
-  const entityRef = entityReference(tip.entity.orgNumber, options.entityKey ?? requireEntityKey());
-  const operationId = operationIdFor(tip);
+  const entityKey = options.entityKey ?? requireEntityKey();
+  const entityRef = entityReference(tip.entity.orgNumber, entityKey);
+  const operationId = operationIdFor(tip, entityKey);
   // Personal fields are sealed with the operation's own data key before anything reaches Temporal.
   await options.keys.createDataKey(operationId, tip.entity.municipality);
   const sealed = await sealTip(options.keys, operationId, tip);

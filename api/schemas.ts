@@ -104,6 +104,77 @@ export const OperationList = z.object({ query: z.string(), operations: z.array(L
 
 export const AccessLog = z.object({ operationId: z.string(), records: z.array(AccessRecord) }).meta({ id: 'AccessLog' });
 
+const Instant = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 instant with its offset, e.g. 2026-11-02T09:15:00+01:00' });
+export const AccessLogQuery = named(
+  z
+    .object({
+      operation: OperationId.optional().meta({ description: 'Only this operation’s records.' }),
+      security: flag
+        .optional()
+        .meta({ description: 'true: only the security log, the records that name no operation (refusals before any operation was named).' }),
+      who: z.string().min(1).max(300).optional().meta({ description: 'Only this person: the token’s subject, or `unauthenticated`.' }),
+      from: Instant.optional().meta({ description: 'From this instant (inclusive).' }),
+      to: Instant.optional().meta({ description: 'Up to this instant (inclusive).' }),
+      allowed: flag.optional().meta({ description: 'true: allowed reads only; false: refusals only.' }),
+      limit: z.coerce.number().int().min(1).max(1000).default(200),
+      after: z.coerce.number().int().min(0).optional().meta({ description: 'Continue after this record (the previous page’s `next`).' }),
+    })
+    .refine((q) => !(q.operation !== undefined && q.security === true), { message: 'operation and security=true exclude each other', path: ['security'] })
+    .refine((q) => q.from === undefined || q.to === undefined || Date.parse(q.from) <= Date.parse(q.to), { message: 'must not be before from', path: ['to'] }),
+  'query',
+);
+
+export const AccessLogSearch = z
+  .object({
+    records: z.array(AccessRecord.extend({ seq: z.number().int().meta({ description: 'The record’s position in the log (stream sequence).' }) })),
+    scanned: z.number().int().meta({ description: 'Records read for this page.' }),
+    next: z.number().int().optional().meta({ description: 'There may be more: ask again with after=<next>.' }),
+  })
+  .meta({ id: 'AccessLogSearch', description: 'Access-log records, oldest first.' });
+
+export const Disclosure = z.object({
+  at: z.string().meta({ description: 'When the operation sent the event (ISO instant, UTC).' }),
+  agency: z.enum(AGENCY_IDS),
+  agencyName: z.string().meta({ description: 'The agency’s name in the API’s catalogue.' }),
+  event: z.string().meta({ description: 'The event kind, e.g. mandate_requested.' }),
+  eventId: z.string().meta({ description: 'The CloudEvent id (also its Nats-Msg-Id).' }),
+  eventType: z.string().meta({ description: 'The CloudEvent type, e.g. se.los.mandate.requested.v1.' }),
+  fields: z.array(z.string()).meta({ description: 'The personal fields it carried, as paths in its data (entity.name); never their values.' }),
+  status: z.enum(['sending', 'delivered']),
+  legalGround: z.string().nullable().meta({ description: 'The reference the operation’s catalogue names for this agency and event kind; null when none.' }),
+  legalGroundText: z.string().meta({ description: 'The reference, or “ingen rättslig grund angiven”.' }),
+});
+export const DisclosureRegisterView = z
+  .object({
+    operationId: z.string(),
+    catalogueNamesGrounds: z.boolean().meta({ description: 'False when the operation’s catalogue names no legal ground at all.' }),
+    disclosures: z.array(Disclosure),
+  })
+  .meta({ id: 'DisclosureRegister', description: 'Which personal fields went to which agency, when, in which event and on which legal ground.' });
+
+const SameBusinessOperation = z.object({
+  operationId: z.string(),
+  status: z.string(),
+  phase: z.string().optional(),
+  municipality: z.string().optional(),
+  overdue: z.boolean().optional(),
+  nextDeadline: z.string().optional(),
+  agencies: z.array(z.string()).optional(),
+  startedAt: z.string().optional(),
+});
+export const SameBusiness = z
+  .object({
+    operationId: z.string(),
+    operations: z
+      .array(SameBusinessOperation)
+      .meta({ description: 'A coordinator: their own municipality’s, in full. The steering group: every one, id, status and phase only.' }),
+    others: z
+      .object({ count: z.number().int(), byPhase: z.record(z.string(), z.number().int()) })
+      .optional()
+      .meta({ description: 'A coordinator: how many other municipalities’ operations there are, and in which phases.' }),
+  })
+  .meta({ id: 'SameBusiness', description: 'The other operations about the same business (the keyed pseudonym LosEntityRef); no personal field.' });
+
 export const KeyRotation = z
   .object({ rewrapped: z.number().int(), entries: z.number().int(), currentMasterKeyId: z.string(), inUse: z.record(z.string(), z.number().int()) })
   .meta({ id: 'KeyRotation' });

@@ -7,10 +7,12 @@ import { jsonSchemaTransform, serializerCompiler, type ZodTypeProvider } from 'f
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { MandateCatalogue } from '../domain/index.js';
-import type { AuditLog, DecisionSigner, KeyStore } from '../vault/index.js';
+import type { AccessRecord, AuditLog, DecisionSigner, KeyStore } from '../vault/index.js';
 import { CSRF_COOKIE, SESSION_COOKIE, identify, type BearerVerifier, type Person, type RelyingParty, type SessionStore } from './auth.js';
-import { problemFromEngine, RecordedRefusal } from './failures.js';
-import { PROBLEM_CONTENT_TYPE, ProblemError, fieldErrors, problemOf, type ProblemKind } from './problems.js';
+import { problemFromEngine } from './failures.js';
+import { PROBLEM_CONTENT_TYPE, ProblemError, fieldErrors, problemOf } from './problems.js';
+import { registerConsole } from './console/index.js';
+import { BODY_LIMIT_BYTES, problemFromFastify, recordRefusal } from './refusals.js';
 import { registerRoutes } from './routes/index.js';
 import { describeIssuesFor, namedSchema } from './schemas.js';
 
@@ -65,7 +67,7 @@ export interface ApiOptions {
   callTimeoutMs?: number;
 }
 
-export const BODY_LIMIT_BYTES = 64 * 1024;
+export { BODY_LIMIT_BYTES };
 export const API_VERSION = '1.0.0';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -75,8 +77,8 @@ export type Api = FastifyInstance<import('node:http').Server, import('node:http'
 /** What a route's gate allows: the roles, and the operation the request names (for the access log on refusal). */
 export interface GateRule {
   roles: readonly Person['role'][];
-  /** The access-log action recorded when the request is refused. */
-  action?: 'show' | 'decide' | 'audit' | 'register';
+  /** The access-log action recorded when the request is refused; `request` when none is named. */
+  action?: AccessRecord['action'];
 }
 
 /** The route context's knowledge the gate and error handler share. */
@@ -90,39 +92,6 @@ export interface RouteContext {
   gate(rule: GateRule): (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
   /** The CSRF check, for a request that came by the session cookie and changes state. */
   csrf(request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void;
-}
-
-/** The refusal's log line and access-log record: who, what, why; never the input, never a name. */
-async function recordRefusal(request: FastifyRequest, options: ApiOptions, problem: ProblemError, action: GateRule['action'] | undefined) {
-  const person = request.person;
-  const operationId = (request.params as { id?: unknown } | undefined)?.id;
-  const what = `${request.method} ${request.routeOptions.url ?? request.url.split('?')[0]}`;
-  request.log.warn(
-    {
-      who: person?.sub ?? 'unauthenticated',
-      role: person?.role ?? 'none',
-      what,
-      why: problem.message,
-      status: problem.status,
-      ...(typeof operationId === 'string' ? { operationId } : {}),
-    },
-    'refused',
-  );
-  const audit = options.services?.audit;
-  if (audit && action && typeof operationId === 'string' && !(problem instanceof RecordedRefusal)) {
-    await audit
-      .record({
-        at: new Date().toISOString(),
-        who: person?.sub ?? 'unauthenticated',
-        role: person?.role ?? 'none',
-        operationId,
-        action,
-        payloads: [],
-        allowed: false,
-        detail: `refused: ${problem.message}`,
-      })
-      .catch((err: unknown) => request.log.error({ err: (err as Error).name, operationId }, 'refusal not recorded on the access log'));
-  }
 }
 
 const GATE_ACTION = Symbol('gate action');
@@ -246,28 +215,8 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
   });
 
   registerRoutes(context);
+  registerConsole(context);
   return app;
-}
-
-function problemFromFastify(error: FastifyError): ProblemError | undefined {
-  const byCode: Record<string, ProblemKind> = {
-    FST_CSRF_MISSING_SECRET: 'csrf-token',
-    FST_CSRF_INVALID_TOKEN: 'csrf-token',
-    FST_ERR_CTP_BODY_TOO_LARGE: 'body-too-large',
-    FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported-media-type',
-  };
-  const kind = error.code ? byCode[error.code] : undefined;
-  if (kind === 'csrf-token')
-    return new ProblemError(
-      kind,
-      'a request that changes something and signs in by session cookie must carry the CSRF token from GET /auth/session (header x-csrf-token)',
-    );
-  if (kind === 'body-too-large') return new ProblemError(kind, `the body is larger than ${BODY_LIMIT_BYTES} bytes`);
-  if (kind) return new ProblemError(kind, `${error.message}: send application/json`);
-  // The body could not be read as JSON, or similar: the client's fault, said as Fastify says it.
-  if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500)
-    return new ProblemError('invalid-input', `body rejected: ${error.message}`);
-  return undefined;
 }
 
 export function sendProblem(reply: FastifyReply, request: FastifyRequest, problem: ProblemError): FastifyReply {

@@ -16,6 +16,18 @@ import {
 } from '../domain/index.js';
 import type { ListedOperation } from './render.js';
 
+/** What `GET /v1/access-log` filters by (instants as ISO 8601 with their offset). */
+export interface AccessLogFilter {
+  operation?: string;
+  security?: boolean;
+  who?: string;
+  from?: string;
+  to?: string;
+  allowed?: boolean;
+  limit?: number;
+  after?: number;
+}
+
 /**
  * The typed client of the LOS API: the one door people (and their programs) have to the engine. Every input
  * is parsed with the domain's schema before it is sent, so a mistake is named field by field without a
@@ -213,6 +225,10 @@ export interface AccessRecord {
   payloads: { index: number; sha256: string }[];
   allowed: boolean;
   detail: string;
+  /** The caller's network address. */
+  address?: string;
+  /** What was asked: method and route, or the codec endpoint. */
+  asked?: string;
 }
 
 export interface KeyRotation {
@@ -283,6 +299,23 @@ export class LosClient {
   /** Who read the operation's personal data, in which role, when, allowed or refused (auditors). */
   accessLog(operationId: string): Promise<{ operationId: string; records: AccessRecord[] }> {
     return this.#request('GET', `/v1/operations/${encodeURIComponent(operationId)}/access-log`);
+  }
+
+  /**
+   * The access log across operations, oldest first (auditors): by operation, person, time and outcome; `security`
+   * gives the records that name no operation. A page holds at most `limit`; `next` is the `after` of the next page.
+   */
+  searchAccessLog(filter: AccessLogFilter = {}): Promise<{ records: (AccessRecord & { seq: number })[]; scanned: number; next?: number }> {
+    const query: Record<string, string> = {};
+    if (filter.operation !== undefined) query.operation = filter.operation;
+    if (filter.security) query.security = 'true';
+    if (filter.who !== undefined) query.who = filter.who;
+    if (filter.from !== undefined) query.from = filter.from;
+    if (filter.to !== undefined) query.to = filter.to;
+    if (filter.allowed !== undefined) query.allowed = String(filter.allowed);
+    if (filter.limit !== undefined) query.limit = String(filter.limit);
+    if (filter.after !== undefined) query.after = String(filter.after);
+    return this.#request('GET', '/v1/access-log', { query });
   }
 
   /** Re-wraps every data key with the current master key (administrators). */

@@ -14,6 +14,17 @@ export {
   parseInput,
   problemError,
 } from './client.js';
-export type { AccessRecord, AuthConfig, FieldError, KeyRotation, ListFilter, LosClientOptions, OperationView, Problem, Registration } from './client.js';
+export type {
+  AccessLogFilter,
+  AccessRecord,
+  AuthConfig,
+  FieldError,
+  KeyRotation,
+  ListFilter,
+  LosClientOptions,
+  OperationView,
+  Problem,
+  Registration,
+} from './client.js';
 export { bearerToken, credentialsPath } from './credentials.js';
 export { runCli } from './cli.js';

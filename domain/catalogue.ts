@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ActivityCategory, AgencyId } from './agencies.js';
+import { OutboundData } from './events.js';
 import { describeIssues } from './validation.js';
 import { shared } from './shared.js';
 
@@ -19,11 +20,30 @@ export const LegalTool = shared('catalogue.LegalTool', () =>
   }),
 );
 
+/** Every event kind that goes to an agency, and `*`: any event kind to that agency without an entry of its own. */
+const ALL_EVENT_KINDS = '*';
+
+/**
+ * The legal ground on which personal data goes to an agency, per event kind: a reference as the municipality
+ * writes it (a statute and section, a secrecy-breaking provision, a duty to provide information). Data, never
+ * code: the engine does not guess it, and the disclosure register says plainly when none is named.
+ */
+export const LegalGrounds = shared('catalogue.LegalGrounds', () =>
+  z.partialRecord(
+    z.enum([ALL_EVENT_KINDS, ...Object.keys(OutboundData)] as [string, ...string[]], {
+      error: `must be an event kind to an agency (${Object.keys(OutboundData).join(', ')}) or "${ALL_EVENT_KINDS}"`,
+    }),
+    z.string().trim().min(3, 'must name the legal ground, e.g. a statute and section').max(500),
+  ),
+);
+export type LegalGrounds = z.infer<typeof LegalGrounds>;
+
 export const CatalogueAgency = shared('catalogue.CatalogueAgency', () =>
   z.object({
     id: AgencyId,
     name: z.string().min(1),
     tools: z.array(LegalTool).min(1),
+    legalGrounds: LegalGrounds.optional(),
   }),
 );
 
@@ -52,7 +72,8 @@ export type MandateCatalogue = z.infer<typeof MandateCatalogue>;
  * agency in catalogue order (the second wave and the decisions that name agencies need them all), and of the
  * legal tools only the ids and the categories that cover the tip's own. The tip's categories never change within
  * an operation (they are part of its identity), so the rules read the snapshot exactly as they would read the
- * whole catalogue. Names are for people and stay in the catalogue. A whole catalogue parses as a snapshot too.
+ * whole catalogue. Names are for people and stay in the catalogue; the legal grounds go along, since the
+ * disclosure register names the ground each event went out on. A whole catalogue parses as a snapshot too.
  */
 export const CatalogueSnapshot = shared('catalogue.CatalogueSnapshot', () =>
   z
@@ -62,6 +83,7 @@ export const CatalogueSnapshot = shared('catalogue.CatalogueSnapshot', () =>
           z.object({
             id: AgencyId,
             tools: z.array(z.object({ id: ToolId, categories: z.array(ActivityCategory).min(1) })).optional(),
+            legalGrounds: LegalGrounds.optional(),
           }),
         )
         .min(1),
@@ -74,12 +96,13 @@ export type CatalogueSnapshot = z.infer<typeof CatalogueSnapshot>;
 export function catalogueSnapshot(catalogue: CatalogueSnapshot, categories: readonly ActivityCategory[]): CatalogueSnapshot {
   const wanted = new Set(categories);
   return {
-    agencies: catalogue.agencies.map(({ id, tools = [] }) => {
+    agencies: catalogue.agencies.map(({ id, tools = [], legalGrounds }) => {
       const covering = tools.flatMap((tool) => {
         const covered = tool.categories.filter((c) => wanted.has(c));
         return covered.length > 0 ? [{ id: tool.id, categories: covered }] : [];
       });
-      return covering.length > 0 ? { id, tools: covering } : { id };
+      // The grounds travel with the operation: the register names the ground the operation started under.
+      return { id, ...(covering.length > 0 ? { tools: covering } : {}), ...(legalGrounds !== undefined ? { legalGrounds } : {}) };
     }),
   };
 }
@@ -106,4 +129,10 @@ export function applicableTools(agency: AgencyId, categories: readonly ActivityC
 
 export function agencyName(agency: AgencyId, catalogue: MandateCatalogue): string {
   return catalogue.agencies.find((a) => a.id === agency)?.name ?? agency;
+}
+
+/** The legal ground the catalogue names for this event kind to this agency; undefined when it names none. */
+export function legalGroundFor(catalogue: CatalogueSnapshot, agency: string, event: string): string | undefined {
+  const grounds = catalogue.agencies.find((a) => a.id === agency)?.legalGrounds;
+  return grounds?.[event] ?? grounds?.[ALL_EVENT_KINDS];
 }

@@ -40,6 +40,11 @@ export const HEADERS = {
   deadLetterReason: 'Los-Dead-Letter-Reason',
   originalSubject: 'Los-Original-Subject',
   originalSize: 'Los-Original-Size',
+  /**
+   * The operation a stored message is about (events, dead letters): an erasure finds what to overwrite by it.
+   * An identifier only, never personal data, like the subject.
+   */
+  operationId: 'Los-Operation-Id',
 } as const;
 
 /** Who speaks: a CloudEvent's `source`. The bridge checks an answer's against the agency of its subject. */

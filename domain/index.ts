@@ -47,3 +47,4 @@ export * from './start.js';
 export * from './contract.js';
 export * from './queries.js';
 export * from './authorship.js';
+export * from './disclosures.js';

@@ -132,8 +132,10 @@ export function recordOnTimeline(
   text: string,
   agency?: TimelineEntry['agency'],
   by?: DecidedBy,
+  sent?: { eventId: string; fields: readonly string[] },
 ): OperationMemory {
-  return { ...m, timeline: [...m.timeline, { at: iso(now), kind, text, ...(agency ? { agency } : {}), ...(by ? { by } : {}) }] };
+  const event = sent ? { eventId: sent.eventId, ...(sent.fields.length > 0 ? { fields: [...sent.fields] } : {}) } : {};
+  return { ...m, timeline: [...m.timeline, { at: iso(now), kind, text, ...(agency ? { agency } : {}), ...(by ? { by } : {}), ...event }] };
 }
 
 /** Rewrites the texts of the entries from index `from` on (the timeline only grows, so an index stays put). */

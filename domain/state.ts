@@ -90,6 +90,10 @@ export interface TimelineEntry {
   text: string;
   /** Who took the decision, or registered the tip, as the API signed it. */
   by?: DecidedBy;
+  /** An event sent: its CloudEvent id (the disclosure register's reference). */
+  eventId?: string;
+  /** The personal fields the event carried, by name (domain/disclosures.ts); absent when none. */
+  fields?: readonly string[];
 }
 
 export interface OutcomeSummary {

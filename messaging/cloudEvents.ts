@@ -13,5 +13,7 @@ export type CloudEventFields = Parameters<typeof cloudEvent>[0];
 export function publishCloudEvent(js: JetStreamClient, natsSubject: string, event: CloudEventFields): Promise<PubAck> {
   const h = natsHeaders();
   h.set(HEADERS.contentType, CLOUDEVENT_CONTENT_TYPE);
+  // The CloudEvent's subject is the operation: the erasure of its personal data finds the event by it.
+  h.set(HEADERS.operationId, event.subject);
   return js.publish(natsSubject, encodeCloudEvent(cloudEvent(event)), { msgID: event.id, headers: h });
 }

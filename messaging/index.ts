@@ -45,4 +45,15 @@ export type {
 export { JS_API_CODES, isAuthorizationFailure, isConsumerAlreadyThere, isMessageTooLarge, isPermissionViolation, isStreamNotFound } from './natsErrors.js';
 export { ELECTION_PATIENCE_MS, passesWithElection, waitOutElection } from './elections.js';
 export { publishCloudEvent } from './cloudEvents.js';
+export {
+  ERASURE_STREAM,
+  ERASURE_SUBJECT,
+  PERSONAL_DATA_STREAMS,
+  eraseAcknowledged,
+  eraseMessage,
+  eraseOperationMessages,
+  startStreamEraser,
+  storedAt,
+} from './erasure.js';
+export type { StreamEraser } from './erasure.js';
 export type { CloudEventFields } from './cloudEvents.js';

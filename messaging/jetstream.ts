@@ -68,6 +68,9 @@ export const MAX_ANSWER_BYTES = 64 * 1024;
 /** A dead letter keeps at most this much of the original body, so no agency can fill the disk with them. */
 export const DEAD_LETTER_BODY_BYTES = 64 * 1024;
 
+/** Dead letters are bounded in number as well as bytes and age; each is erased with its operation too. */
+export const MAX_DEAD_LETTERS = 100_000;
+
 /** The largest single message each stream takes; answers are refused by the server beyond MAX_ANSWER_BYTES. */
 export const MAX_MSG_SIZE = {
   // A briefing carries the description (up to 20 000 characters) and the minimum case.
@@ -82,7 +85,12 @@ function streamsFor(retention: Required<RetentionOptions>): (Partial<StreamConfi
   return [
     { name: SUBJECTS.streamOut, subjects: [SUBJECTS.allOut], ...limits(retention.outMaxAgeMs, MAX_MSG_SIZE.out) },
     { name: SUBJECTS.streamIn, subjects: [SUBJECTS.allIn], ...limits(retention.inMaxAgeMs, MAX_MSG_SIZE.in) },
-    { name: SUBJECTS.streamDeadLetter, subjects: [SUBJECTS.allDeadLetter], ...limits(retention.deadLetterMaxAgeMs, MAX_MSG_SIZE.deadLetter) },
+    {
+      name: SUBJECTS.streamDeadLetter,
+      subjects: [SUBJECTS.allDeadLetter],
+      ...limits(retention.deadLetterMaxAgeMs, MAX_MSG_SIZE.deadLetter),
+      max_msgs: MAX_DEAD_LETTERS,
+    },
     // Advisories are plain NATS messages: kept in a stream, none is missed while the watcher restarts.
     {
       name: ADVISORY_STREAM,

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createUser, fromPublic, fromSeed } from '@nats-io/nkeys';
 import { SUBJECTS } from '../domain/index.js';
+import { ERASURE_SUBJECT } from './erasure.js';
 
 /**
  * Need to know, enforced by nats-server rather than by the goodwill of each agency system. Every agency has an
@@ -56,10 +57,14 @@ export function agencyPermissions(agency: string): NatsUserPermissions {
 export function enginePermissions(identity: EngineIdentity): NatsUserPermissions {
   switch (identity) {
     // The worker sets up the topology and publishes the outbound events; it never answers as an agency.
-    // $KV.LOS_KEYS is the key store (vault/keys.ts), los.v1.audit the decode access log (vault/audit.ts). The codec
+    // $KV.LOS_KEYS is the key store (vault/keys.ts) and los.v1.erasures its record of erasures (messaging/erasure.ts),
+    // los.v1.audit the decode access log (vault/audit.ts). The codec
     // server and the API run as this identity too; $KV.LOS_API_SESSIONS holds the API's browser sessions (api/auth.ts).
     case 'worker':
-      return { publish: ['$JS.API.>', SUBJECTS.allOut, '$KV.LOS_KEYS.>', '$KV.LOS_API_SESSIONS.>', 'los.v1.audit.>'], subscribe: ['_INBOX.>'] };
+      return {
+        publish: ['$JS.API.>', SUBJECTS.allOut, '$KV.LOS_KEYS.>', ERASURE_SUBJECT, '$KV.LOS_API_SESSIONS.>', 'los.v1.audit.>'],
+        subscribe: ['_INBOX.>'],
+      };
     // The bridge sets up the topology too (whichever starts first), reads LOS_IN and the advisories, writes dead
     // letters and tells agencies about answers not applied; no other outbound event.
     case 'bridge':
@@ -71,6 +76,7 @@ export function enginePermissions(identity: EngineIdentity): NatsUserPermissions
           SUBJECTS.allDeadLetter,
           SUBJECTS.toAgency('*', 'answer_not_applied'),
           '$KV.LOS_KEYS.>',
+          ERASURE_SUBJECT,
         ],
         subscribe: ['_INBOX.>'],
       };

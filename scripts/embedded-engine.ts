@@ -47,6 +47,8 @@ export interface EmbeddedEngine {
   /** Credentials of the engine's NATS user, for another key-store connection (e.g. a codec server). */
   nc: NatsConnection;
   nats: NatsServer;
+  /** The nats-server's store directory (JetStream's files are under `jetstream/`). */
+  natsStoreDir: string;
   taskQueue: string;
   deadLetters: { reason: string; subject: string }[];
   /**
@@ -131,6 +133,8 @@ export interface EmbeddedEngineOptions {
   };
   /** @default silent: a test or the demo says what it wants to show itself */
   logger?: EngineLogger;
+  /** How often acknowledged events and settled answers are erased from the streams; 0 never. @default 0 */
+  streamEraseIntervalMs?: number;
 }
 
 export async function startEmbeddedEngine(options: EmbeddedEngineOptions): Promise<EmbeddedEngine> {
@@ -197,6 +201,8 @@ export async function startEmbeddedEngine(options: EmbeddedEngineOptions): Promi
         // Tests see a lost delivery redelivered within seconds, not the production minute.
         redelivery: { ackWaitMs: options.ackWaitMs ?? 5_000, ...(options.maxDeliver ? { maxDeliver: options.maxDeliver } : {}) },
         bridgeRetryDelayMs: 500,
+        // Off unless asked: most tests read the streams after the agencies have acknowledged what they hold.
+        streamEraseIntervalMs: options.streamEraseIntervalMs ?? 0,
         entityKey,
         onDeadLetter: (reason, subject) => {
           deadLetters.push({ reason, subject });
@@ -230,6 +236,7 @@ export async function startEmbeddedEngine(options: EmbeddedEngineOptions): Promi
         if (nats.url !== `nats://127.0.0.1:${port}`) throw new Error(`nats-server came back on ${nats.url}, not port ${port}`);
       };
     },
+    natsStoreDir: natsOptions.storeDir,
     taskQueue: options.taskQueue,
     deadLetters,
     bridge,

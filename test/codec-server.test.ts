@@ -379,6 +379,38 @@ describe('temporal CLI through the codec server', () => {
     },
   );
 
+  it('answers the Temporal CLI’s query and metadata requests with a token, and refuses them at once without one', { timeout: 90_000 }, async () => {
+    const cli = findTemporalCli()!;
+    const run = (args: string[], auth?: string) => {
+      const startedAt = Date.now();
+      return promisify(execFile)(
+        cli,
+        [...args, '--address', inject('temporalAddress'), '--workflow-id', operationId, '--codec-endpoint', codecUrl, ...(auth ? ['--codec-auth', auth] : [])],
+        { encoding: 'utf8', timeout: 40_000 },
+      ).then(
+        (out) => ({ ok: true, out: out.stdout + out.stderr, ms: Date.now() - startedAt }),
+        (err: { stdout?: string; stderr?: string; message: string }) => ({
+          ok: false,
+          out: `${err.stdout ?? ''}${err.stderr ?? ''}${err.message}`,
+          ms: Date.now() - startedAt,
+        }),
+      );
+    };
+    const query = await run(['workflow', 'query', '--name', 'state'], `Bearer ${tokens.anna}`);
+    expect(query.out).not.toContain('payloads must be an array');
+    expect(query.ok, query.out).toBe(true);
+    expect(query.out).toContain('assessment');
+    const metadata = await run(['workflow', 'metadata'], `Bearer ${tokens.anna}`);
+    expect(metadata.ok, metadata.out).toBe(true);
+    expect(metadata.out).toContain('Query Definitions');
+    expect(metadata.out).toContain('agencyAnswers');
+    // No token: refused by the codec server straight away, not left to the CLI's deadline.
+    const refused = await run(['workflow', 'query', '--name', 'state']);
+    expect(refused.ok).toBe(false);
+    expect(refused.out).toMatch(/401|bearer token|Unauthorized/i);
+    expect(refused.ms).toBeLessThan(15_000);
+  });
+
   it('`los token` says to sign in when nobody is (exit 1, nothing on stdout)', async () => {
     const run = await los({ XDG_CONFIG_HOME: mkdtempSync(join(scratch, 'home-')), LOS_API_URL: api }, ['token']);
     expect(run).toEqual({ code: 1, stdout: '', stderr: 'error: not signed in: run `los login`\n' });

@@ -37,6 +37,7 @@ export async function startTestEngine(
     api?: EmbeddedEngineOptions['api'];
     codec?: EmbeddedEngineOptions['codec'];
     logger?: EmbeddedEngineOptions['logger'];
+    streamEraseIntervalMs?: number;
   } = {},
 ): Promise<TestEngine> {
   if (!runtimeInstalled) {

@@ -39,6 +39,8 @@ export interface ReadRequest<T> {
   payloads: { index: number; sha256: string }[];
   /** The operation, when the caller knows it (`los show`); otherwise taken from the sealed values. */
   operationId?: string;
+  /** Where the request came from and what it asked, for the log. */
+  origin?: { address?: string; asked?: string };
 }
 
 /**
@@ -63,6 +65,7 @@ export async function readAs<T>(keys: KeyStore, audit: AuditLog, request: ReadRe
         payloads: request.payloads,
         allowed,
         detail,
+        ...request.origin,
       });
     }
   };

@@ -9,6 +9,7 @@ export {
   DEFAULT_RETENTION,
   ErasedError,
   KEY_BUCKET,
+  KEY_STREAM,
   KeyStore,
   MASTER_KEY_ENV,
   MASTER_KEY_FILE_ENV,
@@ -33,7 +34,8 @@ export {
 } from './codec.js';
 export { AccessDenied, Role, fingerprint, readAs } from './access.js';
 export type { ReadRequest, Reader } from './access.js';
-export { AUDIT_STREAM, AccessRecord, AuditLog, auditSubject } from './audit.js';
+export { AUDIT_STREAM, AccessRecord, AuditLog, SEARCH_LIMIT_DEFAULT, SEARCH_LIMIT_MAX, SEARCH_SCAN_MAX, auditSubject } from './audit.js';
+export type { AccessLogFilter, AccessLogPage } from './audit.js';
 export { signDecision } from './decisions.js';
 export type { DecisionToSign } from './decisions.js';
 export { DECISION_FREE_TEXT, assertPlain, sealDecision, sealTip } from './sealing.js';

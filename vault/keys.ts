@@ -2,9 +2,10 @@ import { createCipheriv, createDecipheriv, createHash, createHmac, createPrivate
 import { readFileSync } from 'node:fs';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { Kvm, type KV } from '@nats-io/kv';
+import { DiscardPolicy, RetentionPolicy, StorageType, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { type NatsConnection } from '@nats-io/transport-node';
 import { INLINE_SEALED, SEALED_VERSION, bytesToBase64Url, isSealed, type Sealed } from '../domain/index.js';
-import { waitOutElection } from '../messaging/index.js';
+import { ERASURE_STREAM, ERASURE_SUBJECT, eraseMessage, isStreamNotFound, storedAt, waitOutElection } from '../messaging/index.js';
 
 /**
  * Envelope encryption. Each operation has its own AES-256 data key; the data key is stored only wrapped
@@ -14,6 +15,14 @@ import { waitOutElection } from '../messaging/index.js';
  */
 
 export const KEY_BUCKET = 'LOS_KEYS';
+/** The bucket's stream, where secure erase works on the stored messages. */
+export const KEY_STREAM = `KV_${KEY_BUCKET}`;
+
+/** One erasure on the record. */
+export interface ErasureRecord {
+  operationId: string;
+  erasedAt: string;
+}
 export const MASTER_KEY_ENV = 'LOS_MASTER_KEY';
 export const MASTER_KEY_FILE_ENV = 'LOS_MASTER_KEY_FILE';
 
@@ -103,6 +112,8 @@ const opKey = (operationId: string) => `op.${operationId}`;
 const BRIDGE_KEY = 'bridge.signing';
 const API_KEY = 'api.signing';
 const PAYLOAD_KEY = 'codec.payload';
+/** How far the bucket has checked the erasure record (its stream sequence). */
+const ERASURES_CHECKED = 'erasures.checked';
 
 function encrypt(key: Buffer, plaintext: Buffer, aad: string, iv: Buffer = randomBytes(12)): Buffer {
   const cipher = createCipheriv('aes-256-gcm', key, iv);
@@ -138,17 +149,55 @@ export class KeyStore {
   private bridgeKeyCache?: BridgeSigningKey;
   private apiKeyCache?: BridgeSigningKey;
 
+  /** How many erasures on the record the last open found undone (a restored key store) and did again. */
+  reappliedAtOpen = 0;
+
   private constructor(
     private readonly kv: KV,
     private keyring: MasterKeyring,
+    private readonly jsm: JetStreamManager,
+    private readonly js: JetStreamClient,
   ) {}
 
-  /** Opens the bucket, creating it on first use. It keeps one value per key: a destroyed key leaves no history. */
+  /**
+   * Opens the bucket and the erasure record, creating them on first use, and re-applies every erasure on the record
+   * that the bucket does not show (it was restored from a backup older than them).
+   *
+   * The bucket keeps two values per key, for a moment only: a key is overwritten (a tombstone, a re-wrap) by
+   * writing the new value first and then erasing the one before it with JetStream's secure erase. With one value
+   * per key the server would drop the old one itself, but without overwriting it: the wrapped key would stay in the
+   * block file on disk until compaction.
+   */
   static async open(options: KeyStoreOptions): Promise<KeyStore> {
+    const replicas = options.replicas ?? 1;
     // Reads go to the stream's leader: a direct get may be answered by a replica that has not yet stored the key
     // this process created a moment ago, and a missing data key cannot be told from one never made.
-    const kv = await waitOutElection(() => new Kvm(options.nc).create(KEY_BUCKET, { history: 1, replicas: options.replicas ?? 1, allow_direct: false }));
-    return new KeyStore(kv, options.keyring);
+    const kv = await waitOutElection(() => new Kvm(options.nc).create(KEY_BUCKET, { history: 2, replicas, allow_direct: false }));
+    const jsm = await waitOutElection(() => jetstreamManager(options.nc));
+    // A bucket made with one value per key (before erasure overwrote) keeps two from now on.
+    const { config } = await waitOutElection(() => jsm.streams.info(KEY_STREAM));
+    if (config.max_msgs_per_subject !== 2) await waitOutElection(() => jsm.streams.update(KEY_STREAM, { ...config, max_msgs_per_subject: 2 }));
+    await waitOutElection(async () => {
+      try {
+        await jsm.streams.info(ERASURE_STREAM);
+      } catch (err) {
+        if (!isStreamNotFound(err)) throw err;
+        await jsm.streams.add({
+          name: ERASURE_STREAM,
+          subjects: [ERASURE_SUBJECT],
+          retention: RetentionPolicy.Limits,
+          storage: StorageType.File,
+          discard: DiscardPolicy.New,
+          deny_delete: true,
+          deny_purge: true,
+          num_replicas: replicas,
+          duplicate_window: 24 * 60 * 60 * 1_000_000_000,
+        });
+      }
+    });
+    const store = new KeyStore(kv, options.keyring, jsm, jetstream(options.nc));
+    store.reappliedAtOpen = await store.reapplyErasures();
+    return store;
   }
 
   get currentMasterKeyId(): string {
@@ -251,17 +300,69 @@ export class KeyStore {
   }
 
   /**
-   * Erasure: the wrapped data key is replaced by a tombstone that keeps only the date and the municipality.
-   * The bucket holds one value per key, so the wrapped key is gone from the stream, not just hidden.
+   * Erasure: the erasure goes on the record first (LOS_ERASURES, which outlives this bucket), then the wrapped data
+   * key is replaced by a tombstone that keeps only the date and the municipality, and the wrapped key's message is
+   * overwritten on disk (secure erase), so no copy of it is left to put back.
    */
   async destroyDataKey(operationId: string, at: Date = new Date()): Promise<{ erasedAt: string }> {
-    const name = opKey(operationId);
-    const found = await this.read(name);
-    if (found?.entry.kind === 'erased') return { erasedAt: found.entry.erasedAt };
+    const found = await this.read(opKey(operationId));
+    if (found?.entry.kind === 'erased') {
+      await this.eraseEarlierValues(opKey(operationId));
+      return { erasedAt: found.entry.erasedAt };
+    }
     const erasedAt = at.toISOString();
+    const record: ErasureRecord = { operationId, erasedAt };
+    // Once per operation: a retried erasure within the dedupe window is not a second record.
+    await this.js.publish(ERASURE_SUBJECT, JSON.stringify(record), { msgID: `erasure.${operationId}` });
+    await this.tombstone(operationId, erasedAt, found);
+    return { erasedAt };
+  }
+
+  private async tombstone(operationId: string, erasedAt: string, found: { entry: Entry; revision: number } | undefined): Promise<void> {
+    const name = opKey(operationId);
     const tombstone: Tombstone = { kind: 'erased', erasedAt, ...(found?.entry.municipality ? { municipality: found.entry.municipality } : {}) };
     await this.kv.put(name, JSON.stringify(tombstone));
-    return { erasedAt };
+    await this.eraseEarlierValues(name);
+  }
+
+  /** Overwrites every stored value of the key but its latest: a re-wrapped or destroyed key leaves no copy on disk. */
+  private async eraseEarlierValues(name: string): Promise<void> {
+    const subject = `$KV.${KEY_BUCKET}.${name}`;
+    const latest = await waitOutElection(() => this.jsm.streams.getMessage(KEY_STREAM, { last_by_subj: subject }));
+    if (!latest) return;
+    for (let seq = 1; ;) {
+      const earlier = await storedAt(this.jsm, KEY_STREAM, { seq, next_by_subj: subject });
+      if (!earlier || earlier.seq >= latest.seq) return;
+      await eraseMessage(this.jsm, KEY_STREAM, earlier.seq);
+      seq = earlier.seq + 1;
+    }
+  }
+
+  /**
+   * Every erasure on the record that this bucket does not show is done again: after the key store was restored
+   * from a backup, the keys erased since come back, and go again here before anything reads them. The bucket
+   * remembers how far it has checked the record (`erasures.checked`); a restored bucket remembers the backup's
+   * point, so exactly the erasures made since are checked.
+   */
+  async reapplyErasures(): Promise<number> {
+    const checked = await this.kv.get(ERASURES_CHECKED);
+    let seq = checked?.operation === 'PUT' && checked.length > 0 ? (checked.json<{ seq: number }>().seq ?? 0) + 1 : 1;
+    let reapplied = 0;
+    let last: number | undefined;
+    for (;;) {
+      const stored = await storedAt(this.jsm, ERASURE_STREAM, { seq, next_by_subj: ERASURE_SUBJECT });
+      if (!stored) break;
+      const record = stored.json<ErasureRecord>();
+      const found = await this.read(opKey(record.operationId));
+      if (found?.entry.kind !== 'erased') {
+        await this.tombstone(record.operationId, record.erasedAt, found);
+        reapplied += 1;
+      }
+      last = stored.seq;
+      seq = stored.seq + 1;
+    }
+    if (last !== undefined) await this.kv.put(ERASURES_CHECKED, JSON.stringify({ seq: last }));
+    return reapplied;
   }
 
   /**
@@ -273,7 +374,7 @@ export class KeyStore {
     let rewrapped = 0;
     let entries = 0;
     const names: string[] = [];
-    for await (const name of await this.kv.keys()) names.push(name);
+    for await (const name of await this.kv.keys()) if (name !== ERASURES_CHECKED) names.push(name);
     for (const name of names) {
       for (;;) {
         const found = await this.read(name);
@@ -284,6 +385,8 @@ export class KeyStore {
         const entry: WrappedEntry = { ...found.entry, ...this.wrap(name, secret), rotatedAt: new Date().toISOString() };
         try {
           await this.kv.update(name, JSON.stringify(entry), found.revision);
+          // The copy wrapped by the old master key is overwritten on disk, not left for compaction.
+          await this.eraseEarlierValues(name);
           rewrapped += 1;
           break;
         } catch {
@@ -298,6 +401,7 @@ export class KeyStore {
   async masterKeysInUse(): Promise<Record<string, number>> {
     const counts: Record<string, number> = {};
     for await (const name of await this.kv.keys()) {
+      if (name === ERASURES_CHECKED) continue;
       const found = await this.read(name);
       if (found && found.entry.kind !== 'erased') counts[found.entry.masterKeyId] = (counts[found.entry.masterKeyId] ?? 0) + 1;
     }

@@ -237,8 +237,10 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   const applied = new Recent<true>(10_000);
   const settledOperations = new Recent<{ reason: 'unknown_operation' | 'operation_closed'; detail: string }>(10_000);
 
-  const deadLetter = async (msg: JsMsg, reason: string) => {
+  const deadLetter = async (msg: JsMsg, reason: string, operationId?: string) => {
     const h = natsHeaders();
+    // The operation it is about, so that erasing the operation erases its dead letters too.
+    if (operationId) h.set(HEADERS.operationId, operationId);
     h.set(DEAD_LETTER_REASON_HEADER, reason.replace(/[\r\n]+/g, ' ').slice(0, 4_000));
     h.set(ORIGINAL_SUBJECT_HEADER, msg.subject);
     if (msg.data.byteLength > DEAD_LETTER_BODY_BYTES) h.set(ORIGINAL_SIZE_HEADER, String(msg.data.byteLength));
@@ -303,7 +305,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   };
 
   const reject = async (msg: JsMsg, readable: Readable, reason: NotAppliedReason, detail: string) => {
-    await deadLetter(msg, detail);
+    await deadLetter(msg, detail, readable.correlation?.operationId);
     await notApplied(msg, readable, reason, detail);
   };
 

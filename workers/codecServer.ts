@@ -59,6 +59,12 @@ function toJson(p: Payload): JsonPayload {
 
 const encodingOf = (p: Payload) => (p.metadata?.encoding ? Buffer.from(p.metadata.encoding).toString('utf8') : '');
 
+/** Where a request came from and what it asked, for the access log: never a header's value, never the token. */
+function originOf(req: IncomingMessage): { address?: string; asked: string } {
+  const address = req.socket.remoteAddress;
+  return { ...(address !== undefined ? { address } : {}), asked: `${req.method} ${req.url?.split('?')[0] ?? ''}`.slice(0, 300) };
+}
+
 class HttpError extends Error {
   constructor(
     readonly status: number,
@@ -78,6 +84,8 @@ async function readBody(req: IncomingMessage): Promise<{ payloads: JsonPayload[]
   }
   try {
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { payloads?: unknown };
+    // The Temporal CLI sends protobuf's JSON, which leaves an empty list out: `{}` is no payloads, not a mistake.
+    if (body.payloads === undefined || body.payloads === null) return { payloads: [] };
     if (!Array.isArray(body.payloads)) throw new Error('payloads must be an array');
     return { payloads: body.payloads as JsonPayload[] };
   } catch (err) {
@@ -88,8 +96,8 @@ async function readBody(req: IncomingMessage): Promise<{ payloads: JsonPayload[]
 export async function startCodecServer(options: CodecServerOptions): Promise<CodecServer> {
   const codec = new LosPayloadCodec(options.keys);
 
-  const refused = (who: Pick<Person, 'sub' | 'role'> | undefined, what: string, why: string, status: number) =>
-    options.logger?.warn({ who: who?.sub ?? 'unauthenticated', role: who?.role ?? 'none', what, why, status }, 'refused');
+  const refused = (who: Pick<Person, 'sub' | 'role'> | undefined, what: string, why: string, status: number, req: IncomingMessage) =>
+    options.logger?.warn({ who: who?.sub ?? 'unauthenticated', role: who?.role ?? 'none', what, why, status, address: req.socket.remoteAddress }, 'refused');
 
   const authenticate = async (req: IncomingMessage, payloads: JsonPayload[]): Promise<Person> => {
     try {
@@ -107,12 +115,13 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
         payloads: payloads.map((p, index) => ({ index, sha256: fingerprint(p.data ?? '') })),
         allowed: false,
         detail: `refused: ${err.message}`,
+        ...originOf(req),
       });
       throw err;
     }
   };
 
-  const decode = async (reader: Person, body: JsonPayload[]): Promise<JsonPayload[]> => {
+  const decode = async (req: IncomingMessage, reader: Person, body: JsonPayload[]): Promise<JsonPayload[]> => {
     const raw = body.map(fromJson);
     const fingerprints = body.map((p, index) => ({ index, sha256: fingerprint(p.data ?? '') }));
     const anyEncrypted = raw.some((p) => encodingOf(p) === ENCODING_ENCRYPTED);
@@ -131,10 +140,11 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
         payloads: fingerprints,
         allowed: true,
         detail: 'readable as stored',
+        ...originOf(req),
       });
       return body;
     }
-    const read = await readAs(options.keys, options.audit, { reader, action: 'decode', values, payloads: fingerprints });
+    const read = await readAs(options.keys, options.audit, { reader, action: 'decode', values, payloads: fingerprints, origin: originOf(req) });
     return decoded.map((p, i) =>
       values[i] === undefined
         ? toJson(p)
@@ -173,7 +183,7 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
           if (reader.role !== 'coordinator') throw new HttpError(403, `${reader.role} may not send input to operations`);
           return send(200, { payloads: (await codec.encode(payloads.map(fromJson))).map(toJson) });
         }
-        return send(200, { payloads: await decode(reader, payloads) });
+        return send(200, { payloads: await decode(req, reader, payloads) });
       } catch (err) {
         const [status, message] =
           err instanceof AccessDenied
@@ -183,7 +193,21 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
               : err instanceof HttpError
                 ? [err.status, err.message]
                 : [500, 'codec server error'];
-        if (status === 401 || status === 403) refused(reader, what, message, status);
+        if (status === 401 || status === 403) refused(reader, what, message, status, req);
+        // A refusal not on the access log yet (the origin, a non-coordinator's encode) goes on the security log.
+        if (err instanceof HttpError && err.status === 403)
+          await options.audit
+            .record({
+              at: new Date().toISOString(),
+              who: reader?.sub ?? 'unauthenticated',
+              role: reader?.role ?? 'none',
+              action: req.url === '/encode' ? 'encode' : 'decode',
+              payloads: [],
+              allowed: false,
+              detail: `refused: ${message}`,
+              ...originOf(req),
+            })
+            .catch(() => options.logger?.error({ what }, 'refusal not recorded on the access log'));
         else if (status === 500) options.logger?.error({ err: { name: (err as Error).name }, what }, 'codec request failed');
         send(status, { message });
       }

@@ -13,7 +13,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { nkeyAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { loadCatalogueFile, type EngineEnv } from '../config/index.js';
 import { SUBJECTS, type MandateCatalogue } from '../domain/index.js';
-import { ensureTopology, readSeedFile, type TopologyOptions } from '../messaging/index.js';
+import { ensureTopology, readSeedFile, startStreamEraser, type TopologyOptions } from '../messaging/index.js';
 import { AuditLog, KeyStore, SetupError, clientDataConverter, readMasterKeyring, requireEntityKey, type MasterKeyring } from '../vault/index.js';
 import { RelyingParty, SessionStore, apiSettings, bearerVerifier, cookieUnsigner, identitySettings, startApiServer, type ApiServer } from '../api/index.js';
 import { startBridge, type Bridge, type BridgeOptions } from './bridge.js';
@@ -71,7 +71,11 @@ export interface EngineWiring extends EngineVariant {
   onDeadLetter?: (reason: string, subject: string) => void;
   /** The key of the pseudonymous entity reference the API computes. @default LOS_ENTITY_KEY / LOS_ENTITY_KEY_FILE */
   entityKey?: string;
+  /** How often acknowledged events and settled answers are erased from LOS_OUT and LOS_IN; 0 never. @default 60 s */
+  streamEraseIntervalMs?: number;
 }
+
+const STREAM_ERASE_INTERVAL_MS = 60_000;
 
 /** The composed engine: the parts of the roles it was asked for, and one stop for all of them. */
 export interface Engine {
@@ -174,6 +178,9 @@ export async function composeEngine(wiring: EngineWiring, roles: readonly Engine
     );
     // The data keys live in the engine's own key-value bucket; the master key that wraps them never does.
     const keys = await ready('key store', () => KeyStore.open({ nc, keyring, replicas: settings.LOS_STREAM_REPLICAS }), misconfigured.nats);
+    // A key store restored from a backup: the erasures made since were done again before anything read a key.
+    if (keys.reappliedAtOpen > 0)
+      logger.warn({ reapplied: keys.reappliedAtOpen }, 'key store had erased keys back (restored from a backup?); erased them again');
     const engine: Engine = { settings, logger, catalogue, nc, keys, stop: stopAll };
 
     if (roles.includes('worker')) {
@@ -230,6 +237,16 @@ export async function composeEngine(wiring: EngineWiring, roles: readonly Engine
       stops.push(() => bridge.stop());
       const watcher = await startDeadLetterWatcher({ nc: bridgeNc, onDeadLetter: onDeadLetter('delivery') });
       stops.push(() => watcher.stop());
+      // Events an agency acknowledged and answers the bridge settled are overwritten on disk, not left in the streams.
+      const eraseEveryMs = wiring.streamEraseIntervalMs ?? STREAM_ERASE_INTERVAL_MS;
+      if (eraseEveryMs > 0) {
+        const eraser = await startStreamEraser({
+          nc: bridgeNc,
+          intervalMs: eraseEveryMs,
+          onError: (err) => logger.warn({ err: err.message }, 'erasing acknowledged messages failed; tried again at the next sweep'),
+        });
+        stops.push(() => eraser.stop());
+      }
       if (settings.HEALTH_BIND_ADDRESS)
         stops.push(await serveBridgeHealth(settings.HEALTH_BIND_ADDRESS, bridgeNc, settings.HEALTH_BACKLOG_WINDOW_SECONDS * 1000));
       engine.bridge = { bridge, client };

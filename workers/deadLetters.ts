@@ -49,6 +49,9 @@ export async function startDeadLetterWatcher(options: {
     const original = await jsm.streams.getMessage(advisory.stream, { seq: advisory.stream_seq }).catch(() => null);
     if (original) {
       h.set(HEADERS.originalSubject, original.subject);
+      // The operation it is about, so that erasing the operation erases its dead letters too.
+      const operationId = original.header?.get(HEADERS.operationId);
+      if (operationId) h.set(HEADERS.operationId, operationId);
       body = original.data;
     } else {
       // The original has aged out of its stream; the advisory itself is the record that it was lost.

@@ -10,6 +10,7 @@ import type {
   DecisionInput,
   DecisionKind,
   DecisionReceipt,
+  DisclosureRegister,
   CatalogueSnapshot,
   OperationConfig,
   OperationMemory,
@@ -109,6 +110,8 @@ export const agencyAnswersUpdate = defineUpdate<AnswerReceipt[], [SignedAnswers<
 
 export const stateQuery = defineQuery<OperationState>('state');
 export const timelineQuery = defineQuery<TimelineEntry[]>('timeline');
+/** What personal data went to which agency, in which event, on which legal ground (field names, never values). */
+export const disclosuresQuery = defineQuery<DisclosureRegister>('disclosures');
 
 /** Registered on the dev server at start; kept current by the workflow so operators can filter in the UI. */
 export const searchAttributes = {

@@ -5,6 +5,7 @@ import {
   coordinatorEventId,
   deadlineAfter,
   noticeKey,
+  personalFieldsIn,
   steeringEventId,
   type AgencyId,
   type Correlation,
@@ -59,6 +60,8 @@ interface Outgoing extends Delivery {
   kind: TimelineKind;
   text: string;
   agency: TimelineEntry['agency'];
+  /** The personal fields the event carries, for the disclosure register. */
+  fields: readonly string[];
 }
 
 /** Collects the events of one step and sends them as one batch. The only caller of activities. */
@@ -93,6 +96,7 @@ export class Fanout {
       kind: 'escalated',
       text: `${deadline} deadline passed; steering group told`,
       agency: 'steering_group',
+      fields: [],
     });
     return this;
   }
@@ -107,12 +111,14 @@ export class Fanout {
       kind: 'reminder',
       text: `${decision} decision still owed; coordinator reminded`,
       agency: 'coordinator',
+      fields: [],
     });
     return this;
   }
 
   private agencyEvent(agency: AgencyId, event: OutboundEventName, key: string, data: unknown): this {
-    this.events.push({ to: agency, event, eventId: agencyEventId(this.op.operationId, key, event), data, kind: 'notified', text: event, agency });
+    const eventId = agencyEventId(this.op.operationId, key, event);
+    this.events.push({ to: agency, event, eventId, data, kind: 'notified', text: event, agency, fields: personalFieldsIn(event, data) });
     return this;
   }
 
@@ -124,7 +130,9 @@ export class Fanout {
     this.op.flushStatus();
     const erasure = arrangesErasure(this.op);
     if (this.events.length === 0 && !erasure) return;
-    const from = this.op.recordSending(this.events.map((e) => ({ kind: e.kind, text: `${e.text} (sending)`, agency: e.agency })));
+    const from = this.op.recordSending(
+      this.events.map((e) => ({ kind: e.kind, text: `${e.text} (sending)`, agency: e.agency, eventId: e.eventId, fields: e.fields })),
+    );
     const { duplicates = [], bridgeKey } = await deliver({
       operationId: this.op.operationId,
       municipality: this.op.municipality,

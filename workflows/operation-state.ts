@@ -348,9 +348,11 @@ export class Operation {
 
   // --- the fan-out --------------------------------------------------------------------------------------
   /** Puts the events of a fan-out on the record as they are sent; returns where their entries begin. */
-  recordSending(entries: readonly { kind: TimelineKind; text: string; agency: TimelineEntry['agency'] }[]): number {
+  recordSending(entries: readonly { kind: TimelineKind; text: string; agency: TimelineEntry['agency']; eventId: string; fields: readonly string[] }[]): number {
     const from = this.state.timeline.length;
-    this.change((m, now) => entries.reduce((next, e) => recordOnTimeline(next, now, e.kind, e.text, e.agency), m));
+    this.change((m, now) =>
+      entries.reduce((next, e) => recordOnTimeline(next, now, e.kind, e.text, e.agency, undefined, { eventId: e.eventId, fields: e.fields }), m),
+    );
     return from;
   }
 

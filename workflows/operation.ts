@@ -1,9 +1,9 @@
 import { ApplicationFailure, allHandlersFinished, condition, continueAsNew, setHandler } from '@temporalio/workflow';
-import { OperationStart, catalogueSnapshot, deadlineAfter, describeIssues, freshMemory } from '../domain/index.js';
+import { OperationStart, catalogueSnapshot, deadlineAfter, describeIssues, disclosureRegister, freshMemory } from '../domain/index.js';
 import { handleAnswers } from './answers.js';
 import { handleDecisions } from './decisions.js';
 import { FailureType } from './failures.js';
-import { stateQuery, timelineQuery, type OperationInput, type OperationResult } from './definitions.js';
+import { disclosuresQuery, stateQuery, timelineQuery, type OperationInput, type OperationResult } from './definitions.js';
 import { arrangesErasure, Fanout, learnEngineKeys } from './notifier.js';
 import { nowMs, Operation } from './operation-state.js';
 import { cancelOperation, sendCorrections, stagesOf } from './stages.js';
@@ -34,6 +34,7 @@ export async function losOperation(input: OperationInput): Promise<OperationResu
   handleDecisions(op);
   setHandler(stateQuery, () => op.view());
   setHandler(timelineQuery, () => [...op.memory.timeline]);
+  setHandler(disclosuresQuery, () => disclosureRegister(op.memory.timeline, op.catalogue));
   const stages = stagesOf(op);
 
   if (op.memory.timeline.length === 0) op.register(deadlineAfter(nowMs(), config.assessmentDeadline), author);

@@ -13,7 +13,7 @@ export function adminRoutes({ app, gate, csrf, services }: RouteContext): void {
         tags: ['admin'],
         response: { 200: KeyRotation, ...PROBLEM_RESPONSES },
       },
-      onRequest: [gate({ roles: ['administrator'] }), csrf],
+      onRequest: [gate({ roles: ['administrator'], action: 'admin' }), csrf],
     },
     async (request) => {
       const { keys } = services();

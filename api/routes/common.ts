@@ -1,6 +1,7 @@
 import type { Author } from '../../domain/index.js';
 import type { Person } from '../auth.js';
 import { Problem, ProblemError } from '../problems.js';
+import type { FastifyRequest } from 'fastify';
 import type { ApiServices } from '../server.js';
 
 /** The problem responses every protected route may give, for the OpenAPI document. */
@@ -29,4 +30,8 @@ export async function requireOwnMunicipality(services: ApiServices, person: Pers
 /** The decision's author: the person as the verified token names them. */
 export function author(person: Person): Author {
   return { sub: person.sub, name: person.name, role: person.role, ...(person.municipality ? { municipality: person.municipality } : {}) };
+}
+/** What a request asked, for the log: its method and route, never its query or body (they may hold anything). */
+export function askedOf(request: FastifyRequest): string {
+  return `${request.method} ${request.routeOptions.url ?? request.url.split('?')[0]}`.slice(0, 300);
 }

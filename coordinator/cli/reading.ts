@@ -17,16 +17,57 @@ export function showCommand(program: Command, perform: Perform): void {
 }
 
 export function auditCommand(program: Command, perform: Perform): void {
-  command(program, 'audit <operation>', 'The access log of one operation: who read its personal data, in which role, when, allowed or refused.').action(
-    (operationId: string, options: CommonOptions) =>
-      perform(options, async () => {
-        const { records } = await apiClient(options).accessLog(operationId);
-        const lines = records.map(
-          (r) => `${r.at}  ${r.allowed ? 'allowed' : 'REFUSED'}  ${r.action}  ${r.who} (${r.role})  ${r.payloads.length} payload(s)  ${r.detail}`,
-        );
-        return { text: lines.length > 0 ? lines.join('\n') : `no recorded access to ${operationId}`, json: { operationId, records } };
-      }),
-  );
+  command(
+    program,
+    'audit [operation]',
+    'The access log: who read personal data or was refused, in which role, when, from where. One operation, or all with the filters; --security for refusals that named no operation.',
+  )
+    .option('--who <subject>', 'only this person (the token subject), or "unauthenticated"')
+    .option('--from <time>', 'from this instant (ISO 8601 with its offset)')
+    .option('--to <time>', 'up to this instant (ISO 8601 with its offset)')
+    .addOption(new Option('--allowed', 'only allowed reads').conflicts('refused'))
+    .option('--refused', 'only refusals')
+    .option('--security', 'only the security log: refusals that named no operation')
+    .option('--limit <n>', 'at most this many records', positiveInteger, 200)
+    .option('--after <seq>', 'continue after this record (the "next" a page printed)', positiveInteger)
+    .action(
+      (
+        operationId: string | undefined,
+        options: CommonOptions & {
+          who?: string;
+          from?: string;
+          to?: string;
+          allowed?: boolean;
+          refused?: boolean;
+          security?: boolean;
+          limit: number;
+          after?: number;
+        },
+      ) =>
+        perform(options, async () => {
+          const page = await apiClient(options).searchAccessLog({
+            ...(operationId !== undefined ? { operation: operationId } : {}),
+            ...(options.security ? { security: true } : {}),
+            ...(options.who !== undefined ? { who: options.who } : {}),
+            ...(options.from !== undefined ? { from: options.from } : {}),
+            ...(options.to !== undefined ? { to: options.to } : {}),
+            ...(options.allowed ? { allowed: true } : options.refused ? { allowed: false } : {}),
+            ...(options.after !== undefined ? { after: options.after } : {}),
+            limit: options.limit,
+          });
+          const lines = page.records.map(
+            (r) =>
+              `${r.at}  ${r.allowed ? 'allowed' : 'REFUSED'}  ${r.action}  ${r.who} (${r.role})${r.operationId ? `  ${r.operationId}` : ''}` +
+              `${r.address ? `  from ${r.address}` : ''}${r.asked ? `  ${r.asked}` : ''}  ${r.payloads.length} payload(s)  ${r.detail}`,
+          );
+          const none = operationId !== undefined ? `no recorded access to ${operationId}` : 'no record matches';
+          const more = page.next !== undefined ? `\nmore: --after ${page.next}` : '';
+          return {
+            text: `${lines.length > 0 ? lines.join('\n') : none}${more}`,
+            json: { ...(operationId !== undefined ? { operationId } : {}), ...page },
+          };
+        }),
+    );
 }
 
 export function listCommand(program: Command, perform: Perform): void {

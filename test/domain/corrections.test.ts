@@ -21,7 +21,7 @@ describe('corrections of a tip', () => {
       urgency: 'critical',
       source: { kind: 'public', protected: false },
     });
-    expect(operationIdFor(corrected as PlainTip)).toBe(operationIdFor(registered as PlainTip));
+    expect(operationIdFor(corrected as PlainTip, 'c3'.repeat(32))).toBe(operationIdFor(registered as PlainTip, 'c3'.repeat(32)));
     expect(tipCorrections(registered, corrected)).toEqual({ ok: true, changed: ['entity.name', 'entity.address', 'urgency', 'source.protected'] });
     expect(tipCorrections(registered, registered)).toEqual({ ok: true, changed: [] });
   });

@@ -11,7 +11,7 @@ import {
   type TipInput,
   type PlainTip,
 } from '../../domain/index.js';
-import { operationIdFor } from '../../api/engine.js';
+import { operationIdFor as keyedOperationId } from '../../api/engine.js';
 
 const tip: TipInput = {
   entity: { orgNumber: '556703-7485', name: 'Restaurang Norrsken AB', address: 'Storgatan 12, Umeå', municipality: 'Umeå' },
@@ -50,6 +50,8 @@ describe('tip schema', () => {
 
 /** A coordinator's tip, parsed: plaintext, as operationIdFor takes it. */
 const plainTip = (input: unknown) => Tip.parse(input) as PlainTip;
+const ENTITY_KEY = 'a1'.repeat(32);
+const operationIdFor = (tip: PlainTip, key = ENTITY_KEY) => keyedOperationId(tip, key);
 
 describe('operation identity', () => {
   it('derives the same operation ID from the same tip, however it is written', () => {
@@ -65,6 +67,10 @@ describe('operation identity', () => {
 
   it('keeps the org number out of the ID', () => {
     expect(operationIdFor(plainTip(tip))).not.toContain('5567037485');
+  });
+
+  it('derives the ID with the entity key: without it, a guessed tip cannot be confirmed against an ID', () => {
+    expect(operationIdFor(plainTip(tip), 'b2'.repeat(32))).not.toBe(operationIdFor(plainTip(tip)));
   });
 });
 

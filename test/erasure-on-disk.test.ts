@@ -1,0 +1,163 @@
+import { cpSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { DEMO_BEHAVIOURS } from '../agencies/index.js';
+import { erasureWorkflowId, luhnCheckDigit, SUBJECTS } from '../domain/index.js';
+import { ERASURE_STREAM } from '../messaging/index.js';
+import { ErasedError, KEY_BUCKET, KEY_STREAM, KeyStore, generateMasterKey, readMasterKeyring, sealDecision } from '../vault/index.js';
+import { assessUpdate, closeUpdate, scheduleUpdate } from '../workflows/definitions.js';
+import { eventually, sampleTip, startTestEngine, untilState, type TestEngine } from './engine.js';
+
+/** Erasure that holds on disk: what the nats-server's own files still hold after an operation's data is erased. */
+let engine: TestEngine;
+const keyring = readMasterKeyring({ LOS_MASTER_KEY: generateMasterKey() });
+
+beforeAll(async () => {
+  engine = await startTestEngine('erasure-disk', { keyring, streamEraseIntervalMs: 500 });
+  await engine.startAgencies(DEMO_BEHAVIOURS);
+});
+afterAll(async () => {
+  await engine?.stop();
+});
+
+/** Every file under a directory, read whole. */
+function filesUnder(dir: string): { path: string; bytes: Buffer }[] {
+  const out: { path: string; bytes: Buffer }[] = [];
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) out.push(...filesUnder(path));
+    else out.push({ path, bytes: readFileSync(path) });
+  }
+  return out;
+}
+
+/** Which of the needles (as text, raw bytes, base64 and base64url) any file of the store holds, with where. */
+function foundOnDisk(dir: string, needles: Record<string, string | Buffer>): string[] {
+  const forms: [string, Buffer][] = [];
+  for (const [label, needle] of Object.entries(needles)) {
+    const raw = typeof needle === 'string' ? Buffer.from(needle, 'utf8') : needle;
+    forms.push(
+      [label, raw],
+      [`${label} (base64)`, Buffer.from(raw.toString('base64').replace(/=+$/, ''))],
+      [`${label} (base64url)`, Buffer.from(raw.toString('base64url'))],
+    );
+  }
+  const hits: string[] = [];
+  for (const { path, bytes } of filesUnder(dir))
+    for (const [label, form] of forms) if (bytes.includes(form)) hits.push(`${label} in ${path.slice(dir.length)}`);
+  return hits;
+}
+
+const keyStreamDir = () => join(engine.natsStoreDir, 'jetstream', '$G', 'streams', KEY_STREAM);
+
+/** The wrapped data key as the bucket stores it (a test reads the raw entry; the engine never hands it out). */
+async function wrappedKeyOf(operationId: string): Promise<{ wrapped: string; raw: Buffer }> {
+  const jsm = await jetstreamManager(engine.nc);
+  const stored = await jsm.streams.getMessage(KEY_STREAM, { last_by_subj: `$KV.${KEY_BUCKET}.op.${operationId}` });
+  const { wrapped } = stored!.json<{ wrapped: string }>();
+  return { wrapped, raw: Buffer.from(wrapped, 'base64url') };
+}
+
+describe('the key store on disk', () => {
+  it('leaves no copy of a destroyed data key, wrapped or not, in any file of the nats-server store', async () => {
+    const { operationId } = await engine.register(sampleTip());
+    const sealed = await engine.keys.seal(operationId, 'Storgatan 12');
+    const { wrapped, raw } = await wrappedKeyOf(operationId);
+    expect(foundOnDisk(keyStreamDir(), { wrapped, raw }).length).toBeGreaterThan(0);
+
+    await engine.keys.destroyDataKey(operationId);
+    await expect(engine.keys.unseal(sealed)).rejects.toThrow(ErasedError);
+    expect(foundOnDisk(engine.natsStoreDir, { 'wrapped key': wrapped, 'raw wrapped key': raw })).toEqual([]);
+  });
+
+  it('erases again, at the next open, every key erased since the backup the key store was restored from', async () => {
+    const { operationId } = await engine.register(sampleTip());
+    const sealed = await engine.keys.seal(operationId, 'the owner lives upstairs');
+    const { wrapped, raw } = await wrappedKeyOf(operationId);
+    const backup = join(engine.natsStoreDir, '..', 'key-store-backup');
+
+    // A backup of the key store's stream, copied while the server is stopped.
+    let restart = await engine.pauseNats();
+    cpSync(keyStreamDir(), backup, { recursive: true });
+    await restart();
+    const { erasedAt } = await engine.keys.destroyDataKey(operationId);
+
+    // The backup is restored: the erased key is back in the bucket.
+    restart = await engine.pauseNats();
+    rmSync(keyStreamDir(), { recursive: true });
+    cpSync(backup, keyStreamDir(), { recursive: true });
+    rmSync(backup, { recursive: true });
+    await restart();
+    await eventually(
+      () => engine.keys.dataKeyInfo(operationId).catch(() => undefined),
+      (info) => info?.state === 'active',
+    );
+
+    // Any engine process opening the key store re-applies the erasure record, which the restore did not touch.
+    const reopened = await KeyStore.open({ nc: engine.nc, keyring });
+    expect(reopened.reappliedAtOpen).toBe(1);
+    expect(await reopened.dataKeyInfo(operationId)).toEqual({ operationId, state: 'erased', erasedAt, municipality: 'Umeå' });
+    await expect(reopened.unseal(sealed)).rejects.toThrow(new ErasedError(operationId, erasedAt).message);
+    expect(foundOnDisk(engine.natsStoreDir, { 'wrapped key': wrapped, 'raw wrapped key': raw })).toEqual([]);
+    // The record holds the operation and the date, nothing else, and nobody can delete or purge it.
+    const jsm = await jetstreamManager(engine.nc);
+    const record = await jsm.streams.getMessage(ERASURE_STREAM, { last_by_subj: 'los.v1.erasures' });
+    expect(Object.keys(record!.json<object>()).sort()).toEqual(['erasedAt', 'operationId']);
+    await expect(jsm.streams.purge(ERASURE_STREAM)).rejects.toThrow();
+    await expect(jsm.streams.deleteMessage(ERASURE_STREAM, record!.seq)).rejects.toThrow();
+  });
+});
+
+describe('personal data at rest in NATS', () => {
+  it('holds none of a closed, acknowledged and erased operation in any file of the store; the protected source never', async () => {
+    // Values of this test alone: no other operation in this store has them.
+    const digits = `55912${String(Date.now() % 10_000).padStart(4, '0')}`;
+    const orgNumber = `${digits.slice(0, 6)}-${digits.slice(6)}${luhnCheckDigit(digits)}`;
+    const base = sampleTip();
+    const tip = {
+      ...base,
+      entity: { ...base.entity, orgNumber, name: `Pizzeria Vindkraft ${digits} HB`, address: `Kvarngatan ${digits}, 903 30 Umeå` },
+      description: `Cash-only pizzeria ${digits}; the back room is used for card games after hours.`,
+      source: { kind: 'public' as const, protected: true, reference: `PROTECTED-SOURCE-${digits}` },
+    };
+    const personal = {
+      'org number': orgNumber,
+      'org number digits': orgNumber.replace('-', ''),
+      name: tip.entity.name,
+      address: tip.entity.address,
+      description: tip.description,
+      'source reference': tip.source.reference,
+    };
+    const { handle, operationId } = await engine.register(tip, {
+      config: { mandateDeadline: '4s', findingsDeadline: '8s', followUpAfter: '200ms', outcomeDeadline: '8s', retention: '3s' },
+    });
+    await untilState(handle, (s) => s.phase === 'assessment');
+    await engine.decide(handle, assessUpdate, { decision: 'proceed' });
+    await untilState(handle, (s) => s.phase === 'joint_action' && s.stage === 'schedule_decision', 30_000);
+    await engine.decide(
+      handle,
+      scheduleUpdate,
+      await sealDecision(engine.keys, operationId, { at: new Date(Date.now() + 1_500).toISOString(), place: 'Kvarngatan', lead: 'skatteverket' as const }),
+    );
+    // The briefing went out with the description; the protected source reached no stream, then or ever.
+    await untilState(handle, (s) => s.stage === 'closing_decision', 40_000);
+    expect(foundOnDisk(engine.natsStoreDir, { 'source reference': tip.source.reference })).toEqual([]);
+    // The scan sees what the store holds: the operation's business is on disk while agencies still need it.
+    expect(foundOnDisk(engine.natsStoreDir, { name: tip.entity.name }).length).toBeGreaterThan(0);
+    await engine.decide(handle, closeUpdate, await sealDecision(engine.keys, operationId, { summary: 'closed; nothing found' }));
+    expect((await handle.result()).phase).toBe('closed');
+
+    await engine.client.workflow.getHandle(erasureWorkflowId(operationId)).result();
+    // Acknowledged events and settled answers go at the next sweep; what nobody acknowledged went with the erasure.
+    const jsm = await jetstreamManager(engine.nc);
+    await eventually(
+      async () => foundOnDisk(engine.natsStoreDir, personal),
+      (hits) => hits.length === 0,
+      20_000,
+    );
+    // The streams are still there and still in use: the erasure overwrote messages, it removed no stream.
+    expect((await jsm.streams.info(SUBJECTS.streamOut)).state.last_seq).toBeGreaterThan(0);
+    expect((await engine.keys.dataKeyInfo(operationId))?.state).toBe('erased');
+  });
+});
