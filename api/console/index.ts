@@ -7,6 +7,8 @@ import {
   allOf,
   deadlineOfSteeringEvent,
   inMunicipality,
+  inStages,
+  STAGES,
   OVERDUE,
   readInstant,
   stockholmWallTime,
@@ -42,6 +44,10 @@ import { LANGUAGES, TEXTS, type Language, type Texts } from './texts.js';
 const LANG_COOKIE = 'los_lang';
 /** Stages at which the operation waits for the coordinator, and nothing else. */
 const DECISION_STAGES = new Set<OperationState['stage']>(['assessment', 'quorum_decision', 'schedule_decision', 'closing_decision']);
+/** The working stages that await someone else (agencies, a period, a timer). */
+const OTHER_STAGES = (Object.keys(STAGES) as OperationState['stage'][]).filter((stage) => stage !== 'ended' && !DECISION_STAGES.has(stage));
+/** How many operations awaiting a decision the start page fetches to sort by deadline: far more than a municipality has. */
+const DUE_LIMIT = 2_000;
 /** How many running operations the start page looks at; a municipality's open work is far fewer. */
 const LIST_LIMIT = 200;
 const LIVE_POLL_MS = 2_000;
@@ -181,16 +187,17 @@ export function registerConsole(context: RouteContext): void {
       const person = request.person!;
       const t = textsOf(request, reply);
       if (person.role === 'coordinator') {
-        const rows = await listed(allOf(inMunicipality(person.municipality!), `ExecutionStatus = 'Running'`));
-        // The stage is in the state, not in visibility: asked of each running operation (no personal data is read).
-        const withStage = await mapLimited(rows, 8, async (row) => {
-          const state = await withDeadline((client) => client.workflow.getHandle(row.operationId).query(stateQuery)).catch(() => undefined);
-          return { ...row, ...(state ? { waitingFor: t.stages[state.stage], stage: state.stage, overdue: state.overdue } : {}) };
-        });
+        // Visibility queries only: the stage is a search attribute (LosStage), so no operation is asked for its state.
+        // Visibility cannot sort by deadline, so every operation awaiting a decision is fetched (a municipality's are
+        // few) and sorted here; of the others, the most recently started are shown.
+        const running = allOf(inMunicipality(person.municipality!), `ExecutionStatus = 'Running'`);
+        const waiting = (row: ListedRow) => (row.stage !== undefined ? { ...row, waitingFor: t.stages[row.stage] } : row);
         const bySoonest = (a: ListedRow, b: ListedRow) => (a.nextDeadline ?? '9999').localeCompare(b.nextDeadline ?? '9999');
-        const due = withStage.filter((row) => row.stage !== undefined && DECISION_STAGES.has(row.stage)).sort(bySoonest);
-        const others = withStage.filter((row) => !due.includes(row)).sort(bySoonest);
-        return send(request, reply, t.due.title, duePage(t, person.municipality!, due, others));
+        const [due, others] = await Promise.all([
+          listed(allOf(running, inStages([...DECISION_STAGES])), DUE_LIMIT),
+          listed(allOf(running, inStages(OTHER_STAGES))),
+        ]);
+        return send(request, reply, t.due.title, duePage(t, person.municipality!, due.map(waiting).sort(bySoonest), others.map(waiting).sort(bySoonest)));
       }
       if (person.role === 'steering_group' || person.role === 'operator') {
         const rows = (await listed(allOf(OVERDUE, `ExecutionStatus = 'Running'`))).sort((a, b) => (a.nextDeadline ?? '').localeCompare(b.nextDeadline ?? ''));
@@ -547,7 +554,7 @@ export function registerConsole(context: RouteContext): void {
   }
 
   /** Running operations from visibility: no personal field is ever in a search attribute. */
-  async function listed(query: string): Promise<ListedRow[]> {
+  async function listed(query: string, limit = LIST_LIMIT): Promise<ListedRow[]> {
     return withDeadline(async (client) => {
       const found: ListedRow[] = [];
       for await (const info of client.workflow.list({ query, pageSize: 100 })) {
@@ -556,14 +563,16 @@ export function registerConsole(context: RouteContext): void {
         const phase = a.get(searchAttributes.phase);
         const overdue = a.get(searchAttributes.overdue);
         const municipality = a.get(searchAttributes.municipality);
+        const stage = a.get(searchAttributes.stage) as ListedRow['stage'];
         found.push({
           operationId: info.workflowId,
+          ...(stage !== undefined ? { stage } : {}),
           ...(phase !== undefined ? { phase } : {}),
           ...(overdue !== undefined ? { overdue } : {}),
           ...(nextDeadline !== undefined ? { nextDeadline: nextDeadline.toISOString() } : {}),
           ...(municipality !== undefined ? { municipality } : {}),
         });
-        if (found.length >= LIST_LIMIT) break;
+        if (found.length >= limit) break;
       }
       return found;
     });

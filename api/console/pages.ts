@@ -1,3 +1,4 @@
+import type { Stage } from '../../domain/index.js';
 import {
   AGENCY_IDS,
   CORRECTABLE_TIP_FIELDS,
@@ -22,6 +23,8 @@ export interface ListedRow {
   phase?: string;
   nextDeadline?: string;
   overdue?: boolean;
+  /** The stage, from visibility (LosStage). */
+  stage?: Stage;
   waitingFor?: string;
 }
 
