@@ -84,7 +84,10 @@ beforeAll(async () => {
     60_000,
   );
   sameBusinessId = await register('anna', sampleTip());
-  malmoId = await register('bertil', sampleTip({ entity: { orgNumber: '556703-7485', name: 'Norrsken Syd AB', address: 'Södra Förstadsgatan 3, Malmö', municipality: 'Malmö' } }));
+  malmoId = await register(
+    'bertil',
+    sampleTip({ entity: { orgNumber: '556703-7485', name: 'Norrsken Syd AB', address: 'Södra Förstadsgatan 3, Malmö', municipality: 'Malmö' } }),
+  );
 }, 180_000);
 
 afterAll(async () => {
@@ -149,7 +152,10 @@ describe('the records in the console', () => {
       expect(row).toContain(text);
     expect(row).toMatch(/\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} CES?T/);
     expect(row).toContain(`${operationId}.mandate-1-polisen.mandate_requested`);
-    const kronofogden = await page.getByRole('row', { name: /Kronofogdemyndigheten/ }).filter({ hasText: 'mandate_requested' }).innerText();
+    const kronofogden = await page
+      .getByRole('row', { name: /Kronofogdemyndigheten/ })
+      .filter({ hasText: 'mandate_requested' })
+      .innerText();
     expect(kronofogden).toContain('ingen rättslig grund angiven');
     // Names, never values.
     const content = await page.content();

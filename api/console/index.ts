@@ -289,13 +289,7 @@ export function registerConsole(context: RouteContext): void {
       if (!parsed.ok || errors.size > 0) {
         if (!parsed.ok) for (const issue of parsed.issues) errors.set(issue.field, [...(errors.get(issue.field) ?? []), issue.message]);
         request.log.info({ who: request.person!.sub, what: 'console access-log search', why: 'invalid-input', status: 400 }, 'rejected');
-        return send(
-          request,
-          reply,
-          t.records.accessLogTitle,
-          accessLogPage(t, { values, errors, ...(!parsed.ok ? { message: parsed.message } : {}) }),
-          400,
-        );
+        return send(request, reply, t.records.accessLogTitle, accessLogPage(t, { values, errors, ...(!parsed.ok ? { message: parsed.message } : {}) }), 400);
       }
       const page = await searchAccessLog(services(), parsed.value);
       let nextHref: string | undefined;
@@ -547,7 +541,12 @@ export function registerConsole(context: RouteContext): void {
         .filter((entry) => entry.kind === 'escalated')
         .map((entry) => {
           const deadline = entry.eventId !== undefined ? deadlineOfSteeringEvent(row.operationId, entry.eventId) : undefined;
-          return { operationId: row.operationId, at: entry.at, ...(row.municipality ? { municipality: row.municipality } : {}), ...(deadline ? { deadline } : {}) };
+          return {
+            operationId: row.operationId,
+            at: entry.at,
+            ...(row.municipality ? { municipality: row.municipality } : {}),
+            ...(deadline ? { deadline } : {}),
+          };
         });
     });
     return found.flat().sort((a, b) => b.at.localeCompare(a.at));

@@ -170,8 +170,7 @@ export function accessLogPage(t: Texts, input: AccessLogPageInput): Html {
     const ids = [...(hint ? [`${fieldId(name)}-hint`] : []), ...(errorOf(name).length > 0 ? [`${fieldId(name)}-error`] : [])];
     return raw(`${ids.length > 0 ? ` aria-describedby="${ids.join(' ')}"` : ''}${errorOf(name).length > 0 ? ' aria-invalid="true"' : ''}`);
   };
-  const error = (name: string) =>
-    errorOf(name).length > 0 ? html`<p class="error" id="${fieldId(name)}-error">${errorOf(name).join(' ')}</p>` : '';
+  const error = (name: string) => (errorOf(name).length > 0 ? html`<p class="error" id="${fieldId(name)}-error">${errorOf(name).join(' ')}</p>` : '');
   const textField = (name: 'operation' | 'who') =>
     html`<div class="field${errorOf(name).length > 0 ? ' invalid' : ''}">
       <label for="${fieldId(name)}">${labels[name]}</label>${error(name)}<input
@@ -217,9 +216,13 @@ export function accessLogPage(t: Texts, input: AccessLogPageInput): Html {
           </select>
         </div>
         <div class="field choice${errorOf('security').length > 0 ? ' invalid' : ''}">
-          <input type="checkbox" id="${fieldId('security')}" name="security" value="true" ${value(input.values, 'security') === 'true' ? raw(' checked') : ''}${aria(
-            'security',
-          )} /><label for="${fieldId('security')}">${labels.security}</label>${error('security')}
+          <input
+            type="checkbox"
+            id="${fieldId('security')}"
+            name="security"
+            value="true"
+            ${value(input.values, 'security') === 'true' ? raw(' checked') : ''}${aria('security')}
+          /><label for="${fieldId('security')}">${labels.security}</label>${error('security')}
         </div>
         <p><button type="submit">${r.search}</button> <a href="/konsol/atkomstlogg">${r.clear}</a></p>
       </fieldset>
@@ -258,9 +261,7 @@ export function accessLogPage(t: Texts, input: AccessLogPageInput): Html {
                               <td><a href="/konsol/atkomstlogg?who=${encodeURIComponent(record.who)}">${record.who}</a></td>
                               <td>${t.roles[record.role as keyof Texts['roles']] ?? record.role}</td>
                               <td>
-                                ${record.operationId
-                                  ? html`<a href="/konsol/operationer/${record.operationId}/utlamnanden">${record.operationId}</a>`
-                                  : ''}
+                                ${record.operationId ? html`<a href="/konsol/operationer/${record.operationId}/utlamnanden">${record.operationId}</a>` : ''}
                               </td>
                               <td>${r.actions[record.action] ?? record.action}</td>
                               <td>${record.allowed ? r.allowed : html`<strong class="overdue">${r.refused}</strong>`}</td>

@@ -22,8 +22,7 @@ export function recordRoutes({ app, gate, services, withDeadline }: RouteContext
       },
       onRequest: gate({ roles: ['coordinator', 'auditor'], action: 'disclosures' }),
     },
-    async (request) =>
-      disclosureRegisterAs(services(), withDeadline, request.person!, request.params.id, { address: request.ip, asked: askedOf(request) }),
+    async (request) => disclosureRegisterAs(services(), withDeadline, request.person!, request.params.id, { address: request.ip, asked: askedOf(request) }),
   );
 
   app.get(
@@ -57,7 +56,6 @@ export function recordRoutes({ app, gate, services, withDeadline }: RouteContext
       },
       onRequest: gate({ roles: ['coordinator', 'steering_group'], action: 'same_business' }),
     },
-    async (request) =>
-      sameBusinessAs(services(), withDeadline, request.person!, request.params.id, { address: request.ip, asked: askedOf(request) }),
+    async (request) => sameBusinessAs(services(), withDeadline, request.person!, request.params.id, { address: request.ip, asked: askedOf(request) }),
   );
 }
