@@ -264,7 +264,8 @@ describe('the coordinator’s console', () => {
     const secrets = ['Styrgruppsfallet', 'Hemlig väg', '556703', tip.description, 'SECRET-SOURCE-REF'];
     for (const secret of secrets) expect(await page.content()).not.toContain(secret);
     await check(page, 'steering-group', true);
-    await page.getByRole('link', { name: overdueId }).click();
+    // The overdue table's link (the escalations below link to it too).
+    await page.getByRole('table', { name: 'Försenade operationer' }).getByRole('link', { name: overdueId }).click();
     await page.getByRole('heading', { name: `Operation ${overdueId}` }).waitFor();
     for (const secret of secrets) expect(await page.content()).not.toContain(secret);
     expect(await page.locator('ul.decisions').count()).toBe(0);
