@@ -195,7 +195,8 @@ describe('the records in the console', () => {
     expect(refusal, texts.join('\n')).toContain('nekad');
     expect(refusal).toContain('GET /konsol/operationer/:id/utlamnanden');
     expect(refusal).toMatch(/\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} CES?T/);
-    // What was typed stays in the form, in Stockholm time.
+    // The range searched, shown as Stockholm time with its zone; what was typed stays in the form.
+    await expect(page.locator('main').innerText()).resolves.toMatch(/Tidsintervall: från \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} CES?T/);
     await expect(page.getByLabel('Person').inputValue()).resolves.toBe(subs.bertil);
     await check(page, 'access-log', true);
 
@@ -205,9 +206,10 @@ describe('the records in the console', () => {
     await context.close();
   }, 90_000);
 
-  it('lets an auditor read the security log and refuses a time that is not one, next to its field', async () => {
-    const unsigned = await fetch(`${api}/v1/operations`);
-    expect(unsigned.status).toBe(401);
+  it('lets an auditor read the security log page by page and refuses a time that is not one, next to its field', async () => {
+    // More refusals than one page holds (100): the second page is the endpoint's `next`.
+    const unsigned = await Promise.all(Array.from({ length: 120 }, () => fetch(`${api}/v1/operations`)));
+    expect(unsigned.map((r) => r.status)).toEqual(unsigned.map(() => 401));
     const { context, page } = await contextFor();
     await signIn(page, 'david', '/konsol/atkomstlogg');
     await page.getByLabel('Endast säkerhetsloggen').check();
@@ -216,6 +218,24 @@ describe('the records in the console', () => {
     const texts = await page.locator('table.access-log tbody tr').allInnerTexts();
     expect(texts.some((text) => text.includes('unauthenticated') && text.includes('GET /v1/operations'))).toBe(true);
     for (const text of texts) expect(text).toContain('nekad');
+    expect(texts).toHaveLength(100);
+    await page.getByRole('link', { name: 'Nästa sida' }).click();
+    await page.getByRole('heading', { name: 'Poster' }).waitFor();
+    expect(new URL(page.url()).searchParams.get('security')).toBe('true');
+    const second = await page.locator('table.access-log tbody tr').allInnerTexts();
+    // The 120 refusals and the earlier ones: the rest after the first 100.
+    expect(second.length).toBeGreaterThanOrEqual(20);
+    for (const text of second) expect(text).toContain('nekad');
+    await expect(page.getByLabel('Endast säkerhetsloggen').isChecked()).resolves.toBe(true);
+    // At 200 % zoom (a 640 px wide window) the page reflows; the wide table scrolls in its own focusable region.
+    await page.setViewportSize({ width: 640, height: 900 });
+    const overflow = await page.evaluate(() => {
+      const root = (globalThis as unknown as { document: { documentElement: { scrollWidth: number; clientWidth: number } } }).document.documentElement;
+      return root.scrollWidth - root.clientWidth;
+    });
+    expect(overflow).toBeLessThanOrEqual(0);
+    await check(page, 'access-log-200-percent');
+    await page.setViewportSize({ width: 1280, height: 900 });
 
     await page.getByLabel('Till').fill('2026-03-29T02:30:00');
     await page.getByRole('button', { name: 'Sök', exact: true }).click();

@@ -299,7 +299,7 @@ export function registerConsole(context: RouteContext): void {
         next.set('after', String(page.next));
         nextHref = `/konsol/atkomstlogg?${next.toString()}`;
       }
-      return send(request, reply, t.records.accessLogTitle, accessLogPage(t, { values, errors, page, ...(nextHref ? { nextHref } : {}) }));
+      return send(request, reply, t.records.accessLogTitle, accessLogPage(t, { values, errors, page, range: instants, ...(nextHref ? { nextHref } : {}) }));
     });
 
     // 4. The operation's changes as server-sent events: the page fetches itself again when told.

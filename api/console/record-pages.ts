@@ -147,6 +147,8 @@ export interface AccessLogPageInput {
   page?: AccessLogPage;
   /** The next page's address, when there may be more. */
   nextHref?: string;
+  /** The time range searched, as the instants the typed Stockholm times were read as. */
+  range?: { from?: string; to?: string };
 }
 
 const value = (values: FormValues, name: string) => {
@@ -231,6 +233,14 @@ export function accessLogPage(t: Texts, input: AccessLogPageInput): Html {
       input.page === undefined
         ? ''
         : html`<h2>${r.records}</h2>
+            ${
+              input.range?.from !== undefined || input.range?.to !== undefined
+                ? html`<p>
+                    ${r.range}: ${input.range.from !== undefined ? html`${r.from.toLowerCase()} ${time(input.range.from)}` : ''}
+                    ${input.range.to !== undefined ? html`${r.to.toLowerCase()} ${time(input.range.to)}` : ''}
+                  </p>`
+                : ''
+            }
             <p role="status">${r.scanned(records.length, input.page.scanned)}</p>
             ${
               records.length === 0
