@@ -148,7 +148,15 @@ describe('the records in the console', () => {
     await page.getByRole('heading', { name: `Utlämnanden i operation ${operationId}` }).waitFor();
     const polisen = page.getByRole('row', { name: /Polismyndigheten/ }).filter({ hasText: 'mandate_requested' });
     const row = await polisen.innerText();
-    for (const text of ['Organisationsnummer', 'entity.orgNumber', 'Företagets namn', 'Lokalens adress', 'se.los.mandate.requested.v1', '2 § lag (2016:774)'])
+    for (const text of [
+      'Mandatförfrågan',
+      'Organisationsnummer',
+      'entity.orgNumber',
+      'Företagets namn',
+      'Lokalens adress',
+      'se.los.mandate.requested.v1',
+      '2 § lag (2016:774)',
+    ])
       expect(row).toContain(text);
     expect(row).toMatch(/\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} CES?T/);
     expect(row).toContain(`${operationId}.mandate-1-polisen.mandate_requested`);

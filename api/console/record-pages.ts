@@ -41,7 +41,8 @@ export function disclosuresPage(t: Texts, register: z.infer<typeof DisclosureReg
                       <td>${time(d.at)}</td>
                       <th scope="row">${agencyName(d.agency, t)}</th>
                       <td>
-                        ${d.event}<br /><span class="hint">${d.eventType}</span><br /><span class="hint">${r.eventId}: <code>${d.eventId}</code></span>
+                        ${t.events[d.event] ?? d.event} <span class="hint">(<code>${d.event}</code>)</span><br /><span class="hint">${d.eventType}</span
+                        ><br /><span class="hint">${r.eventId}: <code>${d.eventId}</code></span>
                       </td>
                       <td>
                         <ul class="plain">

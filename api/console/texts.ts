@@ -1,4 +1,4 @@
-import { ACTIVITY_CATEGORIES, AGENCY_IDS, PHASES, STAGES, type DecisionKind } from '../../domain/index.js';
+import { ACTIVITY_CATEGORIES, AGENCY_IDS, PHASES, STAGES, type DecisionKind, type OutboundEventName } from '../../domain/index.js';
 
 /**
  * Every word the console shows, one table per language. Swedish is the console's language; English is a choice
@@ -12,6 +12,7 @@ type AgencyNames = Record<(typeof AGENCY_IDS)[number], string>;
 type CategoryNames = Record<(typeof ACTIVITY_CATEGORIES)[number], string>;
 type PhaseNames = Record<(typeof PHASES)[number], string>;
 type StageNames = Record<keyof typeof STAGES, string>;
+type EventNames = Record<OutboundEventName, string>;
 
 const sv = {
   appName: 'LOS-konsolen',
@@ -310,6 +311,22 @@ const sv = {
     auditorLink: 'Åtkomstloggen: läsningar och nekade begäranden',
     invalidSearch: 'Sökningen gick inte att göra',
   },
+  events: {
+    mandate_requested: 'Mandatförfrågan',
+    information_requested: 'Informationsbegäran',
+    briefing: 'Genomgång inför insatsen',
+    tip_corrected: 'Rättelse av tipset',
+    action_started: 'Insatsen börjar',
+    action_rescheduled: 'Insatsen flyttas',
+    action_called_off: 'Insatsen ställs in',
+    reminder: 'Påminnelse',
+    second_wave_notice: 'Meddelande till andra vågen',
+    findings_requested: 'Begäran om iakttagelser',
+    outcome_requested: 'Begäran om utfall',
+    operation_closed: 'Operationen avslutad',
+    operation_cancelled: 'Operationen avbruten',
+    answer_not_applied: 'Svar som inte kunde tas emot',
+  } satisfies EventNames as Record<string, string>,
   escalations: {
     title: 'Eskaleringar',
     intro: 'Missade tidsfrister som motorn har eskalerat till styrgruppen, i de försenade operationerna ovan. Inga personuppgifter visas här.',
@@ -617,6 +634,22 @@ const en: Texts = {
     auditorLink: 'The access log: reads and refused requests',
     invalidSearch: 'The search could not be made',
   },
+  events: {
+    mandate_requested: 'Mandate request',
+    information_requested: 'Information request',
+    briefing: 'Briefing before the action',
+    tip_corrected: 'Correction of the tip',
+    action_started: 'The action starts',
+    action_rescheduled: 'The action is rescheduled',
+    action_called_off: 'The action is called off',
+    reminder: 'Reminder',
+    second_wave_notice: 'Notice to the second wave',
+    findings_requested: 'Request for findings',
+    outcome_requested: 'Request for outcomes',
+    operation_closed: 'The operation closed',
+    operation_cancelled: 'The operation cancelled',
+    answer_not_applied: 'An answer that could not be applied',
+  } satisfies EventNames,
   escalations: {
     title: 'Escalations',
     intro: 'Missed deadlines the engine escalated to the steering group, in the overdue operations above. No personal data is shown here.',
