@@ -338,7 +338,13 @@ export async function reloadNats(server: RunningProcess, applied: () => Promise<
 export async function refusedLogin(url: string, nkeySeed: string, tls?: { caFile: string }): Promise<void> {
   let nc;
   try {
-    nc = await connect({ servers: url, reconnect: false, timeout: 2_000, authenticator: nkeyAuthenticator(new TextEncoder().encode(nkeySeed)), ...(tls ? { tls } : {}) });
+    nc = await connect({
+      servers: url,
+      reconnect: false,
+      timeout: 2_000,
+      authenticator: nkeyAuthenticator(new TextEncoder().encode(nkeySeed)),
+      ...(tls ? { tls } : {}),
+    });
   } catch (err) {
     if (/authorization/i.test(String((err as Error).message)) || (err as { code?: string }).code === 'AUTHORIZATION_VIOLATION') return;
     throw err;
@@ -349,6 +355,12 @@ export async function refusedLogin(url: string, nkeySeed: string, tls?: { caFile
 
 /** Resolves when a login with this seed is let in. */
 export async function acceptedLogin(url: string, nkeySeed: string, tls?: { caFile: string }): Promise<void> {
-  const nc = await connect({ servers: url, reconnect: false, timeout: 2_000, authenticator: nkeyAuthenticator(new TextEncoder().encode(nkeySeed)), ...(tls ? { tls } : {}) });
+  const nc = await connect({
+    servers: url,
+    reconnect: false,
+    timeout: 2_000,
+    authenticator: nkeyAuthenticator(new TextEncoder().encode(nkeySeed)),
+    ...(tls ? { tls } : {}),
+  });
   await nc.close();
 }

@@ -159,7 +159,8 @@ export function revokeAgencyKeys(dir: string, agency: string): string[] {
  */
 export function beginRotation(dir: string, agency: string): string {
   const file = knownAgency(dir, agency);
-  if (!existsSync(join(dir, seedFileName(`agency:${agency}`)))) throw new Error(`agency "${agency}" has no key to rotate (revoked?): issue one with \`nats-config keys --reissue ${agency}\``);
+  if (!existsSync(join(dir, seedFileName(`agency:${agency}`))))
+    throw new Error(`agency "${agency}" has no key to rotate (revoked?): issue one with \`nats-config keys --reissue ${agency}\``);
   const path = join(dir, nextSeedFile(agency));
   if (existsSync(path)) throw new Error(`agency "${agency}" is already rotating its key: finish that rotation first`);
   writePrivate(path, `${newSeed()}\n`);
