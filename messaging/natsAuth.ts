@@ -247,20 +247,16 @@ export interface NatsClusterNode {
   listen: string;
   /** The other nodes' route URLs, e.g. `nats-route://nats-2:6222`. */
   routes: readonly string[];
+  /**
+   * TLS on the routes: each node presents this certificate to the others and, with `caFile`, requires theirs to be
+   * signed by that CA (mutual TLS), so only the cluster's own nodes can join it.
+   */
+  tls?: NatsTls;
 }
 
 /** A complete nats-server config: listener, TLS, JetStream and the accounts. */
 export function natsServerConfig(options: NatsServerConfigOptions): string {
-  const tls = options.tls
-    ? [
-        'tls {',
-        `  cert_file: ${quoted(options.tls.certFile, 'TLS certificate file')}`,
-        `  key_file: ${quoted(options.tls.keyFile, 'TLS key file')}`,
-        ...(options.tls.caFile ? [`  ca_file: ${quoted(options.tls.caFile, 'TLS CA file')}`] : []),
-        '  timeout: 2',
-        '}',
-      ]
-    : [];
+  const tls = options.tls ? tlsBlock(options.tls, '', 'client') : [];
   const cluster = options.cluster
     ? [
         `server_name: ${quoted(options.cluster.serverName, 'server name')}`,
@@ -268,6 +264,7 @@ export function natsServerConfig(options: NatsServerConfigOptions): string {
         `  name: ${quoted(options.cluster.name, 'cluster name')}`,
         `  listen: ${quoted(options.cluster.listen, 'cluster listen address')}`,
         `  routes: [${options.cluster.routes.map((route) => quoted(route, 'route URL')).join(', ')}]`,
+        ...(options.cluster.tls ? tlsBlock(options.cluster.tls, '  ', 'route') : []),
         '}',
       ]
     : [];
@@ -280,6 +277,19 @@ export function natsServerConfig(options: NatsServerConfigOptions): string {
     '}',
     natsAccountsConfig(options.cluster ? { ...options, limits: clusteredLimits(options.limits, options.cluster.routes.length + 1) } : options),
   ].join('\n');
+}
+
+/** A `tls { }` block; on routes, with a CA, the other node's certificate is required and checked too. */
+function tlsBlock(tls: NatsTls, indent: string, side: 'client' | 'route'): string[] {
+  return [
+    'tls {',
+    `  cert_file: ${quoted(tls.certFile, 'TLS certificate file')}`,
+    `  key_file: ${quoted(tls.keyFile, 'TLS key file')}`,
+    ...(tls.caFile ? [`  ca_file: ${quoted(tls.caFile, 'TLS CA file')}`] : []),
+    ...(side === 'route' && tls.caFile ? ['  verify: true'] : []),
+    '  timeout: 2',
+    '}',
+  ].map((line) => indent + line);
 }
 
 /**

@@ -16,13 +16,13 @@
  *   old one revoked.
  * - `keys <dir> --reissue <agency>`: a new key for a revoked agency.
  */
-import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { loadCatalogueFile } from '../config/index.js';
 import { natsServerConfig, type NatsClusterNode, type NatsTls } from '../messaging/index.js';
 import { accountKeys, beginRotation, finishRotation, issueKeys, parsePublicKeys, revokeAgencyKeys } from './nats-keys.js';
+import { makeDevTls } from './dev-tls.js';
 import { PROJECT_ROOT } from './temporal-cli.js';
 
 const agenciesOf = (catalogue?: string) => loadCatalogueFile(catalogue).agencies.map((a) => a.id);
@@ -72,39 +72,10 @@ program
   .argument('<dir>', 'where ca.pem, server.pem and server-key.pem go')
   .option('--host <name...>', 'host names the server certificate is valid for', ['localhost'])
   .action((dir: string, options: { host: string[] }) => {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    if (existsSync(join(dir, 'server.pem'))) {
-      console.error(`development TLS in ${resolve(dir)} kept`);
-      return;
-    }
-    const openssl = (...args: string[]) => {
-      const run = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
-      if (run.error) throw new Error(`openssl is needed for development TLS and was not found: ${run.error.message}`);
-      if (run.status !== 0) throw new Error(`openssl ${args[0]} failed: ${run.stderr.trim()}`);
-    };
-    const names = options.host.map((h) => (/^\d+\.\d+\.\d+\.\d+$/.test(h) ? `IP:${h}` : `DNS:${h}`)).join(',');
-    openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '825', '-subj', '/CN=LOS development CA', '-keyout', 'ca-key.pem', '-out', 'ca.pem');
-    openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${options.host[0]}`, '-keyout', 'server-key.pem', '-out', 'server.csr');
-    writeFileSync(join(dir, 'server.ext'), `subjectAltName=${names}\nextendedKeyUsage=serverAuth\n`);
-    openssl(
-      'x509',
-      '-req',
-      '-in',
-      'server.csr',
-      '-CA',
-      'ca.pem',
-      '-CAkey',
-      'ca-key.pem',
-      '-CAcreateserial',
-      '-days',
-      '825',
-      '-extfile',
-      'server.ext',
-      '-out',
-      'server.pem',
+    const { made } = makeDevTls(dir, options.host);
+    console.error(
+      made ? `development CA and a server certificate for ${options.host.join(', ')} written to ${resolve(dir)}` : `development TLS in ${resolve(dir)} kept`,
     );
-    for (const key of ['ca-key.pem', 'server-key.pem']) chmodSync(join(dir, key), 0o600);
-    console.error(`development CA and a server certificate for ${options.host.join(', ')} written to ${resolve(dir)}`);
   });
 
 program
