@@ -123,7 +123,14 @@ program
       if (clustered > 0 && clustered < 3) throw new Error('a cluster node needs all of --server-name, --cluster-listen and --route');
       const cluster =
         options.serverName && options.clusterListen && options.route
-          ? { name: options.clusterName, serverName: options.serverName, listen: options.clusterListen, routes: options.route }
+          ? {
+              name: options.clusterName,
+              serverName: options.serverName,
+              listen: options.clusterListen,
+              routes: options.route,
+              // With TLS the routes are mutual TLS too: the certificate must allow client authentication (dev-tls's does).
+              ...(tls ? { tls } : {}),
+            }
           : undefined;
       const rendering: Rendering = {
         publicKeys: resolve(options.publicKeys),
