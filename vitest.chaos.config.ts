@@ -8,6 +8,9 @@ export default defineConfig({
   test: {
     include: ['test/chaos/**/*.test.ts'],
     pool: 'forks',
+    // One file at a time: each starts its own Temporal server on the machine's PostgreSQL (about 36 connections
+    // each, of its default 100) and kills processes on a timetable that a second suite's load would skew.
+    fileParallelism: false,
     testTimeout: 15 * 60_000,
     hookTimeout: 5 * 60_000,
     reporters: ['verbose'],

@@ -11,6 +11,20 @@ export const EngineEnv = z.object({
   TEMPORAL_ADDRESS: HostPort.default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).optional(),
+  /**
+   * This process's machine client at the provider (LOS_OIDC_ISSUER) for a Temporal server that authorises calls with
+   * JWTs (the cluster's): the process asks for client-credentials tokens for LOS_TEMPORAL_AUDIENCE and renews them
+   * before they expire. Unset: no token is sent (the dev server is open).
+   */
+  LOS_TEMPORAL_TOKEN_CLIENT_ID: z.string().min(1).optional(),
+  LOS_TEMPORAL_TOKEN_CLIENT_SECRET: z.string().min(1).optional(),
+  LOS_TEMPORAL_TOKEN_CLIENT_SECRET_FILE: z.string().min(1).optional(),
+  /** The Temporal server's JWT audience (its `global.authorization.audience`), the resource the tokens are asked for. */
+  LOS_TEMPORAL_AUDIENCE: z.string().min(1).default('urn:los:temporal'),
+  /** The CA that signed the Temporal frontend's certificate: given, the connection is TLS. */
+  LOS_TEMPORAL_TLS_CA_FILE: z.string().min(1).optional(),
+  /** The name the frontend's certificate is checked against, when not TEMPORAL_ADDRESS's host. */
+  LOS_TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
   /** One nats:// or tls:// URL, or several comma-separated: the nodes of a cluster, any of which will do. */
   NATS_URL: z
     .string()
@@ -91,6 +105,14 @@ export function readEngineEnv(env: Record<string, string | undefined>): { ok: tr
   if (parsed.success) {
     if (parsed.data.NATS_TLS_CA_FILE && !parsed.data.NATS_URL.startsWith('tls://'))
       return { ok: false, error: 'configuration rejected: NATS_TLS_CA_FILE: given, but NATS_URL is not a tls:// URL' };
+    if (parsed.data.LOS_TEMPORAL_TOKEN_CLIENT_ID && !parsed.data.LOS_OIDC_ISSUER)
+      return { ok: false, error: 'configuration rejected: LOS_TEMPORAL_TOKEN_CLIENT_ID: given, but LOS_OIDC_ISSUER (the provider to ask for tokens) is not' };
+    if (parsed.data.LOS_TEMPORAL_TOKEN_CLIENT_ID && !parsed.data.LOS_TEMPORAL_TOKEN_CLIENT_SECRET && !parsed.data.LOS_TEMPORAL_TOKEN_CLIENT_SECRET_FILE)
+      return {
+        ok: false,
+        error:
+          'configuration rejected: LOS_TEMPORAL_TOKEN_CLIENT_ID: given, but neither LOS_TEMPORAL_TOKEN_CLIENT_SECRET nor LOS_TEMPORAL_TOKEN_CLIENT_SECRET_FILE is',
+      };
     return { ok: true, value: parsed.data };
   }
   // Values are not echoed: a variable may hold a secret.

@@ -15,6 +15,7 @@ export const SEARCH_ATTRIBUTE_NAMES = {
   nextDeadline: 'LosNextDeadline',
   overdue: 'LosOverdue',
   entityRef: 'LosEntityRef',
+  stage: 'LosStage',
 } as const;
 const names = SEARCH_ATTRIBUTE_NAMES;
 
@@ -33,11 +34,13 @@ export const involvingAgency = (agency: AgencyId) => `${names.agencies} = ${quot
 /** Operations about the same business: the same pseudonymous entity reference. */
 export const aboutEntity = (entityRef: string) => `${names.entityRef} = ${quote(entityRef)}`;
 export const OVERDUE = `${names.overdue} = true`;
+/** Operations in any of these stages (e.g. those that await a coordinator's decision): one parenthesised clause. */
+export const inStages = (stages: readonly string[]) => `(${stages.map((stage) => `${names.stage} = ${quote(stage)}`).join(' OR ')})`;
 export const onTaskQueue = (taskQueue: string) => `TaskQueue = ${quote(taskQueue)}`;
 /** Every LOS operation; what `los list` asks for when given no filter. */
 export const ALL_OPERATIONS = `WorkflowType = 'losOperation'`;
 
-/** Each clause is a single comparison, so joining with AND needs no parentheses. */
+/** Each clause is a single comparison or parenthesised (inStages), so joining with AND needs no more parentheses. */
 export function allOf(...clauses: string[]): string {
   return clauses.join(' AND ');
 }

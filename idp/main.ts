@@ -3,10 +3,11 @@
  *
  *   npm run idp -- [--port 4400] [--host 127.0.0.1] [--issuer <url>] [--realm idp/realm.yaml] [--data-dir .data/idp]
  *                  [--audience <API resource, e.g. http://127.0.0.1:4300/v1>] [--api-url <API origin>]... [--trust-proxy]
+ *                  [--temporal-audience <the Temporal server's JWT audience, e.g. urn:los:temporal>]
  *   npm run idp -- --hash-password      reads a password on stdin and prints its scrypt hash for the realm file
  *
  * Environment: LOS_IDP_PORT, LOS_IDP_HOST, LOS_IDP_ISSUER, LOS_IDP_REALM, LOS_IDP_DATA_DIR, LOS_API_AUDIENCE,
- * LOS_API_PUBLIC_URL (comma-separated for several), LOS_IDP_CLIENT_SECRET_<CLIENT_ID> (a client's secret), LOG_LEVEL.
+ * LOS_API_PUBLIC_URL (comma-separated for several), LOS_TEMPORAL_AUDIENCE, LOS_IDP_CLIENT_SECRET_<CLIENT_ID> (a client's secret), LOG_LEVEL.
  */
 import { createServer } from 'node:http';
 import { createInterface } from 'node:readline';
@@ -51,6 +52,7 @@ async function main(): Promise<void> {
       realm: { type: 'string', default: env.LOS_IDP_REALM ?? DEFAULT_REALM },
       'data-dir': { type: 'string', default: env.LOS_IDP_DATA_DIR ?? '.data/idp' },
       audience: { type: 'string', default: env.LOS_API_AUDIENCE },
+      'temporal-audience': { type: 'string', default: env.LOS_TEMPORAL_AUDIENCE },
       'api-url': { type: 'string', multiple: true },
       'trust-proxy': { type: 'boolean', default: false },
       'hash-password': { type: 'boolean', default: false },
@@ -68,7 +70,13 @@ async function main(): Promise<void> {
   const issuer = (values.issuer ?? `http://127.0.0.1:${port}`).replace(/\/+$/, '');
   const apiUrls = values['api-url'] ?? (env.LOS_API_PUBLIC_URL ?? 'http://127.0.0.1:4300').split(',');
   const audience = values.audience ?? `${apiUrls[0]!.replace(/\/+$/, '')}/v1`;
-  for (const [flag, url] of [['--issuer', issuer], ['--audience', audience], ...apiUrls.map((url) => ['--api-url', url])] as const) {
+  const temporalAudience = values['temporal-audience'];
+  for (const [flag, url] of [
+    ['--issuer', issuer],
+    ['--audience', audience],
+    ...(temporalAudience !== undefined ? [['--temporal-audience', temporalAudience] as const] : []),
+    ...apiUrls.map((url) => ['--api-url', url] as const),
+  ] as const) {
     if (!URL.canParse(url)) fail(`${flag}: "${url}" is not a URL`);
   }
   if (new URL(issuer).protocol !== 'https:' && !['127.0.0.1', 'localhost', '[::1]'].includes(new URL(issuer).hostname)) {
@@ -84,11 +92,23 @@ async function main(): Promise<void> {
     fail((err as Error).message);
   }
   const secrets = await loadOrCreateSecrets(values['data-dir']);
-  const idp = createIdentityProvider({ issuer, realm, audience, apiUrls, secrets, logger, trustProxy: values['trust-proxy'] });
+  const idp = createIdentityProvider({
+    issuer,
+    realm,
+    audience,
+    ...(temporalAudience ? { temporalAudience } : {}),
+    apiUrls,
+    secrets,
+    logger,
+    trustProxy: values['trust-proxy'],
+  });
   const server = createServer((req, res) => idp.handle(req, res));
   server.on('error', (err) => fail(`identity provider cannot listen on ${values.host}:${port}: ${err.message}`));
   server.listen(port, values.host, () => {
-    logger.info({ issuer, audience, redirectOrigins: apiUrls, people: realm.people.length, clients: realm.clients.length }, 'identity provider started');
+    logger.info(
+      { issuer, audience, temporalAudience, redirectOrigins: apiUrls, people: realm.people.length, clients: realm.clients.length },
+      'identity provider started',
+    );
     process.stdout.write(`${READY_LINE} ${issuer}\n`);
   });
   const stop = (signal: NodeJS.Signals) => {

@@ -15,8 +15,13 @@ import { deviceConfirmPage, deviceInputPage, deviceSuccessPage, errorPage } from
 export interface IdentityProviderOptions {
   issuer: string;
   realm: Realm;
-  /** The API's resource indicator: the `aud` of every access token. */
+  /** The API's resource indicator: the `aud` of every access token unless a client asks for Temporal's. */
   audience: string;
+  /**
+   * The Temporal server's resource indicator (its `global.authorization.audience`): a token asked for it carries the
+   * person's or the machine client's Temporal `permissions` and nothing else of the realm. None: no tokens for Temporal.
+   */
+  temporalAudience?: string;
   /** The API's public URLs; each gives a redirect URI `<url>/auth/callback` to every web client. */
   apiUrls: string[];
   secrets: ProviderSecrets;
@@ -37,6 +42,9 @@ export const READY_LINE = 'identity provider ready at';
 
 /** Access tokens live ten minutes unless the realm says otherwise for a client. */
 export const DEFAULT_ACCESS_TOKEN_TTL = 10 * 60;
+
+/** The claim the Temporal server's default JWT claim mapper reads (`permissionsClaimName`, its default). */
+export const TEMPORAL_PERMISSIONS_CLAIM = 'permissions';
 
 /** The claims the scopes release in the ID token and at userinfo; the access token always carries them. */
 const CLAIMS = { openid: ['sub'], profile: ['name'], los: ['los_role', 'los_municipality'] };
@@ -113,7 +121,7 @@ function xsrfFrom(form: string): string {
 }
 
 export function createIdentityProvider(options: IdentityProviderOptions): IdentityProvider {
-  const { realm, audience, logger } = options;
+  const { realm, audience, temporalAudience, logger } = options;
   const env = options.env ?? process.env;
   const peopleBySub = new Map(realm.people.map((person) => [person.sub, person]));
   const clientsById = new Map(realm.clients.map((client) => [client.client_id, client]));
@@ -123,13 +131,21 @@ export function createIdentityProvider(options: IdentityProviderOptions): Identi
     if (!person) return undefined;
     return { name: person.name, los_role: person.los_role, ...(person.los_municipality ? { los_municipality: person.los_municipality } : {}) };
   };
+  // Who may do what on Temporal; a token for Temporal's audience carries this and no role, municipality or name.
+  const temporalPermissions = (token: { kind: string; clientId?: string | undefined; accountId?: string | undefined }): string[] => {
+    if (token.kind === 'ClientCredentials') {
+      const client = token.clientId ? clientsById.get(token.clientId) : undefined;
+      return client?.kind === 'machine' ? (client.temporal_permissions ?? []) : [];
+    }
+    return (token.accountId ? peopleBySub.get(token.accountId)?.temporal_permissions : undefined) ?? [];
+  };
 
   const configuration: Configuration = {
     clients: realm.clients.map((client) => clientMetadata(client, options.apiUrls, env)),
     clientDefaults: { id_token_signed_response_alg: SIGNING_ALG },
     jwks: options.secrets.jwks as Configuration['jwks'],
     cookies: { keys: options.secrets.cookieKeys },
-    scopes: ['openid', 'offline_access', 'profile', 'los'],
+    scopes: ['openid', 'offline_access', 'profile', 'los', 'temporal'],
     claims: CLAIMS,
     async findAccount(_ctx, sub): Promise<Account | undefined> {
       const claims = personClaims(sub);
@@ -138,9 +154,12 @@ export function createIdentityProvider(options: IdentityProviderOptions): Identi
     },
     // The engine reads the role and municipality from the access token itself, not from userinfo.
     async extraTokenClaims(_ctx, token) {
+      if (temporalAudience && token.resourceServer?.audience === temporalAudience) {
+        return { [TEMPORAL_PERMISSIONS_CLAIM]: temporalPermissions(token as Parameters<typeof temporalPermissions>[0]) };
+      }
       if (token.kind === 'ClientCredentials') {
         const client = token.clientId ? clientsById.get(token.clientId) : undefined;
-        return client?.kind === 'machine' ? { ...client.claims } : undefined;
+        return client?.kind === 'machine' && client.claims ? { ...client.claims } : undefined;
       }
       return token.accountId ? personClaims(token.accountId) : undefined;
     },
@@ -178,7 +197,28 @@ export function createIdentityProvider(options: IdentityProviderOptions): Identi
         defaultResource: () => audience,
         useGrantedResource: () => true,
         getResourceServerInfo(_ctx, resource, client): ResourceServer {
-          if (resource !== audience) throw new errors.InvalidTarget(`unknown resource "${resource}": this provider issues tokens for ${audience} only`);
+          if (temporalAudience && resource === temporalAudience) {
+            // A machine client without Temporal permissions is refused here, not handed an empty token.
+            const entry = clientsById.get(client.clientId);
+            if (entry?.kind === 'machine' && !entry.temporal_permissions)
+              throw new errors.InvalidTarget(`client "${client.clientId}" has no Temporal permissions in the realm`);
+            return {
+              scope: 'temporal',
+              audience: temporalAudience,
+              accessTokenFormat: 'jwt',
+              accessTokenTTL: ttlFor(client.clientId),
+              jwt: { sign: { alg: SIGNING_ALG } },
+            };
+          }
+          if (resource === audience) {
+            const entry = clientsById.get(client.clientId);
+            if (entry?.kind === 'machine' && !entry.claims)
+              throw new errors.InvalidTarget(`client "${client.clientId}" has no claims for the API in the realm`);
+          }
+          if (resource !== audience)
+            throw new errors.InvalidTarget(
+              `unknown resource "${resource}": this provider issues tokens for ${[audience, temporalAudience].filter(Boolean).join(' and ')} only`,
+            );
           return { scope: 'los', audience, accessTokenFormat: 'jwt', accessTokenTTL: ttlFor(client.clientId), jwt: { sign: { alg: SIGNING_ALG } } };
         },
       },

@@ -21,10 +21,23 @@ export const LosClaims = z.object({
 });
 export type LosClaims = z.infer<typeof LosClaims>;
 
+/**
+ * What a person or a machine client may do on the Temporal server: `<namespace>:<role>` as the server's default JWT
+ * claim mapper reads its `permissions` claim, the role one of read, write, worker or admin (`temporal-system:admin`
+ * for the whole cluster). They go only into tokens for Temporal's audience.
+ */
+export const TEMPORAL_ROLES = ['read', 'write', 'worker', 'admin'] as const;
+export const TemporalPermissions = z
+  .array(
+    z.string().regex(/^[A-Za-z0-9._-]+:(read|write|worker|admin)$/, 'a Temporal permission reads <namespace>:<role>, the role read, write, worker or admin'),
+  )
+  .min(1);
+
 export const Person = LosClaims.extend({
   username: z.string().regex(/^[a-z0-9._-]+$/, 'a username is lower-case letters, digits, ".", "_" or "-"'),
   password: z.string().regex(PASSWORD_HASH, 'password must be a scrypt hash ("scrypt$N$r$p$salt$key"): make one with `npm run idp -- --hash-password`'),
   sub: z.string().min(1),
+  temporal_permissions: TemporalPermissions.optional(),
 });
 export type Person = z.infer<typeof Person>;
 
@@ -46,11 +59,18 @@ const WebClient = ClientBase.extend({
 /** A command-line tool signing a person in with the device authorization grant: a public client, no secret. */
 const DeviceClient = ClientBase.extend({ kind: z.literal('device') });
 
-/** A system acting as itself with client credentials; its tokens carry the claims given here. */
+/**
+ * A system acting as itself with client credentials; its tokens for the API carry the claims given here, its tokens
+ * for Temporal the Temporal permissions (the engine's own processes have only those).
+ */
 const MachineClient = ClientBase.extend({
   kind: z.literal('machine'),
   client_secret: z.string().min(16, 'client_secret must be at least 16 characters'),
-  claims: LosClaims,
+  claims: LosClaims.optional(),
+  temporal_permissions: TemporalPermissions.optional(),
+}).refine((client) => client.claims || client.temporal_permissions, {
+  message: 'a machine client needs claims (for the API), temporal_permissions (for Temporal), or both',
+  path: ['claims'],
 });
 
 export const RealmClient = z.discriminatedUnion('kind', [WebClient, DeviceClient, MachineClient]);

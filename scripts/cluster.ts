@@ -4,14 +4,16 @@ import { chmodSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, write
 import { dirname, join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, nkeyAuthenticator, type NatsConnection } from '@nats-io/transport-node';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { loadCatalogueFile } from '../config/index.js';
 import { clientDataConverter, KeyStore, generateMasterKey, openKeyStore, readMasterKeyring } from '../vault/index.js';
 import { ensureTopology, seedFileName, type EngineIdentity, type NatsIdentity, type NatsSeeds } from '../messaging/index.js';
+import { clientCredentialsGrant, connectTemporalClient, TemporalTokens, type TemporalAccess } from '../workers/temporalAccess.js';
 import { currentWorkflowBundle } from '../workers/workflowBundle.js';
 import { freePort, refusedLogin, stopProcess, waitFor } from './dev-stack.js';
 import { makeDevTls } from './dev-tls.js';
 import { startIdentityProvider, type IdentityProvider } from './identity-provider.js';
+import { ensureTemporalCertificates } from './temporal-tls.js';
 import { startNatsCluster, type NatsCluster } from './nats-cluster.js';
 import { accountKeys, issueKeys, readPublicKeysFile, readSeeds, revokeAgencyKeys } from './nats-keys.js';
 import { PROJECT_ROOT } from './temporal-cli.js';
@@ -61,9 +63,31 @@ export interface ClusterOptions {
    * in at; each on this port, or a free one.
    */
   api?: { port?: number; idpPort?: number };
+  /**
+   * The Temporal server authorises every call with a JWT from the identity provider (started for it, with or
+   * without the API), and serves its frontend over TLS with a certificate this set-up makes; the engine's processes
+   * use their own machine clients' tokens. Off: an open, plaintext frontend, as the dev server. @default true
+   */
+  secure?: boolean;
+  /** The identity provider's realm; the demo realm (idp/realm.yaml) by default. The tests shorten token lifetimes with it. */
+  realmFile?: string;
   postgres?: Postgres;
   log?: (line: string) => void;
 }
+
+/** The Temporal server's JWT audience on the cluster: the resource the engine's and people's Temporal tokens are for. */
+export const CLUSTER_TEMPORAL_AUDIENCE = 'urn:los:temporal';
+
+/**
+ * Each engine process's machine client for Temporal in the demo realm (idp/realm.yaml), whose secrets are no secret;
+ * a deployment's come from its provider. `los-temporal-admin` is the set-up's (the namespace, its search attributes).
+ */
+export const CLUSTER_TEMPORAL_CLIENTS = {
+  worker: { clientId: 'los-worker', clientSecret: 'demo-secret-los-worker' },
+  bridge: { clientId: 'los-bridge', clientSecret: 'demo-secret-los-bridge' },
+  api: { clientId: 'los-api-temporal', clientSecret: 'demo-secret-los-api-temporal' },
+  admin: { clientId: 'los-temporal-admin', clientSecret: 'demo-secret-los-temporal-admin' },
+} as const;
 
 export interface EngineProcess {
   role: 'worker' | 'bridge' | 'api';
@@ -81,6 +105,8 @@ export interface EngineProcess {
 
 export interface ClusterClient {
   client: Client;
+  /** Its token's source, when the server checks tokens. */
+  tokens?: TemporalTokens;
   keys: KeyStore;
   /** The key store's NATS connection (the worker's identity). */
   nc: NatsConnection;
@@ -90,6 +116,11 @@ export interface ClusterClient {
 export interface Cluster {
   temporal: TemporalServer;
   temporalAddress: string;
+  /**
+   * How to reach the frontend besides its address: the TLS to trust it and, with `issuer`, where its tokens come
+   * from. Undefined parts: the frontend is plaintext or open.
+   */
+  temporalAccess: { tls?: { caFile: string; serverName: string }; issuer?: string; audience?: string };
   namespace: string;
   /** The Web UI, or why there is none. */
   ui: { url: string } | { error: string } | undefined;
@@ -114,8 +145,11 @@ export interface Cluster {
   revokeAgency(agency: string): Promise<void>;
   /** Connects as one of the engine's identities to every node. */
   connectAs(identity: EngineIdentity, name: string): Promise<NatsConnection>;
-  /** A Temporal client with the engine's codec and the key store, as the coordinator's `los` has them. */
-  connectClient(name: string): Promise<ClusterClient>;
+  /**
+   * A Temporal client with the engine's codec and the key store, as the coordinator's `los` has them; on a secure
+   * cluster with a token of `clientId` (a machine client of the realm, renewed), the set-up's by default.
+   */
+  connectClient(name: string, credentials?: { clientId: string; clientSecret: string }): Promise<ClusterClient>;
   /** Stops the Temporal server, waits `pauseMs`, and starts it again on the same config and database. */
   restartTemporal(pauseMs?: number): Promise<void>;
   /** What a person needs to use it: every endpoint, and the environment for `los`. */
@@ -165,15 +199,63 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     ensureTemporalServer(log);
     await assertPostgresReachable(postgres);
     prepareTemporalDatabases(postgres, options.prefix, log);
+    const secure = options.secure ?? true;
+    // The identity provider first: the Temporal server fetches its keys when it starts.
+    let idp: IdentityProvider | undefined;
+    const apiPort = options.api ? await freePort(options.api.port ?? 4300) : undefined;
+    const apiUrl = apiPort !== undefined ? `http://127.0.0.1:${apiPort}` : undefined;
+    if (options.api || secure) {
+      log(`starting the identity provider${secure ? ' (the Temporal server trusts its tokens)' : ''}`);
+      idp = await startIdentityProvider({
+        scratchDir: join(options.dataDir, 'idp'),
+        dataDir: join(options.dataDir, 'idp', 'keys'),
+        audience: `${apiUrl ?? 'http://127.0.0.1:4300'}/v1`,
+        apiUrls: apiUrl ? [apiUrl] : [],
+        ...(secure ? { temporalAudience: CLUSTER_TEMPORAL_AUDIENCE } : {}),
+        ...(options.realmFile ? { realmFile: options.realmFile } : {}),
+        port: options.api?.idpPort ?? 4400,
+      });
+      const provider = idp;
+      stopOnFailure.push(() => provider.stop());
+    }
+    const certificates = secure ? ensureTemporalCertificates(join(options.dataDir, 'temporal', 'tls')) : undefined;
+    const temporalTls = certificates ? { serverRootCACertificate: readFileSync(certificates.caFile), serverNameOverride: certificates.serverName } : undefined;
+    const access: Cluster['temporalAccess'] = {
+      ...(certificates ? { tls: { caFile: certificates.caFile, serverName: certificates.serverName } } : {}),
+      ...(secure && idp ? { issuer: idp.issuer, audience: CLUSTER_TEMPORAL_AUDIENCE } : {}),
+    };
     const ports = await freeTemporalPorts();
     const configFile = join(options.dataDir, 'temporal', 'config.yaml');
-    writeTemporalServerConfig(configFile, { postgres, databasePrefix: options.prefix, ports, bindAddress: '127.0.0.1' });
+    writeTemporalServerConfig(configFile, {
+      postgres,
+      databasePrefix: options.prefix,
+      ports,
+      bindAddress: '127.0.0.1',
+      ...(secure && idp ? { authorization: { jwksUrl: `${idp.issuer}/jwks`, audience: CLUSTER_TEMPORAL_AUDIENCE } } : {}),
+      ...(certificates ? { tls: certificates } : {}),
+    });
     const temporalAddress = `127.0.0.1:${ports.frontend}`;
     const temporalLog = join(options.dataDir, 'temporal', 'server.log');
-    log(`starting the Temporal server at ${temporalAddress}`);
-    let temporal = await startTemporalServer({ configFile, address: temporalAddress, logFile: temporalLog });
+    const startTemporal = () => startTemporalServer({ configFile, address: temporalAddress, logFile: temporalLog, connection: { tls: temporalTls ?? false } });
+    log(`starting the Temporal server at ${temporalAddress}${secure ? ' (TLS, every call authorised with a token)' : ''}`);
+    let temporal = await startTemporal();
     stopOnFailure.push(() => temporal.stop());
-    await ensureNamespace(temporalAddress, namespace);
+    const adminToken =
+      secure && idp
+        ? (await clientCredentialsGrant({ issuer: idp.issuer, audience: CLUSTER_TEMPORAL_AUDIENCE, ...CLUSTER_TEMPORAL_CLIENTS.admin })).accessToken
+        : undefined;
+    await ensureNamespace(temporalAddress, namespace, undefined, { tls: temporalTls ?? false, ...(adminToken ? { apiKey: adminToken } : {}) });
+    const temporalEnv = (role: 'worker' | 'bridge' | 'api'): Record<string, string> => ({
+      ...(certificates ? { LOS_TEMPORAL_TLS_CA_FILE: certificates.caFile, LOS_TEMPORAL_TLS_SERVER_NAME: certificates.serverName } : {}),
+      ...(secure && idp
+        ? {
+            LOS_OIDC_ISSUER: idp.issuer,
+            LOS_TEMPORAL_AUDIENCE: CLUSTER_TEMPORAL_AUDIENCE,
+            LOS_TEMPORAL_TOKEN_CLIENT_ID: CLUSTER_TEMPORAL_CLIENTS[role].clientId,
+            LOS_TEMPORAL_TOKEN_CLIENT_SECRET: CLUSTER_TEMPORAL_CLIENTS[role].clientSecret,
+          }
+        : {}),
+    });
 
     const seedsDir = join(options.dataDir, 'keys');
     const seeds = clusterSeeds(seedsDir, agencies);
@@ -214,7 +296,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       await setup.drain();
     }
 
-    const startedUi = options.ui ? await startTemporalUi(options.dataDir, temporalAddress, log) : undefined;
+    const startedUi = options.ui ? await startTemporalUi(options.dataDir, temporalAddress, log, access.tls) : undefined;
     const stopUi = startedUi && 'stop' in startedUi ? startedUi.stop : async () => undefined;
     stopOnFailure.push(stopUi);
     const ui: Cluster['ui'] = startedUi && ('url' in startedUi ? { url: startedUi.url } : { error: startedUi.error });
@@ -244,6 +326,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
               LOS_MASTER_KEY_FILE: masterKeyFile,
               LOS_STREAM_REPLICAS: String(CLUSTER_REPLICAS),
               SHUTDOWN_GRACE_SECONDS: '10',
+              ...temporalEnv(role),
               ...(options.taskQueue ? { TEMPORAL_TASK_QUEUE: options.taskQueue } : {}),
               ...options.engineEnv,
               ...roleEnv,
@@ -266,25 +349,13 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       ...Array.from({ length: options.workers ?? 2 }, (_, i) => engineProcess('worker', i + 1)),
       ...Array.from({ length: options.bridges ?? 2 }, (_, i) => engineProcess('bridge', i + 1)),
     ];
-    let idp: IdentityProvider | undefined;
     let api: Cluster['api'];
-    if (options.api) {
-      const port = await freePort(options.api.port ?? 4300);
-      const url = `http://127.0.0.1:${port}`;
-      log(`starting the identity provider and the API at ${url}`);
-      idp = await startIdentityProvider({
-        scratchDir: join(options.dataDir, 'idp'),
-        dataDir: join(options.dataDir, 'idp', 'keys'),
-        audience: `${url}/v1`,
-        apiUrls: [url],
-        port: options.api.idpPort ?? 4400,
-      });
-      const provider = idp;
-      stopOnFailure.push(() => provider.stop());
-      api = { url, issuer: idp.issuer };
+    if (apiPort !== undefined && apiUrl && idp) {
+      log(`starting the API at ${apiUrl}`);
+      api = { url: apiUrl, issuer: idp.issuer };
       engine.push(
         engineProcess('api', 1, {
-          LOS_API_PORT: String(port),
+          LOS_API_PORT: String(apiPort),
           LOS_OIDC_ISSUER: idp.issuer,
           // The demo realm's secret of the los-api client (idp/realm.yaml); a deployment's comes from its provider.
           LOS_OIDC_CLIENT_SECRET: 'demo-secret-los-api',
@@ -304,6 +375,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
         return temporal;
       },
       temporalAddress,
+      temporalAccess: access,
       namespace,
       ui,
       nats,
@@ -324,8 +396,10 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       ...(api ? { api } : {}),
       databases,
       connectAs,
-      async connectClient(name) {
-        const connection = await Connection.connect({ address: temporalAddress });
+      async connectClient(name, credentials = CLUSTER_TEMPORAL_CLIENTS.admin) {
+        const tokens = access.issuer ? await TemporalTokens.start({ issuer: access.issuer, audience: CLUSTER_TEMPORAL_AUDIENCE, ...credentials }) : undefined;
+        const temporalAccess: TemporalAccess = { address: temporalAddress, ...(temporalTls ? { tls: temporalTls } : {}) };
+        const connection = await connectTemporalClient(temporalAccess, tokens);
         const store = await openKeyStore({
           servers: nats.urls,
           nkeySeedFile: seedFile('worker'),
@@ -337,7 +411,9 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
           client: new Client({ connection, namespace, dataConverter: clientDataConverter(store.keys) }),
           keys: store.keys,
           nc: store.nc,
+          ...(tokens ? { tokens } : {}),
           async close() {
+            tokens?.stop();
             await store.close().catch(() => undefined);
             await connection.close().catch(() => undefined);
           },
@@ -346,7 +422,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       async restartTemporal(pauseMs = 0) {
         await temporal.stop();
         await new Promise((r) => setTimeout(r, pauseMs));
-        temporal = await startTemporalServer({ configFile, address: temporalAddress, logFile: temporalLog });
+        temporal = await startTemporal();
       },
       describe() {
         const uiLine = !ui
@@ -360,8 +436,15 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
           ...nats.nodes.map((node) => `NATS node ${node.name}: ${node.url} (routes ${node.routeUrl}, monitoring ${node.monitorUrl})`),
           ...engine.map((p) => `${p.role} ${p.number}: pid ${p.child?.pid ?? '-'}, log ${p.logFile}`),
           `Agency NKEY seeds: ${join(seedsDir, 'agencies')} (one per agency); the CA to trust: ${tls.caFile}`,
+          ...(access.issuer
+            ? [
+                `Temporal authorises every call with a token from ${access.issuer} for ${access.audience} (permissions claim, e.g. default:read); ` +
+                  'the Web UI does not sign people in yet, so it is refused',
+              ]
+            : ['Temporal: open to anyone who reaches it (no authorisation)']),
+          ...(access.tls ? [`Temporal TLS: trust ${access.tls.caFile} (server name ${access.tls.serverName})`] : []),
           ...(api ? [`API: ${api.url} (OpenAPI at ${api.url}/v1/openapi.json; sign in at ${api.url}/auth/login)`, `Identity provider: ${api.issuer}`] : []),
-          `For los: TEMPORAL_ADDRESS=${temporalAddress} NATS_URL=${nats.urls[0]} NATS_NKEY_SEED_FILE=${seedFile('worker')} NATS_TLS_CA_FILE=${tls.caFile} LOS_MASTER_KEY_FILE=${masterKeyFile}`,
+          `For los: TEMPORAL_ADDRESS=${temporalAddress}${access.tls ? ` LOS_TEMPORAL_TLS_CA_FILE=${access.tls.caFile}` : ''} NATS_URL=${nats.urls[0]} NATS_NKEY_SEED_FILE=${seedFile('worker')} NATS_TLS_CA_FILE=${tls.caFile} LOS_MASTER_KEY_FILE=${masterKeyFile}`,
         ];
       },
       async stop() {
@@ -402,13 +485,14 @@ async function startTemporalUi(
   dataDir: string,
   temporalAddress: string,
   log: (line: string) => void,
+  tls?: { caFile: string; serverName: string },
 ): Promise<{ url: string; stop(): Promise<void> } | { error: string }> {
   const built = ensureTemporalUi(log);
   if ('error' in built) return { error: built.error };
   const port = await freePort(8233);
   const configDir = join(dataDir, 'ui');
   const url = `http://127.0.0.1:${port}`;
-  writeTemporalUiConfig(configDir, { temporalAddress, host: '127.0.0.1', port, origin: url });
+  writeTemporalUiConfig(configDir, { temporalAddress, host: '127.0.0.1', port, origin: url, ...(tls ? { tls } : {}) });
   const logFile = join(configDir, 'ui.log');
   const out = openSync(logFile, 'a');
   const child = spawn(built.path, ['--root', dataDir, '--config', 'ui', '--env', TEMPORAL_UI_ENVIRONMENT, 'start'], { stdio: ['ignore', out, out] });

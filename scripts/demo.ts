@@ -357,6 +357,9 @@ ${timeline
 
   if (keep) {
     say(`--keep: everything stays up. Temporal UI: ${uiOnApiHost}/namespaces/${temporal.namespace}/workflows/${result.operationId}`);
+    say(`The coordinator's console (Swedish; ?lang=en for English): ${apiUrl}/konsol/operationer/${result.operationId}`);
+    say(`  Sign in there with password ${DEMO_PASSWORD} as one of the demo people (idp/realm.yaml):`);
+    for (const [username, who] of DEMO_CONSOLE_PEOPLE) say(`    ${username.padEnd(8)} ${who}`);
     say(`Who can see what: the UI shows phase, deadlines and summary to anyone; personal fields only through the codec server at ${codecUrl}.`);
     say(`  In a browser, sign in at the API as anna (password demo-password): ${apiUrl}/auth/login?returnTo=/auth/session`);
     say(
@@ -370,6 +373,14 @@ ${timeline
   await stopAll();
   say('Stopped cleanly.');
 }
+
+/** Whom the console shows what, as the demo realm has them (the README's table of demo people). */
+const DEMO_CONSOLE_PEOPLE: [string, string][] = [
+  ['anna', 'Anna Lindqvist, coordinator of Umeå: decisions due, the operation, every decision'],
+  ['bertil', 'Bertil Nyström, coordinator of Malmö: sees nothing of Umeå’s operation'],
+  ['cecilia', 'Cecilia Berg, steering group: overdue operations everywhere, no personal field'],
+  ['erik', 'Erik Sandberg, operator: as the steering group, sealed fields sealed'],
+];
 
 /** A failure stops everything too; one while stopping is the stop's own doing (calls cut off mid-flight). */
 const fail = (err: unknown) => {

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
-import { Connection } from '@temporalio/client';
+import { Connection, type ConnectionOptions } from '@temporalio/client';
 import Long from 'long';
 import { parseDuration } from '../domain/durations.js';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -126,11 +126,16 @@ export interface TemporalDevServerOptions {
 }
 
 /** Sets a namespace's history retention for closed workflows (Temporal keeps at least one day). */
-export async function setHistoryRetention(address: string, namespace: string, retention: string): Promise<number> {
+export async function setHistoryRetention(
+  address: string,
+  namespace: string,
+  retention: string,
+  connectionOptions: Partial<ConnectionOptions> = {},
+): Promise<number> {
   const ms = parseDuration(retention);
   if (ms === undefined) throw new Error(`history retention "${retention}" is not a duration such as "90 days"`);
   const seconds = Math.max(24 * 3600, Math.ceil(ms / 1000));
-  const connection = await Connection.connect({ address });
+  const connection = await Connection.connect({ address, ...connectionOptions });
   try {
     await connection.workflowService.updateNamespace({ namespace, config: { workflowExecutionRetentionTtl: { seconds: Long.fromNumber(seconds) } } });
   } finally {

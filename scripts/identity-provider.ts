@@ -17,6 +17,8 @@ export interface IdentityProviderOptions {
   realmFile?: string;
   /** The API's resource indicator, the `aud` of its access tokens. */
   audience: string;
+  /** The Temporal server's JWT audience: tokens for it carry the realm's Temporal permissions. */
+  temporalAudience?: string;
   /** The API's origins; each gives `los-api` the redirect URI `<url>/auth/callback`. */
   apiUrls: string[];
   port?: number;
@@ -49,6 +51,7 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
     options.dataDir ?? join(options.scratchDir, 'idp-data'),
     '--audience',
     options.audience,
+    ...(options.temporalAudience ? ['--temporal-audience', options.temporalAudience] : []),
     ...options.apiUrls.flatMap((url) => ['--api-url', url]),
     ...(options.realmFile ? ['--realm', options.realmFile] : []),
   ];

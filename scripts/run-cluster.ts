@@ -20,7 +20,8 @@ const program = new Command()
   .option('--bridges <n>', 'bridge processes', (v) => Number(v), 2)
   .option('--no-ui', 'do not start (or build) the Temporal Web UI')
   .option('--api-port <port>', 'port of the HTTP API (a free one if taken)', (v) => Number(v), 4300)
-  .option('--no-api', 'do not start the HTTP API and the identity provider')
+  .option('--no-api', 'do not start the HTTP API (the identity provider still starts: Temporal trusts its tokens)')
+  .option('--insecure', 'an open, plaintext Temporal frontend (no tokens, no TLS), as the dev server')
   .option('--down', 'remove the databases and the data directory, and start nothing')
   .parse();
 const options = program.opts<{
@@ -32,6 +33,7 @@ const options = program.opts<{
   api: boolean;
   apiPort: number;
   down?: boolean;
+  insecure?: boolean;
 }>();
 const log = (line: string) => console.error(`[cluster] ${line}`);
 
@@ -68,6 +70,7 @@ try {
     workers: options.workers,
     bridges: options.bridges,
     ui: options.ui,
+    secure: !options.insecure,
     ...(options.api ? { api: { port: options.apiPort } } : {}),
     log,
   });

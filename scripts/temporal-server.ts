@@ -1,11 +1,11 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as connectTcp } from 'node:net';
 import { dirname, join } from 'node:path';
-import { Connection } from '@temporalio/client';
+import { Connection, type ConnectionOptions } from '@temporalio/client';
 import protobufs from '@temporalio/proto';
 import Long from 'long';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { parseDuration } from '../domain/durations.js';
 import { DEFAULT_RETENTION } from '../vault/index.js';
 import { SEARCH_ATTRIBUTE_FLAGS } from '../workflows/definitions.js';
@@ -195,6 +195,9 @@ export interface TemporalPorts {
   matchingMembership: number;
   worker: number;
   workerMembership: number;
+  /** The frontend the server's own system worker calls when the public one checks tokens (no authorisation, loopback only). */
+  internalFrontend: number;
+  internalFrontendMembership: number;
 }
 
 /** The ports docker-compose.yml publishes and the server listens on in its container: Temporal's own defaults. */
@@ -208,6 +211,8 @@ export const STANDARD_TEMPORAL_PORTS: TemporalPorts = {
   matchingMembership: 6935,
   worker: 7239,
   workerMembership: 6939,
+  internalFrontend: 7236,
+  internalFrontendMembership: 6936,
 };
 
 /** Membership ports are stored in a PostgreSQL smallint, so they must lie below 32768, under the ephemeral range. */
@@ -241,6 +246,15 @@ export interface TemporalServerConfigOptions {
   /** @default 4 (history shards are fixed for the life of the database) */
   historyShards?: number;
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /**
+   * Every call to the frontend authorised with a JWT from the identity provider: its keys from `jwksUrl`, the
+   * audience checked, the roles per namespace from the token's `permissions` claim (`default:read`,
+   * `temporal-system:admin`, …) by the server's default claim mapper and authoriser. The server's own system worker
+   * then goes through an internal frontend, which checks nothing and listens on the bind address only.
+   */
+  authorization?: { jwksUrl: string; audience: string };
+  /** TLS on the frontend, with this certificate and key (clients trust the CA that signed it). */
+  tls?: { certFile: string; keyFile: string; caFile: string; serverName: string };
 }
 
 /** The server's config: PostgreSQL for persistence and visibility, the four services, no archival. */
@@ -272,9 +286,33 @@ export function temporalServerConfig(options: TemporalServerConfigOptions): stri
       numHistoryShards: options.historyShards ?? 4,
       datastores: { 'postgres-default': datastore(databases.main, 20), 'postgres-visibility': datastore(databases.visibility, 10) },
     },
-    global: { membership: { maxJoinDuration: '30s', broadcastAddress } },
+    global: {
+      membership: { maxJoinDuration: '30s', broadcastAddress },
+      ...(options.authorization
+        ? {
+            authorization: {
+              jwtKeyProvider: { keySourceURIs: [options.authorization.jwksUrl], refreshInterval: '1m' },
+              permissionsClaimName: 'permissions',
+              audience: options.authorization.audience,
+              authorizer: 'default',
+              claimMapper: 'default',
+            },
+          }
+        : {}),
+      ...(options.tls
+        ? {
+            tls: {
+              frontend: {
+                server: { certFile: options.tls.certFile, keyFile: options.tls.keyFile, requireClientAuth: false },
+                client: { serverName: options.tls.serverName, rootCaFiles: [options.tls.caFile] },
+              },
+            },
+          }
+        : {}),
+    },
     services: {
       frontend: service(ports.frontend, ports.frontendMembership, { httpPort: ports.frontendHttp }),
+      ...(options.authorization ? { 'internal-frontend': service(ports.internalFrontend, ports.internalFrontendMembership) } : {}),
       history: service(ports.history, ports.historyMembership),
       matching: service(ports.matching, ports.matchingMembership),
       worker: service(ports.worker, ports.workerMembership),
@@ -297,16 +335,26 @@ export interface TemporalServer extends RunningProcess {
 }
 
 /** Starts the server on a config file and waits until its frontend answers. */
-export async function startTemporalServer(options: { configFile: string; address: string; logFile: string }): Promise<TemporalServer> {
+export async function startTemporalServer(options: {
+  configFile: string;
+  address: string;
+  logFile: string;
+  /** How to reach the frontend: its TLS when it has any (the health check needs no token). */
+  connection?: Partial<ConnectionOptions>;
+}): Promise<TemporalServer> {
   const { server } = ensureTemporalServer();
   mkdirSync(dirname(options.logFile), { recursive: true });
   const log = openSync(options.logFile, 'a');
-  const child = spawn(server, ['--config-file', options.configFile, '--allow-no-auth', 'start'], { stdio: ['ignore', log, log] });
+  // Every service the config lists (the server starts only the four public ones unless told): the internal frontend too.
+  const services = Object.keys((parse(readFileSync(options.configFile, 'utf8')) as { services?: Record<string, unknown> }).services ?? {});
+  const child = spawn(server, ['--config-file', options.configFile, '--allow-no-auth', 'start', ...services.flatMap((name) => ['--service', name])], {
+    stdio: ['ignore', log, log],
+  });
   await waitFor(
     'the Temporal server',
     child,
     async () => {
-      const connection = await Connection.connect({ address: options.address, connectTimeout: 1_000 });
+      const connection = await Connection.connect({ address: options.address, connectTimeout: 1_000, ...options.connection });
       try {
         await connection.workflowService.getSystemInfo({});
       } finally {
@@ -327,7 +375,14 @@ export function writeTemporalServerConfig(path: string, options: TemporalServerC
 
 const { IndexedValueType } = protobufs.temporal.api.enums.v1;
 /** The Web UI server's config (`base.yaml` in its config directory): where Temporal is and where to listen. */
-export function temporalUiConfig(options: { temporalAddress: string; host: string; port: number; origin: string }): string {
+export function temporalUiConfig(options: {
+  temporalAddress: string;
+  host: string;
+  port: number;
+  origin: string;
+  /** The frontend's TLS: the CA to trust and the name its certificate carries. */
+  tls?: { caFile: string; serverName: string };
+}): string {
   return stringify({
     temporalGrpcAddress: options.temporalAddress,
     host: options.host,
@@ -337,6 +392,7 @@ export function temporalUiConfig(options: { temporalAddress: string; host: strin
     distribution: 'server',
     cors: { allowOrigins: [options.origin], cookieInsecure: options.origin.startsWith('http:') },
     refreshInterval: '1m',
+    ...(options.tls ? { tls: { caFile: options.tls.caFile, serverName: options.tls.serverName, enableHostVerification: true } } : {}),
   });
 }
 
@@ -363,10 +419,16 @@ const INDEXED_VALUE_TYPES: Record<string, protobufs.temporal.api.enums.v1.Indexe
  * The namespace with its history retention and the LOS search attributes (the same SEARCH_ATTRIBUTE_FLAGS the
  * dev server is started with); what exists already is kept.
  */
-export async function ensureNamespace(address: string, namespace: string, retention = NAMESPACE_RETENTION): Promise<void> {
+export async function ensureNamespace(
+  address: string,
+  namespace: string,
+  retention = NAMESPACE_RETENTION,
+  /** TLS and an administrator's token, on a server that checks them. */
+  connectionOptions: Partial<ConnectionOptions> = {},
+): Promise<void> {
   const retentionMs = parseDuration(retention);
   if (retentionMs === undefined) throw new Error(`history retention "${retention}" is not a duration such as "90 days"`);
-  const connection = await Connection.connect({ address });
+  const connection = await Connection.connect({ address, ...connectionOptions });
   try {
     try {
       await connection.workflowService.registerNamespace({
@@ -375,7 +437,7 @@ export async function ensureNamespace(address: string, namespace: string, retent
       });
     } catch (err) {
       if (!/already exists/i.test((err as Error).message)) throw err;
-      await setHistoryRetention(address, namespace, retention);
+      await setHistoryRetention(address, namespace, retention, connectionOptions);
     }
     const listed = await retryWhileNamespaceUnknown(() => connection.operatorService.listSearchAttributes({ namespace }));
     const missing = Object.entries(SEARCH_ATTRIBUTE_FLAGS).filter(([name]) => !(name in (listed.customAttributes ?? {})));

@@ -181,6 +181,19 @@ const rows: HttpRow[] = [
     why: /token refused/,
   },
   {
+    name: 'an unsigned token (alg: none) with the right issuer, audience and claims',
+    request: () => {
+      const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+      const now = Math.floor(Date.now() / 1000);
+      const claims = { iss: idp.issuer, aud: audience, sub: 'x', los_role: 'coordinator', los_municipality: 'Umeå', name: 'Nobody', iat: now, exp: now + 600 };
+      return decide(`${part({ alg: 'none', typ: 'JWT' })}.${part(claims)}.`).request();
+    },
+    what: decide('').what,
+    operation: () => umea,
+    status: 401,
+    why: /token refused/,
+  },
+  {
     name: 'an expired token',
     request: async () => {
       const { access_token } = await clientCredentialsToken(idp.issuer, EXPIRING.id, EXPIRING.secret, audience);

@@ -18,6 +18,7 @@ const AUDIENCE = `${API_URL}/v1`;
 const REDIRECT_URI = `${API_URL}/auth/callback`;
 const API_CLIENT = { clientId: 'los-api', clientSecret: 'demo-secret-los-api', redirectUri: REDIRECT_URI, audience: AUDIENCE };
 const ANNA_SUB = '0b6f3c2e-5d1a-4a8e-9f27-1c4d8e6a2b01';
+const TEMPORAL_AUDIENCE = 'urn:los:temporal';
 
 let idp: IdentityProvider;
 let scratch: string;
@@ -37,7 +38,7 @@ beforeAll(async () => {
   });
   const realmFile = join(scratch, 'realm.yaml');
   writeFileSync(realmFile, stringifyYaml(realm));
-  idp = await startIdentityProvider({ scratchDir: scratch, realmFile, audience: AUDIENCE, apiUrls: [API_URL] });
+  idp = await startIdentityProvider({ scratchDir: scratch, realmFile, audience: AUDIENCE, temporalAudience: TEMPORAL_AUDIENCE, apiUrls: [API_URL] });
   const jwks = createRemoteJWKSet(new URL(`${idp.issuer}/jwks`));
   verify = async (token) => (await jwtVerify(token, jwks, { issuer: idp.issuer, audience: AUDIENCE })).payload;
 });
@@ -207,6 +208,29 @@ describe('the embedded identity provider', () => {
     await expect(clientCredentialsToken(idp.issuer, 'los-case-system', 'demo-secret-los-case-system', 'http://elsewhere.example/v1')).rejects.toMatchObject({
       error: 'invalid_target',
     });
+  });
+
+  it("gives the engine's machine clients tokens for Temporal's audience carrying only their Temporal permissions", async () => {
+    const { access_token } = await clientCredentialsToken(idp.issuer, 'los-worker', 'demo-secret-los-worker', TEMPORAL_AUDIENCE);
+    const claims = decodeJwt(access_token);
+    expect(claims).toMatchObject({ aud: TEMPORAL_AUDIENCE, sub: 'los-worker', permissions: ['default:write'] });
+    expect(claims).not.toHaveProperty('los_role');
+    // For the API it has no claims, so none is issued.
+    await expect(clientCredentialsToken(idp.issuer, 'los-worker', 'demo-secret-los-worker', AUDIENCE)).rejects.toMatchObject({
+      error: 'invalid_target',
+      error_description: expect.stringMatching(/no claims for the API/),
+    });
+  });
+
+  it('refuses a Temporal token to a machine client without Temporal permissions, and gives the operator only default:read', async () => {
+    await expect(clientCredentialsToken(idp.issuer, 'los-case-system', 'demo-secret-los-case-system', TEMPORAL_AUDIENCE)).rejects.toMatchObject({
+      error: 'invalid_target',
+      error_description: expect.stringMatching(/no Temporal permissions/),
+    });
+    const erik = await codeFlowTokens(idp.issuer, { ...API_CLIENT, audience: TEMPORAL_AUDIENCE, scope: 'openid temporal' }, 'erik', PASSWORD);
+    expect(decodeJwt(erik.tokens.access_token)).toMatchObject({ aud: TEMPORAL_AUDIENCE, permissions: ['default:read'] });
+    const anna = await codeFlowTokens(idp.issuer, { ...API_CLIENT, audience: TEMPORAL_AUDIENCE, scope: 'openid temporal' }, 'anna', PASSWORD);
+    expect(decodeJwt(anna.tokens.access_token)).toMatchObject({ aud: TEMPORAL_AUDIENCE, permissions: [] });
   });
 
   it('keeps its signing key across a restart, so tokens it issued stay valid', async () => {

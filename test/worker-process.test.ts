@@ -67,6 +67,21 @@ describe('worker process', () => {
     );
   });
 
+  it('refuses a Temporal token client without the provider to ask or without its secret, naming what is missing', async () => {
+    const noIssuer = startWorkerProcess({
+      ...baseEnv(),
+      LOS_TEMPORAL_TOKEN_CLIENT_ID: 'los-worker',
+      LOS_TEMPORAL_TOKEN_CLIENT_SECRET: 'demo-secret-los-worker',
+    });
+    expect(await noIssuer.exited).toBe(1);
+    expect(noIssuer.output().trim()).toBe(
+      'configuration rejected: LOS_TEMPORAL_TOKEN_CLIENT_ID: given, but LOS_OIDC_ISSUER (the provider to ask for tokens) is not',
+    );
+    const noSecret = startWorkerProcess({ ...baseEnv(), LOS_TEMPORAL_TOKEN_CLIENT_ID: 'los-worker', LOS_OIDC_ISSUER: 'http://127.0.0.1:4400' });
+    expect(await noSecret.exited).toBe(1);
+    expect(noSecret.output().trim()).toMatch(/^configuration rejected: LOS_TEMPORAL_TOKEN_CLIENT_ID: given, but neither LOS_TEMPORAL_TOKEN_CLIENT_SECRET nor/);
+  });
+
   it('stops with exit code 2, naming the namespace, when the Temporal namespace does not exist: waiting cannot fix that', async () => {
     const worker = startWorkerProcess({ ...baseEnv(), TEMPORAL_NAMESPACE: 'no-such-namespace' });
     expect(await worker.exited).toBe(2);

@@ -6,15 +6,15 @@
  * between them is an option of EngineWiring, never a second wiring.
  */
 import { createServer, type Server } from 'node:http';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import type { Worker } from '@temporalio/worker';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { nkeyAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { loadCatalogueFile, type EngineEnv } from '../config/index.js';
 import { SUBJECTS, type MandateCatalogue } from '../domain/index.js';
 import { ensureTopology, readSeedFile, startStreamEraser, type TopologyOptions } from '../messaging/index.js';
-import { AuditLog, KeyStore, clientDataConverter, readMasterKeyring, requireEntityKey, type MasterKeyring } from '../vault/index.js';
+import { AuditLog, KeyStore, SetupError, clientDataConverter, readMasterKeyring, requireEntityKey, type MasterKeyring } from '../vault/index.js';
 import { RelyingParty, SessionStore, apiSettings, bearerVerifier, cookieUnsigner, identitySettings, startApiServer, type ApiServer } from '../api/index.js';
 import { startBridge, type Bridge, type BridgeOptions } from './bridge.js';
 import { startCodecServer, type CodecServer } from './codecServer.js';
@@ -22,6 +22,7 @@ import { startDeadLetterWatcher } from './deadLetters.js';
 import { BacklogMonitor } from './health.js';
 import { createLogger, type EngineLogger } from './logger.js';
 import { connectEngineNats, misconfigured, trackNatsConnection, untilReady } from './startup.js';
+import { connectTemporalClient, connectTemporalNative, temporalAccess, TemporalTokens } from './temporalAccess.js';
 import { createOperationWorker, type OperationWorkerOptions } from './worker.js';
 
 /** The engine's processes: each production process runs one; the embedded engine runs the worker and the bridge. */
@@ -135,6 +136,20 @@ export async function composeEngine(wiring: EngineWiring, roles: readonly Engine
   // they share one identity, so a cookie secret made for the API (none configured) is the codec server's too.
   const identity = roles.includes('api') || roles.includes('codec') ? identitySettings(settings, roles.includes('api') ? 'api' : 'codec server') : undefined;
   const apiConfig = roles.includes('api') ? { ...apiSettings(settings, identity), entityKey: wiring.entityKey ?? requireEntityKey() } : undefined;
+  // Temporal over TLS and with this process's own token when configured (the cluster's server checks both).
+  const temporal = temporalAccess(settings);
+  let temporalTokens: Promise<TemporalTokens | undefined> | undefined;
+  const tokensForTemporal = () =>
+    (temporalTokens ??= temporal.credentials
+      ? ready(
+          'a token for Temporal',
+          () => TemporalTokens.start(temporal.credentials!, logger),
+          (err) => err instanceof SetupError,
+        ).then((tokens) => {
+          stops.push(() => tokens.stop());
+          return tokens;
+        })
+      : Promise.resolve(undefined));
 
   // Undone in reverse on stop(), or when a later part fails to start.
   const stops: (() => Promise<void> | void)[] = [];
@@ -170,8 +185,9 @@ export async function composeEngine(wiring: EngineWiring, roles: readonly Engine
 
     if (roles.includes('worker')) {
       const workerNc = natsByRole.get('worker') ?? (await natsFor('worker'));
-      const connection = await ready('Temporal', () => NativeConnection.connect({ address: settings.TEMPORAL_ADDRESS }));
-      stops.push(() => connection.close());
+      const tokens = await tokensForTemporal();
+      const { connection, close } = await ready('Temporal', () => connectTemporalNative(temporal, tokens), misconfigured.temporal);
+      stops.push(close);
       const worker = await ready(
         'Temporal worker',
         () =>
@@ -199,7 +215,8 @@ export async function composeEngine(wiring: EngineWiring, roles: readonly Engine
 
     if (roles.includes('bridge')) {
       const bridgeNc = natsByRole.get('bridge') ?? (await natsFor('bridge'));
-      const connection = await ready('Temporal', () => Connection.connect({ address: settings.TEMPORAL_ADDRESS }));
+      const tokens = await tokensForTemporal();
+      const connection = await ready('Temporal', () => connectTemporalClient(temporal, tokens), misconfigured.temporal);
       stops.push(() => connection.close());
       const client = new Client({
         connection,
@@ -264,7 +281,8 @@ export async function composeEngine(wiring: EngineWiring, roles: readonly Engine
       // The one door for people: it seals and unseals, so the master key, the key store and Temporal stay inside.
       const { entityKey, ...api } = apiConfig;
       const apiNc = natsByRole.get('api') ?? (await natsFor('api'));
-      const connection = await ready('Temporal', () => Connection.connect({ address: settings.TEMPORAL_ADDRESS }));
+      const tokens = await tokensForTemporal();
+      const connection = await ready('Temporal', () => connectTemporalClient(temporal, tokens), misconfigured.temporal);
       stops.push(() => connection.close());
       const client = new Client({ connection, namespace: settings.TEMPORAL_NAMESPACE, dataConverter: wiring.clientDataConverter ?? clientDataConverter(keys) });
       const replicas = settings.LOS_STREAM_REPLICAS;

@@ -126,6 +126,8 @@ export const searchAttributes = {
    * reveals nothing, not even to someone who hashes every org number. Set by the client at start.
    */
   entityRef: defineSearchAttributeKey(SEARCH_ATTRIBUTE_NAMES.entityRef, SearchAttributeType.KEYWORD),
+  /** The stage (domain/stages.ts): what the operation waits for, so a list of what awaits a decision is one query. */
+  stage: defineSearchAttributeKey(SEARCH_ATTRIBUTE_NAMES.stage, SearchAttributeType.KEYWORD),
 } as const;
 
 const CLI_TYPE_NAMES: Record<string, string> = {

@@ -402,6 +402,7 @@ export class Operation {
     const changes = [];
     if (held.get(searchAttributes.municipality) !== this.municipality) changes.push({ key: searchAttributes.municipality, value: this.municipality });
     if (held.get(searchAttributes.phase) !== memory.phase) changes.push({ key: searchAttributes.phase, value: memory.phase });
+    if (held.get(searchAttributes.stage) !== memory.stage) changes.push({ key: searchAttributes.stage, value: memory.stage });
     if ((held.get(searchAttributes.agencies) ?? []).join(',') !== involved.join(',')) changes.push({ key: searchAttributes.agencies, value: involved });
     if ((held.get(searchAttributes.nextDeadline)?.toISOString() ?? null) !== (deadline?.dueAt ?? null))
       changes.push({ key: searchAttributes.nextDeadline, value: deadline ? new Date(deadline.dueAt) : null });

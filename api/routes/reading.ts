@@ -1,6 +1,6 @@
 import type { WorkflowExecutionInfo } from '@temporalio/client';
-import { readAs } from '../../vault/index.js';
-import { searchAttributes, stateQuery, timelineQuery } from '../../workflows/definitions.js';
+import { searchAttributes } from '../../workflows/definitions.js';
+import { readOperation } from '../operation-access.js';
 import { ProblemError } from '../problems.js';
 import { operationsQuery } from '../../domain/index.js';
 import { AccessLog, ListQuery, OperationList, OperationParams, OperationView } from '../schemas.js';
@@ -23,40 +23,11 @@ export function readingRoutes({ app, gate, services, withDeadline }: RouteContex
       onRequest: gate({ roles: ['coordinator', 'steering_group', 'operator'], action: 'show' }),
     },
     async (request) => {
-      const person = request.person!;
-      const { id } = request.params;
-      const { keys, audit } = services();
-      if (person.role === 'coordinator') await requireOwnMunicipality(services(), person, id);
-      // One after the other: a query left in flight would retry on a connection closed meanwhile.
-      const state = await withDeadline((client) => client.workflow.getHandle(id).query(stateQuery));
-      const timeline = await withDeadline((client) => client.workflow.getHandle(id).query(timelineQuery));
-      if (person.role === 'operator') {
-        // What the Temporal UI shows operators: sealed fields stay sealed; the read is on the record all the same.
-        await audit.record({
-          at: new Date().toISOString(),
-          who: person.sub,
-          role: person.role,
-          operationId: id,
-          action: 'show',
-          payloads: [],
-          allowed: true,
-          detail: 'sealed fields left sealed',
-          address: request.ip,
-          asked: askedOf(request),
-        });
-        return { state: { ...state }, timeline: timeline.map((entry) => ({ ...entry })) };
-      }
-      const role = person.role === 'coordinator' ? 'coordinator' : 'steering_group';
-      const reader = { sub: person.sub, role, ...(person.municipality ? { municipality: person.municipality } : {}) } as const;
-      const [read, readTimeline] = await readAs<unknown>(keys, audit, {
-        reader,
-        action: 'show',
-        operationId: id,
-        values: [state, timeline],
-        payloads: [],
-        origin: { address: request.ip, asked: askedOf(request) },
+      const { state, timeline } = await readOperation(services(), withDeadline, request.person!, request.params.id, {
+        address: request.ip,
+        asked: askedOf(request),
       });
-      return { state: { ...(read as typeof state) }, timeline: (readTimeline as typeof timeline).map((entry) => ({ ...entry })) };
+      return { state: { ...state }, timeline: timeline.map((entry) => ({ ...entry })) };
     },
   );
 

@@ -5,11 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { connect } from '@nats-io/transport-node';
+import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../scripts/temporal-cli.js';
 import { postgresFromEnvironment, psqlQuery, temporalDatabases } from '../../scripts/temporal-server.js';
 import { isAuthorizationFailure } from '../../messaging/index.js';
 import { SEARCH_ATTRIBUTE_FLAGS } from '../../workflows/definitions.js';
+import { CLUSTER_TEMPORAL_AUDIENCE, CLUSTER_TEMPORAL_CLIENTS } from '../../scripts/cluster.js';
+import { clientCredentialsGrant } from '../../workers/temporalAccess.js';
 
 /**
  * `npm run cluster` as a person runs it: it prints every endpoint, the endpoints answer, SIGTERM stops every
@@ -67,8 +70,21 @@ describe('npm run cluster', () => {
     expect(engine.map((m) => m[1])).toEqual(['worker', 'worker', 'bridge', 'bridge']);
     expect(databasesPresent()).toEqual(Object.values(temporalDatabases(prefix)).sort());
 
-    // The namespace with the LOS search attributes, on the server it names.
-    const connection = await Connection.connect({ address: temporalAddress });
+    // The namespace with the LOS search attributes, on the server it names: over TLS with the CA it names, and
+    // only with a token from the provider it names.
+    const caFile = /^Temporal TLS: trust (\S+) \(server name (\S+)\)/m.exec(output);
+    const issuer = /^Temporal authorises every call with a token from (\S+)/m.exec(output)?.[1];
+    expect(caFile, output).not.toBeNull();
+    expect(issuer, output).toBeDefined();
+    const tls = { serverRootCACertificate: readFileSync(caFile![1]!), serverNameOverride: caFile![2]! };
+    const anonymous = await Connection.connect({ address: temporalAddress, tls });
+    try {
+      await expect(anonymous.operatorService.listSearchAttributes({ namespace: 'default' })).rejects.toThrow(/unauthorized|permission/i);
+    } finally {
+      await anonymous.close();
+    }
+    const { accessToken } = await clientCredentialsGrant({ issuer: issuer!, audience: CLUSTER_TEMPORAL_AUDIENCE, ...CLUSTER_TEMPORAL_CLIENTS.admin });
+    const connection = await Connection.connect({ address: temporalAddress, tls, apiKey: accessToken });
     try {
       const listed = await connection.operatorService.listSearchAttributes({ namespace: 'default' });
       for (const name of Object.keys(SEARCH_ATTRIBUTE_FLAGS)) expect(listed.customAttributes, name).toHaveProperty(name);
@@ -76,16 +92,16 @@ describe('npm run cluster', () => {
       await connection.close();
     }
     // Every NATS node answers over TLS only, trusting the cluster's CA, and wants credentials: the per-agency accounts are in force.
-    const caFile = /the CA to trust: (\S+)/.exec(output)![1]!;
+    const natsCaFile = /the CA to trust: (\S+)/.exec(output)![1]!;
     for (const url of natsUrls) {
       expect(url).toMatch(/^tls:\/\//);
-      await expect(connect({ servers: url, reconnect: false, timeout: 2_000, tls: { caFile } })).rejects.toSatisfy(isAuthorizationFailure);
+      await expect(connect({ servers: url, reconnect: false, timeout: 2_000, tls: { caFile: natsCaFile } })).rejects.toSatisfy(isAuthorizationFailure);
       await expect(connect({ servers: url.replace(/^tls:/, 'nats:'), reconnect: false, timeout: 2_000, tls: null })).rejects.toThrow(/tls|secure/i);
     }
 
     expect(processesOf(dataDir).length).toBeGreaterThanOrEqual(4);
     child.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    expect(await exited, output.slice(-3_000)).toBe(0);
     expect(output).toContain('stopped; the data stays');
     expect(processesOf(dataDir)).toEqual([]);
     expect(engine.filter((m) => existsSync(`/proc/${m[2]}`)).map((m) => `${m[1]} ${m[2]}`)).toEqual([]);

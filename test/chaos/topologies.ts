@@ -1,13 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { SimulatedAgencyOptions } from '../../agencies/index.js';
 import { AGENCY_IDS, type AgencyId } from '../../domain/index.js';
-import { removeCluster, startCluster, type Cluster, type EngineProcess } from '../../scripts/cluster.js';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { CLUSTER_TEMPORAL_CLIENTS, removeCluster, startCluster, type Cluster, type EngineProcess } from '../../scripts/cluster.js';
 import { freePort, startNatsServer, startTemporalDevServer, type NatsServer, type TemporalDevServer } from '../../scripts/dev-stack.js';
 import { PROJECT_ROOT } from '../../scripts/temporal-cli.js';
 import { currentWorkflowBundle, startBridge, startDeadLetterWatcher, type Bridge, type DeadLetterWatcher } from '../../workers/index.js';
@@ -168,7 +169,10 @@ export async function clusterTopology(scratch: string, taskQueue: string, sizes:
   const dataDir = join(scratch, 'cluster');
   let cluster: Cluster;
   try {
-    cluster = await startCluster({ prefix, dataDir, taskQueue, engineEnv: { LOG_LEVEL: 'warn' }, log: () => undefined });
+    // The engine's Temporal tokens live half a minute: each process renews its token several times during the run,
+    // across its own kills and the Temporal server's restart.
+    const realmFile = realmWithShortEngineTokens(scratch, 30);
+    cluster = await startCluster({ prefix, dataDir, taskQueue, realmFile, engineEnv: { LOG_LEVEL: 'warn' }, log: () => undefined });
   } catch (err) {
     await removeCluster(prefix, dataDir).catch(() => undefined);
     throw err;
@@ -254,4 +258,18 @@ export async function clusterTopology(scratch: string, taskQueue: string, sizes:
       await removeCluster(prefix, dataDir);
     },
   };
+}
+
+/** The demo realm (idp/realm.yaml) in `dir`, with the tokens of the engine's Temporal clients living `seconds`; its file. */
+export function realmWithShortEngineTokens(dir: string, seconds: number): string {
+  const realm = parseYaml(readFileSync(join(PROJECT_ROOT, 'idp', 'realm.yaml'), 'utf8')) as { clients: { client_id: string; access_token_ttl?: number }[] };
+  const engineClients = new Set<string>([
+    CLUSTER_TEMPORAL_CLIENTS.worker.clientId,
+    CLUSTER_TEMPORAL_CLIENTS.bridge.clientId,
+    CLUSTER_TEMPORAL_CLIENTS.api.clientId,
+  ]);
+  for (const client of realm.clients) if (engineClients.has(client.client_id)) client.access_token_ttl = seconds;
+  const file = join(dir, 'realm.yaml');
+  writeFileSync(file, stringifyYaml(realm));
+  return file;
 }

@@ -1,0 +1,216 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultBehaviour, startSimulatedAgency, type SimulatedAgency } from '../../agencies/index.js';
+import { AGENCY_IDS } from '../../domain/index.js';
+import { CLUSTER_TEMPORAL_AUDIENCE, CLUSTER_TEMPORAL_CLIENTS, removeCluster, startCluster, type Cluster, type ClusterClient } from '../../scripts/cluster.js';
+import { DEMO_API_CLIENT_SECRET, DEMO_PASSWORD } from '../../scripts/identity-provider.js';
+import { clientCredentialsGrant } from '../../workers/temporalAccess.js';
+import { sampleTip } from '../engine.js';
+import { codeFlowTokens } from '../oidc.js';
+import { realmWithShortEngineTokens, sleep } from './topologies.js';
+
+/**
+ * The cluster's Temporal server lets in only whom the identity provider vouches for: no token, no access; an
+ * operator's token reads but cannot act; a coordinator's (no Temporal permissions) and a token for the API are
+ * refused; the frontend speaks TLS only. The worker, the bridge and the API renew their own tokens, which live
+ * seconds here, and keep working across their expiry.
+ */
+const ENGINE_TOKEN_SECONDS = 6;
+const prefix = `los_authz_${randomBytes(4).toString('hex')}`;
+const scratch = mkdtempSync(join(tmpdir(), 'los-cluster-authz-'));
+const dataDir = join(scratch, 'cluster');
+const PERMISSION_DENIED = /permission ?denied|request unauthorized|unauthori[sz]ed/i;
+
+/** The refusal of a call, the server's own words wherever the SDK wraps them ("Failed to signal Workflow" → its cause). */
+async function expectDenied(call: Promise<unknown>): Promise<void> {
+  const err = await call.then(
+    () => undefined,
+    (e: unknown) => e as Error & { cause?: Error },
+  );
+  expect(err, 'the call succeeded').toBeDefined();
+  expect(`${err!.message} ${err!.cause?.message ?? ''}`).toMatch(PERMISSION_DENIED);
+}
+
+describe('the cluster’s Temporal server, authorising with the provider’s tokens over TLS', () => {
+  let cluster: Cluster;
+  let admin: ClusterClient;
+  const agencies: SimulatedAgency[] = [];
+  const tls = () => ({ serverRootCACertificate: readFileSync(cluster.temporalAccess.tls!.caFile), serverNameOverride: cluster.temporalAccess.tls!.serverName });
+  /** A connection with this token (or none), as anyone with the CA could open one. */
+  const connectWith = (token?: string) => Connection.connect({ address: cluster.temporalAddress, tls: tls(), ...(token ? { apiKey: token } : {}) });
+  /** Whether a list call with this token is refused: at the connection's first call or at the list itself. */
+  const listRefused = async (token: string) => {
+    let connection: Connection;
+    try {
+      connection = await connectWith(token);
+    } catch (err) {
+      return PERMISSION_DENIED.test((err as Error).message) || PERMISSION_DENIED.test(String((err as { cause?: Error }).cause?.message));
+    }
+    try {
+      await connection.workflowService.listWorkflowExecutions({ namespace: cluster.namespace });
+      return false;
+    } catch (err) {
+      return PERMISSION_DENIED.test((err as Error).message);
+    } finally {
+      await connection.close();
+    }
+  };
+  /** A person's access token for Temporal, through the whole sign-in at the provider. */
+  const personToken = async (username: string, audience = CLUSTER_TEMPORAL_AUDIENCE) =>
+    (
+      await codeFlowTokens(
+        cluster.api!.issuer,
+        { clientId: 'los-api', clientSecret: DEMO_API_CLIENT_SECRET, redirectUri: `${cluster.api!.url}/auth/callback`, audience, scope: 'openid temporal' },
+        username,
+        DEMO_PASSWORD,
+      )
+    ).tokens.access_token;
+
+  beforeAll(async () => {
+    try {
+      cluster = await startCluster({
+        prefix,
+        dataDir,
+        workers: 1,
+        bridges: 1,
+        api: {},
+        realmFile: realmWithShortEngineTokens(scratch, ENGINE_TOKEN_SECONDS),
+        engineEnv: { LOG_LEVEL: 'info' },
+        log: () => undefined,
+      });
+    } catch (err) {
+      await removeCluster(prefix, dataDir).catch(() => undefined);
+      throw err;
+    }
+    admin = await cluster.connectClient('los-authz-test');
+    // The API process starts on its own: ready once it answers.
+    const apiDeadline = Date.now() + 60_000;
+    while (
+      !(await fetch(`${cluster.api!.url}/v1/openapi.json`).then(
+        (r) => r.ok,
+        () => false,
+      ))
+    ) {
+      if (Date.now() > apiDeadline)
+        throw new Error(`the API did not answer: ${readFileSync(cluster.engine.find((p) => p.role === 'api')!.logFile, 'utf8').slice(-2_000)}`);
+      await sleep(500);
+    }
+    for (const agency of AGENCY_IDS)
+      agencies.push(
+        await startSimulatedAgency(agency, defaultBehaviour(agency), {
+          servers: cluster.nats.urls,
+          credentials: { nkeySeed: cluster.seeds.agencies[agency]! },
+          tls: { caFile: cluster.natsCaFile },
+        }),
+      );
+  });
+
+  afterAll(async () => {
+    for (const agency of agencies) await agency.stop().catch(() => undefined);
+    await admin?.close();
+    await cluster?.stop();
+    await removeCluster(prefix, dataDir).catch(() => undefined);
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('refuses a call without a token, and a plaintext connection', async () => {
+    const anonymous = await connectWith();
+    try {
+      await expect(anonymous.workflowService.listWorkflowExecutions({ namespace: cluster.namespace })).rejects.toThrow(PERMISSION_DENIED);
+      await expect(anonymous.workflowService.describeNamespace({ namespace: cluster.namespace })).rejects.toThrow(PERMISSION_DENIED);
+    } finally {
+      await anonymous.close();
+    }
+    await expect(
+      Connection.connect({ address: cluster.temporalAddress, tls: false, connectTimeout: 3_000 }).then(async (plain) => {
+        try {
+          return await plain.workflowService.getSystemInfo({});
+        } finally {
+          await plain.close();
+        }
+      }),
+    ).rejects.toThrow();
+  });
+
+  it('lets an operator list and describe, and refuses the operator a signal, an update and a termination', async () => {
+    // An operation to look at, started through the API by Umeå's coordinator.
+    const anna = await personToken('anna', `${cluster.api!.url}/v1`);
+    const registered = await fetch(`${cluster.api!.url}/v1/operations`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${anna}`, 'content-type': 'application/json' },
+      body: JSON.stringify(sampleTip({ entity: { ...sampleTip().entity, orgNumber: '556703-7485' } })),
+    });
+    expect(registered.status, await registered.clone().text()).toBe(201);
+    const { operationId } = (await registered.json()) as { operationId: string };
+
+    const operator = await connectWith(await personToken('erik'));
+    try {
+      const client = new Client({ connection: operator, namespace: cluster.namespace });
+      const listed: string[] = [];
+      for await (const execution of client.workflow.list({ query: `WorkflowId = '${operationId}'` })) listed.push(execution.workflowId);
+      expect(listed).toEqual([operationId]);
+      const handle: WorkflowHandle = client.workflow.getHandle(operationId);
+      expect((await handle.describe()).status.name).toBe('RUNNING');
+      expect((await handle.fetchHistory()).events?.length).toBeGreaterThan(0);
+      await expectDenied(handle.signal('losNoSuchSignal'));
+      await expectDenied(handle.executeUpdate('losNoSuchUpdate'));
+      await expectDenied(handle.terminate('an operator may not'));
+      await expectDenied(handle.cancel());
+    } finally {
+      await operator.close();
+    }
+    expect((await admin.client.workflow.getHandle(operationId).describe()).status.name).toBe('RUNNING');
+  });
+
+  it('refuses a coordinator’s token (no Temporal permissions), a token for the API, and a machine client’s expired token', async () => {
+    expect(await listRefused(await personToken('anna'))).toBe(true);
+    expect(await listRefused(await personToken('anna', `${cluster.api!.url}/v1`))).toBe(true);
+    const { accessToken, expiresInSeconds } = await clientCredentialsGrant({
+      issuer: cluster.api!.issuer,
+      audience: CLUSTER_TEMPORAL_AUDIENCE,
+      ...CLUSTER_TEMPORAL_CLIENTS.worker,
+    });
+    expect(expiresInSeconds).toBe(ENGINE_TOKEN_SECONDS);
+    expect(await listRefused(accessToken)).toBe(false);
+    await sleep((ENGINE_TOKEN_SECONDS + 2) * 1000);
+    expect(await listRefused(accessToken)).toBe(true);
+  });
+
+  it('keeps the worker, the bridge and the API working across the expiry of their tokens', async () => {
+    // Several lifetimes of the engine's tokens pass: every call after this goes with a renewed one.
+    await sleep(ENGINE_TOKEN_SECONDS * 3 * 1000);
+    const anna = await personToken('anna', `${cluster.api!.url}/v1`);
+    const call = (method: string, path: string, body?: unknown) =>
+      fetch(`${cluster.api!.url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${anna}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
+    const registered = await call('POST', '/v1/operations', sampleTip({ entity: { ...sampleTip().entity, orgNumber: '556036-0793' } }));
+    expect(registered.status, await registered.clone().text()).toBe(201);
+    const { operationId } = (await registered.json()) as { operationId: string };
+    await sleep(ENGINE_TOKEN_SECONDS * 1000);
+    // The worker answers the API's update; the agencies' mandate answers come back through the bridge.
+    const assessed = await call('POST', `/v1/operations/${operationId}/decisions/assess`, { decision: 'proceed' });
+    expect(assessed.status, await assessed.clone().text()).toBe(200);
+    const deadline = Date.now() + 90_000;
+    let shown: { state?: { phase?: string } } = {};
+    while (Date.now() < deadline) {
+      shown = (await (await call('GET', `/v1/operations/${operationId}`)).json()) as typeof shown;
+      if (shown.state?.phase === 'joint_action') break;
+      await sleep(1_000);
+    }
+    const logTails = () => cluster.engine.map((p) => `${p.role} ${p.number}: ${readFileSync(p.logFile, 'utf8').slice(-1_500)}`).join('\n');
+    expect(shown.state?.phase, `${JSON.stringify(shown)}\n${logTails()}`).toBe('joint_action');
+    // Each process renewed its token several times, and none failed to.
+    for (const engineProcess of cluster.engine) {
+      const log = readFileSync(engineProcess.logFile, 'utf8');
+      expect(log, `${engineProcess.role} ${engineProcess.number}`).not.toMatch(/Temporal token not renewed|PermissionDenied|permission denied/i);
+      expect(log.match(/Temporal token renewed/g)?.length ?? 0, `${engineProcess.role} ${engineProcess.number}`).toBeGreaterThanOrEqual(3);
+    }
+  });
+});

@@ -1,0 +1,345 @@
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { PROJECT_ROOT } from '../scripts/generate-contract.js';
+import { freePort } from '../scripts/dev-stack.js';
+import { startIdentityProvider, type IdentityProvider } from '../scripts/identity-provider.js';
+import { stockholmWallTime } from '../domain/index.js';
+import { axeViolations, launchChromium } from './browser.js';
+import { eventually, sampleTip, startTestEngine, type TestEngine } from './engine.js';
+import { codeFlowTokens } from './oidc.js';
+
+/**
+ * The coordinator's console in headless Chromium, with everything real: the identity provider as its own process,
+ * the engine with its API, Temporal, nats-server and the simulated agencies answering through NATS. Every page is
+ * checked with axe-core and photographed into the run's scratch directory (and, with LOS_UPDATE_SCREENSHOTS=1, the
+ * main ones into docs/screenshots/ for the README).
+ */
+
+const PASSWORD = 'demo-password';
+const API_CLIENT_SECRET = 'demo-secret-los-api';
+const BUSINESS = { orgNumber: '556703-7485', name: 'Restaurang Konsolen AB', address: 'Kungsgatan 7, 903 25 Umeå' };
+const DESCRIPTION = 'Late-night alcohol sales and staff paid in cash; seen by neighbours for weeks.';
+const SOURCE_REFERENCE = 'CONSOLE-SOURCE-4411';
+
+let idp: IdentityProvider;
+let engine: TestEngine;
+let browser: Browser;
+let api: string;
+let audience: string;
+let shots: string;
+/** The operation Anna carries through the console, once registered. */
+let operationId: string;
+const violations: Record<string, unknown[]> = {};
+
+beforeAll(async () => {
+  const port = await freePort();
+  api = `http://127.0.0.1:${port}`;
+  audience = `${api}/v1`;
+  const scratch = inject('scratchDir');
+  shots = join(scratch, 'console-screenshots');
+  mkdirSync(shots, { recursive: true });
+  idp = await startIdentityProvider({ scratchDir: join(scratch, `console-idp-${process.pid}`), audience, apiUrls: [api] });
+  engine = await startTestEngine('console', {
+    api: { port, issuer: idp.issuer, clientSecret: API_CLIENT_SECRET, sessionSecret: 'a session secret for the console test, 32+ chars' },
+  });
+  await engine.startAgencies();
+  browser = await launchChromium();
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await engine?.stop();
+  await idp?.stop();
+});
+
+/** A browser of one's own (axe is injected as a script, which the console's CSP would forbid). */
+async function contextFor(): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ bypassCSP: true, viewport: { width: 1280, height: 900 } });
+  return { context, page: await context.newPage() };
+}
+
+/** Opens a console page; not signed in, the console sends the browser to sign in and back. */
+async function signIn(page: Page, username: string, path = '/konsol'): Promise<void> {
+  await page.goto(`${api}${path}`);
+  await page.waitForURL((url) => url.origin === idp.issuer);
+  await page.getByLabel('Användarnamn').fill(username);
+  await page.getByLabel('Lösenord').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Logga in' }).click();
+  await page.waitForURL((url) => url.origin === api && url.pathname === path);
+}
+
+/** Checks the page with axe-core and photographs it. */
+async function check(page: Page, name: string, copyToDocs = false): Promise<void> {
+  violations[name] = await axeViolations(page);
+  expect(violations[name], `axe on ${name}`).toEqual([]);
+  const file = join(shots, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  if (copyToDocs && process.env.LOS_UPDATE_SCREENSHOTS === '1') {
+    mkdirSync(join(PROJECT_ROOT, 'docs', 'screenshots'), { recursive: true });
+    copyFileSync(file, join(PROJECT_ROOT, 'docs', 'screenshots', `${name}.png`));
+  }
+}
+
+/** A date-time field's value in Stockholm time, `ms` from now. */
+function stockholmLocal(msFromNow: number): string {
+  const wall = stockholmWallTime(Date.now() + msFromNow);
+  return `${wall.date}T${wall.time}`;
+}
+
+async function fillTip(page: Page, tip: { name: string; receivedAt: string }) {
+  await page.getByLabel('Organisationsnummer').fill(BUSINESS.orgNumber);
+  await page.getByLabel('Företagets namn').fill(tip.name);
+  await page.getByLabel('Lokalens adress').fill(BUSINESS.address);
+  for (const category of ['penningtvätt', 'olaglig alkoholförsäljning', 'arbetskraftsexploatering']) await page.getByLabel(category, { exact: true }).check();
+  await page.getByLabel('Beskrivning av vad som iakttagits').fill(DESCRIPTION);
+  await page.getByLabel('Brådska').selectOption('high');
+  await page.getByLabel('allmänheten').check();
+  await page.getByLabel('Källans referens').fill(SOURCE_REFERENCE);
+  await page.getByLabel('Mottaget').fill(tip.receivedAt);
+  await page.getByText('Tidsfrister (valfritt').click();
+  await page.getByLabel('Tid för svar på mandatförfrågan').fill('8s');
+  await page.getByLabel('Tid för rapport om iakttagelser').fill('8s');
+  await page.getByLabel('Uppföljning efter').fill('3s');
+  await page.getByLabel('Tid för rapport om utfall').fill('8s');
+}
+
+async function tokenOf(username: string): Promise<string> {
+  const { tokens } = await codeFlowTokens(
+    idp.issuer,
+    { clientId: 'los-api', clientSecret: API_CLIENT_SECRET, redirectUri: `${api}/auth/callback`, audience },
+    username,
+    PASSWORD,
+  );
+  return tokens.access_token;
+}
+
+describe('the coordinator’s console', () => {
+  it('lets Anna carry one operation from tip to closed in the browser, agencies answering through NATS; each page passes axe', async () => {
+    const { context, page } = await contextFor();
+    await signIn(page, 'anna');
+    expect(await page.getAttribute('html', 'lang')).toBe('sv');
+    await page.getByRole('heading', { name: 'Beslut att fatta' }).waitFor();
+    await check(page, 'decisions-due', true);
+
+    await page.getByRole('link', { name: 'Registrera tips' }).click();
+    await check(page, 'tip-form', true);
+    const receivedAt = stockholmLocal(-60_000);
+    await fillTip(page, { name: BUSINESS.name, receivedAt });
+    await page.getByRole('button', { name: 'Registrera tipset' }).click();
+    await page.waitForURL(/\/konsol\/operationer\/los-umea-/);
+    operationId = new URL(page.url()).pathname.split('/').at(-1)!;
+    await page.getByText('Tipset är registrerat.').waitFor();
+    await check(page, 'operation-assessment', true);
+
+    // A correction: the same tip with another name shows what it will send, and is sent only when confirmed.
+    await page.getByRole('link', { name: 'Registrera tips' }).click();
+    await fillTip(page, { name: 'Restaurang Konsolen & Bar AB', receivedAt });
+    await page.getByRole('button', { name: 'Registrera tipset' }).click();
+    await page.getByRole('heading', { name: 'Bekräfta rättelsen' }).waitFor();
+    await expect(page.getByRole('row', { name: /Företagets namn/ }).innerText()).resolves.toContain('Restaurang Konsolen & Bar AB');
+    await check(page, 'tip-correction-confirm', true);
+    await page.getByRole('button', { name: 'Skicka rättelsen' }).click();
+    await page.getByText('Rättelsen är skickad.').waitFor();
+
+    // Assessment: proceed. Only what the stage takes is offered; the rest says why not.
+    expect(await page.getByRole('link', { name: 'Planera insatsen' }).count()).toBe(0);
+    await expect(page.locator('ul.decisions').innerText()).resolves.toContain('schedule rejected: the operation is in phase assessment, not joint_action');
+    await page.getByRole('link', { name: 'Bedömning' }).click();
+    await check(page, 'decision-assessment', true);
+    await page.getByLabel('Gå vidare').check();
+    await page.getByRole('button', { name: 'Skicka beslutet' }).click();
+    await page.getByText('Beslutet är registrerat.').waitFor();
+
+    // The agencies answer through NATS; the page shows it without a reload (the live stream), and offers the schedule.
+    const navigations: string[] = [];
+    page.on('framenavigated', (frame) => frame === page.mainFrame() && navigations.push(frame.url()));
+    await page.getByRole('link', { name: 'Planera insatsen' }).waitFor({ timeout: 60_000 });
+    expect(navigations).toEqual([]);
+    await expect(page.locator('#live').innerText()).resolves.toContain('accepterat');
+
+    await page.getByRole('link', { name: 'Planera insatsen' }).click();
+    // A time in the past: the operation's own refusal, next to the field it names, with what was typed kept.
+    const past = stockholmLocal(-3_600_000);
+    await page.locator('#f-at').fill(past);
+    await page.locator('#f-place').fill('Kungsgatan 7, entrén mot gården');
+    await page.getByLabel('Ledande myndighet').selectOption('polisen');
+    await page.getByRole('button', { name: 'Skicka beslutet' }).click();
+    const atError = page.locator('#f-at-error');
+    await expect(atError.innerText()).resolves.toMatch(/^schedule rejected: at ".*" is not in the future$/);
+    await expect(page.locator('#f-at').getAttribute('aria-describedby')).resolves.toContain('f-at-error');
+    await expect(page.locator('#f-place').inputValue()).resolves.toBe('Kungsgatan 7, entrén mot gården');
+    await expect(page.getByLabel('Ledande myndighet').inputValue()).resolves.toBe('polisen');
+    await check(page, 'decision-refused', true);
+    await page.locator('#f-at').fill(stockholmLocal(6_000));
+    await page.getByRole('button', { name: 'Skicka beslutet' }).click();
+    await page.getByText('Beslutet är registrerat.').waitFor();
+
+    // The action starts, findings come in, the follow-up asks for outcomes: then the closing decision is offered.
+    await page.getByRole('link', { name: 'Avsluta operationen' }).waitFor({ timeout: 90_000 });
+    await check(page, 'operation-follow-up', true);
+    await page.getByRole('link', { name: 'Avsluta operationen' }).click();
+    await page.getByLabel('Sammanfattning av resultatet').fill('Licence revoked, tax reassessed, criminal reports filed.');
+    await page.getByRole('button', { name: 'Skicka beslutet' }).click();
+    await page.getByText('Beslutet är registrerat.').waitFor();
+    await eventually(
+      async () => (await page.reload(), await page.locator('#live').innerText()),
+      (text) => text.includes('avslutad'),
+      30_000,
+    );
+    const closed = await page.locator('#live').innerText();
+    expect(closed).toContain('Anna Lindqvist (samordnare)');
+    // Personal fields, unsealed for the operation's coordinator (and her read on the access log): an agency's contact, the place, her summary.
+    expect(closed).toContain('LOS-samordnare, lokalpolisområde Umeå');
+    expect(closed).toContain('Kungsgatan 7, entrén mot gården');
+    expect(closed).toContain('Licence revoked, tax reassessed, criminal reports filed.');
+    expect(closed).toContain('Polisanmälningar');
+    await check(page, 'operation-closed', true);
+    await context.close();
+  }, 240_000);
+
+  it('shows the domain’s message next to the field it names when a decision is refused, keeping what was typed', async () => {
+    const { context, page } = await contextFor();
+    const token = await tokenOf('anna');
+    const response = await fetch(`${api}/v1/operations`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(sampleTip()),
+    });
+    const { operationId: id } = (await response.json()) as { operationId: string };
+    await signIn(page, 'anna', `/konsol/operationer/${id}/beslut/assess`);
+    await page.getByLabel('Avskriv').check();
+    await page.getByLabel('Skäl').fill('no');
+    await page.getByRole('button', { name: 'Skicka beslutet' }).click();
+    await expect(page.locator('#f-reason-error').innerText()).resolves.toBe('must give a reason of at least 3 characters');
+    await expect(page.getByRole('alert').innerText()).resolves.toContain('assessment rejected: reason "no": must give a reason of at least 3 characters');
+    await expect(page.getByLabel('Skäl').inputValue()).resolves.toBe('no');
+    await expect(page.getByLabel('Avskriv').isChecked()).resolves.toBe(true);
+    await check(page, 'decision-invalid');
+    // A decision the stage does not take now is not offered: its form answers with the domain's reason instead.
+    const notNow = await page.goto(`${api}/konsol/operationer/${id}/beslut/schedule`);
+    expect(notNow?.status()).toBe(409);
+    await expect(page.locator('main').innerText()).resolves.toContain('schedule rejected: the operation is in phase assessment, not joint_action');
+    expect(await page.locator('form.decision').count()).toBe(0);
+    await check(page, 'decision-not-admissible');
+    await context.close();
+  }, 60_000);
+
+  it('shows Bertil of Malmö nothing of Umeå’s operation: a 403 page, on the access log', async () => {
+    const { context, page } = await contextFor();
+    await signIn(page, 'bertil');
+    expect(await page.content()).not.toContain(operationId);
+    const response = await page.goto(`${api}/konsol/operationer/${operationId}`);
+    expect(response?.status()).toBe(403);
+    const content = await page.content();
+    for (const secret of [BUSINESS.name, BUSINESS.address, DESCRIPTION, SOURCE_REFERENCE, 'Restaurang']) expect(content).not.toContain(secret);
+    await page.getByRole('heading', { name: 'Du har inte tillgång till detta' }).waitFor();
+    await check(page, 'forbidden');
+    const log = await fetch(`${api}/v1/operations/${operationId}/access-log`, { headers: { authorization: `Bearer ${await tokenOf('david')}` } });
+    const { records } = (await log.json()) as { records: { role: string; allowed: boolean; action: string }[] };
+    expect(records).toContainEqual(expect.objectContaining({ role: 'coordinator', allowed: false, action: 'show' }));
+    const decide = await page.goto(`${api}/konsol/operationer/${operationId}/beslut/cancel`);
+    expect(decide?.status()).toBe(403);
+    await context.close();
+  }, 60_000);
+
+  it('shows the steering group overdue operations across municipalities with no personal field', async () => {
+    const token = await tokenOf('anna');
+    const tip = sampleTip({ entity: { orgNumber: BUSINESS.orgNumber, name: 'Styrgruppsfallet AB', address: 'Hemlig väg 1, Umeå', municipality: 'Umeå' } });
+    const response = await fetch(`${api}/v1/operations`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ ...tip, config: { assessmentDeadline: '2s' } }),
+    });
+    const { operationId: overdueId } = (await response.json()) as { operationId: string };
+    const { context, page } = await contextFor();
+    await signIn(page, 'cecilia');
+    await eventually(
+      async () => (await page.reload(), await page.content()),
+      (content) => content.includes(overdueId),
+      30_000,
+    );
+    await page.getByRole('heading', { name: 'Försenade operationer' }).waitFor();
+    const secrets = ['Styrgruppsfallet', 'Hemlig väg', '556703', tip.description, 'SECRET-SOURCE-REF'];
+    for (const secret of secrets) expect(await page.content()).not.toContain(secret);
+    await check(page, 'steering-group', true);
+    await page.getByRole('link', { name: overdueId }).click();
+    await page.getByRole('heading', { name: `Operation ${overdueId}` }).waitFor();
+    for (const secret of secrets) expect(await page.content()).not.toContain(secret);
+    expect(await page.locator('ul.decisions').count()).toBe(0);
+    await check(page, 'steering-group-operation');
+    await context.close();
+  }, 90_000);
+
+  it('can be used with the keyboard alone, focus visible: skip link, then a decision through its form', async () => {
+    const token = await tokenOf('anna');
+    const response = await fetch(`${api}/v1/operations`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(sampleTip()),
+    });
+    const { operationId: id } = (await response.json()) as { operationId: string };
+    const { context, page } = await contextFor();
+    await signIn(page, 'anna', `/konsol/operationer/${id}`);
+    const focused = () =>
+      page.evaluate(() => {
+        const element = (globalThis as unknown as { document: { activeElement: { textContent: string; tagName: string; id: string; type?: string } | null } })
+          .document.activeElement;
+        return { text: element?.textContent?.trim() ?? '', tag: element?.tagName ?? '', id: element?.id ?? '', type: element?.type ?? '' };
+      });
+    const outline = () =>
+      page.evaluate(() => {
+        const g = globalThis as unknown as { document: { activeElement: unknown }; getComputedStyle(e: unknown): { outlineStyle: string } };
+        return g.getComputedStyle(g.document.activeElement).outlineStyle;
+      });
+    await page.keyboard.press('Tab');
+    expect(await focused()).toMatchObject({ text: 'Hoppa till innehållet', tag: 'A' });
+    expect(await outline()).not.toBe('none');
+    await page.keyboard.press('Enter');
+    expect((await focused()).id).toBe('main');
+    const tabTo = async (text: string, type?: string) => {
+      for (let i = 0; i < 60; i++) {
+        await page.keyboard.press('Tab');
+        const now = await focused();
+        if (type !== undefined ? now.type === type : now.text === text) return;
+      }
+      throw new Error(`no focusable "${text}" reached by Tab`);
+    };
+    await tabTo('Bedömning');
+    expect(await outline()).not.toBe('none');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/\/beslut\/assess$/);
+    // The first choice of the decision, Gå vidare, is the first radio button.
+    await tabTo('', 'radio');
+    await page.keyboard.press('Space');
+    expect(await page.getByLabel('Gå vidare').isChecked()).toBe(true);
+    await tabTo('Skicka beslutet');
+    await page.keyboard.press('Enter');
+    await page.getByText('Beslutet är registrerat.').waitFor();
+    await context.close();
+  }, 60_000);
+
+  it('speaks English when asked, remembers it, and reflows at 200 % zoom without sideways scrolling', async () => {
+    const { context, page } = await contextFor();
+    await signIn(page, 'anna');
+    await page.goto(`${api}/konsol?lang=en`);
+    expect(await page.getAttribute('html', 'lang')).toBe('en');
+    await page.getByRole('link', { name: 'Register a tip' }).click();
+    await page.getByRole('heading', { name: 'Register a tip' }).waitFor();
+    await check(page, 'tip-form-en');
+    // 200 % zoom of a 1280 px window is a 640 px wide layout.
+    await page.setViewportSize({ width: 640, height: 900 });
+    await page.goto(`${api}/konsol/operationer/${operationId}`);
+    const overflow = await page.evaluate(() => {
+      const root = (globalThis as unknown as { document: { documentElement: { scrollWidth: number; clientWidth: number } } }).document.documentElement;
+      return root.scrollWidth - root.clientWidth;
+    });
+    expect(overflow).toBeLessThanOrEqual(0);
+    await check(page, 'operation-200-percent');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(`${api}/konsol/utloggad`);
+    await check(page, 'signed-out');
+    await context.close();
+  }, 60_000);
+});
