@@ -32,6 +32,8 @@ export interface SimulatedAgency {
 export interface SimulatedAgencyOptions {
   servers: string | string[];
   credentials?: AgencyCredentials;
+  /** For a `tls://` server: the CA to trust. */
+  tls?: { caFile: string };
   onEvent?: (agency: AgencyId, event: ReceivedEvent) => void;
   onAnswer?: (agency: AgencyId, answer: string, operationId: string, detail?: string) => void;
 }
@@ -41,6 +43,7 @@ export async function startSimulatedAgency(agency: AgencyId, behaviour: AgencyBe
     agency,
     servers: options.servers,
     ...(options.credentials ? { credentials: options.credentials } : {}),
+    ...(options.tls ? { tls: options.tls } : {}),
   });
   const received: ReceivedEvent[] = [];
   const think = behaviour.thinkMs;

@@ -71,7 +71,7 @@ interface TopologyStack {
   describe: string;
   client: Client;
   keys: KeyStore;
-  agencyConnection(agency: AgencyId): Pick<SimulatedAgencyOptions, 'servers' | 'credentials'>;
+  agencyConnection(agency: AgencyId): Pick<SimulatedAgencyOptions, 'servers' | 'credentials' | 'tls'>;
   /** The processes to meter, by role: several processes of one role are added up. */
   pids(): Record<string, number[]>;
   databaseBytes(): number;
@@ -138,7 +138,11 @@ async function clusterStack(scratch: string, taskQueue: string, runId: string): 
     describe: `Temporal server ${cluster.temporal.address} on PostgreSQL ${postgres.host}:${postgres.port}, three NATS nodes (replicas 3), two workers, two bridges`,
     client,
     keys,
-    agencyConnection: (agency) => ({ servers: cluster.nats.urls, credentials: { nkeySeed: cluster.seeds.agencies[agency]! } }),
+    agencyConnection: (agency) => ({
+      servers: cluster.nats.urls,
+      credentials: { nkeySeed: cluster.seeds.agencies[agency]! },
+      tls: { caFile: cluster.natsCaFile },
+    }),
     pids: () => ({
       temporal: [cluster.temporal.process.pid ?? -1],
       nats: cluster.nats.nodes.map((node) => node.process?.pid ?? -1),

@@ -21,6 +21,7 @@ export {
   ENGINE_ACCOUNT,
   ENGINE_IDENTITIES,
   agencyAccount,
+  agencyKeyList,
   agencyPermissions,
   enginePermissions,
   freshSeeds,
@@ -33,6 +34,7 @@ export {
 } from './natsAuth.js';
 export type {
   AccountLimits,
+  AgencyKeys,
   EngineIdentity,
   NatsAccountsOptions,
   NatsClusterNode,

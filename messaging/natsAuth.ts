@@ -26,6 +26,14 @@ export function agencyAccount(agency: string): string {
   return `AGENCY_${agency.toUpperCase()}`;
 }
 
+/** An agency's public key, or its keys during a rotation; an empty list when its credentials are revoked. */
+export type AgencyKeys = string | readonly string[];
+
+/** An agency's keys as a list: none when revoked, two during a rotation. */
+export function agencyKeyList(keys: AgencyKeys | undefined): readonly string[] {
+  return keys === undefined ? [] : typeof keys === 'string' ? [keys] : keys;
+}
+
 export interface NatsUserPermissions {
   publish: string[];
   subscribe: string[];
@@ -120,8 +128,14 @@ export const DEFAULT_ACCOUNT_LIMITS = { engineMaxFileBytes: 8 * 1024 ** 3, agenc
 
 export interface NatsAccountsOptions {
   agencies: readonly string[];
-  /** The NKEY public key (`U…`) of every engine identity and agency. */
-  publicKeys: { engine: Record<EngineIdentity, string>; agencies: Readonly<Record<string, string>> };
+  /**
+   * The NKEY public key (`U…`) of every engine identity and agency. An agency may have two during a rotation (the
+   * old and the new key, both valid until the switch-over ends), and none once revoked: its account stays, so
+   * its consumer and its events are kept, but nobody can log in to it.
+   */
+  publicKeys: { engine: Record<EngineIdentity, string>; agencies: Readonly<Record<string, AgencyKeys>> };
+  /** Public keys that must never log in again (revoked agencies' and rotated-out keys): rendering one is refused. */
+  revokedKeys?: readonly string[];
   limits?: AccountLimits;
 }
 
@@ -130,9 +144,11 @@ export function natsAccountsConfig(options: NatsAccountsOptions): string {
   const limits = { ...DEFAULT_ACCOUNT_LIMITS, ...options.limits };
   const seen = new Set<string>();
   const keys = new Set<string>();
+  const revoked = new Set(options.revokedKeys ?? []);
   const userKey = (key: string | undefined, whose: string) => {
     if (key === undefined) throw new Error(`no NKEY public key given for ${whose}`);
     assertUserPublicKey(key, whose);
+    if (revoked.has(key)) throw new Error(`the NKEY public key of ${whose} has been revoked and cannot log in again: issue a new one`);
     if (keys.has(key)) throw new Error(`the NKEY public key of ${whose} is used twice: each identity needs its own key`);
     keys.add(key);
     return key;
@@ -140,6 +156,13 @@ export function natsAccountsConfig(options: NatsAccountsOptions): string {
   const engineUsers = ENGINE_IDENTITIES.map((identity) =>
     renderUser(userKey(options.publicKeys.engine[identity], `the engine's ${identity}`), enginePermissions(identity)),
   );
+  const agencyUsers = (agency: string) => {
+    const given = options.publicKeys.agencies[agency];
+    if (given === undefined) throw new Error(`no NKEY public key given for agency "${agency}" (an empty list if its credentials are revoked)`);
+    const list = agencyKeyList(given);
+    if (list.length > 2) throw new Error(`agency "${agency}" has ${list.length} NKEY public keys: at most two, the old and the new during a rotation`);
+    return list.map((key) => renderUser(userKey(key, `agency "${agency}"`), agencyPermissions(agency)));
+  };
   const exports: string[] = [];
   const agencyAccounts: string[] = [];
   for (const agency of options.agencies) {
@@ -164,8 +187,9 @@ export function natsAccountsConfig(options: NatsAccountsOptions): string {
       [
         `  ${account}: {`,
         `    limits: { max_payload: ${limits.agencyMaxPayload} }`,
+        // No users once revoked: the account, its imports and the engine's consumer for it stay, nobody logs in.
         '    users: [',
-        renderUser(userKey(options.publicKeys.agencies[agency], `agency "${agency}"`), agencyPermissions(agency)),
+        ...agencyUsers(agency),
         '    ]',
         '    imports: [',
         ...services.map(
@@ -223,20 +247,16 @@ export interface NatsClusterNode {
   listen: string;
   /** The other nodes' route URLs, e.g. `nats-route://nats-2:6222`. */
   routes: readonly string[];
+  /**
+   * TLS on the routes: each node presents this certificate to the others and, with `caFile`, requires theirs to be
+   * signed by that CA (mutual TLS), so only the cluster's own nodes can join it.
+   */
+  tls?: NatsTls;
 }
 
 /** A complete nats-server config: listener, TLS, JetStream and the accounts. */
 export function natsServerConfig(options: NatsServerConfigOptions): string {
-  const tls = options.tls
-    ? [
-        'tls {',
-        `  cert_file: ${quoted(options.tls.certFile, 'TLS certificate file')}`,
-        `  key_file: ${quoted(options.tls.keyFile, 'TLS key file')}`,
-        ...(options.tls.caFile ? [`  ca_file: ${quoted(options.tls.caFile, 'TLS CA file')}`] : []),
-        '  timeout: 2',
-        '}',
-      ]
-    : [];
+  const tls = options.tls ? tlsBlock(options.tls, '', 'client') : [];
   const cluster = options.cluster
     ? [
         `server_name: ${quoted(options.cluster.serverName, 'server name')}`,
@@ -244,6 +264,7 @@ export function natsServerConfig(options: NatsServerConfigOptions): string {
         `  name: ${quoted(options.cluster.name, 'cluster name')}`,
         `  listen: ${quoted(options.cluster.listen, 'cluster listen address')}`,
         `  routes: [${options.cluster.routes.map((route) => quoted(route, 'route URL')).join(', ')}]`,
+        ...(options.cluster.tls ? tlsBlock(options.cluster.tls, '  ', 'route') : []),
         '}',
       ]
     : [];
@@ -256,6 +277,19 @@ export function natsServerConfig(options: NatsServerConfigOptions): string {
     '}',
     natsAccountsConfig(options.cluster ? { ...options, limits: clusteredLimits(options.limits, options.cluster.routes.length + 1) } : options),
   ].join('\n');
+}
+
+/** A `tls { }` block; on routes, with a CA, the other node's certificate is required and checked too. */
+function tlsBlock(tls: NatsTls, indent: string, side: 'client' | 'route'): string[] {
+  return [
+    'tls {',
+    `  cert_file: ${quoted(tls.certFile, 'TLS certificate file')}`,
+    `  key_file: ${quoted(tls.keyFile, 'TLS key file')}`,
+    ...(tls.caFile ? [`  ca_file: ${quoted(tls.caFile, 'TLS CA file')}`] : []),
+    ...(side === 'route' && tls.caFile ? ['  verify: true'] : []),
+    '  timeout: 2',
+    '}',
+  ].map((line) => indent + line);
 }
 
 /**

@@ -7,22 +7,15 @@ import { connect, nkeyAuthenticator, type NatsConnection } from '@nats-io/transp
 import { Client } from '@temporalio/client';
 import { loadCatalogueFile } from '../config/index.js';
 import { clientDataConverter, KeyStore, generateMasterKey, openKeyStore, readMasterKeyring } from '../vault/index.js';
-import {
-  ensureTopology,
-  ENGINE_IDENTITIES,
-  freshSeeds,
-  readSeedFile,
-  seedFileName,
-  type EngineIdentity,
-  type NatsIdentity,
-  type NatsSeeds,
-} from '../messaging/index.js';
+import { ensureTopology, seedFileName, type EngineIdentity, type NatsIdentity, type NatsSeeds } from '../messaging/index.js';
 import { clientCredentialsGrant, connectTemporalClient, TemporalTokens, type TemporalAccess } from '../workers/temporalAccess.js';
 import { currentWorkflowBundle } from '../workers/workflowBundle.js';
-import { freePort, stopProcess, waitFor } from './dev-stack.js';
+import { freePort, refusedLogin, stopProcess, waitFor } from './dev-stack.js';
+import { makeDevTls } from './dev-tls.js';
 import { startIdentityProvider, type IdentityProvider } from './identity-provider.js';
 import { ensureTemporalCertificates } from './temporal-tls.js';
 import { startNatsCluster, type NatsCluster } from './nats-cluster.js';
+import { accountKeys, issueKeys, readPublicKeysFile, readSeeds, revokeAgencyKeys } from './nats-keys.js';
 import { PROJECT_ROOT } from './temporal-cli.js';
 import {
   assertPostgresReachable,
@@ -142,6 +135,14 @@ export interface Cluster {
   /** The API's URL and the provider's issuer, when the options asked for them. */
   api?: { url: string; issuer: string };
   databases: { main: string; visibility: string };
+  /** The CA that signed the nodes' certificate: clients connect with `tls: { caFile }`. */
+  natsCaFile: string;
+  /**
+   * Revokes an agency's NATS credentials: its seed deleted and its keys marked revoked in the data directory (so a
+   * restart keeps them revoked), every node's config rendered without its user and reloaded; returns once every
+   * running node refuses the agency.
+   */
+  revokeAgency(agency: string): Promise<void>;
   /** Connects as one of the engine's identities to every node. */
   connectAs(identity: EngineIdentity, name: string): Promise<NatsConnection>;
   /**
@@ -156,21 +157,13 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
-/** The NKEY seeds of a data directory: kept from an earlier start, or made now (0600, as `nats-config keys` does). */
+/**
+ * The NKEY seeds of a data directory: kept from an earlier start, or made now, as `nats-config keys` makes them
+ * (0600, public-keys.json beside them). A revoked agency stays revoked across restarts and has no seed.
+ */
 function clusterSeeds(keysDir: string, agencies: readonly string[]): NatsSeeds {
-  const fresh = freshSeeds(agencies);
-  const seedAt = (identity: NatsIdentity, made: string) => {
-    const path = join(keysDir, seedFileName(identity));
-    if (!existsSync(path)) {
-      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-      writeFileSync(path, `${made}\n`, { mode: 0o600 });
-    }
-    return readSeedFile(path);
-  };
-  return {
-    engine: Object.fromEntries(ENGINE_IDENTITIES.map((identity) => [identity, seedAt(identity, fresh.engine[identity])])) as NatsSeeds['engine'],
-    agencies: Object.fromEntries(agencies.map((agency) => [agency, seedAt(`agency:${agency}`, fresh.agencies[agency]!)])),
-  };
+  issueKeys(keysDir, agencies);
+  return readSeeds(keysDir, agencies);
 }
 
 /** A random secret of a data directory, made once (0600), e.g. the API's cookie key; returns its file. */
@@ -268,7 +261,15 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     const seeds = clusterSeeds(seedsDir, agencies);
     const seedFile = (identity: NatsIdentity) => join(seedsDir, seedFileName(identity));
     log('starting three nats-server nodes as one JetStream cluster');
-    const nats = await startNatsCluster({ dataDir: join(options.dataDir, 'nats'), agencies, seeds, probeSeed: seeds.engine.worker });
+    // TLS for clients and routes, with a CA of this data directory's own that the engine's processes trust.
+    const tls = makeDevTls(join(options.dataDir, 'tls'), ['localhost', '127.0.0.1']);
+    const nats = await startNatsCluster({
+      dataDir: join(options.dataDir, 'nats'),
+      agencies,
+      keys: accountKeys(readPublicKeysFile(seedsDir)!),
+      tls,
+      probeSeed: seeds.engine.worker,
+    });
     stopOnFailure.push(() => nats.stop());
     const natsUrl = nats.urls.join(',');
     const connectAs = (identity: EngineIdentity, name: string) =>
@@ -278,6 +279,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
         maxReconnectAttempts: -1,
         reconnectTimeWait: 250,
         authenticator: nkeyAuthenticator(new TextEncoder().encode(seeds.engine[identity])),
+        tls: { caFile: tls.caFile },
       });
 
     // The streams and the key store with three replicas before any engine process starts, so that none of them
@@ -320,6 +322,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
               NATS_URL: natsUrl,
               // The API runs as the worker's identity (the key store, the access log, its sessions).
               NATS_NKEY_SEED_FILE: seedFile(role === 'api' ? 'worker' : role),
+              NATS_TLS_CA_FILE: tls.caFile,
               LOS_MASTER_KEY_FILE: masterKeyFile,
               LOS_STREAM_REPLICAS: String(CLUSTER_REPLICAS),
               SHUTDOWN_GRACE_SECONDS: '10',
@@ -377,6 +380,15 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       ui,
       nats,
       natsUrl,
+      natsCaFile: tls.caFile,
+      async revokeAgency(agency) {
+        const seed = seeds.agencies[agency];
+        revokeAgencyKeys(seedsDir, agency);
+        delete seeds.agencies[agency];
+        await nats.reconfigure(accountKeys(readPublicKeysFile(seedsDir)!), (url) =>
+          seed ? refusedLogin(url, seed, { caFile: tls.caFile }) : Promise.resolve(),
+        );
+      },
       masterKeyFile,
       seedFile,
       seeds,
@@ -391,6 +403,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
         const store = await openKeyStore({
           servers: nats.urls,
           nkeySeedFile: seedFile('worker'),
+          tls: { caFile: tls.caFile },
           keyring: readMasterKeyring({ LOS_MASTER_KEY_FILE: masterKeyFile }),
           name,
         });
@@ -422,7 +435,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
           uiLine,
           ...nats.nodes.map((node) => `NATS node ${node.name}: ${node.url} (routes ${node.routeUrl}, monitoring ${node.monitorUrl})`),
           ...engine.map((p) => `${p.role} ${p.number}: pid ${p.child?.pid ?? '-'}, log ${p.logFile}`),
-          `Agency NKEY seeds: ${join(seedsDir, 'agencies')} (one per agency)`,
+          `Agency NKEY seeds: ${join(seedsDir, 'agencies')} (one per agency); the CA to trust: ${tls.caFile}`,
           ...(access.issuer
             ? [
                 `Temporal authorises every call with a token from ${access.issuer} for ${access.audience} (permissions claim, e.g. default:read); ` +
@@ -431,7 +444,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
             : ['Temporal: open to anyone who reaches it (no authorisation)']),
           ...(access.tls ? [`Temporal TLS: trust ${access.tls.caFile} (server name ${access.tls.serverName})`] : []),
           ...(api ? [`API: ${api.url} (OpenAPI at ${api.url}/v1/openapi.json; sign in at ${api.url}/auth/login)`, `Identity provider: ${api.issuer}`] : []),
-          `For los: TEMPORAL_ADDRESS=${temporalAddress}${access.tls ? ` LOS_TEMPORAL_TLS_CA_FILE=${access.tls.caFile}` : ''} NATS_URL=${nats.urls[0]} NATS_NKEY_SEED_FILE=${seedFile('worker')} LOS_MASTER_KEY_FILE=${masterKeyFile}`,
+          `For los: TEMPORAL_ADDRESS=${temporalAddress}${access.tls ? ` LOS_TEMPORAL_TLS_CA_FILE=${access.tls.caFile}` : ''} NATS_URL=${nats.urls[0]} NATS_NKEY_SEED_FILE=${seedFile('worker')} NATS_TLS_CA_FILE=${tls.caFile} LOS_MASTER_KEY_FILE=${masterKeyFile}`,
         ];
       },
       async stop() {

@@ -7,7 +7,7 @@ import Long from 'long';
 import { parseDuration } from '../domain/durations.js';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, nkeyAuthenticator } from '@nats-io/transport-node';
-import { freshSeeds, natsAccountsConfig, publicKeys, type EngineIdentity, type NatsSeeds } from '../messaging/index.js';
+import { freshSeeds, natsAccountsConfig, publicKeyOf, publicKeys, type EngineIdentity, type NatsSeeds } from '../messaging/index.js';
 import { SEARCH_ATTRIBUTE_FLAGS } from '../workflows/definitions.js';
 import { natsServerBinary } from './nats-server-binary.js';
 import { ensureTemporalCli } from './temporal-cli.js';
@@ -247,6 +247,15 @@ export interface SecuredNatsServer {
   configArgs: string[];
   engine(identity: EngineIdentity): { nkeySeed: string };
   agency(agency: string): { nkeySeed: string };
+  /**
+   * Revokes the agency's credentials: the config is rendered without its user and the server reloaded; returns once
+   * the server refuses the agency's key (the server closes its open connections on the reload).
+   */
+  revokeAgency(agency: string): Promise<void>;
+  /** Starts a rotation: a second key for the agency, valid beside the old one once this returns; the new seed. */
+  rotateAgency(agency: string): Promise<{ nkeySeed: string }>;
+  /** Ends the rotation: the old key revoked (refused once this returns), the new one the agency's only key. */
+  finishRotation(agency: string): Promise<void>;
 }
 
 /**
@@ -256,20 +265,107 @@ export interface SecuredNatsServer {
  */
 export async function startSecuredNatsServer(options: NatsServerOptions & { agencies: readonly string[] }): Promise<SecuredNatsServer> {
   const seeds = freshSeeds(options.agencies);
+  const next: Record<string, string> = {};
+  const revoked: string[] = [];
   mkdirSync(options.storeDir, { recursive: true });
   const configPath = join(dirname(options.storeDir), 'nats-accounts.conf');
-  writeFileSync(configPath, natsAccountsConfig({ agencies: options.agencies, publicKeys: publicKeys(seeds) }), { mode: 0o600 });
+  const render = () => {
+    const keys = publicKeys(seeds);
+    const agencies = Object.fromEntries(
+      options.agencies.map((agency) => [agency, [keys.agencies[agency], next[agency] && publicKeyOf(next[agency])].filter((k): k is string => !!k)]),
+    );
+    writeFileSync(configPath, natsAccountsConfig({ agencies: options.agencies, publicKeys: { engine: keys.engine, agencies }, revokedKeys: revoked }), {
+      mode: 0o600,
+    });
+  };
+  render();
   const configArgs = [...(options.args ?? []), '-c', configPath];
-  const server = await startNatsServer({ ...options, args: configArgs, nkeySeed: seeds.engine.worker });
-  return {
-    server,
+  const secured: SecuredNatsServer = {
+    server: await startNatsServer({ ...options, args: configArgs, nkeySeed: seeds.engine.worker }),
     seeds,
     configArgs,
     engine: (identity) => ({ nkeySeed: seeds.engine[identity] }),
     agency: (agency) => {
       const nkeySeed = seeds.agencies[agency];
-      if (nkeySeed === undefined) throw new Error(`no NATS account for agency "${agency}"`);
+      if (nkeySeed === undefined) throw new Error(`no NATS credentials for agency "${agency}" (none issued, or revoked)`);
       return { nkeySeed };
     },
+    async revokeAgency(agency) {
+      const gone = [secured.agency(agency).nkeySeed, next[agency]].filter((k): k is string => !!k);
+      revoked.push(...gone.map(publicKeyOf));
+      delete seeds.agencies[agency];
+      delete next[agency];
+      render();
+      await reloadNats(secured.server, () => Promise.all(gone.map((seed) => refusedLogin(secured.server.url, seed))));
+    },
+    async rotateAgency(agency) {
+      secured.agency(agency);
+      if (next[agency]) throw new Error(`agency "${agency}" is already rotating its key`);
+      const nkeySeed = freshSeeds([agency]).agencies[agency]!;
+      next[agency] = nkeySeed;
+      render();
+      await reloadNats(secured.server, () => acceptedLogin(secured.server.url, nkeySeed));
+      return { nkeySeed };
+    },
+    async finishRotation(agency) {
+      const old = secured.agency(agency).nkeySeed;
+      const nkeySeed = next[agency];
+      if (!nkeySeed) throw new Error(`agency "${agency}" is not rotating its key`);
+      revoked.push(publicKeyOf(old));
+      seeds.agencies[agency] = nkeySeed;
+      delete next[agency];
+      render();
+      await reloadNats(secured.server, () => refusedLogin(secured.server.url, old));
+    },
   };
+  return secured;
+}
+
+/** Has nats-server reload its config (SIGHUP, as `nats-server --signal reload=<pid>` sends) until `applied` holds. */
+export async function reloadNats(server: RunningProcess, applied: () => Promise<unknown>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  // A reload is applied asynchronously; one more SIGHUP is harmless, so each try signals again.
+  while (Date.now() < deadline) {
+    server.process.kill('SIGHUP');
+    try {
+      await applied();
+      return;
+    } catch (err) {
+      last = err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new Error(`nats-server did not apply its new config within ${timeoutMs} ms: ${(last as Error | undefined)?.message ?? 'no reason'}`);
+}
+
+/** Resolves when a login with this seed is refused as an authorisation failure; throws if it is let in. */
+export async function refusedLogin(url: string, nkeySeed: string, tls?: { caFile: string }): Promise<void> {
+  let nc;
+  try {
+    nc = await connect({
+      servers: url,
+      reconnect: false,
+      timeout: 2_000,
+      authenticator: nkeyAuthenticator(new TextEncoder().encode(nkeySeed)),
+      ...(tls ? { tls } : {}),
+    });
+  } catch (err) {
+    if (/authorization/i.test(String((err as Error).message)) || (err as { code?: string }).code === 'AUTHORIZATION_VIOLATION') return;
+    throw err;
+  }
+  await nc.close();
+  throw new Error(`${url} still lets the key in`);
+}
+
+/** Resolves when a login with this seed is let in. */
+export async function acceptedLogin(url: string, nkeySeed: string, tls?: { caFile: string }): Promise<void> {
+  const nc = await connect({
+    servers: url,
+    reconnect: false,
+    timeout: 2_000,
+    authenticator: nkeyAuthenticator(new TextEncoder().encode(nkeySeed)),
+    ...(tls ? { tls } : {}),
+  });
+  await nc.close();
 }

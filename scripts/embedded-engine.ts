@@ -81,6 +81,13 @@ export interface EmbeddedEngine {
     decision: D,
     author?: Author,
   ): Promise<R>;
+  /**
+   * With auth: revokes an agency's NATS credentials (its user gone from the config, the server reloaded); returns
+   * once the server refuses the agency. Its simulated agency, if started, is left to find that out.
+   */
+  revokeAgency(agency: AgencyId): Promise<void>;
+  /** With auth: the agency's NATS credentials, as it was handed them (for an agency client a test drives itself). */
+  agencyCredentials(agency: AgencyId): { nkeySeed: string };
   /** Stops nats-server; the returned function starts it again on the same port and store. */
   pauseNats(): Promise<() => Promise<void>>;
   startAgencies(
@@ -233,8 +240,17 @@ export async function startEmbeddedEngine(options: EmbeddedEngineOptions): Promi
       await nats.stop();
       return async () => {
         nats = await startNatsServer({ ...natsOptions, port, ...(secured ? { args: secured.configArgs, nkeySeed: secured.seeds.engine.worker } : {}) });
+        if (secured) secured.server = nats;
         if (nats.url !== `nats://127.0.0.1:${port}`) throw new Error(`nats-server came back on ${nats.url}, not port ${port}`);
       };
+    },
+    async revokeAgency(agency) {
+      if (!secured) throw new Error('revokeAgency needs an engine started with auth: true (without it, nats-server knows no agencies)');
+      await secured.revokeAgency(agency);
+    },
+    agencyCredentials(agency) {
+      if (!secured) throw new Error('agencyCredentials needs an engine started with auth: true');
+      return secured.agency(agency);
     },
     natsStoreDir: natsOptions.storeDir,
     taskQueue: options.taskQueue,

@@ -8,31 +8,44 @@
  * - `dev-tls <dir> --host <name>`: a development CA and a server certificate for `<name>` (openssl), for the
  *   demo and docker-compose; production uses the organisation's own CA.
  * - `config <out> --public-keys <file>`: the nats-server config: one account per agency and the engine's,
- *   JetStream limits, TLS when given. It holds public keys only: nothing in it is secret.
+ *   JetStream limits, TLS when given. It holds public keys only: nothing in it is secret. How it was rendered is
+ *   kept beside it in `<out>.json`, so that `revoke` and `rotate` can render it again.
+ * - `revoke <agency> --keys <dir> [--config <out>…] [--reload <pid>…]`: the agency's keys revoked, its seeds
+ *   deleted, the configs rendered again (its account without a user) and the servers told to reload.
+ * - `rotate <agency> --keys <dir> [--finish] …`: a second key for the agency, both valid; with `--finish`, the
+ *   old one revoked.
+ * - `keys <dir> --reissue <agency>`: a new key for a revoked agency.
  */
-import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { loadCatalogueFile } from '../config/index.js';
-import {
-  ENGINE_IDENTITIES,
-  freshSeeds,
-  natsServerConfig,
-  publicKeyOf,
-  readSeedFile,
-  seedFileName,
-  type NatsAccountsOptions,
-  type NatsIdentity,
-} from '../messaging/index.js';
+import { natsServerConfig, type NatsClusterNode, type NatsTls } from '../messaging/index.js';
+import { accountKeys, beginRotation, finishRotation, issueKeys, parsePublicKeys, revokeAgencyKeys } from './nats-keys.js';
+import { makeDevTls } from './dev-tls.js';
 import { PROJECT_ROOT } from './temporal-cli.js';
 
 const agenciesOf = (catalogue?: string) => loadCatalogueFile(catalogue).agencies.map((a) => a.id);
 
-function writePrivate(path: string, text: string) {
-  writeFileSync(path, text, { mode: 0o600 });
-  // `mode` applies only when the file is created; an older, wider-open file must be narrowed too.
-  chmodSync(path, 0o600);
+/** How a config was rendered, kept beside it (`<config>.json`, nothing secret) so `revoke` and `rotate` can render it again. */
+interface Rendering {
+  publicKeys: string;
+  catalogue?: string;
+  listen: string;
+  storeDir: string;
+  tls?: NatsTls;
+  cluster?: NatsClusterNode;
+}
+
+/** Writes the config (and its rendering beside it); returns the agencies that have an account. */
+function render(path: string, rendering: Rendering): string[] {
+  const agencies = agenciesOf(rendering.catalogue);
+  const { publicKeys, ...server } = rendering;
+  const config = natsServerConfig({ agencies, ...server, ...accountKeys(parsePublicKeys(publicKeys)) });
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, config);
+  writeFileSync(`${path}.json`, `${JSON.stringify(rendering, null, 2)}\n`);
+  return agencies;
 }
 
 const program = new Command()
@@ -41,31 +54,16 @@ const program = new Command()
 
 program
   .command('keys')
-  .description('create an NKEY for every engine identity and agency that has none yet')
+  .description('issue an NKEY to every engine identity and agency that has none yet (a revoked agency only with --reissue)')
   .argument('<dir>', 'where the seeds (0600) and public-keys.json go')
   .option('--catalogue <file>', 'mandate catalogue whose agencies get an account (default: the national catalogue)')
-  .action((dir: string, options: { catalogue?: string }) => {
-    const agencies = agenciesOf(options.catalogue);
-    const fresh = freshSeeds(agencies);
-    for (const sub of ['engine', 'agencies']) mkdirSync(join(dir, sub), { recursive: true, mode: 0o700 });
-    const identities: [NatsIdentity, string][] = [
-      ...ENGINE_IDENTITIES.map((identity): [NatsIdentity, string] => [identity, fresh.engine[identity]]),
-      ...agencies.map((agency): [NatsIdentity, string] => [`agency:${agency}`, fresh.agencies[agency]!]),
-    ];
-    const publics: NatsAccountsOptions['publicKeys'] = { engine: {} as NatsAccountsOptions['publicKeys']['engine'], agencies: {} };
-    let created = 0;
-    for (const [identity, seed] of identities) {
-      const path = join(dir, seedFileName(identity));
-      if (!existsSync(path)) {
-        writePrivate(path, `${seed}\n`);
-        created += 1;
-      }
-      const key = publicKeyOf(readSeedFile(path));
-      if (identity.startsWith('agency:')) (publics.agencies as Record<string, string>)[identity.slice('agency:'.length)] = key;
-      else publics.engine[identity as keyof typeof publics.engine] = key;
-    }
-    writeFileSync(join(dir, 'public-keys.json'), `${JSON.stringify(publics, null, 2)}\n`);
-    console.error(`NKEYs in ${resolve(dir)}: ${created} created, ${identities.length - created} kept; public keys in public-keys.json`);
+  .option('--reissue <agency...>', 'issue a new key to these revoked agencies')
+  .action((dir: string, options: { catalogue?: string; reissue?: string[] }) => {
+    const { created, kept, revoked } = issueKeys(dir, agenciesOf(options.catalogue), options.reissue ?? []);
+    console.error(
+      `NKEYs in ${resolve(dir)}: ${created.length} created, ${kept} kept; public keys in public-keys.json` +
+        (revoked.length > 0 ? `; revoked, no key issued: ${revoked.join(', ')}` : ''),
+    );
   });
 
 program
@@ -74,39 +72,10 @@ program
   .argument('<dir>', 'where ca.pem, server.pem and server-key.pem go')
   .option('--host <name...>', 'host names the server certificate is valid for', ['localhost'])
   .action((dir: string, options: { host: string[] }) => {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    if (existsSync(join(dir, 'server.pem'))) {
-      console.error(`development TLS in ${resolve(dir)} kept`);
-      return;
-    }
-    const openssl = (...args: string[]) => {
-      const run = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
-      if (run.error) throw new Error(`openssl is needed for development TLS and was not found: ${run.error.message}`);
-      if (run.status !== 0) throw new Error(`openssl ${args[0]} failed: ${run.stderr.trim()}`);
-    };
-    const names = options.host.map((h) => (/^\d+\.\d+\.\d+\.\d+$/.test(h) ? `IP:${h}` : `DNS:${h}`)).join(',');
-    openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '825', '-subj', '/CN=LOS development CA', '-keyout', 'ca-key.pem', '-out', 'ca.pem');
-    openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${options.host[0]}`, '-keyout', 'server-key.pem', '-out', 'server.csr');
-    writeFileSync(join(dir, 'server.ext'), `subjectAltName=${names}\nextendedKeyUsage=serverAuth\n`);
-    openssl(
-      'x509',
-      '-req',
-      '-in',
-      'server.csr',
-      '-CA',
-      'ca.pem',
-      '-CAkey',
-      'ca-key.pem',
-      '-CAcreateserial',
-      '-days',
-      '825',
-      '-extfile',
-      'server.ext',
-      '-out',
-      'server.pem',
+    const { made } = makeDevTls(dir, options.host);
+    console.error(
+      made ? `development CA and a server certificate for ${options.host.join(', ')} written to ${resolve(dir)}` : `development TLS in ${resolve(dir)} kept`,
     );
-    for (const key of ['ca-key.pem', 'server-key.pem']) chmodSync(join(dir, key), 0o600);
-    console.error(`development CA and a server certificate for ${options.host.join(', ')} written to ${resolve(dir)}`);
   });
 
 program
@@ -143,13 +112,6 @@ program
         route?: string[];
       },
     ) => {
-      const agencies = agenciesOf(options.catalogue);
-      let keys: NatsAccountsOptions['publicKeys'];
-      try {
-        keys = JSON.parse(readFileSync(options.publicKeys, 'utf8')) as NatsAccountsOptions['publicKeys'];
-      } catch (err) {
-        throw new Error(`public keys file ${options.publicKeys} could not be read: ${(err as Error).message}`);
-      }
       const tls =
         options.tlsCert && options.tlsKey
           ? { certFile: resolve(options.tlsCert), keyFile: resolve(options.tlsKey), ...(options.tlsCa ? { caFile: resolve(options.tlsCa) } : {}) }
@@ -161,24 +123,88 @@ program
       if (clustered > 0 && clustered < 3) throw new Error('a cluster node needs all of --server-name, --cluster-listen and --route');
       const cluster =
         options.serverName && options.clusterListen && options.route
-          ? { name: options.clusterName, serverName: options.serverName, listen: options.clusterListen, routes: options.route }
+          ? {
+              name: options.clusterName,
+              serverName: options.serverName,
+              listen: options.clusterListen,
+              routes: options.route,
+              // With TLS the routes are mutual TLS too: the certificate must allow client authentication (dev-tls's does).
+              ...(tls ? { tls } : {}),
+            }
           : undefined;
-      const config = natsServerConfig({
-        agencies,
-        publicKeys: keys,
+      const rendering: Rendering = {
+        publicKeys: resolve(options.publicKeys),
+        ...(options.catalogue ? { catalogue: resolve(options.catalogue) } : {}),
         listen: options.listen,
         storeDir: resolve(options.storeDir),
         ...(tls ? { tls } : {}),
         ...(cluster ? { cluster } : {}),
-      });
+      };
       const path = resolve(out);
-      mkdirSync(dirname(path), { recursive: true });
-      writeFileSync(path, config);
+      const agencies = render(path, rendering);
       console.error(
         `nats-server config for the engine and ${agencies.length} agency accounts written to ${path}${tls ? ' (TLS)' : ''}${cluster ? ` (node ${cluster.serverName} of cluster ${cluster.name})` : ''}`,
       );
     },
   );
+
+/** Renders the configs again from the keys now valid, and has the servers running them reload. */
+function rerender(configs: string[] | undefined, pids: string[] | undefined) {
+  for (const config of configs ?? []) {
+    const path = resolve(config);
+    const sidecar = `${path}.json`;
+    let rendering: Rendering;
+    try {
+      rendering = JSON.parse(readFileSync(sidecar, 'utf8')) as Rendering;
+    } catch (err) {
+      throw new Error(`${sidecar}, which \`config\` writes beside the config to render it again, could not be read: ${(err as Error).message}`);
+    }
+    render(path, rendering);
+    console.error(`${path} rendered again`);
+  }
+  for (const pid of pids ?? []) {
+    if (!/^\d+$/.test(pid)) throw new Error(`--reload: "${pid}" is not a process id`);
+    // What `nats-server --signal reload=<pid>` sends.
+    process.kill(Number(pid), 'SIGHUP');
+    console.error(`nats-server ${pid} told to reload its config`);
+  }
+}
+
+const KEYS_DIR = ['--keys <dir>', 'the keys directory `keys` made'] as const;
+const CONFIGS = ['--config <file...>', 'nats-server configs `config` wrote, to render again with the new keys'] as const;
+const RELOAD = ['--reload <pid...>', 'nats-server processes to reload afterwards (as `nats-server --signal reload=<pid>`)'] as const;
+
+program
+  .command('revoke')
+  .description("revoke an agency's credentials: its keys never log in again and, once reloaded, the servers close its connections")
+  .argument('<agency>', 'the agency whose keys are revoked')
+  .requiredOption(...KEYS_DIR)
+  .option(...CONFIGS)
+  .option(...RELOAD)
+  .action((agency: string, options: { keys: string; config?: string[]; reload?: string[] }) => {
+    const revoked = revokeAgencyKeys(options.keys, agency);
+    console.error(`agency "${agency}": ${revoked.length} key(s) revoked and its seeds deleted`);
+    rerender(options.config, options.reload);
+  });
+
+program
+  .command('rotate')
+  .description("rotate an agency's key: a new key valid beside the old; with --finish, the old one revoked")
+  .argument('<agency>', 'the agency whose key is rotated')
+  .requiredOption(...KEYS_DIR)
+  .option('--finish', 'end the switch-over: revoke the old key, the new seed becomes the agency seed')
+  .option(...CONFIGS)
+  .option(...RELOAD)
+  .action((agency: string, options: { keys: string; finish?: boolean; config?: string[]; reload?: string[] }) => {
+    if (options.finish) {
+      const old = finishRotation(options.keys, agency);
+      console.error(`agency "${agency}": old key ${old} revoked; its new key is its only one`);
+    } else {
+      const next = beginRotation(options.keys, agency);
+      console.error(`agency "${agency}": new seed in ${resolve(next)}; hand it over, and both keys are valid until \`rotate ${agency} --finish\``);
+    }
+    rerender(options.config, options.reload);
+  });
 
 try {
   await program.parseAsync();

@@ -1,13 +1,16 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, nkeyAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AGENCY_IDS, SUBJECTS } from '../domain/index.js';
+import { acceptedLogin, refusedLogin } from '../scripts/dev-stack.js';
+import { makeDevTls, type DevTls } from '../scripts/dev-tls.js';
 import { startNatsCluster, type NatsCluster } from '../scripts/nats-cluster.js';
 import { freeTemporalPorts, postgresFromEnvironment, temporalDatabases, temporalServerConfig, STANDARD_TEMPORAL_PORTS } from '../scripts/temporal-server.js';
-import { waitOutElection, ensureTopology, freshSeeds, natsServerConfig, publicKeys } from '../messaging/index.js';
+import { agencyKeyList, waitOutElection, ensureTopology, freshSeeds, natsServerConfig, publicKeys } from '../messaging/index.js';
 import { KEY_BUCKET, KeyStore, generateMasterKey, readMasterKeyring } from '../vault/index.js';
 import { parse } from 'yaml';
 
@@ -17,17 +20,41 @@ import { parse } from 'yaml';
  * topology is exercised by the chaos suite with LOS_CHAOS_TOPOLOGY=cluster.
  */
 
+/**
+ * A TLS handshake with a node's route port: 'plaintext' if it answers without TLS, 'refused' if it ends the handshake,
+ * else 'secure' (the handshake completed and the connection is still up a moment later).
+ */
+function routeHandshake(routeUrl: string, options: { ca: Buffer; cert?: Buffer; key?: Buffer }): Promise<'secure' | 'refused'> {
+  const { hostname, port } = new URL(routeUrl.replace(/^nats-route:/, 'http:'));
+  return new Promise((resolveHandshake) => {
+    const socket = tlsConnect({ host: hostname, port: Number(port), servername: 'localhost', ...options });
+    const done = (outcome: 'secure' | 'refused') => {
+      socket.destroy();
+      resolveHandshake(outcome);
+    };
+    socket.setTimeout(5_000, () => done('refused'));
+    socket.on('error', () => done('refused'));
+    socket.on('close', () => done('refused'));
+    // TLS 1.3 reports a refused client certificate only after the handshake: wait for the server's first bytes.
+    socket.on('data', () => done('secure'));
+  });
+}
+
 describe('a three-node NATS cluster with the agency accounts', () => {
   const seeds = freshSeeds(AGENCY_IDS);
   let scratch: string;
   let cluster: NatsCluster;
   let engine: NatsConnection;
+  let tls: DevTls;
 
   beforeAll(async () => {
     scratch = mkdtempSync(join(tmpdir(), 'los-nats-cluster-'));
-    cluster = await startNatsCluster({ dataDir: scratch, agencies: AGENCY_IDS, seeds, probeSeed: seeds.engine.worker });
+    // TLS for clients and routes, as scripts/cluster.ts starts it: a CA made here, the nodes' certificate for loopback.
+    tls = makeDevTls(join(scratch, 'tls'), ['localhost', '127.0.0.1']);
+    cluster = await startNatsCluster({ dataDir: scratch, agencies: AGENCY_IDS, keys: { publicKeys: publicKeys(seeds) }, tls, probeSeed: seeds.engine.worker });
     engine = await connect({
       servers: cluster.urls,
+      tls: { caFile: tls.caFile },
       authenticator: nkeyAuthenticator(new TextEncoder().encode(seeds.engine.worker)),
       maxReconnectAttempts: -1,
     });
@@ -38,6 +65,42 @@ describe('a three-node NATS cluster with the agency accounts', () => {
     await engine?.close();
     await cluster?.stop();
     rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('takes clients over TLS only: a plaintext client and one that does not trust the CA are refused on every node', async () => {
+    const polisen = { authenticator: nkeyAuthenticator(new TextEncoder().encode(seeds.agencies.polisen!)), inboxPrefix: SUBJECTS.inboxPrefix('polisen') };
+    for (const node of cluster.nodes) {
+      expect(node.url).toMatch(/^tls:\/\//);
+      const plain = node.url.replace(/^tls:/, 'nats:');
+      // A client that will not do TLS is turned away before it can even present its key.
+      await expect(connect({ servers: plain, ...polisen, reconnect: false, timeout: 2_000, tls: null })).rejects.toThrow(/tls|secure/i);
+      await expect(connect({ servers: node.url, ...polisen, reconnect: false, timeout: 2_000 })).rejects.toThrow();
+      const nc = await connect({ servers: node.url, ...polisen, reconnect: false, timeout: 5_000, tls: { caFile: tls.caFile } });
+      expect(nc.info?.tls_required).toBe(true);
+      await nc.close();
+    }
+    // The routes between the nodes are TLS too, each node's certificate checked against the CA.
+    const config = readFileSync(cluster.nodes[0]!.configFile, 'utf8');
+    expect(config).toMatch(/cluster \{[^]*\n {2}tls \{[^]*verify: true[^]*\n {2}\}\n\}/);
+    // A route port takes only a TLS peer with a certificate the CA signed: a node of this cluster.
+    const ca = readFileSync(tls.caFile);
+    for (const node of cluster.nodes) {
+      expect(await routeHandshake(node.routeUrl, { ca }), `${node.name} without a certificate`).toBe('refused');
+      expect(await routeHandshake(node.routeUrl, { ca, cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) }), node.name).toBe('secure');
+    }
+  });
+
+  it('refuses a revoked agency on every node once reconfigured, and lets every other identity in', async () => {
+    const revokedSeed = seeds.agencies.kronofogden!;
+    const keys = publicKeys(seeds);
+    await cluster.reconfigure(
+      { publicKeys: { ...keys, agencies: { ...keys.agencies, kronofogden: [] } }, revokedKeys: agencyKeyList(keys.agencies.kronofogden) },
+      (url) => refusedLogin(url, revokedSeed, { caFile: tls.caFile }),
+    );
+    for (const node of cluster.nodes) {
+      await refusedLogin(node.url, revokedSeed, { caFile: tls.caFile });
+      await acceptedLogin(node.url, seeds.agencies.polisen!, { caFile: tls.caFile });
+    }
   });
 
   it('keeps every stream and consumer in three copies, one on each node', async () => {
@@ -66,6 +129,7 @@ describe('a three-node NATS cluster with the agency accounts', () => {
     // As the agency, through its own account: the one consumer the engine account exports to it.
     const reader = await connect({
       servers: cluster.urls,
+      tls: { caFile: tls.caFile },
       inboxPrefix: SUBJECTS.inboxPrefix('polisen'),
       authenticator: nkeyAuthenticator(new TextEncoder().encode(seeds.agencies.polisen!)),
     });

@@ -172,6 +172,24 @@ describe('the NATS config rendered from the catalogue', () => {
     expect(() => natsAccountsConfig({ agencies: ['polisen'], publicKeys: { ...keys, agencies: { polisen: keys.engine.worker } } })).toThrow('is used twice');
   });
 
+  it('renders two keys for an agency during a rotation, none once revoked, and refuses a third key or a revoked one', () => {
+    const keys = JSON.parse(readFileSync(join(keysDir, 'public-keys.json'), 'utf8'));
+    const [old, next] = [keys.agencies.polisen[0], keys.agencies.tullverket[0]];
+    const users = (text: string) => /AGENCY_POLISEN: \{\n.*\n {4}users: \[\n([^]*?)\n {4}\]/.exec(text)![1]!;
+    const rotating = natsAccountsConfig({ agencies: ['polisen'], publicKeys: { ...keys, agencies: { polisen: [old, next] } } });
+    expect([...users(rotating).matchAll(/nkey: (U\w+)/g)].map((m) => m[1])).toEqual([old, next]);
+    const revoked = natsAccountsConfig({ agencies: ['polisen'], publicKeys: { ...keys, agencies: { polisen: [] } }, revokedKeys: [old] });
+    expect(users(revoked)).not.toContain('nkey');
+    // Its account stays: the engine still exports its consumer to it, so its unread events wait.
+    expect(revoked).toContain('accounts: [AGENCY_POLISEN]');
+    expect(() => natsAccountsConfig({ agencies: ['polisen'], publicKeys: { ...keys, agencies: { polisen: [old] } }, revokedKeys: [old] })).toThrow(
+      /has been revoked and cannot log in again/,
+    );
+    expect(() =>
+      natsAccountsConfig({ agencies: ['polisen'], publicKeys: { ...keys, agencies: { polisen: [old, next, keys.agencies.kronofogden[0]] } } }),
+    ).toThrow(/at most two/);
+  });
+
   it('requires TLS off loopback, and a TLS server takes a client that trusts its development CA', async () => {
     expect(() => cli('config', join(scratch, 'open.conf'), '--public-keys', join(keysDir, 'public-keys.json'), '--listen', '0.0.0.0:4222', '--no-tls')).toThrow(
       /only for a loopback listener/,

@@ -530,6 +530,8 @@ export interface KeyStoreConnection {
   servers: string | string[];
   /** An NKEY seed file (the engine's accounts, messaging/natsAuth.ts): the identity that may use the key store. */
   nkeySeedFile?: string;
+  /** For a `tls://` server whose certificate a private CA signed: that CA. */
+  tls?: { caFile: string };
   keyring: MasterKeyring;
   name?: string;
 }
@@ -546,6 +548,7 @@ export async function openKeyStore(options: KeyStoreConnection): Promise<{ keys:
     name: options.name ?? 'los-keys',
     maxReconnectAttempts: -1,
     ...(seed ? { authenticator: nkeyAuthenticator(new TextEncoder().encode(seed)) } : {}),
+    ...(options.tls ? { tls: options.tls } : {}),
   });
   const keys = await KeyStore.open({ nc, keyring: options.keyring });
   return { keys, nc, close: () => nc.drain() };

@@ -556,7 +556,8 @@ export function registerConsole(context: RouteContext): void {
   async function listed(query: string, limit = LIST_LIMIT): Promise<ListedRow[]> {
     return withDeadline(async (client) => {
       const found: ListedRow[] = [];
-      for await (const info of client.workflow.list({ query, pageSize: 100 })) {
+      // One page where it fits: each visibility page is a scan of the store on SQLite.
+      for await (const info of client.workflow.list({ query, pageSize: Math.min(limit, 1_000) })) {
         const a = info.typedSearchAttributes;
         const nextDeadline = a.get(searchAttributes.nextDeadline);
         const phase = a.get(searchAttributes.phase);

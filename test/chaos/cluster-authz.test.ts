@@ -104,6 +104,7 @@ describe('the cluster’s Temporal server, authorising with the provider’s tok
         await startSimulatedAgency(agency, defaultBehaviour(agency), {
           servers: cluster.nats.urls,
           credentials: { nkeySeed: cluster.seeds.agencies[agency]! },
+          tls: { caFile: cluster.natsCaFile },
         }),
       );
   });

@@ -91,8 +91,13 @@ describe('npm run cluster', () => {
     } finally {
       await connection.close();
     }
-    // Every NATS node answers, and wants credentials: the per-agency accounts are in force.
-    for (const url of natsUrls) await expect(connect({ servers: url, reconnect: false, timeout: 2_000 })).rejects.toSatisfy(isAuthorizationFailure);
+    // Every NATS node answers over TLS only, trusting the cluster's CA, and wants credentials: the per-agency accounts are in force.
+    const natsCaFile = /the CA to trust: (\S+)/.exec(output)![1]!;
+    for (const url of natsUrls) {
+      expect(url).toMatch(/^tls:\/\//);
+      await expect(connect({ servers: url, reconnect: false, timeout: 2_000, tls: { caFile: natsCaFile } })).rejects.toSatisfy(isAuthorizationFailure);
+      await expect(connect({ servers: url.replace(/^tls:/, 'nats:'), reconnect: false, timeout: 2_000, tls: null })).rejects.toThrow(/tls|secure/i);
+    }
 
     expect(processesOf(dataDir).length).toBeGreaterThanOrEqual(4);
     child.kill('SIGTERM');

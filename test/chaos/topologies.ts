@@ -23,7 +23,7 @@ import { clientDataConverter, generateMasterKey, openKeyStore, readMasterKeyring
 export interface ChaosTopology {
   client: Client;
   keys: KeyStore;
-  agencyConnection(agency: AgencyId): Pick<SimulatedAgencyOptions, 'servers' | 'credentials'>;
+  agencyConnection(agency: AgencyId): Pick<SimulatedAgencyOptions, 'servers' | 'credentials' | 'tls'>;
   /** Each kind of fault, run `times` times at random moments; the kinds run at once, so faults overlap. */
   faults: { times: number; run(): Promise<void> }[];
   /** What was done, printed afterwards; `expected` is what the run must have done. */
@@ -210,7 +210,11 @@ export async function clusterTopology(scratch: string, taskQueue: string, sizes:
   return {
     client,
     keys,
-    agencyConnection: (agency) => ({ servers: cluster.nats.urls, credentials: { nkeySeed: cluster.seeds.agencies[agency]! } }),
+    agencyConnection: (agency) => ({
+      servers: cluster.nats.urls,
+      credentials: { nkeySeed: cluster.seeds.agencies[agency]! },
+      tls: { caFile: cluster.natsCaFile },
+    }),
     faults: [
       {
         times: sizes.workerKills,
