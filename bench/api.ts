@@ -48,12 +48,21 @@ const positive = (value: string) => {
 
 const log = (line: string) => console.error(`[bench:api] ${line}`);
 
+/** The bridge's sweep that overwrites acknowledged messages (LOS_STREAM_ERASE_SECONDS) lands in whichever phase it falls in. */
+function eraserNote(): string {
+  const seconds = process.env.LOS_STREAM_ERASE_SECONDS;
+  if (seconds === undefined) return ' The bridge overwrites acknowledged messages every 60 s (the default), in whichever phase the sweep falls.';
+  return seconds === '0'
+    ? " The bridge ran without its sweep that overwrites acknowledged messages (LOS_STREAM_ERASE_SECONDS=0), so that its cost does not land in one door's phase: this compares the doors only."
+    : ` The bridge overwrote acknowledged messages every ${seconds} s (LOS_STREAM_ERASE_SECONDS).`;
+}
+
 function render(r: ApiBenchResult): string {
   const load = (l: number[]) => l.map((x) => round(x, 2)).join(' ');
   return [
     `# LOS engine benchmark through the API ${r.runId}`,
     '',
-    `${r.startedAt} → ${r.finishedAt} (${round(r.wallSeconds, 0)} s), \`npm run bench:api\`. Machine: ${r.machine.cores} × ${r.machine.cpuModel}, ${r.machine.memoryMiB} MiB, ${r.versions.os}; load average ${load(r.machine.loadAverageAtStart)} at start, ${load(r.machine.loadAverageAtEnd)} at end. Node ${r.versions.node}, Temporal ${r.versions.temporalServer ?? '?'} (dev server, SQLite), nats-server ${r.versions.natsServer ?? '?'}. The worker, the bridge, the API and the identity provider are child processes; the coordinator and the 13 simulated agencies are the bench process. See bench/README.md.`,
+    `${r.startedAt} → ${r.finishedAt} (${round(r.wallSeconds, 0)} s), \`npm run bench:api\`. Machine: ${r.machine.cores} × ${r.machine.cpuModel}, ${r.machine.memoryMiB} MiB, ${r.versions.os}; load average ${load(r.machine.loadAverageAtStart)} at start, ${load(r.machine.loadAverageAtEnd)} at end. Node ${r.versions.node}, Temporal ${r.versions.temporalServer ?? '?'} (dev server, SQLite), nats-server ${r.versions.natsServer ?? '?'}. The worker, the bridge, the API and the identity provider are child processes; the coordinator and the 13 simulated agencies are the bench process. See bench/README.md.${eraserNote()}`,
     '',
     apiMarkdown(r.api, r.candidateAgencies, r.machine.cores),
   ].join('\n');

@@ -60,6 +60,8 @@ export const EngineEnv = z.object({
   LOS_BRIDGE_BATCH_WINDOW_MS: z.coerce.number().int().min(0).max(1_000).default(10),
   /** The bridge reports itself unhealthy when its backlog has only grown for this long. */
   HEALTH_BACKLOG_WINDOW_SECONDS: z.coerce.number().int().min(1).max(3_600).default(60),
+  /** How often the bridge overwrites acknowledged events and settled answers in the streams (0: never; see messaging/erasure.ts). */
+  LOS_STREAM_ERASE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
   /** The master key (base64 of 32 bytes; several comma-separated, current first, during a rotation). Never in the repository. */
   LOS_MASTER_KEY: z.string().min(1).optional(),
   /** Or a file holding it, one key per line, current first. */

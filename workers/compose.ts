@@ -75,8 +75,6 @@ export interface EngineWiring extends EngineVariant {
   streamEraseIntervalMs?: number;
 }
 
-const STREAM_ERASE_INTERVAL_MS = 60_000;
-
 /** The composed engine: the parts of the roles it was asked for, and one stop for all of them. */
 export interface Engine {
   settings: EngineEnv;
@@ -238,7 +236,7 @@ export async function composeEngine(wiring: EngineWiring, roles: readonly Engine
       const watcher = await startDeadLetterWatcher({ nc: bridgeNc, onDeadLetter: onDeadLetter('delivery') });
       stops.push(() => watcher.stop());
       // Events an agency acknowledged and answers the bridge settled are overwritten on disk, not left in the streams.
-      const eraseEveryMs = wiring.streamEraseIntervalMs ?? STREAM_ERASE_INTERVAL_MS;
+      const eraseEveryMs = wiring.streamEraseIntervalMs ?? settings.LOS_STREAM_ERASE_SECONDS * 1000;
       if (eraseEveryMs > 0) {
         const eraser = await startStreamEraser({
           nc: bridgeNc,
