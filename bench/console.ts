@@ -255,6 +255,6 @@ async function main() {
 }
 
 main().catch((err) => {
-  console.error(`bench:console failed: ${(err as Error).stack ?? err}${(err as Error).cause ? `\ncaused by: ${String((err as Error).cause)}` : ""}`);
+  console.error(`bench:console failed: ${(err as Error).stack ?? err}${(err as Error).cause ? `\ncaused by: ${String((err as Error).cause)}` : ''}`);
   process.exit(1);
 });
