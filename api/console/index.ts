@@ -48,6 +48,10 @@ const DECISION_STAGES = new Set<OperationState['stage']>(['assessment', 'quorum_
 const OTHER_STAGES = (Object.keys(STAGES) as OperationState['stage'][]).filter((stage) => stage !== 'ended' && !DECISION_STAGES.has(stage));
 /** How many operations awaiting a decision the start page fetches to sort by deadline: far more than a municipality has. */
 const DUE_LIMIT = 2_000;
+/** The steering group's escalations are read from the timelines of at most this many overdue operations… */
+const ESCALATION_ROWS = 50;
+/** …for at most this long per page view. */
+const ESCALATION_WAIT_MS = 1_500;
 /** How many running operations the start page looks at; a municipality's open work is far fewer. */
 const LIST_LIMIT = 200;
 const LIVE_POLL_MS = 2_000;
@@ -535,8 +539,14 @@ export function registerConsole(context: RouteContext): void {
 
   /** The escalations of these operations, from each one's timeline; an escalation entry carries no personal field. */
   async function escalationsIn(rows: readonly ListedRow[]): Promise<EscalationRow[]> {
-    const found = await mapLimited(rows, 8, async (row) => {
-      const timeline = await withDeadline((client) => client.workflow.getHandle(row.operationId).query(timelineQuery)).catch(() => []);
+    // Each overdue operation is asked for its timeline: the most urgent ESCALATION_ROWS only, and the page waits at
+    // most ESCALATION_WAIT_MS for them (an operation whose worker is away must not hold the page up).
+    const cutOff = Date.now() + ESCALATION_WAIT_MS;
+    const found = await mapLimited(rows.slice(0, ESCALATION_ROWS), 8, async (row) => {
+      const left = cutOff - Date.now();
+      if (left <= 0) return [];
+      const query = withDeadline((client) => client.workflow.getHandle(row.operationId).query(timelineQuery)).catch(() => []);
+      const timeline = await Promise.race([query, new Promise<[]>((resolveEmpty) => setTimeout(() => resolveEmpty([]), left).unref())]);
       return timeline
         .filter((entry) => entry.kind === 'escalated')
         .map((entry) => {
