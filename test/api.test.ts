@@ -1,13 +1,11 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort } from '../scripts/dev-stack.js';
 import { OPENAPI_FILE, PROJECT_ROOT } from '../scripts/generate-contract.js';
-import { startIdentityProvider, type IdentityProvider } from '../scripts/identity-provider.js';
+import { DEMO_API_CLIENT_SECRET, DEMO_PASSWORD, type IdentityProvider, startIdentityProvider } from '../scripts/identity-provider.js';
 import { CookieJar, codeFlowTokens, passwordLogin } from './oidc.js';
-import { sampleTip, startTestEngine, type TestEngine } from './engine.js';
+import { sampleTip, startTestEngine, type TestEngine, capturedLog } from './engine.js';
 
 /**
  * The HTTP API with everything real: the embedded identity provider as its own process, the run's Temporal dev
@@ -15,8 +13,8 @@ import { sampleTip, startTestEngine, type TestEngine } from './engine.js';
  * their tokens and sessions are what the API checks.
  */
 
-const PASSWORD = 'demo-password';
-const API_CLIENT_SECRET = 'demo-secret-los-api';
+const PASSWORD = DEMO_PASSWORD;
+const API_CLIENT_SECRET = DEMO_API_CLIENT_SECRET;
 
 let idp: IdentityProvider;
 let engine: TestEngine;
@@ -24,13 +22,7 @@ let api: string;
 let audience: string;
 const tokens: Record<string, string> = {};
 /** The engine's JSON log lines, as its processes write them. */
-const logLines: Record<string, unknown>[] = [];
-const logSink = new Writable({
-  write(chunk: Buffer, _encoding, done) {
-    for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) logLines.push(JSON.parse(line) as Record<string, unknown>);
-    done();
-  },
-});
+const { logger: engineLog, lines: logLines } = capturedLog();
 
 async function tokenOf(username: string): Promise<string> {
   const { tokens: set } = await codeFlowTokens(
@@ -56,7 +48,7 @@ beforeAll(async () => {
   idp = await startIdentityProvider({ scratchDir: mkdtempSync(join(inject('scratchDir'), 'api-idp-')), audience, apiUrls: [api] });
   engine = await startTestEngine('api', {
     api: { port, issuer: idp.issuer, clientSecret: API_CLIENT_SECRET, sessionSecret: 'a session secret for the api test, 32+ chars' },
-    logger: pino({ level: 'info' }, logSink),
+    logger: engineLog,
   });
   for (const username of ['anna', 'bertil', 'cecilia', 'david', 'erik']) tokens[username] = await tokenOf(username);
 });

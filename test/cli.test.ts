@@ -9,7 +9,7 @@ import { runCli } from '../coordinator/cli.js';
 import { credentialsPath, type TokenSet } from '../coordinator/credentials.js';
 import { OPERATOR_VIEWS, type OperationState, type TimelineEntry, type TipInput } from '../domain/index.js';
 import { freePort } from '../scripts/dev-stack.js';
-import { startIdentityProvider, type IdentityProvider } from '../scripts/identity-provider.js';
+import { DEMO_PASSWORD, type IdentityProvider, startIdentityProvider } from '../scripts/identity-provider.js';
 import { stateQuery } from '../workflows/definitions.js';
 import { eventually, sampleTip, startTestEngine, type TestEngine } from './engine.js';
 import { approveDevice, clientCredentialsToken, discoverIssuer } from './oidc.js';
@@ -22,7 +22,7 @@ import { approveDevice, clientCredentialsToken, discoverIssuer } from './oidc.js
  */
 const LOS = fileURLToPath(new URL('../coordinator/los.mjs', import.meta.url));
 /** The demo realm's password for every person (idp/realm.yaml). */
-const PASSWORD = 'demo-password';
+const PASSWORD = DEMO_PASSWORD;
 
 interface Run {
   code: number | null;

@@ -2,21 +2,19 @@ import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { temporal } from '@temporalio/proto';
 import { Client } from '@temporalio/client';
 import { SignJWT, decodeJwt, decodeProtectedHeader, generateKeyPair } from 'jose';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { credentialsPath } from '../coordinator/credentials.js';
 import { freePort } from '../scripts/dev-stack.js';
-import { startIdentityProvider, type IdentityProvider } from '../scripts/identity-provider.js';
+import { DEMO_API_CLIENT_SECRET, DEMO_PASSWORD, type IdentityProvider, startIdentityProvider } from '../scripts/identity-provider.js';
 import { findTemporalCli } from '../scripts/temporal-cli.js';
 import { AuditLog, generateMasterKey, readMasterKeyring, type AccessRecord } from '../vault/index.js';
-import { sampleTip, startTestEngine, type TestEngine, untilState } from './engine.js';
+import { sampleTip, startTestEngine, type TestEngine, untilState, capturedLog } from './engine.js';
 import { CookieJar, approveDevice, clientCredentialsToken, codeFlowTokens, passwordLogin } from './oidc.js';
 
 /**
@@ -29,8 +27,8 @@ import { CookieJar, approveDevice, clientCredentialsToken, codeFlowTokens, passw
  */
 const UI_ORIGIN = 'http://127.0.0.1:8233';
 const NAME = 'MARK-CODEC-NAME AB';
-const PASSWORD = 'demo-password';
-const API_CLIENT_SECRET = 'demo-secret-los-api';
+const PASSWORD = DEMO_PASSWORD;
+const API_CLIENT_SECRET = DEMO_API_CLIENT_SECRET;
 const SESSION_SECRET = 'the session secret the API and the codec server share, 32+';
 const LOS = fileURLToPath(new URL('../coordinator/los.mjs', import.meta.url));
 
@@ -46,13 +44,7 @@ let operationId: string;
 let started: { metadata: Record<string, string>; data: string }[];
 const tokens: Record<string, string> = {};
 const subs: Record<string, string> = {};
-const logLines: Record<string, unknown>[] = [];
-const logSink = new Writable({
-  write(chunk: Buffer, _encoding, done) {
-    for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) logLines.push(JSON.parse(line) as Record<string, unknown>);
-    done();
-  },
-});
+const { logger: engineLog, lines: logLines } = capturedLog();
 
 beforeAll(async () => {
   scratch = mkdtempSync(join(inject('scratchDir'), 'codec-server-'));
@@ -83,7 +75,7 @@ beforeAll(async () => {
     auth: true,
     api: { port: apiPort, issuer: idp.issuer, clientSecret: API_CLIENT_SECRET, sessionSecret: SESSION_SECRET },
     codec: { port: codecPort, uiOrigin: UI_ORIGIN },
-    logger: pino({ level: 'info' }, logSink),
+    logger: engineLog,
   });
   audit = await AuditLog.open(await engine.connectAs('worker'));
   for (const username of ['anna', 'bertil', 'cecilia', 'david', 'erik', 'frida']) {

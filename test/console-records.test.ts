@@ -4,7 +4,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { PROJECT_ROOT } from '../scripts/generate-contract.js';
 import { freePort } from '../scripts/dev-stack.js';
-import { startIdentityProvider, type IdentityProvider } from '../scripts/identity-provider.js';
+import { DEMO_API_CLIENT_SECRET, DEMO_PASSWORD, type IdentityProvider, startIdentityProvider } from '../scripts/identity-provider.js';
 import { stockholmWallTime } from '../domain/index.js';
 import { stateQuery } from '../workflows/definitions.js';
 import { axeViolations, launchChromium } from './browser.js';
@@ -18,8 +18,8 @@ import { codeFlowTokens } from './oidc.js';
  * steering group's escalations. Each page passes axe-core and is photographed like the console's other pages.
  */
 
-const PASSWORD = 'demo-password';
-const API_CLIENT_SECRET = 'demo-secret-los-api';
+const PASSWORD = DEMO_PASSWORD;
+const API_CLIENT_SECRET = DEMO_API_CLIENT_SECRET;
 
 let idp: IdentityProvider;
 let engine: TestEngine;

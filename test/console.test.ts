@@ -4,7 +4,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { PROJECT_ROOT } from '../scripts/generate-contract.js';
 import { freePort } from '../scripts/dev-stack.js';
-import { startIdentityProvider, type IdentityProvider } from '../scripts/identity-provider.js';
+import { DEMO_API_CLIENT_SECRET, DEMO_PASSWORD, type IdentityProvider, startIdentityProvider } from '../scripts/identity-provider.js';
 import { stockholmWallTime } from '../domain/index.js';
 import { axeViolations, launchChromium } from './browser.js';
 import { eventually, sampleTip, startTestEngine, type TestEngine } from './engine.js';
@@ -17,8 +17,8 @@ import { codeFlowTokens } from './oidc.js';
  * main ones into docs/screenshots/ for the README).
  */
 
-const PASSWORD = 'demo-password';
-const API_CLIENT_SECRET = 'demo-secret-los-api';
+const PASSWORD = DEMO_PASSWORD;
+const API_CLIENT_SECRET = DEMO_API_CLIENT_SECRET;
 const BUSINESS = { orgNumber: '556703-7485', name: 'Restaurang Konsolen AB', address: 'Kungsgatan 7, 903 25 Umeå' };
 const DESCRIPTION = 'Late-night alcohol sales and staff paid in cash; seen by neighbours for weeks.';
 const SOURCE_REFERENCE = 'CONSOLE-SOURCE-4411';

@@ -1,10 +1,8 @@
 import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { SignJWT, generateKeyPair } from 'jose';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { freePort } from '../scripts/dev-stack.js';
@@ -13,7 +11,7 @@ import { AuditLog, signDecision } from '../vault/index.js';
 import { assessUpdate, stateQuery, timelineQuery } from '../workflows/definitions.js';
 import { FailureType } from '../workflows/failures.js';
 import { CookieJar, clientCredentialsToken, codeFlowTokens, passwordLogin } from './oidc.js';
-import { eventually, sampleTip, startTestEngine, untilKeysLearned, workerLog, type TestEngine } from './engine.js';
+import { eventually, sampleTip, startTestEngine, untilKeysLearned, workerLog, type TestEngine, capturedLog } from './engine.js';
 
 /**
  * The deny matrix of issue 18, end to end: every way in that must be refused is tried against the real identity
@@ -35,13 +33,7 @@ let audit: AuditLog;
 let umea: string;
 let umeaOther: string;
 const tokens: Record<string, string> = {};
-const logLines: Record<string, unknown>[] = [];
-const logSink = new Writable({
-  write(chunk: Buffer, _encoding, done) {
-    for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) logLines.push(JSON.parse(line) as Record<string, unknown>);
-    done();
-  },
-});
+const { logger: engineLog, lines: logLines } = capturedLog();
 
 const personToken = async (provider: IdentityProvider, username: string) =>
   (
@@ -94,7 +86,7 @@ beforeAll(async () => {
   otherIdp = await startIdentityProvider({ scratchDir: join(scratch, 'other-idp'), realmFile, audience, apiUrls: [api] });
   engine = await startTestEngine('deny', {
     api: { port, issuer: idp.issuer, clientSecret: DEMO_API_CLIENT_SECRET, sessionSecret: 'the deny matrix session secret, over 32 characters' },
-    logger: pino({ level: 'info' }, logSink),
+    logger: engineLog,
   });
   audit = await AuditLog.open(engine.nc);
   for (const username of ['anna', 'bertil', 'cecilia', 'david', 'erik', 'frida']) tokens[username] = await personToken(idp, username);

@@ -1,3 +1,5 @@
+import { Writable } from 'node:stream';
+import { pino, type Logger } from 'pino';
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { DefaultLogger, Runtime, type LogEntry } from '@temporalio/worker';
@@ -167,4 +169,19 @@ export async function untilKeysLearned(handle: { fetchHistory(): Promise<{ event
     (learned) => learned,
     timeoutMs,
   );
+}
+
+/**
+ * A pino logger at INFO whose JSON lines land in `lines`, parsed: for tests that check what an engine process
+ * logs (a refusal's who, what and why; never a name).
+ */
+export function capturedLog(): { logger: Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { logger: pino({ level: 'info' }, sink), lines };
 }

@@ -4,7 +4,7 @@ import { createRemoteJWKSet, decodeJwt, errors as joseErrors, jwtVerify, type JW
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { startIdentityProvider, type IdentityProvider } from '../scripts/identity-provider.js';
+import { DEMO_PASSWORD, type IdentityProvider, startIdentityProvider } from '../scripts/identity-provider.js';
 import { approveDevice, clientCredentialsToken, codeFlowTokens, discoverIssuer, passwordLogin, SignInRefused } from './oidc.js';
 
 /**
@@ -12,7 +12,7 @@ import { approveDevice, clientCredentialsToken, codeFlowTokens, discoverIssuer, 
  * in with the realm's passwords; the API gets JWT access tokens for its audience naming the person's role and
  * municipality; `los` signs in with the device flow; a case system gets tokens as itself.
  */
-const PASSWORD = 'demo-password';
+const PASSWORD = DEMO_PASSWORD;
 const API_URL = 'http://127.0.0.1:4300';
 const AUDIENCE = `${API_URL}/v1`;
 const REDIRECT_URI = `${API_URL}/auth/callback`;

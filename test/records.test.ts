@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadCatalogueFile } from '../config/index.js';
 import type { AgencyId } from '../domain/index.js';
 import { freePort } from '../scripts/dev-stack.js';
-import { startIdentityProvider, type IdentityProvider } from '../scripts/identity-provider.js';
+import { DEMO_API_CLIENT_SECRET, DEMO_PASSWORD, type IdentityProvider, startIdentityProvider } from '../scripts/identity-provider.js';
 import { AuditLog } from '../vault/index.js';
 import { stateQuery } from '../workflows/definitions.js';
 import { codeFlowTokens } from './oidc.js';
@@ -17,8 +17,8 @@ import { eventually, sampleTip, startTestEngine, type TestEngine } from './engin
  * about the same business.
  */
 
-const PASSWORD = 'demo-password';
-const API_CLIENT_SECRET = 'demo-secret-los-api';
+const PASSWORD = DEMO_PASSWORD;
+const API_CLIENT_SECRET = DEMO_API_CLIENT_SECRET;
 
 let idp: IdentityProvider;
 let engine: TestEngine;

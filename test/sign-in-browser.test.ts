@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort } from '../scripts/dev-stack.js';
-import { startIdentityProvider, type IdentityProvider } from '../scripts/identity-provider.js';
+import { DEMO_API_CLIENT_SECRET, DEMO_PASSWORD, type IdentityProvider, startIdentityProvider } from '../scripts/identity-provider.js';
 import { axeViolations, launchChromium } from './browser.js';
 import { startTestEngine, type TestEngine } from './engine.js';
 import { passwordLogin } from './oidc.js';
@@ -17,8 +17,8 @@ import { passwordLogin } from './oidc.js';
  */
 
 /** The demo realm's password (README, idp/realm.yaml). */
-const PASSWORD = 'demo-password';
-const API_CLIENT_SECRET = 'demo-secret-los-api';
+const PASSWORD = DEMO_PASSWORD;
+const API_CLIENT_SECRET = DEMO_API_CLIENT_SECRET;
 const WRONG_PASSWORD_MESSAGE = 'Fel användarnamn eller lösenord.';
 /** Any JSON Web Token: the access and ID tokens are JWTs, and none may reach the browser. */
 const JWT = /eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\./;

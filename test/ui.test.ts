@@ -5,7 +5,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort, startTemporalDevServer, type TemporalDevServer } from '../scripts/dev-stack.js';
 import { startEmbeddedEngine, type EmbeddedEngine } from '../scripts/embedded-engine.js';
-import { startIdentityProvider, type IdentityProvider } from '../scripts/identity-provider.js';
+import { DEMO_PASSWORD, type IdentityProvider, startIdentityProvider } from '../scripts/identity-provider.js';
 import { generateMasterKey, readMasterKeyring } from '../vault/index.js';
 import { launchChromium } from './browser.js';
 import { sampleTip, untilState } from './engine.js';
@@ -16,7 +16,7 @@ import { sampleTip, untilState } from './engine.js';
  * provider), sees the tip: the UI's codec calls carry the API's session cookie to the codec server on the same host.
  */
 const NAME = 'MARK-UI-NAME AB';
-const PASSWORD = 'demo-password';
+const PASSWORD = DEMO_PASSWORD;
 let temporal: TemporalDevServer;
 let idp: IdentityProvider;
 let engine: EmbeddedEngine;
