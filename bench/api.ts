@@ -5,8 +5,8 @@
  * Writes bench/results/api-<time>.{json,md} and api-latest.{json,md}. See bench/README.md.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError } from 'commander';
@@ -14,13 +14,23 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { defaultBehaviour, startSimulatedAgency, type SimulatedAgency } from '../agencies/index.js';
 import { loadCatalogueFile } from '../config/index.js';
 import { AGENCY_IDS } from '../domain/index.js';
-import { PROJECT_ROOT } from '../scripts/temporal-cli.js';
 import { apiContext, measureApiComparison, type ApiComparison } from './api-comparison.js';
 import { AgencyWatch, lifecycleContext, runLifecycle } from './operations.js';
 import { PhaseMeter, summariseErrors } from './phases.js';
 import { CpuMeter, MemorySampler } from './processes.js';
 import { apiMarkdown, apiSummaryRows } from './report.js';
-import { readVersions, startApiDoor, startEngineProcess, startStack, waitUntilReady, type ApiDoor, type Versions } from './stack.js';
+import {
+  readVersions,
+  startApiDoor,
+  startEngineProcess,
+  startStack,
+  waitUntilReady,
+  type ApiDoor,
+  type Versions,
+  machineFacts,
+  writeResults,
+  type MachineFacts,
+} from './stack.js';
 import { round } from './stats.js';
 
 export interface ApiBenchResult {
@@ -28,7 +38,7 @@ export interface ApiBenchResult {
   startedAt: string;
   finishedAt: string;
   wallSeconds: number;
-  machine: { cores: number; availableParallelism: number; cpuModel: string; memoryMiB: number; loadAverageAtStart: number[]; loadAverageAtEnd: number[] };
+  machine: MachineFacts;
   versions: Versions;
   /** Candidate agencies per operation (the lifecycle's notify figures count them). */
   candidateAgencies: number;
@@ -138,25 +148,12 @@ async function main() {
       startedAt: startedAt.toISOString(),
       finishedAt: new Date().toISOString(),
       wallSeconds: (performance.now() - benchStart) / 1000,
-      machine: {
-        cores: cpus().length,
-        availableParallelism: availableParallelism(),
-        cpuModel: cpus()[0]?.model ?? 'unknown',
-        memoryMiB: Math.round(totalmem() / 2 ** 20),
-        loadAverageAtStart: loadAtStart,
-        loadAverageAtEnd: loadavg(),
-      },
+      machine: machineFacts(loadAtStart),
       versions,
       candidateAgencies: ctx.agencies.length,
       api,
     };
-    const outDir = join(PROJECT_ROOT, 'bench', 'results');
-    mkdirSync(outDir, { recursive: true });
-    const stamp = `api-${startedAt.toISOString().replace(/[:.]/g, '-')}`;
-    for (const name of [stamp, 'api-latest']) {
-      writeFileSync(join(outDir, `${name}.json`), `${JSON.stringify(result, null, 2)}\n`);
-      writeFileSync(join(outDir, `${name}.md`), render(result));
-    }
+    const stamp = writeResults('api-', 'api-latest', startedAt, result, render(result));
     const rows = apiSummaryRows(api);
     const width = Math.max(...rows.map(([label]) => label.length));
     console.log(rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join('\n'));

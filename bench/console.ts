@@ -13,8 +13,8 @@
  * Writes bench/results/console-<time>.{json,md} and console-latest.{json,md}.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError } from 'commander';
@@ -24,10 +24,19 @@ import { loadCatalogueFile } from '../config/index.js';
 import { STAGES, type Stage } from '../domain/index.js';
 import { DEMO_PASSWORD } from '../scripts/identity-provider.js';
 import { CookieJar, passwordLogin } from '../scripts/oidc-sign-in.js';
-import { PROJECT_ROOT } from '../scripts/temporal-cli.js';
 import { searchAttributes } from '../workflows/definitions.js';
 import { LIFECYCLE_CATEGORIES, benchTip, lifecycleContext } from './operations.js';
-import { readVersions, startApiDoor, startEngineProcess, startStack, waitUntilReady, type Versions } from './stack.js';
+import {
+  readVersions,
+  startApiDoor,
+  startEngineProcess,
+  startStack,
+  waitUntilReady,
+  type Versions,
+  machineFacts,
+  writeResults,
+  type MachineFacts,
+} from './stack.js';
 import { percentiles, round, type Percentiles } from './stats.js';
 
 const MUNICIPALITIES = [
@@ -60,7 +69,7 @@ interface ConsoleBenchResult {
   startedAt: string;
   finishedAt: string;
   wallSeconds: number;
-  machine: { cores: number; availableParallelism: number; cpuModel: string; memoryMiB: number; loadAverageAtStart: number[]; loadAverageAtEnd: number[] };
+  machine: MachineFacts;
   versions: Versions;
   visibility: { total: number; real: number; rows: number; municipalities: number; umea: number; umeaAwaitingDecision: number; fillSeconds: number };
   pages: { decisionsDue: Percentiles; operation: Percentiles; steering: Percentiles };
@@ -216,14 +225,7 @@ async function main() {
       startedAt: startedAt.toISOString(),
       finishedAt: new Date().toISOString(),
       wallSeconds: (performance.now() - benchStart) / 1000,
-      machine: {
-        cores: cpus().length,
-        availableParallelism: availableParallelism(),
-        cpuModel: cpus()[0]?.model ?? 'unknown',
-        memoryMiB: Math.round(totalmem() / 2 ** 20),
-        loadAverageAtStart: loadAtStart,
-        loadAverageAtEnd: loadavg(),
-      },
+      machine: machineFacts(loadAtStart),
       versions,
       visibility: {
         total: settings.operations,
@@ -236,13 +238,7 @@ async function main() {
       },
       pages: { decisionsDue, operation, steering },
     };
-    const outDir = join(PROJECT_ROOT, 'bench', 'results');
-    mkdirSync(outDir, { recursive: true });
-    const stamp = `console-${startedAt.toISOString().replace(/[:.]/g, '-')}`;
-    for (const name of [stamp, 'console-latest']) {
-      writeFileSync(join(outDir, `${name}.json`), `${JSON.stringify(result, null, 2)}\n`);
-      writeFileSync(join(outDir, `${name}.md`), render(result));
-    }
+    writeResults('console-', 'console-latest', startedAt, result, render(result));
     console.log(render(result));
   } finally {
     await door.stop();

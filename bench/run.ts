@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError } from 'commander';
@@ -38,7 +38,7 @@ import { measureAnswerBurst } from './answer-burst.js';
 import { measureRawJetStream } from './raw-jetstream.js';
 import { renderMarkdown, renderSummary, type BenchResult, type BenchSettings, type ComparisonReport, type PhaseReport } from './report.js';
 import { runScale, terminateAll } from './scale.js';
-import { readVersions, startApiDoor, startEngineProcess, startStack, waitUntilReady, type ApiDoor } from './stack.js';
+import { readVersions, startApiDoor, startEngineProcess, startStack, waitUntilReady, type ApiDoor, machineFacts } from './stack.js';
 import { TOPOLOGIES, runTopologies, type Topology } from './topologies.js';
 import { percentiles } from './stats.js';
 
@@ -374,14 +374,7 @@ async function main() {
         warmup: settings.warmup,
         historySample: settings.historySample,
       },
-      machine: {
-        cores: cpus().length,
-        availableParallelism: availableParallelism(),
-        cpuModel: cpus()[0]?.model ?? 'unknown',
-        memoryMiB: Math.round(totalmem() / 2 ** 20),
-        loadAverageAtStart: loadAtStart,
-        loadAverageAtEnd: loadavg(),
-      },
+      machine: machineFacts(loadAtStart),
       versions,
       stack: {
         temporal: stack.temporal ? `dev server started by the bench (SQLite, headless) at ${stack.temporalAddress}` : `external at ${stack.temporalAddress}`,

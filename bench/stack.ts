@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { openSync, readFileSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -262,4 +263,40 @@ export async function startApiDoor(stack: BenchStack, taskQueue: string, scratch
     }
     await sleep(250);
   }
+}
+
+/** The machine a run measured on, as every bench report gives it. */
+export interface MachineFacts {
+  cores: number;
+  availableParallelism: number;
+  cpuModel: string;
+  memoryMiB: number;
+  loadAverageAtStart: number[];
+  loadAverageAtEnd: number[];
+}
+
+export function machineFacts(loadAverageAtStart: number[]): MachineFacts {
+  return {
+    cores: cpus().length,
+    availableParallelism: availableParallelism(),
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    memoryMiB: Math.round(totalmem() / 2 ** 20),
+    loadAverageAtStart,
+    loadAverageAtEnd: loadavg(),
+  };
+}
+
+/**
+ * Writes a run's result to bench/results as `<prefix><time>.{json,md}` and `<latest>.{json,md}`; returns the stamped
+ * name. Only the `latest` files are kept in the repository (.gitignore).
+ */
+export function writeResults(prefix: string, latest: string, startedAt: Date, json: unknown, markdown: string): string {
+  const outDir = join(PROJECT_ROOT, 'bench', 'results');
+  mkdirSync(outDir, { recursive: true });
+  const stamp = `${prefix}${startedAt.toISOString().replace(/[:.]/g, '-')}`;
+  for (const name of [stamp, latest]) {
+    writeFileSync(join(outDir, `${name}.json`), `${JSON.stringify(json, null, 2)}\n`);
+    writeFileSync(join(outDir, `${name}.md`), markdown);
+  }
+  return stamp;
 }
