@@ -35,8 +35,6 @@ export interface DeliveryBatch {
   municipality: string;
   time: string;
   events: Delivery[];
-  /** Asked by an operation that does not hold the bridge's public key yet (its first fan-out). */
-  wantBridgeKey?: boolean;
   /**
    * Sent with an ended operation's final fan-out: the activity starts the operation's erasure workflow with a
    * start delay until `eraseAt` (a durable timer in the Temporal server), so an ending costs no child workflow.
@@ -50,8 +48,6 @@ export interface DeliveryResult {
    * out when there are none, as in almost every fan-out: the result is kept in the history.
    */
   duplicates?: number[];
-  /** The bridge's public key, when asked for: agency answers count only with its signature. */
-  bridgeKey?: string;
 }
 
 /**
@@ -143,7 +139,7 @@ export function createNotifyActivities(js: JetStreamClient, keys: Unsealer) {
      * nothing; the publishes then go out together. A retry after a partial failure republishes the batch,
      * and JetStream stores only the events it has not stored yet (same Nats-Msg-Id), so nobody gets one twice.
      */
-    async deliver(batch: DeliveryBatch): Promise<DeliveryResult> {
+    async deliver(batch: DeliveryBatch): Promise<DeliveryResult | undefined> {
       const routed = await Promise.all(
         batch.events.map(async (delivery) => {
           const { subject, name, schema } = route(delivery);
@@ -154,7 +150,8 @@ export function createNotifyActivities(js: JetStreamClient, keys: Unsealer) {
       const receipts = await Promise.all(routed.map(({ subject, name, delivery, data }) => publish(subject, name, batch, delivery.eventId, data)));
       if (batch.erasure) await arrangeErasure(batch.operationId, batch.erasure);
       const duplicates = receipts.flatMap((receipt, i) => (receipt.duplicate ? [i] : []));
-      return { ...(duplicates.length > 0 ? { duplicates } : {}), ...(batch.wantBridgeKey ? { bridgeKey: await keys.bridgePublicKey() } : {}) };
+      // Nothing to report, as in almost every fan-out: `undefined`, which the codec stores without encrypting.
+      return duplicates.length > 0 ? { duplicates } : undefined;
     },
   };
 }

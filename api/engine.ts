@@ -140,7 +140,6 @@ export async function registerTip(client: Client, rawTip: unknown, options: Regi
     config: config.value,
     // Only what the operation can use of the catalogue travels in its history (domain/catalogue.ts).
     catalogue: catalogueSnapshot(options.catalogue ?? loadCatalogueFile(), tip.categories),
-    bridgeKey: await options.keys.bridgePublicKey(),
     author: options.author,
   };
   const sameBusiness = () => openOperationsAbout(client, entityRef, operationId);

@@ -194,7 +194,10 @@ async function main() {
     watch.beginPhase();
     const losIds = await inTurns(operations, inFlight, async (i) => {
       const sample = await runLifecycle(ctx, i, { probeAnswers: false });
-      if (!sample.ok || !sample.operationId) throw new Error(`operation ${i} failed: ${sample.error}`);
+      if (!sample.ok || !sample.operationId) {
+        log(`operation ${i} failed: ${sample.error}`);
+        throw new Error(`operation ${i} failed: ${sample.error}`);
+      }
       return sample.operationId;
     });
 

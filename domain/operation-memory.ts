@@ -65,9 +65,9 @@ export interface OperationMemory {
   coordinatorSummary?: string | Sealed;
   /** How many corrections of the tip were applied. */
   corrections: number;
-  /** The bridge's public key, handed back by the first fan-out: agency answers count only with its signature. */
+  /** The bridge's public key, learned from the engine's key store at start: agency answers count only with its signature. */
   bridgeKey?: string;
-  /** The API's public key, learned from the engine's key store by the first activity: decisions count only with its signature. */
+  /** The API's public key, learned with the bridge's: decisions count only with its signature. */
   apiKey?: string;
   /** Nonces of the signed decisions taken within the freshness window: the same one again is a replay. */
   decisionNonces: SeenNonce[];
@@ -82,7 +82,7 @@ type DeepReadonly<T> = T extends readonly (infer U)[] ? readonly DeepReadonly<U>
 export type MemoryView = DeepReadonly<OperationMemory>;
 
 /** A new operation, before its tip is registered: the stage machine starts at assessment. */
-export function freshMemory(bridgeKey?: string): OperationMemory {
+export function freshMemory(): OperationMemory {
   return {
     phase: 'tip',
     stage: 'assessment',
@@ -100,7 +100,6 @@ export function freshMemory(bridgeKey?: string): OperationMemory {
     corrections: 0,
     erasureArranged: false,
     continuedAsNew: 0,
-    ...(bridgeKey !== undefined ? { bridgeKey } : {}),
   };
 }
 

@@ -261,14 +261,9 @@ export function erasureArranged(m: OperationMemory, retention: string, now: numb
   return recordOnTimeline({ ...m, erasureArranged: true }, now, 'decision', `personal data to be erased after ${retention}`);
 }
 
-/** The first fan-out brought the bridge's public key; a key once held is kept. */
-export function bridgeKeyLearned(m: OperationMemory, bridgeKey: string): OperationMemory {
-  return m.bridgeKey === undefined ? { ...m, bridgeKey } : m;
-}
-
 /**
- * The engine's public keys, read from its key store by an activity (the trusted path, never what a client
- * sends): the API's, for decisions, and the bridge's, for answers, which replaces one a starter handed in.
+ * The engine's public keys, read from its key store by a local activity (the trusted path, never what a client
+ * sends): the API's, for decisions, and the bridge's, for answers.
  */
 export function engineKeysLearned(m: OperationMemory, keys: { bridgeKey: string; apiKey: string }): OperationMemory {
   return { ...m, bridgeKey: keys.bridgeKey, apiKey: keys.apiKey };

@@ -21,14 +21,6 @@ export const OperationStart = shared('start.OperationStart', () =>
      */
     catalogue: CatalogueSnapshot.default(nationalCatalogue as MandateCatalogue),
     /**
-     * The bridge's public key (base64url Ed25519), read by the typed client from the engine's key store, so the
-     * operation checks agency answers from its first moment. Without it, the first fan-out brings it.
-     */
-    bridgeKey: z
-      .string()
-      .regex(/^[A-Za-z0-9_-]{43}$/, 'must be a base64url Ed25519 public key')
-      .optional(),
-    /**
      * Who registered the tip, as the API read them from their token: the timeline's first entry names them.
      * A claim of the starter, not a signed decision (a registration decides nothing the workflow could refuse).
      */

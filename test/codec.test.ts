@@ -53,6 +53,17 @@ describe('payload codec', () => {
     expect(defaultPayloadConverter.fromPayload((await codec.decode([encoded!]))[0]!)).toEqual({ outcome: 'applied' });
   });
 
+  it('stores undefined (a void result) as it is, since it holds nothing, and encrypts an empty object or array', async () => {
+    const nothing = defaultPayloadConverter.toPayload(undefined)!;
+    const [stored] = await codec.encode([nothing]);
+    expect(stored).toEqual(nothing);
+    expect(defaultPayloadConverter.fromPayload((await codec.decode([stored!]))[0]!)).toBeUndefined();
+    for (const empty of [{}, []]) {
+      const [encoded] = await codec.encode([defaultPayloadConverter.toPayload(empty)!]);
+      expect(new TextDecoder().decode(encoded!.metadata!.encoding)).toBe(ENCODING_ENCRYPTED);
+    }
+  });
+
   it('decodes a payload encrypted without compression, as histories recorded before it hold', async () => {
     const plain = fanOut(5);
     const iv = randomBytes(12);

@@ -12,7 +12,7 @@ const { temporal } = protobufs;
  * The payload codec: defence in depth around the sealed fields, and the only protection for what is not
  * sealed (failure messages and stack traces, decisions sent in plaintext from the Temporal CLI).
  *
- * Which payloads it encrypts: every payload except one whose value is a bare JSON string. In this engine
+ * Which payloads it encrypts: every payload except one whose value is a bare JSON string, and `undefined`. In this engine
  * only the user metadata (the static summary and details set by the coordinator's client, the current
  * details set by the workflow) is a bare string; it is built from operator-visible facts only (phase,
  * deadlines, municipality, categories, urgency), so operators read it in the UI without any key. Workflow
@@ -53,6 +53,14 @@ export function isReadableMetadata(payload: Payload): boolean {
   return payload.data[0] === 0x22; // '"': the JSON value is a string
 }
 
+/**
+ * `undefined` (a void result: an activity or update with nothing to report): no data to protect, so it is
+ * stored as it is, without an encryption's 28 bytes and its metadata.
+ */
+export function isNothing(payload: Payload): boolean {
+  return metadataString(payload, 'encoding') === 'binary/null' && !payload.data?.length;
+}
+
 export class LosPayloadCodec implements PayloadCodec {
   private key?: Promise<Buffer>;
 
@@ -70,7 +78,7 @@ export class LosPayloadCodec implements PayloadCodec {
   async encode(payloads: Payload[]): Promise<Payload[]> {
     return Promise.all(
       payloads.map(async (payload) => {
-        if (isReadableMetadata(payload) || metadataString(payload, 'encoding') === ENCODING_ENCRYPTED) return payload;
+        if (isReadableMetadata(payload) || isNothing(payload) || metadataString(payload, 'encoding') === ENCODING_ENCRYPTED) return payload;
         const key = await this.payloadKey();
         const iv = randomBytes(12);
         const cipher = createCipheriv('aes-256-gcm', key, iv);

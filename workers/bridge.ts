@@ -289,7 +289,9 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       const forwarded = await forwardAnswers(options.keys, operationId, answers);
       deadline.throwIfAborted();
       const updateId = answerBatchUpdateId(answers.map((answer) => answer.eventId));
-      return options.client.workflow.getHandle(operationId).executeUpdate(agencyAnswersUpdate, { args: [forwarded], updateId });
+      const receipts = await options.client.workflow.getHandle(operationId).executeUpdate(agencyAnswersUpdate, { args: [forwarded], updateId });
+      // No receipts: every answer was applied.
+      return receipts ?? answers.map((): AnswerReceipt => 'applied');
     });
 
   /** Why an operation takes no answers: it never existed, or it ended (and when). */

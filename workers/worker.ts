@@ -43,13 +43,14 @@ export interface OperationWorkerOptions {
 
 /**
  * The build id the worker stamps on every workflow task and activity it runs (`workerVersion` in the history):
- * which workflow code ran it, as the SDK's default says, in 20 characters instead of its 90 (the package name,
- * its version and the bundle's whole SHA-256), which every operation's history would carry some 30 times.
- * 64 bits of the bundle's digest tell builds apart; the worker does not opt into versioning, so it is only a record.
+ * which workflow code ran it, as the SDK's default says, in 12 characters instead of its 90 (the package name,
+ * its version and the bundle's whole SHA-256), which every operation's history carries some 30 times.
+ * 32 bits of the bundle's digest tell a deployment's builds apart; the worker does not opt into versioning, so
+ * it is only a record.
  */
 export function workflowBuildId(bundle: { code: string } | { codePath: string }): string {
   const code = 'code' in bundle ? bundle.code : readFileSync(bundle.codePath);
-  return `los@${createHash('sha256').update(code).digest('hex').slice(0, 16)}`;
+  return `los@${createHash('sha256').update(code).digest('hex').slice(0, 8)}`;
 }
 
 /** The worker that runs operations and their notification activities. */

@@ -38,28 +38,35 @@ export function handleAnswers(op: Operation): void {
     return key;
   };
 
-  setHandler(agencyAnswersUpdate, (raw) => raw.answers.map((one) => apply(parseOrReject(one))), {
-    validator: (raw) => {
-      const signed = verifyAnswerBatch(raw, bridgeKey());
-      if (!signed.ok) throw ApplicationFailure.nonRetryable(`answers rejected: ${signed.reason}`, FailureType.Unsigned);
-      if (signed.answers.length === 0 || signed.answers.length > MAX_ANSWER_BATCH) {
-        throw ApplicationFailure.nonRetryable(
-          `answers rejected: expected 1 to ${MAX_ANSWER_BATCH} answers, got ${signed.answers.length}`,
-          FailureType.InvalidInput,
-        );
-      }
-      const taken = new Set<string>();
-      signed.answers.forEach((one, i) => {
-        try {
-          const answer = admit(parseOrReject(one), (eventId) => op.memory.seenAnswerIds.includes(eventId) || taken.has(eventId));
-          if (answer) taken.add(answer.eventId);
-        } catch (err) {
-          // A batch of one is one agency's answer: its reason goes back to that agency as it is.
-          if (signed.answers.length === 1) throw err;
-          const failure = err as ApplicationFailure;
-          throw ApplicationFailure.nonRetryable(`answer ${i + 1} of ${signed.answers.length}: ${failure.message}`, failure.type);
-        }
-      });
+  setHandler(
+    agencyAnswersUpdate,
+    (raw) => {
+      const receipts = raw.answers.map((one) => apply(parseOrReject(one)));
+      return receipts.every((receipt) => receipt === 'applied') ? undefined : receipts;
     },
-  });
+    {
+      validator: (raw) => {
+        const signed = verifyAnswerBatch(raw, bridgeKey());
+        if (!signed.ok) throw ApplicationFailure.nonRetryable(`answers rejected: ${signed.reason}`, FailureType.Unsigned);
+        if (signed.answers.length === 0 || signed.answers.length > MAX_ANSWER_BATCH) {
+          throw ApplicationFailure.nonRetryable(
+            `answers rejected: expected 1 to ${MAX_ANSWER_BATCH} answers, got ${signed.answers.length}`,
+            FailureType.InvalidInput,
+          );
+        }
+        const taken = new Set<string>();
+        signed.answers.forEach((one, i) => {
+          try {
+            const answer = admit(parseOrReject(one), (eventId) => op.memory.seenAnswerIds.includes(eventId) || taken.has(eventId));
+            if (answer) taken.add(answer.eventId);
+          } catch (err) {
+            // A batch of one is one agency's answer: its reason goes back to that agency as it is.
+            if (signed.answers.length === 1) throw err;
+            const failure = err as ApplicationFailure;
+            throw ApplicationFailure.nonRetryable(`answer ${i + 1} of ${signed.answers.length}: ${failure.message}`, failure.type);
+          }
+        });
+      },
+    },
+  );
 }

@@ -44,8 +44,6 @@ export interface OperationInput {
    * (domain/catalogue.ts); later edits do not change a running operation.
    */
   catalogue: CatalogueSnapshot;
-  /** The bridge's public key, when the starter has it (domain/start.ts). */
-  bridgeKey?: string;
   /** Who registered the tip (domain/start.ts). */
   author?: Author;
   /** Present after continue-as-new: the operation resumes exactly where it was (domain/operation-memory.ts). */
@@ -102,11 +100,12 @@ export const MAX_ANSWER_BATCH = 32;
  * operation's, or one whose correlation key matches no request) is rejected back to the bridge, which
  * dead-letters it with the reason, instead of vanishing into the history. One update carries 1 to
  * MAX_ANSWER_BATCH answers to one operation (what queued up for it while its previous update was being
- * applied), applied in the order given, with one receipt each. The batch is signed once as a whole and taken
+ * applied), applied in the order given, with one receipt each, or none at all (`undefined`, stored unencrypted as it holds
+ * nothing) when every answer was applied, as almost every batch is. The batch is signed once as a whole and taken
  * whole or refused whole (naming the answer that was refused); the bridge then hands each of its answers over
  * in a batch of its own, so each refusal reaches its own agency with its own reason.
  */
-export const agencyAnswersUpdate = defineUpdate<AnswerReceipt[], [SignedAnswers<AgencyAnswer>]>('agencyAnswers');
+export const agencyAnswersUpdate = defineUpdate<AnswerReceipt[] | undefined, [SignedAnswers<AgencyAnswer>]>('agencyAnswers');
 
 export const stateQuery = defineQuery<OperationState>('state');
 export const timelineQuery = defineQuery<TimelineEntry[]>('timeline');

@@ -1,4 +1,4 @@
-import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import { proxyActivities, proxyLocalActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { Delivery, KeyActivities, NotifyActivities } from '../activities/index.js';
 import {
   agencyEventId,
@@ -33,15 +33,21 @@ const DELIVERY_OPTIONS = {
 } as const satisfies ActivityOptions;
 
 const { deliver } = proxyActivities<NotifyActivities>(DELIVERY_OPTIONS);
-const { engineKeys } = proxyActivities<KeyActivities>({
+/**
+ * A local activity: it runs inside the operation's first workflow task and leaves one marker in the history,
+ * where a regular activity costs three events and two more workflow tasks. It only reads the key store and
+ * runs before any answer can exist, so the ordering caveat above does not touch it; decisions that arrive
+ * while it runs are refused NotReady (their speculative workflow task leaves no event) and retried.
+ */
+const { engineKeys } = proxyLocalActivities<KeyActivities>({
   startToCloseTimeout: '10 seconds',
   // Decisions wait for these keys (refused NotReady meanwhile): retried until the key store answers.
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
 });
 
 /**
- * The operation's first step: the API's and the bridge's public keys, from the engine's key store through an
- * activity (a trusted path: a client that starts or signals the workflow cannot hand in a key of its own).
+ * The operation's first step: the API's and the bridge's public keys, from the engine's key store through a
+ * local activity (a trusted path: a client that starts or signals the workflow cannot hand in a key of its own).
  */
 export async function learnEngineKeys(op: Operation): Promise<void> {
   op.engineKeysLearned(await engineKeys());
@@ -133,17 +139,14 @@ export class Fanout {
     const from = this.op.recordSending(
       this.events.map((e) => ({ kind: e.kind, text: `${e.text} (sending)`, agency: e.agency, eventId: e.eventId, fields: e.fields })),
     );
-    const { duplicates = [], bridgeKey } = await deliver({
+    const { duplicates = [] } = (await deliver({
       operationId: this.op.operationId,
       municipality: this.op.municipality,
       time: iso(nowMs()),
       events: this.events.map(({ to, event, eventId, data }) => ({ to, event, eventId, data })),
-      // The first fan-out brings back the bridge's public key, before any agency has heard of the operation.
-      ...(this.op.memory.bridgeKey === undefined ? { wantBridgeKey: true } : {}),
       ...(erasure ? { erasure: { retention: this.op.config.retention, eraseAt: iso(deadlineAfter(nowMs(), this.op.config.retention)) } } : {}),
-    });
+    })) ?? {};
     if (erasure) this.op.erasureArranged();
-    if (bridgeKey !== undefined) this.op.bridgeKeyLearned(bridgeKey);
     this.op.recordDelivered(
       from,
       this.events.map((e, i) => `${e.text}${duplicates.includes(i) ? ' (already delivered)' : ''}`),

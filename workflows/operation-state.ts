@@ -2,7 +2,6 @@ import { ApplicationFailure, log, setCurrentDetails, upsertSearchAttributes, wor
 import {
   MoveRefused,
   STAGES,
-  bridgeKeyLearned,
   callOffAction,
   cancelOperation,
   carriedOver,
@@ -365,9 +364,6 @@ export class Operation {
     this.change((m, now) => erasureArranged(m, this.config.retention, now));
   }
 
-  bridgeKeyLearned(bridgeKey: string): void {
-    this.change((m) => bridgeKeyLearned(m, bridgeKey));
-  }
 
   engineKeysLearned(keys: { bridgeKey: string; apiKey: string }): void {
     this.change((m) => engineKeysLearned(m, keys));

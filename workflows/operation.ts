@@ -28,8 +28,8 @@ function parseStart(input: unknown): OperationInput {
  * boundary and resume exactly where it was.
  */
 export async function losOperation(input: OperationInput): Promise<OperationResult> {
-  const { tip, config, catalogue, bridgeKey, author } = input?.memory ? input : parseStart(input);
-  const op = new Operation(tip, config, catalogue, input.memory ?? freshMemory(bridgeKey));
+  const { tip, config, catalogue, author } = input?.memory ? input : parseStart(input);
+  const op = new Operation(tip, config, catalogue, input.memory ?? freshMemory());
   handleAnswers(op);
   handleDecisions(op);
   setHandler(stateQuery, () => op.view());

@@ -96,8 +96,8 @@ function scheduled(): OperationMemory {
 
 describe('the start of an operation', () => {
   it('puts the tip on the record, moves to assessment and starts its deadline', () => {
-    const m = registerTip(frozen(freshMemory('bridge-key')), tip, T0, at(24));
-    expect(m).toMatchObject({ phase: 'assessment', stage: 'assessment', bridgeKey: 'bridge-key', overdue: false });
+    const m = registerTip(frozen(freshMemory()), tip, T0, at(24));
+    expect(m).toMatchObject({ phase: 'assessment', stage: 'assessment', overdue: false });
     expect(m.deadline).toEqual({ what: 'assessment', startedAt: iso(T0), dueAt: iso(at(24)), reminded: false, missed: false });
     expect(m.timeline.map((e) => e.text)).toEqual([
       'tip registered: money_laundering, unlicensed_alcohol; urgency normal; source public (protected)',

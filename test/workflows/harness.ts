@@ -199,7 +199,7 @@ export async function startWorkflowTier(name: string): Promise<WorkflowTier> {
     ({ eventId: answerEventId(agency, data.correlation, name), agency, name, receivedAt: new Date().toISOString(), data }) as AgencyAnswer;
 
   /** Records the fan-out and checks each payload against the recipient's contract, as the real activity does before publishing. */
-  async function deliver(batch: DeliveryBatch): Promise<DeliveryResult> {
+  async function deliver(batch: DeliveryBatch): Promise<DeliveryResult | undefined> {
     for (const e of batch.events) {
       const parsed = contractOf(e.to, e.event)?.safeParse(e.data);
       if (!parsed?.success)
@@ -241,7 +241,7 @@ export async function startWorkflowTier(name: string): Promise<WorkflowTier> {
       inFlight.add(later);
       void later.finally(() => inFlight.delete(later));
     }
-    return { ...(duplicates.length > 0 ? { duplicates } : {}), ...(batch.wantBridgeKey ? { bridgeKey } : {}) };
+    return duplicates.length > 0 ? { duplicates } : undefined;
   }
 
   const worker = await Worker.create({
@@ -262,7 +262,7 @@ export async function startWorkflowTier(name: string): Promise<WorkflowTier> {
       const handle = await env.client.workflow.start<typeof losOperation>('losOperation', {
         workflowId: operationId,
         taskQueue,
-        args: [{ tip: plain, config, bridgeKey, ...(author ? { author } : {}) } as unknown as OperationInput],
+        args: [{ tip: plain, config, ...(author ? { author } : {}) } as unknown as OperationInput],
         ...(entityRef ? { typedSearchAttributes: [{ key: searchAttributes.entityRef, value: entityRef }] } : {}),
       });
       handles.push(handle);
