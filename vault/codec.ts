@@ -3,7 +3,7 @@ import { constants as zlib, deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { DataConverter, Payload, PayloadCodec } from '@temporalio/common';
 import protobufs from '@temporalio/proto';
 import { DefaultFailureConverter } from '@temporalio/common';
-import type { KeyStore } from './keys.js';
+import { secretKeyOf, type KeyStore } from './keys.js';
 
 // CommonJS: a named ESM import of it fails under plain Node (the `los` launcher).
 const { temporal } = protobufs;
@@ -81,7 +81,7 @@ export class LosPayloadCodec implements PayloadCodec {
         if (isReadableMetadata(payload) || isNothing(payload) || metadataString(payload, 'encoding') === ENCODING_ENCRYPTED) return payload;
         const key = await this.payloadKey();
         const iv = randomBytes(12);
-        const cipher = createCipheriv('aes-256-gcm', key, iv);
+        const cipher = createCipheriv('aes-256-gcm', secretKeyOf(key), iv);
         const plain = temporal.api.common.v1.Payload.encode(payload).finish();
         const deflated = plain.length >= COMPRESS_FROM ? deflateRawSync(plain, DEFLATE) : undefined;
         const compressed = deflated !== undefined && deflated.length < plain.length;
@@ -102,7 +102,7 @@ export class LosPayloadCodec implements PayloadCodec {
         if (metadataString(payload, 'encoding') !== ENCODING_ENCRYPTED) return payload; // legacy or readable metadata
         const box = Buffer.from(payload.data ?? new Uint8Array());
         const key = await this.payloadKey();
-        const decipher = createDecipheriv('aes-256-gcm', key, box.subarray(0, 12));
+        const decipher = createDecipheriv('aes-256-gcm', secretKeyOf(key), box.subarray(0, 12));
         decipher.setAuthTag(box.subarray(box.length - 16));
         const body = Buffer.concat([decipher.update(box.subarray(12, box.length - 16)), decipher.final()]);
         const compression = metadataString(payload, METADATA_COMPRESSION);
