@@ -395,7 +395,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
           LOS_UI_ORIGIN: uiUrl,
           LOS_OIDC_ISSUER: idp.issuer,
           LOS_TEMPORAL_AUDIENCE: CLUSTER_TEMPORAL_AUDIENCE,
-          ...(apiUrl ? { LOS_API_PUBLIC_URL: apiUrl } : {}),
+          // The API's audience and its session cookies, when it runs: `los token` and an API session work here too.
+          ...(apiUrl ? { LOS_API_PUBLIC_URL: apiUrl, LOS_API_SESSION_SECRET_FILE: clusterSecret(join(options.dataDir, 'api-session.secret')) } : {}),
         }),
       );
     }

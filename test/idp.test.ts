@@ -246,10 +246,12 @@ describe('the embedded identity provider', () => {
     // No resource named: the UI's client gets Temporal's audience by default.
     const anna = await codeFlowTokens(idp.issuer, TEMPORAL_UI_CLIENT, 'anna', PASSWORD);
     const annaClaims = decodeJwt(anna.tokens.access_token);
-    expect(annaClaims).toMatchObject({ aud: TEMPORAL_AUDIENCE, permissions: ['default:read'], los_role: 'coordinator', los_municipality: 'Umeå' });
+    // Reading the namespace, and the cluster-wide reads the UI makes (the namespaces, the cluster's info).
+    const UI_READ = ['default:read', 'temporal-system:read'];
+    expect(annaClaims).toMatchObject({ aud: TEMPORAL_AUDIENCE, permissions: UI_READ, los_role: 'coordinator', los_municipality: 'Umeå' });
     expect(decodeJwt(anna.tokens.id_token!)).toMatchObject({ aud: DEMO_TEMPORAL_UI_CLIENT.clientId, name: 'Anna Lindqvist' });
     const erik = await codeFlowTokens(idp.issuer, TEMPORAL_UI_CLIENT, 'erik', PASSWORD);
-    expect(decodeJwt(erik.tokens.access_token)).toMatchObject({ aud: TEMPORAL_AUDIENCE, permissions: ['default:read'], los_role: 'operator' });
+    expect(decodeJwt(erik.tokens.access_token)).toMatchObject({ aud: TEMPORAL_AUDIENCE, permissions: UI_READ, los_role: 'operator' });
     // The steering group has no role on Temporal through the UI.
     const cecilia = await codeFlowTokens(idp.issuer, TEMPORAL_UI_CLIENT, 'cecilia', PASSWORD);
     expect(decodeJwt(cecilia.tokens.access_token)).toMatchObject({ aud: TEMPORAL_AUDIENCE, permissions: [] });
