@@ -110,7 +110,15 @@ async function main(): Promise<void> {
   server.on('error', (err) => fail(`identity provider cannot listen on ${values.host}:${port}: ${err.message}`));
   server.listen(port, values.host, () => {
     logger.info(
-      { issuer, audience, temporalAudience, redirectOrigins: apiUrls, temporalUiOrigins: temporalUiUrls, people: realm.people.length, clients: realm.clients.length },
+      {
+        issuer,
+        audience,
+        temporalAudience,
+        redirectOrigins: apiUrls,
+        temporalUiOrigins: temporalUiUrls,
+        people: realm.people.length,
+        clients: realm.clients.length,
+      },
       'identity provider started',
     );
     process.stdout.write(`${READY_LINE} ${issuer}\n`);

@@ -64,17 +64,22 @@ program
   .option('--oidc-issuer <url>', 'people sign in at this provider (its secret from LOS_TEMPORAL_UI_CLIENT_SECRET)')
   .option('--client-id <id>', "the UI's client at the provider", 'temporal-ui')
   .option('--codec-endpoint <url>', 'the codec server the browser decodes with (https when people sign in)')
-  .action((dir: string, options: { temporalAddress: string; host: string; port: number; origin: string; oidcIssuer?: string; clientId: string; codecEndpoint?: string }) => {
-    const { oidcIssuer, clientId, codecEndpoint, ...where } = options;
-    const clientSecret = process.env.LOS_TEMPORAL_UI_CLIENT_SECRET;
-    if (oidcIssuer && !clientSecret) throw new Error(`--oidc-issuer: set LOS_TEMPORAL_UI_CLIENT_SECRET (client ${clientId}'s secret at the provider)`);
-    writeTemporalUiConfig(dir, {
-      ...where,
-      ...(oidcIssuer && clientSecret ? { signIn: { issuer: oidcIssuer, clientId, clientSecret } } : {}),
-      ...(codecEndpoint ? { codecEndpoint } : {}),
-    });
-    console.error(`Temporal UI config written to ${dir}`);
-  });
+  .action(
+    (
+      dir: string,
+      options: { temporalAddress: string; host: string; port: number; origin: string; oidcIssuer?: string; clientId: string; codecEndpoint?: string },
+    ) => {
+      const { oidcIssuer, clientId, codecEndpoint, ...where } = options;
+      const clientSecret = process.env.LOS_TEMPORAL_UI_CLIENT_SECRET;
+      if (oidcIssuer && !clientSecret) throw new Error(`--oidc-issuer: set LOS_TEMPORAL_UI_CLIENT_SECRET (client ${clientId}'s secret at the provider)`);
+      writeTemporalUiConfig(dir, {
+        ...where,
+        ...(oidcIssuer && clientSecret ? { signIn: { issuer: oidcIssuer, clientId, clientSecret } } : {}),
+        ...(codecEndpoint ? { codecEndpoint } : {}),
+      });
+      console.error(`Temporal UI config written to ${dir}`);
+    },
+  );
 
 program
   .command('namespace')
@@ -88,7 +93,8 @@ program
     if (options.oidcIssuer) {
       const clientId = process.env.LOS_TEMPORAL_TOKEN_CLIENT_ID;
       const clientSecret = process.env.LOS_TEMPORAL_TOKEN_CLIENT_SECRET;
-      if (!clientId || !clientSecret) throw new Error('--oidc-issuer: set LOS_TEMPORAL_TOKEN_CLIENT_ID and LOS_TEMPORAL_TOKEN_CLIENT_SECRET (the set-up\'s machine client)');
+      if (!clientId || !clientSecret)
+        throw new Error("--oidc-issuer: set LOS_TEMPORAL_TOKEN_CLIENT_ID and LOS_TEMPORAL_TOKEN_CLIENT_SECRET (the set-up's machine client)");
       apiKey = (await clientCredentialsGrant({ issuer: options.oidcIssuer, audience: options.audience, clientId, clientSecret })).accessToken;
     }
     await ensureNamespace(options.address, options.namespace, undefined, apiKey ? { apiKey } : {});

@@ -67,7 +67,14 @@ beforeAll(async () => {
   writeFileSync(realmFile, stringifyYaml(realm));
   [idp, otherIdp] = await Promise.all([
     // Temporal's audience and the Temporal UI's client too: the UI's tokens are for Temporal and reach the codec server.
-    startIdentityProvider({ scratchDir: join(scratch, 'idp'), realmFile, audience, apiUrls: [api], temporalAudience: TEMPORAL_AUDIENCE, temporalUiUrls: [UI_ORIGIN] }),
+    startIdentityProvider({
+      scratchDir: join(scratch, 'idp'),
+      realmFile,
+      audience,
+      apiUrls: [api],
+      temporalAudience: TEMPORAL_AUDIENCE,
+      temporalUiUrls: [UI_ORIGIN],
+    }),
     // Another provider, the same realm and the API's audience: its tokens are not the trusted issuer's.
     startIdentityProvider({ scratchDir: join(scratch, 'other-idp'), audience, apiUrls: [api] }),
   ]);

@@ -272,7 +272,9 @@ export async function composeEngine(wiring: EngineWiring, roles: readonly Engine
         host,
         port: Number(port),
         ...(settings.LOS_UI_ORIGIN ? { uiOrigin: settings.LOS_UI_ORIGIN } : {}),
-        ...(settings.CODEC_TLS_CERT_FILE && settings.CODEC_TLS_KEY_FILE ? { tls: { certFile: settings.CODEC_TLS_CERT_FILE, keyFile: settings.CODEC_TLS_KEY_FILE } } : {}),
+        ...(settings.CODEC_TLS_CERT_FILE && settings.CODEC_TLS_KEY_FILE
+          ? { tls: { certFile: settings.CODEC_TLS_CERT_FILE, keyFile: settings.CODEC_TLS_KEY_FILE } }
+          : {}),
       });
       stops.push(() => codec.close());
       engine.codec = codec;
