@@ -65,30 +65,26 @@ export const TEMPORAL_UI_CALLBACK_PATH = '/auth/sso/callback';
 function clientMetadata(client: RealmClient, apiUrls: string[], temporalUiUrls: string[], env: NodeJS.ProcessEnv): ClientMetadata {
   const base = { client_id: client.client_id, client_name: client.client_name ?? client.client_id };
   const secret = () => env[clientSecretEnvName(client.client_id)] || (client as { client_secret: string }).client_secret;
+  // A confidential client of the code flow, sent back to `<origin><callbackPath>` for each origin and its own URIs.
+  const codeFlow = (urls: string[], callbackPath: string, redirectUris: string[]) => {
+    const origins = urls.map((url) => url.replace(/\/+$/, ''));
+    const metadata: ClientMetadata = {
+      ...base,
+      client_secret: secret(),
+      token_endpoint_auth_method: 'client_secret_basic',
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      redirect_uris: [...origins.map((origin) => `${origin}${callbackPath}`), ...redirectUris],
+    };
+    return { origins, metadata };
+  };
   switch (client.kind) {
     case 'web': {
-      const origins = apiUrls.map((url) => url.replace(/\/+$/, ''));
-      return {
-        ...base,
-        client_secret: secret(),
-        token_endpoint_auth_method: 'client_secret_basic',
-        grant_types: ['authorization_code', 'refresh_token'],
-        response_types: ['code'],
-        redirect_uris: [...origins.map((origin) => `${origin}/auth/callback`), ...client.redirect_uris],
-        post_logout_redirect_uris: origins.map((origin) => `${origin}/`),
-      };
+      const { origins, metadata } = codeFlow(apiUrls, '/auth/callback', client.redirect_uris);
+      return { ...metadata, post_logout_redirect_uris: origins.map((origin) => `${origin}/`) };
     }
-    case 'temporal-ui': {
-      const origins = temporalUiUrls.map((url) => url.replace(/\/+$/, ''));
-      return {
-        ...base,
-        client_secret: secret(),
-        token_endpoint_auth_method: 'client_secret_basic',
-        grant_types: ['authorization_code', 'refresh_token'],
-        response_types: ['code'],
-        redirect_uris: [...origins.map((origin) => `${origin}${TEMPORAL_UI_CALLBACK_PATH}`), ...client.redirect_uris],
-      };
-    }
+    case 'temporal-ui':
+      return codeFlow(temporalUiUrls, TEMPORAL_UI_CALLBACK_PATH, client.redirect_uris).metadata;
     case 'device':
       return {
         ...base,

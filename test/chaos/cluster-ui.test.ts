@@ -3,10 +3,11 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeCluster, startCluster, type Cluster } from '../../scripts/cluster.js';
-import { DEMO_API_CLIENT_SECRET, DEMO_PASSWORD } from '../../scripts/identity-provider.js';
+import { DEMO_API_CLIENT_SECRET, DEMO_PASSWORD, DEMO_TEMPORAL_UI_CLIENT } from '../../scripts/identity-provider.js';
 import { PROJECT_ROOT } from '../../scripts/temporal-cli.js';
 import { launchChromium } from '../browser.js';
 import { sampleTip } from '../engine.js';
@@ -147,21 +148,47 @@ describe('the Temporal UI on the cluster, signing people in at the provider', ()
     await page.context().close();
   });
 
-  it('shows the operator the workflow with the tip sealed', async () => {
-    const page = await operationPageAs('erik');
-    // The codec server refused him the tip: the input stays the ciphertext the history holds.
-    await page.getByText(CIPHERTEXT).first().waitFor({ timeout: 60_000 });
-    await photograph(page, 'temporal-ui-operator');
-    expect(await pageText(page)).not.toContain(NAME);
-    await page.context().close();
-  });
+  for (const [who, username, shot] of [
+    ['the operator', 'erik', 'temporal-ui-operator'],
+    ['another municipality’s coordinator', 'bertil', 'temporal-ui-other-municipality'],
+  ] as const)
+    it(`shows ${who} the workflow with the tip sealed`, async () => {
+      const page = await operationPageAs(username);
+      // The codec server refused the tip: the input stays the ciphertext the history holds.
+      await page.getByText(CIPHERTEXT).first().waitFor({ timeout: 60_000 });
+      await photograph(page, shot);
+      expect(await pageText(page)).not.toContain(NAME);
+      await page.context().close();
+    });
 
-  it('shows another municipality’s coordinator the workflow with the tip sealed', async () => {
-    const page = await operationPageAs('bertil');
-    await page.getByText(CIPHERTEXT).first().waitFor({ timeout: 60_000 });
-    await photograph(page, 'temporal-ui-other-municipality');
-    expect(await pageText(page)).not.toContain(NAME);
-    await page.context().close();
+  it('lets the token the UI gets for the operator read the operation, and nothing more', async () => {
+    // The same sign-in the UI makes, as its client, through the provider's form.
+    const { tokens } = await codeFlowTokens(
+      cluster.api!.issuer,
+      { ...DEMO_TEMPORAL_UI_CLIENT, redirectUri: `${ui}/auth/sso/callback`, scope: 'openid profile los temporal' },
+      'erik',
+      DEMO_PASSWORD,
+    );
+    const tls = cluster.temporalAccess.tls!;
+    const connection = await Connection.connect({
+      address: cluster.temporalAddress,
+      tls: { serverRootCACertificate: readFileSync(tls.caFile), serverNameOverride: tls.serverName },
+      apiKey: tokens.access_token,
+    });
+    try {
+      const handle = new Client({ connection, namespace: cluster.namespace }).workflow.getHandle(operationId);
+      expect((await handle.describe()).status.name).toBe('RUNNING');
+      for (const act of [() => handle.signal('losNoSuchSignal'), () => handle.cancel(), () => handle.terminate('the UI’s operator may not')]) {
+        const err = await act().then(
+          () => undefined,
+          (e: unknown) => e as Error & { cause?: Error },
+        );
+        expect(`${err?.message} ${err?.cause?.message ?? ''}`).toMatch(/permission ?denied|unauthori[sz]ed/i);
+      }
+      expect((await handle.describe()).status.name).toBe('RUNNING');
+    } finally {
+      await connection.close();
+    }
   });
 
   it('has the codec server refuse a decode without a token at once, and log the refusal', async () => {
