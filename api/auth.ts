@@ -86,7 +86,8 @@ export interface BearerVerifier {
   verify(token: string): Promise<Person>;
 }
 
-export function bearerVerifier(settings: IdentitySettings): BearerVerifier {
+/** The audience may be several: the codec server takes the API's tokens and the Temporal UI's (Temporal's audience). */
+export function bearerVerifier(settings: Omit<IdentitySettings, 'audience'> & { audience: string | string[] }): BearerVerifier {
   let discovered: Promise<Discovered> | undefined;
   const discover = async (): Promise<Discovered> => {
     const url = new URL('.well-known/openid-configuration', settings.issuer.endsWith('/') ? settings.issuer : `${settings.issuer}/`);

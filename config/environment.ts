@@ -68,6 +68,9 @@ export const EngineEnv = z.object({
   LOS_MASTER_KEY_FILE: z.string().min(1).optional(),
   /** Codec server: where it listens, e.g. 0.0.0.0:8234. */
   CODEC_BIND_ADDRESS: HostPort.optional(),
+  /** Codec server: https with this certificate and key (PEM files); the Temporal UI passes a person's token to https only. */
+  CODEC_TLS_CERT_FILE: z.string().min(1).optional(),
+  CODEC_TLS_KEY_FILE: z.string().min(1).optional(),
   /** Codec server: the Temporal UI's origin, the only one CORS answers, e.g. http://127.0.0.1:8233. */
   LOS_UI_ORIGIN: z.string().url().optional(),
   /** The HTTP API: where it listens. */
@@ -115,6 +118,8 @@ export function readEngineEnv(env: Record<string, string | undefined>): { ok: tr
         error:
           'configuration rejected: LOS_TEMPORAL_TOKEN_CLIENT_ID: given, but neither LOS_TEMPORAL_TOKEN_CLIENT_SECRET nor LOS_TEMPORAL_TOKEN_CLIENT_SECRET_FILE is',
       };
+    if (Boolean(parsed.data.CODEC_TLS_CERT_FILE) !== Boolean(parsed.data.CODEC_TLS_KEY_FILE))
+      return { ok: false, error: 'configuration rejected: CODEC_TLS_CERT_FILE and CODEC_TLS_KEY_FILE: give both or neither' };
     return { ok: true, value: parsed.data };
   }
   // Values are not echoed: a variable may hold a secret.

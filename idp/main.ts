@@ -3,11 +3,11 @@
  *
  *   npm run idp -- [--port 4400] [--host 127.0.0.1] [--issuer <url>] [--realm idp/realm.yaml] [--data-dir .data/idp]
  *                  [--audience <API resource, e.g. http://127.0.0.1:4300/v1>] [--api-url <API origin>]... [--trust-proxy]
- *                  [--temporal-audience <the Temporal server's JWT audience, e.g. urn:los:temporal>]
+ *                  [--temporal-audience <the Temporal server's JWT audience, e.g. urn:los:temporal>] [--temporal-ui-url <UI origin>]...
  *   npm run idp -- --hash-password      reads a password on stdin and prints its scrypt hash for the realm file
  *
  * Environment: LOS_IDP_PORT, LOS_IDP_HOST, LOS_IDP_ISSUER, LOS_IDP_REALM, LOS_IDP_DATA_DIR, LOS_API_AUDIENCE,
- * LOS_API_PUBLIC_URL (comma-separated for several), LOS_TEMPORAL_AUDIENCE, LOS_IDP_CLIENT_SECRET_<CLIENT_ID> (a client's secret), LOG_LEVEL.
+ * LOS_API_PUBLIC_URL (comma-separated for several), LOS_TEMPORAL_AUDIENCE, LOS_TEMPORAL_UI_URL (comma-separated for several), LOS_IDP_CLIENT_SECRET_<CLIENT_ID> (a client's secret), LOG_LEVEL.
  */
 import { createServer } from 'node:http';
 import { createInterface } from 'node:readline';
@@ -54,6 +54,7 @@ async function main(): Promise<void> {
       audience: { type: 'string', default: env.LOS_API_AUDIENCE },
       'temporal-audience': { type: 'string', default: env.LOS_TEMPORAL_AUDIENCE },
       'api-url': { type: 'string', multiple: true },
+      'temporal-ui-url': { type: 'string', multiple: true },
       'trust-proxy': { type: 'boolean', default: false },
       'hash-password': { type: 'boolean', default: false },
     },
@@ -71,11 +72,13 @@ async function main(): Promise<void> {
   const apiUrls = values['api-url'] ?? (env.LOS_API_PUBLIC_URL ?? 'http://127.0.0.1:4300').split(',');
   const audience = values.audience ?? `${apiUrls[0]!.replace(/\/+$/, '')}/v1`;
   const temporalAudience = values['temporal-audience'];
+  const temporalUiUrls = values['temporal-ui-url'] ?? (env.LOS_TEMPORAL_UI_URL ? env.LOS_TEMPORAL_UI_URL.split(',') : []);
   for (const [flag, url] of [
     ['--issuer', issuer],
     ['--audience', audience],
     ...(temporalAudience !== undefined ? [['--temporal-audience', temporalAudience] as const] : []),
     ...apiUrls.map((url) => ['--api-url', url] as const),
+    ...temporalUiUrls.map((url) => ['--temporal-ui-url', url] as const),
   ] as const) {
     if (!URL.canParse(url)) fail(`${flag}: "${url}" is not a URL`);
   }
@@ -98,6 +101,7 @@ async function main(): Promise<void> {
     audience,
     ...(temporalAudience ? { temporalAudience } : {}),
     apiUrls,
+    temporalUiUrls,
     secrets,
     logger,
     trustProxy: values['trust-proxy'],
@@ -106,7 +110,15 @@ async function main(): Promise<void> {
   server.on('error', (err) => fail(`identity provider cannot listen on ${values.host}:${port}: ${err.message}`));
   server.listen(port, values.host, () => {
     logger.info(
-      { issuer, audience, temporalAudience, redirectOrigins: apiUrls, people: realm.people.length, clients: realm.clients.length },
+      {
+        issuer,
+        audience,
+        temporalAudience,
+        redirectOrigins: apiUrls,
+        temporalUiOrigins: temporalUiUrls,
+        people: realm.people.length,
+        clients: realm.clients.length,
+      },
       'identity provider started',
     );
     process.stdout.write(`${READY_LINE} ${issuer}\n`);

@@ -24,6 +24,8 @@ export interface IdentityProviderOptions {
   temporalAudience?: string;
   /** The API's public URLs; each gives a redirect URI `<url>/auth/callback` to every web client. */
   apiUrls: string[];
+  /** The Temporal Web UI's public URLs; each gives a redirect URI `<url>/auth/sso/callback` to every temporal-ui client. */
+  temporalUiUrls?: string[];
   secrets: ProviderSecrets;
   logger: Logger;
   /** Trust X-Forwarded-* (behind a TLS-terminating proxy). */
@@ -57,22 +59,32 @@ const DEVICE_ERRORS: Record<string, string> = {
   AbortedError: 'Inloggningen avbröts.',
 };
 
-function clientMetadata(client: RealmClient, apiUrls: string[], env: NodeJS.ProcessEnv): ClientMetadata {
+/** Where the Temporal UI server takes the provider's answer (its route `/auth/sso/callback`), on the UI's origin. */
+export const TEMPORAL_UI_CALLBACK_PATH = '/auth/sso/callback';
+
+function clientMetadata(client: RealmClient, apiUrls: string[], temporalUiUrls: string[], env: NodeJS.ProcessEnv): ClientMetadata {
   const base = { client_id: client.client_id, client_name: client.client_name ?? client.client_id };
   const secret = () => env[clientSecretEnvName(client.client_id)] || (client as { client_secret: string }).client_secret;
+  // A confidential client of the code flow, sent back to `<origin><callbackPath>` for each origin and its own URIs.
+  const codeFlow = (urls: string[], callbackPath: string, redirectUris: string[]) => {
+    const origins = urls.map((url) => url.replace(/\/+$/, ''));
+    const metadata: ClientMetadata = {
+      ...base,
+      client_secret: secret(),
+      token_endpoint_auth_method: 'client_secret_basic',
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      redirect_uris: [...origins.map((origin) => `${origin}${callbackPath}`), ...redirectUris],
+    };
+    return { origins, metadata };
+  };
   switch (client.kind) {
     case 'web': {
-      const origins = apiUrls.map((url) => url.replace(/\/+$/, ''));
-      return {
-        ...base,
-        client_secret: secret(),
-        token_endpoint_auth_method: 'client_secret_basic',
-        grant_types: ['authorization_code', 'refresh_token'],
-        response_types: ['code'],
-        redirect_uris: [...origins.map((origin) => `${origin}/auth/callback`), ...client.redirect_uris],
-        post_logout_redirect_uris: origins.map((origin) => `${origin}/`),
-      };
+      const { origins, metadata } = codeFlow(apiUrls, '/auth/callback', client.redirect_uris);
+      return { ...metadata, post_logout_redirect_uris: origins.map((origin) => `${origin}/`) };
     }
+    case 'temporal-ui':
+      return codeFlow(temporalUiUrls, TEMPORAL_UI_CALLBACK_PATH, client.redirect_uris).metadata;
     case 'device':
       return {
         ...base,
@@ -131,17 +143,20 @@ export function createIdentityProvider(options: IdentityProviderOptions): Identi
     if (!person) return undefined;
     return { name: person.name, los_role: person.los_role, ...(person.los_municipality ? { los_municipality: person.los_municipality } : {}) };
   };
-  // Who may do what on Temporal; a token for Temporal's audience carries this and no role, municipality or name.
+  const isTemporalUi = (clientId: string | undefined) => (clientId ? clientsById.get(clientId)?.kind === 'temporal-ui' : false);
+  // Who may do what on Temporal; a token for Temporal's audience carries this and no role, municipality or name,
+  // except one the Temporal UI asked for a person: the UI passes it on to the codec server, which reads the role.
   const temporalPermissions = (token: { kind: string; clientId?: string | undefined; accountId?: string | undefined }): string[] => {
-    if (token.kind === 'ClientCredentials') {
-      const client = token.clientId ? clientsById.get(token.clientId) : undefined;
-      return client?.kind === 'machine' ? (client.temporal_permissions ?? []) : [];
-    }
-    return (token.accountId ? peopleBySub.get(token.accountId)?.temporal_permissions : undefined) ?? [];
+    const client = token.clientId ? clientsById.get(token.clientId) : undefined;
+    if (token.kind === 'ClientCredentials') return client?.kind === 'machine' ? (client.temporal_permissions ?? []) : [];
+    const person = token.accountId ? peopleBySub.get(token.accountId) : undefined;
+    if (!person) return [];
+    const throughUi = client?.kind === 'temporal-ui' ? (client.role_permissions[person.los_role] ?? []) : [];
+    return [...new Set([...(person.temporal_permissions ?? []), ...throughUi])];
   };
 
   const configuration: Configuration = {
-    clients: realm.clients.map((client) => clientMetadata(client, options.apiUrls, env)),
+    clients: realm.clients.map((client) => clientMetadata(client, options.apiUrls, options.temporalUiUrls ?? [], env)),
     clientDefaults: { id_token_signed_response_alg: SIGNING_ALG },
     jwks: options.secrets.jwks as Configuration['jwks'],
     cookies: { keys: options.secrets.cookieKeys },
@@ -155,7 +170,10 @@ export function createIdentityProvider(options: IdentityProviderOptions): Identi
     // The engine reads the role and municipality from the access token itself, not from userinfo.
     async extraTokenClaims(_ctx, token) {
       if (temporalAudience && token.resourceServer?.audience === temporalAudience) {
-        return { [TEMPORAL_PERMISSIONS_CLAIM]: temporalPermissions(token as Parameters<typeof temporalPermissions>[0]) };
+        const permissions = { [TEMPORAL_PERMISSIONS_CLAIM]: temporalPermissions(token as Parameters<typeof temporalPermissions>[0]) };
+        const accountId = 'accountId' in token ? token.accountId : undefined;
+        const person = isTemporalUi(token.clientId) && accountId ? personClaims(accountId) : undefined;
+        return person ? { ...person, ...permissions } : permissions;
       }
       if (token.kind === 'ClientCredentials') {
         const client = token.clientId ? clientsById.get(token.clientId) : undefined;
@@ -193,10 +211,16 @@ export function createIdentityProvider(options: IdentityProviderOptions): Identi
       },
       resourceIndicators: {
         enabled: true,
-        // One API: every token is for it, whether or not the client names it.
-        defaultResource: () => audience,
+        // One API: every token is for it, whether or not the client names it; the Temporal UI's are for Temporal.
+        defaultResource: (_ctx, client) => (isTemporalUi(client?.clientId) && temporalAudience ? temporalAudience : audience),
         useGrantedResource: () => true,
         getResourceServerInfo(_ctx, resource, client): ResourceServer {
+          if (isTemporalUi(client.clientId) && (!temporalAudience || resource !== temporalAudience))
+            throw new errors.InvalidTarget(
+              temporalAudience
+                ? `client "${client.clientId}" (the Temporal UI) gets tokens for ${temporalAudience} only, not "${resource}"`
+                : `client "${client.clientId}" (the Temporal UI) needs the provider started with --temporal-audience`,
+            );
           if (temporalAudience && resource === temporalAudience) {
             // A machine client without Temporal permissions is refused here, not handed an empty token.
             const entry = clientsById.get(client.clientId);
@@ -227,7 +251,8 @@ export function createIdentityProvider(options: IdentityProviderOptions): Identi
       AccessToken: (_ctx, _token, client) => ttlFor(client.clientId),
       ClientCredentials: (_ctx, _token, client) => ttlFor(client.clientId),
     },
-    pkce: { required: () => true },
+    // The Temporal UI server (v2.55) sends no PKCE: a confidential client, it has its secret, state and nonce instead.
+    pkce: { required: (_ctx, client) => !isTemporalUi(client.clientId) },
     rotateRefreshToken: true,
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     // The realm's clients are the engine's own: no browser calls this provider cross-origin.

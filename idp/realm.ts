@@ -56,6 +56,20 @@ const WebClient = ClientBase.extend({
   redirect_uris: z.array(z.url()).default([]),
 });
 
+/**
+ * The Temporal Web UI server signing people in with the authorization code flow (confidential; the UI server sends
+ * no PKCE, so it has state, nonce and its secret instead). Its access tokens are for Temporal's audience only and
+ * carry the person's Temporal permissions and, for the codec server, their role and municipality.
+ */
+const TemporalUiClient = ClientBase.extend({
+  kind: z.literal('temporal-ui'),
+  client_secret: z.string().min(16, 'client_secret must be at least 16 characters'),
+  /** More redirect URIs besides the `--temporal-ui-url <url>/auth/sso/callback` ones given at start. */
+  redirect_uris: z.array(z.url()).default([]),
+  /** What people of a role may do on Temporal through the UI, besides their own temporal_permissions. */
+  role_permissions: z.partialRecord(z.enum(ROLES), TemporalPermissions).default({}),
+});
+
 /** A command-line tool signing a person in with the device authorization grant: a public client, no secret. */
 const DeviceClient = ClientBase.extend({ kind: z.literal('device') });
 
@@ -73,7 +87,7 @@ const MachineClient = ClientBase.extend({
   path: ['claims'],
 });
 
-export const RealmClient = z.discriminatedUnion('kind', [WebClient, DeviceClient, MachineClient]);
+export const RealmClient = z.discriminatedUnion('kind', [WebClient, TemporalUiClient, DeviceClient, MachineClient]);
 export type RealmClient = z.infer<typeof RealmClient>;
 
 export const Realm = z

@@ -12,7 +12,7 @@ import { clientCredentialsGrant, connectTemporalClient, TemporalTokens, type Tem
 import { currentWorkflowBundle } from '../workers/workflowBundle.js';
 import { freePort, refusedLogin, stopProcess, waitFor } from './dev-stack.js';
 import { makeDevTls } from './dev-tls.js';
-import { startIdentityProvider, type IdentityProvider } from './identity-provider.js';
+import { DEMO_TEMPORAL_UI_CLIENT, startIdentityProvider, type IdentityProvider } from './identity-provider.js';
 import { ensureTemporalCertificates } from './temporal-tls.js';
 import { startNatsCluster, type NatsCluster } from './nats-cluster.js';
 import { accountKeys, issueKeys, readPublicKeysFile, readSeeds, revokeAgencyKeys } from './nats-keys.js';
@@ -33,6 +33,7 @@ import {
   writeTemporalUiConfig,
   type Postgres,
   type TemporalServer,
+  type TemporalUiSignIn,
 } from './temporal-server.js';
 
 /**
@@ -53,7 +54,11 @@ export interface ClusterOptions {
   workers?: number;
   /** @default 2 */
   bridges?: number;
-  /** Start the Temporal Web UI (building it once). @default false */
+  /**
+   * Start the Temporal Web UI (building it once). On a secure cluster people sign in to it at the identity provider
+   * (the realm's temporal-ui client), and it asks the codec server (its own process, https) to decode with the
+   * person's access token. @default false
+   */
   ui?: boolean;
   taskQueue?: string;
   /** Extra environment for the engine processes, e.g. LOG_LEVEL. */
@@ -90,7 +95,7 @@ export const CLUSTER_TEMPORAL_CLIENTS = {
 } as const;
 
 export interface EngineProcess {
-  role: 'worker' | 'bridge' | 'api';
+  role: 'worker' | 'bridge' | 'api' | 'codec';
   /** 1-based, per role: worker 1, worker 2, bridge 1, … */
   number: number;
   logFile: string;
@@ -124,6 +129,8 @@ export interface Cluster {
   namespace: string;
   /** The Web UI, or why there is none. */
   ui: { url: string } | { error: string } | undefined;
+  /** The codec server the Web UI decodes with (https, its certificate signed by `natsCaFile`'s CA), with a signing-in UI. */
+  codec?: { url: string; certFile: string };
   nats: NatsCluster;
   /** Every node's client URL, comma-separated as NATS_URL takes them. */
   natsUrl: string;
@@ -204,6 +211,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     let idp: IdentityProvider | undefined;
     const apiPort = options.api ? await freePort(options.api.port ?? 4300) : undefined;
     const apiUrl = apiPort !== undefined ? `http://127.0.0.1:${apiPort}` : undefined;
+    // The UI's origin before the provider starts: the UI's client has its redirect URI on it.
+    const uiUrl = options.ui ? `http://127.0.0.1:${await freePort(8233)}` : undefined;
     if (options.api || secure) {
       log(`starting the identity provider${secure ? ' (the Temporal server trusts its tokens)' : ''}`);
       idp = await startIdentityProvider({
@@ -211,7 +220,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
         dataDir: join(options.dataDir, 'idp', 'keys'),
         audience: `${apiUrl ?? 'http://127.0.0.1:4300'}/v1`,
         apiUrls: apiUrl ? [apiUrl] : [],
-        ...(secure ? { temporalAudience: CLUSTER_TEMPORAL_AUDIENCE } : {}),
+        ...(secure ? { temporalAudience: CLUSTER_TEMPORAL_AUDIENCE, temporalUiUrls: uiUrl ? [uiUrl] : [] } : {}),
         ...(options.realmFile ? { realmFile: options.realmFile } : {}),
         port: options.api?.idpPort ?? 4400,
       });
@@ -296,14 +305,26 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       await setup.drain();
     }
 
-    const startedUi = options.ui ? await startTemporalUi(options.dataDir, temporalAddress, log, access.tls) : undefined;
+    // With people signing in, the UI decodes through the codec server with the person's token: https (the UI passes
+    // a token to https only), with the certificate the NATS nodes have (loopback names, this data directory's CA).
+    const codec = uiUrl && secure && idp ? { url: `https://127.0.0.1:${await freePort()}`, certFile: tls.certFile } : undefined;
+    const startedUi =
+      uiUrl !== undefined
+        ? await startTemporalUi(options.dataDir, {
+            temporalAddress,
+            url: uiUrl,
+            log,
+            ...(access.tls ? { tls: access.tls } : {}),
+            ...(codec && idp ? { signIn: { issuer: idp.issuer, ...DEMO_TEMPORAL_UI_CLIENT }, codecEndpoint: codec.url } : {}),
+          })
+        : undefined;
     const stopUi = startedUi && 'stop' in startedUi ? startedUi.stop : async () => undefined;
     stopOnFailure.push(stopUi);
     const ui: Cluster['ui'] = startedUi && ('url' in startedUi ? { url: startedUi.url } : { error: startedUi.error });
 
     const engineLogs = join(options.dataDir, 'engine');
     mkdirSync(engineLogs, { recursive: true });
-    const engineProcess = (role: 'worker' | 'bridge' | 'api', number: number, roleEnv: Record<string, string> = {}): EngineProcess => {
+    const engineProcess = (role: EngineProcess['role'], number: number, roleEnv: Record<string, string> = {}): EngineProcess => {
       const logFile = join(engineLogs, `${role}-${number}.log`);
       const processHandle: EngineProcess = {
         role,
@@ -320,13 +341,13 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
               TEMPORAL_ADDRESS: temporalAddress,
               TEMPORAL_NAMESPACE: namespace,
               NATS_URL: natsUrl,
-              // The API runs as the worker's identity (the key store, the access log, its sessions).
-              NATS_NKEY_SEED_FILE: seedFile(role === 'api' ? 'worker' : role),
+              // The API and the codec server run as the worker's identity (the key store, the access log, the sessions).
+              NATS_NKEY_SEED_FILE: seedFile(role === 'api' || role === 'codec' ? 'worker' : role),
               NATS_TLS_CA_FILE: tls.caFile,
               LOS_MASTER_KEY_FILE: masterKeyFile,
               LOS_STREAM_REPLICAS: String(CLUSTER_REPLICAS),
               SHUTDOWN_GRACE_SECONDS: '10',
-              ...temporalEnv(role),
+              ...(role === 'codec' ? {} : temporalEnv(role)),
               ...(options.taskQueue ? { TEMPORAL_TASK_QUEUE: options.taskQueue } : {}),
               ...options.engineEnv,
               ...roleEnv,
@@ -364,6 +385,21 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
         }),
       );
     }
+    if (codec && idp && uiUrl) {
+      log(`starting the codec server at ${codec.url} for the Temporal UI`);
+      engine.push(
+        engineProcess('codec', 1, {
+          CODEC_BIND_ADDRESS: new URL(codec.url).host,
+          CODEC_TLS_CERT_FILE: tls.certFile,
+          CODEC_TLS_KEY_FILE: tls.keyFile,
+          LOS_UI_ORIGIN: uiUrl,
+          LOS_OIDC_ISSUER: idp.issuer,
+          LOS_TEMPORAL_AUDIENCE: CLUSTER_TEMPORAL_AUDIENCE,
+          // The API's audience and its session cookies, when it runs: `los token` and an API session work here too.
+          ...(apiUrl ? { LOS_API_PUBLIC_URL: apiUrl, LOS_API_SESSION_SECRET_FILE: clusterSecret(join(options.dataDir, 'api-session.secret')) } : {}),
+        }),
+      );
+    }
     for (const processHandle of engine) processHandle.start();
     stopOnFailure.push(async () => {
       await Promise.all(engine.map((p) => p.stop()));
@@ -378,6 +414,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       temporalAccess: access,
       namespace,
       ui,
+      ...(codec ? { codec } : {}),
       nats,
       natsUrl,
       natsCaFile: tls.caFile,
@@ -428,7 +465,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
         const uiLine = !ui
           ? 'Temporal UI: not started (use the Temporal CLI)'
           : 'url' in ui
-            ? `Temporal UI: ${ui.url}`
+            ? `Temporal UI: ${ui.url}${codec ? ` (sign in at the identity provider; it decodes through the codec server ${codec.url}, whose certificate ${tls.caFile} signed)` : ''}`
             : `Temporal UI: not available (${ui.error}); use the Temporal CLI, e.g. temporal workflow list --address ${temporalAddress}`;
         return [
           `Temporal server ${temporalAddress} (namespace ${namespace}; PostgreSQL ${postgres.host}:${postgres.port}, databases ${databases.main} and ${databases.visibility})`,
@@ -439,7 +476,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
           ...(access.issuer
             ? [
                 `Temporal authorises every call with a token from ${access.issuer} for ${access.audience} (permissions claim, e.g. default:read); ` +
-                  'the Web UI does not sign people in yet, so it is refused',
+                  'the Web UI signs people in there and calls with their token',
               ]
             : ['Temporal: open to anyone who reaches it (no authorisation)']),
           ...(access.tls ? [`Temporal TLS: trust ${access.tls.caFile} (server name ${access.tls.serverName})`] : []),
@@ -483,16 +520,30 @@ export async function removeCluster(prefix: string, dataDir: string, postgres: P
 
 async function startTemporalUi(
   dataDir: string,
-  temporalAddress: string,
-  log: (line: string) => void,
-  tls?: { caFile: string; serverName: string },
+  options: {
+    temporalAddress: string;
+    /** Its origin, on a port found free. */
+    url: string;
+    log: (line: string) => void;
+    tls?: { caFile: string; serverName: string };
+    signIn?: TemporalUiSignIn;
+    codecEndpoint?: string;
+  },
 ): Promise<{ url: string; stop(): Promise<void> } | { error: string }> {
-  const built = ensureTemporalUi(log);
+  const built = ensureTemporalUi(options.log);
   if ('error' in built) return { error: built.error };
-  const port = await freePort(8233);
+  const { url, temporalAddress, tls, signIn, codecEndpoint } = options;
+  const port = Number(new URL(url).port);
   const configDir = join(dataDir, 'ui');
-  const url = `http://127.0.0.1:${port}`;
-  writeTemporalUiConfig(configDir, { temporalAddress, host: '127.0.0.1', port, origin: url, ...(tls ? { tls } : {}) });
+  writeTemporalUiConfig(configDir, {
+    temporalAddress,
+    host: '127.0.0.1',
+    port,
+    origin: url,
+    ...(tls ? { tls } : {}),
+    ...(signIn ? { signIn } : {}),
+    ...(codecEndpoint ? { codecEndpoint } : {}),
+  });
   const logFile = join(configDir, 'ui.log');
   const out = openSync(logFile, 'a');
   const child = spawn(built.path, ['--root', dataDir, '--config', 'ui', '--env', TEMPORAL_UI_ENVIRONMENT, 'start'], { stdio: ['ignore', out, out] });

@@ -21,6 +21,8 @@ export interface IdentityProviderOptions {
   temporalAudience?: string;
   /** The API's origins; each gives `los-api` the redirect URI `<url>/auth/callback`. */
   apiUrls: string[];
+  /** The Temporal UI's origins; each gives `temporal-ui` the redirect URI `<url>/auth/sso/callback`. */
+  temporalUiUrls?: string[];
   port?: number;
   /** Where its signing keys are kept; the same directory on a restart keeps issued tokens valid. */
   dataDir?: string;
@@ -53,6 +55,7 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
     options.audience,
     ...(options.temporalAudience ? ['--temporal-audience', options.temporalAudience] : []),
     ...options.apiUrls.flatMap((url) => ['--api-url', url]),
+    ...(options.temporalUiUrls ?? []).flatMap((url) => ['--temporal-ui-url', url]),
     ...(options.realmFile ? ['--realm', options.realmFile] : []),
   ];
   // A restart appends to the same log: only what this process writes counts.
@@ -76,5 +79,7 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
 export const DEMO_PASSWORD = 'demo-password';
 export const DEMO_API_CLIENT_SECRET = 'demo-secret-los-api';
 export const DEMO_CASE_SYSTEM_SECRET = 'demo-secret-los-case-system';
+/** The Temporal Web UI's client in the demo realm (kind temporal-ui). */
+export const DEMO_TEMPORAL_UI_CLIENT = { clientId: 'temporal-ui', clientSecret: 'demo-secret-temporal-ui' } as const;
 /** The demo's coordinator, as the demo realm names her. */
 export const DEMO_COORDINATOR = { username: 'anna', name: 'Anna Lindqvist' } as const;

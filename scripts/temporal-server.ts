@@ -7,6 +7,7 @@ import protobufs from '@temporalio/proto';
 import Long from 'long';
 import { parse, stringify } from 'yaml';
 import { parseDuration } from '../domain/durations.js';
+import { TEMPORAL_UI_CALLBACK_PATH } from '../idp/index.js';
 import { DEFAULT_RETENTION } from '../vault/index.js';
 import { SEARCH_ATTRIBUTE_FLAGS } from '../workflows/definitions.js';
 import { freePort, setHistoryRetention, stopProcess, waitFor, type RunningProcess } from './dev-stack.js';
@@ -374,15 +375,35 @@ export function writeTemporalServerConfig(path: string, options: TemporalServerC
 }
 
 const { IndexedValueType } = protobufs.temporal.api.enums.v1;
-/** The Web UI server's config (`base.yaml` in its config directory): where Temporal is and where to listen. */
-export function temporalUiConfig(options: {
+/** The Temporal UI's sign-in at the identity provider: its confidential client there (kind temporal-ui in the realm). */
+export interface TemporalUiSignIn {
+  /** The provider's issuer URL, as the browser reaches it (the UI server fetches its discovery document there too). */
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+}
+
+export interface TemporalUiConfigOptions {
   temporalAddress: string;
   host: string;
   port: number;
+  /** The UI's origin as browsers reach it; the sign-in's callback is on it. */
   origin: string;
   /** The frontend's TLS: the CA to trust and the name its certificate carries. */
   tls?: { caFile: string; serverName: string };
-}): string {
+  /**
+   * People sign in at the provider (the code flow, straight to its form); the UI sends the access token, for
+   * Temporal's audience, with every call to Temporal and to the codec server. None: an open UI, as the dev server's.
+   */
+  signIn?: TemporalUiSignIn;
+  /** The codec server the browser asks to decode (https: the UI passes the person's token to https only). */
+  codecEndpoint?: string;
+}
+
+/** The Web UI server's config (`base.yaml` in its config directory): where Temporal is, where to listen, sign-in and codec. */
+export function temporalUiConfig(options: TemporalUiConfigOptions): string {
+  if (options.codecEndpoint && options.signIn && !options.codecEndpoint.startsWith('https://'))
+    throw new Error(`codec endpoint "${options.codecEndpoint}" must be https: the Temporal UI passes the signed-in person's token to https only`);
   return stringify({
     temporalGrpcAddress: options.temporalAddress,
     host: options.host,
@@ -393,15 +414,39 @@ export function temporalUiConfig(options: {
     cors: { allowOrigins: [options.origin], cookieInsecure: options.origin.startsWith('http:') },
     refreshInterval: '1m',
     ...(options.tls ? { tls: { caFile: options.tls.caFile, serverName: options.tls.serverName, enableHostVerification: true } } : {}),
+    ...(options.signIn
+      ? {
+          auth: {
+            enabled: true,
+            // No page of the UI's own in between: the provider's form at once.
+            redirectToProvider: true,
+            providers: [
+              {
+                label: 'LOS',
+                type: 'oidc',
+                providerUrl: options.signIn.issuer,
+                issuerUrl: options.signIn.issuer,
+                clientId: options.signIn.clientId,
+                clientSecret: options.signIn.clientSecret,
+                callbackUrl: `${options.origin}${TEMPORAL_UI_CALLBACK_PATH}`,
+                // The provider gives this client tokens for Temporal's audience only (its default resource).
+                scopes: ['openid', 'profile', 'los', 'temporal'],
+              },
+            ],
+          },
+        }
+      : {}),
+    ...(options.codecEndpoint ? { codec: { endpoint: options.codecEndpoint, passAccessToken: options.signIn !== undefined, includeCredentials: false } } : {}),
   });
 }
 
 /** The UI server reads `<root>/<config>/base.yaml`, then the environment's file; this is the environment's name. */
 export const TEMPORAL_UI_ENVIRONMENT = 'los';
 
-export function writeTemporalUiConfig(dir: string, options: Parameters<typeof temporalUiConfig>[0]): void {
+export function writeTemporalUiConfig(dir: string, options: TemporalUiConfigOptions): void {
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'base.yaml'), temporalUiConfig(options));
+  // It holds the UI's client secret when people sign in.
+  writeFileSync(join(dir, 'base.yaml'), temporalUiConfig(options), { mode: 0o600 });
   writeFileSync(join(dir, `${TEMPORAL_UI_ENVIRONMENT}.yaml`), '{}\n');
 }
 

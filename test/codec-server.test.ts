@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { credentialsPath } from '../coordinator/credentials.js';
 import { freePort } from '../scripts/dev-stack.js';
-import { DEMO_API_CLIENT_SECRET, DEMO_PASSWORD, type IdentityProvider, startIdentityProvider } from '../scripts/identity-provider.js';
+import { DEMO_API_CLIENT_SECRET, DEMO_PASSWORD, DEMO_TEMPORAL_UI_CLIENT, type IdentityProvider, startIdentityProvider } from '../scripts/identity-provider.js';
 import { findTemporalCli } from '../scripts/temporal-cli.js';
 import { AuditLog, generateMasterKey, readMasterKeyring, type AccessRecord } from '../vault/index.js';
 import { sampleTip, startTestEngine, type TestEngine, untilState, capturedLog } from './engine.js';
@@ -26,6 +26,7 @@ import { CookieJar, approveDevice, clientCredentialsToken, codeFlowTokens, passw
  * every refusal in the log.
  */
 const UI_ORIGIN = 'http://127.0.0.1:8233';
+const TEMPORAL_AUDIENCE = 'urn:los:temporal';
 const NAME = 'MARK-CODEC-NAME AB';
 const PASSWORD = DEMO_PASSWORD;
 const API_CLIENT_SECRET = DEMO_API_CLIENT_SECRET;
@@ -65,7 +66,15 @@ beforeAll(async () => {
   const realmFile = join(scratch, 'realm.yaml');
   writeFileSync(realmFile, stringifyYaml(realm));
   [idp, otherIdp] = await Promise.all([
-    startIdentityProvider({ scratchDir: join(scratch, 'idp'), realmFile, audience, apiUrls: [api] }),
+    // Temporal's audience and the Temporal UI's client too: the UI's tokens are for Temporal and reach the codec server.
+    startIdentityProvider({
+      scratchDir: join(scratch, 'idp'),
+      realmFile,
+      audience,
+      apiUrls: [api],
+      temporalAudience: TEMPORAL_AUDIENCE,
+      temporalUiUrls: [UI_ORIGIN],
+    }),
     // Another provider, the same realm and the API's audience: its tokens are not the trusted issuer's.
     startIdentityProvider({ scratchDir: join(scratch, 'other-idp'), audience, apiUrls: [api] }),
   ]);
@@ -169,6 +178,35 @@ describe('codec server, with the provider’s access tokens', () => {
     expect(body).toContain('"municipality":"Umeå"');
     expect(body).toContain('"sealed":"los.v1"');
     expect(body).not.toContain(NAME);
+  });
+
+  it('takes the Temporal UI’s own tokens (Temporal’s audience, naming the person) as the UI sends them, and refuses an engine process’s', async () => {
+    const uiToken = async (username: string) =>
+      (
+        await codeFlowTokens(
+          idp.issuer,
+          { ...DEMO_TEMPORAL_UI_CLIENT, redirectUri: `${UI_ORIGIN}/auth/sso/callback`, scope: 'openid profile los temporal' },
+          username,
+          PASSWORD,
+        )
+      ).tokens.access_token;
+    const asTheUi = (token: string) =>
+      fetch(`${codecUrl}/decode?preserveStorageRefs=true`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-namespace': 'default', origin: UI_ORIGIN, authorization: `Bearer ${token}` },
+        body: JSON.stringify({ payloads: started }),
+      });
+    const anna = await asTheUi(await uiToken('anna'));
+    expect(anna.status).toBe(200);
+    expect(anna.headers.get('access-control-allow-origin')).toBe(UI_ORIGIN);
+    expect(await text(anna)).toContain(NAME);
+    expect((await asTheUi(await uiToken('erik'))).status).toBe(403);
+    expect((await asTheUi(await uiToken('bertil'))).status).toBe(403);
+    // The worker's token for Temporal names no person: no role, so nothing is decoded for it.
+    const worker = await clientCredentialsToken(idp.issuer, 'los-worker', 'demo-secret-los-worker', TEMPORAL_AUDIENCE);
+    const refused = await asTheUi(worker.access_token);
+    expect(refused.status).toBe(403);
+    expect(JSON.stringify(await refused.json())).toMatch(/los_role/);
   });
 
   it('decodes for a machine client of the municipality (client credentials)', async () => {

@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { CLUSTER_REPLICAS } from '../scripts/cluster.js';
+import { CLUSTER_REPLICAS, CLUSTER_TEMPORAL_AUDIENCE, CLUSTER_TEMPORAL_CLIENTS } from '../scripts/cluster.js';
+import { DEMO_TEMPORAL_UI_CLIENT } from '../scripts/identity-provider.js';
 import { NATS_CLUSTER_NAME, NATS_CLUSTER_SIZE } from '../scripts/nats-cluster.js';
 import { NATS_SERVER_VERSION } from '../scripts/nats-server-binary.js';
 import { PROJECT_ROOT } from '../scripts/temporal-cli.js';
@@ -13,6 +14,7 @@ import {
   TEMPORAL_UI_ENVIRONMENT,
   TEMPORAL_UI_VERSION,
   temporalServerConfig,
+  temporalUiConfig,
 } from '../scripts/temporal-server.js';
 import { EngineEnv } from '../config/index.js';
 import { ENTITY_KEY_ENV } from '../vault/index.js';
@@ -43,6 +45,11 @@ const dockerfile = readFileSync(join(PROJECT_ROOT, 'Dockerfile'), 'utf8');
 const services = compose.services;
 const natsNodes = Object.keys(services).filter((name) => /^nats-\d+$/.test(name));
 const oneShot = new Set(['temporal-schema', 'temporal-setup', 'nats-config']);
+/** A service's environment with each `${…}` from the host's environment given a sample: a URL for a URL, else a secret. */
+function sampleEnvironment(service: string): Record<string, string> {
+  const sample = (key: string) => (/ISSUER|URL/.test(key) ? 'https://login.example.se' : 'a-secret-from-the-environment-of-40-chars');
+  return Object.fromEntries(Object.entries(services[service]!.environment ?? {}).map(([k, v]) => [k, String(v).replace(/^\$\{[^}]+\}$/, sample(k))]));
+}
 
 describe('docker-compose.yml', () => {
   it('has every service the README names: PostgreSQL, Temporal, its UI, NATS, the worker and the bridge', () => {
@@ -75,8 +82,8 @@ describe('docker-compose.yml', () => {
   });
 
   it('configures the worker and bridge only with variables the engine reads, and valid values', () => {
-    for (const name of ['worker', 'bridge']) {
-      const env = Object.fromEntries(Object.entries(services[name]!.environment!).map(([k, v]) => [k, String(v).replace(/^\$\{[^}]+\}$/, 'secret-from-env')]));
+    for (const name of ['worker', 'bridge', 'codec']) {
+      const env = sampleEnvironment(name);
       expect(
         Object.keys(env).filter((key) => !(key in EngineEnv.shape)),
         name,
@@ -89,8 +96,7 @@ describe('docker-compose.yml', () => {
   });
 
   it('runs the API with only variables it reads, valid values, its port published and probed', () => {
-    const sample = (key: string) => (key === 'LOS_OIDC_ISSUER' ? 'https://login.example.se' : 'a-secret-from-the-environment-of-40-chars');
-    const env = Object.fromEntries(Object.entries(services.api!.environment!).map(([k, v]) => [k, String(v).replace(/^\$\{[^}]+\}$/, sample(k))]));
+    const env = sampleEnvironment('api');
     // The entity key is read where the reference is computed (vault/entityReference.ts), not by EngineEnv.
     expect(Object.keys(env).filter((key) => !(key in EngineEnv.shape) && key !== ENTITY_KEY_ENV)).toEqual([]);
     expect(EngineEnv.safeParse(env).success).toBe(true);
@@ -103,7 +109,12 @@ describe('docker-compose.yml', () => {
   it('sets up the namespace and its search attributes with the script npm run cluster uses', () => {
     // scripts/temporal-setup.ts namespace calls ensureNamespace, which registers SEARCH_ATTRIBUTE_FLAGS.
     expect(services['temporal-setup']!.entrypoint).toEqual(['npx', 'tsx', 'scripts/temporal-setup.ts']);
-    expect(services['temporal-setup']!.command).toEqual(['namespace', '--address', services.worker!.environment!.TEMPORAL_ADDRESS]);
+    const command = services['temporal-setup']!.command as string[];
+    expect(command.slice(0, 3)).toEqual(['namespace', '--address', services.worker!.environment!.TEMPORAL_ADDRESS]);
+    // As the set-up's machine client, with a token for Temporal's audience from the provider.
+    expect(flag(command, '--oidc-issuer')).toMatch(/^\$\{LOS_OIDC_ISSUER:\?/);
+    expect(flag(command, '--audience')).toBe(CLUSTER_TEMPORAL_AUDIENCE);
+    expect(services['temporal-setup']!.environment!.LOS_TEMPORAL_TOKEN_CLIENT_ID).toBe(CLUSTER_TEMPORAL_CLIENTS.admin.clientId);
   });
 
   it('gives nats-server the generated accounts and TLS, and the worker and the bridge their own NKEYs, over TLS', () => {
@@ -134,7 +145,7 @@ describe('docker-compose.yml', () => {
 /** The commands a one-shot service's shell script runs, with `npx` and `chown` only printing what they were given. */
 function commandsOf(service: string): string[][] {
   const script = `npx() { echo "$@"; }\nchown() { :; }\n${String(services[service]!.command).replaceAll('$$', '$')}`;
-  const run = spawnSync('/bin/sh', ['-ec', script], { encoding: 'utf8' });
+  const run = spawnSync('/bin/sh', ['-ec', script], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...sampleEnvironment(service) } });
   expect(run.status, run.stderr).toBe(0);
   return run.stdout
     .trim()
@@ -160,7 +171,8 @@ describe('docker-compose.yml agrees with npm run cluster', () => {
     expect(databases!.slice(0, 3)).toEqual(['tsx', 'scripts/temporal-setup.ts', 'databases']);
     expect(config!.slice(0, 4)).toEqual(['tsx', 'scripts/temporal-setup.ts', 'config', '/config/temporal.yaml']);
     expect(flag(config!, '--prefix')).toBe(flag(databases!, '--prefix'));
-    expect(services.temporal!.command).toEqual(['--config-file', '/config/temporal.yaml', '--allow-no-auth', 'start']);
+    const temporalCommand = services.temporal!.command as string[];
+    expect(temporalCommand.slice(0, 4)).toEqual(['--config-file', '/config/temporal.yaml', '--allow-no-auth', 'start']);
     const postgresUrl = new URL(String(services['temporal-schema']!.environment!.LOS_POSTGRES_URL).replace(/\$\{[^}]+\}/, 'secret-from-env'));
     expect(decodeURIComponent(postgresUrl.username)).toBe(services.postgresql!.environment!.POSTGRES_USER);
     expect(postgresUrl.host).toBe('postgresql:5432');
@@ -172,9 +184,12 @@ describe('docker-compose.yml agrees with npm run cluster', () => {
         ports: STANDARD_TEMPORAL_PORTS,
         bindAddress: flag(config!, '--bind-address')!,
         broadcastAddress: flag(config!, '--broadcast-address')!,
+        ...(flag(config!, '--jwks-url') ? { authorization: { jwksUrl: flag(config!, '--jwks-url')!, audience: flag(config!, '--audience')! } } : {}),
       }),
-    ) as { services: { frontend: { rpc: { grpcPort: number; bindOnIP: string } } } };
+    ) as { services: { frontend: { rpc: { grpcPort: number; bindOnIP: string } } }; global: { authorization?: Record<string, unknown> } };
     expect(generated.services.frontend.rpc).toMatchObject({ grpcPort: 7233, bindOnIP: '0.0.0.0' });
+    // Every service the config lists is started: the internal frontend too.
+    expect(flags(temporalCommand, '--service').sort()).toEqual(Object.keys(generated.services).sort());
     expect(services.temporal!.ports).toEqual([`${generated.services.frontend.rpc.grpcPort}:7233`]);
     expect(services.worker!.environment!.TEMPORAL_ADDRESS).toBe(`temporal:${generated.services.frontend.rpc.grpcPort}`);
     // The Web UI: its config from the same script, the environment the cluster starts it with, the port published.
@@ -182,6 +197,76 @@ describe('docker-compose.yml agrees with npm run cluster', () => {
     expect(flag(ui!, '--temporal-address')).toBe(services.worker!.environment!.TEMPORAL_ADDRESS);
     expect(services['temporal-ui']!.command).toEqual(['--root', '/config', '--config', 'ui', '--env', TEMPORAL_UI_ENVIRONMENT, 'start']);
     expect(services['temporal-ui']!.ports).toEqual([`${flag(ui!, '--port')}:${flag(ui!, '--port')}`]);
+  });
+
+  it('authorises every call to Temporal with the provider’s JWTs as the cluster does, and gives each engine process its own client', () => {
+    const [, config] = commandsOf('temporal-schema');
+    // The provider's keys and the cluster's audience, from the environment the service is given.
+    expect(services['temporal-schema']!.environment!.LOS_OIDC_JWKS_URL).toMatch(/^\$\{LOS_OIDC_JWKS_URL:\?/);
+    expect(flag(config!, '--jwks-url')).toBe('https://login.example.se');
+    expect(flag(config!, '--audience')).toBe(CLUSTER_TEMPORAL_AUDIENCE);
+    const authorised = parse(
+      temporalServerConfig({
+        postgres: { host: 'postgresql', port: 5432, user: 'temporal' },
+        databasePrefix: flag(config!, '--prefix')!,
+        ports: STANDARD_TEMPORAL_PORTS,
+        bindAddress: '0.0.0.0',
+        authorization: { jwksUrl: flag(config!, '--jwks-url')!, audience: flag(config!, '--audience')! },
+      }),
+    ) as { global: { authorization: Record<string, unknown> } };
+    expect(authorised.global.authorization).toMatchObject({
+      jwtKeyProvider: { keySourceURIs: ['https://login.example.se'] },
+      permissionsClaimName: 'permissions',
+      audience: CLUSTER_TEMPORAL_AUDIENCE,
+      authorizer: 'default',
+      claimMapper: 'default',
+    });
+    for (const role of ['worker', 'bridge', 'api'] as const) {
+      const env = services[role]!.environment!;
+      expect(env.LOS_TEMPORAL_TOKEN_CLIENT_ID, role).toBe(CLUSTER_TEMPORAL_CLIENTS[role].clientId);
+      expect(String(env.LOS_TEMPORAL_TOKEN_CLIENT_SECRET), role).toMatch(/^\$\{LOS_TEMPORAL_[A-Z]+_CLIENT_SECRET:\?/);
+      expect(env.LOS_TEMPORAL_AUDIENCE, role).toBe(CLUSTER_TEMPORAL_AUDIENCE);
+      expect(env.LOS_OIDC_ISSUER, role).toMatch(/^\$\{LOS_OIDC_ISSUER:\?/);
+    }
+  });
+
+  it('signs people in to the Temporal UI at the provider and decodes through the https codec server with their token', () => {
+    const ui = commandsOf('temporal-schema')[2]!;
+    expect(flag(ui, '--oidc-issuer')).toBe('https://login.example.se');
+    const codecEndpoint = flag(ui, '--codec-endpoint')!;
+    const written = parse(
+      temporalUiConfig({
+        temporalAddress: flag(ui, '--temporal-address')!,
+        host: flag(ui, '--host')!,
+        port: Number(flag(ui, '--port')),
+        origin: flag(ui, '--origin')!,
+        signIn: { issuer: flag(ui, '--oidc-issuer')!, clientId: flag(ui, '--client-id') ?? DEMO_TEMPORAL_UI_CLIENT.clientId, clientSecret: 'from-the-env' },
+        codecEndpoint,
+      }),
+    ) as { auth: { enabled: boolean; providers: Record<string, unknown>[] }; codec: { endpoint: string; passAccessToken: boolean } };
+    expect(written.auth.enabled).toBe(true);
+    expect(written.auth.providers[0]).toMatchObject({
+      type: 'oidc',
+      providerUrl: 'https://login.example.se',
+      clientId: DEMO_TEMPORAL_UI_CLIENT.clientId,
+      callbackUrl: `${flag(ui, '--origin')}/auth/sso/callback`,
+    });
+    expect(written.codec).toMatchObject({ endpoint: codecEndpoint, passAccessToken: true });
+    // The client secret comes from the environment, never the command line.
+    expect(String(services['temporal-schema']!.environment!.LOS_TEMPORAL_UI_CLIENT_SECRET)).toMatch(/^\$\{LOS_TEMPORAL_UI_CLIENT_SECRET:\?/);
+    expect(String(services['temporal-schema']!.command)).toContain('chown -R 1000:1000 /config/ui');
+    // The codec server the UI names: https, on the port it publishes, with the UI's origin for CORS and its own certificate.
+    const codec = services.codec!;
+    const port = new URL(codecEndpoint).port;
+    expect(codecEndpoint.startsWith('https://')).toBe(true);
+    expect(codec.command).toEqual(['codec']);
+    expect(codec.ports).toEqual([`${port}:${port}`]);
+    expect(codec.environment!.CODEC_BIND_ADDRESS).toBe(`0.0.0.0:${port}`);
+    expect(codec.environment!.LOS_UI_ORIGIN).toBe(flag(ui, '--origin'));
+    expect(codec.environment!.CODEC_TLS_CERT_FILE).toBe('/codec-tls/server.pem');
+    expect(codec.volumes).toContain('codec-tls:/codec-tls:ro');
+    expect(commandsOf('nats-config').some((args) => args.join(' ').startsWith('tsx scripts/nats-config.ts dev-tls /codec-tls --host localhost'))).toBe(true);
+    expect(JSON.stringify(codec.healthcheck!.test)).toContain(`port: ${port}`);
   });
 
   it('runs NATS as the same cluster: three nodes, each routed to the others, three replicas, two workers and two bridges', () => {

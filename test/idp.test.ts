@@ -4,7 +4,7 @@ import { createRemoteJWKSet, decodeJwt, errors as joseErrors, jwtVerify, type JW
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { DEMO_PASSWORD, type IdentityProvider, startIdentityProvider } from '../scripts/identity-provider.js';
+import { DEMO_PASSWORD, DEMO_TEMPORAL_UI_CLIENT, type IdentityProvider, startIdentityProvider } from '../scripts/identity-provider.js';
 import { approveDevice, clientCredentialsToken, codeFlowTokens, discoverIssuer, passwordLogin, SignInRefused } from './oidc.js';
 
 /**
@@ -19,6 +19,8 @@ const REDIRECT_URI = `${API_URL}/auth/callback`;
 const API_CLIENT = { clientId: 'los-api', clientSecret: 'demo-secret-los-api', redirectUri: REDIRECT_URI, audience: AUDIENCE };
 const ANNA_SUB = '0b6f3c2e-5d1a-4a8e-9f27-1c4d8e6a2b01';
 const TEMPORAL_AUDIENCE = 'urn:los:temporal';
+const TEMPORAL_UI_URL = 'http://127.0.0.1:8233';
+const TEMPORAL_UI_CLIENT = { ...DEMO_TEMPORAL_UI_CLIENT, redirectUri: `${TEMPORAL_UI_URL}/auth/sso/callback`, scope: 'openid profile los temporal' };
 
 let idp: IdentityProvider;
 let scratch: string;
@@ -38,7 +40,14 @@ beforeAll(async () => {
   });
   const realmFile = join(scratch, 'realm.yaml');
   writeFileSync(realmFile, stringifyYaml(realm));
-  idp = await startIdentityProvider({ scratchDir: scratch, realmFile, audience: AUDIENCE, temporalAudience: TEMPORAL_AUDIENCE, apiUrls: [API_URL] });
+  idp = await startIdentityProvider({
+    scratchDir: scratch,
+    realmFile,
+    audience: AUDIENCE,
+    temporalAudience: TEMPORAL_AUDIENCE,
+    apiUrls: [API_URL],
+    temporalUiUrls: [TEMPORAL_UI_URL],
+  });
   const jwks = createRemoteJWKSet(new URL(`${idp.issuer}/jwks`));
   verify = async (token) => (await jwtVerify(token, jwks, { issuer: idp.issuer, audience: AUDIENCE })).payload;
 });
@@ -231,6 +240,24 @@ describe('the embedded identity provider', () => {
     expect(decodeJwt(erik.tokens.access_token)).toMatchObject({ aud: TEMPORAL_AUDIENCE, permissions: ['default:read'] });
     const anna = await codeFlowTokens(idp.issuer, { ...API_CLIENT, audience: TEMPORAL_AUDIENCE, scope: 'openid temporal' }, 'anna', PASSWORD);
     expect(decodeJwt(anna.tokens.access_token)).toMatchObject({ aud: TEMPORAL_AUDIENCE, permissions: [] });
+  });
+
+  it('gives the Temporal UI tokens for Temporal only, with the person’s Temporal permissions through the UI, role and municipality', async () => {
+    // No resource named: the UI's client gets Temporal's audience by default.
+    const anna = await codeFlowTokens(idp.issuer, TEMPORAL_UI_CLIENT, 'anna', PASSWORD);
+    const annaClaims = decodeJwt(anna.tokens.access_token);
+    // Reading the namespace, and the cluster-wide reads the UI makes (the namespaces, the cluster's info).
+    const UI_READ = ['default:read', 'temporal-system:read'];
+    expect(annaClaims).toMatchObject({ aud: TEMPORAL_AUDIENCE, permissions: UI_READ, los_role: 'coordinator', los_municipality: 'Umeå' });
+    expect(decodeJwt(anna.tokens.id_token!)).toMatchObject({ aud: DEMO_TEMPORAL_UI_CLIENT.clientId, name: 'Anna Lindqvist' });
+    const erik = await codeFlowTokens(idp.issuer, TEMPORAL_UI_CLIENT, 'erik', PASSWORD);
+    expect(decodeJwt(erik.tokens.access_token)).toMatchObject({ aud: TEMPORAL_AUDIENCE, permissions: UI_READ, los_role: 'operator' });
+    // The steering group has no role on Temporal through the UI.
+    const cecilia = await codeFlowTokens(idp.issuer, TEMPORAL_UI_CLIENT, 'cecilia', PASSWORD);
+    expect(decodeJwt(cecilia.tokens.access_token)).toMatchObject({ aud: TEMPORAL_AUDIENCE, permissions: [] });
+    // Not a token for the API, whatever it asks.
+    await expect(codeFlowTokens(idp.issuer, { ...TEMPORAL_UI_CLIENT, audience: AUDIENCE }, 'anna', PASSWORD)).rejects.toThrow();
+    expect(log()).toMatch(/gets tokens for urn:los:temporal only/);
   });
 
   it('keeps its signing key across a restart, so tokens it issued stay valid', async () => {

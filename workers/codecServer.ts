@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { fastifyCookie } from '@fastify/cookie';
 import type { Payload } from '@temporalio/common';
@@ -13,7 +15,9 @@ import type { AuditLog, KeyStore } from '../vault/index.js';
  * the API lets in, checked the API's way (api/auth.ts `identify`): a bearer access token from the organisation's
  * OpenID Connect provider for the API's audience (`temporal --codec-auth "Bearer $(los token)"`), or in a browser
  * the API's own session cookie (same host, so the UI's codec calls carry it with "include cross-origin
- * credentials" on). Decoding follows `readAs` (vault/access.ts); every attempt is in the access log and every
+ * credentials" on). The Temporal UI server signing people in itself (OIDC, `codec.passAccessToken`) sends its own
+ * access token for Temporal's audience, which carries the person's role and municipality; the UI passes a token
+ * only to an https endpoint, hence `tls`. Decoding follows `readAs` (vault/access.ts); every attempt is in the access log and every
  * refusal in the log. CORS answers only the UI's own origin.
  */
 
@@ -27,6 +31,8 @@ export interface CodecServerOptions {
   /** The Temporal UI's origin, e.g. http://127.0.0.1:8233; no other origin gets CORS headers. */
   uiOrigin?: string;
   host?: string;
+  /** Serve https with this certificate and key (PEM files): the Temporal UI passes its access token to https only. */
+  tls?: { certFile: string; keyFile: string };
   /** 0 picks a free port. */
   port?: number;
 }
@@ -111,7 +117,7 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
         at: new Date().toISOString(),
         who: 'unauthenticated',
         role: 'none',
-        action: req.url === '/encode' ? 'encode' : 'decode',
+        action: req.url?.split('?')[0] === '/encode' ? 'encode' : 'decode',
         payloads: payloads.map((p, index) => ({ index, sha256: fingerprint(p.data ?? '') })),
         allowed: false,
         detail: `refused: ${err.message}`,
@@ -164,21 +170,23 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
     return true;
   };
 
-  const server: Server = createServer((req, res) => {
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
     const send = (status: number, body: unknown) => {
       if (status === 401) res.setHeader('WWW-Authenticate', 'Bearer');
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     };
-    const what = `${req.method} ${req.url?.split('?')[0]}`;
+    // The UI adds a query (`/decode?preserveStorageRefs=true`); the path alone says what is asked.
+    const path = req.url?.split('?')[0] ?? '';
+    const what = `${req.method} ${path}`;
     let reader: Person | undefined;
     void (async () => {
       try {
         if (!cors(req, res)) throw new HttpError(403, `origin ${req.headers.origin} is not the Temporal UI's`);
         if (req.method === 'OPTIONS') return void res.writeHead(204).end();
-        if (req.method !== 'POST' || (req.url !== '/encode' && req.url !== '/decode')) throw new HttpError(404, 'POST /encode or /decode');
+        if (req.method !== 'POST' || (path !== '/encode' && path !== '/decode')) throw new HttpError(404, 'POST /encode or /decode');
         const { payloads } = await readBody(req);
         reader = await authenticate(req, payloads);
-        if (req.url === '/encode') {
+        if (path === '/encode') {
           // Encoding reveals nothing, but only a coordinator sends decisions.
           if (reader.role !== 'coordinator') throw new HttpError(403, `${reader.role} may not send input to operations`);
           return send(200, { payloads: (await codec.encode(payloads.map(fromJson))).map(toJson) });
@@ -201,7 +209,7 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
               at: new Date().toISOString(),
               who: reader?.sub ?? 'unauthenticated',
               role: reader?.role ?? 'none',
-              action: req.url === '/encode' ? 'encode' : 'decode',
+              action: path === '/encode' ? 'encode' : 'decode',
               payloads: [],
               allowed: false,
               detail: `refused: ${message}`,
@@ -212,11 +220,14 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
         send(status, { message });
       }
     })();
-  });
+  };
+  const server: Server = options.tls
+    ? createTlsServer({ cert: readFileSync(options.tls.certFile), key: readFileSync(options.tls.keyFile) }, handle)
+    : createServer(handle);
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://${options.host ?? '127.0.0.1'}:${port}`,
+    url: `${options.tls ? 'https' : 'http'}://${options.host ?? '127.0.0.1'}:${port}`,
     close: () =>
       new Promise((resolve) => {
         server.close(() => resolve());

@@ -263,7 +263,8 @@ export async function composeEngine(wiring: EngineWiring, roles: readonly Engine
         keys,
         audit: await ready('access log', () => AuditLog.open(codecNc, { replicas }), misconfigured.nats),
         identity: {
-          verifier: bearerVerifier({ issuer: identity.issuer, audience: identity.audience, claims: identity.claims }),
+          // The API's tokens (`los token`, the CLI) and the Temporal UI's own, which are for Temporal's audience and name the person.
+          verifier: bearerVerifier({ issuer: identity.issuer, audience: [identity.audience, settings.LOS_TEMPORAL_AUDIENCE], claims: identity.claims }),
           sessions: await ready('session store', () => SessionStore.open(codecNc, { ttlMs: identity.sessionTtlMs, replicas }), misconfigured.nats),
           unsign: cookieUnsigner(identity.cookieSecret),
         },
@@ -271,6 +272,9 @@ export async function composeEngine(wiring: EngineWiring, roles: readonly Engine
         host,
         port: Number(port),
         ...(settings.LOS_UI_ORIGIN ? { uiOrigin: settings.LOS_UI_ORIGIN } : {}),
+        ...(settings.CODEC_TLS_CERT_FILE && settings.CODEC_TLS_KEY_FILE
+          ? { tls: { certFile: settings.CODEC_TLS_CERT_FILE, keyFile: settings.CODEC_TLS_KEY_FILE } }
+          : {}),
       });
       stops.push(() => codec.close());
       engine.codec = codec;
