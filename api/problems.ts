@@ -30,6 +30,14 @@ export const problemType = (kind: ProblemKind) => `urn:los:problem:${kind}`;
 export const FieldError = z.object({
   field: z.string().meta({ description: 'The field, as a dotted path in the input (`entity.orgNumber`), or `(root)`.' }),
   message: z.string(),
+  code: z.string().optional().meta({
+    description:
+      'What is wrong, stable for a client to branch on and translate: the domain’s own code (`org-number-check-digit`, `time-not-in-future`, `lead-not-participant`, …) or else the schema’s issue code (`too_small`, `invalid_type`, …).',
+  }),
+  params: z
+    .record(z.string(), z.string())
+    .optional()
+    .meta({ description: 'The facts the message names (a minimum, an agency, a phase); never a personal field.' }),
 });
 export type FieldError = z.infer<typeof FieldError>;
 
@@ -66,5 +74,24 @@ export function problemOf(kind: ProblemKind, detail: string, instance: string, e
 
 /** The field errors of a zod error, one per issue, with the path as the domain's messages write it. */
 export function fieldErrors(error: z.ZodError): FieldError[] {
-  return error.issues.map((issue) => ({ field: issue.path.map(String).join('.') || '(root)', message: issue.message }));
+  return error.issues.map((issue) => {
+    const own = issue.code === 'custom' && typeof issue.params?.code === 'string' ? issue.params.code : undefined;
+    const facts = issue as unknown as Record<string, unknown>;
+    const params: Record<string, string> = {};
+    for (const key of ['minimum', 'maximum', 'origin'] as const) if (facts[key] !== undefined) params[key] = String(facts[key]);
+    return {
+      field: issue.path.map(String).join('.') || '(root)',
+      message: issue.message,
+      code: own ?? issue.code,
+      ...(Object.keys(params).length > 0 ? { params } : {}),
+    };
+  });
+}
+
+/** The field errors a refusal of the workflow's validator carries in its details (domain/admissibility.ts `Refused`). */
+export function refusalErrors(details: readonly unknown[] | null | undefined): FieldError[] | undefined {
+  const coded = details?.[0] as { code?: unknown; field?: unknown; params?: unknown } | undefined;
+  if (typeof coded?.code !== 'string') return undefined;
+  const params = coded.params && typeof coded.params === 'object' ? (coded.params as Record<string, string>) : undefined;
+  return [{ field: typeof coded.field === 'string' ? coded.field : '(root)', message: '', code: coded.code, ...(params ? { params } : {}) }];
 }
