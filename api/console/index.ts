@@ -275,7 +275,7 @@ export function registerConsole(context: RouteContext): void {
         if (text === '') continue;
         const reading = readInstant(text);
         if (reading.ok) instants[name] = new Date(reading.ms).toISOString();
-        else errors.set(name, [`${name} "${text}" ${reading.reason}`]);
+        else errors.set(name, [wordedIssue(t, name, { code: reading.code })]);
       }
       // The form sends all its fields, empty or not; the page opened from a link or the menu sends none and searches nothing yet.
       const searched = Object.keys(query).some((name) => name !== 'lang');
@@ -291,9 +291,9 @@ export function registerConsole(context: RouteContext): void {
       };
       const parsed = parseForm(AccessLogQuery, input, 'access-log search');
       if (!parsed.ok || errors.size > 0) {
-        if (!parsed.ok) for (const issue of parsed.issues) errors.set(issue.field, [...(errors.get(issue.field) ?? []), issue.message]);
+        if (!parsed.ok) for (const issue of parsed.issues) errors.set(issue.field, [...(errors.get(issue.field) ?? []), wordedIssue(t, issue.field, issue)]);
         request.log.info({ who: request.person!.sub, what: 'console access-log search', why: 'invalid-input', status: 400 }, 'rejected');
-        return send(request, reply, t.records.accessLogTitle, accessLogPage(t, { values, errors, ...(!parsed.ok ? { message: parsed.message } : {}) }), 400);
+        return send(request, reply, t.records.accessLogTitle, accessLogPage(t, { values, errors }), 400);
       }
       const page = await searchAccessLog(services(), parsed.value);
       let nextHref: string | undefined;

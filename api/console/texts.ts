@@ -39,6 +39,8 @@ export const ISSUE_CODES = [
   'text-bidi-override',
   'text-line-break',
   'duplicate',
+  'to-before-from',
+  'operation-and-security',
   ...REFUSAL_CODES,
 ] as const;
 export type IssueCode = (typeof ISSUE_CODES)[number];
@@ -87,6 +89,8 @@ const svIssues: IssueWords = {
     'text-bidi-override': () => 'Texten innehåller ett tecken som ändrar skrivriktningen, vilket kan få den att visas som något annat.',
     'text-line-break': () => 'Skriv på en rad, utan radbrytning.',
     duplicate: () => 'Samma val finns två gånger.',
+    'to-before-from': () => 'Slutet får inte ligga före början.',
+    'operation-and-security': () => 'Säkerhetsloggen gäller inte någon operation: välj det ena eller det andra.',
     'wrong-phase': (f) => `Operationen är i fasen ${f.phase}, inte ${f.expected}.`,
     'being-cancelled': () => 'Operationen håller på att avbrytas.',
     'already-decided': () => 'Bedömningen är redan gjord.',
@@ -145,6 +149,8 @@ const enIssues: IssueWords = {
     'text-bidi-override': () => 'The text holds a character that changes the writing direction, which can make it display as something else.',
     'text-line-break': () => 'Write it on one line, without a line break.',
     duplicate: () => 'The same choice appears twice.',
+    'to-before-from': () => 'The end must not be before the start.',
+    'operation-and-security': () => 'The security log concerns no operation: choose one or the other.',
     'wrong-phase': (f) => `The operation is in phase ${f.phase}, not ${f.expected}.`,
     'being-cancelled': () => 'The operation is being cancelled.',
     'already-decided': () => 'The assessment has already been made.',
