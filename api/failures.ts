@@ -50,7 +50,7 @@ export function problemFromEngine(err: unknown): ProblemError | undefined {
     const cause = err.cause;
     const kind = cause instanceof ApplicationFailure && cause.type ? (BY_FAILURE[cause.type] ?? 'not-allowed-now') : 'not-allowed-now';
     const message = cause?.message ?? err.message;
-    const errors = cause instanceof ApplicationFailure ? refusalErrors(cause.details)?.map((e) => ({ ...e, message })) : undefined;
+    const errors = cause instanceof ApplicationFailure ? refusalErrors(cause.details, message) : undefined;
     return new ProblemError(kind, message, errors);
   }
   if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError)

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { codedIssues } from '../domain/index.js';
 
 /**
  * Errors as RFC 9457 problem details (`application/problem+json`): a stable `type` per kind of problem
@@ -74,24 +75,20 @@ export function problemOf(kind: ProblemKind, detail: string, instance: string, e
 
 /** The field errors of a zod error, one per issue, with the path as the domain's messages write it. */
 export function fieldErrors(error: z.ZodError): FieldError[] {
-  return error.issues.map((issue) => {
-    const own = issue.code === 'custom' && typeof issue.params?.code === 'string' ? issue.params.code : undefined;
-    const facts = issue as unknown as Record<string, unknown>;
-    const params: Record<string, string> = {};
-    for (const key of ['minimum', 'maximum', 'origin'] as const) if (facts[key] !== undefined) params[key] = String(facts[key]);
-    return {
-      field: issue.path.map(String).join('.') || '(root)',
-      message: issue.message,
-      code: own ?? issue.code,
-      ...(Object.keys(params).length > 0 ? { params } : {}),
-    };
-  });
+  const coded = codedIssues(error);
+  return error.issues.map((issue, i) => ({ ...coded[i]!, message: issue.message }));
 }
 
-/** The field errors a refusal of the workflow's validator carries in its details (domain/admissibility.ts `Refused`). */
-export function refusalErrors(details: readonly unknown[] | null | undefined): FieldError[] | undefined {
-  const coded = details?.[0] as { code?: unknown; field?: unknown; params?: unknown } | undefined;
-  if (typeof coded?.code !== 'string') return undefined;
-  const params = coded.params && typeof coded.params === 'object' ? (coded.params as Record<string, string>) : undefined;
-  return [{ field: typeof coded.field === 'string' ? coded.field : '(root)', message: '', code: coded.code, ...(params ? { params } : {}) }];
+/**
+ * The field errors a refusal of the workflow's validator carries in its details, each with the refusal's message:
+ * a decision rule's refusal (domain/admissibility.ts `Refused`) or the schema's issues (`codedIssues`).
+ */
+export function refusalErrors(details: readonly unknown[] | null | undefined, message: string): FieldError[] | undefined {
+  const errors = (details ?? []).flatMap((detail): FieldError[] => {
+    const coded = detail as { code?: unknown; field?: unknown; params?: unknown } | null;
+    if (typeof coded?.code !== 'string') return [];
+    const params = coded.params && typeof coded.params === 'object' ? (coded.params as Record<string, string>) : undefined;
+    return [{ field: typeof coded.field === 'string' ? coded.field : '(root)', message, code: coded.code, ...(params ? { params } : {}) }];
+  });
+  return errors.length > 0 ? errors : undefined;
 }

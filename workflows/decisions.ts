@@ -8,6 +8,7 @@ import {
   decidedBy,
   verifyDecision,
   correctionNotices,
+  codedIssues,
   describeIssues,
   decisionIntent,
   tipCorrections,
@@ -27,7 +28,13 @@ import { nowMs, type Operation } from './operation-state.js';
 /** Validators must be synchronous and throw ApplicationFailure, so the update is rejected, not the task. */
 function parseOrReject<S extends z.ZodType>(schema: S, input: unknown, what: string): z.infer<S> {
   const result = schema.safeParse(input);
-  if (!result.success) throw ApplicationFailure.nonRetryable(`${what} rejected: ${describeIssues(result.error, input)}`, FailureType.InvalidInput);
+  if (!result.success)
+    throw ApplicationFailure.create({
+      message: `${what} rejected: ${describeIssues(result.error, input)}`,
+      type: FailureType.InvalidInput,
+      nonRetryable: true,
+      details: codedIssues(result.error),
+    });
   return result.data;
 }
 
