@@ -9,7 +9,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { AccessDenied, ErasedError } from '../vault/index.js';
 import { FailureType } from '../workflows/failures.js';
 import { InvalidInputError } from './engine.js';
-import { ProblemError, type ProblemKind } from './problems.js';
+import { ProblemError, refusalErrors, type ProblemKind } from './problems.js';
 
 /**
  * What an error from the engine means for the caller, as a problem: the validator's refusal keeps its message
@@ -49,7 +49,9 @@ export function problemFromEngine(err: unknown): ProblemError | undefined {
   if (err instanceof WorkflowUpdateFailedError) {
     const cause = err.cause;
     const kind = cause instanceof ApplicationFailure && cause.type ? (BY_FAILURE[cause.type] ?? 'not-allowed-now') : 'not-allowed-now';
-    return new ProblemError(kind, cause?.message ?? err.message);
+    const message = cause?.message ?? err.message;
+    const errors = cause instanceof ApplicationFailure ? refusalErrors(cause.details, message) : undefined;
+    return new ProblemError(kind, message, errors);
   }
   if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError)
     return new ProblemError('timeout', 'no worker answered in time; the decision may still be applied when one does: read the operation to see');

@@ -1,7 +1,7 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { type DecisionKind, type DecisionReceipt, type OperationState, type Sealed, type TimelineEntry } from '../domain/index.js';
+import { type CorrectableFields, type DecisionKind, type DecisionReceipt, type OperationState, type Sealed, type TimelineEntry } from '../domain/index.js';
 import { readAs } from '../vault/index.js';
-import { stateQuery, timelineQuery } from '../workflows/definitions.js';
+import { correctableTipQuery, stateQuery, timelineQuery } from '../workflows/definitions.js';
 import type { Person } from './auth.js';
 import { howItEnded, registerTip, sendDecision, type Registration as EngineRegistration } from './engine.js';
 import { ProblemError } from './problems.js';
@@ -61,6 +61,32 @@ export async function readOperation(
     ...(origin ? { origin } : {}),
   });
   return { state: read as OperationState, timeline: readTimeline as TimelineEntry[] };
+}
+
+/**
+ * What a correction would replace: the registered tip's correctable fields, for the operation's own coordinator
+ * only, unsealed as a read of personal data and on the access log like any read.
+ */
+export async function readCorrectable(
+  services: ApiServices,
+  withDeadline: WithDeadline,
+  person: Person,
+  id: string,
+  origin?: { address: string; asked: string },
+): Promise<CorrectableFields> {
+  if (person.role !== 'coordinator') throw new ProblemError('forbidden', 'only the operation’s coordinator corrects its tip');
+  await requireOwnMunicipality(services, person, id);
+  const registered = await withDeadline((client) => client.workflow.getHandle(id).query(correctableTipQuery));
+  const reader = { sub: person.sub, role: 'coordinator', municipality: person.municipality! } as const;
+  const [read] = await readAs<CorrectableFields>(services.keys, services.audit, {
+    reader,
+    action: 'show',
+    operationId: id,
+    values: [registered],
+    payloads: [],
+    ...(origin ? { origin } : {}),
+  });
+  return read!;
 }
 
 /** A coordinator's decision on an operation of their municipality, signed as theirs and sent to it. */

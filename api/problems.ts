@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { codedIssues } from '../domain/index.js';
 
 /**
  * Errors as RFC 9457 problem details (`application/problem+json`): a stable `type` per kind of problem
@@ -30,6 +31,14 @@ export const problemType = (kind: ProblemKind) => `urn:los:problem:${kind}`;
 export const FieldError = z.object({
   field: z.string().meta({ description: 'The field, as a dotted path in the input (`entity.orgNumber`), or `(root)`.' }),
   message: z.string(),
+  code: z.string().optional().meta({
+    description:
+      'What is wrong, stable for a client to branch on and translate: the domain’s own code (`org-number-check-digit`, `time-not-in-future`, `lead-not-participant`, …) or else the schema’s issue code (`too_small`, `invalid_type`, …).',
+  }),
+  params: z
+    .record(z.string(), z.string())
+    .optional()
+    .meta({ description: 'The facts the message names (a minimum, an agency, a phase); never a personal field.' }),
 });
 export type FieldError = z.infer<typeof FieldError>;
 
@@ -66,5 +75,20 @@ export function problemOf(kind: ProblemKind, detail: string, instance: string, e
 
 /** The field errors of a zod error, one per issue, with the path as the domain's messages write it. */
 export function fieldErrors(error: z.ZodError): FieldError[] {
-  return error.issues.map((issue) => ({ field: issue.path.map(String).join('.') || '(root)', message: issue.message }));
+  const coded = codedIssues(error);
+  return error.issues.map((issue, i) => ({ ...coded[i]!, message: issue.message }));
+}
+
+/**
+ * The field errors a refusal of the workflow's validator carries in its details, each with the refusal's message:
+ * a decision rule's refusal (domain/admissibility.ts `Refused`) or the schema's issues (`codedIssues`).
+ */
+export function refusalErrors(details: readonly unknown[] | null | undefined, message: string): FieldError[] | undefined {
+  const errors = (details ?? []).flatMap((detail): FieldError[] => {
+    const coded = detail as { code?: unknown; field?: unknown; params?: unknown } | null;
+    if (typeof coded?.code !== 'string') return [];
+    const params = coded.params && typeof coded.params === 'object' ? (coded.params as Record<string, string>) : undefined;
+    return [{ field: typeof coded.field === 'string' ? coded.field : '(root)', message, code: coded.code, ...(params ? { params } : {}) }];
+  });
+  return errors.length > 0 ? errors : undefined;
 }

@@ -119,8 +119,16 @@ export const AccessLogQuery = named(
       limit: z.coerce.number().int().min(1).max(1000).default(200),
       after: z.coerce.number().int().min(0).optional().meta({ description: 'Continue after this record (the previous page’s `next`).' }),
     })
-    .refine((q) => !(q.operation !== undefined && q.security === true), { message: 'operation and security=true exclude each other', path: ['security'] })
-    .refine((q) => q.from === undefined || q.to === undefined || Date.parse(q.from) <= Date.parse(q.to), { message: 'must not be before from', path: ['to'] }),
+    .refine((q) => !(q.operation !== undefined && q.security === true), {
+      message: 'operation and security=true exclude each other',
+      path: ['security'],
+      params: { code: 'operation-and-security' },
+    })
+    .refine((q) => q.from === undefined || q.to === undefined || Date.parse(q.from) <= Date.parse(q.to), {
+      message: 'must not be before from',
+      path: ['to'],
+      params: { code: 'to-before-from' },
+    }),
   'query',
 );
 

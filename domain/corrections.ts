@@ -8,7 +8,7 @@ import { CORRECTABLE_TIP_FIELDS, TIP_IDENTITY_FIELDS, tipIdentity, type Correcta
  * in an identity field is another tip, with an operation of its own.
  */
 
-export type CorrectionCheck = { ok: true; changed: CorrectableTipField[] } | { ok: false; reason: string };
+export type CorrectionCheck = { ok: true; changed: CorrectableTipField[] } | { ok: false; reason: string; fields: string[] };
 
 function fieldOf(tip: Tip, field: CorrectableTipField): unknown {
   switch (field) {
@@ -23,6 +23,22 @@ function fieldOf(tip: Tip, field: CorrectableTipField): unknown {
   }
 }
 
+/** The registered tip's correctable fields by name (name and address sealed as the workflow holds them): what a correction would replace. */
+export type CorrectableFields = Record<CorrectableTipField, unknown>;
+export function correctableFields(tip: Tip): CorrectableFields {
+  return Object.fromEntries(CORRECTABLE_TIP_FIELDS.map((field) => [field, fieldOf(tip, field)])) as CorrectableFields;
+}
+
+/** What a correction changes, field by field (old value → new value); a field it leaves as it is is not listed. */
+export function correctionChanges(registered: CorrectableFields, corrected: Tip): { field: CorrectableTipField; before: unknown; after: unknown }[] {
+  const after = correctableFields(corrected);
+  return CORRECTABLE_TIP_FIELDS.filter((field) => JSON.stringify(registered[field]) !== JSON.stringify(after[field])).map((field) => ({
+    field,
+    before: registered[field],
+    after: after[field],
+  }));
+}
+
 /** Which correctable fields differ, or why the corrected tip is not the same tip at all. */
 export function tipCorrections(registered: Tip, corrected: Tip): CorrectionCheck {
   const before = identityOf(registered);
@@ -32,6 +48,7 @@ export function tipCorrections(registered: Tip, corrected: Tip): CorrectionCheck
     return {
       ok: false,
       reason: `${differs.join(', ')} ${differs.length === 1 ? 'differs' : 'differ'} from the registered tip: that is another tip, to be registered on its own`,
+      fields: [...differs],
     };
   }
   return {

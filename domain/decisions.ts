@@ -16,7 +16,7 @@ const DistinctAgencies = shared('decisions.DistinctAgencies', () =>
   z
     .array(AgencyId)
     .min(1, 'must name at least one agency')
-    .refine((list) => new Set(list).size === list.length, 'names an agency twice'),
+    .refine((list) => new Set(list).size === list.length, { message: 'names an agency twice', params: { code: 'duplicate' } }),
 );
 
 /** Bedömning: proceed to mandate matching, dismiss, or ask named agencies for more first. */

@@ -93,16 +93,6 @@ export function steeringEventId(operationId: string, deadline: string, actionRou
   return `${operationId}.${deadline}-${actionRound}.deadline_missed`;
 }
 
-/** The deadline a steering group event was about, read back from its id; undefined for another kind of id. */
-export function deadlineOfSteeringEvent(operationId: string, eventId: string): string | undefined {
-  const prefix = `${operationId}.`;
-  const suffix = '.deadline_missed';
-  if (!eventId.startsWith(prefix) || !eventId.endsWith(suffix)) return undefined;
-  const middle = eventId.slice(prefix.length, -suffix.length);
-  const dash = middle.lastIndexOf('-');
-  return dash > 0 ? middle.slice(0, dash) : undefined;
-}
-
 export function coordinatorEventId(operationId: string, decision: string): string {
   return `${operationId}.${decision}.decision_due`;
 }

@@ -55,7 +55,9 @@ export function stockholmIso(instant: string | number): string {
   return `${wall.date}T${wall.time}${wall.offset}`;
 }
 
-export type InstantReading = { ok: true; iso: string; ms: number; readAsLocal: boolean } | { ok: false; reason: string };
+export type InstantReading = { ok: true; iso: string; ms: number; readAsLocal: boolean } | { ok: false; reason: string; code: InstantProblem };
+/** Why a typed time is refused, as a stable code (the console words it in Swedish). */
+export type InstantProblem = 'time-format' | 'time-not-real' | 'time-out-of-range' | 'time-offset' | 'time-not-in-stockholm';
 
 const ISO_PATTERN = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?$/;
 
@@ -69,20 +71,22 @@ export const INSTANT_FORMAT_HINT = 'must be an ISO 8601 date-time such as 2026-0
  */
 export function readInstant(text: string): InstantReading {
   const match = ISO_PATTERN.exec(text.trim());
-  if (!match) return { ok: false, reason: INSTANT_FORMAT_HINT };
+  if (!match) return { ok: false, code: 'time-format', reason: INSTANT_FORMAT_HINT };
   const [, y, mo, d, h, mi, s = '00', fraction = '', offset] = match;
   const [year, month, day, hour, minute, second] = [y, mo, d, h, mi, s].map(Number) as [number, number, number, number, number, number];
   const millis = fraction ? Math.floor(Number(`0${fraction}`) * 1000) : 0;
   const wallMs = Date.UTC(year, month - 1, day, hour, minute, second, millis);
   const check = new Date(wallMs);
   if (check.getUTCFullYear() !== year || check.getUTCMonth() !== month - 1 || check.getUTCDate() !== day || hour > 23 || minute > 59 || second > 59) {
-    return { ok: false, reason: 'is not a real date and time' };
+    return { ok: false, code: 'time-not-real', reason: 'is not a real date and time' };
   }
-  if (year < EARLIEST_YEAR || year > LATEST_YEAR) return { ok: false, reason: `must lie between the years ${EARLIEST_YEAR} and ${LATEST_YEAR}` };
+  if (year < EARLIEST_YEAR || year > LATEST_YEAR)
+    return { ok: false, code: 'time-out-of-range', reason: `must lie between the years ${EARLIEST_YEAR} and ${LATEST_YEAR}` };
   if (offset !== undefined) {
     const sign = offset === 'Z' ? 0 : offset.startsWith('-') ? -1 : 1;
     const minutes = offset === 'Z' ? 0 : Number(offset.slice(1, 3)) * 60 + Number(offset.slice(4, 6));
-    if (Number(offset.slice(1, 3)) > 23 || Number(offset.slice(4, 6)) > 59) return { ok: false, reason: `has an impossible offset ${offset}` };
+    if (Number(offset.slice(1, 3)) > 23 || Number(offset.slice(4, 6)) > 59)
+      return { ok: false, code: 'time-offset', reason: `has an impossible offset ${offset}` };
     return { ok: true, iso: text.trim(), ms: wallMs - sign * minutes * 60_000, readAsLocal: false };
   }
   // Summer time first, so that the repeated October hour is read as its first occurrence.
@@ -93,7 +97,7 @@ export function readInstant(text: string): InstantReading {
       return { ok: true, iso, ms, readAsLocal: true };
     }
   }
-  return { ok: false, reason: 'does not exist in Stockholm: the clocks jump from 02:00 to 03:00 that night' };
+  return { ok: false, code: 'time-not-in-stockholm', reason: 'does not exist in Stockholm: the clocks jump from 02:00 to 03:00 that night' };
 }
 
 /**
@@ -104,7 +108,7 @@ export const Instant = shared('localTime.Instant', () =>
   z.string().transform((value, ctx) => {
     const reading = readInstant(value);
     if (!reading.ok) {
-      ctx.addIssue({ code: 'custom', message: reading.reason });
+      ctx.addIssue({ code: 'custom', message: reading.reason, params: { code: reading.code } });
       return z.NEVER;
     }
     return reading.iso;
@@ -122,8 +126,11 @@ export type IsoTime = z.infer<typeof IsoTime>;
 export const ACTION_HORIZON_MS = 2 * 366 * 24 * HOUR_MS;
 
 /** Why an action cannot start at `atMs` when it is now `nowMs`, or undefined when it can. */
-export function actionTimeProblem(atMs: number, nowMs: number): string | undefined {
-  if (atMs <= nowMs) return 'is not in the future';
-  if (atMs > nowMs + ACTION_HORIZON_MS) return 'is more than two years ahead';
+export const ACTION_TIME_PROBLEMS = { 'not-in-future': 'is not in the future', 'too-far-ahead': 'is more than two years ahead' } as const;
+export type ActionTimeProblem = keyof typeof ACTION_TIME_PROBLEMS;
+
+export function actionTimeProblem(atMs: number, nowMs: number): ActionTimeProblem | undefined {
+  if (atMs <= nowMs) return 'not-in-future';
+  if (atMs > nowMs + ACTION_HORIZON_MS) return 'too-far-ahead';
   return undefined;
 }

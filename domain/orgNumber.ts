@@ -6,7 +6,8 @@
  * operation ID and the entity reference hash, so the same business is the same business however written.
  */
 
-export type OrgNumberCheck = { ok: true; normalized: string } | { ok: false; reason: string };
+export type OrgNumberCheck =
+  { ok: true; normalized: string } | { ok: false; reason: string; code: 'org-number-format' | 'org-number-century' | 'org-number-check-digit' };
 
 /** The century prefixes of the 12-digit form: 16 for legal persons, 18–20 for personnummer. */
 const CENTURY_PREFIXES = ['16', '18', '19', '20'];
@@ -26,16 +27,24 @@ export function checkOrgNumber(input: string): OrgNumberCheck {
   const compact = input.trim();
   const match = /^(\d{2})?(\d{6})-?(\d{4})$/.exec(compact);
   if (!match) {
-    return { ok: false, reason: 'must be 10 digits (NNNNNN-NNNN) or 12 with the century (16NNNNNN-NNNN, 19YYMMDD-NNNN), hyphen optional' };
+    return {
+      ok: false,
+      code: 'org-number-format',
+      reason: 'must be 10 digits (NNNNNN-NNNN) or 12 with the century (16NNNNNN-NNNN, 19YYMMDD-NNNN), hyphen optional',
+    };
   }
   const [, century, head, tail] = match;
   if (century !== undefined && !CENTURY_PREFIXES.includes(century)) {
-    return { ok: false, reason: `a 12-digit number starts with 16 (a legal person) or 18, 19, 20 (a personnummer), not ${century}` };
+    return {
+      ok: false,
+      code: 'org-number-century',
+      reason: `a 12-digit number starts with 16 (a legal person) or 18, 19, 20 (a personnummer), not ${century}`,
+    };
   }
   const digits = `${head}${tail}`;
   const expected = luhnCheckDigit(digits.slice(0, 9));
   if (Number(digits[9]) !== expected) {
-    return { ok: false, reason: `Luhn check digit should be ${expected}` };
+    return { ok: false, code: 'org-number-check-digit', reason: `Luhn check digit should be ${expected}` };
   }
   return { ok: true, normalized: digits };
 }

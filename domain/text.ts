@@ -32,7 +32,7 @@ function cleanText(min: number, max: number, message: string | undefined, lines:
     .max(max)
     .check((ctx) => {
       const problem = forbiddenCharacter(ctx.value, lines);
-      if (problem) ctx.issues.push({ code: 'custom', message: problem, input: ctx.value });
+      if (problem) ctx.issues.push({ code: 'custom', message: problem.message, input: ctx.value, params: { code: problem.code } });
     })
     .meta({ pattern: textPattern(min, lines) });
 }
@@ -50,19 +50,26 @@ const BREAK_RE = new RegExp(`[${BREAKS}]`, 'u');
 
 const codePoint = (char: string) => `U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
 
-/** Why a (trimmed) text is refused, naming the character and where it is; undefined when it is clean. */
-export function forbiddenCharacter(text: string, lines: Lines = 'many'): string | undefined {
+/** Why a (trimmed) text is refused, naming the character and where it is, with a stable code; undefined when it is clean. */
+export function forbiddenCharacter(
+  text: string,
+  lines: Lines = 'many',
+): { code: 'text-control-character' | 'text-bidi-override' | 'text-line-break'; message: string } | undefined {
   const found = (re: RegExp) => {
     const match = re.exec(text);
     return match ? `${codePoint(match[0])} at character ${match.index + 1}` : undefined;
   };
   const control = found(CONTROL_RE);
-  if (control) return `contains a control character (${control}); ${lines === 'many' ? 'only line breaks and tabs are allowed' : 'only tabs are allowed'}`;
+  if (control)
+    return {
+      code: 'text-control-character',
+      message: `contains a control character (${control}); ${lines === 'many' ? 'only line breaks and tabs are allowed' : 'only tabs are allowed'}`,
+    };
   const bidi = found(BIDI_RE);
-  if (bidi) return `contains a bidirectional override (${bidi}), which can make the text display as something else`;
+  if (bidi) return { code: 'text-bidi-override', message: `contains a bidirectional override (${bidi}), which can make the text display as something else` };
   if (lines === 'one') {
     const lineBreak = found(BREAK_RE);
-    if (lineBreak) return `must be one line, but has a line break (${lineBreak})`;
+    if (lineBreak) return { code: 'text-line-break', message: `must be one line, but has a line break (${lineBreak})` };
   }
   return undefined;
 }

@@ -14,7 +14,7 @@ export const OrgNumber = shared('tip.OrgNumber', () =>
   z.string().transform((value, ctx) => {
     const check = checkOrgNumber(value);
     if (!check.ok) {
-      ctx.addIssue({ code: 'custom', message: check.reason });
+      ctx.addIssue({ code: 'custom', message: check.reason, params: { code: check.code } });
       return z.NEVER;
     }
     return check.normalized;
@@ -50,7 +50,7 @@ export const Tip = shared('tip.Tip', () =>
     categories: z
       .array(ActivityCategory)
       .min(1, 'must name at least one suspected activity')
-      .refine((list) => new Set(list).size === list.length, 'lists a category twice'),
+      .refine((list) => new Set(list).size === list.length, { message: 'lists a category twice', params: { code: 'duplicate' } }),
     description: Sealable(Text(1, 20_000, 'must describe what was observed')),
     urgency: Urgency,
     source: TipSource,

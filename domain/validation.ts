@@ -39,6 +39,27 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   return current;
 }
 
+/** One schema issue for a machine: the field, a stable code (the domain's own, else zod's) and the facts it names. */
+export interface CodedIssue {
+  field: string;
+  code: string;
+  params?: Record<string, string>;
+}
+
+/**
+ * The issues' codes: a domain check puts its own in the custom issue's params (`org-number-check-digit`,
+ * `time-not-in-stockholm`), any other issue keeps zod's (`too_small`, with its minimum and origin as params).
+ */
+export function codedIssues(error: z.ZodError): CodedIssue[] {
+  return error.issues.map((issue) => {
+    const own = issue.code === 'custom' && typeof issue.params?.code === 'string' ? issue.params.code : undefined;
+    const facts = issue as unknown as Record<string, unknown>;
+    const params: Record<string, string> = {};
+    for (const key of ['minimum', 'maximum', 'origin'] as const) if (facts[key] !== undefined) params[key] = String(facts[key]);
+    return { field: issue.path.map(String).join('.') || '(root)', code: own ?? issue.code, ...(Object.keys(params).length > 0 ? { params } : {}) };
+  });
+}
+
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
 
 /** Parse with a schema and, on failure, a message that names every field and its reason. */

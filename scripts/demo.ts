@@ -32,6 +32,9 @@ import { approveDevice } from './oidc-sign-in.js';
 import { LosClient, NotAllowedNowError } from '../coordinator/client.js';
 import { bearerToken, signIn } from '../coordinator/credentials.js';
 import { PROJECT_ROOT } from './temporal-cli.js';
+import { loadRealm, type ROLES } from '../idp/realm.js';
+
+type RealmRole = (typeof ROLES)[number];
 
 const USAGE = `Usage: npm run demo -- [options]
 
@@ -357,11 +360,11 @@ ${timeline
 
   if (keep) {
     say(`--keep: everything stays up. Temporal UI: ${uiOnApiHost}/namespaces/${temporal.namespace}/workflows/${result.operationId}`);
-    say(`The coordinator's console (Swedish; ?lang=en for English): ${apiUrl}/konsol/operationer/${result.operationId}`);
+    say(`The console (Swedish; ?lang=en for English): ${apiUrl}/konsol   this operation: ${apiUrl}/konsol/operationer/${result.operationId}`);
     say(`  Sign in there with password ${DEMO_PASSWORD} as one of the demo people (idp/realm.yaml):`);
-    for (const [username, who] of DEMO_CONSOLE_PEOPLE) say(`    ${username.padEnd(8)} ${who}`);
+    for (const line of consolePeople()) say(`    ${line}`);
     say(`Who can see what: the UI shows phase, deadlines and summary to anyone; personal fields only through the codec server at ${codecUrl}.`);
-    say(`  In a browser, sign in at the API as anna (password demo-password): ${apiUrl}/auth/login?returnTo=/auth/session`);
+    say(`  In a browser, sign in at the API as ${DEMO_COORDINATOR.username} (password ${DEMO_PASSWORD}): ${apiUrl}/auth/login?returnTo=/auth/session`);
     say(
       `  then open the UI at ${uiOnApiHost} (not localhost: the cookie is 127.0.0.1's) and turn on "include cross-origin credentials" in its codec settings.`,
     );
@@ -374,13 +377,21 @@ ${timeline
   say('Stopped cleanly.');
 }
 
-/** Whom the console shows what, as the demo realm has them (the README's table of demo people). */
-const DEMO_CONSOLE_PEOPLE: [string, string][] = [
-  ['anna', 'Anna Lindqvist, coordinator of Umeå: decisions due, the operation, every decision'],
-  ['bertil', 'Bertil Nyström, coordinator of Malmö: sees nothing of Umeå’s operation'],
-  ['cecilia', 'Cecilia Berg, steering group: overdue operations everywhere, no personal field'],
-  ['erik', 'Erik Sandberg, operator: as the steering group, sealed fields sealed'],
-];
+/** What the console shows each role; a role without a line (the administrator) has no pages in it. */
+const CONSOLE_BY_ROLE: Partial<Record<RealmRole, (municipality?: string) => string>> = {
+  coordinator: (municipality) => `coordinator of ${municipality}: decisions due there, its operations, every decision and tip`,
+  steering_group: () => 'steering group: overdue operations and open escalations everywhere, no personal field',
+  auditor: () => 'auditor: the access log and each operation’s disclosure register',
+  operator: () => 'operator: overdue operations as the steering group sees them, sealed fields sealed',
+};
+
+/** The people of the demo realm (the file the identity provider reads) who have console pages, one line each. */
+function consolePeople(): string[] {
+  return loadRealm(join(PROJECT_ROOT, 'idp', 'realm.yaml')).people.flatMap((person) => {
+    const what = CONSOLE_BY_ROLE[person.los_role];
+    return what ? [`${person.username.padEnd(8)} ${person.name}, ${what(person.los_municipality)}`] : [];
+  });
+}
 
 /** A failure stops everything too; one while stopping is the stop's own doing (calls cut off mid-flight). */
 const fail = (err: unknown) => {

@@ -85,6 +85,8 @@ describe('a coordinator with a bearer token', () => {
     expect(problem.type).toBe('urn:los:problem:invalid-input');
     expect(problem.detail).toMatch(/^tip rejected: entity\.orgNumber "556703-7486"/);
     expect(problem.errors.map((error) => error.field)).toEqual(['entity.orgNumber']);
+    // A stable code beside the English message, for a client to branch on and translate.
+    expect(problem.errors).toEqual([expect.objectContaining({ field: 'entity.orgNumber', code: 'org-number-check-digit' })]);
   });
 
   it('gets 413 for a body over 64 KiB', async () => {
@@ -97,6 +99,10 @@ describe('a coordinator with a bearer token', () => {
     const { operationId } = (await (await call('POST', '/v1/operations', { token: tokens.anna, body: sampleTip() })).json()) as { operationId: string };
     const response = await call('POST', `/v1/operations/${operationId}/decisions/close`, { token: tokens.anna, body: { summary: 'done' } });
     expect(response.status).toBe(409);
+    // The workflow validator's refusal keeps its code, and the facts it names, through Temporal to the problem.
+    const problem = (await response.json()) as { detail: string; errors: unknown[] };
+    expect(problem.detail).toBe('close rejected: the operation is in phase assessment, not follow_up');
+    expect(problem.errors).toEqual([{ field: '(root)', message: problem.detail, code: 'wrong-phase', params: { phase: 'assessment', expected: 'follow_up' } }]);
   });
 
   it('gets 409 saying the operation has ended, and how, for a decision on an ended operation', async () => {

@@ -105,6 +105,12 @@ async function fillTip(page: Page, tip: { name: string; receivedAt: string }) {
   await page.getByLabel('Tid för rapport om utfall').fill('8s');
 }
 
+/** The operation's access log as David the auditor reads it. */
+async function accessLog(id: string): Promise<{ role: string; allowed: boolean; action: string }[]> {
+  const log = await fetch(`${api}/v1/operations/${id}/access-log`, { headers: { authorization: `Bearer ${await tokenOf('david')}` } });
+  return ((await log.json()) as { records: { role: string; allowed: boolean; action: string }[] }).records;
+}
+
 async function tokenOf(username: string): Promise<string> {
   const { tokens } = await codeFlowTokens(
     idp.issuer,
@@ -133,19 +139,27 @@ describe('the coordinator’s console', () => {
     await page.getByText('Tipset är registrerat.').waitFor();
     await check(page, 'operation-assessment', true);
 
-    // A correction: the same tip with another name shows what it will send, and is sent only when confirmed.
+    // A correction: the same tip with another name shows what changes (old → new, only what changes) before it is
+    // sent, and is sent only when confirmed; reading the registered name is a read on the access log.
+    const shows = async () => (await accessLog(operationId)).filter((r) => r.action === 'show' && r.allowed && r.role === 'coordinator').length;
+    const showsBefore = await shows();
     await page.getByRole('link', { name: 'Registrera tips' }).click();
     await fillTip(page, { name: 'Restaurang Konsolen & Bar AB', receivedAt });
     await page.getByRole('button', { name: 'Registrera tipset' }).click();
     await page.getByRole('heading', { name: 'Bekräfta rättelsen' }).waitFor();
-    await expect(page.getByRole('row', { name: /Företagets namn/ }).innerText()).resolves.toContain('Restaurang Konsolen & Bar AB');
+    const changes = page.getByRole('table', { name: 'Bekräfta rättelsen' }).locator('tbody tr');
+    expect(await changes.count()).toBe(1);
+    await expect(changes.locator('th').innerText()).resolves.toBe('Företagets namn');
+    await expect(changes.locator('del').innerText()).resolves.toBe(BUSINESS.name);
+    await expect(changes.locator('ins').innerText()).resolves.toBe('Restaurang Konsolen & Bar AB');
+    expect(await shows()).toBe(showsBefore + 1);
     await check(page, 'tip-correction-confirm', true);
     await page.getByRole('button', { name: 'Skicka rättelsen' }).click();
     await page.getByText('Rättelsen är skickad.').waitFor();
 
     // Assessment: proceed. Only what the stage takes is offered; the rest says why not.
     expect(await page.getByRole('link', { name: 'Planera insatsen' }).count()).toBe(0);
-    await expect(page.locator('ul.decisions').innerText()).resolves.toContain('schedule rejected: the operation is in phase assessment, not joint_action');
+    await expect(page.locator('ul.decisions').innerText()).resolves.toContain('Inte nu: Operationen är i fasen bedömning, inte gemensam insats.');
     await page.getByRole('link', { name: 'Bedömning' }).click();
     await check(page, 'decision-assessment', true);
     await page.getByLabel('Gå vidare').check();
@@ -167,7 +181,8 @@ describe('the coordinator’s console', () => {
     await page.getByLabel('Ledande myndighet').selectOption('polisen');
     await page.getByRole('button', { name: 'Skicka beslutet' }).click();
     const atError = page.locator('#f-at-error');
-    await expect(atError.innerText()).resolves.toMatch(/^schedule rejected: at ".*" is not in the future$/);
+    // The workflow validator's refusal, by its code, in Swedish.
+    await expect(atError.innerText()).resolves.toBe('Tiden har redan passerat: välj en tid framåt.');
     await expect(page.locator('#f-at').getAttribute('aria-describedby')).resolves.toContain('f-at-error');
     await expect(page.locator('#f-place').inputValue()).resolves.toBe('Kungsgatan 7, entrén mot gården');
     await expect(page.getByLabel('Ledande myndighet').inputValue()).resolves.toBe('polisen');
@@ -199,7 +214,7 @@ describe('the coordinator’s console', () => {
     await context.close();
   }, 240_000);
 
-  it('shows the domain’s message next to the field it names when a decision is refused, keeping what was typed', async () => {
+  it('shows the domain’s errors in Swedish (English when asked) next to the field they name, keeping what was typed', async () => {
     const { context, page } = await contextFor();
     const token = await tokenOf('anna');
     const response = await fetch(`${api}/v1/operations`, {
@@ -212,15 +227,39 @@ describe('the coordinator’s console', () => {
     await page.getByLabel('Avskriv').check();
     await page.getByLabel('Skäl').fill('no');
     await page.getByRole('button', { name: 'Skicka beslutet' }).click();
-    await expect(page.locator('#f-reason-error').innerText()).resolves.toBe('must give a reason of at least 3 characters');
-    await expect(page.getByRole('alert').innerText()).resolves.toContain('assessment rejected: reason "no": must give a reason of at least 3 characters');
+    await expect(page.locator('#f-reason-error').innerText()).resolves.toBe('Skriv minst 3 tecken.');
+    await expect(page.getByRole('alert').innerText()).resolves.toContain('Skäl: Skriv minst 3 tecken.');
+    await expect(page.getByRole('alert').innerText()).resolves.not.toContain('rejected');
     await expect(page.getByLabel('Skäl').inputValue()).resolves.toBe('no');
     await expect(page.getByLabel('Avskriv').isChecked()).resolves.toBe(true);
     await check(page, 'decision-invalid');
+    // In English when asked.
+    await page.goto(`${api}/konsol/operationer/${id}/beslut/assess?lang=en`);
+    await page.getByLabel('Dismiss').check();
+    await page.getByLabel('Reason').fill('no');
+    await page.getByRole('button', { name: 'Send the decision' }).click();
+    await expect(page.locator('#f-reason-error').innerText()).resolves.toBe('Write at least 3 characters.');
+    await check(page, 'decision-invalid-en');
+    await page.goto(`${api}/konsol?lang=sv`);
+    // The tip form: the domain's own checks (the org number's check digit, a time that does not exist in Sweden)
+    // and the schema's (no category chosen), each by its code next to its field.
+    await page.goto(`${api}/konsol/tips/ny`);
+    await page.getByLabel('Organisationsnummer').fill('556703-7486');
+    await page.getByLabel('Företagets namn').fill('Felaktiga AB');
+    await page.getByLabel('Lokalens adress').fill('Storgatan 1, Umeå');
+    await page.getByLabel('Beskrivning av vad som iakttagits').fill(DESCRIPTION);
+    await page.getByLabel('Mottaget').fill('2026-03-29T02:30');
+    await page.getByRole('button', { name: 'Registrera tipset' }).click();
+    await expect(page.locator('#f-entity-orgNumber-error').innerText()).resolves.toBe('Kontrollsiffran stämmer inte: kontrollera numret.');
+    await expect(page.locator('#f-categories-error').innerText()).resolves.toBe('Välj minst en misstänkt verksamhet.');
+    await expect(page.locator('#f-receivedAt-error').innerText()).resolves.toBe(
+      'Den tiden finns inte i Sverige: klockan hoppar från 02:00 till 03:00 den natten.',
+    );
+    await check(page, 'tip-invalid');
     // A decision the stage does not take now is not offered: its form answers with the domain's reason instead.
     const notNow = await page.goto(`${api}/konsol/operationer/${id}/beslut/schedule`);
     expect(notNow?.status()).toBe(409);
-    await expect(page.locator('main').innerText()).resolves.toContain('schedule rejected: the operation is in phase assessment, not joint_action');
+    await expect(page.locator('main').innerText()).resolves.toContain('Operationen är i fasen bedömning, inte gemensam insats.');
     expect(await page.locator('form.decision').count()).toBe(0);
     await check(page, 'decision-not-admissible');
     await context.close();
@@ -244,7 +283,7 @@ describe('the coordinator’s console', () => {
     await context.close();
   }, 60_000);
 
-  it('shows the steering group overdue operations across municipalities with no personal field', async () => {
+  it('shows the steering group overdue operations and open escalations across municipalities with no personal field; a deadline met since is gone', async () => {
     const token = await tokenOf('anna');
     const tip = sampleTip({ entity: { orgNumber: BUSINESS.orgNumber, name: 'Styrgruppsfallet AB', address: 'Hemlig väg 1, Umeå', municipality: 'Umeå' } });
     const response = await fetch(`${api}/v1/operations`, {
@@ -263,6 +302,9 @@ describe('the coordinator’s console', () => {
     await page.getByRole('heading', { name: 'Försenade operationer' }).waitFor();
     const secrets = ['Styrgruppsfallet', 'Hemlig väg', '556703', tip.description, 'SECRET-SOURCE-REF'];
     for (const secret of secrets) expect(await page.content()).not.toContain(secret);
+    // The missed assessment, escalated and still owed, is an open escalation.
+    const escalation = page.getByRole('table', { name: 'Eskaleringar' }).getByRole('row', { name: new RegExp(overdueId) });
+    await expect(escalation.innerText()).resolves.toContain('samordnarens bedömning');
     await check(page, 'steering-group', true);
     // The overdue table's link (the escalations below link to it too).
     await page.getByRole('table', { name: 'Försenade operationer' }).getByRole('link', { name: overdueId }).click();
@@ -270,6 +312,20 @@ describe('the coordinator’s console', () => {
     for (const secret of secrets) expect(await page.content()).not.toContain(secret);
     expect(await page.locator('ul.decisions').count()).toBe(0);
     await check(page, 'steering-group-operation');
+    // Anna decides at last: the deadline is met, so the operation is neither overdue nor an open escalation any more.
+    const decided = await fetch(`${api}/v1/operations/${overdueId}/decisions/assess`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ decision: 'proceed' }),
+    });
+    expect(decided.status, await decided.text()).toBeLessThan(300);
+    await page.goto(`${api}/konsol`);
+    await eventually(
+      async () => (await page.reload(), await page.locator('main').innerText()),
+      (text) => !text.includes(overdueId),
+      30_000,
+    );
+    await check(page, 'steering-group-after');
     await context.close();
   }, 90_000);
 

@@ -74,22 +74,38 @@ describe('demo options and signals', () => {
     expect(bad.output()).toContain('demo: --temporal-port "seventy": must be a port number from 1 to 65535');
   }, 30_000);
 
-  it('runs on the ports it is given, and SIGTERM stops everything it started', async () => {
+  it('runs on the ports it is given, with --keep prints the console’s address and the demo people to sign in as, and SIGTERM stops everything it started', async () => {
     const [temporalPort, uiPort, natsPort] = [await freePort(), await freePort(), await freePort()];
     const run = demo(
       ['--keep', '--temporal-port', String(temporalPort), '--ui-port', String(uiPort), '--nats-port', String(natsPort)],
       mkdtempSync(join(inject('scratchDir'), 'demo-term-')),
     );
-    const deadline = Date.now() + 120_000;
-    while (!run.output().includes('Tip registered as operation') && Date.now() < deadline) {
+    const deadline = Date.now() + 150_000;
+    while (!run.output().includes('Press Ctrl-C') && Date.now() < deadline) {
       if (run.child.exitCode !== null) break;
       await new Promise((r) => setTimeout(r, 200));
     }
     expect(run.output()).toContain(`Temporal at 127.0.0.1:${temporalPort}, UI at http://localhost:${uiPort}; NATS at nats://127.0.0.1:${natsPort}`);
+    // The console's address, which answers (a browser not signed in is sent to sign in), and whom to sign in as.
+    const consoleUrl = /The console \(Swedish; \?lang=en for English\): (http:\/\/127\.0\.0\.1:\d+\/konsol) /.exec(run.output())?.[1];
+    expect(consoleUrl, run.output()).toBeDefined();
+    const start = await fetch(consoleUrl!, { redirect: 'manual' });
+    expect(start.status).toBe(303);
+    expect(start.headers.get('location')).toMatch(/^\/auth\/login\?returnTo=/);
+    expect(run.output()).toContain('Sign in there with password demo-password as one of the demo people');
+    for (const person of [
+      'anna     Anna Lindqvist, coordinator of Umeå',
+      'bertil   Bertil Nyström, coordinator of Malmö',
+      'cecilia  Cecilia Berg, steering group',
+      'david    David Holm, auditor',
+      'erik     Erik Sandberg, operator',
+    ])
+      expect(run.output()).toContain(person);
+    expect(run.output()).not.toContain('frida');
     run.child.kill('SIGTERM');
     expect(await run.exited, run.output()).toBe(0);
     expect(run.output()).toContain('SIGTERM: stopping everything the demo started');
     expect(run.output()).toContain('Stopped cleanly.');
     for (const port of [temporalPort, uiPort, natsPort]) expect(await portIsFree(port), `port ${port}: ${run.output()}`).toBe(true);
-  }, 180_000);
+  }, 240_000);
 });

@@ -1,4 +1,5 @@
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_BEHAVIOURS, type SimulatedAgency } from '../agencies/index.js';
 import type { AgencyId, OperationState } from '../domain/index.js';
@@ -100,6 +101,17 @@ describe('joint action', () => {
       /^schedule rejected: lead "lansstyrelsen" has not accepted a mandate/,
     );
     expect(await rejection(engine.decide(handle, scheduleUpdate, { at: inSeconds(60), place: '', lead: 'polisen' }))).toMatch(/^schedule rejected: place/);
+    // Each refusal carries its code, field and facts as the failure's details, for a client to word it in its language.
+    const details = async (promise: Promise<unknown>) => {
+      const cause = ((await promise.catch((e: unknown) => e)) as WorkflowUpdateFailedError).cause;
+      return cause instanceof ApplicationFailure ? cause.details : undefined;
+    };
+    expect(await details(engine.decide(handle, scheduleUpdate, { at: inSeconds(60), place: 'Storgatan 12', lead: 'lansstyrelsen' }))).toEqual([
+      { code: 'lead-not-participant', field: 'lead', params: { lead: 'lansstyrelsen', participants: expect.any(String) } },
+    ]);
+    expect(await details(engine.decide(handle, scheduleUpdate, { at: inSeconds(60), place: '', lead: 'polisen' }))).toEqual([
+      { field: 'place', code: 'too_small', params: { minimum: '1', origin: 'string' } },
+    ]);
     expect((await stateOf(handle)).stage).toBe('schedule_decision');
     await handle.terminate('test done');
   });

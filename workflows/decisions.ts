@@ -8,6 +8,7 @@ import {
   decidedBy,
   verifyDecision,
   correctionNotices,
+  codedIssues,
   describeIssues,
   decisionIntent,
   tipCorrections,
@@ -15,7 +16,9 @@ import {
   type Author,
   type DecisionKind,
   type DecisionReceipt,
+  correctionRefusal,
   type Refusal,
+  type Refused,
   type SignedDecision,
 } from '../domain/index.js';
 import { amendTipUpdate, decisionUpdates, type CorrectionReceipt } from './definitions.js';
@@ -25,12 +28,24 @@ import { nowMs, type Operation } from './operation-state.js';
 /** Validators must be synchronous and throw ApplicationFailure, so the update is rejected, not the task. */
 function parseOrReject<S extends z.ZodType>(schema: S, input: unknown, what: string): z.infer<S> {
   const result = schema.safeParse(input);
-  if (!result.success) throw ApplicationFailure.nonRetryable(`${what} rejected: ${describeIssues(result.error, input)}`, FailureType.InvalidInput);
+  if (!result.success)
+    throw ApplicationFailure.create({
+      message: `${what} rejected: ${describeIssues(result.error, input)}`,
+      type: FailureType.InvalidInput,
+      nonRetryable: true,
+      details: codedIssues(result.error),
+    });
   return result.data;
 }
 
+/** A refusal carries its code, field and facts as the failure's details, so a client need not read the sentence. */
 function refuse(refusal: Refusal): void {
-  if (refusal !== undefined) throw ApplicationFailure.nonRetryable(refusal, FailureType.NotAllowedNow);
+  if (refusal !== undefined) throw refusalFailure(refusal, FailureType.NotAllowedNow);
+}
+
+function refusalFailure(refusal: Refused, type: FailureType): ApplicationFailure {
+  const { message, ...coded } = refusal;
+  return ApplicationFailure.create({ message, type, nonRetryable: true, details: [coded] });
 }
 
 /**
@@ -101,12 +116,15 @@ export function handleDecisions(op: Operation): void {
     {
       validator: (raw) => {
         const corrected = parseOrReject(AmendTip, authorised(op, amendTipUpdate.name, raw, 'correction'), 'correction').tip;
-        if (op.memory.stage === 'ended') refuse(`correction rejected: the operation is already ${op.memory.phase}`);
-        if (op.cancelling) refuse('correction rejected: the operation is being cancelled');
+        if (op.memory.stage === 'ended')
+          refuse(
+            correctionRefusal('already-ended', `correction rejected: the operation is already ${op.memory.phase}`, { params: { phase: op.memory.phase } }),
+          );
+        if (op.cancelling) refuse(correctionRefusal('being-cancelled', 'correction rejected: the operation is being cancelled'));
         const check = tipCorrections(op.tip, corrected);
-        if (!check.ok) refuse(`correction rejected: ${check.reason}`);
+        if (!check.ok) refuse(correctionRefusal('identity-differs', `correction rejected: ${check.reason}`, { params: { fields: check.fields.join(',') } }));
         else if (check.changed.length === 0)
-          throw ApplicationFailure.nonRetryable('correction rejected: nothing differs from the registered tip', FailureType.TipUnchanged);
+          throw refusalFailure(correctionRefusal('tip-unchanged', 'correction rejected: nothing differs from the registered tip'), FailureType.TipUnchanged);
       },
     },
   );

@@ -6,6 +6,7 @@ import type {
   AmendTip,
   AnswerOutcome,
   Author,
+  CorrectableFields,
   CorrectableTipField,
   DecisionInput,
   DecisionKind,
@@ -111,6 +112,11 @@ export const stateQuery = defineQuery<OperationState>('state');
 export const timelineQuery = defineQuery<TimelineEntry[]>('timeline');
 /** What personal data went to which agency, in which event, on which legal ground (field names, never values). */
 export const disclosuresQuery = defineQuery<DisclosureRegister>('disclosures');
+/**
+ * The current tip's correctable fields (name and address sealed), for a correction to show what it changes
+ * before it is sent; never the identity fields or the source's reference, so a protected source stays inside.
+ */
+export const correctableTipQuery = defineQuery<CorrectableFields>('correctableTip');
 
 /** Registered on the dev server at start; kept current by the workflow so operators can filter in the UI. */
 export const searchAttributes = {

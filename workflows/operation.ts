@@ -1,9 +1,9 @@
 import { ApplicationFailure, allHandlersFinished, condition, continueAsNew, setHandler } from '@temporalio/workflow';
-import { OperationStart, catalogueSnapshot, deadlineAfter, describeIssues, disclosureRegister, freshMemory } from '../domain/index.js';
+import { OperationStart, catalogueSnapshot, correctableFields, deadlineAfter, describeIssues, disclosureRegister, freshMemory } from '../domain/index.js';
 import { handleAnswers } from './answers.js';
 import { handleDecisions } from './decisions.js';
 import { FailureType } from './failures.js';
-import { disclosuresQuery, stateQuery, timelineQuery, type OperationInput, type OperationResult } from './definitions.js';
+import { correctableTipQuery, disclosuresQuery, stateQuery, timelineQuery, type OperationInput, type OperationResult } from './definitions.js';
 import { arrangesErasure, Fanout, learnEngineKeys } from './notifier.js';
 import { nowMs, Operation } from './operation-state.js';
 import { cancelOperation, sendCorrections, stagesOf } from './stages.js';
@@ -35,6 +35,7 @@ export async function losOperation(input: OperationInput): Promise<OperationResu
   setHandler(stateQuery, () => op.view());
   setHandler(timelineQuery, () => [...op.memory.timeline]);
   setHandler(disclosuresQuery, () => disclosureRegister(op.memory.timeline, op.catalogue));
+  setHandler(correctableTipQuery, () => correctableFields(op.tip));
   const stages = stagesOf(op);
 
   if (op.memory.timeline.length === 0) op.register(deadlineAfter(nowMs(), config.assessmentDeadline), author);

@@ -1,7 +1,8 @@
 import type { z } from 'zod';
-import { AGENCY_IDS, Instant, describeIssues } from '../../domain/index.js';
+import { AGENCY_IDS, Instant, PHASES, STAGES, describeIssues } from '../../domain/index.js';
+import { fieldErrors, type FieldError } from '../problems.js';
 import { html, raw, type Html } from './html.js';
-import type { Texts } from './texts.js';
+import { ISSUE_CODES, type IssueCode, type IssueFacts, type Texts } from './texts.js';
 
 /**
  * A form built from the domain's zod schema: each field's control from its type (an enum is a choice, a list of
@@ -149,15 +150,53 @@ export function fieldFor(fields: readonly Field[], path: string): string | undef
   return matches.sort((a, b) => b.path.length - a.path.length)[0]?.path;
 }
 
-export function errorsOf(fields: readonly Field[], issues: readonly { field: string; message: string }[]): { byField: FieldErrors; unplaced: string[] } {
+/**
+ * The issues in the reader's language, each next to the field it names: worded by its code at that field
+ * (`categories:too_small`), else by its code, else by a sentence naming the field. Never by the English
+ * message, which is the JSON API's and the logs'. Issues that name no field of the form are `unplaced`.
+ */
+export function errorsOf(fields: readonly Field[], issues: readonly FieldError[], t: Texts): { byField: FieldErrors; unplaced: string[] } {
   const byField: FieldErrors = new Map();
   const unplaced: string[] = [];
   for (const issue of issues) {
     const path = fieldFor(fields, issue.field);
-    if (path === undefined) unplaced.push(issue.message);
-    else byField.set(path, [...(byField.get(path) ?? []), issue.message]);
+    const text = wordedIssue(t, path, issue);
+    if (path === undefined) unplaced.push(text);
+    else byField.set(path, [...(byField.get(path) ?? []), text]);
   }
   return { byField, unplaced };
+}
+
+const isIssueCode = (code: string | undefined): code is IssueCode => code !== undefined && (ISSUE_CODES as readonly string[]).includes(code);
+
+/** One issue in the reader's language; `path` is the form's field it is shown at, if any. */
+export function wordedIssue(t: Texts, path: string | undefined, issue: Pick<FieldError, 'code' | 'params'>): string {
+  const words = t.issues;
+  const code = issue.code;
+  const worded = (path !== undefined && code !== undefined ? words.at[`${path}:${code}`] : undefined) ?? (isIssueCode(code) ? words.codes[code] : undefined);
+  if (worded) return worded(factsOf(t, issue.params ?? {}));
+  return path !== undefined ? words.fallback(t.labels[path] ?? path) : words.unknown;
+}
+
+/** An issue's facts as the reader reads them: a phase, stage, agency or field by its name in the reader's language. */
+function factsOf(t: Texts, params: Record<string, string>): IssueFacts {
+  const agency = (id: string | undefined) => (id === undefined ? undefined : (t.agencies[id as keyof Texts['agencies']] ?? id));
+  const phase = (id: string | undefined) => (id !== undefined && (PHASES as readonly string[]).includes(id) ? t.phases[id as keyof Texts['phases']] : id);
+  const facts: IssueFacts = { ...params };
+  for (const [key, value] of Object.entries({
+    phase: phase(params.phase),
+    expected: phase(params.expected),
+    agency: agency(params.agency),
+    lead: agency(params.lead),
+    participants: params.participants?.split(',').filter(Boolean).map(agency).join(', '),
+    stage: params.stage !== undefined && params.stage in STAGES ? t.stages[params.stage as keyof Texts['stages']] : params.stage,
+    fields: params.fields
+      ?.split(',')
+      .map((f) => t.labels[f] ?? f)
+      .join(', '),
+  }))
+    if (value !== undefined) facts[key as keyof IssueFacts] = value;
+  return facts;
 }
 
 /** A domain refusal names its field after "… rejected: " (or first): `schedule rejected: lead "x" has not accepted…`. */
@@ -166,19 +205,15 @@ export function fieldNamedIn(fields: readonly Field[], message: string): string 
   return match ? fieldFor(fields, match[1]!) : undefined;
 }
 
-/** The schema's verdict on the input: the value, or the domain's message and one entry per issue. */
+/** The schema's verdict on the input: the value, or the domain's message (for the log) and one coded entry per issue. */
 export function parseForm<S extends z.ZodType>(
   schema: S,
   input: unknown,
   what: string,
-): { ok: true; value: z.output<S> } | { ok: false; message: string; issues: { field: string; message: string }[] } {
+): { ok: true; value: z.output<S> } | { ok: false; message: string; issues: FieldError[] } {
   const result = schema.safeParse(input);
   if (result.success) return { ok: true, value: result.data };
-  return {
-    ok: false,
-    message: `${what} rejected: ${describeIssues(result.error, input)}`,
-    issues: result.error.issues.map((issue) => ({ field: issue.path.map(String).join('.') || '(root)', message: issue.message })),
-  };
+  return { ok: false, message: `${what} rejected: ${describeIssues(result.error, input)}`, issues: fieldErrors(result.error) };
 }
 
 const idOf = (path: string) => `f-${path.replace(/[^A-Za-z0-9]+/g, '-')}`;

@@ -5,7 +5,7 @@ import {
   DECISIONS,
   DECISION_KINDS,
   allOf,
-  deadlineOfSteeringEvent,
+  correctionChanges,
   inMunicipality,
   inStages,
   STAGES,
@@ -15,12 +15,13 @@ import {
   type DecisionKind,
   type OperationState,
   type PlainTip,
+  type Tip,
 } from '../../domain/index.js';
-import { searchAttributes, stateQuery, timelineQuery } from '../../workflows/definitions.js';
+import { searchAttributes, stateQuery } from '../../workflows/definitions.js';
 import { SESSION_COOKIE, type Person } from '../auth.js';
 import { operationIdFor } from '../engine.js';
 import { problemFromEngine } from '../failures.js';
-import { decideAs, readOperation, registerAs } from '../operation-access.js';
+import { decideAs, readCorrectable, readOperation, registerAs } from '../operation-access.js';
 import { ProblemError } from '../problems.js';
 import { disclosureRegisterAs, sameBusinessAs, searchAccessLog } from '../records.js';
 import { askedOf, requireOwnMunicipality } from '../routes/common.js';
@@ -28,10 +29,10 @@ import { AccessLogQuery, DECISION_PATHS, OperationId, RegisterTipBody } from '..
 import { problemFromFastify, recordRefusal } from '../refusals.js';
 import type { GateRule, RouteContext } from '../server.js';
 import { CONSOLE_CSS, LIVE_SCRIPT } from './assets.js';
-import { errorsOf, fieldFor, fieldNamedIn, fieldsOf, inputFrom, parseForm, type FieldErrors, type FormValues } from './fields.js';
+import { errorsOf, fieldNamedIn, fieldsOf, inputFrom, parseForm, wordedIssue, type Field, type FieldErrors, type FormValues } from './fields.js';
 import { html, layout, type Html } from './html.js';
 import { confirmCorrectionPage, contextOf, duePage, formPage, messagePage, operationPage, refusalNow, steeringPage, type ListedRow } from './pages.js';
-import { ACCESS_LOG_FIELDS, accessLogPage, disclosuresPage, escalationsSection, sameBusinessSection, type EscalationRow } from './record-pages.js';
+import { ACCESS_LOG_FIELDS, accessLogPage, disclosuresPage, escalationsSection, openEscalations, sameBusinessSection } from './record-pages.js';
 import { LANGUAGES, TEXTS, type Language, type Texts } from './texts.js';
 
 /**
@@ -48,10 +49,6 @@ const DECISION_STAGES = new Set<OperationState['stage']>(['assessment', 'quorum_
 const OTHER_STAGES = (Object.keys(STAGES) as OperationState['stage'][]).filter((stage) => stage !== 'ended' && !DECISION_STAGES.has(stage));
 /** How many operations awaiting a decision the start page fetches to sort by deadline: far more than a municipality has. */
 const DUE_LIMIT = 2_000;
-/** The steering group's escalations are read from the timelines of at most this many overdue operations… */
-const ESCALATION_ROWS = 50;
-/** …for at most this long per page view. */
-const ESCALATION_WAIT_MS = 1_500;
 /** How many running operations the start page looks at; a municipality's open work is far fewer. */
 const LIST_LIMIT = 200;
 const LIVE_POLL_MS = 2_000;
@@ -204,9 +201,9 @@ export function registerConsole(context: RouteContext): void {
         return send(request, reply, t.due.title, duePage(t, person.municipality!, due.map(waiting).sort(bySoonest), others.map(waiting).sort(bySoonest)));
       }
       if (person.role === 'steering_group' || person.role === 'operator') {
+        // One visibility query and no operation asked: the escalations still open are read from the same rows.
         const rows = (await listed(allOf(OVERDUE, `ExecutionStatus = 'Running'`))).sort((a, b) => (a.nextDeadline ?? '').localeCompare(b.nextDeadline ?? ''));
-        const escalations = await escalationsIn(rows);
-        return send(request, reply, t.steering.title, html`${steeringPage(t, rows)}${escalationsSection(t, escalations)}`);
+        return send(request, reply, t.steering.title, html`${steeringPage(t, rows)}${escalationsSection(t, openEscalations(rows))}`);
       }
       if (person.role === 'auditor')
         return send(request, reply, t.appName, messagePage(t.appName, t.records.auditorStart, { href: '/konsol/atkomstlogg', text: t.records.auditorLink }));
@@ -223,7 +220,10 @@ export function registerConsole(context: RouteContext): void {
         const t = textsOf(request, reply);
         const { state, timeline } = await readOperation(services(), withDeadline, person, id);
         const ctx = contextOf(state, Date.now());
-        const decisions = person.role === 'coordinator' ? DECISION_KINDS.map((kind) => ({ kind, refusal: refusalNow(kind, ctx) })) : undefined;
+        const decisions =
+          person.role === 'coordinator'
+            ? DECISION_KINDS.map((kind) => ({ kind, refusal: ((r) => (r === undefined ? undefined : wordedIssue(t, undefined, r)))(refusalNow(kind, ctx)) }))
+            : undefined;
         const done = (request.query as { klart?: string }).klart;
         const notices: Record<string, string> = {
           beslut: t.operation.decided,
@@ -275,7 +275,7 @@ export function registerConsole(context: RouteContext): void {
         if (text === '') continue;
         const reading = readInstant(text);
         if (reading.ok) instants[name] = new Date(reading.ms).toISOString();
-        else errors.set(name, [`${name} "${text}" ${reading.reason}`]);
+        else errors.set(name, [wordedIssue(t, name, { code: reading.code })]);
       }
       // The form sends all its fields, empty or not; the page opened from a link or the menu sends none and searches nothing yet.
       const searched = Object.keys(query).some((name) => name !== 'lang');
@@ -291,9 +291,9 @@ export function registerConsole(context: RouteContext): void {
       };
       const parsed = parseForm(AccessLogQuery, input, 'access-log search');
       if (!parsed.ok || errors.size > 0) {
-        if (!parsed.ok) for (const issue of parsed.issues) errors.set(issue.field, [...(errors.get(issue.field) ?? []), issue.message]);
+        if (!parsed.ok) for (const issue of parsed.issues) errors.set(issue.field, [...(errors.get(issue.field) ?? []), wordedIssue(t, issue.field, issue)]);
         request.log.info({ who: request.person!.sub, what: 'console access-log search', why: 'invalid-input', status: 400 }, 'rejected');
-        return send(request, reply, t.records.accessLogTitle, accessLogPage(t, { values, errors, ...(!parsed.ok ? { message: parsed.message } : {}) }), 400);
+        return send(request, reply, t.records.accessLogTitle, accessLogPage(t, { values, errors }), 400);
       }
       const page = await searchAccessLog(services(), parsed.value);
       let nextHref: string | undefined;
@@ -403,7 +403,7 @@ export function registerConsole(context: RouteContext): void {
           request,
           reply,
           t.form.notAdmissible,
-          messagePage(t.form.notAdmissible, refusal, { href: `/konsol/operationer/${id}`, text: t.form.back }),
+          messagePage(t.form.notAdmissible, wordedIssue(t, undefined, refusal), { href: `/konsol/operationer/${id}`, text: t.form.back }),
           409,
         );
       }
@@ -420,25 +420,21 @@ export function registerConsole(context: RouteContext): void {
         const fields = DECISION_FIELDS[kind];
         const parsed = parseForm(DECISIONS[kind].schema, inputFrom(fields, values), kind);
         if (!parsed.ok) {
-          const { byField, unplaced } = errorsOf(fields, parsed.issues);
+          const { byField, unplaced } = errorsOf(fields, parsed.issues, textsOf(request, reply));
           request.log.info({ who: request.person!.sub, what: `console decision ${kind}`, why: 'invalid-input', status: 400 }, 'rejected');
-          return decisionForm(request, reply, id, kind, values, byField, unplaced.length > 0 || byField.size === 0 ? parsed.message : parsed.message, 400);
+          return decisionForm(request, reply, id, kind, values, byField, unplaced.length > 0 ? unplaced.join(' ') : undefined, 400);
         }
         try {
           await decideAs(services(), withDeadline, request.person!, id, kind, parsed.value);
         } catch (err) {
           const problem = problemFromEngine(err);
           if (!problem || (problem.status !== 400 && problem.status !== 409)) throw err;
-          request.log.info({ who: request.person!.sub, what: `console decision ${kind}`, why: problem.kind, status: problem.status }, 'rejected');
-          const errors: FieldErrors = new Map();
-          const named = problem.errors?.length ? problem.errors : [];
-          for (const e of named) {
-            const path = fieldFor(fields, e.field);
-            if (path) errors.set(path, [...(errors.get(path) ?? []), e.message]);
-          }
-          const path = errors.size === 0 ? fieldNamedIn(fields, problem.message) : undefined;
-          if (path) errors.set(path, [problem.message]);
-          return decisionForm(request, reply, id, kind, values, errors, problem.message, problem.status);
+          request.log.info(
+            { who: request.person!.sub, what: `console decision ${kind}`, why: problem.kind, code: problem.errors?.[0]?.code, status: problem.status },
+            'rejected',
+          );
+          const { errors, message } = refusedOnForm(textsOf(request, reply), fields, problem);
+          return decisionForm(request, reply, id, kind, values, errors, message, problem.status);
         }
         return reply.redirect(`/konsol/operationer/${id}?klart=beslut`, 303);
       },
@@ -493,15 +489,26 @@ export function registerConsole(context: RouteContext): void {
         const parsed = parseForm(RegisterTipBody, inputFrom(TIP_FIELDS, values), 'tip');
         if (!parsed.ok) {
           request.log.info({ who: person.sub, what: 'console tip', why: 'invalid-input', status: 400 }, 'rejected');
-          return tipForm(request, reply, values, errorsOf(TIP_FIELDS, parsed.issues).byField, parsed.message, 400);
+          const { byField, unplaced } = errorsOf(TIP_FIELDS, parsed.issues, textsOf(request, reply));
+          return tipForm(request, reply, values, byField, unplaced.length > 0 ? unplaced.join(' ') : undefined, 400);
         }
         const { config: _config, ...tip } = parsed.value;
         const operationId = operationIdFor(tip as PlainTip, services().entityKey);
         const known = await services().keys.dataKeyInfo(operationId);
-        // A known tip is a correction: shown as what it will send before it is sent.
+        // A known tip is a correction: what it changes (old value → new value) is shown before it is sent. Reading the
+        // registered values is a read of personal data, on the access log. A tip that changes nothing is registered as is.
         if (known && values.confirm !== 'yes' && known.municipality === person.municipality) {
-          const t = textsOf(request, reply);
-          return send(request, reply, t.form.confirmTitle, confirmCorrectionPage(t, operationId, values, tokenOf(request, reply)));
+          const registered = await readCorrectable(services(), withDeadline, person, operationId, originOf(request)).catch((err: unknown) => {
+            const problem = problemFromEngine(err);
+            // An operation that has ended (or whose data is erased) takes no correction: the registration says so.
+            if (problem && (problem.status === 404 || problem.status === 409)) return undefined;
+            throw err;
+          });
+          const changes = registered ? correctionChanges(registered, tip as Tip) : [];
+          if (changes.length > 0) {
+            const t = textsOf(request, reply);
+            return send(request, reply, t.form.confirmTitle, confirmCorrectionPage(t, operationId, values, changes, tokenOf(request, reply)));
+          }
         }
         try {
           const registration = await registerAs(services(), withDeadline, person, parsed.value);
@@ -513,10 +520,9 @@ export function registerConsole(context: RouteContext): void {
           const problem = problemFromEngine(err);
           if (!problem || (problem.status !== 400 && problem.status !== 409 && problem.status !== 403)) throw err;
           if (problem.status === 403) throw problem;
-          const errors: FieldErrors = new Map();
-          const path = fieldNamedIn(TIP_FIELDS, problem.message.replace(/^tip rejected: /, ''));
-          if (path) errors.set(path, [problem.message]);
-          return tipForm(request, reply, values, errors, problem.message, problem.status);
+          request.log.info({ who: person.sub, what: 'console tip', why: problem.kind, code: problem.errors?.[0]?.code, status: problem.status }, 'rejected');
+          const { errors, message } = refusedOnForm(textsOf(request, reply), TIP_FIELDS, problem);
+          return tipForm(request, reply, values, errors, message, problem.status);
         }
       },
     );
@@ -535,31 +541,6 @@ export function registerConsole(context: RouteContext): void {
       throw err;
     });
     return html`${sameBusinessSection(t, view)}${link}`;
-  }
-
-  /** The escalations of these operations, from each one's timeline; an escalation entry carries no personal field. */
-  async function escalationsIn(rows: readonly ListedRow[]): Promise<EscalationRow[]> {
-    // Each overdue operation is asked for its timeline: the most urgent ESCALATION_ROWS only, and the page waits at
-    // most ESCALATION_WAIT_MS for them (an operation whose worker is away must not hold the page up).
-    const cutOff = Date.now() + ESCALATION_WAIT_MS;
-    const found = await mapLimited(rows.slice(0, ESCALATION_ROWS), 8, async (row) => {
-      const left = cutOff - Date.now();
-      if (left <= 0) return [];
-      const query = withDeadline((client) => client.workflow.getHandle(row.operationId).query(timelineQuery)).catch(() => []);
-      const timeline = await Promise.race([query, new Promise<[]>((resolveEmpty) => setTimeout(() => resolveEmpty([]), left).unref())]);
-      return timeline
-        .filter((entry) => entry.kind === 'escalated')
-        .map((entry) => {
-          const deadline = entry.eventId !== undefined ? deadlineOfSteeringEvent(row.operationId, entry.eventId) : undefined;
-          return {
-            operationId: row.operationId,
-            at: entry.at,
-            ...(row.municipality ? { municipality: row.municipality } : {}),
-            ...(deadline ? { deadline } : {}),
-          };
-        });
-    });
-    return found.flat().sort((a, b) => b.at.localeCompare(a.at));
   }
 
   /** Running operations from visibility: no personal field is ever in a search attribute. */
@@ -589,6 +570,22 @@ export function registerConsole(context: RouteContext): void {
   }
 }
 
+/**
+ * A refusal of the engine on a form: each coded error in the reader's language next to the field it names, the
+ * rest above the form. A refusal without a code (an older worker) is placed by the field its message names and
+ * worded by the generic sentence naming that field; the English message stays the JSON API's and the log's.
+ */
+function refusedOnForm(t: Texts, fields: readonly Field[], problem: ProblemError): { errors: FieldErrors; message?: string } {
+  const coded = problem.errors?.filter((e) => e.code !== undefined) ?? [];
+  if (coded.length > 0) {
+    const { byField, unplaced } = errorsOf(fields, coded, t);
+    return { errors: byField, ...(unplaced.length > 0 ? { message: unplaced.join(' ') } : {}) };
+  }
+  const path = fieldNamedIn(fields, problem.message);
+  if (path === undefined) return { errors: new Map(), message: wordedIssue(t, undefined, {}) };
+  return { errors: new Map([[path, [wordedIssue(t, path, {})]]]) };
+}
+
 /** What the live stream compares: where the operation stands and what each agency has answered (no personal field). */
 function fingerprint(state: OperationState): string {
   const facts = JSON.stringify([
@@ -605,17 +602,3 @@ function fingerprint(state: OperationState): string {
 
 const firstOf = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
 const originOf = (request: FastifyRequest) => ({ address: request.ip, asked: askedOf(request) });
-
-async function mapLimited<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const index = next++;
-        out[index] = await work(items[index]!);
-      }
-    }),
-  );
-  return out;
-}

@@ -1,13 +1,13 @@
 import type { Stage } from '../../domain/index.js';
 import {
   AGENCY_IDS,
-  CORRECTABLE_TIP_FIELDS,
   DECISIONS,
   DECISION_KINDS,
   type AnyDecisionRow,
   type DecisionContext,
   type DecisionKind,
   type OperationState,
+  type Refusal,
   type TimelineEntry,
 } from '../../domain/index.js';
 import { decisionPathName } from '../schemas.js';
@@ -106,8 +106,8 @@ export function contextOf(state: OperationState, now: number): DecisionContext {
   };
 }
 
-/** Why the operation does not take this decision now, or undefined when it does. */
-export function refusalNow(kind: DecisionKind, ctx: DecisionContext): string | undefined {
+/** Why the operation does not take this decision now (coded, for the reader's words), or undefined when it does. */
+export function refusalNow(kind: DecisionKind, ctx: DecisionContext): Refusal {
   const row: AnyDecisionRow = DECISIONS[kind];
   return row.admissible(probe(kind, ctx), ctx);
 }
@@ -297,14 +297,23 @@ export function formPage(t: Texts, page: FormPage): Html {
     ${page.back ? html`<p><a href="${page.back.href}">${page.back.text}</a></p>` : ''}`;
 }
 
-/** Before a correction is sent: the values that will replace the registered ones, and the whole form again, hidden. */
-export function confirmCorrectionPage(t: Texts, operationId: string, values: FormValues, csrfToken: string): Html {
-  const shown = (path: string) => {
-    const value = values[path];
-    const text = Array.isArray(value) ? value.join(', ') : (value ?? '');
-    if (path === 'source.protected') return text === 'true' ? t.yes : t.no;
-    if (path === 'urgency') return t.values[text] ?? text;
-    return text;
+/** One change a correction makes: the field, what is registered now and what the correction sends. */
+export interface CorrectionChange {
+  field: string;
+  before: unknown;
+  after: unknown;
+}
+
+/**
+ * Before a correction is sent: each field it changes, what is registered now and what replaces it (fields it
+ * leaves alone are not listed), and the whole form again, hidden. The registered values are personal data,
+ * read as the operation's coordinator may and on the access log.
+ */
+export function confirmCorrectionPage(t: Texts, operationId: string, values: FormValues, changes: readonly CorrectionChange[], csrfToken: string): Html {
+  const shown = (value: unknown) => {
+    if (typeof value === 'boolean') return value ? t.yes : t.no;
+    if (typeof value === 'string') return t.values[value] ?? value;
+    return t.sealed;
   };
   const hidden = Object.entries(values).flatMap(([name, value]) =>
     name === '_csrf' || name === 'confirm' || name === 'edit'
@@ -321,15 +330,17 @@ export function confirmCorrectionPage(t: Texts, operationId: string, values: For
         <thead>
           <tr>
             <th scope="col">${t.form.field}</th>
+            <th scope="col">${t.form.oldValue}</th>
             <th scope="col">${t.form.newValue}</th>
           </tr>
         </thead>
         <tbody>
-          ${CORRECTABLE_TIP_FIELDS.map(
-            (path) =>
+          ${changes.map(
+            (change) =>
               html`<tr>
-                <th scope="row">${t.labels[path] ?? path}</th>
-                <td>${shown(path)}</td>
+                <th scope="row">${t.labels[change.field] ?? change.field}</th>
+                <td><del>${shown(change.before)}</del></td>
+                <td><ins>${shown(change.after)}</ins></td>
               </tr>`,
           )}
         </tbody>

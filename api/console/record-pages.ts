@@ -3,6 +3,8 @@ import type { AccessLogPage } from '../../vault/index.js';
 import type { DisclosureRegisterView, SameBusiness } from '../schemas.js';
 import { fieldId, type FieldErrors, type FormValues } from './fields.js';
 import { html, raw, time, type Html } from './html.js';
+import { ESCALATED_DEADLINES, type EscalatedDeadline } from '../../domain/index.js';
+import type { ListedRow } from './pages.js';
 import type { Texts } from './texts.js';
 
 /** The records' pages and sections: the disclosure register, same business, the access log, the escalations. */
@@ -97,8 +99,33 @@ export function sameBusinessSection(t: Texts, view: z.infer<typeof SameBusiness>
 export interface EscalationRow {
   operationId: string;
   municipality?: string;
+  /** When the missed deadline was due: the engine escalates the moment it passes. */
   at: string;
-  deadline?: string;
+  deadline: EscalatedDeadline;
+}
+
+/**
+ * The escalations still open, from visibility alone (no operation is asked, so an operation whose worker is away
+ * holds nothing up): the engine escalates exactly the deadlines of the stages STAGES marks `escalated`, sets
+ * LosOverdue as it does, and clears it when the stage's deadline is met and the stage moves on. So an operation
+ * overdue at an escalated stage is one open escalation (that stage's deadline, due at LosNextDeadline); one whose
+ * deadline has since been met, or that has moved on or ended, is none.
+ */
+export function openEscalations(rows: readonly ListedRow[]): EscalationRow[] {
+  return rows
+    .flatMap((row) =>
+      row.overdue === true && row.stage !== undefined && (ESCALATED_DEADLINES as readonly string[]).includes(row.stage) && row.nextDeadline !== undefined
+        ? [
+            {
+              operationId: row.operationId,
+              at: row.nextDeadline,
+              deadline: row.stage as EscalatedDeadline,
+              ...(row.municipality !== undefined ? { municipality: row.municipality } : {}),
+            },
+          ]
+        : [],
+    )
+    .sort((a, b) => a.at.localeCompare(b.at));
 }
 
 /** The steering group's escalations: which deadline was missed where and when; no personal field exists in them. */
@@ -116,7 +143,7 @@ export function escalationsSection(t: Texts, rows: readonly EscalationRow[]): Ht
               </caption>
               <thead>
                 <tr>
-                  <th scope="col">${t.columns.at}</th>
+                  <th scope="col">${e.dueAt}</th>
                   <th scope="col">${t.columns.operation}</th>
                   <th scope="col">${t.columns.municipality}</th>
                   <th scope="col">${e.deadline}</th>
@@ -129,7 +156,7 @@ export function escalationsSection(t: Texts, rows: readonly EscalationRow[]): Ht
                       <td>${time(row.at)}</td>
                       <td><a href="/konsol/operationer/${row.operationId}">${row.operationId}</a></td>
                       <td>${row.municipality ?? ''}</td>
-                      <td>${row.deadline !== undefined ? (e.deadlines[row.deadline] ?? row.deadline) : ''}</td>
+                      <td>${e.deadlines[row.deadline] ?? row.deadline}</td>
                     </tr>`,
                 )}
               </tbody>

@@ -1,4 +1,4 @@
-import { ACTIVITY_CATEGORIES, AGENCY_IDS, PHASES, STAGES, type DecisionKind, type OutboundEventName } from '../../domain/index.js';
+import { ACTIVITY_CATEGORIES, AGENCY_IDS, PHASES, REFUSAL_CODES, STAGES, type DecisionKind, type OutboundEventName } from '../../domain/index.js';
 
 /**
  * Every word the console shows, one table per language. Swedish is the console's language; English is a choice
@@ -13,6 +13,168 @@ type CategoryNames = Record<(typeof ACTIVITY_CATEGORIES)[number], string>;
 type PhaseNames = Record<(typeof PHASES)[number], string>;
 type StageNames = Record<keyof typeof STAGES, string>;
 type EventNames = Record<OutboundEventName, string>;
+
+/**
+ * The codes of what can be wrong with a form, each worded in every language: the schema's issue codes (zod's),
+ * the domain's own codes for its checks (domain/orgNumber.ts, localTime.ts, text.ts, a list named twice) and
+ * the workflow validator's refusal codes (domain/admissibility.ts). A code missing from a language is a compile error.
+ */
+export const ISSUE_CODES = [
+  'invalid_type',
+  'too_small',
+  'too_big',
+  'invalid_format',
+  'invalid_value',
+  'invalid_union',
+  'not_multiple_of',
+  'org-number-format',
+  'org-number-century',
+  'org-number-check-digit',
+  'time-format',
+  'time-not-real',
+  'time-out-of-range',
+  'time-offset',
+  'time-not-in-stockholm',
+  'text-control-character',
+  'text-bidi-override',
+  'text-line-break',
+  'duplicate',
+  'to-before-from',
+  'operation-and-security',
+  ...REFUSAL_CODES,
+] as const;
+export type IssueCode = (typeof ISSUE_CODES)[number];
+/** The facts an issue's words may name, already in the reader's language (a phase's name, an agency's, a field's label). */
+export type IssueFacts = Partial<
+  Record<'minimum' | 'maximum' | 'origin' | 'phase' | 'expected' | 'agency' | 'lead' | 'participants' | 'stage' | 'fields', string>
+>;
+type Worded = (facts: IssueFacts) => string;
+interface IssueWords {
+  codes: Record<IssueCode, Worded>;
+  /** Words for one code at one field (`categories:too_small`), where the general ones would say less. */
+  at: Record<string, Worded>;
+  /** Any other issue: a sentence naming the field. */
+  fallback: (label: string) => string;
+  /** A refusal that names no code and no field. */
+  unknown: string;
+}
+const count = (n: string | undefined) => Number(n ?? '0');
+
+const svIssues: IssueWords = {
+  codes: {
+    invalid_type: () => 'Fyll i ett giltigt värde.',
+    too_small: (f) =>
+      f.origin === 'array'
+        ? `Välj minst ${f.minimum}.`
+        : f.origin === 'string'
+          ? count(f.minimum) <= 1
+            ? 'Måste fyllas i.'
+            : `Skriv minst ${f.minimum} tecken.`
+          : `Måste vara minst ${f.minimum}.`,
+    too_big: (f) =>
+      f.origin === 'array' ? `Välj högst ${f.maximum}.` : f.origin === 'string' ? `Skriv högst ${f.maximum} tecken.` : `Får vara högst ${f.maximum}.`,
+    invalid_format: () => 'Har fel format.',
+    invalid_value: () => 'Välj ett av alternativen.',
+    invalid_union: () => 'Välj ett av alternativen.',
+    not_multiple_of: () => 'Värdet är inte tillåtet.',
+    'org-number-format': () => 'Skriv tio siffror (NNNNNN-NNNN) eller tolv med sekel (16NNNNNN-NNNN, 19ÅÅMMDD-NNNN); bindestreck är valfritt.',
+    'org-number-century': () => 'Ett tolvsiffrigt nummer börjar med 16 (juridisk person) eller 18, 19, 20 (personnummer).',
+    'org-number-check-digit': () => 'Kontrollsiffran stämmer inte: kontrollera numret.',
+    'time-format': () => 'Skriv datum och tid, till exempel 2026-03-12T19:00 (svensk tid).',
+    'time-not-real': () => 'Datumet eller klockslaget finns inte.',
+    'time-out-of-range': () => 'Tiden måste ligga mellan år 2000 och 2099.',
+    'time-offset': () => 'Tidszonens förskjutning är omöjlig.',
+    'time-not-in-stockholm': () => 'Den tiden finns inte i Sverige: klockan hoppar från 02:00 till 03:00 den natten.',
+    'text-control-character': () => 'Texten innehåller ett otillåtet styrtecken.',
+    'text-bidi-override': () => 'Texten innehåller ett tecken som ändrar skrivriktningen, vilket kan få den att visas som något annat.',
+    'text-line-break': () => 'Skriv på en rad, utan radbrytning.',
+    duplicate: () => 'Samma val finns två gånger.',
+    'to-before-from': () => 'Slutet får inte ligga före början.',
+    'operation-and-security': () => 'Säkerhetsloggen gäller inte någon operation: välj det ena eller det andra.',
+    'wrong-phase': (f) => `Operationen är i fasen ${f.phase}, inte ${f.expected}.`,
+    'being-cancelled': () => 'Operationen håller på att avbrytas.',
+    'already-decided': () => 'Bedömningen är redan gjord.',
+    'no-quorum-decision-owed': () => 'Inget beslut om för få myndigheter väntar nu.',
+    'already-scheduled': () => 'Insatsen är redan planerad; flytta den i stället.',
+    'no-action-waiting': () => 'Ingen planerad insats väntar på att börja.',
+    'still-waiting': (f) => `Operationen väntar fortfarande på ${f.stage}.`,
+    'already-ended': (f) => `Operationen är redan ${f.phase}.`,
+    'already-being-cancelled': () => 'Operationen håller redan på att avbrytas.',
+    'time-not-in-future': () => 'Tiden har redan passerat: välj en tid framåt.',
+    'time-too-far-ahead': () => 'Tiden ligger mer än två år fram.',
+    'lead-not-participant': (f) => `${f.lead} har inte accepterat något mandat. Deltagande myndigheter: ${f.participants || 'inga'}.`,
+    'agency-not-in-catalogue': (f) => `${f.agency} finns inte i kommunens mandatkatalog.`,
+    'identity-differs': (f) => `${f.fields} skiljer sig från det registrerade tipset: då är det ett annat tips, som registreras för sig.`,
+    'tip-unchanged': () => 'Ingenting skiljer sig från det registrerade tipset.',
+  },
+  at: {
+    'categories:too_small': () => 'Välj minst en misstänkt verksamhet.',
+    'agencies:too_small': () => 'Välj minst en myndighet.',
+    'at:invalid_type': () => 'Skriv datum och tid.',
+  },
+  fallback: (label) => `Uppgiften i fältet ”${label}” godtogs inte. Kontrollera den och försök igen.`,
+  unknown: 'Motorn godtog inte uppgifterna. Kontrollera dem och försök igen.',
+};
+
+const enIssues: IssueWords = {
+  codes: {
+    invalid_type: () => 'Enter a valid value.',
+    too_small: (f) =>
+      f.origin === 'array'
+        ? `Choose at least ${f.minimum}.`
+        : f.origin === 'string'
+          ? count(f.minimum) <= 1
+            ? 'Must be filled in.'
+            : `Write at least ${f.minimum} characters.`
+          : `Must be at least ${f.minimum}.`,
+    too_big: (f) =>
+      f.origin === 'array'
+        ? `Choose at most ${f.maximum}.`
+        : f.origin === 'string'
+          ? `Write at most ${f.maximum} characters.`
+          : `Must be at most ${f.maximum}.`,
+    invalid_format: () => 'Has the wrong format.',
+    invalid_value: () => 'Choose one of the options.',
+    invalid_union: () => 'Choose one of the options.',
+    not_multiple_of: () => 'That value is not allowed.',
+    'org-number-format': () => 'Write 10 digits (NNNNNN-NNNN) or 12 with the century (16NNNNNN-NNNN, 19YYMMDD-NNNN); the hyphen is optional.',
+    'org-number-century': () => 'A 12-digit number starts with 16 (a legal person) or 18, 19, 20 (a personnummer).',
+    'org-number-check-digit': () => 'The check digit does not match: check the number.',
+    'time-format': () => 'Write a date and time, for example 2026-03-12T19:00 (Swedish time).',
+    'time-not-real': () => 'That date or time does not exist.',
+    'time-out-of-range': () => 'The time must lie between the years 2000 and 2099.',
+    'time-offset': () => 'The time zone offset is impossible.',
+    'time-not-in-stockholm': () => 'That time does not exist in Sweden: the clocks jump from 02:00 to 03:00 that night.',
+    'text-control-character': () => 'The text holds a control character that is not allowed.',
+    'text-bidi-override': () => 'The text holds a character that changes the writing direction, which can make it display as something else.',
+    'text-line-break': () => 'Write it on one line, without a line break.',
+    duplicate: () => 'The same choice appears twice.',
+    'to-before-from': () => 'The end must not be before the start.',
+    'operation-and-security': () => 'The security log concerns no operation: choose one or the other.',
+    'wrong-phase': (f) => `The operation is in phase ${f.phase}, not ${f.expected}.`,
+    'being-cancelled': () => 'The operation is being cancelled.',
+    'already-decided': () => 'The assessment has already been made.',
+    'no-quorum-decision-owed': () => 'No decision about too few agencies is owed now.',
+    'already-scheduled': () => 'The action is already scheduled; reschedule it instead.',
+    'no-action-waiting': () => 'No scheduled action is waiting to start.',
+    'still-waiting': (f) => `The operation is still waiting for ${f.stage}.`,
+    'already-ended': (f) => `The operation is already ${f.phase}.`,
+    'already-being-cancelled': () => 'The operation is already being cancelled.',
+    'time-not-in-future': () => 'That time has passed: choose a time ahead.',
+    'time-too-far-ahead': () => 'That time is more than two years ahead.',
+    'lead-not-participant': (f) => `${f.lead} has not accepted a mandate. Participating agencies: ${f.participants || 'none'}.`,
+    'agency-not-in-catalogue': (f) => `${f.agency} is not in the municipality's mandate catalogue.`,
+    'identity-differs': (f) => `${f.fields} differ from the registered tip: that is another tip, to be registered on its own.`,
+    'tip-unchanged': () => 'Nothing differs from the registered tip.',
+  },
+  at: {
+    'categories:too_small': () => 'Choose at least one suspected activity.',
+    'agencies:too_small': () => 'Choose at least one agency.',
+    'at:invalid_type': () => 'Write a date and time.',
+  },
+  fallback: (label) => `The value in the field “${label}” was not accepted. Check it and try again.`,
+  unknown: 'The engine did not accept the values. Check them and try again.',
+};
 
 const sv = {
   appName: 'LOS-konsolen',
@@ -130,11 +292,12 @@ const sv = {
     notAdmissible: 'Beslutet kan inte fattas nu',
     confirmTitle: 'Bekräfta rättelsen',
     confirmIntro: (id: string) =>
-      `Tipset finns redan som operation ${id}. Att skicka det igen är en rättelse: dessa uppgifter ersätter de registrerade, och myndigheter som har de gamla uppgifterna får veta det. Uppgifter som inte skiljer sig lämnas orörda.`,
+      `Tipset finns redan som operation ${id}. Att skicka det igen är en rättelse. Så här ändras uppgifterna: det som står registrerat nu ersätts av det nya, och myndigheter som har de gamla uppgifterna får veta det. Uppgifter som inte ändras visas inte.`,
     confirmSend: 'Skicka rättelsen',
     confirmBack: 'Ändra',
     field: 'Uppgift',
-    newValue: 'Nytt värde',
+    oldValue: 'Registrerat nu',
+    newValue: 'Efter rättelsen',
   },
   labels: {
     decision: 'Beslut',
@@ -327,11 +490,14 @@ const sv = {
     operation_cancelled: 'Operationen avbruten',
     answer_not_applied: 'Svar som inte kunde tas emot',
   } satisfies EventNames as Record<string, string>,
+  issues: svIssues,
   escalations: {
     title: 'Eskaleringar',
-    intro: 'Missade tidsfrister som motorn har eskalerat till styrgruppen, i de försenade operationerna ovan. Inga personuppgifter visas här.',
-    none: 'Inga eskaleringar i de försenade operationerna.',
+    intro:
+      'Missade tidsfrister som motorn har eskalerat till styrgruppen och som fortfarande inte är uppfyllda, den äldsta först. En tidsfrist som har uppfyllts efteråt visas inte längre. Inga personuppgifter visas här.',
+    none: 'Inga eskalerade tidsfrister är öppna.',
     deadline: 'Missad tidsfrist',
+    dueAt: 'Tidsfristen löpte ut',
     deadlines: { assessment: 'samordnarens bedömning', findings: 'rapporter om iakttagelser', outcomes: 'rapporter om utfall' } as Record<string, string>,
   },
 };
@@ -454,11 +620,12 @@ const en: Texts = {
     notAdmissible: 'This decision cannot be taken now',
     confirmTitle: 'Confirm the correction',
     confirmIntro: (id: string) =>
-      `The tip is already registered as operation ${id}. Sending it again is a correction: these values replace the registered ones, and agencies holding the old ones are told. Values that do not differ are left as they are.`,
+      `The tip is already registered as operation ${id}. Sending it again is a correction. This is what changes: what is registered now is replaced by the new value, and agencies holding the old values are told. Values that do not change are not listed.`,
     confirmSend: 'Send the correction',
     confirmBack: 'Change',
     field: 'Field',
-    newValue: 'New value',
+    oldValue: 'Registered now',
+    newValue: 'After the correction',
   },
   labels: {
     decision: 'Decision',
@@ -650,11 +817,14 @@ const en: Texts = {
     operation_cancelled: 'The operation cancelled',
     answer_not_applied: 'An answer that could not be applied',
   } satisfies EventNames,
+  issues: enIssues,
   escalations: {
     title: 'Escalations',
-    intro: 'Missed deadlines the engine escalated to the steering group, in the overdue operations above. No personal data is shown here.',
-    none: 'No escalations in the overdue operations.',
+    intro:
+      'Missed deadlines the engine escalated to the steering group and that are still not met, oldest first. A deadline met since is no longer shown. No personal data is shown here.',
+    none: 'No escalated deadline is open.',
     deadline: 'Deadline missed',
+    dueAt: 'Was due',
     deadlines: { assessment: 'the coordinator’s assessment', findings: 'findings reports', outcomes: 'outcome reports' },
   },
 };

@@ -1,5 +1,5 @@
 import { Argument, Option, type Command } from 'commander';
-import { DECISION_KINDS, actionTimeProblem, quoteValue, type DecisionInput, type DecisionKind } from '../../domain/index.js';
+import { ACTION_TIME_PROBLEMS, DECISION_KINDS, actionTimeProblem, quoteValue, type DecisionInput, type DecisionKind } from '../../domain/index.js';
 import { InvalidInputError, parseDecision } from '../client.js';
 import { apiClient, command, readAsLocal, repeatable, type CommonOptions, type Output, type Perform } from './command.js';
 
@@ -160,7 +160,7 @@ async function decide<K extends DecisionKind>(options: CommonOptions, operationI
 /** The client-side check of an action time; the workflow's validator, on Temporal's clock, has the last word. */
 function checkActionTime(what: string, at: string) {
   const problem = actionTimeProblem(Date.parse(at), Date.now());
-  if (problem) throw new InvalidInputError(`${what} rejected: at ${quoteValue(at)} ${problem}`);
+  if (problem) throw new InvalidInputError(`${what} rejected: at ${quoteValue(at)} ${ACTION_TIME_PROBLEMS[problem]}`);
 }
 
 async function withEcho(echo: string | undefined, output: Promise<Output>): Promise<Output> {

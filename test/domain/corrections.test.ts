@@ -31,6 +31,7 @@ describe('corrections of a tip', () => {
     expect(tipCorrections(registered, other)).toEqual({
       ok: false,
       reason: 'description differs from the registered tip: that is another tip, to be registered on its own',
+      fields: ['description'],
     });
     // The same instant written with another offset is the same tip.
     expect(tipCorrections(registered, Tip.parse({ ...input, receivedAt: '2026-11-01T09:00:00+01:00' }))).toEqual({ ok: true, changed: [] });

@@ -98,13 +98,13 @@ describe('the decision table', () => {
       waitingFor: 'nothing',
     };
     for (const kind of DECISION_KINDS) {
-      expect(DECISIONS[kind].admissible(parseDecision(kind, SAMPLES[kind]) as never, ended), kind).toMatch(new RegExp(`^${kind} rejected: `));
+      expect(DECISIONS[kind].admissible(parseDecision(kind, SAMPLES[kind]) as never, ended)?.message, kind).toMatch(new RegExp(`^${kind} rejected: `));
     }
     const actionStart = { ...ended, phase: 'joint_action', stage: 'action_start', waitingFor: 'action start' } as const;
     expect(DECISIONS['call off'].admissible(parseDecision('call off', SAMPLES['call off']), actionStart)).toBeUndefined();
     expect(DECISIONS.reschedule.admissible(parseDecision('reschedule', SAMPLES.reschedule), actionStart)).toBeUndefined();
     expect(DECISIONS.cancel.admissible(parseDecision('cancel', SAMPLES.cancel), actionStart)).toBeUndefined();
-    expect(DECISIONS.schedule.admissible(parseDecision('schedule', SAMPLES.schedule), actionStart)).toBe(
+    expect(DECISIONS.schedule.admissible(parseDecision('schedule', SAMPLES.schedule), actionStart)?.message).toBe(
       'schedule rejected: the action is already scheduled; use reschedule',
     );
   });

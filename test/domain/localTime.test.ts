@@ -41,7 +41,11 @@ describe('Stockholm local time', () => {
     expect(readInstant('2026-07-01T10:30:15')).toMatchObject({ ok: true, iso: '2026-07-01T10:30:15+02:00', readAsLocal: true });
     // The repeated October hour is its first occurrence (still summer time); the skipped March hour does not exist.
     expect(readInstant('2026-10-25T02:30')).toMatchObject({ ok: true, iso: '2026-10-25T02:30:00+02:00' });
-    expect(readInstant('2026-03-29T02:30')).toEqual({ ok: false, reason: 'does not exist in Stockholm: the clocks jump from 02:00 to 03:00 that night' });
+    expect(readInstant('2026-03-29T02:30')).toEqual({
+      ok: false,
+      code: 'time-not-in-stockholm',
+      reason: 'does not exist in Stockholm: the clocks jump from 02:00 to 03:00 that night',
+    });
     expect(readInstant('2026-03-12T19:00:00Z')).toMatchObject({ ok: true, iso: '2026-03-12T19:00:00Z', readAsLocal: false });
   });
 
@@ -62,8 +66,8 @@ describe('Stockholm local time', () => {
   });
 
   it('bounds times: a year such as 9999 or an impossible date is refused in a tip and a schedule', () => {
-    expect(readInstant('9999-01-01T10:00:00Z')).toEqual({ ok: false, reason: 'must lie between the years 2000 and 2099' });
-    expect(readInstant('2026-02-30T10:00')).toEqual({ ok: false, reason: 'is not a real date and time' });
+    expect(readInstant('9999-01-01T10:00:00Z')).toEqual({ ok: false, code: 'time-out-of-range', reason: 'must lie between the years 2000 and 2099' });
+    expect(readInstant('2026-02-30T10:00')).toEqual({ ok: false, code: 'time-not-real', reason: 'is not a real date and time' });
     expect(ScheduleAction.safeParse({ at: '9999-06-01T10:00:00+02:00', place: 'Storgatan 12', lead: 'polisen' }).success).toBe(false);
     const tip = {
       entity: { orgNumber: '5567037485', name: 'A', address: 'B', municipality: 'Umeå' },
@@ -78,8 +82,8 @@ describe('Stockholm local time', () => {
 
   it('lets an action be scheduled only in the future and within two years', () => {
     const now = Date.UTC(2026, 10, 26);
-    expect(actionTimeProblem(now - 1, now)).toBe('is not in the future');
+    expect(actionTimeProblem(now - 1, now)).toBe('not-in-future');
     expect(actionTimeProblem(now + 86_400_000, now)).toBeUndefined();
-    expect(actionTimeProblem(now + 800 * 86_400_000, now)).toBe('is more than two years ahead');
+    expect(actionTimeProblem(now + 800 * 86_400_000, now)).toBe('too-far-ahead');
   });
 });

@@ -20,6 +20,7 @@ describe('organisationsnummer', () => {
     expect(checkOrgNumber('19811218-9876')).toEqual({ ok: true, normalized: '8112189876' });
     expect(checkOrgNumber('17556703-7485')).toEqual({
       ok: false,
+      code: 'org-number-century',
       reason: 'a 12-digit number starts with 16 (a legal person) or 18, 19, 20 (a personnummer), not 17',
     });
   });
@@ -38,7 +39,11 @@ describe('organisationsnummer', () => {
     fc.assert(
       fc.property(validTen, fc.integer({ min: 1, max: 9 }), fc.constantFrom('', '16'), fc.boolean(), (ten, shift, century, hyphen) => {
         const wrong = `${ten.slice(0, 9)}${(Number(ten[9]) + shift) % 10}`;
-        expect(checkOrgNumber(`${century}${hyphen ? hyphenated(wrong) : wrong}`)).toEqual({ ok: false, reason: `Luhn check digit should be ${ten[9]}` });
+        expect(checkOrgNumber(`${century}${hyphen ? hyphenated(wrong) : wrong}`)).toEqual({
+          ok: false,
+          code: 'org-number-check-digit',
+          reason: `Luhn check digit should be ${ten[9]}`,
+        });
       }),
       { numRuns: 1_000 },
     );

@@ -168,30 +168,40 @@ describe('when a decision is admissible', () => {
 
   it('schedules only in the schedule stage, in the future, led by a participant', () => {
     expect(admissible.schedule(plan, ctx())).toBeUndefined();
-    expect(admissible.schedule(plan, ctx({ phase: 'assessment', stage: 'assessment' }))).toBe(
+    expect(admissible.schedule(plan, ctx({ phase: 'assessment', stage: 'assessment' }))?.message).toBe(
       'schedule rejected: the operation is in phase assessment, not joint_action',
     );
-    expect(admissible.schedule({ ...plan, at: '2026-11-24T10:00:00Z' }, ctx())).toBe('schedule rejected: at "2026-11-24T10:00:00Z" is not in the future');
-    expect(admissible.schedule({ ...plan, lead: 'tullverket' }, ctx())).toBe(
+    expect(admissible.schedule({ ...plan, at: '2026-11-24T10:00:00Z' }, ctx())?.message).toBe(
+      'schedule rejected: at "2026-11-24T10:00:00Z" is not in the future',
+    );
+    expect(admissible.schedule({ ...plan, lead: 'tullverket' }, ctx())?.message).toBe(
       'schedule rejected: lead "tullverket" has not accepted a mandate (participants: polisen, skatteverket)',
     );
-    expect(admissible.schedule(plan, ctx({ intended: new Set(['schedule']) }))).toBe('schedule rejected: the action is already scheduled; use reschedule');
+    expect(admissible.schedule({ ...plan, lead: 'tullverket' }, ctx())).toMatchObject({
+      code: 'lead-not-participant',
+      field: 'lead',
+      params: { lead: 'tullverket' },
+    });
+    expect(admissible.schedule({ ...plan, at: '2026-11-24T10:00:00Z' }, ctx())).toMatchObject({ code: 'time-not-in-future', field: 'at' });
+    expect(admissible.schedule(plan, ctx({ intended: new Set(['schedule']) }))?.message).toBe(
+      'schedule rejected: the action is already scheduled; use reschedule',
+    );
   });
 
   it('refuses everything but nothing once a cancellation is recorded, and a second cancellation', () => {
     const cancelling = ctx({ intended: new Set(['cancel']) });
-    expect(admissible.schedule(plan, cancelling)).toBe('schedule rejected: the operation is being cancelled');
-    expect(admissible.cancel(cancelling)).toBe('cancel rejected: the operation is already being cancelled');
-    expect(admissible.cancel(ctx({ phase: 'closed', stage: 'ended' }))).toBe('cancel rejected: the operation is already closed');
+    expect(admissible.schedule(plan, cancelling)?.message).toBe('schedule rejected: the operation is being cancelled');
+    expect(admissible.cancel(cancelling)?.message).toBe('cancel rejected: the operation is already being cancelled');
+    expect(admissible.cancel(ctx({ phase: 'closed', stage: 'ended' }))?.message).toBe('cancel rejected: the operation is already closed');
   });
 
   it('takes one closing decision at a time, and only once the outcomes are in', () => {
     const closing = ctx({ phase: 'follow_up', stage: 'closing_decision', waitingFor: 'closing decision' });
     expect(admissible.closing('close', closing)).toBeUndefined();
-    expect(admissible.closing('reinspection', ctx({ ...closing, intended: new Set(['close']) }))).toBe(
+    expect(admissible.closing('reinspection', ctx({ ...closing, intended: new Set(['close']) }))?.message).toBe(
       'reinspection rejected: still waiting for closing decision',
     );
-    expect(admissible.closing('close', ctx({ phase: 'follow_up', stage: 'outcomes', waitingFor: 'outcome reports (polisen)' }))).toBe(
+    expect(admissible.closing('close', ctx({ phase: 'follow_up', stage: 'outcomes', waitingFor: 'outcome reports (polisen)' }))?.message).toBe(
       'close rejected: still waiting for outcome reports (polisen)',
     );
   });
@@ -206,7 +216,7 @@ describe('when a decision is admissible', () => {
     const assessing = ctx({ phase: 'assessment', stage: 'assessment' });
     expect(admissible.assessment({ decision: 'request_info', agencies: ['polisen'], question: 'Any reason to hold back?' }, assessing)).toBeUndefined();
     expect(
-      admissible.assessment({ decision: 'request_info', agencies: ['polisen', 'interpol' as never], question: 'Any reason to hold back?' }, assessing),
+      admissible.assessment({ decision: 'request_info', agencies: ['polisen', 'interpol' as never], question: 'Any reason to hold back?' }, assessing)?.message,
     ).toBe(`agencies.1 "interpol": not in this municipality's mandate catalogue`);
   });
 });
