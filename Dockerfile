@@ -33,5 +33,7 @@ COPY scripts ./scripts
 # The worker loads this bundle and never runs webpack itself; it refuses a bundle older than the code beside it.
 RUN npx tsx scripts/build-workflows.ts
 USER node
+# The engine's heap settings (workers/memory.ts, ENGINE_NODE_OPTIONS): bounded memory for the worker's cache.
+ENV NODE_OPTIONS="--max-old-space-size=192 --max-semi-space-size=8"
 ENTRYPOINT ["npx", "tsx", "workers/main.ts"]
 CMD ["worker"]

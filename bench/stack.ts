@@ -9,7 +9,7 @@ import { AGENCY_IDS, SUBJECTS } from '../domain/index.js';
 import { freePort, startNatsServer, stopProcess, startTemporalDevServer, type NatsServer, type TemporalDevServer } from '../scripts/dev-stack.js';
 import { startIdentityProvider, type IdentityProvider } from '../scripts/identity-provider.js';
 import { PROJECT_ROOT, findTemporalCli } from '../scripts/temporal-cli.js';
-import { currentWorkflowBundle } from '../workers/index.js';
+import { currentWorkflowBundle, engineNodeOptions } from '../workers/index.js';
 import { ensureTopology } from '../messaging/index.js';
 import { clientDataConverter, generateMasterKey, openKeyStore, readMasterKeyring, type KeyStore } from '../vault/index.js';
 import { sleep } from './stats.js';
@@ -115,6 +115,7 @@ export function startEngineProcess(
     cwd: PROJECT_ROOT,
     env: {
       ...process.env,
+      NODE_OPTIONS: engineNodeOptions(),
       TEMPORAL_ADDRESS: stack.temporalAddress,
       NATS_URL: stack.natsUrl,
       LOS_MASTER_KEY: stack.masterKey,

@@ -15,3 +15,4 @@ export type { CodecServer, CodecServerOptions } from './codecServer.js';
 export { createLogger } from './logger.js';
 export type { EngineLogger } from './logger.js';
 export { connectEngineNats } from './startup.js';
+export { ENGINE_NODE_OPTIONS, engineNodeOptions } from './memory.js';
