@@ -152,21 +152,14 @@ export async function deadLetters(nc: NatsConnection, min: number) {
 }
 
 /**
- * Until the operation has learned the engine's keys (its first activity, `engineKeys`, from the key store on
+ * Until the operation has learned the engine's keys (the local activity `engineKeys`, from the key store on
  * NATS): decisions before then are refused NotReady, so a test that takes NATS away first waits for this.
  */
 export async function untilKeysLearned(handle: { fetchHistory(): Promise<{ events?: unknown[] | null }> }, timeoutMs = 30_000): Promise<void> {
+  // The engineKeys local activity's marker: its only one, recorded with the first workflow task it ran in.
   await eventually(
-    async () => {
-      const events = ((await handle.fetchHistory()).events ?? []) as {
-        activityTaskScheduledEventAttributes?: { activityType?: { name?: string | null } | null } | null;
-        activityTaskCompletedEventAttributes?: { scheduledEventId?: unknown } | null;
-        eventId?: unknown;
-      }[];
-      const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'engineKeys');
-      return scheduled !== undefined && events.some((e) => String(e.activityTaskCompletedEventAttributes?.scheduledEventId) === String(scheduled.eventId));
-    },
-    (learned) => learned,
+    async () => ((await handle.fetchHistory()).events ?? []) as { markerRecordedEventAttributes?: { markerName?: string | null } | null }[],
+    (events) => events.some((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity'),
     timeoutMs,
   );
 }
