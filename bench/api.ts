@@ -5,9 +5,7 @@
  * Writes bench/results/api-<time>.{json,md} and api-latest.{json,md}. See bench/README.md.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError } from 'commander';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
@@ -22,8 +20,7 @@ import { apiMarkdown, apiSummaryRows } from './report.js';
 import {
   readVersions,
   startApiDoor,
-  startEngineProcess,
-  startStack,
+  startBenchRun,
   waitUntilReady,
   type ApiDoor,
   type Versions,
@@ -90,16 +87,7 @@ async function main() {
     .parse()
     .opts<{ concurrency: number; duration: number; rate: number; keep?: boolean }>();
   Runtime.install({ logger: new DefaultLogger('WARN') });
-  const startedAt = new Date();
-  const benchStart = performance.now();
-  const loadAtStart = loadavg();
-  const runId = startedAt.getTime().toString(36);
-  const scratch = mkdtempSync(join(tmpdir(), 'los-bench-api-'));
-  const taskQueue = `los-bench-${runId}`;
-  log(`run ${runId}; scratch ${scratch}`);
-  const stack = await startStack(scratch, log);
-  const worker = startEngineProcess('worker', stack, taskQueue, scratch);
-  const bridge = startEngineProcess('bridge', stack, taskQueue, scratch);
+  const { startedAt, benchStart, loadAtStart, runId, scratch, taskQueue, stack, worker, bridge } = await startBenchRun('api', log);
   let door: ApiDoor | undefined;
   const agencies: SimulatedAgency[] = [];
   try {

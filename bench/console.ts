@@ -13,9 +13,7 @@
  * Writes bench/results/console-<time>.{json,md} and console-latest.{json,md}.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError } from 'commander';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
@@ -26,17 +24,7 @@ import { DEMO_PASSWORD } from '../scripts/identity-provider.js';
 import { CookieJar, passwordLogin } from '../scripts/oidc-sign-in.js';
 import { searchAttributes } from '../workflows/definitions.js';
 import { LIFECYCLE_CATEGORIES, benchTip, lifecycleContext } from './operations.js';
-import {
-  readVersions,
-  startApiDoor,
-  startEngineProcess,
-  startStack,
-  waitUntilReady,
-  type Versions,
-  machineFacts,
-  writeResults,
-  type MachineFacts,
-} from './stack.js';
+import { readVersions, startApiDoor, startBenchRun, waitUntilReady, type Versions, machineFacts, writeResults, type MachineFacts } from './stack.js';
 import { percentiles, round, type Percentiles } from './stats.js';
 
 const MUNICIPALITIES = [
@@ -128,16 +116,7 @@ async function main() {
     .parse()
     .opts<{ operations: number; real: number; samples: number; keep?: boolean }>();
   Runtime.install({ logger: new DefaultLogger('WARN') });
-  const startedAt = new Date();
-  const benchStart = performance.now();
-  const loadAtStart = loadavg();
-  const runId = startedAt.getTime().toString(36);
-  const scratch = mkdtempSync(join(tmpdir(), 'los-bench-console-'));
-  const taskQueue = `los-bench-${runId}`;
-  log(`run ${runId}; scratch ${scratch}`);
-  const stack = await startStack(scratch, log);
-  const worker = startEngineProcess('worker', stack, taskQueue, scratch);
-  const bridge = startEngineProcess('bridge', stack, taskQueue, scratch);
+  const { startedAt, benchStart, loadAtStart, runId, scratch, taskQueue, stack, worker, bridge } = await startBenchRun('console', log);
   const door = await startApiDoor(stack, taskQueue, scratch).catch(async (err: unknown) => {
     await worker.stop();
     await bridge.stop();

@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -300,4 +301,32 @@ export function writeResults(prefix: string, latest: string, startedAt: Date, js
     writeFileSync(join(outDir, `${name}.md`), markdown);
   }
   return stamp;
+}
+
+/** A targeted bench's start: its run id and scratch directory, the stack, and the worker and bridge as child processes. */
+export interface BenchRun {
+  startedAt: Date;
+  /** performance.now() at the start, for the run's wall time. */
+  benchStart: number;
+  loadAtStart: number[];
+  runId: string;
+  scratch: string;
+  taskQueue: string;
+  stack: BenchStack;
+  worker: EngineProcess;
+  bridge: EngineProcess;
+}
+
+export async function startBenchRun(name: string, log: (line: string) => void): Promise<BenchRun> {
+  const startedAt = new Date();
+  const benchStart = performance.now();
+  const loadAtStart = loadavg();
+  const runId = startedAt.getTime().toString(36);
+  const scratch = mkdtempSync(join(tmpdir(), `los-bench-${name}-`));
+  const taskQueue = `los-bench-${runId}`;
+  log(`run ${runId}; scratch ${scratch}`);
+  const stack = await startStack(scratch, log);
+  const worker = startEngineProcess('worker', stack, taskQueue, scratch);
+  const bridge = startEngineProcess('bridge', stack, taskQueue, scratch);
+  return { startedAt, benchStart, loadAtStart, runId, scratch, taskQueue, stack, worker, bridge };
 }
