@@ -18,6 +18,7 @@ export default defineConfig({
       'test/dev-stack.test.ts',
       'test/history-shape.test.ts',
       'test/api-contract.test.ts',
+      'test/temporal-refusals.test.ts',
     ],
     testTimeout: 10_000,
     reporters: ['default'],

@@ -254,6 +254,11 @@ export interface TemporalServerConfigOptions {
    * then goes through an internal frontend, which checks nothing and listens on the bind address only.
    */
   authorization?: { jwksUrl: string; audience: string };
+  /**
+   * The server's Prometheus metrics on this port of the bind address: the cluster reads the count of the calls its
+   * authoriser denied from them (scripts/temporal-refusals.ts).
+   */
+  metricsPort?: number;
   /** TLS on the frontend, with this certificate and key (clients trust the CA that signed it). */
   tls?: { certFile: string; keyFile: string; caFile: string; serverName: string };
 }
@@ -289,6 +294,9 @@ export function temporalServerConfig(options: TemporalServerConfigOptions): stri
     },
     global: {
       membership: { maxJoinDuration: '30s', broadcastAddress },
+      ...(options.metricsPort !== undefined
+        ? { metrics: { prometheus: { framework: 'tally', timerType: 'histogram', listenAddress: `${bindAddress}:${options.metricsPort}` } } }
+        : {}),
       ...(options.authorization
         ? {
             authorization: {
