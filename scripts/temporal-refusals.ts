@@ -87,6 +87,12 @@ export interface RefusalForwarder {
   stop(): Promise<void>;
 }
 
+/**
+ * Between rounds. Each reads the server's whole metrics page, so not every second: a refusal reaches the security log
+ * within this (plus the round's own time).
+ */
+const POLL_MS = 5_000;
+
 /** At most this many records for one round's growth of the counter; more are summed up in one record. */
 const DENIED_RECORDS_PER_ROUND = 100;
 
@@ -98,7 +104,7 @@ export function forwardTemporalRefusals(options: {
   log(line: string): void;
   /** Where in the log to start: its size before the server started (a restarted cluster's older refusals were forwarded by the last run). */
   from: number;
-  /** @default 1000 */
+  /** @default 5000 */
   intervalMs?: number;
 }): RefusalForwarder {
   let offset = options.from;
@@ -127,9 +133,12 @@ export function forwardTemporalRefusals(options: {
 
   const readMetrics = async () => {
     if (!options.metricsUrl) return;
-    const response = await fetch(options.metricsUrl, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
-    if (!response?.ok) return; // the server is (re)starting: its count is read next round
-    const count = unauthorizedCount(await response.text());
+    // The server is (re)starting, or too busy to answer in time: its count is read next round, and nothing is lost.
+    const text = await fetch(options.metricsUrl, { signal: AbortSignal.timeout(10_000) })
+      .then((response) => (response.ok ? response.text() : undefined))
+      .catch(() => undefined);
+    if (text === undefined) return;
+    const count = unauthorizedCount(text);
     // A restarted server counts from 0 again.
     if (count < denied) denied = 0;
     const grown = count - denied;
@@ -138,7 +147,7 @@ export function forwardTemporalRefusals(options: {
     for (let i = 0; i < Math.min(grown, DENIED_RECORDS_PER_ROUND); i++) await write(deniedCallRecord(at));
     if (grown > DENIED_RECORDS_PER_ROUND) {
       const rest = deniedCallRecord(at);
-      await write({ ...rest, detail: `${rest.detail}; ${grown - DENIED_RECORDS_PER_ROUND} more within a second` });
+      await write({ ...rest, detail: `${rest.detail}; ${grown - DENIED_RECORDS_PER_ROUND} more in this round` });
     }
   };
 
@@ -156,7 +165,7 @@ export function forwardTemporalRefusals(options: {
     })();
     return running;
   };
-  const timer = setInterval(() => void poll(), options.intervalMs ?? 1_000);
+  const timer = setInterval(() => void poll(), options.intervalMs ?? POLL_MS);
   timer.unref();
   return {
     poll,
