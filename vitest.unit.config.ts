@@ -19,6 +19,7 @@ export default defineConfig({
       'test/history-shape.test.ts',
       'test/api-contract.test.ts',
       'test/console-words.test.ts',
+      'test/temporal-refusals.test.ts',
     ],
     testTimeout: 10_000,
     reporters: ['default'],

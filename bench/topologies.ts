@@ -15,7 +15,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { defaultBehaviour, startSimulatedAgency, type SimulatedAgency, type SimulatedAgencyOptions } from '../agencies/index.js';
 import { loadCatalogueFile } from '../config/index.js';
 import { AGENCY_IDS, SUBJECTS, type AgencyId } from '../domain/index.js';
-import { removeCluster, startCluster } from '../scripts/cluster.js';
+import { removeCluster, startCluster, type ClusterOptions } from '../scripts/cluster.js';
 import { PROJECT_ROOT } from '../scripts/temporal-cli.js';
 import { postgresFromEnvironment, psqlQuery, type Postgres } from '../scripts/temporal-server.js';
 import type { KeyStore } from '../vault/index.js';
@@ -43,7 +43,8 @@ export interface TopologyRun {
   stack: string;
   settings: TopologySettings;
   loadAverageAtStart: number[];
-  openLoop: PhaseFigures;
+  /** Left out by the comparison of the locked and the open cluster (bench/locked.ts). */
+  openLoop?: PhaseFigures;
   closedLoop: PhaseFigures;
   /** Growth of the Temporal database(s) on disk over both phases, per operation started in them. */
   databaseBytesPerOperation: number;
@@ -51,7 +52,7 @@ export interface TopologyRun {
   cost?: HistoryCost;
 }
 
-interface PhaseFigures {
+export interface PhaseFigures {
   started: number;
   completed: number;
   failed: number;
@@ -60,6 +61,8 @@ interface PhaseFigures {
   notifyAllMs?: Percentiles;
   assessRoundTripMs?: Percentiles;
   cpuMsPerOperation: Record<string, number>;
+  /** The same per process (`nats#0`, `workers#1`, …). */
+  cpuMsPerProcess?: Record<string, number>;
   busyCores?: number;
   otherCores?: number;
   /** Why operations failed, with how many failed so. */
@@ -114,11 +117,14 @@ function postgresBytes(postgres: Postgres, databases: string[]): number {
   return Number(psqlQuery(postgres, `select sum(pg_database_size(datname)) from pg_database where datname in (${list})`)[0]);
 }
 
-async function clusterStack(scratch: string, taskQueue: string, runId: string): Promise<TopologyStack> {
+/** How the cluster is started: as deployed (authorisation and TLS), unless the bench's comparison asks for it open. */
+export type ClusterSwitches = Pick<ClusterOptions, 'secure' | 'natsTls'>;
+
+async function clusterStack(scratch: string, taskQueue: string, runId: string, switches: ClusterSwitches = {}): Promise<TopologyStack> {
   const postgres = postgresFromEnvironment();
   const prefix = `los_bench_${runId}`;
   const dataDir = join(scratch, 'cluster');
-  const cluster = await startCluster({ prefix, dataDir, taskQueue, postgres, engineEnv: { LOG_LEVEL: 'warn', SHUTDOWN_GRACE_SECONDS: '5' }, log });
+  const cluster = await startCluster({ prefix, dataDir, taskQueue, postgres, ...switches, engineEnv: { LOG_LEVEL: 'warn', SHUTDOWN_GRACE_SECONDS: '5' }, log });
   const { client, keys, nc, close } = await cluster.connectClient('los-bench-keys');
   // Ready means every worker polls and a bridge waits on the answers' consumer.
   const jsm = await jetstreamManager(nc);
@@ -134,17 +140,22 @@ async function clusterStack(scratch: string, taskQueue: string, runId: string): 
     await sleep(500);
   }
   const pidsOf = (role: 'worker' | 'bridge') => cluster.engine.filter((p) => p.role === role).map((p) => p.child?.pid ?? -1);
+  const locks =
+    (cluster.temporalAccess.issuer ? 'authorising every call with a token' : 'open') +
+    (cluster.temporalAccess.tls ? ' over TLS' : ' in plaintext') +
+    (cluster.nats.tls ? '; NATS over TLS' : '; NATS in plaintext');
   return {
-    describe: `Temporal server ${cluster.temporal.address} on PostgreSQL ${postgres.host}:${postgres.port}, three NATS nodes (replicas 3), two workers, two bridges`,
+    describe: `Temporal server ${cluster.temporal.address} on PostgreSQL ${postgres.host}:${postgres.port} (${locks}), three NATS nodes (replicas 3), two workers, two bridges`,
     client,
     keys,
     agencyConnection: (agency) => ({
       servers: cluster.nats.urls,
       credentials: { nkeySeed: cluster.seeds.agencies[agency]! },
-      tls: { caFile: cluster.natsCaFile },
+      ...(cluster.nats.tls ? { tls: cluster.nats.tls } : {}),
     }),
     pids: () => ({
       temporal: [cluster.temporal.process.pid ?? -1],
+      ...(cluster.idp ? { idp: [cluster.idp.process.pid ?? -1] } : {}),
       nats: cluster.nats.nodes.map((node) => node.process?.pid ?? -1),
       workers: pidsOf('worker'),
       bridges: pidsOf('bridge'),
@@ -175,9 +186,11 @@ function byRole(stack: TopologyStack): { meter: CpuMeter; total(used: Record<str
   };
 }
 
-function figures(result: LoadResult<LifecycleSample>, cpuSeconds: Record<string, number>, meter: CpuMeter): PhaseFigures {
+function figures(result: LoadResult<LifecycleSample>, perProcess: Record<string, number>, cpu: ReturnType<typeof byRole>): PhaseFigures {
   const done = result.samples.filter((s) => s.ok);
-  const machine = meter.machine();
+  const machine = cpu.meter.machine();
+  const perOperation = (seconds: Record<string, number>) =>
+    Object.fromEntries(Object.entries(seconds).map(([name, s]) => [name, result.completed > 0 ? round((s * 1000) / result.completed) : 0]));
   return {
     started: result.samples.length,
     completed: result.completed,
@@ -186,9 +199,8 @@ function figures(result: LoadResult<LifecycleSample>, cpuSeconds: Record<string,
     lifecycleMs: percentiles(done.map((s) => s.lifecycleMs!)),
     notifyAllMs: percentiles(done.map((s) => s.notifyAllMs!)),
     assessRoundTripMs: percentiles(done.map((s) => s.assessRoundTripMs!)),
-    cpuMsPerOperation: Object.fromEntries(
-      Object.entries(cpuSeconds).map(([role, s]) => [role, result.completed > 0 ? round((s * 1000) / result.completed) : 0]),
-    ),
+    cpuMsPerOperation: perOperation(cpu.total(perProcess)),
+    cpuMsPerProcess: perOperation(perProcess),
     ...(machine ? { busyCores: round(machine.busyCores, 2), otherCores: round(machine.otherCores, 2) } : {}),
     errors: countErrors(result.samples),
   };
@@ -200,12 +212,17 @@ function countErrors(samples: LifecycleSample[]): Record<string, number> {
   return errors;
 }
 
-export async function measureTopology(topology: Topology, settings: TopologySettings, scratch: string): Promise<TopologyRun> {
+export async function measureTopology(
+  topology: Topology,
+  settings: TopologySettings,
+  scratch: string,
+  options: { cluster?: ClusterSwitches; openLoop?: boolean } = {},
+): Promise<TopologyRun> {
   const runId = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
   const taskQueue = `los-bench-${runId}`;
   const loadAverageAtStart = loadavg();
   log(`${topology}: starting the stack`);
-  const stack = topology === 'cluster' ? await clusterStack(scratch, taskQueue, runId) : await devStack(scratch, taskQueue);
+  const stack = topology === 'cluster' ? await clusterStack(scratch, taskQueue, runId, options.cluster) : await devStack(scratch, taskQueue);
   const agencies: SimulatedAgency[] = [];
   try {
     const catalogue = loadCatalogueFile();
@@ -224,22 +241,26 @@ export async function measureTopology(topology: Topology, settings: TopologySett
     const cpu = byRole(stack);
     const databaseBefore = stack.databaseBytes();
 
-    log(`${topology}: open loop ${settings.rate}/s for ${settings.duration}s`);
-    watch.beginPhase();
-    cpu.meter.begin();
-    const open = await openLoop(settings.rate, settings.duration, lifecycle(false));
-    const openFigures = figures(open, cpu.total(cpu.meter.end()), cpu.meter);
-    log(`  ${open.completed} completed, ${open.failed} failed`);
+    let open: LoadResult<LifecycleSample> | undefined;
+    let openFigures: PhaseFigures | undefined;
+    if (options.openLoop ?? true) {
+      log(`${topology}: open loop ${settings.rate}/s for ${settings.duration}s`);
+      watch.beginPhase();
+      cpu.meter.begin();
+      open = await openLoop(settings.rate, settings.duration, lifecycle(false));
+      openFigures = figures(open, cpu.meter.end(), cpu);
+      log(`  ${open.completed} completed, ${open.failed} failed`);
+    }
 
     log(`${topology}: closed loop, ${settings.concurrency} in flight for ${settings.duration}s`);
     watch.beginPhase();
     cpu.meter.begin();
     const closed = await closedLoop(settings.concurrency, settings.duration, lifecycle(false));
-    const closedFigures = figures(closed, cpu.total(cpu.meter.end()), cpu.meter);
+    const closedFigures = figures(closed, cpu.meter.end(), cpu);
     log(`  ${closed.completed} completed, ${closed.failed} failed, ${closed.throughputPerSecond.toFixed(2)}/s`);
 
     const databaseAfter = stack.databaseBytes();
-    const operations = open.samples.length + closed.samples.length;
+    const operations = (open?.samples.length ?? 0) + closed.samples.length;
     const sample = closed.samples.filter((s) => s.ok && s.operationId).map((s) => s.operationId!);
     const cost = await historyCost(stack.client, sample.slice(0, settings.historySample));
     return {
@@ -248,7 +269,7 @@ export async function measureTopology(topology: Topology, settings: TopologySett
       stack: stack.describe,
       settings,
       loadAverageAtStart,
-      openLoop: openFigures,
+      ...(openFigures ? { openLoop: openFigures } : {}),
       closedLoop: closedFigures,
       databaseBytesPerOperation: operations > 0 ? Math.round((databaseAfter - databaseBefore) / operations) : 0,
       databaseBytesAfter: databaseAfter,
@@ -282,28 +303,16 @@ export async function runTopologies(topologies: readonly Topology[], settings: T
 
 export function renderTopologies(runs: Partial<Record<Topology, TopologyRun>>): string {
   const shown = TOPOLOGIES.filter((t) => runs[t]);
-  const ms = (p: Percentiles | undefined) => (p ? `${round(p.p50, 0)} / ${round(p.p95, 0)} / ${round(p.p99, 0)}` : '–');
-  const failures = (phase: PhaseFigures) =>
-    Object.entries(phase.errors ?? {})
-      .map(([error, count]) => `${count}× ${error}`)
-      .join('; ') || 'none';
-  const phaseRows = (name: string, phase: (r: TopologyRun) => PhaseFigures): [string, (r: TopologyRun) => string][] => [
-    [`${name}: throughput /s`, (r) => phase(r).throughputPerSecond.toFixed(2)],
-    [`${name}: failures`, (r) => failures(phase(r))],
-    [`${name}: lifecycle ms`, (r) => ms(phase(r).lifecycleMs)],
-    [`${name}: assess round trip ms`, (r) => ms(phase(r).assessRoundTripMs)],
-    [`${name}: notify all agencies ms`, (r) => ms(phase(r).notifyAllMs)],
-    ...['temporal', 'nats', 'workers', 'bridges', 'bench'].map((role): [string, (r: TopologyRun) => string] => [
-      `${name}: CPU ms/op, ${role}`,
-      (r) => String(phase(r).cpuMsPerOperation[role] ?? '–'),
-    ]),
-    [`${name}: machine busy cores (others)`, (r) => `${phase(r).busyCores ?? '–'} (${phase(r).otherCores ?? '–'})`],
-  ];
+  const phaseRows = (name: string, phase: (r: TopologyRun) => PhaseFigures | undefined): [string, (r: TopologyRun) => string][] =>
+    phaseRowsOf(name, phase, ['temporal', 'nats', 'workers', 'bridges', 'bench']);
   const rows: [string, (r: TopologyRun) => string][] = [
     ['stack', (r) => r.stack],
     ['measured at', (r) => r.startedAt],
     ['load average at start', (r) => r.loadAverageAtStart.map((l) => l.toFixed(1)).join(' ')],
-    ['open loop: offered, completed/started', (r) => `${r.settings.rate}/s for ${r.settings.duration} s, ${r.openLoop.completed}/${r.openLoop.started}`],
+    [
+      'open loop: offered, completed/started',
+      (r) => `${r.settings.rate}/s for ${r.settings.duration} s, ${r.openLoop?.completed ?? 0}/${r.openLoop?.started ?? 0}`,
+    ],
     ...phaseRows('open loop', (r) => r.openLoop),
     [
       'closed loop: in flight, completed/started',
@@ -329,4 +338,30 @@ export function renderTopologies(runs: Partial<Record<Topology, TopologyRun>>): 
     ...rows.map(([label, value]) => line([label, ...shown.map((t) => value(runs[t]!))])),
     '',
   ].join('\n');
+}
+
+const ms = (p: Percentiles | undefined) => (p ? `${round(p.p50, 0)} / ${round(p.p95, 0)} / ${round(p.p99, 0)}` : '–');
+const failures = (phase: PhaseFigures) =>
+  Object.entries(phase.errors ?? {})
+    .map(([error, count]) => `${count}× ${error}`)
+    .join('; ') || 'none';
+
+/** A phase's rows of a side-by-side table: throughput, failures, latencies, CPU per operation of each of `cpu` (roles or processes). */
+export function phaseRowsOf<R>(name: string, phase: (r: R) => PhaseFigures | undefined, cpu: string[]): [string, (r: R) => string][] {
+  const of = (r: R, value: (p: PhaseFigures) => string) => {
+    const figures = phase(r);
+    return figures ? value(figures) : '–';
+  };
+  return [
+    [`${name}: throughput /s`, (r) => of(r, (p) => p.throughputPerSecond.toFixed(2))],
+    [`${name}: failures`, (r) => of(r, failures)],
+    [`${name}: lifecycle ms`, (r) => of(r, (p) => ms(p.lifecycleMs))],
+    [`${name}: assess round trip ms`, (r) => of(r, (p) => ms(p.assessRoundTripMs))],
+    [`${name}: notify all agencies ms`, (r) => of(r, (p) => ms(p.notifyAllMs))],
+    ...cpu.map((who): [string, (r: R) => string] => [
+      `${name}: CPU ms/op, ${who}`,
+      (r) => of(r, (p) => String(p.cpuMsPerOperation[who] ?? p.cpuMsPerProcess?.[who] ?? '–')),
+    ]),
+    [`${name}: machine busy cores (others)`, (r) => of(r, (p) => `${p.busyCores ?? '–'} (${p.otherCores ?? '–'})`)],
+  ];
 }

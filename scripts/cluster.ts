@@ -6,7 +6,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, nkeyAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { Client } from '@temporalio/client';
 import { loadCatalogueFile } from '../config/index.js';
-import { clientDataConverter, KeyStore, generateMasterKey, openKeyStore, readMasterKeyring } from '../vault/index.js';
+import { AuditLog, clientDataConverter, KeyStore, generateMasterKey, openKeyStore, readMasterKeyring } from '../vault/index.js';
 import { ensureTopology, seedFileName, type EngineIdentity, type NatsIdentity, type NatsSeeds } from '../messaging/index.js';
 import { clientCredentialsGrant, connectTemporalClient, TemporalTokens, type TemporalAccess } from '../workers/temporalAccess.js';
 import { engineNodeOptions } from '../workers/memory.js';
@@ -14,6 +14,7 @@ import { currentWorkflowBundle } from '../workers/workflowBundle.js';
 import { freePort, refusedLogin, stopProcess, waitFor } from './dev-stack.js';
 import { makeDevTls } from './dev-tls.js';
 import { DEMO_TEMPORAL_UI_CLIENT, startIdentityProvider, type IdentityProvider } from './identity-provider.js';
+import { forwardTemporalRefusals, sizeOf, type RefusalForwarder } from './temporal-refusals.js';
 import { ensureTemporalCertificates } from './temporal-tls.js';
 import { startNatsCluster, type NatsCluster } from './nats-cluster.js';
 import { accountKeys, issueKeys, readPublicKeysFile, readSeeds, revokeAgencyKeys } from './nats-keys.js';
@@ -75,6 +76,11 @@ export interface ClusterOptions {
    * use their own machine clients' tokens. Off: an open, plaintext frontend, as the dev server. @default true
    */
   secure?: boolean;
+  /**
+   * TLS for NATS clients and routes. Off only for the bench's comparison with an open cluster (bench/locked.ts):
+   * the nodes listen in plaintext, and the engine's processes connect without the CA. @default true
+   */
+  natsTls?: boolean;
   /** The identity provider's realm; the demo realm (idp/realm.yaml) by default. The tests shorten token lifetimes with it. */
   realmFile?: string;
   postgres?: Postgres;
@@ -140,6 +146,13 @@ export interface Cluster {
   seedFile(identity: NatsIdentity): string;
   seeds: NatsSeeds;
   engine: EngineProcess[];
+  /**
+   * Carries the Temporal server's authorisation refusals to the security log (scripts/temporal-refusals.ts), on a
+   * secure cluster; `poll()` forwards what the server has said so far.
+   */
+  temporalRefusals?: RefusalForwarder;
+  /** The identity provider's process, when one runs (a secure cluster's, or the API's). */
+  idp?: IdentityProvider;
   /** The API's URL and the provider's issuer, when the options asked for them. */
   api?: { url: string; issuer: string };
   databases: { main: string; visibility: string };
@@ -235,18 +248,22 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       ...(secure && idp ? { issuer: idp.issuer, audience: CLUSTER_TEMPORAL_AUDIENCE } : {}),
     };
     const ports = await freeTemporalPorts();
+    // With the authoriser, the server's metrics: the count of the calls it denied, which its log does not record.
+    const metricsPort = secure && idp ? await freePort() : undefined;
     const configFile = join(options.dataDir, 'temporal', 'config.yaml');
     writeTemporalServerConfig(configFile, {
       postgres,
       databasePrefix: options.prefix,
       ports,
       bindAddress: '127.0.0.1',
+      ...(metricsPort !== undefined ? { metricsPort } : {}),
       ...(secure && idp ? { authorization: { jwksUrl: `${idp.issuer}/jwks`, audience: CLUSTER_TEMPORAL_AUDIENCE } } : {}),
       ...(certificates ? { tls: certificates } : {}),
     });
     const temporalAddress = `127.0.0.1:${ports.frontend}`;
     const temporalLog = join(options.dataDir, 'temporal', 'server.log');
     const startTemporal = () => startTemporalServer({ configFile, address: temporalAddress, logFile: temporalLog, connection: { tls: temporalTls ?? false } });
+    const temporalLogStart = sizeOf(temporalLog);
     log(`starting the Temporal server at ${temporalAddress}${secure ? ' (TLS, every call authorised with a token)' : ''}`);
     let temporal = await startTemporal();
     stopOnFailure.push(() => temporal.stop());
@@ -273,11 +290,14 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     log('starting three nats-server nodes as one JetStream cluster');
     // TLS for clients and routes, with a CA of this data directory's own that the engine's processes trust.
     const tls = makeDevTls(join(options.dataDir, 'tls'), ['localhost', '127.0.0.1']);
+    const natsTls = options.natsTls ?? true;
+    const natsCa = natsTls ? { caFile: tls.caFile } : undefined;
+    const natsClientTls = natsCa ? { tls: natsCa } : {};
     const nats = await startNatsCluster({
       dataDir: join(options.dataDir, 'nats'),
       agencies,
       keys: accountKeys(readPublicKeysFile(seedsDir)!),
-      tls,
+      ...(natsTls ? { tls } : {}),
       probeSeed: seeds.engine.worker,
     });
     stopOnFailure.push(() => nats.stop());
@@ -289,7 +309,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
         maxReconnectAttempts: -1,
         reconnectTimeWait: 250,
         authenticator: nkeyAuthenticator(new TextEncoder().encode(seeds.engine[identity])),
-        tls: { caFile: tls.caFile },
+        ...natsClientTls,
       });
 
     // The streams and the key store with three replicas before any engine process starts, so that none of them
@@ -304,6 +324,25 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       });
     } finally {
       await setup.drain();
+    }
+
+    // The Temporal server's refusals to the security log, where auditors read the API's and the codec server's.
+    let refusals: { forwarder: RefusalForwarder; nc: NatsConnection } | undefined;
+    if (secure && idp) {
+      const nc = await connectAs('worker', 'los-cluster-temporal-refusals');
+      const audit = await AuditLog.open(nc, { replicas: CLUSTER_REPLICAS });
+      const forwarder = forwardTemporalRefusals({
+        logFile: temporalLog,
+        from: temporalLogStart,
+        ...(metricsPort !== undefined ? { metricsUrl: `http://127.0.0.1:${metricsPort}/metrics` } : {}),
+        record: (entry) => audit.record(entry),
+        log,
+      });
+      refusals = { forwarder, nc };
+      stopOnFailure.push(async () => {
+        await forwarder.stop();
+        await nc.drain();
+      });
     }
 
     // With people signing in, the UI decodes through the codec server with the person's token: https (the UI passes
@@ -345,7 +384,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
               NATS_URL: natsUrl,
               // The API and the codec server run as the worker's identity (the key store, the access log, the sessions).
               NATS_NKEY_SEED_FILE: seedFile(role === 'api' || role === 'codec' ? 'worker' : role),
-              NATS_TLS_CA_FILE: tls.caFile,
+              ...(natsTls ? { NATS_TLS_CA_FILE: tls.caFile } : {}),
               LOS_MASTER_KEY_FILE: masterKeyFile,
               LOS_STREAM_REPLICAS: String(CLUSTER_REPLICAS),
               SHUTDOWN_GRACE_SECONDS: '10',
@@ -424,15 +463,14 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
         const seed = seeds.agencies[agency];
         revokeAgencyKeys(seedsDir, agency);
         delete seeds.agencies[agency];
-        await nats.reconfigure(accountKeys(readPublicKeysFile(seedsDir)!), (url) =>
-          seed ? refusedLogin(url, seed, { caFile: tls.caFile }) : Promise.resolve(),
-        );
+        await nats.reconfigure(accountKeys(readPublicKeysFile(seedsDir)!), (url) => (seed ? refusedLogin(url, seed, natsCa) : Promise.resolve()));
       },
       masterKeyFile,
       seedFile,
       seeds,
       engine,
       ...(api ? { api } : {}),
+      ...(idp ? { idp } : {}),
       databases,
       connectAs,
       async connectClient(name, credentials = CLUSTER_TEMPORAL_CLIENTS.admin) {
@@ -442,7 +480,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
         const store = await openKeyStore({
           servers: nats.urls,
           nkeySeedFile: seedFile('worker'),
-          tls: { caFile: tls.caFile },
+          ...natsClientTls,
           keyring: readMasterKeyring({ LOS_MASTER_KEY_FILE: masterKeyFile }),
           name,
         });
@@ -486,8 +524,11 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
           `For los: TEMPORAL_ADDRESS=${temporalAddress}${access.tls ? ` LOS_TEMPORAL_TLS_CA_FILE=${access.tls.caFile}` : ''} NATS_URL=${nats.urls[0]} NATS_NKEY_SEED_FILE=${seedFile('worker')} NATS_TLS_CA_FILE=${tls.caFile} LOS_MASTER_KEY_FILE=${masterKeyFile}`,
         ];
       },
+      ...(refusals ? { temporalRefusals: refusals.forwarder } : {}),
       async stop() {
         await Promise.all(engine.map((p) => p.stop()));
+        await refusals?.forwarder.stop();
+        await refusals?.nc.drain().catch(() => undefined);
         await idp?.stop();
         await stopUi();
         await temporal.stop();

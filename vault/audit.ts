@@ -22,9 +22,24 @@ export const AccessRecord = z.object({
    * What was attempted. `decode`/`encode`: the codec server; `show`, `register`, `decide`: an operation read,
    * registered or decided on; `audit`: a read of this log; `disclosures`: a read of an operation's disclosure
    * register; `same_business`: a look at the operations about the same business; `list`, `admin`: listing
-   * operations, rotating keys; `sign_in`: the browser's sign-in; `request`: any other request to the API.
+   * operations, rotating keys; `sign_in`: the browser's sign-in; `request`: any other request to the API; `temporal`:
+   * a call to the Temporal server that its authoriser refused (scripts/temporal-refusals.ts).
    */
-  action: z.enum(['decode', 'encode', 'show', 'register', 'decide', 'audit', 'disclosures', 'same_business', 'list', 'admin', 'sign_in', 'request']),
+  action: z.enum([
+    'decode',
+    'encode',
+    'show',
+    'register',
+    'decide',
+    'audit',
+    'disclosures',
+    'same_business',
+    'list',
+    'admin',
+    'sign_in',
+    'request',
+    'temporal',
+  ]),
   /** Which payloads: their position in the request and a fingerprint of their bytes. */
   payloads: z.array(z.object({ index: z.number(), sha256: z.string() })),
   allowed: z.boolean(),

@@ -8,6 +8,8 @@ import { defaultBehaviour, startSimulatedAgency, type SimulatedAgency } from '..
 import { AGENCY_IDS } from '../../domain/index.js';
 import { CLUSTER_TEMPORAL_AUDIENCE, CLUSTER_TEMPORAL_CLIENTS, removeCluster, startCluster, type Cluster, type ClusterClient } from '../../scripts/cluster.js';
 import { DEMO_API_CLIENT_SECRET, DEMO_PASSWORD } from '../../scripts/identity-provider.js';
+import { TEMPORAL_CALL_DENIED, TEMPORAL_TOKEN_REFUSED } from '../../scripts/temporal-refusals.js';
+import type { AccessRecord } from '../../vault/index.js';
 import { clientCredentialsGrant } from '../../workers/temporalAccess.js';
 import { sampleTip } from '../engine.js';
 import { codeFlowTokens } from '../oidc.js';
@@ -17,7 +19,7 @@ import { realmWithShortEngineTokens, sleep } from './topologies.js';
  * The cluster's Temporal server lets in only whom the identity provider vouches for: no token, no access; an
  * operator's token reads but cannot act; a coordinator's (no Temporal permissions) and a token for the API are
  * refused; the frontend speaks TLS only. The worker, the bridge and the API renew their own tokens, which live
- * seconds here, and keep working across their expiry.
+ * seconds here, and keep working across their expiry. The server's refusals reach the security log auditors read.
  */
 const ENGINE_TOKEN_SECONDS = 6;
 const prefix = `los_authz_${randomBytes(4).toString('hex')}`;
@@ -212,5 +214,55 @@ describe('the cluster’s Temporal server, authorising with the provider’s tok
       expect(log, `${engineProcess.role} ${engineProcess.number}`).not.toMatch(/Temporal token not renewed|PermissionDenied|permission denied/i);
       expect(log.match(/Temporal token renewed/g)?.length ?? 0, `${engineProcess.role} ${engineProcess.number}`).toBeGreaterThanOrEqual(3);
     }
+  });
+
+  it('puts the server’s refusals on the security log as auditors read it: a forged token with its reason, a call without a token and an operator’s write', async () => {
+    // Whatever earlier tests' refusals are still on their way is written now, before the time this test reads from.
+    await cluster.temporalRefusals!.poll();
+    const before = new Date().toISOString();
+    const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const forged = `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: 'mallory', aud: CLUSTER_TEMPORAL_AUDIENCE, permissions: ['default:admin'] })}.`;
+    expect(await listRefused(forged)).toBe(true);
+    const anonymous = await connectWith();
+    try {
+      await expect(anonymous.workflowService.listWorkflowExecutions({ namespace: cluster.namespace })).rejects.toThrow(PERMISSION_DENIED);
+    } finally {
+      await anonymous.close();
+    }
+    const operator = await connectWith(await personToken('erik'));
+    try {
+      await expectDenied(
+        new Client({ connection: operator, namespace: cluster.namespace }).workflow.getHandle('los-no-such-operation').signal('losNoSuchSignal'),
+      );
+    } finally {
+      await operator.close();
+    }
+
+    // David, the auditor, reads the security log through the API, as the console's access log does.
+    const david = await personToken('david', `${cluster.api!.url}/v1`);
+    const temporalRefusals = async () => {
+      const response = await fetch(`${cluster.api!.url}/v1/access-log?security=true&allowed=false&from=${encodeURIComponent(before)}`, {
+        headers: { authorization: `Bearer ${david}` },
+      });
+      expect(response.status, await response.clone().text()).toBe(200);
+      const page = (await response.json()) as { records: AccessRecord[] };
+      return { page, records: page.records.filter((r) => r.action === 'temporal') };
+    };
+    const deadline = Date.now() + 30_000;
+    let found = await temporalRefusals();
+    const complete = () =>
+      found.records.some((r) => r.detail === `${TEMPORAL_TOKEN_REFUSED} (signing method none is invalid)`) &&
+      found.records.filter((r) => r.detail === TEMPORAL_CALL_DENIED).length >= 2;
+    while (!complete() && Date.now() < deadline) {
+      await cluster.temporalRefusals!.poll();
+      await sleep(500);
+      found = await temporalRefusals();
+    }
+    expect(complete(), JSON.stringify(found.records, null, 2)).toBe(true);
+    for (const record of found.records) expect(record).toMatchObject({ role: 'none', allowed: false, payloads: [] });
+    // No token, nor any part of one, on the log.
+    const everything = JSON.stringify(found.page);
+    expect(everything).not.toContain(forged.split('.')[1]!.slice(0, 20));
+    expect(everything).not.toContain(david.split('.')[1]!.slice(0, 20));
   });
 });
