@@ -21,6 +21,7 @@ import {
   readVersions,
   startApiDoor,
   startBenchRun,
+  eraserNote,
   waitUntilReady,
   type ApiDoor,
   type Versions,
@@ -54,15 +55,6 @@ const positive = (value: string) => {
 };
 
 const log = (line: string) => console.error(`[bench:api] ${line}`);
-
-/** The bridge's sweep that overwrites acknowledged messages (LOS_STREAM_ERASE_SECONDS) lands in whichever phase it falls in. */
-function eraserNote(): string {
-  const seconds = process.env.LOS_STREAM_ERASE_SECONDS;
-  if (seconds === undefined) return ' The bridge overwrites acknowledged messages every 60 s (the default), in whichever phase the sweep falls.';
-  return seconds === '0'
-    ? " The bridge ran without its sweep that overwrites acknowledged messages (LOS_STREAM_ERASE_SECONDS=0), so that its cost does not land in one door's phase: this compares the doors only."
-    : ` The bridge overwrote acknowledged messages every ${seconds} s (LOS_STREAM_ERASE_SECONDS).`;
-}
 
 function render(r: ApiBenchResult): string {
   const load = (l: number[]) => l.map((x) => round(x, 2)).join(' ');

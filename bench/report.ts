@@ -4,7 +4,7 @@ import type { RawJetStreamResult } from './raw-jetstream.js';
 import type { CodecCostResult } from './codec.js';
 import type { MachineUsage } from './processes.js';
 import type { ScaleCheckpoint } from './scale.js';
-import type { Versions } from './stack.js';
+import { eraserNote, type Versions } from './stack.js';
 import { API_TARGETS, type ApiComparison } from './api-comparison.js';
 import { mib, round, type Percentiles } from './stats.js';
 
@@ -375,7 +375,7 @@ export function renderMarkdown(r: BenchResult): string {
   return [
     `# LOS engine benchmark ${r.runId}${r.settings.quick ? ' (quick run)' : ''}`,
     '',
-    `${r.startedAt} → ${r.finishedAt} (${round(r.wallSeconds, 0)} s). Figures are measurements on this machine, not targets; see bench/README.md for how to read them.`,
+    `${r.startedAt} → ${r.finishedAt} (${round(r.wallSeconds, 0)} s). Figures are measurements on this machine, not targets; see bench/README.md for how to read them.${eraserNote()}`,
     '',
     machineSummary(r),
     '',

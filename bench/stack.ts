@@ -330,3 +330,12 @@ export async function startBenchRun(name: string, log: (line: string) => void): 
   const bridge = startEngineProcess('bridge', stack, taskQueue, scratch);
   return { startedAt, benchStart, loadAtStart, runId, scratch, taskQueue, stack, worker, bridge };
 }
+
+/** The bridge's sweep that overwrites acknowledged messages (LOS_STREAM_ERASE_SECONDS) lands in whichever phase it falls in. */
+export function eraserNote(): string {
+  const seconds = process.env.LOS_STREAM_ERASE_SECONDS;
+  if (seconds === undefined) return ' The bridge overwrites acknowledged messages every 60 s (the default), in whichever phase the sweep falls.';
+  return seconds === '0'
+    ? " The bridge ran without its sweep that overwrites acknowledged messages (LOS_STREAM_ERASE_SECONDS=0): nats-server's secure erase rewrites the message's whole block file (up to 4 MB) for each message, whose cost would land in whichever phase the sweep falls and swamp what the phases compare (bench/README.md)."
+    : ` The bridge overwrote acknowledged messages every ${seconds} s (LOS_STREAM_ERASE_SECONDS).`;
+}
