@@ -139,13 +139,14 @@ export class Fanout {
     const from = this.op.recordSending(
       this.events.map((e) => ({ kind: e.kind, text: `${e.text} (sending)`, agency: e.agency, eventId: e.eventId, fields: e.fields })),
     );
-    const { duplicates = [] } = (await deliver({
-      operationId: this.op.operationId,
-      municipality: this.op.municipality,
-      time: iso(nowMs()),
-      events: this.events.map(({ to, event, eventId, data }) => ({ to, event, eventId, data })),
-      ...(erasure ? { erasure: { retention: this.op.config.retention, eraseAt: iso(deadlineAfter(nowMs(), this.op.config.retention)) } } : {}),
-    })) ?? {};
+    const { duplicates = [] } =
+      (await deliver({
+        operationId: this.op.operationId,
+        municipality: this.op.municipality,
+        time: iso(nowMs()),
+        events: this.events.map(({ to, event, eventId, data }) => ({ to, event, eventId, data })),
+        ...(erasure ? { erasure: { retention: this.op.config.retention, eraseAt: iso(deadlineAfter(nowMs(), this.op.config.retention)) } } : {}),
+      })) ?? {};
     if (erasure) this.op.erasureArranged();
     this.op.recordDelivered(
       from,

@@ -364,7 +364,6 @@ export class Operation {
     this.change((m, now) => erasureArranged(m, this.config.retention, now));
   }
 
-
   engineKeysLearned(keys: { bridgeKey: string; apiKey: string }): void {
     this.change((m) => engineKeysLearned(m, keys));
   }
