@@ -9,7 +9,7 @@ import { loadCatalogueFile } from '../config/index.js';
 import { AuditLog, clientDataConverter, KeyStore, generateMasterKey, openKeyStore, readMasterKeyring } from '../vault/index.js';
 import { ensureTopology, seedFileName, type EngineIdentity, type NatsIdentity, type NatsSeeds } from '../messaging/index.js';
 import { clientCredentialsGrant, connectTemporalClient, TemporalTokens, type TemporalAccess } from '../workers/temporalAccess.js';
-import { engineNodeOptions } from '../workers/memory.js';
+import { ENGINE_NODE_OPTIONS } from '../workers/memory.js';
 import { currentWorkflowBundle } from '../workers/workflowBundle.js';
 import { freePort, refusedLogin, stopProcess, waitFor } from './dev-stack.js';
 import { makeDevTls } from './dev-tls.js';
@@ -378,7 +378,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
             env: {
               PATH: process.env.PATH ?? '',
               HOME: process.env.HOME ?? '',
-              NODE_OPTIONS: engineNodeOptions(),
+              // The engine's heap settings alone: the environment of whoever started the cluster is not passed on.
+              NODE_OPTIONS: ENGINE_NODE_OPTIONS,
               TEMPORAL_ADDRESS: temporalAddress,
               TEMPORAL_NAMESPACE: namespace,
               NATS_URL: natsUrl,
