@@ -8,7 +8,9 @@
  * passed through the cache although the cache holds 100 (old-generation garbage V8 saw no reason yet to
  * collect). With these settings: peak 325 MiB, settled 316 and 321 MiB. The limits are per isolate (the main
  * thread and the workflow thread each); a cache of 100 operations uses a fraction of them. A process that
- * needs more (a much larger MAX_CACHED_WORKFLOWS) sets its own: options later in NODE_OPTIONS win.
+ * needs more (a much larger MAX_CACHED_WORKFLOWS) sets its own: options later in NODE_OPTIONS win. `npm run cluster`
+ * gives its processes these alone, never the environment's NODE_OPTIONS (a test runner's, passed on, once stalled
+ * the cluster's bridges).
  */
 export const ENGINE_NODE_OPTIONS = '--max-old-space-size=192 --max-semi-space-size=8';
 
