@@ -27,23 +27,16 @@ describe('nats-config revoke and rotate, on a running nats-server', () => {
   let nats: NatsServer;
   const seed = (identity: `agency:${string}` | 'worker') => readSeedFile(join(keysDir, seedFileName(identity)));
   const config = () => join(scratch, 'nats.conf');
+  /** `npm run nats-config -- config` for this scratch directory's keys and store, listening on `listen`. */
+  const writeConfig = (listen: string) =>
+    cli('config', config(), '--public-keys', join(keysDir, 'public-keys.json'), '--listen', listen, '--store-dir', join(scratch, 'js'), '--no-tls');
 
   beforeAll(async () => {
     scratch = mkdtempSync(join(inject('scratchDir'), 'nats-revocation-cli-'));
     keysDir = join(scratch, 'keys');
     cli('keys', keysDir);
     const port = await freePort();
-    cli(
-      'config',
-      config(),
-      '--public-keys',
-      join(keysDir, 'public-keys.json'),
-      '--listen',
-      `127.0.0.1:${port}`,
-      '--store-dir',
-      join(scratch, 'js'),
-      '--no-tls',
-    );
+    writeConfig(`127.0.0.1:${port}`);
     nats = await startNatsServer({
       storeDir: join(scratch, 'js'),
       logFile: join(scratch, 'nats.log'),
@@ -94,17 +87,7 @@ describe('nats-config revoke and rotate, on a running nats-server', () => {
     cli('keys', keysDir);
     expect(existsSync(join(keysDir, seedFileName('agency:skatteverket')))).toBe(false);
     cli('keys', keysDir, '--reissue', 'skatteverket');
-    cli(
-      'config',
-      config(),
-      '--public-keys',
-      join(keysDir, 'public-keys.json'),
-      '--listen',
-      new URL(nats.url).host,
-      '--store-dir',
-      join(scratch, 'js'),
-      '--no-tls',
-    );
+    writeConfig(new URL(nats.url).host);
     const reissued = seed('agency:skatteverket');
     expect(reissued).not.toBe(revoked);
     await reload(() => acceptedLogin(nats.url, reissued));
