@@ -218,11 +218,7 @@ export async function composeEngine(wiring: EngineWiring, roles: readonly Engine
         const clientConnection = await ready('Temporal', () => connectTemporalClient(temporal, tokens), misconfigured.temporal);
         stops.push(() => clientConnection.close());
         const client = new Client({ connection: clientConnection, namespace: settings.TEMPORAL_NAMESPACE, dataConverter: clientDataConverter(keys) });
-        stops.push(
-          await ready('erasure reconciliation schedule', () =>
-            keepErasureReconciliation({ client, taskQueue: worker.options.taskQueue, intervalMs: reconcileEveryMs, logger }),
-          ),
-        );
+        stops.push(await keepErasureReconciliation({ client, taskQueue: worker.options.taskQueue, intervalMs: reconcileEveryMs, logger }));
       }
     }
 

@@ -63,19 +63,24 @@ export async function ensureErasureReconciliation({ client, taskQueue, intervalM
   return 'unchanged';
 }
 
-/** Keeps the schedule as ensureErasureReconciliation makes it, now and every interval (at least every minute); returns what stops it. */
+/**
+ * Keeps the schedule as ensureErasureReconciliation makes it, now and every interval (at least every minute); returns
+ * what stops it. A failure (Temporal away, a token without the permission) is logged and tried again at the next
+ * check: the worker's operations do not wait for the schedule.
+ */
 export async function keepErasureReconciliation(options: ErasureReconciliationOptions): Promise<() => void> {
   const { logger, intervalMs } = options;
+  const scheduleId = erasureReconciliationScheduleId(options.taskQueue);
   const keep = async () => {
-    const repair = await ensureErasureReconciliation(options);
-    if (repair !== 'unchanged')
-      logger.info({ scheduleId: erasureReconciliationScheduleId(options.taskQueue), repair, intervalMs }, 'erasure reconciliation scheduled');
+    try {
+      const repair = await ensureErasureReconciliation(options);
+      if (repair !== 'unchanged') logger.info({ scheduleId, repair, intervalMs }, 'erasure reconciliation scheduled');
+    } catch (err) {
+      logger.error({ scheduleId, err: (err as Error).message }, 'could not check the erasure reconciliation schedule; tried again at the next check');
+    }
   };
   await keep();
-  const timer = setInterval(
-    () => keep().catch((err: Error) => logger.warn({ err: err.message }, 'could not check the erasure reconciliation schedule; tried again later')),
-    Math.max(intervalMs, 60_000),
-  );
+  const timer = setInterval(() => void keep(), Math.max(intervalMs, 60_000));
   timer.unref();
   return () => clearInterval(timer);
 }
