@@ -35,5 +35,7 @@ RUN npx tsx scripts/build-workflows.ts
 USER node
 # The engine's heap settings (workers/memory.ts, ENGINE_NODE_OPTIONS): bounded memory for the worker's cache.
 ENV NODE_OPTIONS="--max-old-space-size=192 --max-semi-space-size=8"
-ENTRYPOINT ["npx", "tsx", "workers/main.ts"]
+# Node itself is the container's first process: `docker stop`'s SIGTERM reaches the engine, which drains. (Through npx
+# and a shell, the signal stopped at them, and the engine was killed with the container instead.)
+ENTRYPOINT ["node", "--import", "tsx", "workers/main.ts"]
 CMD ["worker"]

@@ -51,10 +51,11 @@ export interface DeliveryResult {
 }
 
 /**
- * What the notify activity needs of the key store: unsealing, just before the contract check, and the bridge's
- * public key, which a fan-out hands back to the workflow so that it can check agency answers.
+ * What the notify activity needs of the key store: unsealing, just before the contract check, the bridge's
+ * public key, which a fan-out hands back to the workflow so that it can check agency answers, and noting an
+ * ended operation's erasure date on its data key.
  */
-export type Unsealer = Pick<KeyStore, 'unsealDeep' | 'bridgePublicKey'>;
+export type Unsealer = Pick<KeyStore, 'unsealDeep' | 'bridgePublicKey' | 'markErasureDue'>;
 
 /** For a publisher without keys (tests of delivery): plaintext passes, a sealed value is refused. */
 export const PLAINTEXT_ONLY: Unsealer = {
@@ -66,6 +67,8 @@ export const PLAINTEXT_ONLY: Unsealer = {
   async bridgePublicKey(): Promise<string> {
     throw ApplicationFailure.nonRetryable('this process has no key store, so no bridge key', FailureType.NoKeys);
   },
+  // No key store, so no data key to erase.
+  async markErasureDue(): Promise<void> {},
 };
 
 export function createNotifyActivities(js: JetStreamClient, keys: Unsealer) {
@@ -114,8 +117,12 @@ export function createNotifyActivities(js: JetStreamClient, keys: Unsealer) {
     return { subject: SUBJECTS.toAgency(delivery.to, event), name: event, schema: OutboundData[event] };
   };
 
-  /** Starts the erasure workflow, asleep until it is due; a retry finds it started and leaves it be. */
+  /**
+   * Notes the erasure date on the data key (what the erasure reconciliation goes by, should this workflow never
+   * finish), then starts the erasure workflow, asleep until it is due; a retry finds it started and leaves it be.
+   */
   const arrangeErasure = async (operationId: string, { retention, eraseAt }: NonNullable<DeliveryBatch['erasure']>) => {
+    await keys.markErasureDue(operationId, eraseAt);
     const { client, info } = Context.current();
     const delayMs = Date.parse(eraseAt) - Date.now();
     try {

@@ -62,6 +62,11 @@ export const EngineEnv = z.object({
   HEALTH_BACKLOG_WINDOW_SECONDS: z.coerce.number().int().min(1).max(3_600).default(60),
   /** How often the bridge overwrites acknowledged events and settled answers in the streams (0: never; see messaging/erasure.ts). */
   LOS_STREAM_ERASE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
+  /**
+   * How often the erasure reconciliation (a Temporal Schedule the workers keep) destroys the data keys whose erasure is
+   * overdue by more than this long: an erasure workflow terminated, cancelled or never run (0: no schedule).
+   */
+  LOS_ERASURE_RECONCILE_SECONDS: z.coerce.number().int().min(0).max(604_800).default(3_600),
   /** The master key (base64 of 32 bytes; several comma-separated, current first, during a rotation). Never in the repository. */
   LOS_MASTER_KEY: z.string().min(1).optional(),
   /** Or a file holding it, one key per line, current first. */

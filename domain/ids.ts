@@ -88,6 +88,14 @@ export function erasureWorkflowId(operationId: string): string {
   return `${operationId}.erasure`;
 }
 
+/**
+ * The Temporal Schedule that runs the erasure reconciliation for the operations of one task queue: one per
+ * deployment (the tests' engines, each on a task queue of its own, have one each).
+ */
+export function erasureReconciliationScheduleId(taskQueue: string): string {
+  return `${taskQueue}.erasure-reconciliation`;
+}
+
 /** A missed deadline is reported once per joint action (a re-inspection can miss the same deadline again). */
 export function steeringEventId(operationId: string, deadline: string, actionRound: number): string {
   return `${operationId}.${deadline}-${actionRound}.deadline_missed`;

@@ -5,13 +5,13 @@
  * `npm run demo -- --help` lists the options. SIGINT or SIGTERM at any moment stops everything it started.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync, writeSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { jetstream } from '@nats-io/jetstream';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { DEMO_BEHAVIOURS } from '../agencies/index.js';
-import { entityKeyFromEnvironment, AuditLog, generateMasterKey, readMasterKeyring } from '../vault/index.js';
+import { entityKeyFromEnvironment, AuditLog, generateMasterKey, readMasterKeyring, UnknownMasterKeyError } from '../vault/index.js';
 import { loadCatalogueFile } from '../config/index.js';
 import {
   SUBJECTS,
@@ -40,7 +40,8 @@ const USAGE = `Usage: npm run demo -- [options]
 
 Runs one LOS operation through all five phases on a local stack (Temporal dev server with its Web UI,
 nats-server, worker, bridge, the identity provider, the API and the codec server, 13 simulated agency
-systems), then stops everything it started.
+systems), then stops everything it started. The stack keeps its data, and the keys that data needs, in the
+data directory, so each run adds an operation to the ones before; remove the directory to start afresh.
 
 Options:
   --keep                 leave everything running afterwards to explore the UI; Ctrl-C (or SIGTERM) stops it
@@ -50,11 +51,13 @@ Options:
   --help                 show this help
 
 Environment:
-  LOS_DEMO_DATA_DIR      where the stack keeps its data (default .data/)
-  LOS_ENTITY_KEY         key of the pseudonymous entity reference (or LOS_ENTITY_KEY_FILE); default: a fresh
-                         random key per run, written to <data dir>/entity.key for los
+  LOS_DEMO_DATA_DIR      where the stack keeps its data (default .data/): the Temporal database, the NATS store,
+                         the master key (master.key) and the entity key (entity.key), made on the first run
+  LOS_ENTITY_KEY         key of the pseudonymous entity reference (or LOS_ENTITY_KEY_FILE); default: the data
+                         directory's entity.key
 
-SIGINT or SIGTERM at any moment stops everything the demo started and exits 0.`;
+SIGINT or SIGTERM at any moment (to this process or to \`npm run demo\`) stops everything the demo started
+and exits 0. On a failure it says what failed; the details are in <data dir>/demo.log.`;
 
 function port(name: string, value: string | undefined, fallback?: number): number | undefined {
   if (value === undefined) return fallback;
@@ -104,15 +107,36 @@ const say = (line: string) => console.log(`${stamp()} ${line}`);
 /** Everything the demo started, stopped in reverse order exactly once: at the end, on a signal, or on failure. */
 const started: (() => Promise<void>)[] = [];
 let stopping: Promise<void> | undefined;
+/** Starts under way: a stop waits for them, then stops what they started with the rest. */
+const starting = new Set<Promise<unknown>>();
 const stopAll = () =>
   (stopping ??= (async () => {
-    for (const stop of started.reverse()) {
+    for (;;) {
+      await Promise.allSettled([...starting]);
+      const stop = started.pop();
+      if (!stop) return;
       // Written synchronously: the process exits right after, and a pipe would lose a pending write.
       await stop().catch((err: unknown) => writeSync(2, `demo: while stopping: ${(err as Error).message}\n`));
     }
   })());
+/** Starts something the demo must stop again; once a stop has begun, nothing new starts. */
+async function owned<T>(start: () => Promise<T>, stopOf: (it: T) => Promise<void>): Promise<T> {
+  if (stopping) throw new Error('stopping');
+  const pending = start();
+  starting.add(pending);
+  try {
+    const it = await pending;
+    started.push(() => stopOf(it));
+    return it;
+  } finally {
+    starting.delete(pending);
+  }
+}
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
+  // Not once: Ctrl-C reaches this process both from the terminal and from npm, and a second signal must not
+  // end it with the default action half-way through stopping.
+  process.on(signal, () => {
+    if (stopping) return;
     say(`${signal}: stopping everything the demo started…`);
     void stopAll().then(() => {
       say('Stopped cleanly.');
@@ -136,38 +160,41 @@ async function main() {
   // The demo owns SIGINT and SIGTERM (it stops everything it started), so the SDK must not react to them first.
   Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
   say('Starting the embedded stack: Temporal dev server (SQLite + Web UI) and nats-server with JetStream…');
-  // The master key is generated for this run and kept only in .data/ (git-ignored, mode 0600), for `los`.
-  const masterKey = generateMasterKey();
+  // The master key wraps the keys the NATS store keeps, so it is kept with that store: made on the first run, in
+  // .data/ (git-ignored, mode 0600), and used again by every run on the same data, as a deployment keeps its key.
+  mkdirSync(DATA, { recursive: true });
   const masterKeyFile = join(DATA, 'master.key');
+  if (!existsSync(masterKeyFile)) writeFileSync(masterKeyFile, `${generateMasterKey()}\n`, { mode: 0o600 });
+  const keyring = readMasterKeyring({ LOS_MASTER_KEY_FILE: masterKeyFile });
   const codecPort = await freePort(8234);
   const codecUrl = `http://127.0.0.1:${codecPort}`;
-  const temporal = await startTemporalDevServer({
-    dbFile: join(DATA, 'temporal.db'),
-    port: ports.temporal,
-    uiPort: ports.ui,
-    logFile: join(DATA, 'temporal.log'),
-    // The UI decodes through the codec server; the history retention matches the operations' retention.
-    uiCodecEndpoint: codecUrl,
-    historyRetention: '90 days',
-  });
-  started.push(() => temporal.stop());
-  mkdirSync(DATA, { recursive: true });
-  writeFileSync(masterKeyFile, `${masterKey}\n`, { mode: 0o600 });
-  const keyring = readMasterKeyring({ LOS_MASTER_KEY: masterKey });
+  const temporal = await owned(
+    () =>
+      startTemporalDevServer({
+        dbFile: join(DATA, 'temporal.db'),
+        port: ports.temporal,
+        uiPort: ports.ui,
+        logFile: join(DATA, 'temporal.log'),
+        // The UI decodes through the codec server; the history retention matches the operations' retention.
+        uiCodecEndpoint: codecUrl,
+        historyRetention: '90 days',
+      }),
+    (it) => it.stop(),
+  );
   const catalogue = loadCatalogueFile();
   // Built once and kept in dist/; rebuilt when the workflow code has changed since (workers/workflowBundle.ts).
   await currentWorkflowBundle((reason) => say(`${reason[0]!.toUpperCase()}${reason.slice(1)}…`));
   say('Starting the worker, the bridge and nats-server…');
   const deadLetter = (reason: string, subject: string) => say(`  ✗ dead letter from ${subject}: ${reason}`);
   // Need to know, enforced by nats-server: every agency system logs in as itself and reads only its own events.
-  // The entity-reference key: the environment's, or a fresh one kept (owner-readable only) beside the demo's data,
-  // so that \`los\` can be pointed at it with LOS_ENTITY_KEY_FILE while --keep holds the stack up.
+  // The entity-reference key: the environment's, or the data directory's (owner-readable only), made on the first run
+  // and kept like the master key: the operations kept in Temporal carry references computed with it. \`los\` can be
+  // pointed at it with LOS_ENTITY_KEY_FILE while --keep holds the stack up.
   const entityKeyFile = join(DATA, 'entity.key');
   let entityKey = entityKeyFromEnvironment();
   if (entityKey === undefined) {
-    entityKey = randomBytes(32).toString('hex');
-    mkdirSync(DATA, { recursive: true });
-    writeFileSync(entityKeyFile, `${entityKey}\n`, { mode: 0o600 });
+    if (!existsSync(entityKeyFile)) writeFileSync(entityKeyFile, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
+    entityKey = readFileSync(entityKeyFile, 'utf8').trim();
   }
   // People sign in at an OpenID Connect provider: the embedded one here, its own process, with the demo realm
   // (idp/realm.yaml). The engine knows only its issuer URL and the API's client registration. The codec server lets
@@ -175,30 +202,38 @@ async function main() {
   const apiPort = await freePort(4300);
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   const uiOnApiHost = new URL(temporal.uiUrl!).origin.replace('localhost', '127.0.0.1');
-  const idp = await startIdentityProvider({
-    scratchDir: DATA,
-    dataDir: join(DATA, 'idp'),
-    audience: `${apiUrl}/v1`,
-    apiUrls: [apiUrl],
-    port: await freePort(4400),
-  });
-  started.push(() => idp.stop());
+  const idp = await owned(
+    async () =>
+      startIdentityProvider({
+        scratchDir: DATA,
+        dataDir: join(DATA, 'idp'),
+        audience: `${apiUrl}/v1`,
+        apiUrls: [apiUrl],
+        port: await freePort(4400),
+      }),
+    (it) => it.stop(),
+  );
   say(`Identity provider at ${idp.issuer} (the demo realm: idp/realm.yaml)`);
-  const engine = await startEmbeddedEngine({
-    entityKey,
-    keyring,
-    temporalAddress: temporal.address,
-    scratchDir: DATA,
-    taskQueue: TASK_QUEUE,
-    auth: true,
-    onDeadLetter: deadLetter,
-    // The engine's one door for people: the HTTP API, signing them in at the provider.
-    api: { port: apiPort, issuer: idp.issuer, clientSecret: DEMO_API_CLIENT_SECRET },
-    // The UI at 127.0.0.1, the API's host: a browser sends the API's session cookie only within the same site.
-    codec: { port: codecPort, uiOrigin: uiOnApiHost },
-    ...(ports.nats ? { natsPort: ports.nats } : {}),
-  });
-  started.push(() => engine.stop());
+  const engine = await owned(
+    () =>
+      startEmbeddedEngine({
+        entityKey,
+        keyring,
+        temporalAddress: temporal.address,
+        scratchDir: DATA,
+        taskQueue: TASK_QUEUE,
+        auth: true,
+        onDeadLetter: deadLetter,
+        // The engine's one door for people: the HTTP API, signing them in at the provider.
+        api: { port: apiPort, issuer: idp.issuer, clientSecret: DEMO_API_CLIENT_SECRET },
+        // The UI at 127.0.0.1, the API's host: a browser sends the API's session cookie only within the same site.
+        codec: { port: codecPort, uiOrigin: uiOnApiHost },
+        ...(ports.nats ? { natsPort: ports.nats } : {}),
+        // The production wiring's erasure reconciliation, hourly; its Temporal Schedule is in the UI while --keep holds.
+        erasureReconcileSeconds: 3_600,
+      }),
+    (it) => it.stop(),
+  );
   // The coordinator's own reads below go through the access rules and the access log, as the codec server's do.
   const audit = await AuditLog.open(await engine.connectAs('worker'));
   say(`Temporal at ${temporal.address}, UI at ${temporal.uiUrl}; NATS at ${engine.nats.url} with one account per agency (NKEYs); the API at ${apiUrl}`);
@@ -208,8 +243,10 @@ async function main() {
   });
   say(`Worker, bridge and ${agencies.size} simulated agency systems are up.`);
   // The steering group's events are read through its own durable consumer, like any recipient's.
-  const steering = await (await jetstream(await engine.connectAs('steering_group')).consumers.get(SUBJECTS.streamOut, SUBJECTS.steeringConsumer)).consume();
-  started.push(async () => steering.stop());
+  const steering = await owned(
+    async () => (await jetstream(await engine.connectAs('steering_group')).consumers.get(SUBJECTS.streamOut, SUBJECTS.steeringConsumer)).consume(),
+    async (it) => it.stop(),
+  );
   void (async () => {
     for await (const msg of steering) {
       say(`  → steering group       ${msg.subject.split('.').pop()}`);
@@ -393,10 +430,32 @@ function consolePeople(): string[] {
   });
 }
 
-/** A failure stops everything too; one while stopping is the stop's own doing (calls cut off mid-flight). */
+/** What a person can do about a failure the demo recognises. */
+function advice(err: unknown): string | undefined {
+  if (err instanceof UnknownMasterKeyError)
+    return `The data in ${DATA} was made with another master key than ${join(DATA, 'master.key')} holds (was the file replaced or removed?). Put the old key back, or remove ${DATA} to start afresh.`;
+  return undefined;
+}
+
+/**
+ * A failure stops everything too; one while stopping is the stop's own doing (calls cut off mid-flight). The person
+ * reads what failed and what to do; the stack trace goes to the demo's log file.
+ */
 const fail = (err: unknown) => {
   if (stopping) return;
-  writeSync(2, `demo failed: ${(err as Error).stack ?? String(err)}\n`);
+  const logFile = join(DATA, 'demo.log');
+  let logged = false;
+  try {
+    mkdirSync(DATA, { recursive: true });
+    appendFileSync(logFile, `${new Date().toISOString()} demo failed: ${(err as Error)?.stack ?? String(err)}\n`);
+    logged = true;
+  } catch {
+    // The data directory cannot be written: the message below is all there is.
+  }
+  writeSync(
+    2,
+    `demo failed: ${(err as Error)?.message ?? String(err)}\n${advice(err) ?? 'Stopping everything the demo started.'}${logged ? ` The details are in ${logFile}.` : ''}\n`,
+  );
   void stopAll().finally(() => process.exit(1));
 };
 process.on('uncaughtException', fail);

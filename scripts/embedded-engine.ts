@@ -7,7 +7,7 @@ import { defaultBehaviour, startSimulatedAgency, type AgencyBehaviour, type Simu
 import type { ApiServer } from '../api/index.js';
 import { readEngineEnv } from '../config/index.js';
 import { executeSigned, registerTip, type RegisterOptions } from '../api/engine.js';
-import { AGENCY_IDS, SUBJECTS, type AgencyId, type Author, type SignedDecision, type TipInput } from '../domain/index.js';
+import { AGENCY_IDS, SUBJECTS, erasureReconciliationScheduleId, type AgencyId, type Author, type SignedDecision, type TipInput } from '../domain/index.js';
 import type { EngineIdentity } from '../messaging/index.js';
 import { entityKeyFromEnvironment, generateMasterKey, readMasterKeyring, signDecision, type KeyStore, type MasterKeyring } from '../vault/index.js';
 import {
@@ -142,6 +142,11 @@ export interface EmbeddedEngineOptions {
   logger?: EngineLogger;
   /** How often acknowledged events and settled answers are erased from the streams; 0 never. @default 0 */
   streamEraseIntervalMs?: number;
+  /**
+   * Keep the erasure reconciliation's Temporal Schedule at this interval (LOS_ERASURE_RECONCILE_SECONDS); stop()
+   * deletes it, so that no schedule outlives the engine on a shared server. @default 0: none
+   */
+  erasureReconcileSeconds?: number;
 }
 
 export async function startEmbeddedEngine(options: EmbeddedEngineOptions): Promise<EmbeddedEngine> {
@@ -157,6 +162,7 @@ export async function startEmbeddedEngine(options: EmbeddedEngineOptions): Promi
     TEMPORAL_ADDRESS: options.temporalAddress,
     TEMPORAL_TASK_QUEUE: options.taskQueue,
     NATS_URL: nats.url,
+    LOS_ERASURE_RECONCILE_SECONDS: String(options.erasureReconcileSeconds ?? 0),
     ...(options.codec
       ? {
           CODEC_BIND_ADDRESS: `127.0.0.1:${options.codec.port}`,
@@ -304,6 +310,11 @@ export async function startEmbeddedEngine(options: EmbeddedEngineOptions): Promi
     },
     async stop() {
       for (const agency of agencies) await agency.stop();
+      if (options.erasureReconcileSeconds)
+        await client.schedule
+          .getHandle(erasureReconciliationScheduleId(options.taskQueue))
+          .delete()
+          .catch(() => undefined);
       await engine.stop();
       for (const extra of extraConnections) await extra.drain().catch(() => undefined);
       await nats.stop();

@@ -1,7 +1,9 @@
 /**
- * `npm run cluster`: the production topology on this machine (see scripts/cluster.ts), until Ctrl-C or SIGTERM.
- * `npm run cluster -- --down` removes its databases and its data directory.
+ * `npm run cluster`: the production topology on this machine (see scripts/cluster.ts), until Ctrl-C or SIGTERM (to
+ * this process or to `npm run cluster`). `npm run cluster -- --down` removes its databases and its data directory.
+ * A failure prints what failed; its stack trace goes to <data dir>/cluster.log.
  */
+import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { removeCluster, startCluster, type Cluster } from './cluster.js';
@@ -36,13 +38,35 @@ const options = program.opts<{
   insecure?: boolean;
 }>();
 const log = (line: string) => console.error(`[cluster] ${line}`);
+const logFile = join(options.dataDir, 'cluster.log');
+
+/** One sentence for the person; the stack trace to the cluster's log file. */
+function failure(what: string, err: unknown): void {
+  let logged = false;
+  try {
+    mkdirSync(options.dataDir, { recursive: true });
+    appendFileSync(logFile, `${new Date().toISOString()} ${what}: ${(err as Error)?.stack ?? String(err)}\n`);
+    logged = true;
+  } catch {
+    // The data directory cannot be written: the sentence is all there is.
+  }
+  log(`${what}: ${(err as Error)?.message ?? String(err)}${logged ? ` (details in ${logFile})` : ''}`);
+}
+process.on('uncaughtException', (err) => {
+  failure('failed', err);
+  process.exit(1);
+});
+process.on('unhandledRejection', (err) => {
+  failure('failed', err);
+  process.exit(1);
+});
 
 if (options.down) {
   try {
     const dropped = await removeCluster(options.prefix, options.dataDir);
     log(`removed ${options.dataDir}; databases dropped: ${dropped.length ? dropped.join(', ') : 'none were there'}`);
   } catch (err) {
-    log(`--down failed: ${(err as Error).message}`);
+    failure('--down failed', err);
     process.exit(1);
   }
   process.exit(0);
@@ -55,13 +79,19 @@ const stop = async (signal: string) => {
   stopping = true;
   if (!cluster) return log(`${signal}: stopping as soon as what is starting has started`);
   log(`${signal}: stopping the workers, bridges and API, the identity provider, the UI, the Temporal server and the NATS nodes…`);
-  await cluster?.stop();
+  try {
+    await cluster?.stop();
+  } catch (err) {
+    failure('stopping failed; some of its processes may still run (ps shows those with the data directory on their command line)', err);
+    process.exit(1);
+  }
   log('stopped; the data stays for the next start (`npm run cluster -- --down` removes it)');
   process.exit(0);
 };
-// A signal during start-up waits for the start to finish or fail, and then stops what is running.
-process.once('SIGINT', () => void stop('SIGINT'));
-process.once('SIGTERM', () => void stop('SIGTERM'));
+// A signal during start-up waits for the start to finish or fail, and then stops what is running. Not once: Ctrl-C
+// reaches this process from the terminal and from npm, and a second signal must not end it half-way through stopping.
+process.on('SIGINT', () => void stop('SIGINT'));
+process.on('SIGTERM', () => void stop('SIGTERM'));
 
 try {
   cluster = await startCluster({
@@ -75,7 +105,7 @@ try {
     log,
   });
 } catch (err) {
-  log(`could not start: ${(err as Error).message}`);
+  failure('could not start', err);
   process.exit(stopping ? 0 : 1);
 }
 if (stopping) {

@@ -40,6 +40,7 @@ export async function startTestEngine(
     codec?: EmbeddedEngineOptions['codec'];
     logger?: EmbeddedEngineOptions['logger'];
     streamEraseIntervalMs?: number;
+    erasureReconcileSeconds?: number;
   } = {},
 ): Promise<TestEngine> {
   if (!runtimeInstalled) {

@@ -86,6 +86,17 @@ describe('worker process', () => {
     const worker = startWorkerProcess({ ...baseEnv(), TEMPORAL_NAMESPACE: 'no-such-namespace' });
     expect(await worker.exited).toBe(2);
     expect(worker.output()).toMatch(/^los worker failed: Namespace no-such-namespace was not found/m);
+    // The person reads one sentence; the stack trace is in the log (a JSON line), not on a line of its own.
+    expect(worker.output()).not.toMatch(/^\s+at /m);
+    const fatal = worker
+      .output()
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { level: number; msg: string; err?: { type: string; message: string; stack: string } })
+      .find((entry) => entry.msg === 'worker failed');
+    // The SDK's native error has an empty stack; the log has its type and message, and whatever stack an error has.
+    expect(fatal).toMatchObject({ level: 60, err: { type: 'TransportError', message: expect.stringMatching(/^Namespace no-such-namespace was not found/) } });
+    expect(fatal?.err).toHaveProperty('stack');
   });
 
   it('serves Prometheus metrics, drains on SIGTERM without losing an activity, and logs no personal data', async () => {

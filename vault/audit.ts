@@ -23,7 +23,8 @@ export const AccessRecord = z.object({
    * registered or decided on; `audit`: a read of this log; `disclosures`: a read of an operation's disclosure
    * register; `same_business`: a look at the operations about the same business; `list`, `admin`: listing
    * operations, rotating keys; `sign_in`: the browser's sign-in; `request`: any other request to the API; `temporal`:
-   * a call to the Temporal server that its authoriser refused (scripts/temporal-refusals.ts).
+   * a call to the Temporal server that its authoriser refused (scripts/temporal-refusals.ts); `erasure`: an
+   * operation's data key destroyed by the erasure reconciliation because its erasure was overdue.
    */
   action: z.enum([
     'decode',
@@ -39,6 +40,7 @@ export const AccessRecord = z.object({
     'sign_in',
     'request',
     'temporal',
+    'erasure',
   ]),
   /** Which payloads: their position in the request and a fingerprint of their bytes. */
   payloads: z.array(z.object({ index: z.number(), sha256: z.string() })),

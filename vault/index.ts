@@ -14,13 +14,14 @@ export {
   MASTER_KEY_ENV,
   MASTER_KEY_FILE_ENV,
   NoDataKeyError,
+  UnknownMasterKeyError,
   generateMasterKey,
   masterKey,
   openKeyStore,
   readMasterKeyring,
   sealedOperations,
 } from './keys.js';
-export type { DataKeyInfo, DecisionSigner, KeyStoreConnection, KeyStoreOptions, MasterKey, MasterKeyring } from './keys.js';
+export type { DataKeyInfo, DecisionSigner, ErasureRecord, OverdueErasure, KeyStoreConnection, KeyStoreOptions, MasterKey, MasterKeyring } from './keys.js';
 export {
   COMPRESSION_DEFLATE,
   COMPRESS_FROM,

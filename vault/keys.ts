@@ -83,6 +83,20 @@ export class ErasedError extends Error {
   }
 }
 
+/**
+ * A key in the store is wrapped by a master key this process was not given: the key store was made with another
+ * master key (a lost or replaced key file), or a rotation's old key was dropped too soon.
+ */
+export class UnknownMasterKeyError extends Error {
+  override name = 'UnknownMasterKeyError';
+  constructor(
+    readonly keyName: string,
+    readonly masterKeyId: string,
+  ) {
+    super(`${keyName} is wrapped by master key ${masterKeyId}, which this process does not hold`);
+  }
+}
+
 export class NoDataKeyError extends Error {
   override name = 'NoDataKeyError';
 }
@@ -96,6 +110,11 @@ interface WrappedEntry {
   rotatedAt?: string;
   /** Data keys: whose coordinators may read the operation. */
   municipality?: string;
+  /**
+   * Data keys: when the operation's erasure is due, set when the operation ended (its final fan-out). The erasure
+   * reconciliation destroys a key whose date has passed, whatever became of the erasure workflow.
+   */
+  eraseAt?: string;
   /** Bridge and API signing keys: the public half, readable by the worker without unwrapping anything. */
   publicKey?: string;
 }
@@ -154,6 +173,14 @@ export interface DataKeyInfo {
   state: 'active' | 'erased';
   masterKeyId?: string;
   erasedAt?: string;
+  /** An active key of an operation that has ended: when its erasure is due. */
+  eraseAt?: string;
+}
+
+/** An active data key whose erasure date has passed. */
+export interface OverdueErasure {
+  operationId: string;
+  eraseAt: string;
 }
 
 export class KeyStore {
@@ -234,7 +261,7 @@ export class KeyStore {
 
   private unwrap(name: string, entry: WrappedEntry): Buffer {
     const master = this.keyring.find((k) => k.id === entry.masterKeyId);
-    if (!master) throw new Error(`${name} is wrapped by master key ${entry.masterKeyId}, which this process does not hold`);
+    if (!master) throw new UnknownMasterKeyError(name, entry.masterKeyId);
     return decrypt(master.key, Buffer.from(entry.wrapped, 'base64url'), name);
   }
 
@@ -300,7 +327,50 @@ export class KeyStore {
     const { entry } = found;
     return entry.kind === 'erased'
       ? { operationId, state: 'erased', erasedAt: entry.erasedAt, ...(entry.municipality ? { municipality: entry.municipality } : {}) }
-      : { operationId, state: 'active', masterKeyId: entry.masterKeyId, ...(entry.municipality ? { municipality: entry.municipality } : {}) };
+      : {
+          operationId,
+          state: 'active',
+          masterKeyId: entry.masterKeyId,
+          ...(entry.municipality ? { municipality: entry.municipality } : {}),
+          ...(entry.eraseAt ? { eraseAt: entry.eraseAt } : {}),
+        };
+  }
+
+  /**
+   * Notes on the operation's data key when its erasure is due (the operation has ended), so that the key store
+   * itself knows which keys must go: the erasure workflow is one way they go, the reconciliation the other. An
+   * operation without a key (started without the typed client) or whose key is gone has nothing to note.
+   */
+  async markErasureDue(operationId: string, eraseAt: string): Promise<void> {
+    const name = opKey(operationId);
+    for (;;) {
+      const found = await this.read(name);
+      if (!found || found.entry.kind !== 'data_key' || found.entry.eraseAt === eraseAt) return;
+      try {
+        await this.kv.update(name, JSON.stringify({ ...found.entry, eraseAt } satisfies WrappedEntry), found.revision);
+      } catch {
+        continue; // changed meanwhile (a rotation, an erasure): read it again
+      }
+      // The value before (the same wrapped key) is overwritten on disk, as after every change of a key.
+      await this.eraseEarlierValues(name);
+      return;
+    }
+  }
+
+  /**
+   * The data keys still there although their erasure was due more than `graceMs` before `now`: an erasure workflow
+   * terminated, cancelled or lost. Reads every operation's entry once.
+   */
+  async overdueErasures(now: Date, graceMs = 0): Promise<OverdueErasure[]> {
+    const names: string[] = [];
+    for await (const name of await this.kv.keys('op.>')) names.push(name);
+    const overdue: OverdueErasure[] = [];
+    for (const name of names) {
+      const found = await this.read(name);
+      if (found?.entry.kind !== 'data_key' || found.entry.eraseAt === undefined) continue;
+      if (Date.parse(found.entry.eraseAt) + graceMs <= now.getTime()) overdue.push({ operationId: name.slice('op.'.length), eraseAt: found.entry.eraseAt });
+    }
+    return overdue.sort((a, b) => a.eraseAt.localeCompare(b.eraseAt));
   }
 
   private async dataKey(operationId: string): Promise<Buffer> {

@@ -20,6 +20,7 @@ import { startBridge, type Bridge, type BridgeOptions } from './bridge.js';
 import { startCodecServer, type CodecServer } from './codecServer.js';
 import { startDeadLetterWatcher } from './deadLetters.js';
 import { BacklogMonitor } from './health.js';
+import { keepErasureReconciliation } from './erasureSchedule.js';
 import { createLogger, type EngineLogger } from './logger.js';
 import { connectEngineNats, misconfigured, trackNatsConnection, untilReady } from './startup.js';
 import { connectTemporalClient, connectTemporalNative, temporalAccess, TemporalTokens } from './temporalAccess.js';
@@ -186,6 +187,7 @@ export async function composeEngine(wiring: EngineWiring, roles: readonly Engine
       const tokens = await tokensForTemporal();
       const { connection, close } = await ready('Temporal', () => connectTemporalNative(temporal, tokens), misconfigured.temporal);
       stops.push(close);
+      const audit = await ready('access log', () => AuditLog.open(workerNc, { replicas: settings.LOS_STREAM_REPLICAS }), misconfigured.nats);
       const worker = await ready(
         'Temporal worker',
         () =>
@@ -193,6 +195,7 @@ export async function composeEngine(wiring: EngineWiring, roles: readonly Engine
             connection,
             nc: workerNc,
             keys,
+            audit,
             namespace: settings.TEMPORAL_NAMESPACE,
             ...(settings.TEMPORAL_TASK_QUEUE ? { taskQueue: settings.TEMPORAL_TASK_QUEUE } : {}),
             ...(wiring.workflowBundle ? { workflowBundle: wiring.workflowBundle } : {}),
@@ -209,6 +212,14 @@ export async function composeEngine(wiring: EngineWiring, roles: readonly Engine
         await running.catch(() => undefined);
       });
       engine.worker = { worker, running };
+      // Erasure must not depend on one workflow surviving: the reconciliation's schedule, kept by every worker.
+      const reconcileEveryMs = settings.LOS_ERASURE_RECONCILE_SECONDS * 1000;
+      if (reconcileEveryMs > 0) {
+        const clientConnection = await ready('Temporal', () => connectTemporalClient(temporal, tokens), misconfigured.temporal);
+        stops.push(() => clientConnection.close());
+        const client = new Client({ connection: clientConnection, namespace: settings.TEMPORAL_NAMESPACE, dataConverter: clientDataConverter(keys) });
+        stops.push(await keepErasureReconciliation({ client, taskQueue: worker.options.taskQueue, intervalMs: reconcileEveryMs, logger }));
+      }
     }
 
     if (roles.includes('bridge')) {

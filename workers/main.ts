@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { makeTelemetryFilterString, Runtime } from '@temporalio/worker';
 import { readEngineEnv, unsupportedNode } from '../config/index.js';
 import { composeEngine, type EngineVariant } from './compose.js';
-import { createLogger, temporalLogger } from './logger.js';
+import { createLogger, temporalLogger, type EngineLogger } from './logger.js';
 import { builtWorkflowBundle } from './workflowBundle.js';
 
 /** Runs one of the engine's processes (`worker`, `bridge`, `codec` or `api`) until SIGTERM or SIGINT. */
@@ -28,17 +28,22 @@ export async function runEngineProcess(role: string | undefined, variant: Engine
     process.exit(1);
   }
   const settings = config.value;
+  processLogger = createLogger({ level: settings.LOG_LEVEL, name: `los-${role}` });
   // Built ahead of time (`npm run build:workflows`), so webpack never runs in the worker; a missing or stale
   // bundle ends it at once, naming the file that changed, before it waits for any server.
   const workflowBundle = role === 'worker' ? builtWorkflowBundle() : undefined;
-  const logger = createLogger({ level: settings.LOG_LEVEL, name: `los-${role}` });
+  const logger = processLogger;
   const graceMs = settings.SHUTDOWN_GRACE_SECONDS * 1000;
   // SIGTERM always ends the process within the grace period, whatever state NATS or Temporal is in: before the
   // process has started there is nothing to drain, and after, a watchdog ends a drain that cannot finish.
   let started = false;
   let requestStop!: () => void;
   const stopRequested = new Promise<void>((resolveStop) => (requestStop = resolveStop));
+  let draining = false;
   const onSignal = (signal: NodeJS.Signals) => {
+    // Ctrl-C can reach the process twice (from the terminal and from npm): the first one counts.
+    if (draining) return;
+    draining = true;
     if (!started) {
       logger.info({ signal }, `${role} stopped before it started`);
       process.exit(0);
@@ -50,8 +55,8 @@ export async function runEngineProcess(role: string | undefined, variant: Engine
     }, graceMs + 5_000).unref();
     requestStop();
   };
-  process.once('SIGTERM', onSignal);
-  process.once('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
   logger.info(`${role} starting`);
   if (role === 'worker') {
     // Only the worker has a native runtime; installed in the bridge, its log forwarding would keep the
@@ -82,6 +87,20 @@ export async function runEngineProcess(role: string | undefined, variant: Engine
   if (role !== 'codec') setTimeout(() => process.exit(0), 1_000).unref();
 }
 
+/** This process's log (JSON lines on stdout), once its settings are read: a failure's stack trace goes there. */
+let processLogger: EngineLogger | undefined;
+
+/**
+ * A failure ends the process with one sentence on stderr, what failed and that the details are in the log; the stack
+ * trace goes to the log (stdout, JSON lines), not to the person reading stderr.
+ */
+function failed(role: string, err: unknown): never {
+  const logger = processLogger ?? createLogger({ name: `los-${role}` });
+  logger.fatal({ err }, `${role} failed`);
+  console.error(`los ${role} failed: ${(err as Error)?.message ?? String(err)} (the stack trace is in this process's log, on stdout)`);
+  process.exit(2);
+}
+
 /** Run as a process; imported (bench/plaintext-engine.ts), this module starts nothing by itself. */
 function isEntryPoint(): boolean {
   try {
@@ -92,8 +111,9 @@ function isEntryPoint(): boolean {
 }
 
 if (isEntryPoint()) {
-  runEngineProcess(process.argv[2]).catch((err) => {
-    console.error(`los ${process.argv[2] ?? ''} failed: ${(err as Error).message}`);
-    process.exit(2);
-  });
+  const role = process.argv[2] ?? '';
+  // Whatever fails later, outside the start (a timer, a stream): the same one sentence, the trace in the log.
+  process.on('uncaughtException', (err) => failed(role, err));
+  process.on('unhandledRejection', (err) => failed(role, err));
+  runEngineProcess(role).catch((err: unknown) => failed(role, err));
 }

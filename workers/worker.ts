@@ -6,7 +6,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { createKeyActivities, createNotifyActivities } from '../activities/index.js';
 import { engineDataConverter } from '../vault/index.js';
-import type { KeyStore } from '../vault/index.js';
+import type { AuditLog, KeyStore } from '../vault/index.js';
 import { TASK_QUEUE } from '../workflows/definitions.js';
 import { builtWorkflowBundle } from './workflowBundle.js';
 import { DEFAULT_MAX_CACHED_WORKFLOWS } from '../config/index.js';
@@ -16,6 +16,8 @@ export interface OperationWorkerOptions {
   nc: NatsConnection;
   /** Unseals for the notify activity, serves the bridge's public key and destroys data keys at erasure. */
   keys: KeyStore;
+  /** Where the erasure reconciliation puts each erasure it caught up. */
+  audit?: AuditLog;
   namespace?: string;
   taskQueue?: string;
   /**
@@ -60,7 +62,10 @@ export async function createOperationWorker(options: OperationWorkerOptions): Pr
     connection: options.connection,
     namespace: options.namespace ?? 'default',
     taskQueue: options.taskQueue ?? TASK_QUEUE,
-    activities: { ...createNotifyActivities(jetstream(options.nc), options.keys), ...createKeyActivities(options.keys, await jetstreamManager(options.nc)) },
+    activities: {
+      ...createNotifyActivities(jetstream(options.nc), options.keys),
+      ...createKeyActivities(options.keys, await jetstreamManager(options.nc), options.audit),
+    },
     dataConverter: options.dataConverter ?? engineDataConverter(options.keys),
     shutdownGraceTime: options.shutdownGraceTime ?? '30s',
     maxCachedWorkflows: options.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS,

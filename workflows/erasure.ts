@@ -29,3 +29,19 @@ export async function eraseOperationData(input: ErasureInput): Promise<{ operati
   const { erasedAt } = await destroyDataKey(input.operationId);
   return { operationId: input.operationId, erasedAt };
 }
+
+const { catchUpErasures } = proxyActivities<KeyActivities>({
+  // Reads every data key's entry once: minutes at most, even for a national deployment's tens of thousands.
+  startToCloseTimeout: '10 minutes',
+  retry: { maximumInterval: '1 minute', maximumAttempts: 5 },
+});
+
+/**
+ * The erasure reconciliation, run by a Temporal Schedule (workers/erasureSchedule.ts): erasure must not depend on
+ * one workflow surviving, so every data key whose erasure is overdue (its erasure workflow was terminated,
+ * cancelled or never ran) is destroyed anyway. Its result counts what it had to catch up.
+ */
+export async function reconcileErasures(input: { graceMs: number }): Promise<{ caughtUp: number; operationIds: string[] }> {
+  const { caughtUp } = await catchUpErasures({ graceMs: input.graceMs });
+  return { caughtUp: caughtUp.length, operationIds: caughtUp.map((c) => c.operationId) };
+}

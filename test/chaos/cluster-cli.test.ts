@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +8,7 @@ import { connect } from '@nats-io/transport-node';
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../scripts/temporal-cli.js';
+import { descendants, npmRun, stillRunning, untilOutput } from './processes.js';
 import { postgresFromEnvironment, psqlQuery, temporalDatabases } from '../../scripts/temporal-server.js';
 import { isAuthorizationFailure } from '../../messaging/index.js';
 import { SEARCH_ATTRIBUTE_FLAGS } from '../../workflows/definitions.js';
@@ -15,21 +16,15 @@ import { CLUSTER_TEMPORAL_AUDIENCE, CLUSTER_TEMPORAL_CLIENTS } from '../../scrip
 import { clientCredentialsGrant } from '../../workers/temporalAccess.js';
 
 /**
- * `npm run cluster` as a person runs it: it prints every endpoint, the endpoints answer, SIGTERM stops every
- * process it started, and `--down` removes its databases and its data directory.
+ * `npm run cluster` as a person runs it: it prints every endpoint, the endpoints answer, SIGTERM to npm (the process
+ * the person started, as a service manager or `kill` signals it) stops every process below it, and `--down` removes
+ * its databases and its data directory.
  */
 const prefix = `los_cli_${randomBytes(4).toString('hex')}`;
 const scratch = mkdtempSync(join(tmpdir(), 'los-cluster-cli-'));
 const dataDir = join(scratch, 'data');
-const cluster = (...args: string[]) => [
-  join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx'),
-  'scripts/run-cluster.ts',
-  '--prefix',
-  prefix,
-  '--data-dir',
-  dataDir,
-  ...args,
-];
+const clusterOptions = (...args: string[]) => ['--prefix', prefix, '--data-dir', dataDir, ...args];
+const cluster = (...args: string[]) => [join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx'), 'scripts/run-cluster.ts', ...clusterOptions(...args)];
 
 function databasesPresent(): string[] {
   const names = Object.values(temporalDatabases(prefix));
@@ -51,17 +46,11 @@ describe('npm run cluster', () => {
     rmSync(scratch, { recursive: true, force: true });
   });
 
-  it('prints every endpoint, which answers, stops everything on SIGTERM, and --down removes its databases and data', async () => {
-    const [command, ...args] = cluster('--no-ui');
-    const child = spawn(command!, args, { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
-    const deadline = Date.now() + 240_000;
-    while (!output.includes('running; Ctrl-C or SIGTERM stops it') && Date.now() < deadline && child.exitCode === null)
-      await new Promise((r) => setTimeout(r, 500));
-    expect(output).toContain('running; Ctrl-C or SIGTERM stops it');
+  it('prints every endpoint, which answers, stops everything on SIGTERM to npm, and --down removes its databases and data', async () => {
+    const run = npmRun('cluster', clusterOptions('--no-ui'));
+    const { child, exited } = run;
+    expect(await untilOutput(run, 'running; Ctrl-C or SIGTERM stops it', 240_000), run.output().slice(-3_000)).toBe(true);
+    const output = run.output();
 
     const temporalAddress = /^Temporal server (\S+)/m.exec(output)![1]!;
     const natsUrls = [...output.matchAll(/^NATS node los-\d: (\S+)/gm)].map((m) => m[1]!);
@@ -100,9 +89,13 @@ describe('npm run cluster', () => {
     }
 
     expect(processesOf(dataDir).length).toBeGreaterThanOrEqual(4);
+    const below = descendants(child.pid!);
+    // The script, the Temporal server, three NATS nodes, the identity provider, two workers and two bridges.
+    expect(below.length, below.map((p) => p.args).join('\n')).toBeGreaterThanOrEqual(10);
     child.kill('SIGTERM');
-    expect(await exited, output.slice(-3_000)).toBe(0);
-    expect(output).toContain('stopped; the data stays');
+    expect(await exited, run.output().slice(-3_000)).toBe(0);
+    expect(run.output()).toContain('stopped; the data stays');
+    expect(stillRunning(below)).toEqual([]);
     expect(processesOf(dataDir)).toEqual([]);
     expect(engine.filter((m) => existsSync(`/proc/${m[2]}`)).map((m) => `${m[1]} ${m[2]}`)).toEqual([]);
     expect(existsSync(dataDir)).toBe(true);
