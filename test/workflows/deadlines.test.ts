@@ -106,7 +106,8 @@ describe.concurrent('deadlines', () => {
     // tax_fraud → Skatteverket (reports) and Ekobrottsmyndigheten (silent on findings).
     const handle = await tier.start({
       tip: { categories: ['tax_fraud'] },
-      config: { findingsDeadline: '2s', followUpAfter: '1 hour' },
+      // Long enough that Skatteverket's findings land before the reminder (half-way) even on a loaded machine.
+      config: { findingsDeadline: '5s', followUpAfter: '1 hour' },
       agencies: { ekobrottsmyndigheten: { mandate: { accept: true, contactFunction: 'EBM, Umeå' }, ignore: ['findings_requested'] } },
     });
     const operationId = handle.workflowId;
