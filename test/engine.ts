@@ -2,7 +2,6 @@ import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
-import { DefaultLogger, Runtime, type LogEntry } from '@temporalio/worker';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { inject, vi } from 'vitest';
@@ -10,6 +9,7 @@ import type { SimulatedAgency } from '../agencies/index.js';
 import { SUBJECTS, type AgencyId, type OperationState, type TipInput } from '../domain/index.js';
 import { stateQuery } from '../workflows/definitions.js';
 import { DEAD_LETTER_REASON_HEADER, ORIGINAL_SUBJECT_HEADER } from '../workers/index.js';
+import { installTestRuntime } from './runtime.js';
 import { startEmbeddedEngine, type EmbeddedEngine, type EmbeddedEngineOptions } from '../scripts/embedded-engine.js';
 
 /**
@@ -24,9 +24,7 @@ import type { MasterKeyring } from '../vault/index.js';
  * A real engine for server-backed tests: the run's Temporal dev server, a nats-server of this test file's own,
  * a worker on a task queue of its own, and the bridge. Nothing is mocked.
  */
-let runtimeInstalled = false;
-/** What the workers of this test process log at WARN and above (the workflow's refusals among it), newest last. */
-export const workerLog: LogEntry[] = [];
+export { workerLog } from './runtime.js';
 
 export type TestEngine = EmbeddedEngine;
 
@@ -43,16 +41,7 @@ export async function startTestEngine(
     erasureReconcileSeconds?: number;
   } = {},
 ): Promise<TestEngine> {
-  if (!runtimeInstalled) {
-    const printer = new DefaultLogger('WARN');
-    Runtime.install({
-      logger: new DefaultLogger('WARN', (entry) => {
-        workerLog.push(entry);
-        printer.log(entry.level, entry.message, entry.meta);
-      }),
-    });
-    runtimeInstalled = true;
-  }
+  installTestRuntime();
   // One key for the run, so the engine and every \`los\` child process compute the same entity references.
   process.env.LOS_ENTITY_KEY ??= inject('entityKey');
   return startEmbeddedEngine({

@@ -1,7 +1,8 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
+import { installTestRuntime } from './runtime.js';
 import { describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { randomBytes } from 'node:crypto';
@@ -35,11 +36,7 @@ describe('replay of the recorded histories', () => {
   });
 
   it('replays every recorded history on the current workflow code without a determinism error', async () => {
-    try {
-      Runtime.install({ logger: new DefaultLogger('WARN') });
-    } catch {
-      // installed already by another test in this process
-    }
+    installTestRuntime();
     const histories = files.map((file) => ({
       workflowId: manifest[file]!.workflowId,
       history: historyFromJSON(JSON.parse(readFileSync(join(DIR, file), 'utf8'))),

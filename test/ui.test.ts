@@ -1,6 +1,6 @@
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { installTestRuntime } from './runtime.js';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort, startTemporalDevServer, type TemporalDevServer } from '../scripts/dev-stack.js';
@@ -27,11 +27,7 @@ let operationId: string;
 let ui: string;
 
 beforeAll(async () => {
-  try {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
-  } catch {
-    // installed already in this process
-  }
+  installTestRuntime();
   const scratch = mkdtempSync(join(inject('scratchDir'), 'ui-'));
   const codecPort = await freePort();
   const apiPort = await freePort();

@@ -5,7 +5,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import type { DeliveryBatch, DeliveryResult } from '../../activities/index.js';
 import { defaultBehaviour, type AgencyBehaviour } from '../../agencies/index.js';
@@ -35,6 +35,7 @@ import { executeSigned } from '../../api/engine.js';
 import { agencyAnswersUpdate, searchAttributes, type OperationInput } from '../../workflows/definitions.js';
 import type { losOperation } from '../../workflows/index.js';
 import { UMEA_COORDINATOR, eventually, sampleTip, untilState } from '../engine.js';
+import { installTestRuntime } from '../runtime.js';
 
 /**
  * The workflow tier: the operation workflow on the run's real Temporal dev server (TestWorkflowEnvironment on the
@@ -143,13 +144,8 @@ function contractOf(to: Sent['to'], event: string) {
   return OutboundData[event as OutboundEventName];
 }
 
-let runtimeInstalled = false;
-
 export async function startWorkflowTier(name: string): Promise<WorkflowTier> {
-  if (!runtimeInstalled) {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
-    runtimeInstalled = true;
-  }
+  installTestRuntime();
   const env = await TestWorkflowEnvironment.createFromExistingServer({ address: inject('temporalAddress') });
   const taskQueue = `los-workflow-tier-${name}-${process.pid}`;
   const secretKey = ed25519.utils.randomSecretKey();
