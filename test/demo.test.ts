@@ -7,42 +7,6 @@ import { inject } from 'vitest';
 import { freePort } from '../scripts/dev-stack.js';
 import { PROJECT_ROOT } from '../scripts/temporal-cli.js';
 
-/** The README's main job: `npm run demo` carries one operation through all five phases and stops cleanly. */
-describe('demo', () => {
-  it('runs all five phases end to end, prints an outcome summary, and logs no personal data', async () => {
-    const dataDir = mkdtempSync(join(inject('scratchDir'), 'demo-'));
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/demo.ts'], {
-      cwd: PROJECT_ROOT,
-      env: { ...process.env, LOS_DEMO_DATA_DIR: dataDir },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk) => (output += chunk));
-    child.stderr.on('data', (chunk) => (output += chunk));
-    const code = await new Promise<number | null>((resolveExit) => child.once('exit', resolveExit));
-    expect(code, output).toBe(0);
-
-    const phases = [...output.matchAll(/PHASE → (\w[\w -]*)/g)].map((m) => m[1]!.split(' (')[0]!.trim());
-    expect(phases).toEqual(['tip', 'assessment', 'mandate matching', 'joint action', 'follow-up', 'closed']);
-    expect(output).toMatch(/Temporal UI: http:\/\/localhost:\d+\/namespaces\/default\/workflows\/los-umea-[0-9a-f]{20}/);
-    expect(output).toContain('recognised (unchanged), still los-umea-');
-    // The coordinator signs in at the identity provider and works through the API: the timeline names her.
-    expect(output).toMatch(/signed in as Anna Lindqvist \(coordinator, Umeå\)/);
-    expect(output).toMatch(/refused \(HTTP 409\): schedule rejected: lead "lansstyrelsen"/);
-    const decided = output.slice(output.indexOf('Who decided'));
-    for (const decision of ['tip registered by Anna Lindqvist', 'assessment: proceed', 'scheduled for', 'operation closed by the coordinator']) {
-      expect(decided).toMatch(new RegExp(`Anna Lindqvist \\(coordinator\\)\\s+.*${decision}`));
-    }
-    expect(output).toMatch(/← lansstyrelsen\s+mandate_declined: /);
-    expect(output).toContain('Outcome summary for los-umea-');
-    expect(output).toContain('Stopped cleanly.');
-    // The tip's org number, business name, address and description appear nowhere in what the demo prints.
-    for (const secret of ['5567037485', '556703-7485', 'Restaurang Norrsken', 'Storgatan 12', 'Serves alcohol after licence hours']) {
-      expect(output.includes(secret), secret).toBe(false);
-    }
-  }, 180_000);
-});
-
 function demo(args: string[], dataDir?: string) {
   const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/demo.ts', ...args], {
     cwd: PROJECT_ROOT,
@@ -74,7 +38,9 @@ describe('demo options and signals', () => {
     expect(bad.output()).toContain('demo: --temporal-port "seventy": must be a port number from 1 to 65535');
   }, 30_000);
 
-  it('runs on the ports it is given, with --keep prints the console’s address and the demo people to sign in as, and SIGTERM stops everything it started', async () => {
+  // The README's main job: one run carries an operation through all five phases, then (--keep) leaves the stack up
+  // for a person to look around in, on the ports it was given, until SIGTERM stops everything it started.
+  it('runs all five phases end to end on the ports it is given, prints an outcome summary and logs no personal data; with --keep prints the console’s address and the demo people, and SIGTERM stops everything it started', async () => {
     const [temporalPort, uiPort, natsPort] = [await freePort(), await freePort(), await freePort()];
     const run = demo(
       ['--keep', '--temporal-port', String(temporalPort), '--ui-port', String(uiPort), '--nats-port', String(natsPort)],
@@ -86,6 +52,20 @@ describe('demo options and signals', () => {
       await new Promise((r) => setTimeout(r, 200));
     }
     expect(run.output()).toContain(`Temporal at 127.0.0.1:${temporalPort}, UI at http://localhost:${uiPort}; NATS at nats://127.0.0.1:${natsPort}`);
+    const output = run.output();
+    const phases = [...output.matchAll(/PHASE → (\w[\w -]*)/g)].map((m) => m[1]!.split(' (')[0]!.trim());
+    expect(phases).toEqual(['tip', 'assessment', 'mandate matching', 'joint action', 'follow-up', 'closed']);
+    expect(output).toMatch(new RegExp(`Temporal UI: http://localhost:${uiPort}/namespaces/default/workflows/los-umea-[0-9a-f]{20}`));
+    expect(output).toContain('recognised (unchanged), still los-umea-');
+    // The coordinator signs in at the identity provider and works through the API: the timeline names her.
+    expect(output).toMatch(/signed in as Anna Lindqvist \(coordinator, Umeå\)/);
+    expect(output).toMatch(/refused \(HTTP 409\): schedule rejected: lead "lansstyrelsen"/);
+    const decided = output.slice(output.indexOf('Who decided'));
+    for (const decision of ['tip registered by Anna Lindqvist', 'assessment: proceed', 'scheduled for', 'operation closed by the coordinator']) {
+      expect(decided).toMatch(new RegExp(`Anna Lindqvist \\(coordinator\\)\\s+.*${decision}`));
+    }
+    expect(output).toMatch(/← lansstyrelsen\s+mandate_declined: /);
+    expect(output).toContain('Outcome summary for los-umea-');
     // The console's address, which answers (a browser not signed in is sent to sign in), and whom to sign in as.
     const consoleUrl = /The console \(Swedish; \?lang=en for English\): (http:\/\/127\.0\.0\.1:\d+\/konsol) /.exec(run.output())?.[1];
     expect(consoleUrl, run.output()).toBeDefined();
@@ -107,5 +87,9 @@ describe('demo options and signals', () => {
     expect(run.output()).toContain('SIGTERM: stopping everything the demo started');
     expect(run.output()).toContain('Stopped cleanly.');
     for (const port of [temporalPort, uiPort, natsPort]) expect(await portIsFree(port), `port ${port}: ${run.output()}`).toBe(true);
+    // The tip's org number, business name, address and description appear nowhere in what the demo printed.
+    for (const secret of ['5567037485', '556703-7485', 'Restaurang Norrsken', 'Storgatan 12', 'Serves alcohol after licence hours']) {
+      expect(run.output().includes(secret), secret).toBe(false);
+    }
   }, 240_000);
 });
