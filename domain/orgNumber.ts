@@ -53,11 +53,11 @@ export function checkOrgNumber(input: string): OrgNumberCheck {
     return {
       ok: false,
       code: 'org-number-century',
-      reason: `16 goes before a legal person's number, but ${head.slice(2, 4)} in its place is a personnummer's month`,
+      reason: `16 goes before a legal person's number, but ${digits.slice(2, 4)} in its place is a personnummer's month`,
     };
   }
   if (century !== undefined && century !== LEGAL_PERSON_PREFIX && !personnummer) {
-    return { ok: false, code: 'org-number-century', reason: `${century} goes before a personnummer, but ${head.slice(2, 4)} is no month (01–12)` };
+    return { ok: false, code: 'org-number-century', reason: `${century} goes before a personnummer, but ${digits.slice(2, 4)} is no month (01–12)` };
   }
   if (century === undefined && personnummer) {
     return {

@@ -81,7 +81,9 @@ describe('free text', () => {
     });
     const line = Line(1, 100);
     for (const bad of ['\u00ad', '\u061c', '\u200b', '\u200e', '\u200f', '\u2060', '\u2064', '\ufeff', '\u{e0041}'])
-      expect(line.safeParse(`a${bad}b`).error?.issues[0]?.params, JSON.stringify(bad)).toEqual({ code: 'text-format-character' });
+      expect((line.safeParse(`a${bad}b`).error?.issues[0] as { params?: unknown } | undefined)?.params, JSON.stringify(bad)).toEqual({
+        code: 'text-format-character',
+      });
     // Part of correct spelling: Persian "می‌خواهم" and an Indic conjunct need them.
     expect(line.parse('می\u200cخواهم')).toBe('می\u200cخواهم');
     expect(line.parse('क्\u200dष')).toBe('क्\u200dष');
