@@ -16,6 +16,7 @@ export const UNIT_TESTS = [
   'test/dev-stack.test.ts',
   'test/history-shape.test.ts',
   'test/api-contract.test.ts',
+  'test/api-failures.test.ts',
   'test/console-words.test.ts',
   'test/temporal-refusals.test.ts',
 ];

@@ -17,7 +17,7 @@ import {
   type OutboundEventName,
   type Outcome,
 } from '../domain/index.js';
-import { publishCloudEvent, waitOutElection } from '../messaging/index.js';
+import { isNotSetUpYet, publishCloudEvent, waitOutElection } from '../messaging/index.js';
 
 /**
  * The client an agency system uses to take part in LOS: it reads the agency's own events through its own
@@ -55,7 +55,12 @@ export interface ConnectAgencyOptions {
   apiPrefix?: string;
   /** TLS, e.g. `{ caFile }` naming the CA that signed the server's certificate (required for `tls://`). */
   tls?: { caFile?: string; certFile?: string; keyFile?: string };
+  /** Told once, when `start` finds the engine's stream or this agency's consumer not there yet and waits for it. */
+  onWaiting?: (why: string) => void;
 }
+
+/** How often `start` looks again for the stream and consumer the engine has not created yet. */
+const SET_UP_POLL_MS = 2_000;
 
 /** The received request an answer of kind `A` replies to, e.g. `RequestFor<'mandate_accepted'>`. */
 export type RequestFor<A extends InboundEventName> = ReceivedEvent<(typeof ANSWER_TO)[A]>;
@@ -100,6 +105,28 @@ export async function connectAgency(options: ConnectAgencyOptions): Promise<Agen
   let messages: ConsumerMessages | undefined;
   let loop: Promise<void> | undefined;
 
+  let closed = false;
+
+  /**
+   * The agency's consumer on LOS_OUT, once there. Started while the cluster elects a leader, it waits the election
+   * out; started before the engine has created its streams and consumers (a first deployment, an agency system
+   * brought up first), it waits for them, as it waits for nats-server itself, until closed.
+   */
+  const consumerWhenSetUp = async (): Promise<Consumer | undefined> => {
+    let told = false;
+    while (!closed) {
+      try {
+        return await waitOutElection(() => js.consumers.get(SUBJECTS.streamOut, SUBJECTS.agencyConsumer(options.agency)));
+      } catch (err) {
+        if (!isNotSetUpYet(err)) throw err;
+        if (!told) options.onWaiting?.(`waiting for the engine to create ${SUBJECTS.streamOut} and consumer ${SUBJECTS.agencyConsumer(options.agency)}`);
+        told = true;
+        await new Promise((resolveLater) => setTimeout(resolveLater, SET_UP_POLL_MS));
+      }
+    }
+    return undefined;
+  };
+
   const reply = <A extends InboundEventName>(answer: A, request: RequestFor<A>, fields: AnswerFields<A>): Promise<void> => {
     // The types already forbid a mismatch; this guards callers in plain JavaScript or with widened types.
     if (request.name !== ANSWER_TO[answer]) {
@@ -118,8 +145,8 @@ export async function connectAgency(options: ConnectAgencyOptions): Promise<Agen
       return client;
     },
     async start() {
-      // Started while the cluster elects a leader, it waits the election out rather than failing.
-      const consumer: Consumer = await waitOutElection(() => js.consumers.get(SUBJECTS.streamOut, SUBJECTS.agencyConsumer(options.agency)));
+      const consumer = await consumerWhenSetUp();
+      if (consumer === undefined) return; // closed while waiting
       messages = await consumer.consume({ max_messages: 64 });
       loop = (async () => {
         for await (const msg of messages!) await deliver(msg);
@@ -146,6 +173,7 @@ export async function connectAgency(options: ConnectAgencyOptions): Promise<Agen
     reportFindings: (request, fields) => reply('findings_reported', request, fields),
     reportOutcome: (request, outcomes) => reply('outcome_reported', request, { outcomes }),
     async close() {
+      closed = true;
       messages?.stop();
       await loop?.catch(() => undefined);
       await nc.drain();

@@ -40,6 +40,14 @@ function natsUnavailable(err: unknown): boolean {
   return false;
 }
 
+function quotedOf(details: readonly unknown[] | null | undefined): string | undefined {
+  for (const detail of details ?? []) {
+    const quoted = (detail as { quoted?: unknown } | null)?.quoted;
+    if (typeof quoted === 'string') return quoted;
+  }
+  return undefined;
+}
+
 export function problemFromEngine(err: unknown): ProblemError | undefined {
   if (err instanceof ProblemError) return err;
   if (err instanceof InvalidInputError) return new ProblemError('invalid-input', err.message);
@@ -49,7 +57,9 @@ export function problemFromEngine(err: unknown): ProblemError | undefined {
   if (err instanceof WorkflowUpdateFailedError) {
     const cause = err.cause;
     const kind = cause instanceof ApplicationFailure && cause.type ? (BY_FAILURE[cause.type] ?? 'not-allowed-now') : 'not-allowed-now';
-    const message = cause?.message ?? err.message;
+    // The failure's message names fields only (operators read it in Temporal); the one who sent the decision, entitled
+    // to it, gets the values quoted, from the details the payload codec kept encrypted (domain/validation.ts, rejection).
+    const message = (cause instanceof ApplicationFailure ? quotedOf(cause.details) : undefined) ?? cause?.message ?? err.message;
     const errors = cause instanceof ApplicationFailure ? refusalErrors(cause.details, message) : undefined;
     return new ProblemError(kind, message, errors);
   }

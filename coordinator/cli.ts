@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import type { CommonOptions, Output, Perform } from './cli/command.js';
+import { checkApiUrl, type CommonOptions, type Output, type Perform } from './cli/command.js';
 import { decisionCommands } from './cli/decisions.js';
 import { classify, clipQuoted, type Failure } from './cli/failures.js';
 import { keysCommands } from './cli/keys.js';
@@ -45,6 +45,7 @@ export async function runCli(argv: string[]): Promise<number> {
   let exitCode = 0;
   const perform = async (options: CommonOptions, work: () => Promise<Output>) => {
     try {
+      checkApiUrl(options.apiUrl);
       const output = await work();
       const warnings = output.warnings ?? [];
       if (options.json) {

@@ -6,8 +6,9 @@ import { register } from 'tsx/esm/api';
 register();
 const unsupported = (await import('../config/nodeVersion.ts')).unsupportedNode();
 if (unsupported) {
+  // Not set up to run: a setup error, exit 2, as every other (coordinator/cli/failures.ts).
   console.error(unsupported);
-  process.exit(1);
+  process.exit(2);
 }
 const { runCli } = await import('./cli.ts');
 process.exitCode = await runCli(process.argv);

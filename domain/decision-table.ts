@@ -11,6 +11,7 @@ import {
   ScheduleAction,
 } from './decisions.js';
 import { inline, type Sealed } from './sealed.js';
+import { formatStockholm } from './localTime.js';
 
 /**
  * The coordinator's decisions, one row each: the update that carries it, the schema that parses it, when the
@@ -47,7 +48,7 @@ const row = <S extends z.ZodType, I extends object>(spec: DecisionRow<S, I>) => 
 const reasonOf = (decision: { decision: string; reason?: string | Sealed }) =>
   decision.decision === 'dismiss' && decision.reason !== undefined ? ` (${inline(decision.reason)})` : '';
 
-/** A time as the timeline and the stages hold it: UTC, whatever offset the coordinator typed. */
+/** A time as the stages hold it: UTC, whatever offset the coordinator typed (the timeline, for people, says it in Stockholm time). */
 const utc = (at: string) => new Date(at).toISOString();
 
 export const DECISIONS = {
@@ -69,14 +70,14 @@ export const DECISIONS = {
     update: 'schedule',
     schema: ScheduleAction,
     admissible: admissible.schedule,
-    timeline: (plan, { actionNumber }) => `joint action #${actionNumber} scheduled for ${utc(plan.at)}, led by ${plan.lead}`,
+    timeline: (plan, { actionNumber }) => `joint action #${actionNumber} scheduled for ${formatStockholm(plan.at)}, led by ${plan.lead}`,
     intent: (plan) => ({ plan: { at: utc(plan.at), place: plan.place, lead: plan.lead } }),
   }),
   reschedule: row({
     update: 'reschedule',
     schema: RescheduleAction,
     admissible: admissible.reschedule,
-    timeline: (change, { actionNumber }) => `joint action #${actionNumber} rescheduled to ${utc(change.at)}: ${inline(change.reason)}`,
+    timeline: (change, { actionNumber }) => `joint action #${actionNumber} rescheduled to ${formatStockholm(change.at)}: ${inline(change.reason)}`,
     intent: (change) => ({ change }),
   }),
   'call off': row({

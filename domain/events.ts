@@ -199,9 +199,10 @@ export const AgencyAnswerEnvelope = shared('events.AgencyAnswerEnvelope', () =>
 
 export function parseAgencyAnswer(input: unknown): { ok: true; value: AgencyAnswer } | { ok: false; error: string } {
   const envelope = AgencyAnswerEnvelope.safeParse(input);
-  if (!envelope.success) return { ok: false, error: `answer rejected: ${describeIssues(envelope.error, input)}` };
+  // The fields, not their values: the workflow's refusal is a failure message operators read in Temporal.
+  if (!envelope.success) return { ok: false, error: `answer rejected: ${describeIssues(envelope.error)}` };
   const data = ForwardedData[envelope.data.name].safeParse(envelope.data.data);
-  if (!data.success) return { ok: false, error: `answer rejected: data: ${describeIssues(data.error, envelope.data.data)}` };
+  if (!data.success) return { ok: false, error: `answer rejected: data: ${describeIssues(data.error)}` };
   return { ok: true, value: { ...envelope.data, data: data.data } as AgencyAnswer };
 }
 

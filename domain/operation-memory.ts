@@ -12,6 +12,7 @@ import type { Sealed } from './sealed.js';
 import { moveStage, type DeadlineName, type Stage, type StageEvent } from './stages.js';
 import type { AgencyStatus, PendingRequest, TimelineEntry, TimelineKind } from './state.js';
 import type { Tip } from './tip.js';
+import { formatStockholm } from './localTime.js';
 
 /**
  * What an operation carries, and the small moves every transition is made of. Each function takes the memory
@@ -200,7 +201,7 @@ export function expireRequests(m: OperationMemory, awaiting: Awaiting, now: numb
     next = closeRequest(next, open);
     next = withAgency(next, recordMissing(agencyRecord(next, open.agency), awaiting));
     missing.push(open.agency);
-    next = recordOnTimeline(next, now, 'no_answer', `no ${awaiting.replace('_', ' ')} by ${open.dueAt}`, open.agency);
+    next = recordOnTimeline(next, now, 'no_answer', `no ${awaiting.replace('_', ' ')} by ${formatStockholm(open.dueAt)}`, open.agency);
   }
   return { memory: next, missing };
 }

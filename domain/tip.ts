@@ -83,13 +83,20 @@ export const TIP_IDENTITY_FIELDS = [
 export const CORRECTABLE_TIP_FIELDS = ['entity.name', 'entity.address', 'urgency', 'source.protected'] as const;
 export type CorrectableTipField = (typeof CORRECTABLE_TIP_FIELDS)[number];
 
-/** The identity fields in a canonical form: case, spacing and offset spelling do not make a new tip. */
+/**
+ * The identity fields in a canonical form: the order of the categories, the municipality's letter case and an
+ * instant's offset spelling do not make a new tip. The description and the source reference count as written
+ * (NFC, trimmed): the workflow holds them sealed and can compare them only exactly (domain/corrections.ts), so
+ * a looser identity here would give a tip that differs in spacing or case the registered operation's ID while
+ * the operation refuses it as another tip, which could then never be registered. Spelled differently, it is
+ * another tip with its own operation.
+ */
 export function tipIdentity(tip: PlainTip): unknown[] {
   return [
     tip.entity.orgNumber,
     tip.entity.municipality.toLowerCase(),
     [...tip.categories].sort(),
-    tip.description.replace(/\s+/g, ' ').toLowerCase(),
+    tip.description,
     tip.source.kind,
     tip.source.reference ?? '',
     Date.parse(tip.receivedAt),

@@ -39,6 +39,21 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   return current;
 }
 
+/**
+ * A refusal as the engine's failures carry it. `message` names each field and why, never its value: Temporal keeps
+ * failure messages readable (the UI, `temporal workflow show`, no key), and a value may be personal. `quoted` is the
+ * same with each value quoted, for the entitled: it travels in the failure's details, which the payload codec
+ * encrypts, and the API answers with it (api/failures.ts).
+ */
+export interface Rejection {
+  message: string;
+  quoted: string;
+}
+
+export function rejection(what: string, error: z.ZodError, input: unknown): Rejection {
+  return { message: `${what} rejected: ${describeIssues(error)}`, quoted: `${what} rejected: ${describeIssues(error, input)}` };
+}
+
 /** One schema issue for a machine: the field, a stable code (the domain's own, else zod's) and the facts it names. */
 export interface CodedIssue {
   field: string;

@@ -44,7 +44,15 @@ export type {
   NatsTls,
   NatsUserPermissions,
 } from './natsAuth.js';
-export { JS_API_CODES, isAuthorizationFailure, isConsumerAlreadyThere, isMessageTooLarge, isPermissionViolation, isStreamNotFound } from './natsErrors.js';
+export {
+  JS_API_CODES,
+  isAuthorizationFailure,
+  isConsumerAlreadyThere,
+  isMessageTooLarge,
+  isNotSetUpYet,
+  isPermissionViolation,
+  isStreamNotFound,
+} from './natsErrors.js';
 export { ELECTION_PATIENCE_MS, passesWithElection, waitOutElection } from './elections.js';
 export { publishCloudEvent } from './cloudEvents.js';
 export {

@@ -26,6 +26,12 @@ export function isStreamNotFound(err: unknown): boolean {
   return jetStreamCode(err) === JS_API_CODES.StreamNotFound;
 }
 
+/** The stream or the consumer is not there (yet): the engine, which creates both, has not set up its topology. */
+export function isNotSetUpYet(err: unknown): boolean {
+  const code = jetStreamCode(err);
+  return code === JS_API_CODES.StreamNotFound || code === JS_API_CODES.ConsumerNotFound;
+}
+
 /** The consumer is already there (with another configuration): update it instead. */
 export function isConsumerAlreadyThere(err: unknown): boolean {
   const code = jetStreamCode(err);

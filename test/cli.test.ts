@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Payload } from '@temporalio/common';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DEMO_BEHAVIOURS } from '../agencies/index.js';
@@ -11,6 +12,7 @@ import { OPERATOR_VIEWS, type OperationState, type TimelineEntry, type TipInput 
 import { freePort } from '../scripts/dev-stack.js';
 import { DEMO_PASSWORD, type IdentityProvider, startIdentityProvider } from '../scripts/identity-provider.js';
 import { stateQuery } from '../workflows/definitions.js';
+import { LosPayloadCodec } from '../vault/index.js';
 import { eventually, sampleTip, startTestEngine, type TestEngine } from './engine.js';
 import { approveDevice, clientCredentialsToken, discoverIssuer } from './oidc.js';
 
@@ -185,10 +187,14 @@ describe('los login', () => {
 describe('los, from tip to a scheduled joint action, through the API', () => {
   it('registers a tip once, takes the decisions, shows it as each role may and lists it', { timeout: 120_000 }, async () => {
     const file = tipFile(sampleTip());
-    const first = await losProcess(anna, 'tip', 'register', file);
+    const first = await losProcess(anna, 'tip', 'register', file, '--retention', '30 days');
     expect(first.code, first.stderr).toBe(0);
     const operationId = /started operation (los-umea-[0-9a-f]{20})/.exec(first.stdout)?.[1];
     expect(operationId, first.stdout).toBeDefined();
+    // The retention went with the tip: the workflow's start input carries it.
+    const started = (await engine.client.workflow.getHandle(operationId!).fetchHistory()).events![0]!.workflowExecutionStartedEventAttributes!;
+    const [input] = await new LosPayloadCodec(engine.keys).decode(started.input!.payloads! as Payload[]);
+    expect((JSON.parse(Buffer.from(input!.data!).toString('utf8')) as { config: { retention: string } }).config.retention).toBe('30 days');
 
     const again = await los(anna, ['tip', 'register', file]);
     expect(again.code, again.stderr).toBe(0);
@@ -216,6 +222,9 @@ describe('los, from tip to a scheduled joint action, through the API', () => {
 
     // The coordinator of the municipality reads every field; an operator reads the record with personal fields sealed.
     const shown = await los(anna, ['show', operationId!]);
+    // Every time a person reads is Stockholm time with its zone, the timeline's text included.
+    expect(shown.stdout).toMatch(/joint action #1 scheduled for \d{4}-\d\d-\d\d \d\d:\d\d:\d\d CES?T, led by polisen/);
+    expect(shown.stdout).not.toMatch(/\d\d:\d\d:\d\d\.\d{3}Z/);
     expect(shown.code, shown.stderr).toBe(0);
     expect(shown.stdout).toMatch(/^Phase +joint_action$/m);
     expect(shown.stdout.split('\n').find((r) => r.startsWith('polisen '))).toContain('LOS-samordnare');

@@ -237,6 +237,12 @@ describe('inputs are refused before any request', () => {
     });
   });
 
+  it('los tip register takes the retention, checked as a duration before any request', async () => {
+    const run = await los(signedOut(), 'tip', 'register', tipFile(sampleTip()), '--retention', 'forever', '--json');
+    expect(run.code).toBe(1);
+    expect(JSON.parse(run.stdout).error.message).toMatch(/^tip register rejected: --retention "forever": /);
+  });
+
   it('los refuses the Temporal and NATS flags it no longer has', async () => {
     const run = await los(signedOut(), 'show', 'los-x', '--address', '127.0.0.1:7233', '--json');
     expect(run.code).toBe(1);
@@ -264,6 +270,21 @@ describe('los without a sign-in or an API', () => {
     expect(login.code).toBe(2);
     expect(login.stderr).toBe(`error: cannot reach the LOS API at ${NOWHERE}: ECONNREFUSED\n`);
     expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it('exits 2 at once, naming the setting, when the API URL is no http(s) URL: a setup error, nothing sent', async () => {
+    for (const apiUrl of ['foo', 'ftp://127.0.0.1:4300']) {
+      for (const args of [
+        ['list', '--json'],
+        ['login', '--json'],
+      ]) {
+        const run = await los({ ...signedOut(), LOS_TOKEN: 'machine-token', LOS_API_URL: apiUrl }, ...args);
+        expect(run.code, `${apiUrl} ${args[0]}`).toBe(2);
+        expect(JSON.parse(run.stdout).error.message).toMatch(
+          new RegExp(`^LOS_API_URL \\(or --api-url\\) "${apiUrl.replace(/[/.]/g, '\\$&')}" is not an? (URL|http\\(s\\) URL)`),
+        );
+      }
+    }
   });
 
   it('signs out of an API it was signed in to, and says so when it was not', async () => {

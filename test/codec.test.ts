@@ -64,6 +64,28 @@ describe('payload codec', () => {
     }
   });
 
+  it('leaves the workflow metadata query answer readable (the UI current details), and encrypts anything shaped otherwise', async () => {
+    const definition = {
+      type: 'losOperation',
+      queryDefinitions: [{ name: 'state', description: 'The operation' }],
+      signalDefinitions: [],
+      updateDefinitions: [{ name: 'assess' }],
+    };
+    const answer = defaultPayloadConverter.toPayload({ definition, currentDetails: '**Phase:** assessment' })!;
+    const [stored] = await codec.encode([answer]);
+    expect(stored).toEqual(answer);
+    const encrypted = async (value: unknown) =>
+      new TextDecoder().decode((await codec.encode([defaultPayloadConverter.toPayload(value)!]))[0]!.metadata!.encoding);
+    for (const other of [
+      { definition, currentDetails: '**Phase:** assessment', tip: { name: 'Norrsken AB' } },
+      { definition: { ...definition, tip: 'Norrsken AB' } },
+      { definition: { ...definition, queryDefinitions: [{ name: 'state', value: 'Norrsken AB' }] } },
+      { definition, currentDetails: { name: 'Norrsken AB' } },
+      { tip: { name: 'Norrsken AB' }, definition },
+    ])
+      expect(await encrypted(other), JSON.stringify(other)).toBe(ENCODING_ENCRYPTED);
+  });
+
   it('decodes a payload encrypted without compression, as histories recorded before it hold', async () => {
     const plain = fanOut(5);
     const iv = randomBytes(12);

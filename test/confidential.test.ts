@@ -126,10 +126,10 @@ describe('confidential by design', () => {
     expect(text).toContain('LOS operation in Umeå'); // the operator-visible summary stays readable
     const leaked = Object.entries(MARKERS).filter(([, marker]) => text.includes(marker) || text.includes(marker.replace('-', '')));
     expect(leaked.map(([field]) => field)).toEqual([]);
-    // Failures are encoded too: no plaintext message or stack trace.
+    // Failure messages are readable (operators read them) and were searched above with the rest: no marker in any.
     const failures = histories.flatMap((h) =>
       (h.events ?? []).map((e) => e.workflowTaskFailedEventAttributes?.failure ?? e.activityTaskFailedEventAttributes?.failure).filter(Boolean),
     );
-    for (const failure of failures) expect(failure!.message).toBe('Encoded failure');
+    for (const failure of failures) expect(failure!.message).not.toBe('Encoded failure');
   });
 });

@@ -497,10 +497,31 @@ describe('reply helpers against a real nats-server', () => {
   let nats: NatsServer;
   let nc: NatsConnection;
   const clients: AgencyClient[] = [];
+  /** An agency system started before the engine had created any stream: it must wait, not die. */
+  let early: { client: AgencyClient; started: Promise<unknown>; waiting: string[]; received: string[] };
 
   beforeAll(async () => {
     const scratch = mkdtempSync(join(inject('scratchDir'), 'contract-'));
     nats = await startNatsServer({ storeDir: join(scratch, 'nats'), logFile: join(scratch, 'nats.log') });
+    const waiting: string[] = [];
+    const received: string[] = [];
+    const client = await connectAgency({ agency: 'tullverket', servers: nats.url, retryDelayMs: 200, onWaiting: (why) => waiting.push(why) });
+    clients.push(client);
+    client.on('mandate_requested', (event) => void received.push(event.id));
+    early = {
+      client,
+      started: client.start().then(
+        () => 'started',
+        (err: unknown) => err,
+      ),
+      waiting,
+      received,
+    };
+    await eventually(
+      async () => waiting.length,
+      (n) => n > 0,
+      20_000,
+    ).catch(() => undefined);
     nc = await connect({ servers: nats.url, name: 'los-contract-test' });
     await ensureTopology(await jetstreamManager(nc), { agencies: AGENCY_IDS, ackWaitMs: 5_000 });
   });
@@ -556,6 +577,18 @@ describe('reply helpers against a real nats-server', () => {
       outcome_requested: { ...OUTBOUND_EXAMPLES.outcome_requested, correlation: c('outcome-1') },
     };
   };
+
+  it('an agency client started before the engine created the streams waits for them, then receives its events', async () => {
+    expect(early.waiting).toEqual(['waiting for the engine to create LOS_OUT and consumer agency_tullverket']);
+    expect(await early.started).toBe('started');
+    const request = requestsFor('tullverket', 'los-umea-early').mandate_requested;
+    await sendRequest('tullverket', 'mandate_requested', request);
+    await eventually(
+      async () => early.received,
+      (ids) => ids.includes(`${request.correlation.requestId}.mandate_requested`),
+      20_000,
+    );
+  });
 
   it('answers built by the reply helpers are applied by the bridge, each echoing its request', async () => {
     const op = 'los-umea-helpers-0001';

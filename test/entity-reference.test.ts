@@ -16,6 +16,11 @@ describe('pseudonymous entity reference', () => {
     expect(forms[0]).toMatch(/^[0-9a-f]{32}$/);
   });
 
+  it('tells two sole traders a century apart from each other: 19121212-1212 is not 20121212-1212', () => {
+    expect(entityReference(normalized('19121212-1212'), key)).not.toBe(entityReference(normalized('20121212-1212'), key));
+    expect(entityReference(normalized('191212121212'), key)).toBe(entityReference(normalized('19121212-1212'), key));
+  });
+
   it('depends only on the business, not on the municipality or anything else in the tip', () => {
     const tip = (municipality: string): TipInput => ({
       entity: { orgNumber: '556703-7485', name: 'Norrsken AB', address: 'Storgatan 12', municipality },

@@ -1,4 +1,4 @@
-import { WorkflowFailedError } from '@temporalio/client';
+import { Client, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_BEHAVIOURS } from '../agencies/index.js';
@@ -65,7 +65,14 @@ describe('a start that skips the typed client', () => {
     expect(cause).toBeInstanceOf(ApplicationFailure);
     expect(cause.nonRetryable).toBe(true);
     expect(cause.type).toBe(FailureType.InvalidInput);
-    expect(cause.message).toMatch(/^operation input rejected: tip\.entity\.orgNumber "123": .+; tip\.categories\.0 "bogus": /);
+    // Operators read the message in the UI with no key: the fields, not their values; the values are in the encrypted details.
+    expect(cause.message).toMatch(/^operation input rejected: tip\.entity\.orgNumber: .+; tip\.categories\.0: /);
+    expect(cause.details).toEqual([
+      { quoted: expect.stringMatching(/^operation input rejected: tip\.entity\.orgNumber "123": .+; tip\.categories\.0 "bogus": /) },
+    ]);
+    const keyless = new Client({ connection: engine.client.connection, namespace: engine.client.options.namespace });
+    const failed = (await keyless.workflow.getHandle(workflowId).fetchHistory()).events!.find((e) => e.workflowExecutionFailedEventAttributes)!;
+    expect(failed.workflowExecutionFailedEventAttributes!.failure!.message).toBe(cause.message);
     let tasks = 0;
     for (const event of (await handle.fetchHistory()).events ?? []) if (event.workflowTaskCompletedEventAttributes) tasks += 1;
     expect(tasks).toBe(1);
@@ -158,11 +165,22 @@ describe('the current details and search attributes', () => {
       (runId) => runId !== first,
       60_000,
     );
+    // Read as an operator reads them: no codec, no key (a client with Temporal's plain data converter, which decodes as
+    // the UI and `temporal workflow metadata` do without a codec server).
+    const keyless = new Client({ connection: engine.client.connection, namespace: engine.client.options.namespace });
     const details = await eventually(
-      () => currentDetails(operationId),
+      async () => (await keyless.workflow.getHandle(operationId).query<{ currentDetails?: string }>('__temporal_workflow_metadata')).currentDetails ?? '',
       (d) => d.includes('**Municipality:**'),
     );
     expect(details).toContain('**Municipality:** Umeå · **Suspected activity:** money_laundering, unlicensed_alcohol, labour_exploitation · **Urgency:** high');
+    expect(details).toMatch(/\*\*Phase:\*\* (joint_action|follow_up)/);
+    // The first run's static summary, set by the API at the start, is readable without a key too.
+    expect(
+      await keyless.workflow
+        .getHandle(operationId, first)
+        .describe()
+        .then((d) => d.staticSummary()),
+    ).toBe('LOS operation in Umeå: money_laundering, unlicensed_alcohol, labour_exploitation (urgency high)');
     await engine.client.workflow.getHandle(operationId).terminate('test over');
   }, 90_000);
 });

@@ -111,6 +111,8 @@ describe('joint action', () => {
     ]);
     expect(await details(engine.decide(handle, scheduleUpdate, { at: inSeconds(60), place: '', lead: 'polisen' }))).toEqual([
       { field: 'place', code: 'too_small', params: { minimum: '1', origin: 'string' } },
+      // The value quoted, for the entitled (the API answers with it); the message operators read names the field only.
+      { quoted: expect.stringMatching(/^schedule rejected: place "": /) },
     ]);
     expect((await stateOf(handle)).stage).toBe('schedule_decision');
     await handle.terminate('test done');

@@ -82,7 +82,7 @@ describe('operation workflow', () => {
         engine.decide(handle, assessUpdate, { decision: 'request_info', agencies: ['interpol' as AgencyId], question: 'Anything known?' }),
         FailureType.InvalidInput,
       ),
-    ).toMatch(/agencies\.0 "interpol": Invalid option/);
+    ).toMatch(/agencies\.0: Invalid option/); // the field, not the value: operators read this message in Temporal
     expect(
       await rejection(
         engine.decide(handle, scheduleUpdate, { at: new Date(Date.now() + 60_000).toISOString(), place: 'x', lead: 'polisen' }),

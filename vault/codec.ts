@@ -10,15 +10,20 @@ const { temporal } = protobufs;
 
 /**
  * The payload codec: defence in depth around the sealed fields, and the only protection for what is not
- * sealed (failure messages and stack traces, decisions sent in plaintext from the Temporal CLI).
+ * sealed (failure details, decisions sent in plaintext from the Temporal CLI). Failure messages and stack traces
+ * are not payloads and stay readable (failure-converter.cjs): the engine's messages name fields, not values.
  *
- * Which payloads it encrypts: every payload except one whose value is a bare JSON string, and `undefined`. In this engine
- * only the user metadata (the static summary and details set by the coordinator's client, the current
- * details set by the workflow) is a bare string; it is built from operator-visible facts only (phase,
- * deadlines, municipality, categories, urgency), so operators read it in the UI without any key. Workflow
- * and update inputs, results, activity inputs, query results and failure attributes are objects or arrays,
- * and are encrypted. A payload that is not encrypted is decoded unchanged, so histories recorded before
- * this codec existed still replay.
+ * Which payloads it encrypts: every payload except the user metadata, the answer to the workflow metadata query and
+ * `undefined`. The user metadata (the static summary and details set by the API at the start, timers' and
+ * activities' summaries) is a bare JSON string; the answer to `__temporal_workflow_metadata`, which the Temporal UI
+ * ("Current Details") and `temporal workflow metadata` read, is the SDK's own object: the workflow's type, its
+ * query, signal and update names and descriptions (code), and the current details the workflow sets. All of it is
+ * built from operator-visible facts only (phase, what it waits for, deadlines, municipality, categories, urgency),
+ * so operators read it without any key. The SDK builds that answer itself (a RawValue, past the interceptors and the
+ * payload converter), so nothing can flag it on its way out: the codec recognises it by its exact shape, and any
+ * other key or value in it gets it encrypted like the rest (isWorkflowMetadata). Workflow and update inputs,
+ * results, activity inputs, other query results and failure details are encrypted. A payload that is not
+ * encrypted is decoded unchanged, so histories recorded before this codec existed still replay.
  *
  * Compressed before it is encrypted (ciphertext does not compress): a payload of COMPRESS_FROM bytes or more
  * is deflated when that makes it smaller, and says so in its metadata (`compression: deflate-raw`), so decode
@@ -53,6 +58,42 @@ export function isReadableMetadata(payload: Payload): boolean {
   return payload.data[0] === 0x22; // '"': the JSON value is a string
 }
 
+const METADATA_PREFIX = encoder.encode('{"definition":{');
+const DEFINITION_KEYS = new Set(['type', 'queryDefinitions', 'signalDefinitions', 'updateDefinitions']);
+
+const isHandlerList = (value: unknown): boolean =>
+  Array.isArray(value) &&
+  value.every(
+    (entry) =>
+      typeof entry === 'object' &&
+      entry !== null &&
+      Object.entries(entry as Record<string, unknown>).every(
+        ([key, field]) => (key === 'name' && typeof field === 'string') || (key === 'description' && (field === undefined || typeof field === 'string')),
+      ),
+  );
+
+/**
+ * The answer to the workflow metadata query (`__temporal_workflow_metadata`): `{ definition: { type, queryDefinitions,
+ * signalDefinitions, updateDefinitions }, currentDetails? }` as the SDK writes it, and nothing else. Handler names and
+ * descriptions come from the code, the current details from operator-visible facts, so it stays readable; a payload
+ * with one more key or another kind of value anywhere in it is not this and is encrypted.
+ */
+export function isWorkflowMetadata(payload: Payload): boolean {
+  const data = payload.data;
+  if (metadataString(payload, 'encoding') !== 'json/plain' || !data || data.length < METADATA_PREFIX.length) return false;
+  if (!METADATA_PREFIX.every((byte, i) => data[i] === byte)) return false;
+  let value: unknown;
+  try {
+    value = JSON.parse(decoder.decode(data));
+  } catch {
+    return false;
+  }
+  const { definition, currentDetails, ...rest } = value as { definition?: Record<string, unknown>; currentDetails?: unknown };
+  if (Object.keys(rest).length > 0 || (currentDetails !== undefined && typeof currentDetails !== 'string')) return false;
+  if (typeof definition !== 'object' || definition === null) return false;
+  return Object.entries(definition).every(([key, field]) => DEFINITION_KEYS.has(key) && (key === 'type' ? typeof field === 'string' : isHandlerList(field)));
+}
+
 /**
  * `undefined` (a void result: an activity or update with nothing to report): no data to protect, so it is
  * stored as it is, without an encryption's 28 bytes and its metadata.
@@ -78,7 +119,8 @@ export class LosPayloadCodec implements PayloadCodec {
   async encode(payloads: Payload[]): Promise<Payload[]> {
     return Promise.all(
       payloads.map(async (payload) => {
-        if (isReadableMetadata(payload) || isNothing(payload) || metadataString(payload, 'encoding') === ENCODING_ENCRYPTED) return payload;
+        if (isReadableMetadata(payload) || isWorkflowMetadata(payload) || isNothing(payload) || metadataString(payload, 'encoding') === ENCODING_ENCRYPTED)
+          return payload;
         const key = await this.payloadKey();
         const iv = randomBytes(12);
         const cipher = createCipheriv('aes-256-gcm', secretKeyOf(key), iv);
@@ -114,7 +156,7 @@ export class LosPayloadCodec implements PayloadCodec {
   }
 }
 
-/** Bundled into the workflow code and loaded by the worker: failures with encodeCommonAttributes on. */
+/** Bundled into the workflow code and loaded by the worker: messages and stack traces readable, details encrypted. */
 export const FAILURE_CONVERTER_PATH = new URL('./failure-converter.cjs', import.meta.url).pathname;
 
 /** The data converter of every engine process and client that holds the master key. */
@@ -124,5 +166,5 @@ export function engineDataConverter(keys: Pick<KeyStore, 'payloadKey'>): DataCon
 
 /** The same for a Client, which takes the failure converter itself rather than a path. */
 export function clientDataConverter(keys: Pick<KeyStore, 'payloadKey'>) {
-  return { payloadCodecs: [new LosPayloadCodec(keys)], failureConverter: new DefaultFailureConverter({ encodeCommonAttributes: true }) };
+  return { payloadCodecs: [new LosPayloadCodec(keys)], failureConverter: new DefaultFailureConverter({ encodeCommonAttributes: false }) };
 }

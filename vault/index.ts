@@ -32,6 +32,7 @@ export {
   clientDataConverter,
   engineDataConverter,
   isReadableMetadata,
+  isWorkflowMetadata,
 } from './codec.js';
 export { AccessDenied, Role, fingerprint, readAs } from './access.js';
 export type { ReadRequest, Reader } from './access.js';

@@ -9,7 +9,7 @@ import {
   verifyDecision,
   correctionNotices,
   codedIssues,
-  describeIssues,
+  rejection,
   decisionIntent,
   tipCorrections,
   type AnyDecisionRow,
@@ -28,13 +28,11 @@ import { nowMs, type Operation } from './operation-state.js';
 /** Validators must be synchronous and throw ApplicationFailure, so the update is rejected, not the task. */
 function parseOrReject<S extends z.ZodType>(schema: S, input: unknown, what: string): z.infer<S> {
   const result = schema.safeParse(input);
-  if (!result.success)
-    throw ApplicationFailure.create({
-      message: `${what} rejected: ${describeIssues(result.error, input)}`,
-      type: FailureType.InvalidInput,
-      nonRetryable: true,
-      details: codedIssues(result.error),
-    });
+  if (!result.success) {
+    // Operators read the message: the fields, not their values; the entitled get the values through the API.
+    const { message, quoted } = rejection(what, result.error, input);
+    throw ApplicationFailure.create({ message, type: FailureType.InvalidInput, nonRetryable: true, details: [...codedIssues(result.error), { quoted }] });
+  }
   return result.data;
 }
 

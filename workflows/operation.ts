@@ -1,5 +1,5 @@
 import { ApplicationFailure, allHandlersFinished, condition, continueAsNew, setHandler } from '@temporalio/workflow';
-import { OperationStart, catalogueSnapshot, correctableFields, deadlineAfter, describeIssues, disclosureRegister, freshMemory } from '../domain/index.js';
+import { OperationStart, catalogueSnapshot, correctableFields, deadlineAfter, disclosureRegister, freshMemory, rejection } from '../domain/index.js';
 import { handleAnswers } from './answers.js';
 import { handleDecisions } from './decisions.js';
 import { FailureType } from './failures.js';
@@ -16,7 +16,11 @@ import { continueAsNewDue } from './waiting.js';
  */
 function parseStart(input: unknown): OperationInput {
   const parsed = OperationStart.safeParse(input);
-  if (!parsed.success) throw ApplicationFailure.nonRetryable(`operation input rejected: ${describeIssues(parsed.error, input)}`, FailureType.InvalidInput);
+  if (!parsed.success) {
+    // The message names the fields only (the Temporal UI shows it to operators); the values go in the encrypted details.
+    const { message, quoted } = rejection('operation input', parsed.error, input);
+    throw ApplicationFailure.create({ message, type: FailureType.InvalidInput, nonRetryable: true, details: [{ quoted }] });
+  }
   return { ...parsed.data, catalogue: catalogueSnapshot(parsed.data.catalogue, parsed.data.tip.categories) };
 }
 

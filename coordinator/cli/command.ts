@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { quoteValue, readInstant } from '../../domain/index.js';
 import { DEFAULT_API_URL, LosClient } from '../client.js';
 import { bearerToken, credentialsPath } from '../credentials.js';
+import { SetupError } from './failures.js';
 
 /** How every `los` command is declared, reaches the API and answers. */
 
@@ -35,6 +36,18 @@ export function apiClient(options: CommonOptions, env: NodeJS.ProcessEnv = proce
   const token = env.LOS_TOKEN?.trim();
   const source = { apiUrl: options.apiUrl, credentialsFile: credentialsPath(env), ...(token ? { token } : {}) };
   return new LosClient({ apiUrl: options.apiUrl, token: () => bearerToken(source) });
+}
+
+/** A setup error, not a connection to retry: the URL `los` was given (--api-url or LOS_API_URL) cannot name the API. */
+export function checkApiUrl(apiUrl: string): void {
+  let url: URL;
+  try {
+    url = new URL(apiUrl);
+  } catch {
+    throw new SetupError(`LOS_API_URL (or --api-url) ${quoteValue(apiUrl)} is not a URL: give the LOS API's, e.g. ${DEFAULT_API_URL}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new SetupError(`LOS_API_URL (or --api-url) ${quoteValue(apiUrl)} is not an http(s) URL: give the LOS API's, e.g. ${DEFAULT_API_URL}`);
 }
 
 export const repeatable = (value: string, previous: string[] = []) => [...previous, value];

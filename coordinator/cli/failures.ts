@@ -25,6 +25,11 @@ export class Refused extends InvalidInputError {
   }
 }
 
+/** `los` itself is not set up to run (an API URL that is no http(s) URL): nothing was sent; exit 2, at once. */
+export class SetupError extends Error {
+  override name = 'SetupError';
+}
+
 /** Every distinct message down the cause chain. */
 export function withCauses(err: unknown): string {
   const messages: string[] = [];
@@ -41,6 +46,7 @@ export function clipQuoted(message: string): string {
 
 export function classify(err: unknown): Failure {
   if (err instanceof Refused) return { message: err.message, exitCode: 1, details: err.details };
+  if (err instanceof SetupError) return { message: clipQuoted(err.message), exitCode: 2 };
   if (err instanceof LosApiError) {
     // The API failing on its own side (500, a bad gateway) is not the input's fault: like unreachable, try again later.
     const exitCode = err instanceof UnreachableError || (err.problem?.status ?? 0) >= 500 ? 2 : 1;

@@ -37,10 +37,19 @@ const CONFIG_OPTIONS: [string, string][] = [
   ['--outcome-deadline <duration>', 'time to report outcomes once asked (default "20 working days")'],
   ['--reminder-fraction <fraction>', 'remind when this fraction of a deadline has passed (default 0.5)'],
   ['--quorum <n>', 'agencies that must accept (default 2)'],
+  ['--retention <duration>', 'how long personal data is kept after the operation ends, then erased (default "90 days")'],
 ];
 type ConfigOptions = Partial<
   Record<
-    'assessmentDeadline' | 'informationDeadline' | 'mandateDeadline' | 'findingsDeadline' | 'followUpAfter' | 'outcomeDeadline' | 'reminderFraction' | 'quorum',
+    | 'assessmentDeadline'
+    | 'informationDeadline'
+    | 'mandateDeadline'
+    | 'findingsDeadline'
+    | 'followUpAfter'
+    | 'outcomeDeadline'
+    | 'reminderFraction'
+    | 'quorum'
+    | 'retention',
     string
   >
 >;
@@ -59,6 +68,7 @@ function configFrom(options: ConfigOptions) {
     outcomeDeadline: options.outcomeDeadline,
     reminderFraction: numeric(options.reminderFraction),
     quorum: numeric(options.quorum),
+    retention: options.retention,
   };
   const config = Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined));
   parseInput(OperationConfig, config, 'tip register', optionName);

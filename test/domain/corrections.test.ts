@@ -37,6 +37,34 @@ describe('corrections of a tip', () => {
     expect(tipCorrections(registered, Tip.parse({ ...input, receivedAt: '2026-11-01T09:00:00+01:00' }))).toEqual({ ok: true, changed: [] });
   });
 
+  it('agrees with the operation ID: a tip that maps to the registered operation is the same tip, sealed as the workflow holds it', () => {
+    // Sealing is deterministic per operation (a synthetic IV), so equal plaintext seals equal: stood in for here by the plaintext itself.
+    const seal = (value: string) => ({ sealed: 'los.v1', op: 'los-umea-x', iv: 'iv', ct: value });
+    const asHeld = (tip: Tip) =>
+      ({
+        ...tip,
+        entity: { ...tip.entity, orgNumber: seal(tip.entity.orgNumber as string), name: seal(tip.entity.name as string) },
+        description: seal(tip.description as string),
+      }) as unknown as Tip;
+    const key = 'c3'.repeat(32);
+    const variants: TipInput[] = [
+      { ...input, description: 'Serves  alcohol after licence hours.' },
+      { ...input, description: 'serves alcohol after licence hours.' },
+      { ...input, description: 'Serves alcohol\nafter licence hours.' },
+      { ...input, entity: { ...input.entity, municipality: 'UMEÅ' } },
+      { ...input, categories: ['unlicensed_alcohol', 'money_laundering'] },
+      { ...input, receivedAt: '2026-11-01T09:00:00+01:00' },
+      { ...input, entity: { ...input.entity, orgNumber: '16556703-7485' } },
+      { ...input, urgency: 'high' },
+    ];
+    for (const variant of variants) {
+      const parsed = Tip.parse(variant);
+      const sameOperation = operationIdFor(parsed as PlainTip, key) === operationIdFor(registered as PlainTip, key);
+      expect(tipCorrections(asHeld(registered), asHeld(parsed)).ok, JSON.stringify(variant)).toBe(sameOperation);
+      expect(tipCorrections(registered, parsed).ok, JSON.stringify(variant)).toBe(sameOperation);
+    }
+  });
+
   it('tells each agency only the corrected fields it already holds', () => {
     const corrected = Tip.parse({
       ...input,

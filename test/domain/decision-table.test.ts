@@ -76,8 +76,8 @@ describe('the decision table', () => {
     expect(DECISION_KINDS.map((kind) => timeline(kind))).toEqual([
       'assessment: dismiss (Handled by the Police.)',
       'quorum: request_again',
-      'joint action #2 scheduled for 2026-03-12T18:00:00.000Z, led by polisen',
-      'joint action #2 rescheduled to 2026-03-12T20:00:00.000Z: Evening shift instead.',
+      'joint action #2 scheduled for 2026-03-12 19:00:00 CET, led by polisen',
+      'joint action #2 rescheduled to 2026-03-12 21:00:00 CET: Evening shift instead.',
       'joint action #2 called off: Police hold: ongoing investigation.',
       're-inspection ordered: Activity resumed under a new name.',
       'operation closed by the coordinator',

@@ -10,6 +10,7 @@ import {
   escalate,
   expireRequests,
   findingsIn,
+  formatStockholm,
   followUpDue,
   freshMemory,
   loadCatalogue,
@@ -129,7 +130,7 @@ describe('the transitions of a joint action', () => {
       awaiting: 'readiness',
       dueAt: plan.at,
     });
-    expect(m.timeline.at(-1)).toEqual({ at: iso(at(6)), kind: 'no_answer', text: `no readiness by ${plan.at}`, agency: 'skatteverket' });
+    expect(m.timeline.at(-1)).toEqual({ at: iso(at(6)), kind: 'no_answer', text: `no readiness by ${formatStockholm(plan.at)}`, agency: 'skatteverket' });
   });
 
   it('drops a reschedule admitted before the call-off, so it cannot move the next action', () => {
@@ -162,7 +163,7 @@ describe('the transitions of a joint action', () => {
     expect(m.stage).toBe('findings');
     expect(m.deadline).toMatchObject({ what: 'findings', startedAt: plan.at, dueAt: iso(at(72)), reminded: false });
     expect(m.agencies.filter((a) => a.findings === 'requested').map((a) => a.agency)).toEqual(['polisen', 'skatteverket']);
-    expect(m.timeline.slice(-2).map((e) => e.text)).toEqual([`no readiness by ${plan.at}`, 'joint action #1 started']);
+    expect(m.timeline.slice(-2).map((e) => e.text)).toEqual([`no readiness by ${formatStockholm(plan.at)}`, 'joint action #1 started']);
   });
 
   it('refuses a move the stage machine does not list, naming it', () => {

@@ -61,7 +61,7 @@ describe('free text', () => {
   });
 
   it('has a JSON Schema pattern that accepts exactly what zod accepts', () => {
-    const unit = fc.constantFrom(...ALLOWED, ...FORBIDDEN.slice(0, 4), '\u202e', '\u0085', '\u2028');
+    const unit = fc.constantFrom(...ALLOWED, ...FORBIDDEN.slice(0, 4), '\u202e', '\u0085', '\u2028', '\u200b', '\u00ad', '\ufeff', '\u200c');
     fc.assert(
       fc.property(fc.string({ unit, maxLength: 12 }), fc.integer({ min: 1, max: 4 }), fc.boolean(), (raw, min, oneLine) => {
         const schema = oneLine ? Line(min, 100) : Text(min, 100);
@@ -69,6 +69,26 @@ describe('free text', () => {
       }),
       { numRuns: 3_000 },
     );
+  });
+
+  it('refuses an invisible format character in a one-line field, naming the field and the character; keeps ZWNJ and ZWJ', () => {
+    const entity = { orgNumber: '5567037485', name: 'Norrsken AB', address: 'Storgatan 12', municipality: 'Umeå' };
+    const named = parseWith(Entity, { ...entity, name: 'Norrsken\u200e AB' }, 'tip');
+    expect(named).toEqual({
+      ok: false,
+      error:
+        'tip rejected: name "Norrsken\\u200e AB": contains an invisible format character (U+200E at character 9), which makes it differ from what it shows; only U+200C and U+200D are allowed',
+    });
+    const line = Line(1, 100);
+    for (const bad of ['\u00ad', '\u061c', '\u200b', '\u200e', '\u200f', '\u2060', '\u2064', '\ufeff', '\u{e0041}'])
+      expect((line.safeParse(`a${bad}b`).error?.issues[0] as { params?: unknown } | undefined)?.params, JSON.stringify(bad)).toEqual({
+        code: 'text-format-character',
+      });
+    // Part of correct spelling: Persian "می‌خواهم" and an Indic conjunct need them.
+    expect(line.parse('می\u200cخواهم')).toBe('می\u200cخواهم');
+    expect(line.parse('क्\u200dष')).toBe('क्\u200dष');
+    // Free text keeps them: it is read, not compared.
+    expect(Text(1, 100).parse('pasted\u00adtext \u200e here')).toBe('pasted\u00adtext \u200e here');
   });
 
   it('normalises to NFC, so a municipality typed with a combining ring is the same municipality', () => {

@@ -143,7 +143,11 @@ describe.concurrent('follow-up and the end', () => {
     await tier.decide(handle, scheduleUpdate, { at: inMs(300), place: 'Storgatan 12', lead: 'polisen' });
     await tier.untilStage(handle, 'closing_decision');
     await expect(tier.decide(handle, reinspectUpdate, { reason: '' })).rejects.toMatchObject({
-      cause: { message: expect.stringMatching(/^reinspection rejected: reason "": must give a reason/) },
+      // Operators read the message: the field, not its value; the value is quoted in the encrypted details.
+      cause: {
+        message: expect.stringMatching(/^reinspection rejected: reason: must give a reason/),
+        details: expect.arrayContaining([{ quoted: expect.stringMatching(/^reinspection rejected: reason "": must give a reason/) }]),
+      },
     });
     await tier.decide(handle, reinspectUpdate, { reason: 'Activity resumed under a new name.' });
     const again = await tier.untilStage(handle, 'schedule_decision');
