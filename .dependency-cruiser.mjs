@@ -52,7 +52,8 @@ export default {
       name: 'layers-unknown-folder',
       severity: 'error',
       comment: 'A folder with no place in the layers of .dependency-cruiser.mjs: give it one.',
-      from: { pathNot: [anyOf(folders), '^node_modules/'] },
+      // The vitest configs share the unit tier's file list; they are tooling, not a layer.
+      from: { pathNot: [anyOf(folders), '^node_modules/', '^vitest[.a-z]*config[.]ts$'] },
       to: { dependencyTypes: ['local'] },
     },
     ...folders.map((folder) => ({
