@@ -51,11 +51,11 @@ export interface DeliveryResult {
 }
 
 /**
- * What the notify activity needs of the key store: unsealing, just before the contract check, the bridge's
- * public key, which a fan-out hands back to the workflow so that it can check agency answers, and noting an
- * ended operation's erasure date on its data key.
+ * What the notify activity needs of the key store: unsealing, just before the contract check, and noting an
+ * ended operation's erasure date on its data key. (The workflow reads the engine's public keys by its own local
+ * activity, `engineKeys`.)
  */
-export type Unsealer = Pick<KeyStore, 'unsealDeep' | 'bridgePublicKey' | 'markErasureDue'>;
+export type Unsealer = Pick<KeyStore, 'unsealDeep' | 'markErasureDue'>;
 
 /** For a publisher without keys (tests of delivery): plaintext passes, a sealed value is refused. */
 export const PLAINTEXT_ONLY: Unsealer = {
@@ -63,9 +63,6 @@ export const PLAINTEXT_ONLY: Unsealer = {
     if (containsSealed(value))
       throw ApplicationFailure.nonRetryable('cannot notify: the event holds sealed data and this process has no key store', FailureType.NoKeys);
     return value;
-  },
-  async bridgePublicKey(): Promise<string> {
-    throw ApplicationFailure.nonRetryable('this process has no key store, so no bridge key', FailureType.NoKeys);
   },
   // No key store, so no data key to erase.
   async markErasureDue(): Promise<void> {},

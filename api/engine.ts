@@ -106,7 +106,7 @@ export interface Registration {
 
 export interface RegisterOptions {
   /** The key store: the operation's data key is created here and the tip sealed with it before it starts. */
-  keys: Pick<KeyStore, 'createDataKey' | 'seal' | 'bridgePublicKey' | 'apiSigningKey'>;
+  keys: Pick<KeyStore, 'createDataKey' | 'seal' | 'apiSigningKey'>;
   /** Who registers the tip (from their verified token): the timeline's first entry names them, and a correction is signed as theirs. */
   author: Author;
   /** Signs a correction (`amendTip`); default: the API's key from the key store. */

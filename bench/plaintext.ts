@@ -16,7 +16,6 @@ export function plaintextKeys(keys: DirectDriverOptions['keys']): DirectDriverOp
     createDataKey: async () => undefined,
     seal: async (_operationId: string, value: unknown) => value as Sealed,
     sealIfKeyed: async (_operationId: string, value: string) => value,
-    bridgePublicKey: () => keys.bridgePublicKey(),
     apiSigningKey: () => keys.apiSigningKey(),
   };
 }

@@ -38,7 +38,8 @@ describe.concurrent('deadlines', () => {
     for (const timer of deadlineTimers) expect(timer.ms).toBeLessThanOrEqual(1_500);
     expect(deadlineTimers.length).toBeLessThanOrEqual(1);
 
-    const [reminder, escalation, ...rest] = tier.sent(operationId);
+    // The flag is set in the workflow before the escalation's delivery (an activity) has run.
+    const [reminder, escalation, ...rest] = await tier.untilSent(operationId, (sent) => sent.some((e) => e.event === 'deadline_missed'));
     expect(rest).toEqual([]);
     expect(reminder).toMatchObject({ to: 'coordinator', event: 'decision_due', data: { operationId, decision: 'assessment' } });
     const dueMs = Date.parse(reminder!.data.dueAt as string);
