@@ -5,11 +5,9 @@
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { makeTelemetryFilterString, Runtime } from '@temporalio/worker';
 import { readEngineEnv, unsupportedNode } from '../config/index.js';
-import { composeEngine, type EngineVariant } from './compose.js';
-import { createLogger, temporalLogger, type EngineLogger } from './logger.js';
-import { builtWorkflowBundle } from './workflowBundle.js';
+import type { EngineVariant } from './compose.js';
+import { createLogger, type EngineLogger } from './logger.js';
 
 /** Runs one of the engine's processes (`worker`, `bridge`, `codec` or `api`) until SIGTERM or SIGINT. */
 export async function runEngineProcess(role: string | undefined, variant: EngineVariant = {}): Promise<void> {
@@ -31,7 +29,7 @@ export async function runEngineProcess(role: string | undefined, variant: Engine
   processLogger = createLogger({ level: settings.LOG_LEVEL, name: `los-${role}` });
   // Built ahead of time (`npm run build:workflows`), so webpack never runs in the worker; a missing or stale
   // bundle ends it at once, naming the file that changed, before it waits for any server.
-  const workflowBundle = role === 'worker' ? builtWorkflowBundle() : undefined;
+  const workflowBundle = role === 'worker' ? (await import('./workflowBundle.js')).builtWorkflowBundle() : undefined;
   const logger = processLogger;
   const graceMs = settings.SHUTDOWN_GRACE_SECONDS * 1000;
   // SIGTERM always ends the process within the grace period, whatever state NATS or Temporal is in: before the
@@ -58,7 +56,11 @@ export async function runEngineProcess(role: string | undefined, variant: Engine
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   logger.info(`${role} starting`);
+  // The engine's parts are loaded only once the settings hold (a refusal above comes at once, not after seconds of
+  // imports), and the Temporal worker's native SDK only in the worker.
+  const { composeEngine } = await import('./compose.js');
   if (role === 'worker') {
+    const [{ makeTelemetryFilterString, Runtime }, { temporalLogger }] = await Promise.all([import('@temporalio/worker'), import('./temporal-log.js')]);
     // Only the worker has a native runtime; installed in the bridge, its log forwarding would keep the
     // process alive after the bridge has stopped.
     Runtime.install({
