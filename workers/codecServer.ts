@@ -105,20 +105,24 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
   const refused = (who: Pick<Person, 'sub' | 'role'> | undefined, what: string, why: string, status: number, req: IncomingMessage) =>
     options.logger?.warn({ who: who?.sub ?? 'unauthenticated', role: who?.role ?? 'none', what, why, status, address: req.socket.remoteAddress }, 'refused');
 
-  const authenticate = async (req: IncomingMessage, payloads: JsonPayload[]): Promise<Person> => {
+  /**
+   * Who is asking, before the body is read: a request without a valid token or session is refused at once (401), or
+   * with a token that gives no role the engine knows (403), whatever its body. The refusal names no operation (nothing
+   * was read), so it goes on the security log, with the caller's address and what was asked; never the token.
+   */
+  const authenticate = async (req: IncomingMessage): Promise<Person> => {
     try {
       // The session cookie is the API's (set at its /auth/login); the browser sends it here too, the host being the same.
       const cookie = req.headers.cookie === undefined ? undefined : fastifyCookie.parse(req.headers.cookie)[SESSION_COOKIE];
       return (await identify({ authorization: req.headers.authorization, sessionCookie: cookie }, options.identity)).person;
     } catch (err) {
-      if (!(err instanceof ProblemError) || err.status !== 401) throw err;
-      // An attempt without a valid token or session is on the record too.
+      if (!(err instanceof ProblemError) || (err.status !== 401 && err.status !== 403)) throw err;
       await options.audit.record({
         at: new Date().toISOString(),
         who: 'unauthenticated',
         role: 'none',
         action: req.url?.split('?')[0] === '/encode' ? 'encode' : 'decode',
-        payloads: payloads.map((p, index) => ({ index, sha256: fingerprint(p.data ?? '') })),
+        payloads: [],
         allowed: false,
         detail: `refused: ${err.message}`,
         ...originOf(req),
@@ -127,7 +131,13 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
     }
   };
 
-  const decode = async (req: IncomingMessage, reader: Person, body: JsonPayload[]): Promise<JsonPayload[]> => {
+  /**
+   * The payloads as `reader` may read them. What `readAs` refuses them (an operator, an auditor, another municipality's
+   * coordinator) is answered as stored, still encrypted, with the refusal on the access log and in the log: the Temporal
+   * UI and CLI then show the workflow with its payloads sealed, as without a codec server (the CLI retries a refused
+   * history page until its deadline, so a 403 would leave an operator's `temporal workflow show` with nothing).
+   */
+  const decode = async (req: IncomingMessage, reader: Person, body: JsonPayload[]): Promise<{ payloads: JsonPayload[]; leftSealed?: string }> => {
     const raw = body.map(fromJson);
     const fingerprints = body.map((p, index) => ({ index, sha256: fingerprint(p.data ?? '') }));
     const anyEncrypted = raw.some((p) => encodingOf(p) === ENCODING_ENCRYPTED);
@@ -148,14 +158,23 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
         detail: 'readable as stored',
         ...originOf(req),
       });
-      return body;
+      return { payloads: body };
     }
-    const read = await readAs(options.keys, options.audit, { reader, action: 'decode', values, payloads: fingerprints, origin: originOf(req) });
-    return decoded.map((p, i) =>
-      values[i] === undefined
-        ? toJson(p)
-        : toJson({ metadata: { encoding: new TextEncoder().encode('json/plain') }, data: new TextEncoder().encode(JSON.stringify(read[i])) }),
-    );
+    let read: unknown[];
+    try {
+      read = await readAs(options.keys, options.audit, { reader, action: 'decode', values, payloads: fingerprints, origin: originOf(req) });
+    } catch (err) {
+      // readAs has put the refusal on the access log.
+      if (err instanceof AccessDenied) return { payloads: body, leftSealed: err.message };
+      throw err;
+    }
+    return {
+      payloads: decoded.map((p, i) =>
+        values[i] === undefined
+          ? toJson(p)
+          : toJson({ metadata: { encoding: new TextEncoder().encode('json/plain') }, data: new TextEncoder().encode(JSON.stringify(read[i])) }),
+      ),
+    };
   };
 
   const cors = (req: IncomingMessage, res: ServerResponse): boolean => {
@@ -184,14 +203,20 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
         if (!cors(req, res)) throw new HttpError(403, `origin ${req.headers.origin} is not the Temporal UI's`);
         if (req.method === 'OPTIONS') return void res.writeHead(204).end();
         if (req.method !== 'POST' || (path !== '/encode' && path !== '/decode')) throw new HttpError(404, 'POST /encode or /decode');
+        reader = await authenticate(req);
         const { payloads } = await readBody(req);
-        reader = await authenticate(req, payloads);
         if (path === '/encode') {
           // Encoding reveals nothing, but only a coordinator sends decisions.
           if (reader.role !== 'coordinator') throw new HttpError(403, `${reader.role} may not send input to operations`);
           return send(200, { payloads: (await codec.encode(payloads.map(fromJson))).map(toJson) });
         }
-        return send(200, { payloads: await decode(req, reader, payloads) });
+        const { payloads: answer, leftSealed } = await decode(req, reader, payloads);
+        if (leftSealed !== undefined) {
+          refused(reader, what, leftSealed, 200, req);
+          // Says why, for whoever looks: the answer is the payloads as the history holds them.
+          res.setHeader('X-LOS-Left-Sealed', encodeURIComponent(leftSealed));
+        }
+        return send(200, { payloads: answer });
       } catch (err) {
         const [status, message] =
           err instanceof AccessDenied
