@@ -310,6 +310,34 @@ describe('codec server, with the provider’s access tokens', () => {
       expect(written, refusal.name).not.toContain(refusal.authorization!.split('.')[1]!.slice(0, 24));
   });
 
+  it('encodes only for a coordinator, and nothing for anyone signed in (the Temporal CLI’s query sends no input); a refused encode on the security log', async () => {
+    const encode = (token: string, payloads: unknown[]) =>
+      fetch(`${codecUrl}/encode`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ payloads }),
+      });
+    const plain = [{ metadata: { encoding: Buffer.from('json/plain').toString('base64') }, data: Buffer.from('"a decision"').toString('base64') }];
+    const coordinator = await encode(tokens.anna!, plain);
+    expect(coordinator.status).toBe(200);
+    expect(((await coordinator.json()) as { payloads: unknown[] }).payloads).toHaveLength(1);
+    const nothing = await encode(tokens.erik!, []);
+    expect(nothing.status).toBe(200);
+    expect(await nothing.json()).toEqual({ payloads: [] });
+    const before = (await audit.unattributed()).length;
+    const refused = await encode(tokens.erik!, plain);
+    expect(refused.status).toBe(403);
+    expect((await audit.unattributed()).slice(before)).toEqual([
+      expect.objectContaining({
+        who: subs.erik,
+        role: 'operator',
+        action: 'encode',
+        allowed: false,
+        detail: 'refused: operator may not send input to operations',
+      }),
+    ]);
+  });
+
   it("answers CORS only for the Temporal UI's origin, credentials included", async () => {
     const preflight = (origin: string) =>
       fetch(`${codecUrl}/decode`, {
@@ -408,6 +436,10 @@ describe('temporal CLI through the codec server', () => {
       kept.apis[api]!.expiresAt = Date.now() + 30_000;
       writeFileSync(file, JSON.stringify(kept), { mode: 0o600 });
       const renewed = (await runLos(env, ['token'])).stdout.trim();
+      // This API's Temporal server checks no tokens, so it names no Temporal audience and the sign-in holds none.
+      const forTemporal = await runLos(env, ['token', '--for', 'temporal']);
+      expect(forTemporal).toMatchObject({ code: 1, stdout: '' });
+      expect(forTemporal.stderr).toMatch(/^error: this sign-in holds no access to Temporal: .* run `los login` again\n$/);
       expect(renewed).not.toBe(token);
       expect(decodeJwt(renewed).exp! * 1000).toBeGreaterThan(Date.now() + 60_000);
 
@@ -470,6 +502,14 @@ describe('temporal CLI through the codec server', () => {
     expect(metadata.ok, metadata.out).toBe(true);
     expect(metadata.out).toContain('Query Definitions');
     expect(metadata.out).toContain('agencyAnswers');
+    // The operator: the metadata, readable as stored; the state query's answer as stored, not decoded for him.
+    const operatorMetadata = await run(['workflow', 'metadata'], `Bearer ${tokens.erik}`);
+    expect(operatorMetadata.ok, operatorMetadata.out).toBe(true);
+    expect(operatorMetadata.out).toContain('Query Definitions');
+    const operatorQuery = await run(['workflow', 'query', '--name', 'state'], `Bearer ${tokens.erik}`);
+    expect(operatorQuery.ok, operatorQuery.out).toBe(true);
+    expect(operatorQuery.out).toContain(Buffer.from('binary/encrypted').toString('base64'));
+    expect(operatorQuery.out).not.toContain(NAME);
     // No token: refused by the codec server straight away, not left to the CLI's deadline.
     const refused = await run(['workflow', 'query', '--name', 'state']);
     expect(refused.ok).toBe(false);
