@@ -17,8 +17,10 @@ import type { AuditLog, KeyStore } from '../vault/index.js';
  * the API's own session cookie (same host, so the UI's codec calls carry it with "include cross-origin
  * credentials" on). The Temporal UI server signing people in itself (OIDC, `codec.passAccessToken`) sends its own
  * access token for Temporal's audience, which carries the person's role and municipality; the UI passes a token
- * only to an https endpoint, hence `tls`. Decoding follows `readAs` (vault/access.ts); every attempt is in the access log and every
- * refusal in the log. CORS answers only the UI's own origin.
+ * only to an https endpoint, hence `tls`; on the cluster `los token --for temporal` gives a person such a token for the
+ * Temporal CLI. Who is asking is checked before the body is read. Decoding follows `readAs` (vault/access.ts), and
+ * what it refuses is answered as stored (still encrypted); every attempt is in the access log and every refusal in
+ * the log. CORS answers only the UI's own origin.
  */
 
 export interface CodecServerOptions {
