@@ -188,8 +188,16 @@ export const KeyRotation = z
   .meta({ id: 'KeyRotation' });
 
 export const AuthConfig = z
-  .object({ issuer: z.string(), cliClientId: z.string(), audience: z.string() })
-  .meta({ id: 'AuthConfig', description: 'What `los login` needs: the provider, its public client and the API’s audience.' });
+  .object({
+    issuer: z.string(),
+    cliClientId: z.string(),
+    audience: z.string(),
+    temporalAudience: z.string().optional().meta({
+      description:
+        'The Temporal server’s JWT audience, when it authorises calls with the provider’s tokens: `los login` asks for it too, and `los token --for temporal` prints a token for it.',
+    }),
+  })
+  .meta({ id: 'AuthConfig', description: 'What `los login` needs: the provider, its public client and the API’s audience (and Temporal’s).' });
 
 export const SessionView = z
   .object({

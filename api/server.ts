@@ -56,6 +56,11 @@ export interface ApiOptions {
   audience: string;
   /** The public client `los login` uses (told to it by GET /v1/auth/config). */
   cliClientId: string;
+  /**
+   * The Temporal server's JWT audience, when it authorises calls with the provider's tokens (this process has a
+   * Temporal client of its own): told to `los login`, so that a person can get a token for the Temporal CLI.
+   */
+  temporalAudience?: string;
   /** Signs the session and CSRF cookies; every API process of a deployment needs the same one. */
   cookieSecret: string;
   /** How long a browser session lasts (the session bucket's TTL). */

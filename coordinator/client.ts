@@ -166,6 +166,8 @@ export interface AuthConfig {
   issuer: string;
   cliClientId: string;
   audience: string;
+  /** The Temporal server's JWT audience, when it checks the provider's tokens: `los login` asks for it too. */
+  temporalAudience?: string;
 }
 
 /** Another open operation about the same business (same pseudonymous entity reference). */

@@ -27,6 +27,10 @@ export const TokenSet = z.object({
   refreshToken: z.string().optional(),
   /** Who signed in, from the ID token, for `los login`'s and `los logout`'s messages only. */
   name: z.string().optional(),
+  /** The Temporal server's audience, when the sign-in was granted it too (the API named one at `los login`). */
+  temporalAudience: z.string().optional(),
+  /** The last access token for Temporal's audience (`los token --for temporal`), and when it expires (epoch ms). */
+  temporal: z.object({ accessToken: z.string(), expiresAt: z.number() }).optional(),
 });
 export type TokenSet = z.infer<typeof TokenSet>;
 
@@ -107,6 +111,7 @@ export function tokenSetFrom(
   const claims = response.claims();
   const name = typeof claims?.name === 'string' ? claims.name : previous?.name;
   const refreshToken = response.refresh_token ?? previous?.refreshToken;
+  const temporalAudience = auth.temporalAudience ?? previous?.temporalAudience;
   return {
     issuer: auth.issuer,
     clientId: auth.cliClientId,
@@ -116,6 +121,8 @@ export function tokenSetFrom(
     expiresAt: nowMs + (response.expires_in ?? 0) * 1000,
     ...(refreshToken !== undefined ? { refreshToken } : {}),
     ...(name !== undefined ? { name } : {}),
+    ...(temporalAudience !== undefined ? { temporalAudience } : {}),
+    ...(previous?.temporal ? { temporal: previous.temporal } : {}),
   };
 }
 
@@ -125,17 +132,26 @@ function describe(err: unknown): string {
   return e.cause?.code ?? e.cause?.message ?? e.message;
 }
 
-/** A refresh the provider refused (expired, revoked, rotated away) signs the person out; anything else is unreachable. */
-async function refreshed(tokens: TokenSet, nowMs: number): Promise<TokenSet> {
+/**
+ * A new access token for `resource` with the sign-in's refresh token. A refresh the provider refused (expired, revoked,
+ * rotated away) signs the person out, unless only the resource was (not granted at sign-in); anything else is unreachable.
+ */
+async function renew(tokens: TokenSet, resource: string): Promise<oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers> {
   const config = await discoverProvider(tokens.issuer, tokens.clientId);
   try {
-    const response = await oidc.refreshTokenGrant(config, tokens.refreshToken!, { resource: tokens.audience });
-    return tokenSetFrom(response, { issuer: tokens.issuer, cliClientId: tokens.clientId, audience: tokens.audience }, nowMs, tokens);
+    return await oidc.refreshTokenGrant(config, tokens.refreshToken!, { resource });
   } catch (err) {
+    if (err instanceof oidc.ResponseBodyError && err.error === 'invalid_target')
+      throw new LosApiError(`the provider gives this sign-in no token for ${resource}: ${describe(err)}`);
     if (err instanceof oidc.ResponseBodyError)
       throw new NotSignedInError(`not signed in: run \`los login\` (the sign-in could not be renewed: ${describe(err)})`);
     throw new UnreachableError(`cannot renew the sign-in at ${tokens.issuer}: ${describe(err)}`);
   }
+}
+
+async function refreshed(tokens: TokenSet, nowMs: number): Promise<TokenSet> {
+  const response = await renew(tokens, tokens.audience);
+  return tokenSetFrom(response, { issuer: tokens.issuer, cliClientId: tokens.clientId, audience: tokens.audience }, nowMs, tokens);
 }
 
 export interface TokenSource {
@@ -160,6 +176,32 @@ export async function bearerToken(source: TokenSource): Promise<string> {
   return renewed.accessToken;
 }
 
+/**
+ * `los token --for temporal`: the signed-in person's access token for the Temporal server's audience (the Temporal
+ * CLI's `--api-key`, and `--codec-auth` at the codec server), asked for with the sign-in's refresh token and kept
+ * beside the API's until it is near expiry. The provider puts the person's Temporal permissions in it.
+ */
+export async function temporalBearerToken(source: Omit<TokenSource, 'token'>): Promise<{ accessToken: string; expiresAt: number }> {
+  const now = source.now ?? Date.now;
+  const tokens = await readTokenSet(source.credentialsFile, source.apiUrl);
+  if (!tokens) throw new NotSignedInError('not signed in: run `los login`');
+  if (tokens.temporalAudience === undefined)
+    throw new LosApiError(
+      `this sign-in holds no access to Temporal: ${source.apiUrl} named no Temporal audience when you signed in (its Temporal server checks no tokens, or the sign-in is older): run \`los login\` again`,
+    );
+  if (tokens.temporal && tokens.temporal.expiresAt - now() >= REFRESH_MARGIN_MS) return tokens.temporal;
+  if (tokens.refreshToken === undefined) throw new NotSignedInError('not signed in: run `los login` (the sign-in has expired)');
+  const response = await renew(tokens, tokens.temporalAudience);
+  const temporal = { accessToken: response.access_token, expiresAt: now() + (response.expires_in ?? 0) * 1000 };
+  // The refresh token rotates: the new one is the sign-in's from now on, for the API's token too.
+  await saveTokenSet(source.credentialsFile, source.apiUrl, {
+    ...tokens,
+    ...(response.refresh_token ? { refreshToken: response.refresh_token } : {}),
+    temporal,
+  });
+  return temporal;
+}
+
 /** What the person is told while the device flow waits. */
 export interface DevicePrompt {
   verificationUri: string;
@@ -176,7 +218,10 @@ export async function signIn(apiUrl: string, auth: AuthConfig, credentialsFile: 
   const config = await discoverProvider(auth.issuer, auth.cliClientId);
   let device: oidc.DeviceAuthorizationResponse;
   try {
-    device = await oidc.initiateDeviceAuthorization(config, { scope: 'openid profile offline_access', resource: auth.audience });
+    // The API's audience, and Temporal's when the API names it (both granted at once; a token is asked for one at a time).
+    const parameters = new URLSearchParams({ scope: `openid profile offline_access${auth.temporalAudience ? ' temporal' : ''}`, resource: auth.audience });
+    if (auth.temporalAudience) parameters.append('resource', auth.temporalAudience);
+    device = await oidc.initiateDeviceAuthorization(config, parameters);
   } catch (err) {
     throw signInError(auth.issuer, err);
   }

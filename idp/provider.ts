@@ -144,15 +144,21 @@ export function createIdentityProvider(options: IdentityProviderOptions): Identi
     return { name: person.name, los_role: person.los_role, ...(person.los_municipality ? { los_municipality: person.los_municipality } : {}) };
   };
   const isTemporalUi = (clientId: string | undefined) => (clientId ? clientsById.get(clientId)?.kind === 'temporal-ui' : false);
+  /** The Temporal UI and the `los` command line: a person's tools for Temporal, which pass the token on to the codec server. */
+  const isTemporalTool = (clientId: string | undefined) => {
+    const kind = clientId ? clientsById.get(clientId)?.kind : undefined;
+    return kind === 'temporal-ui' || kind === 'device';
+  };
   // Who may do what on Temporal; a token for Temporal's audience carries this and no role, municipality or name,
-  // except one the Temporal UI asked for a person: the UI passes it on to the codec server, which reads the role.
+  // except one a person's Temporal tool (the UI, `los token --for temporal`) asked for: the tool passes it on to the
+  // codec server, which reads the role.
   const temporalPermissions = (token: { kind: string; clientId?: string | undefined; accountId?: string | undefined }): string[] => {
     const client = token.clientId ? clientsById.get(token.clientId) : undefined;
     if (token.kind === 'ClientCredentials') return client?.kind === 'machine' ? (client.temporal_permissions ?? []) : [];
     const person = token.accountId ? peopleBySub.get(token.accountId) : undefined;
     if (!person) return [];
-    const throughUi = client?.kind === 'temporal-ui' ? (client.role_permissions[person.los_role] ?? []) : [];
-    return [...new Set([...(person.temporal_permissions ?? []), ...throughUi])];
+    const throughTool = client?.kind === 'temporal-ui' || client?.kind === 'device' ? (client.role_permissions[person.los_role] ?? []) : [];
+    return [...new Set([...(person.temporal_permissions ?? []), ...throughTool])];
   };
 
   const configuration: Configuration = {
@@ -172,7 +178,7 @@ export function createIdentityProvider(options: IdentityProviderOptions): Identi
       if (temporalAudience && token.resourceServer?.audience === temporalAudience) {
         const permissions = { [TEMPORAL_PERMISSIONS_CLAIM]: temporalPermissions(token as Parameters<typeof temporalPermissions>[0]) };
         const accountId = 'accountId' in token ? token.accountId : undefined;
-        const person = isTemporalUi(token.clientId) && accountId ? personClaims(accountId) : undefined;
+        const person = isTemporalTool(token.clientId) && accountId ? personClaims(accountId) : undefined;
         return person ? { ...person, ...permissions } : permissions;
       }
       if (token.kind === 'ClientCredentials') {

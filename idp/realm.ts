@@ -56,6 +56,9 @@ const WebClient = ClientBase.extend({
   redirect_uris: z.array(z.url()).default([]),
 });
 
+/** What people of a role may do on Temporal through a client, besides their own temporal_permissions. */
+const RolePermissions = z.partialRecord(z.enum(ROLES), TemporalPermissions).default({});
+
 /**
  * The Temporal Web UI server signing people in with the authorization code flow (confidential; the UI server sends
  * no PKCE, so it has state, nonce and its secret instead). Its access tokens are for Temporal's audience only and
@@ -66,12 +69,16 @@ const TemporalUiClient = ClientBase.extend({
   client_secret: z.string().min(16, 'client_secret must be at least 16 characters'),
   /** More redirect URIs besides the `--temporal-ui-url <url>/auth/sso/callback` ones given at start. */
   redirect_uris: z.array(z.url()).default([]),
-  /** What people of a role may do on Temporal through the UI, besides their own temporal_permissions. */
-  role_permissions: z.partialRecord(z.enum(ROLES), TemporalPermissions).default({}),
+  role_permissions: RolePermissions,
 });
 
-/** A command-line tool signing a person in with the device authorization grant: a public client, no secret. */
-const DeviceClient = ClientBase.extend({ kind: z.literal('device') });
+/**
+ * A command-line tool signing a person in with the device authorization grant: a public client, no secret. Its
+ * tokens for Temporal's audience (`los token --for temporal`, for the Temporal CLI's `--api-key` and `--codec-auth`)
+ * carry the person's Temporal permissions (their own and their role's here) and, for the codec server, their role
+ * and municipality, as the Temporal UI's do.
+ */
+const DeviceClient = ClientBase.extend({ kind: z.literal('device'), role_permissions: RolePermissions });
 
 /**
  * A system acting as itself with client credentials; its tokens for the API carry the claims given here, its tokens

@@ -136,8 +136,11 @@ export interface Cluster {
   namespace: string;
   /** The Web UI, or why there is none. */
   ui: { url: string } | { error: string } | undefined;
-  /** The codec server the Web UI decodes with (https, its certificate signed by `natsCaFile`'s CA), with a signing-in UI. */
-  codec?: { url: string; certFile: string };
+  /**
+   * The codec server the Web UI and the Temporal CLI decode with (https, its certificate signed by `caFile`, the NATS
+   * nodes' CA), on a secure cluster with the UI or the API: people's tokens from the provider, checked.
+   */
+  codec?: { url: string; certFile: string; caFile: string };
   nats: NatsCluster;
   /** Every node's client URL, comma-separated as NATS_URL takes them. */
   natsUrl: string;
@@ -345,9 +348,10 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       });
     }
 
-    // With people signing in, the UI decodes through the codec server with the person's token: https (the UI passes
-    // a token to https only), with the certificate the NATS nodes have (loopback names, this data directory's CA).
-    const codec = uiUrl && secure && idp ? { url: `https://127.0.0.1:${await freePort()}`, certFile: tls.certFile } : undefined;
+    // With people signing in, the UI and the Temporal CLI decode through the codec server with the person's token:
+    // https (the UI passes a token to https only), with the certificate the NATS nodes have (loopback names, this data
+    // directory's CA).
+    const codec = (uiUrl || apiUrl) && secure && idp ? { url: `https://127.0.0.1:${await freePort()}`, certFile: tls.certFile, caFile: tls.caFile } : undefined;
     const startedUi =
       uiUrl !== undefined
         ? await startTemporalUi(options.dataDir, {
@@ -427,14 +431,14 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
         }),
       );
     }
-    if (codec && idp && uiUrl) {
-      log(`starting the codec server at ${codec.url} for the Temporal UI`);
+    if (codec && idp) {
+      log(`starting the codec server at ${codec.url} for the Temporal ${uiUrl ? 'UI and CLI' : 'CLI'}`);
       engine.push(
         engineProcess('codec', 1, {
           CODEC_BIND_ADDRESS: new URL(codec.url).host,
           CODEC_TLS_CERT_FILE: tls.certFile,
           CODEC_TLS_KEY_FILE: tls.keyFile,
-          LOS_UI_ORIGIN: uiUrl,
+          ...(uiUrl ? { LOS_UI_ORIGIN: uiUrl } : {}),
           LOS_OIDC_ISSUER: idp.issuer,
           LOS_TEMPORAL_AUDIENCE: CLUSTER_TEMPORAL_AUDIENCE,
           // The API's audience and its session cookies, when it runs: `los token` and an API session work here too.
@@ -522,6 +526,12 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
             : ['Temporal: open to anyone who reaches it (no authorisation)']),
           ...(access.tls ? [`Temporal TLS: trust ${access.tls.caFile} (server name ${access.tls.serverName})`] : []),
           ...(api ? [`API: ${api.url} (OpenAPI at ${api.url}/v1/openapi.json; sign in at ${api.url}/auth/login)`, `Identity provider: ${api.issuer}`] : []),
+          ...(codec && access.tls
+            ? [
+                `Codec server: ${codec.url} (trust ${codec.caFile}); the Temporal CLI as a person: T=$(los token --for temporal) after LOS_API_URL=${api?.url ?? '<the API>'} los login, then ` +
+                  `SSL_CERT_FILE=${codec.caFile} temporal workflow show --address ${temporalAddress} --tls-ca-path ${access.tls.caFile} --tls-server-name ${access.tls.serverName} --api-key "$T" --codec-endpoint ${codec.url} --codec-auth "Bearer $T" --workflow-id <operation>`,
+              ]
+            : []),
           `For los: TEMPORAL_ADDRESS=${temporalAddress}${access.tls ? ` LOS_TEMPORAL_TLS_CA_FILE=${access.tls.caFile}` : ''} NATS_URL=${nats.urls[0]} NATS_NKEY_SEED_FILE=${seedFile('worker')} NATS_TLS_CA_FILE=${tls.caFile} LOS_MASTER_KEY_FILE=${masterKeyFile}`,
         ];
       },

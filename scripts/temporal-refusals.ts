@@ -83,6 +83,8 @@ export function deniedCallRecord(at: string): AccessRecord {
 export interface RefusalForwarder {
   /** One round now: what the log and the metrics hold since the last. */
   poll(): Promise<void>;
+  /** How far it has come: the log's offset read to, and the server's count of denied calls forwarded. */
+  position(): RefusalPosition;
   /** Stops after a last round. */
   stop(): Promise<void>;
 }
@@ -96,6 +98,11 @@ const POLL_MS = 5_000;
 /** At most this many records for one round's growth of the counter; more are summed up in one record. */
 const DENIED_RECORDS_PER_ROUND = 100;
 
+export interface RefusalPosition {
+  offset: number;
+  denied: number;
+}
+
 export function forwardTemporalRefusals(options: {
   logFile: string;
   /** The server's Prometheus endpoint, e.g. http://127.0.0.1:9090/metrics. */
@@ -104,12 +111,14 @@ export function forwardTemporalRefusals(options: {
   log(line: string): void;
   /** Where in the log to start: its size before the server started (a restarted cluster's older refusals were forwarded by the last run). */
   from: number;
+  /** The server's count of denied calls already forwarded (a restarted forwarder's last position). @default 0 */
+  denied?: number;
   /** @default 5000 */
   intervalMs?: number;
 }): RefusalForwarder {
   let offset = options.from;
   let partial = '';
-  let denied = 0;
+  let denied = options.denied ?? 0;
   let running: Promise<void> | undefined;
   const write = async (entry: AccessRecord) =>
     options.record(entry).catch((err: unknown) => options.log(`a Temporal refusal was not written to the security log: ${(err as Error).message}`));
@@ -169,6 +178,7 @@ export function forwardTemporalRefusals(options: {
   timer.unref();
   return {
     poll,
+    position: () => ({ offset, denied }),
     async stop() {
       clearInterval(timer);
       await running;

@@ -261,6 +261,11 @@ export interface TemporalServerConfigOptions {
   metricsPort?: number;
   /** TLS on the frontend, with this certificate and key (clients trust the CA that signed it). */
   tls?: { certFile: string; keyFile: string; caFile: string; serverName: string };
+  /**
+   * The server's log to this file instead of stdout, for a process that tails it (the refusals' forwarder in
+   * docker-compose.yml, which shares its volume). @default stdout (`npm run cluster` sends stdout to a file itself)
+   */
+  logFile?: string;
 }
 
 /** The server's config: PostgreSQL for persistence and visibility, the four services, no archival. */
@@ -285,7 +290,9 @@ export function temporalServerConfig(options: TemporalServerConfigOptions): stri
     rpc: { grpcPort, membershipPort, bindOnIP: bindAddress, ...extra },
   });
   return stringify({
-    log: { stdout: true, level: options.logLevel ?? 'warn' },
+    log: options.logFile
+      ? { stdout: false, outputFile: options.logFile, level: options.logLevel ?? 'warn' }
+      : { stdout: true, level: options.logLevel ?? 'warn' },
     persistence: {
       defaultStore: 'postgres-default',
       visibilityStore: 'postgres-visibility',

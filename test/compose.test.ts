@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { CLUSTER_REPLICAS, CLUSTER_TEMPORAL_AUDIENCE, CLUSTER_TEMPORAL_CLIENTS } from '../scripts/cluster.js';
@@ -8,6 +9,7 @@ import { DEMO_TEMPORAL_UI_CLIENT } from '../scripts/identity-provider.js';
 import { NATS_CLUSTER_NAME, NATS_CLUSTER_SIZE } from '../scripts/nats-cluster.js';
 import { NATS_SERVER_VERSION } from '../scripts/nats-server-binary.js';
 import { PROJECT_ROOT } from '../scripts/temporal-cli.js';
+import { ensureTemporalCertificates } from '../scripts/temporal-tls.js';
 import {
   STANDARD_TEMPORAL_PORTS,
   TEMPORAL_SERVER_VERSION,
@@ -15,6 +17,7 @@ import {
   TEMPORAL_UI_VERSION,
   temporalServerConfig,
   temporalUiConfig,
+  type TemporalServerConfigOptions,
 } from '../scripts/temporal-server.js';
 import { EngineEnv } from '../config/index.js';
 import { ENTITY_KEY_ENV } from '../vault/index.js';
@@ -142,9 +145,9 @@ describe('docker-compose.yml', () => {
   });
 });
 
-/** The commands a one-shot service's shell script runs, with `npx` and `chown` only printing what they were given. */
+/** The commands a one-shot service's shell script runs, with `npx` only printing what it was given, `chown` and `chmod` nothing. */
 function commandsOf(service: string): string[][] {
-  const script = `npx() { echo "$@"; }\nchown() { :; }\n${String(services[service]!.command).replaceAll('$$', '$')}`;
+  const script = `npx() { echo "$@"; }\nchown() { :; }\nchmod() { :; }\n${String(services[service]!.command).replaceAll('$$', '$')}`;
   const run = spawnSync('/bin/sh', ['-ec', script], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...sampleEnvironment(service) } });
   expect(run.status, run.stderr).toBe(0);
   return run.stdout
@@ -154,6 +157,16 @@ function commandsOf(service: string): string[][] {
 }
 
 const flag = (args: string[], name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+
+/** The server's config as the set-up's `config` command (its arguments) writes it in a container, with these settings. */
+const composeServerConfig = (config: string[], settings: Partial<TemporalServerConfigOptions>) =>
+  temporalServerConfig({
+    postgres: { host: 'postgresql', port: 5432, user: 'temporal' },
+    databasePrefix: flag(config, '--prefix')!,
+    ports: STANDARD_TEMPORAL_PORTS,
+    bindAddress: '0.0.0.0',
+    ...settings,
+  });
 const flags = (args: string[], name: string) => args.flatMap((arg, i) => (args[i - 1] === name ? [arg] : []));
 
 describe('docker-compose.yml agrees with npm run cluster', () => {
@@ -206,13 +219,7 @@ describe('docker-compose.yml agrees with npm run cluster', () => {
     expect(flag(config!, '--jwks-url')).toBe('https://login.example.se');
     expect(flag(config!, '--audience')).toBe(CLUSTER_TEMPORAL_AUDIENCE);
     const authorised = parse(
-      temporalServerConfig({
-        postgres: { host: 'postgresql', port: 5432, user: 'temporal' },
-        databasePrefix: flag(config!, '--prefix')!,
-        ports: STANDARD_TEMPORAL_PORTS,
-        bindAddress: '0.0.0.0',
-        authorization: { jwksUrl: flag(config!, '--jwks-url')!, audience: flag(config!, '--audience')! },
-      }),
+      composeServerConfig(config!, { authorization: { jwksUrl: flag(config!, '--jwks-url')!, audience: flag(config!, '--audience')! } }),
     ) as { global: { authorization: Record<string, unknown> } };
     expect(authorised.global.authorization).toMatchObject({
       jwtKeyProvider: { keySourceURIs: ['https://login.example.se'] },
@@ -267,6 +274,83 @@ describe('docker-compose.yml agrees with npm run cluster', () => {
     expect(codec.volumes).toContain('codec-tls:/codec-tls:ro');
     expect(commandsOf('nats-config').some((args) => args.join(' ').startsWith('tsx scripts/nats-config.ts dev-tls /codec-tls --host localhost'))).toBe(true);
     expect(JSON.stringify(codec.healthcheck!.test)).toContain(`port: ${port}`);
+  });
+
+  it('serves the Temporal frontend over TLS as the cluster does: a CA and a certificate for its compose name made by the set-up, trusted by every client', () => {
+    const [, config, ui] = commandsOf('temporal-schema');
+    const tlsDir = flag(config!, '--tls-dir')!;
+    const host = services.worker!.environment!.TEMPORAL_ADDRESS!.toString().split(':')[0]!;
+    expect(tlsDir).toBe('/temporal-tls');
+    expect(flag(config!, '--tls-name')).toBe(host);
+    // The same function npm run cluster makes its certificates with: run here, its certificate names the host clients dial.
+    const made = ensureTemporalCertificates(mkdtempSync(join(tmpdir(), 'los-compose-tls-')), flag(config!, '--tls-name')!);
+    const text = spawnSync('openssl', ['x509', '-in', made.certFile, '-noout', '-ext', 'subjectAltName'], { encoding: 'utf8' });
+    const keyMode = statSync(made.keyFile).mode;
+    rmSync(dirname(made.certFile), { recursive: true, force: true });
+    expect(text.stdout).toContain(`DNS:${host}`);
+    const inVolume = (file: string) => join(tlsDir, basename(file));
+    const generated = parse(
+      composeServerConfig(config!, {
+        tls: { certFile: inVolume(made.certFile), keyFile: inVolume(made.keyFile), caFile: inVolume(made.caFile), serverName: made.serverName },
+      }),
+    ) as { global: { tls: { frontend: { server: { certFile: string; keyFile: string } } } } };
+    expect(generated.global.tls.frontend.server).toMatchObject({ certFile: '/temporal-tls/frontend.pem', keyFile: '/temporal-tls/frontend.key' });
+    // The server reads the certificate where the set-up wrote it; every client trusts the CA from the same volume.
+    expect(services['temporal-schema']!.volumes).toContain(`temporal-tls:${tlsDir}`);
+    expect(services.temporal!.volumes).toContain(`temporal-tls:${tlsDir}:ro`);
+    for (const name of ['worker', 'bridge', 'api']) {
+      expect(services[name]!.environment!.LOS_TEMPORAL_TLS_CA_FILE, name).toBe(inVolume(made.caFile));
+      expect(services[name]!.volumes, name).toContain(`temporal-tls:${tlsDir}:ro`);
+    }
+    expect(flag(services['temporal-setup']!.command as string[], '--tls-ca-file')).toBe(inVolume(made.caFile));
+    expect(services['temporal-setup']!.volumes).toContain(`temporal-tls:${tlsDir}:ro`);
+    expect(flag(ui!, '--tls-ca-file')).toBe(inVolume(made.caFile));
+    expect(flag(ui!, '--tls-server-name')).toBe(host);
+    expect(services['temporal-ui']!.volumes).toContain(`temporal-tls:${tlsDir}:ro`);
+    // The set-up runs as root and leaves the CA readable to the image's user, the keys not.
+    expect(String(services['temporal-schema']!.command)).toContain(`chmod 755 ${tlsDir}`);
+    expect(keyMode & 0o077).toBe(0);
+  });
+
+  it('carries the Temporal server’s refusals to the security log as the cluster does: its log file and its metrics, read by a service of its own', () => {
+    const [, config] = commandsOf('temporal-schema');
+    const forwarder = services['temporal-refusals']!;
+    const command = forwarder.command as string[];
+    expect(forwarder.entrypoint).toEqual(['node', '--import', 'tsx', 'scripts/temporal-setup.ts']);
+    expect(command[0]).toBe('refusals');
+    // The log the server writes to a file (not stdout), in a volume both mount.
+    const logFile = flag(config!, '--log-file')!;
+    expect(flag(command, '--log-file')).toBe(logFile);
+    const logDir = logFile.slice(0, logFile.lastIndexOf('/'));
+    const logVolume = services.temporal!.volumes!.find((v) => v.split(':')[1] === logDir)!.split(':')[0]!;
+    expect(forwarder.volumes).toContain(`${logVolume}:${logDir}:ro`);
+    const written = parse(composeServerConfig(config!, { logFile, metricsPort: Number(flag(config!, '--metrics-port')) })) as {
+      log: Record<string, unknown>;
+      global: { metrics: { prometheus: { listenAddress: string } } };
+    };
+    expect(written.log).toMatchObject({ stdout: false, outputFile: logFile });
+    // The metrics the server serves, where the forwarder reads them.
+    expect(written.global.metrics.prometheus.listenAddress).toBe(`0.0.0.0:${flag(config!, '--metrics-port')}`);
+    expect(new URL(flag(command, '--metrics-url')!)).toMatchObject({ hostname: 'temporal', port: flag(config!, '--metrics-port'), pathname: '/metrics' });
+    // Its position kept in a volume the set-up gives the image's user; its healthcheck reads the time written there.
+    const stateFile = flag(command, '--state-file')!;
+    const stateDir = stateFile.slice(0, stateFile.lastIndexOf('/'));
+    const stateVolume = forwarder.volumes!.find((v) => v.split(':')[1] === stateDir)!.split(':')[0]!;
+    expect(compose.volumes).toHaveProperty(stateVolume);
+    const setupMount = services['temporal-schema']!.volumes!.find((v) => v.startsWith(`${stateVolume}:`))!.split(':')[1]!;
+    expect(String(services['temporal-schema']!.command)).toContain(`chown 1000:1000 ${setupMount}`);
+    expect(JSON.stringify(forwarder.healthcheck!.test)).toContain(stateFile);
+    // It writes the access log as the worker's NATS identity, over TLS; it holds no master key and no Temporal token.
+    const env = sampleEnvironment('temporal-refusals');
+    expect(Object.keys(env).filter((key) => !(key in EngineEnv.shape))).toEqual([]);
+    expect(EngineEnv.safeParse(env).success).toBe(true);
+    expect(env).toMatchObject({
+      NATS_URL: services.worker!.environment!.NATS_URL,
+      NATS_NKEY_SEED_FILE: '/keys/worker.nk',
+      LOS_STREAM_REPLICAS: String(CLUSTER_REPLICAS),
+    });
+    expect(Object.keys(env).filter((key) => /MASTER_KEY|TEMPORAL_TOKEN/.test(key))).toEqual([]);
+    expect(forwarder.volumes).toEqual(expect.arrayContaining(['nats-keys-engine:/keys:ro', 'nats-tls:/tls:ro']));
   });
 
   it('runs NATS as the same cluster: three nodes, each routed to the others, three replicas, two workers and two bridges', () => {

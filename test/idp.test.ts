@@ -260,6 +260,36 @@ describe('the embedded identity provider', () => {
     expect(log()).toMatch(/gets tokens for urn:los:temporal only/);
   });
 
+  it('gives los-cli, signed in for both audiences, a token for Temporal with the person’s permissions through the CLI, role and municipality', async () => {
+    const config = await discoverIssuer(idp.issuer, 'los-cli');
+    /** A device sign-in as `los login` makes it where the API names Temporal's audience, and its refresh token. */
+    const signIn = async (username: string) => {
+      const parameters = new URLSearchParams({ scope: 'openid profile offline_access temporal', resource: AUDIENCE });
+      parameters.append('resource', TEMPORAL_AUDIENCE);
+      const device = await oidc.initiateDeviceAuthorization(config, parameters);
+      await approveDevice(device.verification_uri_complete!, username, PASSWORD);
+      const tokens = await oidc.pollDeviceAuthorizationGrant(config, { ...device, interval: 1 }, { resource: AUDIENCE });
+      expect(decodeJwt(tokens.access_token)).toMatchObject({ aud: AUDIENCE });
+      return tokens.refresh_token!;
+    };
+    const forTemporal = async (refreshToken: string) =>
+      decodeJwt((await oidc.refreshTokenGrant(config, refreshToken, { resource: TEMPORAL_AUDIENCE })).access_token);
+    // Reading the namespace, nothing cluster-wide (the CLI, unlike the UI, needs none).
+    expect(await forTemporal(await signIn('anna'))).toMatchObject({
+      aud: TEMPORAL_AUDIENCE,
+      permissions: ['default:read'],
+      los_role: 'coordinator',
+      los_municipality: 'Umeå',
+    });
+    expect(await forTemporal(await signIn('erik'))).toMatchObject({ aud: TEMPORAL_AUDIENCE, permissions: ['default:read'], los_role: 'operator' });
+    expect(await forTemporal(await signIn('david'))).toMatchObject({ aud: TEMPORAL_AUDIENCE, permissions: [], los_role: 'auditor' });
+    // A sign-in for the API alone is given no token for Temporal.
+    const device = await oidc.initiateDeviceAuthorization(config, { scope: 'openid offline_access', resource: AUDIENCE });
+    await approveDevice(device.verification_uri_complete!, 'erik', PASSWORD);
+    const apiOnly = await oidc.pollDeviceAuthorizationGrant(config, { ...device, interval: 1 });
+    await expect(oidc.refreshTokenGrant(config, apiOnly.refresh_token!, { resource: TEMPORAL_AUDIENCE })).rejects.toMatchObject({ error: 'invalid_target' });
+  });
+
   it('keeps its signing key across a restart, so tokens it issued stay valid', async () => {
     const before = await clientCredentialsToken(idp.issuer, 'los-case-system', 'demo-secret-los-case-system', AUDIENCE);
     const realmFile = join(scratch, 'realm.yaml');

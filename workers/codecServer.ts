@@ -17,8 +17,10 @@ import type { AuditLog, KeyStore } from '../vault/index.js';
  * the API's own session cookie (same host, so the UI's codec calls carry it with "include cross-origin
  * credentials" on). The Temporal UI server signing people in itself (OIDC, `codec.passAccessToken`) sends its own
  * access token for Temporal's audience, which carries the person's role and municipality; the UI passes a token
- * only to an https endpoint, hence `tls`. Decoding follows `readAs` (vault/access.ts); every attempt is in the access log and every
- * refusal in the log. CORS answers only the UI's own origin.
+ * only to an https endpoint, hence `tls`; on the cluster `los token --for temporal` gives a person such a token for the
+ * Temporal CLI. Who is asking is checked before the body is read. Decoding follows `readAs` (vault/access.ts), and
+ * what it refuses is answered as stored (still encrypted); every attempt is in the access log and every refusal in
+ * the log. CORS answers only the UI's own origin.
  */
 
 export interface CodecServerOptions {
@@ -105,20 +107,24 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
   const refused = (who: Pick<Person, 'sub' | 'role'> | undefined, what: string, why: string, status: number, req: IncomingMessage) =>
     options.logger?.warn({ who: who?.sub ?? 'unauthenticated', role: who?.role ?? 'none', what, why, status, address: req.socket.remoteAddress }, 'refused');
 
-  const authenticate = async (req: IncomingMessage, payloads: JsonPayload[]): Promise<Person> => {
+  /**
+   * Who is asking, before the body is read: a request without a valid token or session is refused at once (401), or
+   * with a token that gives no role the engine knows (403), whatever its body. The refusal names no operation (nothing
+   * was read), so it goes on the security log, with the caller's address and what was asked; never the token.
+   */
+  const authenticate = async (req: IncomingMessage): Promise<Person> => {
     try {
       // The session cookie is the API's (set at its /auth/login); the browser sends it here too, the host being the same.
       const cookie = req.headers.cookie === undefined ? undefined : fastifyCookie.parse(req.headers.cookie)[SESSION_COOKIE];
       return (await identify({ authorization: req.headers.authorization, sessionCookie: cookie }, options.identity)).person;
     } catch (err) {
-      if (!(err instanceof ProblemError) || err.status !== 401) throw err;
-      // An attempt without a valid token or session is on the record too.
+      if (!(err instanceof ProblemError) || (err.status !== 401 && err.status !== 403)) throw err;
       await options.audit.record({
         at: new Date().toISOString(),
         who: 'unauthenticated',
         role: 'none',
         action: req.url?.split('?')[0] === '/encode' ? 'encode' : 'decode',
-        payloads: payloads.map((p, index) => ({ index, sha256: fingerprint(p.data ?? '') })),
+        payloads: [],
         allowed: false,
         detail: `refused: ${err.message}`,
         ...originOf(req),
@@ -127,7 +133,13 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
     }
   };
 
-  const decode = async (req: IncomingMessage, reader: Person, body: JsonPayload[]): Promise<JsonPayload[]> => {
+  /**
+   * The payloads as `reader` may read them. What `readAs` refuses them (an operator, an auditor, another municipality's
+   * coordinator) is answered as stored, still encrypted, with the refusal on the access log and in the log: the Temporal
+   * UI and CLI then show the workflow with its payloads sealed, as without a codec server (the CLI retries a refused
+   * history page until its deadline, so a 403 would leave an operator's `temporal workflow show` with nothing).
+   */
+  const decode = async (req: IncomingMessage, reader: Person, body: JsonPayload[]): Promise<{ payloads: JsonPayload[]; leftSealed?: string }> => {
     const raw = body.map(fromJson);
     const fingerprints = body.map((p, index) => ({ index, sha256: fingerprint(p.data ?? '') }));
     const anyEncrypted = raw.some((p) => encodingOf(p) === ENCODING_ENCRYPTED);
@@ -148,14 +160,23 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
         detail: 'readable as stored',
         ...originOf(req),
       });
-      return body;
+      return { payloads: body };
     }
-    const read = await readAs(options.keys, options.audit, { reader, action: 'decode', values, payloads: fingerprints, origin: originOf(req) });
-    return decoded.map((p, i) =>
-      values[i] === undefined
-        ? toJson(p)
-        : toJson({ metadata: { encoding: new TextEncoder().encode('json/plain') }, data: new TextEncoder().encode(JSON.stringify(read[i])) }),
-    );
+    let read: unknown[];
+    try {
+      read = await readAs(options.keys, options.audit, { reader, action: 'decode', values, payloads: fingerprints, origin: originOf(req) });
+    } catch (err) {
+      // readAs has put the refusal on the access log.
+      if (err instanceof AccessDenied) return { payloads: body, leftSealed: err.message };
+      throw err;
+    }
+    return {
+      payloads: decoded.map((p, i) =>
+        values[i] === undefined
+          ? toJson(p)
+          : toJson({ metadata: { encoding: new TextEncoder().encode('json/plain') }, data: new TextEncoder().encode(JSON.stringify(read[i])) }),
+      ),
+    };
   };
 
   const cors = (req: IncomingMessage, res: ServerResponse): boolean => {
@@ -184,14 +205,21 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
         if (!cors(req, res)) throw new HttpError(403, `origin ${req.headers.origin} is not the Temporal UI's`);
         if (req.method === 'OPTIONS') return void res.writeHead(204).end();
         if (req.method !== 'POST' || (path !== '/encode' && path !== '/decode')) throw new HttpError(404, 'POST /encode or /decode');
+        reader = await authenticate(req);
         const { payloads } = await readBody(req);
-        reader = await authenticate(req, payloads);
         if (path === '/encode') {
-          // Encoding reveals nothing, but only a coordinator sends decisions.
-          if (reader.role !== 'coordinator') throw new HttpError(403, `${reader.role} may not send input to operations`);
+          // Encoding reveals nothing, but only a coordinator sends decisions. Nothing to encode is no input: the Temporal
+          // CLI's query and metadata ask for that, for anyone who may read.
+          if (reader.role !== 'coordinator' && payloads.length > 0) throw new HttpError(403, `${reader.role} may not send input to operations`);
           return send(200, { payloads: (await codec.encode(payloads.map(fromJson))).map(toJson) });
         }
-        return send(200, { payloads: await decode(req, reader, payloads) });
+        const { payloads: answer, leftSealed } = await decode(req, reader, payloads);
+        if (leftSealed !== undefined) {
+          refused(reader, what, leftSealed, 200, req);
+          // Says why, for whoever looks: the answer is the payloads as the history holds them.
+          res.setHeader('X-LOS-Left-Sealed', encodeURIComponent(leftSealed));
+        }
+        return send(200, { payloads: answer });
       } catch (err) {
         const [status, message] =
           err instanceof AccessDenied

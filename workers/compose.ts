@@ -312,6 +312,8 @@ export async function composeEngine(wiring: EngineWiring, roles: readonly Engine
         issuer: api.issuer,
         audience: api.audience,
         cliClientId: api.cliClientId,
+        // Temporal checks tokens (this process has a client for it): people can get one too, through `los`.
+        ...(settings.LOS_TEMPORAL_TOKEN_CLIENT_ID ? { temporalAudience: settings.LOS_TEMPORAL_AUDIENCE } : {}),
         cookieSecret: api.cookieSecret,
         sessionTtlMs: api.sessionTtlMs,
         logger: logger.child({ role: 'api' }),

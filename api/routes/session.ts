@@ -41,7 +41,12 @@ export function sessionRoutes({ app, options, services, gate, csrf }: RouteConte
     {
       schema: { summary: 'Where to sign in', tags: ['auth'], security: [], response: { 200: AuthConfig } },
     },
-    () => ({ issuer: options.issuer, cliClientId: options.cliClientId, audience: options.audience }),
+    () => ({
+      issuer: options.issuer,
+      cliClientId: options.cliClientId,
+      audience: options.audience,
+      ...(options.temporalAudience ? { temporalAudience: options.temporalAudience } : {}),
+    }),
   );
 
   app.get(

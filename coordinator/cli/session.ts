@@ -1,11 +1,22 @@
-import type { Command } from 'commander';
-import { bearerToken, credentialsPath, readTokenSet, removeTokenSet, revokeRefreshToken, signIn, type DevicePrompt } from '../credentials.js';
+import { Option, type Command } from 'commander';
+import {
+  bearerToken,
+  credentialsPath,
+  readTokenSet,
+  removeTokenSet,
+  revokeRefreshToken,
+  signIn,
+  temporalBearerToken,
+  type DevicePrompt,
+} from '../credentials.js';
 import { apiClient, command, type CommonOptions, type Perform } from './command.js';
 
 /**
  * `los login`, `los logout` and `los token`: a person's sign-in, kept on this machine for the API it was made
  * with, and its access token for the tools that take one (the codec server: `temporal workflow show
- * --codec-endpoint <url> --codec-auth "Bearer $(los token)"`).
+ * --codec-endpoint <url> --codec-auth "Bearer $(los token)"`). Where the Temporal server checks the provider's
+ * tokens (the cluster), `los token --for temporal` prints one for it, which the codec server takes too:
+ * `temporal workflow show --api-key "$T" --codec-auth "Bearer $T"`.
  */
 
 function say(prompt: DevicePrompt): void {
@@ -36,19 +47,31 @@ export function sessionCommands(program: Command, perform: Perform): void {
     program,
     'token',
     'Print the signed-in person’s access token (renewed first when it is near expiry), e.g. for temporal --codec-auth "Bearer $(los token)".',
-  ).action((options: CommonOptions) =>
-    perform(options, async () => {
-      const file = credentialsPath();
-      // Always the person's own sign-in: LOS_TOKEN is a machine's, which it already has.
-      const accessToken = await bearerToken({ apiUrl: options.apiUrl, credentialsFile: file });
-      const tokens = await readTokenSet(file, options.apiUrl);
-      return {
-        // The token alone on stdout, so that $(los token) is the token.
-        text: accessToken,
-        json: { apiUrl: options.apiUrl, accessToken, expiresAt: tokens ? new Date(tokens.expiresAt).toISOString() : null },
-      };
-    }),
-  );
+  )
+    .addOption(
+      new Option(
+        '--for <audience>',
+        'api: for the LOS API and the codec server; temporal: for the Temporal server (temporal --api-key), where it checks tokens, and the codec server',
+      )
+        .choices(['api', 'temporal'])
+        .default('api'),
+    )
+    .action((options: CommonOptions & { for: 'api' | 'temporal' }) =>
+      perform(options, async () => {
+        const file = credentialsPath();
+        // Always the person's own sign-in: LOS_TOKEN is a machine's, which it already has.
+        const source = { apiUrl: options.apiUrl, credentialsFile: file };
+        const { accessToken, expiresAt } =
+          options.for === 'temporal'
+            ? await temporalBearerToken(source)
+            : { accessToken: await bearerToken(source), expiresAt: (await readTokenSet(file, options.apiUrl))?.expiresAt };
+        return {
+          // The token alone on stdout, so that $(los token) is the token.
+          text: accessToken,
+          json: { apiUrl: options.apiUrl, accessToken, expiresAt: expiresAt !== undefined ? new Date(expiresAt).toISOString() : null },
+        };
+      }),
+    );
   command(program, 'logout', 'Forget the sign-in to this API on this machine, and revoke its refresh token at the provider.').action((options: CommonOptions) =>
     perform(options, async () => {
       const file = credentialsPath();

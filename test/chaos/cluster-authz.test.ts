@@ -1,17 +1,22 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultBehaviour, startSimulatedAgency, type SimulatedAgency } from '../../agencies/index.js';
 import { AGENCY_IDS } from '../../domain/index.js';
 import { CLUSTER_TEMPORAL_AUDIENCE, CLUSTER_TEMPORAL_CLIENTS, removeCluster, startCluster, type Cluster, type ClusterClient } from '../../scripts/cluster.js';
 import { DEMO_API_CLIENT_SECRET, DEMO_PASSWORD } from '../../scripts/identity-provider.js';
+import { findTemporalCli } from '../../scripts/temporal-cli.js';
 import { TEMPORAL_CALL_DENIED, TEMPORAL_TOKEN_REFUSED } from '../../scripts/temporal-refusals.js';
 import type { AccessRecord } from '../../vault/index.js';
 import { clientCredentialsGrant } from '../../workers/temporalAccess.js';
 import { sampleTip } from '../engine.js';
+import { losLogin, runLos } from '../los-process.js';
 import { codeFlowTokens } from '../oidc.js';
 import { realmWithShortEngineTokens, sleep } from './topologies.js';
 
@@ -208,12 +213,126 @@ describe('the cluster’s Temporal server, authorising with the provider’s tok
     }
     const logTails = () => cluster.engine.map((p) => `${p.role} ${p.number}: ${readFileSync(p.logFile, 'utf8').slice(-1_500)}`).join('\n');
     expect(shown.state?.phase, `${JSON.stringify(shown)}\n${logTails()}`).toBe('joint_action');
-    // Each process renewed its token several times, and none failed to.
-    for (const engineProcess of cluster.engine) {
+    // Each process with a Temporal client renewed its token several times, and none failed to (the codec server has none).
+    for (const engineProcess of cluster.engine.filter((p) => p.role !== 'codec')) {
       const log = readFileSync(engineProcess.logFile, 'utf8');
       expect(log, `${engineProcess.role} ${engineProcess.number}`).not.toMatch(/Temporal token not renewed|PermissionDenied|permission denied/i);
       expect(log.match(/Temporal token renewed/g)?.length ?? 0, `${engineProcess.role} ${engineProcess.number}`).toBeGreaterThanOrEqual(3);
     }
+  });
+
+  it('gives a person a token for Temporal through `los login` and `los token --for temporal`: with it and the codec server the Temporal CLI shows, queries and reads the metadata of an operation, and an operator is refused a reset', async () => {
+    const apiAudience = `${cluster.api!.url}/v1`;
+    const name = 'MARK-CLUSTER-CLI AB';
+    const registered = await fetch(`${cluster.api!.url}/v1/operations`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await personToken('anna', apiAudience)}`, 'content-type': 'application/json' },
+      body: JSON.stringify(sampleTip({ entity: { ...sampleTip().entity, name, orgNumber: '556677-8899' } })),
+    });
+    expect(registered.status, await registered.clone().text()).toBe(201);
+    const { operationId } = (await registered.json()) as { operationId: string };
+
+    /** `los login` as `username` in a shell of its own, and the two tokens `los token` prints for that sign-in. */
+    const signIn = async (username: string) => {
+      const env = { XDG_CONFIG_HOME: mkdtempSync(join(scratch, 'home-')), LOS_API_URL: cluster.api!.url };
+      const login = await losLogin(env, username, DEMO_PASSWORD);
+      expect(login.code, login.stderr).toBe(0);
+      const forTemporal = await runLos(env, ['token', '--for', 'temporal']);
+      expect(forTemporal.code, forTemporal.stderr).toBe(0);
+      const forApi = await runLos(env, ['token']);
+      expect(forApi.code, forApi.stderr).toBe(0);
+      return { temporal: forTemporal.stdout.trim(), api: forApi.stdout.trim() };
+    };
+    const anna = await signIn('anna');
+    const erik = await signIn('erik');
+    // For Temporal's audience, with the person's Temporal permissions (their role's through `los`) and, for the codec server, their role.
+    expect(decodeJwt(anna.temporal)).toMatchObject({
+      aud: CLUSTER_TEMPORAL_AUDIENCE,
+      permissions: ['default:read'],
+      los_role: 'coordinator',
+      los_municipality: 'Umeå',
+    });
+    expect(decodeJwt(erik.temporal)).toMatchObject({ aud: CLUSTER_TEMPORAL_AUDIENCE, permissions: ['default:read'], los_role: 'operator' });
+    // The same sign-in still gives the API its own token.
+    expect(decodeJwt(anna.api)).toMatchObject({ aud: apiAudience });
+
+    const cli = findTemporalCli()!;
+    const { caFile, serverName } = cluster.temporalAccess.tls!;
+    /** The Temporal CLI as the README tells a person to run it: the frontend's CA, the token as the API key and at the codec server. */
+    const temporal = (token: string, args: string[]) =>
+      promisify(execFile)(
+        cli,
+        [
+          ...args,
+          '--address',
+          cluster.temporalAddress,
+          '--namespace',
+          cluster.namespace,
+          '--tls-ca-path',
+          caFile,
+          '--tls-server-name',
+          serverName,
+          '--api-key',
+          token,
+          '--codec-endpoint',
+          cluster.codec!.url,
+          '--codec-auth',
+          `Bearer ${token}`,
+        ],
+        // The codec server's certificate is signed by the cluster's own CA: Go's TLS trusts the file SSL_CERT_FILE names.
+        { encoding: 'utf8', timeout: 60_000, env: { ...process.env, SSL_CERT_FILE: cluster.codec!.caFile } },
+      ).then(
+        (out) => ({ ok: true, out: out.stdout + out.stderr }),
+        (err: { stdout?: string; stderr?: string; message: string }) => ({ ok: false, out: `${err.stdout ?? ''}${err.stderr ?? ''}${err.message}` }),
+      );
+    const payloadText = (out: string) => [...out.matchAll(/"data": "([A-Za-z0-9+/=]+)"/g)].map((m) => Buffer.from(m[1]!, 'base64').toString('utf8')).join('\n');
+
+    // Anna, Umeå's coordinator: the tip decoded by the codec server, the operation's state, its queries.
+    const shown = await temporal(anna.temporal, ['workflow', 'show', '--workflow-id', operationId, '--output', 'json']);
+    expect(shown.ok, shown.out).toBe(true);
+    expect(payloadText(shown.out)).toContain(name);
+    const state = await temporal(anna.temporal, ['workflow', 'query', '--workflow-id', operationId, '--name', 'state']);
+    expect(state.ok, state.out).toBe(true);
+    expect(state.out).toContain('assessment');
+    const metadata = await temporal(anna.temporal, ['workflow', 'metadata', '--workflow-id', operationId]);
+    expect(metadata.ok, metadata.out).toBe(true);
+    expect(metadata.out).toContain('Query Definitions');
+
+    // Erik, the operator: he reads the operation's metadata, its state and its history, each payload left as stored
+    // (encrypted) by the codec server; he may not reset it.
+    const encrypted = Buffer.from('binary/encrypted').toString('base64');
+    const erikMetadata = await temporal(erik.temporal, ['workflow', 'metadata', '--workflow-id', operationId]);
+    expect(erikMetadata.ok, erikMetadata.out).toBe(true);
+    expect(erikMetadata.out).toContain('Query Definitions');
+    const erikState = await temporal(erik.temporal, ['workflow', 'query', '--workflow-id', operationId, '--name', 'state']);
+    expect(erikState.ok, erikState.out).toBe(true);
+    expect(erikState.out).toContain(encrypted);
+    const erikShown = await temporal(erik.temporal, ['workflow', 'show', '--workflow-id', operationId, '--output', 'json']);
+    expect(erikShown.ok, erikShown.out).toBe(true);
+    expect(erikShown.out).toContain('workflowExecutionStartedEventAttributes');
+    expect(erikShown.out).toContain(encrypted);
+    expect(erikShown.out + payloadText(erikShown.out)).not.toContain(name);
+    const runBefore = (await admin.client.workflow.getHandle(operationId).describe()).runId;
+    const reset = await temporal(erik.temporal, [
+      'workflow',
+      'reset',
+      '--workflow-id',
+      operationId,
+      '--type',
+      'FirstWorkflowTask',
+      '--reason',
+      'an operator may not',
+      '--yes',
+    ]);
+    expect(reset.ok, reset.out).toBe(false);
+    expect(reset.out).toMatch(PERMISSION_DENIED);
+    // A token for the API, from the same sign-in, is not one Temporal takes.
+    const withApiToken = await temporal(erik.api, ['workflow', 'describe', '--workflow-id', operationId]);
+    expect(withApiToken.ok).toBe(false);
+    expect(withApiToken.out).toMatch(PERMISSION_DENIED);
+    // Not reset: the same run goes on.
+    const description = await admin.client.workflow.getHandle(operationId).describe();
+    expect({ runId: description.runId, status: description.status.name }).toEqual({ runId: runBefore, status: 'RUNNING' });
   });
 
   it('puts the server’s refusals on the security log as auditors read it: a forged token with its reason, a call without a token and an operator’s write', async () => {
