@@ -151,14 +151,9 @@ export async function registerTip(client: Client, rawTip: unknown, options: Regi
       args: [input],
       // The same tip never starts a second operation, not even after the first one ended.
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-      // What operators read in the UI's list: domain words, no entity identifiers or other personal data.
+      // What operators read in the UI's list: domain words, no entity identifiers or other personal data. No static
+      // details: the workflow's current details say the same and more, and cost the history nothing.
       staticSummary: `LOS operation in ${tip.entity.municipality}: ${tip.categories.join(', ')} (urgency ${tip.urgency})`,
-      staticDetails: [
-        `**Municipality:** ${tip.entity.municipality}`,
-        `**Suspected activity:** ${tip.categories.join(', ')}`,
-        `**Urgency:** ${tip.urgency}`,
-        `**Tip source:** ${tip.source.kind}${tip.source.protected ? ' (protected)' : ''}`,
-      ].join('\n'),
       typedSearchAttributes: [
         { key: searchAttributes.phase, value: 'tip' },
         { key: searchAttributes.municipality, value: tip.entity.municipality },

@@ -1,7 +1,8 @@
 import type { AgencyId } from './agencies.js';
-import { sha256Hex } from './digest.js';
+import { sha256Of } from './digest.js';
 import type { Correlation, InboundEventName, OutboundEventName } from './events.js';
 import { REQUESTS, type RequestEventName } from './requests.js';
+import { bytesToBase64Url } from './sealed.js';
 
 /**
  * The id scheme: the dedupe contract with agencies, written once. The same logical event always gets the
@@ -63,11 +64,11 @@ export function answerEventId(agency: AgencyId, correlation: Correlation, event:
 /**
  * The Temporal update id of a batch of answers handed to an operation: the same batch handed over again (the
  * bridge trying once more after a time-out, or after a restart) is the same update, which Temporal applies once
- * and answers again with its first result. A digest of the answers' ids, 80 bits: short, since the history
- * writes an update's id four times.
+ * and answers again with its first result. A digest of the answers' ids, 80 bits in base64url behind `a-`
+ * (decisions' ids start `d-`): short, since the history writes an update's id four times.
  */
 export function answerBatchUpdateId(answerEventIds: readonly string[]): string {
-  return `answers-${sha256Hex(answerEventIds.join('\n')).slice(0, 20)}`;
+  return `a-${bytesToBase64Url(sha256Of(answerEventIds.join('\n')).subarray(0, 10))}`;
 }
 
 /**

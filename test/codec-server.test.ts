@@ -145,7 +145,7 @@ describe('codec server, with the provider’s access tokens', () => {
   });
 
   it('reads the start input the history holds compressed, smaller than its decoded size (sealed fields do not compress)', async () => {
-    expect(Buffer.from(started[0]!.metadata.compression!, 'base64').toString()).toBe('deflate-raw');
+    expect(Object.keys(started[0]!.metadata)).toEqual(['encoding']);
     const res = await decode(tokens.anna);
     const decoded = ((await res.json()) as { payloads: { data: string }[] }).payloads[0]!.data;
     expect(Buffer.from(started[0]!.data, 'base64').length).toBeLessThan(Buffer.from(decoded, 'base64').length * 0.8);

@@ -1,8 +1,8 @@
-import { createCipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import protobufs from '@temporalio/proto';
 import { describe, expect, it } from 'vitest';
-import { COMPRESS_FROM, ENCODING_ENCRYPTED, LosPayloadCodec, METADATA_COMPRESSION } from '../vault/index.js';
+import { ENCODING_ENCRYPTED, FORMAT_DEFLATE_D1, FORMAT_PLAIN, LosPayloadCodec } from '../vault/index.js';
 
 /**
  * The payload codec compresses before it encrypts: a history carries the deflated size, and every reader
@@ -10,7 +10,20 @@ import { COMPRESS_FROM, ENCODING_ENCRYPTED, LosPayloadCodec, METADATA_COMPRESSIO
  */
 const key = randomBytes(32);
 const codec = new LosPayloadCodec({ payloadKey: async () => key });
-const text = (p: Payload) => new TextDecoder().decode(p.metadata?.[METADATA_COMPRESSION] ?? new Uint8Array());
+/** The decrypted body of a stored payload: its format byte, then the Payload as stored. */
+function opened(p: Payload): Buffer {
+  const box = Buffer.from(p.data!);
+  const decipher = createDecipheriv('aes-256-gcm', key, box.subarray(0, 12));
+  decipher.setAuthTag(box.subarray(box.length - 16));
+  return Buffer.concat([decipher.update(box.subarray(12, box.length - 16)), decipher.final()]);
+}
+/** Encrypts a body as the codec would, whatever it holds. */
+function sealedBody(body: Uint8Array): Payload {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  const data = Buffer.concat([iv, cipher.update(body), cipher.final(), cipher.getAuthTag()]);
+  return { metadata: { encoding: new TextEncoder().encode(ENCODING_ENCRYPTED) }, data };
+}
 
 /** A fan-out as the workflow hands it to the notify activity: the same sealed fields for every agency. */
 function fanOut(agencies: number): Payload {
@@ -35,8 +48,10 @@ describe('payload codec', () => {
     const plain = fanOut(8);
     const plainSize = protobufs.temporal.api.common.v1.Payload.encode(plain).finish().length;
     const [encoded] = await codec.encode([plain]);
+    // The only metadata is the encoding: how the body is stored is its first byte, under the encryption.
+    expect(Object.keys(encoded!.metadata!)).toEqual(['encoding']);
     expect(new TextDecoder().decode(encoded!.metadata!.encoding)).toBe(ENCODING_ENCRYPTED);
-    expect(text(encoded!)).toBe('deflate-raw');
+    expect(opened(encoded!)[0]).toBe(FORMAT_DEFLATE_D1);
     // Eight agencies hold the same sealed entity: stored once, the payload is under half its plain size.
     expect(encoded!.data!.length).toBeLessThan(plainSize / 2);
     const [decoded] = await codec.decode([encoded!]);
@@ -44,13 +59,21 @@ describe('payload codec', () => {
     expect(defaultPayloadConverter.fromPayload(decoded!)).toEqual(defaultPayloadConverter.fromPayload(plain));
   });
 
-  it('leaves a small payload uncompressed, and still encrypts it', async () => {
-    const small = defaultPayloadConverter.toPayload({ outcome: 'applied' })!;
-    expect(protobufs.temporal.api.common.v1.Payload.encode(small).finish().length).toBeLessThan(COMPRESS_FROM);
-    const [encoded] = await codec.encode([small]);
-    expect(encoded!.metadata![METADATA_COMPRESSION]).toBeUndefined();
-    expect(Buffer.from(encoded!.data!).includes(Buffer.from('applied'))).toBe(false);
-    expect(defaultPayloadConverter.fromPayload((await codec.decode([encoded!]))[0]!)).toEqual({ outcome: 'applied' });
+  it('deflates even a small payload against the dictionary (a decision receipt to a few bytes), and still encrypts it', async () => {
+    const receipt = defaultPayloadConverter.toPayload({ phase: 'joint_action', stage: 'schedule_decision', waitingFor: 'schedule decision' })!;
+    const plainSize = protobufs.temporal.api.common.v1.Payload.encode(receipt).finish().length;
+    const [encoded] = await codec.encode([receipt]);
+    expect(opened(encoded!)[0]).toBe(FORMAT_DEFLATE_D1);
+    expect(opened(encoded!).length).toBeLessThan(plainSize / 3);
+    expect(Buffer.from(encoded!.data!).includes(Buffer.from('schedule'))).toBe(false);
+    expect(defaultPayloadConverter.fromPayload((await codec.decode([encoded!]))[0]!)).toEqual(defaultPayloadConverter.fromPayload(receipt));
+  });
+
+  it('stores a payload deflate cannot shorten as it is, marked so, and reads it back', async () => {
+    const noise: Payload = { metadata: {}, data: randomBytes(64) };
+    const [encoded] = await codec.encode([noise]);
+    expect(opened(encoded!)[0]).toBe(FORMAT_PLAIN);
+    expect(Buffer.from((await codec.decode([encoded!]))[0]!.data!)).toEqual(Buffer.from(noise.data!));
   });
 
   it('stores undefined (a void result) as it is, since it holds nothing, and encrypts an empty object or array', async () => {
@@ -86,19 +109,10 @@ describe('payload codec', () => {
       expect(await encrypted(other), JSON.stringify(other)).toBe(ENCODING_ENCRYPTED);
   });
 
-  it('decodes a payload encrypted without compression, as histories recorded before it hold', async () => {
-    const plain = fanOut(5);
-    const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', key, iv);
-    const body = protobufs.temporal.api.common.v1.Payload.encode(plain).finish();
-    const data = Buffer.concat([iv, cipher.update(body), cipher.final(), cipher.getAuthTag()]);
-    const uncompressed: Payload = { metadata: { encoding: new TextEncoder().encode(ENCODING_ENCRYPTED) }, data };
-    expect(defaultPayloadConverter.fromPayload((await codec.decode([uncompressed]))[0]!)).toEqual(defaultPayloadConverter.fromPayload(plain));
-  });
-
-  it('refuses a compression it does not know, naming it', async () => {
-    const [encoded] = await codec.encode([fanOut(5)]);
-    const tampered = { ...encoded!, metadata: { ...encoded!.metadata, [METADATA_COMPRESSION]: new TextEncoder().encode('zstd') } };
-    await expect(codec.decode([tampered])).rejects.toThrow('payload compressed with "zstd", which this codec cannot read');
+  it('refuses a format it does not know, naming it', async () => {
+    const body = protobufs.temporal.api.common.v1.Payload.encode(fanOut(5)).finish();
+    await expect(codec.decode([sealedBody(Buffer.concat([Uint8Array.of(7), body]))])).rejects.toThrow(
+      'payload stored in format 7, which this codec cannot read',
+    );
   });
 });

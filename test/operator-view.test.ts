@@ -174,6 +174,8 @@ describe('the current details and search attributes', () => {
     );
     expect(details).toContain('**Municipality:** Umeå · **Suspected activity:** money_laundering, unlicensed_alcohol, labour_exploitation · **Urgency:** high');
     expect(details).toMatch(/\*\*Phase:\*\* (joint_action|follow_up)/);
+    // What the start once wrote as static details is part of them: the history does not carry it twice.
+    expect(details).toMatch(/ · \*\*Tip source:\*\* [a-z_]+( \(protected\))?$/m);
     // The first run's static summary, set by the API at the start, is readable without a key too.
     expect(
       await keyless.workflow

@@ -23,12 +23,12 @@ export {
 } from './keys.js';
 export type { DataKeyInfo, DecisionSigner, ErasureRecord, OverdueErasure, KeyStoreConnection, KeyStoreOptions, MasterKey, MasterKeyring } from './keys.js';
 export {
-  COMPRESSION_DEFLATE,
-  COMPRESS_FROM,
   ENCODING_ENCRYPTED,
   FAILURE_CONVERTER_PATH,
+  FORMAT_DEFLATE_D1,
+  FORMAT_PLAIN,
   LosPayloadCodec,
-  METADATA_COMPRESSION,
+  PAYLOAD_DICTIONARY,
   clientDataConverter,
   engineDataConverter,
   isReadableMetadata,

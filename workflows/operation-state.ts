@@ -416,7 +416,7 @@ export class Operation {
       `**Waiting for:** ${this.waitingFor()}`,
       `**Next deadline:** ${deadline ? `${deadline.what} at ${formatStockholm(deadline.dueAt)}` : 'none'}`,
       ...(action ? [`**Joint action:** #${memory.rounds.action} at ${formatStockholm(action.at)}, lead ${action.lead}`] : []),
-      `**Municipality:** ${this.municipality} · **Suspected activity:** ${tip.categories.join(', ')} · **Urgency:** ${tip.urgency}`,
+      `**Municipality:** ${this.municipality} · **Suspected activity:** ${tip.categories.join(', ')} · **Urgency:** ${tip.urgency} · **Tip source:** ${tip.source.kind}${tip.source.protected ? ' (protected)' : ''}`,
     ].join('\n\n');
   }
 

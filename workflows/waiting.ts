@@ -40,7 +40,9 @@ export async function awaitWithDeadline(op: Operation, done: () => boolean, labe
   const deadline = op.memory.deadline;
   if (deadline && !deadline.reminded) {
     const at = reminderTime(Date.parse(deadline.startedAt), Date.parse(deadline.dueAt), op.config.reminderFraction);
-    const outcome = await waitFor(op, done, at, `${label}: reminder`);
+    // No summary: a reminder's timer is mostly cancelled by the answers it waits for, and the history would write
+    // its summary twice (started, cancelled); the UI's current details name the deadline all along.
+    const outcome = await waitFor(op, done, at);
     if (outcome !== 'timeout') return outcome;
     op.deadlineReminded();
     await on.remind();
