@@ -218,7 +218,7 @@ export function registerConsole(context: RouteContext): void {
         const id = operationIdOf(request);
         const person = request.person!;
         const t = textsOf(request, reply);
-        const { state, timeline } = await readOperation(services(), withDeadline, person, id);
+        const { state, timeline, tip } = await readOperation(services(), withDeadline, person, id, originOf(request));
         const ctx = contextOf(state, Date.now());
         const decisions =
           person.role === 'coordinator'
@@ -235,6 +235,7 @@ export function registerConsole(context: RouteContext): void {
         const body = operationPage(t, {
           state,
           timeline,
+          ...(tip ? { tip } : {}),
           ...(decisions ? { decisions: decisions.map((d) => (d.refusal === undefined ? { kind: d.kind } : { kind: d.kind, refusal: d.refusal })) } : {}),
           ...(done && notices[done] ? { notice: notices[done] } : {}),
           updatedAt,

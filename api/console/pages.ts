@@ -7,8 +7,10 @@ import {
   type DecisionContext,
   type DecisionKind,
   type OperationState,
+  type Plain,
   type Refusal,
   type TimelineEntry,
+  type TipAsShown,
 } from '../../domain/index.js';
 import { decisionPathName } from '../schemas.js';
 import { errorSummary, renderField, type Field, type FieldErrors, type FormValues } from './fields.js';
@@ -115,10 +117,43 @@ export function refusalNow(kind: DecisionKind, ctx: DecisionContext): Refusal {
 export interface OperationPageInput {
   state: OperationState;
   timeline: TimelineEntry[];
+  /** The tip, the business first: only for the operation's coordinator. */
+  tip?: Plain<TipAsShown>;
   /** Decisions offered: only for the operation's coordinator. */
   decisions?: { kind: DecisionKind; refusal?: string }[];
   notice?: string;
   updatedAt: string;
+}
+
+/** The tip as its coordinator reads it; a protected source is said to be one, its reference never reaching the page. */
+function tipFacts(t: Texts, tip: Plain<TipAsShown>): Html {
+  const { source } = tip;
+  const from = `${t.values[source.kind] ?? source.kind}${source.agency ? ` (${t.agencies[source.agency]})` : ''}`;
+  return html`<h2>${t.operation.tip}</h2>
+    <dl class="facts" id="tip">
+      <dt>${t.labels['entity.name']}</dt>
+      <dd>${tip.entity.name}</dd>
+      <dt>${t.labels['entity.orgNumber']}</dt>
+      <dd>${tip.entity.orgNumber}</dd>
+      <dt>${t.labels['entity.address']}</dt>
+      <dd>${tip.entity.address}</dd>
+      <dt>${t.labels.categories}</dt>
+      <dd>${tip.categories.map((category) => t.categories[category]).join(', ')}</dd>
+      <dt>${t.labels.description}</dt>
+      <dd>${tip.description}</dd>
+      <dt>${t.labels.urgency}</dt>
+      <dd>${t.values[tip.urgency] ?? tip.urgency}</dd>
+      <dt>${t.labels['source.kind']}</dt>
+      <dd>${source.protected ? `${from}, ${t.operation.protectedSource}` : from}</dd>
+      ${
+        source.reference !== undefined && !source.protected
+          ? html`<dt>${t.labels['source.reference']}</dt>
+              <dd>${source.reference}</dd>`
+          : ''
+      }
+      <dt>${t.labels.receivedAt}</dt>
+      <dd>${time(tip.receivedAt)}</dd>
+    </dl>`;
 }
 
 export function operationPage(t: Texts, input: OperationPageInput): Html {
@@ -143,6 +178,7 @@ export function operationPage(t: Texts, input: OperationPageInput): Html {
         <dt>${o.deadline}</dt>
         <dd>${deadlineCell({ ...(state.nextDeadline ? { nextDeadline: state.nextDeadline.dueAt } : {}), overdue: state.overdue }, t)}</dd>
       </dl>
+      ${input.tip ? tipFacts(t, input.tip) : ''}
       ${
         input.decisions
           ? html`<h2>${o.decisions}</h2>
