@@ -416,7 +416,7 @@ describe('the coordinator’s console', () => {
     await context.close();
   }, 150_000);
 
-  it('lists the decisions due soonest deadline first, an overdue one marked; an open operation page marks its deadline passing without a reload', async () => {
+  it('lists the decisions due soonest deadline first, an overdue one marked; an open page, the list or an operation’s, shows a new tip and a deadline passing without a reload', async () => {
     const token = await tokenOf('anna');
     const later = await registerVia(token, sampleTip(), { assessmentDeadline: '3h' });
     const sooner = await registerVia(token, sampleTip(), { assessmentDeadline: '2h' });
@@ -450,20 +450,30 @@ describe('the coordinator’s console', () => {
     for (const id of [sooner, later]) await expect(rowOf(id).innerText()).resolves.not.toContain('Försenad');
     await check(page, 'decisions-due-ordered');
 
+    // The page left open: a new tip awaiting assessment appears, and is marked when its deadline passes, without a reload.
+    const navigations: string[] = [];
+    page.on('framenavigated', (frame) => frame === page.mainFrame() && navigations.push(frame.url()));
+    const arriving = await registerVia(token, sampleTip(), { assessmentDeadline: '12s' });
+    await rowOf(arriving).waitFor({ timeout: 30_000 });
+    await expect(rowOf(arriving).innerText()).resolves.not.toContain('Försenad');
+    await rowOf(arriving).locator('.badge.overdue').waitFor({ timeout: 30_000 });
+    expect(navigations).toEqual([]);
+    await expect(page.locator('#live-status').innerText()).resolves.toMatch(/^Uppdaterad /);
+    await check(page, 'decisions-due-live');
+
     // An operation page left open when its assessment deadline passes: the stream tells it, and it marks itself overdue.
     const passing = await registerVia(token, sampleTip(), { assessmentDeadline: '8s' });
     await page.goto(`${api}/konsol/operationer/${passing}`);
+    navigations.length = 0;
     const live = page.locator('#live');
     expect(await live.locator('.badge.overdue').count()).toBe(0);
-    const navigations: string[] = [];
-    page.on('framenavigated', (frame) => frame === page.mainFrame() && navigations.push(frame.url()));
     await live.locator('.badge.overdue').waitFor({ timeout: 30_000 });
     expect(navigations).toEqual([]);
     await expect(page.locator('#live-status').innerText()).resolves.toMatch(/^Uppdaterad /);
     await check(page, 'operation-overdue-live');
-    for (const id of [later, sooner, missed, passing]) await decideVia(token, id, 'cancel', { reason: 'The test is over.' });
+    for (const id of [later, sooner, missed, arriving, passing]) await decideVia(token, id, 'cancel', { reason: 'The test is over.' });
     await context.close();
-  }, 90_000);
+  }, 120_000);
 
   it('can be used with the keyboard alone, focus visible: skip link, then a decision through its form', async () => {
     const token = await tokenOf('anna');

@@ -61,14 +61,21 @@ export function operationsTable(rows: readonly ListedRow[], t: Texts, caption: s
   </div>`;
 }
 
-/** The coordinator's start page: what needs their decision, then the rest. */
-export function duePage(t: Texts, municipality: string, due: readonly ListedRow[], others: readonly ListedRow[]): Html {
+/** The coordinator's start page: what needs their decision, then the rest; it updates itself as the operation page does. */
+export function duePage(t: Texts, municipality: string, due: readonly ListedRow[], others: readonly ListedRow[], updatedAt: string): Html {
   return html`<h1>${t.due.title}</h1>
     <p>${t.due.intro(municipality)}</p>
-    ${due.length > 0 ? operationsTable(due, t, t.due.title, false, true) : html`<p>${t.due.none}</p>`}
-    <h2>${t.due.others}</h2>
-    ${others.length > 0 ? operationsTable(others, t, t.due.others, false, true) : html`<p>${t.due.noOthers}</p>`}`;
+    ${liveHint(t)}
+    <div id="live">
+      <p class="visually-hidden" id="live-status-text">${t.operation.updated(updatedAt)}</p>
+      ${due.length > 0 ? operationsTable(due, t, t.due.title, false, true) : html`<p>${t.due.none}</p>`}
+      <h2>${t.due.others}</h2>
+      ${others.length > 0 ? operationsTable(others, t, t.due.others, false, true) : html`<p>${t.due.noOthers}</p>`}
+    </div>`;
 }
+
+/** That the page updates itself, and where the script says it did (politely, to a screen reader). */
+const liveHint = (t: Texts) => html`<p class="hint">${t.operation.live} <span id="live-status" role="status" aria-live="polite"></span></p>`;
 
 /** The steering group's start page: overdue operations everywhere, from visibility only (no personal field exists there). */
 export function steeringPage(t: Texts, rows: readonly ListedRow[]): Html {
@@ -163,8 +170,7 @@ export function operationPage(t: Texts, input: OperationPageInput): Html {
   const sumKeys = ['finesSek', 'sanctionFeesSek', 'taxReassessedSek', 'assetsSeizedSek', 'licencesRevoked', 'closureOrders', 'criminalReports'] as const;
   const agencyName = (id: string) => t.agencies[id as keyof Texts['agencies']] ?? id;
   return html`<h1>${o.title(state.operationId)}</h1>
-    ${input.notice ? html`<p class="notice" role="status">${input.notice}</p>` : ''}
-    <p class="hint">${o.live} <span id="live-status" role="status" aria-live="polite"></span></p>
+    ${input.notice ? html`<p class="notice" role="status">${input.notice}</p>` : ''} ${liveHint(t)}
     <div id="live">
       <p class="visually-hidden" id="live-status-text">${o.updated(input.updatedAt)}</p>
       <h2>${o.status}</h2>
