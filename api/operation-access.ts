@@ -1,7 +1,16 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { type CorrectableFields, type DecisionKind, type DecisionReceipt, type OperationState, type Sealed, type TimelineEntry } from '../domain/index.js';
+import {
+  type CorrectableFields,
+  type DecisionKind,
+  type DecisionReceipt,
+  type OperationState,
+  type Plain,
+  type Sealed,
+  type TimelineEntry,
+  type TipAsShown,
+} from '../domain/index.js';
 import { readAs } from '../vault/index.js';
-import { correctableTipQuery, stateQuery, timelineQuery } from '../workflows/definitions.js';
+import { correctableTipQuery, registeredTipQuery, stateQuery, timelineQuery } from '../workflows/definitions.js';
 import type { Person } from './auth.js';
 import { howItEnded, registerTip, sendDecision, type Registration as EngineRegistration } from './engine.js';
 import { ProblemError } from './problems.js';
@@ -20,9 +29,14 @@ export type WithDeadline = <T>(work: (client: Client) => Promise<T>) => Promise<
 export interface OperationRead {
   state: OperationState;
   timeline: TimelineEntry[];
+  /** The tip (the business, the description, the source but a protected one's reference): its own coordinator's only. */
+  tip?: Plain<TipAsShown>;
 }
 
-/** An operation's state and timeline as this person may read them: unsealed for its coordinator, sealed otherwise; on the access log. */
+/**
+ * An operation's state and timeline as this person may read them: unsealed for its coordinator, with the tip,
+ * sealed otherwise, and without the tip (the steering group and operators never see the business); on the access log.
+ */
 export async function readOperation(
   services: ApiServices,
   withDeadline: WithDeadline,
@@ -51,16 +65,18 @@ export async function readOperation(
     return { state, timeline };
   }
   const role = person.role === 'coordinator' ? 'coordinator' : 'steering_group';
+  const tip = role === 'coordinator' ? await withDeadline((client) => client.workflow.getHandle(id).query(registeredTipQuery)) : undefined;
   const reader = { sub: person.sub, role, ...(person.municipality ? { municipality: person.municipality } : {}) } as const;
-  const [read, readTimeline] = await readAs<unknown>(keys, audit, {
+  // One read, one record on the access log: the state, the timeline and, for the coordinator, the tip.
+  const [read, readTimeline, readTip] = await readAs<unknown>(keys, audit, {
     reader,
     action: 'show',
     operationId: id,
-    values: [state, timeline],
+    values: tip === undefined ? [state, timeline] : [state, timeline, tip],
     payloads: [],
     ...(origin ? { origin } : {}),
   });
-  return { state: read as OperationState, timeline: readTimeline as TimelineEntry[] };
+  return { state: read as OperationState, timeline: readTimeline as TimelineEntry[], ...(readTip !== undefined ? { tip: readTip as Plain<TipAsShown> } : {}) };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AGENCY_IDS, DECISIONS, OperationConfig, PHASES, Tip, describeIssues, type DecisionKind } from '../domain/index.js';
+import { ACTIVITY_CATEGORIES, AGENCY_IDS, DECISIONS, OperationConfig, PHASES, Tip, Urgency, describeIssues, type DecisionKind } from '../domain/index.js';
 import { AccessRecord } from '../vault/index.js';
 import { Person } from './auth.js';
 
@@ -70,10 +70,28 @@ const TimelineEntry = z.object({
   text: z.string(),
   by: z.object({ sub: z.string(), name: z.string(), role: z.string() }).optional().meta({ description: 'Who decided or registered, in which role.' }),
 });
+/** The tip as its coordinator reads it: a sealed value reads as text (an erased one as "erased on …"). */
+const Readable = z.string();
+export const ShownTip = z
+  .object({
+    entity: z.object({ orgNumber: Readable, name: Readable, address: Readable, municipality: z.string() }),
+    categories: z.array(z.enum(ACTIVITY_CATEGORIES)),
+    description: Readable,
+    urgency: Urgency,
+    source: z
+      .object({ kind: z.string(), agency: z.enum(AGENCY_IDS).optional(), protected: z.boolean(), reference: Readable.optional() })
+      .meta({ description: 'Where the tip came from; a protected source’s reference never leaves the engine.' }),
+    receivedAt: z.string(),
+  })
+  .meta({ id: 'ShownTip', description: 'The registered tip (after any correction): the business and what was observed.' });
+
 export const OperationView = z
   .object({
     state: z.looseObject({ operationId: z.string(), phase: z.enum(PHASES), municipality: z.string() }),
     timeline: z.array(TimelineEntry),
+    tip: ShownTip.optional().meta({
+      description: 'Only for a coordinator of the operation’s municipality (on the access log); never for the steering group or operators.',
+    }),
   })
   .meta({ id: 'OperationView', description: 'The operation’s state and timeline, personal fields unsealed only for an entitled reader.' });
 

@@ -11,11 +11,19 @@
  * takes this machine about 15 minutes (bench/results/latest.md, scale). Anna (coordinator, Umeå) signs in at the
  * provider; each page is then fetched one at a time with her session cookie, timed from request to last byte.
  * Writes bench/results/console-<time>.{json,md} and console-latest.{json,md}.
+ *
+ * `--topology cluster` measures the same on the production topology of `npm run cluster` (scripts/cluster.ts, as
+ * `npm run bench -- --topology cluster` starts it: Temporal on PostgreSQL with authorisation and TLS, three NATS
+ * nodes, two workers, two bridges, the API and the identity provider as their own processes), and writes
+ * console-cluster-<time>.{json,md} and console-cluster-latest.{json,md}.
  */
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import type { Client } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadCatalogueFile } from '../config/index.js';
@@ -24,8 +32,20 @@ import { DEMO_PASSWORD } from '../scripts/identity-provider.js';
 import { CookieJar, passwordLogin } from '../scripts/oidc-sign-in.js';
 import { searchAttributes } from '../workflows/definitions.js';
 import { LIFECYCLE_CATEGORIES, benchTip, lifecycleContext } from './operations.js';
-import { readVersions, startApiDoor, startBenchRun, waitUntilReady, type Versions, machineFacts, writeResults, type MachineFacts } from './stack.js';
-import { percentiles, round, type Percentiles } from './stats.js';
+import {
+  readVersions,
+  startApiDoor,
+  startBenchRun,
+  waitUntilReady,
+  type BenchRun,
+  type Versions,
+  machineFacts,
+  writeResults,
+  type MachineFacts,
+} from './stack.js';
+import { percentiles, round, sleep, type Percentiles } from './stats.js';
+import { clusterStack, TOPOLOGIES, type Topology } from './topologies.js';
+import type { KeyStore } from '../vault/index.js';
 
 const MUNICIPALITIES = [
   'Umeå',
@@ -53,6 +73,9 @@ const WORKING_STAGES = (Object.keys(STAGES) as Stage[]).filter((stage) => stage 
 const TARGET_P95_MS = 200;
 
 interface ConsoleBenchResult {
+  topology: Topology;
+  /** The stack, in words. */
+  stack: string;
   runId: string;
   startedAt: string;
   finishedAt: string;
@@ -84,10 +107,11 @@ function render(r: ConsoleBenchResult): string {
   const row = (label: string, p: Percentiles, target: boolean) =>
     `| ${label} | ${p.count} | ${round(p.p50)} | ${round(p.p95)} | ${round(p.p99)} | ${round(p.max)} | ${target ? (p.p95 <= TARGET_P95_MS ? '✓' : '✗') : ''} |`;
   const v = r.visibility;
+  const cluster = r.topology === 'cluster';
   return [
-    `# LOS console benchmark ${r.runId}`,
+    `# LOS console benchmark ${r.runId}${cluster ? ' on the cluster' : ''}`,
     '',
-    `${r.startedAt} → ${r.finishedAt} (${round(r.wallSeconds, 0)} s), \`npm run bench:console\`. Machine: ${r.machine.cores} × ${r.machine.cpuModel}, ${r.machine.memoryMiB} MiB, ${r.versions.os}; load average ${load(r.machine.loadAverageAtStart)} at start, ${load(r.machine.loadAverageAtEnd)} at end. Node ${r.versions.node}, Temporal ${r.versions.temporalServer ?? '?'} (dev server, SQLite), nats-server ${r.versions.natsServer ?? '?'}. The worker, the bridge, the API and the identity provider are child processes.`,
+    `${r.startedAt} → ${r.finishedAt} (${round(r.wallSeconds, 0)} s), \`npm run bench:console${cluster ? ' -- --topology cluster' : ''}\`. Machine: ${r.machine.cores} × ${r.machine.cpuModel}, ${r.machine.memoryMiB} MiB, ${r.versions.os}; load average ${load(r.machine.loadAverageAtStart)} at start, ${load(r.machine.loadAverageAtEnd)} at end. Node ${r.versions.node}, Temporal ${r.versions.temporalServer ?? '?'}, nats-server ${r.versions.natsServer ?? '?'}. The stack: ${r.stack}; ${cluster ? 'every engine process, the API and the identity provider are child processes of `scripts/cluster.ts`' : 'the worker, the bridge, the API and the identity provider are child processes'}.`,
     '',
     `Visibility: ${v.total} running \`losOperation\` executions over ${v.municipalities} municipalities: ${v.real} real operations (registered as a coordinator would, in assessment) and ${v.rows} visibility rows of the same shape (the engine's search attributes, stages spread evenly, on a task queue no worker polls), filled in ${round(v.fillSeconds, 0)} s. Umeå holds ${v.umea} of them, ${v.umeaAwaitingDecision} in a stage that awaits the coordinator's decision: the decisions-due page lists them all, soonest deadline first, and the most recent 200 of the others.`,
     '',
@@ -99,9 +123,81 @@ function render(r: ConsoleBenchResult): string {
     row('an operation (`/konsol/operationer/:id`)', r.pages.operation, true),
     row('overdue and open escalations across municipalities (`/konsol`, steering group)', r.pages.steering, true),
     '',
-    'Not measured here: the same pages on `npm run cluster` (PostgreSQL visibility, authorisation and TLS).',
+    cluster
+      ? 'The same pages on the dev server: `npm run bench:console` (bench/results/console-latest.md).'
+      : 'The same pages on the production topology of `npm run cluster` (PostgreSQL visibility, authorisation and TLS): `npm run bench:console -- --topology cluster` (bench/results/console-cluster-latest.md).',
     '',
   ].join('\n');
+}
+
+/** A running stack with the API, whichever topology: what the measurement needs of it. */
+type RunFacts = Pick<BenchRun, 'startedAt' | 'benchStart' | 'loadAtStart' | 'runId' | 'scratch' | 'taskQueue'>;
+interface ConsoleStack extends RunFacts {
+  topology: Topology;
+  describe: string;
+  client: Client;
+  keys: KeyStore;
+  apiUrl: string;
+  versions: Versions;
+  stop(): Promise<void>;
+}
+
+/** The dev server (SQLite), one nats-server, the worker, the bridge, the identity provider and the API. */
+async function devConsoleStack(): Promise<ConsoleStack> {
+  const { stack, worker, bridge, ...run } = await startBenchRun('console', log);
+  const stopEngine = async () => {
+    await worker.stop();
+    await bridge.stop();
+    await stack.stop();
+  };
+  const door = await startApiDoor(stack, run.taskQueue, run.scratch).catch(async (err: unknown) => {
+    await stopEngine();
+    throw err;
+  });
+  const stop = async () => {
+    await door.stop();
+    await stopEngine();
+  };
+  try {
+    await waitUntilReady(worker, bridge, stack, run.taskQueue);
+    const describe = `the dev server (SQLite) at ${stack.temporalAddress}, one nats-server, one worker, one bridge, the API`;
+    return { ...run, topology: 'dev', describe, client: stack.client, keys: stack.keys, apiUrl: door.url, versions: await readVersions(stack), stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** The production topology of `npm run cluster`, with its API, as the topology bench starts it (bench/topologies.ts). */
+async function clusterConsoleStack(): Promise<ConsoleStack> {
+  const startedAt = new Date();
+  const runId = `${startedAt.getTime().toString(36)}${randomBytes(2).toString('hex')}`;
+  const run: RunFacts = {
+    startedAt,
+    benchStart: performance.now(),
+    loadAtStart: loadavg(),
+    runId,
+    scratch: mkdtempSync(join(tmpdir(), 'los-bench-console-cluster-')),
+    taskQueue: `los-bench-${runId}`,
+  };
+  log(`run ${runId}; scratch ${run.scratch}; starting the cluster`);
+  const stack = await clusterStack(run.scratch, run.taskQueue, runId, {}, { api: true });
+  try {
+    const apiUrl = stack.apiUrl!;
+    for (const deadline = Date.now() + 120_000; ; await sleep(250)) {
+      const healthy = await fetch(`${apiUrl}/healthz`, { signal: AbortSignal.timeout(2_000) }).then(
+        (response) => response.ok,
+        () => false,
+      );
+      if (healthy) break;
+      if (Date.now() > deadline) throw new Error(`the cluster's API did not answer at ${apiUrl}/healthz within 120 s; see ${run.scratch}`);
+    }
+    const { describe, client, keys } = stack;
+    return { ...run, topology: 'cluster', describe, client, keys, apiUrl, versions: await readVersions(stack), stop: () => stack.stop() };
+  } catch (err) {
+    await stack.stop();
+    throw err;
+  }
 }
 
 async function main() {
@@ -112,20 +208,18 @@ async function main() {
     .option('--operations <n>', 'running operations in visibility in all', whole, 10_000)
     .option('--real <n>', 'of them, real operations registered through the engine', whole, 40)
     .option('--samples <n>', 'fetches of each page', whole, 200)
+    .addOption(
+      new Option('--topology <topology>', 'dev: the dev server (SQLite); cluster: the production topology of npm run cluster (PostgreSQL)')
+        .choices(TOPOLOGIES)
+        .default('dev'),
+    )
     .option('--keep', 'keep the scratch directory (logs of every process)')
     .parse()
-    .opts<{ operations: number; real: number; samples: number; keep?: boolean }>();
+    .opts<{ operations: number; real: number; samples: number; topology: Topology; keep?: boolean }>();
   Runtime.install({ logger: new DefaultLogger('WARN') });
-  const { startedAt, benchStart, loadAtStart, runId, scratch, taskQueue, stack, worker, bridge } = await startBenchRun('console', log);
-  const door = await startApiDoor(stack, taskQueue, scratch).catch(async (err: unknown) => {
-    await worker.stop();
-    await bridge.stop();
-    await stack.stop();
-    throw err;
-  });
+  const stack = settings.topology === 'cluster' ? await clusterConsoleStack() : await devConsoleStack();
+  const { startedAt, benchStart, loadAtStart, runId, scratch, taskQueue, versions } = stack;
   try {
-    await waitUntilReady(worker, bridge, stack, taskQueue);
-    const versions = await readVersions(stack);
     const ctx = lifecycleContext({ client: stack.client, keys: stack.keys, catalogue: loadCatalogueFile(), taskQueue, runId });
     const fillStart = performance.now();
 
@@ -175,8 +269,8 @@ async function main() {
 
     const session = async (username: string) => {
       const jar = new CookieJar();
-      await passwordLogin(`${door.url}/auth/login?returnTo=%2Fkonsol`, username, DEMO_PASSWORD, { jar });
-      return (path: string) => ({ url: `${door.url}${path}`, headers: { cookie: jar.header(new URL(door.url)) } });
+      await passwordLogin(`${stack.apiUrl}/auth/login?returnTo=%2Fkonsol`, username, DEMO_PASSWORD, { jar });
+      return (path: string) => ({ url: `${stack.apiUrl}${path}`, headers: { cookie: jar.header(new URL(stack.apiUrl)) } });
     };
     const timed = async (request: { url: string; headers: Record<string, string> }, expect: string): Promise<number> => {
       const t0 = performance.now();
@@ -200,6 +294,8 @@ async function main() {
     const steering = await measure('the steering group’s page', () => cecilia('/konsol'), '<table');
 
     const result: ConsoleBenchResult = {
+      topology: stack.topology,
+      stack: stack.describe,
       runId,
       startedAt: startedAt.toISOString(),
       finishedAt: new Date().toISOString(),
@@ -217,12 +313,10 @@ async function main() {
       },
       pages: { decisionsDue, operation, steering },
     };
-    writeResults('console-', 'console-latest', startedAt, result, render(result));
+    const cluster = stack.topology === 'cluster' ? 'cluster-' : '';
+    writeResults(`console-${cluster}`, `console-${cluster}latest`, startedAt, result, render(result));
     console.log(render(result));
   } finally {
-    await door.stop();
-    await worker.stop();
-    await bridge.stop();
     await stack.stop();
     if (settings.keep) log(`scratch kept: ${scratch}`);
     else rmSync(scratch, { recursive: true, force: true });

@@ -190,7 +190,7 @@ function packageVersion(name: string): string {
   }
 }
 
-export async function readVersions(stack: BenchStack): Promise<Versions> {
+export async function readVersions(stack: Pick<BenchStack, 'client' | 'nc'>): Promise<Versions> {
   let temporalCli: string | undefined;
   try {
     const cli = findTemporalCli();

@@ -12,6 +12,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { defaultBehaviour, startSimulatedAgency, type SimulatedAgency, type SimulatedAgencyOptions } from '../agencies/index.js';
 import { loadCatalogueFile } from '../config/index.js';
 import { AGENCY_IDS, SUBJECTS, type AgencyId } from '../domain/index.js';
@@ -70,10 +71,14 @@ export interface PhaseFigures {
 }
 
 /** What the bench needs of a running topology. */
-interface TopologyStack {
+export interface TopologyStack {
   describe: string;
   client: Client;
   keys: KeyStore;
+  /** The key store's NATS connection (for the server's version). */
+  nc: NatsConnection;
+  /** The API's origin, when the stack was started with it. */
+  apiUrl?: string;
   agencyConnection(agency: AgencyId): Pick<SimulatedAgencyOptions, 'servers' | 'credentials' | 'tls'>;
   /** The processes to meter, by role: several processes of one role are added up. */
   pids(): Record<string, number[]>;
@@ -94,6 +99,7 @@ async function devStack(scratch: string, taskQueue: string): Promise<TopologySta
     describe: `dev server (SQLite) at ${stack.temporalAddress}, one nats-server, one worker, one bridge`,
     client: stack.client,
     keys: stack.keys,
+    nc: stack.nc,
     agencyConnection: () => ({ servers: stack.natsUrl }),
     pids: () => ({
       temporal: [stack.temporal?.process.pid ?? -1],
@@ -120,11 +126,27 @@ function postgresBytes(postgres: Postgres, databases: string[]): number {
 /** How the cluster is started: as deployed (authorisation and TLS), unless the bench's comparison asks for it open. */
 export type ClusterSwitches = Pick<ClusterOptions, 'secure' | 'natsTls'>;
 
-async function clusterStack(scratch: string, taskQueue: string, runId: string, switches: ClusterSwitches = {}): Promise<TopologyStack> {
+/** The production topology of `npm run cluster`, ready: every worker polls and a bridge waits; with `api`, its API process too. */
+export async function clusterStack(
+  scratch: string,
+  taskQueue: string,
+  runId: string,
+  switches: ClusterSwitches = {},
+  options: { api?: boolean } = {},
+): Promise<TopologyStack> {
   const postgres = postgresFromEnvironment();
   const prefix = `los_bench_${runId}`;
   const dataDir = join(scratch, 'cluster');
-  const cluster = await startCluster({ prefix, dataDir, taskQueue, postgres, ...switches, engineEnv: { LOG_LEVEL: 'warn', SHUTDOWN_GRACE_SECONDS: '5' }, log });
+  const cluster = await startCluster({
+    prefix,
+    dataDir,
+    taskQueue,
+    postgres,
+    ...switches,
+    ...(options.api ? { api: {} } : {}),
+    engineEnv: { LOG_LEVEL: 'warn', SHUTDOWN_GRACE_SECONDS: '5' },
+    log,
+  });
   const { client, keys, nc, close } = await cluster.connectClient('los-bench-keys');
   // Ready means every worker polls and a bridge waits on the answers' consumer.
   const jsm = await jetstreamManager(nc);
@@ -145,9 +167,11 @@ async function clusterStack(scratch: string, taskQueue: string, runId: string, s
     (cluster.temporalAccess.tls ? ' over TLS' : ' in plaintext') +
     (cluster.nats.tls ? '; NATS over TLS' : '; NATS in plaintext');
   return {
-    describe: `Temporal server ${cluster.temporal.address} on PostgreSQL ${postgres.host}:${postgres.port} (${locks}), three NATS nodes (replicas 3), two workers, two bridges`,
+    describe: `Temporal server ${cluster.temporal.address} on PostgreSQL ${postgres.host}:${postgres.port} (${locks}), three NATS nodes (replicas 3), two workers, two bridges${cluster.api ? ', the API' : ''}`,
     client,
     keys,
+    nc,
+    ...(cluster.api ? { apiUrl: cluster.api.url } : {}),
     agencyConnection: (agency) => ({
       servers: cluster.nats.urls,
       credentials: { nkeySeed: cluster.seeds.agencies[agency]! },

@@ -11,8 +11,10 @@ import {
   type OperationConfigInput,
   type OperationState,
   type Phase,
+  type Plain,
   type Sealed,
   type TimelineEntry,
+  type TipAsShown,
 } from '../domain/index.js';
 import type { ListedOperation } from './render.js';
 
@@ -216,6 +218,8 @@ export interface ListFilter {
 export interface OperationView {
   state: OperationState;
   timeline: TimelineEntry[];
+  /** The tip, the business first: only a coordinator of the operation's municipality gets it. */
+  tip?: Plain<TipAsShown>;
 }
 
 export interface AccessRecord {

@@ -5,8 +5,10 @@ import {
   type OperationState,
   type Outcome,
   type OutcomeSummary,
+  type Plain,
   type Sealed,
   type TimelineEntry,
+  type TipAsShown,
 } from '../domain/index.js';
 
 /** Text the reader is not entitled to (or that was erased) stays sealed; it shows as such, never as ciphertext. */
@@ -113,11 +115,27 @@ function describeSummary(summary: OutcomeSummary): string {
   ].join('; ');
 }
 
-export function operationReport(state: OperationState, timeline: TimelineEntry[], nowMs: number): string {
+/** The tip's facts, the business first; a protected source shows as such, its reference never reaching `los`. */
+function tipFacts(tip: Plain<TipAsShown>): [string, string][] {
+  const source = tip.source;
+  const from = `${source.kind.replaceAll('_', ' ')}${source.agency ? ` (${source.agency})` : ''}`;
+  return [
+    ['Business', `${tip.entity.name}, org. no. ${tip.entity.orgNumber}`],
+    ['Address', tip.entity.address],
+    ['Description', tip.description],
+    ['Urgency', tip.urgency],
+    ['Source', source.protected ? `${from}, protected` : `${from}${source.reference !== undefined ? `, reference ${source.reference}` : ''}`],
+    ['Received', local(tip.receivedAt)],
+  ];
+}
+
+/** The operation as `los show` prints it; `tip` only when the reader is entitled to it (the API decides). */
+export function operationReport(state: OperationState, timeline: TimelineEntry[], nowMs: number, tip?: Plain<TipAsShown>): string {
   const deadline = state.nextDeadline;
   const facts: [string, string][] = [
     ['Operation', state.operationId],
     ['Municipality', state.municipality],
+    ...(tip ? tipFacts(tip) : []),
     ['Suspected', state.categories.join(', ')],
     ['Phase', state.phase],
     ['Waiting for', state.waitingFor],

@@ -112,3 +112,16 @@ export function slug(text: string): string {
     .replace(/[^a-z0-9]+/g, '-')
     .replace(/^-|-$/g, '');
 }
+
+/**
+ * The registered tip as its operation's coordinator reads it (`los show`, the console's operation page): the
+ * business, what was observed, how urgent, where it came from. A protected source's reference is left out here,
+ * in the workflow: a protected source never leaves it, not even to the coordinator.
+ */
+export type TipAsShown = Omit<Tip, 'source'> & {
+  source: { kind: TipSource['kind']; protected: boolean; agency?: AgencyId; reference?: Tip['source']['reference'] };
+};
+export function tipAsShown(tip: Tip): TipAsShown {
+  const { reference, ...source } = tip.source;
+  return { ...tip, source: source.protected || reference === undefined ? source : { ...source, reference } };
+}

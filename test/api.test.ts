@@ -15,6 +15,8 @@ import { sampleTip, startTestEngine, type TestEngine, capturedLog } from './engi
 
 const PASSWORD = DEMO_PASSWORD;
 const API_CLIENT_SECRET = DEMO_API_CLIENT_SECRET;
+/** Anna Lindqvist's subject (idp/realm.yaml): Umeå's coordinator. */
+const ANNA = '0b6f3c2e-5d1a-4a8e-9f27-1c4d8e6a2b01';
 
 let idp: IdentityProvider;
 let engine: TestEngine;
@@ -183,6 +185,51 @@ describe('reading', () => {
     const asOperator = await call('GET', `/v1/operations/${operationId}`, { token: tokens.erik });
     expect(asOperator.status).toBe(200);
     expect(await asOperator.text()).not.toContain(reason);
+  });
+
+  it('gives the coordinator of its municipality the tip, the business first, each read on the access log; nobody else gets it', async () => {
+    const tip = sampleTip();
+    const { operationId } = (await (await call('POST', '/v1/operations', { token: tokens.anna, body: tip })).json()) as { operationId: string };
+    const annasReads = async () => {
+      const log = (await (await call('GET', `/v1/operations/${operationId}/access-log`, { token: tokens.david })).json()) as {
+        records: { who: string; action: string; allowed: boolean; detail: string; asked?: string }[];
+      };
+      return log.records.filter((r) => r.who === ANNA && r.action === 'show' && r.asked === 'GET /v1/operations/:id');
+    };
+    expect(await annasReads()).toEqual([]);
+
+    const asCoordinator = await call('GET', `/v1/operations/${operationId}`, { token: tokens.anna });
+    expect(asCoordinator.status).toBe(200);
+    const view = (await asCoordinator.json()) as { tip?: unknown };
+    expect(view.tip).toEqual({
+      entity: { orgNumber: '5567037485', name: tip.entity.name, address: tip.entity.address, municipality: 'Umeå' },
+      categories: tip.categories,
+      description: tip.description,
+      urgency: 'high',
+      // A protected source: said to be one, its reference never leaves the engine.
+      source: { kind: 'public', protected: true },
+      receivedAt: new Date(tip.receivedAt).toISOString(),
+    });
+    expect(JSON.stringify(view)).not.toContain('SECRET-SOURCE-REF');
+    expect(await annasReads()).toEqual([expect.objectContaining({ allowed: true, detail: 'plaintext' })]);
+
+    // Malmö's coordinator is refused (and that is on the log too); the steering group and an operator get no tip, and no business in any field.
+    expect((await call('GET', `/v1/operations/${operationId}`, { token: tokens.bertil })).status).toBe(403);
+    for (const who of ['cecilia', 'erik']) {
+      const response = await call('GET', `/v1/operations/${operationId}`, { token: tokens[who] });
+      expect(response.status).toBe(200);
+      const text = await response.text();
+      expect(JSON.parse(text)).not.toHaveProperty('tip');
+      for (const secret of [tip.entity.name, tip.entity.address, '5567037485', '556703-7485', tip.description]) expect(text, who).not.toContain(secret);
+    }
+    expect(await annasReads()).toHaveLength(1);
+  });
+
+  it('shows the reference of a source that is not protected', async () => {
+    const tip = sampleTip({ source: { kind: 'municipal_inspector', protected: false, reference: 'INSPEKTION-2026-118' } });
+    const { operationId } = (await (await call('POST', '/v1/operations', { token: tokens.anna, body: tip })).json()) as { operationId: string };
+    const view = (await (await call('GET', `/v1/operations/${operationId}`, { token: tokens.anna })).json()) as { tip: { source: unknown } };
+    expect(view.tip.source).toEqual({ kind: 'municipal_inspector', protected: false, reference: 'INSPEKTION-2026-118' });
   });
 
   it('narrows a coordinator’s list to their municipality and refuses another one', async () => {

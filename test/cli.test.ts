@@ -12,7 +12,7 @@ import { OPERATOR_VIEWS, type OperationState, type TimelineEntry, type TipInput 
 import { freePort } from '../scripts/dev-stack.js';
 import { DEMO_PASSWORD, type IdentityProvider, startIdentityProvider } from '../scripts/identity-provider.js';
 import { stateQuery } from '../workflows/definitions.js';
-import { LosPayloadCodec } from '../vault/index.js';
+import { LosPayloadCodec, generateMasterKey, readMasterKeyring, type MasterKeyring } from '../vault/index.js';
 import { eventually, sampleTip, startTestEngine, type TestEngine } from './engine.js';
 import { approveDevice, clientCredentialsToken, discoverIssuer } from './oidc.js';
 
@@ -37,6 +37,8 @@ let idp: IdentityProvider;
 let apiUrl: string;
 let audience: string;
 let scratch: string;
+/** The engine's master key until the rotation test gives it a new one. */
+const FIRST_MASTER_KEY = readMasterKeyring({ LOS_MASTER_KEY: generateMasterKey() });
 /** A port nothing listens on: the API unreachable. */
 let closedApi: string;
 
@@ -118,11 +120,16 @@ const inHours = (h: number) => new Date(Date.now() + h * 3_600_000).toISOString(
 const stateOf = (operationId: string) => engine.client.workflow.getHandle(operationId).query(stateQuery);
 const until = (operationId: string, test: (s: OperationState) => boolean) => eventually(() => stateOf(operationId), test, 30_000);
 
-/** Signed in once per person for the file: anna coordinates in Umeå, bertil in Malmö; erik operates; david audits. */
+/**
+ * Signed in once per person for the file: anna coordinates in Umeå, bertil in Malmö; erik operates; david audits;
+ * cecilia is the steering group; frida administers the key store.
+ */
 let anna: NodeJS.ProcessEnv;
 let bertil: NodeJS.ProcessEnv;
 let erik: NodeJS.ProcessEnv;
 let david: NodeJS.ProcessEnv;
+let cecilia: NodeJS.ProcessEnv;
+let frida: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
   scratch = mkdtempSync(join(inject('scratchDir'), 'cli-'));
@@ -132,13 +139,15 @@ beforeAll(async () => {
   closedApi = `http://127.0.0.1:${await freePort()}`;
   idp = await startIdentityProvider({ scratchDir: join(scratch, 'idp'), audience, apiUrls: [apiUrl] });
   // The engine with its API, as `npm run api` runs it, on this file's task queue.
-  engine = await startTestEngine('cli', { api: { port, issuer: idp.issuer, clientSecret: 'demo-secret-los-api' } });
+  engine = await startTestEngine('cli', { api: { port, issuer: idp.issuer, clientSecret: 'demo-secret-los-api' }, keyring: FIRST_MASTER_KEY });
   await engine.startAgencies(DEMO_BEHAVIOURS);
   // One after the other: each run takes this process's stdout and environment for its duration.
   anna = (await login('anna')).env;
   bertil = (await login('bertil')).env;
   erik = (await login('erik')).env;
   david = (await login('david')).env;
+  cecilia = (await login('cecilia')).env;
+  frida = (await login('frida')).env;
 }, 120_000);
 
 afterAll(async () => {
@@ -230,11 +239,28 @@ describe('los, from tip to a scheduled joint action, through the API', () => {
     expect(shown.stdout.split('\n').find((r) => r.startsWith('polisen '))).toContain('LOS-samordnare');
     // The API names the signed-in person as the author of what they registered and decided.
     expect(shown.stdout).toMatch(/ decision +Anna Lindqvist \(coordinator\) +assessment: proceed/);
+    // The business, for the coordinator of its municipality; a protected source is said to be one, never its reference.
+    expect(shown.stdout).toMatch(/^Business +Restaurang Norrsken AB, org\. no\. 5567037485$/m);
+    expect(shown.stdout).toMatch(/^Address +Storgatan 12, 903 26 Umeå$/m);
+    expect(shown.stdout).toMatch(/^Description +Serves alcohol after licence hours/m);
+    expect(shown.stdout).toMatch(/^Source +public, protected$/m);
+    expect(shown.stdout).not.toContain('SECRET-SOURCE-REF');
     const sealed = await los(erik, ['show', operationId!]);
     expect(sealed.code, sealed.stderr).toBe(0);
     expect(sealed.stdout).toMatch(/^Phase +joint_action$/m);
     expect(sealed.stdout.split('\n').find((r) => r.startsWith('polisen '))).toContain('(sealed)');
     expect(sealed.stdout).not.toContain('LOS-samordnare');
+    // Neither an operator nor the steering group sees the business; Malmö's coordinator sees nothing.
+    const steering = await los(cecilia, ['show', operationId!]);
+    expect(steering.code, steering.stderr).toBe(0);
+    for (const run of [sealed, steering]) {
+      expect(run.stdout).not.toMatch(/^(Business|Address|Description) /m);
+      for (const secret of ['Norrsken', 'Storgatan 12, 903', '5567037485', 'licence hours']) expect(run.stdout).not.toContain(secret);
+    }
+    const malmo = await los(bertil, ['show', operationId!]);
+    expect(malmo.code).toBe(1);
+    expect(malmo.stdout).toBe('');
+    expect(malmo.stderr).toMatch(/^error: refused: coordinators of Malmö may not /);
     // Both reads are on the access log, which the auditor reads and a coordinator may not.
     const audit = await los(david, ['audit', operationId!]);
     expect(audit.code, audit.stderr).toBe(0);
@@ -271,8 +297,10 @@ describe('los --json through the API', () => {
 
     const shown = await los(anna, ['show', operationId, '--json']);
     expect(shown.code, shown.stderr).toBe(0);
-    const view = json<{ state: OperationState; timeline: TimelineEntry[] }>(shown);
+    const view = json<{ state: OperationState; timeline: TimelineEntry[]; tip: unknown }>(shown);
     expect(view.state).toMatchObject({ operationId, phase: 'assessment', overdue: false, municipality: 'Umeå' });
+    expect(view.tip).toMatchObject({ entity: { name: 'Restaurang Norrsken AB', orgNumber: '5567037485' }, source: { kind: 'public', protected: true } });
+    expect(json<{ tip?: unknown }>(await los(cecilia, ['show', operationId, '--json']))).not.toHaveProperty('tip');
     expect(view.timeline.map((e) => e.text)).toContain('tip → assessment');
 
     const decided = await los(anna, ['assess', operationId, 'dismiss', '--reason', 'Already handled by the Police.', '--json']);
@@ -329,5 +357,42 @@ describe('los refuses, and says why, with the exit code', () => {
     const administrator = await los(erik, ['keys', 'rotate']);
     expect(administrator.code).toBe(1);
     expect(administrator.stderr).toMatch(/^error: refused: /);
+  });
+});
+
+describe('los keys rotate', () => {
+  it('re-wraps every data key with the new master key as the administrator; the old key retired, the coordinator still reads the business', async () => {
+    const registered = await los(anna, ['tip', 'register', tipFile(sampleTip()), '--json']);
+    expect(registered.code, registered.stderr).toBe(0);
+    const { operationId } = json<{ operationId: string }>(registered);
+    const before = await engine.keys.masterKeysInUse();
+    expect(Object.keys(before)).toEqual([FIRST_MASTER_KEY[0].id]);
+
+    // The engine is given a new master key, first, with the old one after it (as LOS_MASTER_KEY="new,old" does).
+    const second = readMasterKeyring({ LOS_MASTER_KEY: `${generateMasterKey()},${FIRST_MASTER_KEY[0].key.toString('base64')}` });
+    engine.keys.useKeyring(second);
+    const rotated = await los(frida, ['keys', 'rotate', '--json']);
+    expect(rotated.code, rotated.stderr).toBe(0);
+    const rotation = json<{ rewrapped: number; entries: number; currentMasterKeyId: string; inUse: Record<string, number> }>(rotated);
+    expect(rotation).toEqual({
+      rewrapped: before[FIRST_MASTER_KEY[0].id],
+      entries: expect.any(Number),
+      currentMasterKeyId: second[0].id,
+      inUse: { [second[0].id]: rotation.entries },
+    });
+    expect(rotation.entries).toBeGreaterThanOrEqual(rotation.rewrapped);
+    // Again, in words: nothing left to re-wrap.
+    const again = await los(frida, ['keys', 'rotate']);
+    expect(again).toEqual({
+      code: 0,
+      stdout: `re-wrapped 0 of ${rotation.entries} keys with master key ${second[0].id}; master keys in use: ${second[0].id} (${rotation.entries})\n`,
+      stderr: '',
+    });
+
+    // The old master key retired: the operation's data key opens with the new one alone.
+    engine.keys.useKeyring([second[0]] as MasterKeyring);
+    const shown = await los(anna, ['show', operationId, '--json']);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(json<{ tip: { entity: { name: string } } }>(shown).tip.entity.name).toBe('Restaurang Norrsken AB');
   });
 });

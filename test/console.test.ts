@@ -5,9 +5,10 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { PROJECT_ROOT } from '../scripts/generate-contract.js';
 import { freePort } from '../scripts/dev-stack.js';
 import { DEMO_API_CLIENT_SECRET, DEMO_PASSWORD, type IdentityProvider, startIdentityProvider } from '../scripts/identity-provider.js';
-import { stockholmWallTime } from '../domain/index.js';
+import { DECISION_KINDS, stockholmWallTime, type DecisionKind, type OperationState, type TipInput } from '../domain/index.js';
 import { axeViolations, launchChromium } from './browser.js';
 import { eventually, sampleTip, startTestEngine, type TestEngine } from './engine.js';
+import { stateQuery } from '../workflows/definitions.js';
 import { codeFlowTokens } from './oidc.js';
 
 /**
@@ -82,6 +83,16 @@ async function check(page: Page, name: string, copyToDocs = false): Promise<void
   }
 }
 
+/** The decisions whose forms a test has rendered and checked: every one of the table, by the last test. */
+const formsChecked = new Set<DecisionKind>();
+
+/** A decision's form, open and offered (the operation takes it now): checked with axe-core and photographed. */
+async function checkForm(page: Page, kind: DecisionKind, copyToDocs = false): Promise<void> {
+  expect(await page.locator('form.decision').count(), `the ${kind} form`).toBe(1);
+  await check(page, `decision-${kind.replaceAll(' ', '-')}`, copyToDocs);
+  formsChecked.add(kind);
+}
+
 /** A date-time field's value in Stockholm time, `ms` from now. */
 function stockholmLocal(msFromNow: number): string {
   const wall = stockholmWallTime(Date.now() + msFromNow);
@@ -106,9 +117,9 @@ async function fillTip(page: Page, tip: { name: string; receivedAt: string }) {
 }
 
 /** The operation's access log as David the auditor reads it. */
-async function accessLog(id: string): Promise<{ role: string; allowed: boolean; action: string }[]> {
+async function accessLog(id: string): Promise<{ role: string; allowed: boolean; action: string; asked?: string }[]> {
   const log = await fetch(`${api}/v1/operations/${id}/access-log`, { headers: { authorization: `Bearer ${await tokenOf('david')}` } });
-  return ((await log.json()) as { records: { role: string; allowed: boolean; action: string }[] }).records;
+  return ((await log.json()) as { records: { role: string; allowed: boolean; action: string; asked?: string }[] }).records;
 }
 
 async function tokenOf(username: string): Promise<string> {
@@ -120,6 +131,29 @@ async function tokenOf(username: string): Promise<string> {
   );
   return tokens.access_token;
 }
+
+/** Registers a tip as `token`'s coordinator through the JSON API, with the operation's deadlines. */
+async function registerVia(token: string, tip: TipInput, config: Record<string, unknown> = {}): Promise<string> {
+  const response = await fetch(`${api}/v1/operations`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ ...tip, config }),
+  });
+  expect(response.status, await response.clone().text()).toBe(201);
+  return ((await response.json()) as { operationId: string }).operationId;
+}
+
+async function decideVia(token: string, id: string, decision: string, body: unknown): Promise<void> {
+  const response = await fetch(`${api}/v1/operations/${id}/decisions/${decision}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  expect(response.status, await response.text()).toBe(200);
+}
+
+const until = (id: string, test: (state: OperationState) => boolean, timeoutMs = 60_000) =>
+  eventually(() => engine.client.workflow.getHandle(id).query(stateQuery), test, timeoutMs);
 
 describe('the coordinator’s console', () => {
   it('lets Anna carry one operation from tip to closed in the browser, agencies answering through NATS; each page passes axe', async () => {
@@ -137,6 +171,14 @@ describe('the coordinator’s console', () => {
     await page.waitForURL(/\/konsol\/operationer\/los-umea-/);
     operationId = new URL(page.url()).pathname.split('/').at(-1)!;
     await page.getByText('Tipset är registrerat.').waitFor();
+    // The business, for the operation's coordinator: its name, org number, address, what was seen; a protected
+    // source is said to be one, and its reference never reaches the page. The view is on the access log.
+    const tipFacts = await page.locator('#tip').innerText();
+    for (const fact of [BUSINESS.name, '5567037485', BUSINESS.address, DESCRIPTION, 'skyddad källa']) expect(tipFacts).toContain(fact);
+    expect(await page.content()).not.toContain(SOURCE_REFERENCE);
+    expect(await accessLog(operationId)).toContainEqual(
+      expect.objectContaining({ role: 'coordinator', allowed: true, action: 'show', asked: 'GET /konsol/operationer/:id' }),
+    );
     await check(page, 'operation-assessment', true);
 
     // A correction: the same tip with another name shows what changes (old → new, only what changes) before it is
@@ -161,7 +203,7 @@ describe('the coordinator’s console', () => {
     expect(await page.getByRole('link', { name: 'Planera insatsen' }).count()).toBe(0);
     await expect(page.locator('ul.decisions').innerText()).resolves.toContain('Inte nu: Operationen är i fasen bedömning, inte gemensam insats.');
     await page.getByRole('link', { name: 'Bedömning' }).click();
-    await check(page, 'decision-assessment', true);
+    await checkForm(page, 'assessment', true);
     await page.getByLabel('Gå vidare').check();
     await page.getByRole('button', { name: 'Skicka beslutet' }).click();
     await page.getByText('Beslutet är registrerat.').waitFor();
@@ -187,6 +229,7 @@ describe('the coordinator’s console', () => {
     await expect(page.locator('#f-place').inputValue()).resolves.toBe('Kungsgatan 7, entrén mot gården');
     await expect(page.getByLabel('Ledande myndighet').inputValue()).resolves.toBe('polisen');
     await check(page, 'decision-refused', true);
+    formsChecked.add('schedule');
     await page.locator('#f-at').fill(stockholmLocal(6_000));
     await page.getByRole('button', { name: 'Skicka beslutet' }).click();
     await page.getByText('Beslutet är registrerat.').waitFor();
@@ -194,7 +237,13 @@ describe('the coordinator’s console', () => {
     // The action starts, findings come in, the follow-up asks for outcomes: then the closing decision is offered.
     await page.getByRole('link', { name: 'Avsluta operationen' }).waitFor({ timeout: 90_000 });
     await check(page, 'operation-follow-up', true);
+    // The closing decision owed: a re-inspection is the other answer to it; its form is offered too.
+    await page.getByRole('link', { name: 'Beställ ny kontroll' }).click();
+    await page.getByLabel('Skäl').waitFor();
+    await checkForm(page, 'reinspection');
+    await page.getByRole('link', { name: 'Tillbaka till operationen' }).click();
     await page.getByRole('link', { name: 'Avsluta operationen' }).click();
+    await checkForm(page, 'close');
     await page.getByLabel('Sammanfattning av resultatet').fill('Licence revoked, tax reassessed, criminal reports filed.');
     await page.getByRole('button', { name: 'Skicka beslutet' }).click();
     await page.getByText('Beslutet är registrerat.').waitFor();
@@ -311,6 +360,7 @@ describe('the coordinator’s console', () => {
     await page.getByRole('heading', { name: `Operation ${overdueId}` }).waitFor();
     for (const secret of secrets) expect(await page.content()).not.toContain(secret);
     expect(await page.locator('ul.decisions').count()).toBe(0);
+    expect(await page.locator('#tip').count()).toBe(0);
     await check(page, 'steering-group-operation');
     // Anna decides at last: the deadline is met, so the operation is neither overdue nor an open escalation any more.
     const decided = await fetch(`${api}/v1/operations/${overdueId}/decisions/assess`, {
@@ -328,6 +378,102 @@ describe('the coordinator’s console', () => {
     await check(page, 'steering-group-after');
     await context.close();
   }, 90_000);
+
+  it('offers the quorum, reschedule, call-off and cancel forms where the operation takes them, each passing axe; elsewhere it says why not', async () => {
+    const token = await tokenOf('anna');
+    // Thirteen participants wanted and never found: a quorum decision is owed once the mandate answers are in.
+    const short = await registerVia(token, sampleTip(), { quorum: 13, mandateDeadline: '3s' });
+    // An action scheduled two days ahead waits to start: it can be moved or called off.
+    const planned = await registerVia(token, sampleTip(), { mandateDeadline: '6s' });
+    for (const id of [short, planned]) await decideVia(token, id, 'assess', { decision: 'proceed' });
+    const { context, page } = await contextFor();
+    await signIn(page, 'anna', `/konsol/operationer/${short}`);
+    await page.getByRole('link', { name: 'Avbryt operationen' }).click();
+    await checkForm(page, 'cancel');
+
+    await until(short, (s) => s.stage === 'quorum_decision');
+    await page.goto(`${api}/konsol/operationer/${short}`);
+    await page.getByRole('link', { name: 'Beslut när för få myndigheter accepterat' }).click();
+    await checkForm(page, 'quorum decision');
+
+    const ready = await until(planned, (s) => s.stage === 'schedule_decision');
+    const lead = ready.agencies.find((a) => a.mandate === 'accepted')!.agency;
+    await decideVia(token, planned, 'schedule', { at: new Date(Date.now() + 2 * 86_400_000).toISOString(), place: 'Storgatan 12, Umeå', lead });
+    await until(planned, (s) => s.stage === 'action_start');
+    // Before the action, the closing decision is not offered: its form answers with the domain's reason instead.
+    const notNow = await page.goto(`${api}/konsol/operationer/${planned}/beslut/close`);
+    expect(notNow?.status()).toBe(409);
+    expect(await page.locator('form.decision').count()).toBe(0);
+    await expect(page.locator('main').innerText()).resolves.toContain('Operationen är i fasen gemensam insats, inte uppföljning.');
+    await check(page, 'decision-close-not-admissible');
+    await page.goto(`${api}/konsol/operationer/${planned}`);
+    await page.getByRole('link', { name: 'Flytta insatsen' }).click();
+    await checkForm(page, 'reschedule');
+    await page.getByRole('link', { name: 'Tillbaka till operationen' }).click();
+    await page.getByRole('link', { name: 'Ställ in insatsen' }).click();
+    await checkForm(page, 'call off');
+    for (const id of [short, planned]) await decideVia(token, id, 'cancel', { reason: 'The test is over.' });
+    await context.close();
+  }, 150_000);
+
+  it('lists the decisions due soonest deadline first, an overdue one marked; an open page, the list or an operation’s, shows a new tip and a deadline passing without a reload', async () => {
+    const token = await tokenOf('anna');
+    const later = await registerVia(token, sampleTip(), { assessmentDeadline: '3h' });
+    const sooner = await registerVia(token, sampleTip(), { assessmentDeadline: '2h' });
+    const missed = await registerVia(token, sampleTip(), { assessmentDeadline: '1s' });
+    const { context, page } = await contextFor();
+    await signIn(page, 'anna');
+    const due = page.getByRole('table', { name: 'Beslut att fatta' });
+    const rowOf = (id: string) => due.getByRole('row', { name: new RegExp(id) });
+    // Visibility follows the operations within moments: all three listed, the missed one marked.
+    await eventually(
+      async () => (await page.reload(), await due.innerText()),
+      (text) => [later, sooner].every((id) => text.includes(id)) && text.includes(missed) && /Försenad/.test(text),
+      30_000,
+    );
+    await rowOf(missed).locator('.badge.overdue').waitFor();
+    const ids = await due.locator('tbody tr td:first-child a').allInnerTexts();
+    expect(ids.indexOf(missed)).toBeLessThan(ids.indexOf(sooner));
+    expect(ids.indexOf(sooner)).toBeLessThan(ids.indexOf(later));
+    // Every row with a deadline in order of it, soonest first; those without come last.
+    const rows = due.locator('tbody tr');
+    const deadlines: (string | null)[] = [];
+    for (let i = 0; i < (await rows.count()); i++) {
+      const time = rows.nth(i).locator('time');
+      deadlines.push((await time.count()) > 0 ? await time.getAttribute('datetime') : null);
+    }
+    const dated = deadlines.filter((d): d is string => d !== null);
+    expect(dated).toEqual([...dated].sort((a, b) => Date.parse(a) - Date.parse(b)));
+    expect(deadlines.slice(dated.length).every((d) => d === null)).toBe(true);
+    await expect(rowOf(missed).getAttribute('class')).resolves.toBe('overdue-row');
+    await expect(rowOf(missed).innerText()).resolves.toContain('Försenad');
+    for (const id of [sooner, later]) await expect(rowOf(id).innerText()).resolves.not.toContain('Försenad');
+    await check(page, 'decisions-due-ordered');
+
+    // The page left open: a new tip awaiting assessment appears, and is marked when its deadline passes, without a reload.
+    const navigations: string[] = [];
+    page.on('framenavigated', (frame) => frame === page.mainFrame() && navigations.push(frame.url()));
+    const arriving = await registerVia(token, sampleTip(), { assessmentDeadline: '12s' });
+    await rowOf(arriving).waitFor({ timeout: 30_000 });
+    await expect(rowOf(arriving).innerText()).resolves.not.toContain('Försenad');
+    await rowOf(arriving).locator('.badge.overdue').waitFor({ timeout: 30_000 });
+    expect(navigations).toEqual([]);
+    await expect(page.locator('#live-status').innerText()).resolves.toMatch(/^Uppdaterad /);
+    await check(page, 'decisions-due-live');
+
+    // An operation page left open when its assessment deadline passes: the stream tells it, and it marks itself overdue.
+    const passing = await registerVia(token, sampleTip(), { assessmentDeadline: '8s' });
+    await page.goto(`${api}/konsol/operationer/${passing}`);
+    navigations.length = 0;
+    const live = page.locator('#live');
+    expect(await live.locator('.badge.overdue').count()).toBe(0);
+    await live.locator('.badge.overdue').waitFor({ timeout: 30_000 });
+    expect(navigations).toEqual([]);
+    await expect(page.locator('#live-status').innerText()).resolves.toMatch(/^Uppdaterad /);
+    await check(page, 'operation-overdue-live');
+    for (const id of [later, sooner, missed, arriving, passing]) await decideVia(token, id, 'cancel', { reason: 'The test is over.' });
+    await context.close();
+  }, 120_000);
 
   it('can be used with the keyboard alone, focus visible: skip link, then a decision through its form', async () => {
     const token = await tokenOf('anna');
@@ -399,4 +545,8 @@ describe('the coordinator’s console', () => {
     await check(page, 'signed-out');
     await context.close();
   }, 60_000);
+
+  it('has rendered the form of every decision in the table and checked it with axe-core', () => {
+    expect([...formsChecked].sort()).toEqual([...DECISION_KINDS].sort());
+  });
 });

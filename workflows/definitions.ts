@@ -7,6 +7,7 @@ import type {
   AnswerOutcome,
   Author,
   CorrectableFields,
+  TipAsShown,
   CorrectableTipField,
   DecisionInput,
   DecisionKind,
@@ -117,6 +118,11 @@ export const disclosuresQuery = defineQuery<DisclosureRegister>('disclosures');
  * before it is sent; never the identity fields or the source's reference, so a protected source stays inside.
  */
 export const correctableTipQuery = defineQuery<CorrectableFields>('correctableTip');
+/**
+ * The current tip as its coordinator reads it (personal fields sealed; the API unseals them for the entitled
+ * reader, on the access log). A protected source's reference is not in it (domain/tip.ts: tipAsShown).
+ */
+export const registeredTipQuery = defineQuery<TipAsShown>('registeredTip');
 
 /** Registered on the dev server at start; kept current by the workflow so operators can filter in the UI. */
 export const searchAttributes = {

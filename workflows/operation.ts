@@ -1,9 +1,26 @@
 import { ApplicationFailure, allHandlersFinished, condition, continueAsNew, setHandler } from '@temporalio/workflow';
-import { OperationStart, catalogueSnapshot, correctableFields, deadlineAfter, disclosureRegister, freshMemory, rejection } from '../domain/index.js';
+import {
+  OperationStart,
+  catalogueSnapshot,
+  correctableFields,
+  deadlineAfter,
+  disclosureRegister,
+  freshMemory,
+  rejection,
+  tipAsShown,
+} from '../domain/index.js';
 import { handleAnswers } from './answers.js';
 import { handleDecisions } from './decisions.js';
 import { FailureType } from './failures.js';
-import { correctableTipQuery, disclosuresQuery, stateQuery, timelineQuery, type OperationInput, type OperationResult } from './definitions.js';
+import {
+  correctableTipQuery,
+  disclosuresQuery,
+  registeredTipQuery,
+  stateQuery,
+  timelineQuery,
+  type OperationInput,
+  type OperationResult,
+} from './definitions.js';
 import { arrangesErasure, Fanout, learnEngineKeys } from './notifier.js';
 import { nowMs, Operation } from './operation-state.js';
 import { cancelOperation, sendCorrections, stagesOf } from './stages.js';
@@ -40,6 +57,7 @@ export async function losOperation(input: OperationInput): Promise<OperationResu
   setHandler(timelineQuery, () => [...op.memory.timeline]);
   setHandler(disclosuresQuery, () => disclosureRegister(op.memory.timeline, op.catalogue));
   setHandler(correctableTipQuery, () => correctableFields(op.tip));
+  setHandler(registeredTipQuery, () => tipAsShown(op.tip));
   const stages = stagesOf(op);
 
   if (op.memory.timeline.length === 0) op.register(deadlineAfter(nowMs(), config.assessmentDeadline), author);

@@ -198,7 +198,10 @@ export function registerConsole(context: RouteContext): void {
           listed(allOf(running, inStages([...DECISION_STAGES])), DUE_LIMIT),
           listed(allOf(running, inStages(OTHER_STAGES))),
         ]);
-        return send(request, reply, t.due.title, duePage(t, person.municipality!, due.map(waiting).sort(bySoonest), others.map(waiting).sort(bySoonest)));
+        const updatedAt = ((w) => `${w.time} ${w.zone}`)(stockholmWallTime(Date.now()));
+        const page = duePage(t, person.municipality!, due.map(waiting).sort(bySoonest), others.map(waiting).sort(bySoonest), updatedAt);
+        // Live: the stream's first look is its baseline (a page-load fingerprint would cost two more visibility queries).
+        return send(request, reply, t.due.title, page, 200, '/konsol/live');
       }
       if (person.role === 'steering_group' || person.role === 'operator') {
         // One visibility query and no operation asked: the escalations still open are read from the same rows.
@@ -218,7 +221,7 @@ export function registerConsole(context: RouteContext): void {
         const id = operationIdOf(request);
         const person = request.person!;
         const t = textsOf(request, reply);
-        const { state, timeline } = await readOperation(services(), withDeadline, person, id);
+        const { state, timeline, tip } = await readOperation(services(), withDeadline, person, id, originOf(request));
         const ctx = contextOf(state, Date.now());
         const decisions =
           person.role === 'coordinator'
@@ -235,6 +238,7 @@ export function registerConsole(context: RouteContext): void {
         const body = operationPage(t, {
           state,
           timeline,
+          ...(tip ? { tip } : {}),
           ...(decisions ? { decisions: decisions.map((d) => (d.refusal === undefined ? { kind: d.kind } : { kind: d.kind, refusal: d.refusal })) } : {}),
           ...(done && notices[done] ? { notice: notices[done] } : {}),
           updatedAt,
@@ -306,52 +310,71 @@ export function registerConsole(context: RouteContext): void {
       return send(request, reply, t.records.accessLogTitle, accessLogPage(t, { values, errors, page, range: instants, ...(nextHref ? { nextHref } : {}) }));
     });
 
-    // 4. The operation's changes as server-sent events: the page fetches itself again when told.
+    // 4. Changes as server-sent events: the page fetches itself again when told.
     const streams = new Set<() => void>();
     scope.addHook('preClose', async () => {
       for (const end of streams) end();
     });
+    /**
+     * Looks every LIVE_POLL_MS and says `changed` when the fingerprint differs from the last look's, or from `shown`
+     * (what the page showed) at the first look; with no `shown`, the first look is the baseline.
+     */
+    const streamChanges = (request: FastifyRequest, reply: FastifyReply, look: () => Promise<{ fingerprint: string; data: object }>) => {
+      reply.hijack();
+      const response = reply.raw;
+      response.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive' });
+      response.write('retry: 3000\n\n');
+      const shown = (request.query as { v?: unknown }).v;
+      let last: string | undefined = typeof shown === 'string' ? shown : undefined;
+      let ticks = 0;
+      let polling = false;
+      const tick = async () => {
+        if (polling) return;
+        polling = true;
+        try {
+          const { fingerprint: now, data } = await look();
+          if (last !== undefined && now !== last) response.write(`event: changed\ndata: ${JSON.stringify(data)}\n\n`);
+          else if (++ticks % 10 === 0) response.write(': still here\n\n');
+          last = now;
+        } catch {
+          // A look that failed (Temporal busy, the operation ended long ago) is taken again at the next tick.
+        } finally {
+          polling = false;
+        }
+      };
+      const timer = setInterval(() => void tick(), LIVE_POLL_MS);
+      void tick();
+      const end = () => {
+        clearInterval(timer);
+        streams.delete(end);
+        response.end();
+      };
+      streams.add(end);
+      request.raw.on('close', end);
+    };
     scope.get(
       '/konsol/operationer/:id/live',
       { onRequest: signedIn({ roles: ['coordinator', 'steering_group', 'operator'], action: 'show' }) },
       async (request, reply) => {
         const id = operationIdOf(request);
         if (request.person!.role === 'coordinator') await requireOwnMunicipality(services(), request.person!, id);
-        reply.hijack();
-        const response = reply.raw;
-        response.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive' });
-        response.write('retry: 3000\n\n');
-        const shown = (request.query as { v?: unknown }).v;
-        let last: string | undefined = typeof shown === 'string' ? shown : undefined;
-        let ticks = 0;
-        let polling = false;
-        const tick = async () => {
-          if (polling) return;
-          polling = true;
-          try {
-            const state = await withDeadline((client) => client.workflow.getHandle(id).query(stateQuery));
-            const now = fingerprint(state);
-            // Only that something changed, and where the operation stands: the page reads the rest as its reader may.
-            if (last !== undefined && now !== last) response.write(`event: changed\ndata: ${JSON.stringify({ phase: state.phase, stage: state.stage })}\n\n`);
-            else if (++ticks % 10 === 0) response.write(': still here\n\n');
-            last = now;
-          } catch {
-            // A query that failed (Temporal busy, the operation ended long ago) is asked again at the next tick.
-          } finally {
-            polling = false;
-          }
-        };
-        const timer = setInterval(() => void tick(), LIVE_POLL_MS);
-        void tick();
-        const end = () => {
-          clearInterval(timer);
-          streams.delete(end);
-          response.end();
-        };
-        streams.add(end);
-        request.raw.on('close', end);
+        streamChanges(request, reply, async () => {
+          const state = await withDeadline((client) => client.workflow.getHandle(id).query(stateQuery));
+          // Only that something changed, and where the operation stands: the page reads the rest as its reader may.
+          return { fingerprint: fingerprint(state), data: { phase: state.phase, stage: state.stage } };
+        });
       },
     );
+    // The decisions due change when an operation comes to await a decision or leaves it (an answer, a decision, a
+    // new tip), or when a deadline passes: two counts in visibility tell both, without reading any operation.
+    scope.get('/konsol/live', { onRequest: signedIn({ roles: ['coordinator'], action: 'list' }) }, async (request, reply) => {
+      const running = allOf(inMunicipality(request.person!.municipality!), `ExecutionStatus = 'Running'`);
+      streamChanges(request, reply, async () => {
+        const due = await withDeadline((client) => client.workflow.count(allOf(running, inStages([...DECISION_STAGES]))));
+        const overdue = await withDeadline((client) => client.workflow.count(allOf(running, OVERDUE)));
+        return { fingerprint: `${due.count}/${overdue.count}`, data: { due: due.count, overdue: overdue.count } };
+      });
+    });
 
     // 3. A form for every decision of the table.
     const decisionKindOf = (request: FastifyRequest): DecisionKind => {

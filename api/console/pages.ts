@@ -7,8 +7,10 @@ import {
   type DecisionContext,
   type DecisionKind,
   type OperationState,
+  type Plain,
   type Refusal,
   type TimelineEntry,
+  type TipAsShown,
 } from '../../domain/index.js';
 import { decisionPathName } from '../schemas.js';
 import { errorSummary, renderField, type Field, type FieldErrors, type FormValues } from './fields.js';
@@ -59,14 +61,21 @@ export function operationsTable(rows: readonly ListedRow[], t: Texts, caption: s
   </div>`;
 }
 
-/** The coordinator's start page: what needs their decision, then the rest. */
-export function duePage(t: Texts, municipality: string, due: readonly ListedRow[], others: readonly ListedRow[]): Html {
+/** The coordinator's start page: what needs their decision, then the rest; it updates itself as the operation page does. */
+export function duePage(t: Texts, municipality: string, due: readonly ListedRow[], others: readonly ListedRow[], updatedAt: string): Html {
   return html`<h1>${t.due.title}</h1>
     <p>${t.due.intro(municipality)}</p>
-    ${due.length > 0 ? operationsTable(due, t, t.due.title, false, true) : html`<p>${t.due.none}</p>`}
-    <h2>${t.due.others}</h2>
-    ${others.length > 0 ? operationsTable(others, t, t.due.others, false, true) : html`<p>${t.due.noOthers}</p>`}`;
+    ${liveHint(t)}
+    <div id="live">
+      <p class="visually-hidden" id="live-status-text">${t.operation.updated(updatedAt)}</p>
+      ${due.length > 0 ? operationsTable(due, t, t.due.title, false, true) : html`<p>${t.due.none}</p>`}
+      <h2>${t.due.others}</h2>
+      ${others.length > 0 ? operationsTable(others, t, t.due.others, false, true) : html`<p>${t.due.noOthers}</p>`}
+    </div>`;
 }
+
+/** That the page updates itself, and where the script says it did (politely, to a screen reader). */
+const liveHint = (t: Texts) => html`<p class="hint">${t.operation.live} <span id="live-status" role="status" aria-live="polite"></span></p>`;
 
 /** The steering group's start page: overdue operations everywhere, from visibility only (no personal field exists there). */
 export function steeringPage(t: Texts, rows: readonly ListedRow[]): Html {
@@ -115,10 +124,43 @@ export function refusalNow(kind: DecisionKind, ctx: DecisionContext): Refusal {
 export interface OperationPageInput {
   state: OperationState;
   timeline: TimelineEntry[];
+  /** The tip, the business first: only for the operation's coordinator. */
+  tip?: Plain<TipAsShown>;
   /** Decisions offered: only for the operation's coordinator. */
   decisions?: { kind: DecisionKind; refusal?: string }[];
   notice?: string;
   updatedAt: string;
+}
+
+/** The tip as its coordinator reads it; a protected source is said to be one, its reference never reaching the page. */
+function tipFacts(t: Texts, tip: Plain<TipAsShown>): Html {
+  const { source } = tip;
+  const from = `${t.values[source.kind] ?? source.kind}${source.agency ? ` (${t.agencies[source.agency]})` : ''}`;
+  return html`<h2>${t.operation.tip}</h2>
+    <dl class="facts" id="tip">
+      <dt>${t.labels['entity.name']}</dt>
+      <dd>${tip.entity.name}</dd>
+      <dt>${t.labels['entity.orgNumber']}</dt>
+      <dd>${tip.entity.orgNumber}</dd>
+      <dt>${t.labels['entity.address']}</dt>
+      <dd>${tip.entity.address}</dd>
+      <dt>${t.labels.categories}</dt>
+      <dd>${tip.categories.map((category) => t.categories[category]).join(', ')}</dd>
+      <dt>${t.labels.description}</dt>
+      <dd>${tip.description}</dd>
+      <dt>${t.labels.urgency}</dt>
+      <dd>${t.values[tip.urgency] ?? tip.urgency}</dd>
+      <dt>${t.labels['source.kind']}</dt>
+      <dd>${source.protected ? `${from}, ${t.operation.protectedSource}` : from}</dd>
+      ${
+        source.reference !== undefined && !source.protected
+          ? html`<dt>${t.labels['source.reference']}</dt>
+              <dd>${source.reference}</dd>`
+          : ''
+      }
+      <dt>${t.labels.receivedAt}</dt>
+      <dd>${time(tip.receivedAt)}</dd>
+    </dl>`;
 }
 
 export function operationPage(t: Texts, input: OperationPageInput): Html {
@@ -128,8 +170,7 @@ export function operationPage(t: Texts, input: OperationPageInput): Html {
   const sumKeys = ['finesSek', 'sanctionFeesSek', 'taxReassessedSek', 'assetsSeizedSek', 'licencesRevoked', 'closureOrders', 'criminalReports'] as const;
   const agencyName = (id: string) => t.agencies[id as keyof Texts['agencies']] ?? id;
   return html`<h1>${o.title(state.operationId)}</h1>
-    ${input.notice ? html`<p class="notice" role="status">${input.notice}</p>` : ''}
-    <p class="hint">${o.live} <span id="live-status" role="status" aria-live="polite"></span></p>
+    ${input.notice ? html`<p class="notice" role="status">${input.notice}</p>` : ''} ${liveHint(t)}
     <div id="live">
       <p class="visually-hidden" id="live-status-text">${o.updated(input.updatedAt)}</p>
       <h2>${o.status}</h2>
@@ -143,6 +184,7 @@ export function operationPage(t: Texts, input: OperationPageInput): Html {
         <dt>${o.deadline}</dt>
         <dd>${deadlineCell({ ...(state.nextDeadline ? { nextDeadline: state.nextDeadline.dueAt } : {}), overdue: state.overdue }, t)}</dd>
       </dl>
+      ${input.tip ? tipFacts(t, input.tip) : ''}
       ${
         input.decisions
           ? html`<h2>${o.decisions}</h2>

@@ -259,6 +259,8 @@ const sv = {
     corrected: 'Rättelsen är skickad.',
     unchanged: 'Tipset fanns redan och ingenting ändrades.',
     correct: 'Rätta tipset',
+    tip: 'Tipset',
+    protectedSource: 'skyddad källa (referensen lämnar aldrig motorn)',
   },
   sums: {
     participants: 'Deltagande myndigheter',
@@ -596,6 +598,8 @@ const en: Texts = {
     corrected: 'The correction is sent.',
     unchanged: 'The tip was already registered and nothing changed.',
     correct: 'Correct the tip',
+    tip: 'The tip',
+    protectedSource: 'protected source (its reference never leaves the engine)',
   },
   sums: {
     participants: 'Participating agencies',

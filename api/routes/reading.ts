@@ -15,7 +15,7 @@ export function readingRoutes({ app, gate, services, withDeadline }: RouteContex
       schema: {
         summary: 'Show an operation',
         description:
-          'State and timeline. A coordinator of its municipality reads its personal fields; the steering group and operators see them sealed. Every read is on the access log.',
+          'State and timeline. A coordinator of its municipality reads its personal fields and the tip (the business, the description; a protected source’s reference never); the steering group and operators see them sealed, and no tip. Every read is on the access log.',
         tags: ['operations'],
         params: OperationParams,
         response: { 200: OperationView, ...PROBLEM_RESPONSES },
@@ -23,11 +23,11 @@ export function readingRoutes({ app, gate, services, withDeadline }: RouteContex
       onRequest: gate({ roles: ['coordinator', 'steering_group', 'operator'], action: 'show' }),
     },
     async (request) => {
-      const { state, timeline } = await readOperation(services(), withDeadline, request.person!, request.params.id, {
+      const { state, timeline, tip } = await readOperation(services(), withDeadline, request.person!, request.params.id, {
         address: request.ip,
         asked: askedOf(request),
       });
-      return { state: { ...state }, timeline: timeline.map((entry) => ({ ...entry })) };
+      return { state: { ...state }, timeline: timeline.map((entry) => ({ ...entry })), ...(tip ? { tip } : {}) };
     },
   );
 

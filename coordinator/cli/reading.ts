@@ -10,8 +10,8 @@ export function showCommand(program: Command, perform: Perform): void {
     (operationId: string, options: CommonOptions) =>
       perform(options, async () => {
         // Every field the signed-in person is entitled to; the API decides, and the read is on the access log.
-        const { state, timeline } = await apiClient(options).show(operationId);
-        return { text: operationReport(state, timeline, Date.now()), json: { state, timeline } };
+        const { state, timeline, tip } = await apiClient(options).show(operationId);
+        return { text: operationReport(state, timeline, Date.now(), tip), json: { state, timeline, ...(tip ? { tip } : {}) } };
       }),
   );
 }
