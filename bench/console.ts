@@ -13,7 +13,6 @@
  * Writes bench/results/console-<time>.{json,md} and console-latest.{json,md}.
  */
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError } from 'commander';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
@@ -24,7 +23,17 @@ import { DEMO_PASSWORD } from '../scripts/identity-provider.js';
 import { CookieJar, passwordLogin } from '../scripts/oidc-sign-in.js';
 import { searchAttributes } from '../workflows/definitions.js';
 import { LIFECYCLE_CATEGORIES, benchTip, lifecycleContext } from './operations.js';
-import { readVersions, startApiDoor, startBenchRun, waitUntilReady, type Versions, machineFacts, writeResults, type MachineFacts } from './stack.js';
+import {
+  endBenchRun,
+  readVersions,
+  startApiDoor,
+  startBenchRun,
+  waitUntilReady,
+  type Versions,
+  machineFacts,
+  writeResults,
+  type MachineFacts,
+} from './stack.js';
 import { percentiles, round, type Percentiles } from './stats.js';
 
 const MUNICIPALITIES = [
@@ -221,11 +230,7 @@ async function main() {
     console.log(render(result));
   } finally {
     await door.stop();
-    await worker.stop();
-    await bridge.stop();
-    await stack.stop();
-    if (settings.keep) log(`scratch kept: ${scratch}`);
-    else rmSync(scratch, { recursive: true, force: true });
+    await endBenchRun({ worker, bridge, stack, scratch }, settings.keep ?? false, log);
   }
 }
 
