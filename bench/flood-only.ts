@@ -1,7 +1,7 @@
 /**
  * `npm run bench:flood`: only the flood phase of `npm run bench` (issue 21), on the bench's stack (dev server,
  * nats-server, the worker and the bridge as processes): one agency floods the bridge at 600/s in each way while
- * another answers its own operation every 50 ms; the other agency's answer p50/p95/p99, per kind and overall.
+ * another answers its own operations every 100 ms; the other agency's answer p50/p95/p99, per kind and overall.
  * Writes bench/results/flood-<time>.{json,md} and flood-latest.{json,md}.
  */
 import { randomBytes } from 'node:crypto';

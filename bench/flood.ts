@@ -9,7 +9,7 @@ import { percentiles, type Percentiles } from './stats.js';
 
 /**
  * No agency can starve another, measured: one agency floods the bridge at a fixed rate, in each way it can with its
- * own subjects, while another agency answers its own operation every `sampleEveryMs`. The figure is how long the
+ * own subjects, while another agency answers one of its own operations (8, in turn) every `sampleEveryMs`. The figure is how long the
  * other agency's answer takes to be settled: from its publish until the bridge has dead-lettered it (each answer
  * names a request that does not exist, so it takes one Temporal update, refused by the validator, as in the burst
  * phase; dead letters, unlike answer_not_applied, are never summarised). Between kinds the bridge drains.
@@ -19,7 +19,7 @@ export type FloodKind = (typeof FLOOD_KINDS)[number];
 
 /** The flood phase's plan: `--quick` floods each way for 3 s, the full bench for 10 s; 600/s is the rate issue 21 saw stall the bridge. */
 export function floodSettings(quick: boolean) {
-  return { seconds: quick ? 3 : 10, ratePerSecond: 600, sampleEveryMs: 50 };
+  return { seconds: quick ? 3 : 10, ratePerSecond: 600, sampleEveryMs: 100 };
 }
 
 /** Whether the bridge has settled everything LOS_IN holds for it. */
@@ -72,11 +72,11 @@ export async function measureFlood(
     },
   });
   const answer = (agency: AgencyId, operationId: string, id: string) => declineNoRequest(js, agency, operationId, id);
-  const [otherOperation, floodedOperation, closedOperation] = await Promise.all([
-    registerWaiting(ctx, 950_000, '1 hour'),
-    registerWaiting(ctx, 950_001, '1 hour'),
-    registerWaiting(ctx, 950_002, '1 hour'),
-  ]);
+  // The other agency's answers go to its operations in turn: each operation takes its answers one at a time, and
+  // an agency answers one operation about once a second at most, not twenty times.
+  const operations = await Promise.all(Array.from({ length: 10 }, (_, i) => registerWaiting(ctx, 950_000 + i, '1 hour')));
+  const [floodedOperation, closedOperation] = operations as [string, string];
+  const otherOperations = operations.slice(2);
   await ctx.client.workflow.getHandle(closedOperation).terminate('closed for the flood phase');
 
   let n = 0;
@@ -126,7 +126,7 @@ export async function measureFlood(
             new Promise<number>((resolveSettled) => {
               const sentAt = performance.now();
               settled.set(id, (at) => resolveSettled(at - sentAt));
-              void answer(options.other, otherOperation, id);
+              void answer(options.other, otherOperations[s % otherOperations.length]!, id);
             }),
           );
         }
@@ -142,7 +142,7 @@ export async function measureFlood(
     }
   } finally {
     letters.unsubscribe();
-    for (const operationId of [otherOperation, floodedOperation])
+    for (const operationId of [floodedOperation, ...otherOperations])
       await ctx.client.workflow
         .getHandle(operationId)
         .terminate('flood measured')

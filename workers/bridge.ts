@@ -78,6 +78,12 @@ export interface BridgeOptions {
    */
   concurrency?: number;
   /**
+   * Operations one agency may have applied at once, however idle the others are: what one agency can ask of
+   * Temporal at a time, so that a flood from one leaves Temporal the capacity to take the others' answers.
+   * @default 4
+   */
+  perAgencyConcurrency?: number;
+  /**
    * How long repeats of one refusal are counted before the agency is told of them in one summary; 0 tells each.
    * @default 10000
    */
@@ -474,7 +480,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
 
   const agencyOf = ({ verdict }: Held) => (verdict.kind === 'apply' ? verdict.answer.agency : (verdict.agency ?? ''));
   const concurrency = options.concurrency ?? 32;
-  const lanes = new OperationLanes<Held>(concurrency, work, MAX_ANSWER_BATCH, options.batchWindowMs ?? 10, agencyOf);
+  const lanes = new OperationLanes<Held>(concurrency, work, MAX_ANSWER_BATCH, options.batchWindowMs ?? 10, agencyOf, options.perAgencyConcurrency ?? 4);
   // Settled without a Temporal call, so in no operation's lane: a few NATS publishes each, in no particular order.
   const withoutTemporal = new OperationLanes<Held>(Math.max(4, concurrency / 4), work, 1, 0, agencyOf);
   const needsNoTemporal = ({ verdict }: Held) =>

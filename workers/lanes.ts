@@ -8,7 +8,8 @@
  *
  * Fair share between groups (the bridge's are agencies): a lane belongs to the group of the item that opened it,
  * lanes waiting for a worker queue up per group, and a free worker goes to the next group in turn, never to a
- * group that already holds its share (the workers divided by the groups that have work). A lane that has worked
+ * group that already holds its share (the workers divided by the groups that have work, and at most `maxPerGroup`:
+ * what one group may have in flight downstream at once, however idle the others are). A lane that has worked
  * one batch while others wait goes to the back of its group's queue, so no group holds a worker for a long lane
  * (a flood on one operation) while another group waits.
  */
@@ -27,6 +28,7 @@ export class OperationLanes<T> {
    * unsettled, because the lanes are stopping.
    * @param windowMs how long a lane's first item waits for others to join its batch; 0 works it at once.
    * @param groupOf whose share an item's lane counts against; all items in one group by default.
+   * @param maxPerGroup lanes one group may have worked at once, even with workers to spare.
    */
   constructor(
     private readonly concurrency: number,
@@ -34,6 +36,7 @@ export class OperationLanes<T> {
     private readonly maxBatch = 1,
     private readonly windowMs = 0,
     private readonly groupOf: (item: T) => string = () => '',
+    private readonly maxPerGroup = Number.POSITIVE_INFINITY,
   ) {}
 
   push(key: string, item: T): void {
@@ -86,7 +89,7 @@ export class OperationLanes<T> {
   private startNext(): void {
     while (!this.stopping && this.active < this.concurrency && this.waiting.size > 0) {
       const busyGroups = new Set([...this.waiting.keys(), ...[...this.activeByGroup].filter(([, n]) => n > 0).map(([group]) => group)]);
-      const share = Math.max(1, Math.ceil(this.concurrency / busyGroups.size));
+      const share = Math.min(this.maxPerGroup, Math.max(1, Math.ceil(this.concurrency / busyGroups.size)));
       const group = [...this.waiting.keys()].find((g) => (this.activeByGroup.get(g) ?? 0) < share);
       if (group === undefined) return;
       const queue = this.waiting.get(group)!;

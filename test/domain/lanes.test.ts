@@ -134,4 +134,16 @@ describe('operation lanes', () => {
     lanes.push('b', 'y:1');
     expect(Object.fromEntries(lanes.sizeByGroup())).toEqual({ x: 2, y: 1 });
   });
+
+  it('keeps a group to maxPerGroup lanes at once even with workers to spare, and gives the rest to others at once', async () => {
+    const { batches, work, release } = recorder();
+    const lanes = new OperationLanes<string>(8, work, 1, 0, (item) => item.split(':')[0]!, 2);
+    for (let i = 0; i < 5; i++) lanes.push(`flood-${i}`, `flooder:${i}`);
+    await tick();
+    expect(batches).toEqual([['flooder:0'], ['flooder:1']]);
+    lanes.push('mine', 'other:answer');
+    expect(batches.at(-1)).toEqual(['other:answer']);
+    while (lanes.size() > 0) await release();
+    expect(batches).toHaveLength(6);
+  });
 });
