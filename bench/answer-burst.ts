@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { jetstream } from '@nats-io/jetstream';
+import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { SOURCES, SUBJECTS, type AgencyId } from '../domain/index.js';
 import { publishCloudEvent } from '../messaging/index.js';
@@ -9,9 +9,10 @@ import { percentiles, type Percentiles } from './stats.js';
 /**
  * Head-of-line blocking, measured: a burst of answers to one operation, then one answer from another agency
  * to another operation (the bystander). The figure is how long the bystander's answer takes to be settled:
- * from its publish until the bridge has judged it with its operation and told the agency (answer_not_applied,
- * as every answer here names a request that does not exist, so burst and bystander take the same path: one
- * Temporal update each, rejected by the validator). Without lanes per operation it waited behind the burst.
+ * from its publish until the bridge has judged it with its operation and dead-lettered it (every answer here
+ * names a request that does not exist, so burst and bystander take the same path: one Temporal update each,
+ * rejected by the validator; the dead letter is written for each, where answer_not_applied summarises a burst's
+ * repeats). Without lanes per operation it waited behind the burst.
  */
 export interface AnswerBurstResult {
   rounds: number;
@@ -22,6 +23,21 @@ export interface AnswerBurstResult {
   burstDrainMs: Percentiles;
 }
 
+/**
+ * A decline of a request that does not exist: the operation refuses it (one Temporal update, the validator's
+ * no), and the bridge dead-letters it. What the burst and the flood phases time.
+ */
+export function declineNoRequest(js: JetStreamClient, agency: AgencyId, operationId: string, id: string) {
+  return publishCloudEvent(js, SUBJECTS.fromAgency(agency, 'mandate_declined'), {
+    id,
+    source: SOURCES.agency(agency),
+    name: 'mandate_declined',
+    subject: operationId,
+    time: new Date().toISOString(),
+    data: { correlation: { operationId, requestId: `no-such-request-${id}` }, reason: 'Sent by the benchmark.' },
+  });
+}
+
 export async function measureAnswerBurst(
   ctx: LifecycleContext,
   nc: NatsConnection,
@@ -29,21 +45,13 @@ export async function measureAnswerBurst(
 ): Promise<AnswerBurstResult> {
   const js = jetstream(nc);
   const settled = new Map<string, (at: number) => void>();
-  const told = nc.subscribe(SUBJECTS.toAgency('*', 'answer_not_applied'), {
+  const told = nc.subscribe(SUBJECTS.inboundDeadLetter('*'), {
     callback: (_err, msg) => {
-      const answerId = msg.json<{ data: { answerId?: string } }>().data.answerId;
+      const answerId = msg.json<{ id?: string }>().id;
       if (answerId) settled.get(answerId)?.(performance.now());
     },
   });
-  const publish = (agency: AgencyId, operationId: string, id: string) =>
-    publishCloudEvent(js, SUBJECTS.fromAgency(agency, 'mandate_declined'), {
-      id,
-      source: SOURCES.agency(agency),
-      name: 'mandate_declined',
-      subject: operationId,
-      time: new Date().toISOString(),
-      data: { correlation: { operationId, requestId: `no-such-request-${id}` }, reason: 'Burst from the benchmark.' },
-    });
+  const publish = (agency: AgencyId, operationId: string, id: string) => declineNoRequest(js, agency, operationId, id);
   const whenSettled = (id: string) => new Promise<number>((resolveSettled) => settled.set(id, resolveSettled));
 
   const bystanderMs: number[] = [];

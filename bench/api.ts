@@ -5,7 +5,6 @@
  * Writes bench/results/api-<time>.{json,md} and api-latest.{json,md}. See bench/README.md.
  */
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError } from 'commander';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
@@ -21,6 +20,7 @@ import {
   readVersions,
   startApiDoor,
   startBenchRun,
+  endBenchRun,
   eraserNote,
   waitUntilReady,
   type ApiDoor,
@@ -141,11 +141,7 @@ async function main() {
   } finally {
     for (const agency of agencies) await agency.stop().catch(() => undefined);
     await door?.stop();
-    await worker.stop();
-    await bridge.stop();
-    await stack.stop();
-    if (settings.keep) log(`scratch kept: ${scratch}`);
-    else rmSync(scratch, { recursive: true, force: true });
+    await endBenchRun({ worker, bridge, stack, scratch }, settings.keep ?? false, log);
   }
 }
 

@@ -1,5 +1,6 @@
 import type { HistoryCost } from './history.js';
 import type { AnswerBurstResult } from './answer-burst.js';
+import type { FloodResult } from './flood.js';
 import type { RawJetStreamResult } from './raw-jetstream.js';
 import type { CodecCostResult } from './codec.js';
 import type { MachineUsage } from './processes.js';
@@ -111,6 +112,8 @@ export interface BenchResult {
   rawJetStream: RawJetStreamResult & { notifyCostRatio?: number };
   /** Absent in results from before issue 10. */
   answerBurst?: AnswerBurstResult;
+  /** One agency flooding the bridge in each way while another answers (issue 21); absent before it. */
+  flood?: FloodResult;
   /** The closed loop through the HTTP API beside the direct one, and decisions timed through it (issue 18). */
   api?: ApiComparison;
   /** Sealing and the payload codec per operation, with and without (issue 9). */
@@ -140,6 +143,17 @@ export interface BenchResult {
 }
 
 const na = 'n/a';
+/** The other agency's answer while one agency floods, per kind of flood and overall. */
+export function floodRows(flood: FloodResult): [string, string][] {
+  return [
+    [`Other agency's answer while one agency floods at ${flood.ratePerSecond}/s, p50/p95/p99, all kinds`, ms(flood.otherMs)],
+    ...flood.kinds.map((k): [string, string] => [
+      `… flood of ${k.kind} (${k.sent} sent at ${round(k.perSecond, 0)}/s, ${k.refusedAtDoor} refused at the door, drained in ${round(k.drainedMs / 1000, 1)} s)`,
+      ms(k.otherMs),
+    ]),
+  ];
+}
+
 const ms = (p: Percentiles | undefined) => (p ? `${round(p.p50, 1)} / ${round(p.p95, 1)} / ${round(p.p99, 1)} ms` : na);
 const perSecond = (n: number) => `${round(n, 2)}/s`;
 const rateOf = (p: { throughputPerSecond: number; throughputMethod: string }) =>
@@ -197,6 +211,7 @@ function summaryRows(r: BenchResult): [string, string][] {
     ['Notify cost ratio (per-event notify p50 / raw p50)', times(r.rawJetStream.notifyCostRatio)],
     ['Bystander answer during a 300-answer burst p50/p95/p99', r.answerBurst ? ms(r.answerBurst.bystanderMs) : na],
     ['300-answer burst drained p50/p95/p99', r.answerBurst ? ms(r.answerBurst.burstDrainMs) : na],
+    ...(r.flood ? floodRows(r.flood) : []),
     ...(r.codecCost
       ? ([
           ['Start input per operation, plain p50/p95', `${r.codecCost.plainMs.p50.toFixed(3)} / ${r.codecCost.plainMs.p95.toFixed(3)} ms`],

@@ -35,6 +35,7 @@ import { PhaseMeter, summariseErrors } from './phases.js';
 import { measureApiComparison } from './api-comparison.js';
 import { CpuMeter, MemorySampler, readMemory, resetPeak, sqliteSize, type MachineUsage } from './processes.js';
 import { measureAnswerBurst } from './answer-burst.js';
+import { bridgeSettled, floodSettings, measureFlood } from './flood.js';
 import { measureRawJetStream } from './raw-jetstream.js';
 import { renderMarkdown, renderSummary, type BenchResult, type BenchSettings, type ComparisonReport, type PhaseReport } from './report.js';
 import { runScale, terminateAll } from './scale.js';
@@ -326,6 +327,11 @@ async function main() {
     const answerBurst = await measureAnswerBurst(ctx, stack.nc, { rounds: burstRounds, burstSize: 300, busy: candidates[0]!, bystander: candidates[1]! });
     log(`  bystander p99 ${answerBurst.bystanderMs.p99.toFixed(0)} ms; burst drained in p50 ${answerBurst.burstDrainMs.p50.toFixed(0)} ms`);
 
+    const floodPlan = floodSettings(settings.quick);
+    log(`flood: one agency floods the bridge at ${floodPlan.ratePerSecond}/s for ${floodPlan.seconds} s in each way while another answers`);
+    const flood = await measureFlood(ctx, stack.nc, { ...floodPlan, flooder: candidates[0]!, other: candidates[1]!, settled: bridgeSettled(stack.nc) });
+    log(`  the other agency's answer p99 ${flood.otherMs.p99.toFixed(0)} ms`);
+
     log(`raw JetStream: ${settings.rawEvents} events`);
     const raw = await measureRawJetStream(stack.nc, settings.rawEvents, runId);
 
@@ -407,6 +413,7 @@ async function main() {
       codecCost,
       ...(cost ? { cost } : {}),
       answerBurst,
+      flood,
       api,
       memory: {
         peakResetAfterStartup: peakReset,

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -124,6 +124,10 @@ export function startEngineProcess(
       // Per-operation info lines would cost the worker CPU the benchmark means to measure.
       LOG_LEVEL: 'warn',
       SHUTDOWN_GRACE_SECONDS: '5',
+      // The inbound quota counts answers until the sweep erases them (a minute, or never with LOS_STREAM_ERASE_SECONDS=0),
+      // and the bench's agencies answer thousands of operations; its flood phase measures the bridge's fair share with
+      // the door open (test/nats-auth.test.ts proves the door). LOS_INBOUND_QUOTA set for the bench is kept.
+      ...(process.env.LOS_INBOUND_QUOTA === undefined ? { LOS_INBOUND_QUOTA: '10000000' } : {}),
       ...variant.env,
     },
     stdio: ['ignore', out, out],
@@ -315,6 +319,15 @@ export interface BenchRun {
   stack: BenchStack;
   worker: EngineProcess;
   bridge: EngineProcess;
+}
+
+/** Stops the run's processes and stack, and removes its scratch directory unless it is to be kept. */
+export async function endBenchRun(run: Pick<BenchRun, 'worker' | 'bridge' | 'stack' | 'scratch'>, keep: boolean, log: (line: string) => void): Promise<void> {
+  await run.worker.stop();
+  await run.bridge.stop();
+  await run.stack.stop();
+  if (keep) log(`scratch kept: ${run.scratch}`);
+  else rmSync(run.scratch, { recursive: true, force: true });
 }
 
 export async function startBenchRun(name: string, log: (line: string) => void): Promise<BenchRun> {

@@ -54,6 +54,11 @@ export const EngineEnv = z.object({
   /** The most each of LOS_OUT, LOS_IN and LOS_DEAD_LETTER may hold, in MiB. */
   LOS_STREAM_MAX_MIB: z.coerce.number().int().min(16).max(1_048_576).default(1024),
   /**
+   * The inbound quota: answers one agency may have stored in LOS_IN on each answer subject before the server
+   * refuses more (until the bridge settles them and the sweep erases them). See messaging/jetstream.ts.
+   */
+  LOS_INBOUND_QUOTA: z.coerce.number().int().min(1).max(10_000_000).default(1_000),
+  /**
    * How long the bridge holds an operation's first answer for the rest of its round (agencies answering the same
    * request within milliseconds) to join it in one update; 0 applies each at once. Adds at most this to an answer's latency.
    */

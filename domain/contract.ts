@@ -83,6 +83,11 @@ export const SUBJECTS = {
   toCoordinator: (event: string) => `los.v1.to.coordinator.${event}`,
   fromAgency: (agency: string, event: string) => `los.v1.from.${agency}.${event}`,
   deadLetter: (origin: string) => `los.v1.dead_letter.${origin}`,
+  /**
+   * An answer the bridge could not apply, on its agency's own subject, so that each agency's dead letters are
+   * bounded on their own (LOS_DEAD_LETTER keeps at most so many per subject) and no flood pushes out another's.
+   */
+  inboundDeadLetter: (agency: string | undefined) => `los.v1.dead_letter.inbound.${agency ?? 'no_agency'}`,
   /** Each agency reads only through its own durable consumer. */
   agencyConsumer: (agency: string) => `agency_${agency}`,
   steeringConsumer: 'steering_group',

@@ -34,6 +34,13 @@ export const NotAppliedReason = shared('events.NotAppliedReason', () =>
 );
 export type NotAppliedReason = z.infer<typeof NotAppliedReason>;
 
+/**
+ * The refusals that are also dead-lettered for an operator: the answer never reached its operation. The others
+ * (`conflicting`, `late`) were taken by the operation and put on its record, and are only told back.
+ */
+export const DEAD_LETTERED_REASONS = ['invalid', 'unknown_operation', 'operation_closed', 'no_matching_request'] as const satisfies readonly NotAppliedReason[];
+export type DeadLetteredReason = (typeof DEAD_LETTERED_REASONS)[number];
+
 /** Need to know: the minimum an agency that has not accepted a mandate may see. */
 export const EntityNotice = shared('events.EntityNotice', () =>
   z.object({
@@ -108,6 +115,17 @@ export const OutboundData = shared(
         detail: z.string(),
         /** The answer's correlation, when it could be read. */
         correlation: Correlation.optional(),
+        /**
+         * Present on a summary: within one flood window this agency sent `count` more answers refused for the same
+         * reason (each dead-lettered), told here at once instead of one by one. `streamSequence` is the last of them.
+         */
+        repeated: z
+          .object({
+            count: z.number().int().positive(),
+            firstSequence: z.number().int().positive(),
+            lastSequence: z.number().int().positive(),
+          })
+          .optional(),
       }),
     }) as const,
 );

@@ -9,7 +9,7 @@ import {
   type StreamConfig,
 } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
-import { SUBJECTS } from '../domain/index.js';
+import { InboundEventName, SUBJECTS } from '../domain/index.js';
 import { isConsumerAlreadyThere, isStreamNotFound } from './natsErrors.js';
 
 /**
@@ -71,6 +71,28 @@ export const DEAD_LETTER_BODY_BYTES = 64 * 1024;
 /** Dead letters are bounded in number as well as bytes and age; each is erased with its operation too. */
 export const MAX_DEAD_LETTERS = 100_000;
 
+/**
+ * The inbound quota: answers one agency may have stored in LOS_IN on each of its answer subjects
+ * (`los.v1.from.<agency>.<answer>`), until the bridge has settled them and the sweep erased them. Beyond it the
+ * server refuses the agency's publish (discard new, per subject): the agency is told in its publish
+ * acknowledgement, and no other agency's answers are pushed out. At the default and the largest answer, one
+ * agency's quota is 6 × 1000 × 64 KiB, under half of LOS_IN's 1 GiB: no single agency can fill the stream.
+ */
+export const DEFAULT_INBOUND_QUOTA = 1_000;
+
+/** The answer subjects an agency may publish on, one per answer it can send: each has its own quota. */
+export const ANSWER_SUBJECTS_PER_AGENCY = InboundEventName.options.length;
+
+/**
+ * Dead letters kept per subject (one per agency for its refused answers, one per reader for events it failed on):
+ * beyond it a subject's oldest goes, so a flood of refusals pushes out only its own agency's dead letters. Sized
+ * so that every subject's full share, at the largest dead letter, fits in the stream at once.
+ */
+export function deadLettersPerSubject(agencies: number, maxBytes: number): number {
+  const subjects = 2 * agencies + 3; // inbound per agency (and one for none), delivery per agency, steering group, coordinator
+  return Math.max(10, Math.floor(maxBytes / (subjects * MAX_MSG_SIZE.deadLetter)));
+}
+
 /** The largest single message each stream takes; answers are refused by the server beyond MAX_ANSWER_BYTES. */
 export const MAX_MSG_SIZE = {
   // A briefing carries the description (up to 20 000 characters) and the minimum case.
@@ -80,16 +102,25 @@ export const MAX_MSG_SIZE = {
   deadLetter: DEAD_LETTER_BODY_BYTES + 8 * KiB,
 } as const;
 
-function streamsFor(retention: Required<RetentionOptions>): (Partial<StreamConfig> & { name: string })[] {
+function streamsFor(retention: Required<RetentionOptions>, agencies: number, inboundQuota: number): (Partial<StreamConfig> & { name: string })[] {
   const limits = (maxAgeMs: number, maxMsgSize: number) => ({ max_age: nanos(maxAgeMs), max_bytes: retention.maxBytesPerStream, max_msg_size: maxMsgSize });
   return [
     { name: SUBJECTS.streamOut, subjects: [SUBJECTS.allOut], ...limits(retention.outMaxAgeMs, MAX_MSG_SIZE.out) },
-    { name: SUBJECTS.streamIn, subjects: [SUBJECTS.allIn], ...limits(retention.inMaxAgeMs, MAX_MSG_SIZE.in) },
+    {
+      name: SUBJECTS.streamIn,
+      subjects: [SUBJECTS.allIn],
+      ...limits(retention.inMaxAgeMs, MAX_MSG_SIZE.in),
+      // A flood is refused at the door, to its sender only: nothing stored is ever pushed out for it.
+      max_msgs_per_subject: inboundQuota,
+      discard: DiscardPolicy.New,
+      discard_new_per_subject: true,
+    },
     {
       name: SUBJECTS.streamDeadLetter,
       subjects: [SUBJECTS.allDeadLetter],
       ...limits(retention.deadLetterMaxAgeMs, MAX_MSG_SIZE.deadLetter),
       max_msgs: MAX_DEAD_LETTERS,
+      max_msgs_per_subject: deadLettersPerSubject(agencies, retention.maxBytesPerStream),
     },
     // Advisories are plain NATS messages: kept in a stream, none is missed while the watcher restarts.
     {
@@ -119,6 +150,11 @@ export interface TopologyOptions {
   maxDeliver?: number;
   retention?: RetentionOptions;
   /**
+   * Answers an agency may have stored in LOS_IN per answer subject before the server refuses more.
+   * @default DEFAULT_INBOUND_QUOTA
+   */
+  inboundQuota?: number;
+  /**
    * Copies of each stream (and its consumers) in a JetStream cluster: 3 survives the loss of any one node.
    * @default 1
    */
@@ -127,12 +163,12 @@ export interface TopologyOptions {
 
 export async function ensureTopology(jsm: JetStreamManager, options: TopologyOptions): Promise<void> {
   const retention = { ...DEFAULT_RETENTION, ...options.retention };
-  for (const stream of streamsFor(retention)) {
+  for (const stream of streamsFor(retention, options.agencies.length, options.inboundQuota ?? DEFAULT_INBOUND_QUOTA)) {
     const config = {
-      ...stream,
       retention: RetentionPolicy.Limits,
       storage: StorageType.File,
       discard: DiscardPolicy.Old,
+      ...stream,
       // Retried notifications carry the same Nats-Msg-Id; a day is far longer than any retry backoff.
       duplicate_window: nanos(DAY),
       num_replicas: options.replicas ?? 1,

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createUser, fromPublic, fromSeed } from '@nats-io/nkeys';
-import { SUBJECTS } from '../domain/index.js';
+import { InboundEventName, SUBJECTS } from '../domain/index.js';
 import { ERASURE_SUBJECT } from './erasure.js';
 
 /**
@@ -54,8 +54,12 @@ function consumerReader(consumer: string, api = '$JS.API'): string[] {
 export function agencyPermissions(agency: string): NatsUserPermissions {
   assertAgencyToken(agency);
   return {
-    // An answer is los.v1.from.<agency>.<event>, exactly five tokens: the bridge rejects anything longer.
-    publish: [...consumerReader(SUBJECTS.agencyConsumer(agency), SUBJECTS.agencyApiPrefix), SUBJECTS.fromAgency(agency, '*')],
+    // An answer is los.v1.from.<agency>.<answer>, one subject per answer it can send: each has its own inbound
+    // quota in LOS_IN, so a subject of the agency's own invention would be a quota of its own invention.
+    publish: [
+      ...consumerReader(SUBJECTS.agencyConsumer(agency), SUBJECTS.agencyApiPrefix),
+      ...InboundEventName.options.map((answer) => SUBJECTS.fromAgency(agency, answer)),
+    ],
     // Pull deliveries, heartbeats and publish acks all arrive on the agency's own inbox.
     subscribe: [`${SUBJECTS.inboxPrefix(agency)}.>`],
   };
@@ -122,9 +126,24 @@ export interface AccountLimits {
    * @default 65536
    */
   agencyMaxPayload?: number;
+  /**
+   * Connections an agency's account may hold at once (its system, a second during a rotation, a few tools).
+   * @default 16
+   */
+  agencyMaxConnections?: number;
+  /**
+   * Subscriptions an agency's account may hold at once (each connection needs its inbox and a pull or two).
+   * @default 256
+   */
+  agencyMaxSubscriptions?: number;
 }
 
-export const DEFAULT_ACCOUNT_LIMITS = { engineMaxFileBytes: 8 * 1024 ** 3, agencyMaxPayload: 64 * 1024 } as const satisfies Required<AccountLimits>;
+export const DEFAULT_ACCOUNT_LIMITS = {
+  engineMaxFileBytes: 8 * 1024 ** 3,
+  agencyMaxPayload: 64 * 1024,
+  agencyMaxConnections: 16,
+  agencyMaxSubscriptions: 256,
+} as const satisfies Required<AccountLimits>;
 
 export interface NatsAccountsOptions {
   agencies: readonly string[];
@@ -186,7 +205,8 @@ export function natsAccountsConfig(options: NatsAccountsOptions): string {
     agencyAccounts.push(
       [
         `  ${account}: {`,
-        `    limits: { max_payload: ${limits.agencyMaxPayload} }`,
+        // What one agency can take of the server; its inbound quota is LOS_IN's, per answer subject (messaging/jetstream.ts).
+        `    limits: { max_payload: ${limits.agencyMaxPayload}, max_connections: ${limits.agencyMaxConnections}, max_subscriptions: ${limits.agencyMaxSubscriptions} }`,
         // No users once revoked: the account, its imports and the engine's consumer for it stay, nobody logs in.
         '    users: [',
         ...agencyUsers(agency),

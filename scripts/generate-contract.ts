@@ -16,6 +16,8 @@ import { z } from 'zod';
 import {
   ANSWER_TO,
   AGENCY_IDS,
+  DEAD_LETTERED_REASONS,
+  NotAppliedReason,
   REQUESTS,
   CLOUDEVENT_CONTENT_TYPE,
   CloudEvent,
@@ -29,6 +31,14 @@ import {
   type OutboundEventName,
 } from '../domain/index.js';
 import { DEAD_LETTER_REASON_HEADER, ORIGINAL_SUBJECT_HEADER } from '../workers/bridge.js';
+import {
+  DEFAULT_ACCOUNT_LIMITS,
+  DEFAULT_INBOUND_QUOTA,
+  DEFAULT_RETENTION,
+  MAX_MSG_SIZE,
+  agencyPermissions,
+  deadLettersPerSubject,
+} from '../messaging/index.js';
 import { openApiDocument } from '../api/index.js';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -46,7 +56,8 @@ type CoordinatorEventName = keyof typeof CoordinatorData;
 
 // Typed over every event name, so adding an event without saying what it means fails the typecheck.
 const OUTBOUND_SUMMARY: Record<OutboundEventName, string> = {
-  mandate_requested: 'The agency is asked whether its legal tools apply. Need to know: it carries only entity, categories and municipality.',
+  mandate_requested:
+    'The agency is asked whether its legal tools apply. Need to know: it carries only entity, categories, municipality, the tools of its own that apply, and answerBy.',
   information_requested: 'The coordinator asks the agency a question before deciding on the tip.',
   briefing:
     'The joint action is planned: time (as an instant and as Stockholm wall time), place, lead agency, participants and the description. Only agencies that accepted get it.',
@@ -243,7 +254,7 @@ function operationDescription(event: ContractEvent): string {
     case 'from_agency':
       return (
         `The bridge receives ${event.name}, a reply to ${repliesTo(event.name)}. The subject's agency is who speaks; ` +
-        `data.correlation must echo the request and its operationId must equal the event subject. Anything else goes to ${SUBJECTS.deadLetter('inbound')}.`
+        `data.correlation must echo the request and its operationId must equal the event subject. Anything else goes to ${SUBJECTS.inboundDeadLetter('{agency}')}.`
       );
   }
 }
@@ -351,10 +362,13 @@ function asyncApiDocument(events: ContractEvent[]): Record<string, unknown> {
     payload: { description: 'The original message body, byte for byte; it may not be JSON at all.' },
   };
   channels.deadLetterInbound = {
-    address: SUBJECTS.deadLetter('inbound'),
+    address: SUBJECTS.inboundDeadLetter('{agency}'),
     title: 'inbound dead letters',
-    description: `Stored in stream ${SUBJECTS.streamDeadLetter}, for a person to look at.`,
+    description:
+      `Stored in stream ${SUBJECTS.streamDeadLetter}, for a person to look at, on the subject of the agency that sent the answer: ` +
+      'each subject keeps at most its own share of dead letters (its oldest go first), so no agency can push out another’s.',
     messages: { [DEAD_LETTER_ID]: ref(`#/components/messages/${DEAD_LETTER_ID}`) },
+    parameters: { agency: ref('#/components/parameters/agency') },
   };
   operations[`send_${DEAD_LETTER_ID}`] = {
     action: 'send',
@@ -382,8 +396,13 @@ function asyncApiDocument(events: ContractEvent[]): Record<string, unknown> {
       nats: {
         host: '{host}',
         protocol: 'nats',
-        description: 'The NATS server with JetStream that the engine uses; each agency connects as its own user.',
+        description:
+          'The NATS server with JetStream that the engine uses; each agency connects as its own user, over TLS (tls://), ' +
+          `with the JetStream API prefix ${SUBJECTS.agencyApiPrefix} (an API prefix, not a JetStream domain) and the inbox prefix ` +
+          `${SUBJECTS.inboxPrefix('{agency}')}. x-los-nats lists what the server and the engine enforce on each agency's account.`,
         variables: { host: { default: '127.0.0.1:4222', description: 'host:port of the NATS server' } },
+        security: [ref('#/components/securitySchemes/tls'), ref('#/components/securitySchemes/nkey')],
+        'x-los-nats': agencyAccountFacts(),
       },
     },
     channels,
@@ -391,12 +410,58 @@ function asyncApiDocument(events: ContractEvent[]): Record<string, unknown> {
     components: {
       schemas,
       messages,
+      securitySchemes: {
+        tls: {
+          type: 'X509',
+          description:
+            'TLS: the server presents a certificate for the host name of its URL (the TLS server name), signed by the CA the operator hands you ' +
+            'with your credentials; trust that CA. No client certificate is asked for: the NKEY identifies you.',
+        },
+        nkey: {
+          type: 'asymmetricEncryption',
+          description:
+            'NKEY: your agency logs in by signing the server’s nonce with its Ed25519 seed (SU…); the server holds only the public key (U…). ' +
+            'No user name, password or token.',
+        },
+      },
       parameters: {
         agency: {
           enum: [...AGENCY_IDS],
           description: 'The agency id. An agency reads only los.v1.to.<its id>.> and publishes only on los.v1.from.<its id>.>.',
         },
       },
+    },
+  };
+}
+
+/**
+ * What nats-server and the engine enforce on an agency's account, as the AsyncAPI document states it (its server's
+ * `x-los-nats`): taken from the code that renders the NATS config and the JetStream topology, so the document
+ * cannot say one thing while the server does another. test/contract.test.ts holds the guide's tables to it too.
+ */
+export function agencyAccountFacts() {
+  // Rendered for one agency, then written for any: the rights are the same shape for each.
+  const sample = AGENCY_IDS[0];
+  const anyAgency = (subject: string) => subject.replaceAll(sample, '{agency}');
+  const rights = agencyPermissions(sample);
+  return {
+    tlsServerName: 'the host name of the server URL you were given (tls://<host>:4222); the certificate is issued for it',
+    jetStreamApiPrefix: SUBJECTS.agencyApiPrefix,
+    inboxPrefix: SUBJECTS.inboxPrefix('{agency}'),
+    publish: rights.publish.map(anyAgency),
+    subscribe: rights.subscribe.map(anyAgency),
+    limits: {
+      maxPayloadBytes: DEFAULT_ACCOUNT_LIMITS.agencyMaxPayload,
+      maxMessageBytes: MAX_MSG_SIZE.in,
+      maxConnections: DEFAULT_ACCOUNT_LIMITS.agencyMaxConnections,
+      maxSubscriptions: DEFAULT_ACCOUNT_LIMITS.agencyMaxSubscriptions,
+      inboundQuotaPerAnswerSubject: DEFAULT_INBOUND_QUOTA,
+      deadLettersPerAgency: deadLettersPerSubject(AGENCY_IDS.length, DEFAULT_RETENTION.maxBytesPerStream),
+    },
+    deadLetterSubject: SUBJECTS.inboundDeadLetter('{agency}'),
+    refusals: {
+      toldBack: [...NotAppliedReason.options],
+      deadLettered: [...DEAD_LETTERED_REASONS],
     },
   };
 }

@@ -35,11 +35,14 @@ import {
   generateContract,
   schemaFileFor,
   staleContractFiles,
+  agencyAccountFacts,
   type ContractEvent,
 } from '../scripts/generate-contract.js';
 import { startNatsServer, type NatsServer } from '../scripts/dev-stack.js';
 import { DEAD_LETTER_REASON_HEADER, ORIGINAL_SUBJECT_HEADER, judgeInbound } from '../workers/bridge.js';
-import { ensureTopology } from '../messaging/index.js';
+import { agencyAccount, ensureTopology, freshSeeds, natsAccountsConfig, publicKeys } from '../messaging/index.js';
+import { loadCatalogueFile } from '../config/index.js';
+import { parse as parseYaml } from 'yaml';
 import { eventually } from './engine.js';
 
 /**
@@ -366,7 +369,7 @@ describe('asyncapi.yaml', () => {
     const deadLetter = doc()
       .channels()
       .all()
-      .find((c) => c.address() === SUBJECTS.deadLetter('inbound'));
+      .find((c) => c.address() === SUBJECTS.inboundDeadLetter('{agency}'));
     expect(deadLetter, 'no dead-letter channel').toBeDefined();
     const deadLetterIds = new Set(
       deadLetter!
@@ -422,7 +425,7 @@ describe('integration guide', () => {
     const wanted = [
       ...names.map((name) => `\`${name}\``),
       ...events.flatMap((event) => [event.type, `\`${event.address}\``]),
-      SUBJECTS.deadLetter('inbound'),
+      SUBJECTS.inboundDeadLetter('{agency}'),
       DEAD_LETTER_REASON_HEADER,
       ORIGINAL_SUBJECT_HEADER,
       'Nats-Msg-Id',
@@ -717,5 +720,71 @@ describe('reply helpers against a real nats-server', () => {
     const code = await Promise.race([exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 10_000))]);
     if (code === 'hung') child.kill('SIGKILL');
     expect(code, output).toBe(0);
+  });
+});
+
+describe('what the server enforces, said alike by asyncapi.yaml, the generated NATS config and the guide', () => {
+  type Facts = ReturnType<typeof agencyAccountFacts>;
+  const stated = () =>
+    (parseYaml(readFileSync(join(PROJECT_ROOT, ASYNCAPI_FILE), 'utf8')) as { servers: { nats: { 'x-los-nats': Facts } } }).servers.nats['x-los-nats'];
+  /** One `| a | b | … |` table of the guide: the rows after the heading, first cell to the rest. */
+  const table = (heading: string) => {
+    const section = new RegExp(`${heading}\\n([\\s\\S]*?)\\n#`).exec(guide())?.[1] ?? '';
+    return new Map([...section.matchAll(/^\| ([^|]+?) \| (.*) \|$/gm)].map((m) => [m[1]!.trim(), m[2]!.split(' | ').map((cell) => cell.trim())]));
+  };
+
+  it('states the account the NATS config renders for every agency: its rights, prefixes and limits', () => {
+    const facts = stated();
+    const agencies = loadCatalogueFile().agencies.map((a) => a.id);
+    const config = natsAccountsConfig({ agencies, publicKeys: publicKeys(freshSeeds(agencies)) });
+    const list = (subjects: string[]) => `[${subjects.map((s) => JSON.stringify(s)).join(', ')}]`;
+    for (const agency of agencies) {
+      const block = new RegExp(`^  ${agencyAccount(agency)}: \\{\\n([\\s\\S]*?)^  \\}$`, 'm').exec(config)?.[1] ?? '';
+      const forAgency = (subjects: string[]) => subjects.map((s) => s.replaceAll('{agency}', agency));
+      const { maxPayloadBytes, maxConnections, maxSubscriptions } = facts.limits;
+      expect(block, agency).toContain(
+        `limits: { max_payload: ${maxPayloadBytes}, max_connections: ${maxConnections}, max_subscriptions: ${maxSubscriptions} }`,
+      );
+      expect(block, agency).toContain(`publish: { allow: ${list(forAgency(facts.publish))} }`);
+      expect(block, agency).toContain(`subscribe: { allow: ${list(forAgency(facts.subscribe))} }`);
+      // The JetStream calls are imported under the API prefix (not a JetStream domain), the inbox under its own prefix.
+      expect(block, agency).toContain(`to: "${facts.jetStreamApiPrefix}.CONSUMER.MSG.NEXT.${SUBJECTS.streamOut}.${SUBJECTS.agencyConsumer(agency)}"`);
+      expect(forAgency(facts.subscribe)).toEqual([`${facts.inboxPrefix.replace('{agency}', agency)}.>`]);
+    }
+    expect(facts.deadLetterSubject.replace('{agency}', 'polisen')).toBe(SUBJECTS.inboundDeadLetter('polisen'));
+    expect(facts.refusals.toldBack).toEqual(NotAppliedReason.options);
+    expect(facts).toEqual(agencyAccountFacts());
+    const schemes = (
+      parseYaml(readFileSync(join(PROJECT_ROOT, ASYNCAPI_FILE), 'utf8')) as { components: { securitySchemes: Record<string, { type: string }> } }
+    ).components.securitySchemes;
+    expect(Object.fromEntries(Object.entries(schemes).map(([name, scheme]) => [name, scheme.type]))).toEqual({ tls: 'X509', nkey: 'asymmetricEncryption' });
+  });
+
+  it("is what the guide's tables say: the limits, the prefixes, and which refusals are dead-lettered", () => {
+    const facts = stated();
+    const limits = table('### Limits the server enforces');
+    const value = (row: string) => limits.get(row)?.[0];
+    expect(value('message size')).toBe(`${facts.limits.maxPayloadBytes} bytes (body and headers)`);
+    expect(facts.limits.maxMessageBytes).toBe(facts.limits.maxPayloadBytes);
+    expect(value('connections of your account')).toBe(String(facts.limits.maxConnections));
+    expect(value('subscriptions of your account')).toBe(String(facts.limits.maxSubscriptions));
+    expect(value('inbound quota: your answers stored in LOS_IN, per answer subject')).toBe(String(facts.limits.inboundQuotaPerAnswerSubject));
+    expect(value('your dead letters kept')).toBe(String(facts.limits.deadLettersPerAgency));
+
+    const refusals = table('## Answers that are not applied');
+    const reasons = [...refusals.keys()].filter((key) => /^`\w+`$/.test(key) && key !== '`reason`').map((key) => key.slice(1, -1));
+    expect(reasons).toEqual(facts.refusals.toldBack);
+    expect(reasons.filter((reason) => refusals.get(`\`${reason}\``)![1] === 'yes')).toEqual(facts.refusals.deadLettered);
+
+    const text = guide();
+    for (const term of [
+      `JetStream API prefix \`${facts.jetStreamApiPrefix}\``,
+      `Inbox prefix \`${facts.inboxPrefix.replace('{agency}', '<agency>')}\``,
+      facts.deadLetterSubject.replace('{agency}', '<agency>'),
+      'TLS server name',
+      '-NAK {"delay": <nanoseconds>}',
+      'publish acknowledgement',
+    ])
+      expect(text, term).toContain(term);
   });
 });

@@ -146,7 +146,7 @@ describe('delivery', () => {
     // The operation must still be open when the bridge judges that answer.
     await eventually(
       () => deadLetters(engine.nc, 1),
-      (l) => l.some((e) => e.subject === 'los.v1.dead_letter.inbound'),
+      (l) => l.some((e) => e.subject === 'los.v1.dead_letter.inbound.polisen'),
     );
     await engine.decide(handle, assessUpdate, { decision: 'dismiss', reason: 'Handled elsewhere.' });
     await handle.result();
@@ -157,9 +157,9 @@ describe('delivery', () => {
 
     const letters = await eventually(
       () => deadLetters(engine.nc, 2),
-      (l) => l.filter((e) => e.subject === 'los.v1.dead_letter.inbound').length >= 2,
+      (l) => l.filter((e) => e.subject === 'los.v1.dead_letter.inbound.polisen').length >= 2,
     );
-    const inbound = letters.filter((e) => e.subject === 'los.v1.dead_letter.inbound').map((e) => e.reason);
+    const inbound = letters.filter((e) => e.subject === 'los.v1.dead_letter.inbound.polisen').map((e) => e.reason);
     expect(inbound).toEqual([
       'answer rejected: correlation.requestId "mandate-1-polisen" matches no request to polisen awaiting mandate_declined',
       expect.stringMatching(new RegExp(`^operation "${operationId}" closed on \\d{4}-\\d\\d-\\d\\dT`)),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BacklogMonitor, backlogKeepsGrowing } from '../workers/health.js';
+import { AgencyBacklogs, BacklogMonitor, backlogKeepsGrowing } from '../workers/health.js';
 
 const series = (...backlogs: number[]) => backlogs.map((backlog, i) => ({ atMs: i * 10_000, backlog }));
 
@@ -24,5 +24,16 @@ describe('bridge health: a backlog that keeps growing', () => {
     monitor.record({ atMs: 70_000, backlog: 2 });
     expect(monitor.report(true)).toEqual({ healthy: true, nats: 'connected', backlog: 2, backlogGrowing: false });
     expect(monitor.report(false).healthy).toBe(false);
+  });
+});
+
+describe('bridge health: the backlog per agency', () => {
+  it('shows the agency whose backlog keeps growing, and the others level', () => {
+    const backlogs = new AgencyBacklogs(60_000);
+    for (let i = 0; i <= 6; i++) backlogs.record(i * 10_000, { polisen: i * 100, tullverket: i % 2 });
+    expect(backlogs.report()).toEqual({ polisen: { backlog: 600, growing: true }, tullverket: { backlog: 0, growing: false } });
+    // An agency with nothing held any more is reported at 0.
+    backlogs.record(70_000, { tullverket: 1 });
+    expect(backlogs.report().polisen).toEqual({ backlog: 0, growing: false });
   });
 });

@@ -17,6 +17,7 @@ import {
   DEFAULT_RETENTION,
   MAX_MSG_SIZE,
   DEFAULT_ACCOUNT_LIMITS,
+  DEFAULT_INBOUND_QUOTA,
   ENGINE_IDENTITIES,
   natsAccountsConfig,
   readSeedFile,
@@ -161,6 +162,13 @@ describe('the NATS config rendered from the catalogue', () => {
     expect(check.status, check.stderr).toBe(0);
   });
 
+  it("bounds every agency account's connections, subscriptions and payload", () => {
+    const text = readFileSync(join(scratch, 'nats.conf'), 'utf8');
+    const { agencyMaxPayload, agencyMaxConnections, agencyMaxSubscriptions } = DEFAULT_ACCOUNT_LIMITS;
+    const limits = `limits: { max_payload: ${agencyMaxPayload}, max_connections: ${agencyMaxConnections}, max_subscriptions: ${agencyMaxSubscriptions} }`;
+    expect(text.split(limits)).toHaveLength(AGENCIES.length + 1);
+  });
+
   it('refuses an agency id that would widen a subject, a key that is not a user key, and one key for two identities', () => {
     const keys = JSON.parse(readFileSync(join(keysDir, 'public-keys.json'), 'utf8'));
     expect(() => natsAccountsConfig({ agencies: ['skatte*'], publicKeys: { ...keys, agencies: { 'skatte*': keys.agencies.polisen } } })).toThrow(
@@ -266,6 +274,42 @@ describe('retention and limits, read back from the server', () => {
   });
 });
 
+describe('the inbound quota, enforced by nats-server', () => {
+  it('refuses the answers of an agency beyond its quota to that agency alone, telling it in the publish acknowledgement', async () => {
+    const jsm = await jetstreamManager(worker);
+    const { config } = await jsm.streams.info(SUBJECTS.streamIn);
+    expect(config).toMatchObject({ max_msgs_per_subject: DEFAULT_INBOUND_QUOTA, discard: 'new', discard_new_per_subject: true });
+    const flooderSubject = SUBJECTS.fromAgency('lansstyrelsen', 'information_provided');
+    const otherSubject = SUBJECTS.fromAgency('migrationsverket', 'information_provided');
+    const stored = async (subject: string) => (await jsm.streams.info(SUBJECTS.streamIn, { subjects_filter: subject })).state.subjects?.[subject] ?? 0;
+    const quota = Math.max(await stored(flooderSubject), await stored(otherSubject)) + 5;
+    await ensureTopology(jsm, { agencies: AGENCIES, ackWaitMs: 5_000, inboundQuota: quota });
+    try {
+      const flooder = jetstream((await connectAs('agency:lansstyrelsen')).nc);
+      const room = quota - (await stored(flooderSubject));
+      const outcomes: (number | Error)[] = [];
+      for (let i = 0; i < room + 3; i++) {
+        outcomes.push(
+          await flooder.publish(flooderSubject, encoder.encode(`{"n":${i}}`), { msgID: `quota-flood-${i}` }).then(
+            (ack) => ack.seq,
+            (err: Error) => err,
+          ),
+        );
+      }
+      expect(outcomes.slice(0, room).filter((o) => o instanceof Error)).toEqual([]);
+      const refused = outcomes.slice(room);
+      expect(refused).toHaveLength(3);
+      for (const err of refused) expect(String(err)).toMatch(/maximum messages per subject exceeded/i);
+      expect(await stored(flooderSubject)).toBe(quota);
+      // Another agency, on the same kind of answer, is not refused.
+      const other = jetstream((await connectAs('agency:migrationsverket')).nc);
+      for (let i = 0; i < 3; i++) await other.publish(otherSubject, encoder.encode(`{"n":${i}}`), { msgID: `quota-other-${i}` });
+    } finally {
+      await ensureTopology(jsm, { agencies: AGENCIES, ackWaitMs: 5_000 });
+    }
+  });
+});
+
 describe('need to know, enforced by nats-server', () => {
   it('delivers an agency its own events through its own consumer and takes its answer, across accounts', async () => {
     const polisen = await agencyClient('polisen');
@@ -330,6 +374,11 @@ describe('need to know, enforced by nats-server', () => {
     expect(await storedFor('skatteverket')).toEqual(before);
   });
 
+  it('refuses an agency publishing on a subject of its own that is no answer: each answer subject has its quota, no others exist', async () => {
+    const { nc } = await connectAs('agency:polisen');
+    await expect(jetstream(nc).publish('los.v1.from.polisen.made_up', encoder.encode('{}'))).rejects.toSatisfy(isPermissionViolation);
+  });
+
   it('refuses the worker answering as an agency: answers come from agency accounts only', async () => {
     await expect(jetstream(worker).publish(SUBJECTS.fromAgency('polisen', 'mandate_declined'), encoder.encode('{}'))).rejects.toSatisfy(isPermissionViolation);
   });
@@ -351,7 +400,7 @@ describe('need to know, enforced by nats-server', () => {
 
   describe('reflection: a reply subject names a subject in the agency’s own account, never in another', () => {
     const victim: AgencyId = 'kronofogden';
-    const targets = [SUBJECTS.toAgency(victim, 'briefing'), SUBJECTS.fromAgency(victim, 'mandate_accepted'), SUBJECTS.deadLetter('inbound')];
+    const targets = [SUBJECTS.toAgency(victim, 'briefing'), SUBJECTS.fromAgency(victim, 'mandate_accepted'), SUBJECTS.inboundDeadLetter(victim)];
 
     it('a publish of its own answer with a foreign reply-to leaves nothing in any other stream', async () => {
       const { nc } = await connectAs('agency:polisen');

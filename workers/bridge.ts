@@ -23,6 +23,7 @@ import {
   SOURCES,
   SUBJECTS,
   type AgencyAnswer,
+  type DeadLetteredReason,
   type NotAppliedReason,
   type OutboundDataOf,
 } from '../domain/index.js';
@@ -31,6 +32,7 @@ import { FailureType } from '../workflows/failures.js';
 import { BRIDGE_GROUP, DEAD_LETTER_BODY_BYTES, MAX_ANSWER_BYTES, publishCloudEvent, waitOutElection } from '../messaging/index.js';
 import type { KeyStore } from '../vault/index.js';
 import { OperationLanes } from './lanes.js';
+import { FloodWindows, type RefusalSummary } from './floodWindow.js';
 
 /**
  * The NATS → Temporal bridge. It translates and validates; it owns no rules. Each answer is checked against
@@ -41,7 +43,13 @@ import { OperationLanes } from './lanes.js';
  *
  * Order: answers for one operation are applied one at a time, in the order LOS_IN stored them (one lane per
  * operation; a passing failure holds the lane and is retried in place, never nak'ed behind later answers).
- * Different operations proceed in parallel, so a burst on one cannot stall another. Several replicas share the
+ * Different operations proceed in parallel, so a burst on one cannot stall another.
+ *
+ * Fair share: no agency can starve another. Lanes are scheduled per agency in turn, each agency holding at most
+ * its share of the workers (workers/lanes.ts). What needs no Temporal call (a refusal, a repeat of an applied
+ * answer, an answer to an operation already known to be unknown or ended) never takes an operation lane: it is
+ * settled in a queue of its own, also shared fairly. A flood of refusals tells its agency once per flood window
+ * for each repeat (workers/floodWindow.ts), so it cannot fill LOS_OUT for the others. Several replicas share the
  * `bridge` consumer as a pinned-client priority group: one replica is active, the others stand by, and the pin
  * moves only after every message the old one held has gone back to the stream (see messaging/jetstream.ts).
  */
@@ -65,10 +73,21 @@ export interface BridgeOptions {
    */
   applyTimeoutMs?: number;
   /**
-   * Operations worked on at once; each applies its own answers one by one.
+   * Operations worked on at once; each applies its own answers one by one. Each agency holds at most its share.
    * @default 32
    */
   concurrency?: number;
+  /**
+   * Operations one agency may have applied at once, however idle the others are: what one agency can ask of
+   * Temporal at a time, so that a flood from one leaves Temporal the capacity to take the others' answers.
+   * @default 4
+   */
+  perAgencyConcurrency?: number;
+  /**
+   * How long repeats of one refusal are counted before the agency is told of them in one summary; 0 tells each.
+   * @default 10000
+   */
+  floodWindowMs?: number;
   /**
    * How long an operation's first answer waits for the others of its round to join it in one update (one
    * workflow task instead of two); 0 applies each answer at once.
@@ -84,6 +103,8 @@ export interface BridgeOptions {
 export interface Bridge {
   /** Messages taken from LOS_IN and not yet settled. */
   held(): number;
+  /** Messages taken from LOS_IN and not yet settled, per agency ("" for those whose subject names none). */
+  heldByAgency(): Record<string, number>;
   stop(): Promise<void>;
 }
 
@@ -237,7 +258,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   const applied = new Recent<true>(10_000);
   const settledOperations = new Recent<{ reason: 'unknown_operation' | 'operation_closed'; detail: string }>(10_000);
 
-  const deadLetter = async (msg: JsMsg, reason: string, operationId?: string) => {
+  const deadLetter = async (msg: JsMsg, reason: string, agency: string | undefined, operationId?: string) => {
     const h = natsHeaders();
     // The operation it is about, so that erasing the operation erases its dead letters too.
     if (operationId) h.set(HEADERS.operationId, operationId);
@@ -245,16 +266,56 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     h.set(ORIGINAL_SUBJECT_HEADER, msg.subject);
     if (msg.data.byteLength > DEAD_LETTER_BODY_BYTES) h.set(ORIGINAL_SIZE_HEADER, String(msg.data.byteLength));
     // Keyed by the inbound stream sequence, so a redelivered message is dead-lettered once.
-    await js.publish(SUBJECTS.deadLetter('inbound'), msg.data.subarray(0, DEAD_LETTER_BODY_BYTES), {
+    await js.publish(SUBJECTS.inboundDeadLetter(agency), msg.data.subarray(0, DEAD_LETTER_BODY_BYTES), {
       headers: h,
       msgID: deadLetterId(msg.info.stream, msg.seq),
     });
     options.onDeadLetter?.(reason, msg.subject);
   };
 
+  const floods = new FloodWindows();
+  const floodWindowMs = options.floodWindowMs ?? 10_000;
+  const floodTimers = new Set<NodeJS.Timeout>();
+  /** One answer_not_applied for the repeats counted in a flood window. */
+  const tellSummary = async (summary: RefusalSummary) => {
+    const data: OutboundDataOf<'answer_not_applied'> = OutboundData.answer_not_applied.parse({
+      answerSubject: summary.lastSubject,
+      streamSequence: summary.lastSequence,
+      reason: summary.reason,
+      detail:
+        `${summary.count} more answer(s) not applied for the same reason (${summary.reason}) within ${floodWindowMs / 1000} s, ` +
+        `stream sequences ${summary.firstSequence} to ${summary.lastSequence}; each is kept as a dead letter`,
+      repeated: { count: summary.count, firstSequence: summary.firstSequence, lastSequence: summary.lastSequence },
+    });
+    await publishCloudEvent(js, SUBJECTS.toAgency(summary.agency, 'answer_not_applied'), {
+      id: notAppliedEventId(SUBJECTS.streamIn, summary.lastSequence),
+      source: SOURCES.engine,
+      name: 'answer_not_applied',
+      subject: 'unknown',
+      time: new Date().toISOString(),
+      data,
+    });
+  };
+  const closeFloodWindow = async (agency: string) => {
+    for (const summary of floods.close(agency)) {
+      // A summary lost to a NATS outage leaves every answer it counted in the dead letters.
+      await tellSummary(summary).catch(() => undefined);
+    }
+  };
+
   /** Tells the agency, on its own subject, that one of its answers was not applied and why. */
   const notApplied = async (msg: JsMsg, readable: Readable, reason: NotAppliedReason, detail: string) => {
-    if (readable.agency) {
+    const judged =
+      readable.agency && floodWindowMs > 0 ? floods.judge(readable.agency, reason, readable.correlation?.operationId, msg.seq, msg.subject) : undefined;
+    if (judged?.opened) {
+      const agency = readable.agency!;
+      const timer = setTimeout(() => {
+        floodTimers.delete(timer);
+        void closeFloodWindow(agency);
+      }, floodWindowMs);
+      floodTimers.add(timer);
+    }
+    if (readable.agency && judged?.verdict !== 'count') {
       const data: OutboundDataOf<'answer_not_applied'> = OutboundData.answer_not_applied.parse({
         ...(readable.answerId ? { answerId: readable.answerId } : {}),
         answerSubject: msg.subject,
@@ -306,8 +367,8 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     }
   };
 
-  const reject = async (msg: JsMsg, readable: Readable, reason: NotAppliedReason, detail: string) => {
-    await deadLetter(msg, detail, readable.correlation?.operationId);
+  const reject = async (msg: JsMsg, readable: Readable, reason: DeadLetteredReason, detail: string) => {
+    await deadLetter(msg, detail, readable.agency, readable.correlation?.operationId);
     await notApplied(msg, readable, reason, detail);
   };
 
@@ -330,6 +391,11 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
         if (type === FailureType.NotReady) throw new PassingFailure(err.cause.message, 100);
         if (type === FailureType.InvalidInput) return reject(msg, readable, 'invalid', err.cause.message);
         if (type !== FailureType.OperationEnded) return reject(msg, readable, 'no_matching_request', err.cause.message);
+      } else if (err instanceof WorkflowNotFoundError && !isCompletedWorkflowError(err)) {
+        // Never started (an update to an ended operation says "already completed"): nothing to describe, one call saved.
+        const unknown = { reason: 'unknown_operation' as const, detail: `unknown operation "${operationId}"` };
+        settledOperations.set(operationId, unknown);
+        return reject(msg, readable, unknown.reason, unknown.detail);
       } else if (!(err instanceof WorkflowNotFoundError || isCompletedWorkflowError(err))) {
         throw new PassingFailure((err as Error).message);
       }
@@ -412,8 +478,20 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     return batch.length;
   };
 
-  const lanes = new OperationLanes<Held>(options.concurrency ?? 32, work, MAX_ANSWER_BATCH, options.batchWindowMs ?? 10);
-  const toLane = (held: Held) => lanes.push(held.verdict.kind === 'apply' ? held.verdict.operationId : `#${held.msg.seq}`, held);
+  const agencyOf = ({ verdict }: Held) => (verdict.kind === 'apply' ? verdict.answer.agency : (verdict.agency ?? ''));
+  const concurrency = options.concurrency ?? 32;
+  const lanes = new OperationLanes<Held>(concurrency, work, MAX_ANSWER_BATCH, options.batchWindowMs ?? 10, agencyOf, options.perAgencyConcurrency ?? 4);
+  // Settled without a Temporal call, so in no operation's lane: a few NATS publishes each, in no particular order.
+  const withoutTemporal = new OperationLanes<Held>(Math.max(4, concurrency / 4), work, 1, 0, agencyOf);
+  const needsNoTemporal = ({ verdict }: Held) =>
+    verdict.kind === 'reject' ||
+    applied.get(`${verdict.operationId}/${verdict.answer.eventId}`) === true ||
+    settledOperations.get(verdict.operationId) !== undefined;
+  const toLane = (held: Held) => {
+    if (needsNoTemporal(held)) withoutTemporal.push(`#${held.msg.seq}`, held);
+    else lanes.push((held.verdict as Extract<Verdict, { kind: 'apply' }>).operationId, held);
+  };
+  const heldCount = () => lanes.size() + withoutTemporal.size();
 
   // Taking over. When this replica is pinned (at start, or after another one stopped or died), answers the
   // previous holder took but never settled are still out, and come back only as they time out, in no fixed
@@ -425,7 +503,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     if (!catchingUp) return;
     const info = await consumer.info().catch(() => undefined);
     // Unsettled answers the server counts, against those this replica holds (waiting here or in its lanes).
-    if (!catchingUp || !info || info.num_ack_pending > catchingUp.length + lanes.size()) return;
+    if (!catchingUp || !info || info.num_ack_pending > catchingUp.length + heldCount()) return;
     const inOrder = catchingUp.sort((a, b) => a.msg.seq - b.msg.seq);
     catchingUp = undefined;
     inOrder.forEach(toLane);
@@ -437,6 +515,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   const keepAlive = setInterval(
     () => {
       lanes.forEachHeld(({ msg }) => msg.working());
+      withoutTemporal.forEachHeld(({ msg }) => msg.working());
       catchingUp?.forEach(({ msg }) => msg.working());
     },
     Math.max(250, ackWaitMs / 3),
@@ -454,7 +533,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
         msg,
         verdict: judgeInbound(msg.subject, msg.data, { contentType: msg.headers?.get(HEADERS.contentType), msgId: msg.headers?.get(HEADERS.msgId) }),
       };
-      // Rejections need no order: each gets a lane of its own.
+      // Rejections need no order: each is settled on its own, outside the operations' lanes.
       if (catchingUp) catchingUp.push(held);
       else toLane(held);
     }
@@ -462,7 +541,13 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
 
   let stopped: Promise<void> | undefined;
   return {
-    held: () => lanes.size(),
+    held: heldCount,
+    heldByAgency: () => {
+      const counts: Record<string, number> = {};
+      for (const queue of [lanes, withoutTemporal]) for (const [agency, n] of queue.sizeByGroup()) counts[agency] = (counts[agency] ?? 0) + n;
+      for (const held of catchingUp ?? []) counts[agencyOf(held)] = (counts[agencyOf(held)] ?? 0) + 1;
+      return counts;
+    },
     stop: () => (stopped ??= stop()),
   };
 
@@ -472,9 +557,12 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     // In-flight heads finish; what is left goes back to the stream in order, for the next pinned replica.
     stopping = true;
     clearInterval(catchUpTimer);
-    const left = [...(await lanes.stop()), ...(catchingUp ?? [])];
+    const left = [...(await lanes.stop()), ...(await withoutTemporal.stop()), ...(catchingUp ?? [])].sort((a, b) => a.msg.seq - b.msg.seq);
     for (const { msg } of left) msg.nak();
     clearInterval(keepAlive);
+    for (const timer of floodTimers) clearTimeout(timer);
+    floodTimers.clear();
+    await Promise.all(floods.open().map(closeFloodWindow));
     // Hands the pin over at once instead of after the pin timeout.
     await jsm.consumers.unpin(SUBJECTS.streamIn, SUBJECTS.bridgeConsumer, BRIDGE_GROUP).catch(() => undefined);
   }

@@ -19,7 +19,7 @@ import { RelyingParty, SessionStore, apiSettings, bearerVerifier, cookieUnsigner
 import { startBridge, type Bridge, type BridgeOptions } from './bridge.js';
 import { startCodecServer, type CodecServer } from './codecServer.js';
 import { startDeadLetterWatcher } from './deadLetters.js';
-import { BacklogMonitor } from './health.js';
+import { AgencyBacklogs, BacklogMonitor } from './health.js';
 import { keepErasureReconciliation } from './erasureSchedule.js';
 import { createLogger, type EngineLogger } from './logger.js';
 import { connectEngineNats, misconfigured, trackNatsConnection, untilReady } from './startup.js';
@@ -114,6 +114,7 @@ export function engineTopology(settings: EngineEnv, catalogue: MandateCatalogue,
       maxBytesPerStream: settings.LOS_STREAM_MAX_MIB * 1024 * 1024,
     },
     replicas: settings.LOS_STREAM_REPLICAS,
+    inboundQuota: settings.LOS_INBOUND_QUOTA,
     ...(redelivery.ackWaitMs !== undefined ? { ackWaitMs: redelivery.ackWaitMs } : {}),
     ...(redelivery.maxDeliver !== undefined ? { maxDeliver: redelivery.maxDeliver } : {}),
   };
@@ -257,7 +258,7 @@ export async function composeEngine(wiring: EngineWiring, roles: readonly Engine
         stops.push(() => eraser.stop());
       }
       if (settings.HEALTH_BIND_ADDRESS)
-        stops.push(await serveBridgeHealth(settings.HEALTH_BIND_ADDRESS, bridgeNc, settings.HEALTH_BACKLOG_WINDOW_SECONDS * 1000));
+        stops.push(await serveBridgeHealth(settings.HEALTH_BIND_ADDRESS, bridgeNc, settings.HEALTH_BACKLOG_WINDOW_SECONDS * 1000, bridge));
       engine.bridge = { bridge, client };
     }
 
@@ -363,12 +364,14 @@ function sharedConnection(settings: EngineEnv): (role: EngineRole) => Promise<Na
  * `GET /healthz`: unhealthy while nats-server is out of reach (the bridge keeps reconnecting) or while the backlog
  * of answers keeps growing, so an orchestrator can see both. Returns what stops it.
  */
-async function serveBridgeHealth(bindAddress: string, nc: NatsConnection, windowMs: number): Promise<() => void> {
+async function serveBridgeHealth(bindAddress: string, nc: NatsConnection, windowMs: number, bridge: Pick<Bridge, 'heldByAgency'>): Promise<() => void> {
   const natsConnected = trackNatsConnection(nc);
   const backlog = new BacklogMonitor(windowMs);
+  const byAgency = new AgencyBacklogs(windowMs);
   const jsm = await jetstreamManager(nc);
   const sampling = setInterval(
     () => {
+      byAgency.record(Date.now(), bridge.heldByAgency());
       jsm.consumers
         .info(SUBJECTS.streamIn, SUBJECTS.bridgeConsumer)
         .then((info) => backlog.record({ atMs: Date.now(), backlog: info.num_pending + info.num_ack_pending }))
@@ -379,7 +382,7 @@ async function serveBridgeHealth(bindAddress: string, nc: NatsConnection, window
   const [host, port] = bindAddress.split(':') as [string, string];
   const server: Server = createServer((req, res) => {
     if (req.url !== '/healthz') return void res.writeHead(404).end();
-    const now = backlog.report(natsConnected());
+    const now = { ...backlog.report(natsConnected()), agencies: byAgency.report() };
     res.writeHead(now.healthy ? 200 : 503, { 'content-type': 'application/json' }).end(`${JSON.stringify(now)}\n`);
   }).listen(Number(port), host);
   return () => {

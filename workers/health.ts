@@ -27,6 +27,31 @@ export interface HealthReport {
   nats: 'connected' | 'disconnected';
   backlog: number | null;
   backlogGrowing: boolean;
+  /**
+   * Answers the bridge holds unsettled, per agency, and whether that has only grown over the window: a flooding
+   * agency shows here while the others' stay near 0. Agencies with nothing held and no history are left out.
+   */
+  agencies?: Record<string, { backlog: number; growing: boolean }>;
+}
+
+/** One BacklogMonitor per agency, fed with what the bridge holds per agency. */
+export class AgencyBacklogs {
+  private readonly monitors = new Map<string, BacklogMonitor>();
+  constructor(private readonly windowMs: number) {}
+
+  record(atMs: number, held: Record<string, number>): void {
+    for (const agency of Object.keys(held)) if (!this.monitors.has(agency)) this.monitors.set(agency, new BacklogMonitor(this.windowMs));
+    for (const [agency, monitor] of this.monitors) monitor.record({ atMs, backlog: held[agency] ?? 0 });
+  }
+
+  report(): NonNullable<HealthReport['agencies']> {
+    const agencies: NonNullable<HealthReport['agencies']> = {};
+    for (const [agency, monitor] of [...this.monitors].sort(([a], [b]) => a.localeCompare(b))) {
+      const { backlog, backlogGrowing } = monitor.report(true);
+      agencies[agency || 'no_agency'] = { backlog: backlog ?? 0, growing: backlogGrowing };
+    }
+    return agencies;
+  }
 }
 
 export class BacklogMonitor {
