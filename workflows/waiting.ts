@@ -40,9 +40,9 @@ export async function awaitWithDeadline(op: Operation, done: () => boolean, labe
   const deadline = op.memory.deadline;
   if (deadline && !deadline.reminded) {
     const at = reminderTime(Date.parse(deadline.startedAt), Date.parse(deadline.dueAt), op.config.reminderFraction);
-    // No summary: a reminder's timer is mostly cancelled by the answers it waits for, and the history would write
-    // its summary twice (started, cancelled); the UI's current details name the deadline all along.
-    const outcome = await waitFor(op, done, at);
+    // Named like the deadline's timer: an operator reads in the UI what each pending timer is for (the Temporal UI
+    // does not show the current details on every server), worth the few bytes a cancelled one writes twice.
+    const outcome = await waitFor(op, done, at, `${label}: reminder`);
     if (outcome !== 'timeout') return outcome;
     op.deadlineReminded();
     await on.remind();

@@ -28,10 +28,9 @@ describe.concurrent('deadlines', () => {
 
     // The reminder timer is set for what is left of a quarter of the deadline once the operation has learned the
     // engine's keys (its first activity; none when a slow machine took that long), a second timer for what is left
-    // of the deadline once the reminder is out (none when a slow machine took that long to send it). A reminder's
-    // timer carries no summary (workflows/waiting.ts); a deadline's does.
+    // of the deadline once the reminder is out (none when a slow machine took that long to send it).
     const timers = await tier.timers(handle);
-    const reminderTimers = timers.filter((t) => t.summary === '');
+    const reminderTimers = timers.filter((t) => t.summary === 'assessment: reminder');
     const deadlineTimers = timers.filter((t) => t.summary === 'assessment: deadline');
     expect(reminderTimers.length + deadlineTimers.length).toBe(timers.length);
     expect(reminderTimers.length).toBeLessThanOrEqual(1);
