@@ -1,7 +1,8 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { connect as tlsConnect } from 'node:tls';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, nkeyAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -10,9 +11,19 @@ import { acceptedLogin, refusedLogin } from '../scripts/dev-stack.js';
 import { makeDevTls, type DevTls } from '../scripts/dev-tls.js';
 import { startNatsCluster, type NatsCluster } from '../scripts/nats-cluster.js';
 import { freeTemporalPorts, postgresFromEnvironment, temporalDatabases, temporalServerConfig, STANDARD_TEMPORAL_PORTS } from '../scripts/temporal-server.js';
-import { agencyKeyList, waitOutElection, ensureTopology, freshSeeds, natsServerConfig, publicKeys } from '../messaging/index.js';
+import {
+  agencyKeyList,
+  eraseAcknowledged,
+  ensureTopology,
+  freshSeeds,
+  natsServerConfig,
+  publicKeys,
+  publishCloudEvent,
+  waitOutElection,
+} from '../messaging/index.js';
 import { KEY_BUCKET, KeyStore, generateMasterKey, readMasterKeyring } from '../vault/index.js';
 import { parse } from 'yaml';
+import { foundOnDisk } from './storeScan.js';
 
 /**
  * The pieces of the production topology (scripts/cluster.ts) that run without PostgreSQL and the Temporal
@@ -177,6 +188,66 @@ describe('a three-node NATS cluster with the agency accounts', () => {
       await cluster.start(index);
     }
   }, 240_000);
+
+  it("overwrites an erased data key and an acknowledged event in every node's copy of the streams, followers' too; only the raft logs keep them, until each node's next snapshot", async () => {
+    const jsm = await jetstreamManager(engine);
+    const keys = await KeyStore.open({ nc: engine, keyring: readMasterKeyring({ LOS_MASTER_KEY: generateMasterKey() }), replicas: 3 });
+    const operationId = `scan-${randomUUID()}`;
+    await keys.createDataKey(operationId, 'Umeå');
+    const stored = await jsm.streams.getMessage(`KV_${KEY_BUCKET}`, { last_by_subj: `$KV.${KEY_BUCKET}.op.${operationId}` });
+    const { wrapped } = stored!.json<{ wrapped: string }>();
+    // An event to an agency, published as the notify activity does, with a value of this test alone.
+    const description = `Cash-only pizzeria ${randomUUID()}; the back room is used for card games after hours.`;
+    const agency = 'skatteverket';
+    await publishCloudEvent(jetstream(engine), SUBJECTS.toAgency(agency, 'briefing'), {
+      id: `scan-event-${operationId}`,
+      source: 'urn:los:test',
+      name: 'briefing',
+      subject: operationId,
+      time: new Date().toISOString(),
+      data: { description },
+    });
+    const needles = { 'wrapped key': wrapped, 'raw wrapped key': Buffer.from(wrapped, 'base64url'), description };
+    // A node's raft log for a replicated stream: every entry it was sent, until the node snapshots the stream.
+    const inRaftLog = (hit: string) => /\/\$SYS\/_js_\/S-R3F-[^/]+\/msgs\//.test(hit);
+    // The scan sees them: once flushed, every node holds both values in its copy of the streams and in its raft logs.
+    await vi.waitFor(
+      () => {
+        for (const node of cluster.nodes) {
+          const hits = foundOnDisk(dirname(node.configFile), { wrapped, description });
+          expect(hits.filter((hit) => !inRaftLog(hit)).length, node.name).toBe(2);
+          expect(hits.filter(inRaftLog).length, node.name).toBe(2);
+        }
+      },
+      { timeout: 20_000, interval: 500 },
+    );
+
+    // The agency reads and acknowledges the event through its own account; the sweep erases it; the data key is destroyed.
+    const reader = await connect({
+      servers: cluster.urls,
+      tls: { caFile: tls.caFile },
+      inboxPrefix: SUBJECTS.inboxPrefix(agency),
+      authenticator: nkeyAuthenticator(new TextEncoder().encode(seeds.agencies[agency]!)),
+    });
+    try {
+      const consumer = await jetstream(reader, { apiPrefix: SUBJECTS.agencyApiPrefix }).consumers.get(SUBJECTS.streamOut, SUBJECTS.agencyConsumer(agency));
+      for (;;) {
+        const message = await consumer.next({ expires: 5_000 });
+        if (!message) throw new Error('the event was not delivered');
+        await message.ackAck();
+        if (message.subject === SUBJECTS.toAgency(agency, 'briefing')) break;
+      }
+    } finally {
+      await reader.close();
+    }
+    await vi.waitFor(async () => expect(await eraseAcknowledged(jsm, SUBJECTS.streamOut)).toBeGreaterThan(0), { timeout: 10_000, interval: 500 });
+    await keys.destroyDataKey(operationId);
+
+    // The erase is replicated as an erase: the leader's copy and both followers' are overwritten, in every file.
+    await vi.waitFor(() => expect(foundOnDisk(scratch, needles).filter((hit) => !inRaftLog(hit))).toEqual([]), { timeout: 20_000, interval: 500 });
+    // What is left is in the raft logs, which nats-server 2.15 truncates only when a node snapshots the stream: every
+    // two to three minutes, a timer no client request can advance (README, "Erased means gone from disk").
+  }, 60_000);
 });
 
 describe('what the cluster script derives', () => {

@@ -1,4 +1,4 @@
-import { cpSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
@@ -8,6 +8,7 @@ import { ERASURE_STREAM } from '../messaging/index.js';
 import { ErasedError, KEY_BUCKET, KEY_STREAM, KeyStore, generateMasterKey, readMasterKeyring, sealDecision } from '../vault/index.js';
 import { assessUpdate, closeUpdate, scheduleUpdate } from '../workflows/definitions.js';
 import { eventually, sampleTip, startTestEngine, untilState, type TestEngine } from './engine.js';
+import { foundOnDisk } from './storeScan.js';
 
 /** Erasure that holds on disk: what the nats-server's own files still hold after an operation's data is erased. */
 let engine: TestEngine;
@@ -20,34 +21,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await engine?.stop();
 });
-
-/** Every file under a directory, read whole. */
-function filesUnder(dir: string): { path: string; bytes: Buffer }[] {
-  const out: { path: string; bytes: Buffer }[] = [];
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) out.push(...filesUnder(path));
-    else out.push({ path, bytes: readFileSync(path) });
-  }
-  return out;
-}
-
-/** Which of the needles (as text, raw bytes, base64 and base64url) any file of the store holds, with where. */
-function foundOnDisk(dir: string, needles: Record<string, string | Buffer>): string[] {
-  const forms: [string, Buffer][] = [];
-  for (const [label, needle] of Object.entries(needles)) {
-    const raw = typeof needle === 'string' ? Buffer.from(needle, 'utf8') : needle;
-    forms.push(
-      [label, raw],
-      [`${label} (base64)`, Buffer.from(raw.toString('base64').replace(/=+$/, ''))],
-      [`${label} (base64url)`, Buffer.from(raw.toString('base64url'))],
-    );
-  }
-  const hits: string[] = [];
-  for (const { path, bytes } of filesUnder(dir))
-    for (const [label, form] of forms) if (bytes.includes(form)) hits.push(`${label} in ${path.slice(dir.length)}`);
-  return hits;
-}
 
 /** How many places of the store hold a value published to a scratch stream with the outgoing stream's storage settings; the scratch stream is deleted, files and all, before this returns. */
 async function seenOnDiskWhenStoredAsOutgoing(value: string): Promise<number> {
