@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assessUpdate, scheduleUpdate, searchAttributes, stateQuery, timelineQuery } from '../../workflows/definitions.js';
+import { assessUpdate, searchAttributes, stateQuery, timelineQuery } from '../../workflows/definitions.js';
 import { startWorkflowTier, type WorkflowTier } from './harness.js';
 
 /**
@@ -14,8 +14,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await tier?.stop();
 });
-
-const inMs = (ms: number) => new Date(Date.now() + ms).toISOString();
 
 describe.concurrent('deadlines', () => {
   it('reminds the coordinator at the configured fraction of the assessment deadline, escalates when it passes, and still takes the decision', async () => {
@@ -115,7 +113,7 @@ describe.concurrent('deadlines', () => {
     await tier.untilStage(handle, 'assessment');
     await tier.decide(handle, assessUpdate, { decision: 'proceed' });
     await tier.untilStage(handle, 'schedule_decision');
-    await tier.decide(handle, scheduleUpdate, { at: inMs(300), place: 'Storgatan 12', lead: 'skatteverket' });
+    await tier.scheduleSoon(handle, { place: 'Storgatan 12', lead: 'skatteverket' });
     const state = await tier.untilStage(handle, 'follow_up');
     expect(Object.fromEntries(state.agencies.map((a) => [a.agency, a.findings]))).toEqual({ skatteverket: 'reported', ekobrottsmyndigheten: 'missing' });
     expect(state.overdue).toBe(false);
@@ -141,7 +139,7 @@ describe.concurrent('deadlines', () => {
     await tier.untilStage(handle, 'assessment');
     await tier.decide(handle, assessUpdate, { decision: 'proceed' });
     await tier.untilStage(handle, 'schedule_decision');
-    await tier.decide(handle, scheduleUpdate, { at: inMs(300), place: 'Storgatan 12', lead: 'polisen' });
+    await tier.scheduleSoon(handle, { place: 'Storgatan 12', lead: 'polisen' });
     const state = await tier.untilStage(handle, 'closing_decision');
     expect(Object.fromEntries(state.agencies.map((a) => [a.agency, a.outcomes]))).toEqual({ polisen: 'reported', tullverket: 'missing' });
 

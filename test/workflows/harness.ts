@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -32,7 +33,7 @@ import {
   type TipInput,
 } from '../../domain/index.js';
 import { executeSigned } from '../../api/engine.js';
-import { agencyAnswersUpdate, searchAttributes, type OperationInput } from '../../workflows/definitions.js';
+import { agencyAnswersUpdate, scheduleUpdate, searchAttributes, type OperationInput } from '../../workflows/definitions.js';
 import type { losOperation } from '../../workflows/index.js';
 import { UMEA_COORDINATOR, eventually, sampleTip, untilState } from '../engine.js';
 import { installTestRuntime } from '../runtime.js';
@@ -79,6 +80,12 @@ export interface WorkflowTier {
   sign<D>(operationId: string, update: UpdateDefinition<unknown, [SignedDecision<D>]> | string, decision: D, author?: Author, at?: Date): SignedDecision<D>;
   /** Signs and sends a decision as the typed client does (waiting out the operation's first moments). */
   decide<R, D>(handle: WorkflowHandle, update: UpdateDefinition<R, [SignedDecision<D>]>, decision: D, author?: Author): Promise<R>;
+  /**
+   * Schedules the joint action a moment from now (300 ms), as soon as the test can: a loaded machine may take longer
+   * than that to bring the decision to the operation, whose validator then refuses a time in the past; the test sends it
+   * again a little further ahead, as a coordinator would.
+   */
+  scheduleSoon(handle: WorkflowHandle, where: { place: string; lead: AgencyId }): Promise<unknown>;
   /** The API's private key of this tier, for a test that signs something the API would not. */
   apiSecretKey: Uint8Array;
   /** Every event delivered for the operation, each once (a retried fan-out's events are stored once, as JetStream does). */
@@ -266,6 +273,17 @@ export async function startWorkflowTier(name: string): Promise<WorkflowTier> {
     },
     sign: signDecisionAs,
     decide: (handle, update, decision, author) => executeSigned(handle, update, () => signDecisionAs(handle.workflowId, update, decision, author)),
+    async scheduleSoon(handle, where) {
+      for (let leadMs = 300; ; leadMs *= 2) {
+        const decision = { at: new Date(Date.now() + leadMs).toISOString(), ...where };
+        try {
+          return await executeSigned(handle, scheduleUpdate, () => signDecisionAs(handle.workflowId, scheduleUpdate, decision));
+        } catch (err) {
+          const past = err instanceof WorkflowUpdateFailedError && /is not in the future/.test(String(err.cause?.message));
+          if (!past || leadMs >= 10_000) throw err;
+        }
+      }
+    },
     apiSecretKey,
     sent: (operationId) => sent.filter((e) => e.operationId === operationId),
     repeated: (operationId) => repeats.get(operationId) ?? [],

@@ -121,7 +121,7 @@ describe.concurrent('joint action', () => {
     await tier.env.sleep(Date.parse(at) - Date.now() + 300);
     expect(tier.receivedBy(handle.workflowId).polisen).toEqual(['mandate_requested', 'briefing', 'action_called_off']);
     expect((await handle.query(stateQuery)).stage).toBe('schedule_decision');
-    await tier.decide(handle, scheduleUpdate, { at: inMs(300), place: 'Storgatan 12', lead: 'tullverket' });
+    await tier.scheduleSoon(handle, { place: 'Storgatan 12', lead: 'tullverket' });
     await tier.untilStage(handle, 'follow_up');
     expect(tier.receivedBy(handle.workflowId).tullverket).toEqual([
       'mandate_requested',
@@ -140,7 +140,7 @@ describe.concurrent('follow-up and the end', () => {
     const handle = await tier.start({ tip: SMUGGLING, config: { followUpAfter: '200ms' }, agencies: DEMO_BEHAVIOURS });
     const operationId = handle.workflowId;
     await toScheduleDecision(handle);
-    await tier.decide(handle, scheduleUpdate, { at: inMs(300), place: 'Storgatan 12', lead: 'polisen' });
+    await tier.scheduleSoon(handle, { place: 'Storgatan 12', lead: 'polisen' });
     await tier.untilStage(handle, 'closing_decision');
     await expect(tier.decide(handle, reinspectUpdate, { reason: '' })).rejects.toMatchObject({
       // Operators read the message: the field, not its value; the value is quoted in the encrypted details.
@@ -152,7 +152,7 @@ describe.concurrent('follow-up and the end', () => {
     await tier.decide(handle, reinspectUpdate, { reason: 'Activity resumed under a new name.' });
     const again = await tier.untilStage(handle, 'schedule_decision');
     expect(again).toMatchObject({ phase: 'joint_action', actionNumber: 2 });
-    await tier.decide(handle, scheduleUpdate, { at: inMs(300), place: 'Storgatan 12', lead: 'polisen' });
+    await tier.scheduleSoon(handle, { place: 'Storgatan 12', lead: 'polisen' });
     await tier.untilStage(handle, 'closing_decision');
     await tier.decide(handle, closeUpdate, { summary: 'Two inspections; criminal reports filed.' });
     const result = await handle.result();
@@ -177,7 +177,7 @@ describe.concurrent('follow-up and the end', () => {
     const handle = await tier.start({ tip: SMUGGLING, config: { followUpAfter: '200ms', retention: '30 days' }, agencies: DEMO_BEHAVIOURS });
     const operationId = handle.workflowId;
     await toScheduleDecision(handle);
-    await tier.decide(handle, scheduleUpdate, { at: inMs(300), place: 'Storgatan 12', lead: 'polisen' });
+    await tier.scheduleSoon(handle, { place: 'Storgatan 12', lead: 'polisen' });
     await tier.untilStage(handle, 'closing_decision');
     await tier.decide(handle, closeUpdate, { summary: 'Goods seized; criminal report filed.' });
     const result = await handle.result();
@@ -209,7 +209,7 @@ describe.concurrent('follow-up and the end', () => {
     },
     follow_up: async (handle: Handle) => {
       await toScheduleDecision(handle);
-      await tier.decide(handle, scheduleUpdate, { at: inMs(300), place: 'Storgatan 12', lead: 'polisen' });
+      await tier.scheduleSoon(handle, { place: 'Storgatan 12', lead: 'polisen' });
       await tier.untilStage(handle, 'closing_decision');
     },
   } as const;
@@ -246,7 +246,7 @@ describe('long operations', () => {
     const operationId = handle.workflowId;
     const firstRun = (await handle.describe()).runId;
     await toScheduleDecision(handle);
-    await tier.decide(handle, scheduleUpdate, { at: inMs(300), place: 'Storgatan 12', lead: 'polisen' });
+    await tier.scheduleSoon(handle, { place: 'Storgatan 12', lead: 'polisen' });
     await tier.untilStage(handle, 'closing_decision');
     await tier.decide(handle, closeUpdate, { summary: 'Closed after a long run.' });
     const result = await handle.result();
