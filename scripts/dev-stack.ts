@@ -144,7 +144,27 @@ export async function setHistoryRetention(
   return seconds;
 }
 
+/**
+ * The dev server picks its internal services' ports itself; when another process takes one of them between its pick
+ * and its bind, it panics at start (temporalio/cli#543, #667; seen once in CI right after the chaos suite). Such an
+ * early exit is tried again on fresh ports; a server that starts and then fails to answer is not.
+ */
+const DEV_SERVER_STARTS = 3;
+
 export async function startTemporalDevServer(options: TemporalDevServerOptions): Promise<TemporalDevServer> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startTemporalDevServerOnce(options);
+    } catch (err) {
+      if (!(err instanceof DevServerExited) || attempt >= DEV_SERVER_STARTS) throw err;
+      console.warn(`${err.message}; starting it again (${attempt + 1} of ${DEV_SERVER_STARTS})`);
+    }
+  }
+}
+
+class DevServerExited extends Error {}
+
+async function startTemporalDevServerOnce(options: TemporalDevServerOptions): Promise<TemporalDevServer> {
   const cli = ensureTemporalCli();
   mkdirSync(dirname(options.dbFile), { recursive: true });
   const namespace = options.namespace ?? 'default';
@@ -184,7 +204,9 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
     },
     60_000,
     options.logFile,
-  );
+  ).catch((err: unknown) => {
+    throw child.exitCode !== null ? new DevServerExited((err as Error).message) : err;
+  });
   if (options.historyRetention) await setHistoryRetention(address, namespace, options.historyRetention);
   return {
     process: child,
