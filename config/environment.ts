@@ -60,9 +60,10 @@ export const EngineEnv = z.object({
   LOS_INBOUND_QUOTA: z.coerce.number().int().min(1).max(10_000_000).default(1_000),
   /**
    * How long the bridge holds an operation's first answer for the rest of its round (agencies answering the same
-   * request within milliseconds) to join it in one update; 0 applies each at once. Adds at most this to an answer's latency.
+   * request within milliseconds; through their intakes they reach LOS_IN tens of milliseconds apart) to join it in
+   * one update; 0 applies each at once. Adds at most this to an answer's latency.
    */
-  LOS_BRIDGE_BATCH_WINDOW_MS: z.coerce.number().int().min(0).max(1_000).default(10),
+  LOS_BRIDGE_BATCH_WINDOW_MS: z.coerce.number().int().min(0).max(1_000).default(50),
   /** The bridge reports itself unhealthy when its backlog has only grown for this long. */
   HEALTH_BACKLOG_WINDOW_SECONDS: z.coerce.number().int().min(1).max(3_600).default(60),
   /** How often the bridge overwrites acknowledged events and settled answers in the streams (0: never; see messaging/erasure.ts). */

@@ -78,6 +78,11 @@ export const SUBJECTS = {
   streamOut: 'LOS_OUT',
   streamIn: 'LOS_IN',
   streamDeadLetter: 'LOS_DEAD_LETTER',
+  /**
+   * Where one agency's answers land first: its own stream, holding its inbound quota, which LOS_IN sources from.
+   * Whatever an agency's publish does to a stream it does to its own intake only (README, "One agency's intake").
+   */
+  agencyIntake: (agency: string) => `LOS_IN_${agency.toUpperCase()}`,
   toAgency: (agency: string, event: string) => `los.v1.to.${agency}.${event}`,
   toSteeringGroup: (event: string) => `los.v1.to.steering_group.${event}`,
   toCoordinator: (event: string) => `los.v1.to.coordinator.${event}`,

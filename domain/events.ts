@@ -108,7 +108,7 @@ export const OutboundData = shared(
         answerId: z.string().optional(),
         /** The subject the answer was published on. */
         answerSubject: z.string(),
-        /** Its sequence in the LOS_IN stream: identifies even an unreadable answer. */
+        /** Its sequence in the agency's intake (the `seq` of its publish acknowledgement): identifies even an unreadable answer. */
         streamSequence: z.number().int().positive(),
         reason: NotAppliedReason,
         /** For people: what exactly was wrong, e.g. the field and why, or the date the operation closed. */

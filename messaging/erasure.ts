@@ -1,7 +1,7 @@
 import { JetStreamApiError, jetstreamManager, type JetStreamManager, type MsgRequest, type StoredMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { HEADERS, SUBJECTS } from '../domain/index.js';
-import { JS_API_CODES } from './natsErrors.js';
+import { JS_API_CODES, isStreamNotFound } from './natsErrors.js';
 
 /**
  * Erasure on disk. A JetStream message removed by a plain delete, by interest retention or by a limit stays in
@@ -44,14 +44,48 @@ export async function storedAt(jsm: JetStreamManager, stream: string, request: {
 /** The streams that may hold an operation's personal data in plaintext: events, answers, dead letters. */
 export const PERSONAL_DATA_STREAMS = [SUBJECTS.streamOut, SUBJECTS.streamIn, SUBJECTS.streamDeadLetter] as const;
 
+/** The agencies' intakes: the streams LOS_IN sources from, each holding its agency's answers as they came. */
+export async function intakeStreams(jsm: JetStreamManager): Promise<string[]> {
+  try {
+    return ((await jsm.streams.info(SUBJECTS.streamIn)).config.sources ?? []).map((source) => source.name);
+  } catch (err) {
+    if (isStreamNotFound(err)) return [];
+    throw err;
+  }
+}
+
+/**
+ * Where a message of LOS_IN came from: its intake and its sequence there, from the `Nats-Stream-Source` header
+ * JetStream writes on a sourced message (`<stream> <sequence> <filter> <transform> <subject> …`).
+ */
+export function sourcedFrom(stored: Pick<StoredMsg, 'header'>): { stream: string; seq: number } | undefined {
+  return parseStreamSource(stored.header?.get(STREAM_SOURCE_HEADER) || undefined);
+}
+
+/** The `Nats-Stream-Source` header's stream and sequence; undefined when absent or not of that form. */
+export function parseStreamSource(header: string | undefined): { stream: string; seq: number } | undefined {
+  const [stream, seq] = header?.split(' ') ?? [];
+  const sequence = Number(seq);
+  return stream && Number.isSafeInteger(sequence) && sequence > 0 ? { stream, seq: sequence } : undefined;
+}
+
+export const STREAM_SOURCE_HEADER = 'Nats-Stream-Source';
+
+/** An intake removed since (its agency left the catalogue) holds nothing more to erase. */
+function ignoreStreamGone(err: unknown): false {
+  if (isStreamNotFound(err)) return false;
+  throw err;
+}
+
 /**
  * Erases every message still stored about one operation: those naming it in the `Los-Operation-Id` header (events
- * and dead letters) or anywhere in their body (an agency's answer, whose headers the engine does not write).
- * Run when the operation's data key is destroyed; the streams hold only unacknowledged messages by then.
+ * and dead letters) or anywhere in their body (an agency's answer, whose headers the engine does not write), in
+ * LOS_IN and in the intakes it sources from. Run when the operation's data key is destroyed; the streams hold only
+ * unacknowledged messages by then.
  */
-export async function eraseOperationMessages(jsm: JetStreamManager, operationId: string, streams: readonly string[] = PERSONAL_DATA_STREAMS): Promise<number> {
+export async function eraseOperationMessages(jsm: JetStreamManager, operationId: string, streams?: readonly string[]): Promise<number> {
   let erased = 0;
-  for (const stream of streams) {
+  for (const stream of streams ?? [...PERSONAL_DATA_STREAMS, ...(await intakeStreams(jsm))]) {
     const { state } = await jsm.streams.info(stream);
     if (state.messages === 0) continue;
     for (let seq = state.first_seq; seq <= state.last_seq; seq++) {
@@ -81,6 +115,9 @@ export async function eraseAcknowledged(jsm: JetStreamManager, stream: string, f
       const stored = await storedAt(jsm, stream, { seq, next_by_subj: filter });
       if (!stored || stored.seq > floor) break;
       if (await eraseMessage(jsm, stream, stored.seq)) erased += 1;
+      // An answer is stored twice, in its agency's intake and in LOS_IN: both copies go.
+      const origin = sourcedFrom(stored);
+      if (origin && (await eraseMessage(jsm, origin.stream, origin.seq).catch(ignoreStreamGone))) erased += 1;
       seq = stored.seq + 1;
     }
     from.set(consumer.name, floor + 1);

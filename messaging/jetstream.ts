@@ -15,7 +15,8 @@ import { isConsumerAlreadyThere, isStreamNotFound } from './natsErrors.js';
 /**
  * The JetStream topology, created idempotently by whichever engine process starts first.
  * - LOS_OUT: every event to agencies, the steering group and the coordinator; each reader has its own durable consumer.
- * - LOS_IN: every answer from agencies; the bridge is its only reader.
+ * - LOS_IN_<AGENCY>: one agency's answers as it published them, under its inbound quota; nothing reads it but LOS_IN.
+ * - LOS_IN: every answer from agencies, sourced from their intakes; the bridge is its only reader.
  * - LOS_DEAD_LETTER: what could not be applied, with the reason; nothing is dropped silently.
  */
 const DAY = 24 * 60 * 60 * 1000;
@@ -72,9 +73,9 @@ export const DEAD_LETTER_BODY_BYTES = 64 * 1024;
 export const MAX_DEAD_LETTERS = 100_000;
 
 /**
- * The inbound quota: answers one agency may have stored in LOS_IN on each of its answer subjects
- * (`los.v1.from.<agency>.<answer>`), until the bridge has settled them and the sweep erased them. Beyond it the
- * server refuses the agency's publish (discard new, per subject): the agency is told in its publish
+ * The inbound quota: answers one agency may have stored in its intake (LOS_IN_<AGENCY>) on each of its answer
+ * subjects (`los.v1.from.<agency>.<answer>`), until the bridge has settled them and the sweep erased them. Beyond it
+ * the server refuses the agency's publish (discard new, per subject): the agency is told in its publish
  * acknowledgement, and no other agency's answers are pushed out. At the default and the largest answer, one
  * agency's quota is 6 × 1000 × 64 KiB, under half of LOS_IN's 1 GiB: no single agency can fill the stream.
  */
@@ -102,25 +103,46 @@ export const MAX_MSG_SIZE = {
   deadLetter: DEAD_LETTER_BODY_BYTES + 8 * KiB,
 } as const;
 
-function streamsFor(retention: Required<RetentionOptions>, agencies: number, inboundQuota: number): (Partial<StreamConfig> & { name: string })[] {
+/**
+ * LOS_IN's duplicate window, the shortest JetStream allows. Each intake drops an agency's own repeats (a day, by
+ * `Nats-Msg-Id`); LOS_IN sees the ids again and would drop one agency's answer as a repeat of another's with the
+ * same id, so it remembers them as briefly as it can.
+ */
+export const SOURCED_DUPLICATE_WINDOW_MS = 100;
+
+function streamsFor(retention: Required<RetentionOptions>, agencies: readonly string[], inboundQuota: number): (Partial<StreamConfig> & { name: string })[] {
   const limits = (maxAgeMs: number, maxMsgSize: number) => ({ max_age: nanos(maxAgeMs), max_bytes: retention.maxBytesPerStream, max_msg_size: maxMsgSize });
   return [
     { name: SUBJECTS.streamOut, subjects: [SUBJECTS.allOut], ...limits(retention.outMaxAgeMs, MAX_MSG_SIZE.out) },
-    {
-      name: SUBJECTS.streamIn,
-      subjects: [SUBJECTS.allIn],
+    // One agency's intake. What an agency's publish can do to a stream it does here, to its own answers only: a
+    // JetStream cluster fails a stream whose raft log takes a `Nats-Expected-Last-Msg-Id` that does not match
+    // (nats-server 2.15; README), and sourcing leaves those headers behind, so LOS_IN never sees one.
+    ...agencies.map((agency) => ({
+      name: SUBJECTS.agencyIntake(agency),
+      subjects: [SUBJECTS.fromAgency(agency, '*')],
       ...limits(retention.inMaxAgeMs, MAX_MSG_SIZE.in),
       // A flood is refused at the door, to its sender only: nothing stored is ever pushed out for it.
+      max_bytes: Math.min(retention.maxBytesPerStream, ANSWER_SUBJECTS_PER_AGENCY * inboundQuota * MAX_MSG_SIZE.in),
       max_msgs_per_subject: inboundQuota,
       discard: DiscardPolicy.New,
       discard_new_per_subject: true,
+    })),
+    // After the intakes: a source that does not exist yet is tried again only after a back-off of seconds.
+    {
+      name: SUBJECTS.streamIn,
+      subjects: [],
+      sources: agencies.map((agency) => ({ name: SUBJECTS.agencyIntake(agency) })),
+      ...limits(retention.inMaxAgeMs, MAX_MSG_SIZE.in),
+      // Full, it takes nothing more from any intake until the sweep makes room: nothing stored is pushed out.
+      discard: DiscardPolicy.New,
+      duplicate_window: nanos(SOURCED_DUPLICATE_WINDOW_MS),
     },
     {
       name: SUBJECTS.streamDeadLetter,
       subjects: [SUBJECTS.allDeadLetter],
       ...limits(retention.deadLetterMaxAgeMs, MAX_MSG_SIZE.deadLetter),
       max_msgs: MAX_DEAD_LETTERS,
-      max_msgs_per_subject: deadLettersPerSubject(agencies, retention.maxBytesPerStream),
+      max_msgs_per_subject: deadLettersPerSubject(agencies.length, retention.maxBytesPerStream),
     },
     // Advisories are plain NATS messages: kept in a stream, none is missed while the watcher restarts.
     {
@@ -150,7 +172,7 @@ export interface TopologyOptions {
   maxDeliver?: number;
   retention?: RetentionOptions;
   /**
-   * Answers an agency may have stored in LOS_IN per answer subject before the server refuses more.
+   * Answers an agency may have stored in its intake per answer subject before the server refuses more.
    * @default DEFAULT_INBOUND_QUOTA
    */
   inboundQuota?: number;
@@ -163,14 +185,15 @@ export interface TopologyOptions {
 
 export async function ensureTopology(jsm: JetStreamManager, options: TopologyOptions): Promise<void> {
   const retention = { ...DEFAULT_RETENTION, ...options.retention };
-  for (const stream of streamsFor(retention, options.agencies.length, options.inboundQuota ?? DEFAULT_INBOUND_QUOTA)) {
+  await releaseAnswerSubjects(jsm);
+  for (const stream of streamsFor(retention, options.agencies, options.inboundQuota ?? DEFAULT_INBOUND_QUOTA)) {
     const config = {
       retention: RetentionPolicy.Limits,
       storage: StorageType.File,
       discard: DiscardPolicy.Old,
-      ...stream,
-      // Retried notifications carry the same Nats-Msg-Id; a day is far longer than any retry backoff.
+      // Retried notifications and answers carry the same Nats-Msg-Id; a day is far longer than any retry backoff.
       duplicate_window: nanos(DAY),
+      ...stream,
       num_replicas: options.replicas ?? 1,
     };
     try {
@@ -212,6 +235,22 @@ export async function ensureTopology(jsm: JetStreamManager, options: TopologyOpt
     priority_timeout: nanos(2 * ackWaitMs),
   });
   await consumer(ADVISORY_STREAM, DEAD_LETTER_WATCHER, '>', -1);
+}
+
+/**
+ * A LOS_IN made before the intakes captured the agencies' answer subjects itself; a subject belongs to one stream
+ * only, so it lets them go before the intakes take them. What it holds stays, for the bridge.
+ */
+async function releaseAnswerSubjects(jsm: JetStreamManager): Promise<void> {
+  let config: StreamConfig;
+  try {
+    ({ config } = await jsm.streams.info(SUBJECTS.streamIn));
+  } catch (err) {
+    if (isStreamNotFound(err)) return;
+    throw err;
+  }
+  if ((config.subjects ?? []).length === 0) return;
+  await jsm.streams.update(SUBJECTS.streamIn, { ...config, subjects: [], discard_new_per_subject: false, max_msgs_per_subject: -1 });
 }
 
 async function ensureConsumer(jsm: JetStreamManager, stream: string, config: Partial<ConsumerConfig> & { durable_name: string }) {

@@ -73,7 +73,7 @@ const OUTBOUND_SUMMARY: Record<OutboundEventName, string> = {
   operation_closed: 'The coordinator closed the operation, with an outcome summary.',
   operation_cancelled: 'The operation was cancelled, with the reason.',
   answer_not_applied:
-    'One of your answers was not applied, with its id, its LOS_IN sequence and why: invalid, unknown_operation, operation_closed, no_matching_request, conflicting (the first answer to the request stands) or late.',
+    'One of your answers was not applied, with its id, its sequence in your intake and why: invalid, unknown_operation, operation_closed, no_matching_request, conflicting (the first answer to the request stands) or late.',
 };
 const STEERING_SUMMARY: Record<SteeringEventName, string> = {
   deadline_missed: 'A deadline passed with a decision or answers still owed; the LOS steering group is told.',
@@ -268,7 +268,7 @@ function channelDescription(event: ContractEvent): string {
     case 'to_coordinator':
       return `Stored in stream ${SUBJECTS.streamOut}; the coordinator's tools read through the durable consumer ${SUBJECTS.coordinatorConsumer}.`;
     case 'from_agency':
-      return `Stored in stream ${SUBJECTS.streamIn}; an agency publishes only on its own subjects. The bridge reads through the durable consumer ${SUBJECTS.bridgeConsumer}.`;
+      return `Stored in the agency's own intake stream ${SUBJECTS.agencyIntake('{agency}')} (whose publish acknowledgement names it), then in ${SUBJECTS.streamIn}, which sources every intake; an agency publishes only on its own subjects. The bridge reads ${SUBJECTS.streamIn} through the durable consumer ${SUBJECTS.bridgeConsumer}.`;
   }
 }
 
@@ -459,6 +459,8 @@ export function agencyAccountFacts() {
       deadLettersPerAgency: deadLettersPerSubject(AGENCY_IDS.length, DEFAULT_RETENTION.maxBytesPerStream),
     },
     deadLetterSubject: SUBJECTS.inboundDeadLetter('{agency}'),
+    // The stream that stores and acknowledges an agency's answers, and holds its quota; LOS_IN sources it.
+    intakeStream: SUBJECTS.agencyIntake('{agency}'),
     refusals: {
       toldBack: [...NotAppliedReason.options],
       deadLettered: [...DEAD_LETTERED_REASONS],

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { connect as tlsConnect } from 'node:tls';
 import { dirname, join } from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { connect, nkeyAuthenticator, type NatsConnection } from '@nats-io/transport-node';
+import { connect, headers, nkeyAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AGENCY_IDS, SUBJECTS } from '../domain/index.js';
 import { acceptedLogin, refusedLogin } from '../scripts/dev-stack.js';
@@ -248,6 +248,42 @@ describe('a three-node NATS cluster with the agency accounts', () => {
     // What is left is in the raft logs, which nats-server 2.15 truncates only when a node snapshots the stream: every
     // two to three minutes, a timer no client request can advance (README, "Erased means gone from disk").
   }, 60_000);
+
+  // Last in this suite: what the header does to the flooder's own intake is the server's business (README).
+  it("keeps taking every other agency's answers after one agency publishes with a Nats-Expected-Last-Msg-Id that does not match", async () => {
+    const jsm = await jetstreamManager(engine);
+    const asAgency = (agency: string) =>
+      connect({
+        servers: cluster.urls,
+        tls: { caFile: tls.caFile },
+        inboxPrefix: SUBJECTS.inboxPrefix(agency),
+        authenticator: nkeyAuthenticator(new TextEncoder().encode(seeds.agencies[agency]!)),
+      });
+    const inLosIn = async (subject: string) => (await jsm.streams.info(SUBJECTS.streamIn, { subjects_filter: subject })).state.subjects?.[subject] ?? 0;
+    const hostile = await asAgency('polisen');
+    const honest = await asAgency('skatteverket');
+    try {
+      const honestSubject = SUBJECTS.fromAgency('skatteverket', 'information_provided');
+      const before = await inLosIn(honestSubject);
+      const header = headers();
+      header.set('Nats-Expected-Last-Msg-Id', `nothing-${randomUUID()}`);
+      // Refused or not, and whatever it does to the stream that stored it: the sender's own intake, never LOS_IN.
+      await jetstream(hostile, { timeout: 5_000 })
+        .publish(SUBJECTS.fromAgency('polisen', 'mandate_declined'), '{}', { headers: header, msgID: `wedge-${randomUUID()}` })
+        .catch(() => undefined);
+      const honestJs = jetstream(honest, { timeout: 5_000 });
+      for (let i = 0; i < 3; i++) {
+        await vi.waitFor(() => honestJs.publish(honestSubject, `{"n":${i}}`, { msgID: `honest-${randomUUID()}` }), { timeout: 30_000, interval: 500 });
+      }
+      await vi.waitFor(async () => expect(await inLosIn(honestSubject)).toBe(before + 3), { timeout: 30_000, interval: 500 });
+      const losIn = await jsm.streams.info(SUBJECTS.streamIn);
+      expect(losIn.cluster?.leader).toBeTruthy();
+      expect(losIn.config.subjects ?? []).toEqual([]);
+    } finally {
+      await hostile.close();
+      await honest.close();
+    }
+  }, 120_000);
 });
 
 describe('what the cluster script derives', () => {

@@ -768,7 +768,7 @@ describe('what the server enforces, said alike by asyncapi.yaml, the generated N
     expect(facts.limits.maxMessageBytes).toBe(facts.limits.maxPayloadBytes);
     expect(value('connections of your account')).toBe(String(facts.limits.maxConnections));
     expect(value('subscriptions of your account')).toBe(String(facts.limits.maxSubscriptions));
-    expect(value('inbound quota: your answers stored in LOS_IN, per answer subject')).toBe(String(facts.limits.inboundQuotaPerAnswerSubject));
+    expect(value('inbound quota: your answers stored in your intake, per answer subject')).toBe(String(facts.limits.inboundQuotaPerAnswerSubject));
     expect(value('your dead letters kept')).toBe(String(facts.limits.deadLettersPerAgency));
 
     const refusals = table('## Answers that are not applied');
@@ -781,6 +781,7 @@ describe('what the server enforces, said alike by asyncapi.yaml, the generated N
       `JetStream API prefix \`${facts.jetStreamApiPrefix}\``,
       `Inbox prefix \`${facts.inboxPrefix.replace('{agency}', '<agency>')}\``,
       facts.deadLetterSubject.replace('{agency}', '<agency>'),
+      `intake** \`${facts.intakeStream.replace('{AGENCY}', '<AGENCY>')}\``,
       'TLS server name',
       '-NAK {"delay": <nanoseconds>}',
       'publish acknowledgement',

@@ -9,7 +9,7 @@ import { createNotifyActivities, PLAINTEXT_ONLY } from '../activities/index.js';
 import { KeyStore, generateMasterKey, readMasterKeyring } from '../vault/index.js';
 import { connectAgency, type AgencyClient } from '../agencies/index.js';
 import { loadCatalogueFile } from '../config/index.js';
-import { SUBJECTS, type AgencyId, type OutboundDataOf } from '../domain/index.js';
+import { SUBJECTS, parseInboundSubject, type AgencyId, type OutboundDataOf } from '../domain/index.js';
 import { freePort, startNatsServer, type NatsServer } from '../scripts/dev-stack.js';
 import { natsServerBinary } from '../scripts/nats-server-binary.js';
 import { PROJECT_ROOT } from '../scripts/temporal-cli.js';
@@ -108,6 +108,7 @@ async function storedFor(agency: AgencyId) {
     Object.values((await jsm.streams.info(stream, { subjects_filter: filter })).state.subjects ?? {}).reduce((a, b) => a + b, 0);
   return {
     out: await count(SUBJECTS.streamOut, `los.v1.to.${agency}.>`),
+    intake: await count(SUBJECTS.agencyIntake(agency), `los.v1.from.${agency}.>`),
     in: await count(SUBJECTS.streamIn, `los.v1.from.${agency}.>`),
     deadLetters: (await jsm.streams.info(SUBJECTS.streamDeadLetter)).state.messages,
   };
@@ -256,6 +257,12 @@ describe('retention and limits, read back from the server', () => {
       expect(days(Number((await config(stream)).max_age)), stream).toBe(30);
     }
     expect((await config(SUBJECTS.streamIn)).max_msg_size).toBe(64 * 1024);
+    // Each agency's intake holds at most its quota on each answer subject at the largest answer: 384 MiB.
+    for (const agency of AGENCIES) {
+      const intake = await config(SUBJECTS.agencyIntake(agency));
+      expect(intake, agency).toMatchObject({ max_bytes: 6 * DEFAULT_INBOUND_QUOTA * 64 * 1024, max_msg_size: 64 * 1024 });
+      expect(days(Number(intake.max_age)), agency).toBe(30);
+    }
   });
 
   it('takes a shorter retention when configured, and gives the engine account a storage budget', async () => {
@@ -277,11 +284,19 @@ describe('retention and limits, read back from the server', () => {
 describe('the inbound quota, enforced by nats-server', () => {
   it('refuses the answers of an agency beyond its quota to that agency alone, telling it in the publish acknowledgement', async () => {
     const jsm = await jetstreamManager(worker);
-    const { config } = await jsm.streams.info(SUBJECTS.streamIn);
-    expect(config).toMatchObject({ max_msgs_per_subject: DEFAULT_INBOUND_QUOTA, discard: 'new', discard_new_per_subject: true });
+    for (const agency of AGENCIES) {
+      const { config } = await jsm.streams.info(SUBJECTS.agencyIntake(agency));
+      expect(config, agency).toMatchObject({
+        subjects: [SUBJECTS.fromAgency(agency, '*')],
+        max_msgs_per_subject: DEFAULT_INBOUND_QUOTA,
+        discard: 'new',
+        discard_new_per_subject: true,
+      });
+    }
     const flooderSubject = SUBJECTS.fromAgency('lansstyrelsen', 'information_provided');
     const otherSubject = SUBJECTS.fromAgency('migrationsverket', 'information_provided');
-    const stored = async (subject: string) => (await jsm.streams.info(SUBJECTS.streamIn, { subjects_filter: subject })).state.subjects?.[subject] ?? 0;
+    const intakeOf = (subject: string) => SUBJECTS.agencyIntake(parseInboundSubject(subject)!.agency);
+    const stored = async (subject: string) => (await jsm.streams.info(intakeOf(subject), { subjects_filter: subject })).state.subjects?.[subject] ?? 0;
     const quota = Math.max(await stored(flooderSubject), await stored(otherSubject)) + 5;
     await ensureTopology(jsm, { agencies: AGENCIES, ackWaitMs: 5_000, inboundQuota: quota });
     try {
@@ -303,7 +318,9 @@ describe('the inbound quota, enforced by nats-server', () => {
       expect(await stored(flooderSubject)).toBe(quota);
       // Another agency, on the same kind of answer, is not refused.
       const other = jetstream((await connectAs('agency:migrationsverket')).nc);
+      const otherBefore = await stored(otherSubject);
       for (let i = 0; i < 3; i++) await other.publish(otherSubject, encoder.encode(`{"n":${i}}`), { msgID: `quota-other-${i}` });
+      expect(await stored(otherSubject)).toBe(otherBefore + 3);
     } finally {
       await ensureTopology(jsm, { agencies: AGENCIES, ackWaitMs: 5_000 });
     }
@@ -494,9 +511,15 @@ describe('need to know, enforced by nats-server', () => {
           async () => (await readStream(worker, SUBJECTS.streamOut)).filter((m) => m.subject === SUBJECTS.toAgency('arbetsmiljoverket', 'answer_not_applied')),
           (t) => t.length > 0,
         );
+        // The agency knows its answer by the sequence its publish acknowledgement gave: its intake's, not LOS_IN's.
+        const jsm = await jetstreamManager(worker);
+        const inIntake = await jsm.streams.getMessage(SUBJECTS.agencyIntake('arbetsmiljoverket'), { last_by_subj: subject });
+        const inLosIn = await jsm.streams.getMessage(SUBJECTS.streamIn, { last_by_subj: subject });
+        expect(inLosIn!.seq).not.toBe(inIntake!.seq);
         expect(JSON.parse(told[0]!.text).data).toMatchObject({
           reason: 'unknown_operation',
           answerId: 'arbetsmiljoverket.los-umea-nowhere.mandate-1-arbetsmiljoverket.mandate_declined',
+          streamSequence: inIntake!.seq,
         });
       } finally {
         await bridge.stop();

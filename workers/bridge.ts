@@ -29,7 +29,15 @@ import {
 } from '../domain/index.js';
 import { agencyAnswersUpdate, MAX_ANSWER_BATCH, type AnswerReceipt } from '../workflows/definitions.js';
 import { FailureType } from '../workflows/failures.js';
-import { BRIDGE_GROUP, DEAD_LETTER_BODY_BYTES, MAX_ANSWER_BYTES, publishCloudEvent, waitOutElection } from '../messaging/index.js';
+import {
+  BRIDGE_GROUP,
+  DEAD_LETTER_BODY_BYTES,
+  MAX_ANSWER_BYTES,
+  STREAM_SOURCE_HEADER,
+  parseStreamSource,
+  publishCloudEvent,
+  waitOutElection,
+} from '../messaging/index.js';
 import type { KeyStore } from '../vault/index.js';
 import { OperationLanes } from './lanes.js';
 import { FloodWindows, type RefusalSummary } from './floodWindow.js';
@@ -90,8 +98,9 @@ export interface BridgeOptions {
   floodWindowMs?: number;
   /**
    * How long an operation's first answer waits for the others of its round to join it in one update (one
-   * workflow task instead of two); 0 applies each answer at once.
-   * @default 10
+   * workflow task instead of two); 0 applies each answer at once. A round's answers reach LOS_IN through each
+   * agency's intake, one source each, so answers sent at once arrive up to tens of milliseconds apart.
+   * @default 50
    */
   batchWindowMs?: number;
   onApplied?: (answer: AgencyAnswer, receipt: AnswerReceipt) => void;
@@ -131,6 +140,14 @@ export interface AnswerHeaders {
 }
 
 /** Pure: what the bridge will do with one inbound message. */
+/**
+ * The sequence the agency knows an answer by: the `seq` of its publish acknowledgement, which its intake gave
+ * (LOS_IN_<AGENCY>; LOS_IN numbers its copy again). LOS_IN's own for a message that did not come through an intake.
+ */
+export function agencySequence(msg: Pick<JsMsg, 'seq' | 'headers'>): number {
+  return parseStreamSource(msg.headers?.get(STREAM_SOURCE_HEADER) || undefined)?.seq ?? msg.seq;
+}
+
 export function judgeInbound(subject: string, body: Uint8Array, headers: AnswerHeaders = {}): Verdict {
   const route = parseInboundSubject(subject);
   const agency = AgencyId.safeParse(route?.agency);
@@ -288,7 +305,8 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       repeated: { count: summary.count, firstSequence: summary.firstSequence, lastSequence: summary.lastSequence },
     });
     await publishCloudEvent(js, SUBJECTS.toAgency(summary.agency, 'answer_not_applied'), {
-      id: notAppliedEventId(SUBJECTS.streamIn, summary.lastSequence),
+      // The sequences are the agency's intake's: another agency's summary may count the same numbers.
+      id: notAppliedEventId(SUBJECTS.agencyIntake(summary.agency), summary.lastSequence),
       source: SOURCES.engine,
       name: 'answer_not_applied',
       subject: 'unknown',
@@ -306,7 +324,9 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   /** Tells the agency, on its own subject, that one of its answers was not applied and why. */
   const notApplied = async (msg: JsMsg, readable: Readable, reason: NotAppliedReason, detail: string) => {
     const judged =
-      readable.agency && floodWindowMs > 0 ? floods.judge(readable.agency, reason, readable.correlation?.operationId, msg.seq, msg.subject) : undefined;
+      readable.agency && floodWindowMs > 0
+        ? floods.judge(readable.agency, reason, readable.correlation?.operationId, agencySequence(msg), msg.subject)
+        : undefined;
     if (judged?.opened) {
       const agency = readable.agency!;
       const timer = setTimeout(() => {
@@ -319,7 +339,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       const data: OutboundDataOf<'answer_not_applied'> = OutboundData.answer_not_applied.parse({
         ...(readable.answerId ? { answerId: readable.answerId } : {}),
         answerSubject: msg.subject,
-        streamSequence: msg.seq,
+        streamSequence: agencySequence(msg),
         reason,
         detail: detail.slice(0, 4_000),
         ...(readable.correlation ? { correlation: readable.correlation } : {}),
@@ -480,7 +500,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
 
   const agencyOf = ({ verdict }: Held) => (verdict.kind === 'apply' ? verdict.answer.agency : (verdict.agency ?? ''));
   const concurrency = options.concurrency ?? 32;
-  const lanes = new OperationLanes<Held>(concurrency, work, MAX_ANSWER_BATCH, options.batchWindowMs ?? 10, agencyOf, options.perAgencyConcurrency ?? 4);
+  const lanes = new OperationLanes<Held>(concurrency, work, MAX_ANSWER_BATCH, options.batchWindowMs ?? 50, agencyOf, options.perAgencyConcurrency ?? 4);
   // Settled without a Temporal call, so in no operation's lane: a few NATS publishes each, in no particular order.
   const withoutTemporal = new OperationLanes<Held>(Math.max(4, concurrency / 4), work, 1, 0, agencyOf);
   const needsNoTemporal = ({ verdict }: Held) =>
