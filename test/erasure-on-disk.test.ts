@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { cpSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +9,7 @@ import { ERASURE_STREAM } from '../messaging/index.js';
 import { ErasedError, KEY_BUCKET, KEY_STREAM, KeyStore, generateMasterKey, readMasterKeyring, sealDecision } from '../vault/index.js';
 import { assessUpdate, closeUpdate, scheduleUpdate } from '../workflows/definitions.js';
 import { eventually, sampleTip, startTestEngine, untilState, type TestEngine } from './engine.js';
+import { answer } from './answers.js';
 import { foundOnDisk } from './storeScan.js';
 
 /** Erasure that holds on disk: what the nats-server's own files still hold after an operation's data is erased. */
@@ -51,6 +53,30 @@ async function wrappedKeyOf(operationId: string): Promise<{ wrapped: string; raw
   const { wrapped } = stored!.json<{ wrapped: string }>();
   return { wrapped, raw: Buffer.from(wrapped, 'base64url') };
 }
+
+describe('an answer on disk', () => {
+  it("overwrites both copies of a settled answer, its agency's intake's and LOS_IN's, at the next sweep", async () => {
+    const needle = `Declined by ${randomUUID()}`;
+    const jsm = await jetstreamManager(engine.nc);
+    // To an operation that does not exist: settled at once (dead-lettered, which keeps a copy of its own).
+    const message = answer('polisen', `los-umea-nowhere-${randomUUID()}`, 'mandate_declined', `polisen.nowhere.${randomUUID()}`, { reason: needle });
+    const ack = await jetstream(engine.nc).publish(message.subject, message.body, { headers: message.headers, msgID: message.id });
+    // The agency's publish is acknowledged by its own intake; LOS_IN takes a copy from there.
+    expect(ack.stream).toBe(SUBJECTS.agencyIntake('polisen'));
+    const stored = (stream: string, seq: number) => jsm.streams.getMessage(stream, { seq }).catch(() => null);
+    const copy = await eventually(
+      () => jsm.streams.getMessage(SUBJECTS.streamIn, { last_by_subj: message.subject }).catch(() => null),
+      (m) => m !== null && new TextDecoder().decode(m.data).includes(needle),
+    );
+    await eventually(
+      async () => [await stored(ack.stream, ack.seq), await stored(SUBJECTS.streamIn, copy!.seq)],
+      (copies) => copies.every((c) => c === null),
+      20_000,
+    );
+    const streamDir = (stream: string) => join(engine.natsStoreDir, 'jetstream', '$G', 'streams', stream);
+    expect([streamDir(ack.stream), streamDir(SUBJECTS.streamIn)].flatMap((dir) => foundOnDisk(dir, { needle }))).toEqual([]);
+  });
+});
 
 describe('the key store on disk', () => {
   it('leaves no copy of a destroyed data key, wrapped or not, in any file of the nats-server store', async () => {
