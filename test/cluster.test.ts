@@ -259,12 +259,21 @@ describe('a three-node NATS cluster with the agency accounts', () => {
         inboxPrefix: SUBJECTS.inboxPrefix(agency),
         authenticator: nkeyAuthenticator(new TextEncoder().encode(seeds.agencies[agency]!)),
       });
-    const inLosIn = async (subject: string) => (await jsm.streams.info(SUBJECTS.streamIn, { subjects_filter: subject })).state.subjects?.[subject] ?? 0;
+    // What LOS_IN stored after `after`, read message by message (a sourced stream's per-subject counts can lag a minute).
+    const storedSince = async (after: number) => {
+      const bodies: string[] = [];
+      for (let seq = after + 1; seq <= (await jsm.streams.info(SUBJECTS.streamIn)).state.last_seq; seq++) {
+        const message = await jsm.streams.getMessage(SUBJECTS.streamIn, { seq }).catch(() => null);
+        if (message) bodies.push(`${message.subject} ${new TextDecoder().decode(message.data)}`);
+      }
+      return bodies;
+    };
     const hostile = await asAgency('polisen');
     const honest = await asAgency('skatteverket');
     try {
       const honestSubject = SUBJECTS.fromAgency('skatteverket', 'information_provided');
-      const before = await inLosIn(honestSubject);
+      const before = (await jsm.streams.info(SUBJECTS.streamIn)).state.last_seq;
+      const run = randomUUID();
       const header = headers();
       header.set('Nats-Expected-Last-Msg-Id', `nothing-${randomUUID()}`);
       // Refused or not, and whatever it does to the stream that stored it: the sender's own intake, never LOS_IN.
@@ -273,9 +282,13 @@ describe('a three-node NATS cluster with the agency accounts', () => {
         .catch(() => undefined);
       const honestJs = jetstream(honest, { timeout: 5_000 });
       for (let i = 0; i < 3; i++) {
-        await vi.waitFor(() => honestJs.publish(honestSubject, `{"n":${i}}`, { msgID: `honest-${randomUUID()}` }), { timeout: 30_000, interval: 500 });
+        await vi.waitFor(() => honestJs.publish(honestSubject, `{"run":"${run}","n":${i}}`, { msgID: `honest-${randomUUID()}` }), {
+          timeout: 30_000,
+          interval: 500,
+        });
       }
-      await vi.waitFor(async () => expect(await inLosIn(honestSubject)).toBe(before + 3), { timeout: 30_000, interval: 500 });
+      const sent = [0, 1, 2].map((i) => `${honestSubject} {"run":"${run}","n":${i}}`);
+      await vi.waitFor(async () => expect((await storedSince(before)).filter((body) => body.includes(run))).toEqual(sent), { timeout: 30_000, interval: 500 });
       const losIn = await jsm.streams.info(SUBJECTS.streamIn);
       expect(losIn.cluster?.leader).toBeTruthy();
       expect(losIn.config.subjects ?? []).toEqual([]);
