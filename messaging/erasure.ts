@@ -1,5 +1,5 @@
 import { JetStreamApiError, jetstreamManager, type JetStreamManager, type MsgRequest, type StoredMsg } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
+import type { MsgHdrs, NatsConnection } from '@nats-io/transport-node';
 import { HEADERS, SUBJECTS } from '../domain/index.js';
 import { JS_API_CODES, isStreamNotFound } from './natsErrors.js';
 
@@ -45,7 +45,7 @@ export async function storedAt(jsm: JetStreamManager, stream: string, request: {
 export const PERSONAL_DATA_STREAMS = [SUBJECTS.streamOut, SUBJECTS.streamIn, SUBJECTS.streamDeadLetter] as const;
 
 /** The agencies' intakes: the streams LOS_IN sources from, each holding its agency's answers as they came. */
-export async function intakeStreams(jsm: JetStreamManager): Promise<string[]> {
+async function intakeStreams(jsm: JetStreamManager): Promise<string[]> {
   try {
     return ((await jsm.streams.info(SUBJECTS.streamIn)).config.sources ?? []).map((source) => source.name);
   } catch (err) {
@@ -56,20 +56,14 @@ export async function intakeStreams(jsm: JetStreamManager): Promise<string[]> {
 
 /**
  * Where a message of LOS_IN came from: its intake and its sequence there, from the `Nats-Stream-Source` header
- * JetStream writes on a sourced message (`<stream> <sequence> <filter> <transform> <subject> …`).
+ * JetStream writes on a sourced message (`<stream> <sequence> <filter> <transform> <subject> …`); undefined for a
+ * message that was not sourced.
  */
-export function sourcedFrom(stored: Pick<StoredMsg, 'header'>): { stream: string; seq: number } | undefined {
-  return parseStreamSource(stored.header?.get(STREAM_SOURCE_HEADER) || undefined);
-}
-
-/** The `Nats-Stream-Source` header's stream and sequence; undefined when absent or not of that form. */
-export function parseStreamSource(header: string | undefined): { stream: string; seq: number } | undefined {
-  const [stream, seq] = header?.split(' ') ?? [];
+export function streamSource(headers: Pick<MsgHdrs, 'get'> | undefined): { stream: string; seq: number } | undefined {
+  const [stream, seq] = headers?.get('Nats-Stream-Source').split(' ') ?? [];
   const sequence = Number(seq);
   return stream && Number.isSafeInteger(sequence) && sequence > 0 ? { stream, seq: sequence } : undefined;
 }
-
-export const STREAM_SOURCE_HEADER = 'Nats-Stream-Source';
 
 /** An intake removed since (its agency left the catalogue) holds nothing more to erase. */
 function ignoreStreamGone(err: unknown): false {
@@ -83,9 +77,9 @@ function ignoreStreamGone(err: unknown): false {
  * LOS_IN and in the intakes it sources from. Run when the operation's data key is destroyed; the streams hold only
  * unacknowledged messages by then.
  */
-export async function eraseOperationMessages(jsm: JetStreamManager, operationId: string, streams?: readonly string[]): Promise<number> {
+export async function eraseOperationMessages(jsm: JetStreamManager, operationId: string): Promise<number> {
   let erased = 0;
-  for (const stream of streams ?? [...PERSONAL_DATA_STREAMS, ...(await intakeStreams(jsm))]) {
+  for (const stream of [...PERSONAL_DATA_STREAMS, ...(await intakeStreams(jsm))]) {
     const { state } = await jsm.streams.info(stream);
     if (state.messages === 0) continue;
     for (let seq = state.first_seq; seq <= state.last_seq; seq++) {
@@ -116,7 +110,7 @@ export async function eraseAcknowledged(jsm: JetStreamManager, stream: string, f
       if (!stored || stored.seq > floor) break;
       if (await eraseMessage(jsm, stream, stored.seq)) erased += 1;
       // An answer is stored twice, in its agency's intake and in LOS_IN: both copies go.
-      const origin = sourcedFrom(stored);
+      const origin = streamSource(stored.header);
       if (origin && (await eraseMessage(jsm, origin.stream, origin.seq).catch(ignoreStreamGone))) erased += 1;
       seq = stored.seq + 1;
     }

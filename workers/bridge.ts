@@ -29,15 +29,7 @@ import {
 } from '../domain/index.js';
 import { agencyAnswersUpdate, MAX_ANSWER_BATCH, type AnswerReceipt } from '../workflows/definitions.js';
 import { FailureType } from '../workflows/failures.js';
-import {
-  BRIDGE_GROUP,
-  DEAD_LETTER_BODY_BYTES,
-  MAX_ANSWER_BYTES,
-  STREAM_SOURCE_HEADER,
-  parseStreamSource,
-  publishCloudEvent,
-  waitOutElection,
-} from '../messaging/index.js';
+import { BRIDGE_GROUP, DEAD_LETTER_BODY_BYTES, MAX_ANSWER_BYTES, publishCloudEvent, streamSource, waitOutElection } from '../messaging/index.js';
 import type { KeyStore } from '../vault/index.js';
 import { OperationLanes } from './lanes.js';
 import { FloodWindows, type RefusalSummary } from './floodWindow.js';
@@ -139,15 +131,15 @@ export interface AnswerHeaders {
   msgId?: string;
 }
 
-/** Pure: what the bridge will do with one inbound message. */
 /**
  * The sequence the agency knows an answer by: the `seq` of its publish acknowledgement, which its intake gave
  * (LOS_IN_<AGENCY>; LOS_IN numbers its copy again). LOS_IN's own for a message that did not come through an intake.
  */
 export function agencySequence(msg: Pick<JsMsg, 'seq' | 'headers'>): number {
-  return parseStreamSource(msg.headers?.get(STREAM_SOURCE_HEADER) || undefined)?.seq ?? msg.seq;
+  return streamSource(msg.headers)?.seq ?? msg.seq;
 }
 
+/** Pure: what the bridge will do with one inbound message. */
 export function judgeInbound(subject: string, body: Uint8Array, headers: AnswerHeaders = {}): Verdict {
   const route = parseInboundSubject(subject);
   const agency = AgencyId.safeParse(route?.agency);
