@@ -12,6 +12,7 @@ import {
 import { readAs } from '../vault/index.js';
 import { correctableTipQuery, registeredTipQuery, stateQuery, timelineQuery } from '../workflows/definitions.js';
 import type { Person } from './auth.js';
+import { timedStep } from './timing.js';
 import { howItEnded, registerTip, sendDecision, type Registration as EngineRegistration } from './engine.js';
 import { ProblemError } from './problems.js';
 import { author, requireOwnMunicipality } from './routes/common.js';
@@ -68,14 +69,16 @@ export async function readOperation(
   const tip = role === 'coordinator' ? await withDeadline((client) => client.workflow.getHandle(id).query(registeredTipQuery)) : undefined;
   const reader = { sub: person.sub, role, ...(person.municipality ? { municipality: person.municipality } : {}) } as const;
   // One read, one record on the access log: the state, the timeline and, for the coordinator, the tip.
-  const [read, readTimeline, readTip] = await readAs<unknown>(keys, audit, {
-    reader,
-    action: 'show',
-    operationId: id,
-    values: tip === undefined ? [state, timeline] : [state, timeline, tip],
-    payloads: [],
-    ...(origin ? { origin } : {}),
-  });
+  const [read, readTimeline, readTip] = await timedStep('unseal', () =>
+    readAs<unknown>(keys, audit, {
+      reader,
+      action: 'show',
+      operationId: id,
+      values: tip === undefined ? [state, timeline] : [state, timeline, tip],
+      payloads: [],
+      ...(origin ? { origin } : {}),
+    }),
+  );
   return { state: read as OperationState, timeline: readTimeline as TimelineEntry[], ...(readTip !== undefined ? { tip: readTip as Plain<TipAsShown> } : {}) };
 }
 

@@ -14,6 +14,7 @@ import { PROBLEM_CONTENT_TYPE, ProblemError, fieldErrors, problemOf } from './pr
 import { registerConsole } from './console/index.js';
 import { BODY_LIMIT_BYTES, problemFromFastify, recordRefusal } from './refusals.js';
 import { registerRoutes } from './routes/index.js';
+import { serverTimingHeader, timedStep, withRequestTimings } from './timing.js';
 import { describeIssuesFor, namedSchema } from './schemas.js';
 
 /**
@@ -123,6 +124,13 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
   });
   app.setSerializerCompiler(serializerCompiler);
 
+  // First of all hooks: every later step of the request is timed for its Server-Timing header.
+  app.addHook('onRequest', (_request, _reply, done) => withRequestTimings(done));
+  app.addHook('onSend', async (_request, reply, payload) => {
+    const timing = serverTimingHeader();
+    if (timing) reply.header('Server-Timing', timing);
+    return payload;
+  });
   await app.register(fastifyCookie, { secret: options.cookieSecret, hook: 'onRequest' });
   await app.register(fastifyCsrf, {
     sessionPlugin: '@fastify/cookie',
@@ -157,21 +165,23 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
   const callTimeoutMs = options.callTimeoutMs ?? 15_000;
 
   const identifyRequest = async (request: FastifyRequest): Promise<Person> => {
-    const { person, sessionId } = await identify(
-      { authorization: request.headers.authorization, sessionCookie: request.cookies[SESSION_COOKIE] },
-      {
-        // Asked for only when a token or a cookie came: without them the refusal needs no engine.
-        get verifier() {
-          return services().verifier;
+    const { person, sessionId } = await timedStep('auth', () =>
+      identify(
+        { authorization: request.headers.authorization, sessionCookie: request.cookies[SESSION_COOKIE] },
+        {
+          // Asked for only when a token or a cookie came: without them the refusal needs no engine.
+          get verifier() {
+            return services().verifier;
+          },
+          get sessions() {
+            return services().sessions;
+          },
+          unsign: (value) => {
+            const unsigned = request.unsignCookie(value);
+            return unsigned.valid ? unsigned.value : undefined;
+          },
         },
-        get sessions() {
-          return services().sessions;
-        },
-        unsign: (value) => {
-          const unsigned = request.unsignCookie(value);
-          return unsigned.valid ? unsigned.value : undefined;
-        },
-      },
+      ),
     );
     if (sessionId !== undefined) request.sessionId = sessionId;
     return person;
@@ -183,7 +193,7 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
     services,
     withDeadline: (work) => {
       const { client } = services();
-      return client.withDeadline(Date.now() + callTimeoutMs, () => work(client));
+      return timedStep('temporal', () => client.withDeadline(Date.now() + callTimeoutMs, () => work(client)));
     },
     gate: (rule) => async (request) => {
       (request as unknown as Record<symbol, unknown>)[GATE_ACTION] = rule.action;

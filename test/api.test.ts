@@ -187,6 +187,27 @@ describe('reading', () => {
     expect(await asOperator.text()).not.toContain(reason);
   });
 
+  it('says in Server-Timing where a read spent its time: the identity check, the key record, the Temporal calls and the unsealing', async () => {
+    const { operationId } = (await (await call('POST', '/v1/operations', { token: tokens.anna, body: sampleTip() })).json()) as { operationId: string };
+    const read = await call('GET', `/v1/operations/${operationId}`, { token: tokens.anna });
+    expect(read.status).toBe(200);
+    const steps: Record<string, { ms: number; desc: string | undefined }> = Object.fromEntries(
+      (read.headers.get('server-timing') ?? '').split(', ').map((part) => {
+        const [name, dur, desc] = part.split(';');
+        return [name, { ms: Number(dur?.replace('dur=', '')), desc }];
+      }),
+    );
+    expect(Object.keys(steps)).toEqual(['auth', 'keys', 'temporal', 'unseal', 'app']);
+    // The state, the timeline and the tip: three calls into Temporal (the municipality is in the key record).
+    expect(steps.temporal!.desc).toBe('desc="3 calls"');
+    for (const { ms } of Object.values(steps)) expect(ms).toBeGreaterThan(0);
+    expect(steps.app!.ms).toBeGreaterThanOrEqual(steps.temporal!.ms + steps.auth!.ms);
+    // A refusal says it too (no Temporal call was made for it).
+    const refused = await call('GET', `/v1/operations/${operationId}`);
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('server-timing')).toMatch(/^auth;dur=[\d.]+;desc="1 call", app;dur=[\d.]+$/);
+  });
+
   it('gives the coordinator of its municipality the tip, the business first, each read on the access log; nobody else gets it', async () => {
     const tip = sampleTip();
     const { operationId } = (await (await call('POST', '/v1/operations', { token: tokens.anna, body: tip })).json()) as { operationId: string };

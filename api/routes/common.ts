@@ -3,6 +3,7 @@ import type { Person } from '../auth.js';
 import { Problem, ProblemError } from '../problems.js';
 import type { FastifyRequest } from 'fastify';
 import type { ApiServices } from '../server.js';
+import { timedStep } from '../timing.js';
 
 /** The problem responses every protected route may give, for the OpenAPI document. */
 export const PROBLEM_RESPONSES = {
@@ -21,7 +22,7 @@ export const PROBLEM_RESPONSES = {
  * made for (the key store knows it before Temporal is asked anything).
  */
 export async function requireOwnMunicipality(services: ApiServices, person: Person, operationId: string): Promise<void> {
-  const info = await services.keys.dataKeyInfo(operationId);
+  const info = await timedStep('keys', () => services.keys.dataKeyInfo(operationId));
   if (!info) throw new ProblemError('not-found', `no operation "${operationId}"`);
   if (person.role === 'coordinator' && info.municipality !== person.municipality)
     throw new ProblemError('forbidden', `coordinators of ${person.municipality} may not act on operation ${operationId}, which is not in their municipality`);
