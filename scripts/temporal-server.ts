@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as connectTcp } from 'node:net';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Connection, type ConnectionOptions } from '@temporalio/client';
 import protobufs from '@temporalio/proto';
 import Long from 'long';
@@ -266,6 +266,30 @@ export interface TemporalServerConfigOptions {
    * docker-compose.yml, which shares its volume). @default stdout (`npm run cluster` sends stdout to a file itself)
    */
   logFile?: string;
+  /**
+   * The dynamic config file the server reads (and reads again every minute): `writeTemporalServerConfig` writes
+   * `temporalDynamicConfig()` next to the config and names it here. None: Temporal's defaults.
+   */
+  dynamicConfigFile?: string;
+}
+
+/**
+ * Visibility calls (list and count) a frontend takes per second for one namespace, and the burst over it as a
+ * ratio. Temporal's default is 10 and 1: one console page asks visibility up to three times (the decisions due
+ * and their count, an operation's other operations about the same business), so ten coordinators opening a page
+ * in the same second already went over, and the SDK waits out a refusal (RESOURCE_EXHAUSTED) with a back-off of
+ * about two seconds. 100 a second with bursts of 200 leave the PostgreSQL visibility store far from its own limit
+ * (`system.visibilityPersistenceMaxReadQPS`, 9000).
+ */
+export const VISIBILITY_RPS_PER_FRONTEND = 100;
+export const VISIBILITY_BURST_RATIO = 2;
+
+/** The server's dynamic config: what the engine needs other than Temporal's defaults. */
+export function temporalDynamicConfig(): string {
+  return stringify({
+    'frontend.namespaceRPS.visibility': [{ value: VISIBILITY_RPS_PER_FRONTEND, constraints: {} }],
+    'frontend.namespaceBurstRatio.visibility': [{ value: VISIBILITY_BURST_RATIO, constraints: {} }],
+  });
 }
 
 /** The server's config: PostgreSQL for persistence and visibility, the four services, no archival. */
@@ -299,6 +323,7 @@ export function temporalServerConfig(options: TemporalServerConfigOptions): stri
       numHistoryShards: options.historyShards ?? 4,
       datastores: { 'postgres-default': datastore(databases.main, 20), 'postgres-visibility': datastore(databases.visibility, 10) },
     },
+    ...(options.dynamicConfigFile ? { dynamicConfigClient: { filepath: options.dynamicConfigFile, pollInterval: '60s' } } : {}),
     global: {
       membership: { maxJoinDuration: '30s', broadcastAddress },
       ...(options.metricsPort !== undefined
@@ -390,10 +415,12 @@ export async function startTemporalServer(options: {
   return { process: child, address: options.address, stop: () => stopProcess(child, 20_000) };
 }
 
+/** The server's config at `path` (mode 0600: it may hold the database password) and its dynamic config beside it. */
 export function writeTemporalServerConfig(path: string, options: TemporalServerConfigOptions): void {
   mkdirSync(dirname(path), { recursive: true });
-  // It may hold the database password.
-  writeFileSync(path, temporalServerConfig(options), { mode: 0o600 });
+  const dynamicConfigFile = join(dirname(resolve(path)), 'dynamic-config.yaml');
+  writeFileSync(dynamicConfigFile, temporalDynamicConfig(), { mode: 0o644 });
+  writeFileSync(path, temporalServerConfig({ ...options, dynamicConfigFile }), { mode: 0o600 });
 }
 
 const { IndexedValueType } = protobufs.temporal.api.enums.v1;

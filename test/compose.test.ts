@@ -17,6 +17,7 @@ import {
   TEMPORAL_UI_VERSION,
   temporalServerConfig,
   temporalUiConfig,
+  writeTemporalServerConfig,
   type TemporalServerConfigOptions,
 } from '../scripts/temporal-server.js';
 import { EngineEnv } from '../config/index.js';
@@ -210,6 +211,31 @@ describe('docker-compose.yml agrees with npm run cluster', () => {
     expect(flag(ui!, '--temporal-address')).toBe(services.worker!.environment!.TEMPORAL_ADDRESS);
     expect(services['temporal-ui']!.command).toEqual(['--root', '/config', '--config', 'ui', '--env', TEMPORAL_UI_ENVIRONMENT, 'start']);
     expect(services['temporal-ui']!.ports).toEqual([`${flag(ui!, '--port')}:${flag(ui!, '--port')}`]);
+  });
+
+  it('gives the server the dynamic config beside its config: visibility at 100 calls a second with bursts of 200, not Temporal’s 10', () => {
+    const [, config] = commandsOf('temporal-schema');
+    const out = config![3]!;
+    expect(out).toBe('/config/temporal.yaml');
+    // The set-up's config command in a scratch directory standing in for the volume.
+    const dir = mkdtempSync(join(tmpdir(), 'los-compose-dynamic-'));
+    try {
+      writeTemporalServerConfig(join(dir, basename(out)), {
+        postgres: { host: 'postgresql', port: 5432, user: 'temporal' },
+        databasePrefix: 'los',
+        ports: STANDARD_TEMPORAL_PORTS,
+        bindAddress: '0.0.0.0',
+      });
+      const written = parse(readFileSync(join(dir, basename(out)), 'utf8')) as { dynamicConfigClient?: { filepath: string; pollInterval: string } };
+      // In the container: the same directory, which the temporal service mounts.
+      expect(written.dynamicConfigClient).toEqual({ filepath: join(dir, 'dynamic-config.yaml'), pollInterval: '60s' });
+      expect((services.temporal!.volumes as string[]).some((v) => v.startsWith('temporal-config:/config'))).toBe(true);
+      const dynamic = parse(readFileSync(written.dynamicConfigClient!.filepath, 'utf8')) as Record<string, { value: number }[]>;
+      expect(dynamic['frontend.namespaceRPS.visibility']).toEqual([{ value: 100, constraints: {} }]);
+      expect(dynamic['frontend.namespaceBurstRatio.visibility']).toEqual([{ value: 2, constraints: {} }]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('authorises every call to Temporal with the provider’s JWTs as the cluster does, and gives each engine process its own client', () => {
