@@ -33,6 +33,7 @@ import { errorsOf, fieldNamedIn, fieldsOf, inputFrom, parseForm, wordedIssue, ty
 import { html, layout, type Html } from './html.js';
 import { confirmCorrectionPage, contextOf, duePage, formPage, messagePage, operationPage, refusalNow, steeringPage, type ListedRow } from './pages.js';
 import { ACCESS_LOG_FIELDS, accessLogPage, disclosuresPage, escalationsSection, openEscalations, sameBusinessSection } from './record-pages.js';
+import { SharedLooks } from './shared-look.js';
 import { LANGUAGES, TEXTS, type Language, type Texts } from './texts.js';
 
 /**
@@ -367,13 +368,18 @@ export function registerConsole(context: RouteContext): void {
     );
     // The decisions due change when an operation comes to await a decision or leaves it (an answer, a decision, a
     // new tip), or when a deadline passes: two counts in visibility tell both, without reading any operation.
+    // One look per municipality and poll, shared by every open page of it (shared-look.ts).
+    const municipalityLooks = new SharedLooks<{ fingerprint: string; data: object }>(LIVE_POLL_MS - 250);
     scope.get('/konsol/live', { onRequest: signedIn({ roles: ['coordinator'], action: 'list' }) }, async (request, reply) => {
-      const running = allOf(inMunicipality(request.person!.municipality!), `ExecutionStatus = 'Running'`);
-      streamChanges(request, reply, async () => {
-        const due = await withDeadline((client) => client.workflow.count(allOf(running, inStages([...DECISION_STAGES]))));
-        const overdue = await withDeadline((client) => client.workflow.count(allOf(running, OVERDUE)));
-        return { fingerprint: `${due.count}/${overdue.count}`, data: { due: due.count, overdue: overdue.count } };
-      });
+      const municipality = request.person!.municipality!;
+      const running = allOf(inMunicipality(municipality), `ExecutionStatus = 'Running'`);
+      streamChanges(request, reply, () =>
+        municipalityLooks.look(municipality, async () => {
+          const due = await withDeadline((client) => client.workflow.count(allOf(running, inStages([...DECISION_STAGES]))));
+          const overdue = await withDeadline((client) => client.workflow.count(allOf(running, OVERDUE)));
+          return { fingerprint: `${due.count}/${overdue.count}`, data: { due: due.count, overdue: overdue.count } };
+        }),
+      );
     });
 
     // 3. A form for every decision of the table.
