@@ -8,7 +8,7 @@ import { DEMO_API_CLIENT_SECRET, DEMO_PASSWORD, type IdentityProvider, startIden
 import { DECISION_KINDS, stockholmWallTime, type DecisionKind, type OperationState, type TipInput } from '../domain/index.js';
 import { axeViolations, launchChromium } from './browser.js';
 import { eventually, sampleTip, startTestEngine, type TestEngine } from './engine.js';
-import { stateQuery } from '../workflows/definitions.js';
+import { searchAttributes, stateQuery } from '../workflows/definitions.js';
 import { codeFlowTokens } from './oidc.js';
 
 /**
@@ -331,6 +331,41 @@ describe('the coordinator’s console', () => {
     expect(decide?.status()).toBe(403);
     await context.close();
   }, 60_000);
+
+  it('shows Bertil the 50 most recently started of Malmö’s 52 operations awaiting others, and says how many there are', async () => {
+    // Visibility rows of Malmö's operations waiting for agencies, on a task queue no worker polls; ended afterwards.
+    const rows = Array.from({ length: 52 }, (_, i) => `los-console-malmo-${process.pid}-${i}`);
+    for (const [i, workflowId] of rows.entries())
+      await engine.client.workflow.start('losOperation', {
+        workflowId,
+        taskQueue: `los-console-unpolled-${process.pid}`,
+        args: [{}],
+        typedSearchAttributes: [
+          { key: searchAttributes.municipality, value: 'Malmö' },
+          { key: searchAttributes.phase, value: 'joint_action' },
+          { key: searchAttributes.stage, value: 'findings' },
+          { key: searchAttributes.nextDeadline, value: new Date(Date.now() + (i + 1) * 3_600_000) },
+        ],
+      });
+    const { context, page } = await contextFor();
+    try {
+      await eventually(
+        async () => (await engine.client.workflow.count(`LosMunicipality = 'Malmö' AND LosStage = 'findings' AND ExecutionStatus = 'Running'`)).count,
+        (count) => count >= 52,
+      );
+      await signIn(page, 'bertil');
+      await page.getByText('De 50 senast startade av 52 visas.').waitFor();
+      const shown = await page.locator('table').last().locator('tbody tr').count();
+      expect(shown).toBe(50);
+      // The first ones started are the ones left out.
+      const content = await page.content();
+      expect(content).not.toContain(`${rows[0]}<`);
+      expect(content).toContain(`${rows[51]}<`);
+    } finally {
+      await context.close();
+      for (const workflowId of rows) await engine.client.workflow.getHandle(workflowId).terminate('console test done');
+    }
+  }, 90_000);
 
   it('shows the steering group overdue operations and open escalations across municipalities with no personal field; a deadline met since is gone', async () => {
     const token = await tokenOf('anna');

@@ -62,7 +62,13 @@ export function operationsTable(rows: readonly ListedRow[], t: Texts, caption: s
 }
 
 /** The coordinator's start page: what needs their decision, then the rest; it updates itself as the operation page does. */
-export function duePage(t: Texts, municipality: string, due: readonly ListedRow[], others: readonly ListedRow[], updatedAt: string): Html {
+export function duePage(
+  t: Texts,
+  municipality: string,
+  due: readonly ListedRow[],
+  others: { rows: readonly ListedRow[]; all: number },
+  updatedAt: string,
+): Html {
   return html`<h1>${t.due.title}</h1>
     <p>${t.due.intro(municipality)}</p>
     ${liveHint(t)}
@@ -70,7 +76,8 @@ export function duePage(t: Texts, municipality: string, due: readonly ListedRow[
       <p class="visually-hidden" id="live-status-text">${t.operation.updated(updatedAt)}</p>
       ${due.length > 0 ? operationsTable(due, t, t.due.title, false, true) : html`<p>${t.due.none}</p>`}
       <h2>${t.due.others}</h2>
-      ${others.length > 0 ? operationsTable(others, t, t.due.others, false, true) : html`<p>${t.due.noOthers}</p>`}
+      ${others.rows.length > 0 ? operationsTable(others.rows, t, t.due.others, false, true) : html`<p>${t.due.noOthers}</p>`}
+      ${others.all > others.rows.length ? html`<p>${t.due.othersShown(others.rows.length, others.all)}</p>` : ''}
     </div>`;
 }
 

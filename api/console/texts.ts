@@ -201,6 +201,7 @@ const sv = {
     none: 'Inga beslut väntar just nu.',
     others: 'Övriga pågående operationer',
     noOthers: 'Inga andra pågående operationer.',
+    othersShown: (shown: number, all: number) => `De ${shown} senast startade av ${all} visas.`,
   },
   steering: {
     title: 'Försenade operationer',
@@ -540,6 +541,7 @@ const en: Texts = {
     none: 'No decision is due right now.',
     others: 'Other running operations',
     noOthers: 'No other running operations.',
+    othersShown: (shown: number, all: number) => `The ${shown} most recently started of ${all} are shown.`,
   },
   steering: {
     title: 'Overdue operations',
