@@ -278,7 +278,7 @@ export interface TemporalServerConfigOptions {
  * ratio. Temporal's default is 10 and 1: one console page asks visibility up to three times (the decisions due
  * and their count, an operation's other operations about the same business), so ten coordinators opening a page
  * in the same second already went over, and the SDK waits out a refusal (RESOURCE_EXHAUSTED) with a back-off of
- * about two seconds. 100 a second with bursts of 200 leave the PostgreSQL visibility store far from its own limit
+ * about two seconds. 100 a second (what the Temporal CLI's dev server sets) with bursts of 200 leave the PostgreSQL visibility store far from its own limit
  * (`system.visibilityPersistenceMaxReadQPS`, 9000).
  */
 export const VISIBILITY_RPS_PER_FRONTEND = 100;
