@@ -26,5 +26,6 @@ export { DECISION_PATHS, decisionPathName } from './schemas.js';
 export { InvalidInputError, decisionUpdateId, howItEnded, openOperationsAbout, operationIdFor, parseDecision, registerTip, sendDecision } from './engine.js';
 export type { EndedOperation, ParallelOperation, RegisterOptions, Registration } from './engine.js';
 export { openApiDocument } from './contract.js';
+export { parseServerTiming } from './timing.js';
 export { apiSettings, identitySettings } from './settings.js';
 export type { ApiSettings, IdentityProcessSettings } from './settings.js';

@@ -44,3 +44,23 @@ export function serverTimingHeader(): string | undefined {
   parts.push(`app;dur=${(performance.now() - timings.startedAt).toFixed(1)}`);
   return parts.join(', ');
 }
+
+/**
+ * A `Server-Timing` header read back, as a client (the console bench, the tests) reads it:
+ * `auth;dur=1.2;desc="1 call", app;dur=3.4` → { auth: { ms: 1.2, desc: '1 call' }, app: { ms: 3.4 } }.
+ */
+export function parseServerTiming(header: string | null | undefined): Record<string, { ms: number; desc?: string }> {
+  const steps: Record<string, { ms: number; desc?: string }> = {};
+  for (const part of (header ?? '').split(',')) {
+    const [name, ...params] = part.trim().split(';');
+    const param = (key: string) =>
+      params
+        .map((p) => p.trim())
+        .find((p) => p.startsWith(`${key}=`))
+        ?.slice(key.length + 1);
+    const dur = param('dur');
+    const desc = param('desc')?.replace(/^"(.*)"$/, '$1');
+    if (name && dur !== undefined && /^[\d.]+$/.test(dur)) steps[name] = { ms: Number(dur), ...(desc !== undefined ? { desc } : {}) };
+  }
+  return steps;
+}

@@ -26,6 +26,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Client } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { parseServerTiming } from '../api/index.js';
 import { loadCatalogueFile } from '../config/index.js';
 import { STAGES, type Stage } from '../domain/index.js';
 import { DEMO_PASSWORD } from '../scripts/identity-provider.js';
@@ -92,17 +93,6 @@ interface PageFigures extends Percentiles {
   server: Percentiles;
   /** Of the fetches slower than the target: how many, and their mean milliseconds per step the API names. */
   slow: { count: number; meanMs: Record<string, number> };
-}
-
-/** `auth;dur=1.2;desc="1 call", app;dur=3.4` → { auth: 1.2, app: 3.4 }. */
-function serverTiming(header: string | null): Record<string, number> {
-  const steps: Record<string, number> = {};
-  for (const part of (header ?? '').split(',')) {
-    const [name, ...params] = part.trim().split(';');
-    const dur = params.map((p) => /^dur=([\d.]+)$/.exec(p.trim())?.[1]).find((d) => d !== undefined);
-    if (name && dur !== undefined) steps[name] = Number(dur);
-  }
-  return steps;
 }
 
 const whole = (value: string) => {
@@ -305,7 +295,9 @@ async function main() {
       const body = await response.text();
       const ms = performance.now() - t0;
       if (response.status !== 200 || !body.includes(expect)) throw new Error(`${request.url} answered ${response.status} without "${expect}"`);
-      return { ms, steps: serverTiming(response.headers.get('server-timing')) };
+      const steps = Object.fromEntries(Object.entries(parseServerTiming(response.headers.get('server-timing'))).map(([step, { ms }]) => [step, ms]));
+      if (steps.app === undefined) throw new Error(`${request.url} answered without the API's own time in Server-Timing`);
+      return { ms, steps: steps as Record<string, number> & { app: number } };
     };
     const measure = async (name: string, request: (i: number) => { url: string; headers: Record<string, string> }, expect: string): Promise<PageFigures> => {
       log(`measuring ${name}`);
@@ -318,7 +310,7 @@ async function main() {
       if (slow.length > 0) log(`  ${slow.length} fetches over ${TARGET_P95_MS} ms; their mean per step: ${JSON.stringify(meanMs)}`);
       return {
         ...percentiles(samples.map((sample) => sample.ms))!,
-        server: percentiles(samples.map((sample) => sample.steps.app ?? Number.NaN))!,
+        server: percentiles(samples.map((sample) => sample.steps.app))!,
         slow: { count: slow.length, meanMs },
       };
     };

@@ -3,6 +3,8 @@ import { describeIssues } from '../domain/index.js';
 
 /** Operations a worker keeps in memory between their workflow tasks (workers/worker.ts says what each costs). */
 export const DEFAULT_MAX_CACHED_WORKFLOWS = 100;
+/** How long the bridge holds an operation's first answer for the rest of its round (LOS_BRIDGE_BATCH_WINDOW_MS). */
+export const DEFAULT_BRIDGE_BATCH_WINDOW_MS = 50;
 
 const HostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:9464');
 
@@ -63,7 +65,7 @@ export const EngineEnv = z.object({
    * request within milliseconds; through their intakes they reach LOS_IN tens of milliseconds apart) to join it in
    * one update; 0 applies each at once. Adds at most this to an answer's latency.
    */
-  LOS_BRIDGE_BATCH_WINDOW_MS: z.coerce.number().int().min(0).max(1_000).default(50),
+  LOS_BRIDGE_BATCH_WINDOW_MS: z.coerce.number().int().min(0).max(1_000).default(DEFAULT_BRIDGE_BATCH_WINDOW_MS),
   /** The bridge reports itself unhealthy when its backlog has only grown for this long. */
   HEALTH_BACKLOG_WINDOW_SECONDS: z.coerce.number().int().min(1).max(3_600).default(60),
   /** How often the bridge overwrites acknowledged events and settled answers in the streams (0: never; see messaging/erasure.ts). */

@@ -27,6 +27,7 @@ import {
   type NotAppliedReason,
   type OutboundDataOf,
 } from '../domain/index.js';
+import { DEFAULT_BRIDGE_BATCH_WINDOW_MS } from '../config/index.js';
 import { agencyAnswersUpdate, MAX_ANSWER_BATCH, type AnswerReceipt } from '../workflows/definitions.js';
 import { FailureType } from '../workflows/failures.js';
 import { BRIDGE_GROUP, DEAD_LETTER_BODY_BYTES, MAX_ANSWER_BYTES, publishCloudEvent, streamSource, waitOutElection } from '../messaging/index.js';
@@ -92,7 +93,7 @@ export interface BridgeOptions {
    * How long an operation's first answer waits for the others of its round to join it in one update (one
    * workflow task instead of two); 0 applies each answer at once. A round's answers reach LOS_IN through each
    * agency's intake, one source each, so answers sent at once arrive up to tens of milliseconds apart.
-   * @default 50
+   * @default DEFAULT_BRIDGE_BATCH_WINDOW_MS
    */
   batchWindowMs?: number;
   onApplied?: (answer: AgencyAnswer, receipt: AnswerReceipt) => void;
@@ -492,7 +493,14 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
 
   const agencyOf = ({ verdict }: Held) => (verdict.kind === 'apply' ? verdict.answer.agency : (verdict.agency ?? ''));
   const concurrency = options.concurrency ?? 32;
-  const lanes = new OperationLanes<Held>(concurrency, work, MAX_ANSWER_BATCH, options.batchWindowMs ?? 50, agencyOf, options.perAgencyConcurrency ?? 4);
+  const lanes = new OperationLanes<Held>(
+    concurrency,
+    work,
+    MAX_ANSWER_BATCH,
+    options.batchWindowMs ?? DEFAULT_BRIDGE_BATCH_WINDOW_MS,
+    agencyOf,
+    options.perAgencyConcurrency ?? 4,
+  );
   // Settled without a Temporal call, so in no operation's lane: a few NATS publishes each, in no particular order.
   const withoutTemporal = new OperationLanes<Held>(Math.max(4, concurrency / 4), work, 1, 0, agencyOf);
   const needsNoTemporal = ({ verdict }: Held) =>

@@ -379,7 +379,8 @@ export function registerConsole(context: RouteContext): void {
     );
     // The decisions due change when an operation comes to await a decision or leaves it (an answer, a decision, a
     // new tip), or when a deadline passes: two counts in visibility tell both, without reading any operation.
-    // One look per municipality and poll, shared by every open page of it (shared-look.ts).
+    // One look per municipality and poll, shared by every open page of it (shared-look.ts). A look is shared for a
+    // little less than a poll, so each page's next tick (its timer drifts a few milliseconds) takes a fresh one.
     const municipalityLooks = new SharedLooks<{ fingerprint: string; data: object }>(LIVE_POLL_MS - 250);
     scope.get('/konsol/live', { onRequest: signedIn({ roles: ['coordinator'], action: 'list' }) }, async (request, reply) => {
       const municipality = request.person!.municipality!;
