@@ -17,7 +17,8 @@ afterAll(async () => {
 
 describe.concurrent('deadlines', () => {
   it('reminds the coordinator at the configured fraction of the assessment deadline, escalates when it passes, and still takes the decision', async () => {
-    const handle = await tier.start({ config: { assessmentDeadline: '2s', reminderFraction: 0.25 } });
+    // 4 s: a worker that picks the reminder's timer up late (CI on two busy cores was 1.7 s late) still reminds before the deadline.
+    const handle = await tier.start({ config: { assessmentDeadline: '4s', reminderFraction: 0.25 } });
     const operationId = handle.workflowId;
     const state = await tier.untilStage(handle, (s) => s.overdue);
     // Escalated, never silently closed: the operation stays in assessment, flagged overdue for operators.
@@ -32,8 +33,8 @@ describe.concurrent('deadlines', () => {
     const deadlineTimers = timers.filter((t) => t.summary === 'assessment: deadline');
     expect(reminderTimers.length + deadlineTimers.length).toBe(timers.length);
     expect(reminderTimers.length).toBeLessThanOrEqual(1);
-    for (const timer of reminderTimers) expect(timer.ms).toBeLessThanOrEqual(500);
-    for (const timer of deadlineTimers) expect(timer.ms).toBeLessThanOrEqual(1_500);
+    for (const timer of reminderTimers) expect(timer.ms).toBeLessThanOrEqual(1_000);
+    for (const timer of deadlineTimers) expect(timer.ms).toBeLessThanOrEqual(3_000);
     expect(deadlineTimers.length).toBeLessThanOrEqual(1);
 
     // The flag is set in the workflow before the escalation's delivery (an activity) has run.
@@ -42,7 +43,7 @@ describe.concurrent('deadlines', () => {
     expect(reminder).toMatchObject({ to: 'coordinator', event: 'decision_due', data: { operationId, decision: 'assessment' } });
     const dueMs = Date.parse(reminder!.data.dueAt as string);
     // Timers never fire early: the reminder goes out at the fraction or after it, and before the deadline.
-    expect(Date.parse(reminder!.time)).toBeGreaterThanOrEqual(dueMs - 2_000 + 500);
+    expect(Date.parse(reminder!.time)).toBeGreaterThanOrEqual(dueMs - 4_000 + 1_000);
     expect(Date.parse(reminder!.time)).toBeLessThan(dueMs);
     expect(escalation).toMatchObject({
       to: 'steering_group',
