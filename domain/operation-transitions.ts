@@ -180,6 +180,20 @@ export function deadlineReminded(m: OperationMemory): OperationMemory {
   return m.deadline ? { ...m, deadline: { ...m.deadline, reminded: true } } : m;
 }
 
+/**
+ * The reminder's time came only after the deadline itself (the workflow's task ran late: a worker away, a backlog).
+ * Reminders go out before the deadline (LOS.md), so none goes out; the record says so, and the reminder counts as
+ * done, so a continued run does not send it either. The escalation follows at once.
+ */
+export function reminderOvertaken(m: OperationMemory, label: string, now: number): OperationMemory {
+  return recordOnTimeline(deadlineReminded(m), now, 'deadline', `${label} reminder not sent: the deadline had already passed`);
+}
+
+/** True when a reminder now would come at or after the deadline it reminds of. */
+export function reminderTooLate(m: OperationMemory, now: number): boolean {
+  return m.deadline !== undefined && now >= Date.parse(m.deadline.dueAt);
+}
+
 /** The deadline passed, on the record; a continued run does not act on it again. */
 export function deadlineMissed(m: OperationMemory, label: string, now: number): OperationMemory {
   const missed = m.deadline ? { ...m, deadline: { ...m.deadline, missed: true } } : m;

@@ -27,7 +27,7 @@ afterAll(async () => {
 describe('deadlines', () => {
   it('records a mandate answer that arrives after the deadline, without reopening the phase', async () => {
     // smuggling → Polisen (accepts at once) and Tullverket (silent); quorum 1 lets the operation go on.
-    const { handle, operationId } = await engine.register(sampleTip({ categories: ['smuggling'] }), { config: { mandateDeadline: '3s', quorum: 1 } });
+    const { handle, operationId } = await engine.register(sampleTip({ categories: ['smuggling'] }), { config: { mandateDeadline: '4s', quorum: 1 } });
     await untilState(handle, (s) => s.phase === 'assessment');
     await engine.decide(handle, assessUpdate, { decision: 'proceed' });
     const after = await untilState(handle, (s) => s.phase === 'joint_action', 15_000);

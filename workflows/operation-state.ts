@@ -11,6 +11,8 @@ import {
   engineKeysLearned,
   deadlineMissed,
   deadlineReminded,
+  reminderOvertaken,
+  reminderTooLate,
   dismissOperation,
   erasureArranged,
   escalate,
@@ -339,6 +341,13 @@ export class Operation {
 
   deadlineReminded(): void {
     this.change(deadlineReminded);
+  }
+
+  /** True (and on the record) when the reminder's time came only after the deadline: no reminder goes out then. */
+  reminderOvertaken(label: string): boolean {
+    if (!reminderTooLate(this.state, nowMs())) return false;
+    this.change((m, now) => reminderOvertaken(m, label, now));
+    return true;
   }
 
   deadlineMissed(label: string): void {

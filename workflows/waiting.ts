@@ -44,8 +44,12 @@ export async function awaitWithDeadline(op: Operation, done: () => boolean, labe
     // does not show the current details on every server), worth the few bytes a cancelled one writes twice.
     const outcome = await waitFor(op, done, at, `${label}: reminder`);
     if (outcome !== 'timeout') return outcome;
-    op.deadlineReminded();
-    await on.remind();
+    // A reminder whose workflow task runs after the deadline (a worker away, a backlog) would remind of a deadline
+    // already passed, just before its escalation: it is left out, on the record.
+    if (!op.reminderOvertaken(label)) {
+      op.deadlineReminded();
+      await on.remind();
+    }
   }
   if (deadline && !deadline.missed) {
     const outcome = await waitFor(op, done, Date.parse(deadline.dueAt), `${label}: deadline`);

@@ -20,6 +20,8 @@ import {
   outcomesIn,
   proceedToMandates,
   registerTip,
+  reminderOvertaken,
+  reminderTooLate,
   rescheduleAction,
   scheduleAction,
   startAction,
@@ -205,6 +207,21 @@ describe('the bookkeeping of a deadline', () => {
     const m = deadlineMissed(deadlineReminded(frozen(registerTip(freshMemory(), tip, T0, at(24)))), 'assessment', at(24));
     expect(m.deadline).toMatchObject({ what: 'assessment', reminded: true, missed: true });
     expect(m.timeline.at(-1)).toEqual({ at: iso(at(24)), kind: 'deadline', text: 'assessment deadline passed' });
+  });
+
+  it('sends no reminder at or after the deadline: the record says why, and a continued run does not send it either', () => {
+    const m = frozen(registerTip(freshMemory(), tip, T0, at(24)));
+    const dueAt = Date.parse(m.deadline!.dueAt);
+    expect(reminderTooLate(m, dueAt - 1)).toBe(false);
+    expect(reminderTooLate(m, dueAt)).toBe(true);
+    expect(reminderTooLate({ ...m, deadline: undefined }, dueAt + HOUR)).toBe(false);
+    const overtaken = reminderOvertaken(m, 'assessment', dueAt + HOUR);
+    expect(overtaken.deadline).toMatchObject({ what: 'assessment', reminded: true, missed: false });
+    expect(overtaken.timeline.at(-1)).toEqual({
+      at: iso(dueAt + HOUR),
+      kind: 'deadline',
+      text: 'assessment reminder not sent: the deadline had already passed',
+    });
   });
 
   it('escalates: overdue until what is owed arrives, and a new stage starts a fresh deadline', () => {

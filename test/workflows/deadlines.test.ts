@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assessUpdate, searchAttributes, stateQuery, timelineQuery } from '../../workflows/definitions.js';
+import { eventually } from '../engine.js';
 import { startWorkflowTier, type WorkflowTier } from './harness.js';
 
 /**
@@ -58,11 +59,47 @@ describe.concurrent('deadlines', () => {
     expect(await handle.result()).toMatchObject({ phase: 'dismissed', endReason: 'No indication of organised crime after all.' });
   });
 
+  it('sends no reminder when its workflow task runs only after the deadline (the worker was away), says so on the record, and escalates', async () => {
+    // A tier of its own: its worker goes away while the operation waits, so the reminder's timer fires with no worker
+    // and the deadline passes before any worker takes the task. Reminders go out before the deadline (LOS.md).
+    const away = await startWorkflowTier('deadlines-away');
+    try {
+      // The reminder at half of 8 s: time enough for the worker to stop before the reminder's timer fires.
+      const handle = await away.start({ config: { assessmentDeadline: '8s', reminderFraction: 0.5 } });
+      const operationId = handle.workflowId;
+      await eventually(
+        () => away.timers(handle),
+        (timers) => timers.some((t) => t.summary === 'assessment: reminder'),
+      );
+      const dueAt = Date.parse((await handle.query(stateQuery)).nextDeadline!.dueAt);
+      await away.stopWorker();
+      expect(Date.now()).toBeLessThan(dueAt - 4_000); // the worker was gone before the reminder's time
+      await eventually(
+        async () => Date.now(),
+        (now) => now > dueAt + 250,
+        20_000,
+      );
+      await away.startWorker();
+
+      const state = await away.untilStage(handle, (s) => s.overdue);
+      expect(state).toMatchObject({ phase: 'assessment', stage: 'assessment' });
+      const sent = await away.untilSent(operationId, (events) => events.some((e) => e.event === 'deadline_missed'));
+      expect(sent.map((e) => `${e.to} ${e.event}`)).toEqual(['steering_group deadline_missed']);
+      const timeline = await handle.query(timelineQuery);
+      const skipped = timeline.findIndex((e) => e.kind === 'deadline' && e.text === 'assessment reminder not sent: the deadline had already passed');
+      expect(skipped).toBeGreaterThanOrEqual(0);
+      expect(timeline.findIndex((e) => e.kind === 'escalated')).toBeGreaterThan(skipped);
+      expect(Date.parse(timeline[skipped]!.at)).toBeGreaterThanOrEqual(dueAt);
+    } finally {
+      await away.stop();
+    }
+  });
+
   it('counts an agency that never answers as no answer, reminds only it, escalates nothing, and goes ahead when the others make quorum', async () => {
     // money_laundering → Polisen, Kronofogden and Länsstyrelsen, which stays silent.
     const handle = await tier.start({
       tip: { categories: ['money_laundering'] },
-      config: { mandateDeadline: '3s' },
+      config: { mandateDeadline: '4s' },
       agencies: { lansstyrelsen: { mandate: { accept: true, contactFunction: 'AML-tillsyn' }, ignore: ['mandate_requested'] } },
     });
     const operationId = handle.workflowId;
@@ -133,7 +170,8 @@ describe.concurrent('deadlines', () => {
     // smuggling → Polisen and Tullverket, which never reports outcomes; the rest of the catalogue is the second wave.
     const handle = await tier.start({
       tip: { categories: ['smuggling'] },
-      config: { followUpAfter: '500ms', outcomeDeadline: '1s' },
+      // 3 s: the reminder at half of it comes before the deadline even when a busy machine takes its timer up late.
+      config: { followUpAfter: '500ms', outcomeDeadline: '3s' },
       agencies: { tullverket: { mandate: { accept: true, contactFunction: 'tullkontroll' }, ignore: ['outcome_requested'] } },
     });
     const operationId = handle.workflowId;

@@ -110,6 +110,10 @@ export interface WorkflowTier {
   untilStage(handle: WorkflowHandle<typeof losOperation>, stage: Stage | ((state: OperationState) => boolean)): Promise<OperationState>;
   /** The durable timers the operation has started, by summary, with the duration each was set for. */
   timers(handle: WorkflowHandle<typeof losOperation>): Promise<{ summary: string; ms: number }[]>;
+  /** The worker goes away (shut down): the operation's timers fire on the server and its tasks wait for a worker. */
+  stopWorker(): Promise<void>;
+  /** A new worker on the tier's task queue, after stopWorker. */
+  startWorker(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -247,13 +251,23 @@ export async function startWorkflowTier(name: string): Promise<WorkflowTier> {
     return duplicates.length > 0 ? { duplicates } : undefined;
   }
 
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowBundle: { codePath: inject('workflowBundlePath') },
-    activities: { deliver, engineKeys: async () => ({ bridgeKey, apiKey }) },
-  });
-  const running = worker.run();
+  const startWorker = async () => {
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowBundle: { codePath: inject('workflowBundlePath') },
+      activities: { deliver, engineKeys: async () => ({ bridgeKey, apiKey }) },
+    });
+    return { worker, running: worker.run() };
+  };
+  let current: Awaited<ReturnType<typeof startWorker>> | undefined = await startWorker();
+  const stopWorker = async () => {
+    const stopping = current;
+    current = undefined;
+    if (!stopping) return;
+    stopping.worker.shutdown();
+    await stopping.running;
+  };
 
   return {
     env,
@@ -307,11 +321,14 @@ export async function startWorkflowTier(name: string): Promise<WorkflowTier> {
         return [{ summary, ms: Number(seconds ?? 0) * 1000 + Math.round((nanos ?? 0) / 1e6) }];
       });
     },
+    stopWorker,
+    async startWorker() {
+      current ??= await startWorker();
+    },
     async stop() {
       await Promise.allSettled([...inFlight]);
       for (const handle of handles) await handle.terminate('workflow tier done').catch(() => undefined);
-      worker.shutdown();
-      await running;
+      await stopWorker();
       await env.teardown();
     },
   };

@@ -239,7 +239,7 @@ describe('long operations', () => {
     // Tullverket answers findings only after its reminder's deadline has passed, so a deadline spans runs.
     const handle = await tier.start({
       tip: SMUGGLING,
-      config: { mandateDeadline: '1 hour', findingsDeadline: '1s', followUpAfter: '200ms', outcomeDeadline: '1 hour', historyEventLimit: 50 },
+      config: { mandateDeadline: '1 hour', findingsDeadline: '3s', followUpAfter: '200ms', outcomeDeadline: '1 hour', historyEventLimit: 50 },
       agencies: { ...DEMO_BEHAVIOURS, tullverket: { mandate: { accept: true, contactFunction: 'tullkontroll' }, ignore: ['findings_requested'] } },
       entityRef: 'a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90',
     });
