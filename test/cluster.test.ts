@@ -288,7 +288,9 @@ describe('a three-node NATS cluster with the agency accounts', () => {
         });
       }
       const sent = [0, 1, 2].map((i) => `${honestSubject} {"run":"${run}","n":${i}}`);
-      await vi.waitFor(async () => expect((await storedSince(before)).filter((body) => body.includes(run))).toEqual(sent), { timeout: 30_000, interval: 500 });
+      // Eventually, not at once: after the leader kills above, LOS_IN's sources resume after nats-server's back-off,
+      // which took 5 s alone and 25–30 s with two other test files on the same two cores.
+      await vi.waitFor(async () => expect((await storedSince(before)).filter((body) => body.includes(run))).toEqual(sent), { timeout: 90_000, interval: 500 });
       const losIn = await jsm.streams.info(SUBJECTS.streamIn);
       expect(losIn.cluster?.leader).toBeTruthy();
       expect(losIn.config.subjects ?? []).toEqual([]);

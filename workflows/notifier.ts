@@ -22,8 +22,16 @@ import { iso, nowMs, type Operation } from './operation-state.js';
 
 /**
  * A fan-out is one activity: a round of requests costs one activity in the history, not one per agency. It
- * is a regular activity, not a local one: agencies answer while it runs, and answers (updates) arriving
- * during a local activity are ordered differently on replay than they were live.
+ * is a regular activity, not a local one, though a local one would save three events and a workflow task per
+ * round (tried twice; the second time, on 2026-12-07, with attempts of 5 s and every retry on a durable timer):
+ * - A local activity publishes before the workflow task that opened the requests is complete. When that task is
+ *   then lost (a worker killed, Temporal restarted, the completion refused), the retried task replays from the last
+ *   completed one and takes the agencies' answers, already on their way, in the same activation as the decision
+ *   that opens the requests, before the stage has opened them: the validator refuses them as answering no request
+ *   and the bridge dead-letters them. The chaos suite lost an answer this way (an operation left waiting for it).
+ *   A regular activity runs only after the task that opened its requests is in the history.
+ * - Answers (updates) arriving during a local activity whose task is heartbeated (attempts over 8 s) were seen
+ *   replayed in another order than live (the first try, 2026-11-26).
  */
 const DELIVERY_OPTIONS = {
   startToCloseTimeout: '30 seconds',
