@@ -24,7 +24,11 @@ beforeAll(async () => {
   engine = await startTestEngine('process', { keyring: readMasterKeyring({ LOS_MASTER_KEY: MASTER_KEY }) });
   agencies = await engine.startAgencies();
 });
+/** Every engine process this file started. */
+const children = new Set<ChildProcess>();
 afterAll(async () => {
+  // A test that failed before it stopped its process leaves it running: it would poll on into the next files.
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   await engine?.stop();
 });
 
@@ -40,6 +44,7 @@ function startWorkerProcess(env: Record<string, string>, role: 'worker' | 'bridg
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  children.add(child);
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));
