@@ -30,8 +30,8 @@ import { iso, nowMs, type Operation } from './operation-state.js';
  *   that opens the requests, before the stage has opened them: the validator refuses them as answering no request
  *   and the bridge dead-letters them. The chaos suite lost an answer this way (an operation left waiting for it).
  *   A regular activity runs only after the task that opened its requests is in the history.
- * - Answers (updates) arriving during a local activity whose task is heartbeated (attempts over 8 s) were seen
- *   replayed in another order than live (the first try, 2026-11-26).
+ * - The first try (2026-11-26: attempts of up to 15 s, retries in the worker below 10 s) saw answers (updates)
+ *   that arrived during a fan-out replayed in another order than live.
  */
 const DELIVERY_OPTIONS = {
   startToCloseTimeout: '30 seconds',
