@@ -343,11 +343,14 @@ export class Operation {
     this.change(deadlineReminded);
   }
 
-  /** True (and on the record) when the reminder's time came only after the deadline: no reminder goes out then. */
-  reminderOvertaken(label: string): boolean {
-    if (!reminderTooLate(this.state, nowMs())) return false;
+  /** True when a reminder now would come at or after the deadline it reminds of. */
+  reminderTooLate(): boolean {
+    return reminderTooLate(this.state, nowMs());
+  }
+
+  /** The reminder's time came only after the deadline: none goes out, on the record. */
+  reminderOvertaken(label: string): void {
     this.change((m, now) => reminderOvertaken(m, label, now));
-    return true;
   }
 
   deadlineMissed(label: string): void {

@@ -46,7 +46,8 @@ export async function awaitWithDeadline(op: Operation, done: () => boolean, labe
     if (outcome !== 'timeout') return outcome;
     // A reminder whose workflow task runs after the deadline (a worker away, a backlog) would remind of a deadline
     // already passed, just before its escalation: it is left out, on the record.
-    if (!op.reminderOvertaken(label)) {
+    if (op.reminderTooLate()) op.reminderOvertaken(label);
+    else {
       op.deadlineReminded();
       await on.remind();
     }
