@@ -19,6 +19,7 @@ export const UNIT_TESTS = [
   'test/api-failures.test.ts',
   'test/console-words.test.ts',
   'test/temporal-refusals.test.ts',
+  'test/shared-look.test.ts',
 ];
 
 /**

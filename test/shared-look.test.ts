@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SharedLooks } from '../../api/console/shared-look.js';
+import { SharedLooks } from '../api/console/shared-look.js';
 
 describe('a look shared by live pages', () => {
   it('is taken once per interval for a key however many pages ask, and again once it is older', async () => {
